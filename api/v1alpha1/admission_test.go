@@ -1,0 +1,417 @@
+package v1alpha1_test
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/internal/testenv"
+)
+
+// validEndpoint and validRoute are the smallest valid objects; each table entry changes them with a JSON merge
+// patch (written in YAML, null deletes a field) so that it breaks exactly one rule.
+const validEndpoint = `
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata:
+  generateName: bot-
+spec:
+  dialect: Generic
+  auth:
+    bearer:
+      secretRef: {name: bot-token, key: token}
+`
+
+const validRoute = `
+apiVersion: fulfillment.dev/v1alpha1
+kind: IntentRoute
+metadata:
+  generateName: route-
+spec:
+  endpointRef: {name: bot}
+  match:
+    intents: [Welcome]
+  respond:
+    text: Hello
+`
+
+// patched returns base with the YAML merge patch applied.
+func patched(base, patch string) *unstructured.Unstructured {
+	GinkgoHelper()
+	baseJSON, err := yaml.YAMLToJSON([]byte(base))
+	Expect(err).NotTo(HaveOccurred())
+	patchJSON, err := yaml.YAMLToJSON([]byte(patch))
+	Expect(err).NotTo(HaveOccurred())
+	merged, err := jsonpatch.MergePatch(baseJSON, patchJSON)
+	Expect(err).NotTo(HaveOccurred(), "invalid patch %s", patch)
+	obj := &unstructured.Unstructured{}
+	Expect(obj.UnmarshalJSON(merged)).To(Succeed())
+	return obj
+}
+
+// createIn creates obj in namespace and returns the API server's error.
+func createIn(namespace string, obj *unstructured.Unstructured) error {
+	obj.SetNamespace(namespace)
+	return k8sClient.Create(ctx, obj)
+}
+
+func newNamespace(prefix string) string {
+	GinkgoHelper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix + "-"}}
+	Expect(k8sClient.Create(ctx, ns)).To(Succeed())
+	return ns.Name
+}
+
+var _ = Describe("Admission", func() {
+	var namespace string
+	BeforeEach(func() { namespace = newNamespace("admission") })
+
+	It("accepts the smallest valid objects, so that every refusal below is caused by its own patch", func() {
+		Expect(createIn(namespace, patched(validEndpoint, `{}`))).To(Succeed())
+		Expect(createIn(namespace, patched(validRoute, `{}`))).To(Succeed())
+	})
+
+	// Each entry breaks one rule; the refusal must name the field and say what is allowed.
+	refused := func(base, patch string, wantInMessage ...string) {
+		err := createIn(namespace, patched(base, patch))
+		Expect(err).To(HaveOccurred(), "the API server accepted an invalid object")
+		GinkgoWriter.Println(err.Error())
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want an Invalid error, got %v", err)
+		for _, want := range wantInMessage {
+			Expect(err.Error()).To(ContainSubstring(want))
+		}
+	}
+
+	DescribeTable("refuses an invalid WebhookEndpoint",
+		func(patch string, wantInMessage ...string) { refused(validEndpoint, patch, wantInMessage...) },
+		Entry("no dialect", `spec: {dialect: null}`,
+			`spec.dialect: Required value`),
+		Entry("unknown dialect", `spec: {dialect: Lex}`,
+			`spec.dialect: Unsupported value: "Lex"`, `"DialogflowES", "DialogflowCX", "Rasa", "Generic"`),
+		Entry("no auth method", `spec: {auth: {bearer: null}}`,
+			`spec.auth`, `needs at least one method`, `allowUnauthenticated: true`),
+		Entry("only an IP allowlist, which is not a method", `spec: {auth: {bearer: null, ipAllowlist: {cidrs: [10.0.0.0/8]}}}`,
+			`spec.auth`, `needs at least one method`),
+		Entry("allowUnauthenticated with a method", `spec: {auth: {allowUnauthenticated: true}}`,
+			`spec.auth.allowUnauthenticated`, `cannot be combined with an auth method`),
+		Entry("HMAC for Dialogflow", `spec: {dialect: DialogflowES, auth: {hmac: {scheme: GitHub}}}`,
+			`spec.auth.hmac`, `Dialogflow never signs requests with HMAC`),
+		Entry("unknown HMAC scheme", `spec: {auth: {hmac: {scheme: Twilio}}}`,
+			`spec.auth.hmac.scheme: Unsupported value: "Twilio"`, `"StandardWebhooks"`),
+		Entry("Generic HMAC without its description", `spec: {auth: {hmac: {scheme: Generic}}}`,
+			`spec.auth.hmac.generic`, `required when scheme is Generic`),
+		Entry("Generic description with another scheme", `spec: {auth: {hmac: {scheme: GitHub, generic: {header: X-Sig}}}}`,
+			`spec.auth.hmac.generic`, `not allowed for the other schemes`),
+		Entry("unknown Generic HMAC algorithm", `spec: {auth: {hmac: {scheme: Generic, generic: {header: X-Sig, algorithm: MD5}}}}`,
+			`spec.auth.hmac.generic.algorithm: Unsupported value: "MD5"`, `"SHA256", "SHA512", "SHA1"`),
+		Entry("rotation of a user-provided key", `spec: {auth: {hmac: {scheme: GitHub, secretRef: {name: k}, rotation: {interval: 720h}}}}`,
+			`spec.auth.hmac.rotation`, `applies only to the key the operator generates`),
+		Entry("rotation grace period not shorter than the interval", `spec: {auth: {hmac: {scheme: GitHub, rotation: {interval: 2h, gracePeriod: 2h}}}}`,
+			`spec.auth.hmac.rotation.gracePeriod`, `must be shorter than interval`),
+		Entry("rotation more often than hourly", `spec: {auth: {hmac: {scheme: GitHub, rotation: {interval: 10m, gracePeriod: 1m}}}}`,
+			`spec.auth.hmac.rotation.interval`, `at least 1h`),
+		Entry("replay window of two hours", `spec: {auth: {hmac: {scheme: Stripe, tolerance: 2h}}}`,
+			`spec.auth.hmac.tolerance`, `between 1s and 1h`),
+		Entry("bearer without a Secret key", `spec: {auth: {bearer: {secretRef: {key: null}}}}`,
+			`spec.auth.bearer.secretRef.key: Required value`),
+		Entry("bearer header that is not a header name", `spec: {auth: {bearer: {header: "X Token"}}}`,
+			`spec.auth.bearer.header`, `should match`),
+		Entry("OIDC issuer over plain HTTP", `spec: {auth: {oidc: {issuer: "http://accounts.example.com", audiences: [bot]}}}`,
+			`spec.auth.oidc.issuer`, `^https://`),
+		Entry("OIDC without audiences", `spec: {auth: {oidc: {issuer: "https://accounts.google.com"}}}`,
+			`spec.auth.oidc.audiences: Required value`),
+		Entry("IP allowlist entry that is not a CIDR", `spec: {auth: {ipAllowlist: {cidrs: [10.0.0.0/33]}}}`,
+			`spec.auth.ipAllowlist.cidrs`, `must be CIDRs`),
+		Entry("timeout over 30s", `spec: {timeout: 45s}`,
+			`spec.timeout`, `between 100ms and 30s`),
+		Entry("timeout that is not a duration", `spec: {timeout: soon}`,
+			`spec.timeout`, `should match`),
+		Entry("Dialogflow ES timeout over 10s", `spec: {dialect: DialogflowES, auth: {bearer: null, basic: {secretRef: {name: b}}}, timeout: 12s}`,
+			`spec.timeout`, `Dialogflow ES waits at most 5s`),
+		Entry("GET for Dialogflow CX", `spec: {dialect: DialogflowCX, methods: [POST, GET]}`,
+			`spec.methods`, `only the Generic dialect accepts GET, PUT or PATCH`),
+		Entry("DELETE method", `spec: {methods: [DELETE]}`,
+			`spec.methods[0]: Unsupported value: "DELETE"`, `"GET", "POST", "PUT", "PATCH"`),
+		Entry("path without a leading slash", `spec: {path: webhook}`,
+			`spec.path`, `should match`),
+		Entry("reserved path", `spec: {path: /metrics}`,
+			`spec.path`, `reserved for the server`),
+		Entry("async delivery for a chatbot dialect", `spec: {dialect: Rasa, delivery: {mode: Async}}`,
+			`spec.delivery.mode`, `Async is only for Generic event webhooks`),
+		Entry("queue settings with synchronous delivery", `spec: {delivery: {mode: Sync, maxAttempts: 5}}`,
+			`spec.delivery.mode`, `apply only when mode is Async`),
+		Entry("backoff that starts above its maximum", `spec: {delivery: {mode: Async, backoff: {initial: 10m, max: 1m}}}`,
+			`spec.delivery.backoff.initial`, `must not be longer than backoff.max`),
+		Entry("Redis queue without Redis", `spec: {delivery: {mode: Async, queue: Redis}}`,
+			`spec.delivery.queue`, `spec.redis is required`),
+		Entry("Redis idempotency store without Redis", `spec: {idempotency: {store: Redis}}`,
+			`spec.idempotency.store`, `spec.redis is required`),
+		Entry("idempotency kept for a month", `spec: {idempotency: {ttl: 720h}}`,
+			`spec.idempotency.ttl`, `between 1s and 168h`),
+		Entry("Redis URL with a password", `spec: {redis: {url: "redis://default:hunter2@redis:6379/0"}}`,
+			`spec.redis.url`, `must not contain a password`, `urlSecretRef`),
+		Entry("Redis URL and Secret together", `spec: {redis: {url: "redis://redis:6379", urlSecretRef: {name: r, key: url}}}`,
+			`spec.redis`, `exactly one of url or urlSecretRef`),
+		Entry("TLS from a Secret without its name", `spec: {tls: {mode: Secret}}`,
+			`spec.tls.secretName`, `required when mode is Secret`),
+		Entry("cert-manager without an issuer", `spec: {tls: {mode: CertManager}}`,
+			`spec.tls.issuerRef`, `required when mode is CertManager`),
+		Entry("certificate settings with TLS disabled", `spec: {tls: {mode: Disabled, dnsNames: [bot.example.com]}}`,
+			`spec.tls.mode`, `apply only to modes CertManager and SelfSigned`),
+		Entry("renewal not before expiry", `spec: {tls: {mode: SelfSigned, duration: 24h, renewBefore: 48h}}`,
+			`spec.tls.renewBefore`, `must be shorter than duration`),
+		Entry("mTLS without TLS", `spec: {tls: {clientAuth: {mode: Require, caSecretRef: {name: ca, key: ca.crt}}}}`,
+			`spec.tls.clientAuth`, `needs TLS`),
+		Entry("mTLS without a CA", `spec: {tls: {mode: SelfSigned, clientAuth: {mode: Require}}}`,
+			`spec.tls.clientAuth.caSecretRef`, `required when mode is Optional or Require`),
+		Entry("body limit over 32Mi", `spec: {limits: {maxBodyBytes: 64Mi}}`,
+			`spec.limits.maxBodyBytes`, `between 1Ki and 32Mi`),
+		Entry("burst without a rate", `spec: {limits: {burst: 10}}`,
+			`spec.limits.burst`, `needs requestsPerSecond`),
+		Entry("negative replicas", `spec: {replicas: -1}`,
+			`spec.replicas`, `greater than or equal to 0`),
+		Entry("autoscaling minimum above maximum", `spec: {autoscaling: {minReplicas: 5, maxReplicas: 3}}`,
+			`spec.autoscaling.minReplicas`, `must not be greater than maxReplicas`),
+		Entry("pod labels that would break the selector", `spec: {podTemplate: {metadata: {labels: {app.kubernetes.io/name: other}}}}`,
+			`spec.podTemplate.metadata.labels`, `must not set app.kubernetes.io/ labels`),
+		Entry("service port out of range", `spec: {service: {port: 70000}}`,
+			`spec.service.port`, `less than or equal to 65535`),
+		Entry("Ingress and HTTPRoute together", `spec: {ingress: {host: bot.example.com}, httpRoute: {parentRefs: [{name: gw}]}}`,
+			`spec.httpRoute`, `alternatives`),
+		Entry("HTTPRoute without a parent", `spec: {httpRoute: {hostnames: [bot.example.com]}}`,
+			`spec.httpRoute.parentRefs: Required value`),
+		Entry("empty fallback", `spec: {fallback: {}}`,
+			`spec.fallback`, `needs text or payload`),
+	)
+
+	DescribeTable("refuses an invalid IntentRoute",
+		func(patch string, wantInMessage ...string) { refused(validRoute, patch, wantInMessage...) },
+		Entry("no endpoint", `spec: {endpointRef: null}`,
+			`spec.endpointRef: Required value`),
+		Entry("no action", `spec: {respond: null}`,
+			`needs exactly one action`, `spec.respond, spec.call or spec.forward`),
+		Entry("two actions", `spec: {forward: {url: "http://backend:8080/"}}`,
+			`needs exactly one action`),
+		Entry("nothing to match", `spec: {match: {intents: null}}`,
+			`spec.match`, `needs at least one of intents, actions, tags, events or when`),
+		Entry("an empty intent list", `spec: {match: {intents: []}}`,
+			`spec.match.intents`, `at least 1 items`),
+		Entry("the same intent twice", `spec: {match: {intents: [Welcome, Welcome]}}`,
+			`spec.match.intents[1]: Duplicate value: "Welcome"`),
+		Entry("priority out of range", `spec: {priority: 5000}`,
+			`spec.priority`, `less than or equal to 1000`),
+		Entry("respond with nothing to answer", `spec: {respond: {text: null}}`,
+			`spec.respond`, `respond needs something to answer`),
+		Entry("both CX targets", `spec: {respond: {targetPage: p, targetFlow: f}}`,
+			`spec.respond.targetFlow`, `alternatives`),
+		Entry("message with text and payload", `spec: {respond: {messages: [{text: hi, payload: {a: 1}}]}}`,
+			`spec.respond.messages[0]`, `either text or payload`),
+		Entry("call to a non-HTTP URL", `spec: {respond: null, call: {url: "ftp://files.example.com/x"}}`,
+			`spec.call.url`, `absolute http:// or https:// URL`),
+		Entry("call with a templated host", `spec: {respond: null, call: {url: "https://${params.host}/x"}}`,
+			`spec.call.url`, `literal host`),
+		Entry("call with an unknown method", `spec: {respond: null, call: {url: "https://api.example.com/", method: TRACE}}`,
+			`spec.call.method: Unsupported value: "TRACE"`),
+		Entry("header with a value and a Secret", `spec: {respond: null, call: {url: "https://api.example.com/", headers: [{name: X-Key, value: v, valueFrom: {secretKeyRef: {name: s, key: k}}}]}}`,
+			`spec.call.headers[0]`, `exactly one of value or valueFrom`),
+		Entry("call timeout over 30s", `spec: {respond: null, call: {url: "https://api.example.com/", timeout: 1m}}`,
+			`spec.call.timeout`, `between 10ms and 30s`),
+		Entry("eleven attempts", `spec: {respond: null, call: {url: "https://api.example.com/", retry: {attempts: 11}}}`,
+			`spec.call.retry.attempts`, `less than or equal to 10`),
+		Entry("forward to a URL and a Service", `spec: {respond: null, forward: {url: "http://backend/", service: {name: backend, port: 80}}}`,
+			`spec.forward`, `exactly one of url or service`),
+		Entry("forward to port 0", `spec: {respond: null, forward: {service: {name: backend, port: 0}}}`,
+			`spec.forward.service.port`, `greater than or equal to 1`),
+		Entry("empty route fallback", `spec: {fallback: {}}`,
+			`spec.fallback`, `needs text or payload`),
+	)
+
+	DescribeTable("accepts valid combinations that are close to a rule",
+		func(base, patch string) { Expect(createIn(namespace, patched(base, patch))).To(Succeed()) },
+		Entry("async delivery with the default queue", validEndpoint, `spec: {delivery: {mode: Async}}`),
+		Entry("mTLS as the only method", validEndpoint,
+			`spec: {auth: {bearer: null}, tls: {mode: SelfSigned, clientAuth: {mode: Require, caSecretRef: {name: ca, key: ca.crt}}}}`),
+		Entry("open on purpose", validEndpoint, `spec: {auth: {bearer: null, allowUnauthenticated: true}}`),
+		Entry("Dialogflow ES with the usual deadline", validEndpoint,
+			`spec: {dialect: DialogflowES, timeout: 4500ms, auth: {bearer: null, basic: {secretRef: {name: b}}}}`),
+		Entry("Dialogflow CX with the longest deadline", validEndpoint, `spec: {dialect: DialogflowCX, timeout: 30s}`),
+		Entry("a guard alone", validRoute, `spec: {match: {intents: null, when: 'request.text.contains("refund")'}}`),
+		Entry("a call with an IPv6 host and templated path", validRoute,
+			`spec: {respond: null, call: {url: "http://[fd00::1]:8080/accounts/${params.account}?q=${request.text}"}}`),
+	)
+
+	It("accepts an endpoint that uses every feature together", func() {
+		Expect(createIn(namespace, patched(validEndpoint, `
+spec:
+  path: /hooks/bot
+  methods: [POST, GET]
+  timeout: 20s
+  fallback: {text: Sorry, payload: {retry: true}}
+  auth:
+    basic: {secretRef: {name: basic}}
+    hmac: {scheme: Generic, generic: {header: X-Signature, algorithm: SHA512, encoding: Base64, prefix: "sha512="}, rotation: {interval: 720h, gracePeriod: 24h}}
+    oidc: {issuer: "https://accounts.google.com", audiences: [bot], allowedSubjects: [service-1@gcp-sa-dialogflow.iam.gserviceaccount.com]}
+    ipAllowlist: {cidrs: [10.0.0.0/8, "2001:db8::/32"], trustedProxies: [192.168.0.0/16]}
+  tls:
+    mode: CertManager
+    issuerRef: {name: letsencrypt, kind: ClusterIssuer}
+    dnsNames: [bot.example.com]
+    duration: 2160h
+    renewBefore: 360h
+    clientAuth: {mode: Optional, caSecretRef: {name: ca, key: ca.crt}, allowedSubjects: [dialogflow.example.com]}
+  idempotency: {enabled: true, ttl: 48h, store: Redis, key: 'request.headers["x-request-id"]'}
+  delivery: {mode: Async, queue: Redis, maxAttempts: 12, backoff: {initial: 2s, max: 5m}}
+  redis: {urlSecretRef: {name: redis, key: url}}
+  limits: {maxBodyBytes: 2Mi, requestsPerSecond: 50, burst: 100}
+  autoscaling: {minReplicas: 2, maxReplicas: 10, targetCPUUtilizationPercentage: 60}
+  resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {memory: 128Mi}}
+  podTemplate:
+    metadata: {labels: {team: bots}, annotations: {example.com/owner: bots}}
+    nodeSelector: {kubernetes.io/os: linux}
+    tolerations: [{key: dedicated, operator: Equal, value: bots, effect: NoSchedule}]
+    priorityClassName: high
+    topologySpreadConstraints: [{maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: ScheduleAnyway}]
+  service: {type: LoadBalancer, port: 443, annotations: {example.com/lb: internal}}
+  httpRoute: {parentRefs: [{name: gateway, namespace: infra, sectionName: https}], hostnames: [bot.example.com]}
+`))).To(Succeed())
+	})
+
+	It("fills in the documented defaults", func() {
+		endpoint := patched(validEndpoint, `spec: {auth: {hmac: {scheme: Generic, generic: {header: X-Signature}, rotation: {interval: 720h}}}, idempotency: {}}`)
+		Expect(createIn(namespace, endpoint)).To(Succeed())
+		var got fulfillmentv1alpha1.WebhookEndpoint
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(endpoint), &got)).To(Succeed())
+		spec := got.Spec
+		Expect(spec.Path).To(Equal("/webhook"))
+		Expect(spec.Methods).To(Equal([]fulfillmentv1alpha1.HTTPMethod{"POST"}))
+		Expect(spec.Timeout).To(BeNil(), "the timeout default depends on the dialect and is applied by the server")
+		Expect(spec.Replicas).To(Equal(ptr.To[int32](2)))
+		Expect(spec.TLS).NotTo(BeNil())
+		Expect(spec.TLS.Mode).To(Equal(fulfillmentv1alpha1.TLSModeDisabled))
+		Expect(spec.Delivery).NotTo(BeNil())
+		Expect(spec.Delivery.Mode).To(Equal(fulfillmentv1alpha1.DeliverySync))
+		Expect(spec.Limits).NotTo(BeNil())
+		Expect(spec.Limits.MaxBodyBytes).To(Equal(ptr.To(resource.MustParse("1Mi"))))
+		Expect(spec.Service).NotTo(BeNil())
+		Expect(spec.Service.Type).To(Equal(fulfillmentv1alpha1.ServiceType("ClusterIP")))
+		Expect(spec.Service.Port).To(Equal(int32(80)))
+		Expect(spec.Auth.Bearer.Header).To(Equal("Authorization"))
+		Expect(spec.Auth.HMAC.Tolerance.Duration.String()).To(Equal("5m0s"))
+		Expect(spec.Auth.HMAC.Generic.Algorithm).To(Equal(fulfillmentv1alpha1.HMACAlgorithm("SHA256")))
+		Expect(spec.Auth.HMAC.Generic.Encoding).To(Equal(fulfillmentv1alpha1.SignatureEncoding("Hex")))
+		Expect(spec.Auth.HMAC.Rotation.GracePeriod.Duration.String()).To(Equal("24h0m0s"))
+		Expect(spec.Idempotency.Enabled).To(BeTrue())
+		Expect(spec.Idempotency.TTL.Duration.String()).To(Equal("24h0m0s"))
+		Expect(spec.Idempotency.Store).To(Equal(fulfillmentv1alpha1.IdempotencyStoreMemory))
+
+		route := patched(validRoute, `spec: {respond: null, call: {url: "https://api.example.com/", retry: {}}}`)
+		Expect(createIn(namespace, route)).To(Succeed())
+		var gotRoute fulfillmentv1alpha1.IntentRoute
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(route), &gotRoute)).To(Succeed())
+		Expect(gotRoute.Spec.Priority).To(Equal(int32(0)))
+		Expect(gotRoute.Spec.Call.Method).To(Equal("POST"))
+		Expect(gotRoute.Spec.Call.Retry.Attempts).To(Equal(int32(3)))
+		Expect(gotRoute.Spec.Call.Retry.Backoff.Duration.String()).To(Equal("100ms"))
+
+		forward := patched(validRoute, `spec: {respond: null, forward: {service: {name: backend, port: 8080}}}`)
+		Expect(createIn(namespace, forward)).To(Succeed())
+		var gotForward fulfillmentv1alpha1.IntentRoute
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(forward), &gotForward)).To(Succeed())
+		Expect(gotForward.Spec.Forward.Service.Path).To(Equal("/"))
+
+		certManager := patched(validEndpoint, `spec: {tls: {mode: CertManager, issuerRef: {name: ca}}}`)
+		Expect(createIn(namespace, certManager)).To(Succeed())
+		var gotCertManager fulfillmentv1alpha1.WebhookEndpoint
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(certManager), &gotCertManager)).To(Succeed())
+		Expect(gotCertManager.Spec.TLS.IssuerRef.Kind).To(Equal("Issuer"))
+		Expect(gotCertManager.Spec.TLS.IssuerRef.Group).To(Equal("cert-manager.io"))
+	})
+
+	It("keeps idempotency off when a user turns it off, instead of defaulting it back on", func() {
+		endpoint := patched(validEndpoint, `spec: {idempotency: {enabled: false}}`)
+		Expect(createIn(namespace, endpoint)).To(Succeed())
+		var got fulfillmentv1alpha1.WebhookEndpoint
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(endpoint), &got)).To(Succeed())
+		Expect(got.Spec.Idempotency.Enabled).To(BeFalse())
+
+		// A typed client round trip must keep it off too: the field is sent even when false.
+		got.ResourceVersion = ""
+		got.Name = ""
+		got.GenerateName = "typed-"
+		Expect(k8sClient.Create(ctx, &got)).To(Succeed())
+		Expect(got.Spec.Idempotency.Enabled).To(BeFalse())
+	})
+})
+
+var _ = Describe("Samples", func() {
+	It("accepts every document in config/samples", func() {
+		namespace := newNamespace("samples")
+		documents := sampleDocuments()
+		Expect(len(documents)).To(BeNumerically(">=", 16), "the four sample bots and their routes")
+		kinds := map[string]int{}
+		for _, doc := range documents {
+			Expect(createIn(namespace, doc)).To(Succeed(), "sample %s %s", doc.GetKind(), doc.GetName())
+			kinds[doc.GetKind()]++
+		}
+		Expect(kinds).To(HaveKeyWithValue("WebhookEndpoint", 4))
+		Expect(kinds["IntentRoute"]).To(BeNumerically(">=", 10))
+
+		var endpoints fulfillmentv1alpha1.WebhookEndpointList
+		Expect(k8sClient.List(ctx, &endpoints, client.InNamespace(namespace))).To(Succeed())
+		dialects := map[fulfillmentv1alpha1.Dialect]bool{}
+		for _, endpoint := range endpoints.Items {
+			dialects[endpoint.Spec.Dialect] = true
+		}
+		Expect(dialects).To(HaveLen(4), "one sample per dialect")
+	})
+})
+
+// sampleDocuments reads every YAML document of the sample bots.
+func sampleDocuments() []*unstructured.Unstructured {
+	GinkgoHelper()
+	files, err := filepath.Glob(filepath.Join(testenv.RepoRoot(), "config", "samples", "*", "*.yaml"))
+	Expect(err).NotTo(HaveOccurred())
+	var documents []*unstructured.Unstructured
+	for _, file := range files {
+		content, err := os.ReadFile(file)
+		Expect(err).NotTo(HaveOccurred())
+		reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(content)))
+		for {
+			raw, err := reader.Read()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			Expect(err).NotTo(HaveOccurred())
+			if strings.TrimSpace(string(raw)) == "" {
+				continue
+			}
+			jsonDoc, err := yaml.YAMLToJSON(raw)
+			Expect(err).NotTo(HaveOccurred(), file)
+			if string(jsonDoc) == "null" {
+				continue
+			}
+			obj := &unstructured.Unstructured{}
+			Expect(obj.UnmarshalJSON(jsonDoc)).To(Succeed(), file)
+			documents = append(documents, obj)
+		}
+	}
+	return documents
+}

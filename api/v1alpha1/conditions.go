@@ -1,0 +1,29 @@
+package v1alpha1
+
+// Condition types of a WebhookEndpoint. Ready, Reconciling and Stalled follow kstatus, so that `kubectl wait
+// --for=condition=Ready`, Flux health checks and Argo CD read them; the others are details that roll up into
+// Ready.
+const (
+	ConditionReady               = "Ready"
+	ConditionReconciling         = "Reconciling"
+	ConditionStalled             = "Stalled"
+	ConditionDeploymentAvailable = "DeploymentAvailable"
+	ConditionSecretsReady        = "SecretsReady"
+	ConditionCertificateReady    = "CertificateReady"
+	ConditionRoutesAccepted      = "RoutesAccepted"
+)
+
+// Condition types of an IntentRoute.
+const (
+	ConditionAccepted     = "Accepted"
+	ConditionResolvedRefs = "ResolvedRefs"
+)
+
+// Reasons of the IntentRoute Accepted condition.
+const (
+	ReasonAccepted          = "Accepted"
+	ReasonEndpointNotFound  = "EndpointNotFound"
+	ReasonInvalidExpression = "InvalidExpression"
+	ReasonConflict          = "Conflict"
+	ReasonInvalidTarget     = "InvalidTarget"
+)

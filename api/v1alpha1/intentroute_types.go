@@ -1,0 +1,380 @@
+package v1alpha1
+
+import (
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// IntentRouteSpec says what to do for an intent, action, tag or event of one endpoint.
+//
+// +kubebuilder:validation:XValidation:rule="[has(self.respond), has(self.call), has(self.forward)].filter(x, x).size() == 1",message="an IntentRoute needs exactly one action: set one of spec.respond, spec.call or spec.forward"
+type IntentRouteSpec struct {
+	// endpointRef names the WebhookEndpoint, in the same namespace, that serves this route.
+	// +required
+	EndpointRef LocalObjectReference `json:"endpointRef"`
+
+	// priority orders routes that match the same request: higher first; on a tie the older route wins, then the
+	// name in alphabetical order.
+	// +optional
+	// +kubebuilder:default=0
+	// +kubebuilder:validation:Minimum=-1000
+	// +kubebuilder:validation:Maximum=1000
+	Priority int32 `json:"priority"`
+
+	// match says which requests this route answers. A request matches when it matches one of the listed
+	// intents, actions, tags or events (any list that is set), and the when guard is true.
+	// +required
+	Match RouteMatch `json:"match"`
+
+	// respond answers from templates.
+	// +optional
+	Respond *RespondAction `json:"respond,omitempty"`
+
+	// call calls a backend API and maps its answer.
+	// +optional
+	Call *CallAction `json:"call,omitempty"`
+
+	// forward sends the original request to a backend that speaks the endpoint's dialect and returns its answer.
+	// +optional
+	Forward *ForwardAction `json:"forward,omitempty"`
+
+	// fallback overrides the endpoint's fallback for this route.
+	// +optional
+	Fallback *Fallback `json:"fallback,omitempty"`
+}
+
+// RouteMatch selects requests.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.intents) || has(self.actions) || has(self.tags) || has(self.events) || has(self.when)",message="spec.match needs at least one of intents, actions, tags, events or when"
+type RouteMatch struct {
+	// intents by display name: Dialogflow ES queryResult.intent.displayName, Dialogflow CX
+	// intentInfo.displayName, Rasa latest intent, Generic `intent`.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=256
+	Intents []string `json:"intents,omitempty"`
+
+	// actions: Dialogflow ES queryResult.action, Rasa next_action.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=256
+	Actions []string `json:"actions,omitempty"`
+
+	// tags: Dialogflow CX fulfillmentInfo.tag.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=256
+	Tags []string `json:"tags,omitempty"`
+
+	// events: Generic `event`.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=256
+	Events []string `json:"events,omitempty"`
+
+	// when is a CEL guard that must be true, for example `params.amount > 100` or
+	// `request.languageCode == "de"`.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=4096
+	When string `json:"when,omitempty"`
+}
+
+// MergeBehavior says how Dialogflow CX combines the webhook's messages with the page's.
+// +kubebuilder:validation:Enum=Append;Replace
+type MergeBehavior string
+
+// RespondAction answers from templates. Strings are templates: ${expr} is replaced by the value of the CEL
+// expression expr; parameters are whole CEL expressions.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.text) || has(self.messages) || has(self.payload) || has(self.parameters) || has(self.followupEvent) || has(self.targetPage) || has(self.targetFlow)",message="respond needs something to answer: text, messages, payload, parameters, followupEvent, targetPage or targetFlow"
+// +kubebuilder:validation:XValidation:rule="!has(self.targetPage) || !has(self.targetFlow)",message="respond.targetPage and respond.targetFlow are alternatives: set one",fieldPath=".targetFlow"
+type RespondAction struct {
+	// text is the reply (Dialogflow fulfillmentText or a text message, Rasa a text response, Generic
+	// fulfillmentText), for example "Your balance is ${response.body.balance} EUR.".
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=4096
+	Text string `json:"text,omitempty"`
+
+	// parameters are session parameters to set, each a CEL expression (Dialogflow ES output context,
+	// Dialogflow CX sessionInfo.parameters, Rasa slot events, Generic parameters). A null value deletes one.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(k) <= 256 && size(self[k]) <= 4096)",message="parameter names are at most 256 characters and expressions at most 4096"
+	Parameters map[string]string `json:"parameters,omitempty"`
+
+	// payload is a free-form JSON object returned as the custom payload; string values are templates.
+	// +optional
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:validation:Type=object
+	Payload *apiextensionsv1.JSON `json:"payload,omitempty"`
+
+	// messages are rich messages (Dialogflow fulfillmentMessages / fulfillmentResponse.messages, Rasa
+	// responses), each a text or a custom payload.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=32
+	Messages []Message `json:"messages,omitempty"`
+
+	// mergeBehavior for Dialogflow CX: Append (default) or Replace the page's messages.
+	// +optional
+	MergeBehavior MergeBehavior `json:"mergeBehavior,omitempty"`
+
+	// targetPage moves a Dialogflow CX session to this page (a full page resource name; may be a template).
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	TargetPage string `json:"targetPage,omitempty"`
+
+	// targetFlow moves a Dialogflow CX session to this flow.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	TargetFlow string `json:"targetFlow,omitempty"`
+
+	// followupEvent triggers a Dialogflow ES event (followupEventInput).
+	// +optional
+	FollowupEvent *FollowupEvent `json:"followupEvent,omitempty"`
+}
+
+// Message is one rich message: a text or a custom payload.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.text) != has(self.payload)",message="a message is either text or payload"
+type Message struct {
+	// text of the message (a template).
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=4096
+	Text string `json:"text,omitempty"`
+
+	// payload of a custom message; string values are templates.
+	// +optional
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:validation:Type=object
+	Payload *apiextensionsv1.JSON `json:"payload,omitempty"`
+}
+
+// FollowupEvent triggers a Dialogflow ES event.
+type FollowupEvent struct {
+	// name of the event.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_-]+$`
+	Name string `json:"name"`
+
+	// languageCode of the event (default the request's).
+	// +optional
+	// +kubebuilder:validation:MaxLength=35
+	LanguageCode string `json:"languageCode,omitempty"`
+
+	// parameters of the event, each a CEL expression.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(k) <= 256 && size(self[k]) <= 4096)",message="parameter names are at most 256 characters and expressions at most 4096"
+	Parameters map[string]string `json:"parameters,omitempty"`
+}
+
+// CallAction calls an upstream HTTP API and maps its answer.
+type CallAction struct {
+	// url of the upstream, http or https. The path and query may hold ${expr} templates, for example
+	// https://bank.internal/accounts/${params.account}/balance.
+	// +required
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self.matches('^https?://([A-Za-z0-9.-]+|\\\\[[0-9A-Fa-f:.]+\\\\])(:[0-9]{1,5})?([/?#].*)?$')",message="call.url must be an absolute http:// or https:// URL with a literal host (templates are allowed in the path and query only)"
+	URL string `json:"url"`
+
+	// method of the call (default POST).
+	// +optional
+	// +kubebuilder:default=POST
+	// +kubebuilder:validation:Enum=GET;POST;PUT;PATCH;DELETE
+	Method string `json:"method,omitempty"`
+
+	// headers sent with the call; values may come from Secrets.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=32
+	Headers []Header `json:"headers,omitempty"`
+
+	// body is a CEL expression whose value is sent as JSON, for example
+	// `{"account": params.account}`. When unset a GET has no body and other methods send the normalized request.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=8192
+	Body string `json:"body,omitempty"`
+
+	// timeout of one attempt; never longer than what is left of the endpoint deadline.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('10ms') && duration(self) <= duration('30s')",message="call.timeout must be between 10ms and 30s"
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+
+	// retry failed attempts (connection errors, 429, 502, 503, 504) while the deadline allows. Calls with
+	// POST or PATCH are retried only when this is set, since they may not be idempotent.
+	// +optional
+	Retry *Retry `json:"retry,omitempty"`
+
+	// respond maps the upstream answer, seen as response{status, headers, body}, to the reply. When unset the
+	// reply is empty (for Generic events) or the fallback (for chatbot dialects).
+	// +optional
+	Respond *RespondAction `json:"respond,omitempty"`
+}
+
+// Header is an HTTP header with a literal value or a value from a Secret.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.value) != has(self.valueFrom)",message="a header needs exactly one of value or valueFrom"
+type Header struct {
+	// name of the header.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9!#$%&'*+.^_|~-]+$`
+	Name string `json:"name"`
+
+	// value of the header (a template). Never put a secret here: use valueFrom.
+	// +optional
+	// +kubebuilder:validation:MaxLength=4096
+	Value string `json:"value,omitempty"`
+
+	// valueFrom reads the value from a Secret.
+	// +optional
+	ValueFrom *HeaderSource `json:"valueFrom,omitempty"`
+}
+
+// HeaderSource is where a header value comes from.
+type HeaderSource struct {
+	// secretKeyRef selects a Secret key in the route's namespace.
+	// +required
+	SecretKeyRef SecretKeySelector `json:"secretKeyRef"`
+}
+
+// Retry retries failed calls with exponential backoff and jitter.
+type Retry struct {
+	// attempts in total, the first included (default 3).
+	// +optional
+	// +kubebuilder:default=3
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10
+	Attempts int32 `json:"attempts,omitempty"`
+
+	// backoff before the second attempt, doubled for each next one (default 100ms).
+	// +optional
+	// +kubebuilder:default="100ms"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1ms') && duration(self) <= duration('10s')",message="retry.backoff must be between 1ms and 10s"
+	Backoff *metav1.Duration `json:"backoff,omitempty"`
+}
+
+// ForwardAction sends the original request to a backend that answers in the endpoint's dialect.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.url) != has(self.service)",message="forward needs exactly one of url or service"
+type ForwardAction struct {
+	// url of the backend, http or https.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:Pattern=`^https?://[^\s/$.?#][^\s]*$`
+	URL string `json:"url,omitempty"`
+
+	// service is a Service in the route's namespace.
+	// +optional
+	Service *ServiceTarget `json:"service,omitempty"`
+
+	// timeout of the forwarded request; never longer than what is left of the endpoint deadline.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('10ms') && duration(self) <= duration('30s')",message="forward.timeout must be between 10ms and 30s"
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+}
+
+// ServiceTarget is a port and path of a Service in the same namespace.
+type ServiceTarget struct {
+	// name of the Service.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// port of the Service.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port"`
+
+	// path on the backend (default /).
+	// +optional
+	// +kubebuilder:default="/"
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:Pattern=`^/[^\s]*$`
+	Path string `json:"path,omitempty"`
+}
+
+// IntentRouteStatus says whether the route is served.
+type IntentRouteStatus struct {
+	// observedGeneration is the generation of the spec the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions: Accepted (reasons Accepted, EndpointNotFound, InvalidExpression, Conflict, InvalidTarget) and
+	// ResolvedRefs.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +patchStrategy=merge
+	// +patchMergeKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+
+	// endpoint is the name of the WebhookEndpoint serving the route.
+	// +optional
+	Endpoint string `json:"endpoint,omitempty"`
+}
+
+// IntentRoute says what an endpoint does for an intent, action, tag or event: answer from a template, call a
+// backend API and map its answer, or forward to a backend service.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=ir,categories=fulfillment
+// +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.spec.endpointRef.name`
+// +kubebuilder:printcolumn:name="Priority",type=integer,JSONPath=`.spec.priority`
+// +kubebuilder:printcolumn:name="Accepted",type=string,JSONPath=`.status.conditions[?(@.type=="Accepted")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Accepted")].reason`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type IntentRoute struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec says what to do.
+	// +required
+	Spec IntentRouteSpec `json:"spec"`
+
+	// status says whether the route is served.
+	// +optional
+	Status IntentRouteStatus `json:"status,omitempty"`
+}
+
+// IntentRouteList is a list of IntentRoutes.
+//
+// +kubebuilder:object:root=true
+type IntentRouteList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []IntentRoute `json:"items"`
+}

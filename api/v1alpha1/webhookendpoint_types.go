@@ -1,0 +1,867 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Dialect is the request and answer format of the calling platform.
+// +kubebuilder:validation:Enum=DialogflowES;DialogflowCX;Rasa;Generic
+type Dialect string
+
+const (
+	// DialectDialogflowES is the Dialogflow ES v2 WebhookRequest / WebhookResponse format.
+	DialectDialogflowES Dialect = "DialogflowES"
+	// DialectDialogflowCX is the Dialogflow CX v3 WebhookRequest / WebhookResponse format.
+	DialectDialogflowCX Dialect = "DialogflowCX"
+	// DialectRasa is the Rasa action server format (next_action, tracker -> events, responses).
+	DialectRasa Dialect = "Rasa"
+	// DialectGeneric is a JSON (or form, or XML) event {event, intent, session, timestamp, data...}.
+	DialectGeneric Dialect = "Generic"
+)
+
+// HTTPMethod is an HTTP method a webhook accepts.
+// +kubebuilder:validation:Enum=GET;POST;PUT;PATCH
+type HTTPMethod string
+
+// WebhookEndpointSpec says how a platform calls in: request format, authentication, TLS, deadline, idempotency,
+// delivery and scaling.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.auth.basic) || has(self.auth.bearer) || has(self.auth.hmac) || has(self.auth.oidc) || (has(self.tls) && has(self.tls.clientAuth) && has(self.tls.clientAuth.mode) && self.tls.clientAuth.mode == 'Require') || (has(self.auth.allowUnauthenticated) && self.auth.allowUnauthenticated)",message="spec.auth needs at least one method (basic, bearer, hmac, oidc, or tls.clientAuth.mode: Require); to accept unauthenticated requests on purpose, set auth.allowUnauthenticated: true",fieldPath=".auth"
+// +kubebuilder:validation:XValidation:rule="!has(self.auth.hmac) || !(self.dialect in ['DialogflowES', 'DialogflowCX'])",message="spec.auth.hmac: Dialogflow never signs requests with HMAC; use basic, bearer, oidc or tls.clientAuth for the Dialogflow dialects",fieldPath=".auth.hmac"
+// +kubebuilder:validation:XValidation:rule="!has(self.timeout) || self.dialect != 'DialogflowES' || duration(self.timeout) <= duration('10s')",message="spec.timeout: Dialogflow ES waits at most 5s for a webhook (10s for Actions on Google); use at most 10s",fieldPath=".timeout"
+// +kubebuilder:validation:XValidation:rule="self.dialect == 'Generic' || !has(self.methods) || self.methods.all(m, m == 'POST')",message="spec.methods: only the Generic dialect accepts GET, PUT or PATCH; Dialogflow and Rasa always POST",fieldPath=".methods"
+// +kubebuilder:validation:XValidation:rule="!has(self.delivery) || !has(self.delivery.mode) || self.delivery.mode == 'Sync' || self.dialect == 'Generic'",message="spec.delivery.mode: Async is only for Generic event webhooks; chatbot dialects need the answer in the response, use Sync",fieldPath=".delivery.mode"
+// +kubebuilder:validation:XValidation:rule="!(has(self.idempotency) && has(self.idempotency.store) && self.idempotency.store == 'Redis') || has(self.redis)",message="spec.redis is required when spec.idempotency.store is Redis",fieldPath=".idempotency.store"
+// +kubebuilder:validation:XValidation:rule="!(has(self.delivery) && has(self.delivery.queue) && self.delivery.queue == 'Redis') || has(self.redis)",message="spec.redis is required when spec.delivery.queue is Redis",fieldPath=".delivery.queue"
+// +kubebuilder:validation:XValidation:rule="!has(self.httpRoute) || !has(self.ingress)",message="spec.ingress and spec.httpRoute are alternatives: expose the endpoint with one of them",fieldPath=".httpRoute"
+type WebhookEndpointSpec struct {
+	// dialect is the request and answer format of the calling platform: DialogflowES, DialogflowCX, Rasa or
+	// Generic (JSON events).
+	// +required
+	Dialect Dialect `json:"dialect"`
+
+	// path is the HTTP path the platform calls.
+	// +optional
+	// +kubebuilder:default="/webhook"
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$`
+	// +kubebuilder:validation:XValidation:rule="!(self in ['/healthz', '/readyz', '/metrics'])",message="spec.path must not be /healthz, /readyz or /metrics: those paths are reserved for the server"
+	Path string `json:"path,omitempty"`
+
+	// methods are the HTTP methods accepted on path. GET, PUT and PATCH are for flexible Generic webhooks, whose
+	// query string reaches CEL as request.query.
+	// +optional
+	// +kubebuilder:default={POST}
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=4
+	Methods []HTTPMethod `json:"methods,omitempty"`
+
+	// timeout is the fulfillment deadline: before it passes the server answers, with the fallback if the action is
+	// not done. When unset: 4.5s for the Dialogflow dialects (which wait 5s) and 10s otherwise. At most 30s.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('100ms') && duration(self) <= duration('30s')",message="spec.timeout must be between 100ms and 30s"
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+
+	// fallback is answered when no route matches, an action fails, or the deadline is near.
+	// +optional
+	Fallback *Fallback `json:"fallback,omitempty"`
+
+	// auth says how callers authenticate. Every configured method must pass.
+	// +required
+	Auth EndpointAuth `json:"auth"`
+
+	// tls configures HTTPS on the server and, with clientAuth, mutual TLS.
+	// +optional
+	// +kubebuilder:default={mode: Disabled}
+	TLS *EndpointTLS `json:"tls,omitempty"`
+
+	// idempotency processes a request once and answers duplicates with the stored answer.
+	// +optional
+	Idempotency *Idempotency `json:"idempotency,omitempty"`
+
+	// delivery says whether a request is processed before answering (Sync) or queued durably and answered 202
+	// (Async, Generic events only).
+	// +optional
+	// +kubebuilder:default={mode: Sync}
+	Delivery *Delivery `json:"delivery,omitempty"`
+
+	// redis is the Redis server shared by every replica for the Redis idempotency store and queue.
+	// +optional
+	Redis *RedisConnection `json:"redis,omitempty"`
+
+	// limits protect the server from oversized and excessive requests.
+	// +optional
+	// +kubebuilder:default={}
+	Limits *Limits `json:"limits,omitempty"`
+
+	// replicas is the number of fulfillment pods when autoscaling is not set.
+	// +optional
+	// +kubebuilder:default=2
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// autoscaling, when set, runs a HorizontalPodAutoscaler on CPU utilization instead of fixed replicas.
+	// +optional
+	Autoscaling *Autoscaling `json:"autoscaling,omitempty"`
+
+	// resources of the webhookserver container. When unset, small requests and a memory limit are used.
+	// +optional
+	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// podTemplate adds scheduling and metadata to the fulfillment pods.
+	// +optional
+	PodTemplate *PodTemplateOverrides `json:"podTemplate,omitempty"`
+
+	// service configures the Service in front of the fulfillment pods.
+	// +optional
+	// +kubebuilder:default={}
+	Service *ServiceSettings `json:"service,omitempty"`
+
+	// ingress, when set, exposes the endpoint through an Ingress.
+	// +optional
+	Ingress *IngressSettings `json:"ingress,omitempty"`
+
+	// httpRoute, when set, exposes the endpoint through a Gateway API HTTPRoute.
+	// +optional
+	HTTPRoute *HTTPRouteSettings `json:"httpRoute,omitempty"`
+
+	// suspend scales the fulfillment pods to zero and stops the operator from changing anything else.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+}
+
+// EndpointAuth lists the authentication methods of an endpoint. Every configured method must pass.
+//
+// +kubebuilder:validation:XValidation:rule="!(has(self.allowUnauthenticated) && self.allowUnauthenticated) || !(has(self.basic) || has(self.bearer) || has(self.hmac) || has(self.oidc))",message="spec.auth.allowUnauthenticated: true cannot be combined with an auth method; remove it or the methods",fieldPath=".allowUnauthenticated"
+type EndpointAuth struct {
+	// basic is HTTP basic authentication with the `username` and `password` keys of a Secret.
+	// +optional
+	Basic *BasicAuth `json:"basic,omitempty"`
+
+	// bearer is a token compared in constant time with a header.
+	// +optional
+	Bearer *BearerAuth `json:"bearer,omitempty"`
+
+	// hmac checks a signature of the body made with a shared key.
+	// +optional
+	HMAC *HMACAuth `json:"hmac,omitempty"`
+
+	// oidc checks an OpenID Connect ID token in the Authorization header (for example the Dialogflow CX service
+	// agent token).
+	// +optional
+	OIDC *OIDCAuth `json:"oidc,omitempty"`
+
+	// ipAllowlist admits only clients from these networks. It narrows the other methods; it is not a method on
+	// its own.
+	// +optional
+	IPAllowlist *IPAllowlist `json:"ipAllowlist,omitempty"`
+
+	// allowUnauthenticated must be true to run an endpoint without any authentication method, so that an open
+	// endpoint is a decision and never an accident.
+	// +optional
+	AllowUnauthenticated bool `json:"allowUnauthenticated,omitempty"`
+}
+
+// BasicAuth is HTTP basic authentication.
+type BasicAuth struct {
+	// secretRef names a Secret with the keys `username` and `password`.
+	// +required
+	SecretRef LocalObjectReference `json:"secretRef"`
+}
+
+// BearerAuth is a token sent in a header.
+type BearerAuth struct {
+	// secretRef selects the Secret key that holds the token.
+	// +required
+	SecretRef SecretKeySelector `json:"secretRef"`
+
+	// header carries the token. `Authorization` (the default) expects `Bearer <token>`; any other header is
+	// compared with the raw token.
+	// +optional
+	// +kubebuilder:default=Authorization
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9!#$%&'*+.^_|~-]+$`
+	Header string `json:"header,omitempty"`
+}
+
+// HMACScheme is a body signature scheme.
+// +kubebuilder:validation:Enum=StandardWebhooks;GitHub;Stripe;Slack;Shopify;Generic
+type HMACScheme string
+
+const (
+	HMACSchemeStandardWebhooks HMACScheme = "StandardWebhooks"
+	HMACSchemeGitHub           HMACScheme = "GitHub"
+	HMACSchemeStripe           HMACScheme = "Stripe"
+	HMACSchemeSlack            HMACScheme = "Slack"
+	HMACSchemeShopify          HMACScheme = "Shopify"
+	HMACSchemeGeneric          HMACScheme = "Generic"
+)
+
+// HMACAuth checks a signature of the request body.
+//
+// +kubebuilder:validation:XValidation:rule="(self.scheme == 'Generic') == has(self.generic)",message="spec.auth.hmac.generic is required when scheme is Generic and not allowed for the other schemes",fieldPath=".generic"
+// +kubebuilder:validation:XValidation:rule="!has(self.secretRef) || !has(self.rotation)",message="spec.auth.hmac.rotation applies only to the key the operator generates; remove secretRef to let the operator generate and rotate the key, or remove rotation",fieldPath=".rotation"
+type HMACAuth struct {
+	// scheme is the signature format: StandardWebhooks (webhook-signature, also Svix), GitHub
+	// (X-Hub-Signature-256), Stripe (Stripe-Signature), Slack (X-Slack-Signature), Shopify
+	// (X-Shopify-Hmac-Sha256) or Generic.
+	// +required
+	Scheme HMACScheme `json:"scheme"`
+
+	// generic describes the signature when scheme is Generic.
+	// +optional
+	Generic *GenericHMAC `json:"generic,omitempty"`
+
+	// secretRef names a Secret whose key `secret` holds the signing key and, during a rotation, key `previous`
+	// the key before it. When omitted the operator generates the Secret `<endpoint>-hmac` and rotates it per
+	// rotation.
+	// +optional
+	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
+
+	// rotation of the generated key.
+	// +optional
+	Rotation *KeyRotation `json:"rotation,omitempty"`
+
+	// tolerance is the replay window for schemes that sign a timestamp (StandardWebhooks, Stripe, Slack): an
+	// older or future timestamp is refused.
+	// +optional
+	// +kubebuilder:default="5m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('1h')",message="spec.auth.hmac.tolerance must be between 1s and 1h"
+	Tolerance *metav1.Duration `json:"tolerance,omitempty"`
+}
+
+// HMACAlgorithm is the hash of a Generic HMAC.
+// +kubebuilder:validation:Enum=SHA256;SHA512;SHA1
+type HMACAlgorithm string
+
+// SignatureEncoding is how a Generic HMAC is written in its header.
+// +kubebuilder:validation:Enum=Hex;Base64
+type SignatureEncoding string
+
+// GenericHMAC is an HMAC of the raw body in a header of your choice.
+type GenericHMAC struct {
+	// header carries the signature.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9!#$%&'*+.^_|~-]+$`
+	Header string `json:"header"`
+
+	// algorithm is the hash: SHA256 (default), SHA512 or SHA1 (legacy senders only).
+	// +optional
+	// +kubebuilder:default=SHA256
+	Algorithm HMACAlgorithm `json:"algorithm,omitempty"`
+
+	// encoding of the signature: Hex (default) or Base64.
+	// +optional
+	// +kubebuilder:default=Hex
+	Encoding SignatureEncoding `json:"encoding,omitempty"`
+
+	// prefix written before the signature, for example `sha256=`.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	Prefix string `json:"prefix,omitempty"`
+}
+
+// KeyRotation rotates the generated HMAC key.
+//
+// +kubebuilder:validation:XValidation:rule="duration(self.gracePeriod) < duration(self.interval)",message="spec.auth.hmac.rotation.gracePeriod must be shorter than interval, so at most two keys are valid at once",fieldPath=".gracePeriod"
+type KeyRotation struct {
+	// interval between two rotations, at least 1h.
+	// +required
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1h')",message="spec.auth.hmac.rotation.interval must be at least 1h"
+	Interval metav1.Duration `json:"interval"`
+
+	// gracePeriod during which the previous key stays valid after a rotation, so that senders can switch.
+	// +optional
+	// +kubebuilder:default="24h"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	GracePeriod metav1.Duration `json:"gracePeriod,omitempty"`
+}
+
+// OIDCAuth checks an OpenID Connect ID token.
+type OIDCAuth struct {
+	// issuer is the https URL of the token issuer; its keys are found by OpenID discovery.
+	// +required
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:Pattern=`^https://[^\s]+$`
+	Issuer string `json:"issuer"`
+
+	// audiences accepted in the token's `aud` claim; at least one must match.
+	// +required
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=512
+	Audiences []string `json:"audiences"`
+
+	// allowedSubjects, when set, admits only tokens whose `sub` or `email` claim is listed.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=512
+	AllowedSubjects []string `json:"allowedSubjects,omitempty"`
+}
+
+// IPAllowlist admits only clients from the listed networks.
+type IPAllowlist struct {
+	// cidrs admitted, for example 10.0.0.0/8 or 2001:db8::/32.
+	// +required
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self.all(c, isCIDR(c))",message="spec.auth.ipAllowlist.cidrs must be CIDRs such as 10.0.0.0/8 or 2001:db8::/32"
+	CIDRs []string `json:"cidrs"`
+
+	// trustedProxies are the networks of proxies whose X-Forwarded-For header is believed. Without it the
+	// client address is the TCP peer.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self.all(c, isCIDR(c))",message="spec.auth.ipAllowlist.trustedProxies must be CIDRs such as 10.0.0.0/8"
+	TrustedProxies []string `json:"trustedProxies,omitempty"`
+}
+
+// TLSMode says where the serving certificate comes from.
+// +kubebuilder:validation:Enum=Disabled;Secret;CertManager;SelfSigned
+type TLSMode string
+
+const (
+	TLSModeDisabled    TLSMode = "Disabled"
+	TLSModeSecret      TLSMode = "Secret"
+	TLSModeCertManager TLSMode = "CertManager"
+	TLSModeSelfSigned  TLSMode = "SelfSigned"
+)
+
+// EndpointTLS configures HTTPS and mutual TLS.
+//
+// +kubebuilder:validation:XValidation:rule="(self.mode == 'Secret') == has(self.secretName)",message="spec.tls.secretName is required when mode is Secret and not allowed for the other modes",fieldPath=".secretName"
+// +kubebuilder:validation:XValidation:rule="(self.mode == 'CertManager') == has(self.issuerRef)",message="spec.tls.issuerRef is required when mode is CertManager and not allowed for the other modes",fieldPath=".issuerRef"
+// +kubebuilder:validation:XValidation:rule="self.mode in ['CertManager', 'SelfSigned'] || !(has(self.dnsNames) || has(self.duration) || has(self.renewBefore))",message="spec.tls.dnsNames, duration and renewBefore apply only to modes CertManager and SelfSigned",fieldPath=".mode"
+// +kubebuilder:validation:XValidation:rule="!has(self.duration) || !has(self.renewBefore) || duration(self.renewBefore) < duration(self.duration)",message="spec.tls.renewBefore must be shorter than duration",fieldPath=".renewBefore"
+// +kubebuilder:validation:XValidation:rule="self.mode != 'Disabled' || !has(self.clientAuth) || self.clientAuth.mode == 'None'",message="spec.tls.clientAuth needs TLS: set tls.mode to Secret, CertManager or SelfSigned",fieldPath=".clientAuth"
+type EndpointTLS struct {
+	// mode: Disabled (plain HTTP, for example behind an ingress that terminates TLS), Secret (your
+	// kubernetes.io/tls Secret), CertManager (a cert-manager Certificate the operator creates) or SelfSigned (the
+	// operator's own CA issues and renews the certificate).
+	// +optional
+	// +kubebuilder:default=Disabled
+	Mode TLSMode `json:"mode,omitempty"`
+
+	// secretName of a kubernetes.io/tls Secret with the serving certificate (mode Secret).
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	SecretName string `json:"secretName,omitempty"`
+
+	// issuerRef is the cert-manager issuer that signs the certificate (mode CertManager).
+	// +optional
+	IssuerRef *IssuerReference `json:"issuerRef,omitempty"`
+
+	// dnsNames of the certificate. When unset, the DNS names of the endpoint's Service.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=253
+	// +kubebuilder:validation:items:Pattern=`^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	DNSNames []string `json:"dnsNames,omitempty"`
+
+	// duration of the certificate (default 90 days for CertManager and SelfSigned).
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1h')",message="spec.tls.duration must be at least 1h"
+	Duration *metav1.Duration `json:"duration,omitempty"`
+
+	// renewBefore is how long before expiry the certificate is renewed (default a third of duration).
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('5m')",message="spec.tls.renewBefore must be at least 5m"
+	RenewBefore *metav1.Duration `json:"renewBefore,omitempty"`
+
+	// clientAuth is mutual TLS: callers present a client certificate.
+	// +optional
+	ClientAuth *ClientAuth `json:"clientAuth,omitempty"`
+}
+
+// IssuerReference names a cert-manager issuer.
+type IssuerReference struct {
+	// name of the issuer.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// kind of the issuer: Issuer (default, same namespace), ClusterIssuer, or the kind of an external issuer.
+	// +optional
+	// +kubebuilder:default=Issuer
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[A-Z][A-Za-z0-9]*$`
+	Kind string `json:"kind,omitempty"`
+
+	// group of the issuer (default cert-manager.io).
+	// +optional
+	// +kubebuilder:default=cert-manager.io
+	// +kubebuilder:validation:MaxLength=253
+	Group string `json:"group,omitempty"`
+}
+
+// ClientAuthMode says whether callers must present a client certificate.
+// +kubebuilder:validation:Enum=None;Optional;Require
+type ClientAuthMode string
+
+const (
+	ClientAuthNone     ClientAuthMode = "None"
+	ClientAuthOptional ClientAuthMode = "Optional"
+	ClientAuthRequire  ClientAuthMode = "Require"
+)
+
+// ClientAuth configures mutual TLS.
+//
+// +kubebuilder:validation:XValidation:rule="self.mode == 'None' || has(self.caSecretRef)",message="spec.tls.clientAuth.caSecretRef is required when mode is Optional or Require: it holds the CA bundle that client certificates are checked against",fieldPath=".caSecretRef"
+type ClientAuth struct {
+	// mode: None (default), Optional (a presented certificate must be valid) or Require.
+	// +optional
+	// +kubebuilder:default=None
+	Mode ClientAuthMode `json:"mode,omitempty"`
+
+	// caSecretRef selects the Secret key holding the PEM bundle of CAs that sign client certificates.
+	// +optional
+	CASecretRef *SecretKeySelector `json:"caSecretRef,omitempty"`
+
+	// allowedSubjects, when set, admits only client certificates whose subject common name or a DNS or URI
+	// subject alternative name is listed. With a public CA this matters more than the CA itself.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=512
+	AllowedSubjects []string `json:"allowedSubjects,omitempty"`
+}
+
+// IdempotencyStore keeps the answers of processed requests.
+// +kubebuilder:validation:Enum=Memory;Redis
+type IdempotencyStore string
+
+const (
+	IdempotencyStoreMemory IdempotencyStore = "Memory"
+	IdempotencyStoreRedis  IdempotencyStore = "Redis"
+)
+
+// Idempotency processes a request once and replays its answer to duplicates.
+type Idempotency struct {
+	// enabled turns idempotency on.
+	// +optional
+	// +kubebuilder:default=true
+	Enabled bool `json:"enabled"`
+
+	// ttl is how long an answer is kept for duplicates.
+	// +optional
+	// +kubebuilder:default="24h"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('168h')",message="spec.idempotency.ttl must be between 1s and 168h (7 days)"
+	TTL *metav1.Duration `json:"ttl,omitempty"`
+
+	// store: Memory (per pod, bounded) or Redis (shared by every replica; needs spec.redis).
+	// +optional
+	// +kubebuilder:default=Memory
+	Store IdempotencyStore `json:"store,omitempty"`
+
+	// key is a CEL expression giving the idempotency key. When unset, the dialect's delivery id: Standard
+	// Webhooks `webhook-id`, Dialogflow ES `responseId`, Dialogflow CX `detectIntentResponseId` plus tag, Rasa
+	// sender plus event time, Generic `id`.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	Key string `json:"key,omitempty"`
+}
+
+// DeliveryMode says when the caller gets its answer.
+// +kubebuilder:validation:Enum=Sync;Async
+type DeliveryMode string
+
+const (
+	DeliverySync  DeliveryMode = "Sync"
+	DeliveryAsync DeliveryMode = "Async"
+)
+
+// QueueKind is the durable queue of Async delivery.
+// +kubebuilder:validation:Enum=Local;Redis
+type QueueKind string
+
+const (
+	QueueLocal QueueKind = "Local"
+	QueueRedis QueueKind = "Redis"
+)
+
+// Delivery configures synchronous or queued processing.
+//
+// +kubebuilder:validation:XValidation:rule="self.mode == 'Async' || !(has(self.queue) || has(self.maxAttempts) || has(self.backoff))",message="spec.delivery.queue, maxAttempts and backoff apply only when mode is Async",fieldPath=".mode"
+type Delivery struct {
+	// mode: Sync (default) answers after processing; Async answers 202 once the event is durably queued, then
+	// processes it with retries and a dead-letter list.
+	// +optional
+	// +kubebuilder:default=Sync
+	Mode DeliveryMode `json:"mode,omitempty"`
+
+	// queue: Local (an on-disk store in the pod, for standalone use) or Redis (streams shared by every replica;
+	// needs spec.redis). Default Local.
+	// +optional
+	Queue QueueKind `json:"queue,omitempty"`
+
+	// maxAttempts before an event moves to the dead-letter list (default 10).
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	MaxAttempts *int32 `json:"maxAttempts,omitempty"`
+
+	// backoff between attempts: exponential from initial to max, with jitter.
+	// +optional
+	Backoff *Backoff `json:"backoff,omitempty"`
+}
+
+// Backoff is an exponential backoff with jitter.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.initial) || !has(self.max) || duration(self.initial) <= duration(self.max)",message="backoff.initial must not be longer than backoff.max",fieldPath=".initial"
+type Backoff struct {
+	// initial delay before the first retry.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1ms')",message="backoff.initial must be at least 1ms"
+	Initial *metav1.Duration `json:"initial,omitempty"`
+
+	// max delay between two attempts.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) <= duration('24h')",message="backoff.max must be at most 24h"
+	Max *metav1.Duration `json:"max,omitempty"`
+}
+
+// RedisConnection says how to reach Redis.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.url) != has(self.urlSecretRef)",message="spec.redis needs exactly one of url or urlSecretRef"
+type RedisConnection struct {
+	// url of the Redis server, redis://host:port/db or rediss:// for TLS, without a password.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:Pattern=`^rediss?://[^\s]+$`
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^rediss?://[^/@]*:[^/@]*@')",message="spec.redis.url must not contain a password: put the whole URL in a Secret and use urlSecretRef"
+	URL string `json:"url,omitempty"`
+
+	// urlSecretRef selects a Secret key holding the URL, for URLs that carry credentials.
+	// +optional
+	URLSecretRef *SecretKeySelector `json:"urlSecretRef,omitempty"`
+}
+
+// Limits protect the server.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.burst) || has(self.requestsPerSecond)",message="spec.limits.burst needs requestsPerSecond",fieldPath=".burst"
+type Limits struct {
+	// maxBodyBytes is the largest request body accepted; a larger one is refused with 413 before it is read.
+	// +optional
+	// +kubebuilder:default="1Mi"
+	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isInteger() && quantity(string(self)).compareTo(quantity('1Ki')) >= 0 && quantity(string(self)).compareTo(quantity('32Mi')) <= 0",message="spec.limits.maxBodyBytes must be a whole number of bytes between 1Ki and 32Mi"
+	MaxBodyBytes *resource.Quantity `json:"maxBodyBytes,omitempty"`
+
+	// requestsPerSecond per endpoint and pod; more are refused with 429 and Retry-After. Unset means no limit.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100000
+	RequestsPerSecond *int32 `json:"requestsPerSecond,omitempty"`
+
+	// burst of requests allowed above requestsPerSecond (default requestsPerSecond).
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100000
+	Burst *int32 `json:"burst,omitempty"`
+}
+
+// Autoscaling runs a HorizontalPodAutoscaler.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.minReplicas) || self.minReplicas <= self.maxReplicas",message="spec.autoscaling.minReplicas must not be greater than maxReplicas",fieldPath=".minReplicas"
+type Autoscaling struct {
+	// minReplicas (default 2).
+	// +optional
+	// +kubebuilder:default=2
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	MinReplicas *int32 `json:"minReplicas,omitempty"`
+
+	// maxReplicas.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	MaxReplicas int32 `json:"maxReplicas"`
+
+	// targetCPUUtilizationPercentage of the requested CPU (default 75).
+	// +optional
+	// +kubebuilder:default=75
+	// +kubebuilder:validation:Minimum=10
+	// +kubebuilder:validation:Maximum=100
+	TargetCPUUtilizationPercentage *int32 `json:"targetCPUUtilizationPercentage,omitempty"`
+}
+
+// PodTemplateOverrides adds metadata and scheduling to the fulfillment pods.
+type PodTemplateOverrides struct {
+	// metadata adds labels and annotations to the pods.
+	// +optional
+	Metadata *PodMetadata `json:"metadata,omitempty"`
+
+	// nodeSelector of the pods.
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+
+	// tolerations of the pods.
+	// +optional
+	// +listType=atomic
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+
+	// affinity of the pods.
+	// +optional
+	Affinity *corev1.Affinity `json:"affinity,omitempty"`
+
+	// priorityClassName of the pods.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	PriorityClassName string `json:"priorityClassName,omitempty"`
+
+	// topologySpreadConstraints of the pods.
+	// +optional
+	// +listType=atomic
+	TopologySpreadConstraints []corev1.TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
+}
+
+// PodMetadata is extra pod metadata.
+type PodMetadata struct {
+	// labels added to the pods. The operator's own selector labels cannot be overridden.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.startsWith('app.kubernetes.io/'))",message="spec.podTemplate.metadata.labels must not set app.kubernetes.io/ labels: the operator uses them to select the pods"
+	Labels map[string]string `json:"labels,omitempty"`
+
+	// annotations added to the pods.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// ServiceType is the type of the endpoint's Service.
+// +kubebuilder:validation:Enum=ClusterIP;NodePort;LoadBalancer
+type ServiceType string
+
+// ServiceSettings configures the Service.
+type ServiceSettings struct {
+	// type of the Service (default ClusterIP).
+	// +optional
+	// +kubebuilder:default=ClusterIP
+	Type ServiceType `json:"type,omitempty"`
+
+	// port of the Service (default 80, or use 443 with TLS).
+	// +optional
+	// +kubebuilder:default=80
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port,omitempty"`
+
+	// annotations of the Service, for example for a cloud load balancer.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// IngressSettings exposes the endpoint through an Ingress.
+type IngressSettings struct {
+	// className of the ingress controller.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	ClassName string `json:"className,omitempty"`
+
+	// host name the Ingress serves, for example bot.example.com.
+	// +required
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$`
+	Host string `json:"host"`
+
+	// tlsSecretName, when set, is the kubernetes.io/tls Secret the ingress controller serves for host.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	TLSSecretName string `json:"tlsSecretName,omitempty"`
+
+	// annotations of the Ingress.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// HTTPRouteSettings exposes the endpoint through a Gateway API HTTPRoute.
+type HTTPRouteSettings struct {
+	// parentRefs are the Gateways (or other parents) the route attaches to.
+	// +required
+	// +listType=atomic
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	ParentRefs []ParentReference `json:"parentRefs"`
+
+	// hostnames the route matches.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=253
+	// +kubebuilder:validation:items:Pattern=`^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Hostnames []string `json:"hostnames,omitempty"`
+}
+
+// ParentReference names a Gateway API parent, as in gateway.networking.k8s.io/v1 ParentReference.
+type ParentReference struct {
+	// group of the parent (default gateway.networking.k8s.io).
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	Group *string `json:"group,omitempty"`
+
+	// kind of the parent (default Gateway).
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	Kind *string `json:"kind,omitempty"`
+
+	// namespace of the parent (default the endpoint's namespace).
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	Namespace *string `json:"namespace,omitempty"`
+
+	// name of the parent.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// sectionName is a listener of the parent.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	SectionName *string `json:"sectionName,omitempty"`
+
+	// port of the parent listener.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port *int32 `json:"port,omitempty"`
+}
+
+// WebhookEndpointStatus is what the operator observed. It never holds a secret value.
+type WebhookEndpointStatus struct {
+	// observedGeneration is the generation of the spec the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions: Ready, Reconciling and Stalled (kstatus) plus detail conditions DeploymentAvailable,
+	// SecretsReady, CertificateReady and RoutesAccepted.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +patchStrategy=merge
+	// +patchMergeKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+
+	// url of the endpoint inside the cluster.
+	// +optional
+	URL string `json:"url,omitempty"`
+
+	// externalURL of the endpoint through the Ingress or HTTPRoute.
+	// +optional
+	ExternalURL string `json:"externalURL,omitempty"`
+
+	// hmacSecretName is the Secret holding the HMAC keys (generated or referenced).
+	// +optional
+	HMACSecretName string `json:"hmacSecretName,omitempty"`
+
+	// routes counts the IntentRoutes of this endpoint.
+	// +optional
+	Routes *RouteCounts `json:"routes,omitempty"`
+
+	// replicas of the fulfillment Deployment.
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+
+	// readyReplicas of the fulfillment Deployment.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+
+	// configHash is the hash of the rendered configuration the pods run.
+	// +optional
+	ConfigHash string `json:"configHash,omitempty"`
+
+	// certificate describes the serving certificate when TLS is on.
+	// +optional
+	Certificate *CertificateStatus `json:"certificate,omitempty"`
+
+	// lastKeyRotationTime is when the generated HMAC key was last rotated.
+	// +optional
+	LastKeyRotationTime *metav1.Time `json:"lastKeyRotationTime,omitempty"`
+}
+
+// RouteCounts counts accepted and rejected IntentRoutes.
+type RouteCounts struct {
+	// accepted routes, served by the endpoint.
+	Accepted int32 `json:"accepted"`
+	// rejected routes, see their Accepted condition.
+	Rejected int32 `json:"rejected"`
+}
+
+// CertificateStatus describes the serving certificate.
+type CertificateStatus struct {
+	// notAfter is when the certificate expires.
+	// +optional
+	NotAfter *metav1.Time `json:"notAfter,omitempty"`
+}
+
+// WebhookEndpoint is how a chatbot or automation platform calls in: request format, authentication, TLS,
+// deadline, idempotency, delivery and scaling. The operator runs a fulfillment Deployment for it.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=whe,categories=fulfillment
+// +kubebuilder:printcolumn:name="Dialect",type=string,JSONPath=`.spec.dialect`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`
+// +kubebuilder:printcolumn:name="Routes",type=integer,JSONPath=`.status.routes.accepted`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
+type WebhookEndpoint struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec says how the platform calls in.
+	// +required
+	Spec WebhookEndpointSpec `json:"spec"`
+
+	// status is what the operator observed.
+	// +optional
+	Status WebhookEndpointStatus `json:"status,omitempty"`
+}
+
+// WebhookEndpointList is a list of WebhookEndpoints.
+//
+// +kubebuilder:object:root=true
+type WebhookEndpointList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []WebhookEndpoint `json:"items"`
+}

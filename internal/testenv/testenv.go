@@ -1,0 +1,45 @@
+// Package testenv starts a real API server (envtest) with the project's CRDs for the test suites of every
+// package, from the kube-apiserver and etcd binaries that hack/build-envtest.sh builds into bin/k8s.
+package testenv
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// RepoRoot is the root of the repository, found from this file's location so that tests run from any package.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// New returns an envtest environment that installs the project's CRDs and any extra CRD paths. It uses
+// KUBEBUILDER_ASSETS when set and bin/k8s otherwise.
+func New(extraCRDPaths ...string) *envtest.Environment {
+	return &envtest.Environment{
+		CRDDirectoryPaths:     append([]string{filepath.Join(RepoRoot(), "config", "crd", "bases")}, extraCRDPaths...),
+		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory: filepath.Join(RepoRoot(), "bin", "k8s"),
+	}
+}
+
+// Start starts env after checking that the binaries exist, so that a missing build says how to fix it instead
+// of failing deep inside envtest.
+func Start(env *envtest.Environment) (*rest.Config, error) {
+	dir := os.Getenv("KUBEBUILDER_ASSETS")
+	if dir == "" {
+		dir = env.BinaryAssetsDirectory
+	}
+	for _, binary := range []string{"kube-apiserver", "etcd"} {
+		if _, err := os.Stat(filepath.Join(dir, binary)); err != nil {
+			return nil, fmt.Errorf("envtest binary %s not found in %s: run `make envtest` (or hack/build-envtest.sh) "+
+				"to build it, or set KUBEBUILDER_ASSETS", binary, dir)
+		}
+	}
+	return env.Start()
+}

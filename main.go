@@ -1,0 +1,121 @@
+/*
+Copyright 2026 The fulfillment-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command manager is the fulfillment-operator: it reconciles WebhookEndpoints and IntentRoutes into fulfillment
+// Deployments of webhookserver.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+)
+
+// options are the manager's command-line flags.
+type options struct {
+	metricsAddr        string
+	probeAddr          string
+	leaderElect        bool
+	leaderElectionNS   string
+	webhookserverImage string
+	watchNamespaces    string
+}
+
+func main() {
+	var opts options
+	flag.StringVar(&opts.metricsAddr, "metrics-bind-address", ":8080",
+		"Address the Prometheus metrics endpoint binds to; 0 disables it.")
+	flag.StringVar(&opts.probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
+	flag.BoolVar(&opts.leaderElect, "leader-elect", false,
+		"Elect a leader so that only one of several manager replicas reconciles at a time.")
+	flag.StringVar(&opts.leaderElectionNS, "leader-election-namespace", "",
+		"Namespace of the leader election Lease (default: the namespace the manager runs in).")
+	flag.StringVar(&opts.webhookserverImage, "webhookserver-image", os.Getenv("WEBHOOKSERVER_IMAGE"),
+		"Image of the fulfillment pods (default: env WEBHOOKSERVER_IMAGE).")
+	flag.StringVar(&opts.watchNamespaces, "watch-namespaces", "",
+		"Comma-separated namespaces to watch (default: all namespaces).")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+
+	if err := run(opts); err != nil {
+		ctrl.Log.WithName("setup").Error(err, "manager stopped")
+		os.Exit(1)
+	}
+}
+
+func run(opts options) error {
+	if opts.webhookserverImage == "" {
+		return errors.New("the fulfillment image is unknown: set --webhookserver-image or WEBHOOKSERVER_IMAGE")
+	}
+
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(fulfillmentv1alpha1.AddToScheme(scheme))
+
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+		Scheme:                  scheme,
+		Metrics:                 metricsserver.Options{BindAddress: opts.metricsAddr},
+		HealthProbeBindAddress:  opts.probeAddr,
+		LeaderElection:          opts.leaderElect,
+		LeaderElectionID:        "fulfillment-operator.fulfillment.dev",
+		LeaderElectionNamespace: opts.leaderElectionNS,
+		// The manager exits right after losing the lease, so a quick release lets the next leader start sooner.
+		LeaderElectionReleaseOnCancel: true,
+		Cache:                         cache.Options{DefaultNamespaces: namespaceConfig(opts.watchNamespaces)},
+	})
+	if err != nil {
+		return fmt.Errorf("creating the manager: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return fmt.Errorf("adding the health check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return fmt.Errorf("adding the readiness check: %w", err)
+	}
+
+	ctrl.Log.WithName("setup").Info("starting manager", "webhookserverImage", opts.webhookserverImage,
+		"watchNamespaces", opts.watchNamespaces)
+	return mgr.Start(ctrl.SetupSignalHandler())
+}
+
+// namespaceConfig turns the --watch-namespaces list into the cache configuration; nil watches all namespaces.
+func namespaceConfig(list string) map[string]cache.Config {
+	var namespaces map[string]cache.Config
+	for _, ns := range strings.Split(list, ",") {
+		if ns = strings.TrimSpace(ns); ns != "" {
+			if namespaces == nil {
+				namespaces = map[string]cache.Config{}
+			}
+			namespaces[ns] = cache.Config{}
+		}
+	}
+	return namespaces
+}
