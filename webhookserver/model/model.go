@@ -1,0 +1,78 @@
+// Package model holds the two values every stage of the request path shares: the Request a dialect decodes and
+// the Answer an action produces and a dialect encodes. It has no logic and depends on nothing, so that every
+// stage can import it without reaching back up the pipeline.
+package model
+
+// Dialect names, as in WebhookEndpoint spec.dialect.
+const (
+	DialogflowES = "DialogflowES"
+	DialogflowCX = "DialogflowCX"
+	Rasa         = "Rasa"
+	Generic      = "Generic"
+)
+
+// Request is a platform request decoded into one form for every dialect. Its fields are what routes match on
+// and what CEL sees as `request`.
+type Request struct {
+	// Dialect is the dialect that decoded the request.
+	Dialect string
+	// Intent is the matched intent's display name (ES queryResult.intent.displayName, CX intentInfo.displayName,
+	// Rasa tracker.latest_message.intent.name, Generic intent).
+	Intent string
+	// Action is ES queryResult.action or Rasa next_action.
+	Action string
+	// Tag is CX fulfillmentInfo.tag.
+	Tag string
+	// Event is the Generic event name.
+	Event string
+	// Text is what the user said (ES queryText, CX text or transcript, Rasa latest_message.text).
+	Text string
+	// LanguageCode of the conversation, when the platform sends it.
+	LanguageCode string
+	// Session identifies the conversation (ES/CX session name, Rasa sender_id, Generic session.id).
+	Session string
+	// Parameters are the session and intent parameters (ES queryResult.parameters over the session context,
+	// CX sessionInfo.parameters, Rasa slots, Generic session.parameters). CEL sees them as `params`.
+	Parameters map[string]any
+	// Headers of the HTTP request, lower-case names, values joined with ", ".
+	Headers map[string]string
+	// Query is the URL query, first value of each name.
+	Query map[string]string
+	// Body is the whole decoded request body (a JSON object as map[string]any).
+	Body map[string]any
+	// DeliveryID is the platform's id of this delivery, the default idempotency key (ES responseId, CX
+	// detectIntentResponseId + tag, Rasa sender + latest event time, Generic id or webhook-id header).
+	DeliveryID string
+}
+
+// Answer is what an action produced, encoded by the dialect into its own response format.
+type Answer struct {
+	// Text is the main reply.
+	Text string
+	// Messages are rich messages, in order.
+	Messages []Message
+	// Payload is the custom payload (a JSON object).
+	Payload map[string]any
+	// Parameters are session parameters to set; a nil value deletes the parameter where the dialect can.
+	Parameters map[string]any
+	// FollowupEvent triggers a Dialogflow ES event.
+	FollowupEvent *FollowupEvent
+	// TargetPage and TargetFlow move a Dialogflow CX session.
+	TargetPage string
+	TargetFlow string
+	// MergeBehavior is the CX merge behavior: "", "Append" or "Replace".
+	MergeBehavior string
+}
+
+// Message is one rich message: Text or Payload.
+type Message struct {
+	Text    string
+	Payload map[string]any
+}
+
+// FollowupEvent is a Dialogflow ES followupEventInput.
+type FollowupEvent struct {
+	Name         string
+	LanguageCode string
+	Parameters   map[string]any
+}
