@@ -1,0 +1,138 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+	"sigs.k8s.io/yaml"
+)
+
+// DefaultSecretsDir is where the operator mounts referenced Secrets when the file names no secretsDir.
+const DefaultSecretsDir = "/etc/fulfillment/secrets"
+
+// LoadFile reads a configuration file rendered by the operator (or written by hand) and admits every endpoint and
+// route with the CRD rules, exactly like manifests. Secrets are read from SecretsDir.
+func LoadFile(path string) (*File, SecretSource, error) {
+	content, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the configuration: %w", err)
+	}
+	file, err := ParseFile(path, content)
+	if err != nil {
+		return nil, nil, err
+	}
+	dir := file.SecretsDir
+	if dir == "" {
+		dir = DefaultSecretsDir
+	} else if !filepath.IsAbs(dir) {
+		dir = filepath.Join(filepath.Dir(path), dir)
+	}
+	return file, DirSecrets(dir), nil
+}
+
+// rawFile is File with specs kept as decoded JSON, so that admission sees what was written (an omitted field
+// gets its default, which a typed zero value would hide).
+type rawFile struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	SecretsDir string `json:"secretsDir,omitempty"`
+	Endpoints  []struct {
+		Name      string         `json:"name"`
+		Namespace string         `json:"namespace"`
+		Spec      map[string]any `json:"spec"`
+		Routes    []struct {
+			Name    string         `json:"name"`
+			Created metav1.Time    `json:"created,omitempty"`
+			Spec    map[string]any `json:"spec"`
+		} `json:"routes,omitempty"`
+	} `json:"endpoints"`
+}
+
+// ParseFile decodes and admits a configuration file; name is used in problems.
+func ParseFile(name string, content []byte) (*File, error) {
+	raw := &rawFile{}
+	jsonContent, err := yaml.YAMLToJSON(content)
+	if err == nil {
+		// Numbers decode as int64 where integral, as in the API server, so that integer fields validate.
+		err = utiljson.Unmarshal(jsonContent, raw)
+	}
+	if err == nil {
+		err = yaml.UnmarshalStrict(content, &rawFile{}) // refuses unknown top-level fields
+	}
+	if err != nil {
+		return nil, &Error{Problems: []Problem{{File: name, Message: "not a valid configuration: " + err.Error()}}}
+	}
+	if raw.APIVersion != APIVersion || raw.Kind != Kind {
+		return nil, &Error{Problems: []Problem{{File: name, Message: fmt.Sprintf(
+			"apiVersion %q and kind %q are not a webhookserver configuration: want apiVersion %s and kind %s",
+			raw.APIVersion, raw.Kind, APIVersion, Kind)}}}
+	}
+	file := &File{APIVersion: raw.APIVersion, Kind: raw.Kind, SecretsDir: raw.SecretsDir}
+	var found problems
+	for i, rawEndpoint := range raw.Endpoints {
+		field := fmt.Sprintf("endpoints[%d]", i)
+		endpoint := Endpoint{Name: rawEndpoint.Name, Namespace: rawEndpoint.Namespace}
+		if endpoint.Namespace == "" {
+			endpoint.Namespace = DefaultNamespace
+		}
+		ok := admitObject(name, field, "WebhookEndpoint", endpoint.Name, endpoint.Namespace, rawEndpoint.Spec, &endpoint.Spec, &found)
+		for j, rawRoute := range rawEndpoint.Routes {
+			route := Route{Name: rawRoute.Name, Created: rawRoute.Created}
+			ok = admitObject(name, fmt.Sprintf("%s.routes[%d]", field, j), "IntentRoute", route.Name, endpoint.Namespace, rawRoute.Spec, &route.Spec, &found) && ok
+			endpoint.Routes = append(endpoint.Routes, route)
+		}
+		if ok {
+			file.Endpoints = append(file.Endpoints, endpoint)
+		}
+	}
+	if err := found.err(); err != nil {
+		return nil, err
+	}
+	if len(file.Endpoints) == 0 {
+		return nil, &Error{Problems: []Problem{{File: name, Field: "endpoints", Message: "Required value: the configuration serves no endpoint"}}}
+	}
+	return file, nil
+}
+
+// admitObject wraps spec into an object of kind, admits it with the CRD rules and decodes the defaulted spec into
+// out. Problems are located at prefix (e.g. endpoints[0]) in file.
+func admitObject(file, prefix, kind, name, namespace string, spec map[string]any, out any, found *problems) bool {
+	// Numbers must be int64 where integral, as in the API server; a struct field of type map[string]any does
+	// not get that conversion, so the spec is decoded again on its own.
+	converted := map[string]any{}
+	if raw, err := json.Marshal(spec); err == nil && spec != nil {
+		_ = utiljson.Unmarshal(raw, &converted)
+	}
+	spec = converted
+	doc := document{file: file, object: map[string]any{
+		"apiVersion": APIVersion,
+		"kind":       kind,
+		"metadata":   map[string]any{"name": name, "namespace": namespace},
+		"spec":       spec,
+	}}
+	before := len(*found)
+	defer func() {
+		for i := before; i < len(*found); i++ {
+			(*found)[i].Field = prefix + "." + (*found)[i].Field
+		}
+	}()
+	if problem, ok := checkName(doc); !ok {
+		found.add(problem)
+		return false
+	}
+	var admitted struct {
+		Spec json.RawMessage `json:"spec"`
+	}
+	if !admitInto(doc, &admitted, found) {
+		return false
+	}
+	if err := json.Unmarshal(admitted.Spec, out); err != nil {
+		found.add(doc.problem("spec", err.Error()))
+		return false
+	}
+	return true
+}

@@ -1,0 +1,212 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fulfillment-dev/fulfillment-operator/internal/testenv"
+)
+
+func TestLoadManifestsReadsEverySample(t *testing.T) {
+	loaded, err := LoadManifests(filepath.Join(testenv.RepoRoot(), "config", "samples"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := map[string]int{}
+	for _, endpoint := range loaded.File.Endpoints {
+		routes[endpoint.Name] = len(endpoint.Routes)
+		if endpoint.Namespace != DefaultNamespace {
+			t.Errorf("endpoint %s: namespace %q, want %q", endpoint.Name, endpoint.Namespace, DefaultNamespace)
+		}
+	}
+	want := map[string]int{"bank-bot": 3, "order-bot": 3, "rasa-actions": 3, "payments-events": 3}
+	for name, count := range want {
+		if routes[name] != count {
+			t.Errorf("endpoint %s has %d routes, want %d (all: %v)", name, routes[name], count, routes)
+		}
+	}
+	if len(loaded.Ignored) != 1 || !strings.Contains(loaded.Ignored[0], "Kustomization") {
+		t.Errorf("ignored %v, want only the Kustomization", loaded.Ignored)
+	}
+	password, err := loaded.Secrets.Secret(DefaultNamespace, "bank-bot-basic-auth", "password")
+	if err != nil || string(password) != "change-me-bank-bot" {
+		t.Errorf("basic auth password from stringData: %q, %v", password, err)
+	}
+}
+
+func TestLoadManifestsAppliesCRDDefaults(t *testing.T) {
+	path := writeManifest(t, `
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: bot, namespace: bots}
+spec:
+  dialect: Generic
+  auth: {allowUnauthenticated: true}
+  idempotency: {}
+`)
+	loaded, err := LoadManifests(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := loaded.File.Endpoints[0].Spec
+	if spec.Path != "/webhook" || len(spec.Methods) != 1 || spec.Methods[0] != "POST" || *spec.Replicas != 2 ||
+		spec.Limits.MaxBodyBytes.String() != "1Mi" || !spec.Idempotency.Enabled || spec.Idempotency.Store != "Memory" {
+		t.Errorf("defaults not applied: %+v", spec)
+	}
+}
+
+func TestLoadManifestsReportsFileDocumentAndField(t *testing.T) {
+	cases := map[string]struct {
+		manifest string
+		want     []string
+	}{
+		"CEL rule": {`
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: bot}
+spec: {dialect: Generic, auth: {}}
+`, []string{"document 2 (WebhookEndpoint bot)", "spec.auth", "needs at least one method"}},
+		"enum": {`
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: bot}
+spec: {dialect: Lex, auth: {allowUnauthenticated: true}}
+`, []string{"document 2 (WebhookEndpoint bot)", `spec.dialect: Unsupported value: "Lex"`}},
+		"unknown field": {`
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: bot}
+spec: {dialect: Generic, auth: {allowUnauthenticated: true}, timout: 3s}
+`, []string{"spec.timout", "unknown field"}},
+		"route to a missing endpoint": {`
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: bot}
+spec: {dialect: Generic, auth: {allowUnauthenticated: true}}
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: IntentRoute
+metadata: {name: r}
+spec: {endpointRef: {name: bat}, match: {events: [e]}, respond: {text: hi}}
+`, []string{"document 3 (IntentRoute r)", "spec.endpointRef.name", `"bat"`}},
+		"duplicate names": {`
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: bot}
+spec: {dialect: Generic, auth: {allowUnauthenticated: true}}
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: bot}
+spec: {dialect: Generic, auth: {allowUnauthenticated: true}}
+`, []string{"document 3", "also defined in", "document 2"}},
+		"secret data that is not base64": {`
+apiVersion: v1
+kind: Secret
+metadata: {name: s}
+data: {token: "not base64!"}
+`, []string{"document 2 (Secret s)", "data.token", "must be base64"}},
+		"not YAML": {"a: [b\n", []string{"document 2", "not valid YAML"}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := LoadManifests(writeManifest(t, tc.manifest))
+			if err == nil {
+				t.Fatal("invalid manifest accepted")
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not contain %q", err, want)
+				}
+			}
+			if !strings.Contains(err.Error(), "bot.yaml") {
+				t.Errorf("error %q does not name the file", err)
+			}
+		})
+	}
+}
+
+func TestSecretValuesNeverAppearInErrors(t *testing.T) {
+	_, err := LoadManifests(writeManifest(t, `
+apiVersion: v1
+kind: Secret
+metadata: {name: s}
+data: {token: "c3VwZXItc2VjcmV0!"}
+`))
+	if err == nil || strings.Contains(err.Error(), "c3VwZXItc2VjcmV0") {
+		t.Errorf("want an error without the secret value, got %v", err)
+	}
+}
+
+func writeManifest(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "bot.yaml")
+	if err := os.WriteFile(path, []byte("# test manifest\n---\n"+strings.TrimPrefix(content, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestRenderedFileParsesBackToTheSameConfiguration(t *testing.T) {
+	loaded, err := LoadManifests(filepath.Join(testenv.RepoRoot(), "config", "samples"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rendered, err := Render(loaded.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := ParseFile("config.yaml", rendered)
+	if err != nil {
+		t.Fatalf("the rendered configuration is refused: %v\n%s", err, rendered)
+	}
+	again, err := Render(parsed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(again) != string(rendered) {
+		t.Errorf("render -> parse -> render changed the file:\n%s\n---\n%s", rendered, again)
+	}
+
+	// The same content listed in another order renders to the same bytes.
+	reversed := *loaded.File
+	reversed.Endpoints = nil
+	for i := len(loaded.File.Endpoints) - 1; i >= 0; i-- {
+		endpoint := loaded.File.Endpoints[i]
+		routes := append([]Route(nil), endpoint.Routes...)
+		for a, b := 0, len(routes)-1; a < b; a, b = a+1, b-1 {
+			routes[a], routes[b] = routes[b], routes[a]
+		}
+		endpoint.Routes = routes
+		reversed.Endpoints = append(reversed.Endpoints, endpoint)
+	}
+	if out, _ := Render(&reversed); string(out) != string(rendered) {
+		t.Error("rendering depends on the order of endpoints and routes")
+	}
+}
+
+func TestParseFileRefusesProblemsWithTheirLocation(t *testing.T) {
+	_, err := ParseFile("config.yaml", []byte(`
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookServerConfig
+endpoints:
+- name: bot
+  namespace: bots
+  spec: {dialect: Generic, auth: {allowUnauthenticated: true}, limits: {requestsPerSecond: 10, burst: 20}}
+  routes:
+  - name: r
+    spec: {endpointRef: {name: bot}, match: {events: [e]}}
+`))
+	if err == nil {
+		t.Fatal("a route without an action was accepted")
+	}
+	if !strings.Contains(err.Error(), "config.yaml") || !strings.Contains(err.Error(), "endpoints[0].routes[0].spec") ||
+		!strings.Contains(err.Error(), "exactly one action") {
+		t.Errorf("error does not locate the problem: %v", err)
+	}
+	if strings.Contains(err.Error(), "limits") {
+		t.Errorf("integer limits were refused (numbers decoded as floats?): %v", err)
+	}
+}

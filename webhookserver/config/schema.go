@@ -1,0 +1,100 @@
+package config
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"sync"
+
+	apiextensionsinternal "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
+	schemacel "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/listtype"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
+	apiservervalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
+	celconfig "k8s.io/apiserver/pkg/apis/cel"
+	"sigs.k8s.io/yaml"
+
+	"github.com/fulfillment-dev/fulfillment-operator/config/crd"
+)
+
+// kindSchema admits one kind the way the API server admits it: the same pruning of unknown fields (reported
+// here as errors, like `kubectl apply --validate=strict`), defaults, OpenAPI validation, list-type checks and
+// CEL rules, all read from the generated CRD. Standalone and cluster users therefore get the same answers.
+type kindSchema struct {
+	structural *structuralschema.Structural
+	openAPI    apiservervalidation.SchemaCreateValidator
+	cel        *schemacel.Validator
+}
+
+// schemas returns the admission schemas of WebhookEndpoint and IntentRoute by kind, built once.
+var schemas = sync.OnceValues(func() (map[string]*kindSchema, error) {
+	files, err := fs.Glob(crd.Bases, "bases/*.yaml")
+	if err != nil {
+		return nil, err
+	}
+	byKind := map[string]*kindSchema{}
+	for _, file := range files {
+		content, err := fs.ReadFile(crd.Bases, file)
+		if err != nil {
+			return nil, err
+		}
+		definition := &apiextensionsv1.CustomResourceDefinition{}
+		if err := yaml.Unmarshal(content, definition); err != nil {
+			return nil, fmt.Errorf("embedded CRD %s: %w", file, err)
+		}
+		schema, err := newKindSchema(definition.Spec.Versions[0].Schema.OpenAPIV3Schema)
+		if err != nil {
+			return nil, fmt.Errorf("embedded CRD %s: %w", file, err)
+		}
+		byKind[definition.Spec.Names.Kind] = schema
+	}
+	return byKind, nil
+})
+
+func newKindSchema(v1Schema *apiextensionsv1.JSONSchemaProps) (*kindSchema, error) {
+	internal := &apiextensionsinternal.JSONSchemaProps{}
+	if err := apiextensionsv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(v1Schema, internal, nil); err != nil {
+		return nil, err
+	}
+	structural, err := structuralschema.NewStructural(internal)
+	if err != nil {
+		return nil, err
+	}
+	openAPI, _, err := apiservervalidation.NewSchemaValidator(internal)
+	if err != nil {
+		return nil, err
+	}
+	return &kindSchema{
+		structural: structural,
+		openAPI:    openAPI,
+		cel:        schemacel.NewValidator(structural, true, celconfig.PerCallLimit),
+	}, nil
+}
+
+// fieldProblem is a problem at a field path.
+type fieldProblem struct {
+	field, message string
+}
+
+// admit prunes, defaults and validates obj in place and returns every problem with its field path.
+func (s *kindSchema) admit(obj map[string]any) []fieldProblem {
+	var found []fieldProblem
+	unknown := pruning.PruneWithOptions(obj, s.structural, true, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})
+	for _, path := range unknown {
+		found = append(found, fieldProblem{path, "unknown field: remove it or check its spelling (`kubectl explain` lists the fields)"})
+	}
+	defaulting.Default(obj, s.structural)
+	errs := apiservervalidation.ValidateCustomResource(nil, obj, s.openAPI)
+	errs = append(errs, listtype.ValidateListSetsAndMaps(nil, s.structural, obj)...)
+	if len(errs) == 0 && len(unknown) == 0 {
+		// Like the API server, CEL rules run only on an object that passed the schema.
+		errs, _ = s.cel.Validate(context.Background(), nil, s.structural, obj, nil, celconfig.RuntimeCELCostBudget)
+	}
+	for _, err := range errs {
+		found = append(found, fieldProblem{err.Field, err.ErrorBody()})
+	}
+	return found
+}

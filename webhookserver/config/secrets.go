@@ -1,0 +1,42 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// MapSecrets holds Secrets read from manifests, by namespace/name then key.
+type MapSecrets map[string]map[string][]byte
+
+// Secret implements SecretSource.
+func (m MapSecrets) Secret(namespace, name, key string) ([]byte, error) {
+	data, ok := m[namespace+"/"+name]
+	if !ok {
+		return nil, fmt.Errorf("secret %s/%s not found: add its manifest", namespace, name)
+	}
+	value, ok := data[key]
+	if !ok {
+		return nil, fmt.Errorf("secret %s/%s has no key %q", namespace, name, key)
+	}
+	return value, nil
+}
+
+// DirSecrets reads Secrets mounted as files, <dir>/<name>/<key>, as the operator mounts them. The namespace is
+// the pod's own, so it is not part of the path.
+type DirSecrets string
+
+// Secret implements SecretSource.
+func (d DirSecrets) Secret(_, name, key string) ([]byte, error) {
+	if name == "." || name == ".." || key == "." || key == ".." {
+		return nil, fmt.Errorf("secret %q key %q: not a Secret name and key", name, key)
+	}
+	value, err := os.ReadFile(filepath.Join(string(d), name, key))
+	if os.IsNotExist(err) {
+		return nil, fmt.Errorf("secret %s key %q is not mounted at %s", name, key, filepath.Join(string(d), name, key))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("secret %s key %q: %w", name, key, err)
+	}
+	return value, nil
+}

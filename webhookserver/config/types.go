@@ -1,0 +1,50 @@
+// Package config is the runtime configuration of webhookserver: its file format (what the operator renders into
+// the ConfigMap <endpoint>-config), the loader for the YAML manifests users `kubectl apply` (standalone mode), and
+// the admission of both with the CRDs' own defaults and rules. The operator imports it to render the file, so
+// both sides share one schema.
+package config
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+)
+
+// File format identifiers.
+const (
+	APIVersion = "fulfillment.dev/v1alpha1"
+	Kind       = "WebhookServerConfig"
+)
+
+// File is the configuration of one webhookserver: the endpoints it serves with their accepted routes. One
+// endpoint per Deployment today; a list, so that a shared deployment serving many bots needs no new format.
+type File struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+
+	// SecretsDir is where referenced Secrets are mounted, one folder per Secret holding one file per key
+	// (<secretsDir>/<secret name>/<key>). A relative path is relative to the config file.
+	SecretsDir string `json:"secretsDir,omitempty"`
+
+	Endpoints []Endpoint `json:"endpoints"`
+}
+
+// Endpoint is a WebhookEndpoint with the routes it serves.
+type Endpoint struct {
+	Name      string                                  `json:"name"`
+	Namespace string                                  `json:"namespace"`
+	Spec      fulfillmentv1alpha1.WebhookEndpointSpec `json:"spec"`
+	Routes    []Route                                 `json:"routes,omitempty"`
+}
+
+// Route is an accepted IntentRoute. Created breaks priority ties (older first) as in the cluster.
+type Route struct {
+	Name    string                              `json:"name"`
+	Created metav1.Time                         `json:"created,omitempty"`
+	Spec    fulfillmentv1alpha1.IntentRouteSpec `json:"spec"`
+}
+
+// SecretSource gives the value of a key of a Secret in the endpoint's namespace.
+type SecretSource interface {
+	Secret(namespace, name, key string) ([]byte, error)
+}
