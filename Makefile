@@ -64,8 +64,16 @@ test: manifests generate fmt vet envtest ## Run every test: unit, envtest (real 
 ##@ Build
 
 .PHONY: build
-build: manifests generate fmt vet ## Build bin/manager.
+build: manifests generate fmt vet ## Build bin/manager (the operator) and bin/webhookserver (the fulfillment server).
 	go build -trimpath -o bin/manager .
+	go build -trimpath -o bin/webhookserver ./webhookserver/cmd/webhookserver
+
+# The sample bots run together on :8080 (metrics on :9090); LOCAL_ENDPOINTS narrows them.
+LOCAL_ENDPOINTS ?= bank-bot,order-bot,rasa-actions
+
+.PHONY: run-local
+run-local: ## Run the standalone fulfillment server on the sample bots (no cluster needed); Ctrl-C stops it.
+	go run ./webhookserver/cmd/webhookserver serve --manifests config/samples --endpoint "$(LOCAL_ENDPOINTS)" --log-format text
 
 .PHONY: run
 run: manifests generate fmt vet ## Run the operator against the cluster in ~/.kube/config.

@@ -3,31 +3,147 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/server"
 )
 
 const usage = `webhookserver: webhook fulfillment for chatbots and automation platforms
 
 Usage:
-  webhookserver version     print the version
+  webhookserver serve --manifests PATH... [flags]   serve WebhookEndpoints and IntentRoutes from YAML manifests
+  webhookserver serve --config FILE [flags]         serve the configuration the operator renders
+  webhookserver version                             print the version
+
+Run 'webhookserver serve -h' for the flags.
 `
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprint(os.Stderr, usage)
-		os.Exit(2)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
 	}
-	switch os.Args[1] {
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stderr)
 	case "version":
-		fmt.Println(version)
+		fmt.Fprintln(stdout, version)
+		return 0
 	case "help", "-h", "--help":
-		fmt.Print(usage)
+		fmt.Fprint(stdout, usage)
+		return 0
 	default:
-		fmt.Fprintf(os.Stderr, "unknown command %q\n\n%s", os.Args[1], usage)
-		os.Exit(2)
+		fmt.Fprintf(stderr, "unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}
+
+// stringList is a repeatable flag that also splits on commas.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+func (l *stringList) Set(value string) error {
+	for _, part := range strings.Split(value, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			*l = append(*l, part)
+		}
+	}
+	return nil
+}
+
+func serve(args []string, stderr io.Writer) int {
+	flags := flag.NewFlagSet("serve", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	var manifests stringList
+	flags.Var(&manifests, "manifests", "YAML files or folders with WebhookEndpoint, IntentRoute and Secret documents (repeatable; paths after the flags count too)")
+	configFile := flags.String("config", "", "configuration file rendered by the operator (ConfigMap <endpoint>-config)")
+	endpointName := flags.String("endpoint", "", "serve only these WebhookEndpoints (comma-separated names or namespace/names) when several are given")
+	listen := flags.String("listen", ":8080", "address of the webhook listener")
+	metricsListen := flags.String("metrics-listen", ":9090", "address of /metrics, /healthz and /readyz")
+	reloadInterval := flags.Duration("reload-interval", time.Second, "how often the configuration and mounted Secrets are checked for changes")
+	shutdownDelay := flags.Duration("shutdown-delay", 0, "on SIGTERM, keep serving this long after /readyz turns 503, so load balancers stop sending first (5s in a cluster)")
+	shutdownTimeout := flags.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, how long in-flight requests may take to finish")
+	logFormat := flags.String("log-format", "json", "log format: json or text")
+	logLevel := flags.String("log-level", "info", "log level: debug, info, warn or error")
+	if err := flags.Parse(args); err != nil {
+		return 2
+	}
+	manifests = append(manifests, flags.Args()...)
+
+	logger, err := newLogger(stderr, *logFormat, *logLevel)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	var source server.Source
+	switch {
+	case len(manifests) > 0 && *configFile != "":
+		fmt.Fprintln(stderr, "give either --manifests or --config, not both")
+		return 2
+	case len(manifests) > 0:
+		source = &server.ManifestSource{Paths: manifests, Endpoint: *endpointName, Logf: func(format string, args ...any) {
+			logger.Info(fmt.Sprintf(format, args...))
+		}}
+	case *configFile != "":
+		source = &server.FileSource{Path: *configFile, Endpoint: *endpointName}
+	default:
+		fmt.Fprintln(stderr, "nothing to serve: give --manifests PATH... (for example config/samples) or --config FILE")
+		return 2
+	}
+
+	srv, err := server.New(server.Options{
+		Source:          source,
+		Listen:          *listen,
+		MetricsListen:   *metricsListen,
+		ReloadInterval:  *reloadInterval,
+		ShutdownDelay:   *shutdownDelay,
+		ShutdownTimeout: *shutdownTimeout,
+		Logger:          logger,
+	})
+	if err != nil {
+		// Problems go to stderr as plain lines, one per problem, for a person to fix.
+		fmt.Fprintf(stderr, "webhookserver: %v\n", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := srv.Run(ctx); err != nil {
+		logger.Error("server failed", "error", err.Error())
+		return 1
+	}
+	return 0
+}
+
+func newLogger(out io.Writer, format, level string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(out, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(out, opts)), nil
+	default:
+		return nil, errors.New("--log-format " + format + ": use json or text")
 	}
 }

@@ -1,0 +1,70 @@
+// Package action runs what a route does: respond from templates, call an upstream API and map its answer, or
+// forward the request to a backend that speaks the endpoint's dialect. Actions are compiled once, when the
+// configuration loads, and run under the request's deadline (its context).
+package action
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
+)
+
+// Action is a compiled route action.
+type Action interface {
+	// Run performs the action. The context carries the deadline; an error means the action failed and the
+	// fallback is answered.
+	Run(ctx context.Context, inv *Invocation) (*Result, error)
+}
+
+// Invocation is what an action gets of a request.
+type Invocation struct {
+	// Vars are the request's values for expressions.
+	Vars *expr.Vars
+	// Input is the raw request, for forward.
+	Input dialect.Input
+}
+
+// Result is what an action produced: an answer for the dialect to encode, or (forward) the backend's own
+// response in the dialect, passed through.
+type Result struct {
+	Answer *model.Answer
+	Raw    *RawResponse
+}
+
+// RawResponse is a backend's response passed through as it is.
+type RawResponse struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Failure says why an action failed, as a reason code for metrics and the fallback header, without secrets.
+type Failure struct {
+	// Reason is a short code: upstream_status, upstream_unreachable, deadline, template, response_too_large...
+	Reason string
+	// Message explains, for logs; it never holds secret values.
+	Message string
+	// Err is the cause, if any.
+	Err error
+}
+
+func (f *Failure) Error() string {
+	if f.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", f.Reason, f.Message, f.Err)
+	}
+	return f.Reason + ": " + f.Message
+}
+
+func (f *Failure) Unwrap() error { return f.Err }
+
+// FieldError is a compile problem at a field of the route spec, e.g. spec.call.body.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }

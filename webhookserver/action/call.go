@@ -1,0 +1,272 @@
+package action
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
+)
+
+// Defaults of a call without its own settings.
+const (
+	defaultCallTimeout = 10 * time.Second
+	defaultBackoff     = 100 * time.Millisecond
+	// idempotentAttempts is how many attempts a GET, PUT or DELETE gets without a retry setting.
+	idempotentAttempts = 2
+	// minAttemptTime is the least time worth starting another attempt with.
+	minAttemptTime = 20 * time.Millisecond
+)
+
+// Call calls an upstream HTTP API and maps its answer.
+type Call struct {
+	client   *http.Client
+	url      *expr.Template
+	method   string
+	headers  []compiledHeader
+	body     *expr.Program
+	timeout  time.Duration
+	attempts int
+	backoff  time.Duration
+	respond  *Respond
+}
+
+type compiledHeader struct {
+	name  string
+	value *expr.Template // literal or template
+	// secret is a value read from a Secret: never rendered, logged or echoed.
+	secret string
+}
+
+// SecretLookup reads a Secret key of the route's namespace.
+type SecretLookup func(name, key string) ([]byte, error)
+
+// CompileCall compiles spec at field (e.g. spec.call).
+func CompileCall(env *expr.Env, client *http.Client, spec *fulfillmentv1alpha1.CallAction, field string, secret SecretLookup) (*Call, error) {
+	var errs []error
+	c := &Call{client: client, method: spec.Method, timeout: defaultCallTimeout}
+	if c.method == "" {
+		c.method = http.MethodPost
+	}
+	var err error
+	if c.url, err = env.CompileTemplate(spec.URL); err != nil {
+		errs = append(errs, &FieldError{Field: field + ".url", Err: err})
+	}
+	for i, h := range spec.Headers {
+		at := fmt.Sprintf("%s.headers[%d]", field, i)
+		header := compiledHeader{name: h.Name}
+		if h.ValueFrom != nil {
+			value, err := secret(h.ValueFrom.SecretKeyRef.Name, h.ValueFrom.SecretKeyRef.Key)
+			if err != nil {
+				errs = append(errs, &FieldError{Field: at + ".valueFrom.secretKeyRef", Err: err})
+			}
+			header.secret = strings.TrimSpace(string(value))
+		} else if header.value, err = env.CompileTemplate(h.Value); err != nil {
+			errs = append(errs, &FieldError{Field: at + ".value", Err: err})
+		}
+		c.headers = append(c.headers, header)
+	}
+	if spec.Body != "" {
+		if c.body, err = env.Compile(spec.Body); err != nil {
+			errs = append(errs, &FieldError{Field: field + ".body", Err: err})
+		}
+	}
+	if spec.Timeout != nil {
+		c.timeout = spec.Timeout.Duration
+	}
+	switch {
+	case spec.Retry != nil:
+		c.attempts, c.backoff = int(spec.Retry.Attempts), defaultBackoff
+		if spec.Retry.Backoff != nil {
+			c.backoff = spec.Retry.Backoff.Duration
+		}
+	case c.method == http.MethodPost || c.method == http.MethodPatch:
+		c.attempts = 1 // may not be idempotent: retried only when the route says so
+	default:
+		c.attempts, c.backoff = idempotentAttempts, defaultBackoff
+	}
+	if c.attempts < 1 {
+		c.attempts = 1
+	}
+	if spec.Respond != nil {
+		if c.respond, err = CompileRespond(env, spec.Respond, field+".respond", expr.WithResponse()); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// Run implements Action.
+func (c *Call) Run(ctx context.Context, inv *Invocation) (*Result, error) {
+	target, err := c.url.Render(ctx, inv.Vars)
+	if err != nil {
+		return nil, templateFailure(ctx, "url", err)
+	}
+	body, err := c.requestBody(ctx, inv.Vars)
+	if err != nil {
+		return nil, err
+	}
+	response, err := c.callWithRetries(ctx, target, body, inv.Vars)
+	if err != nil {
+		return nil, err
+	}
+	if c.respond == nil {
+		return &Result{Answer: &model.Answer{}}, nil
+	}
+	vars := *inv.Vars
+	vars.Response = response
+	answer, err := c.respond.Answer(ctx, &vars)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Answer: answer}, nil
+}
+
+// requestBody is the JSON body: the body expression's value, or the normalized request for methods that carry
+// a body. Inbound headers are never sent on: they hold the caller's credentials.
+func (c *Call) requestBody(ctx context.Context, vars *expr.Vars) ([]byte, error) {
+	var value any
+	switch {
+	case c.body != nil:
+		v, err := c.body.Eval(ctx, vars)
+		if err != nil {
+			return nil, templateFailure(ctx, "body", err)
+		}
+		value = v
+	case c.method == http.MethodGet || c.method == http.MethodDelete:
+		return nil, nil
+	default:
+		value = normalizedRequest(vars.Request)
+	}
+	body, err := json.Marshal(value)
+	if err != nil {
+		return nil, &Failure{Reason: "template", Message: "the body is not JSON", Err: err}
+	}
+	return body, nil
+}
+
+func normalizedRequest(r *model.Request) map[string]any {
+	if r == nil {
+		return map[string]any{}
+	}
+	return map[string]any{
+		"dialect": r.Dialect, "intent": r.Intent, "action": r.Action, "tag": r.Tag, "event": r.Event,
+		"text": r.Text, "languageCode": r.LanguageCode, "session": r.Session, "parameters": r.Parameters,
+	}
+}
+
+// callWithRetries makes up to c.attempts attempts with exponential backoff and full jitter, never past the
+// deadline in ctx: an attempt gets at most what is left of it.
+func (c *Call) callWithRetries(ctx context.Context, target string, body []byte, vars *expr.Vars) (*expr.Response, error) {
+	backoff := c.backoff
+	var last error
+	for attempt := 1; ; attempt++ {
+		response, retryable, err := c.attempt(ctx, target, body, vars)
+		if err == nil {
+			return response, nil
+		}
+		last = err
+		if !retryable || attempt >= c.attempts {
+			return nil, last
+		}
+		wait := time.Duration(rand.Int64N(int64(backoff) + 1))
+		if remaining(ctx, time.Hour) < wait+minAttemptTime {
+			return nil, &Failure{Reason: "deadline", Message: fmt.Sprintf("no time left for attempt %d", attempt+1), Err: last}
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, &Failure{Reason: "deadline", Message: "the deadline passed during backoff", Err: last}
+		}
+		backoff *= 2
+	}
+}
+
+// attempt makes one call. It reports whether a failure is worth retrying.
+func (c *Call) attempt(ctx context.Context, target string, body []byte, _ *expr.Vars) (*expr.Response, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var reader io.Reader
+	if body != nil {
+		reader = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, c.method, target, reader)
+	if err != nil {
+		return nil, false, &Failure{Reason: "template", Message: "the rendered URL is not valid", Err: err}
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	for _, h := range c.headers {
+		if h.value != nil {
+			value, err := h.value.Render(ctx, nil)
+			if err != nil {
+				return nil, false, templateFailure(ctx, "header "+h.name, err)
+			}
+			req.Header.Set(h.name, value)
+		} else {
+			req.Header.Set(h.name, h.secret)
+		}
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, true, &Failure{Reason: "deadline", Message: "the upstream did not answer in time", Err: ctx.Err()}
+		}
+		return nil, !errors.Is(err, ErrForbiddenAddress), &Failure{Reason: "upstream_unreachable", Message: "calling the upstream", Err: redactURL(err)}
+	}
+	defer resp.Body.Close()
+	content, err := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamBodyBytes+1))
+	if err != nil {
+		return nil, true, &Failure{Reason: "upstream_unreachable", Message: "reading the upstream answer", Err: err}
+	}
+	if len(content) > maxUpstreamBodyBytes {
+		return nil, false, &Failure{Reason: "response_too_large", Message: fmt.Sprintf("the upstream answer is over %d bytes", maxUpstreamBodyBytes)}
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		retryable := resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusBadGateway ||
+			resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusGatewayTimeout
+		return nil, retryable, &Failure{Reason: "upstream_status", Message: fmt.Sprintf("the upstream answered %d", resp.StatusCode)}
+	}
+	return &expr.Response{Status: resp.StatusCode, Headers: lowerHeaders(resp.Header), Body: decodeBody(resp.Header, content)}, false, nil
+}
+
+// decodeBody is the JSON value of a JSON answer and the text of any other.
+func decodeBody(header http.Header, content []byte) any {
+	mediaType, _, _ := mime.ParseMediaType(header.Get("Content-Type"))
+	if mediaType == "application/json" || strings.HasSuffix(mediaType, "+json") || (mediaType == "" && json.Valid(content)) {
+		var value any
+		if err := json.Unmarshal(content, &value); err == nil {
+			return value
+		}
+	}
+	return string(content)
+}
+
+func lowerHeaders(h http.Header) map[string]string {
+	out := make(map[string]string, len(h))
+	for name, values := range h {
+		out[strings.ToLower(name)] = strings.Join(values, ", ")
+	}
+	return out
+}
+
+// redactURL drops the query string from a *url.Error, which may carry values rendered from the request.
+func redactURL(err error) error {
+	var urlErr interface{ Unwrap() error }
+	if errors.As(err, &urlErr) {
+		return urlErr.Unwrap()
+	}
+	return err
+}

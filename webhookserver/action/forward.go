@@ -1,0 +1,84 @@
+package action
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+)
+
+// Forward sends the original request to a backend that answers in the endpoint's dialect, and passes its answer
+// through.
+type Forward struct {
+	client  *http.Client
+	url     string
+	timeout time.Duration
+}
+
+// forwardedHeaders are the request headers a backend may need. Authentication headers are never forwarded:
+// they are the caller's credentials for this endpoint, not for the backend.
+var forwardedHeaders = []string{"Content-Type", "Accept", "Accept-Language", "User-Agent", "X-Request-Id"}
+
+// CompileForward compiles spec; a Service target becomes its cluster DNS name in namespace.
+func CompileForward(client *http.Client, spec *fulfillmentv1alpha1.ForwardAction, namespace string) *Forward {
+	f := &Forward{client: client, url: spec.URL, timeout: defaultCallTimeout}
+	if s := spec.Service; s != nil {
+		f.url = fmt.Sprintf("http://%s.%s.svc:%d%s", s.Name, namespace, s.Port, s.Path)
+	}
+	if spec.Timeout != nil {
+		f.timeout = spec.Timeout.Duration
+	}
+	return f
+}
+
+// Run implements Action.
+func (f *Forward) Run(ctx context.Context, inv *Invocation) (*Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	method := inv.Input.Method
+	if method == "" {
+		method = http.MethodPost
+	}
+	req, err := http.NewRequestWithContext(ctx, method, f.url, bytes.NewReader(inv.Input.Body))
+	if err != nil {
+		return nil, &Failure{Reason: "upstream_unreachable", Message: "building the forwarded request", Err: err}
+	}
+	req.URL.RawQuery = inv.Input.Query.Encode()
+	for _, name := range forwardedHeaders {
+		if value := inv.Input.Header.Get(name); value != "" {
+			req.Header.Set(name, value)
+		}
+	}
+	resp, err := f.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, &Failure{Reason: "deadline", Message: "the backend did not answer in time", Err: ctx.Err()}
+		}
+		reason := "upstream_unreachable"
+		if errors.Is(err, ErrForbiddenAddress) {
+			reason = "forbidden_address"
+		}
+		return nil, &Failure{Reason: reason, Message: "forwarding to the backend", Err: redactURL(err)}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamBodyBytes+1))
+	if err != nil {
+		return nil, &Failure{Reason: "upstream_unreachable", Message: "reading the backend answer", Err: err}
+	}
+	if len(body) > maxUpstreamBodyBytes {
+		return nil, &Failure{Reason: "response_too_large", Message: fmt.Sprintf("the backend answer is over %d bytes", maxUpstreamBodyBytes)}
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, &Failure{Reason: "upstream_status", Message: fmt.Sprintf("the backend answered %d", resp.StatusCode)}
+	}
+	header := http.Header{}
+	if ct := resp.Header.Get("Content-Type"); ct != "" {
+		header.Set("Content-Type", ct)
+	}
+	return &Result{Raw: &RawResponse{Status: resp.StatusCode, Header: header, Body: body}}, nil
+}

@@ -1,0 +1,45 @@
+// Package auth checks that a request comes from the configured caller. Every configured method must pass.
+// Secrets are compared in constant time, and a failure names a reason code that helps the caller without
+// revealing anything secret.
+package auth
+
+import (
+	"net/http"
+)
+
+// Request is what authentication reads of a request: its headers and the raw body (for signatures).
+type Request struct {
+	Header http.Header
+	Body   []byte
+}
+
+// Failure is a refused request.
+type Failure struct {
+	// Status is 401 (no or wrong credentials) or 403 (valid credentials that are not allowed).
+	Status int
+	// Method is the auth method that refused: basic, bearer, hmac, oidc, mtls, ip.
+	Method string
+	// Reason is a code for the caller and metrics, e.g. missing_credentials, invalid_credentials.
+	Reason string
+}
+
+func (f *Failure) Error() string { return f.Method + " authentication failed: " + f.Reason }
+
+// Checker is one authentication method.
+type Checker interface {
+	// Check returns nil when the request passes, or a *Failure.
+	Check(r *Request) *Failure
+}
+
+// All passes when every checker passes; the first failure is returned.
+type All []Checker
+
+// Check implements Checker.
+func (all All) Check(r *Request) *Failure {
+	for _, c := range all {
+		if f := c.Check(r); f != nil {
+			return f
+		}
+	}
+	return nil
+}

@@ -1,0 +1,258 @@
+// Package endpoint is a compiled WebhookEndpoint: its dialect, authentication, limits, deadline, fallback and
+// route table, built once from the configuration (Compile), and the fulfillment of one request through it
+// (Fulfill): decode, match, act under the deadline, encode, or answer the fallback in time.
+package endpoint
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/all"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/route"
+)
+
+// Deadlines of the dialects when the endpoint sets none: Dialogflow waits 5s, so 4.5s leaves time to answer.
+const (
+	DefaultDialogflowTimeout = 4500 * time.Millisecond
+	DefaultTimeout           = 10 * time.Second
+)
+
+// Endpoint is a compiled WebhookEndpoint, immutable and safe for concurrent use.
+type Endpoint struct {
+	Name      string
+	Namespace string
+	Dialect   string
+	Path      string
+	// Methods are the accepted HTTP methods.
+	Methods []string
+	// Timeout is the fulfillment deadline.
+	Timeout time.Duration
+	// MaxBodyBytes is the largest accepted request body.
+	MaxBodyBytes int64
+	// RequestsPerSecond and Burst limit the request rate; 0 means no limit.
+	RequestsPerSecond int
+	Burst             int
+	// Auth checks every configured method; nil when the endpoint is open on purpose.
+	Auth auth.Checker
+
+	codec    dialect.Codec
+	fallback *fallback
+	routes   *route.Table[*compiledRoute]
+	// actionNames are the route actions, for Rasa's GET /actions.
+	actionNames []string
+}
+
+type compiledRoute struct {
+	name string
+	// upstream is true for call and forward, whose time and outcome are measured.
+	upstream bool
+	action   action.Action
+	fallback *fallback
+}
+
+// fallback is a compiled Fallback: what is answered when nothing else can be.
+type fallback struct {
+	text    *expr.Template
+	payload *expr.Value
+}
+
+// Options are what compiled endpoints share.
+type Options struct {
+	Env    *expr.Env
+	Client *http.Client
+}
+
+// Compile compiles one endpoint of the configuration. Every problem is reported, each prefixed with the object
+// and field it is in.
+func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*Endpoint, error) {
+	var errs []error
+	object := fmt.Sprintf("WebhookEndpoint %s/%s", spec.Namespace, spec.Name)
+	fail := func(field string, err error) { errs = append(errs, fmt.Errorf("%s: %s: %w", object, field, err)) }
+	secret := func(name, key string) ([]byte, error) { return secrets.Secret(spec.Namespace, name, key) }
+
+	codec, err := all.ForName(string(spec.Spec.Dialect))
+	if err != nil {
+		fail("spec.dialect", err)
+	}
+	e := &Endpoint{
+		Name:      spec.Name,
+		Namespace: spec.Namespace,
+		Dialect:   string(spec.Spec.Dialect),
+		Path:      spec.Spec.Path,
+		Timeout:   DefaultTimeout,
+		codec:     codec,
+	}
+	if e.Path == "" {
+		e.Path = "/webhook"
+	}
+	for _, m := range spec.Spec.Methods {
+		e.Methods = append(e.Methods, string(m))
+	}
+	if len(e.Methods) == 0 {
+		e.Methods = []string{http.MethodPost}
+	}
+	if e.Dialect == model.DialogflowES || e.Dialect == model.DialogflowCX {
+		e.Timeout = DefaultDialogflowTimeout
+	}
+	if spec.Spec.Timeout != nil {
+		e.Timeout = spec.Spec.Timeout.Duration
+	}
+	e.MaxBodyBytes = 1 << 20
+	if l := spec.Spec.Limits; l != nil {
+		if l.MaxBodyBytes != nil {
+			e.MaxBodyBytes = l.MaxBodyBytes.Value()
+		}
+		if l.RequestsPerSecond != nil {
+			e.RequestsPerSecond, e.Burst = int(*l.RequestsPerSecond), int(*l.RequestsPerSecond)
+			if l.Burst != nil {
+				e.Burst = int(*l.Burst)
+			}
+		}
+	}
+	if e.Auth, err = compileAuth(spec.Spec.Auth, secret); err != nil {
+		fail("spec.auth", err)
+	}
+	if e.fallback, err = compileFallback(opts.Env, spec.Spec.Fallback); err != nil {
+		fail("spec.fallback", err)
+	}
+
+	var candidates []route.Candidate[*compiledRoute]
+	for _, r := range spec.Routes {
+		candidate, err := compileRoute(r, spec.Namespace, opts, secret)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		candidates = append(candidates, candidate)
+		e.actionNames = append(e.actionNames, r.Spec.Match.Actions...)
+	}
+	e.routes = route.NewTable(candidates)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return e, nil
+}
+
+// compileAuth builds the checkers of every configured method.
+func compileAuth(spec fulfillmentv1alpha1.EndpointAuth, secret action.SecretLookup) (auth.Checker, error) {
+	var checkers auth.All
+	var errs []error
+	if b := spec.Basic; b != nil {
+		username, err1 := secret(b.SecretRef.Name, "username")
+		password, err2 := secret(b.SecretRef.Name, "password")
+		if err := errors.Join(err1, err2); err != nil {
+			errs = append(errs, fmt.Errorf("basic.secretRef: %w", err))
+		} else {
+			checkers = append(checkers, auth.NewBasic(username, password))
+		}
+	}
+	if b := spec.Bearer; b != nil {
+		token, err := secret(b.SecretRef.Name, b.SecretRef.Key)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("bearer.secretRef: %w", err))
+		} else {
+			checkers = append(checkers, auth.NewBearer(b.Header, []byte(strings.TrimSpace(string(token)))))
+		}
+	}
+	var unsupported []string
+	if spec.HMAC != nil {
+		unsupported = append(unsupported, "hmac")
+	}
+	if spec.OIDC != nil {
+		unsupported = append(unsupported, "oidc")
+	}
+	if spec.IPAllowlist != nil {
+		unsupported = append(unsupported, "ipAllowlist")
+	}
+	if len(unsupported) > 0 {
+		// Refusing is the only safe answer: serving without a configured check would let anyone in.
+		errs = append(errs, fmt.Errorf("%s: not supported by this webhookserver version yet; the endpoint is not served",
+			strings.Join(unsupported, ", ")))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if len(checkers) == 0 {
+		return nil, nil // allowUnauthenticated, checked at admission
+	}
+	return checkers, nil
+}
+
+func compileFallback(env *expr.Env, spec *fulfillmentv1alpha1.Fallback) (*fallback, error) {
+	if spec == nil {
+		return nil, nil
+	}
+	f := &fallback{}
+	var err error
+	if spec.Text != "" {
+		if f.text, err = env.CompileTemplate(spec.Text); err != nil {
+			return nil, fmt.Errorf("text: %w", err)
+		}
+	}
+	if spec.Payload != nil && len(spec.Payload.Raw) > 0 {
+		var value any
+		if err := utiljson.Unmarshal(spec.Payload.Raw, &value); err != nil {
+			return nil, fmt.Errorf("payload: %w", err)
+		}
+		if f.payload, err = env.CompileValue(value); err != nil {
+			return nil, fmt.Errorf("payload: %w", err)
+		}
+	}
+	return f, nil
+}
+
+// compileRoute compiles one route; its errors are prefixed with the IntentRoute and field.
+func compileRoute(r config.Route, namespace string, opts Options, secret action.SecretLookup) (route.Candidate[*compiledRoute], error) {
+	object := fmt.Sprintf("IntentRoute %s/%s", namespace, r.Name)
+	var errs []error
+	fail := func(err error) { errs = append(errs, fmt.Errorf("%s: %w", object, err)) }
+	rule := route.Rule{
+		Name:     r.Name,
+		Priority: r.Spec.Priority,
+		Created:  r.Created.Time,
+		Intents:  r.Spec.Match.Intents,
+		Actions:  r.Spec.Match.Actions,
+		Tags:     r.Spec.Match.Tags,
+		Events:   r.Spec.Match.Events,
+	}
+	if when := r.Spec.Match.When; when != "" {
+		guard, err := opts.Env.Compile(when, expr.WithBoolResult())
+		if err != nil {
+			fail(fmt.Errorf("spec.match.when: %w", err))
+		}
+		rule.Guard = guard
+	}
+	compiled := &compiledRoute{name: r.Name}
+	var err error
+	switch spec := r.Spec; {
+	case spec.Respond != nil:
+		compiled.action, err = action.CompileRespond(opts.Env, spec.Respond, "spec.respond")
+	case spec.Call != nil:
+		compiled.action, err = action.CompileCall(opts.Env, opts.Client, spec.Call, "spec.call", secret)
+		compiled.upstream = true
+	case spec.Forward != nil:
+		compiled.action = action.CompileForward(opts.Client, spec.Forward, namespace)
+		compiled.upstream = true
+	default:
+		err = errors.New("spec: no action: set respond, call or forward")
+	}
+	if err != nil {
+		fail(err)
+	}
+	if compiled.fallback, err = compileFallback(opts.Env, r.Spec.Fallback); err != nil {
+		fail(fmt.Errorf("spec.fallback: %w", err))
+	}
+	return route.Candidate[*compiledRoute]{Rule: rule, Value: compiled}, errors.Join(errs...)
+}

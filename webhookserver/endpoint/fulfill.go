@@ -1,0 +1,212 @@
+package endpoint
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/route"
+)
+
+// Fallback reasons, in the Fulfillment-Fallback header and the fallbacks metric.
+const (
+	FallbackNoRoute       = "no_route"
+	FallbackActionFailed  = "action_failed"
+	FallbackDeadline      = "deadline"
+	FallbackAnswerInvalid = "answer_invalid"
+)
+
+// FallbackHeader tells the caller (and anyone debugging) that the answer is a fallback, and why.
+const FallbackHeader = "Fulfillment-Fallback"
+
+// Outcome is the HTTP answer to one request and what happened, for metrics and logs.
+type Outcome struct {
+	Status int
+	Header http.Header
+	Body   []byte
+
+	// Route is the name of the matched route, or "".
+	Route string
+	// Fallback is the fallback reason, or "" when the route answered.
+	Fallback string
+	// Err is the cause of a failure, for logs. It never holds secret values.
+	Err error
+	// Request is the decoded request, when decoding succeeded.
+	Request *model.Request
+	// Upstream is true when the route's action called or forwarded to an upstream; UpstreamOutcome is "ok" or
+	// the failure reason, UpstreamDuration the time it took, retries included.
+	Upstream         bool
+	UpstreamOutcome  string
+	UpstreamDuration time.Duration
+}
+
+// Fulfill answers one authenticated request before the endpoint's deadline: decode, match, act, encode. When
+// the action fails or the deadline is near, the fallback is answered in time.
+func (e *Endpoint) Fulfill(ctx context.Context, in dialect.Input) *Outcome {
+	request, err := e.codec.Decode(in)
+	if err != nil {
+		var unsupported *dialect.UnsupportedMediaTypeError
+		if errors.As(err, &unsupported) {
+			return e.errorOutcome(nil, http.StatusUnsupportedMediaType, "unsupported_media_type", err)
+		}
+		return e.errorOutcome(nil, http.StatusBadRequest, "malformed_request", err)
+	}
+	request.Dialect = e.Dialect
+
+	// The action gets the deadline minus a margin to encode and send the answer.
+	ctx, cancel := context.WithTimeout(ctx, e.Timeout-answerMargin(e.Timeout))
+	defer cancel()
+	vars := &expr.Vars{Request: request, Endpoint: expr.Endpoint{Name: e.Name, Namespace: e.Namespace}}
+
+	rule, matched, ok := e.routes.Match(ctx, route.Request{Intent: request.Intent, Action: request.Action, Tag: request.Tag, Event: request.Event}, vars, nil)
+	if !ok {
+		if e.Dialect == model.Rasa {
+			// Rasa's own answer to an action the server does not know.
+			return e.errorOutcome(request, http.StatusNotFound, "unknown_action",
+				errors.New("No registered action found for name '"+request.Action+"'."))
+		}
+		outcome := e.fallbackOutcome(ctx, request, nil, vars, FallbackNoRoute, nil)
+		return outcome
+	}
+
+	actionStart := time.Now()
+	result, err := matched.action.Run(ctx, &action.Invocation{Vars: vars, Input: in})
+	outcome := e.actionOutcome(ctx, request, rule, matched, vars, result, err)
+	if matched.upstream {
+		outcome.Upstream, outcome.UpstreamDuration, outcome.UpstreamOutcome = true, time.Since(actionStart), "ok"
+		var failure *action.Failure
+		if errors.As(err, &failure) {
+			outcome.UpstreamOutcome = failure.Reason
+		} else if err != nil {
+			outcome.UpstreamOutcome = "error"
+		}
+	}
+	return outcome
+}
+
+// actionOutcome turns an action's result or error into the answer.
+func (e *Endpoint) actionOutcome(ctx context.Context, request *model.Request, rule *route.Rule, matched *compiledRoute, vars *expr.Vars, result *action.Result, err error) *Outcome {
+	if err != nil {
+		reason := FallbackActionFailed
+		var failure *action.Failure
+		if ctx.Err() != nil || (errors.As(err, &failure) && failure.Reason == "deadline") {
+			reason = FallbackDeadline
+		}
+		outcome := e.fallbackOutcome(ctx, request, matched, vars, reason, err)
+		outcome.Route = rule.Name
+		return outcome
+	}
+	outcome := e.answerOutcome(request, result)
+	if outcome.Err != nil {
+		outcome = e.fallbackOutcome(ctx, request, matched, vars, FallbackAnswerInvalid, outcome.Err)
+	}
+	outcome.Route = rule.Name
+	return outcome
+}
+
+// answerMargin is kept from the deadline to encode and send the answer: 5% of it, between 10ms and 250ms.
+func answerMargin(timeout time.Duration) time.Duration {
+	return min(max(timeout/20, 10*time.Millisecond), 250*time.Millisecond)
+}
+
+// answerOutcome encodes an action's result.
+func (e *Endpoint) answerOutcome(request *model.Request, result *action.Result) *Outcome {
+	if raw := result.Raw; raw != nil {
+		if e.isDialogflow() {
+			if err := dialect.CheckDialogflowSize(raw.Body); err != nil {
+				return &Outcome{Err: err, Request: request}
+			}
+		}
+		header := raw.Header.Clone()
+		if header.Get("Content-Type") == "" {
+			header.Set("Content-Type", "application/json")
+		}
+		return &Outcome{Status: http.StatusOK, Header: header, Body: raw.Body, Request: request}
+	}
+	body, err := e.codec.Encode(request, result.Answer)
+	if err != nil {
+		return &Outcome{Err: err, Request: request}
+	}
+	return &Outcome{Status: http.StatusOK, Header: jsonHeader(), Body: body, Request: request}
+}
+
+// fallbackOutcome answers the fallback: the route's, else the endpoint's. A chatbot must say something, so the
+// chatbot dialects answer 200 (with no fallback configured, an empty answer lets the agent use its own static
+// response). A Generic sender retries an error, so there an action failure without a route fallback is 502.
+func (e *Endpoint) fallbackOutcome(ctx context.Context, request *model.Request, matched *compiledRoute, vars *expr.Vars, reason string, cause error) *Outcome {
+	fb := e.fallback
+	if matched != nil && matched.fallback != nil {
+		fb = matched.fallback
+	}
+	if e.Dialect == model.Generic && reason != FallbackNoRoute && (matched == nil || matched.fallback == nil) {
+		code := "action_failed"
+		if reason == FallbackDeadline {
+			code = "deadline_exceeded"
+		}
+		outcome := e.errorOutcome(request, http.StatusBadGateway, code, errors.New("the route's action failed; retry later"))
+		outcome.Fallback, outcome.Err = reason, cause
+		return outcome
+	}
+	// The fallback renders with what is left of the request's own time: its context may already be done.
+	renderCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), answerMargin(e.Timeout))
+	defer cancel()
+	answer := &model.Answer{}
+	if fb != nil {
+		if fb.text != nil {
+			if text, err := fb.text.Render(renderCtx, vars); err == nil {
+				answer.Text = text
+			} else {
+				answer.Text = fb.text.Source()
+			}
+		}
+		if fb.payload != nil {
+			if value, err := fb.payload.Render(renderCtx, vars); err == nil {
+				answer.Payload, _ = value.(map[string]any)
+			}
+		}
+	}
+	body, err := e.codec.Encode(request, answer)
+	if err != nil {
+		body, _ = e.codec.Encode(request, &model.Answer{})
+	}
+	header := jsonHeader()
+	header.Set(FallbackHeader, reason)
+	return &Outcome{Status: http.StatusOK, Header: header, Body: body, Fallback: reason, Err: cause, Request: request}
+}
+
+// errorOutcome is an error answer in the dialect's error shape (Rasa's) or the server's JSON error.
+func (e *Endpoint) errorOutcome(request *model.Request, status int, code string, err error) *Outcome {
+	var body []byte
+	if encoder, ok := e.codec.(dialect.ErrorEncoder); ok {
+		body = encoder.EncodeError(request, status, code, err.Error())
+	} else {
+		body = ErrorBody(code, err.Error())
+	}
+	return &Outcome{Status: status, Header: jsonHeader(), Body: body, Err: err, Request: request}
+}
+
+// ErrorBody is the server's JSON error: {"error":{"code":...,"message":...}}.
+func ErrorBody(code, message string) []byte {
+	body, _ := json.Marshal(map[string]map[string]string{"error": {"code": code, "message": message}})
+	return body
+}
+
+func (e *Endpoint) isDialogflow() bool {
+	return e.Dialect == model.DialogflowES || e.Dialect == model.DialogflowCX
+}
+
+// ActionNames are the actions the routes handle (Rasa's GET /actions).
+func (e *Endpoint) ActionNames() []string { return e.actionNames }
+
+// RouteCount is the number of routes served.
+func (e *Endpoint) RouteCount() int { return e.routes.Len() }
+
+func jsonHeader() http.Header {
+	return http.Header{"Content-Type": {"application/json"}}
+}

@@ -1,0 +1,163 @@
+// Package route picks the route that answers a request: by intent, action, tag or event, then the CEL guard,
+// in priority order (higher first; ties: older first, then name), as IntentRoute documents.
+package route
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
+)
+
+// Rule is what a route matches. A request matches when it matches one of the listed values of any list that
+// is set (or when no list is set), and the guard, if any, is true.
+type Rule struct {
+	Name     string
+	Priority int32
+	Created  time.Time
+	Intents  []string
+	Actions  []string
+	Tags     []string
+	Events   []string
+	// Guard is the compiled `when` expression, or nil.
+	Guard *expr.Program
+}
+
+// criterion keys the index: which request field, and its value.
+type criterion struct {
+	field int
+	value string
+}
+
+const (
+	byIntent = iota
+	byAction
+	byTag
+	byEvent
+)
+
+type entry[T any] struct {
+	rank  int // position in priority order: lower wins
+	rule  *Rule
+	value T
+}
+
+// Table finds the best route for a request without scanning every route: an index from each intent, action,
+// tag and event to the routes that list it, each list in priority order, plus the routes that only have a
+// guard. Each route carries a value of type T (its action). A Table is immutable and safe for concurrent use.
+type Table[T any] struct {
+	indexed   map[criterion][]*entry[T]
+	guardOnly []*entry[T]
+	size      int
+}
+
+// Candidate is a route with its value, as given to NewTable.
+type Candidate[T any] struct {
+	Rule  Rule
+	Value T
+}
+
+// NewTable builds the table. The order of candidates does not matter.
+func NewTable[T any](candidates []Candidate[T]) *Table[T] {
+	entries := make([]*entry[T], len(candidates))
+	for i := range candidates {
+		entries[i] = &entry[T]{rule: &candidates[i].Rule, value: candidates[i].Value}
+	}
+	sort.SliceStable(entries, func(i, j int) bool { return before(entries[i].rule, entries[j].rule) })
+	table := &Table[T]{indexed: map[criterion][]*entry[T]{}, size: len(entries)}
+	for rank, e := range entries {
+		e.rank = rank
+		lists := [...][]string{byIntent: e.rule.Intents, byAction: e.rule.Actions, byTag: e.rule.Tags, byEvent: e.rule.Events}
+		listed := false
+		for field, values := range lists {
+			for _, value := range values {
+				key := criterion{field, value}
+				table.indexed[key] = append(table.indexed[key], e)
+				listed = true
+			}
+		}
+		if !listed {
+			table.guardOnly = append(table.guardOnly, e)
+		}
+	}
+	return table
+}
+
+// before orders routes: higher priority first; ties: older first, then name.
+func before(a, b *Rule) bool {
+	if a.Priority != b.Priority {
+		return a.Priority > b.Priority
+	}
+	if !a.Created.Equal(b.Created) {
+		return a.Created.Before(b.Created)
+	}
+	return a.Name < b.Name
+}
+
+// Len is the number of routes.
+func (t *Table[T]) Len() int { return t.size }
+
+// Request is what matching reads of a request.
+type Request struct {
+	Intent, Action, Tag, Event string
+}
+
+// Match returns the best matching route and its value. A guard that fails to evaluate (for example a missing
+// parameter) counts as false; onGuardError, when not nil, is told about it so that it can be logged.
+func (t *Table[T]) Match(ctx context.Context, req Request, vars *expr.Vars, onGuardError func(route string, err error)) (*Rule, T, bool) {
+	var lists [5][]*entry[T]
+	n := 0
+	for field, value := range [...]string{byIntent: req.Intent, byAction: req.Action, byTag: req.Tag, byEvent: req.Event} {
+		if value == "" {
+			continue
+		}
+		if list := t.indexed[criterion{field, value}]; len(list) > 0 {
+			lists[n] = list
+			n++
+		}
+	}
+	if len(t.guardOnly) > 0 {
+		lists[n] = t.guardOnly
+		n++
+	}
+	// Walk the candidate lists together in rank order, so that the first route whose guard passes is the
+	// best one; a route listed under several matching criteria is tried once.
+	var positions [5]int
+	lastRank := -1
+	for {
+		best := -1
+		for i := 0; i < n; i++ {
+			if positions[i] < len(lists[i]) && (best < 0 || lists[i][positions[i]].rank < lists[best][positions[best]].rank) {
+				best = i
+			}
+		}
+		if best < 0 {
+			var zero T
+			return nil, zero, false
+		}
+		candidate := lists[best][positions[best]]
+		positions[best]++
+		if candidate.rank == lastRank {
+			continue
+		}
+		lastRank = candidate.rank
+		if guardPasses(ctx, candidate.rule, vars, onGuardError) {
+			return candidate.rule, candidate.value, true
+		}
+	}
+}
+
+func guardPasses(ctx context.Context, rule *Rule, vars *expr.Vars, onGuardError func(string, error)) bool {
+	if rule.Guard == nil {
+		return true
+	}
+	ok, err := rule.Guard.EvalBool(ctx, vars)
+	if err != nil {
+		if onGuardError != nil {
+			onGuardError(rule.Name, err)
+		}
+		return false
+	}
+	return ok
+}

@@ -1,0 +1,75 @@
+package server
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are the server's Prometheus metrics, all named fulfillment_*.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	requests        *prometheus.CounterVec
+	duration        *prometheus.HistogramVec
+	inFlight        prometheus.Gauge
+	fallbacks       *prometheus.CounterVec
+	authFailures    *prometheus.CounterVec
+	upstreamCalls   *prometheus.CounterVec
+	upstreamLatency *prometheus.HistogramVec
+	reloads         *prometheus.CounterVec
+	configInfo      *prometheus.GaugeVec
+	routes          *prometheus.GaugeVec
+}
+
+// NewMetrics registers the metrics, with the Go and process collectors, in a registry of their own.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fulfillment_requests_total",
+			Help: "Requests answered, by endpoint, route (empty when none matched) and HTTP status code.",
+		}, []string{"endpoint", "route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "fulfillment_request_duration_seconds",
+			Help:    "Time from receiving a request to its answer, by endpoint.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"endpoint"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "fulfillment_requests_in_flight",
+			Help: "Requests being answered.",
+		}),
+		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fulfillment_fallbacks_total",
+			Help: "Fallback answers, by endpoint and reason (no_route, action_failed, deadline, answer_invalid).",
+		}, []string{"endpoint", "reason"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fulfillment_auth_failures_total",
+			Help: "Refused requests, by endpoint, auth method and reason.",
+		}, []string{"endpoint", "method", "reason"}),
+		upstreamCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fulfillment_upstream_requests_total",
+			Help: "Route actions that call or forward to an upstream, by endpoint, route and outcome (ok or a failure reason).",
+		}, []string{"endpoint", "route", "outcome"}),
+		upstreamLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "fulfillment_upstream_duration_seconds",
+			Help:    "Time spent in call and forward actions, retries included, by endpoint and route.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"endpoint", "route"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fulfillment_config_reloads_total",
+			Help: "Configuration loads, by result (success, or failure when the new configuration was refused and the old one kept serving).",
+		}, []string{"result"}),
+		configInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "fulfillment_config_info",
+			Help: "The configuration being served: 1 for its hash.",
+		}, []string{"hash"}),
+		routes: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "fulfillment_routes",
+			Help: "Routes served, by endpoint.",
+		}, []string{"endpoint"}),
+	}
+	m.Registry.MustRegister(m.requests, m.duration, m.inFlight, m.fallbacks, m.authFailures, m.upstreamCalls,
+		m.upstreamLatency, m.reloads, m.configInfo, m.routes,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}

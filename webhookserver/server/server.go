@@ -1,0 +1,278 @@
+// Package server is webhookserver's HTTP side: it serves the compiled endpoints with limits, authentication,
+// metrics and structured logs, reloads the configuration without dropping a request, reports health, and drains
+// in-flight requests on shutdown.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
+)
+
+// Options configure a Server.
+type Options struct {
+	Source Source
+	// Listen and MetricsListen are the addresses of the webhook and metrics/health listeners.
+	Listen        string
+	MetricsListen string
+	// ReloadInterval is how often the inputs are checked for changes.
+	ReloadInterval time.Duration
+	// ShutdownDelay keeps serving after readiness turns false on shutdown, so that load balancers stop
+	// sending new requests first; ShutdownTimeout bounds the drain of in-flight requests.
+	ShutdownDelay   time.Duration
+	ShutdownTimeout time.Duration
+	Logger          *slog.Logger
+}
+
+// Server serves webhook endpoints.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	metrics *Metrics
+	env     *expr.Env
+	client  *http.Client
+
+	current     atomic.Pointer[snapshot]
+	draining    atomic.Bool
+	fingerprint string
+	// failedFingerprint is the last configuration refused, so that it is logged and counted once.
+	failedFingerprint string
+	mu                sync.Mutex // serializes reloads
+}
+
+// New loads and compiles the configuration once; an invalid configuration is an error (nothing to serve).
+func New(opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.ReloadInterval <= 0 {
+		opts.ReloadInterval = time.Second
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 30 * time.Second
+	}
+	env, err := expr.NewEnv()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, log: opts.Logger, metrics: NewMetrics(), env: env, client: action.NewClient()}
+	if _, err := s.Reload(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Metrics returns the server's metrics.
+func (s *Server) Metrics() *Metrics { return s.metrics }
+
+// Reload loads the configuration when its inputs changed. An invalid configuration is refused, logged and
+// counted, and the current one keeps serving. It reports whether a new configuration was installed.
+func (s *Server) Reload() (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fingerprint, err := s.opts.Source.Fingerprint()
+	if err != nil {
+		return false, fmt.Errorf("reading %s: %w", s.opts.Source.Describe(), err)
+	}
+	if fingerprint == s.fingerprint || fingerprint == s.failedFingerprint {
+		return false, nil
+	}
+	next, err := s.build()
+	if err != nil {
+		s.failedFingerprint = fingerprint
+		s.metrics.reloads.WithLabelValues("failure").Inc()
+		if s.current.Load() != nil {
+			s.log.Error("configuration refused; the previous one keeps serving", "source", s.opts.Source.Describe(), "error", err.Error())
+		}
+		return false, err
+	}
+	previous := s.current.Swap(next)
+	s.fingerprint, s.failedFingerprint = fingerprint, ""
+	s.metrics.reloads.WithLabelValues("success").Inc()
+	s.metrics.configInfo.Reset()
+	s.metrics.configInfo.WithLabelValues(fingerprint[:16]).Set(1)
+	s.metrics.routes.Reset()
+	var served []string
+	for _, e := range next.endpoints {
+		s.metrics.routes.WithLabelValues(e.Namespace + "/" + e.Name).Set(float64(e.RouteCount()))
+		served = append(served, fmt.Sprintf("%s/%s (%s %s, %d routes)", e.Namespace, e.Name, e.Dialect, e.Path, e.RouteCount()))
+	}
+	if previous == nil {
+		s.log.Info("configuration loaded", "source", s.opts.Source.Describe(), "endpoints", served)
+	} else {
+		s.log.Info("configuration reloaded", "source", s.opts.Source.Describe(), "endpoints", served)
+	}
+	return true, nil
+}
+
+// build loads and compiles a snapshot.
+func (s *Server) build() (*snapshot, error) {
+	file, secrets, err := s.opts.Source.Load()
+	if err != nil {
+		return nil, err
+	}
+	return compileSnapshot(file, secrets, endpoint.Options{Env: s.env, Client: s.client})
+}
+
+// Run serves until ctx is done, then drains: readiness turns false, new requests keep being served for
+// ShutdownDelay, and in-flight requests finish within ShutdownTimeout.
+func (s *Server) Run(ctx context.Context) error {
+	webhookListener, err := net.Listen("tcp", s.opts.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", s.opts.Listen, err)
+	}
+	metricsListener, err := net.Listen("tcp", s.opts.MetricsListen)
+	if err != nil {
+		webhookListener.Close()
+		return fmt.Errorf("listening on %s: %w", s.opts.MetricsListen, err)
+	}
+	return s.Serve(ctx, webhookListener, metricsListener)
+}
+
+// Serve is Run on listeners the caller opened (tests use port 0).
+func (s *Server) Serve(ctx context.Context, webhookListener, metricsListener net.Listener) error {
+	webhook := &http.Server{
+		Handler: s,
+		// Slow clients must not hold connections: headers within 10s, a whole request within 30s.
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      40 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	admin := &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 5 * time.Second}
+
+	errs := make(chan error, 3)
+	go func() { errs <- ignoreClosed(webhook.Serve(webhookListener)) }()
+	go func() { errs <- ignoreClosed(admin.Serve(metricsListener)) }()
+	go func() { errs <- s.watch(ctx) }()
+	s.log.Info("serving", "listen", webhookListener.Addr().String(), "metricsListen", metricsListener.Addr().String())
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errs:
+	}
+	s.draining.Store(true)
+	s.log.Info("shutting down: draining in-flight requests", "delay", s.opts.ShutdownDelay.String())
+	time.Sleep(s.opts.ShutdownDelay)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+	defer cancel()
+	if err := webhook.Shutdown(shutdownCtx); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("draining requests: %w", err))
+	}
+	_ = admin.Shutdown(shutdownCtx)
+	s.log.Info("stopped")
+	return runErr
+}
+
+func ignoreClosed(err error) error {
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// watch reloads the configuration whenever its inputs change, until ctx is done.
+func (s *Server) watch(ctx context.Context) error {
+	ticker := time.NewTicker(s.opts.ReloadInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+			if _, err := s.Reload(); err != nil && s.current.Load() == nil {
+				return err
+			}
+		}
+	}
+}
+
+// adminHandler serves /healthz, /readyz and /metrics on the metrics listener.
+func (s *Server) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		switch {
+		case s.draining.Load():
+			http.Error(w, "shutting down\n", http.StatusServiceUnavailable)
+		case s.current.Load() == nil:
+			http.Error(w, "no configuration loaded\n", http.StatusServiceUnavailable)
+		default:
+			_, _ = w.Write([]byte("ok\n"))
+		}
+	})
+	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// snapshot is one compiled configuration; requests use the snapshot current when they arrive, so a reload
+// never changes a request in the middle.
+type snapshot struct {
+	endpoints []*endpoint.Endpoint
+	byPath    map[string]*served
+	// rasaPaths are Rasa's GET /health and /actions next to each Rasa endpoint's path.
+	rasaPaths map[string]*rasaPath
+}
+
+type served struct {
+	endpoint *endpoint.Endpoint
+	limiter  *limiter
+	methods  map[string]bool
+}
+
+type rasaPath struct {
+	endpoint *endpoint.Endpoint
+	kind     string // health or actions
+}
+
+// compileSnapshot compiles every endpoint; two endpoints on one path are refused.
+func compileSnapshot(file *config.File, secrets config.SecretSource, opts endpoint.Options) (*snapshot, error) {
+	snap := &snapshot{byPath: map[string]*served{}, rasaPaths: map[string]*rasaPath{}}
+	var errs []error
+	for _, spec := range file.Endpoints {
+		compiled, err := endpoint.Compile(spec, secrets, opts)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if other, taken := snap.byPath[compiled.Path]; taken {
+			errs = append(errs, fmt.Errorf("WebhookEndpoint %s/%s: spec.path %s is also the path of %s/%s; give one another path or serve one with --endpoint",
+				compiled.Namespace, compiled.Name, compiled.Path, other.endpoint.Namespace, other.endpoint.Name))
+			continue
+		}
+		entry := &served{endpoint: compiled, limiter: newLimiter(compiled.RequestsPerSecond, compiled.Burst), methods: map[string]bool{}}
+		for _, m := range compiled.Methods {
+			entry.methods[m] = true
+		}
+		snap.byPath[compiled.Path] = entry
+		snap.endpoints = append(snap.endpoints, compiled)
+		if compiled.Dialect == "Rasa" {
+			base := compiled.Path[:strings.LastIndex(compiled.Path, "/")]
+			snap.rasaPaths[base+"/health"] = &rasaPath{compiled, "health"}
+			snap.rasaPaths[base+"/actions"] = &rasaPath{compiled, "actions"}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return snap, nil
+}

@@ -1,0 +1,160 @@
+package server
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
+)
+
+// Source is where the configuration comes from: manifests or a rendered file with mounted Secrets.
+type Source interface {
+	// Load reads and admits the configuration.
+	Load() (*config.File, config.SecretSource, error)
+	// Fingerprint is a hash of every input Load reads, so that a change (even an atomic symlink swap, as
+	// Kubernetes does for mounted ConfigMaps and Secrets) is noticed by comparing two fingerprints.
+	Fingerprint() (string, error)
+	// Describe says what the source is, for logs.
+	Describe() string
+}
+
+// ManifestSource reads WebhookEndpoint, IntentRoute and Secret manifests (standalone mode).
+type ManifestSource struct {
+	Paths []string
+	// Endpoint, when set, serves only these endpoints (comma-separated names or namespace/names).
+	Endpoint string
+	// Logf receives notes such as ignored documents; may be nil.
+	Logf func(format string, args ...any)
+}
+
+// Load implements Source.
+func (s *ManifestSource) Load() (*config.File, config.SecretSource, error) {
+	loaded, err := config.LoadManifests(s.Paths...)
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.Logf != nil {
+		for _, ignored := range loaded.Ignored {
+			s.Logf("ignored a document that is not a WebhookEndpoint, IntentRoute or Secret: %s", ignored)
+		}
+	}
+	file, err := selectEndpoint(loaded.File, s.Endpoint)
+	if err != nil {
+		return nil, nil, err
+	}
+	return file, loaded.Secrets, nil
+}
+
+// Fingerprint implements Source.
+func (s *ManifestSource) Fingerprint() (string, error) { return fingerprint(s.Paths...) }
+
+// Describe implements Source.
+func (s *ManifestSource) Describe() string { return "manifests " + strings.Join(s.Paths, ", ") }
+
+// FileSource reads the configuration file the operator renders, with Secrets mounted as files.
+type FileSource struct {
+	Path string
+	// Endpoint, when set, serves only the endpoint of this name.
+	Endpoint string
+}
+
+// Load implements Source.
+func (s *FileSource) Load() (*config.File, config.SecretSource, error) {
+	file, secrets, err := config.LoadFile(s.Path)
+	if err != nil {
+		return nil, nil, err
+	}
+	file, err = selectEndpoint(file, s.Endpoint)
+	return file, secrets, err
+}
+
+// Fingerprint implements Source: the file and every mounted Secret.
+func (s *FileSource) Fingerprint() (string, error) {
+	paths := []string{s.Path}
+	if file, _, err := config.LoadFile(s.Path); err == nil {
+		dir := file.SecretsDir
+		switch {
+		case dir == "":
+			dir = config.DefaultSecretsDir
+		case !filepath.IsAbs(dir):
+			dir = filepath.Join(filepath.Dir(s.Path), dir)
+		}
+		paths = append(paths, dir)
+	}
+	return fingerprint(paths...)
+}
+
+// Describe implements Source.
+func (s *FileSource) Describe() string { return "config " + s.Path }
+
+// selectEndpoint keeps only the named endpoints (a comma-separated list of names or namespace/names) when any
+// are named.
+func selectEndpoint(file *config.File, names string) (*config.File, error) {
+	if names == "" {
+		return file, nil
+	}
+	selected := *file
+	selected.Endpoints = nil
+	for _, name := range strings.Split(names, ",") {
+		name = strings.TrimSpace(name)
+		found := false
+		for _, e := range file.Endpoints {
+			if e.Name == name || e.Namespace+"/"+e.Name == name {
+				selected.Endpoints = append(selected.Endpoints, e)
+				found = true
+			}
+		}
+		if !found {
+			var all []string
+			for _, e := range file.Endpoints {
+				all = append(all, e.Namespace+"/"+e.Name)
+			}
+			return nil, fmt.Errorf("--endpoint %s: no such WebhookEndpoint; the configuration has %s", name, strings.Join(all, ", "))
+		}
+	}
+	return &selected, nil
+}
+
+// fingerprint hashes the names and contents of the files under paths; missing paths hash as missing.
+func fingerprint(paths ...string) (string, error) {
+	hash := sha256.New()
+	for _, root := range paths {
+		var files []string
+		err := filepath.WalkDir(root, func(path string, entry fs.DirEntry, err error) error {
+			if err != nil {
+				if os.IsNotExist(err) {
+					return nil
+				}
+				return err
+			}
+			if !entry.IsDir() {
+				files = append(files, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return "", err
+		}
+		sort.Strings(files)
+		for _, path := range files {
+			f, err := os.Open(path) // follows the symlinks of mounted volumes
+			if err != nil {
+				continue // a dangling symlink or a directory link: its target is walked on its own
+			}
+			info, statErr := f.Stat()
+			if statErr == nil && !info.IsDir() {
+				fmt.Fprintf(hash, "%s\x00", path)
+				_, _ = io.Copy(hash, f)
+			}
+			f.Close()
+		}
+	}
+	return hex.EncodeToString(hash.Sum(nil)), nil
+}
