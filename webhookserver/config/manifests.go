@@ -158,6 +158,7 @@ func assemble(docs []document) (*Manifests, error) {
 	result := &Manifests{File: &File{APIVersion: APIVersion, Kind: Kind}, Secrets: MapSecrets{}}
 	var found problems
 	endpoints := map[string]int{} // namespace/name -> index in File.Endpoints
+	refused := map[string]bool{}  // endpoints with problems: their routes are checked but not reported missing
 	var routes []document
 	seen := map[string]document{}
 
@@ -197,6 +198,7 @@ func assemble(docs []document) (*Manifests, error) {
 		case "WebhookEndpoint":
 			var endpoint fulfillmentv1alpha1.WebhookEndpoint
 			if !admitInto(doc, &endpoint, &found) {
+				refused[doc.namespace()+"/"+doc.name()] = true
 				continue
 			}
 			endpoints[doc.namespace()+"/"+doc.name()] = len(result.File.Endpoints)
@@ -211,7 +213,11 @@ func assemble(docs []document) (*Manifests, error) {
 		if !admitInto(doc, &route, &found) {
 			continue
 		}
-		index, ok := endpoints[doc.namespace()+"/"+route.Spec.EndpointRef.Name]
+		endpointKey := doc.namespace() + "/" + route.Spec.EndpointRef.Name
+		index, ok := endpoints[endpointKey]
+		if !ok && refused[endpointKey] {
+			continue // the endpoint's own problems are reported
+		}
 		if !ok {
 			found.add(doc.problem("spec.endpointRef.name", fmt.Sprintf("WebhookEndpoint %q is not in namespace %q of the manifests given; add its manifest or fix the name",
 				route.Spec.EndpointRef.Name, doc.namespace())))

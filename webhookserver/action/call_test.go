@@ -1,0 +1,154 @@
+package action
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
+)
+
+var env = func() *expr.Env {
+	e, err := expr.NewEnv()
+	if err != nil {
+		panic(err)
+	}
+	return e
+}()
+
+func noSecrets(name, key string) ([]byte, error) { return nil, errors.New("no secrets in this test") }
+
+func compileCall(t *testing.T, spec fulfillmentv1alpha1.CallAction) *Call {
+	t.Helper()
+	c, err := CompileCall(env, NewClient(), &spec, "spec.call", func(name, key string) ([]byte, error) {
+		if name == "api" && key == "token" {
+			return []byte("Bearer upstream-secret\n"), nil
+		}
+		return noSecrets(name, key)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func invocation(params map[string]any) *Invocation {
+	return &Invocation{Vars: &expr.Vars{Request: &model.Request{Intent: "X", Parameters: params}}}
+}
+
+func TestCallSendsBodyAndSecretHeaderAndMapsTheAnswer(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body := make([]byte, 256)
+		n, _ := r.Body.Read(body)
+		if r.Header.Get("Authorization") != "Bearer upstream-secret" || string(body[:n]) != `{"account":"checking"}` || r.URL.Path != "/accounts/checking" {
+			http.Error(w, "unexpected request", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"balance": 10.5}`))
+	}))
+	defer upstream.Close()
+	call := compileCall(t, fulfillmentv1alpha1.CallAction{
+		URL:     upstream.URL + "/accounts/${params.account}",
+		Method:  http.MethodPost,
+		Headers: []fulfillmentv1alpha1.Header{{Name: "Authorization", ValueFrom: &fulfillmentv1alpha1.HeaderSource{SecretKeyRef: fulfillmentv1alpha1.SecretKeySelector{Name: "api", Key: "token"}}}},
+		Body:    `{"account": params.account}`,
+		Respond: &fulfillmentv1alpha1.RespondAction{Text: "Balance ${response.body.balance} (${response.status})"},
+	})
+	result, err := call.Run(context.Background(), invocation(map[string]any{"account": "checking"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if result.Answer.Text != "Balance 10.5 (200)" {
+		t.Errorf("text %q", result.Answer.Text)
+	}
+}
+
+func TestCallRetries(t *testing.T) {
+	cases := map[string]struct {
+		method   string
+		retry    *fulfillmentv1alpha1.Retry
+		status   int
+		attempts int32
+	}{
+		"GET is retried by default":      {http.MethodGet, nil, http.StatusServiceUnavailable, 2},
+		"POST is not retried by default": {http.MethodPost, nil, http.StatusServiceUnavailable, 1},
+		"POST with a retry setting":      {http.MethodPost, &fulfillmentv1alpha1.Retry{Attempts: 4, Backoff: &metav1.Duration{Duration: time.Millisecond}}, http.StatusBadGateway, 4},
+		"a client error is not retried":  {http.MethodGet, &fulfillmentv1alpha1.Retry{Attempts: 4}, http.StatusNotFound, 1},
+		"429 is retried":                 {http.MethodGet, &fulfillmentv1alpha1.Retry{Attempts: 3, Backoff: &metav1.Duration{Duration: time.Millisecond}}, http.StatusTooManyRequests, 3},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			var attempts atomic.Int32
+			upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				attempts.Add(1)
+				w.WriteHeader(tc.status)
+			}))
+			defer upstream.Close()
+			call := compileCall(t, fulfillmentv1alpha1.CallAction{URL: upstream.URL, Method: tc.method, Retry: tc.retry})
+			_, err := call.Run(context.Background(), invocation(nil))
+			var failure *Failure
+			if !errors.As(err, &failure) || failure.Reason != "upstream_status" {
+				t.Fatalf("want an upstream_status failure, got %v", err)
+			}
+			if attempts.Load() != tc.attempts {
+				t.Errorf("%d attempts, want %d", attempts.Load(), tc.attempts)
+			}
+		})
+	}
+}
+
+func TestOutboundSafety(t *testing.T) {
+	t.Run("metadata address", func(t *testing.T) {
+		call := compileCall(t, fulfillmentv1alpha1.CallAction{URL: "http://169.254.169.254/latest/meta-data/", Method: http.MethodGet})
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_, err := call.Run(ctx, invocation(nil))
+		if !errors.Is(err, ErrForbiddenAddress) {
+			t.Errorf("want ErrForbiddenAddress, got %v", err)
+		}
+	})
+	t.Run("redirect to another host", func(t *testing.T) {
+		other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{}`)) }))
+		defer other.Close()
+		redirecting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, strings.Replace(other.URL, "127.0.0.1", "localhost", 1)+"/x", http.StatusFound)
+		}))
+		defer redirecting.Close()
+		call := compileCall(t, fulfillmentv1alpha1.CallAction{URL: redirecting.URL, Method: http.MethodGet, Retry: &fulfillmentv1alpha1.Retry{Attempts: 1}})
+		_, err := call.Run(context.Background(), invocation(nil))
+		if err == nil || !strings.Contains(err.Error(), "redirect to another host") {
+			t.Errorf("want the redirect refused, got %v", err)
+		}
+	})
+	t.Run("the deadline bounds every attempt", func(t *testing.T) {
+		slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-time.After(2 * time.Second):
+			case <-r.Context().Done():
+			}
+		}))
+		defer slow.Close()
+		call := compileCall(t, fulfillmentv1alpha1.CallAction{URL: slow.URL, Method: http.MethodGet, Retry: &fulfillmentv1alpha1.Retry{Attempts: 5}})
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, err := call.Run(ctx, invocation(nil))
+		var failure *Failure
+		if !errors.As(err, &failure) || failure.Reason != "deadline" {
+			t.Errorf("want a deadline failure, got %v", err)
+		}
+		if elapsed := time.Since(start); elapsed > 400*time.Millisecond {
+			t.Errorf("returned after %v, long past the 200ms deadline", elapsed)
+		}
+	})
+}

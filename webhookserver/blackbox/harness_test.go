@@ -1,0 +1,224 @@
+package blackbox
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fulfillment-dev/fulfillment-operator/internal/testenv"
+)
+
+// binary is the webhookserver built once for every test.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "webhookserver-blackbox-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "webhookserver")
+	build := exec.Command("go", "build", "-o", binary, "./webhookserver/cmd/webhookserver")
+	build.Dir = testenv.RepoRoot()
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building webhookserver:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// server is a running webhookserver process.
+type server struct {
+	t       testing.TB
+	cmd     *exec.Cmd
+	URL     string // webhook listener, http://127.0.0.1:port
+	Admin   string // metrics listener
+	logs    *syncBuffer
+	exited  chan struct{}
+	exitErr error
+}
+
+// samples is the folder of the sample manifests.
+func samples() string { return filepath.Join(testenv.RepoRoot(), "config", "samples") }
+
+// startServer starts webhookserver serve with args plus loopback listeners, and waits until it is ready.
+func startServer(t testing.TB, args ...string) *server {
+	t.Helper()
+	webhookPort, adminPort := freePort(t), freePort(t)
+	s := &server{
+		t:      t,
+		URL:    "http://" + webhookPort,
+		Admin:  "http://" + adminPort,
+		logs:   &syncBuffer{},
+		exited: make(chan struct{}),
+	}
+	all := append([]string{"serve", "--listen", webhookPort, "--metrics-listen", adminPort, "--reload-interval", "100ms"}, args...)
+	s.cmd = exec.Command(binary, all...)
+	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.exitErr = s.cmd.Wait(); close(s.exited) }()
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("webhookserver logs:\n%s", s.logs.String())
+		}
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-s.exited:
+			t.Fatalf("webhookserver exited: %v\n%s", s.exitErr, s.logs.String())
+		default:
+		}
+		if resp, err := http.Get(s.Admin + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("webhookserver not ready in 15s:\n%s", s.logs.String())
+	return nil
+}
+
+// stop sends SIGTERM and waits for the process to exit.
+func (s *server) stop() {
+	select {
+	case <-s.exited:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(20 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+}
+
+// post sends body to path with headers and returns the answer.
+func (s *server) post(path string, body []byte, header http.Header) (*http.Response, []byte) {
+	s.t.Helper()
+	return s.do(http.MethodPost, path, body, header)
+}
+
+func (s *server) do(method, path string, body []byte, header http.Header) (*http.Response, []byte) {
+	s.t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), method, s.URL+path, bytes.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for name, values := range header {
+		req.Header[name] = values
+	}
+	if req.Header.Get("Content-Type") == "" && body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	content, err := io.ReadAll(resp.Body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return resp, content
+}
+
+// metric returns the metrics text lines that contain every one of parts.
+func (s *server) metric(parts ...string) []string {
+	s.t.Helper()
+	resp, err := http.Get(s.Admin + "/metrics")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	content, _ := io.ReadAll(resp.Body)
+	var lines []string
+	for _, line := range strings.Split(string(content), "\n") {
+		match := !strings.HasPrefix(line, "#")
+		for _, part := range parts {
+			match = match && strings.Contains(line, part)
+		}
+		if match {
+			lines = append(lines, line)
+		}
+	}
+	return lines
+}
+
+func freePort(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// syncBuffer is a bytes.Buffer safe for the process's writes and the test's reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// writeFile writes content to dir/name and returns the path.
+func writeFile(t testing.TB, dir, name, content string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	// Write and rename, so that the server never reads half a file (as Kubernetes swaps mounted files).
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func basicAuth(user, password string) http.Header {
+	req, _ := http.NewRequest(http.MethodGet, "/", nil)
+	req.SetBasicAuth(user, password)
+	return http.Header{"Authorization": req.Header["Authorization"]}
+}
+
+// execCommand runs a short-lived webhookserver command, bounded in time.
+func execCommand(name string, args ...string) *exec.Cmd {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Cancel = func() error { cancel(); return cmd.Process.Kill() }
+	return cmd
+}

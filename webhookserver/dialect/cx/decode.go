@@ -1,0 +1,71 @@
+package cx
+
+import (
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/wire"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
+)
+
+// Decode reads a WebhookRequest. Text is the typed text or the voice transcript, Event the triggering event (so
+// routes can match CX events too), Parameters sessionInfo.parameters overlaid by the matched intent's resolved
+// values, and DeliveryID detectIntentResponseId/tag, since one detect-intent call can run several webhooks.
+func (codec) Decode(in dialect.Input) (*model.Request, error) {
+	body, err := wire.DecodeObject(in.Body)
+	if err != nil {
+		return nil, err
+	}
+	var r wire.Reader
+	intentInfo := r.Object(body, "intentInfo")
+	sessionInfo := r.Object(body, "sessionInfo")
+	fulfillmentInfo := r.Object(body, "fulfillmentInfo")
+	req := &model.Request{
+		Dialect:      model.DialogflowCX,
+		Intent:       r.String(intentInfo, "intentInfo.displayName"),
+		Tag:          r.String(fulfillmentInfo, "fulfillmentInfo.tag"),
+		Event:        r.String(body, "triggerEvent"),
+		LanguageCode: r.String(body, "languageCode"),
+		Session:      r.String(sessionInfo, "sessionInfo.session"),
+		Headers:      wire.Headers(in.Header),
+		Query:        wire.Query(in.Query),
+		Body:         body,
+	}
+	// text and transcript are two cases of one oneof: at most one is set.
+	text, transcript := r.String(body, "text"), r.String(body, "transcript")
+	req.Text = text
+	if text == "" {
+		req.Text = transcript
+	}
+	req.DeliveryID = deliveryID(r.String(body, "detectIntentResponseId"), req.Tag)
+	req.Parameters = parameters(&r,
+		r.Object(sessionInfo, "sessionInfo.parameters"), r.Object(intentInfo, "intentInfo.parameters"))
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// parameters overlays the intent's resolved values (intentInfo.parameters.<name>.resolvedValue) on the session
+// parameters. A parameter without a resolved value leaves the session's value alone.
+func parameters(r *wire.Reader, session, intent map[string]any) map[string]any {
+	if len(session)+len(intent) == 0 {
+		return nil
+	}
+	merged := make(map[string]any, len(session)+len(intent))
+	for name, value := range session {
+		merged[name] = value
+	}
+	for name := range intent {
+		parameter := wire.Entry[map[string]any](r, intent, "intentInfo.parameters", name)
+		if resolved, ok := parameter["resolvedValue"]; ok {
+			merged[name] = resolved
+		}
+	}
+	return merged
+}
+
+func deliveryID(responseID, tag string) string {
+	if responseID == "" || tag == "" {
+		return responseID
+	}
+	return responseID + "/" + tag
+}

@@ -1,0 +1,90 @@
+package es
+
+import (
+	"strings"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/wire"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
+)
+
+// Decode reads a WebhookRequest. Parameters are the session context's parameters overlaid by the matched
+// intent's (queryResult.parameters), the newer values; DeliveryID is responseId.
+func (codec) Decode(in dialect.Input) (*model.Request, error) {
+	body, err := wire.DecodeObject(in.Body)
+	if err != nil {
+		return nil, err
+	}
+	var r wire.Reader
+	queryResult := r.Object(body, "queryResult")
+	intent := r.Object(queryResult, "queryResult.intent")
+	req := &model.Request{
+		Dialect:      model.DialogflowES,
+		DeliveryID:   r.String(body, "responseId"),
+		Session:      r.String(body, "session"),
+		Text:         r.String(queryResult, "queryResult.queryText"),
+		Action:       r.String(queryResult, "queryResult.action"),
+		LanguageCode: r.String(queryResult, "queryResult.languageCode"),
+		Intent:       r.String(intent, "queryResult.intent.displayName"),
+		Headers:      wire.Headers(in.Header),
+		Query:        wire.Query(in.Query),
+		Body:         body,
+	}
+	stored := sessionParameters(&r, queryResult)
+	current := r.Object(queryResult, "queryResult.parameters")
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	req.Parameters = mergeParameters(stored, current)
+	return req, nil
+}
+
+// sessionParameters finds the session context among queryResult.outputContexts and returns its parameters.
+// Every context's name is checked, so a malformed request fails the same way wherever the context sits.
+func sessionParameters(r *wire.Reader, queryResult map[string]any) map[string]any {
+	const contextsPath = "queryResult.outputContexts"
+	contexts := r.Array(queryResult, contextsPath)
+	var parameters map[string]any
+	found := false
+	for i := range contexts {
+		context := wire.Element[map[string]any](r, contexts, contextsPath, i)
+		name := wire.ElementField[string](r, context, contextsPath, i, "name")
+		// Context names are <session>/contexts/<id>; matching the suffix also covers the longer session names
+		// of environments and users (.../environments/e/users/u/sessions/s).
+		if !found && strings.HasSuffix(name, sessionContextSuffix) {
+			parameters = wire.ElementField[map[string]any](r, context, contextsPath, i, "parameters")
+			found = true
+		}
+	}
+	return parameters
+}
+
+// mergeParameters overlays the intent's parameters on the stored ones, except an unfilled one: ES sends "" (or
+// an empty list) for every parameter of the intent the user did not give, which must not hide a value the
+// session already holds.
+func mergeParameters(stored, current map[string]any) map[string]any {
+	if len(stored)+len(current) == 0 {
+		return nil
+	}
+	merged := make(map[string]any, len(stored)+len(current))
+	for name, value := range stored {
+		merged[name] = value
+	}
+	for name, value := range current {
+		if _, kept := merged[name]; kept && isUnfilled(value) {
+			continue
+		}
+		merged[name] = value
+	}
+	return merged
+}
+
+func isUnfilled(value any) bool {
+	switch value := value.(type) {
+	case string:
+		return value == ""
+	case []any:
+		return len(value) == 0
+	}
+	return false
+}

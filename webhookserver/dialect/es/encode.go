@@ -1,0 +1,111 @@
+package es
+
+import (
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/dialogflow"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/wire"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
+)
+
+// webhookResponse is google.cloud.dialogflow.v2.WebhookResponse, only the fields we write. "source" is left out:
+// it only names the webhook to the API caller, and nothing here needs that.
+type webhookResponse struct {
+	FulfillmentText     string               `json:"fulfillmentText,omitempty"`
+	FulfillmentMessages []dialogflow.Message `json:"fulfillmentMessages,omitempty"`
+	Payload             map[string]any       `json:"payload,omitempty"`
+	OutputContexts      []outputContext      `json:"outputContexts,omitempty"`
+	FollowupEventInput  *eventInput          `json:"followupEventInput,omitempty"`
+}
+
+// outputContext is google.cloud.dialogflow.v2.Context.
+type outputContext struct {
+	Name          string         `json:"name"`
+	LifespanCount int            `json:"lifespanCount"`
+	Parameters    map[string]any `json:"parameters,omitempty"`
+}
+
+// eventInput is google.cloud.dialogflow.v2.EventInput.
+type eventInput struct {
+	Name         string         `json:"name"`
+	Parameters   map[string]any `json:"parameters,omitempty"`
+	LanguageCode string         `json:"languageCode,omitempty"`
+}
+
+// Encode writes a WebhookResponse: Text as fulfillmentText, the messages as fulfillmentMessages (Text as the one
+// message when there are no others), Payload, the session parameters as the session context, and the followup
+// event. An answer over 64 KiB or that JSON cannot hold is a *dialect.EncodeError.
+func (codec) Encode(req *model.Request, answer *model.Answer) ([]byte, error) {
+	if req == nil {
+		req = &model.Request{}
+	}
+	if answer == nil {
+		answer = &model.Answer{}
+	}
+	response := webhookResponse{
+		FulfillmentText:     answer.Text,
+		FulfillmentMessages: dialogflow.Messages(answer),
+		Payload:             answer.Payload,
+	}
+	if len(answer.Parameters) > 0 {
+		context, err := sessionContext(req, answer.Parameters)
+		if err != nil {
+			return nil, err
+		}
+		response.OutputContexts = []outputContext{context}
+	}
+	if event := answer.FollowupEvent; event != nil {
+		input, err := followupEventInput(req, event)
+		if err != nil {
+			return nil, err
+		}
+		response.FollowupEventInput = input
+	}
+	body, err := wire.Marshal(response)
+	if err != nil {
+		return nil, err
+	}
+	if err := dialect.CheckDialogflowSize(body); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+// sessionContext writes the session parameters. An output context replaces the active context of that name,
+// parameters included, so it carries the parameters stored so far with the answer's on top; otherwise setting
+// one parameter would drop all the others. A nil value is sent as null: the stored value is dropped, and
+// parameters that were already null are not carried on.
+func sessionContext(req *model.Request, parameters map[string]any) (outputContext, error) {
+	if req.Session == "" {
+		return outputContext{}, &dialect.EncodeError{
+			Message: "cannot set session parameters: the request named no session to put the session context in"}
+	}
+	var r wire.Reader // Body was checked when it was decoded; a hand-made Body without contexts is fine too.
+	stored := sessionParameters(&r, r.Object(req.Body, "queryResult"))
+	merged := make(map[string]any, len(stored)+len(parameters))
+	for name, value := range stored {
+		if value != nil {
+			merged[name] = value
+		}
+	}
+	for name, value := range parameters {
+		merged[name] = value
+	}
+	return outputContext{
+		Name:          req.Session + sessionContextSuffix,
+		LifespanCount: sessionContextLifespan,
+		Parameters:    merged,
+	}, nil
+}
+
+// followupEventInput triggers an event; Dialogflow then answers with the intent the event matches and ignores
+// the text, messages and payload of this answer. EventInput requires a language: the request's by default.
+func followupEventInput(req *model.Request, event *model.FollowupEvent) (*eventInput, error) {
+	if event.Name == "" {
+		return nil, &dialect.EncodeError{Message: "the followup event has no name; Dialogflow requires one"}
+	}
+	languageCode := event.LanguageCode
+	if languageCode == "" {
+		languageCode = req.LanguageCode
+	}
+	return &eventInput{Name: event.Name, Parameters: event.Parameters, LanguageCode: languageCode}, nil
+}

@@ -1,0 +1,35 @@
+package es_test
+
+import (
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/es"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/dialecttest"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
+)
+
+// FuzzDecode checks that no body makes Decode panic or fail with anything but a *dialect.DecodeError, and that
+// whatever decodes can be answered. More seeds are in testdata/fuzz/FuzzDecode.
+func FuzzDecode(f *testing.F) {
+	f.Add(dialecttest.Fixture(f, "dialogflow-es-request.json"))
+	f.Add([]byte(`{"session":"s","queryResult":{"outputContexts":[{"name":"s/contexts/session-vars","parameters":{"a":null}}]}}`))
+	codec := es.New()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := codec.Decode(dialect.Input{Method: http.MethodPost, Body: body})
+		dialecttest.CheckFuzzError(t, err)
+		if err != nil {
+			return
+		}
+		answer := &model.Answer{Text: "ok", Parameters: map[string]any{"k": "v"},
+			FollowupEvent: &model.FollowupEvent{Name: "E"}}
+		if _, err := codec.Encode(req, answer); err != nil {
+			var encodeErr *dialect.EncodeError
+			if !errors.As(err, &encodeErr) {
+				t.Fatalf("Encode: want a *dialect.EncodeError, got %T: %v", err, err)
+			}
+		}
+	})
+}

@@ -1,0 +1,67 @@
+package generic
+
+import (
+	"bytes"
+	"maps"
+	"net/http"
+	"net/url"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/wire"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
+)
+
+// Decode reads the body in the format its Content-Type names (415 for another) or, for a GET or HEAD without a
+// body, the query string. Event is "event" (or the sender's own event name, see sources.go), Intent "intent",
+// Session "session.id" (or "session_id", handy in flat formats), Parameters "session.parameters".
+func (codec) Decode(in dialect.Input) (*model.Request, error) {
+	body, err := decodeBody(in)
+	if err != nil {
+		return nil, err
+	}
+	var r wire.Reader
+	session := r.Object(body, "session")
+	req := &model.Request{
+		Dialect: model.Generic,
+		Event:   eventName(&r, body, in.Header),
+		Intent:  r.String(body, "intent"),
+		Session: r.String(session, "session.id"),
+		Headers: wire.Headers(in.Header),
+		Query:   wire.Query(in.Query),
+		Body:    body,
+	}
+	if sessionID := r.String(body, "session_id"); req.Session == "" {
+		req.Session = sessionID
+	}
+	// A copy, so that a stage changing Parameters does not change Body.
+	req.Parameters = maps.Clone(r.Object(session, "session.parameters"))
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	req.DeliveryID = deliveryID(body, in)
+	return req, nil
+}
+
+func decodeBody(in dialect.Input) (map[string]any, error) {
+	blank := len(bytes.TrimSpace(in.Body)) == 0
+	if blank && (in.Method == http.MethodGet || in.Method == http.MethodHead) {
+		return fieldsToObject(in.Query)
+	}
+	format, mediaType := formatOf(in.Header.Get("Content-Type"))
+	switch format {
+	case jsonBody:
+		return wire.DecodeObject(in.Body)
+	case formBody:
+		if blank {
+			return nil, &dialect.DecodeError{Message: "empty body; expected form fields"}
+		}
+		values, err := url.ParseQuery(string(in.Body))
+		if err != nil {
+			return nil, &dialect.DecodeError{Message: "malformed form body: " + err.Error()}
+		}
+		return fieldsToObject(values)
+	case xmlBody:
+		return xmlToObject(in.Body)
+	}
+	return nil, &dialect.UnsupportedMediaTypeError{MediaType: mediaType, Supported: supportedMediaTypes}
+}

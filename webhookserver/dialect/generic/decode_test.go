@@ -1,0 +1,299 @@
+package generic_test
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/generic"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/dialecttest"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
+)
+
+func TestDecodeFixture(t *testing.T) {
+	req, err := generic.New().Decode(post("application/json", string(dialecttest.Fixture(t, "generic-event-request.json"))))
+	if err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	want := model.Request{
+		Dialect:    model.Generic,
+		Event:      "intent_matched",
+		Intent:     "GetAccountBalance",
+		Session:    "abc123",
+		Parameters: map[string]any{"user_id": "456"},
+		Headers:    map[string]string{"content-type": "application/json"},
+		Body: map[string]any{"event": "intent_matched", "intent": "GetAccountBalance", "timestamp": "2025-06-24T12:34:56Z",
+			"session": map[string]any{"id": "abc123", "parameters": map[string]any{"user_id": "456"}}},
+	}
+	if !reflect.DeepEqual(*req, want) {
+		t.Errorf("Decode:\n got %#v\nwant %#v", *req, want)
+	}
+}
+
+// TestDecodeFormats checks that every format gives the same object: what a JSON sender would send.
+func TestDecodeFormats(t *testing.T) {
+	orderCreated := map[string]any{"event": "order.created", "id": "d-1",
+		"session": map[string]any{"id": "s-1", "parameters": map[string]any{"user": "ann", "tier": "gold"}}}
+	tests := map[string]struct {
+		in       dialect.Input
+		wantBody map[string]any
+	}{
+		"JSON with a charset": {
+			in:       post("application/json; charset=utf-8", `{"event":"order.created","id":"d-1","session":{"id":"s-1","parameters":{"user":"ann","tier":"gold"}}}`),
+			wantBody: orderCreated,
+		},
+		"structured JSON suffix": {
+			in:       post("application/cloudevents+json", `{"event":"order.created","id":"d-1","session":{"id":"s-1","parameters":{"user":"ann","tier":"gold"}}}`),
+			wantBody: orderCreated,
+		},
+		"no content type is read as JSON": {
+			in:       post("", `{"event":"order.created","id":"d-1","session":{"id":"s-1","parameters":{"user":"ann","tier":"gold"}}}`),
+			wantBody: orderCreated,
+		},
+		"form with dotted names": {
+			in:       post("application/x-www-form-urlencoded", "event=order.created&id=d-1&session.id=s-1&session.parameters.user=ann&session.parameters.tier=gold"),
+			wantBody: orderCreated,
+		},
+		"XML": {
+			in: post("application/xml", `<?xml version="1.0" encoding="UTF-8"?>
+				<webhook xmlns="urn:example"><event>order.created</event><id> d-1 </id><!-- legacy -->
+				<session><id>s-1</id><parameters><user>ann</user><tier>gold</tier></parameters></session></webhook>`),
+			wantBody: orderCreated,
+		},
+		"XML in ISO-8859-1": {
+			in: post("text/xml", "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><webhook><event>order.created</event>"+
+				"<id>d-1</id><session><id>s-1</id><parameters><user>ann</user><tier>gold</tier></parameters></session>"+
+				"<note>caf\xe9</note></webhook>"),
+			wantBody: withField(orderCreated, "note", "café"),
+		},
+		"GET with the query string": {
+			in: dialect.Input{Method: http.MethodGet, Query: url.Values{"event": {"order.created"}, "id": {"d-1"},
+				"session.id": {"s-1"}, "session.parameters.user": {"ann"}, "session.parameters.tier": {"gold"}}},
+			wantBody: orderCreated,
+		},
+		"GET with a body reads the body": {
+			in: dialect.Input{Method: http.MethodGet, Header: http.Header{"Content-Type": {"application/json"}},
+				Query: url.Values{"event": {"ignored"}},
+				Body:  []byte(`{"event":"order.created","id":"d-1","session":{"id":"s-1","parameters":{"user":"ann","tier":"gold"}}}`)},
+			wantBody: orderCreated,
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			req, err := generic.New().Decode(tt.in)
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if !reflect.DeepEqual(req.Body, tt.wantBody) {
+				t.Errorf("Body:\n got %#v\nwant %#v", req.Body, tt.wantBody)
+			}
+			if req.Event != "order.created" || req.Session != "s-1" || req.DeliveryID != "d-1" ||
+				!reflect.DeepEqual(req.Parameters, map[string]any{"user": "ann", "tier": "gold"}) {
+				t.Errorf("Decode fields: %+v", req)
+			}
+		})
+	}
+}
+
+func TestDecodeFlatFormats(t *testing.T) {
+	tests := map[string]struct {
+		in          dialect.Input
+		wantBody    map[string]any
+		wantSession string
+	}{
+		"form: repeated names, session_id": {
+			in:          post("application/x-www-form-urlencoded", "session_id=s-2&tag=a&tag=b&a..b=literal&empty="),
+			wantBody:    map[string]any{"session_id": "s-2", "tag": []any{"a", "b"}, "a..b": "literal", "empty": ""},
+			wantSession: "s-2",
+		},
+		"XML: attributes, text beside children, repeated elements, empty elements": {
+			in: post("application/xml", `<r kind="x"><item>1</item><item>2</item><item>3</item>`+
+				`<note lang="en">hi</note><mixed>a<b>c</b></mixed><empty/><session_id>s-3</session_id></r>`),
+			wantBody: map[string]any{"@kind": "x", "item": []any{"1", "2", "3"}, "note": map[string]any{"@lang": "en", "#text": "hi"},
+				"mixed": map[string]any{"#text": "a", "b": "c"}, "empty": "", "session_id": "s-3"},
+			wantSession: "s-3",
+		},
+		"XML: an empty root": {
+			in:       post("application/xml", `<webhook/>`),
+			wantBody: map[string]any{},
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			req, err := generic.New().Decode(tt.in)
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if !reflect.DeepEqual(req.Body, tt.wantBody) {
+				t.Errorf("Body:\n got %#v\nwant %#v", req.Body, tt.wantBody)
+			}
+			if req.Session != tt.wantSession {
+				t.Errorf("Session = %q, want %q", req.Session, tt.wantSession)
+			}
+		})
+	}
+}
+
+// TestDecodeSenders checks the event names and delivery ids of senders that do not write the Generic format.
+func TestDecodeSenders(t *testing.T) {
+	tests := map[string]struct {
+		in             dialect.Input
+		wantEvent      string
+		wantDeliveryID string
+	}{
+		"Standard Webhooks: webhook-id over the payload's id": {
+			in:             withHeader(post("application/json", `{"type":"invoice.paid","id":"inv_1"}`), "webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek"),
+			wantEvent:      "invoice.paid",
+			wantDeliveryID: "msg_p5jXN8AQM9LWM0D4loKWxJek",
+		},
+		"GitHub": {
+			in: withHeader(withHeader(post("application/json", `{"action":"opened","number":7}`),
+				"X-GitHub-Event", "pull_request"), "X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"),
+			wantEvent:      "pull_request",
+			wantDeliveryID: "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+		},
+		"Shopify: the order id is not the delivery id": {
+			in: withHeader(withHeader(post("application/json", `{"id":820982911946154508}`),
+				"X-Shopify-Topic", "orders/create"), "X-Shopify-Webhook-Id", "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"),
+			wantEvent:      "orders/create",
+			wantDeliveryID: "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+		},
+		"a large numeric id is kept exactly": {
+			in:             post("application/json", `{"event":"e","id":820982911946154508}`),
+			wantEvent:      "e",
+			wantDeliveryID: "820982911946154508",
+		},
+		"a small numeric id": {
+			in:             post("application/json", `{"event":"e","id":42}`),
+			wantEvent:      "e",
+			wantDeliveryID: "42",
+		},
+		"an id of another type is no delivery id": {
+			in:        post("application/json", `{"event":"e","id":{"kind":"order"}}`),
+			wantEvent: "e",
+		},
+		"Stripe": {
+			in:             post("application/json", `{"id":"evt_test_1","object":"event","type":"ping"}`),
+			wantEvent:      "ping",
+			wantDeliveryID: "evt_test_1",
+		},
+		"Slack Events API": {
+			in:             post("application/json", `{"type":"event_callback","event_id":"Ev08MFMKH6","event":{"type":"app_mention","text":"hi"}}`),
+			wantEvent:      "app_mention",
+			wantDeliveryID: "Ev08MFMKH6",
+		},
+		"Slack slash command": {
+			in: post("application/x-www-form-urlencoded", string(dialecttest.Fixture(t, "slack-body.txt"))),
+		},
+		"Generic event over the sender's type": {
+			in:        post("application/json", `{"event":"mine","type":"theirs"}`),
+			wantEvent: "mine",
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			req, err := generic.New().Decode(tt.in)
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if req.Event != tt.wantEvent || req.DeliveryID != tt.wantDeliveryID {
+				t.Errorf("Event, DeliveryID = %q, %q; want %q, %q", req.Event, req.DeliveryID, tt.wantEvent, tt.wantDeliveryID)
+			}
+		})
+	}
+}
+
+func TestDecodeSlackCommandBody(t *testing.T) {
+	req, err := generic.New().Decode(post("application/x-www-form-urlencoded", string(dialecttest.Fixture(t, "slack-body.txt"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.Body["command"] != "/webhook-collect" || req.Body["text"] != "" || req.Body["team_id"] != "T1DC2JH3J" {
+		t.Errorf("Body = %v", req.Body)
+	}
+}
+
+func TestDecodeMalformed(t *testing.T) {
+	tests := map[string]struct {
+		in        dialect.Input
+		wantField string
+	}{
+		"empty JSON body":               {post("application/json", ""), ""},
+		"empty POST without a type":     {post("", "  "), ""},
+		"malformed JSON":                {post("application/json", `{"event":}`), ""},
+		"JSON array":                    {post("application/json", `[{"event":"e"}]`), ""},
+		"event number":                  {post("application/json", `{"event":1}`), "event"},
+		"event object with bad type":    {post("application/json", `{"event":{"type":2}}`), "event.type"},
+		"intent array":                  {post("application/json", `{"intent":["a"]}`), "intent"},
+		"session string":                {post("application/json", `{"session":"s-1"}`), "session"},
+		"session id number":             {post("application/json", `{"session":{"id":1}}`), "session.id"},
+		"session parameters array":      {post("application/json", `{"session":{"parameters":[]}}`), "session.parameters"},
+		"session_id boolean":            {post("application/json", `{"session_id":true}`), "session_id"},
+		"empty form":                    {post("application/x-www-form-urlencoded", ""), ""},
+		"form with a bad escape":        {post("application/x-www-form-urlencoded", "event=%zz"), ""},
+		"form with a name clash":        {post("application/x-www-form-urlencoded", "session=s&session.id=s-1"), "session.id"},
+		"form session as a value":       {post("application/x-www-form-urlencoded", "session=s-1"), "session"},
+		"empty XML":                     {post("application/xml", ""), ""},
+		"XML not well-formed":           {post("application/xml", `<r><event>e</r>`), ""},
+		"XML truncated":                 {post("application/xml", `<r><event>e</event>`), ""},
+		"XML two roots":                 {post("application/xml", `<r/><r/>`), ""},
+		"XML text after the root":       {post("application/xml", `<r/>tail`), ""},
+		"XML root with only text":       {post("text/xml", `<r>hello</r>`), ""},
+		"XML nested too deep":           {post("application/xml", strings.Repeat("<a>", 100)+strings.Repeat("</a>", 100)), ""},
+		"XML in an unsupported charset": {post("application/xml", `<?xml version="1.0" encoding="EBCDIC"?><r/>`), ""},
+		"XML undefined entity":          {post("application/xml", `<r><a>&nbsp;</a></r>`), ""},
+		"XML session id as object":      {post("application/xml", `<r><session><id><x>1</x></id></session></r>`), "session.id"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			req, err := generic.New().Decode(tt.in)
+			if req != nil {
+				t.Errorf("Decode returned a request with an error: %+v", req)
+			}
+			dialecttest.WantDecodeError(t, err, tt.wantField)
+		})
+	}
+}
+
+func TestDecodeUnsupportedMediaType(t *testing.T) {
+	for _, contentType := range []string{"text/plain", "multipart/form-data; boundary=x", "application/octet-stream", "json"} {
+		t.Run(contentType, func(t *testing.T) {
+			_, err := generic.New().Decode(post(contentType, `{"event":"e"}`))
+			var mediaTypeErr *dialect.UnsupportedMediaTypeError
+			if !errors.As(err, &mediaTypeErr) {
+				t.Fatalf("want a *dialect.UnsupportedMediaTypeError, got %T: %v", err, err)
+			}
+			if want, _, _ := strings.Cut(contentType, ";"); mediaTypeErr.MediaType != want {
+				t.Errorf("MediaType = %q, want %q", mediaTypeErr.MediaType, want)
+			}
+			if !strings.Contains(err.Error(), "application/json") {
+				t.Errorf("error %q does not say what to send", err)
+			}
+		})
+	}
+}
+
+func post(contentType, body string) dialect.Input {
+	header := http.Header{}
+	if contentType != "" {
+		header.Set("Content-Type", contentType)
+	}
+	return dialect.Input{Method: http.MethodPost, Header: header, Body: []byte(body)}
+}
+
+func withHeader(in dialect.Input, name, value string) dialect.Input {
+	in.Header.Set(name, value)
+	return in
+}
+
+func withField(object map[string]any, name string, value any) map[string]any {
+	with := map[string]any{name: value}
+	for k, v := range object {
+		with[k] = v
+	}
+	return with
+}

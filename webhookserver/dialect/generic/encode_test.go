@@ -1,0 +1,68 @@
+package generic_test
+
+import (
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/generic"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
+)
+
+func TestEncode(t *testing.T) {
+	tests := map[string]struct {
+		answer *model.Answer
+		want   string
+	}{
+		"nil answer":   {nil, `{}`},
+		"empty answer": {&model.Answer{}, `{}`},
+		"text only":    {&model.Answer{Text: "Balance: 42 €"}, `{"fulfillmentText":"Balance: 42 €"}`},
+		"everything, in a fixed order": {
+			answer: &model.Answer{
+				Text:       "done",
+				Parameters: map[string]any{"b": 2, "a": nil},
+				Payload:    map[string]any{"url": "https://example.com/?a=1&b=2"},
+				Messages:   []model.Message{{Text: "one"}, {}, {Text: "two", Payload: map[string]any{"k": []any{1, "x"}}}},
+				// Dialogflow-only parts are not part of the Generic answer.
+				FollowupEvent: &model.FollowupEvent{Name: "E"}, TargetPage: "p", MergeBehavior: "Replace",
+			},
+			want: `{"fulfillmentText":"done","parameters":{"a":null,"b":2},"payload":{"url":"https://example.com/?a=1\u0026b=2"},` +
+				`"messages":[{"text":"one"},{"text":"two","payload":{"k":[1,"x"]}}]}`,
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			body, err := generic.New().Encode(&model.Request{}, tt.answer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(body) != tt.want {
+				t.Errorf("Encode:\n got %s\nwant %s", body, tt.want)
+			}
+		})
+	}
+}
+
+func TestEncodeRefusesWhatJSONCannotHold(t *testing.T) {
+	_, err := generic.New().Encode(nil, &model.Answer{Payload: map[string]any{"n": math.NaN()}})
+	var encodeErr *dialect.EncodeError
+	if !errors.As(err, &encodeErr) {
+		t.Fatalf("want a *dialect.EncodeError, got %v", err)
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	codec := generic.New()
+	req, err := codec.Decode(post("application/json", `{"event":"e","session":{"id":"s","parameters":{"n":1,"list":[true]}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := codec.Encode(req, &model.Answer{Parameters: req.Parameters})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"parameters":{"list":[true],"n":1}}`; string(body) != want {
+		t.Errorf("Encode = %s, want %s", body, want)
+	}
+}

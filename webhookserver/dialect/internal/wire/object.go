@@ -1,0 +1,68 @@
+// Package wire holds what the dialect codecs share to read and write their bodies: one decode of a JSON body
+// into generic values, a Reader that takes typed fields out of them with precise errors, the HTTP metadata every
+// request carries, and the JSON encoding of answers.
+//
+// A body is decoded once into map[string]any rather than into typed structs: model.Request.Body must hold the
+// whole object anyway, a second typed pass would only cost time, and reading fields out of the map gives errors
+// with exact JSON paths (including array indexes and parameter names) and exact, case-sensitive key matching
+// like Dialogflow's own protojson. Numbers are float64, the type encoding/json gives and CEL reads as double.
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+)
+
+// DecodeObject decodes a body that must be one JSON object. Every failure is a *dialect.DecodeError.
+func DecodeObject(body []byte) (map[string]any, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, &dialect.DecodeError{Message: "empty body; expected a JSON object"}
+	}
+	var value any
+	if err := json.Unmarshal(body, &value); err != nil {
+		return nil, jsonDecodeError(err)
+	}
+	object, ok := value.(map[string]any)
+	if !ok {
+		return nil, &dialect.DecodeError{Message: "expected a JSON object as the body, found " + Kind(value)}
+	}
+	return object, nil
+}
+
+func jsonDecodeError(err error) *dialect.DecodeError {
+	var syntaxErr *json.SyntaxError
+	if errors.As(err, &syntaxErr) {
+		return &dialect.DecodeError{Message: fmt.Sprintf("malformed JSON at byte %d: %s", syntaxErr.Offset, syntaxErr)}
+	}
+	// Into interface values the only type error is a number that does not fit a float64 (1e400).
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return &dialect.DecodeError{Message: fmt.Sprintf("malformed JSON at byte %d: %s does not fit a 64-bit float",
+			typeErr.Offset, typeErr.Value)}
+	}
+	return &dialect.DecodeError{Message: "malformed JSON: " + err.Error()}
+}
+
+// Kind names the JSON type of a decoded value for error messages ("a string", "an object", ...).
+func Kind(value any) string {
+	switch value.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case float64, json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "an array"
+	default:
+		return fmt.Sprintf("%T", value) // not a decoded JSON value; named for whoever passed it
+	}
+}

@@ -1,0 +1,83 @@
+package rasa
+
+import (
+	"strconv"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/wire"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
+)
+
+// Decode reads an action call. next_action is required: it is what Rasa asks to run. Parameters are the slots
+// plus the latest message's entities that no slot has the name of; DeliveryID is sender_id/latest_event_time.
+func (codec) Decode(in dialect.Input) (*model.Request, error) {
+	body, err := wire.DecodeObject(in.Body)
+	if err != nil {
+		return nil, err
+	}
+	var r wire.Reader
+	tracker := r.Object(body, "tracker")
+	latestMessage := r.Object(tracker, "tracker.latest_message")
+	intent := r.Object(latestMessage, "tracker.latest_message.intent")
+	req := &model.Request{
+		Dialect: model.Rasa,
+		Action:  r.String(body, "next_action"),
+		Session: r.String(body, "sender_id"),
+		Intent:  r.String(intent, "tracker.latest_message.intent.name"),
+		Text:    r.String(latestMessage, "tracker.latest_message.text"),
+		Headers: wire.Headers(in.Header),
+		Query:   wire.Query(in.Query),
+		Body:    body,
+	}
+	// Rasa always sends both sender ids; the tracker's is the fallback for hand-written calls.
+	if trackerSender := r.String(tracker, "tracker.sender_id"); req.Session == "" {
+		req.Session = trackerSender
+	}
+	req.DeliveryID = deliveryID(&r, req.Session, tracker)
+	req.Parameters = parameters(&r, r.Object(tracker, "tracker.slots"),
+		r.Array(latestMessage, "tracker.latest_message.entities"))
+	if req.Action == "" {
+		r.Fail("next_action", "expected the name of the action to run, found none")
+	}
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// deliveryID is the sender and the time of its latest event: Rasa does not retry, but a user's message is
+// answered by actions in turn, and each call sees a new latest event. Without an event time there is no id,
+// since the sender alone would make every call of the conversation a duplicate.
+func deliveryID(r *wire.Reader, sender string, tracker map[string]any) string {
+	eventTime := r.Number(tracker, "tracker.latest_event_time")
+	if sender == "" || tracker["latest_event_time"] == nil {
+		return ""
+	}
+	// The shortest form that reads back as the same float64, so one time always gives one id.
+	return sender + "/" + strconv.FormatFloat(eventTime, 'f', -1, 64)
+}
+
+// parameters are the slots, then the entities of the latest message whose names are not slots, the first of
+// several with one name. Slots win even when unset (null): they are the conversation's state, which the slot
+// events of an answer change, and Rasa has already filled the slots mapped from entities.
+func parameters(r *wire.Reader, slots map[string]any, entities []any) map[string]any {
+	if len(slots)+len(entities) == 0 {
+		return nil
+	}
+	merged := make(map[string]any, len(slots)+len(entities))
+	for name, value := range slots {
+		merged[name] = value
+	}
+	const entitiesPath = "tracker.latest_message.entities"
+	for i := range entities {
+		entity := wire.Element[map[string]any](r, entities, entitiesPath, i)
+		name := wire.ElementField[string](r, entity, entitiesPath, i, "entity")
+		if _, taken := merged[name]; name != "" && !taken {
+			merged[name] = entity["value"]
+		}
+	}
+	if len(merged) == 0 {
+		return nil
+	}
+	return merged
+}

@@ -1,0 +1,116 @@
+package rasa_test
+
+import (
+	"net/http"
+	"reflect"
+	"testing"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/dialecttest"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/rasa"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
+)
+
+func TestDecodeFixture(t *testing.T) {
+	req, err := rasa.New().Decode(dialect.Input{Method: http.MethodPost,
+		Header: http.Header{"Content-Type": {"application/json"}}, Body: dialecttest.Fixture(t, "rasa-request.json")})
+	if err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	want := model.Request{
+		Dialect:    model.Rasa,
+		Action:     "action_order_status",
+		Intent:     "order_status",
+		Text:       "where is my order 12345",
+		Session:    "user-42",
+		DeliveryID: "user-42/1700000000",
+		// The order_id entity has a slot of its name, so the slot's value is the parameter.
+		Parameters: map[string]any{"order_id": "12345"},
+		Headers:    map[string]string{"content-type": "application/json"},
+	}
+	if req.Body["domain"] == nil {
+		t.Errorf("Body lacks domain: %v", req.Body)
+	}
+	req.Body = nil
+	if !reflect.DeepEqual(*req, want) {
+		t.Errorf("Decode:\n got %#v\nwant %#v", *req, want)
+	}
+}
+
+func TestDecodeParametersAndDeliveryID(t *testing.T) {
+	tests := map[string]struct {
+		body           string
+		wantParameters map[string]any
+		wantDeliveryID string
+		wantSession    string
+	}{
+		"slots win, even unset; first entity of a name": {
+			body: `{"next_action":"a","sender_id":"u1","tracker":{"slots":{"city":null,"n":2},
+				"latest_message":{"entities":[{"entity":"city","value":"Paris"},{"entity":"day","value":"mon"},
+				{"entity":"day","value":"tue"},{"value":"nameless"}]},"latest_event_time":1700000000.123456}}`,
+			wantParameters: map[string]any{"city": nil, "n": 2.0, "day": "mon"},
+			wantDeliveryID: "u1/1700000000.123456",
+			wantSession:    "u1",
+		},
+		"tracker sender when the top-level one is missing": {
+			body:           `{"next_action":"a","tracker":{"sender_id":"u2","latest_event_time":17}}`,
+			wantDeliveryID: "u2/17",
+			wantSession:    "u2",
+		},
+		"no event time, no delivery id": {
+			body:        `{"next_action":"a","sender_id":"u3","tracker":{"slots":{}}}`,
+			wantSession: "u3",
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			req, err := rasa.New().Decode(dialect.Input{Method: http.MethodPost, Body: []byte(tt.body)})
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if !reflect.DeepEqual(req.Parameters, tt.wantParameters) {
+				t.Errorf("Parameters = %#v, want %#v", req.Parameters, tt.wantParameters)
+			}
+			if req.DeliveryID != tt.wantDeliveryID || req.Session != tt.wantSession {
+				t.Errorf("DeliveryID, Session = %q, %q; want %q, %q", req.DeliveryID, req.Session, tt.wantDeliveryID, tt.wantSession)
+			}
+		})
+	}
+}
+
+func TestDecodeMalformed(t *testing.T) {
+	tests := map[string]struct {
+		body      string
+		wantField string
+	}{
+		"empty body":                  {``, ""},
+		"truncated":                   {`{"next_action":"a","tracker":{`, ""},
+		"array body":                  {`[]`, ""},
+		"no next_action":              {`{"sender_id":"u","tracker":{}}`, "next_action"},
+		"empty next_action":           {`{"next_action":""}`, "next_action"},
+		"null next_action":            {`{"next_action":null}`, "next_action"},
+		"next_action number":          {`{"next_action":1}`, "next_action"},
+		"sender_id number":            {`{"next_action":"a","sender_id":42}`, "sender_id"},
+		"tracker string":              {`{"next_action":"a","tracker":"t"}`, "tracker"},
+		"slots array":                 {`{"next_action":"a","tracker":{"slots":[]}}`, "tracker.slots"},
+		"latest message string":       {`{"next_action":"a","tracker":{"latest_message":"hi"}}`, "tracker.latest_message"},
+		"text number":                 {`{"next_action":"a","tracker":{"latest_message":{"text":1}}}`, "tracker.latest_message.text"},
+		"intent string":               {`{"next_action":"a","tracker":{"latest_message":{"intent":"greet"}}}`, "tracker.latest_message.intent"},
+		"intent name boolean":         {`{"next_action":"a","tracker":{"latest_message":{"intent":{"name":true}}}}`, "tracker.latest_message.intent.name"},
+		"entities object":             {`{"next_action":"a","tracker":{"latest_message":{"entities":{}}}}`, "tracker.latest_message.entities"},
+		"entity not object":           {`{"next_action":"a","tracker":{"latest_message":{"entities":[{"entity":"e"},3]}}}`, "tracker.latest_message.entities[1]"},
+		"entity name number":          {`{"next_action":"a","tracker":{"latest_message":{"entities":[{"entity":9}]}}}`, "tracker.latest_message.entities[0].entity"},
+		"event time string":           {`{"next_action":"a","tracker":{"latest_event_time":"now"}}`, "tracker.latest_event_time"},
+		"tracker sender id object":    {`{"next_action":"a","tracker":{"sender_id":{}}}`, "tracker.sender_id"},
+		"wrong type before no action": {`{"tracker":{"slots":1}}`, "tracker.slots"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			req, err := rasa.New().Decode(dialect.Input{Method: http.MethodPost, Body: []byte(tt.body)})
+			if req != nil {
+				t.Errorf("Decode returned a request with an error: %+v", req)
+			}
+			dialecttest.WantDecodeError(t, err, tt.wantField)
+		})
+	}
+}
