@@ -7,10 +7,13 @@ import (
 	"net/http"
 )
 
-// Request is what authentication reads of a request: its headers and the raw body (for signatures).
+// Request is what authentication reads of a request: its headers, the raw body (for signatures) and the
+// address of the TCP peer (for the IP allowlist).
 type Request struct {
 	Header http.Header
 	Body   []byte
+	// RemoteAddr is the peer's "host:port", as in http.Request.RemoteAddr.
+	RemoteAddr string
 }
 
 // Failure is a refused request.

@@ -107,6 +107,7 @@ func runBinary(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	cmd := execCommand(binary, args...)
 	out, err := cmd.CombinedOutput()
+	outputs.add(string(out))
 	return string(out), err
 }
 

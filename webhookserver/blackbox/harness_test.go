@@ -38,6 +38,10 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	if leaks := secretLeaks(); len(leaks) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: secret values appear in webhookserver output: %s\n", strings.Join(leaks, "; "))
+		code = 1
+	}
 	os.Exit(code)
 }
 
@@ -69,12 +73,14 @@ func startServer(t testing.TB, args ...string) *server {
 	all := append([]string{"serve", "--listen", webhookPort, "--metrics-listen", adminPort, "--reload-interval", "100ms"}, args...)
 	s.cmd = exec.Command(binary, all...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	watchSecrets(t, args)
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	go func() { s.exitErr = s.cmd.Wait(); close(s.exited) }()
 	t.Cleanup(func() {
 		s.stop()
+		outputs.add(s.logs.String())
 		if t.Failed() {
 			t.Logf("webhookserver logs:\n%s", s.logs.String())
 		}
@@ -221,4 +227,16 @@ func execCommand(name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Cancel = func() error { cancel(); return cmd.Process.Kill() }
 	return cmd
+}
+
+// waitForLog waits until the server has logged text (a log line is written after the answer is sent).
+func (s *server) waitForLog(text string) bool {
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		if strings.Contains(s.logs.String(), text) {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return false
 }

@@ -53,7 +53,7 @@ spec:
 	if answer.GetFulfillmentText() != "That answer was too long to send." || len(content) > 64*1024 {
 		t.Errorf("answer of %d bytes: %.200s", len(content), content)
 	}
-	if !strings.Contains(s.logs.String(), "64 KiB") {
+	if !s.waitForLog("64 KiB") {
 		t.Error("the log does not say the answer was over 64 KiB")
 	}
 	if len(s.metric(`fulfillment_fallbacks_total{endpoint="default/big",reason="answer_invalid"} 1`)) != 1 {

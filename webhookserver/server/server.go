@@ -21,6 +21,7 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/redact"
 )
 
 // Options configure a Server.
@@ -36,6 +37,9 @@ type Options struct {
 	ShutdownDelay   time.Duration
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
+	// Secrets, when set, learns every secret value the configuration reads, so that the logger's redaction
+	// handler (redact.NewHandler) can keep them out of the logs.
+	Secrets *redact.Secrets
 }
 
 // Server serves webhook endpoints.
@@ -52,6 +56,8 @@ type Server struct {
 	// failedFingerprint is the last configuration refused, so that it is logged and counted once.
 	failedFingerprint string
 	mu                sync.Mutex // serializes reloads
+	// known are the secret values read so far, for redaction.
+	known [][]byte
 }
 
 // New loads and compiles the configuration once; an invalid configuration is an error (nothing to serve).
@@ -125,7 +131,34 @@ func (s *Server) build() (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return compileSnapshot(file, secrets, endpoint.Options{Env: s.env, Client: s.client})
+	recording := &recordingSecrets{source: secrets}
+	snap, err := compileSnapshot(file, recording, endpoint.Options{Env: s.env, Client: s.client})
+	s.learnSecrets(recording.values)
+	return snap, err
+}
+
+// learnSecrets adds values to the redaction set. Values are never forgotten: a rotated-out key is still a
+// secret.
+func (s *Server) learnSecrets(values [][]byte) {
+	if s.opts.Secrets == nil || len(values) == 0 {
+		return
+	}
+	s.known = append(s.known, values...)
+	s.opts.Secrets.Set(s.known)
+}
+
+// recordingSecrets remembers every value read through it.
+type recordingSecrets struct {
+	source config.SecretSource
+	values [][]byte
+}
+
+func (r *recordingSecrets) Secret(namespace, name, key string) ([]byte, error) {
+	value, err := r.source.Secret(namespace, name, key)
+	if err == nil {
+		r.values = append(r.values, value)
+	}
+	return value, err
 }
 
 // Run serves until ctx is done, then drains: readiness turns false, new requests keep being served for

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/redact"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/server"
 )
 
@@ -88,7 +89,8 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	manifests = append(manifests, flags.Args()...)
 
-	logger, err := newLogger(stderr, *logFormat, *logLevel)
+	secrets := &redact.Secrets{}
+	logger, err := newLogger(stderr, *logFormat, *logLevel, secrets)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
@@ -117,10 +119,11 @@ func serve(args []string, stderr io.Writer) int {
 		ShutdownDelay:   *shutdownDelay,
 		ShutdownTimeout: *shutdownTimeout,
 		Logger:          logger,
+		Secrets:         secrets,
 	})
 	if err != nil {
 		// Problems go to stderr as plain lines, one per problem, for a person to fix.
-		fmt.Fprintf(stderr, "webhookserver: %v\n", err)
+		fmt.Fprintf(stderr, "webhookserver: %v\n", secrets.Redact(err.Error()))
 		return 1
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -132,7 +135,8 @@ func serve(args []string, stderr io.Writer) int {
 	return 0
 }
 
-func newLogger(out io.Writer, format, level string) (*slog.Logger, error) {
+// newLogger returns the structured logger; every record passes through the redaction of secrets.
+func newLogger(out io.Writer, format, level string, secrets *redact.Secrets) (*slog.Logger, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
@@ -140,9 +144,9 @@ func newLogger(out io.Writer, format, level string) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: lvl}
 	switch format {
 	case "json":
-		return slog.New(slog.NewJSONHandler(out, opts)), nil
+		return slog.New(redact.NewHandler(slog.NewJSONHandler(out, opts), secrets)), nil
 	case "text":
-		return slog.New(slog.NewTextHandler(out, opts)), nil
+		return slog.New(redact.NewHandler(slog.NewTextHandler(out, opts), secrets)), nil
 	default:
 		return nil, errors.New("--log-format " + format + ": use json or text")
 	}

@@ -1,0 +1,132 @@
+// Package redact keeps secret values out of logs: one slog.Handler wrapper that replaces every known secret
+// value in a record's message and attributes with [REDACTED]. The server registers each secret it reads
+// (credentials, keys, upstream headers), so whatever path a value takes to a log line (an error message, a panic,
+// a rendered template), it is caught at this one place.
+package redact
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+)
+
+// Placeholder replaces a secret value.
+const Placeholder = "[REDACTED]"
+
+// minSecretLength avoids redacting values too short to be secrets (and too common to replace safely).
+const minSecretLength = 4
+
+// Secrets is the set of values to redact. It is replaced as a whole when the configuration reloads, and read
+// without locks on every log record.
+type Secrets struct {
+	values atomic.Pointer[[]string]
+}
+
+// Set replaces the set. Longer values come first, so that a secret containing another is replaced whole.
+func (s *Secrets) Set(values [][]byte) {
+	set := make([]string, 0, len(values))
+	seen := map[string]bool{}
+	for _, v := range values {
+		text := strings.TrimSpace(string(v))
+		if len(text) < minSecretLength || seen[text] {
+			continue
+		}
+		seen[text] = true
+		set = append(set, text)
+		if raw := string(v); raw != text && !seen[raw] {
+			seen[raw] = true
+			set = append(set, raw)
+		}
+	}
+	sortByLengthDesc(set)
+	s.values.Store(&set)
+}
+
+// Redact returns text with every secret value replaced.
+func (s *Secrets) Redact(text string) string {
+	values := s.values.Load()
+	if values == nil {
+		return text
+	}
+	for _, v := range *values {
+		if strings.Contains(text, v) {
+			text = strings.ReplaceAll(text, v, Placeholder)
+		}
+	}
+	return text
+}
+
+func sortByLengthDesc(values []string) {
+	for i := 1; i < len(values); i++ {
+		for j := i; j > 0 && len(values[j]) > len(values[j-1]); j-- {
+			values[j], values[j-1] = values[j-1], values[j]
+		}
+	}
+}
+
+// Handler wraps a slog.Handler and redacts every record.
+type Handler struct {
+	next    slog.Handler
+	secrets *Secrets
+}
+
+// NewHandler returns next wrapped with redaction of secrets.
+func NewHandler(next slog.Handler, secrets *Secrets) *Handler {
+	return &Handler{next: next, secrets: secrets}
+}
+
+// Enabled implements slog.Handler.
+func (h *Handler) Enabled(ctx context.Context, level slog.Level) bool { return h.next.Enabled(ctx, level) }
+
+// Handle implements slog.Handler.
+func (h *Handler) Handle(ctx context.Context, record slog.Record) error {
+	redacted := slog.NewRecord(record.Time, record.Level, h.secrets.Redact(record.Message), record.PC)
+	record.Attrs(func(a slog.Attr) bool {
+		redacted.AddAttrs(h.attr(a))
+		return true
+	})
+	return h.next.Handle(ctx, redacted)
+}
+
+// WithAttrs implements slog.Handler. Attributes added here are redacted with the secrets known now and again
+// at each record would cost too much, so they are redacted when added: they are request ids and names.
+func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	redacted := make([]slog.Attr, len(attrs))
+	for i, a := range attrs {
+		redacted[i] = h.attr(a)
+	}
+	return &Handler{next: h.next.WithAttrs(redacted), secrets: h.secrets}
+}
+
+// WithGroup implements slog.Handler.
+func (h *Handler) WithGroup(name string) slog.Handler {
+	return &Handler{next: h.next.WithGroup(name), secrets: h.secrets}
+}
+
+func (h *Handler) attr(a slog.Attr) slog.Attr {
+	value := a.Value.Resolve()
+	switch value.Kind() {
+	case slog.KindString:
+		return slog.String(a.Key, h.secrets.Redact(value.String()))
+	case slog.KindGroup:
+		group := value.Group()
+		redacted := make([]any, len(group))
+		for i, g := range group {
+			redacted[i] = h.attr(g)
+		}
+		return slog.Group(a.Key, redacted...)
+	case slog.KindAny:
+		if list, ok := value.Any().([]string); ok {
+			redacted := make([]string, len(list))
+			for i, item := range list {
+				redacted[i] = h.secrets.Redact(item)
+			}
+			return slog.Any(a.Key, redacted)
+		}
+		// Errors, other slices and structs are logged through their text form: redact that.
+		return slog.String(a.Key, h.secrets.Redact(value.String()))
+	default:
+		return slog.Attr{Key: a.Key, Value: value}
+	}
+}
