@@ -60,3 +60,67 @@ spec:
 		t.Errorf("fallback not counted: %v", s.metric("fulfillment_fallbacks_total"))
 	}
 }
+
+// TestRateLimitAndAllowlist: requests over the rate get 429 with Retry-After; a client outside the allowlist 403.
+func TestRateLimitAndAllowlist(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "bot.yaml", `
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: limited}
+spec:
+  dialect: Generic
+  auth: {allowUnauthenticated: true}
+  limits: {requestsPerSecond: 2, burst: 3}
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: walled}
+spec:
+  dialect: Generic
+  path: /walled
+  auth: {allowUnauthenticated: true, ipAllowlist: {cidrs: [10.0.0.0/8], trustedProxies: [127.0.0.0/8]}}
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: IntentRoute
+metadata: {name: ok}
+spec:
+  endpointRef: {name: limited}
+  match: {events: [e]}
+  respond: {text: ok}
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: IntentRoute
+metadata: {name: walled-ok}
+spec:
+  endpointRef: {name: walled}
+  match: {events: [e]}
+  respond: {text: ok}
+`)
+	s := startServer(t, "--manifests", dir)
+	statuses := map[int]int{}
+	retryAfter := ""
+	for range 10 {
+		resp, _ := s.post("/webhook", []byte(`{"event":"e"}`), nil)
+		statuses[resp.StatusCode]++
+		if resp.StatusCode == http.StatusTooManyRequests {
+			retryAfter = resp.Header.Get("Retry-After")
+		}
+	}
+	if statuses[http.StatusOK] < 3 || statuses[http.StatusOK] > 5 || statuses[http.StatusTooManyRequests] < 5 {
+		t.Errorf("statuses %v: want the burst of 3 (and at most a refill or two) answered, the rest 429", statuses)
+	}
+	if retryAfter != "1" {
+		t.Errorf("Retry-After %q, want 1", retryAfter)
+	}
+
+	// The test client is 127.0.0.1, a trusted proxy: X-Forwarded-For names the client.
+	resp, content := s.post("/walled", []byte(`{"event":"e"}`), http.Header{"X-Forwarded-For": {"10.1.2.3"}})
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("allowed client: %d %s", resp.StatusCode, content)
+	}
+	resp, content = s.post("/walled", []byte(`{"event":"e"}`), http.Header{"X-Forwarded-For": {"203.0.113.5"}})
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(content), "address_not_allowed") {
+		t.Errorf("client outside the allowlist: %d %s", resp.StatusCode, content)
+	}
+}

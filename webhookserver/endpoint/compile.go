@@ -166,15 +166,21 @@ func compileAuth(spec fulfillmentv1alpha1.EndpointAuth, secret action.SecretLook
 			checkers = append(checkers, auth.NewBearer(b.Header, []byte(strings.TrimSpace(string(token)))))
 		}
 	}
+	if l := spec.IPAllowlist; l != nil {
+		allowlist, err := auth.NewIPAllowlist(l.CIDRs, l.TrustedProxies)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ipAllowlist.%w", err))
+		} else {
+			// First: a request from outside the allowed networks is refused before any credential is checked.
+			checkers = append(auth.All{allowlist}, checkers...)
+		}
+	}
 	var unsupported []string
 	if spec.HMAC != nil {
 		unsupported = append(unsupported, "hmac")
 	}
 	if spec.OIDC != nil {
 		unsupported = append(unsupported, "oidc")
-	}
-	if spec.IPAllowlist != nil {
-		unsupported = append(unsupported, "ipAllowlist")
 	}
 	if len(unsupported) > 0 {
 		// Refusing is the only safe answer: serving without a configured check would let anyone in.

@@ -81,7 +81,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ep.Auth != nil {
-		if failure := ep.Auth.Check(&auth.Request{Header: r.Header, Body: body}); failure != nil {
+		if failure := ep.Auth.Check(&auth.Request{Header: r.Header, Body: body, RemoteAddr: r.RemoteAddr}); failure != nil {
 			s.metrics.authFailures.WithLabelValues(name, failure.Method, failure.Reason).Inc()
 			if failure.Status == http.StatusUnauthorized {
 				w.Header().Set("WWW-Authenticate", challenge(failure.Method))
