@@ -43,8 +43,8 @@ func TestLoopStepKeepsCosts(t *testing.T) {
 				}
 				return *det.ActualCost()
 			}
-			plain := cost(programOptions...)
-			wrapped := cost(append(programOptions[:len(programOptions):len(programOptions)], wrapLoopSteps(loops))...)
+			plain := cost(loopProgramOptions...)
+			wrapped := cost(append(loopProgramOptions[:len(loopProgramOptions):len(loopProgramOptions)], wrapLoopSteps(loops))...)
 			if wrapped > plain || plain-wrapped > uint64(len(loops)) {
 				t.Errorf("actual cost %d with loopStep, %d without", wrapped, plain)
 			}
