@@ -1,0 +1,132 @@
+package endpoint
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
+)
+
+// closedURL is an address nothing listens on, for failing calls.
+func closedURL(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr + "/down"
+}
+
+func compile(t *testing.T, dialectName, fallback string, routes ...string) *Endpoint {
+	t.Helper()
+	env, err := expr.NewEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := config.Endpoint{Name: "bot", Namespace: "ns", Spec: fulfillmentv1alpha1.WebhookEndpointSpec{
+		Dialect: fulfillmentv1alpha1.Dialect(dialectName),
+		Auth:    fulfillmentv1alpha1.EndpointAuth{AllowUnauthenticated: true},
+	}}
+	if fallback != "" {
+		spec.Spec.Fallback = &fulfillmentv1alpha1.Fallback{Text: fallback}
+	}
+	for i, r := range routes {
+		var route fulfillmentv1alpha1.IntentRouteSpec
+		if err := yaml.UnmarshalStrict([]byte(r), &route); err != nil {
+			t.Fatal(err)
+		}
+		spec.Routes = append(spec.Routes, config.Route{Name: "r" + string(rune('0'+i)), Spec: route})
+	}
+	e, err := Compile(spec, config.MapSecrets{}, Options{Env: env, Client: action.NewClient()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestFallbackRules(t *testing.T) {
+	down := closedURL(t)
+	esRequest := `{"responseId":"r","session":"projects/p/agent/sessions/s","queryResult":{"intent":{"displayName":"%s"}}}`
+	cases := map[string]struct {
+		endpoint     *Endpoint
+		body         string
+		status       int
+		fallback     string
+		bodyContains string
+	}{
+		"ES, no route, endpoint fallback": {
+			compile(t, "DialogflowES", "Sorry."), strings.Replace(esRequest, "%s", "Unknown", 1),
+			http.StatusOK, FallbackNoRoute, `"fulfillmentText":"Sorry."`},
+		"ES, no route, no fallback: empty answer, the agent answers itself": {
+			compile(t, "DialogflowES", ""), strings.Replace(esRequest, "%s", "Unknown", 1),
+			http.StatusOK, FallbackNoRoute, `{}`},
+		"ES, action failed, route fallback wins": {
+			compile(t, "DialogflowES", "Endpoint sorry.", `{match: {intents: [Pay]}, call: {url: "`+down+`"}, fallback: {text: Route sorry.}}`),
+			strings.Replace(esRequest, "%s", "Pay", 1), http.StatusOK, FallbackActionFailed, `Route sorry.`},
+		"ES, action failed, endpoint fallback": {
+			compile(t, "DialogflowES", "Endpoint sorry.", `{match: {intents: [Pay]}, call: {url: "`+down+`"}}`),
+			strings.Replace(esRequest, "%s", "Pay", 1), http.StatusOK, FallbackActionFailed, `Endpoint sorry.`},
+		"Rasa, unknown action: Rasa's 404": {
+			compile(t, "Rasa", "Sorry."), `{"next_action":"action_x","tracker":{"sender_id":"u"}}`,
+			http.StatusNotFound, "", `"action_name":"action_x"`},
+		"Generic, action failed: 502 so the sender retries": {
+			compile(t, "Generic", "Sorry.", `{match: {events: [e]}, call: {url: "`+down+`"}}`), `{"event":"e"}`,
+			http.StatusBadGateway, FallbackActionFailed, `"code":"action_failed"`},
+		"Generic, action failed with a route fallback": {
+			compile(t, "Generic", "", `{match: {events: [e]}, call: {url: "`+down+`"}, fallback: {text: later}}`), `{"event":"e"}`,
+			http.StatusOK, FallbackActionFailed, `"fulfillmentText":"later"`},
+		"Generic, no route: accepted with the fallback": {
+			compile(t, "Generic", "nothing to do"), `{"event":"other"}`,
+			http.StatusOK, FallbackNoRoute, `nothing to do`},
+		"malformed request": {
+			compile(t, "Generic", ""), `{"event":`, http.StatusBadRequest, "", `"code":"malformed_request"`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			outcome := tc.endpoint.Fulfill(context.Background(), dialect.Input{
+				Method: http.MethodPost, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(tc.body),
+			})
+			if outcome.Status != tc.status || outcome.Fallback != tc.fallback || !strings.Contains(string(outcome.Body), tc.bodyContains) {
+				t.Errorf("got %d fallback %q body %s; want %d %q containing %s", outcome.Status, outcome.Fallback, outcome.Body,
+					tc.status, tc.fallback, tc.bodyContains)
+			}
+			if tc.fallback != "" && tc.status == http.StatusOK && outcome.Header.Get(FallbackHeader) != tc.fallback {
+				t.Errorf("%s header %q", FallbackHeader, outcome.Header.Get(FallbackHeader))
+			}
+		})
+	}
+}
+
+func TestAnswerMargin(t *testing.T) {
+	cases := map[string]struct{ timeout, want string }{
+		"short deadlines keep 10ms": {"100ms", "10ms"},
+		"5% in between":             {"4.5s", "225ms"},
+		"long deadlines keep 250ms": {"30s", "250ms"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := answerMargin(mustDuration(tc.timeout)).String(); got != tc.want {
+				t.Errorf("margin %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func mustDuration(s string) time.Duration {
+	parsed, err := time.ParseDuration(s)
+	if err != nil {
+		panic(err)
+	}
+	return parsed
+}
