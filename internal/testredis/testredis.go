@@ -1,0 +1,105 @@
+// Package testredis starts a real redis-server (Debian's package, installed by .ci/run) on a free loopback port
+// for a test, and stops it when the test ends.
+package testredis
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Server is a running redis-server.
+type Server struct {
+	// Addr is host:port on loopback.
+	Addr string
+	// Dir holds its append-only file, so that a restart keeps the data.
+	Dir  string
+	port int
+	cmd  *exec.Cmd
+	t    testing.TB
+}
+
+// Start starts redis-server with persistence (appendonly, fsync always) in a temporary folder.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Fatalf("redis-server is not installed: run .ci/run, or `apt-get install -y redis-server`")
+	}
+	s := &Server{Dir: t.TempDir(), port: freePort(t), t: t}
+	s.Addr = "127.0.0.1:" + strconv.Itoa(s.port)
+	s.start()
+	t.Cleanup(s.Kill)
+	return s
+}
+
+// URL is the redis:// URL of the server.
+func (s *Server) URL() string { return "redis://" + s.Addr + "/0" }
+
+func (s *Server) start() {
+	s.t.Helper()
+	s.cmd = exec.Command("redis-server",
+		"--bind", "127.0.0.1", "--port", strconv.Itoa(s.port), "--dir", s.Dir,
+		"--save", "", "--appendonly", "yes", "--appendfsync", "always",
+		"--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning")
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatalf("starting redis-server: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if ping(s.Addr) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.Kill()
+	s.t.Fatalf("redis-server did not answer PING on %s within 10s", s.Addr)
+}
+
+// Kill stops the server at once (SIGKILL), as a crash would.
+func (s *Server) Kill() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGKILL)
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
+
+// Restart kills the server and starts it again on the same port with the same data.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.Kill()
+	s.start()
+}
+
+// ping sends PING in the inline protocol and checks for PONG.
+func ping(addr string) bool {
+	conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(500 * time.Millisecond))
+	if _, err := fmt.Fprint(conn, "PING\r\n"); err != nil {
+		return false
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	return err == nil && strings.HasPrefix(line, "+PONG")
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
