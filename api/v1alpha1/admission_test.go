@@ -321,6 +321,7 @@ spec:
 		Expect(spec.Idempotency.Enabled).To(BeTrue())
 		Expect(spec.Idempotency.TTL.Duration.String()).To(Equal("24h0m0s"))
 		Expect(spec.Idempotency.Store).To(Equal(fulfillmentv1alpha1.IdempotencyStoreMemory))
+		Expect(spec.Idempotency.FailurePolicy).To(Equal(fulfillmentv1alpha1.IdempotencyFailurePolicyFail))
 
 		route := patched(validRoute, `spec: {respond: null, call: {url: "https://api.example.com/", retry: {}}}`)
 		Expect(createIn(namespace, route)).To(Succeed())

@@ -464,6 +464,15 @@ const (
 	IdempotencyStoreRedis  IdempotencyStore = "Redis"
 )
 
+// IdempotencyFailurePolicy is what happens when the idempotency store is unavailable.
+// +kubebuilder:validation:Enum=Fail;Ignore
+type IdempotencyFailurePolicy string
+
+const (
+	IdempotencyFailurePolicyFail   IdempotencyFailurePolicy = "Fail"
+	IdempotencyFailurePolicyIgnore IdempotencyFailurePolicy = "Ignore"
+)
+
 // Idempotency processes a request once and replays its answer to duplicates.
 type Idempotency struct {
 	// enabled turns idempotency on.
@@ -483,6 +492,13 @@ type Idempotency struct {
 	// +optional
 	// +kubebuilder:default=Memory
 	Store IdempotencyStore `json:"store,omitempty"`
+
+	// failurePolicy says what happens when the store cannot be reached (Redis down): Fail (default) answers 503,
+	// so that the sender retries later and nothing is processed twice; Ignore processes the request without
+	// idempotency, for bots where an answer matters more than a duplicate.
+	// +optional
+	// +kubebuilder:default=Fail
+	FailurePolicy IdempotencyFailurePolicy `json:"failurePolicy,omitempty"`
 
 	// key is a CEL expression giving the idempotency key. When unset, the dialect's delivery id: Standard
 	// Webhooks `webhook-id`, Dialogflow ES `responseId`, Dialogflow CX `detectIntentResponseId` plus tag, Rasa
