@@ -47,7 +47,7 @@ vet: ## Run go vet.
 
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint.
-	$(GOLANGCI_LINT) run ./...
+	$(GOLANGCI_LINT) run --allow-parallel-runners ./...
 
 .PHONY: verify-generated
 verify-generated: manifests generate ## Fail when generated files differ from what is committed.
@@ -60,6 +60,14 @@ envtest: ## Build kube-apiserver and etcd for envtest into bin/k8s (once; cached
 .PHONY: test
 test: manifests generate fmt vet envtest ## Run every test: unit, envtest (real API server) and black-box tests.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./... -count=1 $(GO_TEST_FLAGS)
+
+.PHONY: bench
+bench: ## Run the fulfillment server's Go benchmarks (in process; docs/benchmarks.md).
+	go test ./webhookserver/... -run '^$$' -bench . -benchmem
+
+.PHONY: loadtest
+loadtest: ## Load test bin/webhookserver on the samples over loopback (DURATION, CONNECTIONS, RATE_PERCENT; docs/benchmarks.md).
+	hack/loadtest.sh
 
 ##@ Build
 
