@@ -121,7 +121,7 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 			}
 		}
 	}
-	if e.Auth, err = compileAuth(spec.Spec.Auth, secret); err != nil {
+	if e.Auth, err = compileAuth(spec.Name, spec.Spec.Auth, secret); err != nil {
 		fail("spec.auth", err)
 	}
 	if e.fallback, err = compileFallback(opts.Env, spec.Spec.Fallback); err != nil {
@@ -146,7 +146,7 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 }
 
 // compileAuth builds the checkers of every configured method.
-func compileAuth(spec fulfillmentv1alpha1.EndpointAuth, secret action.SecretLookup) (auth.Checker, error) {
+func compileAuth(endpointName string, spec fulfillmentv1alpha1.EndpointAuth, secret action.SecretLookup) (auth.Checker, error) {
 	var checkers auth.All
 	var errs []error
 	if b := spec.Basic; b != nil {
@@ -175,10 +175,15 @@ func compileAuth(spec fulfillmentv1alpha1.EndpointAuth, secret action.SecretLook
 			checkers = append(auth.All{allowlist}, checkers...)
 		}
 	}
-	var unsupported []string
-	if spec.HMAC != nil {
-		unsupported = append(unsupported, "hmac")
+	if h := spec.HMAC; h != nil {
+		checker, err := compileHMAC(endpointName, h, secret)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("hmac: %w", err))
+		} else {
+			checkers = append(checkers, checker)
+		}
 	}
+	var unsupported []string
 	if spec.OIDC != nil {
 		unsupported = append(unsupported, "oidc")
 	}
@@ -194,6 +199,33 @@ func compileAuth(spec fulfillmentv1alpha1.EndpointAuth, secret action.SecretLook
 		return nil, nil // allowUnauthenticated, checked at admission
 	}
 	return checkers, nil
+}
+
+// HMACSecretName is the Secret holding an endpoint's HMAC keys: the one referenced, else the one the operator
+// generates, <endpoint>-hmac.
+func HMACSecretName(endpointName string, spec *fulfillmentv1alpha1.HMACAuth) string {
+	if spec.SecretRef != nil {
+		return spec.SecretRef.Name
+	}
+	return endpointName + "-hmac"
+}
+
+// compileHMAC reads the current key (`secret`) and, during a rotation, the previous one (`previous`).
+func compileHMAC(endpointName string, spec *fulfillmentv1alpha1.HMACAuth, secret action.SecretLookup) (auth.Checker, error) {
+	name := HMACSecretName(endpointName, spec)
+	current, err := secret(name, auth.HMACSecretKey)
+	if err != nil {
+		if spec.SecretRef == nil {
+			return nil, fmt.Errorf("%w (in a cluster the operator generates this Secret; standalone, add a Secret %s "+
+				"with the key %q, e.g. from `webhookserver hmac-key --scheme %s`)", err, name, auth.HMACSecretKey, spec.Scheme)
+		}
+		return nil, err
+	}
+	data := map[string][]byte{auth.HMACSecretKey: current}
+	if previous, err := secret(name, auth.HMACPreviousSecretKey); err == nil {
+		data[auth.HMACPreviousSecretKey] = previous
+	}
+	return auth.NewHMAC(spec, auth.HMACKeys(data))
 }
 
 func compileFallback(env *expr.Env, spec *fulfillmentv1alpha1.Fallback) (*fallback, error) {

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/redact"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/server"
 )
@@ -24,6 +26,7 @@ const usage = `webhookserver: webhook fulfillment for chatbots and automation pl
 Usage:
   webhookserver serve --manifests PATH... [flags]   serve WebhookEndpoints and IntentRoutes from YAML manifests
   webhookserver serve --config FILE [flags]         serve the configuration the operator renders
+  webhookserver hmac-key --scheme SCHEME             print a new random HMAC key in the scheme's format
   webhookserver version                             print the version
 
 Run 'webhookserver serve -h' for the flags.
@@ -44,6 +47,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], stderr)
+	case "hmac-key":
+		return hmacKey(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return 0
@@ -150,4 +155,21 @@ func newLogger(out io.Writer, format, level string, secrets *redact.Secrets) (*s
 	default:
 		return nil, errors.New("--log-format " + format + ": use json or text")
 	}
+}
+
+// hmacKey prints a new key for a Secret's `secret` key (standalone use; in a cluster the operator generates it).
+func hmacKey(args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("hmac-key", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	scheme := flags.String("scheme", "StandardWebhooks", "HMAC scheme: StandardWebhooks, GitHub, Stripe, Slack, Shopify or Generic")
+	if err := flags.Parse(args); err != nil {
+		return 2
+	}
+	key, err := auth.GenerateHMACKey(fulfillmentv1alpha1.HMACScheme(*scheme))
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	fmt.Fprintln(stdout, string(key))
+	return 0
 }

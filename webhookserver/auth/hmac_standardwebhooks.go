@@ -1,0 +1,127 @@
+package auth
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"strings"
+)
+
+// Standard Webhooks header names, and the Svix names of the same headers.
+const (
+	standardWebhooksIDHeader        = "Webhook-Id"
+	standardWebhooksTimestampHeader = "Webhook-Timestamp"
+	standardWebhooksSignatureHeader = "Webhook-Signature"
+	svixIDHeader                    = "Svix-Id"
+	svixTimestampHeader             = "Svix-Timestamp"
+	svixSignatureHeader             = "Svix-Signature"
+	// standardWebhooksKeyPrefix starts a shared Standard Webhooks key; the rest is the base64 key.
+	standardWebhooksKeyPrefix = "whsec_"
+)
+
+// StandardWebhooks checks a Standard Webhooks signature (https://www.standardwebhooks.com), which Svix sends too:
+//
+//	webhook-id: msg_p5jXN8AQM9LWM0D4loKWxJek
+//	webhook-timestamp: 1614265330
+//	webhook-signature: v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE= v1,<signature with another key>
+//
+// A v1 signature is the base64 HMAC-SHA256 of `id.timestamp.body`. The header holds space-separated signatures,
+// one per key the sender signs with; versions other than v1 (v1a is Ed25519) are ignored. The svix-id,
+// svix-timestamp and svix-signature headers are read when webhook-signature is absent; the two sets are never
+// mixed.
+type StandardWebhooks struct {
+	keys *hmacKeySet
+	opts hmacOptions
+}
+
+// NewStandardWebhooks returns a StandardWebhooks checker. A key is shared in the form `whsec_<base64>` (as
+// GenerateHMACKey makes it, and as Svix shows it); the HMAC key is the base64-decoded part after the prefix. A
+// key without the prefix is decoded as base64 too.
+func NewStandardWebhooks(keys [][]byte, opts ...HMACOption) (*StandardWebhooks, error) {
+	o, err := newHMACOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	set, err := newHMACKeySet(keys, sha256.New, decodeStandardWebhooksKey)
+	if err != nil {
+		return nil, err
+	}
+	return &StandardWebhooks{keys: set, opts: o}, nil
+}
+
+func decodeStandardWebhooksKey(key []byte) ([]byte, error) {
+	encoded := strings.TrimPrefix(string(key), standardWebhooksKeyPrefix)
+	// Not Strict: the reference libraries accept any padding bits in a key, and they only pick the key bytes.
+	decoded, err := base64.StdEncoding.DecodeString(encoded)
+	if err != nil {
+		// The decoder's error would point into the key; say only what the format should be.
+		return nil, errors.New("a Standard Webhooks key is whsec_ followed by base64")
+	}
+	return decoded, nil
+}
+
+// Check implements Checker.
+func (s *StandardWebhooks) Check(r *Request) *Failure {
+	idHeader, timestampHeader, signatureHeader := standardWebhooksIDHeader, standardWebhooksTimestampHeader,
+		standardWebhooksSignatureHeader
+	if len(r.Header.Values(signatureHeader)) == 0 {
+		idHeader, timestampHeader, signatureHeader = svixIDHeader, svixTimestampHeader, svixSignatureHeader
+	}
+	signature, repeated := hmacHeader(r.Header, signatureHeader)
+	if repeated || len(signature) > hmacMaxHeaderBytes {
+		return hmacFailure(ReasonMalformedSignature)
+	}
+	if signature == "" {
+		return hmacFailure(ReasonMissingSignature)
+	}
+	// The id is signed with the body; without it there is nothing to verify.
+	id, repeated := hmacHeader(r.Header, idHeader)
+	if repeated || len(id) > hmacMaxMessageIDBytes {
+		return hmacFailure(ReasonMalformedSignature)
+	}
+	if id == "" {
+		return hmacFailure(ReasonMissingSignature)
+	}
+	timestamp, repeated := hmacHeader(r.Header, timestampHeader)
+	if repeated {
+		return hmacFailure(ReasonMalformedTimestamp)
+	}
+	if timestamp == "" {
+		return hmacFailure(ReasonMissingTimestamp)
+	}
+	unix, ok := hmacParseTimestamp(timestamp)
+	if !ok {
+		return hmacFailure(ReasonMalformedTimestamp)
+	}
+
+	signatures := s.keys.newSignatures()
+	entries := 0
+	for rest := signature; rest != ""; {
+		var entry string
+		entry, rest, _ = strings.Cut(rest, " ")
+		if entry == "" {
+			continue // several spaces
+		}
+		if entries++; entries > hmacMaxSignatures {
+			return hmacFailure(ReasonMalformedSignature)
+		}
+		version, value, ok := strings.Cut(entry, ",")
+		if !ok || version != "v1" {
+			continue // another version (v1a is asymmetric), as the reference libraries do
+		}
+		// An undecodable v1 value cannot match; the others may.
+		signatures.addBase64(value)
+	}
+	if signatures.n == 0 {
+		return hmacFailure(ReasonMalformedSignature)
+	}
+	if !s.opts.fresh(unix) {
+		return hmacFailure(ReasonTimestampOutsideTolerance)
+	}
+	prefix := make([]byte, 0, len(id)+len(timestamp)+2)
+	prefix = append(append(append(append(prefix, id...), '.'), timestamp...), '.')
+	if !s.keys.verify(&signatures, prefix, r.Body) {
+		return hmacFailure(ReasonInvalidSignature)
+	}
+	return nil
+}
