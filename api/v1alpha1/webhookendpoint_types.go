@@ -71,8 +71,10 @@ type WebhookEndpointSpec struct {
 	// +optional
 	Fallback *Fallback `json:"fallback,omitempty"`
 
-	// auth says how callers authenticate. Every configured method must pass.
-	// +required
+	// auth says how callers authenticate. Every configured method must pass. It may be left out only when
+	// tls.clientAuth.mode is Require (mutual TLS as the only method).
+	// +optional
+	// +kubebuilder:default={}
 	Auth EndpointAuth `json:"auth"`
 
 	// tls configures HTTPS on the server and, with clientAuth, mutual TLS.

@@ -4,6 +4,7 @@
 package endpoint
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -45,7 +46,9 @@ type Endpoint struct {
 	RequestsPerSecond int
 	Burst             int
 	// Auth checks every configured method; nil when the endpoint is open on purpose.
-	Auth auth.Checker
+	Auth auth.All
+	// TLSMode is spec.tls.mode: the listener must serve TLS unless it is Disabled or empty.
+	TLSMode string
 
 	codec    dialect.Codec
 	fallback *fallback
@@ -124,6 +127,18 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 	if e.Auth, err = compileAuth(spec.Name, spec.Spec.Auth, secret); err != nil {
 		fail("spec.auth", err)
 	}
+	if t := spec.Spec.TLS; t != nil {
+		e.TLSMode = string(t.Mode)
+		if c := t.ClientAuth; c != nil && c.Mode != "" && c.Mode != fulfillmentv1alpha1.ClientAuthNone {
+			mtls, err := compileMTLS(c, secret)
+			if err != nil {
+				fail("spec.tls.clientAuth", err)
+			} else {
+				// First: a caller without an acceptable certificate is refused before anything else is checked.
+				e.Auth = append(auth.All{mtls}, e.Auth...)
+			}
+		}
+	}
 	if e.fallback, err = compileFallback(opts.Env, spec.Spec.Fallback); err != nil {
 		fail("spec.fallback", err)
 	}
@@ -146,7 +161,7 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 }
 
 // compileAuth builds the checkers of every configured method.
-func compileAuth(endpointName string, spec fulfillmentv1alpha1.EndpointAuth, secret action.SecretLookup) (auth.Checker, error) {
+func compileAuth(endpointName string, spec fulfillmentv1alpha1.EndpointAuth, secret action.SecretLookup) (auth.All, error) {
 	var checkers auth.All
 	var errs []error
 	if b := spec.Basic; b != nil {
@@ -183,14 +198,14 @@ func compileAuth(endpointName string, spec fulfillmentv1alpha1.EndpointAuth, sec
 			checkers = append(checkers, checker)
 		}
 	}
-	var unsupported []string
-	if spec.OIDC != nil {
-		unsupported = append(unsupported, "oidc")
-	}
-	if len(unsupported) > 0 {
-		// Refusing is the only safe answer: serving without a configured check would let anyone in.
-		errs = append(errs, fmt.Errorf("%s: not supported by this webhookserver version yet; the endpoint is not served",
-			strings.Join(unsupported, ", ")))
+	if o := spec.OIDC; o != nil {
+		// Discovery and keys are fetched when first needed, so an unreachable issuer never blocks loading.
+		checker, err := auth.NewOIDC(context.Background(), o)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("oidc: %w", err))
+		} else {
+			checkers = append(checkers, checker)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -199,6 +214,18 @@ func compileAuth(endpointName string, spec fulfillmentv1alpha1.EndpointAuth, sec
 		return nil, nil // allowUnauthenticated, checked at admission
 	}
 	return checkers, nil
+}
+
+// compileMTLS reads the client CA bundle.
+func compileMTLS(spec *fulfillmentv1alpha1.ClientAuth, secret action.SecretLookup) (auth.Checker, error) {
+	if spec.CASecretRef == nil {
+		return nil, errors.New("caSecretRef: Required value: the CA bundle that signs client certificates")
+	}
+	bundle, err := secret(spec.CASecretRef.Name, spec.CASecretRef.Key)
+	if err != nil {
+		return nil, fmt.Errorf("caSecretRef: %w", err)
+	}
+	return auth.NewMTLS(spec, bundle)
 }
 
 // HMACSecretName is the Secret holding an endpoint's HMAC keys: the one referenced, else the one the operator

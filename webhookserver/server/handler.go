@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -80,11 +81,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if ep.Auth != nil {
-		if failure := ep.Auth.Check(&auth.Request{Header: r.Header, Body: body, RemoteAddr: r.RemoteAddr}); failure != nil {
+	if len(ep.Auth) > 0 {
+		// The checks get the request's context (OIDC may fetch keys) and its TLS state (mTLS).
+		authCtx, cancel := context.WithTimeout(auth.WithConnectionState(r.Context(), r.TLS), ep.Timeout)
+		failure := auth.CheckContext(authCtx, ep.Auth, &auth.Request{Header: r.Header, Body: body, RemoteAddr: r.RemoteAddr})
+		cancel()
+		if failure != nil {
 			s.metrics.authFailures.WithLabelValues(name, failure.Method, failure.Reason).Inc()
-			if failure.Status == http.StatusUnauthorized {
+			switch failure.Status {
+			case http.StatusUnauthorized:
 				w.Header().Set("WWW-Authenticate", challenge(failure.Method))
+			case http.StatusServiceUnavailable:
+				w.Header().Set("Retry-After", "5") // e.g. the OIDC issuer is unreachable: not the caller's fault
 			}
 			refuse(failure.Status, failure.Reason, failure.Method+" authentication failed: "+strings.ReplaceAll(failure.Reason, "_", " "),
 				"authMethod", failure.Method)

@@ -19,6 +19,8 @@ type Metrics struct {
 	reloads         *prometheus.CounterVec
 	configInfo      *prometheus.GaugeVec
 	routes          *prometheus.GaugeVec
+	// certificateNotAfter is when the serving certificate expires (0 without TLS).
+	certificateNotAfter prometheus.Gauge
 }
 
 // NewMetrics registers the metrics, with the Go and process collectors, in a registry of their own.
@@ -67,8 +69,12 @@ func NewMetrics() *Metrics {
 			Name: "fulfillment_routes",
 			Help: "Routes served, by endpoint.",
 		}, []string{"endpoint"}),
+		certificateNotAfter: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "fulfillment_tls_certificate_not_after_seconds",
+			Help: "Expiry of the serving certificate, as a Unix time; 0 when serving plain HTTP.",
+		}),
 	}
-	m.Registry.MustRegister(m.requests, m.duration, m.inFlight, m.fallbacks, m.authFailures, m.upstreamCalls,
+	m.Registry.MustRegister(m.certificateNotAfter, m.requests, m.duration, m.inFlight, m.fallbacks, m.authFailures, m.upstreamCalls,
 		m.upstreamLatency, m.reloads, m.configInfo, m.routes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

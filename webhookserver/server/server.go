@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,6 +23,7 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/redact"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/tlsconfig"
 )
 
 // Options configure a Server.
@@ -37,6 +39,10 @@ type Options struct {
 	ShutdownDelay   time.Duration
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
+	// TLSCertFile and TLSKeyFile, when set, serve HTTPS with this certificate, reloaded when the files change
+	// (a mounted kubernetes.io/tls Secret). Client certificates are requested and checked per endpoint.
+	TLSCertFile string
+	TLSKeyFile  string
 	// Secrets, when set, learns every secret value the configuration reads, so that the logger's redaction
 	// handler (redact.NewHandler) can keep them out of the logs.
 	Secrets *redact.Secrets
@@ -134,7 +140,16 @@ func (s *Server) build() (*snapshot, error) {
 	recording := &recordingSecrets{source: secrets}
 	snap, err := compileSnapshot(file, recording, endpoint.Options{Env: s.env, Client: s.client})
 	s.learnSecrets(recording.values)
-	return snap, err
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range snap.endpoints {
+		if e.TLSMode != "" && e.TLSMode != "Disabled" && s.opts.TLSCertFile == "" {
+			return nil, fmt.Errorf("WebhookEndpoint %s/%s: spec.tls.mode is %s but the server has no certificate: start it with "+
+				"--tls-cert-file and --tls-key-file (the operator does), or set tls.mode: Disabled", e.Namespace, e.Name, e.TLSMode)
+		}
+	}
+	return snap, nil
 }
 
 // learnSecrets adds values to the redaction set. Values are never forgotten: a rotated-out key is still a
@@ -191,7 +206,19 @@ func (s *Server) Serve(ctx context.Context, webhookListener, metricsListener net
 	admin := &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 5 * time.Second}
 
 	errs := make(chan error, 3)
-	go func() { errs <- ignoreClosed(webhook.Serve(webhookListener)) }()
+	if s.opts.TLSCertFile != "" {
+		reloader, err := s.tlsReloader()
+		if err != nil {
+			webhookListener.Close()
+			metricsListener.Close()
+			return err
+		}
+		go reloader.Run(ctx)
+		webhook.TLSConfig = reloader.TLSConfig()
+		go func() { errs <- ignoreClosed(webhook.ServeTLS(webhookListener, "", "")) }()
+	} else {
+		go func() { errs <- ignoreClosed(webhook.Serve(webhookListener)) }()
+	}
 	go func() { errs <- ignoreClosed(admin.Serve(metricsListener)) }()
 	go func() { errs <- s.watch(ctx) }()
 	s.log.Info("serving", "listen", webhookListener.Addr().String(), "metricsListen", metricsListener.Addr().String())
@@ -214,6 +241,31 @@ func (s *Server) Serve(ctx context.Context, webhookListener, metricsListener net
 	return runErr
 }
 
+// tlsReloader loads the serving certificate and watches it. Client certificates are requested, not verified, in
+// the handshake: each endpoint verifies them against its own CA bundle, so that a bad certificate gets an HTTP
+// answer with a reason instead of a TLS alert.
+func (s *Server) tlsReloader() (*tlsconfig.Reloader, error) {
+	reloader, err := tlsconfig.New(tlsconfig.Options{
+		CertFile:   s.opts.TLSCertFile,
+		KeyFile:    s.opts.TLSKeyFile,
+		ClientAuth: tls.RequestClientCert,
+		OnReload: func(info tlsconfig.Info) {
+			s.metrics.certificateNotAfter.Set(float64(info.NotAfter.Unix()))
+			s.log.Info("serving certificate loaded", "subject", info.Subject, "dnsNames", info.DNSNames, "notAfter", info.NotAfter)
+		},
+		OnError: func(err error) {
+			s.metrics.reloads.WithLabelValues("failure").Inc()
+			s.log.Error("serving certificate refused; the previous one keeps serving", "error", err.Error())
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loading the serving certificate: %w", err)
+	}
+	s.metrics.certificateNotAfter.Set(float64(reloader.NotAfter().Unix()))
+	return reloader, nil
+}
+
+// ignoreClosed treats the end of serving on shutdown as no error.
 func ignoreClosed(err error) error {
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil

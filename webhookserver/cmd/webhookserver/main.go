@@ -87,6 +87,8 @@ func serve(args []string, stderr io.Writer) int {
 	reloadInterval := flags.Duration("reload-interval", time.Second, "how often the configuration and mounted Secrets are checked for changes")
 	shutdownDelay := flags.Duration("shutdown-delay", 0, "on SIGTERM, keep serving this long after /readyz turns 503, so load balancers stop sending first (5s in a cluster)")
 	shutdownTimeout := flags.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, how long in-flight requests may take to finish")
+	tlsCertFile := flags.String("tls-cert-file", "", "serve HTTPS with this PEM certificate (reloaded when it changes); needs --tls-key-file")
+	tlsKeyFile := flags.String("tls-key-file", "", "the PEM key of --tls-cert-file")
 	logFormat := flags.String("log-format", "json", "log format: json or text")
 	logLevel := flags.String("log-level", "info", "log level: debug, info, warn or error")
 	if err := flags.Parse(args); err != nil {
@@ -98,6 +100,10 @@ func serve(args []string, stderr io.Writer) int {
 	logger, err := newLogger(stderr, *logFormat, *logLevel, secrets)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	if (*tlsCertFile == "") != (*tlsKeyFile == "") {
+		fmt.Fprintln(stderr, "give both --tls-cert-file and --tls-key-file, or neither")
 		return 2
 	}
 	var source server.Source
@@ -125,6 +131,8 @@ func serve(args []string, stderr io.Writer) int {
 		ShutdownTimeout: *shutdownTimeout,
 		Logger:          logger,
 		Secrets:         secrets,
+		TLSCertFile:     *tlsCertFile,
+		TLSKeyFile:      *tlsKeyFile,
 	})
 	if err != nil {
 		// Problems go to stderr as plain lines, one per problem, for a person to fix.
