@@ -69,6 +69,13 @@ bench: ## Run the fulfillment server's Go benchmarks (in process; docs/benchmark
 loadtest: ## Load test bin/webhookserver on the samples over loopback (DURATION, CONNECTIONS, RATE_PERCENT; docs/benchmarks.md).
 	hack/loadtest.sh
 
+# How long each fuzz target runs in `make fuzz`.
+FUZZTIME ?= 10s
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target (dialect decoders, signature verifiers...) for FUZZTIME each from the committed corpora.
+	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
+
 ##@ Build
 
 .PHONY: build

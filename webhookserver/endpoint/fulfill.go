@@ -145,11 +145,17 @@ func (e *Endpoint) fallbackOutcome(ctx context.Context, request *model.Request, 
 		fb = matched.fallback
 	}
 	if e.Dialect == model.Generic && reason != FallbackNoRoute && (matched == nil || matched.fallback == nil) {
-		code := "action_failed"
-		if reason == FallbackDeadline {
+		status, code, message := http.StatusBadGateway, "action_failed", "the route's action failed; retry later"
+		var failure *action.Failure
+		switch {
+		case reason == FallbackDeadline:
 			code = "deadline_exceeded"
+		case errors.As(cause, &failure) && failure.Reason == "template":
+			// The event lacks what the route's expressions read: sending it again cannot help.
+			status, code, message = http.StatusUnprocessableEntity, "unprocessable_event",
+				"the route cannot process this event: "+failure.Message
 		}
-		outcome := e.errorOutcome(request, http.StatusBadGateway, code, errors.New("the route's action failed; retry later"))
+		outcome := e.errorOutcome(request, status, code, errors.New(message))
 		outcome.Fallback, outcome.Err = reason, cause
 		return outcome
 	}

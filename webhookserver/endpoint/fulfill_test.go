@@ -86,6 +86,9 @@ func TestFallbackRules(t *testing.T) {
 		"Generic, action failed with a route fallback": {
 			compile(t, "Generic", "", `{match: {events: [e]}, call: {url: "`+down+`"}, fallback: {text: later}}`), `{"event":"e"}`,
 			http.StatusOK, FallbackActionFailed, `"fulfillmentText":"later"`},
+		"Generic, a template the event cannot fill: 422, retrying cannot help": {
+			compile(t, "Generic", "", `{match: {events: [e]}, respond: {text: "${params.missing}"}}`), `{"event":"e"}`,
+			http.StatusUnprocessableEntity, FallbackActionFailed, `"code":"unprocessable_event"`},
 		"Generic, no route: accepted with the fallback": {
 			compile(t, "Generic", "nothing to do"), `{"event":"other"}`,
 			http.StatusOK, FallbackNoRoute, `nothing to do`},
