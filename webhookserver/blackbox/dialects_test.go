@@ -67,7 +67,15 @@ func TestDialogflowES(t *testing.T) {
 		t.Errorf("unexpected fallback %q", resp.Header.Get("Fulfillment-Fallback"))
 	}
 
+	// The sample endpoint has idempotency on: the same responseId again is a duplicate and gets the stored
+	// answer, marked as replayed.
+	resp, replayed := s.post("/bank-bot", body, basicAuth("dialogflow", "change-me-bank-bot"))
+	if resp.Header.Get("Idempotent-Replayed") != "true" || string(replayed) != string(content) {
+		t.Errorf("duplicate responseId: replayed=%q, same answer=%v", resp.Header.Get("Idempotent-Replayed"), string(replayed) == string(content))
+	}
+
 	// The welcome route answers with rich messages.
+	request.ResponseId = "8d1d2f6e-0002"
 	request.QueryResult.Intent.DisplayName = "Default Welcome Intent"
 	body, _ = protojson.Marshal(request)
 	_, content = s.post("/bank-bot", body, basicAuth("dialogflow", "change-me-bank-bot"))

@@ -5,6 +5,7 @@ package endpoint
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/all"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/idempotency"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/route"
 )
@@ -52,6 +54,7 @@ type Endpoint struct {
 
 	codec    dialect.Codec
 	fallback *fallback
+	dedup    *deduplication
 	routes   *route.Table[*compiledRoute]
 	// actionNames are the route actions, for Rasa's GET /actions.
 	actionNames []string
@@ -75,6 +78,8 @@ type fallback struct {
 type Options struct {
 	Env    *expr.Env
 	Client *http.Client
+	// Stores provides idempotency stores; when nil, each compile creates its own.
+	Stores StoreProvider
 }
 
 // Compile compiles one endpoint of the configuration. Every problem is reported, each prefixed with the object
@@ -141,6 +146,12 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 	}
 	if e.fallback, err = compileFallback(opts.Env, spec.Spec.Fallback); err != nil {
 		fail("spec.fallback", err)
+	}
+	if opts.Stores == nil {
+		opts.Stores = func(_ string, create func() (idempotency.Store, error)) (idempotency.Store, error) { return create() }
+	}
+	if e.dedup, err = compileIdempotency(&spec.Spec, spec.Namespace, spec.Name, e.Timeout, opts, secret); err != nil {
+		fail("spec.idempotency", err)
 	}
 
 	var candidates []route.Candidate[*compiledRoute]
@@ -320,4 +331,18 @@ func compileRoute(r config.Route, namespace string, opts Options, secret action.
 		fail(fmt.Errorf("spec.fallback: %w", err))
 	}
 	return route.Candidate[*compiledRoute]{Rule: rule, Value: compiled}, errors.Join(errs...)
+}
+
+// digest is a short hash, for identities that must not hold a secret.
+func digest(text string) []byte {
+	sum := sha256.Sum256([]byte(text))
+	return sum[:8]
+}
+
+// IdempotencyStore is the identity of the endpoint's idempotency store, or "" without one.
+func (e *Endpoint) IdempotencyStore() string {
+	if e.dedup == nil {
+		return ""
+	}
+	return e.dedup.storeIdentity
 }

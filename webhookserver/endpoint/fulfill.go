@@ -10,6 +10,7 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/idempotency"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/route"
 )
@@ -44,6 +45,11 @@ type Outcome struct {
 	Upstream         bool
 	UpstreamOutcome  string
 	UpstreamDuration time.Duration
+	// Replayed is true when the answer is a duplicate's stored answer.
+	Replayed bool
+	// IdempotencyError is set when the idempotency store failed (the request was then refused or processed
+	// without idempotency, per the failure policy).
+	IdempotencyError error
 }
 
 // Fulfill answers one authenticated request before the endpoint's deadline: decode, match, act, encode. When
@@ -63,7 +69,56 @@ func (e *Endpoint) Fulfill(ctx context.Context, in dialect.Input) *Outcome {
 	ctx, cancel := context.WithTimeout(ctx, e.Timeout-answerMargin(e.Timeout))
 	defer cancel()
 	vars := &expr.Vars{Request: request, Endpoint: expr.Endpoint{Name: e.Name, Namespace: e.Namespace}}
+	if e.dedup == nil {
+		return e.process(ctx, in, request, vars)
+	}
+	return e.processOnce(ctx, in, request, vars)
+}
 
+// processOnce processes a request once per idempotency key: a duplicate gets the first one's answer.
+func (e *Endpoint) processOnce(ctx context.Context, in dialect.Input, request *model.Request, vars *expr.Vars) *Outcome {
+	key, err := e.dedup.keyFor(ctx, request, vars)
+	if err != nil {
+		return e.errorOutcome(request, http.StatusBadRequest, "invalid_idempotency_key",
+			errors.New("the idempotency key expression failed on this request"))
+	}
+	if key == "" {
+		return e.process(ctx, in, request, vars) // nothing identifies a duplicate
+	}
+	stored, claim, err := e.dedup.store.Begin(ctx, key)
+	switch {
+	case errors.Is(err, idempotency.ErrUnavailable):
+		if e.dedup.failOpen {
+			outcome := e.process(ctx, in, request, vars)
+			outcome.IdempotencyError = err
+			return outcome
+		}
+		outcome := e.errorOutcome(request, http.StatusServiceUnavailable, "idempotency_unavailable",
+			errors.New("the idempotency store is unavailable; retry later"))
+		outcome.Header.Set("Retry-After", "5")
+		outcome.IdempotencyError = err
+		return outcome
+	case err != nil:
+		outcome := e.errorOutcome(request, http.StatusConflict, "in_progress",
+			errors.New("a request with this idempotency key is still being processed; retry later"))
+		outcome.Header.Set("Retry-After", "1")
+		return outcome
+	case stored != nil:
+		return replayOutcome(stored, request)
+	}
+	outcome := e.process(ctx, in, request, vars)
+	if worthStoring(outcome) {
+		if err := claim.Complete(ctx, storedAnswer(outcome)); err != nil {
+			outcome.IdempotencyError = err // the answer is still sent; a duplicate may be processed again
+		}
+	} else {
+		claim.Release(ctx)
+	}
+	return outcome
+}
+
+// process matches the request and runs the route's action.
+func (e *Endpoint) process(ctx context.Context, in dialect.Input, request *model.Request, vars *expr.Vars) *Outcome {
 	rule, matched, ok := e.routes.Match(ctx, route.Request{Intent: request.Intent, Action: request.Action, Tag: request.Tag, Event: request.Event}, vars, nil)
 	if !ok {
 		if e.Dialect == model.Rasa {

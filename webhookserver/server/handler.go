@@ -115,6 +115,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.metrics.upstreamLatency.WithLabelValues(name, outcome.Route).Observe(outcome.UpstreamDuration.Seconds())
 	}
 	attrs := []any{"status", outcome.Status, "route", outcome.Route, "durationMs", float64(duration.Microseconds()) / 1000}
+	switch {
+	case outcome.Replayed:
+		s.metrics.idempotency.WithLabelValues(name, "replayed").Inc()
+		attrs = append(attrs, "replayed", true)
+	case outcome.IdempotencyError != nil:
+		s.metrics.idempotency.WithLabelValues(name, "store_error").Inc()
+		attrs = append(attrs, "idempotencyError", outcome.IdempotencyError.Error())
+	}
 	if outcome.Fallback != "" {
 		s.metrics.fallbacks.WithLabelValues(name, outcome.Fallback).Inc()
 		attrs = append(attrs, "fallback", outcome.Fallback)

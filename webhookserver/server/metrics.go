@@ -19,6 +19,7 @@ type Metrics struct {
 	reloads         *prometheus.CounterVec
 	configInfo      *prometheus.GaugeVec
 	routes          *prometheus.GaugeVec
+	idempotency     *prometheus.CounterVec
 	// certificateNotAfter is when the serving certificate expires (0 without TLS).
 	certificateNotAfter prometheus.Gauge
 }
@@ -69,12 +70,16 @@ func NewMetrics() *Metrics {
 			Name: "fulfillment_routes",
 			Help: "Routes served, by endpoint.",
 		}, []string{"endpoint"}),
+		idempotency: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fulfillment_idempotency_total",
+			Help: "Idempotency outcomes other than first processing, by endpoint and result (replayed, store_error).",
+		}, []string{"endpoint", "result"}),
 		certificateNotAfter: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "fulfillment_tls_certificate_not_after_seconds",
 			Help: "Expiry of the serving certificate, as a Unix time; 0 when serving plain HTTP.",
 		}),
 	}
-	m.Registry.MustRegister(m.certificateNotAfter, m.requests, m.duration, m.inFlight, m.fallbacks, m.authFailures, m.upstreamCalls,
+	m.Registry.MustRegister(m.certificateNotAfter, m.idempotency, m.requests, m.duration, m.inFlight, m.fallbacks, m.authFailures, m.upstreamCalls,
 		m.upstreamLatency, m.reloads, m.configInfo, m.routes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

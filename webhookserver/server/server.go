@@ -22,6 +22,7 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/idempotency"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/redact"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/tlsconfig"
 )
@@ -64,6 +65,9 @@ type Server struct {
 	mu                sync.Mutex // serializes reloads
 	// known are the secret values read so far, for redaction.
 	known [][]byte
+	// stores are the idempotency stores by identity, kept across reloads so that a reload neither forgets
+	// answers nor reconnects; those no endpoint uses any more are closed after a reload.
+	stores map[string]idempotency.Store
 }
 
 // New loads and compiles the configuration once; an invalid configuration is an error (nothing to serve).
@@ -113,6 +117,7 @@ func (s *Server) Reload() (bool, error) {
 		return false, err
 	}
 	previous := s.current.Swap(next)
+	s.closeUnusedStores(next)
 	s.fingerprint, s.failedFingerprint = fingerprint, ""
 	s.metrics.reloads.WithLabelValues("success").Inc()
 	s.metrics.configInfo.Reset()
@@ -138,7 +143,7 @@ func (s *Server) build() (*snapshot, error) {
 		return nil, err
 	}
 	recording := &recordingSecrets{source: secrets}
-	snap, err := compileSnapshot(file, recording, endpoint.Options{Env: s.env, Client: s.client})
+	snap, err := compileSnapshot(file, recording, endpoint.Options{Env: s.env, Client: s.client, Stores: s.store})
 	s.learnSecrets(recording.values)
 	if err != nil {
 		return nil, err
@@ -160,6 +165,37 @@ func (s *Server) learnSecrets(values [][]byte) {
 	}
 	s.known = append(s.known, values...)
 	s.opts.Secrets.Set(s.known)
+}
+
+// store returns the idempotency store of identity, creating it once.
+func (s *Server) store(identity string, create func() (idempotency.Store, error)) (idempotency.Store, error) {
+	if store, ok := s.stores[identity]; ok {
+		return store, nil
+	}
+	store, err := create()
+	if err != nil {
+		return nil, err
+	}
+	if s.stores == nil {
+		s.stores = map[string]idempotency.Store{}
+	}
+	s.stores[identity] = store
+	return store, nil
+}
+
+// closeUnusedStores closes the stores the current snapshot does not use (an endpoint was removed or its store
+// changed). Requests still finishing on the previous snapshot may fail to store their answer: they are sent.
+func (s *Server) closeUnusedStores(current *snapshot) {
+	used := map[string]bool{}
+	for _, e := range current.endpoints {
+		used[e.IdempotencyStore()] = true
+	}
+	for identity, store := range s.stores {
+		if !used[identity] {
+			_ = store.Close()
+			delete(s.stores, identity)
+		}
+	}
 }
 
 // recordingSecrets remembers every value read through it.
