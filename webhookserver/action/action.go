@@ -50,6 +50,9 @@ type Failure struct {
 	Message string
 	// Err is the cause, if any.
 	Err error
+	// retryable marks an upstream answer worth retrying (429, 502, 503, 504), which also counts against the
+	// upstream's health.
+	retryable bool
 }
 
 func (f *Failure) Error() string {

@@ -31,6 +31,7 @@ const (
 // Call calls an upstream HTTP API and maps its answer.
 type Call struct {
 	client   *http.Client
+	breakers *Breakers
 	url      *expr.Template
 	method   string
 	headers  []compiledHeader
@@ -52,9 +53,9 @@ type compiledHeader struct {
 type SecretLookup func(name, key string) ([]byte, error)
 
 // CompileCall compiles spec at field (e.g. spec.call).
-func CompileCall(env *expr.Env, client *http.Client, spec *fulfillmentv1alpha1.CallAction, field string, secret SecretLookup) (*Call, error) {
+func CompileCall(env *expr.Env, upstreams Upstreams, spec *fulfillmentv1alpha1.CallAction, field string, secret SecretLookup) (*Call, error) {
 	var errs []error
-	c := &Call{client: client, method: spec.Method, timeout: defaultCallTimeout}
+	c := &Call{client: upstreams.Client, breakers: upstreams.Breakers, method: spec.Method, timeout: defaultCallTimeout}
 	if c.method == "" {
 		c.method = http.MethodPost
 	}
@@ -192,8 +193,32 @@ func (c *Call) callWithRetries(ctx context.Context, target string, body []byte, 
 	}
 }
 
-// attempt makes one call. It reports whether a failure is worth retrying.
-func (c *Call) attempt(ctx context.Context, target string, body []byte, _ *expr.Vars) (*expr.Response, bool, error) {
+// attempt makes one call through the upstream's circuit breaker. It reports whether a failure is worth
+// retrying; only those failures (unreachable, too slow, 429 and 5xx) count against the upstream's health.
+func (c *Call) attempt(ctx context.Context, target string, body []byte, vars *expr.Vars) (*expr.Response, bool, error) {
+	var (
+		response  *expr.Response
+		retryable bool
+		final     error
+	)
+	err := guarded(c.breakers.For(upstreamOf(target)), func() error {
+		response, retryable, final = c.roundTrip(ctx, target, body, vars)
+		if retryable {
+			return final
+		}
+		return nil
+	})
+	if errors.Is(err, ErrCircuitOpen) {
+		return nil, false, err
+	}
+	if err != nil {
+		return nil, retryable, err
+	}
+	return response, retryable, final
+}
+
+// roundTrip makes one HTTP request and reads the answer.
+func (c *Call) roundTrip(ctx context.Context, target string, body []byte, _ *expr.Vars) (*expr.Response, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var reader io.Reader
@@ -235,9 +260,9 @@ func (c *Call) attempt(ctx context.Context, target string, body []byte, _ *expr.
 		return nil, false, &Failure{Reason: "response_too_large", Message: fmt.Sprintf("the upstream answer is over %d bytes", maxUpstreamBodyBytes)}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		retryable := resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusBadGateway ||
-			resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusGatewayTimeout
-		return nil, retryable, &Failure{Reason: "upstream_status", Message: fmt.Sprintf("the upstream answered %d", resp.StatusCode)}
+		retryable := retryableStatus(resp.StatusCode)
+		return nil, retryable, &Failure{Reason: "upstream_status", Message: fmt.Sprintf("the upstream answered %d", resp.StatusCode),
+			retryable: retryable}
 	}
 	return &expr.Response{Status: resp.StatusCode, Headers: lowerHeaders(resp.Header), Body: decodeBody(resp.Header, content)}, false, nil
 }
@@ -269,4 +294,14 @@ func redactURL(err error) error {
 		return urlErr.Unwrap()
 	}
 	return err
+}
+
+// retryableStatus: the upstream is overloaded or unavailable, and may answer another attempt (a 500 is a bug
+// that the same request will meet again).
+func retryableStatus(status int) bool {
+	switch status {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
 }

@@ -29,7 +29,7 @@ func noSecrets(name, key string) ([]byte, error) { return nil, errors.New("no se
 
 func compileCall(t *testing.T, spec fulfillmentv1alpha1.CallAction) *Call {
 	t.Helper()
-	c, err := CompileCall(env, NewClient(), &spec, "spec.call", func(name, key string) ([]byte, error) {
+	c, err := CompileCall(env, Upstreams{Client: NewClient()}, &spec, "spec.call", func(name, key string) ([]byte, error) {
 		if name == "api" && key == "token" {
 			return []byte("Bearer upstream-secret\n"), nil
 		}

@@ -15,9 +15,10 @@ import (
 // Forward sends the original request to a backend that answers in the endpoint's dialect, and passes its answer
 // through.
 type Forward struct {
-	client  *http.Client
-	url     string
-	timeout time.Duration
+	client   *http.Client
+	breakers *Breakers
+	url      string
+	timeout  time.Duration
 }
 
 // forwardedHeaders are the request headers a backend may need. Authentication headers are never forwarded:
@@ -25,8 +26,8 @@ type Forward struct {
 var forwardedHeaders = []string{"Content-Type", "Accept", "Accept-Language", "User-Agent", "X-Request-Id"}
 
 // CompileForward compiles spec; a Service target becomes its cluster DNS name in namespace.
-func CompileForward(client *http.Client, spec *fulfillmentv1alpha1.ForwardAction, namespace string) *Forward {
-	f := &Forward{client: client, url: spec.URL, timeout: defaultCallTimeout}
+func CompileForward(upstreams Upstreams, spec *fulfillmentv1alpha1.ForwardAction, namespace string) *Forward {
+	f := &Forward{client: upstreams.Client, breakers: upstreams.Breakers, url: spec.URL, timeout: defaultCallTimeout}
 	if s := spec.Service; s != nil {
 		f.url = fmt.Sprintf("http://%s.%s.svc:%d%s", s.Name, namespace, s.Port, s.Path)
 	}
@@ -36,8 +37,27 @@ func CompileForward(client *http.Client, spec *fulfillmentv1alpha1.ForwardAction
 	return f
 }
 
-// Run implements Action.
+// Run implements Action: through the backend's circuit breaker, counting unreachable, slow, 429 and 5xx
+// answers against its health.
 func (f *Forward) Run(ctx context.Context, inv *Invocation) (*Result, error) {
+	var result *Result
+	var final error
+	err := guarded(f.breakers.For(upstreamOf(f.url)), func() error {
+		result, final = f.forward(ctx, inv)
+		var failure *Failure
+		if errors.As(final, &failure) && failure.Reason == "upstream_status" && !failure.retryable {
+			return nil // the backend answered: it is up
+		}
+		return final
+	})
+	if err != nil {
+		return nil, err
+	}
+	return result, final
+}
+
+// forward makes the request and reads the answer.
+func (f *Forward) forward(ctx context.Context, inv *Invocation) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	method := inv.Input.Method
@@ -74,7 +94,8 @@ func (f *Forward) Run(ctx context.Context, inv *Invocation) (*Result, error) {
 		return nil, &Failure{Reason: "response_too_large", Message: fmt.Sprintf("the backend answer is over %d bytes", maxUpstreamBodyBytes)}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, &Failure{Reason: "upstream_status", Message: fmt.Sprintf("the backend answered %d", resp.StatusCode)}
+		return nil, &Failure{Reason: "upstream_status", Message: fmt.Sprintf("the backend answered %d", resp.StatusCode),
+			retryable: retryableStatus(resp.StatusCode)}
 	}
 	header := http.Header{}
 	if ct := resp.Header.Get("Content-Type"); ct != "" {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"syscall"
 	"time"
 )
@@ -72,6 +73,22 @@ func NewClient() *http.Client {
 			return nil
 		},
 	}
+}
+
+// Upstreams are what call and forward actions use to reach upstreams: an HTTP client (its connection pool)
+// and the circuit breakers.
+type Upstreams struct {
+	Client   *http.Client
+	Breakers *Breakers
+}
+
+// upstreamOf is the scheme://host:port a URL reaches: what a circuit breaker guards.
+func upstreamOf(target string) string {
+	u, err := url.Parse(target)
+	if err != nil {
+		return target
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // remaining is the time left before ctx's deadline, or fallback when it has none.

@@ -76,8 +76,9 @@ type fallback struct {
 
 // Options are what compiled endpoints share.
 type Options struct {
-	Env    *expr.Env
-	Client *http.Client
+	Env *expr.Env
+	// Breakers guard upstreams; nil means none.
+	Breakers *action.Breakers
 	// Stores provides idempotency stores; when nil, each compile creates its own.
 	Stores StoreProvider
 }
@@ -316,10 +317,13 @@ func compileRoute(r config.Route, namespace string, opts Options, secret action.
 	case spec.Respond != nil:
 		compiled.action, err = action.CompileRespond(opts.Env, spec.Respond, "spec.respond")
 	case spec.Call != nil:
-		compiled.action, err = action.CompileCall(opts.Env, opts.Client, spec.Call, "spec.call", secret)
+		// Each route has its own connection pool, so that one slow upstream cannot take another's connections.
+		upstreams := action.Upstreams{Client: action.NewClient(), Breakers: opts.Breakers}
+		compiled.action, err = action.CompileCall(opts.Env, upstreams, spec.Call, "spec.call", secret)
 		compiled.upstream = true
 	case spec.Forward != nil:
-		compiled.action = action.CompileForward(opts.Client, spec.Forward, namespace)
+		upstreams := action.Upstreams{Client: action.NewClient(), Breakers: opts.Breakers}
+		compiled.action = action.CompileForward(upstreams, spec.Forward, namespace)
 		compiled.upstream = true
 	default:
 		err = errors.New("spec: no action: set respond, call or forward")

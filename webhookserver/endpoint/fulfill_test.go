@@ -11,7 +11,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
-	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
@@ -48,7 +47,7 @@ func compile(t *testing.T, dialectName, fallback string, routes ...string) *Endp
 		}
 		spec.Routes = append(spec.Routes, config.Route{Name: "r" + string(rune('0'+i)), Spec: route})
 	}
-	e, err := Compile(spec, config.MapSecrets{}, Options{Env: env, Client: action.NewClient()})
+	e, err := Compile(spec, config.MapSecrets{}, Options{Env: env})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ type Metrics struct {
 	configInfo      *prometheus.GaugeVec
 	routes          *prometheus.GaugeVec
 	idempotency     *prometheus.CounterVec
+	breakerState    *prometheus.GaugeVec
 	// certificateNotAfter is when the serving certificate expires (0 without TLS).
 	certificateNotAfter prometheus.Gauge
 }
@@ -74,13 +75,23 @@ func NewMetrics() *Metrics {
 			Name: "fulfillment_idempotency_total",
 			Help: "Idempotency outcomes other than first processing, by endpoint and result (replayed, store_error).",
 		}, []string{"endpoint", "result"}),
+		breakerState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "fulfillment_upstream_circuit_state",
+			Help: "State of each upstream's circuit breaker: 0 closed, 1 half-open, 2 open.",
+		}, []string{"upstream"}),
 		certificateNotAfter: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "fulfillment_tls_certificate_not_after_seconds",
 			Help: "Expiry of the serving certificate, as a Unix time; 0 when serving plain HTTP.",
 		}),
 	}
-	m.Registry.MustRegister(m.certificateNotAfter, m.idempotency, m.requests, m.duration, m.inFlight, m.fallbacks, m.authFailures, m.upstreamCalls,
+	m.Registry.MustRegister(m.certificateNotAfter, m.idempotency, m.breakerState, m.requests, m.duration, m.inFlight, m.fallbacks, m.authFailures, m.upstreamCalls,
 		m.upstreamLatency, m.reloads, m.configInfo, m.routes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// setBreakerState records a circuit breaker's new state.
+func (m *Metrics) setBreakerState(upstream, state string) {
+	value := map[string]float64{"closed": 0, "half-open": 1, "open": 2}[state]
+	m.breakerState.WithLabelValues(upstream).Set(value)
 }

@@ -44,6 +44,8 @@ type Options struct {
 	// (a mounted kubernetes.io/tls Secret). Client certificates are requested and checked per endpoint.
 	TLSCertFile string
 	TLSKeyFile  string
+	// BreakerOpenTimeout is how long an upstream's open circuit stays open before a trial request (default 5s).
+	BreakerOpenTimeout time.Duration
 	// Secrets, when set, learns every secret value the configuration reads, so that the logger's redaction
 	// handler (redact.NewHandler) can keep them out of the logs.
 	Secrets *redact.Secrets
@@ -51,11 +53,11 @@ type Options struct {
 
 // Server serves webhook endpoints.
 type Server struct {
-	opts    Options
-	log     *slog.Logger
-	metrics *Metrics
-	env     *expr.Env
-	client  *http.Client
+	opts     Options
+	log      *slog.Logger
+	metrics  *Metrics
+	env      *expr.Env
+	breakers *action.Breakers
 
 	current     atomic.Pointer[snapshot]
 	draining    atomic.Bool
@@ -85,7 +87,14 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, log: opts.Logger, metrics: NewMetrics(), env: env, client: action.NewClient()}
+	s := &Server{opts: opts, log: opts.Logger, metrics: NewMetrics(), env: env}
+	s.breakers = action.NewBreakers(action.BreakerSettings{
+		OpenTimeout: opts.BreakerOpenTimeout,
+		OnStateChange: func(upstream, from, to string) {
+			s.metrics.setBreakerState(upstream, to)
+			s.log.Warn("upstream circuit breaker changed state", "upstream", upstream, "from", from, "to", to)
+		},
+	})
 	if _, err := s.Reload(); err != nil {
 		return nil, err
 	}
@@ -143,7 +152,7 @@ func (s *Server) build() (*snapshot, error) {
 		return nil, err
 	}
 	recording := &recordingSecrets{source: secrets}
-	snap, err := compileSnapshot(file, recording, endpoint.Options{Env: s.env, Client: s.client, Stores: s.store})
+	snap, err := compileSnapshot(file, recording, endpoint.Options{Env: s.env, Breakers: s.breakers, Stores: s.store})
 	s.learnSecrets(recording.values)
 	if err != nil {
 		return nil, err

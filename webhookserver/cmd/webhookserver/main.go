@@ -89,6 +89,7 @@ func serve(args []string, stderr io.Writer) int {
 	shutdownTimeout := flags.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, how long in-flight requests may take to finish")
 	tlsCertFile := flags.String("tls-cert-file", "", "serve HTTPS with this PEM certificate (reloaded when it changes); needs --tls-key-file")
 	tlsKeyFile := flags.String("tls-key-file", "", "the PEM key of --tls-cert-file")
+	breakerOpenTimeout := flags.Duration("breaker-open-timeout", 5*time.Second, "how long an upstream's circuit stays open after repeated failures before a trial request")
 	logFormat := flags.String("log-format", "json", "log format: json or text")
 	logLevel := flags.String("log-level", "info", "log level: debug, info, warn or error")
 	if err := flags.Parse(args); err != nil {
@@ -123,16 +124,17 @@ func serve(args []string, stderr io.Writer) int {
 	}
 
 	srv, err := server.New(server.Options{
-		Source:          source,
-		Listen:          *listen,
-		MetricsListen:   *metricsListen,
-		ReloadInterval:  *reloadInterval,
-		ShutdownDelay:   *shutdownDelay,
-		ShutdownTimeout: *shutdownTimeout,
-		Logger:          logger,
-		Secrets:         secrets,
-		TLSCertFile:     *tlsCertFile,
-		TLSKeyFile:      *tlsKeyFile,
+		Source:             source,
+		Listen:             *listen,
+		MetricsListen:      *metricsListen,
+		ReloadInterval:     *reloadInterval,
+		ShutdownDelay:      *shutdownDelay,
+		ShutdownTimeout:    *shutdownTimeout,
+		Logger:             logger,
+		Secrets:            secrets,
+		TLSCertFile:        *tlsCertFile,
+		BreakerOpenTimeout: *breakerOpenTimeout,
+		TLSKeyFile:         *tlsKeyFile,
 	})
 	if err != nil {
 		// Problems go to stderr as plain lines, one per problem, for a person to fix.

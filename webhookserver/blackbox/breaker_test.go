@@ -1,0 +1,144 @@
+package blackbox
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestUpstreamDownSlowAndFlapping: whatever the upstream does, every answer arrives within the deadline; after
+// repeated failures the circuit opens and the fallback is answered at once without calling the upstream; once the
+// upstream recovers, a trial request closes the circuit again.
+func TestUpstreamDownSlowAndFlapping(t *testing.T) {
+	var mode atomic.Value // "up", "down", "slow"
+	mode.Store("up")
+	var hits atomic.Int64
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		switch mode.Load() {
+		case "down":
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		case "slow":
+			select {
+			case <-time.After(3 * time.Second):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"balance": 7}`))
+	}))
+	t.Cleanup(upstream.Close)
+	dir := t.TempDir()
+	writeFile(t, dir, "bot.yaml", fmt.Sprintf(`
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: bank}
+spec:
+  dialect: DialogflowES
+  timeout: 1s
+  auth: {allowUnauthenticated: true}
+  fallback: {text: "The bank is not answering."}
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: IntentRoute
+metadata: {name: balance}
+spec:
+  endpointRef: {name: bank}
+  match: {intents: [Balance]}
+  call:
+    url: %s/balance
+    method: GET
+    retry: {attempts: 1}
+    respond: {text: "Balance ${response.body.balance}"}
+`, upstream.URL))
+	s := startServer(t, "--manifests", dir, "--breaker-open-timeout", "500ms")
+	ask := func() (string, string, time.Duration) {
+		start := time.Now()
+		resp, content := s.post("/webhook", []byte(`{"responseId":"r","session":"projects/p/agent/sessions/s","queryResult":{"intent":{"displayName":"Balance"}}}`), nil)
+		elapsed := time.Since(start)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("status %d: %s", resp.StatusCode, content)
+		}
+		if elapsed >= time.Second {
+			t.Errorf("answered after %v, past the 1s deadline", elapsed)
+		}
+		return string(content), resp.Header.Get("Fulfillment-Fallback"), elapsed
+	}
+	state := func() string {
+		lines := s.metric("fulfillment_upstream_circuit_state")
+		if len(lines) == 0 {
+			return "closed"
+		}
+		return map[string]string{"0": "closed", "1": "half-open", "2": "open"}[lines[0][strings.LastIndex(lines[0], " ")+1:]]
+	}
+	recoverWhenUp := func() {
+		t.Helper()
+		mode.Store("up")
+		time.Sleep(600 * time.Millisecond) // the open timeout passes: the next request is the trial
+		if content, fallback, _ := ask(); fallback != "" || !strings.Contains(content, "Balance 7") {
+			t.Fatalf("after recovery: fallback %q %s", fallback, content)
+		}
+		if got := state(); got != "closed" {
+			t.Fatalf("circuit %s after a successful trial, want closed", got)
+		}
+	}
+
+	if content, _, _ := ask(); !strings.Contains(content, "Balance 7") {
+		t.Fatalf("upstream up: %s", content)
+	}
+
+	// Down: five failures open the circuit; the next answers are immediate and the upstream is left alone.
+	mode.Store("down")
+	before := hits.Load()
+	for range 5 {
+		if _, fallback, _ := ask(); fallback != "action_failed" {
+			t.Errorf("upstream down: fallback %q", fallback)
+		}
+	}
+	if got := state(); got != "open" {
+		t.Fatalf("circuit %s after 5 failures, want open", got)
+	}
+	for range 5 {
+		if _, fallback, elapsed := ask(); fallback != "action_failed" || elapsed > 200*time.Millisecond {
+			t.Errorf("open circuit: fallback %q after %v, want an immediate fallback", fallback, elapsed)
+		}
+	}
+	if calls := hits.Load() - before; calls != 5 {
+		t.Errorf("the upstream was called %d times, want 5 (none while the circuit is open)", calls)
+	}
+	recoverWhenUp()
+
+	// Slow: each answer is the fallback in time; five timeouts open the circuit too.
+	mode.Store("slow")
+	for range 5 {
+		if _, fallback, _ := ask(); fallback != "deadline" {
+			t.Errorf("slow upstream: fallback %q, want deadline", fallback)
+		}
+	}
+	if got := state(); got != "open" {
+		t.Fatalf("circuit %s after 5 timeouts, want open", got)
+	}
+	recoverWhenUp()
+
+	// Flapping: failures that never reach five in a row keep the circuit closed and each success answers.
+	for i := range 12 {
+		if i%3 == 2 {
+			mode.Store("up")
+			if content, _, _ := ask(); !strings.Contains(content, "Balance 7") {
+				t.Errorf("flapping, up: %s", content)
+			}
+		} else {
+			mode.Store("down")
+			ask()
+		}
+	}
+	if got := state(); got != "closed" {
+		t.Errorf("circuit %s while flapping below the threshold, want closed", got)
+	}
+}
