@@ -84,11 +84,11 @@ build: manifests generate fmt vet ## Build bin/manager (the operator) and bin/we
 	go build -trimpath -o bin/webhookserver ./webhookserver/cmd/webhookserver
 
 # The sample bots run together on :8080 (metrics on :9090); LOCAL_ENDPOINTS narrows them.
-LOCAL_ENDPOINTS ?= bank-bot,order-bot,rasa-actions
+LOCAL_ENDPOINTS ?= bank-bot,order-bot,rasa-actions,payments-events
 
 .PHONY: run-local
 run-local: ## Run the standalone fulfillment server on the sample bots (no cluster needed); Ctrl-C stops it.
-	go run ./webhookserver/cmd/webhookserver serve --manifests config/samples --endpoint "$(LOCAL_ENDPOINTS)" --log-format text
+	go run ./webhookserver/cmd/webhookserver serve --manifests config/samples --endpoint "$(LOCAL_ENDPOINTS)" --log-format text --queue-dir tmp/queue
 
 .PHONY: run
 run: manifests generate fmt vet ## Run the operator against the cluster in ~/.kube/config.

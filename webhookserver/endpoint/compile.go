@@ -18,6 +18,7 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/delivery"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/all"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
@@ -55,7 +56,10 @@ type Endpoint struct {
 	codec    dialect.Codec
 	fallback *fallback
 	dedup    *deduplication
-	routes   *route.Table[*compiledRoute]
+	// queue, for Async delivery, and its identity among the server's queues.
+	queue         delivery.Queue
+	queueIdentity string
+	routes        *route.Table[*compiledRoute]
 	// actionNames are the route actions, for Rasa's GET /actions.
 	actionNames []string
 }
@@ -81,6 +85,9 @@ type Options struct {
 	Breakers *action.Breakers
 	// Stores provides idempotency stores; when nil, each compile creates its own.
 	Stores StoreProvider
+	// Queues provides delivery queues for Async endpoints; QueueDir holds Local queues' files.
+	Queues   QueueProvider
+	QueueDir string
 }
 
 // Compile compiles one endpoint of the configuration. Every problem is reported, each prefixed with the object
@@ -153,6 +160,12 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 	}
 	if e.dedup, err = compileIdempotency(&spec.Spec, spec.Namespace, spec.Name, e.Timeout, opts, secret); err != nil {
 		fail("spec.idempotency", err)
+	}
+	if opts.Queues == nil {
+		opts.Queues = func(_ string, create func() (delivery.Queue, error)) (delivery.Queue, error) { return create() }
+	}
+	if e.queue, e.queueIdentity, err = compileDelivery(&spec.Spec, spec.Namespace, spec.Name, opts, secret); err != nil {
+		fail("spec.delivery", err)
 	}
 
 	var candidates []route.Candidate[*compiledRoute]

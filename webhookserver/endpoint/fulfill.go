@@ -57,11 +57,7 @@ type Outcome struct {
 func (e *Endpoint) Fulfill(ctx context.Context, in dialect.Input) *Outcome {
 	request, err := e.codec.Decode(in)
 	if err != nil {
-		var unsupported *dialect.UnsupportedMediaTypeError
-		if errors.As(err, &unsupported) {
-			return e.errorOutcome(nil, http.StatusUnsupportedMediaType, "unsupported_media_type", err)
-		}
-		return e.errorOutcome(nil, http.StatusBadRequest, "malformed_request", err)
+		return e.decodeErrorOutcome(err)
 	}
 	request.Dialect = e.Dialect
 
@@ -163,6 +159,15 @@ func (e *Endpoint) actionOutcome(ctx context.Context, request *model.Request, ru
 	}
 	outcome.Route = rule.Name
 	return outcome
+}
+
+// decodeErrorOutcome is 415 for a body format the dialect does not read, 400 for a malformed body.
+func (e *Endpoint) decodeErrorOutcome(err error) *Outcome {
+	var unsupported *dialect.UnsupportedMediaTypeError
+	if errors.As(err, &unsupported) {
+		return e.errorOutcome(nil, http.StatusUnsupportedMediaType, "unsupported_media_type", err)
+	}
+	return e.errorOutcome(nil, http.StatusBadRequest, "malformed_request", err)
 }
 
 // answerMargin is kept from the deadline to encode and send the answer: 5% of it, between 10ms and 250ms.

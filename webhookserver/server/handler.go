@@ -100,7 +100,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	outcome := ep.Fulfill(r.Context(), dialect.Input{Method: r.Method, Header: r.Header, Query: r.URL.Query(), Body: body})
+	input := dialect.Input{Method: r.Method, Header: r.Header, Query: r.URL.Query(), Body: body}
+	var outcome *endpoint.Outcome
+	if ep.Queue() != nil {
+		outcome = s.enqueue(r, ep, input)
+	} else {
+		outcome = ep.Fulfill(r.Context(), input)
+	}
 	for key, values := range outcome.Header {
 		w.Header()[key] = values
 	}

@@ -3,6 +3,8 @@ package server
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/delivery"
 )
 
 // Metrics are the server's Prometheus metrics, all named fulfillment_*.
@@ -21,12 +23,15 @@ type Metrics struct {
 	routes          *prometheus.GaugeVec
 	idempotency     *prometheus.CounterVec
 	breakerState    *prometheus.GaugeVec
+	// deliveryAttempts counts queued events processed, by endpoint and result.
+	deliveryAttempts *prometheus.CounterVec
 	// certificateNotAfter is when the serving certificate expires (0 without TLS).
 	certificateNotAfter prometheus.Gauge
 }
 
-// NewMetrics registers the metrics, with the Go and process collectors, in a registry of their own.
-func NewMetrics() *Metrics {
+// NewMetrics registers the metrics, with the Go and process collectors, in a registry of their own. queueStats
+// reads the delivery queues' counts when metrics are scraped.
+func NewMetrics(queueStats func() map[string]delivery.Stats) *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -79,12 +84,16 @@ func NewMetrics() *Metrics {
 			Name: "fulfillment_upstream_circuit_state",
 			Help: "State of each upstream's circuit breaker: 0 closed, 1 half-open, 2 open.",
 		}, []string{"upstream"}),
+		deliveryAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fulfillment_delivery_attempts_total",
+			Help: "Attempts to process queued events, by endpoint and result (success, failure).",
+		}, []string{"endpoint", "result"}),
 		certificateNotAfter: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "fulfillment_tls_certificate_not_after_seconds",
 			Help: "Expiry of the serving certificate, as a Unix time; 0 when serving plain HTTP.",
 		}),
 	}
-	m.Registry.MustRegister(m.certificateNotAfter, m.idempotency, m.breakerState, m.requests, m.duration, m.inFlight, m.fallbacks, m.authFailures, m.upstreamCalls,
+	m.Registry.MustRegister(m.certificateNotAfter, m.idempotency, m.breakerState, m.deliveryAttempts, queueCollector{queueStats}, m.requests, m.duration, m.inFlight, m.fallbacks, m.authFailures, m.upstreamCalls,
 		m.upstreamLatency, m.reloads, m.configInfo, m.routes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -94,4 +103,27 @@ func NewMetrics() *Metrics {
 func (m *Metrics) setBreakerState(upstream, state string) {
 	value := map[string]float64{"closed": 0, "half-open": 1, "open": 2}[state]
 	m.breakerState.WithLabelValues(upstream).Set(value)
+}
+
+// queueEvents describes the queue depth metric.
+var queueEvents = prometheus.NewDesc("fulfillment_queue_events",
+	"Events in an Async endpoint's delivery queue, by state: pending, in_flight, delayed (waiting for a retry), dead (dead letters).",
+	[]string{"endpoint", "state"}, nil)
+
+// queueCollector reads the queues' counts at scrape time.
+type queueCollector struct {
+	stats func() map[string]delivery.Stats
+}
+
+func (c queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueEvents }
+
+func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.stats == nil {
+		return
+	}
+	for name, st := range c.stats() {
+		for state, value := range map[string]int64{"pending": st.Pending, "in_flight": st.InFlight, "delayed": st.Delayed, "dead": st.Dead} {
+			ch <- prometheus.MustNewConstMetric(queueEvents, prometheus.GaugeValue, float64(value), name, state)
+		}
+	}
 }

@@ -44,6 +44,8 @@ type Options struct {
 	// (a mounted kubernetes.io/tls Secret). Client certificates are requested and checked per endpoint.
 	TLSCertFile string
 	TLSKeyFile  string
+	// QueueDir holds the files of Local delivery queues (Async endpoints).
+	QueueDir string
 	// BreakerOpenTimeout is how long an upstream's open circuit stays open before a trial request (default 5s).
 	BreakerOpenTimeout time.Duration
 	// Secrets, when set, learns every secret value the configuration reads, so that the logger's redaction
@@ -70,6 +72,8 @@ type Server struct {
 	// stores are the idempotency stores by identity, kept across reloads so that a reload neither forgets
 	// answers nor reconnects; those no endpoint uses any more are closed after a reload.
 	stores map[string]idempotency.Store
+	// queues are the delivery queues of Async endpoints, with their workers.
+	queues queues
 }
 
 // New loads and compiles the configuration once; an invalid configuration is an error (nothing to serve).
@@ -87,7 +91,8 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, log: opts.Logger, metrics: NewMetrics(), env: env}
+	s := &Server{opts: opts, log: opts.Logger, env: env}
+	s.metrics = NewMetrics(s.queueStats)
 	s.breakers = action.NewBreakers(action.BreakerSettings{
 		OpenTimeout: opts.BreakerOpenTimeout,
 		OnStateChange: func(upstream, from, to string) {
@@ -127,6 +132,7 @@ func (s *Server) Reload() (bool, error) {
 	}
 	previous := s.current.Swap(next)
 	s.closeUnusedStores(next)
+	s.startWorkers(next)
 	s.fingerprint, s.failedFingerprint = fingerprint, ""
 	s.metrics.reloads.WithLabelValues("success").Inc()
 	s.metrics.configInfo.Reset()
@@ -152,7 +158,8 @@ func (s *Server) build() (*snapshot, error) {
 		return nil, err
 	}
 	recording := &recordingSecrets{source: secrets}
-	snap, err := compileSnapshot(file, recording, endpoint.Options{Env: s.env, Breakers: s.breakers, Stores: s.store})
+	snap, err := compileSnapshot(file, recording, endpoint.Options{Env: s.env, Breakers: s.breakers, Stores: s.store,
+		Queues: s.queue, QueueDir: s.opts.QueueDir})
 	s.learnSecrets(recording.values)
 	if err != nil {
 		return nil, err
@@ -190,6 +197,16 @@ func (s *Server) store(identity string, create func() (idempotency.Store, error)
 	}
 	s.stores[identity] = store
 	return store, nil
+}
+
+// closeStores closes every idempotency store, on shutdown.
+func (s *Server) closeStores() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for identity, store := range s.stores {
+		_ = store.Close()
+		delete(s.stores, identity)
+	}
 }
 
 // closeUnusedStores closes the stores the current snapshot does not use (an endpoint was removed or its store
@@ -250,6 +267,12 @@ func (s *Server) Serve(ctx context.Context, webhookListener, metricsListener net
 	}
 	admin := &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 5 * time.Second}
 
+	// Delivery workers run until the drain below is over, then stop: an event in progress stays queued.
+	s.queues.mu.Lock()
+	s.queues.base, s.queues.stopAll = context.WithCancel(context.Background())
+	s.queues.mu.Unlock()
+	s.startWorkers(s.current.Load())
+
 	errs := make(chan error, 3)
 	if s.opts.TLSCertFile != "" {
 		reloader, err := s.tlsReloader()
@@ -281,6 +304,8 @@ func (s *Server) Serve(ctx context.Context, webhookListener, metricsListener net
 	if err := webhook.Shutdown(shutdownCtx); err != nil {
 		runErr = errors.Join(runErr, fmt.Errorf("draining requests: %w", err))
 	}
+	s.stopWorkers()
+	s.closeStores()
 	_ = admin.Shutdown(shutdownCtx)
 	s.log.Info("stopped")
 	return runErr
@@ -351,6 +376,8 @@ func (s *Server) adminHandler() http.Handler {
 		}
 	})
 	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/admin/deadletters", s.adminDeadLetters)
+	mux.HandleFunc("/admin/deadletters/replay", s.adminDeadLetters)
 	return mux
 }
 

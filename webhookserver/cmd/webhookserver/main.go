@@ -9,8 +9,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -27,6 +30,8 @@ Usage:
   webhookserver serve --manifests PATH... [flags]   serve WebhookEndpoints and IntentRoutes from YAML manifests
   webhookserver serve --config FILE [flags]         serve the configuration the operator renders
   webhookserver hmac-key --scheme SCHEME             print a new random HMAC key in the scheme's format
+  webhookserver deadletters list [--admin URL] [--endpoint NS/NAME]         list an Async endpoint's dead letters
+  webhookserver deadletters replay ID [--admin URL] [--endpoint NS/NAME]    queue a dead letter again
   webhookserver version                             print the version
 
 Run 'webhookserver serve -h' for the flags.
@@ -49,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stderr)
 	case "hmac-key":
 		return hmacKey(args[1:], stdout, stderr)
+	case "deadletters":
+		return deadLetters(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return 0
@@ -89,6 +96,7 @@ func serve(args []string, stderr io.Writer) int {
 	shutdownTimeout := flags.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, how long in-flight requests may take to finish")
 	tlsCertFile := flags.String("tls-cert-file", "", "serve HTTPS with this PEM certificate (reloaded when it changes); needs --tls-key-file")
 	tlsKeyFile := flags.String("tls-key-file", "", "the PEM key of --tls-cert-file")
+	queueDir := flags.String("queue-dir", "fulfillment-queue", "folder of the on-disk queues of Async endpoints with queue: Local (a volume in a cluster)")
 	breakerOpenTimeout := flags.Duration("breaker-open-timeout", 5*time.Second, "how long an upstream's circuit stays open after repeated failures before a trial request")
 	logFormat := flags.String("log-format", "json", "log format: json or text")
 	logLevel := flags.String("log-level", "info", "log level: debug, info, warn or error")
@@ -134,6 +142,7 @@ func serve(args []string, stderr io.Writer) int {
 		Secrets:            secrets,
 		TLSCertFile:        *tlsCertFile,
 		BreakerOpenTimeout: *breakerOpenTimeout,
+		QueueDir:           *queueDir,
 		TLSKeyFile:         *tlsKeyFile,
 	})
 	if err != nil {
@@ -181,5 +190,63 @@ func hmacKey(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	fmt.Fprintln(stdout, string(key))
+	return 0
+}
+
+// deadLetters lists or replays dead letters through a running server's admin endpoint (on its metrics port).
+func deadLetters(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || (args[0] != "list" && args[0] != "replay") {
+		fmt.Fprintln(stderr, "usage: webhookserver deadletters list|replay [ID] [--admin URL] [--endpoint NS/NAME]")
+		return 2
+	}
+	command := args[0]
+	flags := flag.NewFlagSet("deadletters "+command, flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	admin := flags.String("admin", "http://127.0.0.1:9090", "the server's metrics listener (--metrics-listen)")
+	endpointName := flags.String("endpoint", "", "the Async endpoint (namespace/name), when the server has several")
+	limit := flags.Int("limit", 100, "how many dead letters to list")
+	rest := args[1:]
+	var id string
+	if command == "replay" && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		id, rest = rest[0], rest[1:]
+	}
+	if err := flags.Parse(rest); err != nil {
+		return 2
+	}
+	if command == "replay" && id == "" {
+		if id = flags.Arg(0); id == "" {
+			fmt.Fprintln(stderr, "replay needs the id of a dead letter (see deadletters list)")
+			return 2
+		}
+	}
+	query := url.Values{}
+	if *endpointName != "" {
+		query.Set("endpoint", *endpointName)
+	}
+	method, path := http.MethodGet, "/admin/deadletters"
+	if command == "replay" {
+		method, path = http.MethodPost, "/admin/deadletters/replay"
+		query.Set("id", id)
+	} else {
+		query.Set("limit", strconv.Itoa(*limit))
+	}
+	req, err := http.NewRequest(method, strings.TrimRight(*admin, "/")+path+"?"+query.Encode(), nil)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		fmt.Fprintf(stderr, "reaching the server's admin endpoint: %v\n", err)
+		return 1
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(stderr, "%s: %s\n", resp.Status, strings.TrimSpace(string(body)))
+		return 1
+	}
+	fmt.Fprintln(stdout, strings.TrimSpace(string(body)))
 	return 0
 }

@@ -1,0 +1,122 @@
+package endpoint
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/delivery"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+)
+
+// QueueProvider gives the delivery queue for an identity, creating it on first use. The server keeps queues
+// (and their workers) across configuration reloads: a Local queue's file can be open only once.
+type QueueProvider func(identity string, create func() (delivery.Queue, error)) (delivery.Queue, error)
+
+// compileDelivery opens (through the provider) the queue of an Async endpoint; nil for Sync.
+func compileDelivery(spec *fulfillmentv1alpha1.WebhookEndpointSpec, namespace, name string, opts Options,
+	secret action.SecretLookup) (delivery.Queue, string, error) {
+	config := spec.Delivery
+	if config == nil || config.Mode != fulfillmentv1alpha1.DeliveryAsync {
+		return nil, "", nil
+	}
+	queueOptions := delivery.Options{}
+	if config.MaxAttempts != nil {
+		queueOptions.MaxAttempts = int(*config.MaxAttempts)
+	}
+	if b := config.Backoff; b != nil {
+		if b.Initial != nil {
+			queueOptions.InitialBackoff = b.Initial.Duration
+		}
+		if b.Max != nil {
+			queueOptions.MaxBackoff = b.Max.Duration
+		}
+	}
+	settings := fmt.Sprintf("attempts=%d backoff=%s..%s", queueOptions.MaxAttempts, queueOptions.InitialBackoff, queueOptions.MaxBackoff)
+	if config.Queue == fulfillmentv1alpha1.QueueRedis {
+		redisURL, err := redisURL(spec.Redis, secret)
+		if err != nil {
+			return nil, "", err
+		}
+		identity := fmt.Sprintf("%s/%s redis %x %s", namespace, name, digest(redisURL), settings)
+		queue, err := opts.Queues(identity, func() (delivery.Queue, error) {
+			return delivery.NewRedis(redisURL, delivery.RedisOptions{Options: queueOptions,
+				Prefix: "fulfillment:delivery:{" + namespace + "/" + name + "}"})
+		})
+		return queue, identity, err
+	}
+	if opts.QueueDir == "" {
+		return nil, "", fmt.Errorf("queue: Local needs a folder for its file: start webhookserver with --queue-dir")
+	}
+	path := filepath.Join(opts.QueueDir, url.PathEscape(namespace)+"_"+url.PathEscape(name)+".db")
+	identity := fmt.Sprintf("%s/%s local %s %s", namespace, name, path, settings)
+	queue, err := opts.Queues(identity, func() (delivery.Queue, error) {
+		if err := os.MkdirAll(opts.QueueDir, 0o700); err != nil {
+			return nil, err
+		}
+		return delivery.OpenLocal(path, queueOptions)
+	})
+	return queue, identity, err
+}
+
+// Queue is the endpoint's delivery queue: non-nil when it answers 202 and processes later.
+func (e *Endpoint) Queue() delivery.Queue { return e.queue }
+
+// QueueIdentity identifies the endpoint's queue, or "" without one.
+func (e *Endpoint) QueueIdentity() string { return e.queueIdentity }
+
+// Accept checks that an Async request is well formed (a malformed one is refused now, not dead-lettered later)
+// and returns the event to queue, or the error answer.
+func (e *Endpoint) Accept(in dialect.Input, received time.Time) (*delivery.Event, *Outcome) {
+	request, err := e.codec.Decode(in)
+	if err != nil {
+		return nil, e.decodeErrorOutcome(err)
+	}
+	id := request.DeliveryID
+	if id == "" || len(id) > delivery.MaxIDLen {
+		id = randomID()
+	}
+	return &delivery.Event{
+		ID: id, Endpoint: e.Namespace + "/" + e.Name, Received: received,
+		Method: in.Method, Header: in.Header, Query: in.Query.Encode(), Body: in.Body,
+	}, nil
+}
+
+// Replay is the input of a queued event, for the worker.
+func Replay(event *delivery.Event) dialect.Input {
+	query, _ := url.ParseQuery(event.Query)
+	return dialect.Input{Method: event.Method, Header: http.Header(event.Header), Query: query, Body: event.Body}
+}
+
+// AcceptedBody is the 202 answer of a queued event.
+func AcceptedBody(id string) []byte {
+	return []byte(fmt.Sprintf(`{"accepted":true,"id":%q}`, id))
+}
+
+// Deliver processes a queued event: the same path as a synchronous request. A non-2xx answer is an error, so
+// that the queue retries it and, after the last attempt, keeps it as a dead letter with the reason.
+func (e *Endpoint) Deliver(ctx context.Context, event *delivery.Event) (*Outcome, error) {
+	outcome := e.Fulfill(ctx, Replay(event))
+	if outcome.Status < 200 || outcome.Status > 299 {
+		reason := fmt.Sprintf("answered %d", outcome.Status)
+		if outcome.Err != nil {
+			reason += ": " + outcome.Err.Error()
+		}
+		return outcome, fmt.Errorf("%s", reason)
+	}
+	return outcome, nil
+}
+
+func randomID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return "evt_" + hex.EncodeToString(b[:])
+}

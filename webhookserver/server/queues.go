@@ -1,0 +1,215 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/delivery"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint"
+)
+
+// worker is a queue with its running workers.
+type worker struct {
+	queue    delivery.Queue
+	endpoint string // namespace/name
+	cancel   context.CancelFunc
+	done     chan struct{}
+}
+
+// queues owns the delivery queues of Async endpoints and their workers, across reloads.
+type queues struct {
+	mu      sync.Mutex
+	byID    map[string]*worker
+	base    context.Context // the workers' parent: cancelled on shutdown
+	stopAll context.CancelFunc
+}
+
+// queue returns the queue of identity, creating it once (endpoint.QueueProvider).
+func (s *Server) queue(identity string, create func() (delivery.Queue, error)) (delivery.Queue, error) {
+	s.queues.mu.Lock()
+	defer s.queues.mu.Unlock()
+	if w, ok := s.queues.byID[identity]; ok {
+		return w.queue, nil
+	}
+	q, err := create()
+	if err != nil {
+		return nil, err
+	}
+	if s.queues.byID == nil {
+		s.queues.byID = map[string]*worker{}
+	}
+	s.queues.byID[identity] = &worker{queue: q}
+	return q, nil
+}
+
+// startWorkers runs the workers of every queue of snap that has none yet, and stops and closes the queues no
+// endpoint uses any more. Workers start only once Serve runs (base is set).
+func (s *Server) startWorkers(snap *snapshot) {
+	s.queues.mu.Lock()
+	defer s.queues.mu.Unlock()
+	used := map[string]*endpoint.Endpoint{}
+	for _, e := range snap.endpoints {
+		if id := e.QueueIdentity(); id != "" {
+			used[id] = e
+		}
+	}
+	for identity, w := range s.queues.byID {
+		e, ok := used[identity]
+		if !ok {
+			if w.cancel != nil {
+				w.cancel()
+				<-w.done
+			}
+			_ = w.queue.Close()
+			delete(s.queues.byID, identity)
+			continue
+		}
+		if w.cancel != nil || s.queues.base == nil {
+			continue
+		}
+		ctx, cancel := context.WithCancel(s.queues.base)
+		w.cancel, w.done, w.endpoint = cancel, make(chan struct{}), e.Namespace+"/"+e.Name
+		go func(w *worker) {
+			defer close(w.done)
+			if err := w.queue.Run(ctx, s.deliver(w.endpoint)); err != nil {
+				s.log.Error("delivery workers stopped", "endpoint", w.endpoint, "error", err.Error())
+			}
+		}(w)
+		s.log.Info("delivery workers started", "endpoint", w.endpoint)
+	}
+}
+
+// stopWorkers stops every worker (their events in progress stay queued) and closes the queues.
+func (s *Server) stopWorkers() {
+	s.queues.mu.Lock()
+	defer s.queues.mu.Unlock()
+	if s.queues.stopAll != nil {
+		s.queues.stopAll()
+	}
+	for identity, w := range s.queues.byID {
+		if w.done != nil {
+			<-w.done
+		}
+		_ = w.queue.Close()
+		delete(s.queues.byID, identity)
+	}
+}
+
+// deliver is the handler of an endpoint's queue: it processes the event through the endpoint current now, so
+// that a reload applies to queued events too.
+func (s *Server) deliver(name string) delivery.Handler {
+	return func(ctx context.Context, event *delivery.Event) error {
+		var ep *endpoint.Endpoint
+		for _, e := range s.current.Load().endpoints {
+			if e.Namespace+"/"+e.Name == name {
+				ep = e
+			}
+		}
+		if ep == nil {
+			return errors.New("the endpoint is no longer served")
+		}
+		start := time.Now()
+		outcome, err := ep.Deliver(ctx, event)
+		result := "success"
+		if err != nil {
+			result = "failure"
+		}
+		s.metrics.deliveryAttempts.WithLabelValues(name, result).Inc()
+		attrs := []any{"endpoint", name, "eventId", event.ID, "attempt", event.Attempts + 1, "status", outcome.Status,
+			"route", outcome.Route, "durationMs", float64(time.Since(start).Microseconds()) / 1000}
+		if err != nil {
+			s.log.Warn("queued event failed; it will be retried or kept as a dead letter", append(attrs, "error", err.Error())...)
+		} else {
+			s.log.Info("queued event delivered", attrs...)
+		}
+		return err
+	}
+}
+
+// enqueue answers an Async request: 202 once the event is durably queued, 503 when it could not be.
+func (s *Server) enqueue(r *http.Request, ep *endpoint.Endpoint, in dialect.Input) *endpoint.Outcome {
+	event, refused := ep.Accept(in, time.Now())
+	if refused != nil {
+		return refused
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), min(ep.Timeout, 5*time.Second))
+	defer cancel()
+	if err := ep.Queue().Enqueue(ctx, event); err != nil {
+		header := http.Header{"Content-Type": {"application/json"}, "Retry-After": {"5"}}
+		return &endpoint.Outcome{Status: http.StatusServiceUnavailable, Header: header, Err: err,
+			Body: endpoint.ErrorBody("queue_unavailable", "the event could not be stored; retry later")}
+	}
+	return &endpoint.Outcome{Status: http.StatusAccepted, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: endpoint.AcceptedBody(event.ID)}
+}
+
+// adminDeadLetters serves GET /admin/deadletters?endpoint=ns/name[&limit=N] and
+// POST /admin/deadletters/replay?endpoint=ns/name&id=ID on the metrics listener.
+func (s *Server) adminDeadLetters(w http.ResponseWriter, r *http.Request) {
+	name := r.URL.Query().Get("endpoint")
+	var queue delivery.Queue
+	for _, e := range s.current.Load().endpoints {
+		if e.Queue() != nil && (name == "" || e.Namespace+"/"+e.Name == name || e.Name == name) {
+			if queue != nil {
+				writeError(w, http.StatusBadRequest, "endpoint_required", "several endpoints have queues: name one with ?endpoint=namespace/name")
+				return
+			}
+			queue = e.Queue()
+		}
+	}
+	if queue == nil {
+		writeError(w, http.StatusNotFound, "no_queue", "no Async endpoint matches")
+		return
+	}
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/admin/deadletters":
+		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		events, err := queue.DeadLetters(r.Context(), limit)
+		if err != nil {
+			writeError(w, http.StatusServiceUnavailable, "queue_unavailable", err.Error())
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"deadLetters": events})
+	case r.Method == http.MethodPost && r.URL.Path == "/admin/deadletters/replay":
+		err := queue.Replay(r.Context(), r.URL.Query().Get("id"))
+		switch {
+		case errors.Is(err, delivery.ErrNotFound):
+			writeError(w, http.StatusNotFound, "not_found", "no dead letter has this id")
+		case err != nil:
+			writeError(w, http.StatusServiceUnavailable, "queue_unavailable", err.Error())
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"replayed":true}`))
+		}
+	default:
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "GET /admin/deadletters or POST /admin/deadletters/replay")
+	}
+}
+
+// queueStats reads every queue's counts, for the metrics.
+func (s *Server) queueStats() map[string]delivery.Stats {
+	s.queues.mu.Lock()
+	workers := make(map[string]delivery.Queue, len(s.queues.byID))
+	for _, w := range s.queues.byID {
+		if w.endpoint != "" {
+			workers[w.endpoint] = w.queue
+		}
+	}
+	s.queues.mu.Unlock()
+	stats := map[string]delivery.Stats{}
+	for name, q := range workers {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		if st, err := q.Stats(ctx); err == nil {
+			stats[name] = st
+		}
+		cancel()
+	}
+	return stats
+}
