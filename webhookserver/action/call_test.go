@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -151,4 +152,30 @@ func TestOutboundSafety(t *testing.T) {
 			t.Errorf("returned after %v, long past the 200ms deadline", elapsed)
 		}
 	})
+}
+
+func TestForbiddenAddresses(t *testing.T) {
+	allowed, err := ParseAllowedCIDRs([]string{"169.254.10.0/24"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]bool{
+		"169.254.169.254":        true,  // AWS, GCP, Azure metadata
+		"169.254.0.1":            true,  // link-local
+		"169.254.10.7":           false, // exempted explicitly
+		"fe80::1":                true,
+		"fd00:ec2::254":          true,
+		"100.100.100.200":        true, // Alibaba Cloud metadata
+		"10.0.0.1":               false,
+		"127.0.0.1":              false,
+		"::ffff:169.254.169.254": true,
+	}
+	for address, want := range cases {
+		if got := forbidden(netip.MustParseAddr(address).Unmap(), allowed); got != want {
+			t.Errorf("%s: forbidden=%v, want %v", address, got, want)
+		}
+	}
+	if _, err := ParseAllowedCIDRs([]string{"not-a-cidr"}); err == nil {
+		t.Error("an invalid CIDR was accepted")
+	}
 }

@@ -25,13 +25,29 @@ var metadataAddresses = []netip.Prefix{
 	netip.MustParsePrefix("100.100.100.200/32"), // Alibaba Cloud metadata
 }
 
+// forbidden says whether ip is a link-local or metadata address that allowed does not exempt.
+func forbidden(ip netip.Addr, allowed []netip.Prefix) bool {
+	for _, prefix := range allowed {
+		if prefix.Contains(ip) {
+			return false
+		}
+	}
+	for _, prefix := range metadataAddresses {
+		if prefix.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
 // ErrForbiddenAddress is returned when an outbound connection would reach a link-local or metadata address.
 var ErrForbiddenAddress = errors.New("outbound connection to a link-local or cloud metadata address refused")
 
 // NewClient returns the HTTP client of outbound calls: connections are pooled and reused, every connection is
-// checked after DNS resolution against link-local and metadata addresses, and redirects to another host are
-// refused. The request context bounds every call.
-func NewClient() *http.Client {
+// checked after DNS resolution against link-local and metadata addresses (except those in allowed, an explicit
+// exemption such as a link-local service you run), and redirects to another host are refused. The request
+// context bounds every call.
+func NewClient(allowed ...netip.Prefix) *http.Client {
 	dialer := &net.Dialer{
 		Timeout:   5 * time.Second,
 		KeepAlive: 30 * time.Second,
@@ -42,11 +58,8 @@ func NewClient() *http.Client {
 			if err != nil {
 				return fmt.Errorf("%w: %s", ErrForbiddenAddress, address)
 			}
-			ip := addrPort.Addr().Unmap()
-			for _, prefix := range metadataAddresses {
-				if prefix.Contains(ip) {
-					return fmt.Errorf("%w: %s", ErrForbiddenAddress, ip)
-				}
+			if ip := addrPort.Addr().Unmap(); forbidden(ip, allowed) {
+				return fmt.Errorf("%w: %s", ErrForbiddenAddress, ip)
 			}
 			return nil
 		},
@@ -80,6 +93,19 @@ func NewClient() *http.Client {
 type Upstreams struct {
 	Client   *http.Client
 	Breakers *Breakers
+}
+
+// ParseAllowedCIDRs parses the exemptions from the outbound address check.
+func ParseAllowedCIDRs(cidrs []string) ([]netip.Prefix, error) {
+	prefixes := make([]netip.Prefix, 0, len(cidrs))
+	for _, cidr := range cidrs {
+		prefix, err := netip.ParsePrefix(cidr)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR: %w", cidr, err)
+		}
+		prefixes = append(prefixes, prefix.Masked())
+	}
+	return prefixes, nil
 }
 
 // upstreamOf is the scheme://host:port a URL reaches: what a circuit breaker guards.

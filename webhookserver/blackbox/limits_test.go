@@ -2,9 +2,12 @@ package blackbox
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"cloud.google.com/go/dialogflow/apiv2/dialogflowpb"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -122,5 +125,27 @@ spec:
 	resp, content = s.post("/walled", []byte(`{"event":"e"}`), http.Header{"X-Forwarded-For": {"203.0.113.5"}})
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(content), "address_not_allowed") {
 		t.Errorf("client outside the allowlist: %d %s", resp.StatusCode, content)
+	}
+}
+
+// TestSlowClientsAreCutOff: a client that sends its headers too slowly loses its connection, so slow clients
+// cannot hold the server's connections.
+func TestSlowClientsAreCutOff(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "bot.yaml", versionedManifest("v1"))
+	s := startServer(t, "--manifests", dir, "--read-header-timeout", "300ms")
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("POST /webhook HTTP/1.1\r\nHost: x\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err = io.ReadAll(conn) // returns when the server closes the connection
+	if elapsed := time.Since(start); err != nil || elapsed > 2*time.Second {
+		t.Errorf("the connection stayed open %v (err %v); want it closed after about 300ms", elapsed, err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -83,6 +84,8 @@ type Options struct {
 	Env *expr.Env
 	// Breakers guard upstreams; nil means none.
 	Breakers *action.Breakers
+	// AllowedUpstreams are exempt from the refusal of link-local and metadata addresses.
+	AllowedUpstreams []netip.Prefix
 	// Stores provides idempotency stores; when nil, each compile creates its own.
 	Stores StoreProvider
 	// Queues provides delivery queues for Async endpoints; QueueDir holds Local queues' files.
@@ -331,11 +334,11 @@ func compileRoute(r config.Route, namespace string, opts Options, secret action.
 		compiled.action, err = action.CompileRespond(opts.Env, spec.Respond, "spec.respond")
 	case spec.Call != nil:
 		// Each route has its own connection pool, so that one slow upstream cannot take another's connections.
-		upstreams := action.Upstreams{Client: action.NewClient(), Breakers: opts.Breakers}
+		upstreams := action.Upstreams{Client: action.NewClient(opts.AllowedUpstreams...), Breakers: opts.Breakers}
 		compiled.action, err = action.CompileCall(opts.Env, upstreams, spec.Call, "spec.call", secret)
 		compiled.upstream = true
 	case spec.Forward != nil:
-		upstreams := action.Upstreams{Client: action.NewClient(), Breakers: opts.Breakers}
+		upstreams := action.Upstreams{Client: action.NewClient(opts.AllowedUpstreams...), Breakers: opts.Breakers}
 		compiled.action = action.CompileForward(upstreams, spec.Forward, namespace)
 		compiled.upstream = true
 	default:

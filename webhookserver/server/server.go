@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,12 @@ type Options struct {
 	// (a mounted kubernetes.io/tls Secret). Client certificates are requested and checked per endpoint.
 	TLSCertFile string
 	TLSKeyFile  string
+	// AllowedUpstreams are exempt from the refusal of link-local and cloud metadata addresses in call and
+	// forward actions (SSRF protection): set only for a link-local service you trust.
+	AllowedUpstreams []netip.Prefix
+	// ReadHeaderTimeout bounds how long a client may take to send its request headers (default 10s), so that
+	// slow clients cannot hold connections.
+	ReadHeaderTimeout time.Duration
 	// QueueDir holds the files of Local delivery queues (Async endpoints).
 	QueueDir string
 	// BreakerOpenTimeout is how long an upstream's open circuit stays open before a trial request (default 5s).
@@ -86,6 +93,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 30 * time.Second
+	}
+	if opts.ReadHeaderTimeout <= 0 {
+		opts.ReadHeaderTimeout = 10 * time.Second
 	}
 	env, err := expr.NewEnv()
 	if err != nil {
@@ -159,7 +169,7 @@ func (s *Server) build() (*snapshot, error) {
 	}
 	recording := &recordingSecrets{source: secrets}
 	snap, err := compileSnapshot(file, recording, endpoint.Options{Env: s.env, Breakers: s.breakers, Stores: s.store,
-		Queues: s.queue, QueueDir: s.opts.QueueDir})
+		Queues: s.queue, QueueDir: s.opts.QueueDir, AllowedUpstreams: s.opts.AllowedUpstreams})
 	s.learnSecrets(recording.values)
 	if err != nil {
 		return nil, err
@@ -258,7 +268,7 @@ func (s *Server) Serve(ctx context.Context, webhookListener, metricsListener net
 	webhook := &http.Server{
 		Handler: s,
 		// Slow clients must not hold connections: headers within 10s, a whole request within 30s.
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      40 * time.Second,
 		IdleTimeout:       120 * time.Second,

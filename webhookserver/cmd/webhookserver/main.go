@@ -19,6 +19,7 @@ import (
 	"time"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/redact"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/server"
@@ -96,6 +97,9 @@ func serve(args []string, stderr io.Writer) int {
 	shutdownTimeout := flags.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, how long in-flight requests may take to finish")
 	tlsCertFile := flags.String("tls-cert-file", "", "serve HTTPS with this PEM certificate (reloaded when it changes); needs --tls-key-file")
 	tlsKeyFile := flags.String("tls-key-file", "", "the PEM key of --tls-cert-file")
+	var allowUpstreams stringList
+	flags.Var(&allowUpstreams, "allow-upstream-cidrs", "link-local addresses that call and forward may reach after all (repeatable; cloud metadata and link-local addresses are refused otherwise)")
+	readHeaderTimeout := flags.Duration("read-header-timeout", 10*time.Second, "how long a client may take to send its request headers")
 	queueDir := flags.String("queue-dir", "fulfillment-queue", "folder of the on-disk queues of Async endpoints with queue: Local (a volume in a cluster)")
 	breakerOpenTimeout := flags.Duration("breaker-open-timeout", 5*time.Second, "how long an upstream's circuit stays open after repeated failures before a trial request")
 	logFormat := flags.String("log-format", "json", "log format: json or text")
@@ -109,6 +113,11 @@ func serve(args []string, stderr io.Writer) int {
 	logger, err := newLogger(stderr, *logFormat, *logLevel, secrets)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	allowed, err := action.ParseAllowedCIDRs(allowUpstreams)
+	if err != nil {
+		fmt.Fprintln(stderr, "--allow-upstream-cidrs:", err)
 		return 2
 	}
 	if (*tlsCertFile == "") != (*tlsKeyFile == "") {
@@ -143,6 +152,8 @@ func serve(args []string, stderr io.Writer) int {
 		TLSCertFile:        *tlsCertFile,
 		BreakerOpenTimeout: *breakerOpenTimeout,
 		QueueDir:           *queueDir,
+		AllowedUpstreams:   allowed,
+		ReadHeaderTimeout:  *readHeaderTimeout,
 		TLSKeyFile:         *tlsKeyFile,
 	})
 	if err != nil {
