@@ -256,18 +256,9 @@ func compileMTLS(spec *fulfillmentv1alpha1.ClientAuth, secret action.SecretLooku
 	return auth.NewMTLS(spec, bundle)
 }
 
-// HMACSecretName is the Secret holding an endpoint's HMAC keys: the one referenced, else the one the operator
-// generates, <endpoint>-hmac.
-func HMACSecretName(endpointName string, spec *fulfillmentv1alpha1.HMACAuth) string {
-	if spec.SecretRef != nil {
-		return spec.SecretRef.Name
-	}
-	return endpointName + "-hmac"
-}
-
 // compileHMAC reads the current key (`secret`) and, during a rotation, the previous one (`previous`).
 func compileHMAC(endpointName string, spec *fulfillmentv1alpha1.HMACAuth, secret action.SecretLookup) (auth.Checker, error) {
-	name := HMACSecretName(endpointName, spec)
+	name := config.HMACSecretName(endpointName, spec)
 	current, err := secret(name, auth.HMACSecretKey)
 	if err != nil {
 		if spec.SecretRef == nil {

@@ -1,0 +1,68 @@
+package controllers
+
+import (
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
+)
+
+// FieldOwner is the server-side apply field manager of everything the operator writes.
+const FieldOwner = "fulfillment-operator"
+
+// Labels of the objects the operator renders for an endpoint. The selector labels are immutable on a
+// Deployment, so they name only the endpoint.
+const (
+	LabelName      = "app.kubernetes.io/name"
+	LabelInstance  = "app.kubernetes.io/instance"
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	LabelComponent = "app.kubernetes.io/component"
+	// LabelEndpoint names the WebhookEndpoint an object belongs to.
+	LabelEndpoint = "fulfillment.dev/endpoint"
+	// AnnotationConfigHash on the pod template rolls the pods when the rendered configuration changes in a
+	// way the server cannot reload (it reloads the rest in place).
+	AnnotationConfigHash = "fulfillment.dev/config-hash"
+)
+
+// Paths inside a fulfillment pod.
+const (
+	// ConfigDir holds config.yaml, the ConfigMap <endpoint>-config.
+	ConfigDir = "/etc/fulfillment/config"
+	// ConfigFile is the configuration the server runs (--config).
+	ConfigFile = ConfigDir + "/config.yaml"
+	// ConfigKey is the key of the configuration in the ConfigMap.
+	ConfigKey = "config.yaml"
+	// SecretsDir holds each referenced Secret as a folder, <SecretsDir>/<secret name>/<key>.
+	SecretsDir = "/etc/fulfillment/secrets"
+	// TLSDir holds the serving certificate (tls.crt, tls.key).
+	TLSDir = "/etc/fulfillment/tls"
+	// QueueDir holds Local delivery queues.
+	QueueDir = "/var/lib/fulfillment/queue"
+	// WebhookPort and MetricsPort are the container ports of the webhook and of metrics and probes.
+	WebhookPort = 8080
+	MetricsPort = 9090
+)
+
+// ConfigMapName is the ConfigMap holding an endpoint's rendered configuration.
+func ConfigMapName(endpoint *fulfillmentv1alpha1.WebhookEndpoint) string { return endpoint.Name + "-config" }
+
+// HMACSecretName is the Secret with an endpoint's HMAC keys: the referenced one, else the generated
+// <endpoint>-hmac. Empty when the endpoint has no HMAC.
+func HMACSecretName(endpoint *fulfillmentv1alpha1.WebhookEndpoint) string {
+	if endpoint.Spec.Auth.HMAC == nil {
+		return ""
+	}
+	return config.HMACSecretName(endpoint.Name, endpoint.Spec.Auth.HMAC)
+}
+
+// SelectorLabels select an endpoint's pods.
+func SelectorLabels(endpoint *fulfillmentv1alpha1.WebhookEndpoint) map[string]string {
+	return map[string]string{LabelName: "webhookserver", LabelInstance: endpoint.Name}
+}
+
+// Labels are put on every object rendered for an endpoint.
+func Labels(endpoint *fulfillmentv1alpha1.WebhookEndpoint) map[string]string {
+	labels := SelectorLabels(endpoint)
+	labels[LabelManagedBy] = FieldOwner
+	labels[LabelComponent] = "fulfillment"
+	labels[LabelEndpoint] = endpoint.Name
+	return labels
+}
