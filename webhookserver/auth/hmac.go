@@ -258,6 +258,33 @@ func hmacHeader(header http.Header, name string) (value string, repeated bool) {
 	}
 }
 
+// hmacRequiredHeader reads a header the signature needs: a missing one gives the missing reason; one sent more
+// than once, or longer than maxBytes (0: no bound), the malformed reason.
+func hmacRequiredHeader(header http.Header, name string, maxBytes int, missing, malformed string) (string, *Failure) {
+	value, repeated := hmacHeader(header, name)
+	if repeated || (maxBytes > 0 && len(value) > maxBytes) {
+		return "", hmacFailure(malformed)
+	}
+	if value == "" {
+		return "", hmacFailure(missing)
+	}
+	return value, nil
+}
+
+// hmacTimestampHeader reads and parses the signed timestamp header. It returns the text too: the MAC covers
+// the header exactly as sent.
+func hmacTimestampHeader(header http.Header, name string) (string, int64, *Failure) {
+	value, failure := hmacRequiredHeader(header, name, 0, ReasonMissingTimestamp, ReasonMalformedTimestamp)
+	if failure != nil {
+		return "", 0, failure
+	}
+	unix, ok := hmacParseTimestamp(value)
+	if !ok {
+		return "", 0, hmacFailure(ReasonMalformedTimestamp)
+	}
+	return value, unix, nil
+}
+
 // hmacParseTimestamp parses a Unix time in seconds written as 1 to 18 ASCII digits: no sign, no space, no
 // fraction. The schemes sign the header text itself, so a lax parser would only turn a refusal into a later one.
 func hmacParseTimestamp(s string) (int64, bool) {

@@ -84,12 +84,9 @@ func NewGenericHMAC(spec *fulfillmentv1alpha1.GenericHMAC, keys [][]byte, opts .
 
 // Check implements Checker.
 func (g *GenericHMAC) Check(r *Request) *Failure {
-	header, repeated := hmacHeader(r.Header, g.header)
-	if repeated {
-		return hmacFailure(ReasonMalformedSignature)
-	}
-	if header == "" {
-		return hmacFailure(ReasonMissingSignature)
+	header, failure := hmacRequiredHeader(r.Header, g.header, 0, ReasonMissingSignature, ReasonMalformedSignature)
+	if failure != nil {
+		return failure
 	}
 	value, ok := strings.CutPrefix(header, g.prefix)
 	signatures := g.keys.newSignatures()

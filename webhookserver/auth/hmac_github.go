@@ -35,12 +35,9 @@ func NewGitHub(keys [][]byte, opts ...HMACOption) (*GitHub, error) {
 
 // Check implements Checker.
 func (g *GitHub) Check(r *Request) *Failure {
-	header, repeated := hmacHeader(r.Header, gitHubSignatureHeader)
-	if repeated {
-		return hmacFailure(ReasonMalformedSignature)
-	}
-	if header == "" {
-		return hmacFailure(ReasonMissingSignature)
+	header, failure := hmacRequiredHeader(r.Header, gitHubSignatureHeader, 0, ReasonMissingSignature, ReasonMalformedSignature)
+	if failure != nil {
+		return failure
 	}
 	value, ok := strings.CutPrefix(header, gitHubSignaturePrefix)
 	signatures := g.keys.newSignatures()

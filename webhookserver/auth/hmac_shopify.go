@@ -30,12 +30,9 @@ func NewShopify(keys [][]byte, opts ...HMACOption) (*Shopify, error) {
 
 // Check implements Checker.
 func (s *Shopify) Check(r *Request) *Failure {
-	header, repeated := hmacHeader(r.Header, shopifySignatureHeader)
-	if repeated {
-		return hmacFailure(ReasonMalformedSignature)
-	}
-	if header == "" {
-		return hmacFailure(ReasonMissingSignature)
+	header, failure := hmacRequiredHeader(r.Header, shopifySignatureHeader, 0, ReasonMissingSignature, ReasonMalformedSignature)
+	if failure != nil {
+		return failure
 	}
 	signatures := s.keys.newSignatures()
 	if !signatures.addBase64(header) {

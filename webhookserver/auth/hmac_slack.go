@@ -37,23 +37,13 @@ func NewSlack(keys [][]byte, opts ...HMACOption) (*Slack, error) {
 
 // Check implements Checker.
 func (s *Slack) Check(r *Request) *Failure {
-	header, repeated := hmacHeader(r.Header, slackSignatureHeader)
-	if repeated {
-		return hmacFailure(ReasonMalformedSignature)
+	header, failure := hmacRequiredHeader(r.Header, slackSignatureHeader, 0, ReasonMissingSignature, ReasonMalformedSignature)
+	if failure != nil {
+		return failure
 	}
-	if header == "" {
-		return hmacFailure(ReasonMissingSignature)
-	}
-	timestamp, repeated := hmacHeader(r.Header, slackTimestampHeader)
-	if repeated {
-		return hmacFailure(ReasonMalformedTimestamp)
-	}
-	if timestamp == "" {
-		return hmacFailure(ReasonMissingTimestamp)
-	}
-	unix, ok := hmacParseTimestamp(timestamp)
-	if !ok {
-		return hmacFailure(ReasonMalformedTimestamp)
+	timestamp, unix, failure := hmacTimestampHeader(r.Header, slackTimestampHeader)
+	if failure != nil {
+		return failure
 	}
 	value, ok := strings.CutPrefix(header, slackVersion+"=")
 	signatures := s.keys.newSignatures()

@@ -67,12 +67,9 @@ func (s *StandardWebhooks) Check(r *Request) *Failure {
 	if len(r.Header.Values(signatureHeader)) == 0 {
 		idHeader, timestampHeader, signatureHeader = svixIDHeader, svixTimestampHeader, svixSignatureHeader
 	}
-	signature, repeated := hmacHeader(r.Header, signatureHeader)
-	if repeated || len(signature) > hmacMaxHeaderBytes {
-		return hmacFailure(ReasonMalformedSignature)
-	}
-	if signature == "" {
-		return hmacFailure(ReasonMissingSignature)
+	signature, failure := hmacRequiredHeader(r.Header, signatureHeader, hmacMaxHeaderBytes, ReasonMissingSignature, ReasonMalformedSignature)
+	if failure != nil {
+		return failure
 	}
 	// The id is signed with the body; without it there is nothing to verify.
 	id, repeated := hmacHeader(r.Header, idHeader)
@@ -82,16 +79,9 @@ func (s *StandardWebhooks) Check(r *Request) *Failure {
 	if id == "" {
 		return hmacFailure(ReasonMissingSignature)
 	}
-	timestamp, repeated := hmacHeader(r.Header, timestampHeader)
-	if repeated {
-		return hmacFailure(ReasonMalformedTimestamp)
-	}
-	if timestamp == "" {
-		return hmacFailure(ReasonMissingTimestamp)
-	}
-	unix, ok := hmacParseTimestamp(timestamp)
-	if !ok {
-		return hmacFailure(ReasonMalformedTimestamp)
+	timestamp, unix, failure := hmacTimestampHeader(r.Header, timestampHeader)
+	if failure != nil {
+		return failure
 	}
 
 	signatures := s.keys.newSignatures()

@@ -35,12 +35,9 @@ func NewStripe(keys [][]byte, opts ...HMACOption) (*Stripe, error) {
 
 // Check implements Checker.
 func (s *Stripe) Check(r *Request) *Failure {
-	header, repeated := hmacHeader(r.Header, stripeSignatureHeader)
-	if repeated || len(header) > hmacMaxHeaderBytes {
-		return hmacFailure(ReasonMalformedSignature)
-	}
-	if header == "" {
-		return hmacFailure(ReasonMissingSignature)
+	header, failure := hmacRequiredHeader(r.Header, stripeSignatureHeader, hmacMaxHeaderBytes, ReasonMissingSignature, ReasonMalformedSignature)
+	if failure != nil {
+		return failure
 	}
 
 	signatures := s.keys.newSignatures()
