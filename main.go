@@ -35,6 +35,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/controllers"
 )
 
 // options are the manager's command-line flags.
@@ -94,6 +95,10 @@ func run(opts options) error {
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
+	ctx := ctrl.SetupSignalHandler()
+	if err := controllers.Setup(ctx, mgr, controllers.Options{Image: opts.webhookserverImage}); err != nil {
+		return err
+	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("adding the health check: %w", err)
 	}
@@ -103,7 +108,7 @@ func run(opts options) error {
 
 	ctrl.Log.WithName("setup").Info("starting manager", "webhookserverImage", opts.webhookserverImage,
 		"watchNamespaces", opts.watchNamespaces)
-	return mgr.Start(ctrl.SetupSignalHandler())
+	return mgr.Start(ctx)
 }
 
 // namespaceConfig turns the --watch-namespaces list into the cache configuration; nil watches all namespaces.

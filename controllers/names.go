@@ -17,8 +17,8 @@ const (
 	LabelComponent = "app.kubernetes.io/component"
 	// LabelEndpoint names the WebhookEndpoint an object belongs to.
 	LabelEndpoint = "fulfillment.dev/endpoint"
-	// AnnotationConfigHash on the pod template rolls the pods when the rendered configuration changes in a
-	// way the server cannot reload (it reloads the rest in place).
+	// AnnotationConfigHash on the Deployment (not its pod template) records the configuration the pods run: the
+	// server reloads the configuration in place, so a change must not roll the pods.
 	AnnotationConfigHash = "fulfillment.dev/config-hash"
 )
 
@@ -42,7 +42,9 @@ const (
 )
 
 // ConfigMapName is the ConfigMap holding an endpoint's rendered configuration.
-func ConfigMapName(endpoint *fulfillmentv1alpha1.WebhookEndpoint) string { return endpoint.Name + "-config" }
+func ConfigMapName(endpoint *fulfillmentv1alpha1.WebhookEndpoint) string {
+	return endpoint.Name + "-config"
+}
 
 // HMACSecretName is the Secret with an endpoint's HMAC keys: the referenced one, else the generated
 // <endpoint>-hmac. Empty when the endpoint has no HMAC.

@@ -1,0 +1,75 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+)
+
+// Field indexes the controllers look objects up by.
+const (
+	// IndexRouteEndpoint indexes IntentRoutes by spec.endpointRef.name.
+	IndexRouteEndpoint = "spec.endpointRef.name"
+	// IndexEndpointSecrets indexes WebhookEndpoints by the Secrets they (and their routes) read.
+	IndexEndpointSecrets = "fulfillment.dev/secrets"
+	// IndexRouteSecrets indexes IntentRoutes by the Secrets their call headers read.
+	IndexRouteSecrets = "fulfillment.dev/route-secrets"
+)
+
+// SetupIndexes registers the field indexes. Their errors are returned, not dropped: a missing index would
+// make every lookup through it fail at run time.
+func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
+	indexer := mgr.GetFieldIndexer()
+	if err := indexer.IndexField(ctx, &fulfillmentv1alpha1.IntentRoute{}, IndexRouteEndpoint, func(obj client.Object) []string {
+		return []string{obj.(*fulfillmentv1alpha1.IntentRoute).Spec.EndpointRef.Name}
+	}); err != nil {
+		return fmt.Errorf("indexing IntentRoutes by endpoint: %w", err)
+	}
+	if err := indexer.IndexField(ctx, &fulfillmentv1alpha1.WebhookEndpoint{}, IndexEndpointSecrets, func(obj client.Object) []string {
+		endpoint := obj.(*fulfillmentv1alpha1.WebhookEndpoint)
+		names := ReferencedSecrets(endpoint, nil)
+		if tls := endpoint.Spec.TLS; tls != nil && tls.SecretName != "" {
+			names = append(names, tls.SecretName)
+		}
+		return names
+	}); err != nil {
+		return fmt.Errorf("indexing WebhookEndpoints by Secret: %w", err)
+	}
+	if err := indexer.IndexField(ctx, &fulfillmentv1alpha1.IntentRoute{}, IndexRouteSecrets, func(obj client.Object) []string {
+		return routeSecrets(obj.(*fulfillmentv1alpha1.IntentRoute))
+	}); err != nil {
+		return fmt.Errorf("indexing IntentRoutes by Secret: %w", err)
+	}
+	return nil
+}
+
+// routeSecrets are the Secrets a route's call headers read.
+func routeSecrets(route *fulfillmentv1alpha1.IntentRoute) []string {
+	var names []string
+	if call := route.Spec.Call; call != nil {
+		for _, header := range call.Headers {
+			if header.ValueFrom != nil {
+				names = append(names, header.ValueFrom.SecretKeyRef.Name)
+			}
+		}
+	}
+	return names
+}
+
+// secretExists reports whether a Secret exists, reading metadata only (the operator never needs the values of
+// the Secrets it does not own).
+func secretExists(ctx context.Context, c client.Reader, namespace, name string) (bool, error) {
+	meta := &metav1.PartialObjectMetadata{}
+	meta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, meta)
+	if client.IgnoreNotFound(err) != nil {
+		return false, err
+	}
+	return err == nil, nil
+}

@@ -1,0 +1,410 @@
+package controllers
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
+)
+
+// Reasons of the IntentRoute ResolvedRefs condition. The Accepted reasons are the API's (conditions.go).
+const (
+	// ReasonRefsResolved: every Secret key the route reads exists.
+	ReasonRefsResolved = "ResolvedRefs"
+	// ReasonSecretNotFound: a referenced Secret, or its key, does not exist. Also a reason of the endpoint's
+	// SecretsReady, Ready and Reconciling conditions.
+	ReasonSecretNotFound = "SecretNotFound"
+)
+
+// maxRouteProblems is how many problems a condition message lists before it says how many more there are.
+const maxRouteProblems = 5
+
+// RouteFacts is what the reconciler read about a route's surroundings; AcceptRoute reads nothing else.
+type RouteFacts struct {
+	// Endpoint is the route's WebhookEndpoint, nil when it does not exist.
+	Endpoint *fulfillmentv1alpha1.WebhookEndpoint
+	// MissingSecrets are the Secret keys the route's call headers read (valueFrom) that do not exist, as
+	// "name/key" (or "name" when the whole Secret is missing).
+	MissingSecrets []string
+	// Siblings are the other routes of the same endpoint, accepted or not.
+	Siblings []fulfillmentv1alpha1.IntentRoute
+}
+
+// Acceptance is the decision about one route: the Accepted and ResolvedRefs conditions.
+type Acceptance struct {
+	Accepted        bool
+	Reason, Message string
+
+	ResolvedRefs            bool
+	RefsReason, RefsMessage string
+}
+
+// AcceptRoute decides whether the endpoint serves route. The checks run in order and the first failure gives
+// the reason:
+//
+//  1. EndpointNotFound: the WebhookEndpoint does not exist (or is being deleted).
+//  2. InvalidExpression: match.when, a template or an expression does not compile exactly as the server
+//     compiles it (webhookserver/endpoint.Compile), so that an accepted route never makes the server refuse
+//     the whole configuration.
+//  3. InvalidTarget: the route matches on something the endpoint's dialect never sends, or a Secret its call
+//     headers read is missing.
+//  4. Conflict: an older sibling has the same match and priority, so this route could never answer.
+//
+// A missing Secret sets ResolvedRefs=False (SecretNotFound) and also rejects the route with InvalidTarget:
+// the server reads header Secrets when it compiles a route, and one failed route refuses the whole new
+// configuration, so a route with a missing Secret must stay out of it. InvalidTarget is the reason of
+// DESIGN's list that fits: the call cannot reach its target as configured. Messages name Secrets and keys,
+// never values (AcceptRoute never sees a value).
+//
+// env must be the server's environment (expr.NewEnv).
+func AcceptRoute(env *expr.Env, route *fulfillmentv1alpha1.IntentRoute, facts RouteFacts) Acceptance {
+	a := Acceptance{}
+	a.ResolvedRefs, a.RefsReason, a.RefsMessage = resolveRouteRefs(route, facts.MissingSecrets)
+	a.Accepted, a.Reason, a.Message = acceptRoute(env, route, facts)
+	return a
+}
+
+func acceptRoute(env *expr.Env, route *fulfillmentv1alpha1.IntentRoute, facts RouteFacts) (bool, string, string) {
+	endpoint := facts.Endpoint
+	if endpoint == nil {
+		return false, fulfillmentv1alpha1.ReasonEndpointNotFound, fmt.Sprintf(
+			"WebhookEndpoint %s does not exist in namespace %s", route.Spec.EndpointRef.Name, route.Namespace)
+	}
+	if endpoint.DeletionTimestamp != nil {
+		return false, fulfillmentv1alpha1.ReasonEndpointNotFound, fmt.Sprintf(
+			"WebhookEndpoint %s in namespace %s is being deleted", endpoint.Name, route.Namespace)
+	}
+	if problems := routeCompileProblems(env, &route.Spec); len(problems) > 0 {
+		return false, fulfillmentv1alpha1.ReasonInvalidExpression, problemList(problems)
+	}
+	problems := routeTargetProblems(&route.Spec, endpoint.Spec.Dialect)
+	problems = append(problems, missingSecretProblems(route, facts.MissingSecrets)...)
+	if len(problems) > 0 {
+		return false, fulfillmentv1alpha1.ReasonInvalidTarget, problemList(problems)
+	}
+	if winner := conflictWinner(env, route, endpoint, facts.Siblings); winner != nil {
+		return false, fulfillmentv1alpha1.ReasonConflict, conflictMessage(route, winner)
+	}
+	return true, fulfillmentv1alpha1.ReasonAccepted, fmt.Sprintf("served by WebhookEndpoint %s", endpoint.Name)
+}
+
+// resolveRouteRefs is the ResolvedRefs condition: the Secret keys of the call headers.
+func resolveRouteRefs(route *fulfillmentv1alpha1.IntentRoute, missing []string) (bool, string, string) {
+	if problems := missingSecretProblems(route, missing); len(problems) > 0 {
+		return false, ReasonSecretNotFound, problemList(problems)
+	}
+	refs := RouteSecretKeys(route)
+	switch len(refs) {
+	case 0:
+		return true, ReasonRefsResolved, "the route reads no Secret"
+	case 1:
+		return true, ReasonRefsResolved, "the referenced Secret key exists"
+	default:
+		return true, ReasonRefsResolved, fmt.Sprintf("all %d referenced Secret keys exist", len(refs))
+	}
+}
+
+// RouteSecretKeys are the Secret keys a route's call headers read, as "name/key", sorted and without
+// duplicates: what the reconciler checks to fill RouteFacts.MissingSecrets.
+func RouteSecretKeys(route *fulfillmentv1alpha1.IntentRoute) []string {
+	var keys []string
+	if call := route.Spec.Call; call != nil {
+		for _, header := range call.Headers {
+			if header.ValueFrom != nil {
+				ref := header.ValueFrom.SecretKeyRef
+				keys = append(keys, ref.Name+"/"+ref.Key)
+			}
+		}
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys)
+}
+
+// missingSecretProblems explains each missing Secret key with the header fields that read it.
+func missingSecretProblems(route *fulfillmentv1alpha1.IntentRoute, missing []string) []string {
+	missing = slices.Compact(slices.Sorted(slices.Values(missing)))
+	problems := make([]string, 0, len(missing))
+	for _, ref := range missing {
+		name, key, hasKey := strings.Cut(ref, "/")
+		var fields []string
+		if call := route.Spec.Call; call != nil {
+			for i, header := range call.Headers {
+				if header.ValueFrom == nil {
+					continue
+				}
+				selector := header.ValueFrom.SecretKeyRef
+				if selector.Name == name && (!hasKey || selector.Key == key) {
+					fields = append(fields, fmt.Sprintf("spec.call.headers[%d].valueFrom.secretKeyRef", i))
+				}
+			}
+		}
+		problem := fmt.Sprintf("Secret %s not found", name)
+		if hasKey {
+			problem = fmt.Sprintf("Secret %s with key %s not found", name, key)
+		}
+		if len(fields) > 0 {
+			problem = strings.Join(fields, ", ") + ": " + problem + ": create it or fix the reference"
+		}
+		problems = append(problems, problem)
+	}
+	return problems
+}
+
+// placeholderSecret stands in for header Secrets when compiling: the operator never reads their values, and
+// whether they exist is RouteFacts.MissingSecrets' business.
+func placeholderSecret(string, string) ([]byte, error) { return []byte("placeholder"), nil }
+
+// routeCompileProblems compiles the route as the server does (webhookserver/endpoint.compileRoute): the when
+// guard as a bool, the action through the server's own action compilers (so every template and expression is
+// compiled with the same options: respond inside call WithResponse), and the fallback. Each problem names its
+// field.
+func routeCompileProblems(env *expr.Env, spec *fulfillmentv1alpha1.IntentRouteSpec) []string {
+	var problems []string
+	add := func(err error) {
+		if err == nil {
+			return
+		}
+		// errors.Join writes one error per line; each of the server's errors is one line with its field.
+		for line := range strings.SplitSeq(err.Error(), "\n") {
+			if line = strings.TrimSpace(line); line != "" {
+				problems = append(problems, line)
+			}
+		}
+	}
+	if when := spec.Match.When; when != "" {
+		if _, err := env.Compile(when, expr.WithBoolResult()); err != nil {
+			add(fmt.Errorf("spec.match.when: %w", err))
+		}
+	}
+	switch {
+	case spec.Respond != nil:
+		_, err := action.CompileRespond(env, spec.Respond, "spec.respond")
+		add(err)
+	case spec.Call != nil:
+		_, err := action.CompileCall(env, action.Upstreams{}, spec.Call, "spec.call", placeholderSecret)
+		add(err)
+	case spec.Forward != nil:
+		// Nothing to compile: a URL or a Service, both checked by the schema.
+	default:
+		add(fmt.Errorf("spec: no action: set respond, call or forward"))
+	}
+	if fallback := spec.Fallback; fallback != nil {
+		if fallback.Text != "" {
+			if _, err := env.CompileTemplate(fallback.Text); err != nil {
+				add(fmt.Errorf("spec.fallback.text: %w", err))
+			}
+		}
+		if fallback.Payload != nil && len(fallback.Payload.Raw) > 0 {
+			var value any
+			if err := utiljson.Unmarshal(fallback.Payload.Raw, &value); err != nil {
+				add(fmt.Errorf("spec.fallback.payload: %w", err))
+			} else if _, err := env.CompileValue(value); err != nil {
+				add(fmt.Errorf("spec.fallback.payload: %w", err))
+			}
+		}
+	}
+	return problems
+}
+
+// matchCriterion is a list of spec.match and the dialects whose requests carry what it matches, as the
+// server's decoders fill the normalized request (webhookserver/dialect/*/decode.go).
+type matchCriterion struct {
+	field   string
+	values  func(*fulfillmentv1alpha1.RouteMatch) []string
+	sentBy  []fulfillmentv1alpha1.Dialect
+	carried string
+}
+
+var matchCriteria = []matchCriterion{
+	{
+		field:  "intents",
+		values: func(m *fulfillmentv1alpha1.RouteMatch) []string { return m.Intents },
+		sentBy: []fulfillmentv1alpha1.Dialect{fulfillmentv1alpha1.DialectDialogflowES, fulfillmentv1alpha1.DialectDialogflowCX,
+			fulfillmentv1alpha1.DialectRasa, fulfillmentv1alpha1.DialectGeneric},
+	},
+	{
+		field:   "actions",
+		values:  func(m *fulfillmentv1alpha1.RouteMatch) []string { return m.Actions },
+		sentBy:  []fulfillmentv1alpha1.Dialect{fulfillmentv1alpha1.DialectDialogflowES, fulfillmentv1alpha1.DialectRasa},
+		carried: "an action is Dialogflow ES queryResult.action or Rasa next_action",
+	},
+	{
+		field:   "tags",
+		values:  func(m *fulfillmentv1alpha1.RouteMatch) []string { return m.Tags },
+		sentBy:  []fulfillmentv1alpha1.Dialect{fulfillmentv1alpha1.DialectDialogflowCX},
+		carried: "a tag is Dialogflow CX fulfillmentInfo.tag",
+	},
+	{
+		// Dialogflow CX requests carry their triggerEvent, which the server matches as the event.
+		field:   "events",
+		values:  func(m *fulfillmentv1alpha1.RouteMatch) []string { return m.Events },
+		sentBy:  []fulfillmentv1alpha1.Dialect{fulfillmentv1alpha1.DialectGeneric, fulfillmentv1alpha1.DialectDialogflowCX},
+		carried: "an event is the Generic event or the Dialogflow CX triggerEvent",
+	},
+}
+
+// routeTargetProblems finds match lists the endpoint's dialect never fills: such a list can never match,
+// which is almost always a route written for another endpoint. An unknown dialect is the endpoint's problem,
+// not the route's. call and forward are fine with every dialect and delivery mode, and a forward Service is in
+// the route's namespace by construction.
+func routeTargetProblems(spec *fulfillmentv1alpha1.IntentRouteSpec, dialect fulfillmentv1alpha1.Dialect) []string {
+	known := false
+	for _, c := range matchCriteria {
+		known = known || slices.Contains(c.sentBy, dialect)
+	}
+	if !known {
+		return nil
+	}
+	var problems []string
+	for _, c := range matchCriteria {
+		if len(c.values(&spec.Match)) == 0 || slices.Contains(c.sentBy, dialect) {
+			continue
+		}
+		problems = append(problems, fmt.Sprintf(
+			"spec.match.%s: a %s endpoint never sends %s (%s), so this list can never match; remove it or "+
+				"reference an endpoint of a dialect that sends them (%s)",
+			c.field, dialect, c.field, c.carried, dialectList(c.sentBy)))
+	}
+	return problems
+}
+
+func dialectList(dialects []fulfillmentv1alpha1.Dialect) string {
+	names := make([]string, len(dialects))
+	for i, d := range dialects {
+		names[i] = string(d)
+	}
+	return strings.Join(names, ", ")
+}
+
+// routeConflictIdentity is what makes two routes of one endpoint indistinguishable to the server.
+type routeConflictIdentity struct {
+	Endpoint string   `json:"endpoint"`
+	Priority int32    `json:"priority"`
+	Intents  []string `json:"intents"`
+	Actions  []string `json:"actions"`
+	Tags     []string `json:"tags"`
+	Events   []string `json:"events"`
+	When     string   `json:"when"`
+}
+
+// RouteConflictKey is equal for two routes exactly when they conflict: same endpoint, same priority, the same
+// sets of intents, actions, tags and events, and the same when guard (as written, surrounding space aside).
+// Of such routes only the first in the server's order (older first, then name) can ever answer. The key can
+// serve as a field index to find the routes a change may un-conflict.
+func RouteConflictKey(route *fulfillmentv1alpha1.IntentRoute) string {
+	set := func(values []string) []string {
+		if len(values) == 0 {
+			return []string{}
+		}
+		return slices.Compact(slices.Sorted(slices.Values(values)))
+	}
+	m := route.Spec.Match
+	key, err := json.Marshal(routeConflictIdentity{
+		Endpoint: route.Spec.EndpointRef.Name,
+		Priority: route.Spec.Priority,
+		Intents:  set(m.Intents),
+		Actions:  set(m.Actions),
+		Tags:     set(m.Tags),
+		Events:   set(m.Events),
+		When:     strings.TrimSpace(m.When),
+	})
+	if err != nil { // strings and an integer always marshal
+		panic(fmt.Sprintf("marshal route conflict key: %v", err))
+	}
+	return string(key)
+}
+
+// routeBefore is the server's route order among equals (webhookserver/route): older first, then name.
+func routeBefore(a, b *fulfillmentv1alpha1.IntentRoute) bool {
+	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+		return a.CreationTimestamp.Before(&b.CreationTimestamp)
+	}
+	return a.Name < b.Name
+}
+
+// conflictWinner returns the sibling that takes route's place: the first, in the server's order, of the
+// siblings with route's conflict key that come before route and would be accepted on their own (they compile
+// and match what the dialect sends). A broken older route therefore never shadows a working newer one. Whether
+// a sibling's header Secrets exist is not known here, so a sibling missing one still wins.
+func conflictWinner(env *expr.Env, route *fulfillmentv1alpha1.IntentRoute, endpoint *fulfillmentv1alpha1.WebhookEndpoint,
+	siblings []fulfillmentv1alpha1.IntentRoute) *fulfillmentv1alpha1.IntentRoute {
+	key := RouteConflictKey(route)
+	var winner *fulfillmentv1alpha1.IntentRoute
+	for i := range siblings {
+		sibling := &siblings[i]
+		if sibling.Name == route.Name || sibling.Namespace != route.Namespace || sibling.DeletionTimestamp != nil ||
+			!routeBefore(sibling, route) || (winner != nil && !routeBefore(sibling, winner)) ||
+			RouteConflictKey(sibling) != key {
+			continue
+		}
+		if len(routeCompileProblems(env, &sibling.Spec)) > 0 ||
+			len(routeTargetProblems(&sibling.Spec, endpoint.Spec.Dialect)) > 0 {
+			continue
+		}
+		winner = sibling
+	}
+	return winner
+}
+
+func conflictMessage(route, winner *fulfillmentv1alpha1.IntentRoute) string {
+	why := "was created earlier"
+	if winner.CreationTimestamp.Equal(&route.CreationTimestamp) {
+		why = "was created at the same time and its name sorts first"
+	}
+	return fmt.Sprintf("IntentRoute %s has the same match and priority and %s, so this route could never answer; "+
+		"change the match or priority of one of them, or delete one", winner.Name, why)
+}
+
+// problemList writes problems on one line, at most maxRouteProblems of them.
+func problemList(problems []string) string {
+	if len(problems) <= maxRouteProblems {
+		return strings.Join(problems, "; ")
+	}
+	return fmt.Sprintf("%s; and %d more", strings.Join(problems[:maxRouteProblems], "; "), len(problems)-maxRouteProblems)
+}
+
+// AcceptedRoutes decides every route of endpoint at once, as the endpoint's reconciler needs it to render
+// <endpoint>-config: it calls AcceptRoute itself instead of reading the routes' status, which may lag behind
+// a route's spec and would briefly drop a route that is only being edited. missingSecrets gives a route's
+// RouteFacts.MissingSecrets (nil means none are missing). Routes of other endpoints and routes being deleted
+// are left out, of the result and of the counts. The accepted routes come in the server's order: priority
+// (higher first), then older, then name.
+func AcceptedRoutes(env *expr.Env, endpoint *fulfillmentv1alpha1.WebhookEndpoint, routes []fulfillmentv1alpha1.IntentRoute,
+	missingSecrets func(*fulfillmentv1alpha1.IntentRoute) []string) ([]fulfillmentv1alpha1.IntentRoute, fulfillmentv1alpha1.RouteCounts) {
+	var mine []fulfillmentv1alpha1.IntentRoute
+	for i := range routes {
+		r := &routes[i]
+		if r.Spec.EndpointRef.Name == endpoint.Name && r.Namespace == endpoint.Namespace && r.DeletionTimestamp == nil {
+			mine = append(mine, *r)
+		}
+	}
+	var accepted []fulfillmentv1alpha1.IntentRoute
+	var counts fulfillmentv1alpha1.RouteCounts
+	for i := range mine {
+		r := &mine[i]
+		facts := RouteFacts{Endpoint: endpoint, Siblings: mine}
+		if missingSecrets != nil {
+			facts.MissingSecrets = missingSecrets(r)
+		}
+		if AcceptRoute(env, r, facts).Accepted {
+			accepted = append(accepted, *r)
+			counts.Accepted++
+		} else {
+			counts.Rejected++
+		}
+	}
+	sort.SliceStable(accepted, func(i, j int) bool {
+		if accepted[i].Spec.Priority != accepted[j].Spec.Priority {
+			return accepted[i].Spec.Priority > accepted[j].Spec.Priority
+		}
+		return routeBefore(&accepted[i], &accepted[j])
+	})
+	return accepted, counts
+}

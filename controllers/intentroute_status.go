@@ -1,0 +1,45 @@
+package controllers
+
+import (
+	"slices"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+)
+
+// ReasonRejected stands in for an empty reason of a rejected Acceptance. AcceptRoute always gives one of the
+// API's reasons; only a zero Acceptance gets this one.
+const ReasonRejected = "Rejected"
+
+// ComputeRouteStatus writes an acceptance decision (AcceptRoute) into a route's status: the Accepted and
+// ResolvedRefs conditions with meta.SetStatusCondition semantics (LastTransitionTime kept unless the status
+// flips), starting from route.Status.Conditions, which are not modified; every condition and the status carry
+// route.Generation; endpoint is spec.endpointRef.name.
+func ComputeRouteStatus(route *fulfillmentv1alpha1.IntentRoute, acceptance Acceptance, now metav1.Time) fulfillmentv1alpha1.IntentRouteStatus {
+	status := fulfillmentv1alpha1.IntentRouteStatus{
+		ObservedGeneration: route.Generation,
+		Conditions:         slices.Clone(route.Status.Conditions),
+		Endpoint:           route.Spec.EndpointRef.Name,
+	}
+	reason, fallback := acceptance.Reason, ReasonRejected
+	if acceptance.Accepted {
+		fallback = fulfillmentv1alpha1.ReasonAccepted
+	}
+	setCondition(&status.Conditions, fulfillmentv1alpha1.ConditionAccepted, acceptance.Accepted,
+		conditionReason(reason, fallback), acceptance.Message, route.Generation, now)
+
+	refsFallback := ReasonSecretNotFound
+	if acceptance.ResolvedRefs {
+		refsFallback = ReasonRefsResolved
+	}
+	setCondition(&status.Conditions, fulfillmentv1alpha1.ConditionResolvedRefs, acceptance.ResolvedRefs,
+		conditionReason(acceptance.RefsReason, refsFallback), acceptance.RefsMessage, route.Generation, now)
+	return status
+}
+
+// RouteAcceptedCondition returns the route's Accepted condition, or nil.
+func RouteAcceptedCondition(status *fulfillmentv1alpha1.IntentRouteStatus) *metav1.Condition {
+	return meta.FindStatusCondition(status.Conditions, fulfillmentv1alpha1.ConditionAccepted)
+}

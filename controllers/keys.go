@@ -1,0 +1,163 @@
+package controllers
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
+)
+
+// Annotations of the generated HMAC Secret. Times are RFC 3339 in UTC, to the second.
+const (
+	// AnnotationKeyRotatedAt is when the current key was generated.
+	AnnotationKeyRotatedAt = "fulfillment.dev/rotated-at"
+	// AnnotationPreviousKeyExpiresAt is when the previous key stops being accepted; present only during the
+	// grace period that follows a rotation.
+	AnnotationPreviousKeyExpiresAt = "fulfillment.dev/previous-expires-at"
+)
+
+// DefaultKeyGracePeriod is the CRD's default of spec.auth.hmac.rotation.gracePeriod. It also bounds a previous
+// key whose expiry annotation is missing or malformed when rotation is not configured.
+const DefaultKeyGracePeriod = 24 * time.Hour
+
+// minKeyCheck is the soonest DesiredHMACKeys asks to be called again, so that a deadline a fraction of a
+// second away never makes the reconciler spin.
+const minKeyCheck = time.Second
+
+// ErrNoGeneratedKey is returned by DesiredHMACKeys for an endpoint whose HMAC key the operator does not
+// generate (no spec.auth.hmac, or a secretRef).
+var ErrNoGeneratedKey = errors.New("the endpoint has no generated HMAC key")
+
+// KeyState is the desired generated HMAC Secret and when to look at it again.
+type KeyState struct {
+	// Data is the Secret's desired data: "secret" (current key) and "previous" (only during the grace
+	// period). Nothing else: the operator owns the whole Secret.
+	Data map[string][]byte
+	// Annotations are AnnotationKeyRotatedAt and, during the grace period, AnnotationPreviousKeyExpiresAt.
+	Annotations map[string]string
+	// Rotated is true when a new key was generated now: the first key or a rotation (Data holds "previous"
+	// after a rotation with a grace period), for an event.
+	Rotated bool
+	// RotatedAt is when the current key was generated, for status.lastKeyRotationTime.
+	RotatedAt time.Time
+	// NextCheck is when the reconciler must come back: the nearer of the next rotation and the end of the
+	// grace period; 0 means never (no rotation configured and no previous key).
+	NextCheck time.Duration
+}
+
+// GeneratesHMACKey tells whether the operator generates (and may rotate) the endpoint's HMAC key: HMAC without
+// secretRef.
+func GeneratesHMACKey(endpoint *fulfillmentv1alpha1.WebhookEndpoint) bool {
+	h := endpoint.Spec.Auth.HMAC
+	return h != nil && h.SecretRef == nil
+}
+
+// DesiredHMACKeys computes the generated HMAC Secret <endpoint>-hmac from the existing one (nil when it does
+// not exist yet) at now. generate makes a key (auth.GenerateHMACKey in production).
+//
+//   - No current key (no Secret, or no data "secret"): a new key is generated, rotated at now.
+//   - Without spec.auth.hmac.rotation the current key is kept forever.
+//   - With rotation, once now reaches rotated-at + interval the current key becomes "previous", a new key
+//     becomes "secret", and previous-expires-at is now + gracePeriod (with a zero grace period the previous
+//     key is dropped at once). From previous-expires-at on, "previous" and its annotation are dropped.
+//   - A missing or malformed rotated-at annotation, or one in the future, counts as now: the key is kept and
+//     the clock starts again, never a rotation in a loop. A previous key whose expiry annotation is missing,
+//     malformed or later than rotated-at + gracePeriod expires at rotated-at + gracePeriod.
+//   - An existing current key is never replaced except by a rotation.
+//
+// Times are stored to the second. Errors come from generate, or ErrNoGeneratedKey.
+func DesiredHMACKeys(endpoint *fulfillmentv1alpha1.WebhookEndpoint, existing *corev1.Secret, now time.Time,
+	generate func(fulfillmentv1alpha1.HMACScheme) ([]byte, error)) (KeyState, error) {
+	if !GeneratesHMACKey(endpoint) {
+		return KeyState{}, fmt.Errorf("WebhookEndpoint %s/%s: %w", endpoint.Namespace, endpoint.Name, ErrNoGeneratedKey)
+	}
+	hmac := endpoint.Spec.Auth.HMAC
+	newKey := func() ([]byte, error) {
+		key, err := generate(hmac.Scheme)
+		if err != nil {
+			return nil, fmt.Errorf("generating an HMAC key for WebhookEndpoint %s/%s: %w", endpoint.Namespace, endpoint.Name, err)
+		}
+		if len(bytes.TrimSpace(key)) == 0 {
+			return nil, fmt.Errorf("generating an HMAC key for WebhookEndpoint %s/%s: the generator returned an empty key",
+				endpoint.Namespace, endpoint.Name)
+		}
+		return key, nil
+	}
+	// interval 0 means no rotation: the schema requires at least 1h, and 0 must never rotate on every call.
+	var interval time.Duration
+	grace := DefaultKeyGracePeriod
+	if r := hmac.Rotation; r != nil {
+		interval, grace = max(r.Interval.Duration, 0), max(r.GracePeriod.Duration, 0)
+	}
+	stamp := now.UTC().Truncate(time.Second)
+
+	var data map[string][]byte
+	var annotations map[string]string
+	if existing != nil {
+		data, annotations = existing.Data, existing.Annotations
+	}
+	current := bytes.Clone(data[auth.HMACSecretKey])
+	previous := bytes.Clone(data[auth.HMACPreviousSecretKey])
+	rotatedAt, ok := parseKeyTime(annotations[AnnotationKeyRotatedAt])
+	if !ok || rotatedAt.After(now) {
+		rotatedAt = stamp
+	}
+	previousExpiresAt, hasExpiry := parseKeyTime(annotations[AnnotationPreviousKeyExpiresAt])
+
+	state := KeyState{}
+	switch {
+	case len(bytes.TrimSpace(current)) == 0:
+		key, err := newKey()
+		if err != nil {
+			return KeyState{}, err
+		}
+		current, rotatedAt, state.Rotated = key, stamp, true
+	case interval > 0 && !now.Before(rotatedAt.Add(interval)):
+		key, err := newKey()
+		if err != nil {
+			return KeyState{}, err
+		}
+		previous, current, rotatedAt, state.Rotated = current, key, stamp, true
+		previousExpiresAt, hasExpiry = stamp.Add(grace), true
+	}
+
+	state.RotatedAt = rotatedAt
+	state.Data = map[string][]byte{auth.HMACSecretKey: current}
+	state.Annotations = map[string]string{AnnotationKeyRotatedAt: rotatedAt.UTC().Format(time.RFC3339)}
+	if interval > 0 {
+		state.NextCheck = rotatedAt.Add(interval).Sub(now)
+	}
+	if len(bytes.TrimSpace(previous)) > 0 {
+		if limit := rotatedAt.Add(grace); !hasExpiry || previousExpiresAt.After(limit) {
+			previousExpiresAt = limit
+		}
+		if now.Before(previousExpiresAt) {
+			state.Data[auth.HMACPreviousSecretKey] = previous
+			state.Annotations[AnnotationPreviousKeyExpiresAt] = previousExpiresAt.UTC().Format(time.RFC3339)
+			if untilExpiry := previousExpiresAt.Sub(now); state.NextCheck == 0 || untilExpiry < state.NextCheck {
+				state.NextCheck = untilExpiry
+			}
+		}
+	}
+	if state.NextCheck != 0 && state.NextCheck < minKeyCheck {
+		state.NextCheck = minKeyCheck
+	}
+	return state, nil
+}
+
+// parseKeyTime reads a time annotation; false when it is missing or malformed.
+func parseKeyTime(value string) (time.Time, bool) {
+	if value == "" {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339, value)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t, true
+}

@@ -1,0 +1,439 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
+)
+
+// WebhookEndpointReconciler turns a WebhookEndpoint and its accepted IntentRoutes into a running fulfillment
+// Deployment and everything around it. It reads, applies and records; what to apply and which status to report
+// are pure functions (webhookendpoint_resources.go, webhookendpoint_status.go, keys.go).
+type WebhookEndpointReconciler struct {
+	Client client.Client
+	// APIReader reads the generated HMAC Secret's data directly: Secret values are never cached.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	// Image of the fulfillment pods.
+	Image string
+	Env   *expr.Env
+	// Now is the clock (time.Now in production).
+	Now func() time.Time
+}
+
+// stalledError is a problem only the user can fix: it sets Stalled=True and is not retried (a watch on the
+// referenced objects brings the endpoint back when they change).
+type stalledError struct {
+	reason, message string
+}
+
+func (e *stalledError) Error() string { return e.message }
+
+// Reconcile implements reconcile.Reconciler.
+func (r *WebhookEndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	endpoint := &fulfillmentv1alpha1.WebhookEndpoint{}
+	if err := r.Client.Get(ctx, req.NamespacedName, endpoint); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !endpoint.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil // owner references remove what the operator created
+	}
+
+	facts, requeueAfter, err := r.reconcileObjects(ctx, endpoint)
+	var stalled *stalledError
+	if errors.As(err, &stalled) {
+		facts.StalledReason, facts.StalledMessage = stalled.reason, stalled.message
+	}
+	if statusErr := r.updateStatus(ctx, endpoint, facts); statusErr != nil {
+		return ctrl.Result{}, errors.Join(err, statusErr)
+	}
+	switch {
+	case stalled != nil:
+		return ctrl.Result{}, reconcile.TerminalError(err)
+	case err != nil:
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: requeueAfter}, nil
+}
+
+// reconcileObjects applies the desired objects and gathers the facts the status is computed from.
+func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint) (EndpointFacts, time.Duration, error) {
+	facts := EndpointFacts{HMACSecretName: HMACSecretName(endpoint), ServiceURL: serviceURL(endpoint), ExternalURL: externalURL(endpoint)}
+	facts.LastKeyRotationTime = endpoint.Status.LastKeyRotationTime
+	facts.ConfigHash = endpoint.Status.ConfigHash
+
+	accepted, rejected, err := r.acceptedRoutes(ctx, endpoint)
+	if err != nil {
+		return facts, 0, err
+	}
+	facts.RoutesAccepted, facts.RoutesRejected = int32(len(accepted)), int32(rejected)
+
+	deployment := &appsv1.Deployment{}
+	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: endpoint.Namespace, Name: endpoint.Name}, deployment); err == nil {
+		facts.Deployment = deployment
+	} else if client.IgnoreNotFound(err) != nil {
+		return facts, 0, err
+	}
+
+	if endpoint.Spec.Suspend {
+		return facts, 0, r.suspend(ctx, endpoint, facts.Deployment)
+	}
+
+	// Referenced Secrets must exist before pods that mount them roll out: a missing one stalls the endpoint and
+	// the running pods keep serving the previous configuration.
+	missing, err := r.missingSecrets(ctx, endpoint, accepted)
+	if err != nil {
+		return facts, 0, err
+	}
+	facts.MissingSecrets = missing
+	if len(missing) > 0 {
+		return facts, 0, &stalledError{reason: "SecretNotFound", message: fmt.Sprintf(
+			"Secret %s not found in namespace %s: create it, or fix the reference in the WebhookEndpoint or its IntentRoutes",
+			strings.Join(missing, ", "), endpoint.Namespace)}
+	}
+
+	var requeueAfter time.Duration
+	if endpoint.Spec.Auth.HMAC != nil && endpoint.Spec.Auth.HMAC.SecretRef == nil {
+		state, err := r.reconcileHMACKeys(ctx, endpoint)
+		if err != nil {
+			return facts, 0, err
+		}
+		rotatedAt := metav1.NewTime(state.RotatedAt)
+		facts.LastKeyRotationTime = &rotatedAt
+		requeueAfter = state.NextCheck
+	}
+
+	if tls := endpoint.Spec.TLS; tls != nil && (tls.Mode == fulfillmentv1alpha1.TLSModeCertManager || tls.Mode == fulfillmentv1alpha1.TLSModeSelfSigned) {
+		// Serving plain HTTP where TLS was asked for would be worse than not serving.
+		return facts, 0, &stalledError{reason: "TLSModeNotSupported", message: fmt.Sprintf(
+			"tls.mode %s is not supported by this operator version yet: use Secret (your kubernetes.io/tls Secret) or Disabled", tls.Mode)}
+	}
+	data, hash, err := RenderConfig(endpoint, accepted)
+	if err != nil {
+		return facts, 0, &stalledError{reason: "InvalidConfiguration", message: "rendering the configuration: " + err.Error()}
+	}
+	facts.ConfigHash = hash
+	tlsSecret := ""
+	if tls := endpoint.Spec.TLS; tls != nil && tls.Mode == fulfillmentv1alpha1.TLSModeSecret {
+		tlsSecret = tls.SecretName
+	}
+	wanted := []client.Object{
+		DesiredServiceAccount(endpoint),
+		DesiredConfigMap(endpoint, data),
+		DesiredDeployment(DeploymentInputs{Endpoint: endpoint, Image: r.Image, ConfigHash: hash,
+			Secrets: ReferencedSecrets(endpoint, accepted), TLSSecretName: tlsSecret}),
+		DesiredService(endpoint),
+		DesiredNetworkPolicy(endpoint),
+	}
+	for _, obj := range wanted {
+		if err := apply(ctx, r.Client, obj); err != nil {
+			return facts, 0, err
+		}
+	}
+	optional := []struct {
+		desired client.Object
+		empty   client.Object
+	}{
+		{nilIfNil(DesiredPodDisruptionBudget(endpoint)), &policyv1.PodDisruptionBudget{}},
+		{nilIfNil(DesiredHorizontalPodAutoscaler(endpoint)), &autoscalingv2.HorizontalPodAutoscaler{}},
+		{nilIfNil(DesiredIngress(endpoint)), &networkingv1.Ingress{}},
+	}
+	for _, o := range optional {
+		if o.desired != nil {
+			if err := apply(ctx, r.Client, o.desired); err != nil {
+				return facts, 0, err
+			}
+			continue
+		}
+		o.empty.SetNamespace(endpoint.Namespace)
+		o.empty.SetName(endpoint.Name)
+		if err := deleteUnwanted(ctx, r.Client, o.empty, endpoint); err != nil {
+			return facts, 0, err
+		}
+	}
+	if route := DesiredHTTPRoute(endpoint); route != nil {
+		if err := apply(ctx, r.Client, route); err != nil {
+			if meta.IsNoMatchError(err) {
+				return facts, 0, &stalledError{reason: "GatewayAPINotInstalled",
+					message: "spec.httpRoute needs the Gateway API CRDs (gateway.networking.k8s.io), which are not installed"}
+			}
+			return facts, 0, err
+		}
+	} else if err := r.deleteHTTPRoute(ctx, endpoint); err != nil {
+		return facts, 0, err
+	}
+	return facts, requeueAfter, nil
+}
+
+// acceptedRoutes are the endpoint's routes that pass acceptance, in name order; rejected counts the others.
+func (r *WebhookEndpointReconciler) acceptedRoutes(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint) ([]fulfillmentv1alpha1.IntentRoute, int, error) {
+	routes := &fulfillmentv1alpha1.IntentRouteList{}
+	if err := r.Client.List(ctx, routes, client.InNamespace(endpoint.Namespace), client.MatchingFields{IndexRouteEndpoint: endpoint.Name}); err != nil {
+		return nil, 0, err
+	}
+	var accepted []fulfillmentv1alpha1.IntentRoute
+	rejected := 0
+	for i := range routes.Items {
+		route := &routes.Items[i]
+		facts, err := routeFacts(ctx, r.Client, route, endpoint, routes.Items)
+		if err != nil {
+			return nil, 0, err
+		}
+		if AcceptRoute(r.Env, route, facts).Accepted {
+			accepted = append(accepted, *route)
+		} else {
+			rejected++
+		}
+	}
+	sort.Slice(accepted, func(i, j int) bool { return accepted[i].Name < accepted[j].Name })
+	return accepted, rejected, nil
+}
+
+// missingSecrets are the referenced Secrets that do not exist; the generated HMAC Secret is the operator's own.
+func (r *WebhookEndpointReconciler) missingSecrets(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint, routes []fulfillmentv1alpha1.IntentRoute) ([]string, error) {
+	names := ReferencedSecrets(endpoint, routes)
+	if tls := endpoint.Spec.TLS; tls != nil && tls.Mode == fulfillmentv1alpha1.TLSModeSecret {
+		names = append(names, tls.SecretName)
+	}
+	generated := ""
+	if hmac := endpoint.Spec.Auth.HMAC; hmac != nil && hmac.SecretRef == nil {
+		generated = HMACSecretName(endpoint)
+	}
+	var missing []string
+	for _, name := range names {
+		if name == generated {
+			continue
+		}
+		exists, err := secretExists(ctx, r.Client, endpoint.Namespace, name)
+		if err != nil {
+			return nil, err
+		}
+		if !exists {
+			missing = append(missing, name)
+		}
+	}
+	return missing, nil
+}
+
+// reconcileHMACKeys creates and rotates the generated HMAC Secret.
+func (r *WebhookEndpointReconciler) reconcileHMACKeys(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint) (KeyState, error) {
+	existing := &corev1.Secret{}
+	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: endpoint.Namespace, Name: HMACSecretName(endpoint)}, existing)
+	if client.IgnoreNotFound(err) != nil {
+		return KeyState{}, err
+	}
+	if err != nil {
+		existing = nil
+	}
+	state, err := DesiredHMACKeys(endpoint, existing, r.Now(), auth.GenerateHMACKey)
+	if err != nil {
+		return state, err
+	}
+	if existing != nil && equality.Semantic.DeepEqual(existing.Data, state.Data) && annotationsContain(existing.Annotations, state.Annotations) {
+		return state, nil
+	}
+	secret := &corev1.Secret{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name: HMACSecretName(endpoint), Namespace: endpoint.Namespace, Labels: Labels(endpoint), Annotations: state.Annotations,
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(endpoint, fulfillmentv1alpha1.GroupVersion.WithKind("WebhookEndpoint"))},
+		},
+		Type: corev1.SecretTypeOpaque,
+		Data: state.Data,
+	}
+	if err := apply(ctx, r.Client, secret); err != nil {
+		return state, err
+	}
+	if state.Rotated {
+		// The event names the Secret, never a key.
+		r.Recorder.Eventf(endpoint, nil, corev1.EventTypeNormal, "KeyRotated", "RotateKey",
+			"generated a new HMAC key in Secret %s; the previous key stays valid for the grace period", secret.Name)
+	}
+	return state, nil
+}
+
+// suspend scales the Deployment to zero and changes nothing else.
+func (r *WebhookEndpointReconciler) suspend(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint, deployment *appsv1.Deployment) error {
+	if deployment == nil || (deployment.Spec.Replicas != nil && *deployment.Spec.Replicas == 0) {
+		return nil
+	}
+	patch := client.MergeFrom(deployment.DeepCopy())
+	zero := int32(0)
+	deployment.Spec.Replicas = &zero
+	if err := r.Client.Patch(ctx, deployment, patch); err != nil {
+		return fmt.Errorf("scaling the suspended endpoint to zero: %w", err)
+	}
+	r.Recorder.Eventf(endpoint, nil, corev1.EventTypeNormal, "Suspended", "Suspend", "scaled Deployment %s to zero", deployment.Name)
+	return nil
+}
+
+func (r *WebhookEndpointReconciler) deleteHTTPRoute(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint) error {
+	route := &unstructured.Unstructured{}
+	route.SetAPIVersion("gateway.networking.k8s.io/v1")
+	route.SetKind("HTTPRoute")
+	route.SetNamespace(endpoint.Namespace)
+	route.SetName(endpoint.Name)
+	err := deleteUnwanted(ctx, r.Client, route, endpoint)
+	if meta.IsNoMatchError(err) {
+		return nil // no Gateway API: nothing to delete
+	}
+	return err
+}
+
+// updateStatus writes the status when it changed, and records the transitions a person cares about.
+func (r *WebhookEndpointReconciler) updateStatus(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts EndpointFacts) error {
+	status := ComputeEndpointStatus(endpoint, facts, metav1.NewTime(r.Now()))
+	if equality.Semantic.DeepEqual(status, endpoint.Status) {
+		return nil
+	}
+	before := meta.FindStatusCondition(endpoint.Status.Conditions, fulfillmentv1alpha1.ConditionReady)
+	patch := client.MergeFrom(endpoint.DeepCopy())
+	endpoint.Status = status
+	if err := r.Client.Status().Patch(ctx, endpoint, patch); err != nil {
+		return fmt.Errorf("updating the status: %w", err)
+	}
+	after := meta.FindStatusCondition(status.Conditions, fulfillmentv1alpha1.ConditionReady)
+	if after != nil && (before == nil || before.Status != after.Status || before.Reason != after.Reason) {
+		eventType := corev1.EventTypeNormal
+		if after.Status != metav1.ConditionTrue {
+			eventType = corev1.EventTypeWarning
+		}
+		r.Recorder.Eventf(endpoint, nil, eventType, after.Reason, "Reconcile", "%s", after.Message)
+	}
+	log.FromContext(ctx).V(1).Info("status updated", "ready", after)
+	return nil
+}
+
+// SetupWithManager registers the controller: the endpoint (spec changes only), the objects it owns, its
+// routes, and the Secrets it references (metadata only, mapped back through an index).
+func (r *WebhookEndpointReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&fulfillmentv1alpha1.WebhookEndpoint{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Owns(&appsv1.Deployment{}).
+		Owns(&corev1.Service{}).
+		Owns(&corev1.ConfigMap{}).
+		Owns(&corev1.ServiceAccount{}).
+		Owns(&policyv1.PodDisruptionBudget{}).
+		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
+		Owns(&networkingv1.NetworkPolicy{}).
+		Owns(&networkingv1.Ingress{}).
+		Watches(&fulfillmentv1alpha1.IntentRoute{}, handler.EnqueueRequestsFromMapFunc(routeToEndpoint),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.secretToEndpoints), builder.OnlyMetadata).
+		Named("webhookendpoint").
+		Complete(r)
+}
+
+// routeToEndpoint maps a route to its endpoint: a route change re-renders only that endpoint.
+func routeToEndpoint(_ context.Context, obj client.Object) []reconcile.Request {
+	route := obj.(*fulfillmentv1alpha1.IntentRoute)
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: route.Namespace, Name: route.Spec.EndpointRef.Name}}}
+}
+
+// secretToEndpoints maps a Secret to the endpoints that read it, directly or through their routes, and to the
+// endpoint that owns it (the generated HMAC Secret).
+func (r *WebhookEndpointReconciler) secretToEndpoints(ctx context.Context, obj client.Object) []reconcile.Request {
+	names := map[string]bool{}
+	endpoints := &fulfillmentv1alpha1.WebhookEndpointList{}
+	if err := r.Client.List(ctx, endpoints, client.InNamespace(obj.GetNamespace()), client.MatchingFields{IndexEndpointSecrets: obj.GetName()}); err == nil {
+		for _, e := range endpoints.Items {
+			names[e.Name] = true
+		}
+	}
+	routes := &fulfillmentv1alpha1.IntentRouteList{}
+	if err := r.Client.List(ctx, routes, client.InNamespace(obj.GetNamespace()), client.MatchingFields{IndexRouteSecrets: obj.GetName()}); err == nil {
+		for _, route := range routes.Items {
+			names[route.Spec.EndpointRef.Name] = true
+		}
+	}
+	if owner := metav1.GetControllerOf(obj); owner != nil && owner.Kind == "WebhookEndpoint" {
+		names[owner.Name] = true
+	}
+	requests := make([]reconcile.Request, 0, len(names))
+	for name := range names {
+		requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}})
+	}
+	return requests
+}
+
+// serviceURL is the endpoint's URL inside the cluster.
+func serviceURL(endpoint *fulfillmentv1alpha1.WebhookEndpoint) string {
+	scheme := "http"
+	if tls := endpoint.Spec.TLS; tls != nil && tls.Mode != "" && tls.Mode != fulfillmentv1alpha1.TLSModeDisabled {
+		scheme = "https"
+	}
+	port := int32(80)
+	if s := endpoint.Spec.Service; s != nil && s.Port != 0 {
+		port = s.Port
+	}
+	path := endpoint.Spec.Path
+	if path == "" {
+		path = "/webhook"
+	}
+	return fmt.Sprintf("%s://%s.%s.svc:%d%s", scheme, endpoint.Name, endpoint.Namespace, port, path)
+}
+
+// externalURL is the endpoint's URL through its Ingress or HTTPRoute, when it has one.
+func externalURL(endpoint *fulfillmentv1alpha1.WebhookEndpoint) string {
+	path := endpoint.Spec.Path
+	if path == "" {
+		path = "/webhook"
+	}
+	switch {
+	case endpoint.Spec.Ingress != nil:
+		scheme := "http"
+		if endpoint.Spec.Ingress.TLSSecretName != "" {
+			scheme = "https"
+		}
+		return scheme + "://" + endpoint.Spec.Ingress.Host + path
+	case endpoint.Spec.HTTPRoute != nil && len(endpoint.Spec.HTTPRoute.Hostnames) > 0:
+		return "https://" + endpoint.Spec.HTTPRoute.Hostnames[0] + path
+	}
+	return ""
+}
+
+func annotationsContain(have, want map[string]string) bool {
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// nilIfNil turns a typed nil pointer into a nil client.Object, so that "not wanted" can be checked with == nil.
+func nilIfNil[T any, P interface {
+	*T
+	client.Object
+}](obj P) client.Object {
+	if obj == nil {
+		return nil
+	}
+	return obj
+}

@@ -1,0 +1,326 @@
+package controllers_test
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
+)
+
+func newNamespace() string {
+	GinkgoHelper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "bots-"}}
+	Expect(k8sClient.Create(ctx, ns)).To(Succeed())
+	return ns.Name
+}
+
+func basicSecret(namespace, name string) *corev1.Secret {
+	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		StringData: map[string]string{"username": "dialogflow", "password": "s3cret-password"}}
+}
+
+func bankEndpoint(namespace string) *fulfillmentv1alpha1.WebhookEndpoint {
+	return &fulfillmentv1alpha1.WebhookEndpoint{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "bank-bot"},
+		Spec: fulfillmentv1alpha1.WebhookEndpointSpec{
+			Dialect:  fulfillmentv1alpha1.DialectDialogflowES,
+			Auth:     fulfillmentv1alpha1.EndpointAuth{Basic: &fulfillmentv1alpha1.BasicAuth{SecretRef: fulfillmentv1alpha1.LocalObjectReference{Name: "bank-basic"}}},
+			Fallback: &fulfillmentv1alpha1.Fallback{Text: "Sorry."},
+		},
+	}
+}
+
+func respondRoute(namespace, name, endpoint, intent, text string) *fulfillmentv1alpha1.IntentRoute {
+	return &fulfillmentv1alpha1.IntentRoute{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		Spec: fulfillmentv1alpha1.IntentRouteSpec{
+			EndpointRef: fulfillmentv1alpha1.LocalObjectReference{Name: endpoint},
+			Match:       fulfillmentv1alpha1.RouteMatch{Intents: []string{intent}},
+			Respond:     &fulfillmentv1alpha1.RespondAction{Text: text},
+		},
+	}
+}
+
+func key(namespace, name string) types.NamespacedName {
+	return types.NamespacedName{Namespace: namespace, Name: name}
+}
+
+// renderedConfig is the configuration in an endpoint's ConfigMap, parsed as the server parses it.
+func renderedConfig(g Gomega, namespace, endpoint string) *config.File {
+	cm := &corev1.ConfigMap{}
+	g.Expect(k8sClient.Get(ctx, key(namespace, endpoint+"-config"), cm)).To(Succeed())
+	file, err := config.ParseFile("config.yaml", []byte(cm.Data["config.yaml"]))
+	g.Expect(err).NotTo(HaveOccurred())
+	return file
+}
+
+func condition(g Gomega, namespace, name, conditionType string) *metav1.Condition {
+	endpoint := &fulfillmentv1alpha1.WebhookEndpoint{}
+	g.Expect(k8sClient.Get(ctx, key(namespace, name), endpoint)).To(Succeed())
+	return meta.FindStatusCondition(endpoint.Status.Conditions, conditionType)
+}
+
+var _ = Describe("WebhookEndpoint controller", func() {
+	var namespace string
+	BeforeEach(func() { namespace = newNamespace() })
+
+	It("renders every owned object, hardened, and re-renders only the endpoint whose route changed", func() {
+		Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, bankEndpoint(namespace))).To(Succeed())
+		Expect(k8sClient.Create(ctx, respondRoute(namespace, "welcome", "bank-bot", "Welcome", "Hello!"))).To(Succeed())
+		other := bankEndpoint(namespace)
+		other.Name = "other-bot"
+		Expect(k8sClient.Create(ctx, other)).To(Succeed())
+
+		Eventually(func(g Gomega) {
+			file := renderedConfig(g, namespace, "bank-bot")
+			g.Expect(file.Endpoints).To(HaveLen(1))
+			g.Expect(file.Endpoints[0].Routes).To(HaveLen(1))
+			g.Expect(file.Endpoints[0].Routes[0].Spec.Respond.Text).To(Equal("Hello!"))
+		}).Should(Succeed())
+
+		deployment := &appsv1.Deployment{}
+		Eventually(func() error { return k8sClient.Get(ctx, key(namespace, "bank-bot"), deployment) }).Should(Succeed())
+		Expect(deployment.Spec.Replicas).To(Equal(ptr.To[int32](2)))
+		pod := deployment.Spec.Template.Spec
+		Expect(pod.AutomountServiceAccountToken).To(Equal(ptr.To(false)))
+		Expect(pod.ServiceAccountName).To(Equal("bank-bot"))
+		Expect(pod.SecurityContext.RunAsNonRoot).To(Equal(ptr.To(true)))
+		Expect(pod.SecurityContext.SeccompProfile.Type).To(Equal(corev1.SeccompProfileTypeRuntimeDefault))
+		container := pod.Containers[0]
+		Expect(container.Image).To(Equal(image))
+		Expect(container.SecurityContext.ReadOnlyRootFilesystem).To(Equal(ptr.To(true)))
+		Expect(container.SecurityContext.AllowPrivilegeEscalation).To(Equal(ptr.To(false)))
+		Expect(container.SecurityContext.Capabilities.Drop).To(ContainElement(corev1.Capability("ALL")))
+		Expect(strings.Join(container.Args, " ")).To(ContainSubstring("serve --config"))
+		Expect(metav1.IsControlledBy(deployment, mustGetEndpoint(namespace, "bank-bot"))).To(BeTrue())
+
+		for _, obj := range []client.Object{&corev1.Service{}, &corev1.ServiceAccount{}, &policyv1.PodDisruptionBudget{}, &networkingv1.NetworkPolicy{}} {
+			Eventually(func() error { return k8sClient.Get(ctx, key(namespace, "bank-bot"), obj) }).Should(Succeed(), "%T", obj)
+		}
+		Expect(apierrors.IsNotFound(k8sClient.Get(ctx, key(namespace, "bank-bot"), &autoscalingv2.HorizontalPodAutoscaler{}))).To(BeTrue())
+
+		Eventually(func(g Gomega) {
+			g.Expect(renderedConfig(g, namespace, "other-bot").Endpoints).To(HaveLen(1))
+		}).Should(Succeed())
+		otherConfig := &corev1.ConfigMap{}
+		Expect(k8sClient.Get(ctx, key(namespace, "other-bot-config"), otherConfig)).To(Succeed())
+
+		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			route := &fulfillmentv1alpha1.IntentRoute{}
+			if err := k8sClient.Get(ctx, key(namespace, "welcome"), route); err != nil {
+				return err
+			}
+			route.Spec.Respond.Text = "Welcome back!"
+			return k8sClient.Update(ctx, route)
+		})).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(renderedConfig(g, namespace, "bank-bot").Endpoints[0].Routes[0].Spec.Respond.Text).To(Equal("Welcome back!"))
+		}).Should(Succeed())
+		unchanged := &corev1.ConfigMap{}
+		Expect(k8sClient.Get(ctx, key(namespace, "other-bot-config"), unchanged)).To(Succeed())
+		Expect(unchanged.ResourceVersion).To(Equal(otherConfig.ResourceVersion), "the other endpoint was re-rendered")
+	})
+
+	It("restores owned objects that are deleted or edited by hand", func() {
+		Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, bankEndpoint(namespace))).To(Succeed())
+		service := &corev1.Service{}
+		Eventually(func() error { return k8sClient.Get(ctx, key(namespace, "bank-bot"), service) }).Should(Succeed())
+		uid := service.UID
+		Expect(k8sClient.Delete(ctx, service)).To(Succeed())
+		Eventually(func(g Gomega) {
+			restored := &corev1.Service{}
+			g.Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), restored)).To(Succeed())
+			g.Expect(restored.UID).NotTo(Equal(uid))
+		}).Should(Succeed())
+
+		deployment := &appsv1.Deployment{}
+		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			if err := k8sClient.Get(ctx, key(namespace, "bank-bot"), deployment); err != nil {
+				return err
+			}
+			deployment.Spec.Template.Spec.Containers[0].Image = "evil:latest"
+			return k8sClient.Update(ctx, deployment)
+		})).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), deployment)).To(Succeed())
+			g.Expect(deployment.Spec.Template.Spec.Containers[0].Image).To(Equal(image))
+		}).Should(Succeed())
+	})
+
+	It("stalls with a message a person understands when a referenced Secret is missing, and recovers", func() {
+		Expect(k8sClient.Create(ctx, bankEndpoint(namespace))).To(Succeed())
+		Eventually(func(g Gomega) {
+			stalled := condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionStalled)
+			g.Expect(stalled).NotTo(BeNil())
+			g.Expect(stalled.Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(stalled.Message).To(ContainSubstring("bank-basic"))
+			g.Expect(stalled.Message).To(ContainSubstring("not found"))
+		}).Should(Succeed())
+		Expect(apierrors.IsNotFound(k8sClient.Get(ctx, key(namespace, "bank-bot"), &appsv1.Deployment{}))).To(BeTrue(),
+			"no Deployment may roll out with a Secret it cannot mount")
+
+		Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
+		Eventually(func(g Gomega) {
+			stalled := condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionStalled)
+			g.Expect(stalled == nil || stalled.Status == metav1.ConditionFalse).To(BeTrue())
+			g.Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), &appsv1.Deployment{})).To(Succeed())
+		}).Should(Succeed())
+	})
+
+	It("removes the HPA when autoscaling is turned off and scales to zero when suspended", func() {
+		Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
+		endpoint := bankEndpoint(namespace)
+		endpoint.Spec.Autoscaling = &fulfillmentv1alpha1.Autoscaling{MaxReplicas: 5}
+		Expect(k8sClient.Create(ctx, endpoint)).To(Succeed())
+		Eventually(func() error {
+			return k8sClient.Get(ctx, key(namespace, "bank-bot"), &autoscalingv2.HorizontalPodAutoscaler{})
+		}).Should(Succeed())
+
+		updateEndpoint(namespace, "bank-bot", func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.Spec.Autoscaling = nil })
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, key(namespace, "bank-bot"), &autoscalingv2.HorizontalPodAutoscaler{}))
+		}).Should(BeTrue())
+
+		updateEndpoint(namespace, "bank-bot", func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.Spec.Suspend = true })
+		Eventually(func(g Gomega) {
+			deployment := &appsv1.Deployment{}
+			g.Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), deployment)).To(Succeed())
+			g.Expect(deployment.Spec.Replicas).To(Equal(ptr.To[int32](0)))
+		}).Should(Succeed())
+	})
+
+	It("generates and rotates the HMAC key, keeping the previous one through the grace period", func() {
+		endpoint := &fulfillmentv1alpha1.WebhookEndpoint{
+			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "payments"},
+			Spec: fulfillmentv1alpha1.WebhookEndpointSpec{
+				Dialect: fulfillmentv1alpha1.DialectGeneric,
+				Auth: fulfillmentv1alpha1.EndpointAuth{HMAC: &fulfillmentv1alpha1.HMACAuth{
+					Scheme:   fulfillmentv1alpha1.HMACSchemeStandardWebhooks,
+					Rotation: &fulfillmentv1alpha1.KeyRotation{Interval: metav1.Duration{Duration: 24 * time.Hour}, GracePeriod: metav1.Duration{Duration: time.Hour}},
+				}},
+			},
+		}
+		Expect(k8sClient.Create(ctx, endpoint)).To(Succeed())
+		secret := &corev1.Secret{}
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key(namespace, "payments-hmac"), secret)).To(Succeed())
+			g.Expect(string(secret.Data["secret"])).To(HavePrefix("whsec_"))
+		}).Should(Succeed())
+		first := string(secret.Data["secret"])
+
+		// A day later, a reconcile (here caused by a spec change) rotates: both keys are valid.
+		clock.Advance(25 * time.Hour)
+		touch(namespace, "payments")
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key(namespace, "payments-hmac"), secret)).To(Succeed())
+			g.Expect(string(secret.Data["previous"])).To(Equal(first))
+			g.Expect(string(secret.Data["secret"])).NotTo(Equal(first))
+		}).Should(Succeed())
+		second := string(secret.Data["secret"])
+		Eventually(func(g Gomega) {
+			e := mustGetEndpoint(namespace, "payments")
+			g.Expect(e.Status.LastKeyRotationTime).NotTo(BeNil())
+			g.Expect(e.Status.HMACSecretName).To(Equal("payments-hmac"))
+		}).Should(Succeed())
+
+		// After the grace period only the new key is valid.
+		clock.Advance(2 * time.Hour)
+		touch(namespace, "payments")
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key(namespace, "payments-hmac"), secret)).To(Succeed())
+			g.Expect(secret.Data).NotTo(HaveKey("previous"))
+			g.Expect(string(secret.Data["secret"])).To(Equal(second))
+		}).Should(Succeed())
+		for _, c := range mustGetEndpoint(namespace, "payments").Status.Conditions {
+			Expect(c.Message).NotTo(ContainSubstring(second), "a key in the status")
+		}
+	})
+
+	It("reports Ready when the Deployment is available, and then stays quiet: no writes", func() {
+		Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, bankEndpoint(namespace))).To(Succeed())
+		Expect(k8sClient.Create(ctx, respondRoute(namespace, "welcome", "bank-bot", "Welcome", "Hello!"))).To(Succeed())
+		deployment := &appsv1.Deployment{}
+		Eventually(func() error { return k8sClient.Get(ctx, key(namespace, "bank-bot"), deployment) }).Should(Succeed())
+		Eventually(func(g Gomega) {
+			ready := condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionReady)
+			g.Expect(ready).NotTo(BeNil())
+			g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
+		}).Should(Succeed())
+
+		// envtest runs no controller-manager: play the Deployment controller's part.
+		markAvailable(deployment)
+		Eventually(func(g Gomega) {
+			ready := condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionReady)
+			g.Expect(ready).NotTo(BeNil())
+			g.Expect(ready.Status).To(Equal(metav1.ConditionTrue))
+			e := mustGetEndpoint(namespace, "bank-bot")
+			g.Expect(e.Status.ObservedGeneration).To(Equal(e.Generation))
+			g.Expect(e.Status.URL).To(Equal(fmt.Sprintf("http://bank-bot.%s.svc:80/webhook", namespace)))
+			g.Expect(e.Status.Routes).NotTo(BeNil())
+			g.Expect(e.Status.Routes.Accepted).To(Equal(int32(1)))
+			g.Expect(e.Status.ConfigHash).NotTo(BeEmpty())
+		}).Should(Succeed())
+
+		// Converged: over a quiet period the operator writes nothing.
+		Consistently(func() int64 { return writes.count.Load() }, 3*time.Second, 100*time.Millisecond).Should(Equal(writes.count.Load()))
+	})
+})
+
+func mustGetEndpoint(namespace, name string) *fulfillmentv1alpha1.WebhookEndpoint {
+	GinkgoHelper()
+	endpoint := &fulfillmentv1alpha1.WebhookEndpoint{}
+	Expect(k8sClient.Get(ctx, key(namespace, name), endpoint)).To(Succeed())
+	return endpoint
+}
+
+// touch changes the spec (a fallback text), so that the endpoint is reconciled now.
+func touch(namespace, name string) {
+	GinkgoHelper()
+	updateEndpoint(namespace, name, func(e *fulfillmentv1alpha1.WebhookEndpoint) {
+		e.Spec.Fallback = &fulfillmentv1alpha1.Fallback{Text: fmt.Sprintf("touched at %d", time.Now().UnixNano())}
+	})
+}
+
+// updateEndpoint changes an endpoint's spec, retrying when the operator updated its status meanwhile.
+func updateEndpoint(namespace, name string, mutate func(*fulfillmentv1alpha1.WebhookEndpoint)) {
+	GinkgoHelper()
+	Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		endpoint := mustGetEndpoint(namespace, name)
+		mutate(endpoint)
+		return k8sClient.Update(ctx, endpoint)
+	})).To(Succeed())
+}
+
+// markAvailable writes the status the Deployment controller would write once every replica is available.
+func markAvailable(deployment *appsv1.Deployment) {
+	GinkgoHelper()
+	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(deployment), deployment)).To(Succeed())
+	replicas := ptr.Deref(deployment.Spec.Replicas, 1)
+	deployment.Status = appsv1.DeploymentStatus{
+		ObservedGeneration: deployment.Generation, Replicas: replicas, UpdatedReplicas: replicas,
+		ReadyReplicas: replicas, AvailableReplicas: replicas,
+		Conditions: []appsv1.DeploymentCondition{{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue,
+			LastUpdateTime: metav1.Now(), LastTransitionTime: metav1.Now(), Reason: "MinimumReplicasAvailable"}},
+	}
+	Expect(k8sClient.Status().Update(ctx, deployment)).To(Succeed())
+}

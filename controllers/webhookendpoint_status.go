@@ -1,0 +1,430 @@
+package controllers
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+)
+
+// Reasons of the WebhookEndpoint conditions. Ready, and Reconciling or Stalled when present, carry the reason
+// and message of the check that decided them, so `kubectl get whe -o wide` says what is wrong.
+const (
+	// ReasonAvailable: every desired replica runs the current pod template and is available.
+	ReasonAvailable = "Available"
+	// ReasonDeploymentNotCreated: the Deployment does not exist yet.
+	ReasonDeploymentNotCreated = "DeploymentNotCreated"
+	// ReasonRollingOut: the Deployment is rolling out a new pod template.
+	ReasonRollingOut = "RollingOut"
+	// ReasonReplicasUnavailable: the pods run the current template but not all of them are available yet.
+	ReasonReplicasUnavailable = "ReplicasUnavailable"
+	// ReasonProgressDeadlineExceeded: the Deployment made no progress within its deadline (kstatus calls such a
+	// Deployment Failed).
+	ReasonProgressDeadlineExceeded = "ProgressDeadlineExceeded"
+	// ReasonSuspended: spec.suspend is true.
+	ReasonSuspended = "Suspended"
+	// ReasonScaledToZero: spec.replicas is 0.
+	ReasonScaledToZero = "ScaledToZero"
+	// ReasonSecretsFound: every referenced Secret exists.
+	ReasonSecretsFound = "SecretsFound"
+	// ReasonCertificateValid, ReasonCertificateNotReady, ReasonCertificateExpired: the serving certificate.
+	ReasonCertificateValid    = "CertificateValid"
+	ReasonCertificateNotReady = "CertificateNotReady"
+	ReasonCertificateExpired  = "CertificateExpired"
+	// ReasonRoutesAccepted, ReasonNoRoutes, ReasonRoutesRejected: the RoutesAccepted detail.
+	ReasonRoutesAccepted = "RoutesAccepted"
+	ReasonNoRoutes       = "NoRoutes"
+	ReasonRoutesRejected = "RoutesRejected"
+	// ReasonStalled replaces a stall reason that is not a valid condition reason.
+	ReasonStalled = "Stalled"
+)
+
+// maxConditionMessage bounds a condition message (the API allows 32768 bytes).
+const maxConditionMessage = 4096
+
+// EndpointFacts is what the reconciler observed about an endpoint's objects; ComputeEndpointStatus reads
+// nothing else.
+type EndpointFacts struct {
+	// Deployment as observed; nil when it is not created yet.
+	Deployment *appsv1.Deployment
+	// MissingSecrets are the referenced Secrets that do not exist or lack a key, as "name" or "name/key".
+	MissingSecrets []string
+	// StalledReason and StalledMessage describe an error only the user can fix (e.g. an invalid reference);
+	// empty otherwise.
+	StalledReason, StalledMessage string
+	// RoutesAccepted and RoutesRejected count the endpoint's IntentRoutes (AcceptedRoutes).
+	RoutesAccepted, RoutesRejected int32
+	// ConfigHash is the hash of the rendered configuration.
+	ConfigHash string
+	// HMACSecretName is the Secret with the HMAC keys, "" without HMAC.
+	HMACSecretName string
+	// LastKeyRotationTime is when the generated HMAC key was last rotated (KeyState.RotatedAt).
+	LastKeyRotationTime *metav1.Time
+	// ServiceURL is the in-cluster URL, ExternalURL the one through the Ingress or HTTPRoute.
+	ServiceURL, ExternalURL string
+	// CertificateNotAfter is when the serving certificate expires, when known.
+	CertificateNotAfter *metav1.Time
+	// CertificateReady says whether the serving certificate is issued and mounted; nil when TLS is off.
+	CertificateReady *bool
+}
+
+// endpointCheck is one link of the readiness chain.
+type endpointCheck struct {
+	ok              bool
+	reason, message string
+	// stalled: only the user can fix it (Stalled=True). idle: not ready, yet nothing is wrong or in progress
+	// (suspended, scaled to zero): neither Reconciling nor Stalled, so that kstatus reads Current. Otherwise a
+	// failed check is transient: Reconciling=True.
+	stalled, idle bool
+}
+
+// ComputeEndpointStatus computes an endpoint's status from what was observed, with kstatus semantics:
+//
+//   - Ready=True only when the Deployment has rolled out the current pod template with every desired replica
+//     available, the referenced Secrets exist, the serving certificate (with TLS) is valid, and nothing is
+//     stalled. Otherwise Ready=False with the reason and message of the first failing check, in the order:
+//     stalled, suspended, Secrets, certificate, Deployment (a missing Secret or certificate is why pods do not
+//     start, so it is the more useful answer).
+//   - Stalled=True for what only the user can fix: facts.StalledReason, a Deployment past its progress deadline
+//     (kstatus calls it Failed), and an expired certificate in a user Secret (tls.mode Secret).
+//   - Reconciling=True for transient states: the Deployment not created yet or rolling out, replicas not yet
+//     available, Secrets missing but expected (a GitOps tool or a secrets operator usually creates them
+//     shortly after), a certificate not issued yet.
+//   - Suspended (spec.suspend) or spec.replicas 0: Ready=False with reason Suspended or ScaledToZero, and
+//     neither Reconciling nor Stalled once the pods are gone. kstatus (Flux health checks, kubectl wait
+//     --for=jsonpath) then reads Current: nothing is in progress or failing. Ready stays False because nothing
+//     serves requests, so `kubectl wait --for=condition=Ready` never succeeds on an endpoint that would
+//     answer nothing, and Argo CD's health script can show Suspended from the reason.
+//
+// Reconciling and Stalled are removed when false, as in Flux and kstatus, where absent means false.
+// RoutesAccepted is informational and never blocks Ready: a rejected route is left out of the configuration
+// while the others serve. It is True when no route is rejected (also with no routes at all) and False with the
+// count otherwise. CertificateReady is present only when TLS is on.
+//
+// Conditions follow meta.SetStatusCondition (LastTransitionTime kept unless the status flips), starting from
+// endpoint.Status.Conditions, which are not modified; every condition and the status carry
+// endpoint.Generation. The other fields are copied from facts.
+func ComputeEndpointStatus(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts EndpointFacts, now metav1.Time) fulfillmentv1alpha1.WebhookEndpointStatus {
+	status := fulfillmentv1alpha1.WebhookEndpointStatus{
+		ObservedGeneration: endpoint.Generation,
+		Conditions:         slices.Clone(endpoint.Status.Conditions),
+		URL:                facts.ServiceURL,
+		ExternalURL:        facts.ExternalURL,
+		HMACSecretName:     facts.HMACSecretName,
+		Routes:             &fulfillmentv1alpha1.RouteCounts{Accepted: facts.RoutesAccepted, Rejected: facts.RoutesRejected},
+		ConfigHash:         facts.ConfigHash,
+		LastKeyRotationTime: func() *metav1.Time {
+			if facts.LastKeyRotationTime == nil {
+				return nil
+			}
+			return facts.LastKeyRotationTime.DeepCopy()
+		}(),
+	}
+	if d := facts.Deployment; d != nil {
+		status.Replicas, status.ReadyReplicas = d.Status.Replicas, d.Status.ReadyReplicas
+	}
+	if facts.CertificateReady != nil && facts.CertificateNotAfter != nil {
+		status.Certificate = &fulfillmentv1alpha1.CertificateStatus{NotAfter: facts.CertificateNotAfter.DeepCopy()}
+	}
+
+	set := func(conditionType string, c endpointCheck) {
+		setCondition(&status.Conditions, conditionType, c.ok, c.reason, c.message, endpoint.Generation, now)
+	}
+	deployment := deploymentCheck(endpoint, facts.Deployment)
+	secrets := secretsCheck(endpoint, facts.MissingSecrets)
+	set(fulfillmentv1alpha1.ConditionDeploymentAvailable, deployment)
+	set(fulfillmentv1alpha1.ConditionSecretsReady, secrets)
+	chain := []endpointCheck{}
+	if facts.StalledReason != "" {
+		chain = append(chain, endpointCheck{
+			reason:  conditionReason(facts.StalledReason, ReasonStalled),
+			message: facts.StalledMessage,
+			stalled: true,
+		})
+	}
+	if endpoint.Spec.Suspend {
+		chain = append(chain, deployment)
+	}
+	chain = append(chain, secrets)
+	if facts.CertificateReady != nil {
+		certificate := certificateCheck(endpoint, *facts.CertificateReady, facts.CertificateNotAfter, now.Time)
+		set(fulfillmentv1alpha1.ConditionCertificateReady, certificate)
+		chain = append(chain, certificate)
+	} else {
+		meta.RemoveStatusCondition(&status.Conditions, fulfillmentv1alpha1.ConditionCertificateReady)
+	}
+	chain = append(chain, deployment)
+	set(fulfillmentv1alpha1.ConditionRoutesAccepted, routesCheck(endpoint, facts.RoutesAccepted, facts.RoutesRejected))
+
+	ready := endpointCheck{ok: true, reason: ReasonAvailable, message: readyMessage(deployment, facts.ServiceURL)}
+	for _, c := range chain {
+		if !c.ok {
+			ready = c
+			break
+		}
+	}
+	set(fulfillmentv1alpha1.ConditionReady, ready)
+	switch {
+	case ready.ok || ready.idle:
+		meta.RemoveStatusCondition(&status.Conditions, fulfillmentv1alpha1.ConditionStalled)
+		meta.RemoveStatusCondition(&status.Conditions, fulfillmentv1alpha1.ConditionReconciling)
+	case ready.stalled:
+		set(fulfillmentv1alpha1.ConditionStalled, endpointCheck{ok: true, reason: ready.reason, message: ready.message})
+		meta.RemoveStatusCondition(&status.Conditions, fulfillmentv1alpha1.ConditionReconciling)
+	default:
+		set(fulfillmentv1alpha1.ConditionReconciling, endpointCheck{ok: true, reason: ready.reason, message: ready.message})
+		meta.RemoveStatusCondition(&status.Conditions, fulfillmentv1alpha1.ConditionStalled)
+	}
+	return status
+}
+
+func readyMessage(deployment endpointCheck, url string) string {
+	if url == "" {
+		return deployment.message
+	}
+	return fmt.Sprintf("serving %s: %s", url, deployment.message)
+}
+
+// deploymentCheck is DeploymentAvailable: the Deployment has observed its spec, every desired replica runs the
+// current pod template, no old replica is left, and every desired replica is available (the conditions kstatus
+// puts on a Deployment being Current).
+func deploymentCheck(endpoint *fulfillmentv1alpha1.WebhookEndpoint, deployment *appsv1.Deployment) endpointCheck {
+	if deployment == nil {
+		if endpoint.Spec.Suspend {
+			return endpointCheck{reason: ReasonSuspended, message: "spec.suspend is true: no pod serves requests", idle: true}
+		}
+		return endpointCheck{reason: ReasonDeploymentNotCreated, message: fmt.Sprintf("Deployment %s is not created yet", endpoint.Name)}
+	}
+	status := deployment.Status
+	if endpoint.Spec.Suspend {
+		if status.Replicas > 0 {
+			return endpointCheck{reason: ReasonSuspended, message: fmt.Sprintf(
+				"spec.suspend is true: scaling down, %s left", plural(status.Replicas, "pod", "pods"))}
+		}
+		return endpointCheck{reason: ReasonSuspended, message: "spec.suspend is true: scaled to zero, no pod serves requests", idle: true}
+	}
+	desired := int32(1)
+	if deployment.Spec.Replicas != nil {
+		desired = *deployment.Spec.Replicas
+	}
+	if status.ObservedGeneration < deployment.Generation {
+		return endpointCheck{reason: ReasonRollingOut, message: fmt.Sprintf(
+			"waiting for the Deployment controller to observe Deployment %s generation %d", deployment.Name, deployment.Generation)}
+	}
+	for _, c := range deployment.Status.Conditions {
+		if c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == ReasonProgressDeadlineExceeded {
+			return endpointCheck{reason: ReasonProgressDeadlineExceeded, stalled: true, message: fmt.Sprintf(
+				"Deployment %s made no progress within its deadline (%d/%d replicas available): %s; check its pods' events "+
+					"(image, resources, scheduling)", deployment.Name, status.AvailableReplicas, desired, c.Message)}
+		}
+	}
+	if desired == 0 {
+		if status.Replicas > 0 {
+			return endpointCheck{reason: ReasonScaledToZero, message: fmt.Sprintf(
+				"spec.replicas is 0: scaling down, %s left", plural(status.Replicas, "pod", "pods"))}
+		}
+		return endpointCheck{reason: ReasonScaledToZero, message: "spec.replicas is 0: no pod serves requests", idle: true}
+	}
+	if status.UpdatedReplicas < desired {
+		return endpointCheck{reason: ReasonRollingOut, message: fmt.Sprintf(
+			"rolling out: %d/%d replicas updated, %d/%d available", status.UpdatedReplicas, desired, status.AvailableReplicas, desired)}
+	}
+	if old := status.Replicas - status.UpdatedReplicas; old > 0 {
+		return endpointCheck{reason: ReasonRollingOut, message: fmt.Sprintf(
+			"rolling out: waiting for %s to terminate", plural(old, "old replica", "old replicas"))}
+	}
+	if status.AvailableReplicas < desired {
+		return endpointCheck{reason: ReasonReplicasUnavailable, message: fmt.Sprintf(
+			"%d/%d replicas available", status.AvailableReplicas, desired)}
+	}
+	return endpointCheck{ok: true, reason: ReasonAvailable, message: fmt.Sprintf("%d/%d replicas available", status.AvailableReplicas, desired)}
+}
+
+// secretsCheck is SecretsReady. A missing Secret is transient: GitOps tools and secrets operators create
+// Secrets alongside or shortly after the endpoint, and the Secret watch brings the endpoint back.
+func secretsCheck(endpoint *fulfillmentv1alpha1.WebhookEndpoint, missing []string) endpointCheck {
+	missing = slices.Compact(slices.Sorted(slices.Values(missing)))
+	if len(missing) == 0 {
+		return endpointCheck{ok: true, reason: ReasonSecretsFound, message: "every referenced Secret exists"}
+	}
+	fields := endpointSecretFields(endpoint)
+	generated := ""
+	if h := endpoint.Spec.Auth.HMAC; h != nil && h.SecretRef == nil {
+		generated = HMACSecretName(endpoint)
+	}
+	problems := make([]string, 0, len(missing))
+	for _, ref := range missing {
+		name, key, hasKey := strings.Cut(ref, "/")
+		switch {
+		case name == generated:
+			problems = append(problems, fmt.Sprintf("Secret %s with the generated HMAC keys is not created yet", name))
+		case hasKey:
+			problems = append(problems, fmt.Sprintf("Secret %s with key %s not found: create it or fix %s",
+				name, key, fieldsOr(fields[name], "the reference")))
+		default:
+			problems = append(problems, fmt.Sprintf("Secret %s not found: create it or fix %s",
+				name, fieldsOr(fields[name], "the reference")))
+		}
+	}
+	return endpointCheck{reason: ReasonSecretNotFound, message: problemList(problems)}
+}
+
+func fieldsOr(fields []string, otherwise string) string {
+	if len(fields) == 0 {
+		return otherwise
+	}
+	return strings.Join(fields, " or ")
+}
+
+// endpointSecretFields maps each Secret an endpoint references to the fields that reference it.
+func endpointSecretFields(endpoint *fulfillmentv1alpha1.WebhookEndpoint) map[string][]string {
+	fields := map[string][]string{}
+	add := func(name, field string) {
+		if name != "" {
+			fields[name] = append(fields[name], field)
+		}
+	}
+	spec := &endpoint.Spec
+	if b := spec.Auth.Basic; b != nil {
+		add(b.SecretRef.Name, "spec.auth.basic.secretRef")
+	}
+	if b := spec.Auth.Bearer; b != nil {
+		add(b.SecretRef.Name, "spec.auth.bearer.secretRef")
+	}
+	if h := spec.Auth.HMAC; h != nil && h.SecretRef != nil {
+		add(h.SecretRef.Name, "spec.auth.hmac.secretRef")
+	}
+	if t := spec.TLS; t != nil {
+		add(t.SecretName, "spec.tls.secretName")
+		if c := t.ClientAuth; c != nil && c.CASecretRef != nil {
+			add(c.CASecretRef.Name, "spec.tls.clientAuth.caSecretRef")
+		}
+	}
+	if r := spec.Redis; r != nil && r.URLSecretRef != nil {
+		add(r.URLSecretRef.Name, "spec.redis.urlSecretRef")
+	}
+	return fields
+}
+
+// certificateCheck is CertificateReady, for an endpoint with TLS.
+func certificateCheck(endpoint *fulfillmentv1alpha1.WebhookEndpoint, ready bool, notAfter *metav1.Time, now time.Time) endpointCheck {
+	mode := fulfillmentv1alpha1.TLSModeDisabled
+	if endpoint.Spec.TLS != nil {
+		mode = endpoint.Spec.TLS.Mode
+	}
+	if notAfter != nil && !now.Before(notAfter.Time) {
+		c := endpointCheck{reason: ReasonCertificateExpired}
+		if mode == fulfillmentv1alpha1.TLSModeSecret {
+			// Nobody but the user renews a certificate they supplied.
+			c.stalled = true
+			c.message = fmt.Sprintf("the serving certificate in Secret %s expired at %s: put a renewed certificate in it",
+				endpoint.Spec.TLS.SecretName, notAfter.UTC().Format(time.RFC3339))
+		} else {
+			c.message = fmt.Sprintf("the serving certificate expired at %s; waiting for its renewal", notAfter.UTC().Format(time.RFC3339))
+		}
+		return c
+	}
+	if !ready {
+		message := "waiting for the serving certificate"
+		switch mode {
+		case fulfillmentv1alpha1.TLSModeCertManager:
+			message = "waiting for cert-manager to issue the serving certificate"
+		case fulfillmentv1alpha1.TLSModeSelfSigned:
+			message = "waiting for the operator's CA to issue the serving certificate"
+		case fulfillmentv1alpha1.TLSModeSecret:
+			message = fmt.Sprintf("waiting for a serving certificate in Secret %s", endpoint.Spec.TLS.SecretName)
+		}
+		return endpointCheck{reason: ReasonCertificateNotReady, message: message}
+	}
+	if notAfter == nil {
+		return endpointCheck{ok: true, reason: ReasonCertificateValid, message: "the serving certificate is ready"}
+	}
+	return endpointCheck{ok: true, reason: ReasonCertificateValid, message: fmt.Sprintf(
+		"the serving certificate is valid until %s", notAfter.UTC().Format(time.RFC3339))}
+}
+
+// routesCheck is RoutesAccepted, informational only.
+func routesCheck(endpoint *fulfillmentv1alpha1.WebhookEndpoint, accepted, rejected int32) endpointCheck {
+	switch {
+	case rejected > 0:
+		return endpointCheck{reason: ReasonRoutesRejected, message: fmt.Sprintf(
+			"%d of %d IntentRoutes rejected, %d served; see their Accepted condition: kubectl get intentroutes -n %s",
+			rejected, accepted+rejected, accepted, endpoint.Namespace)}
+	case accepted == 0:
+		return endpointCheck{ok: true, reason: ReasonNoRoutes, message: "no IntentRoute references this endpoint: every request gets the fallback"}
+	default:
+		return endpointCheck{ok: true, reason: ReasonRoutesAccepted, message: fmt.Sprintf("%s accepted", plural(accepted, "IntentRoute", "IntentRoutes"))}
+	}
+}
+
+func plural(n int32, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// conditionReasonPattern is metav1.Condition's reason format.
+var conditionReasonPattern = regexp.MustCompile(`^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$`)
+
+// conditionReason returns reason when the API accepts it as a condition reason, else fallback: a status
+// update with an invalid reason would be refused as a whole.
+func conditionReason(reason, fallback string) string {
+	if len(reason) <= 1024 && conditionReasonPattern.MatchString(reason) {
+		return reason
+	}
+	return fallback
+}
+
+// conditionMessage bounds a message, cutting at a character boundary.
+func conditionMessage(message string) string {
+	if len(message) <= maxConditionMessage {
+		return message
+	}
+	const ellipsis = " …"
+	cut := maxConditionMessage - len(ellipsis)
+	for cut > 0 && !isRuneStart(message[cut]) {
+		cut--
+	}
+	return message[:cut] + ellipsis
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// setCondition sets one condition with meta.SetStatusCondition semantics: LastTransitionTime is now when the
+// status changes (or the condition is new) and kept otherwise.
+func setCondition(conditions *[]metav1.Condition, conditionType string, ok bool, reason, message string, generation int64, now metav1.Time) {
+	status := metav1.ConditionFalse
+	if ok {
+		status = metav1.ConditionTrue
+	}
+	meta.SetStatusCondition(conditions, metav1.Condition{
+		Type:               conditionType,
+		Status:             status,
+		ObservedGeneration: generation,
+		LastTransitionTime: now,
+		Reason:             reason,
+		Message:            conditionMessage(message),
+	})
+}
+
+// EndpointReadyCondition returns the endpoint's Ready condition, or nil.
+func EndpointReadyCondition(status *fulfillmentv1alpha1.WebhookEndpointStatus) *metav1.Condition {
+	return meta.FindStatusCondition(status.Conditions, fulfillmentv1alpha1.ConditionReady)
+}
+
+// EndpointIsReady tells whether the endpoint is Ready for its current spec: Ready=True, observed at the
+// endpoint's generation.
+func EndpointIsReady(endpoint *fulfillmentv1alpha1.WebhookEndpoint) bool {
+	ready := EndpointReadyCondition(&endpoint.Status)
+	return ready != nil && ready.Status == metav1.ConditionTrue && ready.ObservedGeneration == endpoint.Generation &&
+		endpoint.Status.ObservedGeneration == endpoint.Generation
+}
