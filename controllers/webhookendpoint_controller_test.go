@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -19,6 +20,7 @@ import (
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
@@ -208,6 +210,30 @@ var _ = Describe("WebhookEndpoint controller", func() {
 		}).Should(Succeed())
 	})
 
+	It("exposes the endpoint through a Gateway API HTTPRoute and removes it when no longer wanted", func() {
+		Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
+		endpoint := bankEndpoint(namespace)
+		endpoint.Spec.HTTPRoute = &fulfillmentv1alpha1.HTTPRouteSettings{
+			ParentRefs: []fulfillmentv1alpha1.ParentReference{{Name: "public", Namespace: ptr.To("infra")}},
+			Hostnames:  []string{"bank.example.com"},
+		}
+		Expect(k8sClient.Create(ctx, endpoint)).To(Succeed())
+		route := &gatewayv1.HTTPRoute{}
+		Eventually(func() error { return k8sClient.Get(ctx, key(namespace, "bank-bot"), route) }).Should(Succeed())
+		Expect(route.Spec.ParentRefs).To(HaveLen(1))
+		Expect(string(route.Spec.ParentRefs[0].Name)).To(Equal("public"))
+		Expect(route.Spec.Hostnames).To(ConsistOf(gatewayv1.Hostname("bank.example.com")))
+		Expect(string(route.Spec.Rules[0].BackendRefs[0].Name)).To(Equal("bank-bot"))
+		Eventually(func(g Gomega) {
+			g.Expect(mustGetEndpoint(namespace, "bank-bot").Status.ExternalURL).To(Equal("https://bank.example.com/webhook"))
+		}).Should(Succeed())
+
+		updateEndpoint(namespace, "bank-bot", func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.Spec.HTTPRoute = nil })
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, key(namespace, "bank-bot"), &gatewayv1.HTTPRoute{}))
+		}).Should(BeTrue())
+	})
+
 	It("generates and rotates the HMAC key, keeping the previous one through the grace period", func() {
 		endpoint := &fulfillmentv1alpha1.WebhookEndpoint{
 			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "payments"},
@@ -250,9 +276,20 @@ var _ = Describe("WebhookEndpoint controller", func() {
 			g.Expect(secret.Data).NotTo(HaveKey("previous"))
 			g.Expect(string(secret.Data["secret"])).To(Equal(second))
 		}).Should(Succeed())
-		for _, c := range mustGetEndpoint(namespace, "payments").Status.Conditions {
-			Expect(c.Message).NotTo(ContainSubstring(second), "a key in the status")
+		// No key in the status or in any event.
+		status := fmt.Sprintf("%+v", mustGetEndpoint(namespace, "payments").Status)
+		Expect(status).NotTo(ContainSubstring(first))
+		Expect(status).NotTo(ContainSubstring(second))
+		events := &eventsv1.EventList{}
+		Expect(k8sClient.List(ctx, events, client.InNamespace(namespace))).To(Succeed())
+		Expect(events.Items).NotTo(BeEmpty())
+		rotated := false
+		for _, event := range events.Items {
+			Expect(event.Note).NotTo(ContainSubstring(first))
+			Expect(event.Note).NotTo(ContainSubstring(second))
+			rotated = rotated || event.Reason == "KeyRotated"
 		}
+		Expect(rotated).To(BeTrue(), "no KeyRotated event")
 	})
 
 	It("reports Ready when the Deployment is available, and then stays quiet: no writes", func() {
