@@ -74,6 +74,9 @@ type EndpointFacts struct {
 	CertificateNotAfter *metav1.Time
 	// CertificateReady says whether the serving certificate is issued and mounted; nil when TLS is off.
 	CertificateReady *bool
+	// CertificateSecret is the Secret the pods serve, and CABundle the CA callers must trust (SelfSigned).
+	CertificateSecret string
+	CABundle          string
 }
 
 // endpointCheck is one link of the readiness chain.
@@ -131,8 +134,9 @@ func ComputeEndpointStatus(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts 
 	if d := facts.Deployment; d != nil {
 		status.Replicas, status.ReadyReplicas = d.Status.Replicas, d.Status.ReadyReplicas
 	}
-	if facts.CertificateReady != nil && facts.CertificateNotAfter != nil {
-		status.Certificate = &fulfillmentv1alpha1.CertificateStatus{NotAfter: facts.CertificateNotAfter.DeepCopy()}
+	if facts.CertificateReady != nil && (facts.CertificateNotAfter != nil || facts.CertificateSecret != "") {
+		status.Certificate = &fulfillmentv1alpha1.CertificateStatus{NotAfter: facts.CertificateNotAfter.DeepCopy(),
+			SecretName: facts.CertificateSecret, CABundle: facts.CABundle}
 	}
 
 	set := func(conditionType string, c endpointCheck) {

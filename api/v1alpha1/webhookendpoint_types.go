@@ -845,9 +845,18 @@ type RouteCounts struct {
 
 // CertificateStatus describes the serving certificate.
 type CertificateStatus struct {
+	// secretName is the kubernetes.io/tls Secret the pods serve.
+	// +optional
+	SecretName string `json:"secretName,omitempty"`
+
 	// notAfter is when the certificate expires.
 	// +optional
 	NotAfter *metav1.Time `json:"notAfter,omitempty"`
+
+	// caBundle is the PEM CA certificate callers must trust (tls.mode SelfSigned; also in the ConfigMap
+	// <endpoint>-ca-bundle). Public, not a secret.
+	// +optional
+	CABundle string `json:"caBundle,omitempty"`
 }
 
 // WebhookEndpoint is how a chatbot or automation platform calls in: request format, authentication, TLS,
