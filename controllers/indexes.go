@@ -34,8 +34,13 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	if err := indexer.IndexField(ctx, &fulfillmentv1alpha1.WebhookEndpoint{}, IndexEndpointSecrets, func(obj client.Object) []string {
 		endpoint := obj.(*fulfillmentv1alpha1.WebhookEndpoint)
 		names := ReferencedSecrets(endpoint, nil)
-		if tls := endpoint.Spec.TLS; tls != nil && tls.SecretName != "" {
-			names = append(names, tls.SecretName)
+		if tls := endpoint.Spec.TLS; tls != nil {
+			switch tls.Mode {
+			case fulfillmentv1alpha1.TLSModeSecret:
+				names = append(names, tls.SecretName)
+			case fulfillmentv1alpha1.TLSModeCertManager:
+				names = append(names, CertificateSecretName(endpoint)) // cert-manager writes it
+			}
 		}
 		return names
 	}); err != nil {

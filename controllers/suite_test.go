@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -42,6 +43,19 @@ var (
 
 const image = "ghcr.io/fulfillment-dev/fulfillment-operator:test"
 
+// certManagerVersion is the cert-manager release whose CRDs the suite installs.
+const certManagerVersion = "v1.21.2"
+
+// moduleDir downloads a module version into the module cache (through the module proxy) and returns its folder.
+func moduleDir(moduleAtVersion string) string {
+	GinkgoHelper()
+	out, err := exec.Command("go", "mod", "download", "-json", moduleAtVersion).Output()
+	Expect(err).NotTo(HaveOccurred(), "go mod download %s", moduleAtVersion)
+	var module struct{ Dir string }
+	Expect(json.Unmarshal(out, &module)).To(Succeed())
+	return module.Dir
+}
+
 func TestControllers(t *testing.T) {
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "Controllers suite")
@@ -54,7 +68,12 @@ var _ = BeforeSuite(func() {
 	// the real schema.
 	gatewayAPI, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api").Output()
 	Expect(err).NotTo(HaveOccurred())
-	testEnv = testenv.New(filepath.Join(strings.TrimSpace(string(gatewayAPI)), "config", "crd", "standard", "gateway.networking.k8s.io_httproutes.yaml"))
+	// cert-manager's own Certificate CRD, from its module (downloaded, not a build dependency), so that the
+	// Certificate the operator creates meets the real schema.
+	certManager := moduleDir("github.com/cert-manager/cert-manager@" + certManagerVersion)
+	testEnv = testenv.New(
+		filepath.Join(strings.TrimSpace(string(gatewayAPI)), "config", "crd", "standard", "gateway.networking.k8s.io_httproutes.yaml"),
+		filepath.Join(certManager, "deploy", "crds", "cert-manager.io_certificates.yaml"))
 	cfg, err := testenv.Start(testEnv)
 	Expect(gatewayv1.Install(scheme.Scheme)).To(Succeed())
 	Expect(err).NotTo(HaveOccurred())

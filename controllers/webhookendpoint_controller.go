@@ -129,19 +129,24 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 		requeueAfter = state.NextCheck
 	}
 
-	if tls := endpoint.Spec.TLS; tls != nil && (tls.Mode == fulfillmentv1alpha1.TLSModeCertManager || tls.Mode == fulfillmentv1alpha1.TLSModeSelfSigned) {
-		// Serving plain HTTP where TLS was asked for would be worse than not serving.
-		return facts, 0, &stalledError{reason: "TLSModeNotSupported", message: fmt.Sprintf(
-			"tls.mode %s is not supported by this operator version yet: use Secret (your kubernetes.io/tls Secret) or Disabled", tls.Mode)}
+	tls, err := r.reconcileTLS(ctx, endpoint)
+	if err != nil {
+		return facts, 0, err
+	}
+	facts.CertificateNotAfter, facts.CertificateReady, facts.CertificateSecret, facts.CABundle = tls.notAfter, tls.ready, tls.secretName, tls.caBundle
+	if tls.requeueAfter > 0 && (requeueAfter == 0 || tls.requeueAfter < requeueAfter) {
+		requeueAfter = tls.requeueAfter
 	}
 	data, hash, err := RenderConfig(endpoint, accepted)
 	if err != nil {
 		return facts, 0, &stalledError{reason: "InvalidConfiguration", message: "rendering the configuration: " + err.Error()}
 	}
 	facts.ConfigHash = hash
-	tlsSecret := ""
-	if tls := endpoint.Spec.TLS; tls != nil && tls.Mode == fulfillmentv1alpha1.TLSModeSecret {
-		tlsSecret = tls.SecretName
+	// The pods mount the serving certificate; one cert-manager has not issued yet is mounted by name and the
+	// pods start once it exists.
+	tlsSecret := tls.secretName
+	if tlsSecret == "" && tls.ready != nil {
+		tlsSecret = CertificateSecretName(endpoint)
 	}
 	wanted := []client.Object{
 		DesiredServiceAccount(endpoint),
