@@ -7,8 +7,8 @@ package controllers
 //     only when the endpoint sets them: cert-manager's defaults (90 days, renewal a third of the lifetime before
 //     expiry) are the operator's too. Usages are "digital signature" and "server auth": the key is ECDSA, for
 //     which "key encipherment" (cert-manager's default, an RSA key-transport usage) means nothing.
-//     revisionHistoryLimit 1 keeps cert-manager releases before v1.18, which default to keeping every
-//     CertificateRequest, from piling them up at each renewal.
+//     revisionHistoryLimit 1 is today's default, written out because older cert-manager releases kept every
+//     CertificateRequest by default, one more at each renewal.
 //   - tls.mode SelfSigned: the operator's own CA (package pki) in the Secret <endpoint>-ca (tls.crt, tls.key),
 //     the serving certificate in <endpoint>-tls (tls.crt is the leaf alone, ca.crt the CA, as cert-manager
 //     writes it), and the CA certificate published for callers in the ConfigMap <endpoint>-ca-bundle (ca.crt).

@@ -248,13 +248,9 @@ func (r *WebhookEndpointReconciler) missingSecrets(ctx context.Context, endpoint
 
 // reconcileHMACKeys creates and rotates the generated HMAC Secret.
 func (r *WebhookEndpointReconciler) reconcileHMACKeys(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint) (KeyState, error) {
-	existing := &corev1.Secret{}
-	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: endpoint.Namespace, Name: HMACSecretName(endpoint)}, existing)
-	if client.IgnoreNotFound(err) != nil {
-		return KeyState{}, err
-	}
+	existing, err := r.readSecret(ctx, endpoint.Namespace, HMACSecretName(endpoint))
 	if err != nil {
-		existing = nil
+		return KeyState{}, err
 	}
 	state, err := DesiredHMACKeys(endpoint, existing, r.Now(), auth.GenerateHMACKey)
 	if err != nil {
