@@ -16,9 +16,6 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/controllers/pki"
 )
 
-// caValidity is the lifetime of an endpoint's own CA (its rotation is future work).
-const caValidity = 10 * 365 * 24 * time.Hour
-
 // tlsFacts is what reconciling TLS found.
 type tlsFacts struct {
 	// secretName is the kubernetes.io/tls Secret the pods mount; "" while there is none to mount yet.
@@ -117,7 +114,7 @@ func (r *WebhookEndpointReconciler) reconcileSelfSigned(ctx context.Context, end
 	if caSecret != nil && pki.CheckPair(caSecret.Data[corev1.TLSCertKey], caSecret.Data[corev1.TLSPrivateKeyKey]) == nil {
 		caCert, caKey = caSecret.Data[corev1.TLSCertKey], caSecret.Data[corev1.TLSPrivateKeyKey]
 	} else {
-		if caCert, caKey, err = pki.NewCA(CACommonName(endpoint), now, caValidity); err != nil {
+		if caCert, caKey, err = pki.NewCA(CACommonName(endpoint), now, pki.DefaultCAValidity); err != nil {
 			return tlsFacts{}, err
 		}
 		if err := apply(ctx, r.Client, DesiredCASecret(endpoint, caCert, caKey)); err != nil {
@@ -135,6 +132,11 @@ func (r *WebhookEndpointReconciler) reconcileSelfSigned(ctx context.Context, end
 		current = serving.Data[corev1.TLSCertKey]
 	}
 	renew, reason, checkAgainAt := pki.NeedsRenewal(current, caCert, ServingDNSNames(endpoint), now, renewBefore)
+	if !renew && serving != nil {
+		if err := pki.CheckPair(current, serving.Data[corev1.TLSPrivateKeyKey]); err != nil {
+			renew, reason = true, "the key does not match the certificate"
+		}
+	}
 	if renew {
 		cert, key, err := pki.IssueServing(caCert, caKey, ServingDNSNames(endpoint), now, duration)
 		if err != nil {

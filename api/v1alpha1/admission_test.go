@@ -180,6 +180,8 @@ var _ = Describe("Admission", func() {
 			`spec.tls.mode`, `apply only to modes CertManager and SelfSigned`),
 		Entry("renewal not before expiry", `spec: {tls: {mode: SelfSigned, duration: 24h, renewBefore: 48h}}`,
 			`spec.tls.renewBefore`, `must be shorter than duration`),
+		Entry("renewal not before the default expiry", `spec: {tls: {mode: SelfSigned, renewBefore: 2400h}}`,
+			`spec.tls.renewBefore`, `default duration of 2160h`),
 		Entry("mTLS without TLS", `spec: {tls: {clientAuth: {mode: Require, caSecretRef: {name: ca, key: ca.crt}}}}`,
 			`spec.tls.clientAuth`, `needs TLS`),
 		Entry("mTLS without a CA", `spec: {tls: {mode: SelfSigned, clientAuth: {mode: Require}}}`,

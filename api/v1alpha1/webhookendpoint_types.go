@@ -356,6 +356,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="(self.mode == 'CertManager') == has(self.issuerRef)",message="spec.tls.issuerRef is required when mode is CertManager and not allowed for the other modes",fieldPath=".issuerRef"
 // +kubebuilder:validation:XValidation:rule="self.mode in ['CertManager', 'SelfSigned'] || !(has(self.dnsNames) || has(self.duration) || has(self.renewBefore))",message="spec.tls.dnsNames, duration and renewBefore apply only to modes CertManager and SelfSigned",fieldPath=".mode"
 // +kubebuilder:validation:XValidation:rule="!has(self.duration) || !has(self.renewBefore) || duration(self.renewBefore) < duration(self.duration)",message="spec.tls.renewBefore must be shorter than duration",fieldPath=".renewBefore"
+// +kubebuilder:validation:XValidation:rule="has(self.duration) || !has(self.renewBefore) || duration(self.renewBefore) < duration('2160h')",message="spec.tls.renewBefore must be shorter than the default duration of 2160h (90 days); set duration too for a longer one",fieldPath=".renewBefore"
 // +kubebuilder:validation:XValidation:rule="self.mode != 'Disabled' || !has(self.clientAuth) || self.clientAuth.mode == 'None'",message="spec.tls.clientAuth needs TLS: set tls.mode to Secret, CertManager or SelfSigned",fieldPath=".clientAuth"
 type EndpointTLS struct {
 	// mode: Disabled (plain HTTP, for example behind an ingress that terminates TLS), Secret (your
