@@ -161,21 +161,32 @@ func nativeToJSON(v any) (any, error) {
 			return nil, errors.New("invalid JSON number")
 		}
 		return f, nil
-	case int:
-		return int64(v), nil
-	case int32:
-		return int64(v), nil
-	case uint64:
-		if v <= math.MaxInt64 {
-			return int64(v), nil
-		}
-		return float64(v), nil
-	case float32:
-		return float64(v), nil
 	case ref.Val:
 		return toJSON(v)
 	}
+	if n, ok := goNumber(v); ok {
+		return n, nil
+	}
 	return nil, fmt.Errorf("value of Go type %T has no JSON form", v)
+}
+
+// goNumber turns the Go number types a decoder or a caller may produce into JSON's int64 or float64 (a uint64
+// beyond int64 becomes a float, as JSON readers would read it).
+func goNumber(v any) (any, bool) {
+	switch v := v.(type) {
+	case int:
+		return int64(v), true
+	case int32:
+		return int64(v), true
+	case uint64:
+		if v <= math.MaxInt64 {
+			return int64(v), true
+		}
+		return float64(v), true
+	case float32:
+		return float64(v), true
+	}
+	return nil, false
 }
 
 // appendFloat formats f as encoding/json does (and JavaScript): the shortest decimal that reads back as f,

@@ -222,17 +222,6 @@ func jsonScalar(v any) (any, error) {
 			return nil, errNotFinite
 		}
 		return v, nil
-	case int:
-		return int64(v), nil
-	case int32:
-		return int64(v), nil
-	case uint64:
-		if v <= math.MaxInt64 {
-			return int64(v), nil
-		}
-		return float64(v), nil
-	case float32:
-		return float64(v), nil
 	case json.Number:
 		if i, err := v.Int64(); err == nil {
 			return i, nil
@@ -242,6 +231,9 @@ func jsonScalar(v any) (any, error) {
 			return nil, fmt.Errorf("invalid JSON number %q", v)
 		}
 		return f, nil
+	}
+	if n, ok := goNumber(v); ok {
+		return n, nil
 	}
 	return nil, fmt.Errorf("a value of Go type %T is not JSON", v)
 }

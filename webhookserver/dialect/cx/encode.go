@@ -6,7 +6,6 @@ import (
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/dialogflow"
-	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/wire"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 )
 
@@ -54,14 +53,7 @@ func (codec) Encode(_ *model.Request, answer *model.Answer) ([]byte, error) {
 	if len(answer.Parameters) > 0 {
 		response.SessionInfo.Parameters = answer.Parameters
 	}
-	body, err := wire.Marshal(response)
-	if err != nil {
-		return nil, err
-	}
-	if err := dialect.CheckDialogflowSize(body); err != nil {
-		return nil, err
-	}
-	return body, nil
+	return dialogflow.MarshalResponse(response)
 }
 
 // mergeBehaviorEnum maps the API's "Append"/"Replace" to the enum's JSON names; "" leaves the field out, which

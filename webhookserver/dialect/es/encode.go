@@ -60,14 +60,7 @@ func (codec) Encode(req *model.Request, answer *model.Answer) ([]byte, error) {
 		}
 		response.FollowupEventInput = input
 	}
-	body, err := wire.Marshal(response)
-	if err != nil {
-		return nil, err
-	}
-	if err := dialect.CheckDialogflowSize(body); err != nil {
-		return nil, err
-	}
-	return body, nil
+	return dialogflow.MarshalResponse(response)
 }
 
 // sessionContext writes the session parameters. An output context replaces the active context of that name,

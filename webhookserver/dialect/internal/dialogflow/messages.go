@@ -2,7 +2,23 @@
 // have the same JSON in google.cloud.dialogflow.v2.Intent.Message and google.cloud.dialogflow.cx.v3.ResponseMessage.
 package dialogflow
 
-import "github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
+import (
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/wire"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
+)
+
+// MarshalResponse encodes a WebhookResponse (ES or CX) and refuses one Dialogflow would drop for its size.
+func MarshalResponse(response any) ([]byte, error) {
+	body, err := wire.Marshal(response)
+	if err != nil {
+		return nil, err
+	}
+	if err := dialect.CheckDialogflowSize(body); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
 
 // Message is one Dialogflow rich message. The schema makes its content a oneof, so exactly one of Text and
 // Payload is set.
