@@ -101,11 +101,11 @@ type endpointCheck struct {
 //   - Reconciling=True for transient states: the Deployment not created yet or rolling out, replicas not yet
 //     available, Secrets missing but expected (a GitOps tool or a secrets operator usually creates them
 //     shortly after), a certificate not issued yet.
-//   - Suspended (spec.suspend) or spec.replicas 0: Ready=False with reason Suspended or ScaledToZero, and
-//     neither Reconciling nor Stalled once the pods are gone. kstatus (Flux health checks, kubectl wait
-//     --for=jsonpath) then reads Current: nothing is in progress or failing. Ready stays False because nothing
-//     serves requests, so `kubectl wait --for=condition=Ready` never succeeds on an endpoint that would
-//     answer nothing, and Argo CD's health script can show Suspended from the reason.
+//   - Suspended (spec.suspend) or spec.replicas 0, once the pods are gone: no Ready, Reconciling or Stalled
+//     condition, and DeploymentAvailable=False with reason Suspended or ScaledToZero. kstatus (Flux health
+//     checks) reads Current: nothing is in progress or failing (with Ready=False it would read in progress
+//     forever). `kubectl wait --for=condition=Ready` never succeeds on an endpoint that answers nothing, and
+//     Argo CD's health script shows Suspended from DeploymentAvailable.
 //
 // Reconciling and Stalled are removed when false, as in Flux and kstatus, where absent means false.
 // RoutesAccepted is informational and never blocks Ready: a rejected route is left out of the configuration
@@ -175,7 +175,14 @@ func ComputeEndpointStatus(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts 
 			break
 		}
 	}
-	set(fulfillmentv1alpha1.ConditionReady, ready)
+	if ready.idle {
+		// Nothing serves on purpose and nothing is in progress: no Ready condition at all, so that kstatus (Flux
+		// health checks) reads Current instead of in progress forever, while `kubectl wait
+		// --for=condition=Ready` still waits; DeploymentAvailable says why.
+		meta.RemoveStatusCondition(&status.Conditions, fulfillmentv1alpha1.ConditionReady)
+	} else {
+		set(fulfillmentv1alpha1.ConditionReady, ready)
+	}
 	switch {
 	case ready.ok || ready.idle:
 		meta.RemoveStatusCondition(&status.Conditions, fulfillmentv1alpha1.ConditionStalled)

@@ -134,11 +134,14 @@ func stalled(reason, message string) map[string]wantCondition {
 }
 
 // idle is not ready, yet neither in progress nor failed: kstatus reads Current.
+// idle is a suspended or scaled-to-zero endpoint: no Ready, Reconciling or Stalled (kstatus reads Current), and
+// DeploymentAvailable=False saying why.
 func idle(reason, message string) map[string]wantCondition {
 	return map[string]wantCondition{
-		fulfillmentv1alpha1.ConditionReady:       {metav1.ConditionFalse, reason, message},
-		fulfillmentv1alpha1.ConditionReconciling: {},
-		fulfillmentv1alpha1.ConditionStalled:     {},
+		fulfillmentv1alpha1.ConditionReady:               {},
+		fulfillmentv1alpha1.ConditionReconciling:         {},
+		fulfillmentv1alpha1.ConditionStalled:             {},
+		fulfillmentv1alpha1.ConditionDeploymentAvailable: {metav1.ConditionFalse, reason, message},
 	}
 }
 
