@@ -5,6 +5,8 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY api/ api/
+# The generated CRDs are embedded in both binaries (the server admits manifests with them).
+COPY config/crd/ config/crd/
 COPY controllers/ controllers/
 COPY internal/ internal/
 COPY webhookserver/ webhookserver/

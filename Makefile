@@ -69,6 +69,10 @@ bench: ## Run the fulfillment server's Go benchmarks (in process; docs/benchmark
 loadtest: ## Load test bin/webhookserver on the samples over loopback (DURATION, CONNECTIONS, RATE_PERCENT; docs/benchmarks.md).
 	hack/loadtest.sh
 
+.PHONY: bench-compare
+bench-compare: ## Compare webhookserver with a bare net/http handler and Express over loopback (DURATION, CONNECTIONS; docs/benchmarks.md).
+	hack/bench/compare.sh
+
 # How long each fuzz target runs in `make fuzz`.
 FUZZTIME ?= 10s
 
