@@ -46,6 +46,8 @@ type options struct {
 	leaderElectionNS   string
 	webhookserverImage string
 	watchNamespaces    string
+	apiQPS             float64
+	apiBurst           int
 }
 
 func main() {
@@ -61,6 +63,10 @@ func main() {
 		"Image of the fulfillment pods (default: env WEBHOOKSERVER_IMAGE).")
 	flag.StringVar(&opts.watchNamespaces, "watch-namespaces", "",
 		"Comma-separated namespaces to watch (default: all namespaces).")
+	// client-go's default of 20 requests per second would stretch a cold start with hundreds of endpoints from
+	// under a minute to about ten (docs/benchmarks.md, operator at scale).
+	flag.Float64Var(&opts.apiQPS, "kube-api-qps", 50, "Requests per second the manager may send to the API server.")
+	flag.IntVar(&opts.apiBurst, "kube-api-burst", 100, "Burst of requests above --kube-api-qps.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -81,7 +87,9 @@ func run(opts options) error {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(fulfillmentv1alpha1.AddToScheme(scheme))
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	restConfig := ctrl.GetConfigOrDie()
+	restConfig.QPS, restConfig.Burst = float32(opts.apiQPS), opts.apiBurst
+	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: opts.metricsAddr},
 		HealthProbeBindAddress:  opts.probeAddr,
