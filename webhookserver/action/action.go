@@ -26,7 +26,15 @@ type Invocation struct {
 	Vars *expr.Vars
 	// Input is the raw request, for forward.
 	Input dialect.Input
+	// IdempotencyKey is the request's idempotency key when the endpoint deduplicates, "" otherwise. A call
+	// sends it to the upstream as Idempotency-Key: if the process dies after the upstream applied the call but
+	// before the answer was stored, the retry carries the same key, so an upstream that honours the header
+	// (Stripe and most payment APIs do) applies the effect once.
+	IdempotencyKey string
 }
+
+// IdempotencyKeyHeader carries the idempotency key to upstreams (draft-ietf-httpapi-idempotency-key-header).
+const IdempotencyKeyHeader = "Idempotency-Key"
 
 // Result is what an action produced: an answer for the dialect to encode, or (forward) the backend's own
 // response in the dialect, passed through.

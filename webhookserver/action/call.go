@@ -117,7 +117,7 @@ func (c *Call) Run(ctx context.Context, inv *Invocation) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	response, err := c.callWithRetries(ctx, target, body, inv.Vars)
+	response, err := c.callWithRetries(ctx, target, body, inv)
 	if err != nil {
 		return nil, err
 	}
@@ -168,11 +168,11 @@ func normalizedRequest(r *model.Request) map[string]any {
 
 // callWithRetries makes up to c.attempts attempts with exponential backoff and full jitter, never past the
 // deadline in ctx: an attempt gets at most what is left of it.
-func (c *Call) callWithRetries(ctx context.Context, target string, body []byte, vars *expr.Vars) (*expr.Response, error) {
+func (c *Call) callWithRetries(ctx context.Context, target string, body []byte, inv *Invocation) (*expr.Response, error) {
 	backoff := c.backoff
 	var last error
 	for attempt := 1; ; attempt++ {
-		response, retryable, err := c.attempt(ctx, target, body, vars)
+		response, retryable, err := c.attempt(ctx, target, body, inv)
 		if err == nil {
 			return response, nil
 		}
@@ -195,14 +195,14 @@ func (c *Call) callWithRetries(ctx context.Context, target string, body []byte, 
 
 // attempt makes one call through the upstream's circuit breaker. It reports whether a failure is worth
 // retrying; only those failures (unreachable, too slow, 429 and 5xx) count against the upstream's health.
-func (c *Call) attempt(ctx context.Context, target string, body []byte, vars *expr.Vars) (*expr.Response, bool, error) {
+func (c *Call) attempt(ctx context.Context, target string, body []byte, inv *Invocation) (*expr.Response, bool, error) {
 	var (
 		response  *expr.Response
 		retryable bool
 		final     error
 	)
 	err := guarded(c.breakers.For(upstreamOf(target)), func() error {
-		response, retryable, final = c.roundTrip(ctx, target, body, vars)
+		response, retryable, final = c.roundTrip(ctx, target, body, inv)
 		if retryable {
 			return final
 		}
@@ -218,7 +218,7 @@ func (c *Call) attempt(ctx context.Context, target string, body []byte, vars *ex
 }
 
 // roundTrip makes one HTTP request and reads the answer.
-func (c *Call) roundTrip(ctx context.Context, target string, body []byte, _ *expr.Vars) (*expr.Response, bool, error) {
+func (c *Call) roundTrip(ctx context.Context, target string, body []byte, inv *Invocation) (*expr.Response, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var reader io.Reader
@@ -233,6 +233,9 @@ func (c *Call) roundTrip(ctx context.Context, target string, body []byte, _ *exp
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
+	if inv.IdempotencyKey != "" {
+		req.Header.Set(IdempotencyKeyHeader, inv.IdempotencyKey) // a route's own header below may override it
+	}
 	for _, h := range c.headers {
 		if h.value != nil {
 			value, err := h.value.Render(ctx, nil)

@@ -66,7 +66,7 @@ func (e *Endpoint) Fulfill(ctx context.Context, in dialect.Input) *Outcome {
 	defer cancel()
 	vars := &expr.Vars{Request: request, Endpoint: expr.Endpoint{Name: e.Name, Namespace: e.Namespace}}
 	if e.dedup == nil {
-		return e.process(ctx, in, request, vars)
+		return e.process(ctx, in, request, vars, "")
 	}
 	return e.processOnce(ctx, in, request, vars)
 }
@@ -79,13 +79,13 @@ func (e *Endpoint) processOnce(ctx context.Context, in dialect.Input, request *m
 			errors.New("the idempotency key expression failed on this request"))
 	}
 	if key == "" {
-		return e.process(ctx, in, request, vars) // nothing identifies a duplicate
+		return e.process(ctx, in, request, vars, "") // nothing identifies a duplicate
 	}
 	stored, claim, err := e.dedup.store.Begin(ctx, key)
 	switch {
 	case errors.Is(err, idempotency.ErrUnavailable):
 		if e.dedup.failOpen {
-			outcome := e.process(ctx, in, request, vars)
+			outcome := e.process(ctx, in, request, vars, key)
 			outcome.IdempotencyError = err
 			return outcome
 		}
@@ -102,7 +102,7 @@ func (e *Endpoint) processOnce(ctx context.Context, in dialect.Input, request *m
 	case stored != nil:
 		return replayOutcome(stored, request)
 	}
-	outcome := e.process(ctx, in, request, vars)
+	outcome := e.process(ctx, in, request, vars, key)
 	if worthStoring(outcome) {
 		if err := claim.Complete(ctx, storedAnswer(outcome)); err != nil {
 			outcome.IdempotencyError = err // the answer is still sent; a duplicate may be processed again
@@ -113,8 +113,8 @@ func (e *Endpoint) processOnce(ctx context.Context, in dialect.Input, request *m
 	return outcome
 }
 
-// process matches the request and runs the route's action.
-func (e *Endpoint) process(ctx context.Context, in dialect.Input, request *model.Request, vars *expr.Vars) *Outcome {
+// process matches the request and runs the route's action; idempotencyKey goes on to upstream calls.
+func (e *Endpoint) process(ctx context.Context, in dialect.Input, request *model.Request, vars *expr.Vars, idempotencyKey string) *Outcome {
 	rule, matched, ok := e.routes.Match(ctx, route.Request{Intent: request.Intent, Action: request.Action, Tag: request.Tag, Event: request.Event}, vars, nil)
 	if !ok {
 		if e.Dialect == model.Rasa {
@@ -127,7 +127,7 @@ func (e *Endpoint) process(ctx context.Context, in dialect.Input, request *model
 	}
 
 	actionStart := time.Now()
-	result, err := matched.action.Run(ctx, &action.Invocation{Vars: vars, Input: in})
+	result, err := matched.action.Run(ctx, &action.Invocation{Vars: vars, Input: in, IdempotencyKey: idempotencyKey})
 	outcome := e.actionOutcome(ctx, request, rule, matched, vars, result, err)
 	if matched.upstream {
 		outcome.Upstream, outcome.UpstreamDuration, outcome.UpstreamOutcome = true, time.Since(actionStart), "ok"
