@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -86,19 +87,14 @@ func routeFacts(ctx context.Context, c client.Client, route *fulfillmentv1alpha1
 			facts.Siblings = append(facts.Siblings, sibling)
 		}
 	}
-	if call := route.Spec.Call; call != nil {
-		for _, header := range call.Headers {
-			if header.ValueFrom == nil {
-				continue
-			}
-			ref := header.ValueFrom.SecretKeyRef
-			exists, err := secretExists(ctx, c, route.Namespace, ref.Name)
-			if err != nil {
-				return facts, err
-			}
-			if !exists {
-				facts.MissingSecrets = append(facts.MissingSecrets, ref.Name+"/"+ref.Key)
-			}
+	for _, nameAndKey := range RouteSecretKeys(route) {
+		name, _, _ := strings.Cut(nameAndKey, "/")
+		exists, err := secretExists(ctx, c, route.Namespace, name)
+		if err != nil {
+			return facts, err
+		}
+		if !exists {
+			facts.MissingSecrets = append(facts.MissingSecrets, nameAndKey)
 		}
 	}
 	return facts, nil

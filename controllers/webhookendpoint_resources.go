@@ -133,13 +133,7 @@ func ReferencedSecrets(endpoint *fulfillmentv1alpha1.WebhookEndpoint, routes []f
 		names = append(names, spec.Redis.URLSecretRef.Name)
 	}
 	for i := range routes {
-		if call := routes[i].Spec.Call; call != nil {
-			for _, header := range call.Headers {
-				if header.ValueFrom != nil {
-					names = append(names, header.ValueFrom.SecretKeyRef.Name)
-				}
-			}
-		}
+		names = append(names, routeSecrets(&routes[i])...)
 	}
 	return sortedUnique(names)
 }
