@@ -87,17 +87,26 @@ func routeFacts(ctx context.Context, c client.Client, route *fulfillmentv1alpha1
 			facts.Siblings = append(facts.Siblings, sibling)
 		}
 	}
+	missing, err := missingRouteSecrets(ctx, c, route)
+	facts.MissingSecrets = missing
+	return facts, err
+}
+
+// missingRouteSecrets are the "name/key" Secret references of a route's call headers whose Secret does not
+// exist.
+func missingRouteSecrets(ctx context.Context, c client.Client, route *fulfillmentv1alpha1.IntentRoute) ([]string, error) {
+	var missing []string
 	for _, nameAndKey := range RouteSecretKeys(route) {
 		name, _, _ := strings.Cut(nameAndKey, "/")
 		exists, err := secretExists(ctx, c, route.Namespace, name)
 		if err != nil {
-			return facts, err
+			return nil, err
 		}
 		if !exists {
-			facts.MissingSecrets = append(facts.MissingSecrets, nameAndKey)
+			missing = append(missing, nameAndKey)
 		}
 	}
-	return facts, nil
+	return missing, nil
 }
 
 // SetupWithManager registers the controller: the route (spec changes), its siblings (a conflict can resolve

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -88,11 +87,11 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 	facts.LastKeyRotationTime = endpoint.Status.LastKeyRotationTime
 	facts.ConfigHash = endpoint.Status.ConfigHash
 
-	accepted, rejected, err := r.acceptedRoutes(ctx, endpoint)
+	accepted, counts, err := r.acceptedRoutes(ctx, endpoint)
 	if err != nil {
 		return facts, 0, err
 	}
-	facts.RoutesAccepted, facts.RoutesRejected = int32(len(accepted)), int32(rejected)
+	facts.RoutesAccepted, facts.RoutesRejected = counts.Accepted, counts.Rejected
 
 	deployment := &appsv1.Deployment{}
 	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: endpoint.Namespace, Name: endpoint.Name}, deployment); err == nil {
@@ -196,28 +195,25 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 	return facts, requeueAfter, nil
 }
 
-// acceptedRoutes are the endpoint's routes that pass acceptance, in name order; rejected counts the others.
-func (r *WebhookEndpointReconciler) acceptedRoutes(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint) ([]fulfillmentv1alpha1.IntentRoute, int, error) {
+// acceptedRoutes are the endpoint's routes that pass acceptance (AcceptedRoutes, the same rules the
+// IntentRoute controller reports), and how many do and do not.
+func (r *WebhookEndpointReconciler) acceptedRoutes(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint) ([]fulfillmentv1alpha1.IntentRoute, fulfillmentv1alpha1.RouteCounts, error) {
 	routes := &fulfillmentv1alpha1.IntentRouteList{}
 	if err := r.Client.List(ctx, routes, client.InNamespace(endpoint.Namespace), client.MatchingFields{IndexRouteEndpoint: endpoint.Name}); err != nil {
-		return nil, 0, err
+		return nil, fulfillmentv1alpha1.RouteCounts{}, err
 	}
-	var accepted []fulfillmentv1alpha1.IntentRoute
-	rejected := 0
+	missing := map[string][]string{}
 	for i := range routes.Items {
-		route := &routes.Items[i]
-		facts, err := routeFacts(ctx, r.Client, route, endpoint, routes.Items)
+		names, err := missingRouteSecrets(ctx, r.Client, &routes.Items[i])
 		if err != nil {
-			return nil, 0, err
+			return nil, fulfillmentv1alpha1.RouteCounts{}, err
 		}
-		if AcceptRoute(r.Env, route, facts).Accepted {
-			accepted = append(accepted, *route)
-		} else {
-			rejected++
-		}
+		missing[routes.Items[i].Name] = names
 	}
-	sort.Slice(accepted, func(i, j int) bool { return accepted[i].Name < accepted[j].Name })
-	return accepted, rejected, nil
+	accepted, counts := AcceptedRoutes(r.Env, endpoint, routes.Items, func(route *fulfillmentv1alpha1.IntentRoute) []string {
+		return missing[route.Name]
+	})
+	return accepted, counts, nil
 }
 
 // missingSecrets are the referenced Secrets that do not exist; the generated HMAC Secret is the operator's own.
