@@ -32,6 +32,9 @@ const (
 	ConfigKey = "config.yaml"
 	// SecretsDir holds each referenced Secret as a folder, <SecretsDir>/<secret name>/<key>.
 	SecretsDir = "/etc/fulfillment/secrets"
+	// ConfigSecretsDir is SecretsDir as the rendered configuration names it: relative to the configuration
+	// file, so the same file works wherever the pod's volumes are mounted together (a local run, make dev).
+	ConfigSecretsDir = "../secrets"
 	// TLSDir holds the serving certificate (tls.crt, tls.key).
 	TLSDir = "/etc/fulfillment/tls"
 	// QueueDir holds Local delivery queues.

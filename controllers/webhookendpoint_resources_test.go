@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/rand"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -963,8 +964,9 @@ func TestRenderConfigParsesBack(t *testing.T) {
 			if err != nil {
 				t.Fatalf("the server refuses the rendered configuration: %v\n%s", err, data)
 			}
-			if file.SecretsDir != SecretsDir || len(file.Endpoints) != 1 {
-				t.Fatalf("secretsDir %q, %d endpoints; want %s and 1", file.SecretsDir, len(file.Endpoints), SecretsDir)
+			if dir := filepath.Join(ConfigDir, file.SecretsDir); dir != SecretsDir || len(file.Endpoints) != 1 {
+				t.Fatalf("secretsDir %q (%s from the config file), %d endpoints; want %s and 1", file.SecretsDir, dir,
+					len(file.Endpoints), SecretsDir)
 			}
 			got := file.Endpoints[0]
 			if got.Name != tc.endpoint.Name || got.Namespace != tc.endpoint.Namespace {
