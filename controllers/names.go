@@ -24,6 +24,8 @@ const (
 
 // Paths inside a fulfillment pod.
 const (
+	// ServerCommand is the webhookserver binary in the image, next to the operator's /manager (Dockerfile).
+	ServerCommand = "/webhookserver"
 	// ConfigDir holds config.yaml, the ConfigMap <endpoint>-config.
 	ConfigDir = "/etc/fulfillment/config"
 	// ConfigFile is the configuration the server runs (--config).

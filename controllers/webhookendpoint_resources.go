@@ -313,7 +313,9 @@ func serverContainer(in DeploymentInputs, mounts []corev1.VolumeMount) corev1.Co
 	return corev1.Container{
 		Name:  containerName,
 		Image: in.Image,
-		Args:  args,
+		// The image's entrypoint is the operator (Dockerfile): the fulfillment server is named explicitly.
+		Command: []string{ServerCommand},
+		Args:    args,
 		Ports: []corev1.ContainerPort{
 			{Name: webhookPortName, ContainerPort: WebhookPort, Protocol: corev1.ProtocolTCP},
 			{Name: metricsPortName, ContainerPort: MetricsPort, Protocol: corev1.ProtocolTCP},

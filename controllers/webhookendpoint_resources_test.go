@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/rand"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -290,6 +291,10 @@ func TestDesiredDeploymentReplicasAndInputs(t *testing.T) {
 			if !reflect.DeepEqual(container.Args, wantArgs) {
 				t.Errorf("args %q, want %q", container.Args, wantArgs)
 			}
+			// The image's entrypoint is the operator; the pod must name the server.
+			if !reflect.DeepEqual(container.Command, []string{"/webhookserver"}) {
+				t.Errorf("command %q, want the image's /webhookserver", container.Command)
+			}
 			var secretDirs []string
 			for _, mount := range container.VolumeMounts {
 				if strings.HasPrefix(mount.MountPath, SecretsDir+"/") || mount.MountPath == TLSDir {
@@ -310,6 +315,17 @@ func TestDesiredDeploymentReplicasAndInputs(t *testing.T) {
 				t.Errorf("the pod template carries %s; configuration changes would restart the pods", AnnotationConfigHash)
 			}
 		})
+	}
+}
+
+// The pod's command must be where the Dockerfile puts the server: the image's entrypoint is the operator.
+func TestServerCommandIsInTheImage(t *testing.T) {
+	dockerfile, err := os.ReadFile("../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "COPY --from=build /out/webhookserver " + ServerCommand + "\n"; !strings.Contains(string(dockerfile), want) {
+		t.Errorf("the Dockerfile does not copy the server to %s (no line %q)", ServerCommand, strings.TrimSpace(want))
 	}
 }
 
