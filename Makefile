@@ -94,6 +94,14 @@ LOCAL_ENDPOINTS ?= bank-bot,order-bot,rasa-actions,payments-events
 run-local: ## Run the standalone fulfillment server on the sample bots (no cluster needed); Ctrl-C stops it.
 	go run ./webhookserver/cmd/webhookserver serve --manifests config/samples --endpoint "$(LOCAL_ENDPOINTS)" --log-format text --queue-dir tmp/queue
 
+.PHONY: envtest-kcm
+envtest-kcm: ## Build kube-apiserver, etcd and kube-controller-manager into bin/k8s (once; cached afterwards).
+	hack/build-envtest.sh --with-controller-manager >/dev/null
+
+.PHONY: dev
+dev: build envtest-kcm ## Run the whole product locally: control plane, operator, fulfillment pods as processes (docs/dev.md); Ctrl-C stops it.
+	go run ./hack/dev --dir .dev
+
 .PHONY: run
 run: manifests generate fmt vet ## Run the operator against the cluster in ~/.kube/config.
 	go run . --webhookserver-image=$(IMG)

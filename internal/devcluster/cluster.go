@@ -1,0 +1,349 @@
+// Package devcluster runs the whole product on one machine without a cluster, for `make dev` and the
+// end-to-end tests: a control plane from the envtest binaries (etcd, kube-apiserver and kube-controller-manager,
+// so garbage collection, ReplicaSets and Deployment status are real), the operator's own binary with its own
+// RBAC, a local kubelet that runs the fulfillment pods as webhookserver processes, and a Service proxy that
+// gives every Service a loopback address.
+package devcluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	osexec "os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/yaml"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/controllers"
+	"github.com/fulfillment-dev/fulfillment-operator/internal/devcluster/kubelet"
+	"github.com/fulfillment-dev/fulfillment-operator/internal/devcluster/serviceproxy"
+)
+
+// NodeName is the dev cluster's only node.
+const NodeName = "dev-local"
+
+// Image is the webhookserver image the operator is told to use; the local kubelet runs it from the binaries.
+const Image = "fulfillment-operator:dev"
+
+// OperatorUser is the operator's ServiceAccount as the API server sees it, as in a real deployment
+// (config/default): the operator gets exactly the generated ClusterRole.
+const OperatorUser = "system:serviceaccount:fulfillment-system:fulfillment-operator-controller-manager"
+
+// Options say where the binaries are and where the cluster keeps its state.
+type Options struct {
+	// Dir holds the kubeconfig, the logs and the pods' folders. It is created if needed.
+	Dir string
+	// RepoRoot is the repository: CRDs, the ClusterRole and bin/k8s (control plane binaries) are found there.
+	RepoRoot string
+	// Manager and Webhookserver are the built binaries (bin/manager, bin/webhookserver).
+	Manager, Webhookserver string
+	Log                    *slog.Logger
+}
+
+// Cluster is a running dev cluster. Stop it with Stop.
+type Cluster struct {
+	// Kubeconfig is the path of an admin kubeconfig for kubectl.
+	Kubeconfig string
+	// Config is the admin's REST config.
+	Config  *rest.Config
+	Client  kubernetes.Interface
+	Kubelet *kubelet.Kubelet
+	Proxy   *serviceproxy.Proxy
+
+	opts      Options
+	env       *envtest.Environment
+	processes []*osexec.Cmd
+	cancel    context.CancelFunc
+	done      chan struct{}
+}
+
+// Start starts the control plane, the operator, the kubelet and the proxy. It returns when the operator is
+// ready; on error, whatever was started is stopped.
+func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	if opts.Dir, err = filepath.Abs(opts.Dir); err != nil {
+		return nil, err
+	}
+	assets := filepath.Join(opts.RepoRoot, "bin", "k8s")
+	for _, binary := range []string{"etcd", "kube-apiserver", "kube-controller-manager"} {
+		if _, err := os.Stat(filepath.Join(assets, binary)); err != nil {
+			return nil, fmt.Errorf("%s not found in %s: run `hack/build-envtest.sh --with-controller-manager`", binary, assets)
+		}
+	}
+	for _, binary := range []string{opts.Manager, opts.Webhookserver} {
+		if _, err := os.Stat(binary); err != nil {
+			return nil, fmt.Errorf("%s not found: run `make build`", binary)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(opts.Dir, "pods"), 0o755); err != nil {
+		return nil, err
+	}
+
+	c := &Cluster{opts: opts, Kubeconfig: filepath.Join(opts.Dir, "kubeconfig"), done: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			_ = c.Stop()
+		}
+	}()
+	apiserverLog, err := os.Create(filepath.Join(opts.Dir, "kube-apiserver.log"))
+	if err != nil {
+		return nil, err
+	}
+	c.env = &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join(opts.RepoRoot, "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory: assets,
+	}
+	c.env.ControlPlane.GetAPIServer().Out, c.env.ControlPlane.GetAPIServer().Err = apiserverLog, apiserverLog
+	if _, err := c.env.Start(); err != nil {
+		return nil, fmt.Errorf("starting etcd and kube-apiserver: %w", err)
+	}
+
+	admin, err := c.writeKubeconfig("dev-admin", []string{"system:masters"}, c.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	c.Config = admin
+	if c.Client, err = kubernetes.NewForConfig(admin); err != nil {
+		return nil, err
+	}
+	if err := c.grantOperatorRole(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.startControllerManager(); err != nil {
+		return nil, err
+	}
+	if err := c.startOperator(ctx); err != nil {
+		return nil, err
+	}
+
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	c.cancel = cancel
+	c.Kubelet = kubelet.New(kubelet.Config{
+		Client: c.Client, NodeName: NodeName, Dir: filepath.Join(opts.Dir, "pods"),
+		// The operator's pods, the only image here; other pods stay Pending.
+		Pods:       labels.SelectorFromSet(labels.Set{controllers.LabelName: "webhookserver"}),
+		Binaries:   map[string]string{controllers.ServerCommand: opts.Webhookserver, "/manager": opts.Manager},
+		Entrypoint: "/manager",
+		Log:        opts.Log.With("component", "kubelet"),
+	})
+	c.Proxy = serviceproxy.New(c.Client, c.Kubelet.Endpoints, opts.Log.With("component", "service-proxy"))
+	errs := make(chan error, 2)
+	go func() { errs <- c.Kubelet.Run(runCtx) }()
+	go func() { errs <- c.Proxy.Run(runCtx) }()
+	go func() {
+		defer close(c.done)
+		for range 2 {
+			if err := <-errs; err != nil {
+				opts.Log.Error("dev cluster component stopped", "error", err)
+			}
+		}
+	}()
+	return c, nil
+}
+
+// writeKubeconfig provisions a user with a client certificate and writes its kubeconfig to path.
+func (c *Cluster) writeKubeconfig(name string, groups []string, path string) (*rest.Config, error) {
+	user, err := c.env.AddUser(envtest.User{Name: name, Groups: groups}, &rest.Config{QPS: 50, Burst: 100})
+	if err != nil {
+		return nil, fmt.Errorf("provisioning user %s: %w", name, err)
+	}
+	kubeconfig, err := user.KubeConfig()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
+		return nil, err
+	}
+	return user.Config(), nil
+}
+
+// grantOperatorRole binds the generated ClusterRole (config/rbac/role.yaml) to the operator's user, as
+// config/default binds it to its ServiceAccount.
+func (c *Cluster) grantOperatorRole(ctx context.Context) error {
+	content, err := os.ReadFile(filepath.Join(c.opts.RepoRoot, "config", "rbac", "role.yaml"))
+	if err != nil {
+		return err
+	}
+	role := &rbacv1.ClusterRole{}
+	if err := yaml.Unmarshal(content, role); err != nil {
+		return fmt.Errorf("config/rbac/role.yaml: %w", err)
+	}
+	if _, err := c.Client.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	_, err = c.Client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "fulfillment-operator-dev"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: OperatorUser}},
+	}, metav1.CreateOptions{})
+	return err
+}
+
+// controllerManagerControllers are the kube-controller-manager controllers the dev cluster needs: Deployments,
+// ReplicaSets, garbage collection of owned objects, namespace deletion, PodDisruptionBudget status and
+// ServiceAccounts. Not node lifecycle (the local kubelet sends no heartbeats), not EndpointSlices (every pod
+// has the loopback address, which EndpointSlices refuse; the Service proxy asks the kubelet instead), not the
+// HPA (no metrics API).
+var controllerManagerControllers = []string{
+	"deployment-controller", "replicaset-controller", "garbage-collector-controller", "namespace-controller",
+	"disruption-controller", "serviceaccount-controller",
+}
+
+func (c *Cluster) startControllerManager() error {
+	kubeconfig := filepath.Join(c.opts.Dir, "kube-controller-manager.kubeconfig")
+	if _, err := c.writeKubeconfig("system:kube-controller-manager", []string{"system:masters"}, kubeconfig); err != nil {
+		return err
+	}
+	return c.startProcess("kube-controller-manager", filepath.Join(c.opts.RepoRoot, "bin", "k8s", "kube-controller-manager"),
+		nil,
+		"--kubeconfig", kubeconfig,
+		"--controllers", strings.Join(controllerManagerControllers, ","),
+		"--leader-elect=false",
+		"--secure-port=0",
+		"--concurrent-gc-syncs=5",
+	)
+}
+
+// startOperator runs bin/manager as its ServiceAccount and waits until its readiness probe passes.
+func (c *Cluster) startOperator(ctx context.Context) error {
+	kubeconfig := filepath.Join(c.opts.Dir, "operator.kubeconfig")
+	if _, err := c.writeKubeconfig(OperatorUser, []string{"system:serviceaccounts", "system:serviceaccounts:fulfillment-system",
+		"system:authenticated"}, kubeconfig); err != nil {
+		return err
+	}
+	probe, err := freeAddress()
+	if err != nil {
+		return err
+	}
+	if err := c.startProcess("operator", c.opts.Manager, []string{"KUBECONFIG=" + kubeconfig},
+		"--webhookserver-image", Image,
+		"--metrics-bind-address", "0",
+		"--health-probe-bind-address", probe,
+	); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		if ok, err := httpOK(ctx, "http://"+probe+"/readyz"); ok {
+			return nil
+		} else if ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("the operator was not ready within a minute: see %s", filepath.Join(c.opts.Dir, "operator.log"))
+}
+
+// startProcess starts a binary with its output in <Dir>/<name>.log, in its own process group and killed if
+// the dev cluster dies.
+func (c *Cluster) startProcess(name, binary string, env []string, args ...string) error {
+	logFile, err := os.Create(filepath.Join(c.opts.Dir, name+".log"))
+	if err != nil {
+		return err
+	}
+	cmd := osexec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		_ = logFile.Close()
+		return fmt.Errorf("starting %s: %w", name, err)
+	}
+	c.processes = append(c.processes, cmd)
+	return nil
+}
+
+// Stop stops everything, in order: the pods' processes, the operator and the controller manager, then the
+// API server and etcd. Nothing is left running.
+func (c *Cluster) Stop() error {
+	if c.cancel != nil {
+		c.cancel()
+		<-c.done
+	}
+	var errs []error
+	for i := len(c.processes) - 1; i >= 0; i-- {
+		cmd := c.processes[i]
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	}
+	if c.env != nil {
+		errs = append(errs, c.env.Stop())
+	}
+	return errors.Join(errs...)
+}
+
+// EndpointURL is the local URL of a WebhookEndpoint: its status.url (http(s)://<service>.<namespace>.svc:<port>
+// <path>) with the host replaced by the Service proxy's loopback address.
+func (c *Cluster) EndpointURL(endpoint *fulfillmentv1alpha1.WebhookEndpoint) (string, bool) {
+	if endpoint.Status.URL == "" {
+		return "", false
+	}
+	parsed, err := url.Parse(endpoint.Status.URL)
+	if err != nil {
+		return "", false
+	}
+	service, _, _ := strings.Cut(parsed.Hostname(), ".")
+	port, err := strconv.ParseInt(parsed.Port(), 10, 32)
+	if err != nil {
+		return "", false
+	}
+	address, ok := c.Proxy.Address(types.NamespacedName{Namespace: endpoint.Namespace, Name: service}, int32(port))
+	if !ok {
+		return "", false
+	}
+	parsed.Host = address
+	return parsed.String(), true
+}
+
+// Pods is the number of pods the local kubelet runs.
+func (c *Cluster) Pods() int { return c.Kubelet.Running() }
+
+func freeAddress() (string, error) {
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = listener.Close() }()
+	return listener.Addr().String(), nil
+}
+
+// httpOK tells whether GET url answers 200.
+func httpOK(ctx context.Context, url string) (bool, error) {
+	request, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return false, err
+	}
+	response, err := http.DefaultClient.Do(request)
+	if err != nil {
+		return false, err
+	}
+	_ = response.Body.Close()
+	return response.StatusCode == http.StatusOK, nil
+}

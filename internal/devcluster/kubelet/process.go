@@ -1,0 +1,133 @@
+package kubelet
+
+import (
+	"fmt"
+	"os"
+	osexec "os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// exec is a running container process.
+type exec struct {
+	cmd       *osexec.Cmd
+	startedAt time.Time
+	done      chan struct{}
+	err       error
+}
+
+func (p *exec) id() string { return fmt.Sprintf("process://%d", p.cmd.Process.Pid) }
+
+func (p *exec) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *exec) exitCode() int {
+	<-p.done
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// stop sends SIGTERM to the process group, then SIGKILL when it has not exited after grace.
+func (p *exec) stop(grace time.Duration) {
+	if p.exited() {
+		return
+	}
+	signalGroup(p.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		signalGroup(p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+// start runs a container's command as a local binary, from its rootfs, with its environment, its paths moved
+// under rootfs and its ports moved to loopback ports. Output goes to <pod>/<container>.log.
+func (w *worker) start(pod *corev1.Pod, c *container) error {
+	command := c.spec.Command
+	if len(command) == 0 {
+		command = []string{w.k.cfg.Entrypoint}
+	}
+	binary, ok := w.k.cfg.Binaries[command[0]]
+	if !ok {
+		known := make([]string, 0, len(w.k.cfg.Binaries))
+		for path := range w.k.cfg.Binaries {
+			known = append(known, path)
+		}
+		sort.Strings(known)
+		return fmt.Errorf("command %s: %w (the image's binaries here: %s)", command[0], errUnsupported, strings.Join(known, ", "))
+	}
+	env, err := w.environment(pod, c)
+	if err != nil {
+		return err
+	}
+	var args []string
+	for _, arg := range append(append([]string{}, command[1:]...), c.spec.Args...) {
+		args = append(args, w.localArg(c, arg))
+	}
+	if err := os.MkdirAll(w.rootfs, 0o755); err != nil {
+		return err
+	}
+	logFile, err := os.OpenFile(w.logPath(c), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := osexec.Command(binary, args...)
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = w.rootfs, env, logFile, logFile
+	// Its own process group, so that Ctrl-C in `make dev` reaches the dev cluster, which stops the pods in
+	// order; and killed with the dev cluster, so that nothing outlives it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		_ = logFile.Close()
+		return err
+	}
+	process := &exec{cmd: cmd, startedAt: time.Now(), done: make(chan struct{})}
+	go func() {
+		process.err = cmd.Wait()
+		_ = logFile.Close()
+		close(process.done)
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}()
+	w.mu.Lock()
+	c.cmd, c.ready = process, false
+	w.mu.Unlock()
+	return nil
+}
+
+// listenArg matches a listen address on every interface: ":8080", "0.0.0.0:8080", "[::]:8080".
+var listenArg = regexp.MustCompile(`^(|0\.0\.0\.0|\[::\]):([0-9]+)$`)
+
+// localArg moves an argument (or the value of --flag=value) into the pod's world: a path under a mount
+// point to the same path under rootfs, a listen address on a container port to its loopback port.
+func (w *worker) localArg(c *container, arg string) string {
+	if flag, value, ok := strings.Cut(arg, "="); ok && strings.HasPrefix(flag, "-") {
+		return flag + "=" + w.localArg(c, value)
+	}
+	if m := listenArg.FindStringSubmatch(arg); m != nil {
+		port, _ := strconv.Atoi(m[2])
+		if local, ok := c.ports[int32(port)]; ok {
+			return fmt.Sprintf("%s:%d", loopback, local)
+		}
+	}
+	for _, mount := range c.spec.VolumeMounts {
+		if arg == mount.MountPath || strings.HasPrefix(arg, strings.TrimSuffix(mount.MountPath, "/")+"/") {
+			return filepath.Join(w.rootfs, arg)
+		}
+	}
+	return arg
+}
