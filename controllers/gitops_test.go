@@ -1,116 +1,25 @@
 package controllers_test
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	lua "github.com/yuin/gopher-lua"
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/yaml"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/internal/gitopshealth"
 	"github.com/fulfillment-dev/fulfillment-operator/internal/testenv"
 )
-
-// argoHealth is what an Argo CD health script returns.
-type argoHealth struct {
-	Status  string `json:"status"`
-	Message string `json:"message"`
-}
-
-// argoHealthStatuses are the health codes Argo CD accepts from a script.
-var argoHealthStatuses = []string{"Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"}
-
-// customizationDir is the Argo CD resource_customizations folder of a kind of this operator.
-func customizationDir(kind string) string {
-	return filepath.Join(testenv.RepoRoot(), "config", "argocd", "resource_customizations",
-		fulfillmentv1alpha1.GroupVersion.Group, kind)
-}
-
-// runHealthScript runs a kind's health.lua on an object the way Argo CD does (util/lua): a fresh gopher-lua
-// state with only the package, base and table libraries open, a one-second deadline, the object converted to
-// a global table `obj`, and the table the script returns read as status and message.
-func runHealthScript(kind string, obj map[string]any) (argoHealth, error) {
-	script, err := os.ReadFile(filepath.Join(customizationDir(kind), "health.lua"))
-	if err != nil {
-		return argoHealth{}, err
-	}
-	l := lua.NewState(lua.Options{SkipOpenLibs: true})
-	defer l.Close()
-	for _, lib := range []struct {
-		name string
-		open lua.LGFunction
-	}{{lua.LoadLibName, lua.OpenPackage}, {lua.BaseLibName, lua.OpenBase}, {lua.TabLibName, lua.OpenTable}} {
-		if err := l.CallByParam(lua.P{Fn: l.NewFunction(lib.open), NRet: 0, Protect: true}, lua.LString(lib.name)); err != nil {
-			return argoHealth{}, err
-		}
-	}
-	deadline, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	l.SetContext(deadline)
-	l.SetGlobal("obj", luaValue(l, obj))
-	if err := l.DoString(string(script)); err != nil {
-		return argoHealth{}, err
-	}
-	table, ok := l.Get(-1).(*lua.LTable)
-	if !ok {
-		return argoHealth{}, fmt.Errorf("health.lua returned %s, not a table", l.Get(-1).Type())
-	}
-	health := argoHealth{}
-	for field, target := range map[string]*string{"status": &health.Status, "message": &health.Message} {
-		switch v := table.RawGetString(field).(type) {
-		case lua.LString:
-			*target = string(v)
-		case *lua.LNilType:
-		default:
-			return argoHealth{}, fmt.Errorf("health.lua returned a %s %s, not a string", v.Type(), field)
-		}
-	}
-	if !slices.Contains(argoHealthStatuses, health.Status) {
-		return argoHealth{}, fmt.Errorf("health.lua returned the status %q, which Argo CD does not know", health.Status)
-	}
-	return health, nil
-}
-
-// luaValue converts an unstructured value to Lua as Argo CD's decodeValue does.
-func luaValue(l *lua.LState, value any) lua.LValue {
-	switch v := value.(type) {
-	case map[string]any:
-		table := l.CreateTable(0, len(v))
-		for k, item := range v {
-			table.RawSetString(k, luaValue(l, item))
-		}
-		return table
-	case []any:
-		table := l.CreateTable(len(v), 0)
-		for _, item := range v {
-			table.Append(luaValue(l, item))
-		}
-		return table
-	case string:
-		return lua.LString(v)
-	case bool:
-		return lua.LBool(v)
-	case int64:
-		return lua.LNumber(v)
-	case float64:
-		return lua.LNumber(v)
-	}
-	return lua.LNil
-}
 
 // healthTests is Argo CD's health_test.yaml.
 type healthTests struct {
 	Tests []struct {
-		HealthStatus argoHealth `json:"healthStatus"`
+		HealthStatus gitopshealth.ArgoHealth `json:"healthStatus"`
 		InputPath    string     `json:"inputPath"`
 	} `json:"tests"`
 }
@@ -129,9 +38,9 @@ func readUnstructured(path string) *unstructured.Unstructured {
 // kstatusOf is what Flux's health checks (kstatus) say about an object.
 func kstatusOf(u *unstructured.Unstructured) status.Status {
 	GinkgoHelper()
-	result, err := status.Compute(u)
+	result, _, err := gitopshealth.Kstatus(u)
 	Expect(err).NotTo(HaveOccurred())
-	return result.Status
+	return result
 }
 
 // liveObject reads an object as Argo CD and Flux see it: unstructured, straight from the API server.
@@ -142,19 +51,19 @@ func liveObject(g Gomega, namespace, kind, name string) *unstructured.Unstructur
 	return u
 }
 
-func liveHealth(g Gomega, namespace, kind, name string) (argoHealth, status.Status) {
+func liveHealth(g Gomega, namespace, kind, name string) (gitopshealth.ArgoHealth, status.Status) {
 	u := liveObject(g, namespace, kind, name)
-	health, err := runHealthScript(kind, u.Object)
+	health, err := gitopshealth.ArgoCD(testenv.RepoRoot(), kind, u.Object)
 	g.Expect(err).NotTo(HaveOccurred())
-	result, err := status.Compute(u)
+	result, _, err := gitopshealth.Kstatus(u)
 	g.Expect(err).NotTo(HaveOccurred())
-	return health, result.Status
+	return health, result
 }
 
 var _ = Describe("Argo CD health checks", func() {
 	for _, kind := range []string{"WebhookEndpoint", "IntentRoute"} {
 		It(kind+": health.lua passes every case of its health_test.yaml, and every testdata file is a case", func() {
-			dir := customizationDir(kind)
+			dir := gitopshealth.CustomizationDir(testenv.RepoRoot(), kind)
 			content, err := os.ReadFile(filepath.Join(dir, "health_test.yaml"))
 			Expect(err).NotTo(HaveOccurred())
 			tests := healthTests{}
@@ -164,7 +73,7 @@ var _ = Describe("Argo CD health checks", func() {
 			for _, test := range tests.Tests {
 				u := readUnstructured(filepath.Join(dir, test.InputPath))
 				Expect(u.GetKind()).To(Equal(kind), test.InputPath)
-				health, err := runHealthScript(kind, u.Object)
+				health, err := gitopshealth.ArgoCD(testenv.RepoRoot(), kind, u.Object)
 				Expect(err).NotTo(HaveOccurred(), test.InputPath)
 				Expect(health).To(Equal(test.HealthStatus), test.InputPath)
 				inputs = append(inputs, filepath.Clean(test.InputPath))
@@ -193,7 +102,7 @@ var _ = Describe("Argo CD health checks", func() {
 			"scaled-to-zero.yaml":          status.CurrentStatus,
 			"healthy.yaml":                 status.CurrentStatus,
 		}
-		files, err := filepath.Glob(filepath.Join(customizationDir("WebhookEndpoint"), "testdata", "*.yaml"))
+		files, err := filepath.Glob(filepath.Join(gitopshealth.CustomizationDir(testenv.RepoRoot(), "WebhookEndpoint"), "testdata", "*.yaml"))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(files).To(HaveLen(len(want)))
 		for _, file := range files {
@@ -242,7 +151,7 @@ var _ = Describe("Argo CD health checks", func() {
 			Expect(k8sClient.Create(ctx, respondRoute(namespace, "orphan", "no-such-bot", "Welcome", "Hello!"))).To(Succeed())
 			Eventually(func(g Gomega) {
 				health, _ := liveHealth(g, namespace, "IntentRoute", "welcome")
-				g.Expect(health).To(Equal(argoHealth{Status: "Healthy", Message: "served by WebhookEndpoint bank-bot"}))
+				g.Expect(health).To(Equal(gitopshealth.ArgoHealth{Status: "Healthy", Message: "served by WebhookEndpoint bank-bot"}))
 				health, _ = liveHealth(g, namespace, "IntentRoute", "orphan")
 				g.Expect(health.Status).To(Equal("Degraded"))
 				g.Expect(health.Message).To(HavePrefix(fulfillmentv1alpha1.ReasonEndpointNotFound + ": "))
