@@ -20,7 +20,7 @@ import (
 type healthTests struct {
 	Tests []struct {
 		HealthStatus gitopshealth.ArgoHealth `json:"healthStatus"`
-		InputPath    string     `json:"inputPath"`
+		InputPath    string                  `json:"inputPath"`
 	} `json:"tests"`
 }
 
