@@ -1,0 +1,221 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/fulfillment-dev/fulfillment-operator/controllers"
+	"github.com/fulfillment-dev/fulfillment-operator/internal/testenv"
+)
+
+const (
+	demoAnswer   = "Your demo account balance is 1234.56 EUR."
+	editedAnswer = "Your demo account holds 1234.56 EUR (edited)."
+	refundEvent  = `{"type":"refund.created","id":"%s","data":{"id":"re_%s","amount":1200}}`
+)
+
+// TestSampleBots drives the samples as a user does, from kubectl apply to deletion; the steps share the
+// cluster and run in order.
+func TestSampleBots(t *testing.T) {
+	const ns = "e2e-samples"
+	kubectl(t, "create", "namespace", ns)
+	start := time.Now()
+	kubectl(t, "apply", "-n", ns, "-k", "config/samples")
+	kubectl(t, "wait", "-n", ns, "--for=condition=Ready", "webhookendpoint", "--all", "--timeout=120s")
+	t.Logf("4 sample endpoints (5 pods) Ready %s after kubectl apply", time.Since(start).Round(time.Millisecond))
+
+	t.Run("kubectl get prints the columns the README shows", func(t *testing.T) {
+		out := kubectl(t, "get", "webhookendpoints,intentroutes", "-n", ns)
+		readme, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "README.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasPrefix(line, "NAME ") && !strings.Contains(string(readme), strings.TrimSpace(line)) {
+				t.Errorf("README.md does not show the header kubectl prints:\n%s\nkubectl get printed:\n%s", line, out)
+			}
+		}
+		for _, want := range []string{"bank-bot", "DialogflowES", "True", "http://bank-bot." + ns + ".svc:80/bank-bot", "Accepted"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("kubectl get does not show %q:\n%s", want, out)
+			}
+		}
+	})
+
+	t.Run("Argo CD health.lua and kstatus read the Ready objects as Healthy and Current", func(t *testing.T) {
+		for _, name := range []string{"bank-bot", "order-bot", "rasa-actions", "payments-events"} {
+			argo, kstatus := health(t, "webhookendpoint", ns, name)
+			if argo.Status != "Healthy" || !strings.Contains(argo.Message, "replicas available") || kstatus != "Current" {
+				t.Errorf("WebhookEndpoint %s: Argo CD %+v, kstatus %s; want Healthy (replicas available) and Current", name, argo, kstatus)
+			}
+		}
+		for _, name := range strings.Fields(kubectl(t, "get", "intentroutes", "-n", ns, "-o", "jsonpath={.items[*].metadata.name}")) {
+			if argo, kstatus := health(t, "intentroute", ns, name); argo.Status != "Healthy" || kstatus != "Current" {
+				t.Errorf("IntentRoute %s: Argo CD %+v, kstatus %s; want Healthy and Current", name, argo, kstatus)
+			}
+		}
+	})
+
+	bankURL := localURL(t, ns, "bank-bot")
+	t.Run("Dialogflow ES with basic auth is answered by the route's template", func(t *testing.T) {
+		status, answer, err := post(bankURL, balanceRequest(t, 0), basicAuth())
+		if err != nil || status != http.StatusOK || fulfillmentText(answer) != demoAnswer {
+			t.Fatalf("status %d, error %v, answer %s; want 200 with %q", status, err, answer, demoAnswer)
+		}
+		wrong := http.Header{"Authorization": {"Basic ZGlhbG9nZmxvdzp3cm9uZw=="}} // dialogflow:wrong
+		if status, answer, err := post(bankURL, balanceRequest(t, 1), wrong); err != nil || status != http.StatusUnauthorized {
+			t.Errorf("a wrong password: status %d, error %v, answer %s; want 401", status, err, answer)
+		}
+	})
+
+	eventsURL := localURL(t, ns, "payments-events")
+	metricsURL := metricsURL(t, ns, "payments-events")
+	key := secretValue(t, ns, "payments-events-hmac", "secret")
+	t.Run("a Generic event signed with the generated Standard Webhooks key is queued and processed", func(t *testing.T) {
+		if !strings.HasPrefix(key, "whsec_") {
+			t.Fatalf("the generated key is not a whsec_ key (%d bytes)", len(key))
+		}
+		before := metric(t, metricsURL, "fulfillment_delivery_attempts_total", `result="success"`)
+		body := []byte(fmt.Sprintf(refundEvent, "evt_1", "1"))
+		status, answer, err := post(eventsURL, body, signedEvent(t, key, "msg_e2e_1", body))
+		if err != nil || status != http.StatusAccepted {
+			t.Fatalf("status %d, error %v, answer %s; want 202", status, err, answer)
+		}
+		eventually(t, 20*time.Second, "the queued event processed", func() error {
+			if got := metric(t, metricsURL, "fulfillment_delivery_attempts_total", `result="success"`); got < before+1 {
+				return fmt.Errorf("%v successful delivery attempts, want at least %v", got, before+1)
+			}
+			return nil
+		})
+		otherKey := "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+		if status, answer, err := post(eventsURL, body, signedEvent(t, otherKey, "msg_e2e_2", body)); err != nil || status != http.StatusUnauthorized {
+			t.Errorf("signed with another key: status %d, error %v, answer %s; want 401", status, err, answer)
+		}
+		if status, answer, err := post(eventsURL, body, http.Header{}); err != nil || status != http.StatusUnauthorized {
+			t.Errorf("unsigned: status %d, error %v, answer %s; want 401", status, err, answer)
+		}
+	})
+
+	t.Run("a route edit is served without a failed request", func(t *testing.T) {
+		tr := startTraffic(4, func(id int64) (int, string, error) {
+			return post(bankURL, balanceRequest(t, id), basicAuth())
+		}, http.StatusOK, fulfillmentText)
+		defer tr.stop()
+		eventually(t, 10*time.Second, "traffic answered", func() error {
+			if !tr.seen(demoAnswer) {
+				return fmt.Errorf("no %q yet", demoAnswer)
+			}
+			return nil
+		})
+		edited := time.Now()
+		kubectl(t, "patch", "intentroute", "bank-bot-balance-demo", "-n", ns, "--type", "merge",
+			"-p", fmt.Sprintf(`{"spec":{"respond":{"text":%q}}}`, editedAnswer))
+		eventually(t, 30*time.Second, "the edited answer", func() error {
+			if !tr.seen(editedAnswer) {
+				return fmt.Errorf("no %q yet", editedAnswer)
+			}
+			return nil
+		})
+		t.Logf("the edited answer was served %s after kubectl patch", time.Since(edited).Round(time.Millisecond))
+		time.Sleep(time.Second) // both replicas on the new route
+		tr.stop()
+		if len(tr.failed) > 0 {
+			t.Fatalf("%d of %d requests failed, first: %s", len(tr.failed), tr.sent.Load(), tr.failed[0])
+		}
+		t.Logf("%d requests, 0 failed: %v", tr.sent.Load(), tr.answers)
+	})
+
+	t.Run("a key rotation is served without a failed request", func(t *testing.T) {
+		tr := startTraffic(2, func(id int64) (int, string, error) {
+			body := []byte(fmt.Sprintf(refundEvent, fmt.Sprintf("evt_old_%d", id), fmt.Sprint(id)))
+			return post(eventsURL, body, signedEvent(t, key, fmt.Sprintf("msg_old_%d", id), body))
+		}, http.StatusAccepted, func(string) string { return "accepted" })
+		defer tr.stop()
+		kubectl(t, "annotate", "webhookendpoint", "payments-events", "-n", ns, "fulfillment.dev/rotate-key=e2e-1")
+		var newKey string
+		eventually(t, 20*time.Second, "the rotated key", func() error {
+			newKey = secretValue(t, ns, "payments-events-hmac", "secret")
+			if newKey == key || secretValue(t, ns, "payments-events-hmac", "previous") != key {
+				return fmt.Errorf("the Secret does not hold a new key with the old one as previous yet")
+			}
+			return nil
+		})
+		rotated := time.Now()
+		eventually(t, 30*time.Second, "the new key accepted", func() error {
+			body := []byte(fmt.Sprintf(refundEvent, "evt_new", "new"))
+			if status, answer, err := post(eventsURL, body, signedEvent(t, newKey, "msg_new_1", body)); err != nil || status != http.StatusAccepted {
+				return fmt.Errorf("status %d, error %v, answer %s", status, err, answer)
+			}
+			return nil
+		})
+		t.Logf("the new key was accepted %s after the Secret changed", time.Since(rotated).Round(time.Millisecond))
+		tr.stop()
+		if len(tr.failed) > 0 {
+			t.Fatalf("signed with the previous key during the rotation: %d of %d requests failed, first: %s",
+				len(tr.failed), tr.sent.Load(), tr.failed[0])
+		}
+		t.Logf("%d requests signed with the previous key during the rotation, 0 failed", tr.sent.Load())
+	})
+
+	t.Run("deleting an endpoint removes every owned object and process", func(t *testing.T) {
+		processes := pids(t, ns, "payments-events")
+		if len(processes) == 0 {
+			t.Fatal("no payments-events process found")
+		}
+		kubectl(t, "delete", "webhookendpoint", "payments-events", "-n", ns, "--timeout=60s")
+		eventually(t, 90*time.Second, "every owned object gone", func() error {
+			out, err := kubectlResult("get", "deployments,replicasets,pods,services,configmaps,secrets,serviceaccounts,"+
+				"poddisruptionbudgets,networkpolicies,horizontalpodautoscalers", "-n", ns,
+				"-l", "app.kubernetes.io/instance=payments-events", "-o", "name")
+			if err != nil {
+				return err
+			}
+			if out = strings.TrimSpace(out); out != "" {
+				return fmt.Errorf("still there:\n%s", out)
+			}
+			if _, err := kubectlResult("get", "secret", "payments-events-hmac", "-n", ns); err == nil {
+				return fmt.Errorf("the generated Secret payments-events-hmac is still there")
+			}
+			return nil
+		})
+		eventually(t, 60*time.Second, "every process gone", func() error {
+			for _, pid := range processes {
+				if processAlive(pid) {
+					return fmt.Errorf("process %d is still running", pid)
+				}
+			}
+			return nil
+		})
+		if conn, err := net.DialTimeout("tcp", hostOf(eventsURL), time.Second); err == nil {
+			_ = conn.Close()
+			t.Errorf("the Service's local address %s still accepts connections", hostOf(eventsURL))
+		}
+		if _, err := kubectlResult("get", "intentroute", "payments-refund", "-n", ns); err != nil {
+			t.Errorf("the routes are the user's and stay: %v", err)
+		}
+	})
+}
+
+func hostOf(rawURL string) string {
+	u, _ := url.Parse(rawURL)
+	return u.Host
+}
+
+// metricsURL is the endpoint's metrics port on the Service proxy.
+func metricsURL(t testing.TB, namespace, name string) string {
+	t.Helper()
+	address, ok := cluster.Proxy.Address(types.NamespacedName{Namespace: namespace, Name: name}, controllers.MetricsPort)
+	if !ok {
+		t.Fatalf("the Service %s has no metrics port on the proxy", name)
+	}
+	return "http://" + address
+}
