@@ -109,4 +109,3 @@ func explainType(property apiextensionsv1.JSONSchemaProps) string {
 var spaces = regexp.MustCompile(`\s+`)
 
 func normalize(s string) string { return spaces.ReplaceAllString(strings.TrimSpace(s), " ") }
-
