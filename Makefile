@@ -54,12 +54,16 @@ verify-generated: manifests generate ## Fail when generated files differ from wh
 	@git diff --exit-code -- config/crd config/rbac api || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
 
 .PHONY: envtest
-envtest: ## Build kube-apiserver and etcd for envtest into bin/k8s (once; cached afterwards).
-	hack/build-envtest.sh >/dev/null
+envtest: ## Build kube-apiserver, etcd and kube-controller-manager (make dev, e2e) into bin/k8s (once; cached afterwards).
+	hack/build-envtest.sh --with-controller-manager >/dev/null
 
 .PHONY: test
-test: manifests generate fmt vet envtest ## Run every test: unit, envtest (real API server) and black-box tests.
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./... -count=1 $(GO_TEST_FLAGS)
+test: manifests generate fmt vet envtest ## Run every test: unit, envtest (real API server), black-box and end-to-end (make dev stack).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./... -count=1 -timeout 20m $(GO_TEST_FLAGS)
+
+.PHONY: test-e2e
+test-e2e: envtest ## Run only the end-to-end tests (hack/e2e) on the make dev stack.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./hack/e2e -count=1 -timeout 10m -v $(GO_TEST_FLAGS)
 
 .PHONY: bench
 bench: ## Run the fulfillment server's Go benchmarks (in process; docs/benchmarks.md).
@@ -94,12 +98,8 @@ LOCAL_ENDPOINTS ?= bank-bot,order-bot,rasa-actions,payments-events
 run-local: ## Run the standalone fulfillment server on the sample bots (no cluster needed); Ctrl-C stops it.
 	go run ./webhookserver/cmd/webhookserver serve --manifests config/samples --endpoint "$(LOCAL_ENDPOINTS)" --log-format text --queue-dir tmp/queue
 
-.PHONY: envtest-kcm
-envtest-kcm: ## Build kube-apiserver, etcd and kube-controller-manager into bin/k8s (once; cached afterwards).
-	hack/build-envtest.sh --with-controller-manager >/dev/null
-
 .PHONY: dev
-dev: build envtest-kcm ## Run the whole product locally: control plane, operator, fulfillment pods as processes (docs/dev.md); Ctrl-C stops it.
+dev: build envtest ## Run the whole product locally: control plane, operator, fulfillment pods as processes (docs/dev.md); Ctrl-C stops it.
 	go run ./hack/dev --dir .dev
 
 .PHONY: run

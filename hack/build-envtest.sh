@@ -5,7 +5,9 @@
 #   kube-apiserver           from hack/envtest/kube-apiserver (k8s.io/kubernetes)
 #   etcd                     from hack/envtest/etcd (go.etcd.io/etcd/server/v3)
 #   kube-controller-manager  same module as kube-apiserver, only with
-#                            --with-controller-manager
+#   kubectl                  --with-controller-manager (make dev and the
+#                            end-to-end tests, which drive it with kubectl of
+#                            the same release)
 #
 # Idempotent and cached: a binary is rebuilt only when it is missing or when the
 # hash of the module definitions, this script and the Go version differs from
@@ -124,12 +126,13 @@ fi
 
 if ((with_kcm)); then
 	kcm_stamp="$out/.stamp-kube-controller-manager"
-	if up_to_date "$kcm_stamp" kube-controller-manager; then
-		log "kube-controller-manager is up to date"
+	if up_to_date "$kcm_stamp" kube-controller-manager kubectl; then
+		log "kube-controller-manager and kubectl are up to date"
 	else
 		rm -f "$kcm_stamp"
 		ldflags="$(kube_ldflags)"
 		gobuild "$kas_mod" kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager -ldflags "$ldflags"
+		gobuild "$kas_mod" kubectl k8s.io/kubernetes/cmd/kubectl -ldflags "$ldflags"
 		echo "$hash" >"$kcm_stamp"
 	fi
 fi

@@ -36,6 +36,8 @@ import (
 
 var (
 	cluster *devcluster.Cluster
+	// kubectlBinary is kubectl of the control plane's release, built next to it by hack/build-envtest.sh.
+	kubectlBinary string
 	// kubectlEnv points kubectl at the dev cluster, with its discovery cache in a temporary folder.
 	kubectlEnv []string
 )
@@ -52,6 +54,11 @@ func run(m *testing.M) int {
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
 	root := testenv.RepoRoot()
+	kubectlBinary = filepath.Join(root, "bin", "k8s", "kubectl")
+	if _, err := os.Stat(kubectlBinary); err != nil {
+		fmt.Fprintln(os.Stderr, "kubectl not found in bin/k8s: run `make envtest` (hack/build-envtest.sh --with-controller-manager)")
+		return 1
+	}
 	binaries := map[string]string{"manager": ".", "webhookserver": "./webhookserver/cmd/webhookserver"}
 	for name, pkg := range binaries {
 		build := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg)
@@ -100,7 +107,7 @@ func kubectl(t testing.TB, args ...string) string {
 }
 
 func kubectlResult(args ...string) (string, error) {
-	cmd := exec.Command("kubectl", args...)
+	cmd := exec.Command(kubectlBinary, args...)
 	cmd.Dir, cmd.Env = testenv.RepoRoot(), kubectlEnv
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -52,6 +52,7 @@ EOF
 tool (
 	k8s.io/kubernetes/cmd/kube-apiserver
 	k8s.io/kubernetes/cmd/kube-controller-manager
+	k8s.io/kubernetes/cmd/kubectl
 )
 EOF
 } >"$dir/go.mod"
