@@ -361,7 +361,10 @@ var tailLines = regexp.MustCompile(`(?s)(?:[^\n]*\n){0,40}$`)
 
 func dumpLogs(dir string) {
 	_ = filepath.WalkDir(dir, func(path string, entry os.DirEntry, err error) error {
-		if err != nil || entry.IsDir() || !strings.HasSuffix(path, ".log") || strings.HasSuffix(path, "kube-apiserver.log") {
+		if err != nil {
+			return nil //nolint:nilerr // a folder that cannot be read has no logs to show
+		}
+		if entry.IsDir() || !strings.HasSuffix(path, ".log") || strings.HasSuffix(path, "kube-apiserver.log") {
 			return nil
 		}
 		content, _ := os.ReadFile(path)

@@ -157,8 +157,12 @@ func TestSampleBots(t *testing.T) {
 		rotated := time.Now()
 		eventually(t, 30*time.Second, "the new key accepted", func() error {
 			body := []byte(fmt.Sprintf(refundEvent, "evt_new", "new"))
-			if status, answer, err := post(eventsURL, body, signedEvent(t, newKey, "msg_new_1", body)); err != nil || status != http.StatusAccepted {
-				return fmt.Errorf("status %d, error %v, answer %s", status, err, answer)
+			status, answer, err := post(eventsURL, body, signedEvent(t, newKey, "msg_new_1", body))
+			if err != nil {
+				return err
+			}
+			if status != http.StatusAccepted {
+				return fmt.Errorf("status %d, answer %s", status, answer)
 			}
 			return nil
 		})
