@@ -144,15 +144,17 @@ var _ = Describe("Argo CD health checks", func() {
 			}).Should(Succeed())
 		})
 
-		It("an accepted IntentRoute is Healthy and one whose endpoint is missing is Degraded", func() {
+		It("an accepted IntentRoute is Healthy and Current, one whose endpoint is missing Degraded and Failed", func() {
 			Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
 			Expect(k8sClient.Create(ctx, bankEndpoint(namespace))).To(Succeed())
 			Expect(k8sClient.Create(ctx, respondRoute(namespace, "welcome", "bank-bot", "Welcome", "Hello!"))).To(Succeed())
 			Expect(k8sClient.Create(ctx, respondRoute(namespace, "orphan", "no-such-bot", "Welcome", "Hello!"))).To(Succeed())
 			Eventually(func(g Gomega) {
-				health, _ := liveHealth(g, namespace, "IntentRoute", "welcome")
+				health, kstatus := liveHealth(g, namespace, "IntentRoute", "welcome")
 				g.Expect(health).To(Equal(gitopshealth.ArgoHealth{Status: "Healthy", Message: "served by WebhookEndpoint bank-bot"}))
-				health, _ = liveHealth(g, namespace, "IntentRoute", "orphan")
+				g.Expect(kstatus).To(Equal(status.CurrentStatus))
+				health, kstatus = liveHealth(g, namespace, "IntentRoute", "orphan")
+				g.Expect(kstatus).To(Equal(status.FailedStatus))
 				g.Expect(health.Status).To(Equal("Degraded"))
 				g.Expect(health.Message).To(HavePrefix(fulfillmentv1alpha1.ReasonEndpointNotFound + ": "))
 				g.Expect(health.Message).To(ContainSubstring("no-such-bot"))

@@ -36,6 +36,20 @@ func ComputeRouteStatus(route *fulfillmentv1alpha1.IntentRoute, acceptance Accep
 	}
 	setCondition(&status.Conditions, fulfillmentv1alpha1.ConditionResolvedRefs, acceptance.ResolvedRefs,
 		conditionReason(acceptance.RefsReason, refsFallback), acceptance.RefsMessage, route.Generation, now)
+
+	// kstatus: Ready when served, else Stalled with the rejection, which only a change by the user (or an object
+	// that appears later, such as the endpoint in a later sync wave) clears. Without these, Flux reads every
+	// route as Current.
+	ready, readyReason, readyMessage := acceptance.Accepted && acceptance.ResolvedRefs, conditionReason(reason, fallback), acceptance.Message
+	if acceptance.Accepted && !acceptance.ResolvedRefs {
+		readyReason, readyMessage = conditionReason(acceptance.RefsReason, refsFallback), acceptance.RefsMessage
+	}
+	setCondition(&status.Conditions, fulfillmentv1alpha1.ConditionReady, ready, readyReason, readyMessage, route.Generation, now)
+	if ready {
+		meta.RemoveStatusCondition(&status.Conditions, fulfillmentv1alpha1.ConditionStalled)
+	} else {
+		setCondition(&status.Conditions, fulfillmentv1alpha1.ConditionStalled, true, readyReason, readyMessage, route.Generation, now)
+	}
 	return status
 }
 

@@ -57,6 +57,8 @@ func TestComputeRouteStatus(t *testing.T) {
 					Message: "served by WebhookEndpoint bank", LastTransitionTime: routeStatusNow},
 				fulfillmentv1alpha1.ConditionResolvedRefs: {Status: metav1.ConditionTrue, Reason: ReasonRefsResolved,
 					Message: "the route reads no Secret", LastTransitionTime: routeStatusNow},
+				fulfillmentv1alpha1.ConditionReady: {Status: metav1.ConditionTrue, Reason: fulfillmentv1alpha1.ReasonAccepted,
+					Message: "served by WebhookEndpoint bank", LastTransitionTime: routeStatusNow},
 			},
 		},
 		"unchanged statuses keep their transition time, take the new generation and message": {
@@ -70,6 +72,8 @@ func TestComputeRouteStatus(t *testing.T) {
 					Message: "served by WebhookEndpoint bank", LastTransitionTime: routeStatusEarlier},
 				fulfillmentv1alpha1.ConditionResolvedRefs: {Status: metav1.ConditionTrue, Reason: ReasonRefsResolved,
 					Message: "the route reads no Secret", LastTransitionTime: routeStatusEarlier},
+				fulfillmentv1alpha1.ConditionReady: {Status: metav1.ConditionTrue, Reason: fulfillmentv1alpha1.ReasonAccepted,
+					Message: "served by WebhookEndpoint bank", LastTransitionTime: routeStatusNow},
 			},
 		},
 		"a flip moves the transition time": {
@@ -83,6 +87,10 @@ func TestComputeRouteStatus(t *testing.T) {
 					Message: missingSecretAcceptance.Message, LastTransitionTime: routeStatusNow},
 				fulfillmentv1alpha1.ConditionResolvedRefs: {Status: metav1.ConditionFalse, Reason: ReasonSecretNotFound,
 					Message: missingSecretAcceptance.RefsMessage, LastTransitionTime: routeStatusNow},
+				fulfillmentv1alpha1.ConditionReady: {Status: metav1.ConditionFalse, Reason: fulfillmentv1alpha1.ReasonInvalidTarget,
+					Message: missingSecretAcceptance.Message, LastTransitionTime: routeStatusNow},
+				fulfillmentv1alpha1.ConditionStalled: {Status: metav1.ConditionTrue, Reason: fulfillmentv1alpha1.ReasonInvalidTarget,
+					Message: missingSecretAcceptance.Message, LastTransitionTime: routeStatusNow},
 			},
 		},
 		"a rejection for another reason keeps the transition time": {
@@ -97,6 +105,10 @@ func TestComputeRouteStatus(t *testing.T) {
 					Message: "IntentRoute a ...", LastTransitionTime: routeStatusEarlier},
 				fulfillmentv1alpha1.ConditionResolvedRefs: {Status: metav1.ConditionTrue, Reason: ReasonRefsResolved,
 					Message: "ok", LastTransitionTime: routeStatusEarlier},
+				fulfillmentv1alpha1.ConditionReady: {Status: metav1.ConditionFalse, Reason: fulfillmentv1alpha1.ReasonConflict,
+					Message: "IntentRoute a ...", LastTransitionTime: routeStatusNow},
+				fulfillmentv1alpha1.ConditionStalled: {Status: metav1.ConditionTrue, Reason: fulfillmentv1alpha1.ReasonConflict,
+					Message: "IntentRoute a ...", LastTransitionTime: routeStatusNow},
 			},
 		},
 		"a zero acceptance still writes valid reasons": {
@@ -105,6 +117,25 @@ func TestComputeRouteStatus(t *testing.T) {
 			want: map[string]metav1.Condition{
 				fulfillmentv1alpha1.ConditionAccepted:     {Status: metav1.ConditionFalse, Reason: ReasonRejected, LastTransitionTime: routeStatusNow},
 				fulfillmentv1alpha1.ConditionResolvedRefs: {Status: metav1.ConditionFalse, Reason: ReasonSecretNotFound, LastTransitionTime: routeStatusNow},
+				fulfillmentv1alpha1.ConditionReady: {Status: metav1.ConditionFalse, Reason: ReasonRejected,
+					Message: "", LastTransitionTime: routeStatusNow},
+				fulfillmentv1alpha1.ConditionStalled: {Status: metav1.ConditionTrue, Reason: ReasonRejected,
+					Message: "", LastTransitionTime: routeStatusNow},
+			},
+		},
+		"an accepted route is no longer Stalled": {
+			route: routeFixture("balance", withRouteConditions(
+				routeCondition(fulfillmentv1alpha1.ConditionReady, metav1.ConditionFalse, fulfillmentv1alpha1.ReasonEndpointNotFound),
+				routeCondition(fulfillmentv1alpha1.ConditionStalled, metav1.ConditionTrue, fulfillmentv1alpha1.ReasonEndpointNotFound),
+			)),
+			acceptance: acceptedAcceptance,
+			want: map[string]metav1.Condition{
+				fulfillmentv1alpha1.ConditionAccepted: {Status: metav1.ConditionTrue, Reason: fulfillmentv1alpha1.ReasonAccepted,
+					Message: "served by WebhookEndpoint bank", LastTransitionTime: routeStatusNow},
+				fulfillmentv1alpha1.ConditionResolvedRefs: {Status: metav1.ConditionTrue, Reason: ReasonRefsResolved,
+					Message: "the route reads no Secret", LastTransitionTime: routeStatusNow},
+				fulfillmentv1alpha1.ConditionReady: {Status: metav1.ConditionTrue, Reason: fulfillmentv1alpha1.ReasonAccepted,
+					Message: "served by WebhookEndpoint bank", LastTransitionTime: routeStatusNow},
 			},
 		},
 		"other conditions are kept": {
@@ -118,6 +149,8 @@ func TestComputeRouteStatus(t *testing.T) {
 					Message: "served by WebhookEndpoint bank", LastTransitionTime: routeStatusNow},
 				fulfillmentv1alpha1.ConditionResolvedRefs: {Status: metav1.ConditionTrue, Reason: ReasonRefsResolved,
 					Message: "the route reads no Secret", LastTransitionTime: routeStatusNow},
+				fulfillmentv1alpha1.ConditionReady: {Status: metav1.ConditionTrue, Reason: fulfillmentv1alpha1.ReasonAccepted,
+					Message: "served by WebhookEndpoint bank", LastTransitionTime: routeStatusNow},
 			},
 		},
 	}

@@ -13,7 +13,9 @@ const (
 	ConditionRoutesAccepted      = "RoutesAccepted"
 )
 
-// Condition types of an IntentRoute.
+// Condition types of an IntentRoute. Accepted and ResolvedRefs are the decision, as the Gateway API's routes
+// have them; the route also has Ready (both True) and Stalled (rejected: only a change of the route, its
+// endpoint or a Secret can help), the kstatus conditions that `kubectl wait` and Flux read.
 const (
 	ConditionAccepted     = "Accepted"
 	ConditionResolvedRefs = "ResolvedRefs"

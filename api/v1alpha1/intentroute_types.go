@@ -333,7 +333,8 @@ type IntentRouteStatus struct {
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// conditions: Accepted (reasons Accepted, EndpointNotFound, InvalidExpression, Conflict, InvalidTarget) and
-	// ResolvedRefs.
+	// ResolvedRefs; Ready (True when both are) and Stalled (True with the Accepted reason while the route is
+	// rejected) follow kstatus, for `kubectl wait --for=condition=Ready` and Flux health checks.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

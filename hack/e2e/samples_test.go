@@ -271,9 +271,7 @@ spec:
 		})
 	}
 	expectHealth("webhookendpoint", "health-bot", "Degraded", "health-bot-basic", "Failed")
-	// kstatus has no rule for a route (no Ready/Stalled conditions): Flux users add the healthCheckExprs of
-	// docs/gitops.md, and Argo CD's script reads Accepted.
-	expectHealth("intentroute", "orphan", "Degraded", "EndpointNotFound: WebhookEndpoint no-such-endpoint", "Current")
+	expectHealth("intentroute", "orphan", "Degraded", "EndpointNotFound: WebhookEndpoint no-such-endpoint", "Failed")
 
 	// No pod may be created: the Deployment cannot become available, which is progress not yet made.
 	apply(t, ns, `
