@@ -280,6 +280,13 @@ kind: ResourceQuota
 metadata: {name: no-pods}
 spec: {hard: {pods: "0"}}
 `)
+	// The API server enforces a quota once its informer has it: wait until a pod is refused (a server dry run).
+	eventually(t, 10*time.Second, "the quota enforced", func() error {
+		if _, err := kubectlResult("run", "quota-probe", "-n", ns, "--image", "none", "--dry-run=server"); err == nil {
+			return fmt.Errorf("a pod is still admitted")
+		}
+		return nil
+	})
 	apply(t, ns, `
 apiVersion: v1
 kind: Secret
@@ -287,7 +294,7 @@ metadata: {name: health-bot-basic}
 type: kubernetes.io/basic-auth
 stringData: {username: dialogflow, password: health-check}
 `)
-	expectHealth("webhookendpoint", "health-bot", "Progressing", "Deployment health-bot", "InProgress")
+	expectHealth("webhookendpoint", "health-bot", "Progressing", "rolling out: 0/1 replicas updated", "InProgress")
 	kubectl(t, "delete", "resourcequota", "no-pods", "-n", ns)
 	start := time.Now()
 	expectHealth("webhookendpoint", "health-bot", "Healthy", "1/1 replicas available", "Current")

@@ -201,12 +201,12 @@ func (c *Cluster) grantOperatorRole(ctx context.Context) error {
 
 // controllerManagerControllers are the kube-controller-manager controllers the dev cluster needs: Deployments,
 // ReplicaSets, garbage collection of owned objects, namespace deletion, PodDisruptionBudget status and
-// ServiceAccounts. Not node lifecycle (the local kubelet sends no heartbeats), not EndpointSlices (every pod
+// ServiceAccounts and ResourceQuotas. Not node lifecycle (the local kubelet sends no heartbeats), not EndpointSlices (every pod
 // has the loopback address, which EndpointSlices refuse; the Service proxy asks the kubelet instead), not the
 // HPA (no metrics API).
 var controllerManagerControllers = []string{
 	"deployment-controller", "replicaset-controller", "garbage-collector-controller", "namespace-controller",
-	"disruption-controller", "serviceaccount-controller",
+	"disruption-controller", "serviceaccount-controller", "resourcequota-controller",
 }
 
 func (c *Cluster) startControllerManager() error {
