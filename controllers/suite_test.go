@@ -85,6 +85,9 @@ func TestControllers(t *testing.T) {
 
 var _ = BeforeSuite(func() {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	// Gomega's 1 s default is too short for the first reconcile on a loaded 2-core machine (the manager's
+	// informers are still syncing); a passing Eventually returns as soon as it passes, so this costs nothing.
+	SetDefaultEventuallyTimeout(10 * time.Second)
 	ctx, cancel = context.WithCancel(context.Background())
 	// The Gateway API's own HTTPRoute CRD, from its module, so that the HTTPRoute the operator renders meets
 	// the real schema.

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -21,6 +23,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -44,6 +47,16 @@ type WebhookEndpointReconciler struct {
 	Env   *expr.Env
 	// Now is the clock (time.Now in production).
 	Now func() time.Time
+
+	// ignoredRotateKey remembers, per endpoint, the AnnotationRotateKey token last warned about on an endpoint
+	// whose key the operator does not generate (types.NamespacedName -> ignoredToken), so that each token is
+	// warned about once while the operator runs; there is no Secret of ours to record it on.
+	ignoredRotateKey sync.Map
+}
+
+type ignoredToken struct {
+	uid   types.UID
+	token string
 }
 
 // stalledError is a problem only the user can fix: it sets Stalled=True and is not retried (a watch on the
@@ -58,6 +71,9 @@ func (e *stalledError) Error() string { return e.message }
 func (r *WebhookEndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	endpoint := &fulfillmentv1alpha1.WebhookEndpoint{}
 	if err := r.Client.Get(ctx, req.NamespacedName, endpoint); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.ignoredRotateKey.Delete(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !endpoint.DeletionTimestamp.IsZero() {
@@ -126,6 +142,8 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 		rotatedAt := metav1.NewTime(state.RotatedAt)
 		facts.LastKeyRotationTime = &rotatedAt
 		requeueAfter = state.NextCheck
+	} else {
+		r.warnIgnoredRotateKey(endpoint)
 	}
 
 	tls, err := r.reconcileTLS(ctx, endpoint)
@@ -248,7 +266,8 @@ func (r *WebhookEndpointReconciler) reconcileHMACKeys(ctx context.Context, endpo
 	if err != nil {
 		return KeyState{}, err
 	}
-	state, err := DesiredHMACKeys(endpoint, existing, r.Now(), auth.GenerateHMACKey)
+	requested := endpoint.Annotations[AnnotationRotateKey]
+	state, err := DesiredHMACKeys(endpoint, existing, r.Now(), requested, auth.GenerateHMACKey)
 	if err != nil {
 		return state, err
 	}
@@ -267,12 +286,36 @@ func (r *WebhookEndpointReconciler) reconcileHMACKeys(ctx context.Context, endpo
 	if err := apply(ctx, r.Client, secret); err != nil {
 		return state, err
 	}
-	if state.Rotated {
-		// The event names the Secret, never a key.
+	// The events name the Secret, never a key.
+	switch {
+	case state.Requested:
+		r.Recorder.Eventf(endpoint, nil, corev1.EventTypeNormal, "KeyRotated", "RotateKey",
+			"generated a new HMAC key in Secret %s as requested (%s: %q); the previous key stays valid for the grace period",
+			secret.Name, AnnotationRotateKey, requested)
+	case state.Rotated:
 		r.Recorder.Eventf(endpoint, nil, corev1.EventTypeNormal, "KeyRotated", "RotateKey",
 			"generated a new HMAC key in Secret %s; the previous key stays valid for the grace period", secret.Name)
 	}
 	return state, nil
+}
+
+// warnIgnoredRotateKey records a Warning, once per token, when AnnotationRotateKey is set on an endpoint whose
+// HMAC key the operator does not generate: nothing rotates, and the person who asked must know.
+func (r *WebhookEndpointReconciler) warnIgnoredRotateKey(endpoint *fulfillmentv1alpha1.WebhookEndpoint) {
+	token := endpoint.Annotations[AnnotationRotateKey]
+	if token == "" {
+		return
+	}
+	key := client.ObjectKeyFromObject(endpoint)
+	warned := ignoredToken{uid: endpoint.UID, token: token}
+	if previous, loaded := r.ignoredRotateKey.Swap(key, warned); loaded && previous.(ignoredToken) == warned {
+		return
+	}
+	why := "spec.auth.hmac.secretRef is set; rotate the referenced Secret yourself"
+	if endpoint.Spec.Auth.HMAC == nil {
+		why = "the endpoint has no HMAC authentication (spec.auth.hmac)"
+	}
+	r.Recorder.Eventf(endpoint, nil, corev1.EventTypeWarning, "RotateKeyIgnored", "RotateKey", "%s ignored: %s", AnnotationRotateKey, why)
 }
 
 // suspend scales the Deployment to zero and changes nothing else.
@@ -331,7 +374,8 @@ func (r *WebhookEndpointReconciler) updateStatus(ctx context.Context, endpoint *
 // routes, and the Secrets it references (metadata only, mapped back through an index).
 func (r *WebhookEndpointReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&fulfillmentv1alpha1.WebhookEndpoint{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&fulfillmentv1alpha1.WebhookEndpoint{}, builder.WithPredicates(predicate.Or[client.Object](
+			predicate.GenerationChangedPredicate{}, rotateKeyChanged))).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
 		Owns(&corev1.ConfigMap{}).
@@ -345,6 +389,17 @@ func (r *WebhookEndpointReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.secretToEndpoints), builder.OnlyMetadata).
 		Named("webhookendpoint").
 		Complete(r)
+}
+
+// rotateKeyChanged lets a change of the endpoint's AnnotationRotateKey through: it is metadata, which
+// GenerationChangedPredicate ignores.
+var rotateKeyChanged = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		return e.ObjectOld.GetAnnotations()[AnnotationRotateKey] != e.ObjectNew.GetAnnotations()[AnnotationRotateKey]
+	},
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
 }
 
 // routeToEndpoint maps a route to its endpoint: a route change re-renders only that endpoint.
