@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
@@ -146,9 +147,11 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// writeCounter counts the manager's requests that change something (create, update, patch, apply, delete).
+// writeCounter counts the manager's requests that change something (create, update, patch, apply, delete),
+// and among them the server-side applies.
 type writeCounter struct {
-	count atomic.Int64
+	count   atomic.Int64
+	applies atomic.Int64
 }
 
 func (w *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
@@ -158,6 +161,9 @@ func (w *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
 			// Leader election and event recording are not reconciliation.
 			if !isBookkeeping(req.URL.Path) {
 				w.count.Add(1)
+				if strings.Contains(req.Header.Get("Content-Type"), "apply-patch") {
+					w.applies.Add(1)
+				}
 			}
 		}
 		return rt.RoundTrip(req)
@@ -166,6 +172,27 @@ func (w *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
 
 func isBookkeeping(path string) bool {
 	return strings.Contains(path, "/leases") || strings.Contains(path, "/events")
+}
+
+// reconciles is how many reconciles a controller of the manager has finished.
+func reconciles(controller string) float64 {
+	GinkgoHelper()
+	families, err := metrics.Registry.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	total := 0.0
+	for _, family := range families {
+		if family.GetName() != "controller_runtime_reconcile_total" {
+			continue
+		}
+		for _, metric := range family.GetMetric() {
+			for _, label := range metric.GetLabel() {
+				if label.GetName() == "controller" && label.GetValue() == controller {
+					total += metric.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return total
 }
 
 type roundTripper func(*http.Request) (*http.Response, error)

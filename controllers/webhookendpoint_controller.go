@@ -6,15 +6,16 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -41,7 +42,10 @@ type WebhookEndpointReconciler struct {
 	Client client.Client
 	// APIReader reads the generated HMAC Secret's data directly: Secret values are never cached.
 	APIReader client.Reader
-	Recorder  events.EventRecorder
+	// Cache is the manager's cache: owned objects, HTTPRoutes and Certificates are compared with their cached
+	// copy before an apply. Nil reads through Client.
+	Cache    client.Reader
+	Recorder events.EventRecorder
 	// Image of the fulfillment pods.
 	Image string
 	Env   *expr.Env
@@ -52,6 +56,8 @@ type WebhookEndpointReconciler struct {
 	// whose key the operator does not generate (types.NamespacedName -> ignoredToken), so that each token is
 	// warned about once while the operator runs; there is no Secret of ours to record it on.
 	ignoredRotateKey sync.Map
+	// noGatewayAPI remembers that the Gateway API is not installed (see deleteHTTPRoute).
+	noGatewayAPI atomic.Bool
 }
 
 type ignoredToken struct {
@@ -165,16 +171,19 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 	if tlsSecret == "" && tls.ready != nil {
 		tlsSecret = CertificateSecretName(endpoint)
 	}
+	// Objects that can fail on their own (a Service without a free cluster IP, a quota) come before the
+	// Deployment, whose pods would serve nobody without them, and the NetworkPolicy is in place before the pods
+	// start. A failure stops the reconcile; the retry skips what already succeeded (applyIfChanged).
 	wanted := []client.Object{
 		DesiredServiceAccount(endpoint),
 		DesiredConfigMap(endpoint, data),
-		DesiredDeployment(DeploymentInputs{Endpoint: endpoint, Image: r.Image, ConfigHash: hash,
-			Secrets: ReferencedSecrets(endpoint, accepted), TLSSecretName: tlsSecret}),
 		DesiredService(endpoint),
 		DesiredNetworkPolicy(endpoint),
+		DesiredDeployment(DeploymentInputs{Endpoint: endpoint, Image: r.Image, ConfigHash: hash,
+			Secrets: ReferencedSecrets(endpoint, accepted), TLSSecretName: tlsSecret}),
 	}
 	for _, obj := range wanted {
-		if err := apply(ctx, r.Client, obj); err != nil {
+		if _, err := applyIfChanged(ctx, r.Client, r.cache(), obj); err != nil {
 			return facts, 0, err
 		}
 	}
@@ -188,25 +197,26 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 	}
 	for _, o := range optional {
 		if o.desired != nil {
-			if err := apply(ctx, r.Client, o.desired); err != nil {
+			if _, err := applyIfChanged(ctx, r.Client, r.cache(), o.desired); err != nil {
 				return facts, 0, err
 			}
 			continue
 		}
 		o.empty.SetNamespace(endpoint.Namespace)
 		o.empty.SetName(endpoint.Name)
-		if err := deleteUnwanted(ctx, r.Client, o.empty, endpoint); err != nil {
+		if err := deleteUnwanted(ctx, r.Client, r.cache(), o.empty, endpoint); err != nil {
 			return facts, 0, err
 		}
 	}
 	if route := DesiredHTTPRoute(endpoint); route != nil {
-		if err := apply(ctx, r.Client, route); err != nil {
+		if _, err := applyIfChanged(ctx, r.Client, r.cache(), route); err != nil {
 			if meta.IsNoMatchError(err) {
 				return facts, 0, &stalledError{reason: "GatewayAPINotInstalled",
 					message: "spec.httpRoute needs the Gateway API CRDs (gateway.networking.k8s.io), which are not installed"}
 			}
 			return facts, 0, err
 		}
+		r.noGatewayAPI.Store(false)
 	} else if err := r.deleteHTTPRoute(ctx, endpoint); err != nil {
 		return facts, 0, err
 	}
@@ -333,17 +343,34 @@ func (r *WebhookEndpointReconciler) suspend(ctx context.Context, endpoint *fulfi
 	return nil
 }
 
+// deleteHTTPRoute deletes the endpoint's HTTPRoute once spec.httpRoute is removed. The read goes through the
+// cache (an informer on HTTPRoutes starts with the first one). Without the Gateway API there is nothing to
+// delete, and asking again would cost a discovery request on every reconcile: that answer is remembered until
+// an HTTPRoute is applied, the only way one of ours can come to exist.
 func (r *WebhookEndpointReconciler) deleteHTTPRoute(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint) error {
+	if r.noGatewayAPI.Load() {
+		return nil
+	}
 	route := &unstructured.Unstructured{}
 	route.SetAPIVersion("gateway.networking.k8s.io/v1")
 	route.SetKind("HTTPRoute")
 	route.SetNamespace(endpoint.Namespace)
 	route.SetName(endpoint.Name)
-	err := deleteUnwanted(ctx, r.Client, route, endpoint)
+	err := deleteUnwanted(ctx, r.Client, r.cache(), route, endpoint)
 	if meta.IsNoMatchError(err) {
-		return nil // no Gateway API: nothing to delete
+		r.noGatewayAPI.Store(true)
+		return nil
 	}
 	return err
+}
+
+// cache is where applyIfChanged and deleteUnwanted read: the manager's cache, which also serves unstructured
+// objects (the client reads those from the API server), else the client.
+func (r *WebhookEndpointReconciler) cache() client.Reader {
+	if r.Cache != nil {
+		return r.Cache
+	}
+	return r.Client
 }
 
 // updateStatus writes the status when it changed, and records the transitions a person cares about.

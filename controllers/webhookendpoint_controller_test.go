@@ -400,6 +400,79 @@ var _ = Describe("WebhookEndpoint controller", func() {
 		Expect(string(secret.Data["secret"])).To(Equal("a-key-the-user-manages"))
 	})
 
+	It("re-reconciles an unchanged endpoint without a single apply, and a hand edit costs one", func() {
+		Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
+		endpoint := bankEndpoint(namespace)
+		// Every kind the operator applies besides TLS and the Ingress (an alternative to the HTTPRoute):
+		// ServiceAccount, ConfigMap, Service, NetworkPolicy, Deployment, PodDisruptionBudget,
+		// HorizontalPodAutoscaler and the HTTPRoute, unstructured.
+		endpoint.Spec.Autoscaling = &fulfillmentv1alpha1.Autoscaling{MinReplicas: ptr.To[int32](2), MaxReplicas: 4}
+		endpoint.Spec.HTTPRoute = &fulfillmentv1alpha1.HTTPRouteSettings{
+			ParentRefs: []fulfillmentv1alpha1.ParentReference{{Name: "public"}}, Hostnames: []string{"bank.example.com"}}
+		Expect(k8sClient.Create(ctx, endpoint)).To(Succeed())
+		Expect(k8sClient.Create(ctx, respondRoute(namespace, "welcome", "bank-bot", "Welcome", "Hello!"))).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), &gatewayv1.HTTPRoute{})).To(Succeed())
+			playDeploymentController(g, namespace, "bank-bot")
+			ready := condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionReady)
+			g.Expect(ready).NotTo(BeNil())
+			g.Expect(ready.Status).To(Equal(metav1.ConditionTrue))
+		}).Should(Succeed())
+		waitForQuiet()
+
+		// An owned object changes in a way that is not the operator's (an annotation of someone else's): the
+		// endpoint is reconciled and finds everything as it wants it.
+		before, applies, written := reconciles("webhookendpoint"), writes.applies.Load(), writes.count.Load()
+		serviceAccount := &corev1.ServiceAccount{}
+		Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), serviceAccount)).To(Succeed())
+		patch := client.MergeFrom(serviceAccount.DeepCopy())
+		serviceAccount.Annotations["example.com/audited"] = "yes"
+		Expect(k8sClient.Patch(ctx, serviceAccount, patch)).To(Succeed())
+		Eventually(func() float64 { return reconciles("webhookendpoint") }).Should(BeNumerically(">", before))
+		Consistently(func(g Gomega) {
+			g.Expect(writes.applies.Load()).To(Equal(applies), "applies")
+			g.Expect(writes.count.Load()).To(Equal(written), "writes")
+		}, 2*time.Second, 100*time.Millisecond).Should(Succeed())
+
+		// A hand edit of a field the operator sets is put back with one apply, of that object only.
+		deployment := &appsv1.Deployment{}
+		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			if err := k8sClient.Get(ctx, key(namespace, "bank-bot"), deployment); err != nil {
+				return err
+			}
+			deployment.Spec.Template.Spec.Containers[0].Image = "evil:latest"
+			return k8sClient.Update(ctx, deployment)
+		})).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), deployment)).To(Succeed())
+			g.Expect(deployment.Spec.Template.Spec.Containers[0].Image).To(Equal(image))
+		}).Should(Succeed())
+		Consistently(func() int64 { return writes.applies.Load() }, time.Second, 100*time.Millisecond).Should(Equal(applies + 1))
+	})
+
+	It("puts back a key added by hand to a map the API treats as a whole (nodeSelector)", func() {
+		Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
+		endpoint := bankEndpoint(namespace)
+		endpoint.Spec.PodTemplate = &fulfillmentv1alpha1.PodTemplateOverrides{NodeSelector: map[string]string{"pool": "bots"}}
+		Expect(k8sClient.Create(ctx, endpoint)).To(Succeed())
+		deployment := &appsv1.Deployment{}
+		Eventually(func() error { return k8sClient.Get(ctx, key(namespace, "bank-bot"), deployment) }).Should(Succeed())
+		waitForQuiet()
+
+		// Every value the operator set is still there, only the ownership of the atomic map moved.
+		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			if err := k8sClient.Get(ctx, key(namespace, "bank-bot"), deployment); err != nil {
+				return err
+			}
+			deployment.Spec.Template.Spec.NodeSelector["gpu"] = "true"
+			return k8sClient.Update(ctx, deployment)
+		})).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), deployment)).To(Succeed())
+			g.Expect(deployment.Spec.Template.Spec.NodeSelector).To(Equal(map[string]string{"pool": "bots"}))
+		}).Should(Succeed())
+	})
+
 	It("reports Ready when the Deployment is available, and then stays quiet: no writes", func() {
 		Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
 		Expect(k8sClient.Create(ctx, bankEndpoint(namespace))).To(Succeed())
@@ -454,6 +527,16 @@ func updateEndpoint(namespace, name string, mutate func(*fulfillmentv1alpha1.Web
 		mutate(endpoint)
 		return k8sClient.Update(ctx, endpoint)
 	})).To(Succeed())
+}
+
+// waitForQuiet waits until the manager has written nothing for a second.
+func waitForQuiet() {
+	GinkgoHelper()
+	Eventually(func() bool {
+		before := writes.count.Load()
+		time.Sleep(time.Second)
+		return writes.count.Load() == before
+	}).WithTimeout(30 * time.Second).Should(BeTrue())
 }
 
 // setAnnotation sets an annotation on an endpoint, or removes it when value is "".
