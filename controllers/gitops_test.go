@@ -135,8 +135,8 @@ var _ = Describe("Argo CD health checks", func() {
 				g.Expect(kstatus).To(Equal(status.InProgressStatus))
 			}).Should(Succeed())
 
-			markAvailable(deployment)
 			Eventually(func(g Gomega) {
+				playDeploymentController(g, namespace, "bank-bot")
 				health, kstatus := liveHealth(g, namespace, "WebhookEndpoint", "bank-bot")
 				g.Expect(health.Status).To(Equal("Healthy"))
 				g.Expect(health.Message).To(ContainSubstring("2/2 replicas available"))

@@ -19,6 +19,12 @@ const (
 	// AnnotationPreviousKeyExpiresAt is when the previous key stops being accepted; present only during the
 	// grace period that follows a rotation.
 	AnnotationPreviousKeyExpiresAt = "fulfillment.dev/previous-expires-at"
+	// AnnotationRotateKey on a WebhookEndpoint asks for one rotation of its generated HMAC key now, whatever
+	// the schedule: each distinct value (any token, e.g. a timestamp) rotates once.
+	AnnotationRotateKey = "fulfillment.dev/rotate-key"
+	// AnnotationRotateKeyHandled on the generated Secret is the last AnnotationRotateKey token acted on, so
+	// that a token rotates once, also across operator restarts.
+	AnnotationRotateKeyHandled = "fulfillment.dev/rotate-key-handled"
 )
 
 // DefaultKeyGracePeriod is the CRD's default of spec.auth.hmac.rotation.gracePeriod. It also bounds a previous
@@ -38,11 +44,15 @@ type KeyState struct {
 	// Data is the Secret's desired data: "secret" (current key) and "previous" (only during the grace
 	// period). Nothing else: the operator owns the whole Secret.
 	Data map[string][]byte
-	// Annotations are AnnotationKeyRotatedAt and, during the grace period, AnnotationPreviousKeyExpiresAt.
+	// Annotations are AnnotationKeyRotatedAt, during the grace period AnnotationPreviousKeyExpiresAt, and
+	// AnnotationRotateKeyHandled once a rotation was requested.
 	Annotations map[string]string
 	// Rotated is true when a new key was generated now: the first key or a rotation (Data holds "previous"
 	// after a rotation with a grace period), for an event.
 	Rotated bool
+	// Requested is true when this rotation answers a new AnnotationRotateKey token (a scheduled rotation due at
+	// the same time is the same rotation).
+	Requested bool
 	// RotatedAt is when the current key was generated, for status.lastKeyRotationTime.
 	RotatedAt time.Time
 	// NextCheck is when the reconciler must come back: the nearer of the next rotation and the end of the
@@ -58,7 +68,8 @@ func GeneratesHMACKey(endpoint *fulfillmentv1alpha1.WebhookEndpoint) bool {
 }
 
 // DesiredHMACKeys computes the generated HMAC Secret <endpoint>-hmac from the existing one (nil when it does
-// not exist yet) at now. generate makes a key (auth.GenerateHMACKey in production).
+// not exist yet) at now. requested is the endpoint's AnnotationRotateKey token ("" when absent). generate makes
+// a key (auth.GenerateHMACKey in production).
 //
 //   - No current key (no Secret, or no data "secret"): a new key is generated, rotated at now.
 //   - Without spec.auth.hmac.rotation the current key is kept forever.
@@ -68,10 +79,14 @@ func GeneratesHMACKey(endpoint *fulfillmentv1alpha1.WebhookEndpoint) bool {
 //   - A missing or malformed rotated-at annotation, or one in the future, counts as now: the key is kept and
 //     the clock starts again, never a rotation in a loop. A previous key whose expiry annotation is missing,
 //     malformed or later than rotated-at + gracePeriod expires at rotated-at + gracePeriod.
+//   - A requested token different from the Secret's AnnotationRotateKeyHandled rotates now exactly like a
+//     scheduled rotation (which it also is when one is due: one rotation, not two) and becomes the handled
+//     token. The first key answers a token present at creation: it is recorded, not rotated again. A token
+//     equal to the handled one, or none, changes nothing; the handled token is kept.
 //   - An existing current key is never replaced except by a rotation.
 //
 // Times are stored to the second. Errors come from generate, or ErrNoGeneratedKey.
-func DesiredHMACKeys(endpoint *fulfillmentv1alpha1.WebhookEndpoint, existing *corev1.Secret, now time.Time,
+func DesiredHMACKeys(endpoint *fulfillmentv1alpha1.WebhookEndpoint, existing *corev1.Secret, now time.Time, requested string,
 	generate func(fulfillmentv1alpha1.HMACScheme) ([]byte, error)) (KeyState, error) {
 	if !GeneratesHMACKey(endpoint) {
 		return KeyState{}, fmt.Errorf("WebhookEndpoint %s/%s: %w", endpoint.Namespace, endpoint.Name, ErrNoGeneratedKey)
@@ -108,6 +123,11 @@ func DesiredHMACKeys(endpoint *fulfillmentv1alpha1.WebhookEndpoint, existing *co
 		rotatedAt = stamp
 	}
 	previousExpiresAt, hasExpiry := parseKeyTime(annotations[AnnotationPreviousKeyExpiresAt])
+	handled := annotations[AnnotationRotateKeyHandled]
+	newRequest := requested != "" && requested != handled
+	if newRequest {
+		handled = requested
+	}
 
 	state := KeyState{}
 	switch {
@@ -117,7 +137,8 @@ func DesiredHMACKeys(endpoint *fulfillmentv1alpha1.WebhookEndpoint, existing *co
 			return KeyState{}, err
 		}
 		current, rotatedAt, state.Rotated = key, stamp, true
-	case interval > 0 && !now.Before(rotatedAt.Add(interval)):
+	case newRequest || (interval > 0 && !now.Before(rotatedAt.Add(interval))):
+		state.Requested = newRequest
 		key, err := newKey()
 		if err != nil {
 			return KeyState{}, err
@@ -129,6 +150,9 @@ func DesiredHMACKeys(endpoint *fulfillmentv1alpha1.WebhookEndpoint, existing *co
 	state.RotatedAt = rotatedAt
 	state.Data = map[string][]byte{auth.HMACSecretKey: current}
 	state.Annotations = map[string]string{AnnotationKeyRotatedAt: rotatedAt.UTC().Format(time.RFC3339)}
+	if handled != "" {
+		state.Annotations[AnnotationRotateKeyHandled] = handled
+	}
 	if interval > 0 {
 		state.NextCheck = rotatedAt.Add(interval).Sub(now)
 	}

@@ -70,10 +70,13 @@ func TestDesiredHMACKeys(t *testing.T) {
 		endpoint *fulfillmentv1alpha1.WebhookEndpoint
 		existing *corev1.Secret
 		now      time.Time
+		// requested is the endpoint's fulfillment.dev/rotate-key token.
+		requested string
 		// want is the expected state; its Data and Annotations are compared as strings.
 		wantData        map[string]string
 		wantAnnotations map[string]string
 		wantRotated     bool
+		wantRequested   bool
 		wantRotatedAt   time.Time
 		wantNextCheck   time.Duration
 	}{
@@ -265,6 +268,84 @@ func TestDesiredHMACKeys(t *testing.T) {
 			wantRotatedAt: keysNow,
 			wantNextCheck: day - 700*time.Millisecond,
 		},
+		"a new rotate-key token rotates now, without rotation configured: the previous key gets the default grace": {
+			endpoint:  keysEndpoint(),
+			existing:  hmacSecret(map[string]string{"secret": "old"}, AnnotationKeyRotatedAt, keyTime(keysNow.Add(-time.Hour))),
+			requested: "2026-03-10T12:00:00Z",
+			wantData:  map[string]string{"secret": "new-1", "previous": "old"},
+			wantAnnotations: map[string]string{AnnotationKeyRotatedAt: keyTime(keysNow),
+				AnnotationPreviousKeyExpiresAt: keyTime(keysNow.Add(DefaultKeyGracePeriod)),
+				AnnotationRotateKeyHandled:     "2026-03-10T12:00:00Z"},
+			wantRotated:   true,
+			wantRequested: true,
+			wantRotatedAt: keysNow,
+			wantNextCheck: DefaultKeyGracePeriod,
+		},
+		"a new rotate-key token rotates before the interval, with the configured grace; the schedule restarts": {
+			endpoint: keysEndpoint(monthly),
+			existing: hmacSecret(map[string]string{"secret": "cur", "previous": "old"},
+				AnnotationKeyRotatedAt, keyTime(keysNow.Add(-2*time.Hour)), AnnotationPreviousKeyExpiresAt, keyTime(keysNow.Add(22*time.Hour)),
+				AnnotationRotateKeyHandled, "first"),
+			requested: "second",
+			wantData:  map[string]string{"secret": "new-1", "previous": "cur"},
+			wantAnnotations: map[string]string{AnnotationKeyRotatedAt: keyTime(keysNow),
+				AnnotationPreviousKeyExpiresAt: keyTime(keysNow.Add(day)), AnnotationRotateKeyHandled: "second"},
+			wantRotated:   true,
+			wantRequested: true,
+			wantRotatedAt: keysNow,
+			wantNextCheck: day,
+		},
+		"the handled token again changes nothing": {
+			endpoint: keysEndpoint(monthly),
+			existing: hmacSecret(map[string]string{"secret": "cur", "previous": "old"},
+				AnnotationKeyRotatedAt, keyTime(keysNow.Add(-2*time.Hour)), AnnotationPreviousKeyExpiresAt, keyTime(keysNow.Add(22*time.Hour)),
+				AnnotationRotateKeyHandled, "first"),
+			requested: "first",
+			wantData:  map[string]string{"secret": "cur", "previous": "old"},
+			wantAnnotations: map[string]string{AnnotationKeyRotatedAt: keyTime(keysNow.Add(-2 * time.Hour)),
+				AnnotationPreviousKeyExpiresAt: keyTime(keysNow.Add(22 * time.Hour)), AnnotationRotateKeyHandled: "first"},
+			wantRotatedAt: keysNow.Add(-2 * time.Hour),
+			wantNextCheck: 22 * time.Hour,
+		},
+		"no token (the annotation removed) changes nothing and keeps the handled one": {
+			endpoint:        keysEndpoint(),
+			existing:        hmacSecret(map[string]string{"secret": "cur"}, AnnotationKeyRotatedAt, keyTime(keysNow.Add(-time.Hour)), AnnotationRotateKeyHandled, "first"),
+			wantData:        map[string]string{"secret": "cur"},
+			wantAnnotations: map[string]string{AnnotationKeyRotatedAt: keyTime(keysNow.Add(-time.Hour)), AnnotationRotateKeyHandled: "first"},
+			wantRotatedAt:   keysNow.Add(-time.Hour),
+		},
+		"a token present at creation is recorded with the first key, not rotated again": {
+			endpoint:        keysEndpoint(monthly),
+			requested:       "at-creation",
+			wantData:        map[string]string{"secret": "new-1"},
+			wantAnnotations: map[string]string{AnnotationKeyRotatedAt: keyTime(keysNow), AnnotationRotateKeyHandled: "at-creation"},
+			wantRotated:     true,
+			wantRotatedAt:   keysNow,
+			wantNextCheck:   30 * day,
+		},
+		"a new token with no grace period: the previous key is dropped at once": {
+			endpoint:        keysEndpoint(withRotation(30*day, 0)),
+			existing:        hmacSecret(map[string]string{"secret": "leaked"}, AnnotationKeyRotatedAt, keyTime(keysNow.Add(-day))),
+			requested:       "leak",
+			wantData:        map[string]string{"secret": "new-1"},
+			wantAnnotations: map[string]string{AnnotationKeyRotatedAt: keyTime(keysNow), AnnotationRotateKeyHandled: "leak"},
+			wantRotated:     true,
+			wantRequested:   true,
+			wantRotatedAt:   keysNow,
+			wantNextCheck:   30 * day,
+		},
+		"a new token when a scheduled rotation is due: one rotation, the token handled": {
+			endpoint:  keysEndpoint(monthly),
+			existing:  hmacSecret(map[string]string{"secret": "old"}, AnnotationKeyRotatedAt, keyTime(keysNow.Add(-30*day))),
+			requested: "now",
+			wantData:  map[string]string{"secret": "new-1", "previous": "old"},
+			wantAnnotations: map[string]string{AnnotationKeyRotatedAt: keyTime(keysNow),
+				AnnotationPreviousKeyExpiresAt: keyTime(keysNow.Add(day)), AnnotationRotateKeyHandled: "now"},
+			wantRotated:   true,
+			wantRequested: true,
+			wantRotatedAt: keysNow,
+			wantNextCheck: day,
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -277,7 +358,7 @@ func TestDesiredHMACKeys(t *testing.T) {
 				before = tc.existing.DeepCopy()
 			}
 			keys := &sequentialKeys{}
-			state, err := DesiredHMACKeys(tc.endpoint, tc.existing, now, keys.generate)
+			state, err := DesiredHMACKeys(tc.endpoint, tc.existing, now, tc.requested, keys.generate)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -293,6 +374,9 @@ func TestDesiredHMACKeys(t *testing.T) {
 			}
 			if state.Rotated != tc.wantRotated || keys.n != map[bool]int{true: 1, false: 0}[tc.wantRotated] {
 				t.Errorf("rotated = %v after %d keys generated, want %v", state.Rotated, keys.n, tc.wantRotated)
+			}
+			if state.Requested != tc.wantRequested {
+				t.Errorf("requested = %v, want %v", state.Requested, tc.wantRequested)
 			}
 			if !state.RotatedAt.Equal(tc.wantRotatedAt) {
 				t.Errorf("rotatedAt = %v, want %v", state.RotatedAt, tc.wantRotatedAt)
@@ -360,7 +444,7 @@ func TestDesiredHMACKeysErrors(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			state, err := DesiredHMACKeys(tc.endpoint, tc.existing, keysNow, tc.generate)
+			state, err := DesiredHMACKeys(tc.endpoint, tc.existing, keysNow, "", tc.generate)
 			if err == nil {
 				t.Fatalf("no error, state %+v", state)
 			}
@@ -389,7 +473,7 @@ func TestDesiredHMACKeysOverTime(t *testing.T) {
 	start := keysNow
 	var due time.Time
 	for now := start; now.Before(start.Add(100 * day)); now = now.Add(time.Hour) {
-		state, err := DesiredHMACKeys(endpoint, existing, now, keys.generate)
+		state, err := DesiredHMACKeys(endpoint, existing, now, "", keys.generate)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -421,7 +505,7 @@ func TestDesiredHMACKeysWithTheProductionGenerator(t *testing.T) {
 	endpoint := keysEndpoint(func(e *fulfillmentv1alpha1.WebhookEndpoint) {
 		e.Spec.Auth.HMAC.Scheme = fulfillmentv1alpha1.HMACSchemeStandardWebhooks
 	})
-	state, err := DesiredHMACKeys(endpoint, nil, keysNow, auth.GenerateHMACKey)
+	state, err := DesiredHMACKeys(endpoint, nil, keysNow, "", auth.GenerateHMACKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,5 +514,31 @@ func TestDesiredHMACKeysWithTheProductionGenerator(t *testing.T) {
 	}
 	if !GeneratesHMACKey(endpoint) || GeneratesHMACKey(endpointFixture()) {
 		t.Errorf("GeneratesHMACKey is wrong")
+	}
+}
+
+// TestDesiredHMACKeysRequestedOnce feeds each result back, as the reconciler does: a token left on the
+// endpoint rotates once however often the endpoint is reconciled, and a new token rotates once more.
+func TestDesiredHMACKeysRequestedOnce(t *testing.T) {
+	endpoint := keysEndpoint()
+	keys := &sequentialKeys{}
+	var existing *corev1.Secret
+	rotations := 0
+	for i, token := range []string{"", "", "a", "a", "a", "", "a", "b", "b"} {
+		state, err := DesiredHMACKeys(endpoint, existing, keysNow.Add(time.Duration(i)*time.Minute), token, keys.generate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if state.Rotated {
+			rotations++
+		}
+		existing = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Annotations: state.Annotations}, Data: state.Data}
+	}
+	// The first key, then one rotation for "a" and one for "b".
+	if rotations != 3 || keys.n != 3 {
+		t.Errorf("%d rotations with %d keys generated, want the first key and 2 requested rotations", rotations, keys.n)
+	}
+	if got := existing.Annotations[AnnotationRotateKeyHandled]; got != "b" {
+		t.Errorf("handled token %q, want b", got)
 	}
 }

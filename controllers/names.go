@@ -20,6 +20,9 @@ const (
 	// AnnotationConfigHash on the Deployment (not its pod template) records the configuration the pods run: the
 	// server reloads the configuration in place, so a change must not roll the pods.
 	AnnotationConfigHash = "fulfillment.dev/config-hash"
+	// AnnotationAppliedHash on every object the operator applies, Secrets excepted, is the hash of the content
+	// it applied last: an unchanged object is not applied again (applyIfChanged).
+	AnnotationAppliedHash = "fulfillment.dev/applied-hash"
 )
 
 // Paths inside a fulfillment pod.

@@ -34,6 +34,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	endpoints := &WebhookEndpointReconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
+		Cache:     mgr.GetCache(),
 		Recorder:  mgr.GetEventRecorder("fulfillment-operator"),
 		Image:     opts.Image,
 		Env:       env,

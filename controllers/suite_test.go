@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
@@ -85,6 +86,9 @@ func TestControllers(t *testing.T) {
 
 var _ = BeforeSuite(func() {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	// Gomega's 1 s default is too short for the first reconcile on a loaded 2-core machine (the manager's
+	// informers are still syncing); a passing Eventually returns as soon as it passes, so this costs nothing.
+	SetDefaultEventuallyTimeout(10 * time.Second)
 	ctx, cancel = context.WithCancel(context.Background())
 	// The Gateway API's own HTTPRoute CRD, from its module, so that the HTTPRoute the operator renders meets
 	// the real schema.
@@ -143,9 +147,11 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// writeCounter counts the manager's requests that change something (create, update, patch, apply, delete).
+// writeCounter counts the manager's requests that change something (create, update, patch, apply, delete),
+// and among them the server-side applies.
 type writeCounter struct {
-	count atomic.Int64
+	count   atomic.Int64
+	applies atomic.Int64
 }
 
 func (w *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
@@ -155,6 +161,9 @@ func (w *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
 			// Leader election and event recording are not reconciliation.
 			if !isBookkeeping(req.URL.Path) {
 				w.count.Add(1)
+				if strings.Contains(req.Header.Get("Content-Type"), "apply-patch") {
+					w.applies.Add(1)
+				}
 			}
 		}
 		return rt.RoundTrip(req)
@@ -163,6 +172,27 @@ func (w *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
 
 func isBookkeeping(path string) bool {
 	return strings.Contains(path, "/leases") || strings.Contains(path, "/events")
+}
+
+// reconciles is how many reconciles a controller of the manager has finished.
+func reconciles(controller string) float64 {
+	GinkgoHelper()
+	families, err := metrics.Registry.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	total := 0.0
+	for _, family := range families {
+		if family.GetName() != "controller_runtime_reconcile_total" {
+			continue
+		}
+		for _, metric := range family.GetMetric() {
+			for _, label := range metric.GetLabel() {
+				if label.GetName() == "controller" && label.GetValue() == controller {
+					total += metric.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return total
 }
 
 type roundTripper func(*http.Request) (*http.Response, error)

@@ -45,7 +45,7 @@ func (r *WebhookEndpointReconciler) reconcileTLS(ctx context.Context, endpoint *
 			}
 			return tlsFacts{}, err
 		}
-		if err := apply(ctx, r.Client, DesiredCertificate(endpoint)); err != nil {
+		if _, err := applyIfChanged(ctx, r.Client, r.cache(), DesiredCertificate(endpoint)); err != nil {
 			return tlsFacts{}, err
 		}
 		return r.checkServingSecret(ctx, endpoint, CertificateSecretName(endpoint), false)
@@ -150,7 +150,7 @@ func (r *WebhookEndpointReconciler) reconcileSelfSigned(ctx context.Context, end
 		current = cert
 		_, _, checkAgainAt = pki.NeedsRenewal(cert, caCert, ServingDNSNames(endpoint), now, renewBefore)
 	}
-	if err := apply(ctx, r.Client, DesiredCABundleConfigMap(endpoint, caCert)); err != nil {
+	if _, err := applyIfChanged(ctx, r.Client, r.cache(), DesiredCABundleConfigMap(endpoint, caCert)); err != nil {
 		return tlsFacts{}, err
 	}
 	info, err := pki.Inspect(current)

@@ -126,10 +126,8 @@ var _ = Describe("TLS", func() {
 			g.Expect(ready.Status).To(Equal(metav1.ConditionTrue))
 			mountsTLS(g, namespace, "bank-bot-tls")
 		}).Should(Succeed())
-		deployment := &appsv1.Deployment{}
-		Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), deployment)).To(Succeed())
-		markAvailable(deployment)
 		Eventually(func(g Gomega) {
+			playDeploymentController(g, namespace, "bank-bot")
 			ready := condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionReady)
 			g.Expect(ready).NotTo(BeNil())
 			g.Expect(ready.Status).To(Equal(metav1.ConditionTrue))

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -13,6 +15,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -21,6 +24,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -38,12 +42,27 @@ type WebhookEndpointReconciler struct {
 	Client client.Client
 	// APIReader reads the generated HMAC Secret's data directly: Secret values are never cached.
 	APIReader client.Reader
-	Recorder  events.EventRecorder
+	// Cache is the manager's cache: owned objects, HTTPRoutes and Certificates are compared with their cached
+	// copy before an apply. Nil reads through Client.
+	Cache    client.Reader
+	Recorder events.EventRecorder
 	// Image of the fulfillment pods.
 	Image string
 	Env   *expr.Env
 	// Now is the clock (time.Now in production).
 	Now func() time.Time
+
+	// ignoredRotateKey remembers, per endpoint, the AnnotationRotateKey token last warned about on an endpoint
+	// whose key the operator does not generate (types.NamespacedName -> ignoredToken), so that each token is
+	// warned about once while the operator runs; there is no Secret of ours to record it on.
+	ignoredRotateKey sync.Map
+	// noGatewayAPI remembers that the Gateway API is not installed (see deleteHTTPRoute).
+	noGatewayAPI atomic.Bool
+}
+
+type ignoredToken struct {
+	uid   types.UID
+	token string
 }
 
 // stalledError is a problem only the user can fix: it sets Stalled=True and is not retried (a watch on the
@@ -58,6 +77,9 @@ func (e *stalledError) Error() string { return e.message }
 func (r *WebhookEndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	endpoint := &fulfillmentv1alpha1.WebhookEndpoint{}
 	if err := r.Client.Get(ctx, req.NamespacedName, endpoint); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.ignoredRotateKey.Delete(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !endpoint.DeletionTimestamp.IsZero() {
@@ -126,6 +148,8 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 		rotatedAt := metav1.NewTime(state.RotatedAt)
 		facts.LastKeyRotationTime = &rotatedAt
 		requeueAfter = state.NextCheck
+	} else {
+		r.warnIgnoredRotateKey(endpoint)
 	}
 
 	tls, err := r.reconcileTLS(ctx, endpoint)
@@ -147,16 +171,19 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 	if tlsSecret == "" && tls.ready != nil {
 		tlsSecret = CertificateSecretName(endpoint)
 	}
+	// Objects that can fail on their own (a Service without a free cluster IP, a quota) come before the
+	// Deployment, whose pods would serve nobody without them, and the NetworkPolicy is in place before the pods
+	// start. A failure stops the reconcile; the retry skips what already succeeded (applyIfChanged).
 	wanted := []client.Object{
 		DesiredServiceAccount(endpoint),
 		DesiredConfigMap(endpoint, data),
-		DesiredDeployment(DeploymentInputs{Endpoint: endpoint, Image: r.Image, ConfigHash: hash,
-			Secrets: ReferencedSecrets(endpoint, accepted), TLSSecretName: tlsSecret}),
 		DesiredService(endpoint),
 		DesiredNetworkPolicy(endpoint),
+		DesiredDeployment(DeploymentInputs{Endpoint: endpoint, Image: r.Image, ConfigHash: hash,
+			Secrets: ReferencedSecrets(endpoint, accepted), TLSSecretName: tlsSecret}),
 	}
 	for _, obj := range wanted {
-		if err := apply(ctx, r.Client, obj); err != nil {
+		if _, err := applyIfChanged(ctx, r.Client, r.cache(), obj); err != nil {
 			return facts, 0, err
 		}
 	}
@@ -170,25 +197,26 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 	}
 	for _, o := range optional {
 		if o.desired != nil {
-			if err := apply(ctx, r.Client, o.desired); err != nil {
+			if _, err := applyIfChanged(ctx, r.Client, r.cache(), o.desired); err != nil {
 				return facts, 0, err
 			}
 			continue
 		}
 		o.empty.SetNamespace(endpoint.Namespace)
 		o.empty.SetName(endpoint.Name)
-		if err := deleteUnwanted(ctx, r.Client, o.empty, endpoint); err != nil {
+		if err := deleteUnwanted(ctx, r.Client, r.cache(), o.empty, endpoint); err != nil {
 			return facts, 0, err
 		}
 	}
 	if route := DesiredHTTPRoute(endpoint); route != nil {
-		if err := apply(ctx, r.Client, route); err != nil {
+		if _, err := applyIfChanged(ctx, r.Client, r.cache(), route); err != nil {
 			if meta.IsNoMatchError(err) {
 				return facts, 0, &stalledError{reason: "GatewayAPINotInstalled",
 					message: "spec.httpRoute needs the Gateway API CRDs (gateway.networking.k8s.io), which are not installed"}
 			}
 			return facts, 0, err
 		}
+		r.noGatewayAPI.Store(false)
 	} else if err := r.deleteHTTPRoute(ctx, endpoint); err != nil {
 		return facts, 0, err
 	}
@@ -248,7 +276,8 @@ func (r *WebhookEndpointReconciler) reconcileHMACKeys(ctx context.Context, endpo
 	if err != nil {
 		return KeyState{}, err
 	}
-	state, err := DesiredHMACKeys(endpoint, existing, r.Now(), auth.GenerateHMACKey)
+	requested := endpoint.Annotations[AnnotationRotateKey]
+	state, err := DesiredHMACKeys(endpoint, existing, r.Now(), requested, auth.GenerateHMACKey)
 	if err != nil {
 		return state, err
 	}
@@ -267,12 +296,36 @@ func (r *WebhookEndpointReconciler) reconcileHMACKeys(ctx context.Context, endpo
 	if err := apply(ctx, r.Client, secret); err != nil {
 		return state, err
 	}
-	if state.Rotated {
-		// The event names the Secret, never a key.
+	// The events name the Secret, never a key.
+	switch {
+	case state.Requested:
+		r.Recorder.Eventf(endpoint, nil, corev1.EventTypeNormal, "KeyRotated", "RotateKey",
+			"generated a new HMAC key in Secret %s as requested (%s: %q); the previous key stays valid for the grace period",
+			secret.Name, AnnotationRotateKey, requested)
+	case state.Rotated:
 		r.Recorder.Eventf(endpoint, nil, corev1.EventTypeNormal, "KeyRotated", "RotateKey",
 			"generated a new HMAC key in Secret %s; the previous key stays valid for the grace period", secret.Name)
 	}
 	return state, nil
+}
+
+// warnIgnoredRotateKey records a Warning, once per token, when AnnotationRotateKey is set on an endpoint whose
+// HMAC key the operator does not generate: nothing rotates, and the person who asked must know.
+func (r *WebhookEndpointReconciler) warnIgnoredRotateKey(endpoint *fulfillmentv1alpha1.WebhookEndpoint) {
+	token := endpoint.Annotations[AnnotationRotateKey]
+	if token == "" {
+		return
+	}
+	key := client.ObjectKeyFromObject(endpoint)
+	warned := ignoredToken{uid: endpoint.UID, token: token}
+	if previous, loaded := r.ignoredRotateKey.Swap(key, warned); loaded && previous.(ignoredToken) == warned {
+		return
+	}
+	why := "spec.auth.hmac.secretRef is set; rotate the referenced Secret yourself"
+	if endpoint.Spec.Auth.HMAC == nil {
+		why = "the endpoint has no HMAC authentication (spec.auth.hmac)"
+	}
+	r.Recorder.Eventf(endpoint, nil, corev1.EventTypeWarning, "RotateKeyIgnored", "RotateKey", "%s ignored: %s", AnnotationRotateKey, why)
 }
 
 // suspend scales the Deployment to zero and changes nothing else.
@@ -290,17 +343,34 @@ func (r *WebhookEndpointReconciler) suspend(ctx context.Context, endpoint *fulfi
 	return nil
 }
 
+// deleteHTTPRoute deletes the endpoint's HTTPRoute once spec.httpRoute is removed. The read goes through the
+// cache (an informer on HTTPRoutes starts with the first one). Without the Gateway API there is nothing to
+// delete, and asking again would cost a discovery request on every reconcile: that answer is remembered until
+// an HTTPRoute is applied, the only way one of ours can come to exist.
 func (r *WebhookEndpointReconciler) deleteHTTPRoute(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint) error {
+	if r.noGatewayAPI.Load() {
+		return nil
+	}
 	route := &unstructured.Unstructured{}
 	route.SetAPIVersion("gateway.networking.k8s.io/v1")
 	route.SetKind("HTTPRoute")
 	route.SetNamespace(endpoint.Namespace)
 	route.SetName(endpoint.Name)
-	err := deleteUnwanted(ctx, r.Client, route, endpoint)
+	err := deleteUnwanted(ctx, r.Client, r.cache(), route, endpoint)
 	if meta.IsNoMatchError(err) {
-		return nil // no Gateway API: nothing to delete
+		r.noGatewayAPI.Store(true)
+		return nil
 	}
 	return err
+}
+
+// cache is where applyIfChanged and deleteUnwanted read: the manager's cache, which also serves unstructured
+// objects (the client reads those from the API server), else the client.
+func (r *WebhookEndpointReconciler) cache() client.Reader {
+	if r.Cache != nil {
+		return r.Cache
+	}
+	return r.Client
 }
 
 // updateStatus writes the status when it changed, and records the transitions a person cares about.
@@ -331,7 +401,8 @@ func (r *WebhookEndpointReconciler) updateStatus(ctx context.Context, endpoint *
 // routes, and the Secrets it references (metadata only, mapped back through an index).
 func (r *WebhookEndpointReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&fulfillmentv1alpha1.WebhookEndpoint{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&fulfillmentv1alpha1.WebhookEndpoint{}, builder.WithPredicates(predicate.Or[client.Object](
+			predicate.GenerationChangedPredicate{}, rotateKeyChanged))).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
 		Owns(&corev1.ConfigMap{}).
@@ -345,6 +416,17 @@ func (r *WebhookEndpointReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.secretToEndpoints), builder.OnlyMetadata).
 		Named("webhookendpoint").
 		Complete(r)
+}
+
+// rotateKeyChanged lets a change of the endpoint's AnnotationRotateKey through: it is metadata, which
+// GenerationChangedPredicate ignores.
+var rotateKeyChanged = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		return e.ObjectOld.GetAnnotations()[AnnotationRotateKey] != e.ObjectNew.GetAnnotations()[AnnotationRotateKey]
+	},
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
 }
 
 // routeToEndpoint maps a route to its endpoint: a route change re-renders only that endpoint.

@@ -23,6 +23,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/controllers"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
 )
 
@@ -292,6 +293,186 @@ var _ = Describe("WebhookEndpoint controller", func() {
 		Expect(rotated).To(BeTrue(), "no KeyRotated event")
 	})
 
+	It("rotates the generated HMAC key once per fulfillment.dev/rotate-key token", func() {
+		endpoint := &fulfillmentv1alpha1.WebhookEndpoint{
+			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "orders"},
+			Spec: fulfillmentv1alpha1.WebhookEndpointSpec{
+				Dialect: fulfillmentv1alpha1.DialectGeneric,
+				Auth: fulfillmentv1alpha1.EndpointAuth{HMAC: &fulfillmentv1alpha1.HMACAuth{
+					Scheme: fulfillmentv1alpha1.HMACSchemeStandardWebhooks}},
+			},
+		}
+		Expect(k8sClient.Create(ctx, endpoint)).To(Succeed())
+		secret := &corev1.Secret{}
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key(namespace, "orders-hmac"), secret)).To(Succeed())
+			g.Expect(string(secret.Data["secret"])).To(HavePrefix("whsec_"))
+		}).Should(Succeed())
+		first := string(secret.Data["secret"])
+		Expect(secret.Data).NotTo(HaveKey("previous"))
+
+		clock.Advance(time.Minute)
+		const token = "2026-11-26T12:01:00Z"
+		setAnnotation(namespace, "orders", controllers.AnnotationRotateKey, token)
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key(namespace, "orders-hmac"), secret)).To(Succeed())
+			g.Expect(secret.Annotations).To(HaveKeyWithValue(controllers.AnnotationRotateKeyHandled, token))
+		}).Should(Succeed())
+		Expect(string(secret.Data["previous"])).To(Equal(first), "the old key stays valid for the grace period")
+		second := string(secret.Data["secret"])
+		Expect(second).To(HavePrefix("whsec_"))
+		Expect(second).NotTo(Equal(first))
+		rotatedAt, err := time.Parse(time.RFC3339, secret.Annotations[controllers.AnnotationKeyRotatedAt])
+		Expect(err).NotTo(HaveOccurred())
+		Expect(rotatedAt).To(BeTemporally("==", clock.Now().Truncate(time.Second)))
+		Expect(secret.Annotations).To(HaveKeyWithValue(controllers.AnnotationPreviousKeyExpiresAt,
+			rotatedAt.Add(controllers.DefaultKeyGracePeriod).Format(time.RFC3339)))
+		Eventually(func(g Gomega) {
+			last := mustGetEndpoint(namespace, "orders").Status.LastKeyRotationTime
+			g.Expect(last).NotTo(BeNil())
+			g.Expect(last.Time).To(BeTemporally("==", rotatedAt))
+		}).Should(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(eventNotes(g, namespace, "KeyRotated")).To(ContainElement(And(ContainSubstring("as requested"), ContainSubstring(token))))
+		}).Should(Succeed())
+
+		// The same token again, after the annotation was removed and with reconciles in between (a spec
+		// change), rotates nothing: the Secret is not even written.
+		version := secret.ResourceVersion
+		setAnnotation(namespace, "orders", controllers.AnnotationRotateKey, "")
+		setAnnotation(namespace, "orders", controllers.AnnotationRotateKey, token)
+		touch(namespace, "orders")
+		Eventually(func(g Gomega) {
+			e := mustGetEndpoint(namespace, "orders")
+			g.Expect(e.Status.ObservedGeneration).To(Equal(e.Generation))
+			g.Expect(renderedConfig(g, namespace, "orders").Endpoints[0].Spec.Fallback.Text).To(Equal(e.Spec.Fallback.Text))
+		}).Should(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key(namespace, "orders-hmac"), secret)).To(Succeed())
+			g.Expect(secret.ResourceVersion).To(Equal(version))
+		}, time.Second, 100*time.Millisecond).Should(Succeed())
+		Expect(string(secret.Data["secret"])).To(Equal(second))
+	})
+
+	It("warns once per token that fulfillment.dev/rotate-key does nothing for a referenced HMAC Secret", func() {
+		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "orders-key"},
+			StringData: map[string]string{"secret": "a-key-the-user-manages"}})).To(Succeed())
+		Expect(k8sClient.Create(ctx, &fulfillmentv1alpha1.WebhookEndpoint{
+			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "orders", Annotations: map[string]string{controllers.AnnotationRotateKey: "one"}},
+			Spec: fulfillmentv1alpha1.WebhookEndpointSpec{
+				Dialect: fulfillmentv1alpha1.DialectGeneric,
+				Auth: fulfillmentv1alpha1.EndpointAuth{HMAC: &fulfillmentv1alpha1.HMACAuth{
+					Scheme: fulfillmentv1alpha1.HMACSchemeGitHub, SecretRef: &fulfillmentv1alpha1.LocalObjectReference{Name: "orders-key"}}},
+			},
+		})).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(eventNotes(g, namespace, "RotateKeyIgnored")).To(ConsistOf(
+				"fulfillment.dev/rotate-key ignored: spec.auth.hmac.secretRef is set; rotate the referenced Secret yourself"))
+		}).Should(Succeed())
+
+		// More reconciles with the same token: still one event, never repeated (a repeat would turn it into a
+		// series).
+		touch(namespace, "orders")
+		Eventually(func(g Gomega) {
+			e := mustGetEndpoint(namespace, "orders")
+			g.Expect(e.Status.ObservedGeneration).To(Equal(e.Generation))
+		}).Should(Succeed())
+		Consistently(func(g Gomega) {
+			events := &eventsv1.EventList{}
+			g.Expect(k8sClient.List(ctx, events, client.InNamespace(namespace))).To(Succeed())
+			ignored := 0
+			for _, event := range events.Items {
+				if event.Reason == "RotateKeyIgnored" {
+					ignored++
+					g.Expect(event.Series).To(BeNil())
+				}
+			}
+			g.Expect(ignored).To(Equal(1))
+		}, 2*time.Second, 200*time.Millisecond).Should(Succeed())
+
+		// A new token is warned about again.
+		setAnnotation(namespace, "orders", controllers.AnnotationRotateKey, "two")
+		Eventually(func(g Gomega) {
+			g.Expect(eventNotes(g, namespace, "RotateKeyIgnored")).To(HaveLen(2))
+		}).Should(Succeed())
+		secret := &corev1.Secret{}
+		Expect(k8sClient.Get(ctx, key(namespace, "orders-key"), secret)).To(Succeed())
+		Expect(string(secret.Data["secret"])).To(Equal("a-key-the-user-manages"))
+	})
+
+	It("re-reconciles an unchanged endpoint without a single apply, and a hand edit costs one", func() {
+		Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
+		endpoint := bankEndpoint(namespace)
+		// Every kind the operator applies besides TLS and the Ingress (an alternative to the HTTPRoute):
+		// ServiceAccount, ConfigMap, Service, NetworkPolicy, Deployment, PodDisruptionBudget,
+		// HorizontalPodAutoscaler and the HTTPRoute, unstructured.
+		endpoint.Spec.Autoscaling = &fulfillmentv1alpha1.Autoscaling{MinReplicas: ptr.To[int32](2), MaxReplicas: 4}
+		endpoint.Spec.HTTPRoute = &fulfillmentv1alpha1.HTTPRouteSettings{
+			ParentRefs: []fulfillmentv1alpha1.ParentReference{{Name: "public"}}, Hostnames: []string{"bank.example.com"}}
+		Expect(k8sClient.Create(ctx, endpoint)).To(Succeed())
+		Expect(k8sClient.Create(ctx, respondRoute(namespace, "welcome", "bank-bot", "Welcome", "Hello!"))).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), &gatewayv1.HTTPRoute{})).To(Succeed())
+			playDeploymentController(g, namespace, "bank-bot")
+			ready := condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionReady)
+			g.Expect(ready).NotTo(BeNil())
+			g.Expect(ready.Status).To(Equal(metav1.ConditionTrue))
+		}).Should(Succeed())
+		waitForQuiet()
+
+		// An owned object changes in a way that is not the operator's (an annotation of someone else's): the
+		// endpoint is reconciled and finds everything as it wants it.
+		before, applies, written := reconciles("webhookendpoint"), writes.applies.Load(), writes.count.Load()
+		serviceAccount := &corev1.ServiceAccount{}
+		Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), serviceAccount)).To(Succeed())
+		patch := client.MergeFrom(serviceAccount.DeepCopy())
+		serviceAccount.Annotations["example.com/audited"] = "yes"
+		Expect(k8sClient.Patch(ctx, serviceAccount, patch)).To(Succeed())
+		Eventually(func() float64 { return reconciles("webhookendpoint") }).Should(BeNumerically(">", before))
+		Consistently(func(g Gomega) {
+			g.Expect(writes.applies.Load()).To(Equal(applies), "applies")
+			g.Expect(writes.count.Load()).To(Equal(written), "writes")
+		}, 2*time.Second, 100*time.Millisecond).Should(Succeed())
+
+		// A hand edit of a field the operator sets is put back with one apply, of that object only.
+		deployment := &appsv1.Deployment{}
+		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			if err := k8sClient.Get(ctx, key(namespace, "bank-bot"), deployment); err != nil {
+				return err
+			}
+			deployment.Spec.Template.Spec.Containers[0].Image = "evil:latest"
+			return k8sClient.Update(ctx, deployment)
+		})).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), deployment)).To(Succeed())
+			g.Expect(deployment.Spec.Template.Spec.Containers[0].Image).To(Equal(image))
+		}).Should(Succeed())
+		Consistently(func() int64 { return writes.applies.Load() }, time.Second, 100*time.Millisecond).Should(Equal(applies + 1))
+	})
+
+	It("puts back a key added by hand to a map the API treats as a whole (nodeSelector)", func() {
+		Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
+		endpoint := bankEndpoint(namespace)
+		endpoint.Spec.PodTemplate = &fulfillmentv1alpha1.PodTemplateOverrides{NodeSelector: map[string]string{"pool": "bots"}}
+		Expect(k8sClient.Create(ctx, endpoint)).To(Succeed())
+		deployment := &appsv1.Deployment{}
+		Eventually(func() error { return k8sClient.Get(ctx, key(namespace, "bank-bot"), deployment) }).Should(Succeed())
+		waitForQuiet()
+
+		// Every value the operator set is still there, only the ownership of the atomic map moved.
+		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			if err := k8sClient.Get(ctx, key(namespace, "bank-bot"), deployment); err != nil {
+				return err
+			}
+			deployment.Spec.Template.Spec.NodeSelector["gpu"] = "true"
+			return k8sClient.Update(ctx, deployment)
+		})).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), deployment)).To(Succeed())
+			g.Expect(deployment.Spec.Template.Spec.NodeSelector).To(Equal(map[string]string{"pool": "bots"}))
+		}).Should(Succeed())
+	})
+
 	It("reports Ready when the Deployment is available, and then stays quiet: no writes", func() {
 		Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
 		Expect(k8sClient.Create(ctx, bankEndpoint(namespace))).To(Succeed())
@@ -305,8 +486,8 @@ var _ = Describe("WebhookEndpoint controller", func() {
 		}).Should(Succeed())
 
 		// envtest runs no controller-manager: play the Deployment controller's part.
-		markAvailable(deployment)
 		Eventually(func(g Gomega) {
+			playDeploymentController(g, namespace, "bank-bot")
 			ready := condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionReady)
 			g.Expect(ready).NotTo(BeNil())
 			g.Expect(ready.Status).To(Equal(metav1.ConditionTrue))
@@ -348,16 +529,60 @@ func updateEndpoint(namespace, name string, mutate func(*fulfillmentv1alpha1.Web
 	})).To(Succeed())
 }
 
-// markAvailable writes the status the Deployment controller would write once every replica is available.
-func markAvailable(deployment *appsv1.Deployment) {
+// waitForQuiet waits until the manager has written nothing for a second.
+func waitForQuiet() {
 	GinkgoHelper()
-	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(deployment), deployment)).To(Succeed())
+	Eventually(func() bool {
+		before := writes.count.Load()
+		time.Sleep(time.Second)
+		return writes.count.Load() == before
+	}).WithTimeout(30 * time.Second).Should(BeTrue())
+}
+
+// setAnnotation sets an annotation on an endpoint, or removes it when value is "".
+func setAnnotation(namespace, name, annotation, value string) {
+	GinkgoHelper()
+	updateEndpoint(namespace, name, func(e *fulfillmentv1alpha1.WebhookEndpoint) {
+		if value == "" {
+			delete(e.Annotations, annotation)
+			return
+		}
+		if e.Annotations == nil {
+			e.Annotations = map[string]string{}
+		}
+		e.Annotations[annotation] = value
+	})
+}
+
+// eventNotes are the notes of the events with a reason in a namespace.
+func eventNotes(g Gomega, namespace, reason string) []string {
+	events := &eventsv1.EventList{}
+	g.Expect(k8sClient.List(ctx, events, client.InNamespace(namespace))).To(Succeed())
+	var notes []string
+	for _, event := range events.Items {
+		if event.Reason == reason {
+			notes = append(notes, event.Note)
+		}
+	}
+	return notes
+}
+
+// playDeploymentController writes the status the Deployment controller would write once every replica is
+// available, when the Deployment has not been observed at its generation yet (envtest runs no
+// controller-manager). Call it inside Eventually: the operator may still change the Deployment after a first
+// mark (an annotation change, like a new config hash, bumps a Deployment's generation).
+func playDeploymentController(g Gomega, namespace, name string) {
+	deployment := &appsv1.Deployment{}
+	g.Expect(k8sClient.Get(ctx, key(namespace, name), deployment)).To(Succeed())
 	replicas := ptr.Deref(deployment.Spec.Replicas, 1)
+	if deployment.Status.ObservedGeneration == deployment.Generation && deployment.Status.AvailableReplicas == replicas {
+		return
+	}
 	deployment.Status = appsv1.DeploymentStatus{
 		ObservedGeneration: deployment.Generation, Replicas: replicas, UpdatedReplicas: replicas,
 		ReadyReplicas: replicas, AvailableReplicas: replicas,
 		Conditions: []appsv1.DeploymentCondition{{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue,
 			LastUpdateTime: metav1.Now(), LastTransitionTime: metav1.Now(), Reason: "MinimumReplicasAvailable"}},
 	}
-	Expect(k8sClient.Status().Update(ctx, deployment)).To(Succeed())
+	g.Expect(k8sClient.Status().Update(ctx, deployment)).To(Succeed())
 }
