@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"sigs.k8s.io/yaml"
@@ -32,6 +33,11 @@ func TestKubectlExplainDescribesEveryField(t *testing.T) {
 			t.Fatal(err)
 		}
 		schema := crd.Spec.Versions[0].Schema.OpenAPIV3Schema
+		// The API server publishes a new CRD's OpenAPI a moment after the CRD is established.
+		eventually(t, 30*time.Second, "the OpenAPI of "+crd.Spec.Names.Plural, func() error {
+			_, err := kubectlResult("explain", crd.Spec.Names.Plural)
+			return err
+		})
 		fields, objects := 0, 0
 		walkObjects(crd.Spec.Names.Plural, *schema, func(path string, node apiextensionsv1.JSONSchemaProps) {
 			objects++
