@@ -100,7 +100,8 @@ run-local: ## Run the standalone fulfillment server on the sample bots (no clust
 
 .PHONY: dev
 dev: build envtest ## Run the whole product locally: control plane, operator, fulfillment pods as processes (docs/dev.md); Ctrl-C stops it.
-	go run ./hack/dev --dir .dev
+	go build -o bin/fulfillment-dev ./hack/dev
+	bin/fulfillment-dev --dir .dev
 
 .PHONY: run
 run: manifests generate fmt vet ## Run the operator against the cluster in ~/.kube/config.

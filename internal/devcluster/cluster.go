@@ -108,10 +108,14 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
+	controlPlane, err := dieWithParent(assets, filepath.Join(opts.Dir, "bin"), "etcd", "kube-apiserver")
+	if err != nil {
+		return nil, err
+	}
 	c.env = &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join(opts.RepoRoot, "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
-		BinaryAssetsDirectory: assets,
+		BinaryAssetsDirectory: controlPlane,
 	}
 	c.env.ControlPlane.GetAPIServer().Out, c.env.ControlPlane.GetAPIServer().Err = apiserverLog, apiserverLog
 	if _, err := c.env.Start(); err != nil {
@@ -332,6 +336,31 @@ func freeAddress() (string, error) {
 	}
 	defer func() { _ = listener.Close() }()
 	return listener.Addr().String(), nil
+}
+
+// dieWithParent writes, into dir, a wrapper for each of binaries (in assets) that runs it with a parent-death
+// signal (setpriv --pdeathsig KILL): envtest starts etcd and kube-apiserver without one, so a dev cluster that
+// crashes or is killed would leave them running. Without setpriv the binaries are linked as they are.
+func dieWithParent(assets, dir string, binaries ...string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	setpriv, lookErr := osexec.LookPath("setpriv")
+	for _, binary := range binaries {
+		wrapper, real := filepath.Join(dir, binary), filepath.Join(assets, binary)
+		_ = os.Remove(wrapper)
+		if lookErr != nil {
+			if err := os.Symlink(real, wrapper); err != nil {
+				return "", err
+			}
+			continue
+		}
+		script := fmt.Sprintf("#!/bin/sh\nexec %s --pdeathsig KILL -- %s \"$@\"\n", setpriv, real)
+		if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil { //nolint:gosec // an executable script
+			return "", err
+		}
+	}
+	return dir, nil
 }
 
 // httpOK tells whether GET url answers 200.
