@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
@@ -404,6 +405,12 @@ type served struct {
 	endpoint *endpoint.Endpoint
 	limiter  *limiter
 	methods  map[string]bool
+	// name is namespace/name, the endpoint label of metrics and logs.
+	name string
+	// authContext is set when an auth check uses the request context (OIDC, mTLS): only then do the checks
+	// get a context of their own, bounded by the endpoint's timeout.
+	authContext bool
+	metrics     endpointMetrics
 }
 
 type rasaPath struct {
@@ -426,7 +433,8 @@ func compileSnapshot(file *config.File, secrets config.SecretSource, opts endpoi
 				compiled.Namespace, compiled.Name, compiled.Path, other.endpoint.Namespace, other.endpoint.Name))
 			continue
 		}
-		entry := &served{endpoint: compiled, limiter: newLimiter(compiled.RequestsPerSecond, compiled.Burst), methods: map[string]bool{}}
+		entry := &served{endpoint: compiled, limiter: newLimiter(compiled.RequestsPerSecond, compiled.Burst), methods: map[string]bool{},
+			name: compiled.Namespace + "/" + compiled.Name, authContext: auth.UsesContext(compiled.Auth)}
 		for _, m := range compiled.Methods {
 			entry.methods[m] = true
 		}
