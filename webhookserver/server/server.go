@@ -49,6 +49,8 @@ type Options struct {
 	// AllowedUpstreams are exempt from the refusal of link-local and cloud metadata addresses in call and
 	// forward actions (SSRF protection): set only for a link-local service you trust.
 	AllowedUpstreams []netip.Prefix
+	// MemoryStoreMaxBytes bounds each Memory idempotency store (0: idempotency.DefaultMaxBytes).
+	MemoryStoreMaxBytes int64
 	// ReadHeaderTimeout bounds how long a client may take to send its request headers (default 10s), so that
 	// slow clients cannot hold connections.
 	ReadHeaderTimeout time.Duration
@@ -170,7 +172,7 @@ func (s *Server) build() (*snapshot, error) {
 	}
 	recording := &recordingSecrets{source: secrets}
 	snap, err := compileSnapshot(file, recording, endpoint.Options{Env: s.env, Breakers: s.breakers, Stores: s.store,
-		Queues: s.queue, QueueDir: s.opts.QueueDir, AllowedUpstreams: s.opts.AllowedUpstreams})
+		Queues: s.queue, QueueDir: s.opts.QueueDir, AllowedUpstreams: s.opts.AllowedUpstreams, MemoryStoreMaxBytes: s.opts.MemoryStoreMaxBytes})
 	s.learnSecrets(recording.values)
 	if err != nil {
 		return nil, err
