@@ -68,8 +68,8 @@ var (
 
 // Defaults of the options.
 const (
-	DefaultTTL          = 24 * time.Hour
-	DefaultLockTTL      = 35 * time.Second // the longest endpoint deadline (30s) plus a margin
+	DefaultTTL     = 24 * time.Hour
+	DefaultLockTTL = 35 * time.Second // the longest endpoint deadline (30s) plus a margin
 	// DefaultMaxEntries and DefaultMaxBytes bound a Memory store. 8 MiB holds about 16,000 Dialogflow answers
 	// (a record of about 300 bytes plus 200 of bookkeeping each), minutes of duplicates at the rates one pod
 	// serves. A store at its bound takes about twice its bytes of the process's memory once the garbage collector

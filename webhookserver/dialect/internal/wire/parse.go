@@ -279,8 +279,9 @@ func (p *parser) escapedString(start int) (string, bool) {
 // isHex4 says whether s is 4 hex digits (ParseUint would also take a sign or an underscore prefix).
 func isHex4(s string) bool {
 	for i := range len(s) {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+		switch c := s[i]; {
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
 			return false
 		}
 	}
