@@ -12,7 +12,9 @@
 #
 # Settings (environment): DURATION (10s), WARMUP (2s), CONNECTIONS (32), RATE_PERCENT (50), LOG_LEVEL (info:
 # every request is logged, as in production), KEEP_LOGS (1 keeps the temporary folder with the server log and
-# the JSON results), GOMAXPROCS (passed to the server when set).
+# the JSON results), GOMAXPROCS (passed to the server when set), EXTRA_ROUTES (0: that many more IntentRoutes on
+# the bank-bot endpoint, each on its own intent with a CEL guard and a template, as in hack/bench/compare.sh, to
+# measure the server's memory with many routes loaded; the measured request still matches the demo route).
 #
 # The load generator runs on the same cores as the server, so the throughput is a lower bound of the server's.
 set -euo pipefail
@@ -22,6 +24,7 @@ WARMUP=${WARMUP:-2s}
 CONNECTIONS=${CONNECTIONS:-32}
 RATE_PERCENT=${RATE_PERCENT:-50}
 LOG_LEVEL=${LOG_LEVEL:-info}
+EXTRA_ROUTES=${EXTRA_ROUTES:-0}
 KEEP_LOGS=${KEEP_LOGS:-0}
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -70,8 +73,17 @@ listen=127.0.0.1:$(free_port)
 metrics=127.0.0.1:$(free_port)
 [[ "$listen" != "$metrics" ]] || metrics=127.0.0.1:$(free_port)
 
-echo "== starting webhookserver on the samples (loopback, free ports)"
-bin/webhookserver serve --manifests config/samples --endpoint bank-bot,order-bot,rasa-actions \
+manifests=(--manifests config/samples)
+if ((EXTRA_ROUTES > 0)); then
+  for ((i = 0; i < EXTRA_ROUTES; i++)); do
+    # shellcheck disable=SC2016 # ${params.topic} is a template of the route, not a shell expansion.
+    printf -- '---\napiVersion: fulfillment.dev/v1alpha1\nkind: IntentRoute\nmetadata: {name: faq-%04d}\nspec:\n  endpointRef: {name: bank-bot}\n  match:\n    intents: [FAQ-%04d]\n    when: '"'"'has(params.topic) && params.topic != ""'"'"'\n  respond:\n    text: Answer %d about ${params.topic}.\n' "$i" "$i" "$i"
+  done >"$tmp/extra-routes.yaml"
+  manifests+=(--manifests "$tmp/extra-routes.yaml")
+fi
+
+echo "== starting webhookserver on the samples, $EXTRA_ROUTES extra routes (loopback, free ports)"
+bin/webhookserver serve "${manifests[@]}" --endpoint bank-bot,order-bot,rasa-actions \
   --listen "$listen" --metrics-listen "$metrics" --log-format json --log-level "$LOG_LEVEL" \
   >"$tmp/server.log" 2>&1 &
 server_pid=$!
@@ -85,6 +97,7 @@ for _ in $(seq 150); do
 done
 curl -fsS "http://$metrics/readyz" >/dev/null || { echo "webhookserver not ready:" >&2; cat "$tmp/server.log" >&2; exit 1; }
 echo "webhookserver pid $server_pid on http://$listen (metrics http://$metrics)"
+rss_start=$(awk '/^VmRSS:/ {print $2, $3}' "/proc/$server_pid/status")
 
 # The Dialogflow ES WebhookRequest for "what is the balance of my demo account" (as in the server benchmarks);
 # the load generator puts a new id in place of {{id}} in each request.
@@ -151,6 +164,6 @@ row "open loop at $rate req/s" "$tmp/rate.json"
 printf '%-30s %10s %8s %9s %9s %9s\n' "  same, from scheduled start" "" "" "$(lat scheduledLatencyMs p50 "$tmp/rate.json")" \
   "$(lat scheduledLatencyMs p99 "$tmp/rate.json")" "$(lat scheduledLatencyMs max "$tmp/rate.json")"
 echo "server CPU: peak: $peak_cpu; open loop: $rate_cpu"
-echo "server memory after the runs: VmRSS $rss, VmHWM (peak RSS) $hwm"
+echo "server memory ($EXTRA_ROUTES extra routes): VmRSS $rss_start after start; after the runs VmRSS $rss, VmHWM (peak RSS) $hwm"
 echo "server's counts:"
 printf '  %s\n' "${server_counts[@]}"

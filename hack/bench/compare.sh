@@ -7,13 +7,15 @@
 #   (c) hack/bench/barehttp: decode the JSON request, encode a fixed WebhookResponse (the practical limit);
 #   (d) hack/bench/express: the classic Express 5 handler (npm ci into a temporary folder, never the tree).
 # Each: closed loop, CONNECTIONS connections for DURATION after WARMUP (the peak); then (a) again in open loop at
-# half its peak. Prints a table (and a Markdown one), the ratios and webhookserver's VmHWM (peak RSS).
+# half its peak; then (b) and the upstream in open loop at CALL_RATE, where neither is saturated, so that the
+# difference of their medians is what the call route adds rather than the two exchanges queueing for the same
+# cores. Prints a table (and a Markdown one), the ratios and webhookserver's VmHWM (peak RSS).
 #
 # The bench manifest (written to a temporary folder) has idempotency off, so the same body is sent each time,
 # and log level warn (no line per request). Nothing is left running, whatever happens (trap).
 #
-# Settings (environment): DURATION (8s), WARMUP (2s), CONNECTIONS (32), EXTRA_ROUTES (1000), KEEP_LOGS (1 keeps
-# the temporary folder).
+# Settings (environment): DURATION (8s), WARMUP (2s), CONNECTIONS (32), EXTRA_ROUTES (1000), CALL_RATE (1000
+# req/s), KEEP_LOGS (1 keeps the temporary folder).
 #
 # The load generator shares the cores with the target: every throughput is a lower bound of the target's own.
 set -euo pipefail
@@ -22,6 +24,7 @@ DURATION=${DURATION:-8s}
 WARMUP=${WARMUP:-2s}
 CONNECTIONS=${CONNECTIONS:-32}
 EXTRA_ROUTES=${EXTRA_ROUTES:-1000}
+CALL_RATE=${CALL_RATE:-1000}
 KEEP_LOGS=${KEEP_LOGS:-0}
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -228,11 +231,14 @@ peak_a=$(json_number throughput "$tmp/a.json")
 rate=$(awk -v p="$peak_a" 'BEGIN { r = int(p / 2); print (r < 1 ? 1 : r) }')
 echo "== open loop, (a) at half its peak: $rate req/s, $DURATION"
 measure a-half "http://$ws/bank-bot" "${es[@]}" -basic "$auth" -rate "$rate"
+echo "== open loop at $CALL_RATE req/s: (b) and the upstream directly, $DURATION each"
+measure b-rate "http://$ws/bank-bot-call" "${es[@]}" -basic "$auth" -rate "$CALL_RATE"
+measure upstream-rate "http://$upstream/accounts/demo/balance" -method GET -rate "$CALL_RATE"
 hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$ws_pid/status")
 rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$ws_pid/status")
 grep -q '"level":"ERROR"' "$tmp/webhookserver.log" && { echo "webhookserver logged errors:" >&2; head -5 "$tmp/webhookserver.log" >&2; }
 
-names=(a b upstream c d a-half)
+names=(a b upstream c d a-half b-rate upstream-rate)
 declare -A labels=(
   [a]="(a) webhookserver: auth, CEL route, template"
   [b]="(b) webhookserver: route calling the upstream"
@@ -240,6 +246,8 @@ declare -A labels=(
   [c]="(c) bare net/http handler"
   [d]="(d) Express 5 (node $(node -v))"
   [a-half]="(a) open loop at $rate req/s"
+  [b-rate]="(b) open loop at $CALL_RATE req/s"
+  [upstream-rate]="upstream directly, open loop at $CALL_RATE req/s"
 )
 errors=0
 echo
@@ -250,16 +258,20 @@ for n in "${names[@]}"; do
   errors=$((errors + e))
   printf '%-48s %9.0f %7s %8s %8s %8s\n' "${labels[$n]}" "$(json_number throughput "$tmp/$n.json")" "$e" \
     "$(lat latencyMs p50 "$tmp/$n.json")" "$(lat latencyMs p99 "$tmp/$n.json")" "$(lat latencyMs max "$tmp/$n.json")"
+  if [[ "$n" == a-half ]]; then
+    printf '%-48s %9s %7s %8s %8s %8s\n' "    same, from the scheduled start" "" "" "$(lat scheduledLatencyMs p50 "$tmp/a-half.json")" \
+      "$(lat scheduledLatencyMs p99 "$tmp/a-half.json")" "$(lat scheduledLatencyMs max "$tmp/a-half.json")"
+  fi
 done
-printf '%-48s %9s %7s %8s %8s %8s\n' "    same, from the scheduled start" "" "" "$(lat scheduledLatencyMs p50 "$tmp/a-half.json")" \
-  "$(lat scheduledLatencyMs p99 "$tmp/a-half.json")" "$(lat scheduledLatencyMs max "$tmp/a-half.json")"
 
 summary=$(awk -v ta="$peak_a" -v tc="$(json_number throughput "$tmp/c.json")" -v td="$(json_number throughput "$tmp/d.json")" \
   -v pa="$(lat latencyMs p50 "$tmp/a.json")" -v pc="$(lat latencyMs p50 "$tmp/c.json")" \
   -v pb="$(lat latencyMs p50 "$tmp/b.json")" -v pu="$(lat latencyMs p50 "$tmp/upstream.json")" \
-  -v tb="$(json_number throughput "$tmp/b.json")" 'BEGIN {
+  -v tb="$(json_number throughput "$tmp/b.json")" \
+  -v rb="$(lat latencyMs p50 "$tmp/b-rate.json")" -v ru="$(lat latencyMs p50 "$tmp/upstream-rate.json")" -v cr="$CALL_RATE" 'BEGIN {
     printf "(a)/(c): throughput %.2f, p50 %.2fx; (a)/(d): throughput %.2f\n", ta / tc, pa / pc, ta / td
     printf "(b) p50 %.2f ms vs upstream directly %.2f ms: the call route adds %.2f ms to the median; (b)/(a) throughput %.2f\n", pb, pu, pb - pu, tb / ta
+    printf "at %d req/s (open loop): (b) p50 %.3f ms vs upstream directly %.3f ms: the call route adds %.3f ms to the median\n", cr, rb, ru, rb - ru
   }')
 echo "$summary"
 echo "webhookserver ($EXTRA_ROUTES extra routes): VmHWM $((hwm_idle / 1024)) MiB after start, $((hwm / 1024)) MiB after the load (VmRSS $((rss / 1024)) MiB)"

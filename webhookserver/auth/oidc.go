@@ -554,3 +554,20 @@ func (s *oidcKeySet) verify(jws *jose.JSONWebSignature, keyID, algorithm string)
 func oidcFailure(status int, reason string) *Failure {
 	return &Failure{Status: status, Method: oidcMethod, Reason: reason}
 }
+
+// UsesContext says whether c (or one inside an All) is a ContextChecker. A server can skip giving the checks a
+// context of their own, with a deadline, when none uses it.
+func UsesContext(c Checker) bool {
+	switch c := c.(type) {
+	case All:
+		for _, one := range c {
+			if UsesContext(one) {
+				return true
+			}
+		}
+		return false
+	case ContextChecker:
+		return true
+	}
+	return false
+}

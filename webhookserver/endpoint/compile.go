@@ -91,6 +91,8 @@ type Options struct {
 	// Queues provides delivery queues for Async endpoints; QueueDir holds Local queues' files.
 	Queues   QueueProvider
 	QueueDir string
+	// MemoryStoreMaxBytes bounds each Memory idempotency store; 0 means idempotency.DefaultMaxBytes.
+	MemoryStoreMaxBytes int64
 }
 
 // Compile compiles one endpoint of the configuration. Every problem is reported, each prefixed with the object

@@ -55,7 +55,14 @@ func compileIdempotency(spec *fulfillmentv1alpha1.WebhookEndpointSpec, namespace
 	lockTTL := timeout + 5*time.Second
 	storeOptions := []idempotency.Option{idempotency.WithTTL(ttl), idempotency.WithLockTTL(lockTTL)}
 	identity := fmt.Sprintf("%s/%s memory ttl=%s lock=%s", namespace, name, ttl, lockTTL)
-	create := func() (idempotency.Store, error) { return idempotency.NewMemory(storeOptions...) }
+	memoryOptions := storeOptions
+	if opts.MemoryStoreMaxBytes > 0 {
+		// The entry bound grows with the byte bound, so that the bytes given are what binds.
+		memoryOptions = append(storeOptions[:len(storeOptions):len(storeOptions)], idempotency.WithMaxBytes(opts.MemoryStoreMaxBytes),
+			idempotency.WithMaxEntries(int(max(opts.MemoryStoreMaxBytes/400, 1))))
+		identity += fmt.Sprintf(" bytes=%d", opts.MemoryStoreMaxBytes)
+	}
+	create := func() (idempotency.Store, error) { return idempotency.NewMemory(memoryOptions...) }
 	if config.Store == fulfillmentv1alpha1.IdempotencyStoreRedis {
 		url, err := redisURL(spec.Redis, secret)
 		if err != nil {

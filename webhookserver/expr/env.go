@@ -44,6 +44,7 @@ const interruptCheckFrequency = 100
 type Env struct {
 	// base declares request, params and endpoint; withResponse adds response.
 	base, withResponse *cel.Env
+	programs           programCache
 }
 
 // NewEnv builds the CEL environment of the fulfillment server: the standard library with the cel-go
@@ -145,6 +146,19 @@ func (e *Env) Compile(src string, opts ...CompileOption) (*Program, error) {
 }
 
 func (e *Env) compile(src string, o compileOptions) (*Program, *CompileError) {
+	key := programKey{src: src, options: o}
+	if p := e.programs.get(key); p != nil {
+		return p, nil
+	}
+	p, err := e.compileProgram(src, o)
+	if err != nil {
+		return nil, err
+	}
+	return e.programs.put(key, p), nil
+}
+
+// compileProgram compiles src; compile shares the result.
+func (e *Env) compileProgram(src string, o compileOptions) (*Program, *CompileError) {
 	env := e.base
 	if o.response {
 		env = e.withResponse

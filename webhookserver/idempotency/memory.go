@@ -108,7 +108,7 @@ func NewMemory(opts ...Option) (*Memory, error) {
 }
 
 // shardCount gives each shard at least 1024 answers and 1 MiB, so that oldest-first within a shard stays
-// close to oldest-first overall, with up to 32 shards (the defaults: 32 shards).
+// close to oldest-first overall, with up to 32 shards (the defaults: 8 shards).
 func shardCount(maxEntries int, maxBytes int64) int {
 	n := 1
 	for n < 32 && maxEntries/(n*2) >= 1024 && maxBytes/int64(n*2) >= 1<<20 {

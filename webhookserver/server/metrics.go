@@ -1,6 +1,9 @@
 package server
 
 import (
+	"strconv"
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -126,4 +129,30 @@ func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(queueEvents, prometheus.GaugeValue, float64(value), name, state)
 		}
 	}
+}
+
+// endpointMetrics keeps one endpoint's children of the request metrics, made on first use. WithLabelValues
+// hashes its labels and looks them up under a lock on every call, and the status code needs a string: a few
+// percent of a request. The vectors are never reset, so a kept child stays the one the registry exports.
+type endpointMetrics struct {
+	once     sync.Once
+	duration prometheus.Observer
+	requests sync.Map // requestLabels → prometheus.Counter
+}
+
+type requestLabels struct {
+	route  string
+	status int
+}
+
+// observe counts one answered request and its duration.
+func (em *endpointMetrics) observe(m *Metrics, name, route string, status int, seconds float64) {
+	em.once.Do(func() { em.duration = m.duration.WithLabelValues(name) })
+	em.duration.Observe(seconds)
+	labels := requestLabels{route: route, status: status}
+	counter, ok := em.requests.Load(labels)
+	if !ok {
+		counter, _ = em.requests.LoadOrStore(labels, m.requests.WithLabelValues(name, route, strconv.Itoa(status)))
+	}
+	counter.(prometheus.Counter).Inc()
 }

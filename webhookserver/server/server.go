@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
@@ -48,6 +49,8 @@ type Options struct {
 	// AllowedUpstreams are exempt from the refusal of link-local and cloud metadata addresses in call and
 	// forward actions (SSRF protection): set only for a link-local service you trust.
 	AllowedUpstreams []netip.Prefix
+	// MemoryStoreMaxBytes bounds each Memory idempotency store (0: idempotency.DefaultMaxBytes).
+	MemoryStoreMaxBytes int64
 	// ReadHeaderTimeout bounds how long a client may take to send its request headers (default 10s), so that
 	// slow clients cannot hold connections.
 	ReadHeaderTimeout time.Duration
@@ -169,7 +172,7 @@ func (s *Server) build() (*snapshot, error) {
 	}
 	recording := &recordingSecrets{source: secrets}
 	snap, err := compileSnapshot(file, recording, endpoint.Options{Env: s.env, Breakers: s.breakers, Stores: s.store,
-		Queues: s.queue, QueueDir: s.opts.QueueDir, AllowedUpstreams: s.opts.AllowedUpstreams})
+		Queues: s.queue, QueueDir: s.opts.QueueDir, AllowedUpstreams: s.opts.AllowedUpstreams, MemoryStoreMaxBytes: s.opts.MemoryStoreMaxBytes})
 	s.learnSecrets(recording.values)
 	if err != nil {
 		return nil, err
@@ -404,6 +407,12 @@ type served struct {
 	endpoint *endpoint.Endpoint
 	limiter  *limiter
 	methods  map[string]bool
+	// name is namespace/name, the endpoint label of metrics and logs.
+	name string
+	// authContext is set when an auth check uses the request context (OIDC, mTLS): only then do the checks
+	// get a context of their own, bounded by the endpoint's timeout.
+	authContext bool
+	metrics     endpointMetrics
 }
 
 type rasaPath struct {
@@ -426,7 +435,8 @@ func compileSnapshot(file *config.File, secrets config.SecretSource, opts endpoi
 				compiled.Namespace, compiled.Name, compiled.Path, other.endpoint.Namespace, other.endpoint.Name))
 			continue
 		}
-		entry := &served{endpoint: compiled, limiter: newLimiter(compiled.RequestsPerSecond, compiled.Burst), methods: map[string]bool{}}
+		entry := &served{endpoint: compiled, limiter: newLimiter(compiled.RequestsPerSecond, compiled.Burst), methods: map[string]bool{},
+			name: compiled.Namespace + "/" + compiled.Name, authContext: auth.UsesContext(compiled.Auth)}
 		for _, m := range compiled.Methods {
 			entry.methods[m] = true
 		}

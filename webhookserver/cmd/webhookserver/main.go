@@ -21,6 +21,7 @@ import (
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/idempotency"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/redact"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/server"
 )
@@ -102,6 +103,7 @@ func serve(args []string, stderr io.Writer) int {
 	readHeaderTimeout := flags.Duration("read-header-timeout", 10*time.Second, "how long a client may take to send its request headers")
 	queueDir := flags.String("queue-dir", "fulfillment-queue", "folder of the on-disk queues of Async endpoints with queue: Local (a volume in a cluster)")
 	breakerOpenTimeout := flags.Duration("breaker-open-timeout", 5*time.Second, "how long an upstream's circuit stays open after repeated failures before a trial request")
+	memoryStoreMiB := flags.Int64("idempotency-memory-mib", idempotency.DefaultMaxBytes>>20, "MiB of answers each Memory idempotency store keeps, oldest evicted first (about 2,000 Dialogflow answers per MiB; the process needs about twice this)")
 	logFormat := flags.String("log-format", "json", "log format: json or text")
 	logLevel := flags.String("log-level", "info", "log level: debug, info, warn or error")
 	if err := flags.Parse(args); err != nil {
@@ -118,6 +120,10 @@ func serve(args []string, stderr io.Writer) int {
 	allowed, err := action.ParseAllowedCIDRs(allowUpstreams)
 	if err != nil {
 		fmt.Fprintln(stderr, "--allow-upstream-cidrs:", err)
+		return 2
+	}
+	if *memoryStoreMiB < 1 || *memoryStoreMiB > 1<<20 {
+		fmt.Fprintln(stderr, "--idempotency-memory-mib must be between 1 and 1048576")
 		return 2
 	}
 	if (*tlsCertFile == "") != (*tlsKeyFile == "") {
@@ -141,20 +147,21 @@ func serve(args []string, stderr io.Writer) int {
 	}
 
 	srv, err := server.New(server.Options{
-		Source:             source,
-		Listen:             *listen,
-		MetricsListen:      *metricsListen,
-		ReloadInterval:     *reloadInterval,
-		ShutdownDelay:      *shutdownDelay,
-		ShutdownTimeout:    *shutdownTimeout,
-		Logger:             logger,
-		Secrets:            secrets,
-		TLSCertFile:        *tlsCertFile,
-		BreakerOpenTimeout: *breakerOpenTimeout,
-		QueueDir:           *queueDir,
-		AllowedUpstreams:   allowed,
-		ReadHeaderTimeout:  *readHeaderTimeout,
-		TLSKeyFile:         *tlsKeyFile,
+		Source:              source,
+		Listen:              *listen,
+		MetricsListen:       *metricsListen,
+		ReloadInterval:      *reloadInterval,
+		ShutdownDelay:       *shutdownDelay,
+		ShutdownTimeout:     *shutdownTimeout,
+		Logger:              logger,
+		Secrets:             secrets,
+		TLSCertFile:         *tlsCertFile,
+		BreakerOpenTimeout:  *breakerOpenTimeout,
+		QueueDir:            *queueDir,
+		AllowedUpstreams:    allowed,
+		ReadHeaderTimeout:   *readHeaderTimeout,
+		TLSKeyFile:          *tlsKeyFile,
+		MemoryStoreMaxBytes: *memoryStoreMiB << 20,
 	})
 	if err != nil {
 		// Problems go to stderr as plain lines, one per problem, for a person to fix.

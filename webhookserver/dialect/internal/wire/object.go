@@ -6,6 +6,8 @@
 // whole object anyway, a second typed pass would only cost time, and reading fields out of the map gives errors
 // with exact JSON paths (including array indexes and parameter names) and exact, case-sensitive key matching
 // like Dialogflow's own protojson. Numbers are float64, the type encoding/json gives and CEL reads as double.
+// The decode itself is a one-pass parser (parse.go) that builds exactly what encoding/json builds, and hands
+// every body it does not take to encoding/json.
 package wire
 
 import (
@@ -21,6 +23,9 @@ import (
 func DecodeObject(body []byte) (map[string]any, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, &dialect.DecodeError{Message: "empty body; expected a JSON object"}
+	}
+	if object, ok := parseObject(body); ok {
+		return object, nil
 	}
 	var value any
 	if err := json.Unmarshal(body, &value); err != nil {

@@ -1,0 +1,337 @@
+package wire
+
+import (
+	"strconv"
+	"unicode/utf8"
+)
+
+// parseObject is the fast path of DecodeObject: one pass over the body that builds the same values as
+// encoding/json.Unmarshal into an interface (map[string]any, []any, string, float64, bool, nil).
+//
+// encoding/json first validates the whole body (checkValid), then decodes it with reflection, growing each map
+// and slice as it goes and copying each string; on a Dialogflow request that was a third of the server's CPU
+// time, with the garbage it leaves. Here the body is copied into one string that every unescaped string and
+// key slices into, and each object and array is collected on a shared stack first so that it is allocated once
+// at its final size.
+//
+// It handles valid JSON only, and only what it can build exactly as encoding/json does. On anything else
+// (a syntax error, a number out of range, invalid UTF-8, a surrogate \u escape, deep nesting) it reports
+// ok == false and DecodeObject asks encoding/json, which decides and words the error: the result is the same
+// for every body, which FuzzDecodeObject checks against encoding/json.
+func parseObject(body []byte) (object map[string]any, ok bool) {
+	p := parser{src: string(body)}
+	p.skipSpace()
+	if p.pos >= len(p.src) || p.src[p.pos] != '{' {
+		return nil, false
+	}
+	value, ok := p.object(0)
+	if !ok {
+		return nil, false
+	}
+	p.skipSpace()
+	if p.pos != len(p.src) {
+		return nil, false // trailing data
+	}
+	return value, true
+}
+
+// maxParseDepth is far below encoding/json's limit (10000): deeper bodies go to encoding/json, which decides.
+const maxParseDepth = 500
+
+type parser struct {
+	src string
+	pos int
+	// stack holds the members of the objects and arrays being parsed, innermost last.
+	stack []member
+}
+
+type member struct {
+	key   string
+	value any
+}
+
+func (p *parser) skipSpace() {
+	for p.pos < len(p.src) {
+		switch p.src[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+// value parses the value at p.pos, after any space.
+func (p *parser) value(depth int) (any, bool) {
+	p.skipSpace()
+	if p.pos >= len(p.src) {
+		return nil, false
+	}
+	switch c := p.src[p.pos]; {
+	case c == '{':
+		object, ok := p.object(depth + 1)
+		return object, ok
+	case c == '[':
+		array, ok := p.array(depth + 1)
+		return array, ok
+	case c == '"':
+		s, ok := p.string()
+		return s, ok
+	case c == 't':
+		return true, p.literal("true")
+	case c == 'f':
+		return false, p.literal("false")
+	case c == 'n':
+		return nil, p.literal("null")
+	case c == '-' || ('0' <= c && c <= '9'):
+		return p.number()
+	}
+	return nil, false
+}
+
+func (p *parser) literal(word string) bool {
+	if len(p.src)-p.pos < len(word) || p.src[p.pos:p.pos+len(word)] != word {
+		return false
+	}
+	p.pos += len(word)
+	return true
+}
+
+// object parses the object at p.pos ('{').
+func (p *parser) object(depth int) (map[string]any, bool) {
+	if depth > maxParseDepth {
+		return nil, false
+	}
+	p.pos++ // '{'
+	base := len(p.stack)
+	p.skipSpace()
+	if p.pos < len(p.src) && p.src[p.pos] == '}' {
+		p.pos++
+		return map[string]any{}, true
+	}
+	for {
+		p.skipSpace()
+		if p.pos >= len(p.src) || p.src[p.pos] != '"' {
+			return nil, false
+		}
+		key, ok := p.string()
+		if !ok {
+			return nil, false
+		}
+		p.skipSpace()
+		if p.pos >= len(p.src) || p.src[p.pos] != ':' {
+			return nil, false
+		}
+		p.pos++
+		value, ok := p.value(depth)
+		if !ok {
+			return nil, false
+		}
+		p.stack = append(p.stack, member{key: key, value: value})
+		p.skipSpace()
+		if p.pos >= len(p.src) {
+			return nil, false
+		}
+		if p.src[p.pos] == ',' {
+			p.pos++
+			continue
+		}
+		if p.src[p.pos] != '}' {
+			return nil, false
+		}
+		p.pos++
+		break
+	}
+	members := p.stack[base:]
+	object := make(map[string]any, len(members))
+	for _, m := range members {
+		object[m.key] = m.value // a repeated key keeps its last value, as with encoding/json
+	}
+	clear(members) // let the values go with the object
+	p.stack = p.stack[:base]
+	return object, true
+}
+
+// array parses the array at p.pos ('[').
+func (p *parser) array(depth int) ([]any, bool) {
+	if depth > maxParseDepth {
+		return nil, false
+	}
+	p.pos++ // '['
+	base := len(p.stack)
+	p.skipSpace()
+	if p.pos < len(p.src) && p.src[p.pos] == ']' {
+		p.pos++
+		return []any{}, true
+	}
+	for {
+		value, ok := p.value(depth)
+		if !ok {
+			return nil, false
+		}
+		p.stack = append(p.stack, member{value: value})
+		p.skipSpace()
+		if p.pos >= len(p.src) {
+			return nil, false
+		}
+		if p.src[p.pos] == ',' {
+			p.pos++
+			continue
+		}
+		if p.src[p.pos] != ']' {
+			return nil, false
+		}
+		p.pos++
+		break
+	}
+	members := p.stack[base:]
+	array := make([]any, len(members))
+	for i, m := range members {
+		array[i] = m.value
+	}
+	clear(members)
+	p.stack = p.stack[:base]
+	return array, true
+}
+
+// string parses the string at p.pos ('"'). Without escapes it is a slice of src.
+func (p *parser) string() (string, bool) {
+	start := p.pos + 1
+	ascii := true
+	for i := start; i < len(p.src); i++ {
+		switch c := p.src[i]; {
+		case c == '"':
+			s := p.src[start:i]
+			if !ascii && !utf8.ValidString(s) {
+				return "", false // encoding/json replaces invalid UTF-8: left to it
+			}
+			p.pos = i + 1
+			return s, true
+		case c == '\\':
+			return p.escapedString(start)
+		case c < 0x20:
+			return "", false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+	}
+	return "", false
+}
+
+// escapedString parses a string with escapes that starts at start (after its quote).
+func (p *parser) escapedString(start int) (string, bool) {
+	out := make([]byte, 0, 32)
+	i := start
+	for i < len(p.src) {
+		c := p.src[i]
+		switch {
+		case c == '"':
+			if !utf8.Valid(out) {
+				return "", false
+			}
+			p.pos = i + 1
+			return string(out), true
+		case c < 0x20:
+			return "", false
+		case c != '\\':
+			out = append(out, c)
+			i++
+			continue
+		}
+		if i+1 >= len(p.src) {
+			return "", false
+		}
+		switch p.src[i+1] {
+		case '"', '\\', '/':
+			out = append(out, p.src[i+1])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			if i+6 > len(p.src) {
+				return "", false
+			}
+			r, err := strconv.ParseUint(p.src[i+2:i+6], 16, 16)
+			if err != nil || !isHex4(p.src[i+2:i+6]) {
+				return "", false
+			}
+			if 0xd800 <= r && r < 0xe000 {
+				return "", false // surrogates (pairs or not): left to encoding/json
+			}
+			out = utf8.AppendRune(out, rune(r))
+			i += 6
+			continue
+		default:
+			return "", false
+		}
+		i += 2
+	}
+	return "", false
+}
+
+// isHex4 says whether s is 4 hex digits (ParseUint would also take a sign or an underscore prefix).
+func isHex4(s string) bool {
+	for i := range len(s) {
+		switch c := s[i]; {
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// number parses the number at p.pos, as JSON writes numbers: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func (p *parser) number() (any, bool) {
+	start := p.pos
+	i := p.pos
+	if p.src[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(p.src) && p.src[i] == '0':
+		i++
+	case i < len(p.src) && '1' <= p.src[i] && p.src[i] <= '9':
+		i = digits(p.src, i)
+	default:
+		return nil, false
+	}
+	if i < len(p.src) && p.src[i] == '.' {
+		j := digits(p.src, i+1)
+		if j == i+1 {
+			return nil, false
+		}
+		i = j
+	}
+	if i < len(p.src) && (p.src[i] == 'e' || p.src[i] == 'E') {
+		i++
+		if i < len(p.src) && (p.src[i] == '+' || p.src[i] == '-') {
+			i++
+		}
+		j := digits(p.src, i)
+		if j == i {
+			return nil, false
+		}
+		i = j
+	}
+	f, err := strconv.ParseFloat(p.src[start:i], 64)
+	if err != nil {
+		return nil, false // out of range: encoding/json's error
+	}
+	p.pos = i
+	return f, true
+}
+
+func digits(s string, i int) int {
+	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+		i++
+	}
+	return i
+}
