@@ -15,9 +15,11 @@
 # and log level warn (no line per request). Nothing is left running, whatever happens (trap).
 #
 # Settings (environment): DURATION (8s), WARMUP (2s), CONNECTIONS (32), EXTRA_ROUTES (1000), CALL_RATE (1000
-# req/s), KEEP_LOGS (1 keeps the temporary folder).
+# req/s), KEEP_LOGS (1 keeps the temporary folder), PIN (1: the targets on CPU 0 and the load generator on CPU 1,
+# each with GOMAXPROCS=1, with taskset, so that neither waits for the other's time slice; as two machines would).
 #
-# The load generator shares the cores with the target: every throughput is a lower bound of the target's own.
+# Without PIN the load generator shares the cores with the target: every throughput is a lower bound of the
+# target's own, and its time slices show in the target's tail latency.
 set -euo pipefail
 
 DURATION=${DURATION:-8s}
@@ -26,6 +28,17 @@ CONNECTIONS=${CONNECTIONS:-32}
 EXTRA_ROUTES=${EXTRA_ROUTES:-1000}
 CALL_RATE=${CALL_RATE:-1000}
 KEEP_LOGS=${KEEP_LOGS:-0}
+PIN=${PIN:-0}
+
+# With PIN=1 the targets and the load generator each get a core of their own.
+on_target=()
+on_loadgen=()
+if [[ "$PIN" == 1 ]]; then
+  command -v taskset >/dev/null || { echo "PIN=1 needs taskset (util-linux)" >&2; exit 1; }
+  (($(nproc) >= 2)) || { echo "PIN=1 needs 2 cores" >&2; exit 1; }
+  on_target=(taskset -c 0 env GOMAXPROCS=1)
+  on_loadgen=(taskset -c 1 env GOMAXPROCS=1)
+fi
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
@@ -158,13 +171,13 @@ for ((i = 0; i < EXTRA_ROUTES; i++)); do
 done >"$man/extra-routes.yaml"
 
 echo "== starting webhookserver ($EXTRA_ROUTES extra routes), the upstream, the bare handler and Express"
-"$tmp/upstream" -listen "$upstream" >"$tmp/upstream.log" 2>&1 &
+"${on_target[@]}" "$tmp/upstream" -listen "$upstream" >"$tmp/upstream.log" 2>&1 &
 pids+=($!)
-"$tmp/barehttp" -listen "$bare" >"$tmp/barehttp.log" 2>&1 &
+"${on_target[@]}" "$tmp/barehttp" -listen "$bare" >"$tmp/barehttp.log" 2>&1 &
 pids+=($!)
-PORT=${ports[4]} node "$tmp/express/server.js" >"$tmp/express.log" 2>&1 &
+PORT=${ports[4]} "${on_target[@]}" node "$tmp/express/server.js" >"$tmp/express.log" 2>&1 &
 pids+=($!)
-"$tmp/webhookserver" serve --manifests "$man" --endpoint bank-bot,bank-bot-call --listen "$ws" \
+"${on_target[@]}" "$tmp/webhookserver" serve --manifests "$man" --endpoint bank-bot,bank-bot-call --listen "$ws" \
   --metrics-listen "$metrics" --log-format json --log-level warn >"$tmp/webhookserver.log" 2>&1 &
 ws_pid=$!
 pids+=("$ws_pid")
@@ -214,7 +227,7 @@ measure() {
   local name=$1 url=$2
   shift 2
   echo "-- $name: $url $*"
-  "$tmp/loadtest" -url "$url" -c "$CONNECTIONS" -d "$DURATION" -warmup "$WARMUP" -json-file "$tmp/$name.json" "$@" >/dev/null
+  "${on_loadgen[@]}" "$tmp/loadtest" -url "$url" -c "$CONNECTIONS" -d "$DURATION" -warmup "$WARMUP" -json-file "$tmp/$name.json" "$@" >/dev/null
 }
 es=(-body-file "$tmp/es-balance.json")
 echo
@@ -251,7 +264,11 @@ declare -A labels=(
 )
 errors=0
 echo
-echo "== results: $(nproc) cores shared by the load generator and the targets (throughputs are lower bounds)"
+if [[ "$PIN" == 1 ]]; then
+  echo "== results: the targets on CPU 0, the load generator on CPU 1 (taskset, GOMAXPROCS=1 each)"
+else
+  echo "== results: $(nproc) cores shared by the load generator and the targets (throughputs are lower bounds)"
+fi
 printf '%-48s %9s %7s %8s %8s %8s\n' target "req/s" errors "p50 ms" "p99 ms" "max ms"
 for n in "${names[@]}"; do
   e=$(json_number errors "$tmp/$n.json")

@@ -10,6 +10,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
+
+	"sigs.k8s.io/yaml"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
 )
@@ -63,6 +66,12 @@ type FileSource struct {
 	Path string
 	// Endpoint, when set, serves only the endpoint of this name.
 	Endpoint string
+
+	// secretsDir caches the Secrets folder the file names, by the file's content, so that the fingerprint taken
+	// every reload interval does not parse (and admit) the whole configuration.
+	mu          sync.Mutex
+	contentHash [sha256.Size]byte
+	secretsDir  string
 }
 
 // Load implements Source.
@@ -78,17 +87,39 @@ func (s *FileSource) Load() (*config.File, config.SecretSource, error) {
 // Fingerprint implements Source: the file and every mounted Secret.
 func (s *FileSource) Fingerprint() (string, error) {
 	paths := []string{s.Path}
-	if file, _, err := config.LoadFile(s.Path); err == nil {
-		dir := file.SecretsDir
-		switch {
-		case dir == "":
-			dir = config.DefaultSecretsDir
-		case !filepath.IsAbs(dir):
-			dir = filepath.Join(filepath.Dir(s.Path), dir)
-		}
+	if dir, ok := s.secretsFolder(); ok {
 		paths = append(paths, dir)
 	}
 	return fingerprint(paths...)
+}
+
+// secretsFolder is the Secrets folder the file names; the file is parsed again only when its content changed.
+func (s *FileSource) secretsFolder() (string, bool) {
+	content, err := os.ReadFile(s.Path)
+	if err != nil {
+		return "", false
+	}
+	sum := sha256.Sum256(content)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sum == s.contentHash && s.secretsDir != "" {
+		return s.secretsDir, true
+	}
+	var file struct {
+		SecretsDir string `json:"secretsDir"`
+	}
+	if err := yaml.Unmarshal(content, &file); err != nil {
+		return "", false
+	}
+	dir := file.SecretsDir
+	switch {
+	case dir == "":
+		dir = config.DefaultSecretsDir
+	case !filepath.IsAbs(dir):
+		dir = filepath.Join(filepath.Dir(s.Path), dir)
+	}
+	s.contentHash, s.secretsDir = sum, dir
+	return dir, true
 }
 
 // Describe implements Source.
