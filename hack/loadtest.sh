@@ -14,7 +14,9 @@
 # every request is logged, as in production), KEEP_LOGS (1 keeps the temporary folder with the server log and
 # the JSON results), GOMAXPROCS (passed to the server when set), EXTRA_ROUTES (0: that many more IntentRoutes on
 # the bank-bot endpoint, each on its own intent with a CEL guard and a template, as in hack/bench/compare.sh, to
-# measure the server's memory with many routes loaded; the measured request still matches the demo route).
+# measure the server's memory with many routes loaded; the measured request still matches the demo route),
+# SERVER_FLAGS (more `serve` flags, e.g. "--idempotency-memory-mib 2"), PIN (1: the server on CPU 0 and the load
+# generator on CPU 1, each with GOMAXPROCS=1, so that neither waits for the other's time slices).
 #
 # The load generator runs on the same cores as the server, so the throughput is a lower bound of the server's.
 set -euo pipefail
@@ -26,6 +28,15 @@ RATE_PERCENT=${RATE_PERCENT:-50}
 LOG_LEVEL=${LOG_LEVEL:-info}
 EXTRA_ROUTES=${EXTRA_ROUTES:-0}
 KEEP_LOGS=${KEEP_LOGS:-0}
+SERVER_FLAGS=${SERVER_FLAGS:-}
+PIN=${PIN:-0}
+on_server=()
+on_loadgen=()
+if [[ "$PIN" == 1 ]]; then
+  command -v taskset >/dev/null || { echo "PIN=1 needs taskset (util-linux)" >&2; exit 1; }
+  on_server=(taskset -c 0 env GOMAXPROCS=1)
+  on_loadgen=(taskset -c 1 env GOMAXPROCS=1)
+fi
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -83,8 +94,9 @@ if ((EXTRA_ROUTES > 0)); then
 fi
 
 echo "== starting webhookserver on the samples, $EXTRA_ROUTES extra routes (loopback, free ports)"
-bin/webhookserver serve "${manifests[@]}" --endpoint bank-bot,order-bot,rasa-actions \
-  --listen "$listen" --metrics-listen "$metrics" --log-format json --log-level "$LOG_LEVEL" \
+# shellcheck disable=SC2086 # SERVER_FLAGS is a list of flags
+"${on_server[@]}" bin/webhookserver serve "${manifests[@]}" --endpoint bank-bot,order-bot,rasa-actions \
+  --listen "$listen" --metrics-listen "$metrics" --log-format json --log-level "$LOG_LEVEL" $SERVER_FLAGS \
   >"$tmp/server.log" 2>&1 &
 server_pid=$!
 
@@ -130,7 +142,7 @@ json_number() { sed -n "s/^  \"$1\": \([0-9.eE+-]*\),\{0,1\}$/\1/p" "$2"; }
 echo
 t0=$(server_ticks) n0=$(served) s0=$SECONDS
 echo "== peak: closed loop, $CONNECTIONS connections, $DURATION (after $WARMUP warmup)"
-"$tmp/loadtest" -url "$url" -body-file "$tmp/es-balance.json" -basic "$auth" \
+"${on_loadgen[@]}" "$tmp/loadtest" -url "$url" -body-file "$tmp/es-balance.json" -basic "$auth" \
   -id-token '{{id}}' -c "$CONNECTIONS" -d "$DURATION" -warmup "$WARMUP" -json-file "$tmp/peak.json"
 peak_cpu=$(cpu_note "$t0" "$n0" "$s0")
 peak=$(json_number throughput "$tmp/peak.json")
@@ -139,12 +151,14 @@ rate=$(awk -v p="$peak" -v pct="$RATE_PERCENT" 'BEGIN { r = int(p * pct / 100); 
 t0=$(server_ticks) n0=$(served) s0=$SECONDS
 echo
 echo "== open loop at $RATE_PERCENT% of the peak: $rate req/s, at most $CONNECTIONS connections, $DURATION"
-"$tmp/loadtest" -url "$url" -body-file "$tmp/es-balance.json" -basic "$auth" \
+"${on_loadgen[@]}" "$tmp/loadtest" -url "$url" -body-file "$tmp/es-balance.json" -basic "$auth" \
   -id-token '{{id}}' -c "$CONNECTIONS" -d "$DURATION" -warmup "$WARMUP" -rate "$rate" -json-file "$tmp/rate.json"
 
 rate_cpu=$(cpu_note "$t0" "$n0" "$s0")
 rss=$(awk '/^VmRSS:/ {print $2, $3}' "/proc/$server_pid/status")
 hwm=$(awk '/^VmHWM:/ {print $2, $3}' "/proc/$server_pid/status")
+# RSS is the heap and stacks (anonymous) plus the pages of the binary the process touched (file-backed).
+rss_parts=$(awk '/^RssAnon:/ {a = $2} /^RssFile:/ {f = $2} END {print "anonymous " a " kB, file " f " kB"}' "/proc/$server_pid/status")
 # The server's own counts: every answer must come from the demo route, none replayed or a fallback.
 curl -fsS "http://$metrics/metrics" >"$tmp/metrics.txt"
 mapfile -t server_counts < <(grep -E '^fulfillment_(requests|idempotency|fallbacks)_total\{[^}]*endpoint="default/bank-bot"' "$tmp/metrics.txt" || true)
@@ -164,6 +178,6 @@ row "open loop at $rate req/s" "$tmp/rate.json"
 printf '%-30s %10s %8s %9s %9s %9s\n' "  same, from scheduled start" "" "" "$(lat scheduledLatencyMs p50 "$tmp/rate.json")" \
   "$(lat scheduledLatencyMs p99 "$tmp/rate.json")" "$(lat scheduledLatencyMs max "$tmp/rate.json")"
 echo "server CPU: peak: $peak_cpu; open loop: $rate_cpu"
-echo "server memory ($EXTRA_ROUTES extra routes): VmRSS $rss_start after start; after the runs VmRSS $rss, VmHWM (peak RSS) $hwm"
+echo "server memory ($EXTRA_ROUTES extra routes): VmRSS $rss_start after start; after the runs VmRSS $rss ($rss_parts), VmHWM (peak RSS) $hwm"
 echo "server's counts:"
 printf '  %s\n' "${server_counts[@]}"

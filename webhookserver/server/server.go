@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -167,6 +168,11 @@ func (s *Server) Reload() (bool, error) {
 // build loads and compiles a snapshot.
 func (s *Server) build() (*snapshot, error) {
 	file, secrets, err := s.opts.Source.Load()
+	// Admission is done: its schemas are rebuilt on the next change rather than kept live meanwhile, and the
+	// memory a load churns through (YAML, schemas: about 20 MiB for 1,000 routes) goes back to the system now
+	// rather than after minutes of scavenging.
+	config.ReleaseSchemas()
+	defer debug.FreeOSMemory()
 	if err != nil {
 		return nil, err
 	}
