@@ -73,7 +73,7 @@ func run(dir, manager, server string) error {
 	}()
 
 	fmt.Printf(`
-The dev cluster is up. In another terminal:
+The dev cluster is up. In another terminal (any recent kubectl, or bin/k8s/kubectl of the same release):
 
   export KUBECONFIG=%s
   kubectl apply -k config/samples
