@@ -17,8 +17,9 @@ const (
 	LabelComponent = "app.kubernetes.io/component"
 	// LabelEndpoint names the WebhookEndpoint an object belongs to.
 	LabelEndpoint = "fulfillment.dev/endpoint"
-	// AnnotationConfigHash on the Deployment (not its pod template) records the configuration the pods run: the
-	// server reloads the configuration in place, so a change must not roll the pods.
+	// AnnotationConfigHash on the ConfigMap records the hash of the configuration it holds. Not on the
+	// Deployment: the server reloads the configuration in place, so a change must not roll the pods, and a
+	// Deployment annotation bumps its generation, which would flip the endpoint to Reconciling on every edit.
 	AnnotationConfigHash = "fulfillment.dev/config-hash"
 	// AnnotationAppliedHash on every object the operator applies, Secrets excepted, is the hash of the content
 	// it applied last: an unchanged object is not applied again (applyIfChanged).

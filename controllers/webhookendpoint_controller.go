@@ -176,10 +176,10 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 	// start. A failure stops the reconcile; the retry skips what already succeeded (applyIfChanged).
 	wanted := []client.Object{
 		DesiredServiceAccount(endpoint),
-		DesiredConfigMap(endpoint, data),
+		DesiredConfigMap(endpoint, data, hash),
 		DesiredService(endpoint),
 		DesiredNetworkPolicy(endpoint),
-		DesiredDeployment(DeploymentInputs{Endpoint: endpoint, Image: r.Image, ConfigHash: hash,
+		DesiredDeployment(DeploymentInputs{Endpoint: endpoint, Image: r.Image,
 			Secrets: ReferencedSecrets(endpoint, accepted), TLSSecretName: tlsSecret}),
 	}
 	for _, obj := range wanted {

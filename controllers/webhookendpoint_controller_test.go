@@ -125,6 +125,8 @@ var _ = Describe("WebhookEndpoint controller", func() {
 		}).Should(Succeed())
 		otherConfig := &corev1.ConfigMap{}
 		Expect(k8sClient.Get(ctx, key(namespace, "other-bot-config"), otherConfig)).To(Succeed())
+		before := &appsv1.Deployment{}
+		Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), before)).To(Succeed())
 
 		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
 			route := &fulfillmentv1alpha1.IntentRoute{}
@@ -140,6 +142,11 @@ var _ = Describe("WebhookEndpoint controller", func() {
 		unchanged := &corev1.ConfigMap{}
 		Expect(k8sClient.Get(ctx, key(namespace, "other-bot-config"), unchanged)).To(Succeed())
 		Expect(unchanged.ResourceVersion).To(Equal(otherConfig.ResourceVersion), "the other endpoint was re-rendered")
+		// The server reloads the ConfigMap in place: the Deployment is not touched, so its generation (and the
+		// endpoint's Ready) does not move on a route edit.
+		after := &appsv1.Deployment{}
+		Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), after)).To(Succeed())
+		Expect(after.Generation).To(Equal(before.Generation), "a route edit bumped the Deployment's generation")
 	})
 
 	It("restores owned objects that are deleted or edited by hand", func() {

@@ -153,8 +153,6 @@ type DeploymentInputs struct {
 	Endpoint *fulfillmentv1alpha1.WebhookEndpoint
 	// Image of the webhookserver container.
 	Image string
-	// ConfigHash of the rendered configuration, recorded on the Deployment (not its pods: the server reloads).
-	ConfigHash string
 	// Secrets mounted at <SecretsDir>/<name>, usually ReferencedSecrets.
 	Secrets []string
 	// TLSSecretName is the serving certificate mounted at TLSDir; "" when tls.mode is Disabled.
@@ -172,12 +170,14 @@ func DesiredServiceAccount(endpoint *fulfillmentv1alpha1.WebhookEndpoint) *corev
 }
 
 // DesiredConfigMap is <endpoint>-config holding data, the output of RenderConfig, at ConfigKey.
-func DesiredConfigMap(endpoint *fulfillmentv1alpha1.WebhookEndpoint, data []byte) *corev1.ConfigMap {
-	return &corev1.ConfigMap{
+func DesiredConfigMap(endpoint *fulfillmentv1alpha1.WebhookEndpoint, data []byte, hash string) *corev1.ConfigMap {
+	configMap := &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 		ObjectMeta: objectMeta(endpoint, ConfigMapName(endpoint)),
 		Data:       map[string]string{ConfigKey: string(data)},
 	}
+	configMap.Annotations = map[string]string{AnnotationConfigHash: hash}
+	return configMap
 }
 
 // DesiredDeployment is the hardened fulfillment Deployment: non-root, read-only root file system, no privilege
@@ -201,9 +201,6 @@ func DesiredDeployment(in DeploymentInputs) *appsv1.Deployment {
 			},
 			Template: podTemplate(in),
 		},
-	}
-	if in.ConfigHash != "" {
-		deployment.Annotations = map[string]string{AnnotationConfigHash: in.ConfigHash}
 	}
 	return deployment
 }
