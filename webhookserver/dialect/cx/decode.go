@@ -10,7 +10,7 @@ import (
 // routes can match CX events too), Parameters sessionInfo.parameters overlaid by the matched intent's resolved
 // values, and DeliveryID detectIntentResponseId/tag, since one detect-intent call can run several webhooks.
 func (codec) Decode(in dialect.Input) (*model.Request, error) {
-	body, err := wire.DecodeObject(in.Body)
+	body, lazyBody, err := wire.DecodeEnvelope(in.Body, envelopeFields)
 	if err != nil {
 		return nil, err
 	}
@@ -27,7 +27,8 @@ func (codec) Decode(in dialect.Input) (*model.Request, error) {
 		Session:      r.String(sessionInfo, "sessionInfo.session"),
 		Headers:      wire.Headers(in.Header),
 		Query:        wire.Query(in.Query),
-		Body:         body,
+		LazyBody:     lazyBody,
+		Envelope:     body,
 	}
 	// text and transcript are two cases of one oneof: at most one is set.
 	text, transcript := r.String(body, "text"), r.String(body, "transcript")
@@ -42,6 +43,18 @@ func (codec) Decode(in dialect.Input) (*model.Request, error) {
 		return nil, err
 	}
 	return req, nil
+}
+
+// envelopeFields are the fields Decode reads.
+var envelopeFields = wire.Fields{
+	"intentInfo":             {Fields: wire.Fields{"displayName": nil, "parameters": nil}},
+	"sessionInfo":            {Fields: wire.Fields{"session": nil, "parameters": nil}},
+	"fulfillmentInfo":        {Fields: wire.Fields{"tag": nil}},
+	"triggerEvent":           nil,
+	"languageCode":           nil,
+	"text":                   nil,
+	"transcript":             nil,
+	"detectIntentResponseId": nil,
 }
 
 // parameters overlays the intent's resolved values (intentInfo.parameters.<name>.resolvedValue) on the session

@@ -11,7 +11,7 @@ import (
 // Decode reads a WebhookRequest. Parameters are the session context's parameters overlaid by the matched
 // intent's (queryResult.parameters), the newer values; DeliveryID is responseId.
 func (codec) Decode(in dialect.Input) (*model.Request, error) {
-	body, err := wire.DecodeObject(in.Body)
+	body, lazyBody, err := wire.DecodeEnvelope(in.Body, envelopeFields)
 	if err != nil {
 		return nil, err
 	}
@@ -28,7 +28,8 @@ func (codec) Decode(in dialect.Input) (*model.Request, error) {
 		Intent:       r.String(intent, "queryResult.intent.displayName"),
 		Headers:      wire.Headers(in.Header),
 		Query:        wire.Query(in.Query),
-		Body:         body,
+		LazyBody:     lazyBody,
+		Envelope:     body,
 	}
 	stored := sessionParameters(&r, queryResult)
 	current := r.Object(queryResult, "queryResult.parameters")
@@ -37,6 +38,23 @@ func (codec) Decode(in dialect.Input) (*model.Request, error) {
 	}
 	req.Parameters = mergeParameters(stored, current)
 	return req, nil
+}
+
+// envelopeFields are the fields Decode and Encode read (sessionParameters in both).
+var envelopeFields = wire.Fields{
+	"responseId": nil,
+	"session":    nil,
+	"queryResult": {Fields: wire.Fields{
+		"queryText":    nil,
+		"action":       nil,
+		"languageCode": nil,
+		"intent":       {Fields: wire.Fields{"displayName": nil}},
+		"parameters":   nil,
+		"outputContexts": {Each: &wire.Field{Fields: wire.Fields{
+			"name":       nil,
+			"parameters": nil,
+		}}},
+	}},
 }
 
 // sessionParameters finds the session context among queryResult.outputContexts and returns its parameters.

@@ -72,8 +72,13 @@ func sessionContext(req *model.Request, parameters map[string]any) (outputContex
 		return outputContext{}, &dialect.EncodeError{
 			Message: "cannot set session parameters: the request named no session to put the session context in"}
 	}
-	var r wire.Reader // Body was checked when it was decoded; a hand-made Body without contexts is fine too.
-	stored := sessionParameters(&r, r.Object(req.Body, "queryResult"))
+	// The body was checked when it was decoded; a hand-made Body without contexts is fine too.
+	body := req.Envelope
+	if body == nil {
+		body = req.DecodedBody()
+	}
+	var r wire.Reader
+	stored := sessionParameters(&r, r.Object(body, "queryResult"))
 	merged := make(map[string]any, len(stored)+len(parameters))
 	for name, value := range stored {
 		if value != nil {

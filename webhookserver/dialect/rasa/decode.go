@@ -11,7 +11,7 @@ import (
 // Decode reads an action call. next_action is required: it is what Rasa asks to run. Parameters are the slots
 // plus the latest message's entities that no slot has the name of; DeliveryID is sender_id/latest_event_time.
 func (codec) Decode(in dialect.Input) (*model.Request, error) {
-	body, err := wire.DecodeObject(in.Body)
+	body, lazyBody, err := wire.DecodeEnvelope(in.Body, envelopeFields)
 	if err != nil {
 		return nil, err
 	}
@@ -20,14 +20,15 @@ func (codec) Decode(in dialect.Input) (*model.Request, error) {
 	latestMessage := r.Object(tracker, "tracker.latest_message")
 	intent := r.Object(latestMessage, "tracker.latest_message.intent")
 	req := &model.Request{
-		Dialect: model.Rasa,
-		Action:  r.String(body, "next_action"),
-		Session: r.String(body, "sender_id"),
-		Intent:  r.String(intent, "tracker.latest_message.intent.name"),
-		Text:    r.String(latestMessage, "tracker.latest_message.text"),
-		Headers: wire.Headers(in.Header),
-		Query:   wire.Query(in.Query),
-		Body:    body,
+		Dialect:  model.Rasa,
+		Action:   r.String(body, "next_action"),
+		Session:  r.String(body, "sender_id"),
+		Intent:   r.String(intent, "tracker.latest_message.intent.name"),
+		Text:     r.String(latestMessage, "tracker.latest_message.text"),
+		Headers:  wire.Headers(in.Header),
+		Query:    wire.Query(in.Query),
+		LazyBody: lazyBody,
+		Envelope: body,
 	}
 	// Rasa always sends both sender ids; the tracker's is the fallback for hand-written calls.
 	if trackerSender := r.String(tracker, "tracker.sender_id"); req.Session == "" {
@@ -43,6 +44,22 @@ func (codec) Decode(in dialect.Input) (*model.Request, error) {
 		return nil, err
 	}
 	return req, nil
+}
+
+// envelopeFields are the fields Decode reads.
+var envelopeFields = wire.Fields{
+	"next_action": nil,
+	"sender_id":   nil,
+	"tracker": {Fields: wire.Fields{
+		"sender_id":         nil,
+		"latest_event_time": nil,
+		"slots":             nil,
+		"latest_message": {Fields: wire.Fields{
+			"text":     nil,
+			"intent":   {Fields: wire.Fields{"name": nil}},
+			"entities": {Each: &wire.Field{Fields: wire.Fields{"entity": nil, "value": nil}}},
+		}},
+	}},
 }
 
 // deliveryID is the sender and the time of its latest event: Rasa does not retry, but a user's message is

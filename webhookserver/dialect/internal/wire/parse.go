@@ -19,12 +19,23 @@ import (
 // ok == false and DecodeObject asks encoding/json, which decides and words the error: the result is the same
 // for every body, which FuzzDecodeObject checks against encoding/json.
 func parseObject(body []byte) (object map[string]any, ok bool) {
-	p := parser{src: string(body)}
+	return parseFields(string(body), nil)
+}
+
+// parseFields parses src as parseObject does, but when fields is not nil builds only those fields of the object
+// (see Fields): every other value is checked exactly as parseObject checks it, and not built. It takes the
+// same bodies as parseObject, which FuzzDecodeEnvelope checks.
+func parseFields(src string, fields Fields) (object map[string]any, ok bool) {
+	p := parser{src: src}
 	p.skipSpace()
 	if p.pos >= len(p.src) || p.src[p.pos] != '{' {
 		return nil, false
 	}
-	value, ok := p.object(0)
+	if fields == nil {
+		object, ok = p.object(0)
+	} else {
+		object, ok = p.fieldsObject(0, fields)
+	}
 	if !ok {
 		return nil, false
 	}
@@ -32,7 +43,7 @@ func parseObject(body []byte) (object map[string]any, ok bool) {
 	if p.pos != len(p.src) {
 		return nil, false // trailing data
 	}
-	return value, true
+	return object, true
 }
 
 // maxParseDepth is far below encoding/json's limit (10000): deeper bodies go to encoding/json, which decides.
@@ -290,6 +301,15 @@ func isHex4(s string) bool {
 
 // number parses the number at p.pos, as JSON writes numbers: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
 func (p *parser) number() (any, bool) {
+	f, ok := p.float()
+	if !ok {
+		return nil, false
+	}
+	return f, true
+}
+
+// float is number without the interface value (which allocates).
+func (p *parser) float() (float64, bool) {
 	start := p.pos
 	i := p.pos
 	if p.src[i] == '-' {
@@ -301,12 +321,12 @@ func (p *parser) number() (any, bool) {
 	case i < len(p.src) && '1' <= p.src[i] && p.src[i] <= '9':
 		i = digits(p.src, i)
 	default:
-		return nil, false
+		return 0, false
 	}
 	if i < len(p.src) && p.src[i] == '.' {
 		j := digits(p.src, i+1)
 		if j == i+1 {
-			return nil, false
+			return 0, false
 		}
 		i = j
 	}
@@ -317,13 +337,13 @@ func (p *parser) number() (any, bool) {
 		}
 		j := digits(p.src, i)
 		if j == i {
-			return nil, false
+			return 0, false
 		}
 		i = j
 	}
 	f, err := strconv.ParseFloat(p.src[start:i], 64)
 	if err != nil {
-		return nil, false // out of range: encoding/json's error
+		return 0, false // out of range: encoding/json's error
 	}
 	p.pos = i
 	return f, true
