@@ -31,7 +31,7 @@ func (codec) Decode(in dialect.Input) (*model.Request, error) {
 		LazyBody:     lazyBody,
 		Envelope:     body,
 	}
-	stored := sessionParameters(&r, queryResult)
+	stored := sessionParameters(&r, queryResult, true)
 	current := r.Object(queryResult, "queryResult.parameters")
 	if err := r.Err(); err != nil {
 		return nil, err
@@ -50,16 +50,18 @@ var envelopeFields = wire.Fields{
 		"languageCode": nil,
 		"intent":       {Fields: wire.Fields{"displayName": nil}},
 		"parameters":   nil,
+		// Only the session context's parameters are read: the others are kept as text.
 		"outputContexts": {Each: &wire.Field{Fields: wire.Fields{
 			"name":       nil,
-			"parameters": nil,
+			"parameters": {Later: true},
 		}}},
 	}},
 }
 
 // sessionParameters finds the session context among queryResult.outputContexts and returns its parameters.
-// Every context's name is checked, so a malformed request fails the same way wherever the context sits.
-func sessionParameters(r *wire.Reader, queryResult map[string]any) map[string]any {
+// Every context's name is checked, so a malformed request fails the same way wherever the context sits. Decode
+// sets build, so that the parameters it reads are kept built in the request's envelope for Encode.
+func sessionParameters(r *wire.Reader, queryResult map[string]any, build bool) map[string]any {
 	const contextsPath = "queryResult.outputContexts"
 	contexts := r.Array(queryResult, contextsPath)
 	var parameters map[string]any
@@ -70,6 +72,9 @@ func sessionParameters(r *wire.Reader, queryResult map[string]any) map[string]an
 		// Context names are <session>/contexts/<id>; matching the suffix also covers the longer session names
 		// of environments and users (.../environments/e/users/u/sessions/s).
 		if !found && strings.HasSuffix(name, sessionContextSuffix) {
+			if build && context != nil {
+				wire.Build(context, "parameters")
+			}
 			parameters = wire.ElementField[map[string]any](r, context, contextsPath, i, "parameters")
 			found = true
 		}

@@ -78,7 +78,7 @@ func sessionContext(req *model.Request, parameters map[string]any) (outputContex
 		body = req.DecodedBody()
 	}
 	var r wire.Reader
-	stored := sessionParameters(&r, r.Object(body, "queryResult"))
+	stored := sessionParameters(&r, r.Object(body, "queryResult"), false)
 	merged := make(map[string]any, len(stored)+len(parameters))
 	for name, value := range stored {
 		if value != nil {

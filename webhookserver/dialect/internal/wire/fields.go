@@ -1,5 +1,7 @@
 package wire
 
+import "encoding/json"
+
 // Fields names the fields of a JSON object that a codec reads, for DecodeEnvelope. A field's value is built
 // whole when its *Field is nil; otherwise as the Field says when the value is of the kind it expects, and whole
 // when it is not (a value of the wrong kind is the Reader's error to report, from the same value).
@@ -11,11 +13,42 @@ type Field struct {
 	Fields Fields
 	// Each, for an array: build each element as Each says.
 	Each *Field
+	// Later: check the value but keep its text, to be built when a Reader reads it (or Build is called): for
+	// values read only sometimes, like the parameters of a Dialogflow ES context other than the session's.
+	Later bool
+}
+
+// text is a value kept as its JSON text (Field.Later). It was checked as parser.value parses it.
+type text string
+
+// value builds the value.
+func (t text) value() any {
+	if value, ok := parseValue(string(t)); ok {
+		return value
+	}
+	var value any // not reached: the text was checked, at a greater depth
+	_ = json.Unmarshal([]byte(t), &value)
+	return value
+}
+
+// Build replaces obj[key] by its value when it is kept as text (Field.Later), so that later reads find it built.
+// It changes obj: call it while obj is not shared.
+func Build(obj map[string]any, key string) {
+	if t, ok := obj[key].(text); ok {
+		obj[key] = t.value()
+	}
 }
 
 // fieldsValue parses the value at p.pos as field says, after any space.
 func (p *parser) fieldsValue(depth int, field *Field) (any, bool) {
 	p.skipSpace()
+	if field != nil && field.Later {
+		start := p.pos
+		if !p.skip(depth) {
+			return nil, false
+		}
+		return text(p.src[start:p.pos]), true
+	}
 	if field != nil && p.pos < len(p.src) {
 		switch p.src[p.pos] {
 		case '{':

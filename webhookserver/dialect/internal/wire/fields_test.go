@@ -14,6 +14,8 @@ var testFields = Fields{
 	"b": {Fields: Fields{"a": nil, "c": {Each: &Field{Fields: Fields{"a": nil}}}}},
 	"c": {Each: &Field{Each: &Field{Fields: Fields{"b": nil}}}},
 	"d": {Fields: Fields{}},
+	"e": {Later: true},
+	"f": {Each: &Field{Fields: Fields{"a": nil, "e": {Later: true}}}},
 }
 
 var fieldsSeeds = []string{
@@ -22,6 +24,8 @@ var fieldsSeeds = []string{
 	`{"b":"not an object","c":{"not":"an array"},"d":[1],"x":{"deep":[[[{"e":"\"\\\/"}]]]}}`,
 	`{"x":"` + "\xff" + `"}`, `{"x":"\ud83d\ude00"}`, `{"x":1e400}`, `{"x":[1,]}`, `{"x":{"a" 1}}`, `{"x":tru}`,
 	`{"b":{"a":1,"a":{"z":1}},"b":{"c":[{"a":2}]}}`,
+	`{"e":{"a":[1,{"b":"\u00e9"}]},"f":[{"a":1,"e":"x"},{"e":[null,true]},{"e":{}},3]}`, `{"e":"` + "\xff" + `"}`,
+	`{"f":[{"e":1e400}]}`, `{"e": 12 }`,
 }
 
 func TestParseFields(t *testing.T) {
@@ -58,7 +62,7 @@ func checkFields(t *testing.T, body []byte) {
 		t.Fatalf("parseFields(%q) ok = %v, parseObject ok = %v", body, ok, fullOK)
 	}
 	if ok {
-		if want := pruneObject(full, testFields); !reflect.DeepEqual(envelope, want) {
+		if want := pruneObject(full, testFields); !reflect.DeepEqual(built(envelope), want) {
 			t.Fatalf("parseFields(%q) = %#v, want %#v", body, envelope, want)
 		}
 	}
@@ -75,9 +79,26 @@ func checkFields(t *testing.T, body []byte) {
 		t.Fatalf("DecodeEnvelope(%q) body %#v, DecodeObject gives %#v", body, got, object)
 	}
 	if want := pruneObject(object, testFields); !ok && !reflect.DeepEqual(envelope, object) ||
-		ok && !reflect.DeepEqual(envelope, want) {
+		ok && !reflect.DeepEqual(built(envelope), want) {
 		t.Fatalf("DecodeEnvelope(%q) envelope %#v", body, envelope)
 	}
+}
+
+// built is value with every value kept as text (Field.Later) built, as a Reader reads them.
+func built(value any) any {
+	switch value := value.(type) {
+	case text:
+		return value.value()
+	case map[string]any:
+		for k, v := range value {
+			value[k] = built(v)
+		}
+	case []any:
+		for i, v := range value {
+			value[i] = built(v)
+		}
+	}
+	return value
 }
 
 // pruneObject is what parseFields builds, from the whole object.
@@ -110,4 +131,32 @@ func prune(value any, field *Field) any {
 		}
 	}
 	return value
+}
+
+// TestReaderBuildsText: a value kept as text reads as the value, with the same errors, and Build builds it in place.
+func TestReaderBuildsText(t *testing.T) {
+	envelope, _, err := DecodeEnvelope([]byte(`{"f":[{"e":{"k":"v"}},{"e":"s"},{"e":null}]}`), testFields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	elements := envelope["f"].([]any)
+	first, second, third := elements[0].(map[string]any), elements[1].(map[string]any), elements[2].(map[string]any)
+	if _, kept := first["e"].(text); !kept {
+		t.Fatalf("f[0].e = %#v, want it kept as text", first["e"])
+	}
+	var r Reader
+	if got := ElementField[map[string]any](&r, first, "f", 0, "e"); !reflect.DeepEqual(got, map[string]any{"k": "v"}) {
+		t.Errorf("f[0].e read as %#v", got)
+	}
+	if got := ElementField[map[string]any](&r, third, "f", 2, "e"); got != nil || r.Err() != nil {
+		t.Errorf("f[2].e (null) read as %#v, %v", got, r.Err())
+	}
+	ElementField[map[string]any](&r, second, "f", 1, "e")
+	if err := r.Err(); err == nil || err.Error() != "f[1].e: expected an object, found a string" {
+		t.Errorf("f[1].e: error %v", err)
+	}
+	Build(first, "e")
+	if got, ok := first["e"].(map[string]any); !ok || got["k"] != "v" {
+		t.Errorf("after Build, f[0].e = %#v", first["e"])
+	}
 }

@@ -27,15 +27,9 @@ func parseObject(body []byte) (object map[string]any, ok bool) {
 // (see Fields): every other value is checked exactly as parseObject checks it, and not built. It takes the
 // same bodies as parseObject, which FuzzDecodeEnvelope checks.
 func parseFields(src string, fields Fields) (object map[string]any, ok bool) {
-	stack := stackPool.Get().(*[]member)
-	p := parser{src: src, stack: *stack}
-	defer func() {
-		if cap(p.stack) <= maxPooledStack {
-			clear(p.stack) // what a failed parse left; a successful one leaves nothing
-			*stack = p.stack[:0]
-			stackPool.Put(stack)
-		}
-	}()
+	p := parser{src: src}
+	p.acquire()
+	defer p.release()
 	p.skipSpace()
 	if p.pos >= len(p.src) || p.src[p.pos] != '{' {
 		return nil, false
@@ -55,6 +49,37 @@ func parseFields(src string, fields Fields) (object map[string]any, ok bool) {
 	return object, true
 }
 
+// parseValue parses src, one JSON value, as parseObject parses a member's value.
+func parseValue(src string) (value any, ok bool) {
+	p := parser{src: src}
+	p.acquire()
+	defer p.release()
+	value, ok = p.value(0)
+	if !ok {
+		return nil, false
+	}
+	p.skipSpace()
+	if p.pos != len(p.src) {
+		return nil, false
+	}
+	return value, true
+}
+
+// acquire takes a stack from stackPool.
+func (p *parser) acquire() {
+	p.pooled = stackPool.Get().(*[]member)
+	p.stack = *p.pooled
+}
+
+// release returns the parser's stack to stackPool.
+func (p *parser) release() {
+	if cap(p.stack) <= maxPooledStack {
+		clear(p.stack) // what a failed parse left; a successful one leaves nothing
+		*p.pooled = p.stack[:0]
+		stackPool.Put(p.pooled)
+	}
+}
+
 // stackPool keeps the parsers' stacks: growing one from nothing took 5 or 6 allocations per body.
 var stackPool = sync.Pool{New: func() any {
 	stack := make([]member, 0, 64)
@@ -72,7 +97,8 @@ type parser struct {
 	src string
 	pos int
 	// stack holds the members of the objects and arrays being parsed, innermost last.
-	stack []member
+	stack  []member
+	pooled *[]member // where stack came from
 }
 
 type member struct {
