@@ -47,9 +47,10 @@ type Request struct {
 	// read only the fields the dialect already took out, and building the whole object was most of a request's
 	// allocations.
 	LazyBody *LazyBody
-	// Envelope is what a JSON dialect read of the body when it decoded it: the same values as in the body,
-	// without the fields it does not read. Its Encode reads the body's fields there; nil for the other dialects.
-	Envelope map[string]any
+	// Envelope is what a JSON dialect read of the body when it decoded it, in the dialect's own form: the same
+	// values as in the body, without the fields it does not read. Its Encode reads the body's fields there; nil
+	// for the other dialects.
+	Envelope any
 	// DeliveryID is the platform's id of this delivery, the default idempotency key (ES responseId, CX
 	// detectIntentResponseId + tag, Rasa sender + latest event time, Generic id or webhook-id header).
 	DeliveryID string

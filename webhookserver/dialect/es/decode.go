@@ -16,23 +16,23 @@ func (codec) Decode(in dialect.Input) (*model.Request, error) {
 		return nil, err
 	}
 	var r wire.Reader
-	queryResult := r.Object(body, "queryResult")
-	intent := r.Object(queryResult, "queryResult.intent")
+	queryResult := body.Object(&r, "queryResult")
+	intent := queryResult.Object(&r, "queryResult.intent")
 	req := &model.Request{
 		Dialect:      model.DialogflowES,
-		DeliveryID:   r.String(body, "responseId"),
-		Session:      r.String(body, "session"),
-		Text:         r.String(queryResult, "queryResult.queryText"),
-		Action:       r.String(queryResult, "queryResult.action"),
-		LanguageCode: r.String(queryResult, "queryResult.languageCode"),
-		Intent:       r.String(intent, "queryResult.intent.displayName"),
+		DeliveryID:   body.String(&r, "responseId"),
+		Session:      body.String(&r, "session"),
+		Text:         queryResult.String(&r, "queryResult.queryText"),
+		Action:       queryResult.String(&r, "queryResult.action"),
+		LanguageCode: queryResult.String(&r, "queryResult.languageCode"),
+		Intent:       intent.String(&r, "queryResult.intent.displayName"),
 		Headers:      wire.Headers(in.Header),
 		Query:        wire.Query(in.Query),
 		LazyBody:     lazyBody,
 		Envelope:     body,
 	}
 	stored := sessionParameters(&r, queryResult, true)
-	current := r.Object(queryResult, "queryResult.parameters")
+	current := queryResult.Map(&r, "queryResult.parameters")
 	if err := r.Err(); err != nil {
 		return nil, err
 	}
@@ -61,21 +61,21 @@ var envelopeFields = wire.Fields{
 // sessionParameters finds the session context among queryResult.outputContexts and returns its parameters.
 // Every context's name is checked, so a malformed request fails the same way wherever the context sits. Decode
 // sets build, so that the parameters it reads are kept built in the request's envelope for Encode.
-func sessionParameters(r *wire.Reader, queryResult map[string]any, build bool) map[string]any {
+func sessionParameters(r *wire.Reader, queryResult wire.Object, build bool) map[string]any {
 	const contextsPath = "queryResult.outputContexts"
-	contexts := r.Array(queryResult, contextsPath)
+	contexts := queryResult.Array(r, contextsPath)
 	var parameters map[string]any
 	found := false
-	for i := range contexts {
-		context := wire.Element[map[string]any](r, contexts, contextsPath, i)
-		name := wire.ElementField[string](r, context, contextsPath, i, "name")
+	for i := range contexts.Len() {
+		context := contexts.Object(r, contextsPath, i)
+		name := context.ElementString(r, contextsPath, i, "name")
 		// Context names are <session>/contexts/<id>; matching the suffix also covers the longer session names
 		// of environments and users (.../environments/e/users/u/sessions/s).
 		if !found && strings.HasSuffix(name, sessionContextSuffix) {
-			if build && context != nil {
-				wire.Build(context, "parameters")
+			if build {
+				context.Build("parameters")
 			}
-			parameters = wire.ElementField[map[string]any](r, context, contextsPath, i, "parameters")
+			parameters = context.ElementMap(r, contextsPath, i, "parameters")
 			found = true
 		}
 	}

@@ -73,12 +73,12 @@ func sessionContext(req *model.Request, parameters map[string]any) (outputContex
 			Message: "cannot set session parameters: the request named no session to put the session context in"}
 	}
 	// The body was checked when it was decoded; a hand-made Body without contexts is fine too.
-	body := req.Envelope
-	if body == nil {
-		body = req.DecodedBody()
+	body, decoded := req.Envelope.(wire.Object)
+	if !decoded {
+		body = wire.EnvelopeOf(req.DecodedBody(), envelopeFields)
 	}
 	var r wire.Reader
-	stored := sessionParameters(&r, r.Object(body, "queryResult"), false)
+	stored := sessionParameters(&r, body.Object(&r, "queryResult"), false)
 	merged := make(map[string]any, len(stored)+len(parameters))
 	for name, value := range stored {
 		if value != nil {

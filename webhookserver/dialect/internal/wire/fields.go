@@ -9,11 +9,11 @@ type Fields map[string]*Field
 
 // Field says which part of a field's value to build.
 type Field struct {
-	// Fields, for an object: build only these of its fields.
+	// Fields, for an object: build only these of its fields, as an Object.
 	Fields Fields
-	// Each, for an array: build each element as Each says.
+	// Each, for an array: build each element as Each says, as an Array.
 	Each *Field
-	// Later: check the value but keep its text, to be built when a Reader reads it (or Build is called): for
+	// Later: check the value but keep its text, to be built when it is read (or Object.Build is called): for
 	// values read only sometimes, like the parameters of a Dialogflow ES context other than the session's.
 	Later bool
 }
@@ -31,52 +31,49 @@ func (t text) value() any {
 	return value
 }
 
-// Build replaces obj[key] by its value when it is kept as text (Field.Later), so that later reads find it built.
-// It changes obj: call it while obj is not shared.
-func Build(obj map[string]any, key string) {
-	if t, ok := obj[key].(text); ok {
-		obj[key] = t.value()
-	}
-}
-
-// fieldsValue parses the value at p.pos as field says, after any space.
-func (p *parser) fieldsValue(depth int, field *Field) (any, bool) {
+// envelopeValue parses the value at p.pos as spec says, after any space.
+func (p *parser) envelopeValue(depth int, spec *Field) (field, bool) {
 	p.skipSpace()
-	if field != nil && field.Later {
+	if p.pos >= len(p.src) {
+		return field{}, false
+	}
+	if spec != nil && spec.Later {
 		start := p.pos
 		if !p.skip(depth) {
-			return nil, false
+			return field{}, false
 		}
-		return text(p.src[start:p.pos]), true
+		return field{kind: kindText, str: p.src[start:p.pos]}, true
 	}
-	if field != nil && p.pos < len(p.src) {
-		switch p.src[p.pos] {
-		case '{':
-			if field.Fields != nil {
-				object, ok := p.fieldsObject(depth+1, field.Fields)
-				return object, ok
-			}
-		case '[':
-			if field.Each != nil {
-				array, ok := p.fieldsArray(depth+1, field.Each)
-				return array, ok
-			}
-		}
+	switch c := p.src[p.pos]; {
+	case c == '{' && spec != nil && spec.Fields != nil:
+		members, ok := p.envelopeObject(depth+1, spec.Fields)
+		return field{kind: kindObject, elems: members}, ok
+	case c == '[' && spec != nil && spec.Each != nil:
+		elements, ok := p.envelopeArray(depth+1, spec.Each)
+		return field{kind: kindArray, elems: elements}, ok
+	case c == '"':
+		s, ok := p.string()
+		return field{kind: kindString, str: s}, ok
+	case c == '-' || ('0' <= c && c <= '9'):
+		f, ok := p.float()
+		return field{kind: kindNumber, num: f}, ok
 	}
-	return p.value(depth)
+	value, ok := p.value(depth)
+	return field{kind: kindValue, value: value}, ok
 }
 
-// fieldsObject is object building only the members named in fields; the others are checked by skip.
-func (p *parser) fieldsObject(depth int, fields Fields) (map[string]any, bool) {
+// envelopeObject is object building only the members named in fields, as fields of an Object; the others are
+// checked by skip.
+func (p *parser) envelopeObject(depth int, fields Fields) ([]field, bool) {
 	if depth > maxParseDepth {
 		return nil, false
 	}
 	p.pos++ // '{'
-	base := len(p.stack)
+	base := len(p.fields)
 	p.skipSpace()
 	if p.pos < len(p.src) && p.src[p.pos] == '}' {
 		p.pos++
-		return map[string]any{}, true
+		return []field{}, true
 	}
 	for {
 		p.skipSpace()
@@ -92,12 +89,13 @@ func (p *parser) fieldsObject(depth int, fields Fields) (map[string]any, bool) {
 			return nil, false
 		}
 		p.pos++
-		if field, wanted := fields[key]; wanted {
-			value, ok := p.fieldsValue(depth, field)
+		if spec, wanted := fields[key]; wanted {
+			f, ok := p.envelopeValue(depth, spec)
 			if !ok {
 				return nil, false
 			}
-			p.stack = append(p.stack, member{key: key, value: value})
+			f.key = key
+			p.fields = append(p.fields, f)
 		} else if !p.skip(depth) {
 			return nil, false
 		}
@@ -115,34 +113,27 @@ func (p *parser) fieldsObject(depth int, fields Fields) (map[string]any, bool) {
 		p.pos++
 		break
 	}
-	members := p.stack[base:]
-	object := make(map[string]any, len(members))
-	for _, m := range members {
-		object[m.key] = m.value // a repeated key keeps its last value, as with encoding/json
-	}
-	clear(members)
-	p.stack = p.stack[:base]
-	return object, true
+	return p.popFields(base), true
 }
 
-// fieldsArray is array building each element as each says.
-func (p *parser) fieldsArray(depth int, each *Field) ([]any, bool) {
+// envelopeArray is array building each element as each says.
+func (p *parser) envelopeArray(depth int, each *Field) ([]field, bool) {
 	if depth > maxParseDepth {
 		return nil, false
 	}
 	p.pos++ // '['
-	base := len(p.stack)
+	base := len(p.fields)
 	p.skipSpace()
 	if p.pos < len(p.src) && p.src[p.pos] == ']' {
 		p.pos++
-		return []any{}, true
+		return []field{}, true
 	}
 	for {
-		value, ok := p.fieldsValue(depth, each)
+		f, ok := p.envelopeValue(depth, each)
 		if !ok {
 			return nil, false
 		}
-		p.stack = append(p.stack, member{value: value})
+		p.fields = append(p.fields, f)
 		p.skipSpace()
 		if p.pos >= len(p.src) {
 			return nil, false
@@ -157,14 +148,16 @@ func (p *parser) fieldsArray(depth int, each *Field) ([]any, bool) {
 		p.pos++
 		break
 	}
-	members := p.stack[base:]
-	array := make([]any, len(members))
-	for i, m := range members {
-		array[i] = m.value
-	}
-	clear(members)
-	p.stack = p.stack[:base]
-	return array, true
+	return p.popFields(base), true
+}
+
+// popFields takes the fields above base off the stack, into a slice of their own.
+func (p *parser) popFields(base int) []field {
+	fields := make([]field, len(p.fields)-base)
+	copy(fields, p.fields[base:])
+	clear(p.fields[base:])
+	p.fields = p.fields[:base]
+	return fields
 }
 
 // skip checks the value at p.pos, after any space, as value would parse it, without building it: it takes

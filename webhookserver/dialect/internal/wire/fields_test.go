@@ -33,8 +33,8 @@ func TestParseFields(t *testing.T) {
 		checkFields(t, []byte(seed))
 	}
 	for _, seed := range fieldsSeeds[:3] {
-		if _, ok := parseFields(seed, testFields); !ok {
-			t.Errorf("parseFields left %q to encoding/json", seed)
+		if _, ok := parseEnvelope(seed, testFields); !ok {
+			t.Errorf("parseEnvelope left %q to encoding/json", seed)
 		}
 	}
 	for _, depth := range []int{maxParseDepth - 2, maxParseDepth + 5} {
@@ -57,13 +57,13 @@ func FuzzDecodeEnvelope(f *testing.F) {
 
 func checkFields(t *testing.T, body []byte) {
 	full, fullOK := parseObject(body)
-	envelope, ok := parseFields(string(body), testFields)
+	parsed, ok := parseEnvelope(string(body), testFields)
 	if ok != fullOK {
-		t.Fatalf("parseFields(%q) ok = %v, parseObject ok = %v", body, ok, fullOK)
+		t.Fatalf("parseEnvelope(%q) ok = %v, parseObject ok = %v", body, ok, fullOK)
 	}
 	if ok {
-		if want := pruneObject(full, testFields); !reflect.DeepEqual(built(envelope), want) {
-			t.Fatalf("parseFields(%q) = %#v, want %#v", body, envelope, want)
+		if got, want := parsed.toMap(), pruneObject(full, testFields); !reflect.DeepEqual(got, want) {
+			t.Fatalf("parseEnvelope(%q) = %#v, want %#v", body, got, want)
 		}
 	}
 
@@ -78,27 +78,9 @@ func checkFields(t *testing.T, body []byte) {
 	if got := (&model.Request{LazyBody: lazy}).DecodedBody(); !reflect.DeepEqual(got, object) {
 		t.Fatalf("DecodeEnvelope(%q) body %#v, DecodeObject gives %#v", body, got, object)
 	}
-	if want := pruneObject(object, testFields); !ok && !reflect.DeepEqual(envelope, object) ||
-		ok && !reflect.DeepEqual(built(envelope), want) {
-		t.Fatalf("DecodeEnvelope(%q) envelope %#v", body, envelope)
+	if got, want := envelope.toMap(), pruneObject(object, testFields); !reflect.DeepEqual(got, want) {
+		t.Fatalf("DecodeEnvelope(%q) envelope %#v, want %#v", body, got, want)
 	}
-}
-
-// built is value with every value kept as text (Field.Later) built, as a Reader reads them.
-func built(value any) any {
-	switch value := value.(type) {
-	case text:
-		return value.value()
-	case map[string]any:
-		for k, v := range value {
-			value[k] = built(v)
-		}
-	case []any:
-		for i, v := range value {
-			value[i] = built(v)
-		}
-	}
-	return value
 }
 
 // pruneObject is what parseFields builds, from the whole object.
@@ -133,30 +115,61 @@ func prune(value any, field *Field) any {
 	return value
 }
 
-// TestReaderBuildsText: a value kept as text reads as the value, with the same errors, and Build builds it in place.
-func TestReaderBuildsText(t *testing.T) {
-	envelope, _, err := DecodeEnvelope([]byte(`{"f":[{"e":{"k":"v"}},{"e":"s"},{"e":null}]}`), testFields)
+// TestEnvelopeReads: an Object reads its fields as the Reader reads a map, with the same errors; a value kept
+// as text reads as the value, and Build builds it in place.
+func TestEnvelopeReads(t *testing.T) {
+	body := []byte(`{"a":"s","b":{"a":2,"c":[{"a":true}]},"e":null,"f":[{"a":1,"e":{"k":"v"}},{"e":"s"},{"e":null},"x"]}`)
+	envelope, _, err := DecodeEnvelope(body, testFields)
 	if err != nil {
 		t.Fatal(err)
 	}
-	elements := envelope["f"].([]any)
-	first, second, third := elements[0].(map[string]any), elements[1].(map[string]any), elements[2].(map[string]any)
-	if _, kept := first["e"].(text); !kept {
-		t.Fatalf("f[0].e = %#v, want it kept as text", first["e"])
-	}
 	var r Reader
-	if got := ElementField[map[string]any](&r, first, "f", 0, "e"); !reflect.DeepEqual(got, map[string]any{"k": "v"}) {
+	b := envelope.Object(&r, "b")
+	if got := envelope.String(&r, "a"); got != "s" {
+		t.Errorf("a = %q", got)
+	}
+	if got := b.Number(&r, "b.a"); got != 2 {
+		t.Errorf("b.a = %v", got)
+	}
+	if envelope.Has("e") || !envelope.Has("a") || envelope.Map(&r, "e") != nil || r.Err() != nil {
+		t.Errorf("e (null): Has %v, error %v", envelope.Has("e"), r.Err())
+	}
+	list := envelope.Array(&r, "f")
+	if list.Len() != 4 {
+		t.Fatalf("f has %d elements", list.Len())
+	}
+	first, second, third := list.Object(&r, "f", 0), list.Object(&r, "f", 1), list.Object(&r, "f", 2)
+	if f := first.find("e"); f == nil || f.kind != kindText {
+		t.Fatalf("f[0].e = %#v, want it kept as text", f)
+	}
+	if got := first.ElementMap(&r, "f", 0, "e"); !reflect.DeepEqual(got, map[string]any{"k": "v"}) {
 		t.Errorf("f[0].e read as %#v", got)
 	}
-	if got := ElementField[map[string]any](&r, third, "f", 2, "e"); got != nil || r.Err() != nil {
+	if got := third.ElementMap(&r, "f", 2, "e"); got != nil || r.Err() != nil {
 		t.Errorf("f[2].e (null) read as %#v, %v", got, r.Err())
 	}
-	ElementField[map[string]any](&r, second, "f", 1, "e")
+	if first.Value("a") != 1.0 || first.Value("missing") != nil {
+		t.Errorf("f[0].a = %#v", first.Value("a"))
+	}
+	second.ElementMap(&r, "f", 1, "e")
 	if err := r.Err(); err == nil || err.Error() != "f[1].e: expected an object, found a string" {
 		t.Errorf("f[1].e: error %v", err)
 	}
-	Build(first, "e")
-	if got, ok := first["e"].(map[string]any); !ok || got["k"] != "v" {
-		t.Errorf("after Build, f[0].e = %#v", first["e"])
+	r = Reader{}
+	list.Object(&r, "f", 3)
+	if err := r.Err(); err == nil || err.Error() != "f[3]: expected an object, found a string" {
+		t.Errorf("f[3]: error %v", err)
+	}
+	r = Reader{}
+	envelope.Number(&r, "a")
+	if err := r.Err(); err == nil || err.Error() != "a: expected a number, found a string" {
+		t.Errorf("a as a number: error %v", err)
+	}
+	first.Build("e")
+	if f := first.find("e"); f.kind != kindValue || f.key != "e" {
+		t.Errorf("after Build, f[0].e = %#v", f)
+	}
+	if got := EnvelopeOf(map[string]any{"a": "s", "z": 1.0}, testFields).toMap(); !reflect.DeepEqual(got, map[string]any{"a": "s"}) {
+		t.Errorf("EnvelopeOf = %#v", got)
 	}
 }

@@ -6,8 +6,9 @@
 // with exact JSON paths (including array indexes and parameter names) and exact, case-sensitive key matching
 // like Dialogflow's own protojson. Numbers are float64, the type encoding/json gives and CEL reads as double.
 // The decode itself is a one-pass parser (parse.go) that builds exactly what encoding/json builds, and hands
-// every body it does not take to encoding/json. The JSON dialects have it build only the fields they read
-// (DecodeEnvelope, fields.go) and leave the whole object (model.Request.Body) to be decoded when a route reads it.
+// every body it does not take to encoding/json. The JSON dialects have it build only the fields they read, as an
+// Object without maps (DecodeEnvelope, fields.go, envelope.go), and leave the whole object (model.Request.Body)
+// to be decoded when a route reads it.
 package wire
 
 import (
@@ -35,24 +36,24 @@ func DecodeObject(body []byte) (map[string]any, error) {
 // same bodies), but builds only the given fields of it: the envelope the codec reads. The whole object is
 // returned as a model.LazyBody, decoded again from the body's text on first use. Every failure is a
 // *dialect.DecodeError.
-func DecodeEnvelope(body []byte, fields Fields) (map[string]any, *model.LazyBody, error) {
+func DecodeEnvelope(body []byte, fields Fields) (Object, *model.LazyBody, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, nil, &dialect.DecodeError{Message: "empty body; expected a JSON object"}
+		return Object{}, nil, &dialect.DecodeError{Message: "empty body; expected a JSON object"}
 	}
 	src := string(body)
-	if envelope, ok := parseFields(src, fields); ok {
+	if envelope, ok := parseEnvelope(src, fields); ok {
 		return envelope, model.NewLazyBody(src, decodeChecked), nil
 	}
 	object, err := decodeJSON(body)
 	if err != nil {
-		return nil, nil, err
+		return Object{}, nil, err
 	}
-	return object, model.NewLazyBody("", func(string) map[string]any { return object }), nil
+	return objectOf(object, fields), model.NewLazyBody("", func(string) map[string]any { return object }), nil
 }
 
-// decodeChecked decodes a body that parseFields took, which parseObject takes too.
+// decodeChecked decodes a body that parseEnvelope took, which parseObject takes too.
 func decodeChecked(src string) map[string]any {
-	if object, ok := parseFields(src, nil); ok {
+	if object, ok := parseObjectString(src); ok {
 		return object
 	}
 	object, _ := decodeJSON([]byte(src)) // not reached: FuzzDecodeEnvelope checks that

@@ -20,13 +20,10 @@ import (
 // ok == false and DecodeObject asks encoding/json, which decides and words the error: the result is the same
 // for every body, which FuzzDecodeObject checks against encoding/json.
 func parseObject(body []byte) (object map[string]any, ok bool) {
-	return parseFields(string(body), nil)
+	return parseObjectString(string(body))
 }
 
-// parseFields parses src as parseObject does, but when fields is not nil builds only those fields of the object
-// (see Fields): every other value is checked exactly as parseObject checks it, and not built. It takes the
-// same bodies as parseObject, which FuzzDecodeEnvelope checks.
-func parseFields(src string, fields Fields) (object map[string]any, ok bool) {
+func parseObjectString(src string) (object map[string]any, ok bool) {
 	p := parser{src: src}
 	p.acquire()
 	defer p.release()
@@ -34,19 +31,28 @@ func parseFields(src string, fields Fields) (object map[string]any, ok bool) {
 	if p.pos >= len(p.src) || p.src[p.pos] != '{' {
 		return nil, false
 	}
-	if fields == nil {
-		object, ok = p.object(0)
-	} else {
-		object, ok = p.fieldsObject(0, fields)
-	}
-	if !ok {
+	if object, ok = p.object(0); !ok || !p.atEnd() {
 		return nil, false
 	}
-	p.skipSpace()
-	if p.pos != len(p.src) {
-		return nil, false // trailing data
-	}
 	return object, true
+}
+
+// parseEnvelope parses src as parseObject does, but builds only the given fields of the object, as an Object
+// (see Fields): every other value is checked exactly as parseObject checks it, and not built. It takes the
+// same bodies as parseObject, which FuzzDecodeEnvelope checks.
+func parseEnvelope(src string, fields Fields) (Object, bool) {
+	p := parser{src: src}
+	p.acquire()
+	defer p.release()
+	p.skipSpace()
+	if p.pos >= len(p.src) || p.src[p.pos] != '{' {
+		return Object{}, false
+	}
+	members, ok := p.envelopeObject(0, fields)
+	if !ok || !p.atEnd() {
+		return Object{}, false
+	}
+	return Object{fields: members}, true
 }
 
 // parseValue parses src, one JSON value, as parseObject parses a member's value.
@@ -54,41 +60,47 @@ func parseValue(src string) (value any, ok bool) {
 	p := parser{src: src}
 	p.acquire()
 	defer p.release()
-	value, ok = p.value(0)
-	if !ok {
-		return nil, false
-	}
-	p.skipSpace()
-	if p.pos != len(p.src) {
+	if value, ok = p.value(0); !ok || !p.atEnd() {
 		return nil, false
 	}
 	return value, true
 }
 
-// acquire takes a stack from stackPool.
-func (p *parser) acquire() {
-	p.pooled = stackPool.Get().(*[]member)
-	p.stack = *p.pooled
+// atEnd says whether only space is left (no trailing data).
+func (p *parser) atEnd() bool {
+	p.skipSpace()
+	return p.pos == len(p.src)
 }
 
-// release returns the parser's stack to stackPool.
+// stacks are a parser's stacks, kept in stackPool: growing them from nothing took 5 or 6 allocations per body.
+type stacks struct {
+	members []member
+	fields  []field
+}
+
+var stackPool = sync.Pool{New: func() any {
+	return &stacks{members: make([]member, 0, 64), fields: make([]field, 0, 32)}
+}}
+
+// maxPooledStack is the most members or fields a stack put back in stackPool holds, so that one huge body does
+// not keep its stack's memory for good.
+const maxPooledStack = 1024
+
+// acquire takes the stacks from stackPool.
+func (p *parser) acquire() {
+	p.pooled = stackPool.Get().(*stacks)
+	p.stack, p.fields = p.pooled.members, p.pooled.fields
+}
+
+// release returns the stacks to stackPool, emptied: a failed parse leaves values on them.
 func (p *parser) release() {
-	if cap(p.stack) <= maxPooledStack {
-		clear(p.stack) // what a failed parse left; a successful one leaves nothing
-		*p.pooled = p.stack[:0]
+	if cap(p.stack) <= maxPooledStack && cap(p.fields) <= maxPooledStack {
+		clear(p.stack)
+		clear(p.fields)
+		p.pooled.members, p.pooled.fields = p.stack[:0], p.fields[:0]
 		stackPool.Put(p.pooled)
 	}
 }
-
-// stackPool keeps the parsers' stacks: growing one from nothing took 5 or 6 allocations per body.
-var stackPool = sync.Pool{New: func() any {
-	stack := make([]member, 0, 64)
-	return &stack
-}}
-
-// maxPooledStack is the largest stack put back in stackPool (32 KiB), so that one huge body does not keep its
-// stack's memory for good.
-const maxPooledStack = 1024
 
 // maxParseDepth is far below encoding/json's limit (10000): deeper bodies go to encoding/json, which decides.
 const maxParseDepth = 500
@@ -96,9 +108,11 @@ const maxParseDepth = 500
 type parser struct {
 	src string
 	pos int
-	// stack holds the members of the objects and arrays being parsed, innermost last.
+	// stack holds the members of the objects and arrays being parsed, innermost last; fields those of an
+	// envelope's objects and arrays.
 	stack  []member
-	pooled *[]member // where stack came from
+	fields []field
+	pooled *stacks // where the stacks came from
 }
 
 type member struct {

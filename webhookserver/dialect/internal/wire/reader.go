@@ -80,11 +80,6 @@ func read[T Value](r *Reader, value any, at location) T {
 	if r.err != nil || value == nil {
 		return zero
 	}
-	if t, ok := value.(text); ok {
-		if value = t.value(); value == nil {
-			return zero
-		}
-	}
 	typed, ok := value.(T)
 	if !ok {
 		r.err = &dialect.DecodeError{Field: at.String(), Message: "expected " + Kind(zero) + ", found " + Kind(value)}
