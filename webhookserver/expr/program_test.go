@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 )
 
 func TestCompileErrors(t *testing.T) {
@@ -469,5 +471,44 @@ func assertContainsInOrder(t *testing.T, got string, want []string) {
 			return
 		}
 		rest = rest[i+len(w):]
+	}
+}
+
+// TestEvalLazyBody: a body the dialect left to decode on first use (model.LazyBody) reads as the whole object,
+// decoded only when an expression reads request.body.
+func TestEvalLazyBody(t *testing.T) {
+	env := testEnv(t)
+	decoded := 0
+	lazy := func() *Vars {
+		return testVars(func(v *Vars) {
+			v.Request.Body = nil
+			v.Request.LazyBody = model.NewLazyBody(`{"responseId":"resp-1","items":[1]}`, func(string) map[string]any {
+				decoded++
+				return map[string]any{"responseId": "resp-1", "items": []any{1.0}}
+			})
+		})
+	}
+	for src, want := range map[string]any{
+		`request.intent`:                                 "check.balance",
+		`has(request.body.responseId)`:                   true,
+		`request.body.items`:                             []any{1.0},
+		`request.body.responseId + "/" + request.intent`: "resp-1/check.balance",
+		`request.body`:                                   map[string]any{"responseId": "resp-1", "items": []any{1.0}},
+	} {
+		p, err := env.Compile(src)
+		if err != nil {
+			t.Fatalf("Compile(%q): %v", src, err)
+		}
+		decoded = 0
+		got, err := p.Eval(context.Background(), lazy())
+		if err != nil {
+			t.Fatalf("Eval(%q): %v", src, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("Eval(%q) = %#v, want %#v", src, got, want)
+		}
+		if wantDecoded := map[bool]int{true: 1, false: 0}[strings.Contains(src, "body")]; decoded != wantDecoded {
+			t.Errorf("Eval(%q) decoded the body %d times, want %d", src, decoded, wantDecoded)
+		}
 	}
 }

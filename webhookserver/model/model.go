@@ -3,6 +3,8 @@
 // stage can import it without reaching back up the pipeline.
 package model
 
+import "sync"
+
 // Dialect names, as in WebhookEndpoint spec.dialect.
 const (
 	DialogflowES = "DialogflowES"
@@ -38,11 +40,50 @@ type Request struct {
 	Headers map[string]string
 	// Query is the URL query, first value of each name.
 	Query map[string]string
-	// Body is the whole decoded request body (a JSON object as map[string]any).
+	// Body is the whole decoded request body (a JSON object as map[string]any) when it is already built: the
+	// Generic dialect builds it, the JSON dialects leave it nil and set LazyBody. Read it with DecodedBody.
 	Body map[string]any
+	// LazyBody, when Body is nil, is the body kept as its text and decoded on the first DecodedBody: most routes
+	// read only the fields the dialect already took out, and building the whole object was most of a request's
+	// allocations.
+	LazyBody *LazyBody
+	// Envelope is what a JSON dialect read of the body when it decoded it, in the dialect's own form: the same
+	// values as in the body, without the fields it does not read. Its Encode reads the body's fields there; nil
+	// for the other dialects.
+	Envelope any
 	// DeliveryID is the platform's id of this delivery, the default idempotency key (ES responseId, CX
 	// detectIntentResponseId + tag, Rasa sender + latest event time, Generic id or webhook-id header).
 	DeliveryID string
+}
+
+// DecodedBody returns the whole decoded body: Body, or else LazyBody decoded (once).
+func (r *Request) DecodedBody() map[string]any {
+	if r.Body != nil || r.LazyBody == nil {
+		return r.Body
+	}
+	return r.LazyBody.get()
+}
+
+// LazyBody is a request body that was checked when the request was decoded and is decoded again on first use.
+// It is safe for concurrent use.
+type LazyBody struct {
+	once   sync.Once
+	src    string
+	decode func(string) map[string]any
+	body   map[string]any
+}
+
+// NewLazyBody keeps src, to be decoded by decode on first use.
+func NewLazyBody(src string, decode func(string) map[string]any) *LazyBody {
+	return &LazyBody{src: src, decode: decode}
+}
+
+func (l *LazyBody) get() map[string]any {
+	l.once.Do(func() {
+		l.body = l.decode(l.src)
+		l.decode = nil
+	})
+	return l.body
 }
 
 // Answer is what an action produced, encoded by the dialect into its own response format.

@@ -10,38 +10,51 @@ import (
 // routes can match CX events too), Parameters sessionInfo.parameters overlaid by the matched intent's resolved
 // values, and DeliveryID detectIntentResponseId/tag, since one detect-intent call can run several webhooks.
 func (codec) Decode(in dialect.Input) (*model.Request, error) {
-	body, err := wire.DecodeObject(in.Body)
+	body, lazyBody, err := wire.DecodeEnvelope(in.Body, envelopeFields)
 	if err != nil {
 		return nil, err
 	}
 	var r wire.Reader
-	intentInfo := r.Object(body, "intentInfo")
-	sessionInfo := r.Object(body, "sessionInfo")
-	fulfillmentInfo := r.Object(body, "fulfillmentInfo")
+	intentInfo := body.Object(&r, "intentInfo")
+	sessionInfo := body.Object(&r, "sessionInfo")
+	fulfillmentInfo := body.Object(&r, "fulfillmentInfo")
 	req := &model.Request{
 		Dialect:      model.DialogflowCX,
-		Intent:       r.String(intentInfo, "intentInfo.displayName"),
-		Tag:          r.String(fulfillmentInfo, "fulfillmentInfo.tag"),
-		Event:        r.String(body, "triggerEvent"),
-		LanguageCode: r.String(body, "languageCode"),
-		Session:      r.String(sessionInfo, "sessionInfo.session"),
+		Intent:       intentInfo.String(&r, "intentInfo.displayName"),
+		Tag:          fulfillmentInfo.String(&r, "fulfillmentInfo.tag"),
+		Event:        body.String(&r, "triggerEvent"),
+		LanguageCode: body.String(&r, "languageCode"),
+		Session:      sessionInfo.String(&r, "sessionInfo.session"),
 		Headers:      wire.Headers(in.Header),
 		Query:        wire.Query(in.Query),
-		Body:         body,
+		LazyBody:     lazyBody,
+		Envelope:     body,
 	}
 	// text and transcript are two cases of one oneof: at most one is set.
-	text, transcript := r.String(body, "text"), r.String(body, "transcript")
+	text, transcript := body.String(&r, "text"), body.String(&r, "transcript")
 	req.Text = text
 	if text == "" {
 		req.Text = transcript
 	}
-	req.DeliveryID = deliveryID(r.String(body, "detectIntentResponseId"), req.Tag)
+	req.DeliveryID = deliveryID(body.String(&r, "detectIntentResponseId"), req.Tag)
 	req.Parameters = parameters(&r,
-		r.Object(sessionInfo, "sessionInfo.parameters"), r.Object(intentInfo, "intentInfo.parameters"))
+		sessionInfo.Map(&r, "sessionInfo.parameters"), intentInfo.Map(&r, "intentInfo.parameters"))
 	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	return req, nil
+}
+
+// envelopeFields are the fields Decode reads.
+var envelopeFields = wire.Fields{
+	"intentInfo":             {Fields: wire.Fields{"displayName": nil, "parameters": nil}},
+	"sessionInfo":            {Fields: wire.Fields{"session": nil, "parameters": nil}},
+	"fulfillmentInfo":        {Fields: wire.Fields{"tag": nil}},
+	"triggerEvent":           nil,
+	"languageCode":           nil,
+	"text":                   nil,
+	"transcript":             nil,
+	"detectIntentResponseId": nil,
 }
 
 // parameters overlays the intent's resolved values (intentInfo.parameters.<name>.resolvedValue) on the session

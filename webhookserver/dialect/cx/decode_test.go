@@ -1,6 +1,7 @@
 package cx_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"reflect"
 	"testing"
@@ -22,9 +23,10 @@ func TestDecodeFixture(t *testing.T) {
 	header := http.Header{}
 	header.Set("Authorization", "Bearer id-token")
 	header.Set("X-Request-Source", "cx")
+	body := dialecttest.Fixture(t, "dialogflow-cx-request.json")
 	req, err := cx.New().Decode(dialect.Input{Method: http.MethodPost, Header: header,
 		Query: map[string][]string{"bot": {"support", "ignored"}},
-		Body:  dialecttest.Fixture(t, "dialogflow-cx-request.json")})
+		Body:  body})
 	if err != nil {
 		t.Fatalf("Decode: %v", err)
 	}
@@ -40,10 +42,14 @@ func TestDecodeFixture(t *testing.T) {
 		Headers:      map[string]string{"x-request-source": "cx"},
 		Query:        map[string]string{"bot": "support"},
 	}
-	if req.Body["pageInfo"] == nil {
-		t.Errorf("Body lacks pageInfo: %v", req.Body)
+	var wantBody map[string]any
+	if err := json.Unmarshal(body, &wantBody); err != nil {
+		t.Fatal(err)
 	}
-	req.Body = nil
+	if got := req.DecodedBody(); !reflect.DeepEqual(got, wantBody) || got["pageInfo"] == nil {
+		t.Errorf("DecodedBody:\n got %#v\nwant %#v", got, wantBody)
+	}
+	req.LazyBody, req.Envelope = nil, nil
 	if !reflect.DeepEqual(*req, want) {
 		t.Errorf("Decode:\n got %#v\nwant %#v", *req, want)
 	}
@@ -95,7 +101,7 @@ func TestDecodePlatformRequest(t *testing.T) {
 			if tt.request.GetFulfillmentInfo() != nil {
 				want.Tag, want.DeliveryID = "pizza", "resp-1/pizza"
 			}
-			req.Body = nil
+			req.LazyBody, req.Envelope = nil, nil
 			if !reflect.DeepEqual(*req, want) {
 				t.Errorf("Decode:\n got %#v\nwant %#v", *req, want)
 			}

@@ -11,27 +11,28 @@ import (
 // Decode reads a WebhookRequest. Parameters are the session context's parameters overlaid by the matched
 // intent's (queryResult.parameters), the newer values; DeliveryID is responseId.
 func (codec) Decode(in dialect.Input) (*model.Request, error) {
-	body, err := wire.DecodeObject(in.Body)
+	body, lazyBody, err := wire.DecodeEnvelope(in.Body, envelopeFields)
 	if err != nil {
 		return nil, err
 	}
 	var r wire.Reader
-	queryResult := r.Object(body, "queryResult")
-	intent := r.Object(queryResult, "queryResult.intent")
+	queryResult := body.Object(&r, "queryResult")
+	intent := queryResult.Object(&r, "queryResult.intent")
 	req := &model.Request{
 		Dialect:      model.DialogflowES,
-		DeliveryID:   r.String(body, "responseId"),
-		Session:      r.String(body, "session"),
-		Text:         r.String(queryResult, "queryResult.queryText"),
-		Action:       r.String(queryResult, "queryResult.action"),
-		LanguageCode: r.String(queryResult, "queryResult.languageCode"),
-		Intent:       r.String(intent, "queryResult.intent.displayName"),
+		DeliveryID:   body.String(&r, "responseId"),
+		Session:      body.String(&r, "session"),
+		Text:         queryResult.String(&r, "queryResult.queryText"),
+		Action:       queryResult.String(&r, "queryResult.action"),
+		LanguageCode: queryResult.String(&r, "queryResult.languageCode"),
+		Intent:       intent.String(&r, "queryResult.intent.displayName"),
 		Headers:      wire.Headers(in.Header),
 		Query:        wire.Query(in.Query),
-		Body:         body,
+		LazyBody:     lazyBody,
+		Envelope:     body,
 	}
-	stored := sessionParameters(&r, queryResult)
-	current := r.Object(queryResult, "queryResult.parameters")
+	stored := sessionParameters(&r, queryResult, true)
+	current := queryResult.Map(&r, "queryResult.parameters")
 	if err := r.Err(); err != nil {
 		return nil, err
 	}
@@ -39,20 +40,42 @@ func (codec) Decode(in dialect.Input) (*model.Request, error) {
 	return req, nil
 }
 
+// envelopeFields are the fields Decode and Encode read (sessionParameters in both).
+var envelopeFields = wire.Fields{
+	"responseId": nil,
+	"session":    nil,
+	"queryResult": {Fields: wire.Fields{
+		"queryText":    nil,
+		"action":       nil,
+		"languageCode": nil,
+		"intent":       {Fields: wire.Fields{"displayName": nil}},
+		"parameters":   nil,
+		// Only the session context's parameters are read: the others are kept as text.
+		"outputContexts": {Each: &wire.Field{Fields: wire.Fields{
+			"name":       nil,
+			"parameters": {Later: true},
+		}}},
+	}},
+}
+
 // sessionParameters finds the session context among queryResult.outputContexts and returns its parameters.
-// Every context's name is checked, so a malformed request fails the same way wherever the context sits.
-func sessionParameters(r *wire.Reader, queryResult map[string]any) map[string]any {
+// Every context's name is checked, so a malformed request fails the same way wherever the context sits. Decode
+// sets build, so that the parameters it reads are kept built in the request's envelope for Encode.
+func sessionParameters(r *wire.Reader, queryResult wire.Object, build bool) map[string]any {
 	const contextsPath = "queryResult.outputContexts"
-	contexts := r.Array(queryResult, contextsPath)
+	contexts := queryResult.Array(r, contextsPath)
 	var parameters map[string]any
 	found := false
-	for i := range contexts {
-		context := wire.Element[map[string]any](r, contexts, contextsPath, i)
-		name := wire.ElementField[string](r, context, contextsPath, i, "name")
+	for i := range contexts.Len() {
+		context := contexts.Object(r, contextsPath, i)
+		name := context.ElementString(r, contextsPath, i, "name")
 		// Context names are <session>/contexts/<id>; matching the suffix also covers the longer session names
 		// of environments and users (.../environments/e/users/u/sessions/s).
 		if !found && strings.HasSuffix(name, sessionContextSuffix) {
-			parameters = wire.ElementField[map[string]any](r, context, contextsPath, i, "parameters")
+			if build {
+				context.Build("parameters")
+			}
+			parameters = context.ElementMap(r, contextsPath, i, "parameters")
 			found = true
 		}
 	}

@@ -1,6 +1,7 @@
 package es_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"reflect"
 	"testing"
@@ -39,10 +40,14 @@ func TestDecodeFixture(t *testing.T) {
 		Parameters: map[string]any{"order_id": "12345"},
 		Headers:    map[string]string{"content-type": "application/json"},
 	}
-	if req.Body["originalDetectIntentRequest"] == nil {
-		t.Errorf("Body lacks originalDetectIntentRequest: %v", req.Body)
+	var wantBody map[string]any
+	if err := json.Unmarshal(body, &wantBody); err != nil {
+		t.Fatal(err)
 	}
-	req.Body = nil
+	if got := req.DecodedBody(); !reflect.DeepEqual(got, wantBody) || got["originalDetectIntentRequest"] == nil {
+		t.Errorf("DecodedBody:\n got %#v\nwant %#v", got, wantBody)
+	}
+	req.LazyBody, req.Envelope = nil, nil
 	if !reflect.DeepEqual(*req, want) {
 		t.Errorf("Decode:\n got %#v\nwant %#v", *req, want)
 	}

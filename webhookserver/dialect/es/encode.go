@@ -72,8 +72,13 @@ func sessionContext(req *model.Request, parameters map[string]any) (outputContex
 		return outputContext{}, &dialect.EncodeError{
 			Message: "cannot set session parameters: the request named no session to put the session context in"}
 	}
-	var r wire.Reader // Body was checked when it was decoded; a hand-made Body without contexts is fine too.
-	stored := sessionParameters(&r, r.Object(req.Body, "queryResult"))
+	// The body was checked when it was decoded; a hand-made Body without contexts is fine too.
+	body, decoded := req.Envelope.(wire.Object)
+	if !decoded {
+		body = wire.EnvelopeOf(req.DecodedBody(), envelopeFields)
+	}
+	var r wire.Reader
+	stored := sessionParameters(&r, body.Object(&r, "queryResult"), false)
 	merged := make(map[string]any, len(stored)+len(parameters))
 	for name, value := range stored {
 		if value != nil {

@@ -11,31 +11,32 @@ import (
 // Decode reads an action call. next_action is required: it is what Rasa asks to run. Parameters are the slots
 // plus the latest message's entities that no slot has the name of; DeliveryID is sender_id/latest_event_time.
 func (codec) Decode(in dialect.Input) (*model.Request, error) {
-	body, err := wire.DecodeObject(in.Body)
+	body, lazyBody, err := wire.DecodeEnvelope(in.Body, envelopeFields)
 	if err != nil {
 		return nil, err
 	}
 	var r wire.Reader
-	tracker := r.Object(body, "tracker")
-	latestMessage := r.Object(tracker, "tracker.latest_message")
-	intent := r.Object(latestMessage, "tracker.latest_message.intent")
+	tracker := body.Object(&r, "tracker")
+	latestMessage := tracker.Object(&r, "tracker.latest_message")
+	intent := latestMessage.Object(&r, "tracker.latest_message.intent")
 	req := &model.Request{
-		Dialect: model.Rasa,
-		Action:  r.String(body, "next_action"),
-		Session: r.String(body, "sender_id"),
-		Intent:  r.String(intent, "tracker.latest_message.intent.name"),
-		Text:    r.String(latestMessage, "tracker.latest_message.text"),
-		Headers: wire.Headers(in.Header),
-		Query:   wire.Query(in.Query),
-		Body:    body,
+		Dialect:  model.Rasa,
+		Action:   body.String(&r, "next_action"),
+		Session:  body.String(&r, "sender_id"),
+		Intent:   intent.String(&r, "tracker.latest_message.intent.name"),
+		Text:     latestMessage.String(&r, "tracker.latest_message.text"),
+		Headers:  wire.Headers(in.Header),
+		Query:    wire.Query(in.Query),
+		LazyBody: lazyBody,
+		Envelope: body,
 	}
 	// Rasa always sends both sender ids; the tracker's is the fallback for hand-written calls.
-	if trackerSender := r.String(tracker, "tracker.sender_id"); req.Session == "" {
+	if trackerSender := tracker.String(&r, "tracker.sender_id"); req.Session == "" {
 		req.Session = trackerSender
 	}
 	req.DeliveryID = deliveryID(&r, req.Session, tracker)
-	req.Parameters = parameters(&r, r.Object(tracker, "tracker.slots"),
-		r.Array(latestMessage, "tracker.latest_message.entities"))
+	req.Parameters = parameters(&r, tracker.Map(&r, "tracker.slots"),
+		latestMessage.Array(&r, "tracker.latest_message.entities"))
 	if req.Action == "" {
 		r.Fail("next_action", "expected the name of the action to run, found none")
 	}
@@ -45,12 +46,28 @@ func (codec) Decode(in dialect.Input) (*model.Request, error) {
 	return req, nil
 }
 
+// envelopeFields are the fields Decode reads.
+var envelopeFields = wire.Fields{
+	"next_action": nil,
+	"sender_id":   nil,
+	"tracker": {Fields: wire.Fields{
+		"sender_id":         nil,
+		"latest_event_time": nil,
+		"slots":             nil,
+		"latest_message": {Fields: wire.Fields{
+			"text":     nil,
+			"intent":   {Fields: wire.Fields{"name": nil}},
+			"entities": {Each: &wire.Field{Fields: wire.Fields{"entity": nil, "value": nil}}},
+		}},
+	}},
+}
+
 // deliveryID is the sender and the time of its latest event: Rasa does not retry, but a user's message is
 // answered by actions in turn, and each call sees a new latest event. Without an event time there is no id,
 // since the sender alone would make every call of the conversation a duplicate.
-func deliveryID(r *wire.Reader, sender string, tracker map[string]any) string {
-	eventTime := r.Number(tracker, "tracker.latest_event_time")
-	if sender == "" || tracker["latest_event_time"] == nil {
+func deliveryID(r *wire.Reader, sender string, tracker wire.Object) string {
+	eventTime := tracker.Number(r, "tracker.latest_event_time")
+	if sender == "" || !tracker.Has("latest_event_time") {
 		return ""
 	}
 	// The shortest form that reads back as the same float64, so one time always gives one id.
@@ -60,20 +77,20 @@ func deliveryID(r *wire.Reader, sender string, tracker map[string]any) string {
 // parameters are the slots, then the entities of the latest message whose names are not slots, the first of
 // several with one name. Slots win even when unset (null): they are the conversation's state, which the slot
 // events of an answer change, and Rasa has already filled the slots mapped from entities.
-func parameters(r *wire.Reader, slots map[string]any, entities []any) map[string]any {
-	if len(slots)+len(entities) == 0 {
+func parameters(r *wire.Reader, slots map[string]any, entities wire.Array) map[string]any {
+	if len(slots)+entities.Len() == 0 {
 		return nil
 	}
-	merged := make(map[string]any, len(slots)+len(entities))
+	merged := make(map[string]any, len(slots)+entities.Len())
 	for name, value := range slots {
 		merged[name] = value
 	}
 	const entitiesPath = "tracker.latest_message.entities"
-	for i := range entities {
-		entity := wire.Element[map[string]any](r, entities, entitiesPath, i)
-		name := wire.ElementField[string](r, entity, entitiesPath, i, "entity")
+	for i := range entities.Len() {
+		entity := entities.Object(r, entitiesPath, i)
+		name := entity.ElementString(r, entitiesPath, i, "entity")
 		if _, taken := merged[name]; name != "" && !taken {
-			merged[name] = entity["value"]
+			merged[name] = entity.Value("value")
 		}
 	}
 	if len(merged) == 0 {

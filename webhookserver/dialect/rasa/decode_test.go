@@ -1,6 +1,7 @@
 package rasa_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"reflect"
 	"testing"
@@ -12,8 +13,9 @@ import (
 )
 
 func TestDecodeFixture(t *testing.T) {
+	body := dialecttest.Fixture(t, "rasa-request.json")
 	req, err := rasa.New().Decode(dialect.Input{Method: http.MethodPost,
-		Header: http.Header{"Content-Type": {"application/json"}}, Body: dialecttest.Fixture(t, "rasa-request.json")})
+		Header: http.Header{"Content-Type": {"application/json"}}, Body: body})
 	if err != nil {
 		t.Fatalf("Decode: %v", err)
 	}
@@ -28,10 +30,14 @@ func TestDecodeFixture(t *testing.T) {
 		Parameters: map[string]any{"order_id": "12345"},
 		Headers:    map[string]string{"content-type": "application/json"},
 	}
-	if req.Body["domain"] == nil {
-		t.Errorf("Body lacks domain: %v", req.Body)
+	var wantBody map[string]any
+	if err := json.Unmarshal(body, &wantBody); err != nil {
+		t.Fatal(err)
 	}
-	req.Body = nil
+	if got := req.DecodedBody(); !reflect.DeepEqual(got, wantBody) || got["domain"] == nil {
+		t.Errorf("DecodedBody:\n got %#v\nwant %#v", got, wantBody)
+	}
+	req.LazyBody, req.Envelope = nil, nil
 	if !reflect.DeepEqual(*req, want) {
 		t.Errorf("Decode:\n got %#v\nwant %#v", *req, want)
 	}

@@ -2,12 +2,13 @@
 // into generic values, a Reader that takes typed fields out of them with precise errors, the HTTP metadata every
 // request carries, and the JSON encoding of answers.
 //
-// A body is decoded once into map[string]any rather than into typed structs: model.Request.Body must hold the
-// whole object anyway, a second typed pass would only cost time, and reading fields out of the map gives errors
+// A body is decoded into map[string]any rather than into typed structs: reading fields out of the map gives errors
 // with exact JSON paths (including array indexes and parameter names) and exact, case-sensitive key matching
 // like Dialogflow's own protojson. Numbers are float64, the type encoding/json gives and CEL reads as double.
 // The decode itself is a one-pass parser (parse.go) that builds exactly what encoding/json builds, and hands
-// every body it does not take to encoding/json.
+// every body it does not take to encoding/json. The JSON dialects have it build only the fields they read, as an
+// Object without maps (DecodeEnvelope, fields.go, envelope.go), and leave the whole object (model.Request.Body)
+// to be decoded when a route reads it.
 package wire
 
 import (
@@ -17,6 +18,7 @@ import (
 	"fmt"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 )
 
 // DecodeObject decodes a body that must be one JSON object. Every failure is a *dialect.DecodeError.
@@ -27,6 +29,38 @@ func DecodeObject(body []byte) (map[string]any, error) {
 	if object, ok := parseObject(body); ok {
 		return object, nil
 	}
+	return decodeJSON(body)
+}
+
+// DecodeEnvelope decodes a body that must be one JSON object, as DecodeObject does (the same errors, for the
+// same bodies), but builds only the given fields of it: the envelope the codec reads. The whole object is
+// returned as a model.LazyBody, decoded again from the body's text on first use. Every failure is a
+// *dialect.DecodeError.
+func DecodeEnvelope(body []byte, fields Fields) (Object, *model.LazyBody, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return Object{}, nil, &dialect.DecodeError{Message: "empty body; expected a JSON object"}
+	}
+	src := string(body)
+	if envelope, ok := parseEnvelope(src, fields); ok {
+		return envelope, model.NewLazyBody(src, decodeChecked), nil
+	}
+	object, err := decodeJSON(body)
+	if err != nil {
+		return Object{}, nil, err
+	}
+	return objectOf(object, fields), model.NewLazyBody("", func(string) map[string]any { return object }), nil
+}
+
+// decodeChecked decodes a body that parseEnvelope took, which parseObject takes too.
+func decodeChecked(src string) map[string]any {
+	if object, ok := parseObjectString(src); ok {
+		return object
+	}
+	object, _ := decodeJSON([]byte(src)) // not reached: FuzzDecodeEnvelope checks that
+	return object
+}
+
+func decodeJSON(body []byte) (map[string]any, error) {
 	var value any
 	if err := json.Unmarshal(body, &value); err != nil {
 		return nil, jsonDecodeError(err)

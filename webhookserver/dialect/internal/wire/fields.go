@@ -1,0 +1,234 @@
+package wire
+
+import "encoding/json"
+
+// Fields names the fields of a JSON object that a codec reads, for DecodeEnvelope. A field's value is built
+// whole when its *Field is nil; otherwise as the Field says when the value is of the kind it expects, and whole
+// when it is not (a value of the wrong kind is the Reader's error to report, from the same value).
+type Fields map[string]*Field
+
+// Field says which part of a field's value to build.
+type Field struct {
+	// Fields, for an object: build only these of its fields, as an Object.
+	Fields Fields
+	// Each, for an array: build each element as Each says, as an Array.
+	Each *Field
+	// Later: check the value but keep its text, to be built when it is read (or Object.Build is called): for
+	// values read only sometimes, like the parameters of a Dialogflow ES context other than the session's.
+	Later bool
+}
+
+// text is a value kept as its JSON text (Field.Later). It was checked as parser.value parses it.
+type text string
+
+// value builds the value.
+func (t text) value() any {
+	if value, ok := parseValue(string(t)); ok {
+		return value
+	}
+	var value any // not reached: the text was checked, at a greater depth
+	_ = json.Unmarshal([]byte(t), &value)
+	return value
+}
+
+// envelopeValue parses the value at p.pos as spec says, after any space.
+func (p *parser) envelopeValue(depth int, spec *Field) (field, bool) {
+	p.skipSpace()
+	if p.pos >= len(p.src) {
+		return field{}, false
+	}
+	if spec != nil && spec.Later {
+		start := p.pos
+		if !p.skip(depth) {
+			return field{}, false
+		}
+		return field{kind: kindText, str: p.src[start:p.pos]}, true
+	}
+	switch c := p.src[p.pos]; {
+	case c == '{' && spec != nil && spec.Fields != nil:
+		members, ok := p.envelopeObject(depth+1, spec.Fields)
+		return field{kind: kindObject, elems: members}, ok
+	case c == '[' && spec != nil && spec.Each != nil:
+		elements, ok := p.envelopeArray(depth+1, spec.Each)
+		return field{kind: kindArray, elems: elements}, ok
+	case c == '"':
+		s, ok := p.string()
+		return field{kind: kindString, str: s}, ok
+	case c == '-' || ('0' <= c && c <= '9'):
+		f, ok := p.float()
+		return field{kind: kindNumber, num: f}, ok
+	}
+	value, ok := p.value(depth)
+	return field{kind: kindValue, value: value}, ok
+}
+
+// envelopeObject is object building only the members named in fields, as fields of an Object; the others are
+// checked by skip.
+func (p *parser) envelopeObject(depth int, fields Fields) ([]field, bool) {
+	if depth > maxParseDepth {
+		return nil, false
+	}
+	p.pos++ // '{'
+	base := len(p.fields)
+	p.skipSpace()
+	if p.pos < len(p.src) && p.src[p.pos] == '}' {
+		p.pos++
+		return []field{}, true
+	}
+	for {
+		p.skipSpace()
+		if p.pos >= len(p.src) || p.src[p.pos] != '"' {
+			return nil, false
+		}
+		key, ok := p.string()
+		if !ok {
+			return nil, false
+		}
+		p.skipSpace()
+		if p.pos >= len(p.src) || p.src[p.pos] != ':' {
+			return nil, false
+		}
+		p.pos++
+		if spec, wanted := fields[key]; wanted {
+			f, ok := p.envelopeValue(depth, spec)
+			if !ok {
+				return nil, false
+			}
+			f.key = key
+			p.fields = append(p.fields, f)
+		} else if !p.skip(depth) {
+			return nil, false
+		}
+		p.skipSpace()
+		if p.pos >= len(p.src) {
+			return nil, false
+		}
+		if p.src[p.pos] == ',' {
+			p.pos++
+			continue
+		}
+		if p.src[p.pos] != '}' {
+			return nil, false
+		}
+		p.pos++
+		break
+	}
+	return p.popFields(base), true
+}
+
+// envelopeArray is array building each element as each says.
+func (p *parser) envelopeArray(depth int, each *Field) ([]field, bool) {
+	if depth > maxParseDepth {
+		return nil, false
+	}
+	p.pos++ // '['
+	base := len(p.fields)
+	p.skipSpace()
+	if p.pos < len(p.src) && p.src[p.pos] == ']' {
+		p.pos++
+		return []field{}, true
+	}
+	for {
+		f, ok := p.envelopeValue(depth, each)
+		if !ok {
+			return nil, false
+		}
+		p.fields = append(p.fields, f)
+		p.skipSpace()
+		if p.pos >= len(p.src) {
+			return nil, false
+		}
+		if p.src[p.pos] == ',' {
+			p.pos++
+			continue
+		}
+		if p.src[p.pos] != ']' {
+			return nil, false
+		}
+		p.pos++
+		break
+	}
+	return p.popFields(base), true
+}
+
+// popFields takes the fields above base off the stack, into a slice of their own.
+func (p *parser) popFields(base int) []field {
+	fields := make([]field, len(p.fields)-base)
+	copy(fields, p.fields[base:])
+	clear(p.fields[base:])
+	p.fields = p.fields[:base]
+	return fields
+}
+
+// skip checks the value at p.pos, after any space, as value would parse it, without building it: it takes
+// exactly what value takes.
+func (p *parser) skip(depth int) bool {
+	p.skipSpace()
+	if p.pos >= len(p.src) {
+		return false
+	}
+	switch c := p.src[p.pos]; {
+	case c == '{':
+		return p.skipComposite(depth+1, '}', true)
+	case c == '[':
+		return p.skipComposite(depth+1, ']', false)
+	case c == '"':
+		_, ok := p.string() // a slice of src unless the string has escapes
+		return ok
+	case c == 't':
+		return p.literal("true")
+	case c == 'f':
+		return p.literal("false")
+	case c == 'n':
+		return p.literal("null")
+	case c == '-' || ('0' <= c && c <= '9'):
+		_, ok := p.float()
+		return ok
+	}
+	return false
+}
+
+// skipComposite checks the object (keyed) or array at p.pos as object and array parse them.
+func (p *parser) skipComposite(depth int, end byte, keyed bool) bool {
+	if depth > maxParseDepth {
+		return false
+	}
+	p.pos++ // '{' or '['
+	p.skipSpace()
+	if p.pos < len(p.src) && p.src[p.pos] == end {
+		p.pos++
+		return true
+	}
+	for {
+		if keyed {
+			p.skipSpace()
+			if p.pos >= len(p.src) || p.src[p.pos] != '"' {
+				return false
+			}
+			if _, ok := p.string(); !ok {
+				return false
+			}
+			p.skipSpace()
+			if p.pos >= len(p.src) || p.src[p.pos] != ':' {
+				return false
+			}
+			p.pos++
+		}
+		if !p.skip(depth) {
+			return false
+		}
+		p.skipSpace()
+		if p.pos >= len(p.src) {
+			return false
+		}
+		if p.src[p.pos] == ',' {
+			p.pos++
+			continue
+		}
+		if p.src[p.pos] != end {
+			return false
+		}
+		p.pos++
+		return true
+	}
+}
