@@ -26,6 +26,10 @@ const (
 	AnnotationAppliedHash = "fulfillment.dev/applied-hash"
 )
 
+// MemoryLimitEnv carries the container's memory limit in bytes to the server (downward API), which sets its Go
+// memory limit from it (webhookserver/cmd/webhookserver).
+const MemoryLimitEnv = "FULFILLMENT_MEMORY_LIMIT"
+
 // Paths inside a fulfillment pod.
 const (
 	// ServerCommand is the webhookserver binary in the image, next to the operator's /manager (Dockerfile).

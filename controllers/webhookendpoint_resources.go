@@ -318,8 +318,9 @@ func serverContainer(in DeploymentInputs, mounts []corev1.VolumeMount) corev1.Co
 			{Name: metricsPortName, ContainerPort: MetricsPort, Protocol: corev1.ProtocolTCP},
 		},
 		Env: []corev1.EnvVar{{
-			// The Go runtime collects harder near the memory limit instead of being killed at it.
-			Name: "GOMEMLIMIT",
+			// The server sets its Go memory limit to 90% of the container's, so that it collects harder near the
+			// limit and leaves room for what the Go runtime does not count, instead of being killed at it.
+			Name: MemoryLimitEnv,
 			ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{
 				ContainerName: containerName,
 				Resource:      "limits.memory",

@@ -294,6 +294,12 @@ func TestDesiredDeploymentReplicasAndInputs(t *testing.T) {
 			if !reflect.DeepEqual(container.Args, wantArgs) {
 				t.Errorf("args %q, want %q", container.Args, wantArgs)
 			}
+			// The server sets its Go memory limit from the container's (webhookserver/cmd/webhookserver).
+			if len(container.Env) != 1 || container.Env[0].Name != "FULFILLMENT_MEMORY_LIMIT" ||
+				container.Env[0].ValueFrom == nil || container.Env[0].ValueFrom.ResourceFieldRef == nil ||
+				container.Env[0].ValueFrom.ResourceFieldRef.Resource != "limits.memory" {
+				t.Errorf("env %+v, want FULFILLMENT_MEMORY_LIMIT from limits.memory", container.Env)
+			}
 			// The image's entrypoint is the operator; the pod must name the server.
 			if !reflect.DeepEqual(container.Command, []string{"/webhookserver"}) {
 				t.Errorf("command %q, want the image's /webhookserver", container.Command)

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -116,6 +117,10 @@ func serve(args []string, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
+	}
+	if limit, ok := goMemoryLimit(os.Getenv); ok {
+		debug.SetMemoryLimit(limit)
+		logger.Info("Go memory limit set to 90% of the container's", "bytes", limit)
 	}
 	allowed, err := action.ParseAllowedCIDRs(allowUpstreams)
 	if err != nil {
