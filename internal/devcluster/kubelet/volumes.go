@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -90,29 +91,38 @@ func linkTopLevel(dir string, files map[string][]byte) error {
 	return nil
 }
 
+// errDiffers stops the walk of holds at the first difference.
+var errDiffers = errors.New("the volume differs")
+
 // holds tells whether dir's ..data already has exactly files.
 func holds(dir string, files map[string][]byte) (bool, error) {
 	data := filepath.Join(dir, dataLink)
 	if _, err := os.Stat(data); os.IsNotExist(err) {
 		return false, nil
 	}
-	count := 0
+	found := 0
 	err := filepath.WalkDir(data+"/", func(path string, entry os.DirEntry, err error) error {
 		if err != nil || entry.IsDir() {
 			return err
 		}
-		count++
-		rel, _ := filepath.Rel(data, path)
+		rel, err := filepath.Rel(data, path)
+		if err != nil {
+			return err
+		}
 		content, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
 		if want, ok := files[rel]; !ok || !bytes.Equal(want, content) {
-			count = -1 << 30
+			return errDiffers
 		}
+		found++
 		return nil
 	})
-	return err == nil && count == len(files), err
+	if errors.Is(err, errDiffers) {
+		return false, nil
+	}
+	return err == nil && found == len(files), err
 }
 
 // projectKeys turns a ConfigMap's or Secret's data into the files of its volume: every key, or only items
