@@ -65,88 +65,37 @@ func (p *parser) envelopeValue(depth int, spec *Field) (field, bool) {
 // envelopeObject is object building only the members named in fields, as fields of an Object; the others are
 // checked by skip.
 func (p *parser) envelopeObject(depth int, fields Fields) ([]field, bool) {
-	if depth > maxParseDepth {
-		return nil, false
-	}
-	p.pos++ // '{'
 	base := len(p.fields)
-	p.skipSpace()
-	if p.pos < len(p.src) && p.src[p.pos] == '}' {
-		p.pos++
-		return []field{}, true
-	}
-	for {
-		p.skipSpace()
-		if p.pos >= len(p.src) || p.src[p.pos] != '"' {
-			return nil, false
+	ok := p.composite(depth, '}', true, func(key string) bool {
+		spec, wanted := fields[key]
+		if !wanted {
+			return p.skip(depth)
 		}
-		key, ok := p.string()
-		if !ok {
-			return nil, false
-		}
-		p.skipSpace()
-		if p.pos >= len(p.src) || p.src[p.pos] != ':' {
-			return nil, false
-		}
-		p.pos++
-		if spec, wanted := fields[key]; wanted {
-			f, ok := p.envelopeValue(depth, spec)
-			if !ok {
-				return nil, false
-			}
+		f, ok := p.envelopeValue(depth, spec)
+		if ok {
 			f.key = key
 			p.fields = append(p.fields, f)
-		} else if !p.skip(depth) {
-			return nil, false
 		}
-		p.skipSpace()
-		if p.pos >= len(p.src) {
-			return nil, false
-		}
-		if p.src[p.pos] == ',' {
-			p.pos++
-			continue
-		}
-		if p.src[p.pos] != '}' {
-			return nil, false
-		}
-		p.pos++
-		break
+		return ok
+	})
+	if !ok {
+		return nil, false
 	}
 	return p.popFields(base), true
 }
 
 // envelopeArray is array building each element as each says.
 func (p *parser) envelopeArray(depth int, each *Field) ([]field, bool) {
-	if depth > maxParseDepth {
-		return nil, false
-	}
-	p.pos++ // '['
 	base := len(p.fields)
-	p.skipSpace()
-	if p.pos < len(p.src) && p.src[p.pos] == ']' {
-		p.pos++
-		return []field{}, true
-	}
-	for {
+	ok := p.composite(depth, ']', false, func(string) bool {
 		f, ok := p.envelopeValue(depth, each)
-		if !ok {
-			return nil, false
+		if ok {
+			p.fields = append(p.fields, f)
 		}
-		p.fields = append(p.fields, f)
-		p.skipSpace()
-		if p.pos >= len(p.src) {
-			return nil, false
-		}
-		if p.src[p.pos] == ',' {
-			p.pos++
-			continue
-		}
-		if p.src[p.pos] != ']' {
-			return nil, false
-		}
-		p.pos++
-		break
+		return ok
+	})
+	if !ok {
+		return nil, false
 	}
 	return p.popFields(base), true
 }
@@ -190,45 +139,5 @@ func (p *parser) skip(depth int) bool {
 
 // skipComposite checks the object (keyed) or array at p.pos as object and array parse them.
 func (p *parser) skipComposite(depth int, end byte, keyed bool) bool {
-	if depth > maxParseDepth {
-		return false
-	}
-	p.pos++ // '{' or '['
-	p.skipSpace()
-	if p.pos < len(p.src) && p.src[p.pos] == end {
-		p.pos++
-		return true
-	}
-	for {
-		if keyed {
-			p.skipSpace()
-			if p.pos >= len(p.src) || p.src[p.pos] != '"' {
-				return false
-			}
-			if _, ok := p.string(); !ok {
-				return false
-			}
-			p.skipSpace()
-			if p.pos >= len(p.src) || p.src[p.pos] != ':' {
-				return false
-			}
-			p.pos++
-		}
-		if !p.skip(depth) {
-			return false
-		}
-		p.skipSpace()
-		if p.pos >= len(p.src) {
-			return false
-		}
-		if p.src[p.pos] == ',' {
-			p.pos++
-			continue
-		}
-		if p.src[p.pos] != end {
-			return false
-		}
-		p.pos++
-		return true
-	}
+	return p.composite(depth, end, keyed, func(string) bool { return p.skip(depth) })
 }

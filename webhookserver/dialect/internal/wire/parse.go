@@ -167,50 +167,68 @@ func (p *parser) literal(word string) bool {
 	return true
 }
 
-// object parses the object at p.pos ('{').
-func (p *parser) object(depth int) (map[string]any, bool) {
+// composite walks the object (keyed) or array at p.pos ('{' or '[', closed by end) at depth: it checks the
+// punctuation, reads each member's key (an array's members have none) and calls each, which must parse the
+// member's value. Every way of reading a composite (building it, building part of it, skipping it) goes
+// through here, so all of them take exactly the same texts.
+func (p *parser) composite(depth int, end byte, keyed bool, each func(key string) bool) bool {
 	if depth > maxParseDepth {
-		return nil, false
+		return false
 	}
-	p.pos++ // '{'
-	base := len(p.stack)
+	p.pos++ // '{' or '['
 	p.skipSpace()
-	if p.pos < len(p.src) && p.src[p.pos] == '}' {
+	if p.pos < len(p.src) && p.src[p.pos] == end {
 		p.pos++
-		return map[string]any{}, true
+		return true
 	}
 	for {
-		p.skipSpace()
-		if p.pos >= len(p.src) || p.src[p.pos] != '"' {
-			return nil, false
+		var key string
+		if keyed {
+			p.skipSpace()
+			if p.pos >= len(p.src) || p.src[p.pos] != '"' {
+				return false
+			}
+			var ok bool
+			if key, ok = p.string(); !ok {
+				return false
+			}
+			p.skipSpace()
+			if p.pos >= len(p.src) || p.src[p.pos] != ':' {
+				return false
+			}
+			p.pos++
 		}
-		key, ok := p.string()
-		if !ok {
-			return nil, false
+		if !each(key) {
+			return false
 		}
-		p.skipSpace()
-		if p.pos >= len(p.src) || p.src[p.pos] != ':' {
-			return nil, false
-		}
-		p.pos++
-		value, ok := p.value(depth)
-		if !ok {
-			return nil, false
-		}
-		p.stack = append(p.stack, member{key: key, value: value})
 		p.skipSpace()
 		if p.pos >= len(p.src) {
-			return nil, false
+			return false
 		}
 		if p.src[p.pos] == ',' {
 			p.pos++
 			continue
 		}
-		if p.src[p.pos] != '}' {
-			return nil, false
+		if p.src[p.pos] != end {
+			return false
 		}
 		p.pos++
-		break
+		return true
+	}
+}
+
+// object parses the object at p.pos ('{').
+func (p *parser) object(depth int) (map[string]any, bool) {
+	base := len(p.stack)
+	ok := p.composite(depth, '}', true, func(key string) bool {
+		value, ok := p.value(depth)
+		if ok {
+			p.stack = append(p.stack, member{key: key, value: value})
+		}
+		return ok
+	})
+	if !ok {
+		return nil, false
 	}
 	members := p.stack[base:]
 	object := make(map[string]any, len(members))
@@ -224,35 +242,16 @@ func (p *parser) object(depth int) (map[string]any, bool) {
 
 // array parses the array at p.pos ('[').
 func (p *parser) array(depth int) ([]any, bool) {
-	if depth > maxParseDepth {
-		return nil, false
-	}
-	p.pos++ // '['
 	base := len(p.stack)
-	p.skipSpace()
-	if p.pos < len(p.src) && p.src[p.pos] == ']' {
-		p.pos++
-		return []any{}, true
-	}
-	for {
+	ok := p.composite(depth, ']', false, func(string) bool {
 		value, ok := p.value(depth)
-		if !ok {
-			return nil, false
+		if ok {
+			p.stack = append(p.stack, member{value: value})
 		}
-		p.stack = append(p.stack, member{value: value})
-		p.skipSpace()
-		if p.pos >= len(p.src) {
-			return nil, false
-		}
-		if p.src[p.pos] == ',' {
-			p.pos++
-			continue
-		}
-		if p.src[p.pos] != ']' {
-			return nil, false
-		}
-		p.pos++
-		break
+		return ok
+	})
+	if !ok {
+		return nil, false
 	}
 	members := p.stack[base:]
 	array := make([]any, len(members))
