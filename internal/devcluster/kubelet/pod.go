@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"context"
+	"maps"
 	"crypto/tls"
 	"fmt"
 	"net"
@@ -55,49 +56,82 @@ func (w *worker) syncVolumes(pod *corev1.Pod) error {
 
 // volumeFiles are a volume's files and mode; nil files for an emptyDir.
 func (w *worker) volumeFiles(namespace string, volume *corev1.Volume) (map[string][]byte, os.FileMode, error) {
-	mode := func(defaultMode *int32) os.FileMode {
-		if defaultMode == nil {
-			return 0o644
-		}
-		return os.FileMode(*defaultMode)
-	}
 	switch source := volume.VolumeSource; {
 	case source.EmptyDir != nil:
 		return nil, 0, nil
 	case source.ConfigMap != nil:
-		optional := ptr.Deref(source.ConfigMap.Optional, false)
-		data := map[string][]byte{}
-		configMap, err := w.k.configMaps.ConfigMaps(namespace).Get(source.ConfigMap.Name)
-		switch {
-		case apierrors.IsNotFound(err) && optional:
-		case err != nil:
-			return nil, 0, fmt.Errorf("configmap %q: %w", source.ConfigMap.Name, err)
-		default:
-			for key, value := range configMap.Data {
-				data[key] = []byte(value)
-			}
-			for key, value := range configMap.BinaryData {
-				data[key] = value
-			}
-		}
-		files, err := projectKeys(data, source.ConfigMap.Items, optional)
-		return files, mode(source.ConfigMap.DefaultMode), err
+		return keyedVolume(w.configMapData(namespace, source.ConfigMap.Name, true), source.ConfigMap.Items,
+			ptr.Deref(source.ConfigMap.Optional, false), source.ConfigMap.DefaultMode)
 	case source.Secret != nil:
-		optional := ptr.Deref(source.Secret.Optional, false)
-		data := map[string][]byte{}
-		secret, err := w.k.secrets.Secrets(namespace).Get(source.Secret.SecretName)
-		switch {
-		case apierrors.IsNotFound(err) && optional:
-		case err != nil:
-			return nil, 0, fmt.Errorf("secret %q: %w", source.Secret.SecretName, err)
-		default:
-			data = secret.Data
-		}
-		files, err := projectKeys(data, source.Secret.Items, optional)
-		return files, mode(source.Secret.DefaultMode), err
+		return keyedVolume(w.secretData(namespace, source.Secret.SecretName), source.Secret.Items,
+			ptr.Deref(source.Secret.Optional, false), source.Secret.DefaultMode)
 	default:
 		return nil, 0, fmt.Errorf("only configMap, secret and emptyDir volumes are run: %w", errUnsupported)
 	}
+}
+
+// objectData is a ConfigMap's or Secret's data by key, read from the kubelet's cache.
+type objectData struct {
+	what string // `configmap "name"` or `secret "name"`, for errors
+	data map[string][]byte
+	err  error
+}
+
+// configMapData has data and, for volumes, binaryData: env vars read only data, as the kubelet does.
+func (w *worker) configMapData(namespace, name string, withBinary bool) objectData {
+	d := objectData{what: fmt.Sprintf("configmap %q", name)}
+	configMap, err := w.k.configMaps.ConfigMaps(namespace).Get(name)
+	if d.err = err; err == nil {
+		d.data = map[string][]byte{}
+		for key, value := range configMap.Data {
+			d.data[key] = []byte(value)
+		}
+		if withBinary {
+			maps.Copy(d.data, configMap.BinaryData)
+		}
+	}
+	return d
+}
+
+func (w *worker) secretData(namespace, name string) objectData {
+	secret, err := w.k.secrets.Secrets(namespace).Get(name)
+	d := objectData{what: fmt.Sprintf("secret %q", name), err: err}
+	if err == nil {
+		d.data = secret.Data
+	}
+	return d
+}
+
+// keyedVolume is the files and mode of a ConfigMap or Secret volume: a missing optional object is an empty
+// volume.
+func keyedVolume(d objectData, items []corev1.KeyToPath, optional bool, defaultMode *int32) (map[string][]byte, os.FileMode, error) {
+	mode := os.FileMode(0o644)
+	if defaultMode != nil {
+		mode = os.FileMode(*defaultMode)
+	}
+	switch {
+	case apierrors.IsNotFound(d.err) && optional:
+		d.data = map[string][]byte{}
+	case d.err != nil:
+		return nil, 0, fmt.Errorf("%s: %w", d.what, d.err)
+	}
+	files, err := projectKeys(d.data, items, optional)
+	return files, mode, err
+}
+
+// key is one key of a ConfigMap or Secret, for an env var: "" when the object or key is missing and optional.
+func (d objectData) key(key string, optional bool) (string, error) {
+	if d.err != nil {
+		if apierrors.IsNotFound(d.err) && optional {
+			return "", nil
+		}
+		return "", d.err
+	}
+	value, ok := d.data[key]
+	if !ok && !optional {
+		return "", fmt.Errorf("%s has no key %q", d.what, key)
+	}
+	return string(value), nil
 }
 
 // environment is a container's environment: PATH and HOSTNAME as a container has them, then its env, with
@@ -128,32 +162,10 @@ func (w *worker) envValue(pod *corev1.Pod, c *container, variable corev1.EnvVar)
 		return resourceValue(pod, c, from.ResourceFieldRef)
 	case from.SecretKeyRef != nil:
 		ref := from.SecretKeyRef
-		secret, err := w.k.secrets.Secrets(pod.Namespace).Get(ref.Name)
-		if err != nil {
-			if apierrors.IsNotFound(err) && ptr.Deref(ref.Optional, false) {
-				return "", nil
-			}
-			return "", err
-		}
-		value, ok := secret.Data[ref.Key]
-		if !ok && !ptr.Deref(ref.Optional, false) {
-			return "", fmt.Errorf("secret %q has no key %q", ref.Name, ref.Key)
-		}
-		return string(value), nil
+		return w.secretData(pod.Namespace, ref.Name).key(ref.Key, ptr.Deref(ref.Optional, false))
 	case from.ConfigMapKeyRef != nil:
 		ref := from.ConfigMapKeyRef
-		configMap, err := w.k.configMaps.ConfigMaps(pod.Namespace).Get(ref.Name)
-		if err != nil {
-			if apierrors.IsNotFound(err) && ptr.Deref(ref.Optional, false) {
-				return "", nil
-			}
-			return "", err
-		}
-		value, ok := configMap.Data[ref.Key]
-		if !ok && !ptr.Deref(ref.Optional, false) {
-			return "", fmt.Errorf("configmap %q has no key %q", ref.Name, ref.Key)
-		}
-		return value, nil
+		return w.configMapData(pod.Namespace, ref.Name, false).key(ref.Key, ptr.Deref(ref.Optional, false))
 	default:
 		return "", fmt.Errorf("valueFrom: %w", errUnsupported)
 	}
