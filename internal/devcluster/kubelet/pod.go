@@ -2,9 +2,9 @@ package kubelet
 
 import (
 	"context"
-	"maps"
 	"crypto/tls"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
