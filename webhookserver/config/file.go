@@ -25,13 +25,20 @@ func LoadFile(path string) (*File, SecretSource, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	dir := file.SecretsDir
-	if dir == "" {
-		dir = DefaultSecretsDir
-	} else if !filepath.IsAbs(dir) {
-		dir = filepath.Join(filepath.Dir(path), dir)
+	return file, DirSecrets(SecretsFolder(path, file.SecretsDir)), nil
+}
+
+// SecretsFolder is where the configuration file at path finds its Secrets when it names secretsDir:
+// DefaultSecretsDir when it names none, and a relative one is relative to the file.
+func SecretsFolder(path, secretsDir string) string {
+	switch {
+	case secretsDir == "":
+		return DefaultSecretsDir
+	case filepath.IsAbs(secretsDir):
+		return secretsDir
+	default:
+		return filepath.Join(filepath.Dir(path), secretsDir)
 	}
-	return file, DirSecrets(dir), nil
 }
 
 // rawFile is File with specs kept as decoded JSON, so that admission sees what was written (an omitted field

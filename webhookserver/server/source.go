@@ -111,13 +111,7 @@ func (s *FileSource) secretsFolder() (string, bool) {
 	if err := yaml.Unmarshal(content, &file); err != nil {
 		return "", false
 	}
-	dir := file.SecretsDir
-	switch {
-	case dir == "":
-		dir = config.DefaultSecretsDir
-	case !filepath.IsAbs(dir):
-		dir = filepath.Join(filepath.Dir(s.Path), dir)
-	}
+	dir := config.SecretsFolder(s.Path, file.SecretsDir)
 	s.contentHash, s.secretsDir = sum, dir
 	return dir, true
 }
