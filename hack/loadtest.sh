@@ -30,28 +30,19 @@ EXTRA_ROUTES=${EXTRA_ROUTES:-0}
 KEEP_LOGS=${KEEP_LOGS:-0}
 SERVER_FLAGS=${SERVER_FLAGS:-}
 PIN=${PIN:-0}
-on_server=()
-on_loadgen=()
-if [[ "$PIN" == 1 ]]; then
-  command -v taskset >/dev/null || { echo "PIN=1 needs taskset (util-linux)" >&2; exit 1; }
-  on_server=(taskset -c 0 env GOMAXPROCS=1)
-  on_loadgen=(taskset -c 1 env GOMAXPROCS=1)
-fi
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+# shellcheck source=hack/lib/bench.sh
+source hack/lib/bench.sh
+pin_cores
 command -v curl >/dev/null || { echo "loadtest.sh needs curl" >&2; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/webhookserver-loadtest.XXXXXX")
 server_pid=""
 cleanup() {
   local status=$?
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  [[ -z "$server_pid" ]] || stop_process "$server_pid" 10
   if [[ "$KEEP_LOGS" == 1 ]]; then
     echo "logs and results kept in $tmp" >&2
   else
@@ -67,22 +58,9 @@ echo "== building bin/webhookserver and the load generator"
 go build -trimpath -o bin/webhookserver ./webhookserver/cmd/webhookserver
 go build -trimpath -o "$tmp/loadtest" ./hack/loadtest
 
-# free_port prints a loopback port nothing listens on (bash's /dev/tcp: a refused connection means free).
-free_port() {
-  local port
-  for _ in $(seq 200); do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-  done
-  echo "no free loopback port found" >&2
-  return 1
-}
-listen=127.0.0.1:$(free_port)
-metrics=127.0.0.1:$(free_port)
-[[ "$listen" != "$metrics" ]] || metrics=127.0.0.1:$(free_port)
+free_ports 2
+listen=127.0.0.1:${ports[0]}
+metrics=127.0.0.1:${ports[1]}
 
 manifests=(--manifests config/samples)
 if ((EXTRA_ROUTES > 0)); then
@@ -95,7 +73,7 @@ fi
 
 echo "== starting webhookserver on the samples, $EXTRA_ROUTES extra routes (loopback, free ports)"
 # shellcheck disable=SC2086 # SERVER_FLAGS is a list of flags
-"${on_server[@]}" bin/webhookserver serve "${manifests[@]}" --endpoint bank-bot,order-bot,rasa-actions \
+"${on_target[@]}" bin/webhookserver serve "${manifests[@]}" --endpoint bank-bot,order-bot,rasa-actions \
   --listen "$listen" --metrics-listen "$metrics" --log-format json --log-level "$LOG_LEVEL" $SERVER_FLAGS \
   >"$tmp/server.log" 2>&1 &
 server_pid=$!

@@ -30,36 +30,20 @@ CALL_RATE=${CALL_RATE:-1000}
 KEEP_LOGS=${KEEP_LOGS:-0}
 PIN=${PIN:-0}
 
-# With PIN=1 the targets and the load generator each get a core of their own.
-on_target=()
-on_loadgen=()
-if [[ "$PIN" == 1 ]]; then
-  command -v taskset >/dev/null || { echo "PIN=1 needs taskset (util-linux)" >&2; exit 1; }
-  (($(nproc) >= 2)) || { echo "PIN=1 needs 2 cores" >&2; exit 1; }
-  on_target=(taskset -c 0 env GOMAXPROCS=1)
-  on_loadgen=(taskset -c 1 env GOMAXPROCS=1)
-fi
-
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
+# shellcheck source=hack/lib/bench.sh
+source hack/lib/bench.sh
+pin_cores
 for tool in curl node npm; do
   command -v "$tool" >/dev/null || { echo "compare.sh needs $tool" >&2; exit 1; }
 done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/webhookserver-compare.XXXXXX")
 pids=()
-# stop PID: TERM, then KILL after 5 s.
-stop() {
-  local pid=$1
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 cleanup() {
   local status=$?
-  for pid in "${pids[@]}"; do stop "$pid"; done
+  for pid in "${pids[@]}"; do stop_process "$pid" 5; done
   if [[ "$KEEP_LOGS" == 1 ]]; then
     echo "logs and results kept in $tmp" >&2
   else
@@ -81,25 +65,7 @@ cp hack/bench/express/package.json hack/bench/express/package-lock.json hack/ben
 npm ci --prefix "$tmp/express" --no-audit --no-fund --loglevel=error --cache "$tmp/npm-cache" >"$tmp/npm.log" 2>&1 ||
   { cat "$tmp/npm.log" >&2; exit 1; }
 
-# free_port prints a loopback port nothing listens on (bash's /dev/tcp: a refused connection means free).
-used_ports=" "
-free_port() {
-  local port
-  for _ in $(seq 200); do
-    port=$((20000 + RANDOM % 40000))
-    [[ "$used_ports" == *" $port "* ]] && continue
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      used_ports+="$port "
-      echo "$port"
-      return 0
-    fi
-  done
-  echo "no free loopback port found" >&2
-  return 1
-}
-# Ports are picked here, in the main shell, so that used_ports remembers them.
-ports=()
-for _ in 1 2 3 4 5; do free_port >"$tmp/port"; port=$(<"$tmp/port"); used_ports+="$port "; ports+=("$port"); done
+free_ports 5
 ws=127.0.0.1:${ports[0]} metrics=127.0.0.1:${ports[1]} upstream=127.0.0.1:${ports[2]}
 bare=127.0.0.1:${ports[3]} express=127.0.0.1:${ports[4]}
 

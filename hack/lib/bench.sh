@@ -1,0 +1,40 @@
+# Shared by hack/loadtest.sh and hack/bench/compare.sh (sourced): core pinning, free loopback ports, stopping
+# the processes they start.
+
+# pin_cores: with PIN=1, on_target and on_loadgen prefix a command to run it on CPU 0 and CPU 1 respectively,
+# each with GOMAXPROCS=1 (taskset), so that the target and the load generator never wait for each other's time
+# slices, as on two machines; without it both are empty.
+pin_cores() {
+  on_target=()
+  on_loadgen=()
+  [[ "${PIN:-0}" == 1 ]] || return 0
+  command -v taskset >/dev/null || { echo "PIN=1 needs taskset (util-linux)" >&2; exit 1; }
+  (($(nproc) >= 2)) || { echo "PIN=1 needs 2 cores" >&2; exit 1; }
+  on_target=(taskset -c 0 env GOMAXPROCS=1)
+  on_loadgen=(taskset -c 1 env GOMAXPROCS=1)
+}
+
+# free_ports N: sets the array ports to N distinct loopback ports nothing listens on (bash's /dev/tcp: a refused
+# connection means free).
+free_ports() {
+  local want=$1 port tries=0
+  ports=()
+  while ((${#ports[@]} < want)); do
+    ((tries++ < 200 * want)) || { echo "no free loopback port found" >&2; return 1; }
+    port=$((20000 + RANDOM % 40000))
+    [[ " ${ports[*]} " == *" $port "* ]] && continue
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      ports+=("$port")
+    fi
+  done
+}
+
+# stop_process PID SECONDS: TERM, then KILL when it has not exited after SECONDS.
+stop_process() {
+  local pid=$1 seconds=$2
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq $((seconds * 10))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
