@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -33,6 +32,7 @@ import (
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/controllers"
 	"github.com/fulfillment-dev/fulfillment-operator/internal/devcluster/kubelet"
+	"github.com/fulfillment-dev/fulfillment-operator/internal/devcluster/proc"
 	"github.com/fulfillment-dev/fulfillment-operator/internal/devcluster/serviceproxy"
 )
 
@@ -69,7 +69,7 @@ type Cluster struct {
 
 	opts      Options
 	env       *envtest.Environment
-	processes []*osexec.Cmd
+	processes []*proc.Process
 	cancel    context.CancelFunc
 	done      chan struct{}
 }
@@ -258,22 +258,15 @@ func (c *Cluster) startOperator(ctx context.Context) error {
 	return fmt.Errorf("the operator was not ready within a minute: see %s", filepath.Join(c.opts.Dir, "operator.log"))
 }
 
-// startProcess starts a binary with its output in <Dir>/<name>.log, in its own process group and killed if
-// the dev cluster dies.
+// startProcess starts a binary with its output in <Dir>/<name>.log.
 func (c *Cluster) startProcess(name, binary string, env []string, args ...string) error {
-	logFile, err := os.Create(filepath.Join(c.opts.Dir, name+".log"))
-	if err != nil {
-		return err
-	}
 	cmd := osexec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		_ = logFile.Close()
+	process, err := proc.Start(cmd, filepath.Join(c.opts.Dir, name+".log"), nil)
+	if err != nil {
 		return fmt.Errorf("starting %s: %w", name, err)
 	}
-	c.processes = append(c.processes, cmd)
+	c.processes = append(c.processes, process)
 	return nil
 }
 
@@ -286,16 +279,7 @@ func (c *Cluster) Stop() error {
 	}
 	var errs []error
 	for i := len(c.processes) - 1; i >= 0; i-- {
-		cmd := c.processes[i]
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
+		c.processes[i].Stop(10 * time.Second)
 	}
 	if c.env != nil {
 		errs = append(errs, c.env.Stop())

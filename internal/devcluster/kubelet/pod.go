@@ -334,8 +334,8 @@ func (w *worker) status(pod *corev1.Pod) corev1.PodStatus {
 		}
 		if c.cmd != nil {
 			status.Phase = corev1.PodRunning
-			s.ContainerID = c.cmd.id()
-			s.State.Running = &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(c.cmd.startedAt.Truncate(time.Second))}
+			s.ContainerID = c.cmd.ID()
+			s.State.Running = &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(c.cmd.StartedAt().Truncate(time.Second))}
 		} else {
 			s.State.Waiting = c.waiting
 			if s.State.Waiting == nil {

@@ -3,55 +3,17 @@ package kubelet
 import (
 	"fmt"
 	"os"
-	osexec "os/exec"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/fulfillment-dev/fulfillment-operator/internal/devcluster/proc"
 )
-
-// exec is a running container process.
-type exec struct {
-	cmd       *osexec.Cmd
-	startedAt time.Time
-	done      chan struct{}
-	err       error
-}
-
-func (p *exec) id() string { return fmt.Sprintf("process://%d", p.cmd.Process.Pid) }
-
-func (p *exec) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (p *exec) exitCode() int {
-	<-p.done
-	return p.cmd.ProcessState.ExitCode()
-}
-
-// stop sends SIGTERM to the process group, then SIGKILL when it has not exited after grace.
-func (p *exec) stop(grace time.Duration) {
-	if p.exited() {
-		return
-	}
-	signalGroup(p.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(grace):
-		signalGroup(p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.done
-	}
-}
 
 // start runs a container's command as a local binary, from its rootfs, with its environment, its paths moved
 // under rootfs and its ports moved to loopback ports. Output goes to <pod>/<container>.log.
@@ -80,29 +42,17 @@ func (w *worker) start(pod *corev1.Pod, c *container) error {
 	if err := os.MkdirAll(w.rootfs, 0o755); err != nil {
 		return err
 	}
-	logFile, err := os.OpenFile(w.logPath(c), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	cmd := osexec.Command(binary, args...)
-	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = w.rootfs, env, logFile, logFile
-	// Its own process group, so that Ctrl-C in `make dev` reaches the dev cluster, which stops the pods in
-	// order; and killed with the dev cluster, so that nothing outlives it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		_ = logFile.Close()
-		return err
-	}
-	process := &exec{cmd: cmd, startedAt: time.Now(), done: make(chan struct{})}
-	go func() {
-		process.err = cmd.Wait()
-		_ = logFile.Close()
-		close(process.done)
+	cmd := exec.Command(binary, args...)
+	cmd.Dir, cmd.Env = w.rootfs, env
+	process, err := proc.Start(cmd, w.logPath(c), func() {
 		select {
 		case w.wake <- struct{}{}:
 		default:
 		}
-	}()
+	})
+	if err != nil {
+		return err
+	}
 	w.mu.Lock()
 	c.cmd, c.ready = process, false
 	w.mu.Unlock()

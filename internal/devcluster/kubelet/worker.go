@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -18,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+
+	"github.com/fulfillment-dev/fulfillment-operator/internal/devcluster/proc"
 )
 
 const (
@@ -55,7 +56,7 @@ type container struct {
 	// ports maps each container port to the loopback port it listens on instead.
 	ports map[int32]int
 
-	cmd         *exec
+	cmd         *proc.Process
 	restarts    int32
 	nextStart   time.Time
 	backoff     time.Duration
@@ -158,13 +159,13 @@ func (w *worker) sync(ctx context.Context, pod *corev1.Pod) {
 
 // reap notices an exited process: its last state, a restart count and the next start after a backoff.
 func (w *worker) reap(c *container, now time.Time) {
-	if c.cmd == nil || !c.cmd.exited() {
+	if c.cmd == nil || !c.cmd.Exited() {
 		return
 	}
-	code := c.cmd.exitCode()
+	code := c.cmd.ExitCode()
 	c.terminated = &corev1.ContainerStateTerminated{ExitCode: int32(code), Reason: terminationReason(code),
-		StartedAt: metav1.NewTime(c.cmd.startedAt), FinishedAt: metav1.NewTime(now),
-		ContainerID: c.cmd.id()}
+		StartedAt: metav1.NewTime(c.cmd.StartedAt()), FinishedAt: metav1.NewTime(now),
+		ContainerID: c.cmd.ID()}
 	w.mu.Lock()
 	c.cmd, c.ready = nil, false
 	w.mu.Unlock()
@@ -220,9 +221,9 @@ func (w *worker) stop(grace time.Duration) {
 			continue
 		}
 		wg.Add(1)
-		go func(process *exec) {
+		go func(process *proc.Process) {
 			defer wg.Done()
-			process.stop(grace)
+			process.Stop(grace)
 		}(c.cmd)
 	}
 	wg.Wait()
@@ -251,6 +252,3 @@ func (w *worker) logPath(c *container) string { return filepath.Join(w.dir, c.sp
 
 // errUnsupported marks pod features `make dev` does not run.
 var errUnsupported = errors.New("not supported by make dev's local kubelet")
-
-// signalGroup signals a process's whole group: the process was started as the leader of its own group.
-func signalGroup(pid int, signal syscall.Signal) { _ = syscall.Kill(-pid, signal) }
