@@ -77,7 +77,7 @@ loadtest: ## Load test bin/webhookserver on the samples over loopback (DURATION,
 bench-compare: ## Compare webhookserver with a bare net/http handler and Express over loopback (DURATION, CONNECTIONS; docs/benchmarks.md).
 	hack/bench/compare.sh
 
-# How long each fuzz target runs in `make fuzz`.
+# How long each fuzz target runs in `make fuzz`: a duration, or a count of inputs such as 100000x.
 FUZZTIME ?= 10s
 
 .PHONY: fuzz

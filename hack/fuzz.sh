@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every Go fuzz target of the module for a bounded time each (FUZZTIME, default 10s), starting from the
-# committed seed corpora (testdata/fuzz/). A failure leaves the crashing input under testdata/fuzz/ to commit
+# Runs every Go fuzz target of the module for a bounded time each (FUZZTIME, default 10s; a count such as
+# 100000x bounds the inputs instead, as CI does), starting from the committed seed corpora (testdata/fuzz/). A failure leaves the crashing input under testdata/fuzz/ to commit
 # as a regression test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
