@@ -107,6 +107,7 @@ func serve(args []string, stderr io.Writer) int {
 	memoryStoreMiB := flags.Int64("idempotency-memory-mib", idempotency.DefaultMaxBytes>>20, "MiB of answers each Memory idempotency store keeps, oldest evicted first (about 2,000 Dialogflow answers per MiB; the process needs about twice this)")
 	logFormat := flags.String("log-format", "json", "log format: json or text")
 	logLevel := flags.String("log-level", "info", "log level: debug, info, warn or error")
+	pprofListen := flags.String("pprof-listen", "", "address of Go's profiles (/debug/pprof/), for go tool pprof; off unless set (use a loopback address)")
 	if err := flags.Parse(args); err != nil {
 		return 2
 	}
@@ -172,6 +173,14 @@ func serve(args []string, stderr io.Writer) int {
 		// Problems go to stderr as plain lines, one per problem, for a person to fix.
 		fmt.Fprintf(stderr, "webhookserver: %v\n", secrets.Redact(err.Error()))
 		return 1
+	}
+	if *pprofListen != "" {
+		listener, err := servePprof(*pprofListen, logger)
+		if err != nil {
+			fmt.Fprintf(stderr, "--pprof-listen: %v\n", err)
+			return 2
+		}
+		defer listener.Close()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
