@@ -18,7 +18,9 @@ type Input struct {
 	Method string
 	Header http.Header
 	Query  url.Values
-	Body   []byte
+	// Body is never modified once read: decoded requests keep strings that are views of it, not copies
+	// (wire.DecodeEnvelope). Whoever builds an Input gives it a slice of its own.
+	Body []byte
 }
 
 // Codec is one dialect.

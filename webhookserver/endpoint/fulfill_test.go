@@ -132,3 +132,28 @@ func mustDuration(s string) time.Duration {
 	}
 	return parsed
 }
+
+// Answers share one header map (answeredHeader); nothing may change it, or every later answer would carry the
+// change.
+func TestAnsweredHeaderIsShared(t *testing.T) {
+	e := compile(t, "DialogflowES", "Sorry.", `{match: {intents: [Hello]}, respond: {text: Hi.}}`)
+	esRequest := `{"responseId":"r","session":"projects/p/agent/sessions/s","queryResult":{"intent":{"displayName":"%s"}}}`
+	answered := e.Fulfill(context.Background(), dialect.Input{Method: http.MethodPost, Body: []byte(strings.Replace(esRequest, "%s", "Hello", 1))})
+	fallback := e.Fulfill(context.Background(), dialect.Input{Method: http.MethodPost, Body: []byte(strings.Replace(esRequest, "%s", "Other", 1))})
+	if answered.Fallback != "" || fallback.Fallback != FallbackNoRoute {
+		t.Fatalf("fallbacks %q and %q, want none and %q", answered.Fallback, fallback.Fallback, FallbackNoRoute)
+	}
+	busy := headerWith(answered.Header, "Retry-After", "1")
+	if got := busy.Get("Retry-After") + " " + busy.Get("Content-Type"); got != "1 application/json" {
+		t.Errorf("headerWith gave Retry-After and Content-Type %q", got)
+	}
+	if fallback.Header.Get(FallbackHeader) != FallbackNoRoute {
+		t.Errorf("fallback header %v, want %s: %s", fallback.Header, FallbackHeader, FallbackNoRoute)
+	}
+	want := http.Header{"Content-Type": {"application/json"}}
+	for name, header := range map[string]http.Header{"the answer's": answered.Header, "the shared": answeredHeader} {
+		if len(header) != 1 || header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s header is %v, want %v", name, header, want)
+		}
+	}
+}
