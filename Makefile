@@ -70,7 +70,7 @@ bench: ## Run the fulfillment server's Go benchmarks (in process; docs/benchmark
 	go test ./webhookserver/... -run '^$$' -bench . -benchmem
 
 .PHONY: loadtest
-loadtest: ## Load test bin/webhookserver on the samples over loopback (DURATION, CONNECTIONS, RATE_PERCENT, EXTRA_ROUTES; docs/benchmarks.md).
+loadtest: ## Load test webhookserver (built as the image is) on the samples over loopback (DURATION, CONNECTIONS, RATE_PERCENT, EXTRA_ROUTES; docs/benchmarks.md).
 	hack/loadtest.sh
 
 .PHONY: bench-compare

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Load test of bin/webhookserver on the sample bots, on this machine only (loopback).
+# Load test of webhookserver on the sample bots, on this machine only (loopback).
 #
-# Builds bin/webhookserver and the load generator (hack/loadtest), starts the server on the samples on free
-# loopback ports, waits for /readyz, then sends the bank-bot sample's Dialogflow ES GetAccountBalance request
-# (account demo, basic auth), each request with a new responseId (the sample deduplicates by it, as Dialogflow
-# expects; a repeated id would measure the replay of a stored answer):
+# Builds webhookserver as the image does (static, stripped) and the load generator (hack/loadtest), starts the
+# server on the samples on free loopback ports, waits for /readyz, then sends the bank-bot sample's Dialogflow
+# ES GetAccountBalance request (account demo, basic auth), each request with a new responseId (the sample
+# deduplicates by it, as Dialogflow expects; a repeated id would measure the replay of a stored answer):
 #   1. closed loop: CONNECTIONS connections as fast as answers come, for DURATION: the peak rate;
 #   2. open loop at RATE_PERCENT (50) % of that peak, for DURATION: the latency at that rate.
 # Then prints both results, the server's memory (VmRSS and VmHWM from /proc/<pid>/status) and stops the server.
@@ -54,8 +54,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-echo "== building bin/webhookserver and the load generator"
-go build -trimpath -o bin/webhookserver ./webhookserver/cmd/webhookserver
+echo "== building webhookserver (as the image does) and the load generator"
+build_webhookserver "$tmp/webhookserver"
 go build -trimpath -o "$tmp/loadtest" ./hack/loadtest
 
 free_ports 2
@@ -73,7 +73,7 @@ fi
 
 echo "== starting webhookserver on the samples, $EXTRA_ROUTES extra routes (loopback, free ports)"
 # shellcheck disable=SC2086 # SERVER_FLAGS is a list of flags
-"${on_target[@]}" bin/webhookserver serve "${manifests[@]}" --endpoint bank-bot,order-bot,rasa-actions \
+"${on_target[@]}" "$tmp/webhookserver" serve "${manifests[@]}" --endpoint bank-bot,order-bot,rasa-actions \
   --listen "$listen" --metrics-listen "$metrics" --log-format json --log-level "$LOG_LEVEL" $SERVER_FLAGS \
   >"$tmp/server.log" 2>&1 &
 server_pid=$!

@@ -56,7 +56,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 echo "== building webhookserver, the load generator, the upstream and the bare handler; npm ci for Express"
-go build -trimpath -o "$tmp/webhookserver" ./webhookserver/cmd/webhookserver
+build_webhookserver "$tmp/webhookserver"
 go build -trimpath -o "$tmp/loadtest" ./hack/loadtest
 go build -trimpath -o "$tmp/upstream" ./hack/bench/upstream
 go build -trimpath -o "$tmp/barehttp" ./hack/bench/barehttp
