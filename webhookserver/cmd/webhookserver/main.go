@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -110,6 +111,11 @@ func serve(args []string, stderr io.Writer) int {
 	pprofListen := flags.String("pprof-listen", "", "address of Go's profiles (/debug/pprof/), for go tool pprof; off unless set (use a loopback address)")
 	if err := flags.Parse(args); err != nil {
 		return 2
+	}
+	if *pprofListen == "" {
+		// Nobody can read a heap profile, so none is recorded: the profile's hash table of call stacks grows
+		// into 1.3 MiB of resident memory under load otherwise.
+		runtime.MemProfileRate = 0
 	}
 	manifests = append(manifests, flags.Args()...)
 
