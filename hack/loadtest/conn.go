@@ -15,7 +15,10 @@
 //   - the response read from a bufio.Reader the connection reuses: the status line, the headers that frame
 //     the body (Content-Length, Transfer-Encoding: chunked, Connection), the body discarded; 1xx responses
 //     skipped; HEAD, 204 and 304 responses have no body;
-//   - one deadline per request (-timeout) over dialling, writing and reading.
+//   - one deadline per request (-timeout) over dialling, writing and reading;
+//   - on Linux, the socket read and written with raw system calls (sock_linux.go): net.Conn's enter the
+//     scheduler's syscall state, which wakes the runtime's sysmon thread whenever the generator was idle, about
+//     once per request in an open-loop run.
 //
 // Once every connection is open, a request allocates nothing (BenchmarkRoundTrip). One request at a time per
 // connection, no pipelining, no HTTP/2.
@@ -35,7 +38,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -152,9 +154,11 @@ func newTarget(cfg config) (*target, error) {
 type conn struct {
 	t  *target
 	nc net.Conn // nil until dialled, and after a close
-	// raw is nc's socket, for peerClosed; nil when the platform cannot probe it.
-	raw syscall.RawConn
-	br  *bufio.Reader
+	// rw reads and writes nc: its socket with raw system calls on Linux (sock_linux.go), else nc itself.
+	rw io.ReadWriter
+	// peerClosed tells whether the server has closed the idle connection; nil when the platform cannot tell.
+	peerClosed func() bool
+	br         *bufio.Reader
 	// req is the request being sent and id the id in its body, reused from request to request.
 	req, id []byte
 	// lastStart is when the connection's previous request started, to tell how long it has been idle.
@@ -169,7 +173,7 @@ func newConn(t *target) *conn { return &conn{t: t} }
 func (c *conn) roundTrip(start time.Time) (int, error) {
 	deadline := start.Add(c.t.timeout)
 	c.buildRequest()
-	if c.nc != nil && start.Sub(c.lastStart) >= idleProbeAfter && c.raw != nil && peerClosed(c.raw) {
+	if c.nc != nil && start.Sub(c.lastStart) >= idleProbeAfter && c.peerClosed != nil && c.peerClosed() {
 		c.close()
 	}
 	c.lastStart = start
@@ -221,11 +225,9 @@ func (c *conn) dial(deadline time.Time) error {
 	if err != nil {
 		return err
 	}
-	c.raw = nil
-	if sc, ok := nc.(syscall.Conn); ok {
-		if raw, err := sc.SyscallConn(); err == nil {
-			c.raw = raw
-		}
+	c.rw, c.peerClosed = rawSocket(nc)
+	if c.rw == nil {
+		c.rw = nc
 	}
 	if c.t.tlsConfig != nil {
 		tc := tls.Client(nc, c.t.tlsConfig)
@@ -237,13 +239,13 @@ func (c *conn) dial(deadline time.Time) error {
 			nc.Close()
 			return err
 		}
-		nc = tc
+		nc, c.rw = tc, tc // peerClosed still probes the TCP socket under TLS
 	}
 	c.nc = nc
 	if c.br == nil {
-		c.br = bufio.NewReaderSize(nc, readBufferSize)
+		c.br = bufio.NewReaderSize(c.rw, readBufferSize)
 	} else {
-		c.br.Reset(nc)
+		c.br.Reset(c.rw)
 	}
 	return nil
 }
@@ -251,7 +253,7 @@ func (c *conn) dial(deadline time.Time) error {
 func (c *conn) close() {
 	if c.nc != nil {
 		c.nc.Close()
-		c.nc, c.raw = nil, nil
+		c.nc, c.rw, c.peerClosed = nil, nil, nil
 	}
 }
 
@@ -261,7 +263,7 @@ func (c *conn) exchange(deadline time.Time) (status int, keepAlive bool, err err
 	if err := c.nc.SetDeadline(deadline); err != nil {
 		return 0, false, err
 	}
-	if _, err := c.nc.Write(c.req); err != nil {
+	if _, err := c.rw.Write(c.req); err != nil {
 		return 0, false, err
 	}
 	for {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -492,9 +493,65 @@ func TestMalformedResponses(t *testing.T) {
 	}
 }
 
+func TestLargeBodyIsWrittenWhole(t *testing.T) {
+	body := bytes.Repeat([]byte("0123456789abcdef"), 1<<19) // 8 MiB, more than a socket's buffers
+	var bad atomic.Int64
+	server, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		got, err := io.ReadAll(r.Body)
+		if err != nil || !bytes.Equal(got, body) {
+			bad.Add(1)
+			w.WriteHeader(http.StatusBadRequest)
+		}
+	})
+	file := t.TempDir() + "/body"
+	if err := os.WriteFile(file, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	result, _ := runJSON(t, "-url", server.URL, "-body-file", file, "-c", "2", "-d", "300ms", "-warmup", "0s")
+	if result.Requests == 0 || result.Errors != 0 || bad.Load() != 0 {
+		t.Errorf("%d bad bodies: %+v", bad.Load(), result)
+	}
+}
+
+func TestResetConnectionIsATransportErrorThenRedialled(t *testing.T) {
+	var first atomic.Bool
+	url, accepted := rawServer(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		reset := first.CompareAndSwap(false, true)
+		for {
+			if _, err := readRequest(br); err != nil {
+				return
+			}
+			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			if reset { // the first connection answers once, then is reset (RST, not FIN)
+				_ = c.(*net.TCPConn).SetLinger(0)
+				return
+			}
+		}
+	})
+	tgt, err := newTarget(config{url: url, method: "POST", body: []byte("{}"), header: http.Header{}, timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newConn(tgt)
+	defer c.close()
+	if status, err := c.roundTrip(time.Now()); err != nil || status != 200 {
+		t.Fatalf("first request: %d, %v", status, err)
+	}
+	time.Sleep(20 * time.Millisecond) // the reset arrives; too short for the idle probe
+	_, err = c.roundTrip(time.Now())
+	t.Logf("second request: %v", err)
+	if class := classify(err); class != "connection reset" && class != "broken pipe" && class != "connection closed early" {
+		t.Errorf("second request: %v, classified %q", err, class)
+	}
+	if status, err := c.roundTrip(time.Now()); err != nil || status != 200 || accepted.Load() != 2 {
+		t.Errorf("third request: %d, %v, %d connections", status, err, accepted.Load())
+	}
+}
+
 func TestConnectionClosedWhileIdleIsRedialled(t *testing.T) {
-	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
-		t.Skip("peerClosed does not probe on " + runtime.GOOS)
+	if runtime.GOOS != "linux" {
+		t.Skip("no idle probe on " + runtime.GOOS)
 	}
 	server := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok")
