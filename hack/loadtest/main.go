@@ -175,7 +175,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return fail("-timeout: want a positive duration")
 	}
 
-	result := load(cfg)
+	t, err := newTarget(cfg)
+	if err != nil {
+		return fail("%v", err)
+	}
+	result := load(cfg, t)
 
 	if cfg.jsonFile != "" {
 		content, _ := json.MarshalIndent(result, "", "  ")
@@ -264,23 +268,8 @@ type worker struct {
 	maxLag             time.Duration
 }
 
-func load(cfg config) *Result {
-	transport := &http.Transport{
-		Proxy: nil, // straight to the server, whatever the environment says
-		DialContext: (&net.Dialer{
-			Timeout:   5 * time.Second,
-			KeepAlive: 30 * time.Second,
-		}).DialContext,
-		MaxIdleConns:        cfg.connections,
-		MaxIdleConnsPerHost: cfg.connections,
-		MaxConnsPerHost:     cfg.connections,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-		ForceAttemptHTTP2:   false,
-	}
-	defer transport.CloseIdleConnections()
-	client := &http.Client{Transport: transport, Timeout: cfg.timeout}
-
+// load runs the workers: each owns one connection (conn.go) and sends requests in turn, closed or open loop.
+func load(cfg config, t *target) *Result {
 	start := time.Now()
 	measureFrom := start.Add(cfg.warmup)
 	end := measureFrom.Add(cfg.duration)
@@ -302,6 +291,8 @@ func load(cfg config) *Result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			c := newConn(t)
+			defer c.close()
 			for {
 				var scheduledAt time.Time
 				if interval > 0 {
@@ -320,7 +311,7 @@ func load(cfg config) *Result {
 				if scheduledAt.IsZero() {
 					scheduledAt = sent
 				}
-				status, err := send(client, cfg)
+				status, err := c.roundTrip(sent)
 				done := time.Now()
 				if scheduledAt.Before(measureFrom) {
 					continue // warmup
@@ -362,34 +353,6 @@ func load(cfg config) *Result {
 	return result
 }
 
-// send sends one request and reads the whole answer, so that the connection is reused.
-func send(client *http.Client, cfg config) (int, error) {
-	body := cfg.body
-	if cfg.bodyParts != nil {
-		id := strconv.AppendUint([]byte(cfg.idPrefix), cfg.ids.Add(1), 10)
-		body = bytes.Join(cfg.bodyParts, id)
-	}
-	req, err := http.NewRequestWithContext(context.Background(), cfg.method, cfg.url, bytes.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	for name, values := range cfg.header {
-		req.Header[name] = values
-	}
-	if host := cfg.header.Get("Host"); host != "" {
-		req.Host = host
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		return 0, err
-	}
-	return resp.StatusCode, nil
-}
-
 func (w *worker) record(status int, err error, latency, scheduled, lag time.Duration) {
 	w.requests++
 	w.latency.add(latency)
@@ -427,11 +390,11 @@ func classify(err error) string {
 	case errors.Is(err, syscall.EADDRNOTAVAIL):
 		return "no free local port"
 	default:
-		var urlErr *url.Error
-		if errors.As(err, &urlErr) {
-			err = urlErr.Err
-		}
 		msg := err.Error()
+		var opErr *net.OpError
+		if errors.As(err, &opErr) && opErr.Err != nil {
+			msg = opErr.Op + ": " + opErr.Err.Error() // without the addresses (a local port differs by connection)
+		}
 		if len(msg) > 80 {
 			msg = msg[:80]
 		}
