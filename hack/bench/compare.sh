@@ -15,8 +15,11 @@
 # and log level warn (no line per request). Nothing is left running, whatever happens (trap).
 #
 # Settings (environment): DURATION (8s), WARMUP (2s), CONNECTIONS (32), EXTRA_ROUTES (1000), CALL_RATE (1000
-# req/s), KEEP_LOGS (1 keeps the temporary folder), PIN (1: the targets on CPU 0 and the load generator on CPU 1,
-# each with GOMAXPROCS=1, with taskset, so that neither waits for the other's time slice; as two machines would).
+# req/s), ROUNDS (3: (a) and (c) are measured this many times, alternately, and the ratio is the median of the
+# rounds', since runs of the same binary on a shared VM differ by up to 20%; the half-peak rate is half the
+# median peak of (a)), KEEP_LOGS (1 keeps the temporary folder), PIN (1: the targets on CPU 0 and the load
+# generator on CPU 1, each with GOMAXPROCS=1, with taskset, so that neither waits for the other's time slice;
+# as two machines would).
 #
 # Without PIN the load generator shares the cores with the target: every throughput is a lower bound of the
 # target's own, and its time slices show in the target's tail latency.
@@ -27,6 +30,8 @@ WARMUP=${WARMUP:-2s}
 CONNECTIONS=${CONNECTIONS:-32}
 EXTRA_ROUTES=${EXTRA_ROUTES:-1000}
 CALL_RATE=${CALL_RATE:-1000}
+ROUNDS=${ROUNDS:-3}
+((ROUNDS >= 1)) || { echo "ROUNDS must be 1 or more" >&2; exit 2; }
 KEEP_LOGS=${KEEP_LOGS:-0}
 PIN=${PIN:-0}
 
@@ -203,10 +208,23 @@ measure b "http://$ws/bank-bot-call" "${es[@]}" -basic "$auth"
 measure upstream "http://$upstream/accounts/demo/balance" -method GET
 measure c "http://$bare/bank-bot" "${es[@]}"
 measure d "http://$express/bank-bot" "${es[@]}"
+for ((round = 2; round <= ROUNDS; round++)); do
+  measure "a-$round" "http://$ws/bank-bot" "${es[@]}" -basic "$auth"
+  measure "c-$round" "http://$bare/bank-bot" "${es[@]}"
+done
 
 json_number() { sed -n "s/^  \"$1\": \([0-9.eE+-]*\),\{0,1\}$/\1/p" "$2"; }
 lat() { sed -n "/\"$1\": {/,/}/s/^    \"$2\": \([0-9.eE+-]*\),\{0,1\}$/\1/p" "$3"; }
-peak_a=$(json_number throughput "$tmp/a.json")
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+# (a) and (c) of each round, and their ratio.
+peaks_a=() peaks_c=() ratios=()
+for ((round = 1; round <= ROUNDS; round++)); do
+  suffix=$([[ $round == 1 ]] || echo "-$round")
+  peaks_a+=("$(json_number throughput "$tmp/a$suffix.json")")
+  peaks_c+=("$(json_number throughput "$tmp/c$suffix.json")")
+  ratios+=("$(awk -v a="${peaks_a[-1]}" -v c="${peaks_c[-1]}" 'BEGIN { printf "%.2f", a / c }')")
+done
+peak_a=$(median "${peaks_a[@]}")
 rate=$(awk -v p="$peak_a" 'BEGIN { r = int(p / 2); print (r < 1 ? 1 : r) }')
 echo "== open loop, (a) at half its peak: $rate req/s, $DURATION"
 measure a-half "http://$ws/bank-bot" "${es[@]}" -basic "$auth" -rate "$rate"
@@ -247,16 +265,17 @@ for n in "${names[@]}"; do
   fi
 done
 
-summary=$(awk -v ta="$peak_a" -v tc="$(json_number throughput "$tmp/c.json")" -v td="$(json_number throughput "$tmp/d.json")" \
+summary=$(awk -v ta="$(json_number throughput "$tmp/a.json")" -v tc="$(json_number throughput "$tmp/c.json")" -v td="$(json_number throughput "$tmp/d.json")" \
   -v pa="$(lat latencyMs p50 "$tmp/a.json")" -v pc="$(lat latencyMs p50 "$tmp/c.json")" \
   -v pb="$(lat latencyMs p50 "$tmp/b.json")" -v pu="$(lat latencyMs p50 "$tmp/upstream.json")" \
   -v tb="$(json_number throughput "$tmp/b.json")" \
   -v rb="$(lat latencyMs p50 "$tmp/b-rate.json")" -v ru="$(lat latencyMs p50 "$tmp/upstream-rate.json")" -v cr="$CALL_RATE" 'BEGIN {
-    printf "(a)/(c): throughput %.2f, p50 %.2fx; (a)/(d): throughput %.2f\n", ta / tc, pa / pc, ta / td
+    printf "first round: (a)/(c): throughput %.2f, p50 %.2fx; (a)/(d): throughput %.2f\n", ta / tc, pa / pc, ta / td
     printf "(b) p50 %.2f ms vs upstream directly %.2f ms: the call route adds %.2f ms to the median; (b)/(a) throughput %.2f\n", pb, pu, pb - pu, tb / ta
     printf "at %d req/s (open loop): (b) p50 %.3f ms vs upstream directly %.3f ms: the call route adds %.3f ms to the median\n", cr, rb, ru, rb - ru
   }')
 echo "$summary"
+echo "(a)/(c) throughput by round: ${ratios[*]}; median $(median "${ratios[@]}") ((a) ${peaks_a[*]} req/s; (c) ${peaks_c[*]} req/s)"
 echo "webhookserver ($EXTRA_ROUTES extra routes): VmHWM $((hwm_idle / 1024)) MiB after start, $((hwm / 1024)) MiB after the load (VmRSS $((rss / 1024)) MiB)"
 
 echo
