@@ -157,3 +157,18 @@ func TestAnsweredHeaderIsShared(t *testing.T) {
 		}
 	}
 }
+
+// Routes read the request's headers (flattened only when an expression reads them), lower-cased and without
+// credentials.
+func TestRoutesReadHeaders(t *testing.T) {
+	e := compile(t, "DialogflowES", "Sorry.",
+		`{match: {intents: [Hello], when: 'request.headers["x-bot"] == "yes" && !("authorization" in request.headers)'}, respond: {text: 'Hi ${request.headers["x-bot"]}.'}}`)
+	esRequest := `{"responseId":"r","session":"projects/p/agent/sessions/s","queryResult":{"intent":{"displayName":"Hello"}}}`
+	for value, want := range map[string]string{"yes": `"fulfillmentText":"Hi yes."`, "no": `"fulfillmentText":"Sorry."`} {
+		header := http.Header{"X-Bot": {value}, "Authorization": {"Bearer secret"}}
+		outcome := e.Fulfill(context.Background(), dialect.Input{Method: http.MethodPost, Header: header, Body: []byte(esRequest)})
+		if !strings.Contains(string(outcome.Body), want) {
+			t.Errorf("X-Bot: %s: answer %s, want %s", value, outcome.Body, want)
+		}
+	}
+}

@@ -1,9 +1,12 @@
 // Package model holds the two values every stage of the request path shares: the Request a dialect decodes and
-// the Answer an action produces and a dialect encodes. It has no logic and depends on nothing, so that every
-// stage can import it without reaching back up the pipeline.
+// the Answer an action produces and a dialect encodes. It holds no logic beyond building values on first use
+// and depends on no package of ours, so that every stage can import it without reaching back up the pipeline.
 package model
 
-import "sync"
+import (
+	"net/http"
+	"sync"
+)
 
 // Dialect names, as in WebhookEndpoint spec.dialect.
 const (
@@ -36,8 +39,12 @@ type Request struct {
 	// Parameters are the session and intent parameters (ES queryResult.parameters over the session context,
 	// CX sessionInfo.parameters, Rasa slots, Generic session.parameters). CEL sees them as `params`.
 	Parameters map[string]any
-	// Headers of the HTTP request, lower-case names, values joined with ", ".
+	// Headers of the HTTP request, lower-case names, values joined with ", ", when they are already flattened.
+	// The dialects leave it nil and set LazyHeaders: most routes read no header, and flattening them all was 4%
+	// of the bytes a request allocates. Read them with FlatHeaders.
 	Headers map[string]string
+	// LazyHeaders, when Headers is nil, flattens the request's headers on the first FlatHeaders.
+	LazyHeaders *Lazy[http.Header, map[string]string]
 	// Query is the URL query, first value of each name.
 	Query map[string]string
 	// Body is the whole decoded request body (a JSON object as map[string]any) when it is already built: the
@@ -61,29 +68,49 @@ func (r *Request) DecodedBody() map[string]any {
 	if r.Body != nil || r.LazyBody == nil {
 		return r.Body
 	}
-	return r.LazyBody.get()
+	return r.LazyBody.Get()
 }
 
-// LazyBody is a request body that was checked when the request was decoded and is decoded again on first use.
-// It is safe for concurrent use.
-type LazyBody struct {
-	once   sync.Once
-	src    string
-	decode func(string) map[string]any
-	body   map[string]any
+// FlatHeaders returns the request's headers as Headers describes them: Headers, or else LazyHeaders built
+// (once).
+func (r *Request) FlatHeaders() map[string]string {
+	if r.Headers != nil || r.LazyHeaders == nil {
+		return r.Headers
+	}
+	return r.LazyHeaders.Get()
 }
+
+// Lazy is a value built from its source on first use, once. It is safe for concurrent use.
+type Lazy[S, T any] struct {
+	once  sync.Once
+	src   S
+	build func(S) T
+	value T
+}
+
+// NewLazy keeps src, to be built by build on the first Get.
+func NewLazy[S, T any](src S, build func(S) T) *Lazy[S, T] {
+	return &Lazy[S, T]{src: src, build: build}
+}
+
+// Get builds the value the first time and returns it.
+func (l *Lazy[S, T]) Get() T {
+	l.once.Do(func() {
+		l.value = l.build(l.src)
+		l.build = nil
+		var zero S
+		l.src = zero // the source (a body's text, a header map) is not kept past its use
+	})
+	return l.value
+}
+
+// LazyBody is a request body that was checked when the request was decoded and is decoded again, from its text,
+// on first use.
+type LazyBody = Lazy[string, map[string]any]
 
 // NewLazyBody keeps src, to be decoded by decode on first use.
 func NewLazyBody(src string, decode func(string) map[string]any) *LazyBody {
-	return &LazyBody{src: src, decode: decode}
-}
-
-func (l *LazyBody) get() map[string]any {
-	l.once.Do(func() {
-		l.body = l.decode(l.src)
-		l.decode = nil
-	})
-	return l.body
+	return NewLazy(src, decode)
 }
 
 // Answer is what an action produced, encoded by the dialect into its own response format.

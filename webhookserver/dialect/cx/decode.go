@@ -25,7 +25,7 @@ func (codec) Decode(in dialect.Input) (*model.Request, error) {
 		Event:        body.String(&r, "triggerEvent"),
 		LanguageCode: body.String(&r, "languageCode"),
 		Session:      sessionInfo.String(&r, "sessionInfo.session"),
-		Headers:      wire.Headers(in.Header),
+		LazyHeaders:  model.NewLazy(in.Header, wire.Headers),
 		Query:        wire.Query(in.Query),
 		LazyBody:     lazyBody,
 		Envelope:     body,

@@ -50,6 +50,7 @@ func TestDecodeFixture(t *testing.T) {
 		t.Errorf("DecodedBody:\n got %#v\nwant %#v", got, wantBody)
 	}
 	req.LazyBody, req.Envelope = nil, nil
+	req.Headers, req.LazyHeaders = req.FlatHeaders(), nil
 	if !reflect.DeepEqual(*req, want) {
 		t.Errorf("Decode:\n got %#v\nwant %#v", *req, want)
 	}
@@ -102,6 +103,7 @@ func TestDecodePlatformRequest(t *testing.T) {
 				want.Tag, want.DeliveryID = "pizza", "resp-1/pizza"
 			}
 			req.LazyBody, req.Envelope = nil, nil
+			req.Headers, req.LazyHeaders = req.FlatHeaders(), nil
 			if !reflect.DeepEqual(*req, want) {
 				t.Errorf("Decode:\n got %#v\nwant %#v", *req, want)
 			}

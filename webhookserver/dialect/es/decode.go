@@ -26,7 +26,7 @@ func (codec) Decode(in dialect.Input) (*model.Request, error) {
 		Action:       queryResult.String(&r, "queryResult.action"),
 		LanguageCode: queryResult.String(&r, "queryResult.languageCode"),
 		Intent:       intent.String(&r, "queryResult.intent.displayName"),
-		Headers:      wire.Headers(in.Header),
+		LazyHeaders:  model.NewLazy(in.Header, wire.Headers),
 		Query:        wire.Query(in.Query),
 		LazyBody:     lazyBody,
 		Envelope:     body,

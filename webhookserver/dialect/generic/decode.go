@@ -22,13 +22,13 @@ func (codec) Decode(in dialect.Input) (*model.Request, error) {
 	var r wire.Reader
 	session := r.Object(body, "session")
 	req := &model.Request{
-		Dialect: model.Generic,
-		Event:   eventName(&r, body, in.Header),
-		Intent:  r.String(body, "intent"),
-		Session: r.String(session, "session.id"),
-		Headers: wire.Headers(in.Header),
-		Query:   wire.Query(in.Query),
-		Body:    body,
+		Dialect:     model.Generic,
+		Event:       eventName(&r, body, in.Header),
+		Intent:      r.String(body, "intent"),
+		Session:     r.String(session, "session.id"),
+		LazyHeaders: model.NewLazy(in.Header, wire.Headers),
+		Query:       wire.Query(in.Query),
+		Body:        body,
 	}
 	if sessionID := r.String(body, "session_id"); req.Session == "" {
 		req.Session = sessionID

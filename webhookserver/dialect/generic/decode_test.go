@@ -29,6 +29,7 @@ func TestDecodeFixture(t *testing.T) {
 		Body: map[string]any{"event": "intent_matched", "intent": "GetAccountBalance", "timestamp": "2025-06-24T12:34:56Z",
 			"session": map[string]any{"id": "abc123", "parameters": map[string]any{"user_id": "456"}}},
 	}
+	req.Headers, req.LazyHeaders = req.FlatHeaders(), nil
 	if !reflect.DeepEqual(*req, want) {
 		t.Errorf("Decode:\n got %#v\nwant %#v", *req, want)
 	}

@@ -20,15 +20,15 @@ func (codec) Decode(in dialect.Input) (*model.Request, error) {
 	latestMessage := tracker.Object(&r, "tracker.latest_message")
 	intent := latestMessage.Object(&r, "tracker.latest_message.intent")
 	req := &model.Request{
-		Dialect:  model.Rasa,
-		Action:   body.String(&r, "next_action"),
-		Session:  body.String(&r, "sender_id"),
-		Intent:   intent.String(&r, "tracker.latest_message.intent.name"),
-		Text:     latestMessage.String(&r, "tracker.latest_message.text"),
-		Headers:  wire.Headers(in.Header),
-		Query:    wire.Query(in.Query),
-		LazyBody: lazyBody,
-		Envelope: body,
+		Dialect:     model.Rasa,
+		Action:      body.String(&r, "next_action"),
+		Session:     body.String(&r, "sender_id"),
+		Intent:      intent.String(&r, "tracker.latest_message.intent.name"),
+		Text:        latestMessage.String(&r, "tracker.latest_message.text"),
+		LazyHeaders: model.NewLazy(in.Header, wire.Headers),
+		Query:       wire.Query(in.Query),
+		LazyBody:    lazyBody,
+		Envelope:    body,
 	}
 	// Rasa always sends both sender ids; the tracker's is the fallback for hand-written calls.
 	if trackerSender := tracker.String(&r, "tracker.sender_id"); req.Session == "" {
