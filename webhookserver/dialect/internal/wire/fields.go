@@ -95,8 +95,18 @@ func (p *parser) envelopeArray(depth int, each *Field) ([]field, bool) {
 }
 
 // popFields takes the fields above base off the stack, into a slice of their own.
+//
+// The slices are cut from one slab, as big as the last envelope parse needed in all (the bodies a server gets
+// are alike): one allocation per body instead of one per object and array, which were 5 of the 16 of a
+// Dialogflow ES decode. A slice has no room to grow into its neighbour's fields.
 func (p *parser) popFields(base int) []field {
-	fields := make([]field, len(p.fields)-base)
+	n := len(p.fields) - base
+	if n > cap(p.slab)-len(p.slab) {
+		p.slab = make([]field, 0, max(n, p.pooled.popped-p.popped))
+	}
+	fields := p.slab[len(p.slab) : len(p.slab)+n : len(p.slab)+n]
+	p.slab = p.slab[:len(p.slab)+n]
+	p.popped += n
 	copy(fields, p.fields[base:])
 	clear(p.fields[base:])
 	p.fields = p.fields[:base]

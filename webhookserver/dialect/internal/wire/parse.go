@@ -77,6 +77,9 @@ func (p *parser) atEnd() bool {
 type stacks struct {
 	members []member
 	fields  []field
+	// popped is how many fields the last envelope parse with this stacks popped (popFields): the size of the
+	// next one's slab.
+	popped int
 }
 
 var stackPool = sync.Pool{New: func() any {
@@ -95,6 +98,9 @@ func (p *parser) acquire() {
 
 // release returns the stacks to stackPool, emptied: a failed parse leaves values on them.
 func (p *parser) release() {
+	if p.popped > 0 {
+		p.pooled.popped = min(p.popped, maxPooledStack)
+	}
 	if cap(p.stack) <= maxPooledStack && cap(p.fields) <= maxPooledStack {
 		clear(p.stack)
 		clear(p.fields)
@@ -114,6 +120,9 @@ type parser struct {
 	stack  []member
 	fields []field
 	pooled *stacks // where the stacks came from
+	// slab is where popFields puts the fields it pops, and popped how many it has popped.
+	slab   []field
+	popped int
 }
 
 type member struct {
