@@ -334,7 +334,8 @@ func word(s string, i int) uint64 {
 		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 }
 
-// hasZero has the high bit set in the lowest zero byte of w (and maybe in bytes above it, never below).
+// hasZero, masked with highBits, marks the lowest zero byte of w with its high bit (and maybe bytes above it,
+// never below).
 func hasZero(w uint64) uint64 {
 	return (w - lowBits) &^ w
 }

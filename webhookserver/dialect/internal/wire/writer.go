@@ -2,6 +2,7 @@ package wire
 
 import (
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"sync"
@@ -149,10 +150,16 @@ func (w *Writer) float(f float64) {
 const hexDigits = "0123456789abcdef"
 
 // String writes s as encoding/json's appendString does with HTML escaping on (Marshal's default).
+//
+// It skips the bytes that need nothing 8 at a time (plainWords): byte by byte, String was 2% of the CPU time of
+// a Dialogflow ES request, most of it on the long session name.
 func (w *Writer) String(s string) {
 	b := append(w.buf, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i = plainWords(s, i); i == len(s) {
+			break
+		}
 		if c := s[i]; c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
 				i++
@@ -196,4 +203,19 @@ func (w *Writer) String(s string) {
 	}
 	b = append(b, s[start:]...)
 	w.buf = append(b, '"')
+}
+
+// plainWords returns where the first byte of s from i is that String must look at (one it escapes, or one of a
+// multi-byte character), or where fewer than 8 bytes are left, reading s 8 bytes at a time as stringWords does.
+func plainWords(s string, i int) int {
+	for i+8 <= len(s) {
+		w := word(s, i)
+		special := hasZero(w^('"'*lowBits)) | hasZero(w^('\\'*lowBits)) | hasZero(w^('<'*lowBits)) |
+			hasZero(w^('>'*lowBits)) | hasZero(w^('&'*lowBits)) | (w-0x20*lowBits)&^w | w
+		if special &= highBits; special != 0 {
+			return i + bits.TrailingZeros64(special)/8 // the lowest marked byte is always a true one
+		}
+		i += 8
+	}
+	return i
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -134,5 +135,22 @@ func checkWriter(t *testing.T, value any, takes bool) {
 	}
 	if !bytes.Equal(w.buf, want) {
 		t.Fatalf("Writer wrote %#v as\n%s\njson.Marshal:\n%s", value, w.buf, want)
+	}
+}
+
+// TestWriterStringSpecialAtEveryOffset puts each byte or character String escapes or decodes at every position
+// of a string's first two words and a half (plainWords reads 8 bytes at a time), and checks against
+// json.Marshal.
+func TestWriterStringSpecialAtEveryOffset(t *testing.T) {
+	specials := []string{`"`, `\`, "<", ">", "&", "\x00", "\n", "\x1f", "\x7f", " ", "é", "\u2028", "\u2029", "😀",
+		"\xff", "\xc3", "\xe2\x80"}
+	for at := range 17 {
+		for _, tail := range []int{0, 1, 7, 8, 9} {
+			for _, special := range specials {
+				s := strings.Repeat("a", at) + special + strings.Repeat("b", tail)
+				checkWriter(t, s, true)
+				checkWriter(t, s+special+s, true)
+			}
+		}
 	}
 }
