@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -27,15 +28,23 @@ func (b *Basic) Check(r *Request) *Failure {
 	if !ok || !strings.EqualFold(scheme, "Basic") {
 		return &Failure{Status: http.StatusUnauthorized, Method: "basic", Reason: "missing_credentials"}
 	}
-	decoded, err := base64.StdEncoding.DecodeString(strings.TrimSpace(encoded))
+	// Decoded into a buffer on the stack, as DecodeString would decode it: its allocation and the string copies
+	// were 2% of the CPU time of a Dialogflow ES request.
+	var buf [128]byte
+	encoded = strings.TrimSpace(encoded)
+	decoded := buf[:]
+	if n := base64.StdEncoding.DecodedLen(len(encoded)); n > len(buf) {
+		decoded = make([]byte, n)
+	}
+	n, err := base64.StdEncoding.Decode(decoded, []byte(encoded))
 	if err != nil {
 		return &Failure{Status: http.StatusUnauthorized, Method: "basic", Reason: "malformed_credentials"}
 	}
-	username, password, ok := strings.Cut(string(decoded), ":")
+	username, password, ok := bytes.Cut(decoded[:n], []byte(":"))
 	if !ok {
 		return &Failure{Status: http.StatusUnauthorized, Method: "basic", Reason: "malformed_credentials"}
 	}
-	userDigest, passwordDigest := sha256.Sum256([]byte(username)), sha256.Sum256([]byte(password))
+	userDigest, passwordDigest := sha256.Sum256(username), sha256.Sum256(password)
 	// Both comparisons always run, so the time does not tell which part was wrong.
 	userOK := subtle.ConstantTimeCompare(userDigest[:], b.username[:])
 	passwordOK := subtle.ConstantTimeCompare(passwordDigest[:], b.password[:])

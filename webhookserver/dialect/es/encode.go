@@ -63,6 +63,64 @@ func (codec) Encode(req *model.Request, answer *model.Answer) ([]byte, error) {
 	return dialogflow.MarshalResponse(response)
 }
 
+// WriteJSON writes r as encoding/json would (see wire.JSONWriter): the omitempty fields when they are not empty.
+func (r webhookResponse) WriteJSON(w *wire.Writer) {
+	w.Open('{')
+	if r.FulfillmentText != "" {
+		w.Key("fulfillmentText")
+		w.String(r.FulfillmentText)
+	}
+	if len(r.FulfillmentMessages) > 0 {
+		w.Key("fulfillmentMessages")
+		w.Open('[')
+		for _, message := range r.FulfillmentMessages {
+			w.Next()
+			message.WriteJSON(w)
+		}
+		w.Close(']')
+	}
+	if len(r.Payload) > 0 {
+		w.Key("payload")
+		w.Value(r.Payload)
+	}
+	if len(r.OutputContexts) > 0 {
+		w.Key("outputContexts")
+		w.Open('[')
+		for _, context := range r.OutputContexts {
+			w.Next()
+			w.Open('{')
+			w.Key("name")
+			w.String(context.Name)
+			w.Key("lifespanCount")
+			w.Int(int64(context.LifespanCount))
+			writeParameters(w, context.Parameters)
+			w.Close('}')
+		}
+		w.Close(']')
+	}
+	if event := r.FollowupEventInput; event != nil {
+		w.Key("followupEventInput")
+		w.Open('{')
+		w.Key("name")
+		w.String(event.Name)
+		writeParameters(w, event.Parameters)
+		if event.LanguageCode != "" {
+			w.Key("languageCode")
+			w.String(event.LanguageCode)
+		}
+		w.Close('}')
+	}
+	w.Close('}')
+}
+
+// writeParameters writes a parameters field tagged omitempty.
+func writeParameters(w *wire.Writer, parameters map[string]any) {
+	if len(parameters) > 0 {
+		w.Key("parameters")
+		w.Value(parameters)
+	}
+}
+
 // sessionContext writes the session parameters. An output context replaces the active context of that name,
 // parameters included, so it carries the parameters stored so far with the answer's on top; otherwise setting
 // one parameter would drop all the others. A nil value is sent as null: the stored value is dropped, and

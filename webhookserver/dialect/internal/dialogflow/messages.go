@@ -61,3 +61,22 @@ func Messages(answer *model.Answer) []Message {
 func textMessage(text string) Message {
 	return Message{Text: Text{Text: [1]string{text}}}
 }
+
+// WriteJSON writes m as encoding/json would (see wire.JSONWriter).
+func (m Message) WriteJSON(w *wire.Writer) {
+	w.Open('{')
+	if m.Text != (Text{}) { // omitzero
+		w.Key("text")
+		w.Open('{')
+		w.Key("text")
+		w.Open('[')
+		w.String(m.Text.Text[0])
+		w.Close(']')
+		w.Close('}')
+	}
+	if len(m.Payload) > 0 { // omitempty
+		w.Key("payload")
+		w.Value(m.Payload)
+	}
+	w.Close('}')
+}

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"math/bits"
 	"strconv"
 	"sync"
 	"unicode/utf8"
@@ -76,6 +77,9 @@ func (p *parser) atEnd() bool {
 type stacks struct {
 	members []member
 	fields  []field
+	// popped is how many fields the last envelope parse with this stacks popped (popFields): the size of the
+	// next one's slab.
+	popped int
 }
 
 var stackPool = sync.Pool{New: func() any {
@@ -94,6 +98,9 @@ func (p *parser) acquire() {
 
 // release returns the stacks to stackPool, emptied: a failed parse leaves values on them.
 func (p *parser) release() {
+	if p.popped > 0 {
+		p.pooled.popped = min(p.popped, maxPooledStack)
+	}
 	if cap(p.stack) <= maxPooledStack && cap(p.fields) <= maxPooledStack {
 		clear(p.stack)
 		clear(p.fields)
@@ -113,6 +120,9 @@ type parser struct {
 	stack  []member
 	fields []field
 	pooled *stacks // where the stacks came from
+	// slab is where popFields puts the fields it pops, and popped how many it has popped.
+	slab   []field
+	popped int
 }
 
 type member struct {
@@ -264,10 +274,14 @@ func (p *parser) array(depth int) ([]any, bool) {
 }
 
 // string parses the string at p.pos ('"'). Without escapes it is a slice of src.
+//
+// Scanning byte by byte was 11% of a Dialogflow ES decode, so it first goes 8 bytes at a time (stringWords) up
+// to the first byte that needs a look, then byte by byte from there.
 func (p *parser) string() (string, bool) {
 	start := p.pos + 1
-	ascii := true
-	for i := start; i < len(p.src); i++ {
+	i, high := stringWords(p.src, start)
+	ascii := high&highBits == 0
+	for ; i < len(p.src); i++ {
 		switch c := p.src[i]; {
 		case c == '"':
 			s := p.src[start:i]
@@ -285,6 +299,45 @@ func (p *parser) string() (string, bool) {
 		}
 	}
 	return "", false
+}
+
+const (
+	lowBits  = 0x0101010101010101
+	highBits = 0x8080808080808080
+)
+
+// stringWords scans src from i, 8 bytes at a time, for the first '"', '\\' or control byte (< 0x20) of a string.
+// It returns where that byte is, or where fewer than 8 bytes are left, and the OR of the bytes before it,
+// whose high bits say whether any of them is not ASCII.
+func stringWords(src string, i int) (int, uint64) {
+	var high uint64
+	for i+8 <= len(src) {
+		w := word(src, i)
+		// A byte's high bit in special says it is one of the three: x^'"' or x^'\\' is zero, or x - 0x20 borrows
+		// (x < 0x20; ^w keeps bytes >= 0x80 out). The borrow of a byte that is one can mark bytes above it
+		// wrongly, never below, so the lowest marked byte is always one of the three.
+		special := (hasZero(w^('"'*lowBits)) | hasZero(w^('\\'*lowBits)) | (w-0x20*lowBits)&^w) & highBits
+		if special != 0 {
+			n := bits.TrailingZeros64(special) / 8
+			return i + n, high | w&(1<<(8*n)-1)
+		}
+		high |= w
+		i += 8
+	}
+	return i, high
+}
+
+// word is the 8 bytes of s at i, little-endian (one load, once compiled).
+func word(s string, i int) uint64 {
+	b := s[i : i+8]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
+
+// hasZero, masked with highBits, marks the lowest zero byte of w with its high bit (and maybe bytes above it,
+// never below).
+func hasZero(w uint64) uint64 {
+	return (w - lowBits) &^ w
 }
 
 // escapedString parses a string with escapes that starts at start (after its quote).

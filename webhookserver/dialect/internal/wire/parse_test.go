@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -58,5 +59,60 @@ func checkParse(t *testing.T, body []byte) {
 	}
 	if !reflect.DeepEqual(any(got), want) {
 		t.Fatalf("parseObject(%q) = %#v, encoding/json gives %#v", body, got, want)
+	}
+}
+
+// TestStringSpecialByteAtEveryOffset puts each kind of byte the 8-byte string scan (stringWords) looks for, and
+// non-ASCII ones, at every position of a string's first two words and a half, for every alignment of the
+// string in the body, and checks the parser against encoding/json.
+func TestStringSpecialByteAtEveryOffset(t *testing.T) {
+	valid := []string{`\"`, `\\`, `\/`, `\n`, `\u00e9`, `\u0000`, "é", "\u2028", "\U0001F600", "\x7f", " "}
+	invalid := []string{`"`, "\x00", "\x01", "\n", "\x1f", "\xff", "\xc3", `\x`, `\u00g`}
+	for pad := range 8 {
+		for at := range 17 {
+			for _, tail := range []int{0, 1, 7, 8, 9} {
+				for i, special := range append(valid, invalid...) {
+					s := strings.Repeat("a", at) + special + strings.Repeat("b", tail)
+					body := []byte(`{` + strings.Repeat(" ", pad) + `"k":"` + s + `","` + s + `":1}`)
+					checkParse(t, body)
+					checkFields(t, body)
+					if _, ok := parseObject(body); ok != (i < len(valid)) {
+						t.Errorf("parseObject(%q) ok = %v", body, ok)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestStringWords checks stringWords against a byte-by-byte scan.
+func TestStringWords(t *testing.T) {
+	bytes := []byte{'a', '"', '\\', 0, 0x1f, 0x20, 0x21, 0x5b, 0x5d, 0x7f, 0x80, 0xa2, 0xdc, 0xff}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = 'a'
+			if rng.IntN(6) == 0 {
+				b[i] = bytes[rng.IntN(len(bytes))]
+			}
+		}
+		src := string(b)
+		start := rng.IntN(len(src) + 1)
+		end, high := stringWords(src, start)
+		nonASCII := false
+		for i := start; i < end; i++ {
+			if c := src[i]; c == '"' || c == '\\' || c < 0x20 {
+				t.Fatalf("stringWords(%q, %d) = %d, past the byte at %d", src, start, end, i)
+			}
+			nonASCII = nonASCII || src[i] >= 0x80
+		}
+		atSpecial := end < len(src) && (src[end] == '"' || src[end] == '\\' || src[end] < 0x20)
+		if !atSpecial && len(src)-end >= 8 || (end-start)%8 != 0 && !atSpecial {
+			t.Fatalf("stringWords(%q, %d) = %d, stopped early", src, start, end)
+		}
+		if (high&highBits != 0) != nonASCII {
+			t.Fatalf("stringWords(%q, %d) high = %#x, non-ASCII before %d: %v", src, start, high, end, nonASCII)
+		}
 	}
 }
