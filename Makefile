@@ -70,11 +70,11 @@ bench: ## Run the fulfillment server's Go benchmarks (in process; docs/benchmark
 	go test ./webhookserver/... -run '^$$' -bench . -benchmem
 
 .PHONY: loadtest
-loadtest: ## Load test webhookserver (built as the image is) on the samples over loopback (DURATION, CONNECTIONS, RATE_PERCENT, EXTRA_ROUTES; docs/benchmarks.md).
+loadtest: ## Load test webhookserver (built as the image is) on the samples over loopback (PIN, DURATION, CONNECTIONS, RATE_PERCENT, EXTRA_ROUTES; docs/benchmarks.md).
 	hack/loadtest.sh
 
 .PHONY: bench-compare
-bench-compare: ## Compare webhookserver with a bare net/http handler and Express over loopback (DURATION, CONNECTIONS; docs/benchmarks.md).
+bench-compare: ## Compare webhookserver with a bare net/http handler and Express over loopback (PIN, ROUNDS, DURATION, CONNECTIONS; docs/benchmarks.md).
 	hack/bench/compare.sh
 
 # How long each fuzz target runs in `make fuzz`: a duration, or a count of inputs such as 100000x.

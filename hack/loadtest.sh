@@ -149,7 +149,11 @@ row() { # name file
 }
 
 echo
-echo "== summary ($(nproc) cores, shared by the load generator and the server: throughput is a lower bound)"
+if [[ "$PIN" == 1 ]]; then
+  echo "== summary (the server on CPU 0, the load generator on CPU 1, GOMAXPROCS=1 each)"
+else
+  echo "== summary ($(nproc) cores, shared by the load generator and the server: throughput is a lower bound)"
+fi
 printf '%-30s %10s %8s %9s %9s %9s\n' run "req/s" errors "p50 ms" "p99 ms" "max ms"
 row "peak: closed loop, c=$CONNECTIONS" "$tmp/peak.json"
 row "open loop at $rate req/s" "$tmp/rate.json"
