@@ -70,34 +70,12 @@ func (r webhookResponse) WriteJSON(w *wire.Writer) {
 		w.Key("fulfillmentText")
 		w.String(r.FulfillmentText)
 	}
-	if len(r.FulfillmentMessages) > 0 {
-		w.Key("fulfillmentMessages")
-		w.Open('[')
-		for _, message := range r.FulfillmentMessages {
-			w.Next()
-			message.WriteJSON(w)
-		}
-		w.Close(']')
-	}
+	wire.WriteArray(w, "fulfillmentMessages", r.FulfillmentMessages)
 	if len(r.Payload) > 0 {
 		w.Key("payload")
 		w.Value(r.Payload)
 	}
-	if len(r.OutputContexts) > 0 {
-		w.Key("outputContexts")
-		w.Open('[')
-		for _, context := range r.OutputContexts {
-			w.Next()
-			w.Open('{')
-			w.Key("name")
-			w.String(context.Name)
-			w.Key("lifespanCount")
-			w.Int(int64(context.LifespanCount))
-			writeParameters(w, context.Parameters)
-			w.Close('}')
-		}
-		w.Close(']')
-	}
+	wire.WriteArray(w, "outputContexts", r.OutputContexts)
 	if event := r.FollowupEventInput; event != nil {
 		w.Key("followupEventInput")
 		w.Open('{')
@@ -110,6 +88,17 @@ func (r webhookResponse) WriteJSON(w *wire.Writer) {
 		}
 		w.Close('}')
 	}
+	w.Close('}')
+}
+
+// WriteJSON writes c as encoding/json would (see wire.JSONWriter).
+func (c outputContext) WriteJSON(w *wire.Writer) {
+	w.Open('{')
+	w.Key("name")
+	w.String(c.Name)
+	w.Key("lifespanCount")
+	w.Int(int64(c.LifespanCount))
+	writeParameters(w, c.Parameters)
 	w.Close('}')
 }
 

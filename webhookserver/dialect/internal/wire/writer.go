@@ -66,6 +66,21 @@ func (w *Writer) Key(key string) {
 	w.buf = append(w.buf, ':')
 }
 
+// WriteArray writes key and an array of items that write themselves, or nothing when there are none (a field tagged
+// omitempty).
+func WriteArray[T JSONWriter](w *Writer, key string, items []T) {
+	if len(items) == 0 {
+		return
+	}
+	w.Key(key)
+	w.Open('[')
+	for _, item := range items {
+		w.Next()
+		item.WriteJSON(w)
+	}
+	w.Close(']')
+}
+
 // Int writes an int as encoding/json does.
 func (w *Writer) Int(i int64) { w.buf = strconv.AppendInt(w.buf, i, 10) }
 
