@@ -162,18 +162,7 @@ var _ = Describe("WebhookEndpoint controller", func() {
 			g.Expect(restored.UID).NotTo(Equal(uid))
 		}).Should(Succeed())
 
-		deployment := &appsv1.Deployment{}
-		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			if err := k8sClient.Get(ctx, key(namespace, "bank-bot"), deployment); err != nil {
-				return err
-			}
-			deployment.Spec.Template.Spec.Containers[0].Image = "evil:latest"
-			return k8sClient.Update(ctx, deployment)
-		})).To(Succeed())
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), deployment)).To(Succeed())
-			g.Expect(deployment.Spec.Template.Spec.Containers[0].Image).To(Equal(image))
-		}).Should(Succeed())
+		expectHandEditedImagePutBack(namespace, "bank-bot")
 	})
 
 	It("stalls with a message a person understands when a referenced Secret is missing, and recovers", func() {
@@ -442,18 +431,7 @@ var _ = Describe("WebhookEndpoint controller", func() {
 		}, 2*time.Second, 100*time.Millisecond).Should(Succeed())
 
 		// A hand edit of a field the operator sets is put back with one apply, of that object only.
-		deployment := &appsv1.Deployment{}
-		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			if err := k8sClient.Get(ctx, key(namespace, "bank-bot"), deployment); err != nil {
-				return err
-			}
-			deployment.Spec.Template.Spec.Containers[0].Image = "evil:latest"
-			return k8sClient.Update(ctx, deployment)
-		})).To(Succeed())
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), deployment)).To(Succeed())
-			g.Expect(deployment.Spec.Template.Spec.Containers[0].Image).To(Equal(image))
-		}).Should(Succeed())
+		expectHandEditedImagePutBack(namespace, "bank-bot")
 		Consistently(func() int64 { return writes.applies.Load() }, time.Second, 100*time.Millisecond).Should(Equal(applies + 1))
 	})
 
@@ -592,4 +570,22 @@ func playDeploymentController(g Gomega, namespace, name string) {
 			LastUpdateTime: metav1.Now(), LastTransitionTime: metav1.Now(), Reason: "MinimumReplicasAvailable"}},
 	}
 	g.Expect(k8sClient.Status().Update(ctx, deployment)).To(Succeed())
+}
+
+// expectHandEditedImagePutBack changes the image of the endpoint's Deployment by hand and waits for the operator
+// to put its own back.
+func expectHandEditedImagePutBack(namespace, name string) {
+	GinkgoHelper()
+	deployment := &appsv1.Deployment{}
+	Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := k8sClient.Get(ctx, key(namespace, name), deployment); err != nil {
+			return err
+		}
+		deployment.Spec.Template.Spec.Containers[0].Image = "evil:latest"
+		return k8sClient.Update(ctx, deployment)
+	})).To(Succeed())
+	Eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(ctx, key(namespace, name), deployment)).To(Succeed())
+		g.Expect(deployment.Spec.Template.Spec.Containers[0].Image).To(Equal(image))
+	}).Should(Succeed())
 }
