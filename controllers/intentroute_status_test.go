@@ -42,6 +42,22 @@ var (
 	}
 )
 
+// acceptedNow is the conditions of a route accepted at routeStatusNow, with others kept beside them.
+func acceptedNow(others ...metav1.Condition) map[string]metav1.Condition {
+	conditions := map[string]metav1.Condition{
+		fulfillmentv1alpha1.ConditionAccepted: {Status: metav1.ConditionTrue, Reason: fulfillmentv1alpha1.ReasonAccepted,
+			Message: "served by WebhookEndpoint bank", LastTransitionTime: routeStatusNow},
+		fulfillmentv1alpha1.ConditionResolvedRefs: {Status: metav1.ConditionTrue, Reason: ReasonRefsResolved,
+			Message: "the route reads no Secret", LastTransitionTime: routeStatusNow},
+		fulfillmentv1alpha1.ConditionReady: {Status: metav1.ConditionTrue, Reason: fulfillmentv1alpha1.ReasonAccepted,
+			Message: "served by WebhookEndpoint bank", LastTransitionTime: routeStatusNow},
+	}
+	for _, other := range others {
+		conditions[other.Type] = other
+	}
+	return conditions
+}
+
 func TestComputeRouteStatus(t *testing.T) {
 	tests := map[string]struct {
 		route      *fulfillmentv1alpha1.IntentRoute
@@ -52,14 +68,7 @@ func TestComputeRouteStatus(t *testing.T) {
 		"a new route is accepted": {
 			route:      routeFixture("balance"),
 			acceptance: acceptedAcceptance,
-			want: map[string]metav1.Condition{
-				fulfillmentv1alpha1.ConditionAccepted: {Status: metav1.ConditionTrue, Reason: fulfillmentv1alpha1.ReasonAccepted,
-					Message: "served by WebhookEndpoint bank", LastTransitionTime: routeStatusNow},
-				fulfillmentv1alpha1.ConditionResolvedRefs: {Status: metav1.ConditionTrue, Reason: ReasonRefsResolved,
-					Message: "the route reads no Secret", LastTransitionTime: routeStatusNow},
-				fulfillmentv1alpha1.ConditionReady: {Status: metav1.ConditionTrue, Reason: fulfillmentv1alpha1.ReasonAccepted,
-					Message: "served by WebhookEndpoint bank", LastTransitionTime: routeStatusNow},
-			},
+			want:       acceptedNow(),
 		},
 		"unchanged statuses keep their transition time, take the new generation and message": {
 			route: routeFixture("balance", withGeneration(3), withRouteConditions(
@@ -129,29 +138,15 @@ func TestComputeRouteStatus(t *testing.T) {
 				routeCondition(fulfillmentv1alpha1.ConditionStalled, metav1.ConditionTrue, fulfillmentv1alpha1.ReasonEndpointNotFound),
 			)),
 			acceptance: acceptedAcceptance,
-			want: map[string]metav1.Condition{
-				fulfillmentv1alpha1.ConditionAccepted: {Status: metav1.ConditionTrue, Reason: fulfillmentv1alpha1.ReasonAccepted,
-					Message: "served by WebhookEndpoint bank", LastTransitionTime: routeStatusNow},
-				fulfillmentv1alpha1.ConditionResolvedRefs: {Status: metav1.ConditionTrue, Reason: ReasonRefsResolved,
-					Message: "the route reads no Secret", LastTransitionTime: routeStatusNow},
-				fulfillmentv1alpha1.ConditionReady: {Status: metav1.ConditionTrue, Reason: fulfillmentv1alpha1.ReasonAccepted,
-					Message: "served by WebhookEndpoint bank", LastTransitionTime: routeStatusNow},
-			},
+			want:       acceptedNow(),
 		},
 		"other conditions are kept": {
 			route: routeFixture("balance", withRouteConditions(
 				metav1.Condition{Type: "example.com/Audited", Status: metav1.ConditionTrue, Reason: "Audited", LastTransitionTime: routeStatusEarlier},
 			)),
 			acceptance: acceptedAcceptance,
-			want: map[string]metav1.Condition{
-				"example.com/Audited": {Status: metav1.ConditionTrue, Reason: "Audited", LastTransitionTime: routeStatusEarlier},
-				fulfillmentv1alpha1.ConditionAccepted: {Status: metav1.ConditionTrue, Reason: fulfillmentv1alpha1.ReasonAccepted,
-					Message: "served by WebhookEndpoint bank", LastTransitionTime: routeStatusNow},
-				fulfillmentv1alpha1.ConditionResolvedRefs: {Status: metav1.ConditionTrue, Reason: ReasonRefsResolved,
-					Message: "the route reads no Secret", LastTransitionTime: routeStatusNow},
-				fulfillmentv1alpha1.ConditionReady: {Status: metav1.ConditionTrue, Reason: fulfillmentv1alpha1.ReasonAccepted,
-					Message: "served by WebhookEndpoint bank", LastTransitionTime: routeStatusNow},
-			},
+			want: acceptedNow(metav1.Condition{Type: "example.com/Audited", Status: metav1.ConditionTrue, Reason: "Audited",
+				LastTransitionTime: routeStatusEarlier}),
 		},
 	}
 	for name, tc := range tests {
