@@ -482,7 +482,7 @@ func TestEvalLazyBody(t *testing.T) {
 	lazy := func() *Vars {
 		return testVars(func(v *Vars) {
 			v.Request.Body = nil
-			v.Request.LazyBody = model.NewLazyBody(`{"responseId":"resp-1","items":[1]}`, func(string) map[string]any {
+			v.Request.LazyBody = model.NewLazy(`{"responseId":"resp-1","items":[1]}`, func(string) map[string]any {
 				decoded++
 				return map[string]any{"responseId": "resp-1", "items": []any{1.0}}
 			})

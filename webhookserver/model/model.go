@@ -108,11 +108,6 @@ func (l *Lazy[S, T]) Get() T {
 // on first use.
 type LazyBody = Lazy[string, map[string]any]
 
-// NewLazyBody keeps src, to be decoded by decode on first use.
-func NewLazyBody(src string, decode func(string) map[string]any) *LazyBody {
-	return NewLazy(src, decode)
-}
-
 // Answer is what an action produced, encoded by the dialect into its own response format.
 type Answer struct {
 	// Text is the main reply.

@@ -46,13 +46,13 @@ func DecodeEnvelope(body []byte, fields Fields) (Object, *model.LazyBody, error)
 	}
 	src := unsafe.String(unsafe.SliceData(body), len(body))
 	if envelope, ok := parseEnvelope(src, fields); ok {
-		return envelope, model.NewLazyBody(src, decodeChecked), nil
+		return envelope, model.NewLazy(src, decodeChecked), nil
 	}
 	object, err := decodeJSON(body)
 	if err != nil {
 		return Object{}, nil, err
 	}
-	return objectOf(object, fields), model.NewLazyBody("", func(string) map[string]any { return object }), nil
+	return objectOf(object, fields), model.NewLazy("", func(string) map[string]any { return object }), nil
 }
 
 // decodeChecked decodes a body that parseEnvelope took, which parseObject takes too.
