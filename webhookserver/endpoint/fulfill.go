@@ -29,7 +29,7 @@ const FallbackHeader = "Fulfillment-Fallback"
 // Outcome is the HTTP answer to one request and what happened, for metrics and logs.
 type Outcome struct {
 	Status int
-	// Header may be shared with other outcomes (answeredHeader): give an outcome a new map rather than
+	// Header may be shared with other outcomes (jsonHeader): give an outcome a new map rather than
 	// changing the one it has.
 	Header http.Header
 	Body   []byte
@@ -195,12 +195,12 @@ func (e *Endpoint) answerOutcome(request *model.Request, result *action.Result) 
 	if err != nil {
 		return &Outcome{Err: err, Request: request}
 	}
-	return &Outcome{Status: http.StatusOK, Header: answeredHeader, Body: body, Request: request}
+	return &Outcome{Status: http.StatusOK, Header: jsonHeader, Body: body, Request: request}
 }
 
-// answeredHeader is the header of every encoded answer, shared by their outcomes: a map per answer was 5% of
-// the bytes a Dialogflow request allocates. Nothing changes it (see Outcome.Header).
-var answeredHeader = jsonHeader()
+// jsonHeader is the header of every answer the server encodes, shared by their outcomes: a map per answer was
+// 5% of the bytes a Dialogflow request allocates. Nothing changes it (see Outcome.Header).
+var jsonHeader = http.Header{"Content-Type": {"application/json"}}
 
 // fallbackOutcome answers the fallback: the route's, else the endpoint's. A chatbot must say something, so the
 // chatbot dialects answer 200 (with no fallback configured, an empty answer lets the agent use its own static
@@ -247,9 +247,8 @@ func (e *Endpoint) fallbackOutcome(ctx context.Context, request *model.Request, 
 	if err != nil {
 		body, _ = e.codec.Encode(request, &model.Answer{})
 	}
-	header := jsonHeader()
-	header.Set(FallbackHeader, reason)
-	return &Outcome{Status: http.StatusOK, Header: header, Body: body, Fallback: reason, Err: cause, Request: request}
+	return &Outcome{Status: http.StatusOK, Header: headerWith(jsonHeader, FallbackHeader, reason), Body: body,
+		Fallback: reason, Err: cause, Request: request}
 }
 
 // errorOutcome is an error answer in the dialect's error shape (Rasa's) or the server's JSON error.
@@ -260,7 +259,7 @@ func (e *Endpoint) errorOutcome(request *model.Request, status int, code string,
 	} else {
 		body = ErrorBody(code, err.Error())
 	}
-	return &Outcome{Status: status, Header: jsonHeader(), Body: body, Err: err, Request: request}
+	return &Outcome{Status: status, Header: jsonHeader, Body: body, Err: err, Request: request}
 }
 
 // ErrorBody is the server's JSON error: {"error":{"code":...,"message":...}}.
@@ -284,8 +283,4 @@ func headerWith(header http.Header, name, value string) http.Header {
 	with := header.Clone()
 	with.Set(name, value)
 	return with
-}
-
-func jsonHeader() http.Header {
-	return http.Header{"Content-Type": {"application/json"}}
 }

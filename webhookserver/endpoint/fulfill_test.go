@@ -133,9 +133,9 @@ func mustDuration(s string) time.Duration {
 	return parsed
 }
 
-// Answers share one header map (answeredHeader); nothing may change it, or every later answer would carry the
+// Answers share one header map (jsonHeader); nothing may change it, or every later answer would carry the
 // change.
-func TestAnsweredHeaderIsShared(t *testing.T) {
+func TestJSONHeaderIsShared(t *testing.T) {
 	e := compile(t, "DialogflowES", "Sorry.", `{match: {intents: [Hello]}, respond: {text: Hi.}}`)
 	esRequest := `{"responseId":"r","session":"projects/p/agent/sessions/s","queryResult":{"intent":{"displayName":"%s"}}}`
 	answered := e.Fulfill(context.Background(), dialect.Input{Method: http.MethodPost, Body: []byte(strings.Replace(esRequest, "%s", "Hello", 1))})
@@ -151,7 +151,7 @@ func TestAnsweredHeaderIsShared(t *testing.T) {
 		t.Errorf("fallback header %v, want %s: %s", fallback.Header, FallbackHeader, FallbackNoRoute)
 	}
 	want := http.Header{"Content-Type": {"application/json"}}
-	for name, header := range map[string]http.Header{"the answer's": answered.Header, "the shared": answeredHeader} {
+	for name, header := range map[string]http.Header{"the answer's": answered.Header, "the shared": jsonHeader} {
 		if len(header) != 1 || header.Get("Content-Type") != "application/json" {
 			t.Errorf("%s header is %v, want %v", name, header, want)
 		}
