@@ -115,7 +115,6 @@ cpu_note() {
     'BEGIN { printf "%.1f µs of server CPU per request, %.2f cores busy in the server", (n > 0 ? t / hz * 1e6 / n : 0), t / hz / (s > 0 ? s : 1) }'
 }
 
-json_number() { sed -n "s/^  \"$1\": \([0-9.eE+-]*\),\{0,1\}$/\1/p" "$2"; }
 
 echo
 t0=$(server_ticks) n0=$(served) s0=$SECONDS
@@ -141,8 +140,6 @@ rss_parts=$(awk '/^RssAnon:/ {a = $2} /^RssFile:/ {f = $2} END {print "anonymous
 curl -fsS "http://$metrics/metrics" >"$tmp/metrics.txt"
 mapfile -t server_counts < <(grep -E '^fulfillment_(requests|idempotency|fallbacks)_total\{[^}]*endpoint="default/bank-bot"' "$tmp/metrics.txt" || true)
 
-# Latency fields are one level deeper ("latencyMs": {...}, "scheduledLatencyMs": {...}).
-lat() { sed -n "/\"$1\": {/,/}/s/^    \"$2\": \([0-9.eE+-]*\),\{0,1\}$/\1/p" "$3"; }
 row() { # name file
   printf '%-30s %10.0f %8s %9s %9s %9s\n' "$1" "$(json_number throughput "$2")" "$(json_number errors "$2")" \
     "$(lat latencyMs p50 "$2")" "$(lat latencyMs p99 "$2")" "$(lat latencyMs max "$2")"

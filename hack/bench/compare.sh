@@ -215,8 +215,6 @@ for ((round = 2; round <= ROUNDS; round++)); do
   measure "c-$round" "http://$bare/bank-bot" "${es[@]}"
 done
 
-json_number() { sed -n "s/^  \"$1\": \([0-9.eE+-]*\),\{0,1\}$/\1/p" "$2"; }
-lat() { sed -n "/\"$1\": {/,/}/s/^    \"$2\": \([0-9.eE+-]*\),\{0,1\}$/\1/p" "$3"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 # (a) and (c) of each round, and their ratio.
 peaks_a=() peaks_c=() ratios=()

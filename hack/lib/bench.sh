@@ -1,5 +1,5 @@
 # Shared by hack/loadtest.sh and hack/bench/compare.sh (sourced): core pinning, free loopback ports, stopping
-# the processes they start.
+# the processes they start, building the server as shipped, reading the load generator's JSON results.
 
 # pin_cores: with PIN=1, on_target and on_loadgen prefix a command to run it on CPU 0 and CPU 1 respectively,
 # each with GOMAXPROCS=1 (taskset), so that the target and the load generator never wait for each other's time
@@ -44,3 +44,10 @@ stop_process() {
 build_webhookserver() {
   CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$1" ./webhookserver/cmd/webhookserver
 }
+
+# json_number FIELD FILE: a top-level number of hack/loadtest's -json-file output ("throughput", "errors", ...).
+json_number() { sed -n "s/^  \"$1\": \([0-9.eE+-]*\),\{0,1\}$/\1/p" "$2"; }
+
+# lat GROUP FIELD FILE: a latency of that output, one level deeper ("latencyMs" or "scheduledLatencyMs", then
+# "p50", "p99", "max").
+lat() { sed -n "/\"$1\": {/,/}/s/^    \"$2\": \([0-9.eE+-]*\),\{0,1\}$/\1/p" "$3"; }
