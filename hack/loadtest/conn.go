@@ -39,6 +39,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // readBufferSize bounds a line of a response (status line, header, chunk size): a longer one is malformed.
@@ -82,7 +84,7 @@ func newTarget(cfg config) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !validToken(cfg.method) {
+	if !httpguts.ValidHeaderFieldName(cfg.method) {
 		return nil, fmt.Errorf("invalid method %q", cfg.method)
 	}
 	t := &target{
@@ -125,7 +127,7 @@ func newTarget(cfg config) (*target, error) {
 				t.closeAfter = t.closeAfter || hasToken([]byte(v), "close")
 			}
 		}
-		if !validToken(name) {
+		if !httpguts.ValidHeaderFieldName(name) {
 			return nil, fmt.Errorf("invalid header name %q", name)
 		}
 		for _, v := range cfg.header[name] {
@@ -330,16 +332,16 @@ func (c *conn) readHeader() (responseHeader, error) {
 		}
 		name, value := line[:colon], bytes.Trim(line[colon+1:], " \t")
 		switch {
-		case equalFold(name, "Content-Length"):
+		case bytes.EqualFold(name, []byte("Content-Length")):
 			n, ok := parseDecimal(value)
 			if !ok || (h.contentLength >= 0 && n != h.contentLength) {
 				return h, malformedError("bad Content-Length")
 			}
 			h.contentLength = n
-		case equalFold(name, "Transfer-Encoding"):
+		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
 			h.transferEncoded = true
 			h.chunked = lastToken(value, "chunked")
-		case equalFold(name, "Connection"):
+		case bytes.EqualFold(name, []byte("Connection")):
 			h.close = h.close || hasToken(value, "close")
 			h.keepAlive = h.keepAlive || hasToken(value, "keep-alive")
 		}
@@ -473,31 +475,11 @@ func parseChunkSize(line []byte) (int64, bool) {
 	return n, true
 }
 
-// equalFold tells whether b is s, ignoring ASCII case.
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(b) {
-		if lower(b[i]) != lower(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func lower(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}
-
 // hasToken tells whether the comma-separated list v has the token, ignoring ASCII case.
 func hasToken(v []byte, token string) bool {
 	for len(v) > 0 {
 		item, rest, _ := bytes.Cut(v, []byte(","))
-		if equalFold(bytes.Trim(item, " \t"), token) {
+		if bytes.EqualFold(bytes.Trim(item, " \t"), []byte(token)) {
 			return true
 		}
 		v = rest
@@ -510,19 +492,5 @@ func lastToken(v []byte, token string) bool {
 	if i := bytes.LastIndexByte(v, ','); i >= 0 {
 		v = v[i+1:]
 	}
-	return equalFold(bytes.Trim(v, " \t"), token)
-}
-
-// validToken tells whether s is an RFC 9110 token, as a method or a header name must be.
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := range len(s) {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
+	return bytes.EqualFold(bytes.Trim(v, " \t"), []byte(token))
 }

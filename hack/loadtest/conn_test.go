@@ -106,7 +106,7 @@ func readRequest(br *bufio.Reader) (string, error) {
 			return "", err
 		}
 		raw = append(raw, line...)
-		if name, value, ok := bytes.Cut(bytes.TrimRight(line, "\r\n"), []byte(":")); ok && equalFold(name, "Content-Length") {
+		if name, value, ok := bytes.Cut(bytes.TrimRight(line, "\r\n"), []byte(":")); ok && bytes.EqualFold(name, []byte("Content-Length")) {
 			if length, err = strconv.Atoi(string(bytes.TrimSpace(value))); err != nil {
 				return "", err
 			}
@@ -137,7 +137,7 @@ func serveFixed(c net.Conn, response []byte) {
 			if len(line) == 0 {
 				break
 			}
-			if colon := bytes.IndexByte(line, ':'); colon > 0 && equalFold(line[:colon], "Content-Length") {
+			if colon := bytes.IndexByte(line, ':'); colon > 0 && bytes.EqualFold(line[:colon], []byte("Content-Length")) {
 				n, _ := parseDecimal(bytes.TrimSpace(line[colon+1:]))
 				length = int(n)
 			}
