@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -110,7 +111,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	input := dialect.Input{Method: r.Method, Header: r.Header, Query: r.URL.Query(), Body: body}
+	var query url.Values // nil without a query string, as chatbot platforms call: URL.Query makes an empty map
+	if r.URL.RawQuery != "" {
+		query = r.URL.Query()
+	}
+	input := dialect.Input{Method: r.Method, Header: r.Header, Query: query, Body: body}
 	var outcome *endpoint.Outcome
 	if ep.Queue() != nil {
 		outcome = s.enqueue(r, ep, input)

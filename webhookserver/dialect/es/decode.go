@@ -86,8 +86,13 @@ func sessionParameters(r *wire.Reader, queryResult wire.Object, build bool) map[
 // an empty list) for every parameter of the intent the user did not give, which must not hide a value the
 // session already holds.
 func mergeParameters(stored, current map[string]any) map[string]any {
-	if len(stored)+len(current) == 0 {
+	switch {
+	case len(stored)+len(current) == 0:
 		return nil
+	case len(stored) == 0:
+		// Nothing to overlay (no session context yet, as on a conversation's first turn): the intent's
+		// parameters as they are, read-only like every decoded value, rather than a copy.
+		return current
 	}
 	merged := make(map[string]any, len(stored)+len(current))
 	for name, value := range stored {

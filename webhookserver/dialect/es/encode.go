@@ -126,6 +126,10 @@ func sessionContext(req *model.Request, parameters map[string]any) (outputContex
 	}
 	var r wire.Reader
 	stored := sessionParameters(&r, body.Object(&r, "queryResult"), false)
+	if len(stored) == 0 {
+		// Nothing stored yet: the answer's parameters are the session's, without a copy.
+		return outputContext{Name: req.Session + sessionContextSuffix, LifespanCount: sessionContextLifespan, Parameters: parameters}, nil
+	}
 	merged := make(map[string]any, len(stored)+len(parameters))
 	for name, value := range stored {
 		if value != nil {
