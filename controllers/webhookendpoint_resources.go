@@ -100,7 +100,7 @@ func RenderConfig(endpoint *fulfillmentv1alpha1.WebhookEndpoint, routes []fulfil
 			Spec:    *routes[i].Spec.DeepCopy(),
 		})
 	}
-	data, err := config.Render(&config.File{SecretsDir: ConfigSecretsDir, Endpoints: []config.Endpoint{rendered}})
+	data, err := config.Render(&config.File{SecretsDir: ConfigSecretsDir, Admitted: true, Endpoints: []config.Endpoint{rendered}})
 	if err != nil {
 		return nil, "", fmt.Errorf("rendering the configuration of %s: %w", endpoint.Name, err)
 	}

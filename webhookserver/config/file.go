@@ -15,7 +15,8 @@ import (
 const DefaultSecretsDir = "/etc/fulfillment/secrets"
 
 // LoadFile reads a configuration file rendered by the operator (or written by hand) and admits every endpoint and
-// route with the CRD rules, exactly like manifests. Secrets are read from SecretsDir.
+// route with the CRD rules, exactly like manifests, unless the file says the API server admitted them already
+// (File.Admitted). Secrets are read from SecretsDir.
 func LoadFile(path string) (*File, SecretSource, error) {
 	content, err := os.ReadFile(path)
 	if err != nil {
@@ -47,6 +48,7 @@ type rawFile struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`
 	SecretsDir string `json:"secretsDir,omitempty"`
+	Admitted   bool   `json:"admitted,omitempty"`
 	Endpoints  []struct {
 		Name      string         `json:"name"`
 		Namespace string         `json:"namespace"`
@@ -78,7 +80,8 @@ func ParseFile(name string, content []byte) (*File, error) {
 			"apiVersion %q and kind %q are not a webhookserver configuration: want apiVersion %s and kind %s",
 			raw.APIVersion, raw.Kind, APIVersion, Kind)}}}
 	}
-	file := &File{APIVersion: raw.APIVersion, Kind: raw.Kind, SecretsDir: raw.SecretsDir}
+	file := &File{APIVersion: raw.APIVersion, Kind: raw.Kind, SecretsDir: raw.SecretsDir, Admitted: raw.Admitted}
+	validate := !raw.Admitted
 	var found problems
 	for i, rawEndpoint := range raw.Endpoints {
 		field := fmt.Sprintf("endpoints[%d]", i)
@@ -86,10 +89,10 @@ func ParseFile(name string, content []byte) (*File, error) {
 		if endpoint.Namespace == "" {
 			endpoint.Namespace = DefaultNamespace
 		}
-		ok := admitObject(name, field, "WebhookEndpoint", endpoint.Name, endpoint.Namespace, rawEndpoint.Spec, &endpoint.Spec, &found)
+		ok := admitObject(name, field, "WebhookEndpoint", endpoint.Name, endpoint.Namespace, rawEndpoint.Spec, &endpoint.Spec, validate, &found)
 		for j, rawRoute := range rawEndpoint.Routes {
 			route := Route{Name: rawRoute.Name, Created: rawRoute.Created}
-			ok = admitObject(name, fmt.Sprintf("%s.routes[%d]", field, j), "IntentRoute", route.Name, endpoint.Namespace, rawRoute.Spec, &route.Spec, &found) && ok
+			ok = admitObject(name, fmt.Sprintf("%s.routes[%d]", field, j), "IntentRoute", route.Name, endpoint.Namespace, rawRoute.Spec, &route.Spec, validate, &found) && ok
 			endpoint.Routes = append(endpoint.Routes, route)
 		}
 		if ok {
@@ -105,9 +108,9 @@ func ParseFile(name string, content []byte) (*File, error) {
 	return file, nil
 }
 
-// admitObject wraps spec into an object of kind, admits it with the CRD rules and decodes the defaulted spec into
-// out. Problems are located at prefix (e.g. endpoints[0]) in file.
-func admitObject(file, prefix, kind, name, namespace string, spec map[string]any, out any, found *problems) bool {
+// admitObject wraps spec into an object of kind, admits it with the CRD rules (validating it when validate is
+// set) and decodes the defaulted spec into out. Problems are located at prefix (e.g. endpoints[0]) in file.
+func admitObject(file, prefix, kind, name, namespace string, spec map[string]any, out any, validate bool, found *problems) bool {
 	// Numbers must be int64 where integral, as in the API server; a struct field of type map[string]any does
 	// not get that conversion, so the spec is decoded again on its own.
 	converted := map[string]any{}
@@ -134,7 +137,7 @@ func admitObject(file, prefix, kind, name, namespace string, spec map[string]any
 	var admitted struct {
 		Spec json.RawMessage `json:"spec"`
 	}
-	if !admitInto(doc, &admitted, found) {
+	if !admitInto(doc, &admitted, validate, found) {
 		return false
 	}
 	if err := json.Unmarshal(admitted.Spec, out); err != nil {

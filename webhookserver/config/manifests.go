@@ -197,7 +197,7 @@ func assemble(docs []document) (*Manifests, error) {
 			result.Secrets[doc.namespace()+"/"+doc.name()] = data
 		case "WebhookEndpoint":
 			var endpoint fulfillmentv1alpha1.WebhookEndpoint
-			if !admitInto(doc, &endpoint, &found) {
+			if !admitInto(doc, &endpoint, true, &found) {
 				refused[doc.namespace()+"/"+doc.name()] = true
 				continue
 			}
@@ -210,7 +210,7 @@ func assemble(docs []document) (*Manifests, error) {
 
 	for _, doc := range routes {
 		var route fulfillmentv1alpha1.IntentRoute
-		if !admitInto(doc, &route, &found) {
+		if !admitInto(doc, &route, true, &found) {
 			continue
 		}
 		endpointKey := doc.namespace() + "/" + route.Spec.EndpointRef.Name
@@ -250,14 +250,15 @@ func checkName(doc document) (Problem, bool) {
 	return Problem{}, true
 }
 
-// admitInto admits doc with its kind's CRD schema and decodes it into out, reporting problems.
-func admitInto(doc document, out any, found *problems) bool {
+// admitInto admits doc with its kind's CRD schema (validating it when validate is set) and decodes it into out,
+// reporting problems.
+func admitInto(doc document, out any, validate bool, found *problems) bool {
 	all, err := schemas()
 	if err != nil {
 		found.add(doc.problem("", "loading the embedded CRD schemas: "+err.Error()))
 		return false
 	}
-	admitted := all[doc.kind()].admit(doc.object)
+	admitted := all[doc.kind()].admit(doc.object, validate)
 	for _, p := range admitted {
 		found.add(doc.problem(p.field, p.message))
 	}

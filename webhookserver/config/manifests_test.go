@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -208,5 +209,69 @@ endpoints:
 	}
 	if strings.Contains(err.Error(), "limits") {
 		t.Errorf("integer limits were refused (numbers decoded as floats?): %v", err)
+	}
+}
+
+func TestAdmittedFileIsReadAsAdmittedWithoutBuildingValidators(t *testing.T) {
+	loaded, err := LoadManifests(filepath.Join(testenv.RepoRoot(), "config", "samples"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	admitted := *loaded.File
+	admitted.Admitted = true
+	rendered, err := Render(&admitted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(rendered), "admitted: true") {
+		t.Fatalf("admitted is not rendered:\n%s", rendered)
+	}
+
+	ReleaseSchemas()
+	parsed, err := ParseFile("config.yaml", rendered)
+	if err != nil {
+		t.Fatalf("the admitted configuration is refused: %v", err)
+	}
+	if !parsed.Admitted {
+		t.Error("parsed file lost admitted")
+	}
+	// What the server serves from it is what full admission gives.
+	parsed.Admitted = false
+	fully, err := Render(parsed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := Render(loaded.File); string(fully) != string(want) {
+		t.Errorf("an admitted file reads differently from the manifests it came from:\n%s\n---\n%s", fully, want)
+	}
+	for kind, schema := range schemaCache.byKind {
+		if schema.openAPI != nil || schema.cel != nil {
+			t.Errorf("%s: the validators were built for an admitted file", kind)
+		}
+	}
+}
+
+func TestAdmittedFileIsStillPrunedAndDefaulted(t *testing.T) {
+	const file = `
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookServerConfig
+admitted: true
+endpoints:
+- name: bot
+  namespace: bots
+  spec: {dialect: Generic, auth: {allowUnauthenticated: true}%s}
+`
+	// Written by an operator from before a field had a default: the default is applied, as the API server would.
+	parsed, err := ParseFile("config.yaml", []byte(fmt.Sprintf(file, "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec := parsed.Endpoints[0].Spec; spec.Path != "/webhook" || spec.Limits == nil || spec.Limits.MaxBodyBytes.String() != "1Mi" {
+		t.Errorf("defaults not applied to an admitted file: path %q, limits %+v", spec.Path, spec.Limits)
+	}
+	// A field this server does not know is refused, not silently dropped.
+	_, err = ParseFile("config.yaml", []byte(fmt.Sprintf(file, ", colour: blue")))
+	if err == nil || !strings.Contains(err.Error(), "endpoints[0].spec.colour") || !strings.Contains(err.Error(), "unknown field") {
+		t.Errorf("an unknown field in an admitted file: %v", err)
 	}
 }

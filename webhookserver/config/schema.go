@@ -25,8 +25,14 @@ import (
 // CEL rules, all read from the generated CRD. Standalone and cluster users therefore get the same answers.
 type kindSchema struct {
 	structural *structuralschema.Structural
-	openAPI    apiservervalidation.SchemaCreateValidator
-	cel        *schemacel.Validator
+	internal   *apiextensionsinternal.JSONSchemaProps
+
+	// The validators are built on first use: a configuration the API server already admitted (File.Admitted)
+	// is only pruned and defaulted, and building them, CEL rules above all, is most of admission's cost.
+	validatorsOnce sync.Once
+	validatorsErr  error
+	openAPI        apiservervalidation.SchemaCreateValidator
+	cel            *schemacel.Validator
 }
 
 var schemaCache struct {
@@ -92,15 +98,18 @@ func newKindSchema(v1Schema *apiextensionsv1.JSONSchemaProps) (*kindSchema, erro
 	if err != nil {
 		return nil, err
 	}
-	openAPI, _, err := apiservervalidation.NewSchemaValidator(internal)
-	if err != nil {
-		return nil, err
-	}
-	return &kindSchema{
-		structural: structural,
-		openAPI:    openAPI,
-		cel:        schemacel.NewValidator(structural, true, celconfig.PerCallLimit),
-	}, nil
+	return &kindSchema{structural: structural, internal: internal}, nil
+}
+
+// validators builds the OpenAPI and CEL validators once.
+func (s *kindSchema) validators() error {
+	s.validatorsOnce.Do(func() {
+		s.openAPI, _, s.validatorsErr = apiservervalidation.NewSchemaValidator(s.internal)
+		if s.validatorsErr == nil {
+			s.cel = schemacel.NewValidator(s.structural, true, celconfig.PerCallLimit)
+		}
+	})
+	return s.validatorsErr
 }
 
 // fieldProblem is a problem at a field path.
@@ -108,14 +117,22 @@ type fieldProblem struct {
 	field, message string
 }
 
-// admit prunes, defaults and validates obj in place and returns every problem with its field path.
-func (s *kindSchema) admit(obj map[string]any) []fieldProblem {
+// admit prunes, defaults and, when validate is set, validates obj in place, and returns every problem with its
+// field path. Without validate, an unknown field is still a problem and an omitted one still gets its default:
+// a file rendered by an older operator, before a field was added, is read as the API server would read it.
+func (s *kindSchema) admit(obj map[string]any, validate bool) []fieldProblem {
 	var found []fieldProblem
 	unknown := pruning.PruneWithOptions(obj, s.structural, true, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})
 	for _, path := range unknown {
 		found = append(found, fieldProblem{path, "unknown field: remove it or check its spelling (`kubectl explain` lists the fields)"})
 	}
 	defaulting.Default(obj, s.structural)
+	if !validate {
+		return found
+	}
+	if err := s.validators(); err != nil {
+		return append(found, fieldProblem{"", "building the CRD's validators: " + err.Error()})
+	}
 	errs := apiservervalidation.ValidateCustomResource(nil, obj, s.openAPI)
 	errs = append(errs, listtype.ValidateListSetsAndMaps(nil, s.structural, obj)...)
 	if len(errs) == 0 && len(unknown) == 0 {
