@@ -4,9 +4,12 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"runtime/debug"
+	"runtime/metrics"
 	"testing"
 
+	"github.com/fulfillment-dev/fulfillment-operator/internal/testenv"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
 )
 
@@ -42,5 +45,53 @@ func TestLoadLowersTheGCPercentForItsDuration(t *testing.T) {
 		if after := currentGCPercent(); after != tc.process {
 			t.Errorf("GOGC %d: %d after the load, want it back", tc.process, after)
 		}
+	}
+}
+
+func TestGCPercentForGivesTheHeapItsRunway(t *testing.T) {
+	for _, tc := range []struct {
+		base int
+		live uint64
+		want int
+	}{
+		{100, 3 << 20, 200},     // 3 MiB live: 6 MiB of runway is 200%
+		{100, 4 << 20, 150},     // 4 MiB: 150%
+		{100, 5 << 20, 120},     // rounded up: never less runway than minGCRunway
+		{100, 12 << 20, 100},    // the default already gives more
+		{300, 3 << 20, 300},     // a higher setting stays
+		{100, 0, 100},           // nothing measured: the setting stays
+		{50, 64 << 20, 50},      // a lower setting on a large heap stays too
+		{100, minGCRunway, 100}, // exactly the runway
+		{100, minGCRunway - 1, 101},
+	} {
+		if got := gcPercentFor(tc.base, tc.live); got != tc.want {
+			t.Errorf("gcPercentFor(%d, %d) = %d, want %d", tc.base, tc.live, got, tc.want)
+		}
+	}
+}
+
+// After a load the runtime's own heap goal leaves the live heap at least minGCRunway to grow, unless GOGC was set.
+func TestLoadWidensTheGCRunwayUnlessGOGCIsSet(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(processGCPercent()))
+	samples := filepath.Join(testenv.RepoRoot(), "config", "samples")
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	t.Setenv("GOGC", "")
+	if _, err := New(Options{Source: &ManifestSource{Paths: []string{samples}}, Logger: logger, QueueDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	heap := []metrics.Sample{{Name: "/gc/heap/goal:bytes"}, {Name: "/gc/heap/live:bytes"}}
+	metrics.Read(heap)
+	if goal, live := heap[0].Value.Uint64(), heap[1].Value.Uint64(); goal < live+minGCRunway {
+		t.Errorf("heap goal %d for %d live bytes: less than %d of runway (GC percent %d)", goal, live, minGCRunway, currentGCPercent())
+	}
+
+	t.Setenv("GOGC", "100")
+	debug.SetGCPercent(100)
+	if _, err := New(Options{Source: &ManifestSource{Paths: []string{samples}}, Logger: logger, QueueDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	if got := currentGCPercent(); got != 100 {
+		t.Errorf("GOGC=100 was set, yet the GC percent is %d after a load", got)
 	}
 }

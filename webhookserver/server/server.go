@@ -101,6 +101,7 @@ func New(opts Options) (*Server, error) {
 	if opts.ReadHeaderTimeout <= 0 {
 		opts.ReadHeaderTimeout = 10 * time.Second
 	}
+	processGCPercent() // before any load changes it
 	env, err := expr.NewEnv()
 	if err != nil {
 		return nil, err
@@ -145,6 +146,7 @@ func (s *Server) Reload() (bool, error) {
 		return false, err
 	}
 	previous := s.current.Swap(next)
+	gcPercent := widenGCRunway()
 	s.closeUnusedStores(next)
 	s.startWorkers(next)
 	s.fingerprint, s.failedFingerprint = fingerprint, ""
@@ -158,9 +160,9 @@ func (s *Server) Reload() (bool, error) {
 		served = append(served, fmt.Sprintf("%s/%s (%s %s, %d routes)", e.Namespace, e.Name, e.Dialect, e.Path, e.RouteCount()))
 	}
 	if previous == nil {
-		s.log.Info("configuration loaded", "source", s.opts.Source.Describe(), "endpoints", served)
+		s.log.Info("configuration loaded", "source", s.opts.Source.Describe(), "endpoints", served, "gcPercent", gcPercent)
 	} else {
-		s.log.Info("configuration reloaded", "source", s.opts.Source.Describe(), "endpoints", served)
+		s.log.Info("configuration reloaded", "source", s.opts.Source.Describe(), "endpoints", served, "gcPercent", gcPercent)
 	}
 	return true, nil
 }
