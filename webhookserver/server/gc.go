@@ -28,10 +28,12 @@ func gcPercentFor(base int, live uint64) int {
 	return max(base, int((minGCRunway*100+live-1)/live))
 }
 
-// widenGCRunway sets the GC percent for the live heap of the configuration just loaded (gcPercentFor) and returns
-// it. A GOGC the operator of the process set, and GOGC=off, are left alone. After a reload the old configuration
-// is still live when it measures, so the percent is a little lower than it will need to be, never higher.
-func widenGCRunway() int {
+// setGCRunway sets the GC percent for the heap the last collection found live (gcPercentFor) and returns it. The
+// server calls it after each load and then every ReloadInterval, since a percent is a multiple of the live heap
+// and the runway must stay an addition to it: as an idempotency store fills, the percent comes back down to the
+// process's setting, rather than multiply the store. A GOGC the process was started with, and GOGC=off, are left
+// alone. Right after a reload the old configuration is still live, so the percent is a little low for a second.
+func setGCRunway() int {
 	base := processGCPercent()
 	if os.Getenv("GOGC") != "" || base < 0 {
 		return base

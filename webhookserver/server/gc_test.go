@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"testing"
@@ -94,4 +95,17 @@ func TestLoadWidensTheGCRunwayUnlessGOGCIsSet(t *testing.T) {
 	if got := currentGCPercent(); got != 100 {
 		t.Errorf("GOGC=100 was set, yet the GC percent is %d after a load", got)
 	}
+}
+
+// The runway is an addition to the live heap, not a multiple of it: once the live heap is larger than the runway
+// (an idempotency store filled up), the percent is the process's own again.
+func TestGCRunwayGoesAwayAsTheLiveHeapGrows(t *testing.T) {
+	t.Setenv("GOGC", "")
+	defer debug.SetGCPercent(debug.SetGCPercent(processGCPercent()))
+	store := make([]byte, 4*minGCRunway)
+	runtime.GC()
+	if got, want := setGCRunway(), processGCPercent(); got != want || currentGCPercent() != want {
+		t.Errorf("with %d bytes live the GC percent is %d (set: %d), want the process's %d", len(store), got, currentGCPercent(), want)
+	}
+	runtime.KeepAlive(store)
 }

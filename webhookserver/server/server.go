@@ -146,7 +146,7 @@ func (s *Server) Reload() (bool, error) {
 		return false, err
 	}
 	previous := s.current.Swap(next)
-	gcPercent := widenGCRunway()
+	gcPercent := setGCRunway()
 	s.closeUnusedStores(next)
 	s.startWorkers(next)
 	s.fingerprint, s.failedFingerprint = fingerprint, ""
@@ -386,6 +386,7 @@ func (s *Server) watch(ctx context.Context) error {
 			if _, err := s.Reload(); err != nil && s.current.Load() == nil {
 				return err
 			}
+			setGCRunway()
 		}
 	}
 }
