@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"testing"
+	"time"
 
 	"github.com/fulfillment-dev/fulfillment-operator/internal/testenv"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
@@ -33,6 +34,7 @@ func currentGCPercent() int {
 // A load runs at loadGCPercent, to bound the peak memory of its garbage, and the process's own setting comes
 // back after it; a lower setting or GOGC=off is left alone.
 func TestLoadLowersTheGCPercentForItsDuration(t *testing.T) {
+	t.Setenv("GOGC", "100") // the percents set here are the process's own: no runway is set over them
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	for _, tc := range []struct{ process, during int }{{100, loadGCPercent}, {300, loadGCPercent}, {20, 20}, {-1, -1}} {
 		debug.SetGCPercent(tc.process)
@@ -106,6 +108,23 @@ func TestGCRunwayGoesAwayAsTheLiveHeapGrows(t *testing.T) {
 	runtime.GC()
 	if got, want := setGCRunway(), processGCPercent(); got != want || currentGCPercent() != want {
 		t.Errorf("with %d bytes live the GC percent is %d (set: %d), want the process's %d", len(store), got, currentGCPercent(), want)
+	}
+	runtime.KeepAlive(store)
+}
+
+// After every collection, not only after a load: the runway follows a live heap that grows while serving.
+func TestGCRunwayFollowsTheLiveHeapAfterEveryCollection(t *testing.T) {
+	t.Setenv("GOGC", "")
+	defer debug.SetGCPercent(debug.SetGCPercent(processGCPercent()))
+	startGCRunwayHook()
+	debug.SetGCPercent(1000) // as if set for a small heap
+	store := make([]byte, 4*minGCRunway)
+	for deadline := time.Now().Add(5 * time.Second); currentGCPercent() != processGCPercent(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d bytes live, and the GC percent is still %d after collections, want %d", len(store), currentGCPercent(), processGCPercent())
+		}
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond) // the hook runs on the finalizer goroutine
 	}
 	runtime.KeepAlive(store)
 }

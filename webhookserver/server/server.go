@@ -102,6 +102,7 @@ func New(opts Options) (*Server, error) {
 		opts.ReadHeaderTimeout = 10 * time.Second
 	}
 	processGCPercent() // before any load changes it
+	startGCRunwayHook()
 	env, err := expr.NewEnv()
 	if err != nil {
 		return nil, err
@@ -167,18 +168,9 @@ func (s *Server) Reload() (bool, error) {
 	return true, nil
 }
 
-// loadGCPercent is the GC's target while a configuration loads. Admitting and compiling 1,000 routes churns
-// through about 20 MiB that is garbage at once; at the default 100 that raised the process's peak RSS (VmHWM)
-// to 50 MiB, at 50 to 42-44 MiB, with no measurable cost in load time (350 ms).
-const loadGCPercent = 50
-
-// build loads and compiles a snapshot.
+// build loads and compiles a snapshot, with the GC at loadGCPercent.
 func (s *Server) build() (*snapshot, error) {
-	if previous := debug.SetGCPercent(loadGCPercent); previous < 0 || previous < loadGCPercent {
-		debug.SetGCPercent(previous) // never raised, and GOGC=off stays off
-	} else {
-		defer debug.SetGCPercent(previous)
-	}
+	defer beginLoad()()
 	file, secrets, err := s.opts.Source.Load()
 	// Admission is done: its schemas are rebuilt on the next change rather than kept live meanwhile, and the
 	// memory a load churns through (YAML, schemas: about 20 MiB for 1,000 routes) goes back to the system now
@@ -386,7 +378,6 @@ func (s *Server) watch(ctx context.Context) error {
 			if _, err := s.Reload(); err != nil && s.current.Load() == nil {
 				return err
 			}
-			setGCRunway()
 		}
 	}
 }
