@@ -64,7 +64,7 @@ func (e *Endpoint) Fulfill(ctx context.Context, in dialect.Input) *Outcome {
 	request.Dialect = e.Dialect
 
 	// The action gets the deadline minus a margin to encode and send the answer.
-	ctx, cancel := context.WithTimeout(ctx, e.Timeout-answerMargin(e.Timeout))
+	ctx, cancel := withDeadline(ctx, time.Now().Add(e.Timeout-answerMargin(e.Timeout)))
 	defer cancel()
 	vars := &expr.Vars{Request: request, Endpoint: expr.Endpoint{Name: e.Name, Namespace: e.Namespace}}
 	if e.dedup == nil {
