@@ -28,9 +28,9 @@ type File struct {
 
 	// Admitted says that every spec is one the Kubernetes API server admitted, as the operator renders them. The
 	// server then prunes and defaults them (a file an older operator rendered lacks the fields added since) and
-	// compiles them, but does not run the CRDs' OpenAPI and CEL validation again: that took most of a load's
-	// time and raised a pod's peak RSS by 6 MiB. A file written by hand leaves it out, to be validated
-	// like manifests.
+	// compiles them, but does not run the CRDs' OpenAPI and CEL validation again: that took half of a load's
+	// time (1,000 routes on one core: ready in 640 ms, 310 without) and raised a pod's peak RSS by 6 MiB. A file
+	// written by hand leaves it out, to be validated like manifests.
 	Admitted bool `json:"admitted,omitempty"`
 
 	Endpoints []Endpoint `json:"endpoints"`
