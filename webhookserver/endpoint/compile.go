@@ -157,6 +157,18 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 			}
 		}
 	}
+	// Admission refuses these too, but an admitted configuration (config.File.Admitted) is not validated again:
+	// whatever loaded it, the server never serves an endpoint open by accident or one that cannot answer.
+	if !spec.Spec.Auth.AllowUnauthenticated && !hasAuthMethod(&spec.Spec) {
+		fail("spec.auth", errors.New("no authentication method (basic, bearer, hmac, oidc, or tls.clientAuth.mode: Require); "+
+			"to accept unauthenticated requests on purpose, set auth.allowUnauthenticated: true"))
+	}
+	if e.Timeout <= 0 {
+		fail("spec.timeout", fmt.Errorf("%v: the deadline must be positive", e.Timeout))
+	}
+	if e.MaxBodyBytes <= 0 {
+		fail("spec.limits.maxBodyBytes", fmt.Errorf("%d: must be positive", e.MaxBodyBytes))
+	}
 	if e.fallback, err = compileFallback(opts.Env, spec.Spec.Fallback); err != nil {
 		fail("spec.fallback", err)
 	}
@@ -188,6 +200,15 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 		return nil, errors.Join(errs...)
 	}
 	return e, nil
+}
+
+// hasAuthMethod says whether spec authenticates callers: a method, or client certificates required.
+func hasAuthMethod(spec *fulfillmentv1alpha1.WebhookEndpointSpec) bool {
+	a := spec.Auth
+	if a.Basic != nil || a.Bearer != nil || a.HMAC != nil || a.OIDC != nil {
+		return true
+	}
+	return spec.TLS != nil && spec.TLS.ClientAuth != nil && spec.TLS.ClientAuth.Mode == fulfillmentv1alpha1.ClientAuthRequire
 }
 
 // compileAuth builds the checkers of every configured method.
@@ -241,7 +262,7 @@ func compileAuth(endpointName string, spec fulfillmentv1alpha1.EndpointAuth, sec
 		return nil, errors.Join(errs...)
 	}
 	if len(checkers) == 0 {
-		return nil, nil // allowUnauthenticated, checked at admission
+		return nil, nil // allowUnauthenticated (Compile checks it)
 	}
 	return checkers, nil
 }

@@ -172,3 +172,40 @@ func TestRoutesReadHeaders(t *testing.T) {
 		}
 	}
 }
+
+// A configuration the API server admitted is not validated again (config.File.Admitted), so a hand-edited one
+// must still not give an open endpoint, or one that cannot answer: Compile refuses them itself.
+func TestCompileRefusesAnOpenOrUnanswerableEndpointWhateverLoadedIt(t *testing.T) {
+	env, err := expr.NewEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := func(spec string) error {
+		t.Helper()
+		file, err := config.ParseFile("config.yaml", []byte(`
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookServerConfig
+admitted: true
+endpoints:
+- name: bot
+  namespace: ns
+  spec: `+spec))
+		if err != nil {
+			t.Fatalf("the admitted file was refused before compiling: %v", err)
+		}
+		_, err = Compile(file.Endpoints[0], config.MapSecrets{}, Options{Env: env})
+		return err
+	}
+	for _, tc := range []struct{ spec, want string }{
+		{`{dialect: Generic, auth: {}}`, "spec.auth: no authentication method"},
+		{`{dialect: Generic, auth: {allowUnauthenticated: true}, timeout: 0s}`, "spec.timeout: 0s: the deadline must be positive"},
+		{`{dialect: Generic, auth: {allowUnauthenticated: true}, limits: {maxBodyBytes: "0"}}`, "spec.limits.maxBodyBytes: 0: must be positive"},
+	} {
+		if err := load(tc.spec); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.spec, err, tc.want)
+		}
+	}
+	if err := load(`{dialect: Generic, auth: {allowUnauthenticated: true}}`); err != nil {
+		t.Errorf("an endpoint open on purpose: %v", err)
+	}
+}
