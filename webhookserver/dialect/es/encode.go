@@ -126,9 +126,18 @@ func sessionContext(req *model.Request, parameters map[string]any) (outputContex
 	}
 	var r wire.Reader
 	stored := sessionParameters(&r, body.Object(&r, "queryResult"), false)
+	return outputContext{
+		Name:          req.Session + sessionContextSuffix,
+		LifespanCount: sessionContextLifespan,
+		Parameters:    overlayParameters(stored, parameters),
+	}, nil
+}
+
+// overlayParameters is the stored parameters that are not null with the answer's on top: the answer's as they
+// are when nothing is stored yet (a conversation's first turn), rather than a copy.
+func overlayParameters(stored, parameters map[string]any) map[string]any {
 	if len(stored) == 0 {
-		// Nothing stored yet: the answer's parameters are the session's, without a copy.
-		return outputContext{Name: req.Session + sessionContextSuffix, LifespanCount: sessionContextLifespan, Parameters: parameters}, nil
+		return parameters
 	}
 	merged := make(map[string]any, len(stored)+len(parameters))
 	for name, value := range stored {
@@ -139,11 +148,7 @@ func sessionContext(req *model.Request, parameters map[string]any) (outputContex
 	for name, value := range parameters {
 		merged[name] = value
 	}
-	return outputContext{
-		Name:          req.Session + sessionContextSuffix,
-		LifespanCount: sessionContextLifespan,
-		Parameters:    merged,
-	}, nil
+	return merged
 }
 
 // followupEventInput triggers an event; Dialogflow then answers with the intent the event matches and ignores
