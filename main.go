@@ -48,6 +48,7 @@ type options struct {
 	watchNamespaces    string
 	apiQPS             float64
 	apiBurst           int
+	requireSecretLabel bool
 }
 
 func main() {
@@ -67,6 +68,9 @@ func main() {
 	// under a minute to about ten (docs/benchmarks.md, operator at scale).
 	flag.Float64Var(&opts.apiQPS, "kube-api-qps", 50, "Requests per second the manager may send to the API server.")
 	flag.IntVar(&opts.apiBurst, "kube-api-burst", 100, "Burst of requests above --kube-api-qps.")
+	flag.BoolVar(&opts.requireSecretLabel, "require-secret-reference-label", false,
+		"Let WebhookEndpoints and IntentRoutes reference only Secrets labelled "+controllers.LabelSecretReference+`: "true"; `+
+			"others are refused with ResolvedRefs=False (routes) or SecretsReady=False (endpoints).")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -104,7 +108,8 @@ func run(opts options) error {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
 	ctx := ctrl.SetupSignalHandler()
-	if err := controllers.Setup(ctx, mgr, controllers.Options{Image: opts.webhookserverImage}); err != nil {
+	if err := controllers.Setup(ctx, mgr, controllers.Options{Image: opts.webhookserverImage,
+		RequireSecretLabel: opts.requireSecretLabel}); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

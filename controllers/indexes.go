@@ -67,14 +67,23 @@ func routeSecrets(route *fulfillmentv1alpha1.IntentRoute) []string {
 	return names
 }
 
-// secretExists reports whether a Secret exists, reading metadata only (the operator never needs the values of
-// the Secrets it does not own).
-func secretExists(ctx context.Context, c client.Reader, namespace, name string) (bool, error) {
+// LabelSecretReference marks a Secret that WebhookEndpoints and IntentRoutes may reference, when the operator
+// runs with --require-secret-reference-label.
+const LabelSecretReference = "fulfillment.dev/reference"
+
+// secretRef is what the operator knows of a referenced Secret: whether it exists and whether it carries
+// LabelSecretReference: "true". It is read as metadata only (the operator never needs the values of
+// referenced Secrets, and the watch caches only metadata).
+type secretRef struct {
+	exists, labelled bool
+}
+
+func readSecretRef(ctx context.Context, c client.Reader, namespace, name string) (secretRef, error) {
 	meta := &metav1.PartialObjectMetadata{}
 	meta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 	err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, meta)
 	if client.IgnoreNotFound(err) != nil {
-		return false, err
+		return secretRef{}, err
 	}
-	return err == nil, nil
+	return secretRef{exists: err == nil, labelled: meta.Labels[LabelSecretReference] == "true"}, nil
 }

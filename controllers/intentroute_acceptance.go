@@ -21,6 +21,10 @@ const (
 	// ReasonSecretNotFound: a referenced Secret, or its key, does not exist. Also a reason of the endpoint's
 	// SecretsReady, Ready and Reconciling conditions.
 	ReasonSecretNotFound = "SecretNotFound"
+	// ReasonRefNotPermitted: a referenced Secret lacks LabelSecretReference while the operator requires it (the
+	// Gateway API's reason for a reference its policy does not allow). Also a reason of the endpoint's
+	// SecretsReady, Ready and Stalled conditions.
+	ReasonRefNotPermitted = "RefNotPermitted"
 )
 
 // maxRouteProblems is how many problems a condition message lists before it says how many more there are.
@@ -33,6 +37,9 @@ type RouteFacts struct {
 	// MissingSecrets are the Secret keys the route's call headers read (valueFrom) that do not exist, as
 	// "name/key" (or "name" when the whole Secret is missing).
 	MissingSecrets []string
+	// UnlabelledSecrets are the Secrets the route's call headers read that exist without LabelSecretReference
+	// while the operator requires it, by name.
+	UnlabelledSecrets []string
 	// Siblings are the other routes of the same endpoint, accepted or not.
 	Siblings []fulfillmentv1alpha1.IntentRoute
 }
@@ -66,7 +73,7 @@ type Acceptance struct {
 // env must be the server's environment (expr.NewEnv).
 func AcceptRoute(env *expr.Env, route *fulfillmentv1alpha1.IntentRoute, facts RouteFacts) Acceptance {
 	a := Acceptance{}
-	a.ResolvedRefs, a.RefsReason, a.RefsMessage = resolveRouteRefs(route, facts.MissingSecrets)
+	a.ResolvedRefs, a.RefsReason, a.RefsMessage = resolveRouteRefs(route, facts)
 	a.Accepted, a.Reason, a.Message = acceptRoute(env, route, facts)
 	return a
 }
@@ -86,6 +93,7 @@ func acceptRoute(env *expr.Env, route *fulfillmentv1alpha1.IntentRoute, facts Ro
 	}
 	problems := routeTargetProblems(&route.Spec, endpoint.Spec.Dialect)
 	problems = append(problems, missingSecretProblems(route, facts.MissingSecrets)...)
+	problems = append(problems, unlabelledSecretProblems(route, facts.UnlabelledSecrets)...)
 	if len(problems) > 0 {
 		return false, fulfillmentv1alpha1.ReasonInvalidTarget, problemList(problems)
 	}
@@ -96,9 +104,12 @@ func acceptRoute(env *expr.Env, route *fulfillmentv1alpha1.IntentRoute, facts Ro
 }
 
 // resolveRouteRefs is the ResolvedRefs condition: the Secret keys of the call headers.
-func resolveRouteRefs(route *fulfillmentv1alpha1.IntentRoute, missing []string) (bool, string, string) {
-	if problems := missingSecretProblems(route, missing); len(problems) > 0 {
+func resolveRouteRefs(route *fulfillmentv1alpha1.IntentRoute, facts RouteFacts) (bool, string, string) {
+	if problems := missingSecretProblems(route, facts.MissingSecrets); len(problems) > 0 {
 		return false, ReasonSecretNotFound, problemList(problems)
+	}
+	if problems := unlabelledSecretProblems(route, facts.UnlabelledSecrets); len(problems) > 0 {
+		return false, ReasonRefNotPermitted, problemList(problems)
 	}
 	refs := RouteSecretKeys(route)
 	switch len(refs) {
@@ -155,6 +166,30 @@ func missingSecretProblems(route *fulfillmentv1alpha1.IntentRoute, missing []str
 		problems = append(problems, problem)
 	}
 	return problems
+}
+
+// unlabelledSecretProblems explains each Secret the route may not read, with the header fields that read it.
+func unlabelledSecretProblems(route *fulfillmentv1alpha1.IntentRoute, unlabelled []string) []string {
+	problems := make([]string, 0, len(unlabelled))
+	for _, name := range slices.Compact(slices.Sorted(slices.Values(unlabelled))) {
+		var fields []string
+		if call := route.Spec.Call; call != nil {
+			for i, header := range call.Headers {
+				if header.ValueFrom != nil && header.ValueFrom.SecretKeyRef.Name == name {
+					fields = append(fields, fmt.Sprintf("spec.call.headers[%d].valueFrom.secretKeyRef", i))
+				}
+			}
+		}
+		problems = append(problems, strings.Join(fields, ", ")+": "+unlabelledSecretProblem(name))
+	}
+	return problems
+}
+
+// unlabelledSecretProblem says why a Secret may not be referenced and how to allow it.
+func unlabelledSecretProblem(name string) string {
+	return fmt.Sprintf("Secret %s is not labelled %s: \"true\", which the operator requires of referenced Secrets "+
+		"(--require-secret-reference-label): label it if it is meant for fulfillment (kubectl label secret %s %s=true)",
+		name, LabelSecretReference, name, LabelSecretReference)
 }
 
 // placeholderSecret stands in for header Secrets when compiling: the operator never reads their values, and
@@ -372,12 +407,12 @@ func problemList(problems []string) string {
 
 // AcceptedRoutes decides every route of endpoint at once, as the endpoint's reconciler needs it to render
 // <endpoint>-config: it calls AcceptRoute itself instead of reading the routes' status, which may lag behind
-// a route's spec and would briefly drop a route that is only being edited. missingSecrets gives a route's
-// RouteFacts.MissingSecrets (nil means none are missing). Routes of other endpoints and routes being deleted
-// are left out, of the result and of the counts. The accepted routes come in the server's order: priority
-// (higher first), then older, then name.
+// a route's spec and would briefly drop a route that is only being edited. secrets gives a route's
+// RouteFacts.MissingSecrets and UnlabelledSecrets (nil means every Secret may be read). Routes of other
+// endpoints and routes being deleted are left out, of the result and of the counts. The accepted routes come in
+// the server's order: priority (higher first), then older, then name.
 func AcceptedRoutes(env *expr.Env, endpoint *fulfillmentv1alpha1.WebhookEndpoint, routes []fulfillmentv1alpha1.IntentRoute,
-	missingSecrets func(*fulfillmentv1alpha1.IntentRoute) []string) ([]fulfillmentv1alpha1.IntentRoute, fulfillmentv1alpha1.RouteCounts) {
+	secrets func(*fulfillmentv1alpha1.IntentRoute) (missing, unlabelled []string)) ([]fulfillmentv1alpha1.IntentRoute, fulfillmentv1alpha1.RouteCounts) {
 	var mine []fulfillmentv1alpha1.IntentRoute
 	for i := range routes {
 		r := &routes[i]
@@ -390,8 +425,8 @@ func AcceptedRoutes(env *expr.Env, endpoint *fulfillmentv1alpha1.WebhookEndpoint
 	for i := range mine {
 		r := &mine[i]
 		facts := RouteFacts{Endpoint: endpoint, Siblings: mine}
-		if missingSecrets != nil {
-			facts.MissingSecrets = missingSecrets(r)
+		if secrets != nil {
+			facts.MissingSecrets, facts.UnlabelledSecrets = secrets(r)
 		}
 		if AcceptRoute(env, r, facts).Accepted {
 			accepted = append(accepted, *r)

@@ -433,6 +433,15 @@ func TestAcceptRoute(t *testing.T) {
 			wantReason:     fulfillmentv1alpha1.ReasonInvalidExpression,
 			wantRefsReason: ReasonSecretNotFound,
 		},
+		"a Secret without the reference label rejects the route and fails ResolvedRefs": {
+			route:      routeFixture("balance", withCall(secretHeaderCall)),
+			facts:      RouteFacts{Endpoint: es, UnlabelledSecrets: []string{"bank-api-token"}},
+			wantReason: fulfillmentv1alpha1.ReasonInvalidTarget,
+			wantMessage: []string{"spec.call.headers[1].valueFrom.secretKeyRef: Secret bank-api-token is not labelled " +
+				`fulfillment.dev/reference: "true"`, "kubectl label secret bank-api-token fulfillment.dev/reference=true"},
+			wantRefsReason: ReasonRefNotPermitted,
+			wantRefs:       []string{"Secret bank-api-token is not labelled fulfillment.dev/reference"},
+		},
 		"a missing Secret without an endpoint": {
 			route:          routeFixture("balance", withCall(secretHeaderCall)),
 			facts:          RouteFacts{MissingSecrets: []string{"bank-api-token/token"}},
@@ -656,11 +665,11 @@ func TestAcceptedRoutes(t *testing.T) {
 		*routeFixture("needs-token", withCall(secretHeaderCall), withMatch(fulfillmentv1alpha1.RouteMatch{Intents: []string{"transfer"}})),
 		*routeFixture("aa-default-later", withMatch(fulfillmentv1alpha1.RouteMatch{Intents: []string{"hello"}})),
 	}
-	missing := func(r *fulfillmentv1alpha1.IntentRoute) []string {
+	missing := func(r *fulfillmentv1alpha1.IntentRoute) ([]string, []string) {
 		if r.Name == "needs-token" {
-			return []string{"bank-api-token/token"}
+			return []string{"bank-api-token/token"}, nil
 		}
-		return nil
+		return nil, nil
 	}
 
 	accepted, counts := AcceptedRoutes(env, endpoint, routes, missing)
@@ -679,6 +688,18 @@ func TestAcceptedRoutes(t *testing.T) {
 	_, counts = AcceptedRoutes(env, endpoint, routes, nil)
 	if want := (fulfillmentv1alpha1.RouteCounts{Accepted: 4, Rejected: 2}); counts != want {
 		t.Errorf("counts without missing Secrets = %+v, want %+v", counts, want)
+	}
+
+	// A Secret that exists but may not be referenced keeps the route out as well.
+	unlabelled := func(r *fulfillmentv1alpha1.IntentRoute) ([]string, []string) {
+		if r.Name == "needs-token" {
+			return nil, []string{"bank-api-token"}
+		}
+		return nil, nil
+	}
+	_, counts = AcceptedRoutes(env, endpoint, routes, unlabelled)
+	if want := (fulfillmentv1alpha1.RouteCounts{Accepted: 3, Rejected: 3}); counts != want {
+		t.Errorf("counts with an unlabelled Secret = %+v, want %+v", counts, want)
 	}
 }
 

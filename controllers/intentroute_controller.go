@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -29,6 +30,8 @@ type IntentRouteReconciler struct {
 	Recorder events.EventRecorder
 	Env      *expr.Env
 	Now      func() (now metav1.Time)
+	// RequireSecretLabel refuses Secrets without LabelSecretReference (--require-secret-reference-label).
+	RequireSecretLabel bool
 }
 
 // Reconcile implements reconcile.Reconciler.
@@ -53,7 +56,7 @@ func (r *IntentRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if err := r.Client.List(ctx, siblings, client.InNamespace(route.Namespace), client.MatchingFields{IndexRouteEndpoint: route.Spec.EndpointRef.Name}); err != nil {
 		return ctrl.Result{}, err
 	}
-	facts, err := routeFacts(ctx, r.Client, route, endpoint, siblings.Items)
+	facts, err := routeFacts(ctx, r.Client, route, endpoint, siblings.Items, r.RequireSecretLabel)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -79,34 +82,37 @@ func (r *IntentRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 }
 
 // routeFacts gathers what acceptance needs to know about a route: its endpoint, its siblings and which Secrets
-// its call headers read that do not exist.
-func routeFacts(ctx context.Context, c client.Client, route *fulfillmentv1alpha1.IntentRoute, endpoint *fulfillmentv1alpha1.WebhookEndpoint, all []fulfillmentv1alpha1.IntentRoute) (RouteFacts, error) {
+// its call headers read that do not exist or may not be read.
+func routeFacts(ctx context.Context, c client.Client, route *fulfillmentv1alpha1.IntentRoute, endpoint *fulfillmentv1alpha1.WebhookEndpoint,
+	all []fulfillmentv1alpha1.IntentRoute, requireLabel bool) (RouteFacts, error) {
 	facts := RouteFacts{Endpoint: endpoint}
 	for _, sibling := range all {
 		if sibling.Name != route.Name {
 			facts.Siblings = append(facts.Siblings, sibling)
 		}
 	}
-	missing, err := missingRouteSecrets(ctx, c, route)
-	facts.MissingSecrets = missing
+	var err error
+	facts.MissingSecrets, facts.UnlabelledSecrets, err = routeSecretFacts(ctx, c, route, requireLabel)
 	return facts, err
 }
 
-// missingRouteSecrets are the "name/key" Secret references of a route's call headers whose Secret does not
-// exist.
-func missingRouteSecrets(ctx context.Context, c client.Client, route *fulfillmentv1alpha1.IntentRoute) ([]string, error) {
-	var missing []string
+// routeSecretFacts reads the Secrets of a route's call headers: the "name/key" references whose Secret does not
+// exist, and, when requireLabel is set, the names of those that exist without LabelSecretReference.
+func routeSecretFacts(ctx context.Context, c client.Client, route *fulfillmentv1alpha1.IntentRoute, requireLabel bool) (missing, unlabelled []string, err error) {
 	for _, nameAndKey := range RouteSecretKeys(route) {
 		name, _, _ := strings.Cut(nameAndKey, "/")
-		exists, err := secretExists(ctx, c, route.Namespace, name)
+		ref, err := readSecretRef(ctx, c, route.Namespace, name)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if !exists {
+		switch {
+		case !ref.exists:
 			missing = append(missing, nameAndKey)
+		case requireLabel && !ref.labelled:
+			unlabelled = append(unlabelled, name)
 		}
 	}
-	return missing, nil
+	return missing, slices.Compact(unlabelled), nil
 }
 
 // SetupWithManager registers the controller: the route (spec changes), its siblings (a conflict can resolve

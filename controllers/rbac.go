@@ -4,7 +4,8 @@ package controllers
 // and server-side-applies (patch) the objects it renders, and deletes only those it removes when a feature is
 // turned off (PodDisruptionBudget, HorizontalPodAutoscaler, Ingress, HTTPRoute); owner references remove the
 // rest with the endpoint. Secrets: it reads referenced ones as metadata only, reads and writes only the HMAC
-// keys and certificates it generates, and never deletes one.
+// keys and certificates it generates, and never deletes one. It reads the Gateways an HTTPRoute attaches to,
+// to tell whether their listeners are HTTPS (InsecureExposure).
 //
 // +kubebuilder:rbac:groups=fulfillment.dev,resources=webhookendpoints;intentroutes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=fulfillment.dev,resources=webhookendpoints/status;intentroutes/status,verbs=get;patch
@@ -17,4 +18,5 @@ package controllers
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gateways,verbs=get
 // +kubebuilder:rbac:groups=cert-manager.io,resources=certificates,verbs=get;list;watch;create;patch

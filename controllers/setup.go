@@ -17,6 +17,9 @@ type Options struct {
 	Image string
 	// Now is the clock; time.Now when nil (tests pass a fake one).
 	Now func() time.Time
+	// RequireSecretLabel lets WebhookEndpoints and IntentRoutes reference only Secrets labelled
+	// LabelSecretReference: "true" (--require-secret-reference-label).
+	RequireSecretLabel bool
 }
 
 // Setup registers the indexes and both controllers with the manager.
@@ -39,6 +42,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		Image:     opts.Image,
 		Env:       env,
 		Now:       opts.Now,
+
+		RequireSecretLabel: opts.RequireSecretLabel,
 	}
 	if err := endpoints.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the WebhookEndpoint controller: %w", err)
@@ -48,6 +53,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		Recorder: mgr.GetEventRecorder("fulfillment-operator"),
 		Env:      env,
 		Now:      func() metav1.Time { return metav1.NewTime(opts.Now()) },
+
+		RequireSecretLabel: opts.RequireSecretLabel,
 	}
 	if err := routes.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the IntentRoute controller: %w", err)

@@ -17,9 +17,11 @@ import (
 	. "github.com/onsi/gomega"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -38,12 +40,14 @@ import (
 // fake, so that key rotation can be shown without waiting; the manager's writes are counted, so that a quiet
 // steady state can be shown to cost nothing.
 var (
-	ctx       context.Context
-	cancel    context.CancelFunc
-	testEnv   *envtest.Environment
-	k8sClient client.Client
-	clock     = &fakeClock{now: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
-	writes    = &writeCounter{}
+	// managerConfig is the manager's identity: the operator's ServiceAccount with its generated ClusterRole.
+	managerConfig *rest.Config
+	ctx           context.Context
+	cancel        context.CancelFunc
+	testEnv       *envtest.Environment
+	k8sClient     client.Client
+	clock         = &fakeClock{now: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+	writes        = &writeCounter{}
 )
 
 const image = "ghcr.io/fulfillment-dev/fulfillment-operator:test"
@@ -99,6 +103,7 @@ var _ = BeforeSuite(func() {
 	certManager := moduleDir("github.com/cert-manager/cert-manager@" + certManagerVersion)
 	testEnv = testenv.New(
 		filepath.Join(strings.TrimSpace(string(gatewayAPI)), "config", "crd", "standard", "gateway.networking.k8s.io_httproutes.yaml"),
+		filepath.Join(strings.TrimSpace(string(gatewayAPI)), "config", "crd", "standard", "gateway.networking.k8s.io_gateways.yaml"),
 		filepath.Join(certManager, "deploy", "crds", "cert-manager.io_certificates.yaml"))
 	cfg, err := testenv.Start(testEnv)
 	Expect(gatewayv1.Install(scheme.Scheme)).To(Succeed())
@@ -110,11 +115,14 @@ var _ = BeforeSuite(func() {
 	// The manager runs with the operator's own generated ClusterRole only (config/rbac/role.yaml), impersonating
 	// its ServiceAccount, so that every test also proves the RBAC is enough.
 	grantOperatorRole()
-	managerConfig := rest.CopyConfig(cfg)
+	managerConfig = rest.CopyConfig(cfg)
 	managerConfig.Impersonate = rest.ImpersonationConfig{UserName: operatorUser,
 		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:fulfillment-system", "system:authenticated"}}
 	managerConfig.WrapTransport = writes.wrap
-	mgr, err := ctrl.NewManager(managerConfig, ctrl.Options{Scheme: scheme.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
+	// The strict namespaces belong to managers that specs start with other options (startStrictManager).
+	mgr, err := ctrl.NewManager(managerConfig, ctrl.Options{Scheme: scheme.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache: cache.Options{DefaultNamespaces: map[string]cache.Config{cache.AllNamespaces: {
+			FieldSelector: fields.OneTermNotEqualSelector("metadata.namespace", strictNamespace)}}}})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(controllers.Setup(ctx, mgr, controllers.Options{Image: image, Now: clock.Now})).To(Succeed())
 	go func() {

@@ -53,16 +53,23 @@ type WebhookEndpointReconciler struct {
 	Now func() time.Time
 
 	// ignoredRotateKey remembers, per endpoint, the AnnotationRotateKey token last warned about on an endpoint
-	// whose key the operator does not generate (types.NamespacedName -> ignoredToken), so that each token is
+	// whose key the operator does not generate (types.NamespacedName -> warnedAbout), so that each token is
 	// warned about once while the operator runs; there is no Secret of ours to record it on.
 	ignoredRotateKey sync.Map
+	// warnedInsecure remembers, per endpoint, the InsecureExposure message last warned about (a warnedAbout
+	// with the message), so that each becomes one Warning.
+	warnedInsecure sync.Map
+	// RequireSecretLabel refuses Secrets without LabelSecretReference (--require-secret-reference-label).
+	RequireSecretLabel bool
 	// noGatewayAPI remembers that the Gateway API is not installed (see deleteHTTPRoute).
 	noGatewayAPI atomic.Bool
 }
 
-type ignoredToken struct {
+// warnedAbout is what a Warning was recorded about (a rotate-key token, an InsecureExposure message) for one
+// incarnation of an endpoint.
+type warnedAbout struct {
 	uid   types.UID
-	token string
+	value string
 }
 
 // stalledError is a problem only the user can fix: it sets Stalled=True and is not retried (a watch on the
@@ -79,6 +86,7 @@ func (r *WebhookEndpointReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	if err := r.Client.Get(ctx, req.NamespacedName, endpoint); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.ignoredRotateKey.Delete(req.NamespacedName)
+			r.warnedInsecure.Delete(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -114,6 +122,7 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 		return facts, 0, err
 	}
 	facts.RoutesAccepted, facts.RoutesRejected = counts.Accepted, counts.Rejected
+	facts.Gateways = r.readGateways(ctx, endpoint)
 
 	deployment := &appsv1.Deployment{}
 	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: endpoint.Namespace, Name: endpoint.Name}, deployment); err == nil {
@@ -128,15 +137,19 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 
 	// Referenced Secrets must exist before pods that mount them roll out: a missing one stalls the endpoint and
 	// the running pods keep serving the previous configuration.
-	missing, err := r.missingSecrets(ctx, endpoint, accepted)
+	missing, unlabelled, err := r.unusableSecrets(ctx, endpoint, accepted)
 	if err != nil {
 		return facts, 0, err
 	}
-	facts.MissingSecrets = missing
+	facts.MissingSecrets, facts.UnlabelledSecrets = missing, unlabelled
 	if len(missing) > 0 {
-		return facts, 0, &stalledError{reason: "SecretNotFound", message: fmt.Sprintf(
+		return facts, 0, &stalledError{reason: ReasonSecretNotFound, message: fmt.Sprintf(
 			"Secret %s not found in namespace %s: create it, or fix the reference in the WebhookEndpoint or its IntentRoutes",
 			strings.Join(missing, ", "), endpoint.Namespace)}
+	}
+	if len(unlabelled) > 0 {
+		// The pods would mount them: refused until the user labels them or points elsewhere.
+		return facts, 0, &stalledError{reason: ReasonRefNotPermitted, message: secretsCheck(endpoint, nil, unlabelled).message}
 	}
 
 	var requeueAfter time.Duration
@@ -230,22 +243,25 @@ func (r *WebhookEndpointReconciler) acceptedRoutes(ctx context.Context, endpoint
 	if err := r.Client.List(ctx, routes, client.InNamespace(endpoint.Namespace), client.MatchingFields{IndexRouteEndpoint: endpoint.Name}); err != nil {
 		return nil, fulfillmentv1alpha1.RouteCounts{}, err
 	}
-	missing := map[string][]string{}
+	missing, unlabelled := map[string][]string{}, map[string][]string{}
 	for i := range routes.Items {
-		names, err := missingRouteSecrets(ctx, r.Client, &routes.Items[i])
+		name := routes.Items[i].Name
+		var err error
+		missing[name], unlabelled[name], err = routeSecretFacts(ctx, r.Client, &routes.Items[i], r.RequireSecretLabel)
 		if err != nil {
 			return nil, fulfillmentv1alpha1.RouteCounts{}, err
 		}
-		missing[routes.Items[i].Name] = names
 	}
-	accepted, counts := AcceptedRoutes(r.Env, endpoint, routes.Items, func(route *fulfillmentv1alpha1.IntentRoute) []string {
-		return missing[route.Name]
+	accepted, counts := AcceptedRoutes(r.Env, endpoint, routes.Items, func(route *fulfillmentv1alpha1.IntentRoute) ([]string, []string) {
+		return missing[route.Name], unlabelled[route.Name]
 	})
 	return accepted, counts, nil
 }
 
-// missingSecrets are the referenced Secrets that do not exist; the generated HMAC Secret is the operator's own.
-func (r *WebhookEndpointReconciler) missingSecrets(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint, routes []fulfillmentv1alpha1.IntentRoute) ([]string, error) {
+// unusableSecrets are the referenced Secrets that do not exist and, with RequireSecretLabel, those that exist
+// without LabelSecretReference; the generated HMAC Secret is the operator's own.
+func (r *WebhookEndpointReconciler) unusableSecrets(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint,
+	routes []fulfillmentv1alpha1.IntentRoute) (missing, unlabelled []string, err error) {
 	names := ReferencedSecrets(endpoint, routes)
 	if tls := endpoint.Spec.TLS; tls != nil && tls.Mode == fulfillmentv1alpha1.TLSModeSecret {
 		names = append(names, tls.SecretName)
@@ -254,20 +270,22 @@ func (r *WebhookEndpointReconciler) missingSecrets(ctx context.Context, endpoint
 	if hmac := endpoint.Spec.Auth.HMAC; hmac != nil && hmac.SecretRef == nil {
 		generated = HMACSecretName(endpoint)
 	}
-	var missing []string
 	for _, name := range names {
 		if name == generated {
 			continue
 		}
-		exists, err := secretExists(ctx, r.Client, endpoint.Namespace, name)
+		ref, err := readSecretRef(ctx, r.Client, endpoint.Namespace, name)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if !exists {
+		switch {
+		case !ref.exists:
 			missing = append(missing, name)
+		case r.RequireSecretLabel && !ref.labelled:
+			unlabelled = append(unlabelled, name)
 		}
 	}
-	return missing, nil
+	return missing, unlabelled, nil
 }
 
 // reconcileHMACKeys creates and rotates the generated HMAC Secret.
@@ -317,8 +335,8 @@ func (r *WebhookEndpointReconciler) warnIgnoredRotateKey(endpoint *fulfillmentv1
 		return
 	}
 	key := client.ObjectKeyFromObject(endpoint)
-	warned := ignoredToken{uid: endpoint.UID, token: token}
-	if previous, loaded := r.ignoredRotateKey.Swap(key, warned); loaded && previous.(ignoredToken) == warned {
+	warned := warnedAbout{uid: endpoint.UID, value: token}
+	if previous, loaded := r.ignoredRotateKey.Swap(key, warned); loaded && previous.(warnedAbout) == warned {
 		return
 	}
 	why := "spec.auth.hmac.secretRef is set; rotate the referenced Secret yourself"
@@ -326,6 +344,22 @@ func (r *WebhookEndpointReconciler) warnIgnoredRotateKey(endpoint *fulfillmentv1
 		why = "the endpoint has no HMAC authentication (spec.auth.hmac)"
 	}
 	r.Recorder.Eventf(endpoint, nil, corev1.EventTypeWarning, "RotateKeyIgnored", "RotateKey", "%s ignored: %s", AnnotationRotateKey, why)
+}
+
+// warnInsecureExposure records a Warning each time the endpoint becomes reachable in plain HTTP (or reachable
+// another plain way). What was warned about is remembered here rather than read from the status, which a
+// reconcile may see before its own previous write.
+func (r *WebhookEndpointReconciler) warnInsecureExposure(endpoint *fulfillmentv1alpha1.WebhookEndpoint, insecure *metav1.Condition) {
+	key := client.ObjectKeyFromObject(endpoint)
+	if insecure == nil || insecure.Status != metav1.ConditionTrue {
+		r.warnedInsecure.Delete(key)
+		return
+	}
+	warned := warnedAbout{uid: endpoint.UID, value: insecure.Message}
+	if previous, loaded := r.warnedInsecure.Swap(key, warned); loaded && previous.(warnedAbout) == warned {
+		return
+	}
+	r.Recorder.Eventf(endpoint, nil, corev1.EventTypeWarning, insecure.Type, "Reconcile", "%s", insecure.Message)
 }
 
 // suspend scales the Deployment to zero and changes nothing else.
@@ -364,6 +398,47 @@ func (r *WebhookEndpointReconciler) deleteHTTPRoute(ctx context.Context, endpoin
 	return err
 }
 
+// readGateways reads the listeners of the Gateways the endpoint's HTTPRoute attaches to. A Gateway that cannot
+// be read is recorded with why, not an error: it only makes InsecureExposure Unknown.
+func (r *WebhookEndpointReconciler) readGateways(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint) GatewayFacts {
+	facts := GatewayFacts{Listeners: map[string][]GatewayListener{}, Unread: map[string]string{}}
+	for _, key := range GatewayParents(endpoint) {
+		namespace, name, _ := strings.Cut(key, "/")
+		gateway := &unstructured.Unstructured{}
+		gateway.SetAPIVersion("gateway.networking.k8s.io/v1")
+		gateway.SetKind("Gateway")
+		err := r.Client.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, gateway)
+		switch {
+		case meta.IsNoMatchError(err):
+			facts.Unread[key] = "the Gateway API is not installed"
+		case apierrors.IsNotFound(err):
+			facts.Unread[key] = "not found"
+		case err != nil:
+			facts.Unread[key] = "reading it failed: " + err.Error()
+		default:
+			facts.Listeners[key] = gatewayListeners(gateway)
+		}
+	}
+	return facts
+}
+
+// gatewayListeners are the listeners of a Gateway read as unstructured (the Gateway API is optional).
+func gatewayListeners(gateway *unstructured.Unstructured) []GatewayListener {
+	items, _, _ := unstructured.NestedSlice(gateway.Object, "spec", "listeners")
+	listeners := make([]GatewayListener, 0, len(items))
+	for _, item := range items {
+		fields, ok := item.(map[string]any)
+		if !ok {
+			continue
+		}
+		name, _, _ := unstructured.NestedString(fields, "name")
+		protocol, _, _ := unstructured.NestedString(fields, "protocol")
+		port, _, _ := unstructured.NestedInt64(fields, "port")
+		listeners = append(listeners, GatewayListener{Name: name, Protocol: protocol, Port: int32(port)})
+	}
+	return listeners
+}
+
 // cache is where applyIfChanged and deleteUnwanted read: the manager's cache, which also serves unstructured
 // objects (the client reads those from the API server), else the client.
 func (r *WebhookEndpointReconciler) cache() client.Reader {
@@ -393,6 +468,7 @@ func (r *WebhookEndpointReconciler) updateStatus(ctx context.Context, endpoint *
 		}
 		r.Recorder.Eventf(endpoint, nil, eventType, after.Reason, "Reconcile", "%s", after.Message)
 	}
+	r.warnInsecureExposure(endpoint, meta.FindStatusCondition(status.Conditions, fulfillmentv1alpha1.ConditionInsecureExposure))
 	log.FromContext(ctx).V(1).Info("status updated", "ready", after)
 	return nil
 }

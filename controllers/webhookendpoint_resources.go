@@ -16,8 +16,9 @@ package controllers
 //     PersistentVolumeClaim per pod (a StatefulSet) is future work; Redis queues are the durable choice today.
 //   - Without spread constraints of their own, pods are spread over nodes and zones with ScheduleAnyway: a
 //     single-node cluster still runs every replica, and a rollout's surge pod is never left pending.
-//   - The Service exposes the metrics port (which also serves /admin/deadletters) only when it is a ClusterIP
-//     Service, so that a NodePort or LoadBalancer never publishes metrics and the admin endpoint.
+//   - The Service exposes the metrics port only when it is a ClusterIP Service, so that a NodePort or
+//     LoadBalancer never publishes metrics. Dead-letter operations are served on the server's admin listener,
+//     on the pod's loopback only (kubectl exec or port-forward), never on a Service port.
 //   - The NetworkPolicy opens the webhook port to everyone (callers are external platforms; authentication is
 //     the server's job) and the metrics port to the namespace and to namespaces labelled
 //     fulfillment.dev/metrics-scraper: "true". Egress is not restricted: calls and forwards go to upstreams the
@@ -536,7 +537,7 @@ func DesiredHorizontalPodAutoscaler(endpoint *fulfillmentv1alpha1.WebhookEndpoin
 }
 
 // DesiredNetworkPolicy admits anyone to the webhook port (the callers are external platforms, and the server
-// authenticates them) and, to the metrics port (metrics, probes' endpoints and /admin/deadletters), only pods
+// authenticates them) and, to the metrics port (metrics and the probes' endpoints), only pods
 // of the same namespace and of namespaces labelled LabelMetricsScraper: "true". Egress stays open: routes call
 // upstreams of their choosing, and the server refuses link-local and metadata addresses itself.
 func DesiredNetworkPolicy(endpoint *fulfillmentv1alpha1.WebhookEndpoint) *networkingv1.NetworkPolicy {

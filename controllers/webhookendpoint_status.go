@@ -57,6 +57,8 @@ type EndpointFacts struct {
 	Deployment *appsv1.Deployment
 	// MissingSecrets are the referenced Secrets that do not exist or lack a key, as "name" or "name/key".
 	MissingSecrets []string
+	// UnlabelledSecrets are the referenced Secrets without LabelSecretReference while the operator requires it.
+	UnlabelledSecrets []string
 	// StalledReason and StalledMessage describe an error only the user can fix (e.g. an invalid reference);
 	// empty otherwise.
 	StalledReason, StalledMessage string
@@ -77,6 +79,8 @@ type EndpointFacts struct {
 	// CertificateSecret is the Secret the pods serve, and CABundle the CA callers must trust (SelfSigned).
 	CertificateSecret string
 	CABundle          string
+	// Gateways are the Gateways the HTTPRoute attaches to, for InsecureExposure.
+	Gateways GatewayFacts
 }
 
 // endpointCheck is one link of the readiness chain.
@@ -110,7 +114,8 @@ type endpointCheck struct {
 // Reconciling and Stalled are removed when false, as in Flux and kstatus, where absent means false.
 // RoutesAccepted is informational and never blocks Ready: a rejected route is left out of the configuration
 // while the others serve. It is True when no route is rejected (also with no routes at all) and False with the
-// count otherwise. CertificateReady is present only when TLS is on.
+// count otherwise. InsecureExposure (exposureCondition) is informational too: TLS may end where the operator
+// cannot see. CertificateReady is present only when TLS is on.
 //
 // Conditions follow meta.SetStatusCondition (LastTransitionTime kept unless the status flips), starting from
 // endpoint.Status.Conditions, which are not modified; every condition and the status carry
@@ -143,7 +148,7 @@ func ComputeEndpointStatus(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts 
 		setCondition(&status.Conditions, conditionType, c.ok, c.reason, c.message, endpoint.Generation, now)
 	}
 	deployment := deploymentCheck(endpoint, facts.Deployment)
-	secrets := secretsCheck(endpoint, facts.MissingSecrets)
+	secrets := secretsCheck(endpoint, facts.MissingSecrets, facts.UnlabelledSecrets)
 	set(fulfillmentv1alpha1.ConditionDeploymentAvailable, deployment)
 	set(fulfillmentv1alpha1.ConditionSecretsReady, secrets)
 	chain := []endpointCheck{}
@@ -167,6 +172,8 @@ func ComputeEndpointStatus(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts 
 	}
 	chain = append(chain, deployment)
 	set(fulfillmentv1alpha1.ConditionRoutesAccepted, routesCheck(endpoint, facts.RoutesAccepted, facts.RoutesRejected))
+	exposure, reason, message := exposureCondition(endpoint, facts.Gateways)
+	setConditionStatus(&status.Conditions, fulfillmentv1alpha1.ConditionInsecureExposure, exposure, reason, message, endpoint.Generation, now)
 
 	ready := endpointCheck{ok: true, reason: ReasonAvailable, message: readyMessage(deployment, facts.ServiceURL)}
 	for _, c := range chain {
@@ -260,10 +267,13 @@ func deploymentCheck(endpoint *fulfillmentv1alpha1.WebhookEndpoint, deployment *
 }
 
 // secretsCheck is SecretsReady. A missing Secret is transient: GitOps tools and secrets operators create
-// Secrets alongside or shortly after the endpoint, and the Secret watch brings the endpoint back.
-func secretsCheck(endpoint *fulfillmentv1alpha1.WebhookEndpoint, missing []string) endpointCheck {
+// Secrets alongside or shortly after the endpoint, and the Secret watch brings the endpoint back. A Secret the
+// endpoint may not reference (unlabelled, with --require-secret-reference-label) stalls it: only a person can
+// label it or change the reference.
+func secretsCheck(endpoint *fulfillmentv1alpha1.WebhookEndpoint, missing, unlabelled []string) endpointCheck {
 	missing = slices.Compact(slices.Sorted(slices.Values(missing)))
-	if len(missing) == 0 {
+	unlabelled = slices.Compact(slices.Sorted(slices.Values(unlabelled)))
+	if len(missing) == 0 && len(unlabelled) == 0 {
 		return endpointCheck{ok: true, reason: ReasonSecretsFound, message: "every referenced Secret exists"}
 	}
 	fields := endpointSecretFields(endpoint)
@@ -271,7 +281,7 @@ func secretsCheck(endpoint *fulfillmentv1alpha1.WebhookEndpoint, missing []strin
 	if h := endpoint.Spec.Auth.HMAC; h != nil && h.SecretRef == nil {
 		generated = HMACSecretName(endpoint)
 	}
-	problems := make([]string, 0, len(missing))
+	problems := make([]string, 0, len(missing)+len(unlabelled))
 	for _, ref := range missing {
 		name, key, hasKey := strings.Cut(ref, "/")
 		switch {
@@ -284,6 +294,12 @@ func secretsCheck(endpoint *fulfillmentv1alpha1.WebhookEndpoint, missing []strin
 			problems = append(problems, fmt.Sprintf("Secret %s not found: create it or fix %s",
 				name, fieldsOr(fields[name], "the reference")))
 		}
+	}
+	for _, name := range unlabelled {
+		problems = append(problems, fieldsOr(fields[name], "an IntentRoute")+": "+unlabelledSecretProblem(name))
+	}
+	if len(missing) == 0 {
+		return endpointCheck{reason: ReasonRefNotPermitted, message: problemList(problems), stalled: true}
 	}
 	return endpointCheck{reason: ReasonSecretNotFound, message: problemList(problems)}
 }
@@ -417,6 +433,11 @@ func setCondition(conditions *[]metav1.Condition, conditionType string, ok bool,
 	if ok {
 		status = metav1.ConditionTrue
 	}
+	setConditionStatus(conditions, conditionType, status, reason, message, generation, now)
+}
+
+// setConditionStatus is setCondition for a condition that may also be Unknown.
+func setConditionStatus(conditions *[]metav1.Condition, conditionType string, status metav1.ConditionStatus, reason, message string, generation int64, now metav1.Time) {
 	meta.SetStatusCondition(conditions, metav1.Condition{
 		Type:               conditionType,
 		Status:             status,

@@ -243,6 +243,14 @@ func TestComputeEndpointStatus(t *testing.T) {
 			want: reconciling(ReasonSecretNotFound, "=Secret bank-api-token not found: create it or fix spec.auth.bearer.secretRef; "+
 				"Secret bank-tls not found: create it or fix spec.tls.secretName or spec.tls.clientAuth.caSecretRef"),
 		},
+		"a Secret without the reference label stalls: only a person can label it": {
+			endpoint: statusEndpoint(bearer),
+			facts:    factsFixture(func(f *EndpointFacts) { f.UnlabelledSecrets = []string{"bank-api-token"} }),
+			want: and(stalled(ReasonRefNotPermitted, `=spec.auth.bearer.secretRef: Secret bank-api-token is not labelled `+
+				`fulfillment.dev/reference: "true", which the operator requires of referenced Secrets (--require-secret-reference-label): `+
+				`label it if it is meant for fulfillment (kubectl label secret bank-api-token fulfillment.dev/reference=true)`),
+				fulfillmentv1alpha1.ConditionSecretsReady, wantCondition{metav1.ConditionFalse, ReasonRefNotPermitted, "bank-api-token"}),
+		},
 		"a missing Secret the spec does not name (a route's)": {
 			endpoint: statusEndpoint(),
 			facts:    factsFixture(withMissingSecrets("crm-token")),

@@ -11,6 +11,11 @@ const (
 	ConditionSecretsReady        = "SecretsReady"
 	ConditionCertificateReady    = "CertificateReady"
 	ConditionRoutesAccepted      = "RoutesAccepted"
+	// ConditionInsecureExposure is True when the endpoint is reachable from outside the cluster (Ingress,
+	// HTTPRoute, LoadBalancer or NodePort Service) with no TLS on the way. It has negative polarity and does not
+	// roll up into Ready: TLS may end at a load balancer the operator cannot see
+	// (spec.exposure.plaintextAcknowledged).
+	ConditionInsecureExposure = "InsecureExposure"
 )
 
 // Condition types of an IntentRoute. Accepted and ResolvedRefs are the decision, as the Gateway API's routes

@@ -133,9 +133,23 @@ type WebhookEndpointSpec struct {
 	// +optional
 	HTTPRoute *HTTPRouteSettings `json:"httpRoute,omitempty"`
 
+	// exposure states what the operator cannot see about the way in from outside the cluster.
+	// +optional
+	Exposure *Exposure `json:"exposure,omitempty"`
+
 	// suspend scales the fulfillment pods to zero and stops the operator from changing anything else.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+}
+
+// Exposure states what the operator cannot see about the way in from outside the cluster.
+type Exposure struct {
+	// plaintextAcknowledged says that requests from outside the cluster are encrypted on a part of the way the
+	// operator does not manage (a cloud load balancer or CDN that ends TLS in front of the Ingress, Gateway or
+	// Service), so that an Ingress, HTTPRoute, LoadBalancer or NodePort Service without TLS is not reported
+	// with the InsecureExposure condition.
+	// +optional
+	PlaintextAcknowledged bool `json:"plaintextAcknowledged,omitempty"`
 }
 
 // EndpointAuth lists the authentication methods of an endpoint. Every configured method must pass.
@@ -791,7 +805,8 @@ type WebhookEndpointStatus struct {
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// conditions: Ready, Reconciling and Stalled (kstatus) plus detail conditions DeploymentAvailable,
-	// SecretsReady, CertificateReady and RoutesAccepted.
+	// SecretsReady, CertificateReady, RoutesAccepted and InsecureExposure (True when the endpoint is reachable
+	// from outside the cluster without TLS on the way; it does not affect Ready).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -871,6 +886,7 @@ type CertificateStatus struct {
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`
 // +kubebuilder:printcolumn:name="Routes",type=integer,JSONPath=`.status.routes.accepted`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Insecure",type=string,JSONPath=`.status.conditions[?(@.type=="InsecureExposure")].status`,priority=1
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
 type WebhookEndpoint struct {
 	metav1.TypeMeta   `json:",inline"`
