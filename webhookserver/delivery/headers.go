@@ -32,14 +32,19 @@ func canonicalSet(names ...string) map[string]bool {
 func StoredHeaders(header map[string][]string) map[string][]string {
 	var kept map[string][]string
 	for name, values := range header {
-		canonical := textproto.CanonicalMIMEHeaderKey(name)
-		if !storedHeaders[canonical] {
+		if !KeepsHeader(name) {
 			continue
 		}
+		canonical := textproto.CanonicalMIMEHeaderKey(name)
 		if kept == nil {
 			kept = make(map[string][]string, len(storedHeaders))
 		}
 		kept[canonical] = append(kept[canonical], values...)
 	}
 	return kept
+}
+
+// KeepsHeader reports whether a queued event keeps the header with this name (in any case).
+func KeepsHeader(name string) bool {
+	return storedHeaders[textproto.CanonicalMIMEHeaderKey(name)]
 }
