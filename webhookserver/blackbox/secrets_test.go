@@ -101,25 +101,33 @@ func filesUnder(dir string) string {
 }
 
 // startRedis starts a Redis for a test. When the test ends (after its servers stopped, before Redis is killed)
-// every key it holds and its append-only files, which record every write, join the outputs.
+// its append-only files, which record every write, and every key it holds join the outputs. A test that
+// stopped Redis on purpose leaves only the files.
 func startRedis(t testing.TB) *testredis.Server {
 	r := testredis.Start(t)
 	t.Cleanup(func() {
 		where := "Redis of " + t.Name()
-		outputs.addFrom(where, redisContents(t, r.URL()))
 		addFiles(where, r.Dir)
+		if client := redisClient(t, r.URL()); client.Ping(context.Background()).Err() == nil {
+			outputs.addFrom(where, redisContents(t, r.URL()))
+		}
 	})
 	return r
 }
 
-// redisContents is every key and value in a Redis, read by type, as text.
-func redisContents(t testing.TB, url string) string {
+func redisClient(t testing.TB, url string) *redis.Client {
 	o, err := redis.ParseURL(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	client := redis.NewClient(o)
-	defer client.Close()
+	t.Cleanup(func() { _ = client.Close() })
+	return client
+}
+
+// redisContents is every key and value in a Redis, read by type, as text.
+func redisContents(t testing.TB, url string) string {
+	client := redisClient(t, url)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var all strings.Builder
