@@ -11,8 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/fulfillment-dev/fulfillment-operator/internal/testredis"
 )
 
 // asyncManifest is an Async Generic endpoint that applies each event at upstream.
@@ -142,7 +140,7 @@ func TestAsyncDeliveryWithDeadLetters(t *testing.T) {
 	if status, _ := sendEvent(s, "evt_doomed"); status != http.StatusAccepted {
 		t.Fatalf("status %d", status)
 	}
-	admin := "--admin=" + s.Admin
+	admin := "--admin=" + s.AdminURL
 	waitUntil(t, 10*time.Second, "a dead letter", func() bool {
 		out, err := runBinary(t, "deadletters", "list", admin)
 		return err == nil && strings.Contains(out, "evt_doomed")
@@ -166,7 +164,7 @@ func TestAsyncDeliveryWithDeadLetters(t *testing.T) {
 // it on the same queue, and counts: every acknowledged event is applied, and, with idempotency on, exactly once.
 func TestKillNineWithQueuedEvents(t *testing.T) {
 	upstream, url := newCounter(t, 30*time.Millisecond)
-	redis := testredis.Start(t) // idempotency shared across the crash: the memory store would die with the process
+	redis := startRedis(t) // idempotency shared across the crash: the memory store would die with the process
 	dir, queueDir := t.TempDir(), t.TempDir()
 	writeFile(t, dir, "events.yaml", asyncManifest(url, "Local", redis.URL(), 10))
 	first := startServer(t, "--manifests", dir, "--queue-dir", queueDir)
@@ -214,7 +212,7 @@ func TestKillNineWithQueuedEvents(t *testing.T) {
 // is lost, and events refused while Redis is down were answered 503, never 202.
 func TestRedisRestartMidLoad(t *testing.T) {
 	upstream, url := newCounter(t, 0)
-	redis := testredis.Start(t)
+	redis := startRedis(t)
 	dir := t.TempDir()
 	writeFile(t, dir, "events.yaml", asyncManifest(url, "Redis", redis.URL(), 10))
 	s := startServer(t, "--manifests", dir)

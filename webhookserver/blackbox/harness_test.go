@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	if leaks := secretLeaks(); len(leaks) > 0 {
-		fmt.Fprintf(os.Stderr, "FAIL: secret values appear in webhookserver output: %s\n", strings.Join(leaks, "; "))
+		fmt.Fprintf(os.Stderr, "FAIL: secret values appear in webhookserver output or stored data: %s\n", strings.Join(leaks, "; "))
 		code = 1
 	}
 	os.Exit(code)
@@ -47,13 +47,14 @@ func TestMain(m *testing.M) {
 
 // server is a running webhookserver process.
 type server struct {
-	t       testing.TB
-	cmd     *exec.Cmd
-	URL     string // webhook listener, http://127.0.0.1:port
-	Admin   string // metrics listener
-	logs    *syncBuffer
-	exited  chan struct{}
-	exitErr error
+	t          testing.TB
+	cmd        *exec.Cmd
+	URL        string // webhook listener, http://127.0.0.1:port
+	MetricsURL string // metrics listener: /metrics, /healthz, /readyz
+	AdminURL   string // admin listener: dead letters
+	logs       *syncBuffer
+	exited     chan struct{}
+	exitErr    error
 }
 
 // samples is the folder of the sample manifests.
@@ -62,15 +63,17 @@ func samples() string { return filepath.Join(testenv.RepoRoot(), "config", "samp
 // startServer starts webhookserver serve with args plus loopback listeners, and waits until it is ready.
 func startServer(t testing.TB, args ...string) *server {
 	t.Helper()
-	webhookPort, adminPort := freePort(t), freePort(t)
+	webhookPort, metricsPort, adminPort := freePort(t), freePort(t), freePort(t)
 	s := &server{
-		t:      t,
-		URL:    "http://" + webhookPort,
-		Admin:  "http://" + adminPort,
-		logs:   &syncBuffer{},
-		exited: make(chan struct{}),
+		t:          t,
+		URL:        "http://" + webhookPort,
+		MetricsURL: "http://" + metricsPort,
+		AdminURL:   "http://" + adminPort,
+		logs:       &syncBuffer{},
+		exited:     make(chan struct{}),
 	}
-	all := append([]string{"serve", "--listen", webhookPort, "--metrics-listen", adminPort, "--reload-interval", "100ms"}, args...)
+	all := append([]string{"serve", "--listen", webhookPort, "--metrics-listen", metricsPort, "--admin-listen", adminPort,
+		"--reload-interval", "100ms"}, args...)
 	s.cmd = exec.Command(binary, all...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	watchSecrets(t, args)
@@ -81,6 +84,7 @@ func startServer(t testing.TB, args ...string) *server {
 	t.Cleanup(func() {
 		s.stop()
 		outputs.add(s.logs.String())
+		scanQueueDirs(t, args)
 		if t.Failed() {
 			t.Logf("webhookserver logs:\n%s", s.logs.String())
 		}
@@ -92,7 +96,7 @@ func startServer(t testing.TB, args ...string) *server {
 			t.Fatalf("webhookserver exited: %v\n%s", s.exitErr, s.logs.String())
 		default:
 		}
-		if resp, err := http.Get(s.Admin + "/readyz"); err == nil {
+		if resp, err := http.Get(s.MetricsURL + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return s
@@ -135,6 +139,7 @@ func (s *server) do(method, path string, body []byte, header http.Header) (*http
 	for name, values := range header {
 		req.Header[name] = values
 	}
+	recordCredentials(req.Header)
 	if req.Header.Get("Content-Type") == "" && body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -153,7 +158,7 @@ func (s *server) do(method, path string, body []byte, header http.Header) (*http
 // metric returns the metrics text lines that contain every one of parts.
 func (s *server) metric(parts ...string) []string {
 	s.t.Helper()
-	resp, err := http.Get(s.Admin + "/metrics")
+	resp, err := http.Get(s.MetricsURL + "/metrics")
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/fulfillment-dev/fulfillment-operator/internal/testredis"
 )
 
 // effects counts, per event id, how many times the upstream applied an event.
@@ -35,7 +33,7 @@ func (e *effects) handler(delay time.Duration) http.Handler {
 // processes sharing one Redis: each event's effect is applied exactly once, and every duplicate gets the same
 // answer.
 func TestDuplicatesAcrossTwoServersSharingRedis(t *testing.T) {
-	redis := testredis.Start(t)
+	redis := startRedis(t)
 	applied := &effects{counts: map[string]int{}}
 	upstream := httptest.NewServer(applied.handler(50 * time.Millisecond))
 	t.Cleanup(upstream.Close)
@@ -112,7 +110,7 @@ spec:
 // TestIdempotencyFailurePolicy: with Redis down, Fail answers 503 with Retry-After quickly (never a hang), and
 // Ignore processes the request without idempotency.
 func TestIdempotencyFailurePolicy(t *testing.T) {
-	redis := testredis.Start(t)
+	redis := startRedis(t)
 	url := redis.URL()
 	redis.Kill()
 	dir := t.TempDir()

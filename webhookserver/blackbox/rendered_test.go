@@ -84,7 +84,7 @@ func TestServerRunsWhatTheOperatorRenders(t *testing.T) {
 	var serveArgs []string
 	for i := 1; i < len(args); i++ {
 		switch args[i] {
-		case "--listen", "--metrics-listen":
+		case "--listen", "--metrics-listen", "--admin-listen":
 			i++ // the harness picks free loopback ports
 		default:
 			serveArgs = append(serveArgs, strings.ReplaceAll(strings.ReplaceAll(args[i], "/etc/fulfillment", root+"/etc/fulfillment"), "/var/lib/fulfillment", root+"/var/lib/fulfillment"))

@@ -1,9 +1,14 @@
 // Package delivery is the durable queue behind Async delivery (WebhookEndpoint spec.delivery): the server
 // answers 202 only after Enqueue returned nil, that is after the event is stored where the configured store
 // keeps it across a crash; workers then replay it into the fulfillment path, retry failures with exponential
-// backoff and full jitter up to MaxAttempts, and move what still fails to a dead-letter list that can be listed
-// and replayed. Two stores implement Queue: Local (a bbolt file, one per pod) and Redis (streams shared by the
-// replicas).
+// backoff and full jitter up to MaxAttempts, and move what still fails to a dead-letter list that can be listed,
+// replayed and purged. Two stores implement Queue: Local (a bbolt file, one per pod) and Redis (streams shared
+// by the replicas).
+//
+// An event keeps its request's method, query, body and only the headers StoredHeaders allows, never a
+// credential: authentication ran when the request arrived and does not run again when the event is processed.
+// The same filter applies whenever a stored event is read back, so events stored with every header (by an
+// older version) are listed and processed without them.
 //
 // # What Enqueue's nil means
 //

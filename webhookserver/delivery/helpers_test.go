@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/fulfillment-dev/fulfillment-operator/internal/testredis"
 )
@@ -20,6 +24,9 @@ type fixture interface {
 	// reopen closes q and returns a queue on the same data as a new process would see it: Local reopens the
 	// file, Redis opens a new consumer on the same keys.
 	reopen(t *testing.T, q Queue, o Options) Queue
+	// storeVerbatim writes a ready and a dead event straight into the store, every field as given, the way an
+	// older version stored them. Call it before open.
+	storeVerbatim(t *testing.T, ready, dead *Event)
 }
 
 // kinds are the queues the shared behaviour table runs on.
@@ -46,6 +53,31 @@ func (f *localFixture) reopen(t *testing.T, q Queue, o Options) Queue {
 		t.Fatalf("Close: %v", err)
 	}
 	return f.open(t, o)
+}
+
+func (f *localFixture) storeVerbatim(t *testing.T, ready, dead *Event) {
+	t.Helper()
+	q, err := OpenLocal(f.path, Options{}) // creates the buckets
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(f.path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error {
+		if err := putReady(tx, []byte(ready.ID), mustEncode(t, ready)); err != nil {
+			return err
+		}
+		return putDead(tx, []byte(dead.ID), mustEncode(t, dead))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 type redisFixture struct {
@@ -82,6 +114,36 @@ func (f *redisFixture) reopen(t *testing.T, q Queue, o Options) Queue {
 	return f.open(t, o)
 }
 
+func (f *redisFixture) storeVerbatim(t *testing.T, ready, dead *Event) {
+	t.Helper()
+	o, err := redis.ParseURL(f.server.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := redis.NewClient(o)
+	defer client.Close()
+	prefix, ctx := testRedisOptions(Options{}).Prefix, context.Background()
+	_, err = client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.XAdd(ctx, &redis.XAddArgs{Stream: prefix + ":stream", Values: []string{"e", string(mustEncode(t, ready))}})
+		p.HSet(ctx, prefix+":dead", dead.ID, string(mustEncode(t, dead)))
+		p.ZAdd(ctx, prefix+":dead:index", redis.Z{Score: float64(time.Now().UnixMilli()), Member: dead.ID})
+		p.SAdd(ctx, prefix+":ids", ready.ID, dead.ID)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustEncode(t *testing.T, e *Event) []byte {
+	t.Helper()
+	b, err := encode(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // withTestLogger sends the queue's log to the test's output.
 func withTestLogger(t *testing.T, o Options) Options {
 	if o.Logger == nil {
@@ -97,6 +159,49 @@ func (quietRedis) Printf(context.Context, string, ...any) {}
 
 // maxJitter makes the backoff deterministic: always the ceiling.
 func maxJitter(n int64) int64 { return n - 1 }
+
+// credentialHeaders are headers no stored event may keep, each with a value a test can look for.
+var credentialHeaders = map[string][]string{
+	"Authorization":         {"Bearer tok-authorization-0123456789"},
+	"Proxy-Authorization":   {"Basic tok-proxy-0123456789"},
+	"Cookie":                {"session=tok-cookie-0123456789"},
+	"Webhook-Signature":     {"v1,tok-standard-webhooks-0123456789"},
+	"X-Hub-Signature-256":   {"sha256=tok-github-0123456789"},
+	"X-Hub-Signature":       {"sha1=tok-github-sha1-0123456789"},
+	"Stripe-Signature":      {"t=1,v1=tok-stripe-0123456789"},
+	"X-Slack-Signature":     {"v0=tok-slack-0123456789"},
+	"X-Shopify-Hmac-Sha256": {"tok-shopify-0123456789"},
+	"X-Webhook-Token":       {"tok-custom-bearer-0123456789"},
+	"X-Signature":           {"sha256=tok-generic-hmac-0123456789"},
+}
+
+// withCredentials is e with every credential header added, as the request that carried it had them.
+func withCredentials(e *Event) *Event {
+	header := map[string][]string{}
+	for name, values := range e.Header {
+		header[name] = values
+	}
+	for name, values := range credentialHeaders {
+		header[name] = values
+	}
+	e.Header = header
+	return e
+}
+
+// checkNoCredentials fails when e holds a credential header or any value of one.
+func checkNoCredentials(t *testing.T, where string, e *Event) {
+	t.Helper()
+	for name, values := range e.Header {
+		if _, isCredential := credentialHeaders[name]; isCredential {
+			t.Errorf("%s: event %s keeps the %s header", where, e.ID, name)
+		}
+		for _, value := range values {
+			if strings.Contains(value, "tok-") {
+				t.Errorf("%s: event %s keeps a credential value under %s", where, e.ID, name)
+			}
+		}
+	}
+}
 
 // event is a typical queued request.
 func event(id string) *Event {

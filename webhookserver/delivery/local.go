@@ -222,6 +222,58 @@ func (q *Local) Replay(ctx context.Context, id string) error {
 	})
 }
 
+// Purge deletes a dead letter and forgets its ID.
+func (q *Local) Purge(ctx context.Context, id string) error {
+	key := []byte(id)
+	return q.do(ctx, func(tx *bolt.Tx) (localEffect, error) {
+		ids := tx.Bucket(bucketIDs)
+		where := ids.Get(key)
+		if len(where) == 0 || where[0] != whereDead {
+			return localEffect{}, ErrNotFound
+		}
+		if err := tx.Bucket(bucketDead).Delete(bytes.Clone(where[1:])); err != nil {
+			return localEffect{}, err
+		}
+		return localEffect{dead: -1}, ids.Delete(key)
+	})
+}
+
+// PurgeAll deletes every dead letter and forgets their IDs.
+func (q *Local) PurgeAll(ctx context.Context) (int, error) {
+	var purged int
+	err := q.do(ctx, func(tx *bolt.Tx) (localEffect, error) {
+		isDead := func(where []byte) bool { return len(where) > 0 && where[0] == whereDead }
+		if _, err := deleteKeys(tx.Bucket(bucketIDs), isDead); err != nil {
+			return localEffect{}, err
+		}
+		n, err := deleteKeys(tx.Bucket(bucketDead), func([]byte) bool { return true })
+		purged = n
+		return localEffect{dead: -int64(n)}, err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return purged, nil
+}
+
+// deleteKeys deletes the keys of bucket whose value matches and returns how many. The keys are gathered first:
+// deleting under a cursor skips the key after each deleted one.
+func deleteKeys(bucket *bolt.Bucket, match func(value []byte) bool) (int, error) {
+	var keys [][]byte
+	c := bucket.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if match(v) {
+			keys = append(keys, bytes.Clone(k))
+		}
+	}
+	for _, k := range keys {
+		if err := bucket.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return len(keys), nil
+}
+
 // Stats counts the events; it reads counters, not the file.
 func (q *Local) Stats(context.Context) (Stats, error) {
 	if q.closed() {

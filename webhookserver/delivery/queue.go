@@ -23,7 +23,8 @@ type Event struct {
 	Endpoint string `json:"endpoint,omitempty"`
 	// Received is when the server accepted the request; Enqueue sets it when it is zero.
 	Received time.Time `json:"received"`
-	// Method, Header, Query and Body are the HTTP request, as the worker replays it.
+	// Method, Header, Query and Body are the HTTP request, as the worker replays it. Header holds only the
+	// headers StoredHeaders keeps: never a credential.
 	Method string              `json:"method,omitempty"`
 	Header map[string][]string `json:"header,omitempty"`
 	Query  string              `json:"query,omitempty"`
@@ -69,6 +70,11 @@ type Queue interface {
 	// Replay moves the dead letter with this ID back to the ready events, with Attempts reset to 0.
 	// It returns ErrNotFound when there is no dead letter with the ID.
 	Replay(ctx context.Context, id string) error
+	// Purge deletes the dead letter with this ID; its ID is forgotten, so a later delivery with it is a new
+	// event. It returns ErrNotFound when there is no dead letter with the ID.
+	Purge(ctx context.Context, id string) error
+	// PurgeAll deletes every dead letter and returns how many it deleted.
+	PurgeAll(ctx context.Context) (int, error)
 	// Stats counts the events the queue holds.
 	Stats(ctx context.Context) (Stats, error)
 	// Close releases the store. Call it after Run returned; a Run still active returns ErrClosed.
@@ -77,7 +83,7 @@ type Queue interface {
 
 // Errors of the queues.
 var (
-	// ErrNotFound is returned by Replay for an ID that is not a dead letter.
+	// ErrNotFound is returned by Replay and Purge for an ID that is not a dead letter.
 	ErrNotFound = errors.New("delivery: no dead letter with this id")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("delivery: queue closed")
@@ -183,6 +189,7 @@ func prepare(e *Event, now func() time.Time) (*Event, error) {
 	}
 	c := *e
 	c.Attempts, c.LastError = 0, ""
+	c.Header = StoredHeaders(e.Header)
 	if c.Received.IsZero() {
 		c.Received = now()
 	}
@@ -199,6 +206,8 @@ func encode(e *Event) ([]byte, error) {
 	return b, nil
 }
 
+// decode reads a stored event. It keeps only the stored headers: an event an older version stored kept every
+// header of its request.
 func decode(b []byte) (*Event, error) {
 	var e Event
 	if err := json.Unmarshal(b, &e); err != nil {
@@ -207,6 +216,7 @@ func decode(b []byte) (*Event, error) {
 	if e.ID == "" {
 		return nil, errors.New("delivery: decoding event: no id")
 	}
+	e.Header = StoredHeaders(e.Header)
 	return &e, nil
 }
 

@@ -324,6 +324,109 @@ var behaviours = map[string]func(t *testing.T, f fixture){
 		}
 	},
 
+	"a stored event keeps no credential header": func(t *testing.T, f fixture) {
+		q := f.open(t, Options{MaxAttempts: 1})
+		rec := newRecorder(func(context.Context, *Event, int) error { return errors.New("no") })
+		run(t, q, rec.handle)
+		sent := withCredentials(event("signed"))
+		mustEnqueue(t, q, sent)
+		waitStats(t, q, Stats{Dead: 1})
+		if _, kept := sent.Header["Authorization"]; !kept {
+			t.Error("Enqueue changed the caller's headers")
+		}
+		calls := rec.callsOf("signed")
+		if len(calls) != 1 {
+			t.Fatalf("handler called %d times, want 1", len(calls))
+		}
+		want := event("signed").Header
+		if got := calls[0].event.Header; !reflect.DeepEqual(got, want) {
+			t.Errorf("handler saw headers %v, want only %v", got, want)
+		}
+		dead, err := q.DeadLetters(context.Background(), 0)
+		if err != nil || len(dead) != 1 {
+			t.Fatalf("DeadLetters = %v, %v; want 1", dead, err)
+		}
+		checkNoCredentials(t, "dead letter", dead[0])
+	},
+
+	"an event stored with every header is read back without the credentials": func(t *testing.T, f fixture) {
+		f.storeVerbatim(t, withCredentials(event("old-ready")), withCredentials(event("old-dead")))
+		q := f.open(t, Options{})
+		dead, err := q.DeadLetters(context.Background(), 0)
+		if err != nil || len(dead) != 1 {
+			t.Fatalf("DeadLetters = %v, %v; want the stored dead letter", dead, err)
+		}
+		checkNoCredentials(t, "listed dead letter", dead[0])
+		if dead[0].Header["Webhook-Id"] == nil {
+			t.Errorf("the dead letter lost the headers it may keep: %v", dead[0].Header)
+		}
+		if err := q.Replay(context.Background(), "old-dead"); err != nil {
+			t.Fatalf("Replay: %v", err)
+		}
+		rec := newRecorder(nil)
+		run(t, q, rec.handle)
+		waitStats(t, q, Stats{})
+		for _, id := range []string{"old-ready", "old-dead"} {
+			calls := rec.callsOf(id)
+			if len(calls) != 1 {
+				t.Fatalf("%s: handler called %d times, want 1", id, len(calls))
+			}
+			checkNoCredentials(t, "processed event", &calls[0].event)
+			if want := event(id).Header; !reflect.DeepEqual(calls[0].event.Header, want) {
+				t.Errorf("%s: handler saw headers %v, want %v", id, calls[0].event.Header, want)
+			}
+		}
+	},
+
+	"purge deletes one dead letter, or all of them, and forgets their ids": func(t *testing.T, f fixture) {
+		q := f.open(t, Options{MaxAttempts: 1})
+		rec := newRecorder(func(context.Context, *Event, int) error { return errors.New("no") })
+		run(t, q, rec.handle)
+		for i, id := range []string{"p-1", "p-2", "p-3"} {
+			mustEnqueue(t, q, event(id))
+			waitStats(t, q, Stats{Dead: int64(i + 1)})
+		}
+		if err := q.Purge(context.Background(), "p-2"); err != nil {
+			t.Fatalf("Purge: %v", err)
+		}
+		waitStats(t, q, Stats{Dead: 2})
+		dead, err := q.DeadLetters(context.Background(), 0)
+		if err != nil || len(dead) != 2 || dead[0].ID != "p-1" || dead[1].ID != "p-3" {
+			t.Fatalf("DeadLetters after purging p-2 = %+v, %v; want p-1 and p-3", dead, err)
+		}
+		for _, id := range []string{"p-2", "never-seen", ""} {
+			if err := q.Purge(context.Background(), id); !errors.Is(err, ErrNotFound) {
+				t.Errorf("Purge(%q) = %v, want ErrNotFound", id, err)
+			}
+		}
+		if err := q.Replay(context.Background(), "p-2"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Replay of a purged dead letter = %v, want ErrNotFound", err)
+		}
+		// The purged id is forgotten: a new delivery with it is a new event.
+		mustEnqueue(t, q, event("p-2"))
+		waitStats(t, q, Stats{Dead: 3})
+		if n := len(rec.callsOf("p-2")); n != 2 {
+			t.Errorf("p-2 handled %d times, want 2 (before and after the purge)", n)
+		}
+
+		n, err := q.PurgeAll(context.Background())
+		if err != nil || n != 3 {
+			t.Fatalf("PurgeAll = %d, %v; want 3", n, err)
+		}
+		waitStats(t, q, Stats{})
+		if dead, err := q.DeadLetters(context.Background(), 0); err != nil || len(dead) != 0 {
+			t.Errorf("DeadLetters after PurgeAll = %v, %v; want none", dead, err)
+		}
+		if n, err := q.PurgeAll(context.Background()); err != nil || n != 0 {
+			t.Errorf("second PurgeAll = %d, %v; want 0", n, err)
+		}
+		mustEnqueue(t, q, event("p-1"))
+		waitStats(t, q, Stats{Dead: 1})
+		if n := len(rec.callsOf("p-1")); n != 2 {
+			t.Errorf("p-1 handled %d times, want 2 (before and after PurgeAll)", n)
+		}
+	},
+
 	"run is exclusive and close ends the queue": func(t *testing.T, f fixture) {
 		q := f.open(t, Options{})
 		run(t, q, newRecorder(nil).handle)

@@ -288,6 +288,31 @@ func (q *Redis) Replay(ctx context.Context, id string) error {
 	return nil
 }
 
+// Purge deletes a dead letter and forgets its ID.
+func (q *Redis) Purge(ctx context.Context, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, q.opts.Timeout)
+	defer cancel()
+	n, err := purgeScript.Run(ctx, q.client, []string{q.keys.dead, q.keys.deadIndex, q.keys.ids}, id).Int()
+	if err != nil {
+		return q.wrap("purging a dead letter", err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// PurgeAll deletes every dead letter and forgets their IDs.
+func (q *Redis) PurgeAll(ctx context.Context) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, q.opts.Timeout)
+	defer cancel()
+	n, err := purgeAllScript.Run(ctx, q.client, []string{q.keys.dead, q.keys.deadIndex, q.keys.ids}).Int()
+	if err != nil {
+		return 0, q.wrap("purging dead letters", err)
+	}
+	return n, nil
+}
+
 // Stats counts the events: pending is the stream length minus the entries taken and not settled (settled
 // entries are deleted from the stream), in flight the group's pending entries of every consumer.
 func (q *Redis) Stats(ctx context.Context) (Stats, error) {

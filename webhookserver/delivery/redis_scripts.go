@@ -107,6 +107,28 @@ redis.call('XADD', KEYS[3], '*', 'e', ARGV[2])
 return 1
 `)
 
+// purgeScript deletes a dead letter and forgets its ID.
+// KEYS: dead, dead index, ids. ARGV: id. Returns 1, or 0 when it is not dead.
+var purgeScript = redis.NewScript(`
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then
+  return 0
+end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('SREM', KEYS[3], ARGV[1])
+return 1
+`)
+
+// purgeAllScript deletes every dead letter and forgets their IDs.
+// KEYS: dead, dead index, ids. Returns how many it deleted.
+var purgeAllScript = redis.NewScript(`
+local ids = redis.call('HKEYS', KEYS[1])
+for _, id in ipairs(ids) do
+  redis.call('SREM', KEYS[3], id)
+end
+redis.call('DEL', KEYS[1], KEYS[2])
+return #ids
+`)
+
 // statsScript counts the events in one consistent view.
 // KEYS: stream, delayed, dead. ARGV: group. Returns {pending, in flight, delayed, dead}.
 var statsScript = redis.NewScript(`

@@ -28,6 +28,9 @@ func compileDelivery(spec *fulfillmentv1alpha1.WebhookEndpointSpec, namespace, n
 	if config == nil || config.Mode != fulfillmentv1alpha1.DeliveryAsync {
 		return nil, "", nil
 	}
+	if err := checkCredentialHeaders(spec.Auth); err != nil {
+		return nil, "", err
+	}
 	queueOptions := delivery.Options{}
 	if config.MaxAttempts != nil {
 		queueOptions.MaxAttempts = int(*config.MaxAttempts)
@@ -65,6 +68,25 @@ func compileDelivery(spec *fulfillmentv1alpha1.WebhookEndpointSpec, namespace, n
 		return delivery.OpenLocal(path, queueOptions)
 	})
 	return queue, identity, err
+}
+
+// checkCredentialHeaders refuses credentials sent in a header that queued events keep: the token or signature
+// would be stored with every event.
+func checkCredentialHeaders(auth fulfillmentv1alpha1.EndpointAuth) error {
+	credentialHeaders := map[string]string{}
+	if auth.Bearer != nil {
+		credentialHeaders["spec.auth.bearer.header"] = auth.Bearer.Header
+	}
+	if auth.HMAC != nil && auth.HMAC.Generic != nil {
+		credentialHeaders["spec.auth.hmac.generic.header"] = auth.HMAC.Generic.Header
+	}
+	for field, header := range credentialHeaders {
+		if delivery.KeepsHeader(header) {
+			return fmt.Errorf("mode Async keeps the header %s with each queued event, and %s sends a credential in it: "+
+				"send the credential in another header", header, field)
+		}
+	}
+	return nil
 }
 
 // Queue is the endpoint's delivery queue: non-nil when it answers 202 and processes later.

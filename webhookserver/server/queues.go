@@ -2,10 +2,8 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -147,50 +145,6 @@ func (s *Server) enqueue(r *http.Request, ep *endpoint.Endpoint, in dialect.Inpu
 	}
 	return &endpoint.Outcome{Status: http.StatusAccepted, Header: http.Header{"Content-Type": {"application/json"}},
 		Body: endpoint.AcceptedBody(event.ID)}
-}
-
-// adminDeadLetters serves GET /admin/deadletters?endpoint=ns/name[&limit=N] and
-// POST /admin/deadletters/replay?endpoint=ns/name&id=ID on the metrics listener.
-func (s *Server) adminDeadLetters(w http.ResponseWriter, r *http.Request) {
-	name := r.URL.Query().Get("endpoint")
-	var queue delivery.Queue
-	for _, e := range s.current.Load().endpoints {
-		if e.Queue() != nil && (name == "" || e.Namespace+"/"+e.Name == name || e.Name == name) {
-			if queue != nil {
-				writeError(w, http.StatusBadRequest, "endpoint_required", "several endpoints have queues: name one with ?endpoint=namespace/name")
-				return
-			}
-			queue = e.Queue()
-		}
-	}
-	if queue == nil {
-		writeError(w, http.StatusNotFound, "no_queue", "no Async endpoint matches")
-		return
-	}
-	switch {
-	case r.Method == http.MethodGet && r.URL.Path == "/admin/deadletters":
-		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-		events, err := queue.DeadLetters(r.Context(), limit)
-		if err != nil {
-			writeError(w, http.StatusServiceUnavailable, "queue_unavailable", err.Error())
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"deadLetters": events})
-	case r.Method == http.MethodPost && r.URL.Path == "/admin/deadletters/replay":
-		err := queue.Replay(r.Context(), r.URL.Query().Get("id"))
-		switch {
-		case errors.Is(err, delivery.ErrNotFound):
-			writeError(w, http.StatusNotFound, "not_found", "no dead letter has this id")
-		case err != nil:
-			writeError(w, http.StatusServiceUnavailable, "queue_unavailable", err.Error())
-		default:
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write([]byte(`{"replayed":true}`))
-		}
-	default:
-		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "GET /admin/deadletters or POST /admin/deadletters/replay")
-	}
 }
 
 // queueStats reads every queue's counts, for the metrics.

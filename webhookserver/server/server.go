@@ -36,6 +36,12 @@ type Options struct {
 	// Listen and MetricsListen are the addresses of the webhook and metrics/health listeners.
 	Listen        string
 	MetricsListen string
+	// AdminListen is the address of the dead-letter operations, "" for none. It must be a loopback address
+	// unless AdminTokenFile is set.
+	AdminListen string
+	// AdminTokenFile, when set, holds the token every admin request must send as `Authorization: Bearer`. It is
+	// read on every admin request, so a rotated Secret applies at once.
+	AdminTokenFile string
 	// ReloadInterval is how often the inputs are checked for changes.
 	ReloadInterval time.Duration
 	// ShutdownDelay keeps serving after readiness turns false on shutdown, so that load balancers stop
@@ -101,6 +107,17 @@ func New(opts Options) (*Server, error) {
 	if opts.ReadHeaderTimeout <= 0 {
 		opts.ReadHeaderTimeout = 10 * time.Second
 	}
+	if err := checkAdminListen(opts.AdminListen, opts.AdminTokenFile); err != nil {
+		return nil, err
+	}
+	var adminToken [][]byte // checked now, so that a missing file fails the start rather than every admin request
+	if opts.AdminTokenFile != "" {
+		token, err := ReadAdminToken(opts.AdminTokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("--admin-token-file: %w", err)
+		}
+		adminToken = [][]byte{token}
+	}
 	processGCPercent() // before any load changes it
 	startGCRunwayHook()
 	env, err := expr.NewEnv()
@@ -108,6 +125,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: opts, log: opts.Logger, env: env}
+	s.learnSecrets(adminToken)
 	s.metrics = NewMetrics(s.queueStats)
 	s.breakers = action.NewBreakers(action.BreakerSettings{
 		OpenTimeout: opts.BreakerOpenTimeout,
@@ -261,23 +279,60 @@ func (r *recordingSecrets) Secret(namespace, name, key string) ([]byte, error) {
 	return value, err
 }
 
+// Listeners are the server's listeners; Admin is nil when there is no admin listener.
+type Listeners struct {
+	Webhook, Metrics, Admin net.Listener
+}
+
+func (l Listeners) close() {
+	for _, listener := range []net.Listener{l.Webhook, l.Metrics, l.Admin} {
+		if listener != nil {
+			_ = listener.Close()
+		}
+	}
+}
+
 // Run serves until ctx is done, then drains: readiness turns false, new requests keep being served for
 // ShutdownDelay, and in-flight requests finish within ShutdownTimeout.
 func (s *Server) Run(ctx context.Context) error {
-	webhookListener, err := net.Listen("tcp", s.opts.Listen)
+	listeners, err := s.listen()
 	if err != nil {
-		return fmt.Errorf("listening on %s: %w", s.opts.Listen, err)
+		return err
 	}
-	metricsListener, err := net.Listen("tcp", s.opts.MetricsListen)
+	return s.Serve(ctx, listeners)
+}
+
+// listen opens the listeners of the options; on an error none stays open.
+func (s *Server) listen() (Listeners, error) {
+	var l Listeners
+	var err error
+	if l.Webhook, err = listenTCP(s.opts.Listen); err != nil {
+		return Listeners{}, err
+	}
+	if l.Metrics, err = listenTCP(s.opts.MetricsListen); err != nil {
+		l.close()
+		return Listeners{}, err
+	}
+	if s.opts.AdminListen == "" {
+		return l, nil
+	}
+	if l.Admin, err = listenTCP(s.opts.AdminListen); err != nil {
+		l.close()
+		return Listeners{}, err
+	}
+	return l, nil
+}
+
+func listenTCP(address string) (net.Listener, error) {
+	listener, err := net.Listen("tcp", address)
 	if err != nil {
-		webhookListener.Close()
-		return fmt.Errorf("listening on %s: %w", s.opts.MetricsListen, err)
+		return nil, fmt.Errorf("listening on %s: %w", address, err)
 	}
-	return s.Serve(ctx, webhookListener, metricsListener)
+	return listener, nil
 }
 
 // Serve is Run on listeners the caller opened (tests use port 0).
-func (s *Server) Serve(ctx context.Context, webhookListener, metricsListener net.Listener) error {
+func (s *Server) Serve(ctx context.Context, listeners Listeners) error {
 	webhook := &http.Server{
 		Handler: s,
 		// Slow clients must not hold connections: headers within 10s, a whole request within 30s.
@@ -288,6 +343,7 @@ func (s *Server) Serve(ctx context.Context, webhookListener, metricsListener net
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	metrics := &http.Server{Handler: s.metricsHandler(), ReadHeaderTimeout: 5 * time.Second}
 	admin := &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 5 * time.Second}
 
 	// Delivery workers run until the drain below is over, then stop: an event in progress stays queued.
@@ -296,23 +352,28 @@ func (s *Server) Serve(ctx context.Context, webhookListener, metricsListener net
 	s.queues.mu.Unlock()
 	s.startWorkers(s.current.Load())
 
-	errs := make(chan error, 3)
+	errs := make(chan error, 4)
 	if s.opts.TLSCertFile != "" {
 		reloader, err := s.tlsReloader()
 		if err != nil {
-			webhookListener.Close()
-			metricsListener.Close()
+			listeners.close()
 			return err
 		}
 		go reloader.Run(ctx)
 		webhook.TLSConfig = reloader.TLSConfig()
-		go func() { errs <- ignoreClosed(webhook.ServeTLS(webhookListener, "", "")) }()
+		go func() { errs <- ignoreClosed(webhook.ServeTLS(listeners.Webhook, "", "")) }()
 	} else {
-		go func() { errs <- ignoreClosed(webhook.Serve(webhookListener)) }()
+		go func() { errs <- ignoreClosed(webhook.Serve(listeners.Webhook)) }()
 	}
-	go func() { errs <- ignoreClosed(admin.Serve(metricsListener)) }()
+	go func() { errs <- ignoreClosed(metrics.Serve(listeners.Metrics)) }()
+	adminAddress := "off"
+	if listeners.Admin != nil {
+		adminAddress = listeners.Admin.Addr().String()
+		go func() { errs <- ignoreClosed(admin.Serve(listeners.Admin)) }()
+	}
 	go func() { errs <- s.watch(ctx) }()
-	s.log.Info("serving", "listen", webhookListener.Addr().String(), "metricsListen", metricsListener.Addr().String())
+	s.log.Info("serving", "listen", listeners.Webhook.Addr().String(), "metricsListen", listeners.Metrics.Addr().String(),
+		"adminListen", adminAddress, "adminToken", s.opts.AdminTokenFile != "")
 
 	var runErr error
 	select {
@@ -329,6 +390,7 @@ func (s *Server) Serve(ctx context.Context, webhookListener, metricsListener net
 	}
 	s.stopWorkers()
 	s.closeStores()
+	_ = metrics.Shutdown(shutdownCtx)
 	_ = admin.Shutdown(shutdownCtx)
 	s.log.Info("stopped")
 	return runErr
@@ -382,8 +444,8 @@ func (s *Server) watch(ctx context.Context) error {
 	}
 }
 
-// adminHandler serves /healthz, /readyz and /metrics on the metrics listener.
-func (s *Server) adminHandler() http.Handler {
+// metricsHandler serves /healthz, /readyz and /metrics on the metrics listener.
+func (s *Server) metricsHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
@@ -399,8 +461,9 @@ func (s *Server) adminHandler() http.Handler {
 		}
 	})
 	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/admin/deadletters", s.adminDeadLetters)
-	mux.HandleFunc("/admin/deadletters/replay", s.adminDeadLetters)
+	mux.HandleFunc("/admin/", func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "admin operations are served on the admin listener (--admin-listen), not on the metrics listener")
+	})
 	return mux
 }
 

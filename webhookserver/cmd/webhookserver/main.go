@@ -34,8 +34,11 @@ Usage:
   webhookserver serve --manifests PATH... [flags]   serve WebhookEndpoints and IntentRoutes from YAML manifests
   webhookserver serve --config FILE [flags]         serve the configuration the operator renders
   webhookserver hmac-key --scheme SCHEME             print a new random HMAC key in the scheme's format
-  webhookserver deadletters list [--admin URL] [--endpoint NS/NAME]         list an Async endpoint's dead letters
-  webhookserver deadletters replay ID [--admin URL] [--endpoint NS/NAME]    queue a dead letter again
+  webhookserver deadletters list [--endpoint NS/NAME] [admin flags]         list an Async endpoint's dead letters
+  webhookserver deadletters replay ID [--endpoint NS/NAME] [admin flags]    queue a dead letter again
+  webhookserver deadletters purge ID|--all [--endpoint NS/NAME] [admin flags]
+                                                    delete one dead letter, or all of the endpoint's
+                                                    (admin flags: --admin URL, --admin-token-file FILE)
   webhookserver version                             print the version
 
 Run 'webhookserver serve -h' for the flags.
@@ -95,6 +98,8 @@ func serve(args []string, stderr io.Writer) int {
 	endpointName := flags.String("endpoint", "", "serve only these WebhookEndpoints (comma-separated names or namespace/names) when several are given")
 	listen := flags.String("listen", ":8080", "address of the webhook listener")
 	metricsListen := flags.String("metrics-listen", ":9090", "address of /metrics, /healthz and /readyz")
+	adminListen := flags.String("admin-listen", "127.0.0.1:9091", "address of the dead-letter operations (webhookserver deadletters); \"\" turns them off; a non-loopback address needs --admin-token-file")
+	adminTokenFile := flags.String("admin-token-file", "", "file holding the token every admin request must send as Authorization: Bearer (read on every request, so a rotated Secret applies at once)")
 	reloadInterval := flags.Duration("reload-interval", time.Second, "how often the configuration and mounted Secrets are checked for changes")
 	shutdownDelay := flags.Duration("shutdown-delay", 0, "on SIGTERM, keep serving this long after /readyz turns 503, so load balancers stop sending first (5s in a cluster)")
 	shutdownTimeout := flags.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, how long in-flight requests may take to finish")
@@ -162,6 +167,8 @@ func serve(args []string, stderr io.Writer) int {
 		Source:              source,
 		Listen:              *listen,
 		MetricsListen:       *metricsListen,
+		AdminListen:         *adminListen,
+		AdminTokenFile:      *adminTokenFile,
 		ReloadInterval:      *reloadInterval,
 		ShutdownDelay:       *shutdownDelay,
 		ShutdownTimeout:     *shutdownTimeout,
@@ -231,52 +238,69 @@ func hmacKey(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// deadLetters lists or replays dead letters through a running server's admin endpoint (on its metrics port).
+// deadLetters lists, replays or purges dead letters through a running server's admin listener.
 func deadLetters(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || (args[0] != "list" && args[0] != "replay") {
-		fmt.Fprintln(stderr, "usage: webhookserver deadletters list|replay [ID] [--admin URL] [--endpoint NS/NAME]")
+	const usage = "usage: webhookserver deadletters list | replay ID | purge (ID | --all) [--endpoint NS/NAME] [--admin URL] [--admin-token-file FILE]"
+	if len(args) == 0 || (args[0] != "list" && args[0] != "replay" && args[0] != "purge") {
+		fmt.Fprintln(stderr, usage)
 		return 2
 	}
 	command := args[0]
 	flags := flag.NewFlagSet("deadletters "+command, flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	admin := flags.String("admin", "http://127.0.0.1:9090", "the server's metrics listener (--metrics-listen)")
+	admin := flags.String("admin", "http://127.0.0.1:9091", "the server's admin listener (its --admin-listen)")
+	tokenFile := flags.String("admin-token-file", "", "file holding the server's admin token (its --admin-token-file)")
 	endpointName := flags.String("endpoint", "", "the Async endpoint (namespace/name), when the server has several")
 	limit := flags.Int("limit", 100, "how many dead letters to list")
+	all := flags.Bool("all", false, "purge: every dead letter of the endpoint")
 	rest := args[1:]
 	var id string
-	if command == "replay" && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+	if command != "list" && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 		id, rest = rest[0], rest[1:]
 	}
 	if err := flags.Parse(rest); err != nil {
 		return 2
 	}
-	if command == "replay" && id == "" {
-		if id = flags.Arg(0); id == "" {
-			fmt.Fprintln(stderr, "replay needs the id of a dead letter (see deadletters list)")
-			return 2
-		}
+	if id == "" {
+		id = flags.Arg(0)
 	}
 	query := url.Values{}
 	if *endpointName != "" {
 		query.Set("endpoint", *endpointName)
 	}
-	method, path := http.MethodGet, "/admin/deadletters"
-	if command == "replay" {
-		method, path = http.MethodPost, "/admin/deadletters/replay"
-		query.Set("id", id)
-	} else {
+	method, path := http.MethodPost, "/admin/deadletters/"+command
+	switch {
+	case command == "list":
+		method, path = http.MethodGet, "/admin/deadletters"
 		query.Set("limit", strconv.Itoa(*limit))
+	case id != "" && !*all:
+		query.Set("id", id)
+	case command == "purge" && *all && id == "":
+		query.Set("all", "true")
+	case command == "purge":
+		fmt.Fprintln(stderr, "purge needs the id of one dead letter (see deadletters list), or --all alone\n"+usage)
+		return 2
+	default:
+		fmt.Fprintln(stderr, "replay needs the id of one dead letter (see deadletters list)\n"+usage)
+		return 2
 	}
 	req, err := http.NewRequest(method, strings.TrimRight(*admin, "/")+path+"?"+query.Encode(), nil)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
+	if *tokenFile != "" {
+		token, err := server.ReadAdminToken(*tokenFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "--admin-token-file: %v\n", err)
+			return 2
+		}
+		req.Header.Set("Authorization", "Bearer "+string(token))
+	}
 	client := &http.Client{Timeout: 10 * time.Second}
 	resp, err := client.Do(req)
 	if err != nil {
-		fmt.Fprintf(stderr, "reaching the server's admin endpoint: %v\n", err)
+		fmt.Fprintf(stderr, "reaching the server's admin listener: %v (in a cluster, run this command in the pod with kubectl exec, or forward the port with kubectl port-forward)\n", err)
 		return 1
 	}
 	defer resp.Body.Close()
