@@ -86,6 +86,9 @@ func TestCredentialsNeverReachARedirectTarget(t *testing.T) {
 			if reached {
 				t.Errorf("the redirect target was called, with %v", target)
 			}
+			if got := upstream.requestTargets(); len(got) != 1 {
+				t.Errorf("the upstream received %q; a refused redirect is not retried", got)
+			}
 			if !errors.Is(err, ErrRedirectRefused) || !strings.Contains(err.Error(), "the call carries credentials") {
 				t.Errorf("want the redirect refused because of the credentials, got %v", err)
 			}

@@ -61,7 +61,7 @@
 //	fragment       as a path segment
 //
 // ${url.rawPath(expr)} in the path and ${url.rawQuery(expr)} in the query insert a value as it is, for an
-// already encoded path or query the route trusts (one from its own upstream's answer, say), once checked to
+// already encoded path or query the route trusts (one in the body of a signed event, say), once checked to
 // be encoded URL text without '#' (nor '?', "." or ".." segments in a path). They stand alone in a ${...}
 // and only in a URL template.
 //

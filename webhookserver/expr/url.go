@@ -12,7 +12,7 @@ import (
 )
 
 // The functions that insert a value into a URL template as it is, for a route that builds part of a URL
-// from data it trusts (a path taken from its own upstream's answer, say).
+// from data it trusts (a path in the body of an event its sender signs, say).
 const (
 	rawPathFunction  = "url.rawPath"
 	rawQueryFunction = "url.rawQuery"
@@ -38,7 +38,7 @@ func rawURLFunction(name string) cel.EnvOption {
 // errMisplacedRaw refuses a raw function anywhere but as the whole expression, where its value could be
 // mixed with other text and escape the check of what it may hold.
 var errMisplacedRaw = errors.New(rawPathFunction + " and " + rawQueryFunction +
-	" must be the whole of a ${...}, as in ${" + rawPathFunction + "(response.body.path)}")
+	" must be the whole of a ${...}, as in ${" + rawPathFunction + "(request.body.path)}")
 
 // rawKindOf tells whether root is a call of a raw function, and refuses one anywhere else in the expression.
 func rawKindOf(root celast.Expr) (rawKind, error) {
