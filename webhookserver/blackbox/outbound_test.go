@@ -11,7 +11,7 @@ import (
 )
 
 // bankManifest is a Dialogflow ES bank bot whose routes call upstream (a loopback recording server): the
-// README's balance route, a route whose headers are templates, and a route whose upstream redirects.
+// README's balance route, with the bank API's token from a Secret, and a route whose headers are templates.
 func bankManifest(upstream string) string {
 	return fmt.Sprintf(`
 apiVersion: v1
@@ -63,21 +63,6 @@ spec:
     - {name: X-Session, value: "session ${request.session}"}
     respond:
       text: Profile found
----
-apiVersion: fulfillment.dev/v1alpha1
-kind: IntentRoute
-metadata: {name: statement}
-spec:
-  endpointRef: {name: bank}
-  match: {intents: [GetStatement]}
-  call:
-    url: %[1]s/moved
-    method: GET
-    headers:
-    - name: Authorization
-      valueFrom: {secretKeyRef: {name: bank-api-token, key: token}}
-    respond:
-      text: Statement found
 `, upstream)
 }
 
@@ -89,8 +74,8 @@ type recordedRequest struct {
 	header http.Header
 }
 
-// recordingUpstream answers every request with a balance, except /moved, which redirects to /statements on
-// the same host, and records them all.
+// recordingUpstream answers every request with a balance, except the balance of the account "moved", which
+// redirects to /statements/current on the same host, and records them all.
 type recordingUpstream struct {
 	*httptest.Server
 	mu       sync.Mutex
@@ -103,7 +88,7 @@ func newRecordingUpstream(t *testing.T) *recordingUpstream {
 		u.mu.Lock()
 		u.requests = append(u.requests, recordedRequest{target: r.RequestURI, path: r.URL.Path, query: r.URL.RawQuery, header: r.Header.Clone()})
 		u.mu.Unlock()
-		if r.URL.Path == "/moved" {
+		if r.URL.Path == "/accounts/moved/balance" {
 			http.Redirect(w, r, "/statements/current", http.StatusFound)
 			return
 		}
@@ -222,12 +207,12 @@ func TestCallHeaderTemplatesCarryTheRequest(t *testing.T) {
 
 func TestSecretHeadersNeverReachARedirectTarget(t *testing.T) {
 	s, up := startBank(t)
-	text, fallback := askBank(t, s, "GetStatement", nil)
+	text, fallback := askBank(t, s, "GetAccountBalance", map[string]any{"account": "moved"})
 	if text != "Sorry, I can't reach the bank right now." || fallback != "action_failed" {
 		t.Errorf("answer %q (fallback %q), want the endpoint's fallback", text, fallback)
 	}
 	for _, got := range up.received() {
-		if got.path != "/moved" {
+		if got.path != "/accounts/moved/balance" {
 			t.Errorf("the redirect target %s was called (Authorization %t)", got.target, got.header.Get("Authorization") != "")
 		}
 	}

@@ -215,7 +215,7 @@ func (s *urlSlot) writeSegment(b *strings.Builder, text string) error {
 	switch {
 	case text == "" && s.betweenSlashes:
 		return errors.New("a value between two '/' of a URL path is empty: the path would hold \"//\"")
-	case strings.Trim(text, ".") == "":
+	case text != "" && strings.Trim(text, ".") == "":
 		b.WriteString(strings.Repeat("%2E", len(text)))
 	default:
 		b.WriteString(url.PathEscape(text))

@@ -12,82 +12,33 @@ import (
 const attack = "../../admin/users/42?delete=true&x="
 
 func TestURLTemplateEncodesValuesForWhereTheyStand(t *testing.T) {
-	env := testEnv(t)
 	tests := map[string]struct {
-		src    string
-		params map[string]any
-		want   string
+		src   string
+		value any // params.v
+		want  string
 	}{
-		"the README's route": {
-			src:    "http://bank-api/accounts/${params.account}/balance",
-			params: map[string]any{"account": attack},
-			want:   "http://bank-api/accounts/..%2F..%2Fadmin%2Fusers%2F42%3Fdelete=true&x=/balance",
-		},
-		"a plain value is unchanged": {
-			src:    "http://bank-api/accounts/${params.account}/balance",
-			params: map[string]any{"account": "checking-1.2_x~"},
-			want:   "http://bank-api/accounts/checking-1.2_x~/balance",
-		},
-		"'#' does not truncate the path": {
-			src:    "http://h/a/${params.v}/b",
-			params: map[string]any{"v": "x#y"},
-			want:   "http://h/a/x%23y/b",
-		},
-		"'%' is data":   {src: "http://h/a/${params.v}", params: map[string]any{"v": "%2F"}, want: "http://h/a/%252F"},
-		"dot-dot alone": {src: "http://h/a/${params.v}/b", params: map[string]any{"v": ".."}, want: "http://h/a/%2E%2E/b"},
-		"one dot alone": {src: "http://h/a/${params.v}/b", params: map[string]any{"v": "."}, want: "http://h/a/%2E/b"},
-		"dots in a name": {
-			src:    "http://h/a/${params.v}",
-			params: map[string]any{"v": "v1..2"},
-			want:   "http://h/a/v1..2",
-		},
-		"part of a segment": {
-			src:    "http://h/v${params.v}/x",
-			params: map[string]any{"v": "1/../../y"},
-			want:   "http://h/v1%2F..%2F..%2Fy/x",
-		},
-		"empty at the end of the path": {src: "http://h/a/${params.v}", params: map[string]any{"v": ""}, want: "http://h/a/"},
-		"a number":                     {src: "http://h/items/${params.n}", params: map[string]any{"n": 42.0}, want: "http://h/items/42"},
-		"query value": {
-			src:    "http://h/search?q=${params.q}&lang=en",
-			params: map[string]any{"q": "a b&lang=xx#frag"},
-			want:   "http://h/search?q=a+b%26lang%3Dxx%23frag&lang=en",
-		},
-		"query key": {
-			src:    "http://h/search?${params.k}=1",
-			params: map[string]any{"k": "a=b&c"},
-			want:   "http://h/search?a%3Db%26c=1",
-		},
-		"fragment": {src: "http://h/p#${params.f}", params: map[string]any{"f": "a b#c"}, want: "http://h/p#a%20b%23c"},
-		"host": {
-			src:    "https://${params.region}.bank.example/x",
-			params: map[string]any{"region": "eu-west-1"},
-			want:   "https://eu-west-1.bank.example/x",
-		},
-		"port": {src: "http://h:${params.port}/x", params: map[string]any{"port": "8080"}, want: "http://h:8080/x"},
-		"host and port": {
-			src:    "http://${params.host}/x",
-			params: map[string]any{"host": "api.internal:8443"},
-			want:   "http://api.internal:8443/x",
-		},
-		"raw path": {
-			src:    "http://h/files/${url.rawPath(params.p)}?v=1",
-			params: map[string]any{"p": "reports/2024/q1%20final.pdf"},
-			want:   "http://h/files/reports/2024/q1%20final.pdf?v=1",
-		},
-		"raw query": {
-			src:    "http://h/list?${url.rawQuery(params.q)}",
-			params: map[string]any{"q": "page=2&size=10&next=/a?b"},
-			want:   "http://h/list?page=2&size=10&next=/a?b",
-		},
+		"the README's route":             {"http://bank-api/accounts/${params.v}/balance", attack, "http://bank-api/accounts/..%2F..%2Fadmin%2Fusers%2F42%3Fdelete=true&x=/balance"},
+		"a plain value is unchanged":     {"http://bank-api/accounts/${params.v}/balance", "checking-1.2_x~", "http://bank-api/accounts/checking-1.2_x~/balance"},
+		"'#' does not truncate the path": {"http://h/a/${params.v}/b", "x#y", "http://h/a/x%23y/b"},
+		"'%' is data":                    {"http://h/a/${params.v}", "%2F", "http://h/a/%252F"},
+		"dot-dot alone":                  {"http://h/a/${params.v}/b", "..", "http://h/a/%2E%2E/b"},
+		"one dot alone":                  {"http://h/a/${params.v}/b", ".", "http://h/a/%2E/b"},
+		"dots in a name":                 {"http://h/a/${params.v}", "v1..2", "http://h/a/v1..2"},
+		"part of a segment":              {"http://h/v${params.v}/x", "1/../../y", "http://h/v1%2F..%2F..%2Fy/x"},
+		"empty at the end of the path":   {"http://h/a/${params.v}", "", "http://h/a/"},
+		"a number":                       {"http://h/items/${params.v}", 42.0, "http://h/items/42"},
+		"query value":                    {"http://h/search?q=${params.v}&lang=en", "a b&lang=xx#frag", "http://h/search?q=a+b%26lang%3Dxx%23frag&lang=en"},
+		"query key":                      {"http://h/search?${params.v}=1", "a=b&c", "http://h/search?a%3Db%26c=1"},
+		"fragment":                       {"http://h/p#${params.v}", "a b#c", "http://h/p#a%20b%23c"},
+		"host":                           {"https://${params.v}.bank.example/x", "eu-west-1", "https://eu-west-1.bank.example/x"},
+		"port":                           {"http://h:${params.v}/x", "8080", "http://h:8080/x"},
+		"host and port":                  {"http://${params.v}/x", "api.internal:8443", "http://api.internal:8443/x"},
+		"raw path":                       {"http://h/files/${url.rawPath(params.v)}?v=1", "reports/2024/q1%20final.pdf", "http://h/files/reports/2024/q1%20final.pdf?v=1"},
+		"raw query":                      {"http://h/list?${url.rawQuery(params.v)}", "page=2&size=10&next=/a?b", "http://h/list?page=2&size=10&next=/a?b"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			tmpl, err := env.CompileURLTemplate(tc.src)
-			if err != nil {
-				t.Fatalf("CompileURLTemplate(%q): %v", tc.src, err)
-			}
-			got, err := tmpl.Render(context.Background(), testVars(withParams(tc.params)))
+			got, err := renderURL(t, tc.src, tc.value)
 			if err != nil {
 				t.Fatalf("Render: %v", err)
 			}
@@ -97,6 +48,16 @@ func TestURLTemplateEncodesValuesForWhereTheyStand(t *testing.T) {
 			assertSentAsRendered(t, got)
 		})
 	}
+}
+
+// renderURL compiles the URL template src and renders it with value as params.v.
+func renderURL(t *testing.T, src string, value any) (string, error) {
+	t.Helper()
+	tmpl, err := testEnv(t).CompileURLTemplate(src)
+	if err != nil {
+		t.Fatalf("CompileURLTemplate(%q): %v", src, err)
+	}
+	return tmpl.Render(context.Background(), testVars(withParams(map[string]any{"v": value})))
 }
 
 // assertSentAsRendered checks that Go's client puts the rendered URL on the wire as it is: if it encoded the
@@ -115,7 +76,6 @@ func assertSentAsRendered(t *testing.T, rendered string) {
 }
 
 func TestURLTemplateRefusesValuesThatCannotStandWhereTheyAre(t *testing.T) {
-	env := testEnv(t)
 	tests := map[string]struct {
 		src   string
 		value string
@@ -145,11 +105,7 @@ func TestURLTemplateRefusesValuesThatCannotStandWhereTheyAre(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			tmpl, err := env.CompileURLTemplate(tc.src)
-			if err != nil {
-				t.Fatalf("CompileURLTemplate(%q): %v", tc.src, err)
-			}
-			got, err := tmpl.Render(context.Background(), testVars(withParams(map[string]any{"v": tc.value})))
+			got, err := renderURL(t, tc.src, tc.value)
 			var ee *EvalError
 			if !errors.As(err, &ee) {
 				t.Fatalf("Render = %q, %v; want an *EvalError", got, err)
