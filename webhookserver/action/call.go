@@ -72,7 +72,7 @@ func CompileCall(env *expr.Env, upstreams Upstreams, spec *fulfillmentv1alpha1.C
 		}
 		c.headers = append(c.headers, header)
 	}
-	if carriesCredentials(c.headers) {
+	if c.client != nil && carriesCredentials(c.headers) { // no client: compiled only to check the spec
 		c.client = withoutRedirects(c.client)
 	}
 	if spec.Body != "" {

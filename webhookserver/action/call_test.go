@@ -264,3 +264,12 @@ func TestCallEncodesURLValues(t *testing.T) {
 		t.Errorf("the upstream received %q, want %q", got, want)
 	}
 }
+
+// The operator compiles routes without a client, to check them: a credential header must not need one.
+func TestCompileCallWithoutAClient(t *testing.T) {
+	spec := fulfillmentv1alpha1.CallAction{URL: "http://api.example/x", Headers: []fulfillmentv1alpha1.Header{secretHeader("Authorization")}}
+	secrets := func(name, key string) ([]byte, error) { return []byte("placeholder"), nil }
+	if _, err := CompileCall(env, Upstreams{}, &spec, "spec.call", secrets); err != nil {
+		t.Fatal(err)
+	}
+}
