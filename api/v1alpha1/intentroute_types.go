@@ -191,7 +191,12 @@ type FollowupEvent struct {
 // CallAction calls an upstream HTTP API and maps its answer.
 type CallAction struct {
 	// url of the upstream, http or https. The path and query may hold ${expr} templates, for example
-	// https://bank.internal/accounts/${params.account}/balance.
+	// https://bank.internal/accounts/${params.account}/balance. Their values are data: each is percent-encoded
+	// for where it stands (in the path one segment, with "/", "?", "#", "%" and a ".." segment encoded; in the
+	// query one key or value), so that no value adds a segment, a query parameter or a fragment.
+	// ${url.rawPath(expr)} in the path and ${url.rawQuery(expr)} in the query insert an already encoded path or
+	// query as it is, for one the route trusts; it may not hold "#", and a path no "?", "." or ".." segment.
+	// Literal text is sent as written, so a character that needs encoding (a space) must be written encoded.
 	// +required
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="self.matches('^https?://([A-Za-z0-9.-]+|\\\\[[0-9A-Fa-f:.]+\\\\])(:[0-9]{1,5})?([/?#].*)?$')",message="call.url must be an absolute http:// or https:// URL with a literal host (templates are allowed in the path and query only)"
@@ -203,7 +208,8 @@ type CallAction struct {
 	// +kubebuilder:validation:Enum=GET;POST;PUT;PATCH;DELETE
 	Method string `json:"method,omitempty"`
 
-	// headers sent with the call; values may come from Secrets.
+	// headers sent with the call; values may come from Secrets. A call that sends a header from a Secret, or
+	// Authorization, Proxy-Authorization or Cookie, follows no redirect, so that they reach this url only.
 	// +optional
 	// +listType=map
 	// +listMapKey=name
@@ -246,7 +252,8 @@ type Header struct {
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9!#$%&'*+.^_|~-]+$`
 	Name string `json:"name"`
 
-	// value of the header (a template). Never put a secret here: use valueFrom.
+	// value of the header: a template with the same variables as url and body. A value rendered with a line
+	// break or another control character fails the call. Never put a secret here: use valueFrom.
 	// +optional
 	// +kubebuilder:validation:MaxLength=4096
 	Value string `json:"value,omitempty"`

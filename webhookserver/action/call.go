@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
@@ -60,22 +62,18 @@ func CompileCall(env *expr.Env, upstreams Upstreams, spec *fulfillmentv1alpha1.C
 		c.method = http.MethodPost
 	}
 	var err error
-	if c.url, err = env.CompileTemplate(spec.URL); err != nil {
+	if c.url, err = env.CompileURLTemplate(spec.URL); err != nil {
 		errs = append(errs, &FieldError{Field: field + ".url", Err: err})
 	}
 	for i, h := range spec.Headers {
-		at := fmt.Sprintf("%s.headers[%d]", field, i)
-		header := compiledHeader{name: h.Name}
-		if h.ValueFrom != nil {
-			value, err := secret(h.ValueFrom.SecretKeyRef.Name, h.ValueFrom.SecretKeyRef.Key)
-			if err != nil {
-				errs = append(errs, &FieldError{Field: at + ".valueFrom.secretKeyRef", Err: err})
-			}
-			header.secret = strings.TrimSpace(string(value))
-		} else if header.value, err = env.CompileTemplate(h.Value); err != nil {
-			errs = append(errs, &FieldError{Field: at + ".value", Err: err})
+		header, err := compileHeader(env, h, fmt.Sprintf("%s.headers[%d]", field, i), secret)
+		if err != nil {
+			errs = append(errs, err)
 		}
 		c.headers = append(c.headers, header)
+	}
+	if c.client != nil && carriesCredentials(c.headers) { // no client: compiled only to check the spec
+		c.client = withoutRedirects(c.client)
 	}
 	if spec.Body != "" {
 		if c.body, err = env.Compile(spec.Body); err != nil {
@@ -107,6 +105,33 @@ func CompileCall(env *expr.Env, upstreams Upstreams, spec *fulfillmentv1alpha1.C
 	return c, errors.Join(errs...)
 }
 
+// compileHeader compiles the header h at field. A value read from a Secret is checked here, once, and never
+// quoted.
+func compileHeader(env *expr.Env, h fulfillmentv1alpha1.Header, field string, secret SecretLookup) (compiledHeader, error) {
+	header := compiledHeader{name: h.Name}
+	if !httpguts.ValidHeaderFieldName(h.Name) {
+		return header, &FieldError{Field: field + ".name", Err: errors.New("not a valid header name: use letters, digits and !#$%&'*+-.^_`|~")}
+	}
+	if h.ValueFrom != nil {
+		at := field + ".valueFrom.secretKeyRef"
+		value, err := secret(h.ValueFrom.SecretKeyRef.Name, h.ValueFrom.SecretKeyRef.Key)
+		if err != nil {
+			return header, &FieldError{Field: at, Err: err}
+		}
+		header.secret = strings.TrimSpace(string(value))
+		if !httpguts.ValidHeaderFieldValue(header.secret) {
+			return header, &FieldError{Field: at, Err: fmt.Errorf("the value of Secret key %s/%s is not a valid header value "+
+				"(it holds a line break or another control character inside)", h.ValueFrom.SecretKeyRef.Name, h.ValueFrom.SecretKeyRef.Key)}
+		}
+		return header, nil
+	}
+	var err error
+	if header.value, err = env.CompileTemplate(h.Value); err != nil {
+		return header, &FieldError{Field: field + ".value", Err: err}
+	}
+	return header, nil
+}
+
 // Run implements Action.
 func (c *Call) Run(ctx context.Context, inv *Invocation) (*Result, error) {
 	target, err := c.url.Render(ctx, inv.Vars)
@@ -117,7 +142,11 @@ func (c *Call) Run(ctx context.Context, inv *Invocation) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	response, err := c.callWithRetries(ctx, target, body, inv)
+	header, err := c.requestHeader(ctx, inv, body != nil)
+	if err != nil {
+		return nil, err
+	}
+	response, err := c.callWithRetries(ctx, target, header, body)
 	if err != nil {
 		return nil, err
 	}
@@ -131,6 +160,35 @@ func (c *Call) Run(ctx context.Context, inv *Invocation) (*Result, error) {
 		return nil, err
 	}
 	return &Result{Answer: answer}, nil
+}
+
+// requestHeader is the call's headers: the route's own, rendered with the request's variables, over Accept,
+// Content-Type and the idempotency key. A rendered value that is not a valid header value (a line break would
+// start a header of the caller's choosing) fails the call before anything is sent.
+func (c *Call) requestHeader(ctx context.Context, inv *Invocation, hasBody bool) (http.Header, error) {
+	header := http.Header{"Accept": {"application/json"}}
+	if hasBody {
+		header.Set("Content-Type", "application/json")
+	}
+	if inv.IdempotencyKey != "" {
+		header.Set(IdempotencyKeyHeader, inv.IdempotencyKey) // a route's own header below may override it
+	}
+	for _, h := range c.headers {
+		if h.value == nil {
+			header.Set(h.name, h.secret)
+			continue
+		}
+		value, err := h.value.Render(ctx, inv.Vars)
+		if err != nil {
+			return nil, templateFailure(ctx, "header "+h.name, err)
+		}
+		if !httpguts.ValidHeaderFieldValue(value) {
+			return nil, &Failure{Reason: "template", Message: "header " + h.name + " rendered to a value that is not " +
+				"a valid header value (a line break or another control character): the call is not made"}
+		}
+		header.Set(h.name, value)
+	}
+	return header, nil
 }
 
 // requestBody is the JSON body: the body expression's value, or the normalized request for methods that carry
@@ -168,11 +226,11 @@ func normalizedRequest(r *model.Request) map[string]any {
 
 // callWithRetries makes up to c.attempts attempts with exponential backoff and full jitter, never past the
 // deadline in ctx: an attempt gets at most what is left of it.
-func (c *Call) callWithRetries(ctx context.Context, target string, body []byte, inv *Invocation) (*expr.Response, error) {
+func (c *Call) callWithRetries(ctx context.Context, target string, header http.Header, body []byte) (*expr.Response, error) {
 	backoff := c.backoff
 	var last error
 	for attempt := 1; ; attempt++ {
-		response, retryable, err := c.attempt(ctx, target, body, inv)
+		response, retryable, err := c.attempt(ctx, target, header, body)
 		if err == nil {
 			return response, nil
 		}
@@ -195,14 +253,14 @@ func (c *Call) callWithRetries(ctx context.Context, target string, body []byte, 
 
 // attempt makes one call through the upstream's circuit breaker. It reports whether a failure is worth
 // retrying; only those failures (unreachable, too slow, 429 and 5xx) count against the upstream's health.
-func (c *Call) attempt(ctx context.Context, target string, body []byte, inv *Invocation) (*expr.Response, bool, error) {
+func (c *Call) attempt(ctx context.Context, target string, header http.Header, body []byte) (*expr.Response, bool, error) {
 	var (
 		response  *expr.Response
 		retryable bool
 		final     error
 	)
 	err := guarded(c.breakers.For(upstreamOf(target)), func() error {
-		response, retryable, final = c.roundTrip(ctx, target, body, inv)
+		response, retryable, final = c.roundTrip(ctx, target, header, body)
 		if retryable {
 			return final
 		}
@@ -218,7 +276,7 @@ func (c *Call) attempt(ctx context.Context, target string, body []byte, inv *Inv
 }
 
 // roundTrip makes one HTTP request and reads the answer.
-func (c *Call) roundTrip(ctx context.Context, target string, body []byte, inv *Invocation) (*expr.Response, bool, error) {
+func (c *Call) roundTrip(ctx context.Context, target string, header http.Header, body []byte) (*expr.Response, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var reader io.Reader
@@ -229,30 +287,13 @@ func (c *Call) roundTrip(ctx context.Context, target string, body []byte, inv *I
 	if err != nil {
 		return nil, false, &Failure{Reason: "template", Message: "the rendered URL is not valid", Err: err}
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Accept", "application/json")
-	if inv.IdempotencyKey != "" {
-		req.Header.Set(IdempotencyKeyHeader, inv.IdempotencyKey) // a route's own header below may override it
-	}
-	for _, h := range c.headers {
-		if h.value != nil {
-			value, err := h.value.Render(ctx, nil)
-			if err != nil {
-				return nil, false, templateFailure(ctx, "header "+h.name, err)
-			}
-			req.Header.Set(h.name, value)
-		} else {
-			req.Header.Set(h.name, h.secret)
-		}
-	}
+	req.Header = header.Clone()
 	resp, err := c.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, true, &Failure{Reason: "deadline", Message: "the upstream did not answer in time", Err: ctx.Err()}
 		}
-		return nil, !errors.Is(err, ErrForbiddenAddress), &Failure{Reason: "upstream_unreachable", Message: "calling the upstream", Err: redactURL(err)}
+		return nil, !refused(err), &Failure{Reason: "upstream_unreachable", Message: "calling the upstream", Err: redactURL(err)}
 	}
 	defer resp.Body.Close()
 	content, err := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamBodyBytes+1))

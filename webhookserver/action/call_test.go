@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -169,13 +170,106 @@ func TestForbiddenAddresses(t *testing.T) {
 		"10.0.0.1":               false,
 		"127.0.0.1":              false,
 		"::ffff:169.254.169.254": true,
+		"fe80::1%eth0":           true, // a zone changes the interface, not the address
+		"fe80::a9fe:a9fe%25":     true,
+		"fd00:ec2::254%eth0":     true,
+		"fe80::1%lo":             true,
+		"2001:db8::1%eth0":       false,
 	}
 	for address, want := range cases {
-		if got := forbidden(netip.MustParseAddr(address).Unmap(), allowed); got != want {
+		if got := forbidden(netip.MustParseAddr(address), allowed); got != want {
 			t.Errorf("%s: forbidden=%v, want %v", address, got, want)
 		}
 	}
 	if _, err := ParseAllowedCIDRs([]string{"not-a-cidr"}); err == nil {
 		t.Error("an invalid CIDR was accepted")
+	}
+}
+
+func TestCallHeaderTemplatesRenderWithTheRequest(t *testing.T) {
+	upstream, server := newRecorder(t, httptest.NewServer)
+	call := compileCall(t, fulfillmentv1alpha1.CallAction{URL: server.URL + "/target", Method: http.MethodGet, Headers: []fulfillmentv1alpha1.Header{
+		{Name: "X-User", Value: "${params.user}"},
+		{Name: "X-Session", Value: "session ${request.session}"},
+	}})
+	inv := invocation(map[string]any{"user": "alice"})
+	inv.Vars.Request.Session = "projects/p/agent/sessions/s-1"
+	if _, err := call.Run(context.Background(), inv); err != nil {
+		t.Fatal(err)
+	}
+	header, _ := upstream.header("/target")
+	if header.Get("X-User") != "alice" || header.Get("X-Session") != "session projects/p/agent/sessions/s-1" {
+		t.Errorf("headers %v", header)
+	}
+}
+
+func TestCallRefusesARenderedHeaderValueThatIsNotOne(t *testing.T) {
+	for name, value := range map[string]string{
+		"CR LF":     "alice\r\nX-Admin: true",
+		"LF":        "alice\nX-Admin: true",
+		"NUL":       "alice\x00",
+		"a control": "alice\x1b[0m",
+	} {
+		t.Run(name, func(t *testing.T) {
+			upstream, server := newRecorder(t, httptest.NewServer)
+			call := compileCall(t, fulfillmentv1alpha1.CallAction{URL: server.URL + "/target", Method: http.MethodGet,
+				Headers: []fulfillmentv1alpha1.Header{{Name: "X-User", Value: "${params.user}"}}})
+			_, err := call.Run(context.Background(), invocation(map[string]any{"user": value}))
+			var failure *Failure
+			if !errors.As(err, &failure) || failure.Reason != "template" || !strings.Contains(err.Error(), "header X-User rendered to a value that is not a valid header value") {
+				t.Errorf("want a template failure naming the header, got %v", err)
+			}
+			if _, called := upstream.header("/target"); called {
+				t.Error("the upstream was called")
+			}
+			if strings.Contains(err.Error(), "alice") {
+				t.Errorf("the error quotes the value: %v", err)
+			}
+		})
+	}
+}
+
+func TestCompileCallRefusesInvalidHeaders(t *testing.T) {
+	secrets := func(name, key string) ([]byte, error) { return []byte("line-one\nX-Injected: secret-tail"), nil }
+	cases := map[string]struct {
+		header fulfillmentv1alpha1.Header
+		want   string
+	}{
+		"a Secret with a line break inside": {secretHeader("X-Api-Key"),
+			"spec.call.headers[0].valueFrom.secretKeyRef: the value of Secret key api/token is not a valid header value"},
+		"an invalid name": {fulfillmentv1alpha1.Header{Name: "X-Bad Name", Value: "v"}, "spec.call.headers[0].name: not a valid header name"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			spec := fulfillmentv1alpha1.CallAction{URL: "http://api.example/x", Headers: []fulfillmentv1alpha1.Header{tc.header}}
+			_, err := CompileCall(env, Upstreams{Client: NewClient()}, &spec, "spec.call", secrets)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "secret-tail") {
+				t.Errorf("the error quotes the Secret: %v", err)
+			}
+		})
+	}
+}
+
+func TestCallEncodesURLValues(t *testing.T) {
+	upstream, server := newRecorder(t, httptest.NewServer)
+	call := compileCall(t, fulfillmentv1alpha1.CallAction{URL: server.URL + "/accounts/${params.account}/balance?v=${params.account}", Method: http.MethodGet})
+	if _, err := call.Run(context.Background(), invocation(map[string]any{"account": "../x?y=1#z"})); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/accounts/..%2Fx%3Fy=1%23z/balance?v=..%2Fx%3Fy%3D1%23z"}
+	if got := upstream.requestTargets(); !slices.Equal(got, want) {
+		t.Errorf("the upstream received %q, want %q", got, want)
+	}
+}
+
+// The operator compiles routes without a client, to check them: a credential header must not need one.
+func TestCompileCallWithoutAClient(t *testing.T) {
+	spec := fulfillmentv1alpha1.CallAction{URL: "http://api.example/x", Headers: []fulfillmentv1alpha1.Header{secretHeader("Authorization")}}
+	secrets := func(name, key string) ([]byte, error) { return []byte("placeholder"), nil }
+	if _, err := CompileCall(env, Upstreams{}, &spec, "spec.call", secrets); err != nil {
+		t.Fatal(err)
 	}
 }

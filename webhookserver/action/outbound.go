@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -25,8 +27,11 @@ var metadataAddresses = []netip.Prefix{
 	netip.MustParsePrefix("100.100.100.200/32"), // Alibaba Cloud metadata
 }
 
-// forbidden says whether ip is a link-local or metadata address that allowed does not exempt.
+// forbidden says whether ip is a link-local or metadata address that allowed does not exempt. The address is
+// judged without its IPv6 zone (fe80::1%eth0) and IPv4-mapped form, since a prefix never contains a zoned
+// address and the zone changes only the interface, not where the connection goes.
 func forbidden(ip netip.Addr, allowed []netip.Prefix) bool {
+	ip = ip.WithZone("").Unmap()
 	for _, prefix := range allowed {
 		if prefix.Contains(ip) {
 			return false
@@ -43,10 +48,16 @@ func forbidden(ip netip.Addr, allowed []netip.Prefix) bool {
 // ErrForbiddenAddress is returned when an outbound connection would reach a link-local or metadata address.
 var ErrForbiddenAddress = errors.New("outbound connection to a link-local or cloud metadata address refused")
 
+// ErrRedirectRefused is returned when an upstream's redirect is not followed.
+var ErrRedirectRefused = errors.New("redirect not followed")
+
+// maxRedirects is how many redirects a call or forward follows.
+const maxRedirects = 5
+
 // NewClient returns the HTTP client of outbound calls: connections are pooled and reused, every connection is
 // checked after DNS resolution against link-local and metadata addresses (except those in allowed, an explicit
-// exemption such as a link-local service you run), and redirects to another host are refused. The request
-// context bounds every call.
+// exemption such as a link-local service you run), and redirects are followed only to the same host and never
+// from https to http (checkRedirect). The request context bounds every call.
 func NewClient(allowed ...netip.Prefix) *http.Client {
 	dialer := &net.Dialer{
 		Timeout:   5 * time.Second,
@@ -58,7 +69,7 @@ func NewClient(allowed ...netip.Prefix) *http.Client {
 			if err != nil {
 				return fmt.Errorf("%w: %s", ErrForbiddenAddress, address)
 			}
-			if ip := addrPort.Addr().Unmap(); forbidden(ip, allowed) {
+			if ip := addrPort.Addr(); forbidden(ip, allowed) {
 				return fmt.Errorf("%w: %s", ErrForbiddenAddress, ip)
 			}
 			return nil
@@ -74,18 +85,56 @@ func NewClient(allowed ...netip.Prefix) *http.Client {
 		TLSHandshakeTimeout:   5 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
-	return &http.Client{
-		Transport: transport,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 5 {
-				return errors.New("more than 5 redirects")
-			}
-			if req.URL.Host != via[0].URL.Host {
-				return fmt.Errorf("redirect to another host (%s) refused", req.URL.Host)
-			}
-			return nil
-		},
+	return &http.Client{Transport: transport, CheckRedirect: checkRedirect}
+}
+
+// checkRedirect follows a redirect only to the host the route names, and never from https to http, where
+// the request and its answer would travel in clear.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	previous := via[len(via)-1]
+	switch {
+	case len(via) > maxRedirects:
+		return fmt.Errorf("%w: more than %d redirects", ErrRedirectRefused, maxRedirects)
+	case req.URL.Host != via[0].URL.Host:
+		return fmt.Errorf("%w: redirect to another host (%s) refused", ErrRedirectRefused, req.URL.Host)
+	case previous.URL.Scheme == "https" && req.URL.Scheme != "https":
+		return fmt.Errorf("%w: redirect from https to %s refused: the request would leave TLS; make the upstream "+
+			"redirect to https, or call the target URL", ErrRedirectRefused, req.URL.Scheme)
 	}
+	return nil
+}
+
+// withoutRedirects returns a client that shares c's connections and follows no redirect, for a call that
+// carries credentials: they are meant for the URL the route names, and a redirect chosen by the upstream's
+// answer (a moved path, an open redirect) must not receive them.
+func withoutRedirects(c *http.Client) *http.Client {
+	noRedirects := *c
+	noRedirects.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		return fmt.Errorf("%w: the call carries credentials (a header from a Secret, or %s), which are sent "+
+			"to the route's URL only; call the redirect's target directly", ErrRedirectRefused, strings.Join(credentialHeaders, ", "))
+	}
+	return &noRedirects
+}
+
+// credentialHeaders are the headers whose value is a credential whatever its source (as Go's client treats
+// them when a redirect changes host).
+var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie"}
+
+// carriesCredentials tells whether a call sends a credential: a header read from a Secret or one of
+// credentialHeaders, however its value is written.
+func carriesCredentials(headers []compiledHeader) bool {
+	for _, h := range headers {
+		if h.value == nil || slices.ContainsFunc(credentialHeaders, func(name string) bool { return strings.EqualFold(name, h.name) }) {
+			return true
+		}
+	}
+	return false
+}
+
+// refused tells whether err is the outbound guard refusing a connection or redirect: a decision, not a fault
+// of the upstream, so it is neither retried nor counted against the upstream's health.
+func refused(err error) bool {
+	return errors.Is(err, ErrForbiddenAddress) || errors.Is(err, ErrRedirectRefused)
 }
 
 // Upstreams are what call and forward actions use to reach upstreams: an HTTP client (its connection pool)

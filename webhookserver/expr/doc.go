@@ -24,8 +24,9 @@
 //
 // The standard library plus the extensions Kubernetes offers: strings (lowerAscii, split, format, ...),
 // base64 encoders, math, lists (including lists.range(n), n at most 10,000), sets, two-variable
-// comprehensions, optional values, cel.bind and regex (regex.extract, regex.replace). Nothing reads the clock
-// or a random source: an evaluation depends on its variables only.
+// comprehensions, optional values, cel.bind and regex (regex.extract, regex.replace), and url.rawPath and
+// url.rawQuery for URL templates (below). Nothing reads the clock or a random source: an evaluation depends
+// on its variables only.
 //
 // # Templates
 //
@@ -44,6 +45,25 @@
 //	timestamp, duration          as string() writes them: 2024-01-02T03:04:05Z, 3600s
 //
 // A template without expressions renders to its text without evaluating anything.
+//
+// # URL templates
+//
+// A URL template (CompileURLTemplate, for call.url) treats its values as data: each is written as text, then
+// percent-encoded for where it stands, so that a value cannot add a path segment, a query parameter or a
+// fragment, nor change the host:
+//
+//	scheme, host   a host name, with or without a port: letters, digits, '-', '.', ':' and digits;
+//	               anything else fails
+//	port           digits
+//	path           one path segment (url.PathEscape); "." and ".." are written %2E and %2E%2E; empty
+//	               between two '/' fails
+//	query          a key or value (url.QueryEscape)
+//	fragment       as a path segment
+//
+// ${url.rawPath(expr)} in the path and ${url.rawQuery(expr)} in the query insert a value as it is, for an
+// already encoded path or query the route trusts (one in the body of a signed event, say), once checked to
+// be encoded URL text without '#' (nor '?', "." or ".." segments in a path). They stand alone in a ${...}
+// and only in a URL template.
 //
 // # Results
 //

@@ -66,6 +66,8 @@ func NewEnv() (*Env, error) {
 		ext.TwoVarComprehensions(),
 		ext.Bindings(),
 		ext.Regex(),
+		rawURLFunction(rawPathFunction),
+		rawURLFunction(rawQueryFunction),
 		cel.ASTValidators(
 			cel.ValidateDurationLiterals(),
 			cel.ValidateTimestampLiterals(),
@@ -112,6 +114,8 @@ type CompileOption func(*compileOptions)
 type compileOptions struct {
 	response   bool
 	boolResult bool
+	// url: the expression is part of a URL template, where url.rawPath and url.rawQuery may stand.
+	url bool
 }
 
 // WithResponse makes `response` available: use it for the respond part of a call action. Without it an
@@ -146,7 +150,21 @@ func (e *Env) Compile(src string, opts ...CompileOption) (*Program, error) {
 }
 
 func (e *Env) compile(src string, o compileOptions) (*Program, *CompileError) {
+	p, err := e.sharedProgram(src, o)
+	if err != nil {
+		return nil, err
+	}
+	if p.raw != notRaw && !o.url {
+		return nil, &CompileError{Expression: src, Message: rawPathFunction + " and " + rawQueryFunction +
+			" are only for the URL of a call (call.url)"}
+	}
+	return p, nil
+}
+
+// sharedProgram returns the program compiled for src and o, compiled once for every use.
+func (e *Env) sharedProgram(src string, o compileOptions) (*Program, *CompileError) {
 	key := programKey{src: src, options: o}
+	key.options.url = false // the program is the same; url only decides where it may be used
 	if p := e.programs.get(key); p != nil {
 		return p, nil
 	}
@@ -175,6 +193,10 @@ func (e *Env) compileProgram(src string, o compileOptions) (*Program, *CompileEr
 	}
 	if name := constructedObject(ast.NativeRep().Expr()); name != "" {
 		return nil, &CompileError{Expression: src, Message: name + " values cannot be created in an expression"}
+	}
+	raw, rawErr := rawKindOf(ast.NativeRep().Expr())
+	if rawErr != nil {
+		return nil, &CompileError{Expression: src, Message: rawErr.Error()}
 	}
 	if o.boolResult {
 		if t := ast.OutputType(); !t.IsExactType(types.BoolType) && !t.IsExactType(types.DynType) {
@@ -206,6 +228,7 @@ func (e *Env) compileProgram(src string, o compileOptions) (*Program, *CompileEr
 		prg:           prg,
 		interruptible: loops != nil,
 		estimatedCost: cost.Max,
+		raw:           raw,
 	}, nil
 }
 

@@ -25,6 +25,8 @@ type Program struct {
 	// the others finish in a bounded number of steps and skip that overhead.
 	interruptible bool
 	estimatedCost uint64
+	// raw marks a call of url.rawPath or url.rawQuery, whose value a URL template writes as it is.
+	raw rawKind
 }
 
 // Source returns the expression as written.

@@ -23,8 +23,11 @@ type Template struct {
 }
 
 type templatePart struct {
-	text string   // literal text when prog is nil
-	prog *Program // the ${...} expression
+	text   string   // literal text when prog is nil
+	prog   *Program // the ${...} expression
+	offset int      // of the "${" in the source
+	// url is where the value stands in a URL template (CompileURLTemplate); nil in a text template.
+	url *urlSlot
 }
 
 // CompileTemplate compiles a template: text in which each ${expr} is replaced by the value of the CEL
@@ -66,7 +69,7 @@ func (e *Env) compileTemplate(src string, o compileOptions) (*Template, *Compile
 			err.Offset = r.offset
 			return nil, err
 		}
-		t.parts[i].prog = p
+		t.parts[i].prog, t.parts[i].offset = p, r.offset
 	}
 	return t, nil
 }
@@ -77,9 +80,9 @@ func (t *Template) Source() string { return t.src }
 // IsLiteral tells whether the template has no expression: it renders to the same text for every request.
 func (t *Template) IsLiteral() bool { return len(t.parts) == 0 }
 
-// single returns the template's only part when it is one expression and nothing else.
+// single returns the template's only part when it is one expression and nothing else, written as text.
 func (t *Template) single() *Program {
-	if len(t.parts) == 1 {
+	if len(t.parts) == 1 && t.parts[0].url == nil {
 		return t.parts[0].prog
 	}
 	return nil
@@ -88,8 +91,9 @@ func (t *Template) single() *Program {
 // Render evaluates the template's expressions and returns the text. A value is written as follows: a string
 // as it is; an integer in decimal; a double in its shortest decimal form, without an exponent from 1e-6 to
 // 1e21 (1234.56, 2.0 -> "2"); a bool as true or false; null and an empty optional as nothing; a list, map
-// or object as compact JSON; bytes in base64; a timestamp or duration as CEL's string() writes it. An
-// evaluation error is an *EvalError.
+// or object as compact JSON; bytes in base64; a timestamp or duration as CEL's string() writes it. A URL
+// template (CompileURLTemplate) then encodes that text for where it stands. An evaluation error, and a value
+// that cannot stand where it is in a URL, is an *EvalError.
 func (t *Template) Render(ctx context.Context, vars *Vars) (string, error) {
 	if len(t.parts) == 0 {
 		return t.literal, nil
@@ -110,7 +114,8 @@ func (t *Template) Render(ctx context.Context, vars *Vars) (string, error) {
 	}
 	var b strings.Builder
 	b.Grow(t.size + 32*len(t.parts))
-	for _, part := range t.parts {
+	for i := range t.parts {
+		part := &t.parts[i]
 		if part.prog == nil {
 			b.WriteString(part.text)
 			continue
@@ -119,11 +124,23 @@ func (t *Template) Render(ctx context.Context, vars *Vars) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if err := writeText(&b, v); err != nil {
+		if err := part.write(&b, v); err != nil {
 			return "", part.prog.evalError(err.Error(), nil)
 		}
 	}
 	return b.String(), nil
+}
+
+// write writes v, the value of the part's expression: as text, or as its place in a URL requires.
+func (part *templatePart) write(b *strings.Builder, v ref.Val) error {
+	if part.url == nil {
+		return writeText(b, v)
+	}
+	var text strings.Builder
+	if err := writeText(&text, v); err != nil {
+		return err
+	}
+	return part.url.write(b, text.String())
 }
 
 // writeText writes v as Render documents it.

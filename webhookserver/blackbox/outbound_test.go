@@ -1,0 +1,225 @@
+package blackbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+)
+
+// bankManifest is a Dialogflow ES bank bot whose routes call upstream (a loopback recording server): the
+// README's balance route, with the bank API's token from a Secret, and a route whose headers are templates.
+func bankManifest(upstream string) string {
+	return fmt.Sprintf(`
+apiVersion: v1
+kind: Secret
+metadata: {name: bank-basic-auth}
+stringData: {username: dialogflow, password: bank-basic-password}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: bank-api-token}
+stringData: {token: Bearer bank-api-secret-token}
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: bank}
+spec:
+  dialect: DialogflowES
+  path: /bank
+  auth:
+    basic: {secretRef: {name: bank-basic-auth}}
+  fallback: {text: "Sorry, I can't reach the bank right now."}
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: IntentRoute
+metadata: {name: balance}
+spec:
+  endpointRef: {name: bank}
+  match: {intents: [GetAccountBalance]}
+  call:
+    url: %[1]s/accounts/${params.account}/balance
+    method: GET
+    headers:
+    - name: Authorization
+      valueFrom: {secretKeyRef: {name: bank-api-token, key: token}}
+    respond:
+      text: Balance ${response.body.balance}
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: IntentRoute
+metadata: {name: profile}
+spec:
+  endpointRef: {name: bank}
+  match: {intents: [GetProfile]}
+  call:
+    url: %[1]s/profile
+    method: GET
+    headers:
+    - {name: X-User, value: "${params.user}"}
+    - {name: X-Session, value: "session ${request.session}"}
+    respond:
+      text: Profile found
+`, upstream)
+}
+
+// recordedRequest is what the recording upstream saw of one request.
+type recordedRequest struct {
+	target string // the request target as it arrived: escaped path and query
+	path   string // decoded
+	query  string
+	header http.Header
+}
+
+// recordingUpstream answers every request with a balance, except the balance of the account "moved", which
+// redirects to /statements/current on the same host, and records them all.
+type recordingUpstream struct {
+	*httptest.Server
+	mu       sync.Mutex
+	requests []recordedRequest
+}
+
+func newRecordingUpstream(t *testing.T) *recordingUpstream {
+	u := &recordingUpstream{}
+	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u.mu.Lock()
+		u.requests = append(u.requests, recordedRequest{target: r.RequestURI, path: r.URL.Path, query: r.URL.RawQuery, header: r.Header.Clone()})
+		u.mu.Unlock()
+		if r.URL.Path == "/accounts/moved/balance" {
+			http.Redirect(w, r, "/statements/current", http.StatusFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"balance": 42.5}`))
+	}))
+	t.Cleanup(u.Close)
+	return u
+}
+
+func (u *recordingUpstream) received() []recordedRequest {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return slices.Clone(u.requests)
+}
+
+func startBank(t *testing.T) (*server, *recordingUpstream) {
+	up := newRecordingUpstream(t)
+	dir := t.TempDir()
+	writeFile(t, dir, "bank.yaml", bankManifest(up.URL))
+	return startServer(t, "--manifests", dir), up
+}
+
+// askBank sends a Dialogflow ES request for intent with params and returns the answer's text and fallback
+// header.
+func askBank(t *testing.T, s *server, intent string, params map[string]any) (text, fallback string) {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{
+		"responseId": fmt.Sprintf("r-%s-%v", intent, params),
+		"session":    "projects/p/agent/sessions/s-42",
+		"queryResult": map[string]any{
+			"intent":     map[string]any{"displayName": intent},
+			"parameters": params,
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, content := s.post("/bank", body, basicAuth("dialogflow", "bank-basic-password"))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, content)
+	}
+	var answer struct {
+		FulfillmentText string `json:"fulfillmentText"`
+	}
+	if err := json.Unmarshal(content, &answer); err != nil {
+		t.Fatalf("%v: %s", err, content)
+	}
+	return answer.FulfillmentText, resp.Header.Get("Fulfillment-Fallback")
+}
+
+// A chatbot user's value is one path segment of the route's URL, whatever it holds.
+func TestCallURLValuesStayInTheirPathSegment(t *testing.T) {
+	s, up := startBank(t)
+	cases := map[string]struct {
+		account, target string
+	}{
+		"a path and query": {"../../admin/users/42?delete=true&x=", "/accounts/..%2F..%2Fadmin%2Fusers%2F42%3Fdelete=true&x=/balance"},
+		"a fragment":       {"checking#", "/accounts/checking%23/balance"},
+		"a dot-segment":    {"..", "/accounts/%2E%2E/balance"},
+		"a plain account":  {"checking", "/accounts/checking/balance"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			before := len(up.received())
+			text, fallback := askBank(t, s, "GetAccountBalance", map[string]any{"account": tc.account})
+			if text != "Balance 42.5" || fallback != "" {
+				t.Errorf("answer %q (fallback %q)", text, fallback)
+			}
+			received := up.received()[before:]
+			if len(received) != 1 {
+				t.Fatalf("the upstream received %d requests, want 1: %+v", len(received), received)
+			}
+			got := received[0]
+			if got.target != tc.target {
+				t.Errorf("the upstream received %q, want %q", got.target, tc.target)
+			}
+			// The value arrives whole, as the one segment between /accounts/ and /balance, with no query.
+			if got.path != "/accounts/"+tc.account+"/balance" || got.query != "" {
+				t.Errorf("decoded path %q, query %q", got.path, got.query)
+			}
+			if got.header.Get("Authorization") != "Bearer bank-api-secret-token" {
+				t.Error("the route's secret header did not reach the route's URL")
+			}
+		})
+	}
+}
+
+func TestCallHeaderTemplatesCarryTheRequest(t *testing.T) {
+	s, up := startBank(t)
+	text, fallback := askBank(t, s, "GetProfile", map[string]any{"user": "alice"})
+	if text != "Profile found" || fallback != "" {
+		t.Fatalf("answer %q (fallback %q)", text, fallback)
+	}
+	received := up.received()
+	if len(received) != 1 {
+		t.Fatalf("the upstream received %d requests, want 1", len(received))
+	}
+	if got := received[0].header; got.Get("X-User") != "alice" || got.Get("X-Session") != "session projects/p/agent/sessions/s-42" {
+		t.Errorf("headers X-User %q, X-Session %q", got.Get("X-User"), got.Get("X-Session"))
+	}
+
+	// A value that would end the header and start another is refused: the chatbot gets the fallback and the
+	// upstream nothing.
+	text, fallback = askBank(t, s, "GetProfile", map[string]any{"user": "alice\r\nX-Admin: true"})
+	if text != "Sorry, I can't reach the bank right now." || fallback != "action_failed" {
+		t.Errorf("answer %q (fallback %q), want the endpoint's fallback", text, fallback)
+	}
+	if n := len(up.received()); n != 1 {
+		t.Errorf("the upstream received %d requests, want still 1", n)
+	}
+	if !s.waitForLog("header X-User rendered to a value that is not a valid header value") {
+		t.Errorf("the log does not say why the call failed:\n%s", s.logs.String())
+	}
+}
+
+func TestSecretHeadersNeverReachARedirectTarget(t *testing.T) {
+	s, up := startBank(t)
+	text, fallback := askBank(t, s, "GetAccountBalance", map[string]any{"account": "moved"})
+	if text != "Sorry, I can't reach the bank right now." || fallback != "action_failed" {
+		t.Errorf("answer %q (fallback %q), want the endpoint's fallback", text, fallback)
+	}
+	for _, got := range up.received() {
+		if got.path != "/accounts/moved/balance" {
+			t.Errorf("the redirect target %s was called (Authorization %t)", got.target, got.header.Get("Authorization") != "")
+		}
+	}
+	if len(up.received()) == 0 {
+		t.Error("the route's URL was not called")
+	}
+	if !s.waitForLog("redirect not followed: the call carries credentials") {
+		t.Errorf("the log does not say why the call failed:\n%s", s.logs.String())
+	}
+}
