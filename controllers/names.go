@@ -52,6 +52,8 @@ const (
 	// WebhookPort and MetricsPort are the container ports of the webhook and of metrics and probes.
 	WebhookPort = 8080
 	MetricsPort = 9090
+	// AdminPort is the server's admin listener (dead letters), on the pod's loopback: not a container port.
+	AdminPort = 9091
 )
 
 // ConfigMapName is the ConfigMap holding an endpoint's rendered configuration.

@@ -301,6 +301,8 @@ func serverContainer(in DeploymentInputs, mounts []corev1.VolumeMount) corev1.Co
 		"--config", ConfigFile,
 		"--listen", fmt.Sprintf(":%d", WebhookPort),
 		"--metrics-listen", fmt.Sprintf(":%d", MetricsPort),
+		// Dead-letter operations, on the pod's loopback only: kubectl exec or port-forward reach them.
+		"--admin-listen", fmt.Sprintf("127.0.0.1:%d", AdminPort),
 		"--shutdown-delay", shutdownDelay,
 		"--shutdown-timeout", shutdownTimeout,
 		"--queue-dir", QueueDir,

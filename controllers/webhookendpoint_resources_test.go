@@ -286,7 +286,7 @@ func TestDesiredDeploymentReplicasAndInputs(t *testing.T) {
 			container := deployment.Spec.Template.Spec.Containers[0]
 			wantArgs := []string{
 				"serve", "--config", "/etc/fulfillment/config/config.yaml", "--listen", ":8080", "--metrics-listen", ":9090",
-				"--shutdown-delay", "5s", "--shutdown-timeout", "30s", "--queue-dir", "/var/lib/fulfillment/queue",
+				"--admin-listen", "127.0.0.1:9091", "--shutdown-delay", "5s", "--shutdown-timeout", "30s", "--queue-dir", "/var/lib/fulfillment/queue",
 			}
 			if tc.wantTLSArgs {
 				wantArgs = append(wantArgs, "--tls-cert-file", "/etc/fulfillment/tls/tls.crt", "--tls-key-file", "/etc/fulfillment/tls/tls.key")

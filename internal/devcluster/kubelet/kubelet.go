@@ -5,7 +5,8 @@
 // system: every ConfigMap, Secret and emptyDir volume is materialised under <pod>/rootfs/<mountPath>, with the
 // kubelet's atomic ..data layout, and kept up to date as the objects change. Paths in the arguments are moved
 // under rootfs, and every container port gets a free loopback port (arguments naming ":<port>" are moved to
-// it), since all pods share the host's network. Readiness probes run every second; the pod's status is
+// it), since all pods share the host's network; so does every port an argument names on the pod's own
+// loopback ("127.0.0.1:<port>"). Readiness probes run every second; the pod's status is
 // written as the kubelet writes it, so ReplicaSets, Deployments and everything reading them see real status.
 // A deleted pod gets SIGTERM, its grace period, SIGKILL, then its final deletion.
 package kubelet

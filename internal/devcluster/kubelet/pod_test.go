@@ -13,8 +13,9 @@ import (
 func TestLocalArgMovesPathsAndPorts(t *testing.T) {
 	w := &worker{rootfs: "/dev/pod/rootfs"}
 	c := &container{
-		spec:  corev1.Container{VolumeMounts: []corev1.VolumeMount{{MountPath: "/etc/fulfillment/config"}, {MountPath: "/var/lib/q/"}}},
-		ports: map[int32]int{8080: 41000},
+		spec:        corev1.Container{VolumeMounts: []corev1.VolumeMount{{MountPath: "/etc/fulfillment/config"}, {MountPath: "/var/lib/q/"}}},
+		ports:       map[int32]int{8080: 41000},
+		podLoopback: map[int]int{9091: 41001},
 	}
 	for arg, want := range map[string]string{
 		"/etc/fulfillment/config/config.yaml": filepath.Join(w.rootfs, "/etc/fulfillment/config/config.yaml"),
@@ -25,6 +26,9 @@ func TestLocalArgMovesPathsAndPorts(t *testing.T) {
 		"0.0.0.0:8080":                        "127.0.0.1:41000",
 		"--listen=:8080":                      "--listen=127.0.0.1:41000",
 		":9999":                               ":9999", // not a container port
+		"--admin-listen=127.0.0.1:9091":       "--admin-listen=127.0.0.1:41001",
+		"localhost:9091":                      "127.0.0.1:41001",
+		"127.0.0.1:9999":                      "127.0.0.1:9999", // not allocated
 		"serve":                               "serve",
 	} {
 		if got := w.localArg(c, arg); got != want {

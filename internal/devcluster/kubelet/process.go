@@ -62,8 +62,25 @@ func (w *worker) start(pod *corev1.Pod, c *container) error {
 // listenArg matches a listen address on every interface: ":8080", "0.0.0.0:8080", "[::]:8080".
 var listenArg = regexp.MustCompile(`^(|0\.0\.0\.0|\[::\]):([0-9]+)$`)
 
+// loopbackArg matches an address on the pod's own loopback: "127.0.0.1:9091", "localhost:9091", "[::1]:9091".
+var loopbackArg = regexp.MustCompile(`^(127\.0\.0\.1|localhost|\[::1\]):([0-9]+)$`)
+
+// podLoopbackPort is the port of an argument (or the value of --flag=value) on the pod's own loopback.
+func podLoopbackPort(arg string) (int, bool) {
+	if flag, value, ok := strings.Cut(arg, "="); ok && strings.HasPrefix(flag, "-") {
+		arg = value
+	}
+	m := loopbackArg.FindStringSubmatch(arg)
+	if m == nil {
+		return 0, false
+	}
+	port, err := strconv.Atoi(m[2])
+	return port, err == nil && port > 0
+}
+
 // localArg moves an argument (or the value of --flag=value) into the pod's world: a path under a mount
-// point to the same path under rootfs, a listen address on a container port to its loopback port.
+// point to the same path under rootfs, a listen address on a container port, or on the pod's own loopback,
+// to its host loopback port.
 func (w *worker) localArg(c *container, arg string) string {
 	if flag, value, ok := strings.Cut(arg, "="); ok && strings.HasPrefix(flag, "-") {
 		return flag + "=" + w.localArg(c, value)
@@ -71,6 +88,11 @@ func (w *worker) localArg(c *container, arg string) string {
 	if m := listenArg.FindStringSubmatch(arg); m != nil {
 		port, _ := strconv.Atoi(m[2])
 		if local, ok := c.ports[int32(port)]; ok {
+			return fmt.Sprintf("%s:%d", loopback, local)
+		}
+	}
+	if port, ok := podLoopbackPort(arg); ok {
+		if local, ok := c.podLoopback[port]; ok {
 			return fmt.Sprintf("%s:%d", loopback, local)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -55,6 +56,9 @@ type container struct {
 	spec corev1.Container
 	// ports maps each container port to the loopback port it listens on instead.
 	ports map[int32]int
+	// podLoopback maps each port of a loopback address in the arguments (a listener private to the pod, such as
+	// webhookserver's admin listener) to the host loopback port it listens on instead.
+	podLoopback map[int]int
 
 	cmd         *proc.Process
 	restarts    int32
@@ -73,7 +77,7 @@ func newWorker(k *Kubelet, pod *corev1.Pod) *worker {
 		dir: dir, rootfs: filepath.Join(dir, "rootfs"), wake: make(chan struct{}, 1),
 	}
 	for i := range pod.Spec.Containers {
-		w.containers = append(w.containers, &container{spec: pod.Spec.Containers[i], ports: map[int32]int{}})
+		w.containers = append(w.containers, &container{spec: pod.Spec.Containers[i], ports: map[int32]int{}, podLoopback: map[int]int{}})
 	}
 	return w
 }
@@ -110,22 +114,42 @@ func (w *worker) run(ctx context.Context) {
 	}
 }
 
-// allocatePorts gives every container port a free loopback port: pods here share one network namespace.
+// allocatePorts gives every container port, and every loopback port the arguments listen on, a free loopback
+// port: pods here share one network namespace, where a pod's own loopback is not its own.
 func (w *worker) allocatePorts() error {
 	for _, c := range w.containers {
 		for _, port := range c.spec.Ports {
 			if port.Protocol != "" && port.Protocol != corev1.ProtocolTCP {
 				continue
 			}
-			listener, err := net.Listen("tcp", loopback+":0")
+			free, err := freeLoopbackPort()
 			if err != nil {
 				return err
 			}
-			c.ports[port.ContainerPort] = listener.Addr().(*net.TCPAddr).Port
-			_ = listener.Close()
+			c.ports[port.ContainerPort] = free
+		}
+		for _, arg := range append(slices.Clone(c.spec.Command), c.spec.Args...) {
+			port, ok := podLoopbackPort(arg)
+			if !ok || c.podLoopback[port] != 0 {
+				continue
+			}
+			free, err := freeLoopbackPort()
+			if err != nil {
+				return err
+			}
+			c.podLoopback[port] = free
 		}
 	}
 	return nil
+}
+
+func freeLoopbackPort() (int, error) {
+	listener, err := net.Listen("tcp", loopback+":0")
+	if err != nil {
+		return 0, err
+	}
+	defer listener.Close()
+	return listener.Addr().(*net.TCPAddr).Port, nil
 }
 
 // sync writes the volumes, starts what is not running, probes readiness and writes the status.
