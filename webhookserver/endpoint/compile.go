@@ -22,6 +22,7 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/delivery"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/all"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/generic"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/idempotency"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
@@ -103,7 +104,7 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 	fail := func(field string, err error) { errs = append(errs, fmt.Errorf("%s: %s: %w", object, field, err)) }
 	secret := func(name, key string) ([]byte, error) { return secrets.Secret(spec.Namespace, name, key) }
 
-	codec, err := all.ForName(string(spec.Spec.Dialect))
+	codec, err := codecFor(&spec.Spec)
 	if err != nil {
 		fail("spec.dialect", err)
 	}
@@ -200,6 +201,26 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 		return nil, errors.Join(errs...)
 	}
 	return e, nil
+}
+
+// codecFor is the endpoint's dialect codec. A Generic endpoint reads a sender's event and delivery headers only
+// when it verifies that sender's signature: on any other endpoint the caller could set them, and with them the
+// event a route matches and the idempotency key.
+func codecFor(spec *fulfillmentv1alpha1.WebhookEndpointSpec) (dialect.Codec, error) {
+	if spec.Dialect != fulfillmentv1alpha1.DialectGeneric {
+		return all.ForName(string(spec.Dialect))
+	}
+	if spec.Auth.HMAC == nil {
+		return generic.New(), nil
+	}
+	return generic.New(generic.WithSender(genericSenders[spec.Auth.HMAC.Scheme])), nil
+}
+
+// genericSenders are the Generic senders with headers of their own, by the HMAC scheme that verifies them.
+var genericSenders = map[fulfillmentv1alpha1.HMACScheme]generic.Sender{
+	fulfillmentv1alpha1.HMACSchemeStandardWebhooks: generic.StandardWebhooks,
+	fulfillmentv1alpha1.HMACSchemeGitHub:           generic.GitHub,
+	fulfillmentv1alpha1.HMACSchemeShopify:          generic.Shopify,
 }
 
 // hasAuthMethod says whether spec authenticates callers: a method, or client certificates required.

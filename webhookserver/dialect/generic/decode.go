@@ -14,7 +14,7 @@ import (
 // Decode reads the body in the format its Content-Type names (415 for another) or, for a GET or HEAD without a
 // body, the query string. Event is "event" (or the sender's own event name, see sources.go), Intent "intent",
 // Session "session.id" (or "session_id", handy in flat formats), Parameters "session.parameters".
-func (codec) Decode(in dialect.Input) (*model.Request, error) {
+func (c codec) Decode(in dialect.Input) (*model.Request, error) {
 	body, err := decodeBody(in)
 	if err != nil {
 		return nil, err
@@ -23,7 +23,7 @@ func (codec) Decode(in dialect.Input) (*model.Request, error) {
 	session := r.Object(body, "session")
 	req := &model.Request{
 		Dialect:     model.Generic,
-		Event:       eventName(&r, body, in.Header),
+		Event:       c.eventName(&r, body, in.Header),
 		Intent:      r.String(body, "intent"),
 		Session:     r.String(session, "session.id"),
 		LazyHeaders: model.NewLazy(in.Header, wire.Headers),
@@ -38,7 +38,7 @@ func (codec) Decode(in dialect.Input) (*model.Request, error) {
 	if err := r.Err(); err != nil {
 		return nil, err
 	}
-	req.DeliveryID = deliveryID(body, in)
+	req.DeliveryID = c.deliveryID(body, in)
 	return req, nil
 }
 
