@@ -4,6 +4,7 @@
 package endpoint
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -52,6 +53,9 @@ type Endpoint struct {
 	Burst             int
 	// Auth checks every configured method; nil when the endpoint is open on purpose.
 	Auth auth.All
+	// Clients finds a request's client address as the IP allowlist does (through its trusted proxies), for
+	// the budget of authentication failures of each address.
+	Clients auth.ClientAddresses
 	// TLSMode is spec.tls.mode: the listener must serve TLS unless it is Disabled or empty.
 	TLSMode string
 
@@ -143,7 +147,7 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 			}
 		}
 	}
-	if e.Auth, err = compileAuth(spec.Name, spec.Spec.Auth, secret); err != nil {
+	if e.Auth, e.Clients, err = compileAuth(spec.Name, spec.Spec.Auth, secret); err != nil {
 		fail("spec.auth", err)
 	}
 	if t := spec.Spec.TLS; t != nil {
@@ -232,13 +236,15 @@ func hasAuthMethod(spec *fulfillmentv1alpha1.WebhookEndpointSpec) bool {
 	return spec.TLS != nil && spec.TLS.ClientAuth != nil && spec.TLS.ClientAuth.Mode == fulfillmentv1alpha1.ClientAuthRequire
 }
 
-// compileAuth builds the checkers of every configured method.
-func compileAuth(endpointName string, spec fulfillmentv1alpha1.EndpointAuth, secret action.SecretLookup) (auth.All, error) {
+// compileAuth builds the checkers of every configured method, and what finds client addresses: the IP
+// allowlist's trusted proxies, or none.
+func compileAuth(endpointName string, spec fulfillmentv1alpha1.EndpointAuth, secret action.SecretLookup) (auth.All, auth.ClientAddresses, error) {
 	var checkers auth.All
+	var clients auth.ClientAddresses
 	var errs []error
 	if b := spec.Basic; b != nil {
-		username, err1 := secret(b.SecretRef.Name, "username")
-		password, err2 := secret(b.SecretRef.Name, "password")
+		username, err1 := credential(secret, b.SecretRef.Name, "username", "the username callers send")
+		password, err2 := credential(secret, b.SecretRef.Name, "password", "the password callers send")
 		if err := errors.Join(err1, err2); err != nil {
 			errs = append(errs, fmt.Errorf("basic.secretRef: %w", err))
 		} else {
@@ -246,7 +252,7 @@ func compileAuth(endpointName string, spec fulfillmentv1alpha1.EndpointAuth, sec
 		}
 	}
 	if b := spec.Bearer; b != nil {
-		token, err := secret(b.SecretRef.Name, b.SecretRef.Key)
+		token, err := credential(secret, b.SecretRef.Name, b.SecretRef.Key, "the token callers send")
 		if err != nil {
 			errs = append(errs, fmt.Errorf("bearer.secretRef: %w", err))
 		} else {
@@ -260,6 +266,7 @@ func compileAuth(endpointName string, spec fulfillmentv1alpha1.EndpointAuth, sec
 		} else {
 			// First: a request from outside the allowed networks is refused before any credential is checked.
 			checkers = append(auth.All{allowlist}, checkers...)
+			clients = allowlist.Clients()
 		}
 	}
 	if h := spec.HMAC; h != nil {
@@ -280,12 +287,25 @@ func compileAuth(endpointName string, spec fulfillmentv1alpha1.EndpointAuth, sec
 		}
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, clients, errors.Join(errs...)
 	}
 	if len(checkers) == 0 {
-		return nil, nil // allowUnauthenticated (Compile checks it)
+		return nil, clients, nil // allowUnauthenticated (Compile checks it)
 	}
-	return checkers, nil
+	return checkers, clients, nil
+}
+
+// credential reads a basic or bearer credential, refusing one that is empty or only space: it would admit
+// callers that send an empty credential (curl -u :), which is no authentication.
+func credential(secret action.SecretLookup, name, key, what string) ([]byte, error) {
+	value, err := secret(name, key)
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(value)) == 0 {
+		return nil, fmt.Errorf("secret %s key %q is empty: put %s there", name, key, what)
+	}
+	return value, nil
 }
 
 // compileMTLS reads the client CA bundle.
