@@ -27,7 +27,7 @@ func (c codec) Decode(in dialect.Input) (*model.Request, error) {
 		Intent:      r.String(body, "intent"),
 		Session:     r.String(session, "session.id"),
 		LazyHeaders: model.NewLazy(in.Header, wire.Headers),
-		Query:       wire.Query(in.Query),
+		Query:       wire.Query(&r, in.Query),
 		Body:        body,
 	}
 	if sessionID := r.String(body, "session_id"); req.Session == "" {
@@ -45,7 +45,7 @@ func (c codec) Decode(in dialect.Input) (*model.Request, error) {
 func decodeBody(in dialect.Input) (map[string]any, error) {
 	blank := len(bytes.TrimSpace(in.Body)) == 0
 	if blank && (in.Method == http.MethodGet || in.Method == http.MethodHead) {
-		return fieldsToObject(in.Query)
+		return fieldsToObject(in.Query, "the query string")
 	}
 	format, mediaType := formatOf(in.Header.Get("Content-Type"))
 	switch format {
@@ -55,11 +55,15 @@ func decodeBody(in dialect.Input) (map[string]any, error) {
 		if blank {
 			return nil, &dialect.DecodeError{Message: "empty body; expected form fields"}
 		}
+		// Counted before parsing, which builds every field.
+		if err := dialect.CheckFieldCount(bytes.Count(in.Body, []byte("&"))+1, "the form body"); err != nil {
+			return nil, err
+		}
 		values, err := url.ParseQuery(string(in.Body))
 		if err != nil {
 			return nil, &dialect.DecodeError{Message: "malformed form body: " + err.Error()}
 		}
-		return fieldsToObject(values)
+		return fieldsToObject(values, "the form body")
 	case xmlBody:
 		return xmlToObject(in.Body)
 	}

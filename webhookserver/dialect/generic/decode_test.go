@@ -2,6 +2,7 @@ package generic_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -340,4 +341,54 @@ func withField(object map[string]any, name string, value any) map[string]any {
 		with[k] = v
 	}
 	return with
+}
+
+// Form bodies and query strings are bounded in fields and in the nesting of dotted names, and the error says
+// which bound and its value.
+func TestDecodeBounds(t *testing.T) {
+	nested := func(levels int) string { return strings.Repeat("a.", levels-1) + "b=1" }
+	fields := func(n int) string {
+		names := make([]string, n)
+		for i := range names {
+			names[i] = fmt.Sprintf("f%d=x", i)
+		}
+		return strings.Join(names, "&")
+	}
+	get := func(query string) dialect.Input {
+		values, err := url.ParseQuery(query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dialect.Input{Method: http.MethodGet, Header: http.Header{}, Query: values}
+	}
+	tests := map[string]struct {
+		in      dialect.Input
+		wantErr string
+	}{
+		"a form at the field bound":         {in: post("application/x-www-form-urlencoded", fields(dialect.MaxFormFields))},
+		"a form over the field bound":       {in: post("application/x-www-form-urlencoded", fields(dialect.MaxFormFields+1)), wantErr: "the form body has 1001 fields, over the limit of 1000"},
+		"a query over the field bound":      {in: get(fields(dialect.MaxFormFields + 1)), wantErr: "the query string has 1001 fields, over the limit of 1000"},
+		"a name at the depth bound":         {in: post("application/x-www-form-urlencoded", "event=e&"+nested(dialect.MaxFormDepth))},
+		"a name over the depth bound":       {in: post("application/x-www-form-urlencoded", "event=e&"+nested(dialect.MaxFormDepth+1)), wantErr: "the name nests 65 levels deep, over the limit of 64"},
+		"a query name over the depth bound": {in: get("event=e&" + nested(dialect.MaxFormDepth+1)), wantErr: "the name nests 65 levels deep, over the limit of 64"},
+		"the form bomb":                     {in: post("application/x-www-form-urlencoded", "event=x&"+nested(1<<19)), wantErr: "the name nests 524288 levels deep, over the limit of 64"},
+		"names over the object bound": {in: post("application/x-www-form-urlencoded", strings.ReplaceAll(fields(600), "=", ".a.b=")),
+			wantErr: "the dotted names of the form body make more than 1000 objects, the limit"},
+		"a literal name with many dots": {in: post("application/x-www-form-urlencoded", "event=e&"+strings.Repeat("a..", 1000)+"=1")},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := generic.New().Decode(tt.in)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Decode: %v", err)
+				}
+				return
+			}
+			dialecttest.CheckFuzzError(t, err)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || len(err.Error()) > 200 {
+				t.Errorf("Decode: %v; want an error of at most 200 bytes saying %q", err, tt.wantErr)
+			}
+		})
+	}
 }
