@@ -13,7 +13,7 @@ import (
 // choose its own address by sending the header itself.
 type IPAllowlist struct {
 	allowed []netip.Prefix
-	trusted []netip.Prefix
+	clients ClientAddresses
 }
 
 // NewIPAllowlist parses the CIDRs.
@@ -22,12 +22,15 @@ func NewIPAllowlist(cidrs, trustedProxies []string) (*IPAllowlist, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cidrs: %w", err)
 	}
-	trusted, err := parsePrefixes(trustedProxies)
+	clients, err := NewClientAddresses(trustedProxies)
 	if err != nil {
-		return nil, fmt.Errorf("trustedProxies: %w", err)
+		return nil, err
 	}
-	return &IPAllowlist{allowed: allowed, trusted: trusted}, nil
+	return &IPAllowlist{allowed: allowed, clients: clients}, nil
 }
+
+// Clients finds client addresses as the allowlist does.
+func (l *IPAllowlist) Clients() ClientAddresses { return l.clients }
 
 func parsePrefixes(cidrs []string) ([]netip.Prefix, error) {
 	prefixes := make([]netip.Prefix, 0, len(cidrs))
@@ -43,7 +46,7 @@ func parsePrefixes(cidrs []string) ([]netip.Prefix, error) {
 
 // Check implements Checker.
 func (l *IPAllowlist) Check(r *Request) *Failure {
-	client, ok := l.clientAddress(r)
+	client, ok := l.clients.Of(r)
 	if !ok {
 		return &Failure{Status: http.StatusForbidden, Method: "ip", Reason: "unknown_client_address"}
 	}
@@ -53,9 +56,23 @@ func (l *IPAllowlist) Check(r *Request) *Failure {
 	return nil
 }
 
-// clientAddress is the peer, or the first address from the right of X-Forwarded-For that is not a trusted proxy
-// when the peer is one.
-func (l *IPAllowlist) clientAddress(r *Request) (netip.Addr, bool) {
+// ClientAddresses finds the address of a request's client: the TCP peer, or, when the peer is a trusted proxy,
+// the first address of X-Forwarded-For from the right that is not one. The zero value trusts no proxy.
+type ClientAddresses struct {
+	trusted []netip.Prefix
+}
+
+// NewClientAddresses trusts the X-Forwarded-For of the proxies in trustedProxies (CIDRs).
+func NewClientAddresses(trustedProxies []string) (ClientAddresses, error) {
+	trusted, err := parsePrefixes(trustedProxies)
+	if err != nil {
+		return ClientAddresses{}, fmt.Errorf("trustedProxies: %w", err)
+	}
+	return ClientAddresses{trusted: trusted}, nil
+}
+
+// Of is the client address of r; false when the peer or a forwarded address is not an IP address.
+func (c ClientAddresses) Of(r *Request) (netip.Addr, bool) {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
@@ -65,7 +82,7 @@ func (l *IPAllowlist) clientAddress(r *Request) (netip.Addr, bool) {
 		return netip.Addr{}, false
 	}
 	client := peer.Unmap()
-	if !contains(l.trusted, client) {
+	if !contains(c.trusted, client) {
 		return client, true
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
@@ -75,7 +92,7 @@ func (l *IPAllowlist) clientAddress(r *Request) (netip.Addr, bool) {
 			return netip.Addr{}, false
 		}
 		client = hop.Unmap()
-		if !contains(l.trusted, client) {
+		if !contains(c.trusted, client) {
 			return client, true
 		}
 	}

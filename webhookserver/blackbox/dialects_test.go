@@ -186,14 +186,23 @@ func TestRasa(t *testing.T) {
 		t.Errorf("unknown action: %d %s", resp.StatusCode, content)
 	}
 
-	// Rasa's health check and action list.
+	// Rasa's health check is open, as rasa-sdk's; the action list names what the endpoint runs, so it takes
+	// the endpoint's credentials.
 	resp, content = s.do(http.MethodGet, "/health", nil, nil)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(content), "ok") {
 		t.Errorf("GET /health: %d %s", resp.StatusCode, content)
 	}
-	_, content = s.do(http.MethodGet, "/actions", nil, nil)
+	resp, content = s.do(http.MethodGet, "/actions", nil, nil)
+	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" || !strings.Contains(string(content), "missing_credentials") {
+		t.Errorf("GET /actions without credentials: %d %s, want 401 missing_credentials with a challenge", resp.StatusCode, content)
+	}
+	resp, content = s.do(http.MethodGet, "/actions", nil, http.Header{"Authorization": {"Bearer not-the-token"}})
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(content), "invalid_credentials") {
+		t.Errorf("GET /actions with a wrong token: %d %s, want 401 invalid_credentials", resp.StatusCode, content)
+	}
+	resp, content = s.do(http.MethodGet, "/actions", nil, token)
 	var actions []struct{ Name string }
-	if err := json.Unmarshal(content, &actions); err != nil || len(actions) != 2 {
-		t.Errorf("GET /actions: %s", content)
+	if err := json.Unmarshal(content, &actions); resp.StatusCode != http.StatusOK || err != nil || len(actions) != 2 {
+		t.Errorf("GET /actions with the token: %d %s", resp.StatusCode, content)
 	}
 }

@@ -2,6 +2,21 @@ package dialect
 
 import "fmt"
 
+// Bounds on the shape of a request, so that a hostile body or query string cannot make decoding take memory or
+// stack out of proportion to its size. JSON nesting is bounded by the decoder (encoding/json: 10000 levels).
+const (
+	// MaxXMLDepth is how deep XML elements may nest.
+	MaxXMLDepth = 64
+	// MaxFormFields is how many fields a form body or a query string may have.
+	MaxFormFields = 1000
+	// MaxFormDepth is how many levels a dotted form or query field name (session.parameters.user) may nest.
+	MaxFormDepth = 64
+	// MaxFormObjects is how many objects the dotted names of a form or query string may make in all. Each is a
+	// map of its own, hundreds of bytes for two of the body's ("a."), so that without it a form of deep
+	// distinct names would cost memory far out of proportion to its size.
+	MaxFormObjects = 1000
+)
+
 // CheckDialogflowSize refuses a response body Dialogflow (ES or CX) would refuse for its size, so that the
 // server can answer its fallback instead of an answer the agent would drop. The forward action can use it too,
 // since a backend's answer goes to Dialogflow unchanged.
@@ -9,6 +24,15 @@ func CheckDialogflowSize(body []byte) error {
 	if len(body) > MaxDialogflowResponseBytes {
 		return &EncodeError{Message: fmt.Sprintf(
 			"response is %d bytes, over Dialogflow's limit of %d bytes (64 KiB)", len(body), MaxDialogflowResponseBytes)}
+	}
+	return nil
+}
+
+// CheckFieldCount refuses a form body or query string (what says which) of more than MaxFormFields fields: it
+// returns nil, or the *DecodeError that says so.
+func CheckFieldCount(fields int, what string) *DecodeError {
+	if fields > MaxFormFields {
+		return &DecodeError{Message: fmt.Sprintf("%s has %d fields, over the limit of %d", what, fields, MaxFormFields)}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@
 package endpoint
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -22,6 +23,7 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/delivery"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/all"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/generic"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/idempotency"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
@@ -51,6 +53,9 @@ type Endpoint struct {
 	Burst             int
 	// Auth checks every configured method; nil when the endpoint is open on purpose.
 	Auth auth.All
+	// Clients finds a request's client address as the IP allowlist does (through its trusted proxies), for
+	// the budget of authentication failures of each address.
+	Clients auth.ClientAddresses
 	// TLSMode is spec.tls.mode: the listener must serve TLS unless it is Disabled or empty.
 	TLSMode string
 
@@ -103,7 +108,7 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 	fail := func(field string, err error) { errs = append(errs, fmt.Errorf("%s: %s: %w", object, field, err)) }
 	secret := func(name, key string) ([]byte, error) { return secrets.Secret(spec.Namespace, name, key) }
 
-	codec, err := all.ForName(string(spec.Spec.Dialect))
+	codec, err := codecFor(&spec.Spec)
 	if err != nil {
 		fail("spec.dialect", err)
 	}
@@ -142,7 +147,7 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 			}
 		}
 	}
-	if e.Auth, err = compileAuth(spec.Name, spec.Spec.Auth, secret); err != nil {
+	if e.Auth, e.Clients, err = compileAuth(spec.Name, spec.Spec.Auth, secret); err != nil {
 		fail("spec.auth", err)
 	}
 	if t := spec.Spec.TLS; t != nil {
@@ -202,6 +207,26 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 	return e, nil
 }
 
+// codecFor is the endpoint's dialect codec. A Generic endpoint reads a sender's event and delivery headers only
+// when it verifies that sender's signature: on any other endpoint the caller could set them, and with them the
+// event a route matches and the idempotency key.
+func codecFor(spec *fulfillmentv1alpha1.WebhookEndpointSpec) (dialect.Codec, error) {
+	if spec.Dialect != fulfillmentv1alpha1.DialectGeneric {
+		return all.ForName(string(spec.Dialect))
+	}
+	if spec.Auth.HMAC == nil {
+		return generic.New(), nil
+	}
+	return generic.New(generic.WithSender(genericSenders[spec.Auth.HMAC.Scheme])), nil
+}
+
+// genericSenders are the Generic senders with headers of their own, by the HMAC scheme that verifies them.
+var genericSenders = map[fulfillmentv1alpha1.HMACScheme]generic.Sender{
+	fulfillmentv1alpha1.HMACSchemeStandardWebhooks: generic.StandardWebhooks,
+	fulfillmentv1alpha1.HMACSchemeGitHub:           generic.GitHub,
+	fulfillmentv1alpha1.HMACSchemeShopify:          generic.Shopify,
+}
+
 // hasAuthMethod says whether spec authenticates callers: a method, or client certificates required.
 func hasAuthMethod(spec *fulfillmentv1alpha1.WebhookEndpointSpec) bool {
 	a := spec.Auth
@@ -211,13 +236,15 @@ func hasAuthMethod(spec *fulfillmentv1alpha1.WebhookEndpointSpec) bool {
 	return spec.TLS != nil && spec.TLS.ClientAuth != nil && spec.TLS.ClientAuth.Mode == fulfillmentv1alpha1.ClientAuthRequire
 }
 
-// compileAuth builds the checkers of every configured method.
-func compileAuth(endpointName string, spec fulfillmentv1alpha1.EndpointAuth, secret action.SecretLookup) (auth.All, error) {
+// compileAuth builds the checkers of every configured method, and what finds client addresses: the IP
+// allowlist's trusted proxies, or none.
+func compileAuth(endpointName string, spec fulfillmentv1alpha1.EndpointAuth, secret action.SecretLookup) (auth.All, auth.ClientAddresses, error) {
 	var checkers auth.All
+	var clients auth.ClientAddresses
 	var errs []error
 	if b := spec.Basic; b != nil {
-		username, err1 := secret(b.SecretRef.Name, "username")
-		password, err2 := secret(b.SecretRef.Name, "password")
+		username, err1 := credential(secret, b.SecretRef.Name, "username", "the username callers send")
+		password, err2 := credential(secret, b.SecretRef.Name, "password", "the password callers send")
 		if err := errors.Join(err1, err2); err != nil {
 			errs = append(errs, fmt.Errorf("basic.secretRef: %w", err))
 		} else {
@@ -225,7 +252,7 @@ func compileAuth(endpointName string, spec fulfillmentv1alpha1.EndpointAuth, sec
 		}
 	}
 	if b := spec.Bearer; b != nil {
-		token, err := secret(b.SecretRef.Name, b.SecretRef.Key)
+		token, err := credential(secret, b.SecretRef.Name, b.SecretRef.Key, "the token callers send")
 		if err != nil {
 			errs = append(errs, fmt.Errorf("bearer.secretRef: %w", err))
 		} else {
@@ -239,6 +266,7 @@ func compileAuth(endpointName string, spec fulfillmentv1alpha1.EndpointAuth, sec
 		} else {
 			// First: a request from outside the allowed networks is refused before any credential is checked.
 			checkers = append(auth.All{allowlist}, checkers...)
+			clients = allowlist.Clients()
 		}
 	}
 	if h := spec.HMAC; h != nil {
@@ -259,12 +287,25 @@ func compileAuth(endpointName string, spec fulfillmentv1alpha1.EndpointAuth, sec
 		}
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, clients, errors.Join(errs...)
 	}
 	if len(checkers) == 0 {
-		return nil, nil // allowUnauthenticated (Compile checks it)
+		return nil, clients, nil // allowUnauthenticated (Compile checks it)
 	}
-	return checkers, nil
+	return checkers, clients, nil
+}
+
+// credential reads a basic or bearer credential, refusing one that is empty or only space: it would admit
+// callers that send an empty credential (curl -u :), which is no authentication.
+func credential(secret action.SecretLookup, name, key, what string) ([]byte, error) {
+	value, err := secret(name, key)
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(value)) == 0 {
+		return nil, fmt.Errorf("secret %s key %q is empty: put %s there", name, key, what)
+	}
+	return value, nil
 }
 
 // compileMTLS reads the client CA bundle.

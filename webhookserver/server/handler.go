@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"sort"
 	"strconv"
@@ -23,7 +24,8 @@ import (
 // RequestIDHeader carries the request id: the caller's when it sends one, else a new one. Logs carry it too.
 const RequestIDHeader = "X-Request-Id"
 
-// ServeHTTP is the request path: find the endpoint, check method, rate and size, authenticate, fulfill, answer.
+// ServeHTTP is the request path: find the endpoint, check the method, the client address's failures (or the rate
+// of an endpoint open to all) and the size, authenticate, take the rate, fulfill, answer.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	s.metrics.inFlight.Inc()
@@ -45,7 +47,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	entry := snap.byPath[r.URL.Path]
 	if entry == nil {
 		if rasa := snap.rasaPaths[r.URL.Path]; rasa != nil && r.Method == http.MethodGet {
-			s.serveRasaInfo(w, rasa)
+			s.serveRasaInfo(w, r, rasa, start, &line)
 			return
 		}
 		writeError(w, http.StatusNotFound, "not_found", "no endpoint is served at this path")
@@ -53,22 +55,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ep := entry.endpoint
-	name := entry.name
-	line.add(slog.String("endpoint", name))
-	refuse := func(status int, code, message string, attrs ...slog.Attr) {
-		writeError(w, status, code, message)
-		entry.metrics.observe(s.metrics, name, "", status, time.Since(start).Seconds())
-		line.log(slog.LevelInfo, "request refused", append([]slog.Attr{slog.Int("status", status), slog.String("code", code)}, attrs...)...)
-	}
+	line.add(slog.String("endpoint", entry.name))
+	refuse := s.refuser(w, entry, start, &line)
 
 	if !entry.methods[r.Method] {
 		w.Header().Set("Allow", strings.Join(ep.Methods, ", "))
 		refuse(http.StatusMethodNotAllowed, "method_not_allowed", "this endpoint accepts "+strings.Join(ep.Methods, ", "))
 		return
 	}
-	if ok, retryAfter := entry.limiter.allow(); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
-		refuse(http.StatusTooManyRequests, "rate_limited", "too many requests; retry after "+strconv.Itoa(retryAfter)+"s")
+	client := clientOf(r, entry)
+	if !s.admit(w, entry, client, refuse) {
 		return
 	}
 	if r.ContentLength > ep.MaxBodyBytes {
@@ -86,29 +82,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if len(ep.Auth) > 0 {
-		// The checks get the request's context (OIDC may fetch keys) and its TLS state (mTLS), bounded by the
-		// endpoint's timeout; checks that use no context (basic, bearer, HMAC) are spared making one.
-		authCtx, cancel := r.Context(), context.CancelFunc(nil)
-		if entry.authContext {
-			authCtx, cancel = context.WithTimeout(auth.WithConnectionState(authCtx, r.TLS), ep.Timeout)
-		}
-		failure := auth.CheckContext(authCtx, ep.Auth, &auth.Request{Header: r.Header, Body: body, RemoteAddr: r.RemoteAddr})
-		if cancel != nil {
-			cancel()
-		}
-		if failure != nil {
-			s.metrics.authFailures.WithLabelValues(name, failure.Method, failure.Reason).Inc()
-			switch failure.Status {
-			case http.StatusUnauthorized:
-				w.Header().Set("WWW-Authenticate", challenge(failure.Method))
-			case http.StatusServiceUnavailable:
-				w.Header().Set("Retry-After", "5") // e.g. the OIDC issuer is unreachable: not the caller's fault
-			}
-			refuse(failure.Status, failure.Reason, failure.Method+" authentication failed: "+strings.ReplaceAll(failure.Reason, "_", " "),
-				slog.String("authMethod", failure.Method))
-			return
-		}
+	if !s.authenticate(w, r, entry, body, client, refuse) {
+		return
 	}
 
 	var query url.Values // nil without a query string, as chatbot platforms call: URL.Query makes an empty map
@@ -129,6 +104,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(outcome.Body)
 
 	duration := time.Since(start)
+	name := entry.name
 	entry.metrics.observe(s.metrics, name, outcome.Route, outcome.Status, duration.Seconds())
 	if outcome.Upstream {
 		s.metrics.upstreamCalls.WithLabelValues(name, outcome.Route, outcome.UpstreamOutcome).Inc()
@@ -157,6 +133,94 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	line.log(level, "request answered", attrs...)
+}
+
+// refuseFunc answers a request with an error, counts and logs it.
+type refuseFunc func(status int, code, message string, attrs ...slog.Attr)
+
+// refuser is how a request to entry is refused.
+func (s *Server) refuser(w http.ResponseWriter, entry *served, start time.Time, line *requestLog) refuseFunc {
+	return func(status int, code, message string, attrs ...slog.Attr) {
+		writeError(w, status, code, message)
+		entry.metrics.observe(s.metrics, entry.name, "", status, time.Since(start).Seconds())
+		line.log(slog.LevelInfo, "request refused", append([]slog.Attr{slog.Int("status", status), slog.String("code", code)}, attrs...)...)
+	}
+}
+
+// clientOf is the request's client address as the endpoint's IP allowlist finds it; the zero Addr when it has
+// none (a malformed X-Forwarded-For from a trusted proxy), which shares one budget of failures.
+func clientOf(r *http.Request, entry *served) netip.Addr {
+	if len(entry.endpoint.Auth) == 0 {
+		return netip.Addr{} // nothing to fail
+	}
+	client, _ := entry.endpoint.Clients.Of(&auth.Request{Header: r.Header, RemoteAddr: r.RemoteAddr})
+	return client
+}
+
+// admit refuses what can be refused before the body is read: over the endpoint's rate when nothing is to be
+// authenticated, or from a client address over its budget of authentication failures. An endpoint that
+// authenticates spends its rate only on requests that pass (authenticate), so that a flood of bad
+// credentials cannot starve the platform.
+func (s *Server) admit(w http.ResponseWriter, entry *served, client netip.Addr, refuse refuseFunc) bool {
+	if len(entry.endpoint.Auth) == 0 {
+		return takeRate(w, entry, refuse)
+	}
+	if ok, retryAfter := entry.failures.allow(client, time.Now()); !ok {
+		s.metrics.authFailures.WithLabelValues(entry.name, "none", "too_many_failures").Inc()
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+		// Without it, net/http would read up to 256 KiB of the body to keep the connection.
+		w.Header().Set("Connection", "close")
+		refuse(http.StatusTooManyRequests, "too_many_failures",
+			"too many failed authentications from this address; retry after "+strconv.Itoa(retryAfter)+"s with valid credentials")
+		return false
+	}
+	return true
+}
+
+// takeRate takes a token of the endpoint's rate, or refuses the request with 429.
+func takeRate(w http.ResponseWriter, entry *served, refuse refuseFunc) bool {
+	if ok, retryAfter := entry.limiter.allow(); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+		refuse(http.StatusTooManyRequests, "rate_limited", "too many requests; retry after "+strconv.Itoa(retryAfter)+"s")
+		return false
+	}
+	return true
+}
+
+// authenticate runs the endpoint's checks, then takes a token of its rate. A refusal for the caller's
+// credentials (401, 403) spends one of the client address's failures; one that is not the caller's fault
+// (503: the OIDC issuer is unreachable) does not.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, entry *served, body []byte, client netip.Addr, refuse refuseFunc) bool {
+	ep := entry.endpoint
+	if len(ep.Auth) == 0 {
+		return true // the rate was taken before the body was read
+	}
+	// The checks get the request's context (OIDC may fetch keys) and its TLS state (mTLS), bounded by the
+	// endpoint's timeout; checks that use no context (basic, bearer, HMAC) are spared making one.
+	authCtx, cancel := r.Context(), context.CancelFunc(nil)
+	if entry.authContext {
+		authCtx, cancel = context.WithTimeout(auth.WithConnectionState(authCtx, r.TLS), ep.Timeout)
+	}
+	failure := auth.CheckContext(authCtx, ep.Auth, &auth.Request{Header: r.Header, Body: body, RemoteAddr: r.RemoteAddr})
+	if cancel != nil {
+		cancel()
+	}
+	if failure == nil {
+		return takeRate(w, entry, refuse)
+	}
+	s.metrics.authFailures.WithLabelValues(entry.name, failure.Method, failure.Reason).Inc()
+	if failure.Status == http.StatusUnauthorized || failure.Status == http.StatusForbidden {
+		entry.failures.fail(client, time.Now())
+	}
+	switch failure.Status {
+	case http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", challenge(failure.Method))
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", "5") // e.g. the OIDC issuer is unreachable: not the caller's fault
+	}
+	refuse(failure.Status, failure.Reason, failure.Method+" authentication failed: "+strings.ReplaceAll(failure.Reason, "_", " "),
+		slog.String("authMethod", failure.Method))
+	return false
 }
 
 // requestLog writes a request's log lines: the request's own attributes, then the line's. It lives on the
@@ -212,14 +276,22 @@ func readBody(body io.Reader, contentLength int64) ([]byte, error) {
 	return append(append(buf, probe[:n]...), rest...), nil
 }
 
-// serveRasaInfo answers Rasa's GET /health and GET /actions.
-func (s *Server) serveRasaInfo(w http.ResponseWriter, info *rasaPath) {
-	w.Header().Set("Content-Type", "application/json")
+// serveRasaInfo answers Rasa's GET /health, open as in rasa-sdk, and GET /actions, which lists the endpoint's
+// action names and so is authenticated as the endpoint's requests are.
+func (s *Server) serveRasaInfo(w http.ResponseWriter, r *http.Request, info *rasaPath, start time.Time, line *requestLog) {
 	if info.kind == "health" {
+		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 		return
 	}
-	names := append([]string(nil), info.endpoint.ActionNames()...)
+	entry := info.entry
+	line.add(slog.String("endpoint", entry.name))
+	refuse := s.refuser(w, entry, start, line)
+	client := clientOf(r, entry)
+	if !s.admit(w, entry, client, refuse) || !s.authenticate(w, r, entry, nil, client, refuse) {
+		return
+	}
+	names := append([]string(nil), entry.endpoint.ActionNames()...)
 	sort.Strings(names)
 	actions := make([]map[string]string, 0, len(names))
 	for i, name := range names {
@@ -227,6 +299,7 @@ func (s *Server) serveRasaInfo(w http.ResponseWriter, info *rasaPath) {
 			actions = append(actions, map[string]string{"name": name})
 		}
 	}
+	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(actions)
 }
 

@@ -479,6 +479,8 @@ type snapshot struct {
 type served struct {
 	endpoint *endpoint.Endpoint
 	limiter  *limiter
+	// failures are the budgets of authentication failures of the client addresses that failed.
+	failures *failingClients
 	methods  map[string]bool
 	// name is namespace/name, the endpoint label of metrics and logs.
 	name string
@@ -489,8 +491,8 @@ type served struct {
 }
 
 type rasaPath struct {
-	endpoint *endpoint.Endpoint
-	kind     string // health or actions
+	entry *served
+	kind  string // health or actions
 }
 
 // compileSnapshot compiles every endpoint; two endpoints on one path are refused.
@@ -508,8 +510,8 @@ func compileSnapshot(file *config.File, secrets config.SecretSource, opts endpoi
 				compiled.Namespace, compiled.Name, compiled.Path, other.endpoint.Namespace, other.endpoint.Name))
 			continue
 		}
-		entry := &served{endpoint: compiled, limiter: newLimiter(compiled.RequestsPerSecond, compiled.Burst), methods: map[string]bool{},
-			name: compiled.Namespace + "/" + compiled.Name, authContext: auth.UsesContext(compiled.Auth)}
+		entry := &served{endpoint: compiled, limiter: newLimiter(compiled.RequestsPerSecond, compiled.Burst),
+			failures: newFailingClients(), methods: map[string]bool{}, name: compiled.Namespace + "/" + compiled.Name, authContext: auth.UsesContext(compiled.Auth)}
 		for _, m := range compiled.Methods {
 			entry.methods[m] = true
 		}
@@ -517,8 +519,8 @@ func compileSnapshot(file *config.File, secrets config.SecretSource, opts endpoi
 		snap.endpoints = append(snap.endpoints, compiled)
 		if compiled.Dialect == "Rasa" {
 			base := compiled.Path[:strings.LastIndex(compiled.Path, "/")]
-			snap.rasaPaths[base+"/health"] = &rasaPath{compiled, "health"}
-			snap.rasaPaths[base+"/actions"] = &rasaPath{compiled, "actions"}
+			snap.rasaPaths[base+"/health"] = &rasaPath{entry, "health"}
+			snap.rasaPaths[base+"/actions"] = &rasaPath{entry, "actions"}
 		}
 	}
 	if len(errs) > 0 {

@@ -21,7 +21,7 @@ var constructors = map[string]func() dialect.Codec{
 	model.DialogflowES: es.New,
 	model.DialogflowCX: cx.New,
 	model.Rasa:         rasa.New,
-	model.Generic:      generic.New,
+	model.Generic:      func() dialect.Codec { return generic.New() },
 }
 
 // ForName returns the codec of the dialect named as in WebhookEndpoint spec.dialect ("DialogflowES",

@@ -26,7 +26,7 @@ func (codec) Decode(in dialect.Input) (*model.Request, error) {
 		LanguageCode: body.String(&r, "languageCode"),
 		Session:      sessionInfo.String(&r, "sessionInfo.session"),
 		LazyHeaders:  model.NewLazy(in.Header, wire.Headers),
-		Query:        wire.Query(in.Query),
+		Query:        wire.Query(&r, in.Query),
 		LazyBody:     lazyBody,
 		Envelope:     body,
 	}

@@ -27,7 +27,7 @@ func (codec) Decode(in dialect.Input) (*model.Request, error) {
 		LanguageCode: queryResult.String(&r, "queryResult.languageCode"),
 		Intent:       intent.String(&r, "queryResult.intent.displayName"),
 		LazyHeaders:  model.NewLazy(in.Header, wire.Headers),
-		Query:        wire.Query(in.Query),
+		Query:        wire.Query(&r, in.Query),
 		LazyBody:     lazyBody,
 		Envelope:     body,
 	}

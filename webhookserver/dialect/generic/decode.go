@@ -14,7 +14,7 @@ import (
 // Decode reads the body in the format its Content-Type names (415 for another) or, for a GET or HEAD without a
 // body, the query string. Event is "event" (or the sender's own event name, see sources.go), Intent "intent",
 // Session "session.id" (or "session_id", handy in flat formats), Parameters "session.parameters".
-func (codec) Decode(in dialect.Input) (*model.Request, error) {
+func (c codec) Decode(in dialect.Input) (*model.Request, error) {
 	body, err := decodeBody(in)
 	if err != nil {
 		return nil, err
@@ -23,11 +23,11 @@ func (codec) Decode(in dialect.Input) (*model.Request, error) {
 	session := r.Object(body, "session")
 	req := &model.Request{
 		Dialect:     model.Generic,
-		Event:       eventName(&r, body, in.Header),
+		Event:       c.eventName(&r, body, in.Header),
 		Intent:      r.String(body, "intent"),
 		Session:     r.String(session, "session.id"),
 		LazyHeaders: model.NewLazy(in.Header, wire.Headers),
-		Query:       wire.Query(in.Query),
+		Query:       wire.Query(&r, in.Query),
 		Body:        body,
 	}
 	if sessionID := r.String(body, "session_id"); req.Session == "" {
@@ -38,14 +38,14 @@ func (codec) Decode(in dialect.Input) (*model.Request, error) {
 	if err := r.Err(); err != nil {
 		return nil, err
 	}
-	req.DeliveryID = deliveryID(body, in)
+	req.DeliveryID = c.deliveryID(body, in)
 	return req, nil
 }
 
 func decodeBody(in dialect.Input) (map[string]any, error) {
 	blank := len(bytes.TrimSpace(in.Body)) == 0
 	if blank && (in.Method == http.MethodGet || in.Method == http.MethodHead) {
-		return fieldsToObject(in.Query)
+		return fieldsToObject(in.Query, "the query string")
 	}
 	format, mediaType := formatOf(in.Header.Get("Content-Type"))
 	switch format {
@@ -55,11 +55,15 @@ func decodeBody(in dialect.Input) (map[string]any, error) {
 		if blank {
 			return nil, &dialect.DecodeError{Message: "empty body; expected form fields"}
 		}
+		// Counted before parsing, which builds every field.
+		if err := dialect.CheckFieldCount(bytes.Count(in.Body, []byte("&"))+1, "the form body"); err != nil {
+			return nil, err
+		}
 		values, err := url.ParseQuery(string(in.Body))
 		if err != nil {
 			return nil, &dialect.DecodeError{Message: "malformed form body: " + err.Error()}
 		}
-		return fieldsToObject(values)
+		return fieldsToObject(values, "the form body")
 	case xmlBody:
 		return xmlToObject(in.Body)
 	}

@@ -2,6 +2,7 @@ package generic_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -140,28 +141,66 @@ func TestDecodeFlatFormats(t *testing.T) {
 }
 
 // TestDecodeSenders checks the event names and delivery ids of senders that do not write the Generic format.
+// A sender's headers count only when the codec is given that sender (the endpoint verifies its signature).
 func TestDecodeSenders(t *testing.T) {
+	gitHubPullRequest := withHeader(withHeader(post("application/json", `{"action":"opened","number":7}`),
+		"X-GitHub-Event", "pull_request"), "X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958")
+	shopifyOrder := withHeader(withHeader(post("application/json", `{"id":820982911946154508}`),
+		"X-Shopify-Topic", "orders/create"), "X-Shopify-Webhook-Id", "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043")
+	standardWebhook := withHeader(post("application/json", `{"type":"invoice.paid","id":"inv_1"}`), "webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek")
+	stripeEvent := post("application/json", `{"id":"evt_test_1","object":"event","type":"invoice.paid"}`)
+	spoofed := withHeader(withHeader(withHeader(withHeader(withHeader(stripeEvent, "Webhook-Id", "fresh-1"),
+		"X-GitHub-Event", "charge.refunded"), "X-GitHub-Delivery", "fresh-2"),
+		"X-Shopify-Topic", "refunds/create"), "X-Shopify-Webhook-Id", "fresh-3")
 	tests := map[string]struct {
+		sender         generic.Sender
 		in             dialect.Input
 		wantEvent      string
 		wantDeliveryID string
 	}{
 		"Standard Webhooks: webhook-id over the payload's id": {
-			in:             withHeader(post("application/json", `{"type":"invoice.paid","id":"inv_1"}`), "webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek"),
+			sender:         generic.StandardWebhooks,
+			in:             standardWebhook,
 			wantEvent:      "invoice.paid",
 			wantDeliveryID: "msg_p5jXN8AQM9LWM0D4loKWxJek",
 		},
 		"GitHub": {
-			in: withHeader(withHeader(post("application/json", `{"action":"opened","number":7}`),
-				"X-GitHub-Event", "pull_request"), "X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"),
+			sender:         generic.GitHub,
+			in:             gitHubPullRequest,
 			wantEvent:      "pull_request",
 			wantDeliveryID: "72d3162e-cc78-11e3-81ab-4c9367dc0958",
 		},
 		"Shopify: the order id is not the delivery id": {
-			in: withHeader(withHeader(post("application/json", `{"id":820982911946154508}`),
-				"X-Shopify-Topic", "orders/create"), "X-Shopify-Webhook-Id", "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"),
+			sender:         generic.Shopify,
+			in:             shopifyOrder,
 			wantEvent:      "orders/create",
 			wantDeliveryID: "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+		},
+		"another sender's headers are not read": {
+			sender:         generic.StandardWebhooks,
+			in:             withHeader(withHeader(standardWebhook, "X-GitHub-Event", "push"), "X-GitHub-Delivery", "d-2"),
+			wantEvent:      "invoice.paid",
+			wantDeliveryID: "msg_p5jXN8AQM9LWM0D4loKWxJek",
+		},
+		"GitHub's headers without the GitHub sender": {
+			in:        gitHubPullRequest,
+			wantEvent: "",
+		},
+		"Shopify's headers without the Shopify sender: the order id": {
+			sender:         generic.GitHub,
+			in:             shopifyOrder,
+			wantDeliveryID: "820982911946154508",
+		},
+		"webhook-id without the Standard Webhooks sender: the payload's id": {
+			sender:         generic.Shopify,
+			in:             standardWebhook,
+			wantEvent:      "invoice.paid",
+			wantDeliveryID: "inv_1",
+		},
+		"Stripe: headers cannot change the signed event": {
+			in:             spoofed,
+			wantEvent:      "invoice.paid",
+			wantDeliveryID: "evt_test_1",
 		},
 		"a large numeric id is kept exactly": {
 			in:             post("application/json", `{"event":"e","id":820982911946154508}`),
@@ -194,10 +233,15 @@ func TestDecodeSenders(t *testing.T) {
 			in:        post("application/json", `{"event":"mine","type":"theirs"}`),
 			wantEvent: "mine",
 		},
+		"Generic event over the sender's header": {
+			sender:    generic.GitHub,
+			in:        withHeader(post("application/json", `{"event":"mine"}`), "X-GitHub-Event", "theirs"),
+			wantEvent: "mine",
+		},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			req, err := generic.New().Decode(tt.in)
+			req, err := generic.New(generic.WithSender(tt.sender)).Decode(tt.in)
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
@@ -297,4 +341,54 @@ func withField(object map[string]any, name string, value any) map[string]any {
 		with[k] = v
 	}
 	return with
+}
+
+// Form bodies and query strings are bounded in fields and in the nesting of dotted names, and the error says
+// which bound and its value.
+func TestDecodeBounds(t *testing.T) {
+	nested := func(levels int) string { return strings.Repeat("a.", levels-1) + "b=1" }
+	fields := func(n int) string {
+		names := make([]string, n)
+		for i := range names {
+			names[i] = fmt.Sprintf("f%d=x", i)
+		}
+		return strings.Join(names, "&")
+	}
+	get := func(query string) dialect.Input {
+		values, err := url.ParseQuery(query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dialect.Input{Method: http.MethodGet, Header: http.Header{}, Query: values}
+	}
+	tests := map[string]struct {
+		in      dialect.Input
+		wantErr string
+	}{
+		"a form at the field bound":         {in: post("application/x-www-form-urlencoded", fields(dialect.MaxFormFields))},
+		"a form over the field bound":       {in: post("application/x-www-form-urlencoded", fields(dialect.MaxFormFields+1)), wantErr: "the form body has 1001 fields, over the limit of 1000"},
+		"a query over the field bound":      {in: get(fields(dialect.MaxFormFields + 1)), wantErr: "the query string has 1001 fields, over the limit of 1000"},
+		"a name at the depth bound":         {in: post("application/x-www-form-urlencoded", "event=e&"+nested(dialect.MaxFormDepth))},
+		"a name over the depth bound":       {in: post("application/x-www-form-urlencoded", "event=e&"+nested(dialect.MaxFormDepth+1)), wantErr: "the name nests 65 levels deep, over the limit of 64"},
+		"a query name over the depth bound": {in: get("event=e&" + nested(dialect.MaxFormDepth+1)), wantErr: "the name nests 65 levels deep, over the limit of 64"},
+		"the form bomb":                     {in: post("application/x-www-form-urlencoded", "event=x&"+nested(1<<19)), wantErr: "the name nests 524288 levels deep, over the limit of 64"},
+		"names over the object bound": {in: post("application/x-www-form-urlencoded", strings.ReplaceAll(fields(600), "=", ".a.b=")),
+			wantErr: "the dotted names of the form body make more than 1000 objects, the limit"},
+		"a literal name with many dots": {in: post("application/x-www-form-urlencoded", "event=e&"+strings.Repeat("a..", 1000)+"=1")},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := generic.New().Decode(tt.in)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Decode: %v", err)
+				}
+				return
+			}
+			dialecttest.CheckFuzzError(t, err)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || len(err.Error()) > 200 {
+				t.Errorf("Decode: %v; want an error of at most 200 bytes saying %q", err, tt.wantErr)
+			}
+		})
+	}
 }

@@ -11,23 +11,39 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/wire"
 )
 
-// Header names in canonical form, so that http.Header.Get finds them without allocating.
+// Sender is a sender with headers of its own that name the event type or the delivery id.
+type Sender int
+
 const (
-	standardWebhooksIDHeader = "Webhook-Id"
-	gitHubDeliveryHeader     = "X-Github-Delivery"
-	gitHubEventHeader        = "X-Github-Event"
-	shopifyWebhookIDHeader   = "X-Shopify-Webhook-Id"
-	shopifyTopicHeader       = "X-Shopify-Topic"
+	// AnySender has no headers the codec reads: the event type and delivery id come from the body.
+	AnySender Sender = iota
+	// StandardWebhooks sends the delivery id in webhook-id, which its signature covers.
+	StandardWebhooks
+	// GitHub sends X-GitHub-Event and X-GitHub-Delivery. Its signature covers only the body, not these headers.
+	GitHub
+	// Shopify sends X-Shopify-Topic and X-Shopify-Webhook-Id. Its signature covers only the body, not these
+	// headers.
+	Shopify
 )
 
-// deliveryHeaders are the transports' delivery ids, in order of precedence.
-var deliveryHeaders = [...]string{standardWebhooksIDHeader, gitHubDeliveryHeader, shopifyWebhookIDHeader}
+// senderHeaders are the headers of a sender that name the event type and the delivery id, in canonical form so
+// that http.Header.Get finds them without allocating; empty for none.
+type senderHeaders struct {
+	event, delivery string
+}
+
+var headersOf = map[Sender]senderHeaders{
+	StandardWebhooks: {delivery: "Webhook-Id"},
+	GitHub:           {event: "X-Github-Event", delivery: "X-Github-Delivery"},
+	Shopify:          {event: "X-Shopify-Topic", delivery: "X-Shopify-Webhook-Id"},
+}
 
 // eventName is "event" of the Generic format. Senders with a format of their own name the event elsewhere,
 // and routes match those names too: Slack's Events API nests the event ({"event":{"type":"app_mention"}}),
-// GitHub and Shopify send a header, Stripe and Standard Webhooks payloads a top-level "type". Only "event" is
-// ours to check: a "type" that is not a string is someone else's field and is ignored.
-func eventName(r *wire.Reader, body map[string]any, header http.Header) string {
+// GitHub and Shopify send a header (read only with WithSender), Stripe and Standard Webhooks payloads a
+// top-level "type". Only "event" is ours to check: a "type" that is not a string is someone else's field and is
+// ignored.
+func (c codec) eventName(r *wire.Reader, body map[string]any, header http.Header) string {
 	switch event := body["event"].(type) {
 	case string:
 		return event
@@ -38,11 +54,10 @@ func eventName(r *wire.Reader, body map[string]any, header http.Header) string {
 		r.Fail("event", "expected a string, or an object with a type, found "+wire.Kind(event))
 		return ""
 	}
-	if name := header.Get(gitHubEventHeader); name != "" {
-		return name
-	}
-	if topic := header.Get(shopifyTopicHeader); topic != "" {
-		return topic
+	if c.headers.event != "" {
+		if name := header.Get(c.headers.event); name != "" {
+			return name
+		}
 	}
 	if eventType, ok := body["type"].(string); ok {
 		return eventType
@@ -50,15 +65,15 @@ func eventName(r *wire.Reader, body map[string]any, header http.Header) string {
 	return ""
 }
 
-// deliveryID is the sender's id of this delivery, the default idempotency key. Ids the transport sets come
-// first (Standard Webhooks webhook-id, X-GitHub-Delivery, X-Shopify-Webhook-Id): they name one delivery,
-// whereas a payload's "id" may be the id of the resource it describes (a Shopify order keeps its id through
-// orders/create and orders/updated) and would merge distinct events. Then ids of one event in the payload:
-// Slack's event_id, and "id" (the Generic format's and Stripe's event id), a string or an integer. Without any
-// there is no id: such a request is never taken for a duplicate.
-func deliveryID(body map[string]any, in dialect.Input) string {
-	for _, header := range deliveryHeaders {
-		if id := in.Header.Get(header); id != "" {
+// deliveryID is the sender's id of this delivery, the default idempotency key. The sender's delivery header
+// comes first (webhook-id, X-GitHub-Delivery, X-Shopify-Webhook-Id, read only with WithSender): it names one
+// delivery, whereas a payload's "id" may be the id of the resource it describes (a Shopify order keeps its id
+// through orders/create and orders/updated) and would merge distinct events. Then ids of one event in the
+// payload: Slack's event_id, and "id" (the Generic format's and Stripe's event id), a string or an integer.
+// Without any there is no id: such a request is never taken for a duplicate.
+func (c codec) deliveryID(body map[string]any, in dialect.Input) string {
+	if c.headers.delivery != "" {
+		if id := in.Header.Get(c.headers.delivery); id != "" {
 			return id
 		}
 	}

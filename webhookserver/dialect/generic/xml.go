@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 )
-
-// maxXMLDepth bounds nesting, so that a hostile document cannot exhaust the stack.
-const maxXMLDepth = 64
 
 // xmlToObject turns an XML document into the object a JSON sender would send. The root element's name does not
 // matter; its children become fields. An element with only text is a string (trimmed); one with children or
@@ -69,8 +67,8 @@ func nextRootElement(decoder *xml.Decoder) (xml.StartElement, error) {
 }
 
 func readElement(decoder *xml.Decoder, start xml.StartElement, depth int) (any, error) {
-	if depth > maxXMLDepth {
-		return nil, &dialect.DecodeError{Message: fmt.Sprintf("XML nests deeper than %d elements", maxXMLDepth)}
+	if depth > dialect.MaxXMLDepth {
+		return nil, &dialect.DecodeError{Message: fmt.Sprintf("XML nests deeper than %d elements, the limit", dialect.MaxXMLDepth)}
 	}
 	var fields map[string]any
 	for _, attr := range start.Attr {
@@ -120,6 +118,9 @@ func addField(fields map[string]any, name string, value any) {
 	case nil:
 		fields[name] = value
 	case []any:
+		if len(existing) == cap(existing) {
+			existing = slices.Grow(existing, len(existing)) // doubled: growing by a quarter copies it over and over
+		}
 		fields[name] = append(existing, value)
 	default:
 		fields[name] = []any{existing, value}

@@ -26,7 +26,7 @@ func (codec) Decode(in dialect.Input) (*model.Request, error) {
 		Intent:      intent.String(&r, "tracker.latest_message.intent.name"),
 		Text:        latestMessage.String(&r, "tracker.latest_message.text"),
 		LazyHeaders: model.NewLazy(in.Header, wire.Headers),
-		Query:       wire.Query(in.Query),
+		Query:       wire.Query(&r, in.Query),
 		LazyBody:    lazyBody,
 		Envelope:    body,
 	}

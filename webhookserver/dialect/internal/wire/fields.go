@@ -63,7 +63,7 @@ func (p *parser) envelopeValue(depth int, spec *Field, key string) bool {
 		f.value, ok = p.value(depth)
 	}
 	if ok {
-		p.fields = append(p.fields, f)
+		p.fields = append(doubling(p.fields), f)
 	}
 	return ok
 }

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 )
 
 // credentialHeaders are left out of model.Request.Headers. Authentication has already checked them, and keeping
@@ -32,9 +34,15 @@ func Headers(header http.Header) map[string]string {
 }
 
 // Query flattens the URL query as model.Request.Query wants it: the first value of each name. It returns nil
-// for no query.
-func Query(query url.Values) map[string]string {
+// for no query, and for a query of more than dialect.MaxFormFields fields, which is r's error.
+func Query(r *Reader, query url.Values) map[string]string {
 	if len(query) == 0 {
+		return nil
+	}
+	if err := dialect.CheckFieldCount(len(query), "the query string"); err != nil {
+		if r.err == nil {
+			r.err = err
+		}
 		return nil
 	}
 	flat := make(map[string]string, len(query))

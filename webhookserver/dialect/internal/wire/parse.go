@@ -2,6 +2,7 @@ package wire
 
 import (
 	"math/bits"
+	"slices"
 	"strconv"
 	"sync"
 	"unicode/utf8"
@@ -233,7 +234,7 @@ func (p *parser) object(depth int) (map[string]any, bool) {
 	ok := p.composite(depth, '}', true, func(key string) bool {
 		value, ok := p.value(depth)
 		if ok {
-			p.stack = append(p.stack, member{key: key, value: value})
+			p.stack = append(doubling(p.stack), member{key: key, value: value})
 		}
 		return ok
 	})
@@ -256,7 +257,7 @@ func (p *parser) array(depth int) ([]any, bool) {
 	ok := p.composite(depth, ']', false, func(string) bool {
 		value, ok := p.value(depth)
 		if ok {
-			p.stack = append(p.stack, member{value: value})
+			p.stack = append(doubling(p.stack), member{value: value})
 		}
 		return ok
 	})
@@ -271,6 +272,16 @@ func (p *parser) array(depth int) ([]any, bool) {
 	clear(members)
 	p.stack = p.stack[:base]
 	return array, true
+}
+
+// doubling makes room in stack for one more element, doubling it when it is full. append grows a large slice by
+// a quarter at a time, and the copies then add up to about five times the stack's final size: a body of small
+// values in one array, which a stack holds whole, would allocate many times its own size.
+func doubling[T any](stack []T) []T {
+	if len(stack) < cap(stack) {
+		return stack
+	}
+	return slices.Grow(stack, max(len(stack), 1))
 }
 
 // string parses the string at p.pos ('"'). Without escapes it is a slice of src.

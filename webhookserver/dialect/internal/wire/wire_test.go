@@ -2,9 +2,12 @@ package wire_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
@@ -105,10 +108,28 @@ func TestHeadersAndQuery(t *testing.T) {
 	if got := wire.Headers(header); !reflect.DeepEqual(got, want) {
 		t.Errorf("Headers = %v, want %v", got, want)
 	}
-	if got := wire.Query(url.Values{"a": {"1", "2"}, "b": {}}); !reflect.DeepEqual(got, map[string]string{"a": "1"}) {
+	var r wire.Reader
+	if got := wire.Query(&r, url.Values{"a": {"1", "2"}, "b": {}}); !reflect.DeepEqual(got, map[string]string{"a": "1"}) {
 		t.Errorf("Query = %v", got)
 	}
-	if wire.Headers(nil) != nil || wire.Query(nil) != nil {
+	if wire.Headers(nil) != nil || wire.Query(&r, nil) != nil || r.Err() != nil {
 		t.Error("empty headers or query do not give nil")
+	}
+}
+
+// A query string of more fields than dialect.MaxFormFields is the Reader's error, which says the limit.
+func TestQueryFieldCountIsBounded(t *testing.T) {
+	query := url.Values{}
+	for i := range dialect.MaxFormFields {
+		query.Set(strconv.Itoa(i), "x")
+	}
+	var r wire.Reader
+	if got := wire.Query(&r, query); len(got) != dialect.MaxFormFields || r.Err() != nil {
+		t.Fatalf("%d fields: %d read, error %v", dialect.MaxFormFields, len(got), r.Err())
+	}
+	query.Set("one-more", "x")
+	if got := wire.Query(&r, query); got != nil || r.Err() == nil ||
+		!strings.Contains(r.Err().Error(), fmt.Sprintf("the query string has %d fields, over the limit of %d", dialect.MaxFormFields+1, dialect.MaxFormFields)) {
+		t.Errorf("%d fields: %d read, error %v", dialect.MaxFormFields+1, len(got), r.Err())
 	}
 }

@@ -1,0 +1,50 @@
+package endpoint
+
+import (
+	"strings"
+	"testing"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
+)
+
+// An empty basic username or password, or an empty bearer token, would admit callers sending an empty
+// credential: the configuration is refused, naming the Secret and key to fill.
+func TestCompileRefusesEmptyCredentials(t *testing.T) {
+	env, err := expr.NewEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	basic := fulfillmentv1alpha1.EndpointAuth{Basic: &fulfillmentv1alpha1.BasicAuth{
+		SecretRef: fulfillmentv1alpha1.LocalObjectReference{Name: "creds"}}}
+	bearer := fulfillmentv1alpha1.EndpointAuth{Bearer: &fulfillmentv1alpha1.BearerAuth{
+		SecretRef: fulfillmentv1alpha1.SecretKeySelector{Name: "creds", Key: "token"}}}
+	tests := map[string]struct {
+		auth    fulfillmentv1alpha1.EndpointAuth
+		secret  map[string][]byte
+		wantErr string
+	}{
+		"empty username": {basic, map[string][]byte{"username": nil, "password": []byte("pw")},
+			`spec.auth: basic.secretRef: secret creds key "username" is empty: put the username callers send there`},
+		"password of spaces": {basic, map[string][]byte{"username": []byte("bot"), "password": []byte(" \n")},
+			`spec.auth: basic.secretRef: secret creds key "password" is empty: put the password callers send there`},
+		"empty token": {bearer, map[string][]byte{"token": []byte("\t\n")},
+			`spec.auth: bearer.secretRef: secret creds key "token" is empty: put the token callers send there`},
+		"basic with both": {basic, map[string][]byte{"username": []byte("bot"), "password": []byte("pw")}, ""},
+		"bearer with one": {bearer, map[string][]byte{"token": []byte("t0ken\n")}, ""},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			spec := config.Endpoint{Name: "bot", Namespace: "ns",
+				Spec: fulfillmentv1alpha1.WebhookEndpointSpec{Dialect: fulfillmentv1alpha1.DialectGeneric, Auth: tt.auth}}
+			_, err := Compile(spec, config.MapSecrets{"ns/creds": tt.secret}, Options{Env: env})
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("Compile: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("Compile: %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}

@@ -1,0 +1,71 @@
+package server
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+)
+
+func TestFailingClientsBudget(t *testing.T) {
+	clients := newFailingClients()
+	now := time.Unix(1_700_000_000, 0)
+	guesser, platform := netip.MustParseAddr("203.0.113.66"), netip.MustParseAddr("198.51.100.7")
+	for i := range failureBurst {
+		if ok, _ := clients.allow(guesser, now); !ok {
+			t.Fatalf("refused after %d failures, want %d allowed", i, failureBurst)
+		}
+		clients.fail(guesser, now)
+	}
+	ok, retryAfter := clients.allow(guesser, now)
+	if ok || retryAfter != int(failureInterval/time.Second) {
+		t.Errorf("over the budget: allow = %v, retry after %ds; want refused, retry after %v", ok, retryAfter, failureInterval)
+	}
+	if ok, _ := clients.allow(guesser, now); ok {
+		t.Error("asking again made room: allow must spend nothing")
+	}
+	if ok, _ := clients.allow(platform, now); !ok {
+		t.Error("another address is refused for the guesser's failures")
+	}
+	later := now.Add(failureInterval)
+	if ok, _ := clients.allow(guesser, later); !ok {
+		t.Errorf("refused %v later, when one more failure is allowed", failureInterval)
+	}
+	clients.fail(guesser, later)
+	if ok, _ := clients.allow(guesser, later); ok {
+		t.Error("allowed again right after the failure the refill made room for")
+	}
+}
+
+// An IPv6 client is usually given a /64: its addresses share one budget.
+func TestFailingClientsShareTheBudgetOfAnIPv6Network(t *testing.T) {
+	clients := newFailingClients()
+	now := time.Unix(1_700_000_000, 0)
+	for i := range failureBurst {
+		clients.fail(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: byte(i)}), now)
+	}
+	if ok, _ := clients.allow(netip.MustParseAddr("2001:db8::ffff"), now); ok {
+		t.Error("a new address of the same /64 has a fresh budget")
+	}
+	if ok, _ := clients.allow(netip.MustParseAddr("2001:db8:0:1::1"), now); !ok {
+		t.Error("another /64 is refused")
+	}
+}
+
+// The addresses remembered are bounded: past the bound, the one that failed least recently is forgotten.
+func TestFailingClientsAreBounded(t *testing.T) {
+	clients := newFailingClients()
+	now := time.Unix(1_700_000_000, 0)
+	first := netip.MustParseAddr("10.0.0.1")
+	for range failureBurst {
+		clients.fail(first, now)
+	}
+	for i := range maxFailingClients {
+		clients.fail(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), now)
+	}
+	if n := clients.buckets.Len(); n != maxFailingClients {
+		t.Errorf("%d addresses remembered, want at most %d", n, maxFailingClients)
+	}
+	if ok, _ := clients.allow(first, now); !ok {
+		t.Error("the address that failed least recently is still remembered past the bound")
+	}
+}
