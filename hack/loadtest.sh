@@ -74,7 +74,7 @@ fi
 echo "== starting webhookserver on the samples, $EXTRA_ROUTES extra routes (loopback, free ports)"
 # shellcheck disable=SC2086 # SERVER_FLAGS is a list of flags
 "${on_target[@]}" "$tmp/webhookserver" serve "${manifests[@]}" --endpoint bank-bot,order-bot,rasa-actions \
-  --listen "$listen" --metrics-listen "$metrics" --log-format json --log-level "$LOG_LEVEL" $SERVER_FLAGS \
+  --listen "$listen" --metrics-listen "$metrics" --admin-listen "" --log-format json --log-level "$LOG_LEVEL" $SERVER_FLAGS \
   >"$tmp/server.log" 2>&1 &
 server_pid=$!
 

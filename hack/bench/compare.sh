@@ -151,7 +151,7 @@ PORT=${ports[4]} "${on_target[@]}" node "$tmp/express/server.js" >"$tmp/express.
 express_pid=$!
 pids+=("$express_pid")
 "${on_target[@]}" "$tmp/webhookserver" serve --manifests "$man" --endpoint bank-bot,bank-bot-call --listen "$ws" \
-  --metrics-listen "$metrics" --log-format json --log-level warn >"$tmp/webhookserver.log" 2>&1 &
+  --metrics-listen "$metrics" --admin-listen "" --log-format json --log-level warn >"$tmp/webhookserver.log" 2>&1 &
 ws_pid=$!
 pids+=("$ws_pid")
 
