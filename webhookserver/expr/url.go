@@ -181,10 +181,10 @@ func (s *urlSlot) misplacedRaw() string {
 
 // write writes text, a value of the template, as the slot requires. Its errors never quote the value.
 func (s *urlSlot) write(b *strings.Builder, text string) error {
-	switch {
-	case s.raw == rawPath:
+	switch s.raw {
+	case rawPath:
 		return writeRawPath(b, text)
-	case s.raw == rawQuery:
+	case rawQuery:
 		return writeRawQuery(b, text)
 	}
 	switch s.position {
