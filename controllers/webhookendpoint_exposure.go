@@ -76,7 +76,7 @@ func GatewayParents(endpoint *fulfillmentv1alpha1.WebhookEndpoint) []string {
 // nothing else is known to be plain: never a guess.
 func exposureCondition(endpoint *fulfillmentv1alpha1.WebhookEndpoint, gateways GatewayFacts) (status metav1.ConditionStatus, reason, message string) {
 	spec := &endpoint.Spec
-	podTLS := spec.TLS != nil && spec.TLS.Mode != "" && spec.TLS.Mode != fulfillmentv1alpha1.TLSModeDisabled
+	podTLS := tlsEnabled(endpoint)
 	var plain, unread []string
 	exposed := false
 	if s := spec.Service; s != nil && (s.Type == fulfillmentv1alpha1.ServiceType(corev1.ServiceTypeLoadBalancer) ||
