@@ -14,6 +14,8 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
@@ -228,5 +230,47 @@ var _ = Describe("Status says what happened", func() {
 			g.Expect(route.Status.ObservedGeneration).To(Equal(route.Generation))
 		}).WithTimeout(30 * time.Second).Should(Succeed())
 		Expect(warningCount(Default, namespace, "bank-bot")).To(Equal(warningsBefore))
+	})
+})
+
+var _ = Describe("Watches", func() {
+	It("puts back a deleted HTTPRoute and cert-manager Certificate within seconds", func() {
+		namespace := newNamespace()
+		Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
+		endpoint := tlsEndpoint(namespace, &fulfillmentv1alpha1.EndpointTLS{
+			Mode:      fulfillmentv1alpha1.TLSModeCertManager,
+			IssuerRef: &fulfillmentv1alpha1.IssuerReference{Name: "letsencrypt", Kind: "ClusterIssuer", Group: "cert-manager.io"},
+		})
+		endpoint.Spec.HTTPRoute = &fulfillmentv1alpha1.HTTPRouteSettings{
+			ParentRefs: []fulfillmentv1alpha1.ParentReference{{Name: "edge"}}, Hostnames: []string{"bank.example.com"}}
+		Expect(k8sClient.Create(ctx, endpoint)).To(Succeed())
+
+		for _, gvk := range []schema.GroupVersionKind{
+			{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"},
+			{Group: "cert-manager.io", Version: "v1", Kind: "Certificate"},
+		} {
+			obj := &unstructured.Unstructured{}
+			obj.SetGroupVersionKind(gvk)
+			Eventually(func() error { return k8sClient.Get(ctx, key(namespace, "bank-bot"), obj) }).Should(Succeed(), gvk.Kind)
+		}
+		// Converged: nothing else would bring the endpoint back.
+		waitForQuiet()
+
+		for _, gvk := range []schema.GroupVersionKind{
+			{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"},
+			{Group: "cert-manager.io", Version: "v1", Kind: "Certificate"},
+		} {
+			obj := &unstructured.Unstructured{}
+			obj.SetGroupVersionKind(gvk)
+			Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), obj)).To(Succeed())
+			uid := obj.GetUID()
+			Expect(k8sClient.Delete(ctx, obj)).To(Succeed())
+			Eventually(func(g Gomega) {
+				restored := &unstructured.Unstructured{}
+				restored.SetGroupVersionKind(gvk)
+				g.Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), restored)).To(Succeed())
+				g.Expect(restored.GetUID()).NotTo(Equal(uid))
+			}).WithTimeout(5*time.Second).Should(Succeed(), "%s not put back", gvk.Kind)
+		}
 	})
 })

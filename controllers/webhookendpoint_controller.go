@@ -517,9 +517,11 @@ func (r *WebhookEndpointReconciler) updateStatus(ctx context.Context, endpoint *
 }
 
 // SetupWithManager registers the controller: the endpoint (spec changes only), the objects it owns, its
-// routes, and the Secrets it references (metadata only, mapped back through an index).
+// routes, and the Secrets it references (metadata only, mapped back through an index). HTTPRoutes and
+// cert-manager Certificates are watched like owned objects once their CRDs exist, at start or later
+// (optionalWatches).
 func (r *WebhookEndpointReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&fulfillmentv1alpha1.WebhookEndpoint{}, builder.WithPredicates(predicate.Or[client.Object](
 			predicate.GenerationChangedPredicate{}, rotateKeyChanged))).
 		Owns(&appsv1.Deployment{}).
@@ -534,7 +536,11 @@ func (r *WebhookEndpointReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.secretToEndpoints), builder.OnlyMetadata).
 		Named("webhookendpoint").
-		Complete(r)
+		Build(r)
+	if err != nil {
+		return err
+	}
+	return mgr.Add(newOptionalWatches(c, mgr.GetCache(), mgr.GetRESTMapper(), mgr.GetScheme()))
 }
 
 // rotateKeyChanged lets a change of the endpoint's AnnotationRotateKey through: it is metadata, which
