@@ -145,7 +145,8 @@ func (r *WebhookEndpointReconciler) applyStep(ctx context.Context, obj client.Ob
 // unknown rather than as what a nil would suggest. facts.Applied is set only at the end, once every object
 // of this generation's spec was applied.
 func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint) (EndpointFacts, time.Duration, error) {
-	facts := EndpointFacts{HMACSecretName: HMACSecretName(endpoint), ServiceURL: serviceURL(endpoint), ExternalURL: externalURL(endpoint)}
+	// The external URL depends on the Gateways, read after the routes: until then it is the last one known.
+	facts := EndpointFacts{HMACSecretName: HMACSecretName(endpoint), ServiceURL: serviceURL(endpoint), ExternalURL: endpoint.Status.ExternalURL}
 	facts.LastKeyRotationTime = endpoint.Status.LastKeyRotationTime
 	facts.ConfigHash = endpoint.Status.ConfigHash
 	readFailed := func(what string, err error) (EndpointFacts, time.Duration, error) {
@@ -159,6 +160,7 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 	}
 	facts.RoutesAccepted, facts.RoutesRejected, facts.RoutesRead = counts.Accepted, counts.Rejected, true
 	facts.Gateways = r.readGateways(ctx, endpoint)
+	facts.ExternalURL = ExternalURL(endpoint, facts.Gateways)
 
 	deployment := &appsv1.Deployment{}
 	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: endpoint.Namespace, Name: endpoint.Name}, deployment); err == nil {
@@ -477,7 +479,8 @@ func gatewayListeners(gateway *unstructured.Unstructured) []GatewayListener {
 		name, _, _ := unstructured.NestedString(fields, "name")
 		protocol, _, _ := unstructured.NestedString(fields, "protocol")
 		port, _, _ := unstructured.NestedInt64(fields, "port")
-		listeners = append(listeners, GatewayListener{Name: name, Protocol: protocol, Port: int32(port)})
+		hostname, _, _ := unstructured.NestedString(fields, "hostname")
+		listeners = append(listeners, GatewayListener{Name: name, Protocol: protocol, Port: int32(port), Hostname: hostname})
 	}
 	return listeners
 }
@@ -607,25 +610,6 @@ func serviceURL(endpoint *fulfillmentv1alpha1.WebhookEndpoint) string {
 		path = "/webhook"
 	}
 	return fmt.Sprintf("%s://%s.%s.svc:%d%s", scheme, endpoint.Name, endpoint.Namespace, port, path)
-}
-
-// externalURL is the endpoint's URL through its Ingress or HTTPRoute, when it has one.
-func externalURL(endpoint *fulfillmentv1alpha1.WebhookEndpoint) string {
-	path := endpoint.Spec.Path
-	if path == "" {
-		path = "/webhook"
-	}
-	switch {
-	case endpoint.Spec.Ingress != nil:
-		scheme := "http"
-		if endpoint.Spec.Ingress.TLSSecretName != "" {
-			scheme = "https"
-		}
-		return scheme + "://" + endpoint.Spec.Ingress.Host + path
-	case endpoint.Spec.HTTPRoute != nil && len(endpoint.Spec.HTTPRoute.Hostnames) > 0:
-		return "https://" + endpoint.Spec.HTTPRoute.Hostnames[0] + path
-	}
-	return ""
 }
 
 func annotationsContain(have, want map[string]string) bool {

@@ -226,8 +226,24 @@ var _ = Describe("WebhookEndpoint controller", func() {
 		Expect(string(route.Spec.ParentRefs[0].Name)).To(Equal("public"))
 		Expect(route.Spec.Hostnames).To(ConsistOf(gatewayv1.Hostname("bank.example.com")))
 		Expect(string(route.Spec.Rules[0].BackendRefs[0].Name)).To(Equal("bank-bot"))
+		// Gateway infra/public does not exist: what it would serve is unknown, so there is no external URL.
 		Eventually(func(g Gomega) {
-			g.Expect(mustGetEndpoint(namespace, "bank-bot").Status.ExternalURL).To(Equal("https://bank.example.com/webhook"))
+			e := mustGetEndpoint(namespace, "bank-bot")
+			g.Expect(e.Status.ObservedGeneration).To(Equal(e.Generation))
+			g.Expect(e.Status.ExternalURL).To(BeEmpty())
+		}).Should(Succeed())
+		// Its HTTP listener on port 8080 makes the URL http with the port (an HTTPS listener would be preferred).
+		if err := k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "infra"}}); !apierrors.IsAlreadyExists(err) {
+			Expect(err).NotTo(HaveOccurred())
+		}
+		Expect(k8sClient.Create(ctx, &gatewayv1.Gateway{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "infra", Name: "public"},
+			Spec: gatewayv1.GatewaySpec{GatewayClassName: "example", Listeners: []gatewayv1.Listener{
+				{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: 8080}}},
+		})).To(Succeed())
+		touch(namespace, "bank-bot") // Gateways are read, not watched
+		Eventually(func(g Gomega) {
+			g.Expect(mustGetEndpoint(namespace, "bank-bot").Status.ExternalURL).To(Equal("http://bank.example.com:8080/webhook"))
 		}).Should(Succeed())
 
 		updateEndpoint(namespace, "bank-bot", func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.Spec.HTTPRoute = nil })
