@@ -16,15 +16,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/controllers"
@@ -38,37 +33,19 @@ const faultyNamespace = "faulty-reads"
 // IntentRoutes while failLists is true, until the spec ends.
 func startFaultyManager(failLists *atomic.Bool) {
 	GinkgoHelper()
-	faultyConfig := rest.CopyConfig(managerConfig)
-	faultyConfig.WrapTransport = nil // its writes are not the suite's manager's
-	mgr, err := ctrl.NewManager(faultyConfig, ctrl.Options{Scheme: scheme.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:      cache.Options{DefaultNamespaces: map[string]cache.Config{faultyNamespace: {}}},
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-		NewClient: func(config *rest.Config, options client.Options) (client.Client, error) {
-			c, err := client.NewWithWatch(config, options)
-			if err != nil {
-				return nil, err
-			}
-			return interceptor.NewClient(c, interceptor.Funcs{
-				List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
-					if _, routes := list.(*fulfillmentv1alpha1.IntentRouteList); routes && failLists.Load() {
-						return errors.New("injected: etcdserver: request timed out")
-					}
-					return c.List(ctx, list, opts...)
-				},
-			}), nil
-		}})
-	Expect(err).NotTo(HaveOccurred())
-	managerCtx, stop := context.WithCancel(ctx)
-	Expect(controllers.Setup(managerCtx, mgr, controllers.Options{Image: image, Now: clock.Now})).To(Succeed())
-	done := make(chan struct{})
-	go func() {
-		defer GinkgoRecover()
-		defer close(done)
-		Expect(mgr.Start(managerCtx)).To(Succeed())
-	}()
-	DeferCleanup(func() {
-		stop()
-		<-done
+	startManagerIn(faultyNamespace, controllers.Options{Image: image, Now: clock.Now}, func(config *rest.Config, options client.Options) (client.Client, error) {
+		c, err := client.NewWithWatch(config, options)
+		if err != nil {
+			return nil, err
+		}
+		return interceptor.NewClient(c, interceptor.Funcs{
+			List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+				if _, routes := list.(*fulfillmentv1alpha1.IntentRouteList); routes && failLists.Load() {
+					return errors.New("injected: etcdserver: request timed out")
+				}
+				return c.List(ctx, list, opts...)
+			},
+		}), nil
 	})
 }
 

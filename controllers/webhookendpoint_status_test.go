@@ -395,23 +395,7 @@ func TestComputeEndpointStatus(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			before := tc.endpoint.DeepCopy()
 			status := ComputeEndpointStatus(tc.endpoint, tc.facts, endpointStatusNow)
-			for conditionType, want := range tc.want {
-				got := meta.FindStatusCondition(status.Conditions, conditionType)
-				if want.status == "" {
-					if got != nil {
-						t.Errorf("%s = %+v, want absent", conditionType, *got)
-					}
-					continue
-				}
-				if got == nil {
-					t.Errorf("no %s condition, want %s %s", conditionType, want.status, want.reason)
-					continue
-				}
-				if got.Status != want.status || got.Reason != want.reason {
-					t.Errorf("%s = %s %s (%s), want %s %s", conditionType, got.Status, got.Reason, got.Message, want.status, want.reason)
-				}
-				checkMessage(t, conditionType, got.Message, []string{want.message})
-			}
+			checkConditions(t, status.Conditions, tc.want)
 			for _, c := range status.Conditions {
 				if c.ObservedGeneration != endpointStatusGeneration {
 					t.Errorf("%s observedGeneration = %d, want %d", c.Type, c.ObservedGeneration, endpointStatusGeneration)
@@ -665,23 +649,7 @@ func TestComputeEndpointStatusSaysWhatHappened(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			before := tc.endpoint.DeepCopy()
 			status := ComputeEndpointStatus(tc.endpoint, tc.facts, endpointStatusNow)
-			for conditionType, want := range tc.want {
-				got := meta.FindStatusCondition(status.Conditions, conditionType)
-				if want.status == "" {
-					if got != nil {
-						t.Errorf("%s = %+v, want absent", conditionType, *got)
-					}
-					continue
-				}
-				if got == nil {
-					t.Errorf("no %s condition, want %s %s", conditionType, want.status, want.reason)
-					continue
-				}
-				if got.Status != want.status || got.Reason != want.reason {
-					t.Errorf("%s = %s %s (%s), want %s %s", conditionType, got.Status, got.Reason, got.Message, want.status, want.reason)
-				}
-				checkMessage(t, conditionType, got.Message, []string{want.message})
-			}
+			checkConditions(t, status.Conditions, tc.want)
 			if status.ObservedGeneration != tc.wantObserved {
 				t.Errorf("observedGeneration = %d, want %d", status.ObservedGeneration, tc.wantObserved)
 			}
@@ -717,5 +685,27 @@ func TestComputeEndpointStatusKeepsWhatWasNotRead(t *testing.T) {
 	status = ComputeEndpointStatus(endpoint, factsFixture(withDeployment(nil)), endpointStatusNow)
 	if status.Replicas != 0 || status.ReadyReplicas != 0 {
 		t.Errorf("replicas %d/%d without a Deployment", status.ReadyReplicas, status.Replicas)
+	}
+}
+
+// checkConditions compares conditions with the wanted ones (status "" means absent).
+func checkConditions(t *testing.T, conditions []metav1.Condition, want map[string]wantCondition) {
+	t.Helper()
+	for conditionType, want := range want {
+		got := meta.FindStatusCondition(conditions, conditionType)
+		if want.status == "" {
+			if got != nil {
+				t.Errorf("%s = %+v, want absent", conditionType, *got)
+			}
+			continue
+		}
+		if got == nil {
+			t.Errorf("no %s condition, want %s %s", conditionType, want.status, want.reason)
+			continue
+		}
+		if got.Status != want.status || got.Reason != want.reason {
+			t.Errorf("%s = %s %s (%s), want %s %s", conditionType, got.Status, got.Reason, got.Message, want.status, want.reason)
+		}
+		checkMessage(t, conditionType, got.Message, []string{want.message})
 	}
 }
