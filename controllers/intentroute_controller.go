@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -145,6 +146,8 @@ func (r *IntentRouteReconciler) secretRoutes(ctx context.Context, obj client.Obj
 func (r *IntentRouteReconciler) routesOf(ctx context.Context, namespace string, fields client.MatchingFields) []reconcile.Request {
 	routes := &fulfillmentv1alpha1.IntentRouteList{}
 	if err := r.Client.List(ctx, routes, client.InNamespace(namespace), fields); err != nil {
+		// The event's mapping is lost; say so rather than drop it silently.
+		log.FromContext(ctx).Error(err, "mapping an event to IntentRoutes", "namespace", namespace, "fields", fields)
 		return nil
 	}
 	requests := make([]reconcile.Request, 0, len(routes.Items))

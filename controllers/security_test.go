@@ -39,14 +39,22 @@ const strictNamespace = "strict-secrets"
 // spec ends.
 func startStrictManager() {
 	GinkgoHelper()
-	strictConfig := rest.CopyConfig(managerConfig)
-	strictConfig.WrapTransport = nil // its writes are not the suite's manager's
-	mgr, err := ctrl.NewManager(strictConfig, ctrl.Options{Scheme: scheme.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:      cache.Options{DefaultNamespaces: map[string]cache.Config{strictNamespace: {}}},
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)}})
+	startManagerIn(strictNamespace, controllers.Options{Image: image, Now: clock.Now, RequireSecretLabel: true}, nil)
+}
+
+// startManagerIn runs a second manager with the operator's identity, watching only namespace (which the
+// suite's manager leaves alone), with opts and, when not nil, its own client, until the spec ends.
+func startManagerIn(namespace string, opts controllers.Options, newClient client.NewClientFunc) {
+	GinkgoHelper()
+	managerConfig := rest.CopyConfig(managerConfig)
+	managerConfig.WrapTransport = nil // its writes are not the suite's manager's
+	mgr, err := ctrl.NewManager(managerConfig, ctrl.Options{Scheme: scheme.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache:      cache.Options{DefaultNamespaces: map[string]cache.Config{namespace: {}}},
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		NewClient:  newClient})
 	Expect(err).NotTo(HaveOccurred())
 	managerCtx, stop := context.WithCancel(ctx)
-	Expect(controllers.Setup(managerCtx, mgr, controllers.Options{Image: image, Now: clock.Now, RequireSecretLabel: true})).To(Succeed())
+	Expect(controllers.Setup(managerCtx, mgr, opts)).To(Succeed())
 	done := make(chan struct{})
 	go func() {
 		defer GinkgoRecover()

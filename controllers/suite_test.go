@@ -119,10 +119,12 @@ var _ = BeforeSuite(func() {
 	managerConfig.Impersonate = rest.ImpersonationConfig{UserName: operatorUser,
 		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:fulfillment-system", "system:authenticated"}}
 	managerConfig.WrapTransport = writes.wrap
-	// The strict namespaces belong to managers that specs start with other options (startStrictManager).
+	// The strict and faulty namespaces belong to managers that specs start with other options (startStrictManager,
+	// startFaultyManager).
 	mgr, err := ctrl.NewManager(managerConfig, ctrl.Options{Scheme: scheme.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
 		Cache: cache.Options{DefaultNamespaces: map[string]cache.Config{cache.AllNamespaces: {
-			FieldSelector: fields.OneTermNotEqualSelector("metadata.namespace", strictNamespace)}}}})
+			FieldSelector: fields.AndSelectors(fields.OneTermNotEqualSelector("metadata.namespace", strictNamespace),
+				fields.OneTermNotEqualSelector("metadata.namespace", faultyNamespace))}}}})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(controllers.Setup(ctx, mgr, controllers.Options{Image: image, Now: clock.Now})).To(Succeed())
 	go func() {

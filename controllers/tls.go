@@ -46,7 +46,7 @@ func (r *WebhookEndpointReconciler) reconcileTLS(ctx context.Context, endpoint *
 			return tlsFacts{}, err
 		}
 		if _, err := applyIfChanged(ctx, r.Client, r.cache(), DesiredCertificate(endpoint)); err != nil {
-			return tlsFacts{}, err
+			return tlsFacts{}, &applyError{err: err}
 		}
 		return r.checkServingSecret(ctx, endpoint, CertificateSecretName(endpoint), false)
 	case fulfillmentv1alpha1.TLSModeSelfSigned:
@@ -55,8 +55,8 @@ func (r *WebhookEndpointReconciler) reconcileTLS(ctx context.Context, endpoint *
 	return tlsFacts{}, &stalledError{reason: "InvalidTLSMode", message: fmt.Sprintf("tls.mode %q is not known", tls.Mode)}
 }
 
-// checkServingSecret reads a kubernetes.io/tls Secret and checks it. A Secret the user provides that is missing
-// or broken stalls the endpoint (only the user can fix it); one cert-manager is still issuing is awaited.
+// checkServingSecret reads a kubernetes.io/tls Secret and checks it. A Secret the user provides that is broken
+// stalls the endpoint (only the user can fix it); a missing one, or one cert-manager is still issuing, is awaited.
 func (r *WebhookEndpointReconciler) checkServingSecret(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint, name string, userOwned bool) (tlsFacts, error) {
 	notReady := false
 	secret, err := r.readSecret(ctx, endpoint.Namespace, name)
@@ -65,9 +65,10 @@ func (r *WebhookEndpointReconciler) checkServingSecret(ctx context.Context, endp
 	}
 	if secret == nil {
 		if userOwned {
-			return tlsFacts{}, &stalledError{reason: "CertificateSecretNotFound", message: fmt.Sprintf(
-				"TLS Secret %s not found in namespace %s: create a kubernetes.io/tls Secret with tls.crt and tls.key, or fix spec.tls.secretName",
-				name, endpoint.Namespace)}
+			// unusableSecrets found it a moment ago: it was deleted since. A missing Secret is waited for, never
+			// Stalled; the retry reports it as SecretNotFound.
+			return tlsFacts{}, fmt.Errorf("TLS Secret %s not found in namespace %s: create a kubernetes.io/tls Secret with tls.crt and "+
+				"tls.key, or fix spec.tls.secretName", name, endpoint.Namespace)
 		}
 		return tlsFacts{ready: &notReady}, nil // cert-manager has not issued it yet: its Secret's creation brings us back
 	}
@@ -118,7 +119,7 @@ func (r *WebhookEndpointReconciler) reconcileSelfSigned(ctx context.Context, end
 			return tlsFacts{}, err
 		}
 		if err := apply(ctx, r.Client, DesiredCASecret(endpoint, caCert, caKey)); err != nil {
-			return tlsFacts{}, err
+			return tlsFacts{}, &applyError{err: err}
 		}
 	}
 
@@ -143,7 +144,7 @@ func (r *WebhookEndpointReconciler) reconcileSelfSigned(ctx context.Context, end
 			return tlsFacts{}, err
 		}
 		if err := apply(ctx, r.Client, DesiredServingSecret(endpoint, cert, key, caCert)); err != nil {
-			return tlsFacts{}, err
+			return tlsFacts{}, &applyError{err: err}
 		}
 		r.Recorder.Eventf(endpoint, nil, corev1.EventTypeNormal, "CertificateIssued", "IssueCertificate",
 			"issued the serving certificate in Secret %s (%s)", CertificateSecretName(endpoint), reason)
@@ -151,7 +152,7 @@ func (r *WebhookEndpointReconciler) reconcileSelfSigned(ctx context.Context, end
 		_, _, checkAgainAt = pki.NeedsRenewal(cert, caCert, ServingDNSNames(endpoint), now, renewBefore)
 	}
 	if _, err := applyIfChanged(ctx, r.Client, r.cache(), DesiredCABundleConfigMap(endpoint, caCert)); err != nil {
-		return tlsFacts{}, err
+		return tlsFacts{}, &applyError{err: err}
 	}
 	info, err := pki.Inspect(current)
 	if err != nil {

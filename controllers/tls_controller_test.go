@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/controllers"
 	"github.com/fulfillment-dev/fulfillment-operator/controllers/pki"
 )
 
@@ -134,14 +135,15 @@ var _ = Describe("TLS", func() {
 		}).Should(Succeed())
 	})
 
-	It("Secret: stalls while the user's TLS Secret is missing, then serves it and reports its expiry", func() {
+	It("Secret: waits while the user's TLS Secret is missing, then serves it and reports its expiry", func() {
 		Expect(k8sClient.Create(ctx, tlsEndpoint(namespace, &fulfillmentv1alpha1.EndpointTLS{
 			Mode: fulfillmentv1alpha1.TLSModeSecret, SecretName: "bank-tls",
 		}))).To(Succeed())
 		Eventually(func(g Gomega) {
-			stalled := condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionStalled)
-			g.Expect(stalled).NotTo(BeNil())
-			g.Expect(stalled.Message).To(ContainSubstring("bank-tls"))
+			reconciling := condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionReconciling)
+			g.Expect(reconciling).NotTo(BeNil())
+			g.Expect(reconciling.Reason).To(Equal(controllers.ReasonSecretNotFound))
+			g.Expect(reconciling.Message).To(ContainSubstring("bank-tls"))
 		}).Should(Succeed())
 		caCert, caKey, err := pki.NewCA("my CA", clock.Now(), 24*time.Hour)
 		Expect(err).NotTo(HaveOccurred())

@@ -96,8 +96,14 @@ func (r *WebhookEndpointReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 
 	facts, requeueAfter, err := r.reconcileObjects(ctx, endpoint)
 	var stalled *stalledError
-	if errors.As(err, &stalled) {
+	var refused *applyError
+	switch {
+	case errors.As(err, &stalled):
 		facts.StalledReason, facts.StalledMessage = stalled.reason, stalled.message
+	case errors.As(err, &refused):
+		facts.ApplyError = refused.message()
+	case err != nil && facts.ReadError == "":
+		facts.ReconcileError = err.Error()
 	}
 	if statusErr := r.updateStatus(ctx, endpoint, facts); statusErr != nil {
 		return ctrl.Result{}, errors.Join(err, statusErr)
@@ -111,41 +117,77 @@ func (r *WebhookEndpointReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	return ctrl.Result{RequeueAfter: requeueAfter}, nil
 }
 
-// reconcileObjects applies the desired objects and gathers the facts the status is computed from.
+// applyError is an apply the API server answered with an error: an admission webhook or policy refusing the
+// object, a quota, a schema, or a transient failure. It is retried with backoff; the status says
+// ApplyFailed with the API server's message, so the person who changed the spec sees why it is not served.
+type applyError struct {
+	err error
+}
+
+func (e *applyError) Error() string { return e.err.Error() }
+func (e *applyError) Unwrap() error { return e.err }
+
+// message is the API server's message with the object it was about.
+func (e *applyError) message() string {
+	return e.err.Error()
+}
+
+// applyStep applies obj (applyIfChanged), marking a failure as an applyError.
+func (r *WebhookEndpointReconciler) applyStep(ctx context.Context, obj client.Object) error {
+	if _, err := applyIfChanged(ctx, r.Client, r.cache(), obj); err != nil {
+		return &applyError{err: err}
+	}
+	return nil
+}
+
+// reconcileObjects applies the desired objects and gathers the facts the status is computed from. It stops at
+// the first failure; each fact says whether it was read (EndpointFacts), so that a failed read is reported as
+// unknown rather than as what a nil would suggest. facts.Applied is set only at the end, once every object
+// of this generation's spec was applied.
 func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint) (EndpointFacts, time.Duration, error) {
-	facts := EndpointFacts{HMACSecretName: HMACSecretName(endpoint), ServiceURL: serviceURL(endpoint), ExternalURL: externalURL(endpoint)}
+	// The external URL depends on the Gateways, read after the routes: until then it is the last one known.
+	facts := EndpointFacts{HMACSecretName: HMACSecretName(endpoint), ServiceURL: serviceURL(endpoint), ExternalURL: endpoint.Status.ExternalURL}
 	facts.LastKeyRotationTime = endpoint.Status.LastKeyRotationTime
 	facts.ConfigHash = endpoint.Status.ConfigHash
+	readFailed := func(what string, err error) (EndpointFacts, time.Duration, error) {
+		facts.ReadError = fmt.Sprintf("reading %s: %v", what, err)
+		return facts, 0, fmt.Errorf("reading %s: %w", what, err)
+	}
 
 	accepted, counts, err := r.acceptedRoutes(ctx, endpoint)
 	if err != nil {
-		return facts, 0, err
+		return readFailed("the IntentRoutes", err)
 	}
-	facts.RoutesAccepted, facts.RoutesRejected = counts.Accepted, counts.Rejected
+	facts.RoutesAccepted, facts.RoutesRejected, facts.RoutesRead = counts.Accepted, counts.Rejected, true
 	facts.Gateways = r.readGateways(ctx, endpoint)
+	facts.ExternalURL = ExternalURL(endpoint, facts.Gateways)
 
 	deployment := &appsv1.Deployment{}
 	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: endpoint.Namespace, Name: endpoint.Name}, deployment); err == nil {
 		facts.Deployment = deployment
 	} else if client.IgnoreNotFound(err) != nil {
-		return facts, 0, err
+		return readFailed("Deployment "+endpoint.Name, err)
 	}
+	facts.DeploymentRead = true
 
 	if endpoint.Spec.Suspend {
-		return facts, 0, r.suspend(ctx, endpoint, facts.Deployment)
+		if err := r.suspend(ctx, endpoint, facts.Deployment); err != nil {
+			return facts, 0, &applyError{err: err}
+		}
+		facts.Applied = true
+		return facts, 0, nil
 	}
 
-	// Referenced Secrets must exist before pods that mount them roll out: a missing one stalls the endpoint and
-	// the running pods keep serving the previous configuration.
+	// Referenced Secrets must exist before pods that mount them roll out. A missing one is waited for: the
+	// running pods keep serving the previous configuration, the status says which Secret (Reconciling), and the
+	// Secret watch brings the endpoint back when it is created, so there is nothing to retry.
 	missing, unlabelled, err := r.unusableSecrets(ctx, endpoint, accepted)
 	if err != nil {
-		return facts, 0, err
+		return readFailed("the referenced Secrets", err)
 	}
-	facts.MissingSecrets, facts.UnlabelledSecrets = missing, unlabelled
+	facts.MissingSecrets, facts.UnlabelledSecrets, facts.SecretsRead = missing, unlabelled, true
 	if len(missing) > 0 {
-		return facts, 0, &stalledError{reason: ReasonSecretNotFound, message: fmt.Sprintf(
-			"Secret %s not found in namespace %s: create it, or fix the reference in the WebhookEndpoint or its IntentRoutes",
-			strings.Join(missing, ", "), endpoint.Namespace)}
+		return facts, 0, nil
 	}
 	if len(unlabelled) > 0 {
 		// The pods would mount them: refused until the user labels them or points elsewhere.
@@ -177,7 +219,6 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 	if err != nil {
 		return facts, 0, &stalledError{reason: "InvalidConfiguration", message: "rendering the configuration: " + err.Error()}
 	}
-	facts.ConfigHash = hash
 	// The pods mount the serving certificate; one cert-manager has not issued yet is mounted by name and the
 	// pods start once it exists.
 	tlsSecret := tls.secretName
@@ -195,9 +236,12 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 		DesiredDeployment(DeploymentInputs{Endpoint: endpoint, Image: r.Image,
 			Secrets: ReferencedSecrets(endpoint, accepted), TLSSecretName: tlsSecret}),
 	}
-	for _, obj := range wanted {
-		if _, err := applyIfChanged(ctx, r.Client, r.cache(), obj); err != nil {
+	for i, obj := range wanted {
+		if err := r.applyStep(ctx, obj); err != nil {
 			return facts, 0, err
+		}
+		if i == 1 {
+			facts.ConfigHash = hash // the ConfigMap holds it now
 		}
 	}
 	optional := []struct {
@@ -210,7 +254,7 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 	}
 	for _, o := range optional {
 		if o.desired != nil {
-			if _, err := applyIfChanged(ctx, r.Client, r.cache(), o.desired); err != nil {
+			if err := r.applyStep(ctx, o.desired); err != nil {
 				return facts, 0, err
 			}
 			continue
@@ -227,12 +271,13 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 				return facts, 0, &stalledError{reason: "GatewayAPINotInstalled",
 					message: "spec.httpRoute needs the Gateway API CRDs (gateway.networking.k8s.io), which are not installed"}
 			}
-			return facts, 0, err
+			return facts, 0, &applyError{err: err}
 		}
 		r.noGatewayAPI.Store(false)
 	} else if err := r.deleteHTTPRoute(ctx, endpoint); err != nil {
 		return facts, 0, err
 	}
+	facts.Applied = true
 	return facts, requeueAfter, nil
 }
 
@@ -312,7 +357,7 @@ func (r *WebhookEndpointReconciler) reconcileHMACKeys(ctx context.Context, endpo
 		Data: state.Data,
 	}
 	if err := apply(ctx, r.Client, secret); err != nil {
-		return state, err
+		return state, &applyError{err: err}
 	}
 	// The events name the Secret, never a key.
 	switch {
@@ -434,7 +479,8 @@ func gatewayListeners(gateway *unstructured.Unstructured) []GatewayListener {
 		name, _, _ := unstructured.NestedString(fields, "name")
 		protocol, _, _ := unstructured.NestedString(fields, "protocol")
 		port, _, _ := unstructured.NestedInt64(fields, "port")
-		listeners = append(listeners, GatewayListener{Name: name, Protocol: protocol, Port: int32(port)})
+		hostname, _, _ := unstructured.NestedString(fields, "hostname")
+		listeners = append(listeners, GatewayListener{Name: name, Protocol: protocol, Port: int32(port), Hostname: hostname})
 	}
 	return listeners
 }
@@ -474,9 +520,11 @@ func (r *WebhookEndpointReconciler) updateStatus(ctx context.Context, endpoint *
 }
 
 // SetupWithManager registers the controller: the endpoint (spec changes only), the objects it owns, its
-// routes, and the Secrets it references (metadata only, mapped back through an index).
+// routes, and the Secrets it references (metadata only, mapped back through an index). HTTPRoutes and
+// cert-manager Certificates are watched like owned objects once their CRDs exist, at start or later
+// (optionalWatches).
 func (r *WebhookEndpointReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&fulfillmentv1alpha1.WebhookEndpoint{}, builder.WithPredicates(predicate.Or[client.Object](
 			predicate.GenerationChangedPredicate{}, rotateKeyChanged))).
 		Owns(&appsv1.Deployment{}).
@@ -491,7 +539,11 @@ func (r *WebhookEndpointReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.secretToEndpoints), builder.OnlyMetadata).
 		Named("webhookendpoint").
-		Complete(r)
+		Build(r)
+	if err != nil {
+		return err
+	}
+	return mgr.Add(newOptionalWatches(c, mgr.GetCache(), mgr.GetRESTMapper(), mgr.GetScheme()))
 }
 
 // rotateKeyChanged lets a change of the endpoint's AnnotationRotateKey through: it is metadata, which
@@ -516,13 +568,19 @@ func routeToEndpoint(_ context.Context, obj client.Object) []reconcile.Request {
 func (r *WebhookEndpointReconciler) secretToEndpoints(ctx context.Context, obj client.Object) []reconcile.Request {
 	names := map[string]bool{}
 	endpoints := &fulfillmentv1alpha1.WebhookEndpointList{}
-	if err := r.Client.List(ctx, endpoints, client.InNamespace(obj.GetNamespace()), client.MatchingFields{IndexEndpointSecrets: obj.GetName()}); err == nil {
+	// A List error here loses this event's mapping (a cached List fails only on a missing index or a cache
+	// not started): it is logged, and the endpoints' next reconcile reads the Secret again.
+	if err := r.Client.List(ctx, endpoints, client.InNamespace(obj.GetNamespace()), client.MatchingFields{IndexEndpointSecrets: obj.GetName()}); err != nil {
+		log.FromContext(ctx).Error(err, "mapping a Secret to its WebhookEndpoints", "secret", client.ObjectKeyFromObject(obj))
+	} else {
 		for _, e := range endpoints.Items {
 			names[e.Name] = true
 		}
 	}
 	routes := &fulfillmentv1alpha1.IntentRouteList{}
-	if err := r.Client.List(ctx, routes, client.InNamespace(obj.GetNamespace()), client.MatchingFields{IndexRouteSecrets: obj.GetName()}); err == nil {
+	if err := r.Client.List(ctx, routes, client.InNamespace(obj.GetNamespace()), client.MatchingFields{IndexRouteSecrets: obj.GetName()}); err != nil {
+		log.FromContext(ctx).Error(err, "mapping a Secret to the IntentRoutes that read it", "secret", client.ObjectKeyFromObject(obj))
+	} else {
 		for _, route := range routes.Items {
 			names[route.Spec.EndpointRef.Name] = true
 		}
@@ -540,7 +598,7 @@ func (r *WebhookEndpointReconciler) secretToEndpoints(ctx context.Context, obj c
 // serviceURL is the endpoint's URL inside the cluster.
 func serviceURL(endpoint *fulfillmentv1alpha1.WebhookEndpoint) string {
 	scheme := "http"
-	if tls := endpoint.Spec.TLS; tls != nil && tls.Mode != "" && tls.Mode != fulfillmentv1alpha1.TLSModeDisabled {
+	if tlsEnabled(endpoint) {
 		scheme = "https"
 	}
 	port := int32(80)
@@ -552,25 +610,6 @@ func serviceURL(endpoint *fulfillmentv1alpha1.WebhookEndpoint) string {
 		path = "/webhook"
 	}
 	return fmt.Sprintf("%s://%s.%s.svc:%d%s", scheme, endpoint.Name, endpoint.Namespace, port, path)
-}
-
-// externalURL is the endpoint's URL through its Ingress or HTTPRoute, when it has one.
-func externalURL(endpoint *fulfillmentv1alpha1.WebhookEndpoint) string {
-	path := endpoint.Spec.Path
-	if path == "" {
-		path = "/webhook"
-	}
-	switch {
-	case endpoint.Spec.Ingress != nil:
-		scheme := "http"
-		if endpoint.Spec.Ingress.TLSSecretName != "" {
-			scheme = "https"
-		}
-		return scheme + "://" + endpoint.Spec.Ingress.Host + path
-	case endpoint.Spec.HTTPRoute != nil && len(endpoint.Spec.HTTPRoute.Hostnames) > 0:
-		return "https://" + endpoint.Spec.HTTPRoute.Hostnames[0] + path
-	}
-	return ""
 }
 
 func annotationsContain(have, want map[string]string) bool {

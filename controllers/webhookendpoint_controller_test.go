@@ -165,23 +165,28 @@ var _ = Describe("WebhookEndpoint controller", func() {
 		expectHandEditedImagePutBack(namespace, "bank-bot")
 	})
 
-	It("stalls with a message a person understands when a referenced Secret is missing, and recovers", func() {
+	It("waits for a missing referenced Secret, saying which (Reconciling, not Stalled), and rolls out once it exists", func() {
 		Expect(k8sClient.Create(ctx, bankEndpoint(namespace))).To(Succeed())
 		Eventually(func(g Gomega) {
-			stalled := condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionStalled)
-			g.Expect(stalled).NotTo(BeNil())
-			g.Expect(stalled.Status).To(Equal(metav1.ConditionTrue))
-			g.Expect(stalled.Message).To(ContainSubstring("bank-basic"))
-			g.Expect(stalled.Message).To(ContainSubstring("not found"))
+			reconciling := condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionReconciling)
+			g.Expect(reconciling).NotTo(BeNil())
+			g.Expect(reconciling.Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(reconciling.Reason).To(Equal(controllers.ReasonSecretNotFound))
+			g.Expect(reconciling.Message).To(ContainSubstring("Secret bank-basic not found"))
+			g.Expect(condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionStalled)).To(BeNil())
+			g.Expect(condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(mustGetEndpoint(namespace, "bank-bot").Status.ObservedGeneration).To(BeZero(), "nothing of generation 1 is applied")
 		}).Should(Succeed())
 		Expect(apierrors.IsNotFound(k8sClient.Get(ctx, key(namespace, "bank-bot"), &appsv1.Deployment{}))).To(BeTrue(),
 			"no Deployment may roll out with a Secret it cannot mount")
 
+		// No retry is needed: the Secret watch brings the endpoint back.
 		Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
 		Eventually(func(g Gomega) {
-			stalled := condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionStalled)
-			g.Expect(stalled == nil || stalled.Status == metav1.ConditionFalse).To(BeTrue())
 			g.Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), &appsv1.Deployment{})).To(Succeed())
+			e := mustGetEndpoint(namespace, "bank-bot")
+			g.Expect(e.Status.ObservedGeneration).To(Equal(e.Generation))
+			g.Expect(condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionSecretsReady).Status).To(Equal(metav1.ConditionTrue))
 		}).Should(Succeed())
 	})
 
@@ -221,8 +226,24 @@ var _ = Describe("WebhookEndpoint controller", func() {
 		Expect(string(route.Spec.ParentRefs[0].Name)).To(Equal("public"))
 		Expect(route.Spec.Hostnames).To(ConsistOf(gatewayv1.Hostname("bank.example.com")))
 		Expect(string(route.Spec.Rules[0].BackendRefs[0].Name)).To(Equal("bank-bot"))
+		// Gateway infra/public does not exist: what it would serve is unknown, so there is no external URL.
 		Eventually(func(g Gomega) {
-			g.Expect(mustGetEndpoint(namespace, "bank-bot").Status.ExternalURL).To(Equal("https://bank.example.com/webhook"))
+			e := mustGetEndpoint(namespace, "bank-bot")
+			g.Expect(e.Status.ObservedGeneration).To(Equal(e.Generation))
+			g.Expect(e.Status.ExternalURL).To(BeEmpty())
+		}).Should(Succeed())
+		// Its HTTP listener on port 8080 makes the URL http with the port (an HTTPS listener would be preferred).
+		if err := k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "infra"}}); !apierrors.IsAlreadyExists(err) {
+			Expect(err).NotTo(HaveOccurred())
+		}
+		Expect(k8sClient.Create(ctx, &gatewayv1.Gateway{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "infra", Name: "public"},
+			Spec: gatewayv1.GatewaySpec{GatewayClassName: "example", Listeners: []gatewayv1.Listener{
+				{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: 8080}}},
+		})).To(Succeed())
+		touch(namespace, "bank-bot") // Gateways are read, not watched
+		Eventually(func(g Gomega) {
+			g.Expect(mustGetEndpoint(namespace, "bank-bot").Status.ExternalURL).To(Equal("http://bank.example.com:8080/webhook"))
 		}).Should(Succeed())
 
 		updateEndpoint(namespace, "bank-bot", func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.Spec.HTTPRoute = nil })

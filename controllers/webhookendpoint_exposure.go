@@ -29,6 +29,8 @@ type GatewayListener struct {
 	Name     string
 	Protocol string
 	Port     int32
+	// Hostname the listener is limited to ("" for any; may be a wildcard such as *.example.com).
+	Hostname string
 }
 
 // GatewayFacts are the Gateways an endpoint's HTTPRoute attaches to, read by the reconciler: the listeners of
@@ -76,7 +78,7 @@ func GatewayParents(endpoint *fulfillmentv1alpha1.WebhookEndpoint) []string {
 // nothing else is known to be plain: never a guess.
 func exposureCondition(endpoint *fulfillmentv1alpha1.WebhookEndpoint, gateways GatewayFacts) (status metav1.ConditionStatus, reason, message string) {
 	spec := &endpoint.Spec
-	podTLS := spec.TLS != nil && spec.TLS.Mode != "" && spec.TLS.Mode != fulfillmentv1alpha1.TLSModeDisabled
+	podTLS := tlsEnabled(endpoint)
 	var plain, unread []string
 	exposed := false
 	if s := spec.Service; s != nil && (s.Type == fulfillmentv1alpha1.ServiceType(corev1.ServiceTypeLoadBalancer) ||
@@ -149,4 +151,95 @@ func attachedListeners(listeners []GatewayListener, ref fulfillmentv1alpha1.Pare
 		attached = append(attached, l)
 	}
 	return attached
+}
+
+// ExternalURL is the URL callers outside the cluster reach the endpoint at, derived from what serves it, or ""
+// when that cannot be known: never a guess.
+//
+//   - Ingress: https with spec.ingress.tlsSecretName (TLS at the ingress controller), else http, on
+//     spec.ingress.host; "" without a host (the address is the load balancer's, which the operator does not
+//     know).
+//   - HTTPRoute: the listeners it attaches to (attachedListeners) of the parent Gateways that were read, an
+//     HTTPS one preferred over an HTTP one, in the order of spec.httpRoute.parentRefs; the scheme is the
+//     listener's protocol and the port is written when it is not the scheme's default. The host is the first
+//     route hostname the listener serves (its own hostname, possibly a wildcard, limits which), or the
+//     listener's hostname when the route sets none. "" when no parent Gateway was read or no listener serves
+//     a concrete hostname.
+func ExternalURL(endpoint *fulfillmentv1alpha1.WebhookEndpoint, gateways GatewayFacts) string {
+	path := endpoint.Spec.Path
+	if path == "" {
+		path = "/webhook"
+	}
+	if ing := endpoint.Spec.Ingress; ing != nil {
+		if ing.Host == "" {
+			return ""
+		}
+		scheme := "http"
+		if ing.TLSSecretName != "" {
+			scheme = "https"
+		}
+		return scheme + "://" + ing.Host + path
+	}
+	route := endpoint.Spec.HTTPRoute
+	if route == nil {
+		return ""
+	}
+	for _, protocol := range []string{"HTTPS", "HTTP"} {
+		for _, ref := range route.ParentRefs {
+			key, ok := gatewayParent(endpoint, ref)
+			if !ok {
+				continue
+			}
+			for _, l := range attachedListeners(gateways.Listeners[key], ref) {
+				if l.Protocol != protocol {
+					continue
+				}
+				host := servedHostname(route.Hostnames, l.Hostname)
+				if host == "" {
+					continue
+				}
+				scheme, defaultPort := "https", int32(443)
+				if protocol == "HTTP" {
+					scheme, defaultPort = "http", 80
+				}
+				if l.Port != 0 && l.Port != defaultPort {
+					host = fmt.Sprintf("%s:%d", host, l.Port)
+				}
+				return scheme + "://" + host + path
+			}
+		}
+	}
+	return ""
+}
+
+// servedHostname is the first concrete hostname of the route that a listener limited to listenerHost ("" for
+// any) serves, following the Gateway API's hostname intersection; "" when there is none.
+func servedHostname(routeHosts []string, listenerHost string) string {
+	if len(routeHosts) == 0 {
+		if strings.HasPrefix(listenerHost, "*") {
+			return ""
+		}
+		return listenerHost
+	}
+	for _, host := range routeHosts {
+		switch {
+		case !strings.HasPrefix(host, "*"):
+			if listenerHost == "" || hostnameMatches(host, listenerHost) {
+				return host
+			}
+		case listenerHost != "" && !strings.HasPrefix(listenerHost, "*") && hostnameMatches(listenerHost, host):
+			// A wildcard route on a listener limited to one name serves that name.
+			return listenerHost
+		}
+	}
+	return ""
+}
+
+// hostnameMatches tells whether a concrete host matches pattern: equal, or under a wildcard pattern's suffix
+// (*.example.com matches a.example.com and a.b.example.com, not example.com).
+func hostnameMatches(host, pattern string) bool {
+	if suffix, wildcard := strings.CutPrefix(pattern, "*"); wildcard {
+		return strings.HasSuffix(host, suffix) && len(host) > len(suffix)
+	}
+	return strings.EqualFold(host, pattern)
 }

@@ -122,3 +122,72 @@ func TestExposureCondition(t *testing.T) {
 		})
 	}
 }
+
+func TestExternalURL(t *testing.T) {
+	withIngress := func(host, tlsSecret string) func(*fulfillmentv1alpha1.WebhookEndpoint) {
+		return func(e *fulfillmentv1alpha1.WebhookEndpoint) {
+			e.Spec.Ingress = &fulfillmentv1alpha1.IngressSettings{Host: host, TLSSecretName: tlsSecret}
+		}
+	}
+	withRoute := func(hostnames []string, refs ...fulfillmentv1alpha1.ParentReference) func(*fulfillmentv1alpha1.WebhookEndpoint) {
+		return func(e *fulfillmentv1alpha1.WebhookEndpoint) {
+			e.Spec.HTTPRoute = &fulfillmentv1alpha1.HTTPRouteSettings{ParentRefs: refs, Hostnames: hostnames}
+		}
+	}
+	withPath := func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.Spec.Path = "/bots/bank" }
+	bank := []string{"bank.example.com"}
+	gateways := GatewayFacts{
+		Listeners: map[string][]GatewayListener{
+			"bots/edge":     {{Name: "http", Protocol: "HTTP", Port: 80}, {Name: "https", Protocol: "HTTPS", Port: 443}},
+			"bots/plain":    {{Name: "http", Protocol: "HTTP", Port: 8080}},
+			"bots/odd":      {{Name: "https", Protocol: "HTTPS", Port: 8443}},
+			"bots/tcp":      {{Name: "db", Protocol: "TCP", Port: 5432}},
+			"bots/wildcard": {{Name: "https", Protocol: "HTTPS", Port: 443, Hostname: "*.example.com"}},
+			"bots/other":    {{Name: "https", Protocol: "HTTPS", Port: 443, Hostname: "api.example.org"}},
+			"bots/named":    {{Name: "https", Protocol: "HTTPS", Port: 443, Hostname: "chat.example.com"}},
+			"infra/public":  {{Name: "https", Protocol: "HTTPS", Port: 443}},
+		},
+		Unread: map[string]string{"bots/gone": "not found"},
+	}
+
+	tests := map[string]struct {
+		endpoint *fulfillmentv1alpha1.WebhookEndpoint
+		want     string
+	}{
+		"no exposure":                            {endpointFixture(), ""},
+		"an Ingress with TLS":                    {endpointFixture(withIngress("bank.example.com", "bank-tls")), "https://bank.example.com/webhook"},
+		"an Ingress without TLS":                 {endpointFixture(withIngress("bank.example.com", "")), "http://bank.example.com/webhook"},
+		"an Ingress without a host: unknown":     {endpointFixture(withIngress("", "bank-tls")), ""},
+		"the endpoint's path":                    {endpointFixture(withIngress("bank.example.com", "bank-tls"), withPath), "https://bank.example.com/bots/bank"},
+		"an HTTPS listener is preferred":         {endpointFixture(withRoute(bank, fulfillmentv1alpha1.ParentReference{Name: "edge"})), "https://bank.example.com/webhook"},
+		"attached to the HTTP listener only":     {endpointFixture(withRoute(bank, fulfillmentv1alpha1.ParentReference{Name: "edge", SectionName: ptr.To("http")})), "http://bank.example.com/webhook"},
+		"attached by port":                       {endpointFixture(withRoute(bank, fulfillmentv1alpha1.ParentReference{Name: "edge", Port: ptr.To[int32](80)})), "http://bank.example.com/webhook"},
+		"an HTTP listener on another port":       {endpointFixture(withRoute(bank, fulfillmentv1alpha1.ParentReference{Name: "plain"})), "http://bank.example.com:8080/webhook"},
+		"an HTTPS listener on another port":      {endpointFixture(withRoute(bank, fulfillmentv1alpha1.ParentReference{Name: "odd"})), "https://bank.example.com:8443/webhook"},
+		"a Gateway in another namespace":         {endpointFixture(withRoute(bank, fulfillmentv1alpha1.ParentReference{Name: "public", Namespace: ptr.To("infra")})), "https://bank.example.com/webhook"},
+		"the Gateway could not be read: unknown": {endpointFixture(withRoute(bank, fulfillmentv1alpha1.ParentReference{Name: "gone"})), ""},
+		"the Gateway was not read at all":        {endpointFixture(withRoute(bank, fulfillmentv1alpha1.ParentReference{Name: "never"})), ""},
+		"an unread Gateway, then a read one": {endpointFixture(withRoute(bank, fulfillmentv1alpha1.ParentReference{Name: "gone"},
+			fulfillmentv1alpha1.ParentReference{Name: "plain"})), "http://bank.example.com:8080/webhook"},
+		"HTTPS on a second parent wins over HTTP on the first": {endpointFixture(withRoute(bank, fulfillmentv1alpha1.ParentReference{Name: "plain"},
+			fulfillmentv1alpha1.ParentReference{Name: "odd"})), "https://bank.example.com:8443/webhook"},
+		"no HTTP listener attached":              {endpointFixture(withRoute(bank, fulfillmentv1alpha1.ParentReference{Name: "tcp"})), ""},
+		"no such section":                        {endpointFixture(withRoute(bank, fulfillmentv1alpha1.ParentReference{Name: "edge", SectionName: ptr.To("grpc")})), ""},
+		"a listener for a wildcard":              {endpointFixture(withRoute(bank, fulfillmentv1alpha1.ParentReference{Name: "wildcard"})), "https://bank.example.com/webhook"},
+		"a listener for another host":            {endpointFixture(withRoute(bank, fulfillmentv1alpha1.ParentReference{Name: "other"})), ""},
+		"the first hostname the listener serves": {endpointFixture(withRoute([]string{"bank.example.org", "bank.example.com"}, fulfillmentv1alpha1.ParentReference{Name: "wildcard"})), "https://bank.example.com/webhook"},
+		"a wildcard route on a named listener":   {endpointFixture(withRoute([]string{"*.example.com"}, fulfillmentv1alpha1.ParentReference{Name: "named"})), "https://chat.example.com/webhook"},
+		"a wildcard route, any listener host":    {endpointFixture(withRoute([]string{"*.example.com"}, fulfillmentv1alpha1.ParentReference{Name: "edge"})), ""},
+		"no route hostname, a named listener":    {endpointFixture(withRoute(nil, fulfillmentv1alpha1.ParentReference{Name: "named"})), "https://chat.example.com/webhook"},
+		"no route hostname, any listener host":   {endpointFixture(withRoute(nil, fulfillmentv1alpha1.ParentReference{Name: "edge"})), ""},
+		"a mesh parent is not a way in": {endpointFixture(withRoute(bank, fulfillmentv1alpha1.ParentReference{Name: "bank", Kind: ptr.To("Service"),
+			Group: ptr.To("")})), ""},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := ExternalURL(tc.endpoint, gateways); got != tc.want {
+				t.Errorf("ExternalURL = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

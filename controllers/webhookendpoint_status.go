@@ -45,6 +45,14 @@ const (
 	ReasonRoutesRejected = "RoutesRejected"
 	// ReasonStalled replaces a stall reason that is not a valid condition reason.
 	ReasonStalled = "Stalled"
+	// ReasonApplyFailed: the API server refused to apply one of the endpoint's objects (an admission webhook or
+	// policy, a quota, a schema); the message is the API server's.
+	ReasonApplyFailed = "ApplyFailed"
+	// ReasonReconcileFailed: another step of the reconcile failed (the message says which); retried.
+	ReasonReconcileFailed = "ReconcileFailed"
+	// ReasonReadFailed: what a condition describes could not be read (a transient API error); the condition is
+	// Unknown, never a guess.
+	ReasonReadFailed = "ReadFailed"
 )
 
 // maxConditionMessage bounds a condition message (the API allows 32768 bytes).
@@ -53,8 +61,22 @@ const maxConditionMessage = 4096
 // EndpointFacts is what the reconciler observed about an endpoint's objects; ComputeEndpointStatus reads
 // nothing else.
 type EndpointFacts struct {
-	// Deployment as observed; nil when it is not created yet.
+	// Deployment as observed; nil when it is not created yet (or not read).
 	Deployment *appsv1.Deployment
+	// DeploymentRead, RoutesRead and SecretsRead say whether the Deployment, the endpoint's IntentRoutes and the
+	// referenced Secrets were read. What was not read is Unknown (reason ReadFailed, message ReadError), never
+	// a made-up NotCreated or NotFound, and the status fields it would fill keep their previous values.
+	DeploymentRead, RoutesRead, SecretsRead bool
+	// ReadError is why the first failed read failed.
+	ReadError string
+	// ApplyError is the API server's message when it refused an apply: Ready=False, reason ApplyFailed.
+	// ReconcileError is another failure after the reads (deleting an object no longer wanted, reading a
+	// generated Secret): Ready=False, reason ReconcileFailed. Both are retried with backoff.
+	ApplyError, ReconcileError string
+	// Applied says that every object the spec of this generation asks for was applied (or, suspended, scaled
+	// down). Only then, or when the generation is stalled, does status.observedGeneration advance: a GitOps
+	// tool never reads an unapplied spec as current.
+	Applied bool
 	// MissingSecrets are the referenced Secrets that do not exist or lack a key, as "name" or "name/key".
 	MissingSecrets []string
 	// UnlabelledSecrets are the referenced Secrets without LabelSecretReference while the operator requires it.
@@ -88,46 +110,70 @@ type endpointCheck struct {
 	ok              bool
 	reason, message string
 	// stalled: only the user can fix it (Stalled=True). idle: not ready, yet nothing is wrong or in progress
-	// (suspended, scaled to zero): neither Reconciling nor Stalled, so that kstatus reads Current. Otherwise a
-	// failed check is transient: Reconciling=True.
-	stalled, idle bool
+	// (suspended, scaled to zero): neither Reconciling nor Stalled, so that kstatus reads Current. unknown: what
+	// it checks was not read (Unknown). Otherwise a failed check is transient: Reconciling=True.
+	stalled, idle, unknown bool
+}
+
+// unreadCheck is a check whose facts could not be read.
+func unreadCheck(what, why string) endpointCheck {
+	message := "could not read " + what
+	if why != "" {
+		message += ": " + why
+	}
+	return endpointCheck{reason: ReasonReadFailed, message: message + "; retrying", unknown: true}
 }
 
 // ComputeEndpointStatus computes an endpoint's status from what was observed, with kstatus semantics:
 //
-//   - Ready=True only when the Deployment has rolled out the current pod template with every desired replica
-//     available, the referenced Secrets exist, the serving certificate (with TLS) is valid, and nothing is
-//     stalled. Otherwise Ready=False with the reason and message of the first failing check, in the order:
-//     stalled, suspended, Secrets, certificate, Deployment (a missing Secret or certificate is why pods do not
-//     start, so it is the more useful answer).
-//   - Stalled=True for what only the user can fix: facts.StalledReason, a Deployment past its progress deadline
-//     (kstatus calls it Failed), and an expired certificate in a user Secret (tls.mode Secret).
-//   - Reconciling=True for transient states: the Deployment not created yet or rolling out, replicas not yet
-//     available, Secrets missing but expected (a GitOps tool or a secrets operator usually creates them
-//     shortly after), a certificate not issued yet.
+//   - Ready=True only when the spec of this generation was applied, the Deployment has rolled out the current
+//     pod template with every desired replica available, the referenced Secrets exist, the serving certificate
+//     (with TLS) is valid, and nothing is stalled. Otherwise Ready=False with the reason and message of the
+//     first failing check, in the order: stalled, apply refused (ApplyFailed, the API server's message),
+//     suspended, Secrets, certificate, Deployment (a missing Secret or certificate is why pods do not start, so
+//     it is the more useful answer).
+//   - Stalled=True for what only the user can fix: facts.StalledReason, a Secret the endpoint may not reference
+//     (RefNotPermitted), a Deployment past its progress deadline (kstatus calls it Failed), and an expired
+//     certificate in a user Secret (tls.mode Secret).
+//   - Reconciling=True for transient states: an apply the API server refused (retried with backoff), the
+//     Deployment not created yet or rolling out, replicas not yet available, Secrets missing but expected (a
+//     GitOps tool or a secrets operator usually creates them shortly after; the Secret watch brings the
+//     endpoint back), a certificate not issued yet.
+//   - What was not read (facts.DeploymentRead, RoutesRead, SecretsRead false) is Unknown with reason
+//     ReadFailed; when it decides Ready, Ready keeps its previous verdict (Unknown when there is none): a
+//     failed read says nothing about the endpoint, so it never flips Ready to a made-up reason nor records a
+//     Warning. Reconciling=True says a retry is under way.
 //   - Suspended (spec.suspend) or spec.replicas 0, once the pods are gone: no Ready, Reconciling or Stalled
 //     condition, and DeploymentAvailable=False with reason Suspended or ScaledToZero. kstatus (Flux health
 //     checks) reads Current: nothing is in progress or failing (with Ready=False it would read in progress
 //     forever). `kubectl wait --for=condition=Ready` never succeeds on an endpoint that answers nothing, and
 //     Argo CD's health script shows Suspended from DeploymentAvailable.
 //
+// status.observedGeneration advances to endpoint.Generation only when the spec of that generation was fully
+// applied (facts.Applied) or the generation is stalled (a verdict only the user can change), Flux's rule:
+// a refused apply, a missing Secret or a failed read leave it at the last generation that was.
+//
 // Reconciling and Stalled are removed when false, as in Flux and kstatus, where absent means false.
 // RoutesAccepted is informational and never blocks Ready: a rejected route is left out of the configuration
 // while the others serve. It is True when no route is rejected (also with no routes at all) and False with the
 // count otherwise. InsecureExposure (exposureCondition) is informational too: TLS may end where the operator
-// cannot see. CertificateReady is present only when TLS is on.
+// cannot see. CertificateReady is present only when TLS is on, and kept as it was when the certificate was not
+// looked at (the reconcile stopped before it).
 //
 // Conditions follow meta.SetStatusCondition (LastTransitionTime kept unless the status flips), starting from
-// endpoint.Status.Conditions, which are not modified; every condition and the status carry
-// endpoint.Generation. The other fields are copied from facts.
+// endpoint.Status.Conditions, which are not modified; every condition set carries endpoint.Generation. The
+// other fields are copied from facts, or kept from the previous status when their facts were not read.
 func ComputeEndpointStatus(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts EndpointFacts, now metav1.Time) fulfillmentv1alpha1.WebhookEndpointStatus {
+	previous := &endpoint.Status
 	status := fulfillmentv1alpha1.WebhookEndpointStatus{
-		ObservedGeneration: endpoint.Generation,
-		Conditions:         slices.Clone(endpoint.Status.Conditions),
+		ObservedGeneration: previous.ObservedGeneration,
+		Conditions:         slices.Clone(previous.Conditions),
 		URL:                facts.ServiceURL,
 		ExternalURL:        facts.ExternalURL,
 		HMACSecretName:     facts.HMACSecretName,
-		Routes:             &fulfillmentv1alpha1.RouteCounts{Accepted: facts.RoutesAccepted, Rejected: facts.RoutesRejected},
+		Routes:             previous.Routes.DeepCopy(),
+		Replicas:           previous.Replicas,
+		ReadyReplicas:      previous.ReadyReplicas,
 		ConfigHash:         facts.ConfigHash,
 		LastKeyRotationTime: func() *metav1.Time {
 			if facts.LastKeyRotationTime == nil {
@@ -136,19 +182,44 @@ func ComputeEndpointStatus(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts 
 			return facts.LastKeyRotationTime.DeepCopy()
 		}(),
 	}
-	if d := facts.Deployment; d != nil {
-		status.Replicas, status.ReadyReplicas = d.Status.Replicas, d.Status.ReadyReplicas
+	if facts.RoutesRead {
+		status.Routes = &fulfillmentv1alpha1.RouteCounts{Accepted: facts.RoutesAccepted, Rejected: facts.RoutesRejected}
+	}
+	if facts.DeploymentRead {
+		status.Replicas, status.ReadyReplicas = 0, 0
+		if d := facts.Deployment; d != nil {
+			status.Replicas, status.ReadyReplicas = d.Status.Replicas, d.Status.ReadyReplicas
+		}
 	}
 	if facts.CertificateReady != nil && (facts.CertificateNotAfter != nil || facts.CertificateSecret != "") {
 		status.Certificate = &fulfillmentv1alpha1.CertificateStatus{NotAfter: facts.CertificateNotAfter.DeepCopy(),
 			SecretName: facts.CertificateSecret, CABundle: facts.CABundle}
+	} else if facts.CertificateReady == nil && tlsEnabled(endpoint) {
+		status.Certificate = previous.Certificate.DeepCopy()
 	}
 
 	set := func(conditionType string, c endpointCheck) {
-		setCondition(&status.Conditions, conditionType, c.ok, c.reason, c.message, endpoint.Generation, now)
+		conditionStatus := metav1.ConditionFalse
+		switch {
+		case c.unknown:
+			conditionStatus = metav1.ConditionUnknown
+		case c.ok:
+			conditionStatus = metav1.ConditionTrue
+		}
+		setConditionStatus(&status.Conditions, conditionType, conditionStatus, c.reason, c.message, endpoint.Generation, now)
 	}
-	deployment := deploymentCheck(endpoint, facts.Deployment)
-	secrets := secretsCheck(endpoint, facts.MissingSecrets, facts.UnlabelledSecrets)
+	deployment := unreadCheck("Deployment "+endpoint.Name, facts.ReadError)
+	if facts.DeploymentRead {
+		deployment = deploymentCheck(endpoint, facts.Deployment)
+	}
+	secrets := unreadCheck("the referenced Secrets", facts.ReadError)
+	if facts.SecretsRead {
+		secrets = secretsCheck(endpoint, facts.MissingSecrets, facts.UnlabelledSecrets)
+	}
+	routes := unreadCheck("the IntentRoutes", facts.ReadError)
+	if facts.RoutesRead {
+		routes = routesCheck(endpoint, facts.RoutesAccepted, facts.RoutesRejected)
+	}
 	set(fulfillmentv1alpha1.ConditionDeploymentAvailable, deployment)
 	set(fulfillmentv1alpha1.ConditionSecretsReady, secrets)
 	chain := []endpointCheck{}
@@ -159,19 +230,26 @@ func ComputeEndpointStatus(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts 
 			stalled: true,
 		})
 	}
+	if facts.ApplyError != "" {
+		chain = append(chain, endpointCheck{reason: ReasonApplyFailed, message: facts.ApplyError})
+	}
+	if facts.ReconcileError != "" {
+		chain = append(chain, endpointCheck{reason: ReasonReconcileFailed, message: facts.ReconcileError})
+	}
 	if endpoint.Spec.Suspend {
 		chain = append(chain, deployment)
 	}
 	chain = append(chain, secrets)
-	if facts.CertificateReady != nil {
+	switch {
+	case facts.CertificateReady != nil:
 		certificate := certificateCheck(endpoint, *facts.CertificateReady, facts.CertificateNotAfter, now.Time)
 		set(fulfillmentv1alpha1.ConditionCertificateReady, certificate)
 		chain = append(chain, certificate)
-	} else {
+	case !tlsEnabled(endpoint):
 		meta.RemoveStatusCondition(&status.Conditions, fulfillmentv1alpha1.ConditionCertificateReady)
 	}
 	chain = append(chain, deployment)
-	set(fulfillmentv1alpha1.ConditionRoutesAccepted, routesCheck(endpoint, facts.RoutesAccepted, facts.RoutesRejected))
+	set(fulfillmentv1alpha1.ConditionRoutesAccepted, routes)
 	exposure, reason, message := exposureCondition(endpoint, facts.Gateways)
 	setConditionStatus(&status.Conditions, fulfillmentv1alpha1.ConditionInsecureExposure, exposure, reason, message, endpoint.Generation, now)
 
@@ -182,12 +260,18 @@ func ComputeEndpointStatus(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts 
 			break
 		}
 	}
-	if ready.idle {
+	switch {
+	case ready.unknown:
+		// The last verdict from facts that were read stands, with its own observedGeneration.
+		if meta.FindStatusCondition(status.Conditions, fulfillmentv1alpha1.ConditionReady) == nil {
+			set(fulfillmentv1alpha1.ConditionReady, ready)
+		}
+	case ready.idle:
 		// Nothing serves on purpose and nothing is in progress: no Ready condition at all, so that kstatus (Flux
 		// health checks) reads Current instead of in progress forever, while `kubectl wait
 		// --for=condition=Ready` still waits; DeploymentAvailable says why.
 		meta.RemoveStatusCondition(&status.Conditions, fulfillmentv1alpha1.ConditionReady)
-	} else {
+	default:
 		set(fulfillmentv1alpha1.ConditionReady, ready)
 	}
 	switch {
@@ -201,7 +285,16 @@ func ComputeEndpointStatus(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts 
 		set(fulfillmentv1alpha1.ConditionReconciling, endpointCheck{ok: true, reason: ready.reason, message: ready.message})
 		meta.RemoveStatusCondition(&status.Conditions, fulfillmentv1alpha1.ConditionStalled)
 	}
+	if facts.Applied || ready.stalled {
+		status.ObservedGeneration = endpoint.Generation
+	}
 	return status
+}
+
+// tlsEnabled tells whether the endpoint's pods serve HTTPS.
+func tlsEnabled(endpoint *fulfillmentv1alpha1.WebhookEndpoint) bool {
+	tls := endpoint.Spec.TLS
+	return tls != nil && tls.Mode != "" && tls.Mode != fulfillmentv1alpha1.TLSModeDisabled
 }
 
 func readyMessage(deployment endpointCheck, url string) string {

@@ -64,6 +64,7 @@ func withDesiredReplicas(n int32) func(*appsv1.Deployment) {
 func factsFixture(modify ...func(*EndpointFacts)) EndpointFacts {
 	f := EndpointFacts{
 		Deployment:     deploymentFixture(),
+		DeploymentRead: true, RoutesRead: true, SecretsRead: true, Applied: true,
 		RoutesAccepted: 2,
 		ConfigHash:     "c0ffee",
 		ServiceURL:     "http://bank.bots.svc/webhook",
@@ -394,23 +395,7 @@ func TestComputeEndpointStatus(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			before := tc.endpoint.DeepCopy()
 			status := ComputeEndpointStatus(tc.endpoint, tc.facts, endpointStatusNow)
-			for conditionType, want := range tc.want {
-				got := meta.FindStatusCondition(status.Conditions, conditionType)
-				if want.status == "" {
-					if got != nil {
-						t.Errorf("%s = %+v, want absent", conditionType, *got)
-					}
-					continue
-				}
-				if got == nil {
-					t.Errorf("no %s condition, want %s %s", conditionType, want.status, want.reason)
-					continue
-				}
-				if got.Status != want.status || got.Reason != want.reason {
-					t.Errorf("%s = %s %s (%s), want %s %s", conditionType, got.Status, got.Reason, got.Message, want.status, want.reason)
-				}
-				checkMessage(t, conditionType, got.Message, []string{want.message})
-			}
+			checkConditions(t, status.Conditions, tc.want)
 			for _, c := range status.Conditions {
 				if c.ObservedGeneration != endpointStatusGeneration {
 					t.Errorf("%s observedGeneration = %d, want %d", c.Type, c.ObservedGeneration, endpointStatusGeneration)
@@ -533,5 +518,194 @@ func TestEndpointStatusReadyNeedsTheCurrentGeneration(t *testing.T) {
 	}
 	if EndpointReadyCondition(&fulfillmentv1alpha1.WebhookEndpointStatus{}) != nil {
 		t.Error("a Ready condition in an empty status")
+	}
+}
+
+// appliedStatus is the status of an endpoint that was Ready at generation endpointStatusGeneration, computed at
+// endpointStatusEarlier.
+func appliedStatus(modify ...func(*fulfillmentv1alpha1.WebhookEndpoint)) fulfillmentv1alpha1.WebhookEndpointStatus {
+	endpoint := statusEndpoint(modify...)
+	return ComputeEndpointStatus(endpoint, factsFixture(), endpointStatusEarlier)
+}
+
+// atNextGeneration is an endpoint whose spec changed after it was Ready (generation endpointStatusGeneration+1).
+func atNextGeneration(modify ...func(*fulfillmentv1alpha1.WebhookEndpoint)) *fulfillmentv1alpha1.WebhookEndpoint {
+	endpoint := statusEndpoint(modify...)
+	endpoint.Status = appliedStatus(modify...)
+	endpoint.Generation = endpointStatusGeneration + 1
+	return endpoint
+}
+
+// unread are facts of a reconcile whose first read (the IntentRoutes) failed: nothing else was read.
+func unread(f *EndpointFacts) {
+	*f = EndpointFacts{ServiceURL: f.ServiceURL, ConfigHash: f.ConfigHash, ReadError: "reading the IntentRoutes: etcdserver: request timed out"}
+}
+
+func notApplied(f *EndpointFacts) { f.Applied = false }
+
+// TestComputeEndpointStatusSaysWhatHappened: the status of a reconcile that failed or stopped early reports what
+// was read, Unknown for what was not, and moves observedGeneration only when the spec was applied or stalled.
+func TestComputeEndpointStatusSaysWhatHappened(t *testing.T) {
+	bearer := func(e *fulfillmentv1alpha1.WebhookEndpoint) {
+		e.Spec.Auth.Bearer = &fulfillmentv1alpha1.BearerAuth{SecretRef: fulfillmentv1alpha1.SecretKeySelector{Name: "bank-api-token", Key: "token"}}
+	}
+	certManager := withTLS(fulfillmentv1alpha1.EndpointTLS{Mode: fulfillmentv1alpha1.TLSModeCertManager,
+		IssuerRef: &fulfillmentv1alpha1.IssuerReference{Name: "letsencrypt"}})
+	refused := `applying Deployment bank: admission webhook "policy.example.com" denied the request: pods labelled tier=forbidden are not allowed`
+	const next = endpointStatusGeneration + 1
+
+	tests := map[string]struct {
+		endpoint *fulfillmentv1alpha1.WebhookEndpoint
+		facts    EndpointFacts
+		want     map[string]wantCondition
+		// wantObserved is status.observedGeneration; wantReadyGeneration the Ready condition's.
+		wantObserved, wantReadyGeneration int64
+		// wantReadyKept: Ready is the previous one, transition time included.
+		wantReadyKept bool
+	}{
+		"an apply refused at a new generation: ApplyFailed, observedGeneration stays": {
+			endpoint: atNextGeneration(),
+			facts:    factsFixture(notApplied, func(f *EndpointFacts) { f.ApplyError = refused }),
+			want: and(reconciling(ReasonApplyFailed, "="+refused),
+				fulfillmentv1alpha1.ConditionDeploymentAvailable, wantCondition{metav1.ConditionTrue, ReasonAvailable, "=2/2 replicas available"}),
+			wantObserved: endpointStatusGeneration, wantReadyGeneration: next,
+		},
+		"another failure after the reads: ReconcileFailed, observedGeneration stays": {
+			endpoint:     atNextGeneration(),
+			facts:        factsFixture(notApplied, func(f *EndpointFacts) { f.ReconcileError = "deleting HorizontalPodAutoscaler bank: timeout" }),
+			want:         reconciling(ReasonReconcileFailed, "=deleting HorizontalPodAutoscaler bank: timeout"),
+			wantObserved: endpointStatusGeneration, wantReadyGeneration: next,
+		},
+		"the IntentRoutes could not be listed: Unknown details, Ready kept, no made-up DeploymentNotCreated": {
+			endpoint: atNextGeneration(),
+			facts:    factsFixture(unread),
+			want: map[string]wantCondition{
+				fulfillmentv1alpha1.ConditionReady:               {metav1.ConditionTrue, ReasonAvailable, "2/2 replicas available"},
+				fulfillmentv1alpha1.ConditionReconciling:         {metav1.ConditionTrue, ReasonReadFailed, "=could not read the referenced Secrets: reading the IntentRoutes: etcdserver: request timed out; retrying"},
+				fulfillmentv1alpha1.ConditionStalled:             {},
+				fulfillmentv1alpha1.ConditionDeploymentAvailable: {metav1.ConditionUnknown, ReasonReadFailed, "=could not read Deployment bank: reading the IntentRoutes: etcdserver: request timed out; retrying"},
+				fulfillmentv1alpha1.ConditionSecretsReady:        {metav1.ConditionUnknown, ReasonReadFailed, "could not read the referenced Secrets"},
+				fulfillmentv1alpha1.ConditionRoutesAccepted:      {metav1.ConditionUnknown, ReasonReadFailed, "could not read the IntentRoutes"},
+			},
+			wantObserved: endpointStatusGeneration, wantReadyGeneration: endpointStatusGeneration, wantReadyKept: true,
+		},
+		"nothing read on a new endpoint: Ready Unknown": {
+			endpoint: statusEndpoint(),
+			facts:    factsFixture(unread),
+			want: map[string]wantCondition{
+				fulfillmentv1alpha1.ConditionReady:               {metav1.ConditionUnknown, ReasonReadFailed, "could not read the referenced Secrets"},
+				fulfillmentv1alpha1.ConditionReconciling:         {metav1.ConditionTrue, ReasonReadFailed, ""},
+				fulfillmentv1alpha1.ConditionDeploymentAvailable: {metav1.ConditionUnknown, ReasonReadFailed, ""},
+			},
+			wantObserved: 0, wantReadyGeneration: endpointStatusGeneration,
+		},
+		"the Deployment could not be read after the routes were: only it is Unknown": {
+			endpoint: atNextGeneration(),
+			facts: factsFixture(notApplied, func(f *EndpointFacts) {
+				f.Deployment, f.DeploymentRead, f.SecretsRead = nil, false, false
+				f.ReadError = "reading Deployment bank: connection refused"
+			}),
+			want: map[string]wantCondition{
+				fulfillmentv1alpha1.ConditionReady:               {metav1.ConditionTrue, ReasonAvailable, ""},
+				fulfillmentv1alpha1.ConditionDeploymentAvailable: {metav1.ConditionUnknown, ReasonReadFailed, "connection refused"},
+				fulfillmentv1alpha1.ConditionRoutesAccepted:      {metav1.ConditionTrue, ReasonRoutesAccepted, "=2 IntentRoutes accepted"},
+			},
+			wantObserved: endpointStatusGeneration, wantReadyGeneration: endpointStatusGeneration, wantReadyKept: true,
+		},
+		"a missing Secret is waited for: Reconciling, not Stalled, observedGeneration stays": {
+			endpoint:     atNextGeneration(bearer),
+			facts:        factsFixture(notApplied, withMissingSecrets("bank-api-token/token")),
+			want:         reconciling(ReasonSecretNotFound, "=Secret bank-api-token with key token not found: create it or fix spec.auth.bearer.secretRef"),
+			wantObserved: endpointStatusGeneration, wantReadyGeneration: next,
+		},
+		"a Secret the endpoint may not reference stalls: that generation is decided": {
+			endpoint: atNextGeneration(bearer),
+			facts: factsFixture(notApplied, func(f *EndpointFacts) {
+				f.UnlabelledSecrets = []string{"bank-api-token"}
+				f.StalledReason, f.StalledMessage = ReasonRefNotPermitted, "spec.auth.bearer.secretRef: not labelled"
+			}),
+			want:         stalled(ReasonRefNotPermitted, "=spec.auth.bearer.secretRef: not labelled"),
+			wantObserved: next, wantReadyGeneration: next,
+		},
+		"applied and still rolling out: observedGeneration advances": {
+			endpoint:     atNextGeneration(),
+			facts:        factsFixture(withDeployment(deploymentFixture(withReplicaStatus(3, 1, 2, 2)))),
+			want:         reconciling(ReasonRollingOut, ""),
+			wantObserved: next, wantReadyGeneration: next,
+		},
+		"TLS: a certificate not looked at keeps its condition": {
+			endpoint: func() *fulfillmentv1alpha1.WebhookEndpoint {
+				e := atNextGeneration(certManager)
+				e.Status = ComputeEndpointStatus(statusEndpoint(certManager), factsFixture(withCertificate(true, endpointStatusNow.Add(time.Hour))), endpointStatusEarlier)
+				return e
+			}(),
+			facts: factsFixture(notApplied, withMissingSecrets("bank-api-token")),
+			want: and(reconciling(ReasonSecretNotFound, ""),
+				fulfillmentv1alpha1.ConditionCertificateReady, wantCondition{metav1.ConditionTrue, ReasonCertificateValid, ""}),
+			wantObserved: endpointStatusGeneration, wantReadyGeneration: next,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			before := tc.endpoint.DeepCopy()
+			status := ComputeEndpointStatus(tc.endpoint, tc.facts, endpointStatusNow)
+			checkConditions(t, status.Conditions, tc.want)
+			if status.ObservedGeneration != tc.wantObserved {
+				t.Errorf("observedGeneration = %d, want %d", status.ObservedGeneration, tc.wantObserved)
+			}
+			ready := meta.FindStatusCondition(status.Conditions, fulfillmentv1alpha1.ConditionReady)
+			if ready.ObservedGeneration != tc.wantReadyGeneration {
+				t.Errorf("Ready observedGeneration = %d, want %d", ready.ObservedGeneration, tc.wantReadyGeneration)
+			}
+			if previous := meta.FindStatusCondition(before.Status.Conditions, fulfillmentv1alpha1.ConditionReady); tc.wantReadyKept &&
+				(previous == nil || !apiequality.Semantic.DeepEqual(*previous, *ready)) {
+				t.Errorf("Ready = %+v, want the previous %+v", ready, previous)
+			}
+			if !apiequality.Semantic.DeepEqual(before, tc.endpoint) {
+				t.Errorf("ComputeEndpointStatus modified the endpoint")
+			}
+			tc.endpoint.Status = status
+			if EndpointIsReady(tc.endpoint) {
+				t.Errorf("EndpointIsReady after a reconcile that did not apply generation %d", tc.endpoint.Generation)
+			}
+		})
+	}
+}
+
+// TestComputeEndpointStatusKeepsWhatWasNotRead: the counts and replicas of facts not read are the previous ones.
+func TestComputeEndpointStatusKeepsWhatWasNotRead(t *testing.T) {
+	endpoint := atNextGeneration()
+	endpoint.Status.Routes = &fulfillmentv1alpha1.RouteCounts{Accepted: 2, Rejected: 1}
+	endpoint.Status.Replicas, endpoint.Status.ReadyReplicas = 2, 2
+	status := ComputeEndpointStatus(endpoint, factsFixture(unread), endpointStatusNow)
+	if !apiequality.Semantic.DeepEqual(status.Routes, endpoint.Status.Routes) || status.Replicas != 2 || status.ReadyReplicas != 2 {
+		t.Errorf("routes %+v, replicas %d/%d: want the previous ones", status.Routes, status.ReadyReplicas, status.Replicas)
+	}
+	// Read, a Deployment that is gone has no replicas.
+	status = ComputeEndpointStatus(endpoint, factsFixture(withDeployment(nil)), endpointStatusNow)
+	if status.Replicas != 0 || status.ReadyReplicas != 0 {
+		t.Errorf("replicas %d/%d without a Deployment", status.ReadyReplicas, status.Replicas)
+	}
+}
+
+// checkConditions compares conditions with the wanted ones (status "" means absent).
+func checkConditions(t *testing.T, conditions []metav1.Condition, want map[string]wantCondition) {
+	t.Helper()
+	for conditionType, want := range want {
+		got := meta.FindStatusCondition(conditions, conditionType)
+		if want.status == "" {
+			if got != nil {
+				t.Errorf("%s = %+v, want absent", conditionType, *got)
+			}
+			continue
+		}
+		if got == nil {
+			t.Errorf("no %s condition, want %s %s", conditionType, want.status, want.reason)
+			continue
+		}
+		if got.Status != want.status || got.Reason != want.reason {
+			t.Errorf("%s = %s %s (%s), want %s %s", conditionType, got.Status, got.Reason, got.Message, want.status, want.reason)
+		}
+		checkMessage(t, conditionType, got.Message, []string{want.message})
 	}
 }

@@ -818,7 +818,9 @@ type WebhookEndpointStatus struct {
 	// +optional
 	URL string `json:"url,omitempty"`
 
-	// externalURL of the endpoint through the Ingress or HTTPRoute.
+	// externalURL of the endpoint through the Ingress or HTTPRoute: the scheme and port are those of the Ingress
+	// TLS or of the Gateway listener the route attaches to (HTTPS preferred); absent when they cannot be known
+	// (no host, a parent Gateway that cannot be read).
 	// +optional
 	ExternalURL string `json:"externalURL,omitempty"`
 
