@@ -107,6 +107,29 @@ func TestReadyzFollowsRequiredRedis(t *testing.T) {
 	})
 }
 
+// TestAsyncWorkIsMeasured: a queued event's upstream call is counted and timed as a synchronous request's
+// is, under delivery="async".
+func TestAsyncWorkIsMeasured(t *testing.T) {
+	upstream, url := newCounter(t, 0)
+	dir := t.TempDir()
+	writeFile(t, dir, "events.yaml", asyncManifest(url, "Local", "", 3))
+	s := startServer(t, "--manifests", dir, "--queue-dir", t.TempDir())
+
+	if status, content := sendEvent(s, "evt_measured"); status != http.StatusAccepted {
+		t.Fatalf("want 202, got %d %s", status, content)
+	}
+	waitUntil(t, 5*time.Second, "the event to be applied", func() bool { return upstream.count("evt_measured") == 1 })
+	// The worker counts after the upstream answered: wait for the line rather than read once.
+	calls := `fulfillment_upstream_requests_total{delivery="async",endpoint="default/events",outcome="ok",route="apply"} 1`
+	waitUntil(t, 5*time.Second, "the async upstream call to be counted", func() bool { return len(s.metric(calls)) == 1 })
+	if len(s.metric(`fulfillment_upstream_duration_seconds_count{delivery="async",endpoint="default/events",route="apply"} 1`)) != 1 {
+		t.Errorf("the async upstream call is not timed: %v", s.metric("fulfillment_upstream_duration_seconds_count"))
+	}
+	if lines := s.metric("fulfillment_upstream_requests_total", `delivery="sync"`); len(lines) != 0 {
+		t.Errorf("a queued event's call counted as sync: %v", lines)
+	}
+}
+
 // TestRasaHealthWhileDraining: Rasa's GET /health answers 503 once the server drains (during --shutdown-delay,
 // while requests are still served), so that whoever watches it stops sending.
 func TestRasaHealthWhileDraining(t *testing.T) {

@@ -106,23 +106,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	duration := time.Since(start)
 	name := entry.name
 	entry.metrics.observe(s.metrics, name, outcome.Route, outcome.Status, duration.Seconds())
-	if outcome.Upstream {
-		s.metrics.upstreamCalls.WithLabelValues(name, outcome.Route, outcome.UpstreamOutcome).Inc()
-		s.metrics.upstreamLatency.WithLabelValues(name, outcome.Route).Observe(outcome.UpstreamDuration.Seconds())
-	}
+	s.metrics.observeWork(name, deliverySync, outcome)
 	var extra [4]slog.Attr
 	attrs := append(extra[:0], slog.Int("status", outcome.Status), slog.String("route", outcome.Route),
 		slog.Float64("durationMs", float64(duration.Microseconds())/1000))
 	switch {
 	case outcome.Replayed:
-		s.metrics.idempotency.WithLabelValues(name, "replayed").Inc()
 		attrs = append(attrs, slog.Bool("replayed", true))
 	case outcome.IdempotencyError != nil:
-		s.metrics.idempotency.WithLabelValues(name, "store_error").Inc()
 		attrs = append(attrs, slog.String("idempotencyError", outcome.IdempotencyError.Error()))
 	}
 	if outcome.Fallback != "" {
-		s.metrics.fallbacks.WithLabelValues(name, outcome.Fallback).Inc()
 		attrs = append(attrs, slog.String("fallback", outcome.Fallback))
 	}
 	level := slog.LevelInfo
