@@ -13,8 +13,12 @@ COPY webhookserver/ webhookserver/
 COPY main.go main.go
 ARG TARGETOS=linux
 ARG TARGETARCH=amd64
-RUN CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} go build -trimpath -ldflags="-s -w" -o /out/manager . && \
-    CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} go build -trimpath -ldflags="-s -w" -o /out/webhookserver ./webhookserver/cmd/webhookserver
+# The version both binaries report (make docker-build passes them; .git is not copied, so there is no fallback).
+ARG VERSION=dev
+ARG COMMIT=unknown
+RUN LDFLAGS="-s -w -X github.com/fulfillment-dev/fulfillment-operator/internal/version.Version=${VERSION} -X github.com/fulfillment-dev/fulfillment-operator/internal/version.Commit=${COMMIT}" && \
+    CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} go build -trimpath -ldflags="${LDFLAGS}" -o /out/manager . && \
+    CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} go build -trimpath -ldflags="${LDFLAGS}" -o /out/webhookserver ./webhookserver/cmd/webhookserver
 
 # Static binaries on distroless: no shell, no package manager, non-root.
 FROM gcr.io/distroless/static-debian12:nonroot

@@ -36,6 +36,7 @@ import (
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/controllers"
+	"github.com/fulfillment-dev/fulfillment-operator/internal/version"
 )
 
 // options are the manager's command-line flags.
@@ -119,8 +120,9 @@ func run(opts options) error {
 		return fmt.Errorf("adding the readiness check: %w", err)
 	}
 
-	ctrl.Log.WithName("setup").Info("starting manager", "webhookserverImage", opts.webhookserverImage,
-		"watchNamespaces", opts.watchNamespaces)
+	build := version.Get()
+	ctrl.Log.WithName("setup").Info("starting manager", "version", build.Version, "commit", build.Commit,
+		"webhookserverImage", opts.webhookserverImage, "watchNamespaces", opts.watchNamespaces)
 	return mgr.Start(ctx)
 }
 

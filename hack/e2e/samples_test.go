@@ -2,16 +2,20 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/fulfillment-dev/fulfillment-operator/controllers"
 	"github.com/fulfillment-dev/fulfillment-operator/internal/testenv"
@@ -115,6 +119,10 @@ func TestSampleBots(t *testing.T) {
 			return post(bankURL, balanceRequest(t, id), basicAuth())
 		}, http.StatusOK, fulfillmentText)
 		defer tr.stop()
+		hashesBefore := replicaConfigHashes(t, ns, "bank-bot")
+		if len(hashesBefore) < 2 || slices.Contains(hashesBefore, "") {
+			t.Fatalf("want every one of bank-bot's 2 replicas to report its configuration hash, got %q", hashesBefore)
+		}
 		eventually(t, 10*time.Second, "traffic answered", func() error {
 			if !tr.seen(demoAnswer) {
 				return fmt.Errorf("no %q yet", demoAnswer)
@@ -131,7 +139,20 @@ func TestSampleBots(t *testing.T) {
 			return nil
 		})
 		t.Logf("the edited answer was served %s after kubectl patch", time.Since(edited).Round(time.Millisecond))
-		time.Sleep(time.Second) // both replicas on the new route
+		// Traffic keeps flowing until every replica serves the new configuration, not only the first one.
+		eventually(t, 30*time.Second, "every replica on the edited configuration", func() error {
+			hashes := replicaConfigHashes(t, ns, "bank-bot")
+			if len(hashes) != len(hashesBefore) {
+				return fmt.Errorf("%d replicas ready, want %d", len(hashes), len(hashesBefore))
+			}
+			for i, hash := range hashes {
+				if hash == "" || slices.Contains(hashesBefore, hash) {
+					return fmt.Errorf("replica %d still serves configuration %q (before the edit: %v)", i, hash, hashesBefore)
+				}
+			}
+			return nil
+		})
+		t.Logf("%d replicas moved from configurations %v to %v", len(hashesBefore), hashesBefore, replicaConfigHashes(t, ns, "bank-bot"))
 		tr.stop()
 		if len(tr.failed) > 0 {
 			t.Fatalf("%d of %d requests failed, first: %s", len(tr.failed), tr.sent.Load(), tr.failed[0])
@@ -220,6 +241,28 @@ func hostOf(rawURL string) string {
 }
 
 // metricsURL is the endpoint's metrics port on the Service proxy.
+// replicaConfigHashes reads the configuration hash (fulfillment_config_info) each ready pod of the endpoint
+// serves, straight from its own metrics port rather than through the Service; "" for a pod that did not answer.
+func replicaConfigHashes(t testing.TB, namespace, name string) []string {
+	t.Helper()
+	selector := labels.SelectorFromSet(controllers.SelectorLabels(endpoint(t, namespace, name)))
+	var hashes []string
+	for _, address := range cluster.Kubelet.Endpoints(namespace, selector, intstr.FromInt32(controllers.MetricsPort)) {
+		hash := ""
+		if response, err := http.Get("http://" + address + "/metrics"); err == nil {
+			content, _ := io.ReadAll(response.Body)
+			_ = response.Body.Close()
+			for _, line := range strings.Split(string(content), "\n") {
+				if rest, ok := strings.CutPrefix(line, `fulfillment_config_info{hash="`); ok {
+					hash, _, _ = strings.Cut(rest, `"`)
+				}
+			}
+		}
+		hashes = append(hashes, hash)
+	}
+	return hashes
+}
+
 func metricsURL(t testing.TB, namespace, name string) string {
 	t.Helper()
 	address, ok := cluster.Proxy.Address(types.NamespacedName{Namespace: namespace, Name: name}, controllers.MetricsPort)

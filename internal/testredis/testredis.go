@@ -71,6 +71,15 @@ func (s *Server) Kill() {
 	s.cmd = nil
 }
 
+// Revive starts a killed server again on the same port with the same data, and waits until it answers.
+func (s *Server) Revive() {
+	s.t.Helper()
+	if s.cmd != nil {
+		return
+	}
+	s.start()
+}
+
 // Restart kills the server and starts it again on the same port with the same data.
 func (s *Server) Restart() {
 	s.t.Helper()

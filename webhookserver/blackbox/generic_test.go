@@ -131,7 +131,7 @@ func TestGenericCallMapsTheUpstreamAnswer(t *testing.T) {
 	if answer.FulfillmentText != "Balance 42.5" || answer.Parameters["balance"] != 42.5 {
 		t.Errorf("answer %s", content)
 	}
-	if lines := s.metric(`fulfillment_upstream_requests_total{endpoint="default/events",outcome="ok",route="balance"} 1`); len(lines) != 1 {
+	if lines := s.metric(`fulfillment_upstream_requests_total{delivery="sync",endpoint="default/events",outcome="ok",route="balance"} 1`); len(lines) != 1 {
 		t.Errorf("upstream metric missing: %v", s.metric("fulfillment_upstream_requests_total"))
 	}
 }

@@ -151,7 +151,7 @@ spec:
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(content), "ok") {
 		t.Errorf("Ignore policy: %d %s", resp.StatusCode, content)
 	}
-	if len(s.metric(`fulfillment_idempotency_total{endpoint="default/lenient",result="store_error"} 1`)) != 1 {
+	if len(s.metric(`fulfillment_idempotency_total{delivery="sync",endpoint="default/lenient",result="store_error"} 1`)) != 1 {
 		t.Errorf("store errors not counted: %v", s.metric("fulfillment_idempotency_total"))
 	}
 }

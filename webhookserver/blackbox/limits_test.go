@@ -59,7 +59,7 @@ spec:
 	if !s.waitForLog("64 KiB") {
 		t.Error("the log does not say the answer was over 64 KiB")
 	}
-	if len(s.metric(`fulfillment_fallbacks_total{endpoint="default/big",reason="answer_invalid"} 1`)) != 1 {
+	if len(s.metric(`fulfillment_fallbacks_total{delivery="sync",endpoint="default/big",reason="answer_invalid"} 1`)) != 1 {
 		t.Errorf("fallback not counted: %v", s.metric("fulfillment_fallbacks_total"))
 	}
 }

@@ -316,3 +316,35 @@ func TestLocalDelayedUsesATimer(t *testing.T) {
 		t.Errorf("retried %v after the failure, want about the 500ms backoff", gap)
 	}
 }
+
+// TestLocalSyncsBeforeEnqueueReturns: an Async endpoint answers 202 when Enqueue returns, so Enqueue must return
+// only after its transaction was written and fsynced. bbolt fsyncs every commit unless the DB is in NoSync mode
+// (the option, or the field set after opening): the queue must never be, and its writes must be done (counted in
+// the DB's statistics, which a commit updates after its fsync) when Enqueue returns.
+func TestLocalSyncsBeforeEnqueueReturns(t *testing.T) {
+	q, err := OpenLocal(filepath.Join(t.TempDir(), "queue.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = q.Close() })
+	if q.db.NoSync {
+		t.Fatal("the queue's bbolt file is in NoSync mode: a 202 would not mean the event is on disk")
+	}
+	if q.db.NoGrowSync {
+		t.Error("the queue's bbolt file skips the fsync when it grows: a 202 would not mean the event is on disk")
+	}
+	if q.db.IsReadOnly() {
+		t.Fatal("the queue's bbolt file is read-only")
+	}
+	for i := range 3 {
+		stats := q.db.Stats()
+		before := stats.TxStats.GetWrite()
+		if err := q.Enqueue(context.Background(), event(fmt.Sprintf("sync-%d", i))); err != nil {
+			t.Fatal(err)
+		}
+		stats = q.db.Stats()
+		if after := stats.TxStats.GetWrite(); after <= before {
+			t.Fatalf("Enqueue %d returned before its transaction wrote the file (writes %d, then %d)", i, before, after)
+		}
+	}
+}

@@ -142,3 +142,34 @@ func randomID() string {
 	_, _ = rand.Read(b[:])
 	return "evt_" + hex.EncodeToString(b[:])
 }
+
+// Dependency is a service the endpoint cannot serve without: while it is down, the server is not ready.
+type Dependency struct {
+	// Identity identifies it among the server's stores and queues; it holds no secret (a digest of the URL).
+	Identity string
+	// Kind says what it is, for people: "redis idempotency store" or "redis queue".
+	Kind string
+	// Ping checks that it answers, bounded by its own timeout.
+	Ping func(ctx context.Context) error
+}
+
+// pinger is a store or queue that can be checked (Redis); the Memory store and Local queue live in the
+// process and cannot be down on their own.
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Dependencies are the endpoint's required services: its Redis idempotency store when failurePolicy is Fail
+// (with Ignore, requests are processed without it), and its Redis queue (without it no event can be accepted).
+func (e *Endpoint) Dependencies() []Dependency {
+	var deps []Dependency
+	if e.dedup != nil && !e.dedup.failOpen {
+		if p, ok := e.dedup.store.(pinger); ok {
+			deps = append(deps, Dependency{Identity: e.dedup.storeIdentity, Kind: "redis idempotency store", Ping: p.Ping})
+		}
+	}
+	if p, ok := e.queue.(pinger); ok && e.queue != nil {
+		deps = append(deps, Dependency{Identity: e.queueIdentity, Kind: "redis queue", Ping: p.Ping})
+	}
+	return deps
+}

@@ -168,6 +168,17 @@ func (s *Redis) Close() error {
 	return s.client.Close()
 }
 
+// Ping checks that Redis answers within the store's operation timeout: for a readiness check. Its error wraps
+// ErrUnavailable.
+func (s *Redis) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.opTimeout)
+	defer cancel()
+	if err := s.client.Ping(ctx).Err(); err != nil {
+		return s.unavailable("ping", err)
+	}
+	return nil
+}
+
 func (s *Redis) redisKey(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return s.cfg.prefix + hex.EncodeToString(sum[:])

@@ -106,23 +106,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	duration := time.Since(start)
 	name := entry.name
 	entry.metrics.observe(s.metrics, name, outcome.Route, outcome.Status, duration.Seconds())
-	if outcome.Upstream {
-		s.metrics.upstreamCalls.WithLabelValues(name, outcome.Route, outcome.UpstreamOutcome).Inc()
-		s.metrics.upstreamLatency.WithLabelValues(name, outcome.Route).Observe(outcome.UpstreamDuration.Seconds())
-	}
+	s.metrics.observeWork(name, deliverySync, outcome)
 	var extra [4]slog.Attr
 	attrs := append(extra[:0], slog.Int("status", outcome.Status), slog.String("route", outcome.Route),
 		slog.Float64("durationMs", float64(duration.Microseconds())/1000))
 	switch {
 	case outcome.Replayed:
-		s.metrics.idempotency.WithLabelValues(name, "replayed").Inc()
 		attrs = append(attrs, slog.Bool("replayed", true))
 	case outcome.IdempotencyError != nil:
-		s.metrics.idempotency.WithLabelValues(name, "store_error").Inc()
 		attrs = append(attrs, slog.String("idempotencyError", outcome.IdempotencyError.Error()))
 	}
 	if outcome.Fallback != "" {
-		s.metrics.fallbacks.WithLabelValues(name, outcome.Fallback).Inc()
 		attrs = append(attrs, slog.String("fallback", outcome.Fallback))
 	}
 	level := slog.LevelInfo
@@ -277,10 +271,24 @@ func readBody(body io.Reader, contentLength int64) ([]byte, error) {
 }
 
 // serveRasaInfo answers Rasa's GET /health, open as in rasa-sdk, and GET /actions, which lists the endpoint's
-// action names and so is authenticated as the endpoint's requests are.
+// action names and so is authenticated as the endpoint's requests are. /health answers 503 while the server
+// drains or while a dependency the endpoint requires is down, as /readyz does.
 func (s *Server) serveRasaInfo(w http.ResponseWriter, r *http.Request, info *rasaPath, start time.Time, line *requestLog) {
 	if info.kind == "health" {
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		reason := ""
+		if s.draining.Load() {
+			reason = "shutting down"
+		} else if problems := endpointUnavailable(info.entry.endpoint, s.deps.isDown); len(problems) > 0 {
+			reason = strings.Join(problems, "; ")
+		}
+		if reason != "" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			body, _ := json.Marshal(map[string]string{"status": "unavailable", "reason": reason})
+			_, _ = w.Write(body)
+			return
+		}
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 		return
 	}

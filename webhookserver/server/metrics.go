@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/delivery"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint"
 )
 
 // Metrics are the server's Prometheus metrics, all named fulfillment_*.
@@ -52,21 +53,21 @@ func NewMetrics(queueStats func() map[string]delivery.Stats) *Metrics {
 		}),
 		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fulfillment_fallbacks_total",
-			Help: "Fallback answers, by endpoint and reason (no_route, action_failed, deadline, answer_invalid).",
-		}, []string{"endpoint", "reason"}),
+			Help: "Fallback answers, by endpoint, reason (no_route, action_failed, deadline, answer_invalid) and delivery (sync: in the request; async: a queued event).",
+		}, []string{"endpoint", "reason", "delivery"}),
 		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fulfillment_auth_failures_total",
 			Help: "Refused requests, by endpoint, auth method and reason.",
 		}, []string{"endpoint", "method", "reason"}),
 		upstreamCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fulfillment_upstream_requests_total",
-			Help: "Route actions that call or forward to an upstream, by endpoint, route and outcome (ok or a failure reason).",
-		}, []string{"endpoint", "route", "outcome"}),
+			Help: "Route actions that call or forward to an upstream, by endpoint, route, outcome (ok or a failure reason) and delivery (sync, async).",
+		}, []string{"endpoint", "route", "outcome", "delivery"}),
 		upstreamLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "fulfillment_upstream_duration_seconds",
-			Help:    "Time spent in call and forward actions, retries included, by endpoint and route.",
+			Help:    "Time spent in call and forward actions, retries included, by endpoint, route and delivery (sync, async).",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
-		}, []string{"endpoint", "route"}),
+		}, []string{"endpoint", "route", "delivery"}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fulfillment_config_reloads_total",
 			Help: "Configuration loads, by result (success, or failure when the new configuration was refused and the old one kept serving).",
@@ -81,8 +82,8 @@ func NewMetrics(queueStats func() map[string]delivery.Stats) *Metrics {
 		}, []string{"endpoint"}),
 		idempotency: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fulfillment_idempotency_total",
-			Help: "Idempotency outcomes other than first processing, by endpoint and result (replayed, store_error).",
-		}, []string{"endpoint", "result"}),
+			Help: "Idempotency outcomes other than first processing, by endpoint, result (replayed, store_error) and delivery (sync, async).",
+		}, []string{"endpoint", "result", "delivery"}),
 		breakerState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "fulfillment_upstream_circuit_state",
 			Help: "State of each upstream's circuit breaker: 0 closed, 1 half-open, 2 open.",
@@ -100,6 +101,31 @@ func NewMetrics(queueStats func() map[string]delivery.Stats) *Metrics {
 		m.upstreamLatency, m.reloads, m.configInfo, m.routes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// Delivery label values: the work was done in the HTTP request (sync) or for a queued event by a delivery
+// worker (async).
+const (
+	deliverySync  = "sync"
+	deliveryAsync = "async"
+)
+
+// observeWork counts what fulfilling one request or queued event did: its upstream call, fallback and
+// idempotency outcome. Both paths count through it, so that an Async endpoint's work shows as a Sync one's does.
+func (m *Metrics) observeWork(name, delivery string, outcome *endpoint.Outcome) {
+	if outcome.Upstream {
+		m.upstreamCalls.WithLabelValues(name, outcome.Route, outcome.UpstreamOutcome, delivery).Inc()
+		m.upstreamLatency.WithLabelValues(name, outcome.Route, delivery).Observe(outcome.UpstreamDuration.Seconds())
+	}
+	switch {
+	case outcome.Replayed:
+		m.idempotency.WithLabelValues(name, "replayed", delivery).Inc()
+	case outcome.IdempotencyError != nil:
+		m.idempotency.WithLabelValues(name, "store_error", delivery).Inc()
+	}
+	if outcome.Fallback != "" {
+		m.fallbacks.WithLabelValues(name, outcome.Fallback, delivery).Inc()
+	}
 }
 
 // setBreakerState records a circuit breaker's new state.

@@ -119,6 +119,7 @@ func (s *Server) deliver(name string) delivery.Handler {
 			result = "failure"
 		}
 		s.metrics.deliveryAttempts.WithLabelValues(name, result).Inc()
+		s.metrics.observeWork(name, deliveryAsync, outcome)
 		attrs := []any{"endpoint", name, "eventId", event.ID, "attempt", event.Attempts + 1, "status", outcome.Status,
 			"route", outcome.Route, "durationMs", float64(time.Since(start).Microseconds()) / 1000}
 		if err != nil {

@@ -91,6 +91,8 @@ type Server struct {
 	stores map[string]idempotency.Store
 	// queues are the delivery queues of Async endpoints, with their workers.
 	queues queues
+	// deps are the last results of the required dependencies' pings, for readiness.
+	deps *dependencies
 }
 
 // New loads and compiles the configuration once; an invalid configuration is an error (nothing to serve).
@@ -124,7 +126,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, log: opts.Logger, env: env}
+	s := &Server{opts: opts, log: opts.Logger, env: env, deps: newDependencies()}
 	s.learnSecrets(adminToken)
 	s.metrics = NewMetrics(s.queueStats)
 	s.breakers = action.NewBreakers(action.BreakerSettings{
@@ -168,6 +170,7 @@ func (s *Server) Reload() (bool, error) {
 	gcPercent := setGCRunway()
 	s.closeUnusedStores(next)
 	s.startWorkers(next)
+	s.deps.checkNow()
 	s.fingerprint, s.failedFingerprint = fingerprint, ""
 	s.metrics.reloads.WithLabelValues("success").Inc()
 	s.metrics.configInfo.Reset()
@@ -372,6 +375,7 @@ func (s *Server) Serve(ctx context.Context, listeners Listeners) error {
 		go func() { errs <- ignoreClosed(admin.Serve(listeners.Admin)) }()
 	}
 	go func() { errs <- s.watch(ctx) }()
+	go s.checkDependencies(ctx)
 	s.log.Info("serving", "listen", listeners.Webhook.Addr().String(), "metricsListen", listeners.Metrics.Addr().String(),
 		"adminListen", adminAddress, "adminToken", s.opts.AdminTokenFile != "")
 
@@ -447,16 +451,23 @@ func (s *Server) watch(ctx context.Context) error {
 // metricsHandler serves /healthz, /readyz and /metrics on the metrics listener.
 func (s *Server) metricsHandler() http.Handler {
 	mux := http.NewServeMux()
+	// Liveness: the process serves. A down dependency is not a reason to restart it.
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	// Readiness: it reads the last dependency pings (checkDependencies) and never calls Redis itself.
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		snap := s.current.Load()
 		switch {
 		case s.draining.Load():
 			http.Error(w, "shutting down\n", http.StatusServiceUnavailable)
-		case s.current.Load() == nil:
+		case snap == nil:
 			http.Error(w, "no configuration loaded\n", http.StatusServiceUnavailable)
 		default:
+			if problems := unavailable(snap.endpoints, s.deps.isDown); len(problems) > 0 {
+				http.Error(w, "not ready: "+strings.Join(problems, "; ")+"\n", http.StatusServiceUnavailable)
+				return
+			}
 			_, _ = w.Write([]byte("ok\n"))
 		}
 	})

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/internal/version"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/idempotency"
@@ -44,9 +45,6 @@ Usage:
 Run 'webhookserver serve -h' for the flags.
 `
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -64,7 +62,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "deadletters":
 		return deadLetters(args[1:], stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, version)
+		fmt.Fprintln(stdout, version.Get())
 		return 0
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
