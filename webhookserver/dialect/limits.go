@@ -8,6 +8,9 @@ import "fmt"
 const (
 	// MaxXMLDepth is how deep XML elements may nest.
 	MaxXMLDepth = 64
+	// MaxXMLMarkup is how many tags and attributes an XML body may have, counted as its < and = characters
+	// before it is decoded: encoding/xml allocates each one, hundreds of bytes for a tag of four (<a/>).
+	MaxXMLMarkup = 20_000
 	// MaxJSONValues is how many values (objects, arrays and scalars, at any depth) a JSON body may make: each
 	// costs a hundred bytes or more decoded, from as little as two bytes of the body (1,).
 	MaxJSONValues = 50_000
