@@ -10,13 +10,32 @@ import (
 
 // TestFormBombIsRefused: a mebibyte form body whose one name nests half a million levels (a.a.a...b=1) made
 // one map per level. It is refused with 400 naming the bound, and the server's peak memory stays within the
-// documented bound for decoding (100 times the body plus 1 MiB).
+// documented bound for decoding.
 func TestFormBombIsRefused(t *testing.T) {
+	const size = 1 << 20
+	bomb := "event=x&" + strings.Repeat("a.", (size-len("event=x&b=1"))/2) + "b=1"
+	checkRefusedWithinBound(t, "application/x-www-form-urlencoded", bomb, "over the limit of 64")
+}
+
+// TestJSONDigitsArrayIsRefused: a mebibyte JSON array of one-digit numbers ([1,1,1,...]) made half a million
+// values, each costing decoding many times its two bytes. It is refused with 400 naming the bound, within the
+// documented bound for decoding.
+func TestJSONDigitsArrayIsRefused(t *testing.T) {
+	const size = 1 << 20
+	digits := `{"event":"x","a":[` + strings.Repeat("1,", (size-len(`{"event":"x","a":[1]}`))/2) + "1]}"
+	checkRefusedWithinBound(t, "application/json", digits, "over the limit of 50000")
+}
+
+// checkRefusedWithinBound posts body to a Generic endpoint of a server of its own, and checks that the answer
+// is 400 saying wantMessage and that the server's peak memory grew by at most the documented bound for
+// decoding: 8 times the body plus 10 MiB.
+func checkRefusedWithinBound(t *testing.T, contentType, body, wantMessage string) {
+	t.Helper()
 	dir := t.TempDir()
 	writeFile(t, dir, "bot.yaml", `
 apiVersion: fulfillment.dev/v1alpha1
 kind: WebhookEndpoint
-metadata: {name: forms}
+metadata: {name: generic}
 spec:
   dialect: Generic
   auth: {allowUnauthenticated: true}
@@ -25,22 +44,21 @@ apiVersion: fulfillment.dev/v1alpha1
 kind: IntentRoute
 metadata: {name: x}
 spec:
-  endpointRef: {name: forms}
+  endpointRef: {name: generic}
   match: {events: [x]}
   respond: {text: ok}
 `)
 	s := startServer(t, "--manifests", dir)
 	before := peakRSS(t, s.cmd.Process.Pid)
-	const size = 1 << 20
-	bomb := "event=x&" + strings.Repeat("a.", (size-len("event=x&b=1"))/2) + "b=1"
-	resp, content := s.post("/webhook", []byte(bomb), http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(content), "over the limit of 64") {
-		t.Errorf("the form bomb: %d %.300s; want 400 saying the depth bound", resp.StatusCode, content)
+	resp, content := s.post("/webhook", []byte(body), http.Header{"Content-Type": {contentType}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(content), wantMessage) {
+		t.Errorf("%s body of %d bytes: %d %.300s; want 400 saying %q", contentType, len(body), resp.StatusCode, content, wantMessage)
 	}
 	growth := peakRSS(t, s.cmd.Process.Pid) - before
-	if bound := int64(100*len(bomb) + 1<<20); growth > bound {
+	if bound := int64(8*len(body) + 10<<20); growth > bound {
 		t.Errorf("the server's peak RSS grew by %d bytes, over the documented bound of %d", growth, bound)
 	}
+	t.Logf("%s body of %d bytes: peak RSS grew by %d bytes", contentType, len(body), growth)
 }
 
 // peakRSS is the process's peak resident memory (VmHWM), in bytes.

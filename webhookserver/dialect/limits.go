@@ -3,10 +3,20 @@ package dialect
 import "fmt"
 
 // Bounds on the shape of a request, so that a hostile body or query string cannot make decoding take memory or
-// stack out of proportion to its size. JSON nesting is bounded by the decoder (encoding/json: 10000 levels).
+// stack out of proportion to its size: each value a body makes costs memory however few of its bytes it takes.
+// JSON nesting is bounded by the decoder (encoding/json: 10000 levels).
 const (
 	// MaxXMLDepth is how deep XML elements may nest.
 	MaxXMLDepth = 64
+	// MaxXMLMarkup is how many tags and attributes an XML body may have, counted as its < and = characters
+	// before it is decoded: encoding/xml allocates each one, hundreds of bytes for a tag of four (<a/>).
+	MaxXMLMarkup = 20_000
+	// MaxJSONValues is how many values (objects, arrays and scalars, at any depth) a JSON body may make: each
+	// costs a hundred bytes or more decoded, from as little as two bytes of the body (1,).
+	MaxJSONValues = 50_000
+	// MaxJSONObjects is how many objects a JSON body may make: each is a map, hundreds of bytes from six of the
+	// body ({"a":}).
+	MaxJSONObjects = 10_000
 	// MaxFormFields is how many fields a form body or a query string may have.
 	MaxFormFields = 1000
 	// MaxFormDepth is how many levels a dotted form or query field name (session.parameters.user) may nest.

@@ -1,10 +1,10 @@
 package all_test
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -14,31 +14,38 @@ import (
 
 // The memory decoding may allocate for a body or query string of n bytes, as docs/webhookserver.md documents
 // it: decodeMultiple times n, plus decodeConstant for the decoders' own buffers and for what is bounded by
-// count rather than by size (the objects of dotted form names, deep JSON).
+// count rather than by size (the values and objects of JSON, the markup of XML, the fields and objects of forms,
+// deep JSON).
 const (
-	decodeMultiple = 100
-	decodeConstant = 1 << 20
+	decodeMultiple = 8
+	decodeConstant = 10 << 20
 )
+
+// fuzzBodyBytes is the size of the bodies FuzzDecodeAllocation decodes: big enough to reach every bound on
+// counts, small enough to keep the fuzzer fast.
+const fuzzBodyBytes = 256 << 10
 
 // decodeFormats are the formats the fuzzer picks from by index; "query" sends the bytes as a GET's query string.
 var decodeFormats = []string{"application/json", "application/x-www-form-urlencoded", "application/xml", "query"}
 
 // FuzzDecodeAllocation checks the memory guarantee: whatever the body, in whatever format, decoding it with any
 // dialect, the whole body included (a route may read request.body), allocates at most decodeMultiple times its
-// length plus decodeConstant. The seeds are the known worst cases, 4 KiB each so that the fuzzer stays fast;
-// TestDecodeAllocationOfPathologicalBodies checks them at the default body limit.
+// length plus decodeConstant. What makes a body cost much is a short piece of it repeated, so the fuzzer picks
+// a shape (see shape.body) of up to fuzzBodyBytes; the seeds are the known worst cases, which
+// TestDecodeAllocationOfPathologicalBodies checks at the default body limit.
 func FuzzDecodeAllocation(f *testing.F) {
-	for _, b := range pathologicalBodies(4 << 10) {
-		f.Add(uint8(b.format), []byte(b.body))
+	for _, s := range pathologicalShapes() {
+		f.Add(uint8(s.format), s.head, s.unit, s.tail, uint16(s.times))
 	}
-	f.Fuzz(func(t *testing.T, format uint8, body []byte) {
-		checkDecodeAllocation(t, decodeFormats[int(format)%len(decodeFormats)], body)
+	f.Fuzz(func(t *testing.T, format uint8, head, unit, tail string, times uint16) {
+		s := shape{format: int(format) % len(decodeFormats), head: head, unit: unit, tail: tail, times: int(times)}
+		checkDecodeAllocation(t, decodeFormats[s.format], s.body(fuzzBodyBytes))
 	})
 }
 
 func TestDecodeAllocationOfPathologicalBodies(t *testing.T) {
-	for _, b := range pathologicalBodies(1 << 20) {
-		checkDecodeAllocation(t, decodeFormats[b.format], []byte(b.body))
+	for _, s := range pathologicalShapes() {
+		checkDecodeAllocation(t, decodeFormats[s.format], s.body(1<<20))
 	}
 }
 
@@ -80,49 +87,73 @@ func allocatedBy(decode func()) uint64 {
 	return after.TotalAlloc - before.TotalAlloc
 }
 
-// pathologicalBody is a body that costs decoding the most per byte, in decodeFormats[format].
-type pathologicalBody struct {
-	format int
-	body   string
+// shape is a body in decodeFormats[format]: head, then unit repeated times times (0: as often as fits), then
+// tail.
+type shape struct {
+	format           int
+	head, unit, tail string
+	times            int
 }
 
-// pathologicalBodies are the pathological bodies of about size bytes.
-func pathologicalBodies(size int) []pathologicalBody {
-	const jsonFormat, formFormat, xmlFormat, queryFormat = 0, 1, 2, 3
-	repeat := func(prefix, unit, suffix string) string {
-		return prefix + strings.Repeat(unit, (size-len(prefix)-len(suffix))/len(unit)) + suffix
+// body is the shape's body of at most about size bytes (64 KiB, the request headers' limit, for a query
+// string). The first # in unit is replaced by the repetition's number in hex, so that repeated names can differ.
+func (s shape) body(size int) []byte {
+	if decodeFormats[s.format] == "query" {
+		size = min(size, 64<<10)
 	}
-	numbered := func(prefix, format, suffix string) string {
-		var b strings.Builder
-		b.WriteString(prefix)
-		for i := 0; b.Len() < size-len(suffix)-16; i++ {
-			fmt.Fprintf(&b, format, i)
+	var b strings.Builder
+	b.WriteString(s.head)
+	before, after, numbered := strings.Cut(s.unit, "#")
+	for i := 0; s.unit != "" && (s.times == 0 || i < s.times) && b.Len()+len(s.unit)+16 <= size-len(s.tail); i++ {
+		b.WriteString(before)
+		if numbered {
+			b.WriteString(strconv.FormatInt(int64(i), 16))
+			b.WriteString(after)
 		}
-		return b.String() + suffix
 	}
-	return []pathologicalBody{
-		{jsonFormat, repeat(`{"a":[`, "1,", "1]}")},
-		{jsonFormat, repeat(`{"a":[`, "{},", "{}]}")},
-		{jsonFormat, repeat(`{"a":[`, "[],", "[]]}")},
-		{jsonFormat, repeat(`{"a":[`, `{"a":{}},`, "{}]}")},
-		{jsonFormat, numbered(`{"x":0`, `,"%x":0`, "}")},
-		{jsonFormat, `{"a":` + strings.Repeat("[", min(9999, size/2-4)) + strings.Repeat("]", min(9999, size/2-4)) + "}"},
-		{jsonFormat, repeat(`{"a":[`, `{"a":{"a":{"a":{"a":{"a":{}}}}}},`, "{}]}")},
-		{formFormat, "event=x&" + strings.Repeat("a.", size/2-8) + "b=1"},
-		{formFormat, strings.Repeat("a=&", size/3)},
-		{formFormat, numbered("event=x", "&%x.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a=", "")},
-		{xmlFormat, repeat("<r>", "<a/>", "</r>")},
-		{xmlFormat, repeat("<r ", `a="" `, "/>")},
-		{xmlFormat, numbered("<r>", "<a%x/>", "</r>")},
-		{xmlFormat, repeat("<r>", "<a><a><a><a></a></a></a></a>", "</r>")},
-		{xmlFormat, strings.Repeat("<a>", 64) + strings.Repeat("</a>", 64)},
-		// A query string is part of the request's headers: at most 64 KiB.
-		{queryFormat, headerSized(repeat("", "a=&", ""))},
-		{queryFormat, headerSized(numbered("event=x", "&%x.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a=", ""))},
-	}
+	b.WriteString(s.tail)
+	return []byte(b.String())
 }
 
-// headerSized is query cut to what fits in the request headers.
-func headerSized(query string) string {
-	return query[:min(len(query), 64<<10)]
+// pathologicalShapes are the shapes of the bodies that cost decoding the most per byte, or in all.
+func pathologicalShapes() []shape {
+	const jsonFormat, formFormat, xmlFormat, queryFormat = 0, 1, 2, 3
+	dots := strings.Repeat(".a", 32)
+	deep := strings.Repeat("<a>", 64)
+	return []shape{
+		{jsonFormat, `{"a":[`, "1,", "1]}", 0},
+		{jsonFormat, `{"s":"\ud800","a":[`, "1,", "1]}", 0}, // left to encoding/json
+		{jsonFormat, `{"a":[`, "{},", "{}]}", 0},
+		{jsonFormat, `{"a":[`, "[],", "[]]}", 0},
+		{jsonFormat, `{"a":[`, `"a",`, `""]}`, 0},
+		{jsonFormat, `{"a":[`, `"\n",`, `""]}`, 0},
+		{jsonFormat, `{"a":[`, `{"a":{}},`, "{}]}", 0},
+		{jsonFormat, `{"a":[`, `{"a":{"a":{"a":{"a":{"a":{}}}}}},`, "{}]}", 0},
+		{jsonFormat, `{"a":[`, `{"a":{"a":[]}},[],[],[],[],[],[],`, "{}]}", 0}, // at both bounds at once
+		{jsonFormat, `{"s":"\ud800","a":[`, `{"a":{"a":[]}},[],[],[],[],[],[],`, "{}]}", 0},
+		{jsonFormat, `{"x":0`, `,"#":0`, "}", 0},
+		{jsonFormat, `{"a":` + strings.Repeat("[", 9999), "", strings.Repeat("]", 9999) + "}", 0},
+		{jsonFormat, `{"a":"`, `\n`, `"}`, 0},
+		{formFormat, "event=x&", "a.", "b=1", 0},
+		{formFormat, "", "a=&", "", 0},
+		{formFormat, "event=x", "&#" + dots + "=", "", 0},
+		{xmlFormat, "<r>", "<a/>", "</r>", 0},
+		{xmlFormat, "<r ", `a="" `, "/>", 0},
+		{xmlFormat, "<r ", `a#="" `, "/>", 0},
+		{xmlFormat, "<r>", `<a b=""/>`, "</r>", 0},
+		{xmlFormat, "<r>", "<a#/>", "</r>", 0},
+		{xmlFormat, "<r>", "<a><a><a><a></a></a></a></a>", "</r>", 0},
+		{xmlFormat, "<r>", "a<!---->", "</r>", 0},
+		{xmlFormat, deep, "", strings.ReplaceAll(deep, "<", "</"), 0},
+		{xmlFormat, `<?xml version="1.0" encoding="ISO-8859-1"?><r><a>`, "\xe9", "</a></r>", 0},
+		{queryFormat, "", "a=&", "", 0},
+		{queryFormat, "event=x", "&#" + dots + "=", "", 0},
+		// Just within the bounds on counts, which refuse the ones above before decoding the rest.
+		{jsonFormat, `{"a":[`, `{"a":{"a":[]}},[],[],[],[],[],[],`, "{}]}", dialect.MaxJSONObjects/2 - 1},
+		{jsonFormat, `{"s":"\ud800","a":[`, `{"a":{"a":[]}},[],[],[],[],[],[],`, "{}]}", dialect.MaxJSONObjects/2 - 1},
+		{jsonFormat, `{"a":[`, "1,", "1]}", dialect.MaxJSONValues - 3},
+		{xmlFormat, "<r>", "<a/>", "</r>", dialect.MaxXMLMarkup - 2},
+		{xmlFormat, "<r>", `<a b=""/>`, "</r>", dialect.MaxXMLMarkup/2 - 1},
+		{xmlFormat, "<r ", `a#="" `, "/>", dialect.MaxXMLMarkup - 1},
+	}
 }

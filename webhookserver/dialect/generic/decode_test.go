@@ -343,8 +343,8 @@ func withField(object map[string]any, name string, value any) map[string]any {
 	return with
 }
 
-// Form bodies and query strings are bounded in fields and in the nesting of dotted names, and the error says
-// which bound and its value.
+// Form bodies and query strings are bounded in fields and in the nesting of dotted names, XML bodies in markup,
+// and the error says which bound and its value.
 func TestDecodeBounds(t *testing.T) {
 	nested := func(levels int) string { return strings.Repeat("a.", levels-1) + "b=1" }
 	fields := func(n int) string {
@@ -375,6 +375,11 @@ func TestDecodeBounds(t *testing.T) {
 		"names over the object bound": {in: post("application/x-www-form-urlencoded", strings.ReplaceAll(fields(600), "=", ".a.b=")),
 			wantErr: "the dotted names of the form body make more than 1000 objects, the limit"},
 		"a literal name with many dots": {in: post("application/x-www-form-urlencoded", "event=e&"+strings.Repeat("a..", 1000)+"=1")},
+		"XML at the markup bound":       {in: post("application/xml", `<r event="e">`+strings.Repeat("<a/>", dialect.MaxXMLMarkup-3)+"</r>")},
+		"XML over the markup bound": {in: post("application/xml", `<r event="e">`+strings.Repeat("<a/>", dialect.MaxXMLMarkup-2)+"</r>"),
+			wantErr: "the XML body has 20001 tags and attributes (< and =), over the limit of 20000"},
+		"XML of many attributes": {in: post("application/xml", "<r "+strings.Repeat(`a="" `, 1<<18)+"/>"),
+			wantErr: "the XML body has 262145 tags and attributes (< and =), over the limit of 20000"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package generic
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/xml"
 	"errors"
@@ -20,6 +21,12 @@ import (
 func xmlToObject(body []byte) (map[string]any, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, &dialect.DecodeError{Message: "empty body; expected an XML document"}
+	}
+	// Counted before decoding, which allocates a token for each: every tag starts with <, every attribute has
+	// an =, and every text lies between two tags.
+	if markup := bytes.Count(body, []byte("<")) + bytes.Count(body, []byte("=")); markup > dialect.MaxXMLMarkup {
+		return nil, &dialect.DecodeError{Message: fmt.Sprintf(
+			"the XML body has %d tags and attributes (< and =), over the limit of %d", markup, dialect.MaxXMLMarkup)}
 	}
 	decoder := xml.NewDecoder(bytes.NewReader(body))
 	decoder.CharsetReader = charsetReader
@@ -80,7 +87,7 @@ func readElement(decoder *xml.Decoder, start xml.StartElement, depth int) (any, 
 		}
 		fields["@"+attr.Name.Local] = attr.Value
 	}
-	var text []byte
+	var text strings.Builder // its String is not a copy
 	for {
 		token, err := decoder.Token()
 		if err != nil {
@@ -97,9 +104,10 @@ func readElement(decoder *xml.Decoder, start xml.StartElement, depth int) (any, 
 			}
 			addField(fields, token.Name.Local, child)
 		case xml.CharData:
-			text = append(text, token...)
+			text.Grow(len(token)) // doubled when full: Write alone grows a large text by a quarter at a time
+			text.Write(token)
 		case xml.EndElement:
-			trimmed := strings.TrimSpace(string(text))
+			trimmed := strings.TrimSpace(text.String())
 			if fields == nil {
 				return trimmed, nil
 			}
@@ -163,15 +171,44 @@ func xmlError(err error) error {
 func charsetReader(label string, input io.Reader) (io.Reader, error) {
 	switch strings.ToLower(label) {
 	case "iso-8859-1", "iso8859-1", "latin1", "latin-1", "us-ascii", "ascii":
-		latin1, err := io.ReadAll(input)
-		if err != nil {
-			return nil, err
+		byteReader, ok := input.(io.ByteReader)
+		if !ok {
+			byteReader = bufio.NewReader(input)
 		}
-		utf8Text := make([]byte, 0, len(latin1)*2)
-		for _, b := range latin1 {
-			utf8Text = utf8.AppendRune(utf8Text, rune(b))
-		}
-		return bytes.NewReader(utf8Text), nil
+		return &latin1Reader{in: byteReader}, nil
 	}
 	return nil, fmt.Errorf("unsupported XML encoding %q; send UTF-8 or ISO-8859-1", label)
+}
+
+// latin1Reader reads ISO-8859-1 as UTF-8, a byte at a time as encoding/xml reads, so that the document is not
+// held a second time, converted.
+type latin1Reader struct {
+	in io.ByteReader
+	// next is the second byte of the UTF-8 encoding of a byte over 0x7f, still to be read, or 0.
+	next byte
+}
+
+func (r *latin1Reader) ReadByte() (byte, error) {
+	if next := r.next; next != 0 {
+		r.next = 0
+		return next, nil
+	}
+	b, err := r.in.ReadByte()
+	if err != nil || b < utf8.RuneSelf {
+		return b, err
+	}
+	r.next = 0x80 | b&0x3f
+	return 0xc0 | b>>6, nil
+}
+
+// Read is there because encoding/xml wants an io.Reader; it reads with ReadByte.
+func (r *latin1Reader) Read(p []byte) (int, error) {
+	for i := range p {
+		b, err := r.ReadByte()
+		if err != nil {
+			return i, err
+		}
+		p[i] = b
+	}
+	return len(p), nil
 }

@@ -64,7 +64,18 @@ func decodeChecked(src string) map[string]any {
 	return object
 }
 
+// decodeJSON decodes body with encoding/json, which decides and words the errors for the bodies parseObject
+// leaves, once countJSON has held it to dialect.MaxJSONValues values and dialect.MaxJSONObjects objects.
 func decodeJSON(body []byte) (map[string]any, error) {
+	values, objects := countJSON(body)
+	if values > dialect.MaxJSONValues {
+		return nil, &dialect.DecodeError{Message: fmt.Sprintf(
+			"the JSON body has %d values, over the limit of %d", values, dialect.MaxJSONValues)}
+	}
+	if objects > dialect.MaxJSONObjects {
+		return nil, &dialect.DecodeError{Message: fmt.Sprintf(
+			"the JSON body has %d objects, over the limit of %d", objects, dialect.MaxJSONObjects)}
+	}
 	var value any
 	if err := json.Unmarshal(body, &value); err != nil {
 		return nil, jsonDecodeError(err)
@@ -108,4 +119,51 @@ func Kind(value any) string {
 	default:
 		return fmt.Sprintf("%T", value) // not a decoded JSON value; named for whoever passed it
 	}
+}
+
+// countJSON is how many values and objects the JSON text holds, counted as the parser counts them: the values
+// are the top-level one and every member of an object or array. It reads only the punctuation outside strings,
+// so that it is exact for valid JSON, allocates nothing for any text, and never counts fewer than the parser met
+// before it stopped.
+func countJSON(text []byte) (values, objects int) {
+	values = 1
+	for i := 0; i < len(text); i++ {
+		switch text[i] {
+		case '"':
+			i = stringEnd(text, i+1)
+		case ',':
+			values++
+		case '{':
+			objects++
+			values += firstMember(text, i+1, '}')
+		case '[':
+			values += firstMember(text, i+1, ']')
+		}
+	}
+	return values, objects
+}
+
+// stringEnd is where the string whose text starts at i ends: its closing quote, or the end of text.
+func stringEnd(text []byte, i int) int {
+	for ; i < len(text); i++ {
+		switch text[i] {
+		case '\\':
+			i++
+		case '"':
+			return i
+		}
+	}
+	return i
+}
+
+// firstMember is 1 when the composite whose text starts at i, closed by end, has a first member, as the parser
+// reads it: when anything but space and end comes first.
+func firstMember(text []byte, i int, end byte) int {
+	for i < len(text) && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r') {
+		i++
+	}
+	if i < len(text) && text[i] == end {
+		return 0
+	}
+	return 1
 }

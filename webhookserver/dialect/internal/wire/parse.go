@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 )
 
 // parseObject is the fast path of DecodeObject: one pass over the body that builds the same values as
@@ -20,13 +22,15 @@ import (
 // It handles valid JSON only, and only what it can build exactly as encoding/json does. On anything else
 // (a syntax error, a number out of range, invalid UTF-8, a surrogate \u escape, deep nesting) it reports
 // ok == false and DecodeObject asks encoding/json, which decides and words the error: the result is the same
-// for every body, which FuzzDecodeObject checks against encoding/json.
+// for every body, which FuzzDecodeObject checks against encoding/json. A body of more values or objects than
+// dialect.MaxJSONValues or dialect.MaxJSONObjects is left the same way, as soon as the parser counts one too
+// many; countJSON then refuses it before encoding/json builds anything.
 func parseObject(body []byte) (object map[string]any, ok bool) {
 	return parseObjectString(string(body))
 }
 
 func parseObjectString(src string) (object map[string]any, ok bool) {
-	p := parser{src: src}
+	p := parser{src: src, values: 1} // the top-level value
 	p.acquire()
 	defer p.release()
 	p.skipSpace()
@@ -43,7 +47,7 @@ func parseObjectString(src string) (object map[string]any, ok bool) {
 // (see Fields): every other value is checked exactly as parseObject checks it, and not built. It takes the
 // same bodies as parseObject, which FuzzDecodeEnvelope checks.
 func parseEnvelope(src string, fields Fields) (Object, bool) {
-	p := parser{src: src}
+	p := parser{src: src, values: 1} // the top-level value
 	p.acquire()
 	defer p.release()
 	p.skipSpace()
@@ -59,7 +63,7 @@ func parseEnvelope(src string, fields Fields) (Object, bool) {
 
 // parseValue parses src, one JSON value, as parseObject parses a member's value.
 func parseValue(src string) (value any, ok bool) {
-	p := parser{src: src}
+	p := parser{src: src, values: 1} // the top-level value
 	p.acquire()
 	defer p.release()
 	if value, ok = p.value(0); !ok || !p.atEnd() {
@@ -124,6 +128,8 @@ type parser struct {
 	// slab is where popFields puts the fields it pops, and popped how many it has popped.
 	slab   []field
 	popped int
+	// values and objects are how many of each the parser has met, as countJSON counts them.
+	values, objects int
 }
 
 type member struct {
@@ -186,6 +192,11 @@ func (p *parser) composite(depth int, end byte, keyed bool, each func(key string
 	if depth > maxParseDepth {
 		return false
 	}
+	if keyed {
+		if p.objects++; p.objects > dialect.MaxJSONObjects {
+			return false
+		}
+	}
 	p.pos++ // '{' or '['
 	p.skipSpace()
 	if p.pos < len(p.src) && p.src[p.pos] == end {
@@ -193,6 +204,9 @@ func (p *parser) composite(depth int, end byte, keyed bool, each func(key string
 		return true
 	}
 	for {
+		if p.values++; p.values > dialect.MaxJSONValues {
+			return false
+		}
 		var key string
 		if keyed {
 			p.skipSpace()

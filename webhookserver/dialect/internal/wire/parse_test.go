@@ -1,7 +1,10 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -51,6 +54,13 @@ func checkParse(t *testing.T, body []byte) {
 	got, ok := parseObject(body)
 	var want any
 	err := json.Unmarshal(body, &want)
+	if err == nil {
+		values, objects := countJSON(body)
+		if wantValues, wantObjects := countTokens(t, body); values != wantValues || objects != wantObjects {
+			t.Fatalf("countJSON(%q) = %d values, %d objects; encoding/json reads %d, %d",
+				body, values, objects, wantValues, wantObjects)
+		}
+	}
 	if !ok {
 		return // encoding/json decides
 	}
@@ -113,6 +123,43 @@ func TestStringWords(t *testing.T) {
 		}
 		if (high&highBits != 0) != nonASCII {
 			t.Fatalf("stringWords(%q, %d) high = %#x, non-ASCII before %d: %v", src, start, high, end, nonASCII)
+		}
+	}
+}
+
+// countTokens counts the values and objects of a valid JSON body as encoding/json's tokens show them, the
+// members of a repeated key included.
+func countTokens(t *testing.T, body []byte) (values, objects int) {
+	decoder := json.NewDecoder(bytes.NewReader(body))
+	type open struct{ object, keyNext bool }
+	var stack []open
+	for {
+		token, err := decoder.Token()
+		if errors.Is(err, io.EOF) {
+			return values, objects
+		}
+		if err != nil {
+			t.Fatalf("encoding/json takes %q but not its tokens: %v", body, err)
+		}
+		delim, _ := token.(json.Delim)
+		if delim == '}' || delim == ']' {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		if top := len(stack) - 1; top >= 0 && stack[top].object {
+			isKey := stack[top].keyNext
+			stack[top].keyNext = !isKey
+			if isKey {
+				continue
+			}
+		}
+		values++
+		switch delim {
+		case '{':
+			objects++
+			stack = append(stack, open{object: true, keyNext: true})
+		case '[':
+			stack = append(stack, open{})
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -131,5 +132,47 @@ func TestQueryFieldCountIsBounded(t *testing.T) {
 	if got := wire.Query(&r, query); got != nil || r.Err() == nil ||
 		!strings.Contains(r.Err().Error(), fmt.Sprintf("the query string has %d fields, over the limit of %d", dialect.MaxFormFields+1, dialect.MaxFormFields)) {
 		t.Errorf("%d fields: %d read, error %v", dialect.MaxFormFields+1, len(got), r.Err())
+	}
+}
+
+// A JSON body is bounded in values and in objects, whichever way it is decoded (the fast parser, or
+// encoding/json for a body with a surrogate escape), and the error says which bound and its value.
+func TestDecodeBounds(t *testing.T) {
+	// body is a body of n values in all, objects of them objects; slow makes the parser leave it to
+	// encoding/json.
+	body := func(n, objects int, slow bool) string {
+		head := `{"s":0,"a":[`
+		if slow {
+			head = `{"s":"\ud83d\ude00","a":[`
+		}
+		elements := slices.Repeat([]string{"{}"}, objects-1) // the body is the first object, and it holds s and a
+		elements = append(elements, slices.Repeat([]string{"0"}, n-3-len(elements))...)
+		return head + strings.Join(elements, ",") + "]}"
+	}
+	tests := map[string]struct {
+		body    string
+		wantErr string
+	}{
+		"at the value bound":     {body: body(dialect.MaxJSONValues, 1, false)},
+		"over the value bound":   {body: body(dialect.MaxJSONValues+1, 1, false), wantErr: "the JSON body has 50001 values, over the limit of 50000"},
+		"at the object bound":    {body: body(dialect.MaxJSONObjects+2, dialect.MaxJSONObjects, false)},
+		"over the object bound":  {body: body(dialect.MaxJSONObjects+3, dialect.MaxJSONObjects+1, false), wantErr: "the JSON body has 10001 objects, over the limit of 10000"},
+		"at both, slowly":        {body: body(dialect.MaxJSONValues, dialect.MaxJSONObjects, true)},
+		"over the values slowly": {body: body(dialect.MaxJSONValues+1, 1, true), wantErr: "the JSON body has 50001 values, over the limit of 50000"},
+		"over the objects slowly": {body: body(dialect.MaxJSONObjects+3, dialect.MaxJSONObjects+1, true),
+			wantErr: "the JSON body has 10001 objects, over the limit of 10000"},
+		"a 1 MiB array of digits": {body: `{"a":[` + strings.Repeat("1,", 1<<19) + `1]}`, wantErr: "the JSON body has 524291 values, over the limit of 50000"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, objectErr := wire.DecodeObject([]byte(tt.body))
+			_, _, envelopeErr := wire.DecodeEnvelope([]byte(tt.body), wire.Fields{"a": nil})
+			for _, err := range []error{objectErr, envelopeErr} {
+				var decodeErr *dialect.DecodeError
+				if tt.wantErr == "" && err != nil || tt.wantErr != "" && (!errors.As(err, &decodeErr) || decodeErr.Message != tt.wantErr) {
+					t.Errorf("decoding %d bytes: %v, want error %q", len(tt.body), err, tt.wantErr)
+				}
+			}
+		})
 	}
 }
