@@ -63,6 +63,19 @@ func samples() string { return filepath.Join(testenv.RepoRoot(), "config", "samp
 // startServer starts webhookserver serve with args plus loopback listeners, and waits until it is ready.
 func startServer(t testing.TB, args ...string) *server {
 	t.Helper()
+	return launchServer(t, "/readyz", args...)
+}
+
+// startServerNotReady is startServer for a server that is live but is meant not to be ready (a dependency it
+// requires is down): it waits for /healthz only.
+func startServerNotReady(t testing.TB, args ...string) *server {
+	t.Helper()
+	return launchServer(t, "/healthz", args...)
+}
+
+// launchServer starts webhookserver serve with args plus loopback listeners, and waits until probe answers 200.
+func launchServer(t testing.TB, probe string, args ...string) *server {
+	t.Helper()
 	webhookPort, metricsPort, adminPort := freePort(t), freePort(t), freePort(t)
 	s := &server{
 		t:          t,
@@ -96,7 +109,7 @@ func startServer(t testing.TB, args ...string) *server {
 			t.Fatalf("webhookserver exited: %v\n%s", s.exitErr, s.logs.String())
 		default:
 		}
-		if resp, err := http.Get(s.MetricsURL + "/readyz"); err == nil {
+		if resp, err := http.Get(s.MetricsURL + probe); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return s
@@ -104,7 +117,7 @@ func startServer(t testing.TB, args ...string) *server {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("webhookserver not ready in 15s:\n%s", s.logs.String())
+	t.Fatalf("webhookserver: %s not 200 in 15s:\n%s", probe, s.logs.String())
 	return nil
 }
 
