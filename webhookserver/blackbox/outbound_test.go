@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // bankManifest is a Dialogflow ES bank bot whose routes call upstream (a loopback recording server): the
@@ -222,4 +224,46 @@ func TestSecretHeadersNeverReachARedirectTarget(t *testing.T) {
 	if !s.waitForLog("redirect not followed: the call carries credentials") {
 		t.Errorf("the log does not say why the call failed:\n%s", s.logs.String())
 	}
+}
+
+// TestCallsNeverReachLinkLocalAddresses: a call to a link-local or cloud metadata address is refused before a
+// connection is made, an IPv6 link-local address with a zone included, and the sender is told to retry (502).
+// Admission refuses a zoned literal, so it is served from a file marked admitted, as a hand-edited ConfigMap is.
+func TestCallsNeverReachLinkLocalAddresses(t *testing.T) {
+	targets := map[string]string{
+		"zoned":    "http://[fe80::1%25lo]:9/x",
+		"metadata": "http://169.254.169.254/latest/meta-data/",
+		"mapped":   "http://[::ffff:169.254.169.254]/latest/meta-data/",
+	}
+	var routes strings.Builder
+	for event, url := range targets {
+		fmt.Fprintf(&routes, `
+  - name: %[1]s
+    spec:
+      endpointRef: {name: events}
+      match: {events: [%[1]s]}
+      call: {url: %[2]q, method: GET}`, event, url)
+	}
+	config := writeFile(t, t.TempDir(), "config.yaml", `
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookServerConfig
+admitted: true
+endpoints:
+- name: events
+  namespace: default
+  spec:
+    dialect: Generic
+    path: /events
+    auth: {allowUnauthenticated: true}
+  routes:`+routes.String()+"\n")
+	s := startServer(t, "--config", config)
+	for event := range targets {
+		resp, content := s.post("/events", []byte(`{"event":"`+event+`"}`), nil)
+		if resp.StatusCode != http.StatusBadGateway {
+			t.Errorf("%s: %d %s, want 502 (the call refused)", event, resp.StatusCode, content)
+		}
+	}
+	waitUntil(t, 5*time.Second, "three refusals logged", func() bool {
+		return strings.Count(s.logs.String(), "link-local or cloud metadata address refused") >= 3
+	})
 }
