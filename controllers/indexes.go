@@ -72,10 +72,12 @@ func routeSecrets(route *fulfillmentv1alpha1.IntentRoute) []string {
 const LabelSecretReference = "fulfillment.dev/reference"
 
 // secretRef is what the operator knows of a referenced Secret: whether it exists and whether it carries
-// LabelSecretReference: "true". It is read as metadata only (the operator never needs the values of
-// referenced Secrets, and the watch caches only metadata).
+// LabelSecretReference: "true", and its resourceVersion. It is read as metadata only (the watch caches only
+// metadata); what the server needs in it is checked by a SecretChecker, which reads it again only when the
+// resourceVersion changed.
 type secretRef struct {
 	exists, labelled bool
+	resourceVersion  string
 }
 
 func readSecretRef(ctx context.Context, c client.Reader, namespace, name string) (secretRef, error) {
@@ -85,5 +87,5 @@ func readSecretRef(ctx context.Context, c client.Reader, namespace, name string)
 	if client.IgnoreNotFound(err) != nil {
 		return secretRef{}, err
 	}
-	return secretRef{exists: err == nil, labelled: meta.Labels[LabelSecretReference] == "true"}, nil
+	return secretRef{exists: err == nil, labelled: meta.Labels[LabelSecretReference] == "true", resourceVersion: meta.ResourceVersion}, nil
 }
