@@ -57,12 +57,8 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 // routeSecrets are the Secrets a route's call headers read.
 func routeSecrets(route *fulfillmentv1alpha1.IntentRoute) []string {
 	var names []string
-	if call := route.Spec.Call; call != nil {
-		for _, header := range call.Headers {
-			if header.ValueFrom != nil {
-				names = append(names, header.ValueFrom.SecretKeyRef.Name)
-			}
-		}
+	for _, req := range RouteSecretRequirements(route) {
+		names = append(names, req.Secret)
 	}
 	return names
 }

@@ -143,13 +143,8 @@ func resolveRouteRefs(route *fulfillmentv1alpha1.IntentRoute, facts RouteFacts) 
 // duplicates: what the reconciler checks to fill RouteFacts.MissingSecrets.
 func RouteSecretKeys(route *fulfillmentv1alpha1.IntentRoute) []string {
 	var keys []string
-	if call := route.Spec.Call; call != nil {
-		for _, header := range call.Headers {
-			if header.ValueFrom != nil {
-				ref := header.ValueFrom.SecretKeyRef
-				keys = append(keys, ref.Name+"/"+ref.Key)
-			}
-		}
+	for _, req := range RouteSecretRequirements(route) {
+		keys = append(keys, req.Secret+"/"+req.Key)
 	}
 	slices.Sort(keys)
 	return slices.Compact(keys)

@@ -197,3 +197,23 @@ func TestAcceptedRoutesLeavesOutWhatDoesNotFit(t *testing.T) {
 		t.Errorf("message = %q, want the ConfigMap limit", set.TooLarge["huge"])
 	}
 }
+
+func TestSecretsCheckReportsKeyProblems(t *testing.T) {
+	endpoint := endpointFixture(func(e *fulfillmentv1alpha1.WebhookEndpoint) {
+		e.Spec.Auth.Basic = &fulfillmentv1alpha1.BasicAuth{SecretRef: fulfillmentv1alpha1.LocalObjectReference{Name: "creds"}}
+	})
+	invalid := CheckSecretKeys(EndpointSecretRequirements(endpoint), map[string][]byte{"username": []byte("u"), "password": []byte(" ")})
+	c := secretsCheck(endpoint, nil, nil, invalid)
+	if c.ok || !c.stalled || c.reason != ReasonSecretKeyInvalid ||
+		!strings.Contains(c.message, "spec.auth.basic.secretRef: Secret creds key password is empty") {
+		t.Errorf("secretsCheck = %+v, want stalled SecretKeyInvalid naming field, Secret and key", c)
+	}
+	missing := CheckSecretKeys(EndpointSecretRequirements(endpoint), map[string][]byte{"password": []byte(" ")})
+	if c := secretsCheck(endpoint, nil, nil, missing); c.reason != ReasonSecretKeyMissing {
+		t.Errorf("reason with a missing and an invalid key = %s, want SecretKeyMissing", c.reason)
+	}
+	// A missing Secret comes first: it is waited for, not stalled.
+	if c := secretsCheck(endpoint, []string{"other"}, nil, invalid); c.stalled || c.reason != ReasonSecretNotFound {
+		t.Errorf("with a missing Secret = %+v, want SecretNotFound, not stalled", c)
+	}
+}
