@@ -57,12 +57,8 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 // routeSecrets are the Secrets a route's call headers read.
 func routeSecrets(route *fulfillmentv1alpha1.IntentRoute) []string {
 	var names []string
-	if call := route.Spec.Call; call != nil {
-		for _, header := range call.Headers {
-			if header.ValueFrom != nil {
-				names = append(names, header.ValueFrom.SecretKeyRef.Name)
-			}
-		}
+	for _, req := range RouteSecretRequirements(route) {
+		names = append(names, req.Secret)
 	}
 	return names
 }
@@ -72,10 +68,12 @@ func routeSecrets(route *fulfillmentv1alpha1.IntentRoute) []string {
 const LabelSecretReference = "fulfillment.dev/reference"
 
 // secretRef is what the operator knows of a referenced Secret: whether it exists and whether it carries
-// LabelSecretReference: "true". It is read as metadata only (the operator never needs the values of
-// referenced Secrets, and the watch caches only metadata).
+// LabelSecretReference: "true", and its resourceVersion. It is read as metadata only (the watch caches only
+// metadata); what the server needs in it is checked by a SecretChecker, which reads it again only when the
+// resourceVersion changed.
 type secretRef struct {
 	exists, labelled bool
+	resourceVersion  string
 }
 
 func readSecretRef(ctx context.Context, c client.Reader, namespace, name string) (secretRef, error) {
@@ -85,5 +83,5 @@ func readSecretRef(ctx context.Context, c client.Reader, namespace, name string)
 	if client.IgnoreNotFound(err) != nil {
 		return secretRef{}, err
 	}
-	return secretRef{exists: err == nil, labelled: meta.Labels[LabelSecretReference] == "true"}, nil
+	return secretRef{exists: err == nil, labelled: meta.Labels[LabelSecretReference] == "true", resourceVersion: meta.ResourceVersion}, nil
 }

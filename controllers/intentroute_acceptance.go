@@ -40,8 +40,18 @@ type RouteFacts struct {
 	// UnlabelledSecrets are the Secrets the route's call headers read that exist without LabelSecretReference
 	// while the operator requires it, by name.
 	UnlabelledSecrets []string
+	// InvalidSecretKeys are the keys of existing (and permitted) Secrets the call headers read that are
+	// missing or hold no valid header value.
+	InvalidSecretKeys []SecretKeyProblem
 	// Siblings are the other routes of the same endpoint, accepted or not.
 	Siblings []fulfillmentv1alpha1.IntentRoute
+}
+
+// RouteSecretFacts is what the reconciler read about the Secrets of one route's call headers (RouteFacts'
+// MissingSecrets, UnlabelledSecrets and InvalidSecretKeys).
+type RouteSecretFacts struct {
+	Missing, Unlabelled []string
+	Invalid             []SecretKeyProblem
 }
 
 // Acceptance is the decision about one route: the Accepted and ResolvedRefs conditions.
@@ -64,8 +74,9 @@ type Acceptance struct {
 //     headers read is missing.
 //  4. Conflict: an older sibling has the same match and priority, so this route could never answer.
 //
-// A missing Secret sets ResolvedRefs=False (SecretNotFound) and also rejects the route with InvalidTarget:
-// the server reads header Secrets when it compiles a route, and one failed route refuses the whole new
+// A missing Secret sets ResolvedRefs=False (SecretNotFound; SecretKeyMissing or SecretKeyInvalid when the
+// Secret exists without the key or with a value that is no header value) and also rejects the route with
+// InvalidTarget: the server reads header Secrets when it compiles a route, and one failed route refuses the whole new
 // configuration, so a route with a missing Secret must stay out of it. InvalidTarget is the reason of
 // DESIGN's list that fits: the call cannot reach its target as configured. Messages name Secrets and keys,
 // never values (AcceptRoute never sees a value).
@@ -94,6 +105,9 @@ func acceptRoute(env *expr.Env, route *fulfillmentv1alpha1.IntentRoute, facts Ro
 	problems := routeTargetProblems(&route.Spec, endpoint.Spec.Dialect)
 	problems = append(problems, missingSecretProblems(route, facts.MissingSecrets)...)
 	problems = append(problems, unlabelledSecretProblems(route, facts.UnlabelledSecrets)...)
+	for _, p := range facts.InvalidSecretKeys {
+		problems = append(problems, p.Message())
+	}
 	if len(problems) > 0 {
 		return false, fulfillmentv1alpha1.ReasonInvalidTarget, problemList(problems)
 	}
@@ -111,6 +125,9 @@ func resolveRouteRefs(route *fulfillmentv1alpha1.IntentRoute, facts RouteFacts) 
 	if problems := unlabelledSecretProblems(route, facts.UnlabelledSecrets); len(problems) > 0 {
 		return false, ReasonRefNotPermitted, problemList(problems)
 	}
+	if invalid := facts.InvalidSecretKeys; len(invalid) > 0 {
+		return false, secretKeyProblemsReason(invalid), secretKeyProblemsMessage(invalid)
+	}
 	refs := RouteSecretKeys(route)
 	switch len(refs) {
 	case 0:
@@ -126,13 +143,8 @@ func resolveRouteRefs(route *fulfillmentv1alpha1.IntentRoute, facts RouteFacts) 
 // duplicates: what the reconciler checks to fill RouteFacts.MissingSecrets.
 func RouteSecretKeys(route *fulfillmentv1alpha1.IntentRoute) []string {
 	var keys []string
-	if call := route.Spec.Call; call != nil {
-		for _, header := range call.Headers {
-			if header.ValueFrom != nil {
-				ref := header.ValueFrom.SecretKeyRef
-				keys = append(keys, ref.Name+"/"+ref.Key)
-			}
-		}
+	for _, req := range RouteSecretRequirements(route) {
+		keys = append(keys, req.Secret+"/"+req.Key)
 	}
 	slices.Sort(keys)
 	return slices.Compact(keys)
@@ -405,14 +417,29 @@ func problemList(problems []string) string {
 	return fmt.Sprintf("%s; and %d more", strings.Join(problems[:maxRouteProblems], "; "), len(problems)-maxRouteProblems)
 }
 
+// RouteSet is the decision about every route of an endpoint (AcceptedRoutes).
+type RouteSet struct {
+	// Accepted are the routes the configuration holds, in the server's order: priority (higher first), then
+	// older, then name.
+	Accepted []fulfillmentv1alpha1.IntentRoute
+	Counts   fulfillmentv1alpha1.RouteCounts
+	// TooLarge are the routes AcceptRoute accepts that do not fit in the configuration, by name, with the
+	// message of their Accepted=False condition (reason ConfigurationTooLarge).
+	TooLarge map[string]string
+}
+
 // AcceptedRoutes decides every route of endpoint at once, as the endpoint's reconciler needs it to render
-// <endpoint>-config: it calls AcceptRoute itself instead of reading the routes' status, which may lag behind
-// a route's spec and would briefly drop a route that is only being edited. secrets gives a route's
-// RouteFacts.MissingSecrets and UnlabelledSecrets (nil means every Secret may be read). Routes of other
-// endpoints and routes being deleted are left out, of the result and of the counts. The accepted routes come in
-// the server's order: priority (higher first), then older, then name.
+// <endpoint>-config and the route's reconciler to know whether the route fits in it: it calls AcceptRoute
+// itself instead of reading the routes' status, which may lag behind a route's spec and would briefly drop a
+// route that is only being edited. secrets gives a route's Secret facts (nil means every Secret may be read and
+// holds what the server needs). Routes of other endpoints and routes being deleted are left out, of the result
+// and of the counts.
+//
+// Then the accepted routes must fit in a ConfigMap (FitConfiguration): taken in the server's order, a route
+// whose rendering does not fit after the earlier ones is left out with ConfigurationTooLarge, and the later ones
+// still get their chance. The decision depends only on the routes, so both reconcilers agree.
 func AcceptedRoutes(env *expr.Env, endpoint *fulfillmentv1alpha1.WebhookEndpoint, routes []fulfillmentv1alpha1.IntentRoute,
-	secrets func(*fulfillmentv1alpha1.IntentRoute) (missing, unlabelled []string)) ([]fulfillmentv1alpha1.IntentRoute, fulfillmentv1alpha1.RouteCounts) {
+	secrets func(*fulfillmentv1alpha1.IntentRoute) RouteSecretFacts) RouteSet {
 	var mine []fulfillmentv1alpha1.IntentRoute
 	for i := range routes {
 		r := &routes[i]
@@ -426,11 +453,11 @@ func AcceptedRoutes(env *expr.Env, endpoint *fulfillmentv1alpha1.WebhookEndpoint
 		r := &mine[i]
 		facts := RouteFacts{Endpoint: endpoint, Siblings: mine}
 		if secrets != nil {
-			facts.MissingSecrets, facts.UnlabelledSecrets = secrets(r)
+			s := secrets(r)
+			facts.MissingSecrets, facts.UnlabelledSecrets, facts.InvalidSecretKeys = s.Missing, s.Unlabelled, s.Invalid
 		}
 		if AcceptRoute(env, r, facts).Accepted {
 			accepted = append(accepted, *r)
-			counts.Accepted++
 		} else {
 			counts.Rejected++
 		}
@@ -441,5 +468,99 @@ func AcceptedRoutes(env *expr.Env, endpoint *fulfillmentv1alpha1.WebhookEndpoint
 		}
 		return routeBefore(&accepted[i], &accepted[j])
 	})
-	return accepted, counts
+	fit, tooLarge := FitConfiguration(endpoint, accepted, MaxConfigBytes)
+	counts.Accepted = int32(len(fit))
+	counts.Rejected += int32(len(tooLarge))
+	return RouteSet{Accepted: fit, Counts: counts, TooLarge: tooLarge}
+}
+
+// MaxConfigBytes is the most a rendered configuration may hold: the API server refuses a ConfigMap whose data
+// values add up to more than 1 MiB (k8s.io/kubernetes/pkg/apis/core/validation.ValidateConfigMap, MaxSecretSize),
+// and <endpoint>-config holds only the configuration.
+const MaxConfigBytes = 1 << 20
+
+// FitConfiguration keeps, of routes (in the server's order), those whose configuration rendered by RenderConfig
+// fits in limit bytes: each route in turn is kept when it fits after the routes kept before it, and left out
+// otherwise, so the routes that come first in the server's order are served and one oversized route never
+// takes the others with it. Sizes are measured by rendering: a route adds what the rendering grows by with it
+// (YAML list items are rendered independently), and the result is rendered again to make sure. tooLarge maps
+// each route left out to its message. A configuration that does not render is returned as it is: the
+// reconciler reports that error itself.
+func FitConfiguration(endpoint *fulfillmentv1alpha1.WebhookEndpoint, routes []fulfillmentv1alpha1.IntentRoute,
+	limit int) (fit []fulfillmentv1alpha1.IntentRoute, tooLarge map[string]string) {
+	all, _, err := RenderConfig(endpoint, routes)
+	if err != nil || len(all) <= limit {
+		return routes, nil
+	}
+	base, _, err := RenderConfig(endpoint, nil)
+	if err != nil {
+		return routes, nil
+	}
+	size := len(base)
+	tooLarge = map[string]string{}
+	leaveOut := func(route *fulfillmentv1alpha1.IntentRoute, adds int) {
+		tooLarge[route.Name] = configTooLargeMessage(endpoint, size, adds, limit)
+	}
+	// rendersWithin renders fit and route, for a route near the limit (the list's header is counted once).
+	rendersWithin := func(route fulfillmentv1alpha1.IntentRoute) (int, bool) {
+		data, _, err := RenderConfig(endpoint, append(slices.Clone(fit), route))
+		return len(data), err == nil && len(data) <= limit
+	}
+	const nearLimit = 256
+	for _, route := range routes {
+		alone, _, err := RenderConfig(endpoint, []fulfillmentv1alpha1.IntentRoute{route})
+		if err != nil {
+			continue // leaves the route out of fit; RenderConfig of the whole set already worked, so never here
+		}
+		adds := len(alone) - len(base)
+		switch {
+		case size+adds <= limit:
+			fit, size = append(fit, route), size+adds
+		case size+adds-limit <= nearLimit:
+			if total, ok := rendersWithin(route); ok {
+				fit, size = append(fit, route), total
+				continue
+			}
+			leaveOut(&route, adds)
+		default:
+			leaveOut(&route, adds)
+		}
+	}
+	for len(fit) > 0 {
+		data, _, err := RenderConfig(endpoint, fit)
+		if err == nil && len(data) <= limit {
+			break
+		}
+		// Never reached while list items render independently; should that change, the last kept route goes.
+		last := fit[len(fit)-1]
+		fit = fit[:len(fit)-1]
+		without, _, _ := RenderConfig(endpoint, fit)
+		size = len(without)
+		leaveOut(&last, len(data)-len(without))
+	}
+	return fit, tooLarge
+}
+
+// configTooLargeMessage says how large the configuration would be with the route and what to do.
+func configTooLargeMessage(endpoint *fulfillmentv1alpha1.WebhookEndpoint, before, adds, limit int) string {
+	what := fmt.Sprintf("the configuration of WebhookEndpoint %s would be %s with this route", endpoint.Name, byteSize(before+adds))
+	if adds > 0 {
+		what += fmt.Sprintf(" (the route adds %s to the %s the endpoint and the routes before it in the server's order take)",
+			byteSize(adds), byteSize(before))
+	}
+	return fmt.Sprintf("%s, more than the %s a ConfigMap holds, so the route is left out and the others are served: make it "+
+		"smaller (its payloads, messages and templates), or serve it from another WebhookEndpoint; a higher priority "+
+		"would serve it instead of later routes", what, byteSize(limit))
+}
+
+// byteSize writes a size in bytes and in KiB or MiB.
+func byteSize(n int) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%d bytes (%.2f MiB)", n, float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%d bytes (%.1f KiB)", n, float64(n)/(1<<10))
+	default:
+		return fmt.Sprintf("%d bytes", n)
+	}
 }

@@ -665,16 +665,17 @@ func TestAcceptedRoutes(t *testing.T) {
 		*routeFixture("needs-token", withCall(secretHeaderCall), withMatch(fulfillmentv1alpha1.RouteMatch{Intents: []string{"transfer"}})),
 		*routeFixture("aa-default-later", withMatch(fulfillmentv1alpha1.RouteMatch{Intents: []string{"hello"}})),
 	}
-	missing := func(r *fulfillmentv1alpha1.IntentRoute) ([]string, []string) {
+	missing := func(r *fulfillmentv1alpha1.IntentRoute) RouteSecretFacts {
 		if r.Name == "needs-token" {
-			return []string{"bank-api-token/token"}, nil
+			return RouteSecretFacts{Missing: []string{"bank-api-token/token"}}
 		}
-		return nil, nil
+		return RouteSecretFacts{}
 	}
 
-	accepted, counts := AcceptedRoutes(env, endpoint, routes, missing)
+	set := AcceptedRoutes(env, endpoint, routes, missing)
+	counts := set.Counts
 	var names []string
-	for _, r := range accepted {
+	for _, r := range set.Accepted {
 		names = append(names, r.Name)
 	}
 	if want := []string{"urgent", "zz-default", "aa-default-later"}; !slices.Equal(names, want) {
@@ -685,21 +686,33 @@ func TestAcceptedRoutes(t *testing.T) {
 	}
 
 	// Without a lookup no Secret is missing.
-	_, counts = AcceptedRoutes(env, endpoint, routes, nil)
+	counts = AcceptedRoutes(env, endpoint, routes, nil).Counts
 	if want := (fulfillmentv1alpha1.RouteCounts{Accepted: 4, Rejected: 2}); counts != want {
 		t.Errorf("counts without missing Secrets = %+v, want %+v", counts, want)
 	}
 
 	// A Secret that exists but may not be referenced keeps the route out as well.
-	unlabelled := func(r *fulfillmentv1alpha1.IntentRoute) ([]string, []string) {
+	unlabelled := func(r *fulfillmentv1alpha1.IntentRoute) RouteSecretFacts {
 		if r.Name == "needs-token" {
-			return nil, []string{"bank-api-token"}
+			return RouteSecretFacts{Unlabelled: []string{"bank-api-token"}}
 		}
-		return nil, nil
+		return RouteSecretFacts{}
 	}
-	_, counts = AcceptedRoutes(env, endpoint, routes, unlabelled)
+	counts = AcceptedRoutes(env, endpoint, routes, unlabelled).Counts
 	if want := (fulfillmentv1alpha1.RouteCounts{Accepted: 3, Rejected: 3}); counts != want {
 		t.Errorf("counts with an unlabelled Secret = %+v, want %+v", counts, want)
+	}
+
+	// A Secret without the header's key keeps the route out, with the key named.
+	keyMissing := func(r *fulfillmentv1alpha1.IntentRoute) RouteSecretFacts {
+		if r.Name == "needs-token" {
+			return RouteSecretFacts{Invalid: CheckSecretKeys(RouteSecretRequirements(r), map[string][]byte{"other": []byte("x")})}
+		}
+		return RouteSecretFacts{}
+	}
+	counts = AcceptedRoutes(env, endpoint, routes, keyMissing).Counts
+	if want := (fulfillmentv1alpha1.RouteCounts{Accepted: 3, Rejected: 3}); counts != want {
+		t.Errorf("counts with a missing Secret key = %+v, want %+v", counts, want)
 	}
 }
 

@@ -33,6 +33,8 @@ type IntentRouteReconciler struct {
 	Now      func() (now metav1.Time)
 	// RequireSecretLabel refuses Secrets without LabelSecretReference (--require-secret-reference-label).
 	RequireSecretLabel bool
+	// Secrets checks the keys the call headers read (shared with the endpoint reconciler).
+	Secrets *SecretChecker
 }
 
 // Reconcile implements reconcile.Reconciler.
@@ -57,11 +59,22 @@ func (r *IntentRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if err := r.Client.List(ctx, siblings, client.InNamespace(route.Namespace), client.MatchingFields{IndexRouteEndpoint: route.Spec.EndpointRef.Name}); err != nil {
 		return ctrl.Result{}, err
 	}
-	facts, err := routeFacts(ctx, r.Client, route, endpoint, siblings.Items, r.RequireSecretLabel)
+	facts, err := routeFacts(ctx, r.Client, r.Secrets, route, endpoint, siblings.Items, r.RequireSecretLabel)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	acceptance := AcceptRoute(r.Env, route, facts)
+	if acceptance.Accepted && endpoint != nil {
+		// Whether it fits in the configuration depends on the routes before it: decided over all of them, as
+		// the endpoint's reconciler does.
+		tooLarge, err := r.tooLarge(ctx, route, endpoint, siblings.Items)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if tooLarge != "" {
+			acceptance.Accepted, acceptance.Reason, acceptance.Message = false, fulfillmentv1alpha1.ReasonConfigurationTooLarge, tooLarge
+		}
+	}
 	status := ComputeRouteStatus(route, acceptance, r.Now())
 	if equality.Semantic.DeepEqual(status, route.Status) {
 		return ctrl.Result{}, nil
@@ -82,38 +95,85 @@ func (r *IntentRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	return ctrl.Result{}, nil
 }
 
+// tooLarge is the message of route when the endpoint's configuration has no room left for it, "" otherwise.
+func (r *IntentRouteReconciler) tooLarge(ctx context.Context, route *fulfillmentv1alpha1.IntentRoute, endpoint *fulfillmentv1alpha1.WebhookEndpoint,
+	siblings []fulfillmentv1alpha1.IntentRoute) (string, error) {
+	all := []fulfillmentv1alpha1.IntentRoute{*route}
+	for _, sibling := range siblings {
+		if sibling.Name != route.Name {
+			all = append(all, sibling)
+		}
+	}
+	secrets, err := routesSecretFacts(ctx, r.Client, r.Secrets, all, r.RequireSecretLabel)
+	if err != nil {
+		return "", err
+	}
+	set := AcceptedRoutes(r.Env, endpoint, all, func(route *fulfillmentv1alpha1.IntentRoute) RouteSecretFacts { return secrets[route.Name] })
+	return set.TooLarge[route.Name], nil
+}
+
+// routesSecretFacts is routeSecretFacts of each route, by name.
+func routesSecretFacts(ctx context.Context, c client.Client, secrets *SecretChecker, routes []fulfillmentv1alpha1.IntentRoute,
+	requireLabel bool) (map[string]RouteSecretFacts, error) {
+	facts := make(map[string]RouteSecretFacts, len(routes))
+	for i := range routes {
+		f, err := routeSecretFacts(ctx, c, secrets, &routes[i], requireLabel)
+		if err != nil {
+			return nil, err
+		}
+		facts[routes[i].Name] = f
+	}
+	return facts, nil
+}
+
 // routeFacts gathers what acceptance needs to know about a route: its endpoint, its siblings and which Secrets
 // its call headers read that do not exist or may not be read.
-func routeFacts(ctx context.Context, c client.Client, route *fulfillmentv1alpha1.IntentRoute, endpoint *fulfillmentv1alpha1.WebhookEndpoint,
-	all []fulfillmentv1alpha1.IntentRoute, requireLabel bool) (RouteFacts, error) {
+func routeFacts(ctx context.Context, c client.Client, secrets *SecretChecker, route *fulfillmentv1alpha1.IntentRoute,
+	endpoint *fulfillmentv1alpha1.WebhookEndpoint, all []fulfillmentv1alpha1.IntentRoute, requireLabel bool) (RouteFacts, error) {
 	facts := RouteFacts{Endpoint: endpoint}
 	for _, sibling := range all {
 		if sibling.Name != route.Name {
 			facts.Siblings = append(facts.Siblings, sibling)
 		}
 	}
-	var err error
-	facts.MissingSecrets, facts.UnlabelledSecrets, err = routeSecretFacts(ctx, c, route, requireLabel)
+	secretFacts, err := routeSecretFacts(ctx, c, secrets, route, requireLabel)
+	facts.MissingSecrets, facts.UnlabelledSecrets, facts.InvalidSecretKeys = secretFacts.Missing, secretFacts.Unlabelled, secretFacts.Invalid
 	return facts, err
 }
 
 // routeSecretFacts reads the Secrets of a route's call headers: the "name/key" references whose Secret does not
-// exist, and, when requireLabel is set, the names of those that exist without LabelSecretReference.
-func routeSecretFacts(ctx context.Context, c client.Client, route *fulfillmentv1alpha1.IntentRoute, requireLabel bool) (missing, unlabelled []string, err error) {
+// exist, when requireLabel is set the names of those that exist without LabelSecretReference, and, of the
+// others, the keys that are missing or hold no valid header value (with secrets; nil checks nothing).
+func routeSecretFacts(ctx context.Context, c client.Client, secrets *SecretChecker, route *fulfillmentv1alpha1.IntentRoute,
+	requireLabel bool) (RouteSecretFacts, error) {
+	var facts RouteSecretFacts
+	reqs := RouteSecretRequirements(route)
+	checked := map[string]bool{}
 	for _, nameAndKey := range RouteSecretKeys(route) {
 		name, _, _ := strings.Cut(nameAndKey, "/")
 		ref, err := readSecretRef(ctx, c, route.Namespace, name)
 		if err != nil {
-			return nil, nil, err
+			return RouteSecretFacts{}, err
 		}
 		switch {
 		case !ref.exists:
-			missing = append(missing, nameAndKey)
+			facts.Missing = append(facts.Missing, nameAndKey)
+			if secrets != nil {
+				secrets.Forget(route.Namespace, name)
+			}
 		case requireLabel && !ref.labelled:
-			unlabelled = append(unlabelled, name)
+			facts.Unlabelled = append(facts.Unlabelled, name)
+		case secrets != nil && !checked[name]:
+			checked[name] = true
+			problems, err := secrets.Check(ctx, route.Namespace, name, ref.resourceVersion, requirementsOf(reqs, name))
+			if err != nil {
+				return RouteSecretFacts{}, err
+			}
+			facts.Invalid = append(facts.Invalid, problems...)
 		}
 	}
-	return missing, slices.Compact(unlabelled), nil
+	facts.Unlabelled = slices.Compact(facts.Unlabelled)
+	return facts, nil
 }
 
 // SetupWithManager registers the controller: the route (spec changes), its siblings (a conflict can resolve

@@ -34,6 +34,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := SetupIndexes(ctx, mgr); err != nil {
 		return err
 	}
+	// Referenced Secrets' content is read uncached, once per resourceVersion, for both reconcilers.
+	secrets := &SecretChecker{Reader: mgr.GetAPIReader()}
 	endpoints := &WebhookEndpointReconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
@@ -42,6 +44,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		Image:     opts.Image,
 		Env:       env,
 		Now:       opts.Now,
+		Secrets:   secrets,
 
 		RequireSecretLabel: opts.RequireSecretLabel,
 	}
@@ -53,6 +56,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		Recorder: mgr.GetEventRecorder("fulfillment-operator"),
 		Env:      env,
 		Now:      func() metav1.Time { return metav1.NewTime(opts.Now()) },
+		Secrets:  secrets,
 
 		RequireSecretLabel: opts.RequireSecretLabel,
 	}

@@ -61,6 +61,9 @@ type WebhookEndpointReconciler struct {
 	warnedInsecure sync.Map
 	// RequireSecretLabel refuses Secrets without LabelSecretReference (--require-secret-reference-label).
 	RequireSecretLabel bool
+	// Secrets checks what the server reads in referenced Secrets (shared with the IntentRoute reconciler); nil
+	// checks nothing.
+	Secrets *SecretChecker
 	// noGatewayAPI remembers that the Gateway API is not installed (see deleteHTTPRoute).
 	noGatewayAPI atomic.Bool
 }
@@ -181,17 +184,22 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 	// Referenced Secrets must exist before pods that mount them roll out. A missing one is waited for: the
 	// running pods keep serving the previous configuration, the status says which Secret (Reconciling), and the
 	// Secret watch brings the endpoint back when it is created, so there is nothing to retry.
-	missing, unlabelled, err := r.unusableSecrets(ctx, endpoint, accepted)
+	missing, unlabelled, invalid, err := r.unusableSecrets(ctx, endpoint, accepted)
 	if err != nil {
 		return readFailed("the referenced Secrets", err)
 	}
-	facts.MissingSecrets, facts.UnlabelledSecrets, facts.SecretsRead = missing, unlabelled, true
+	facts.MissingSecrets, facts.UnlabelledSecrets, facts.InvalidSecrets, facts.SecretsRead = missing, unlabelled, invalid, true
 	if len(missing) > 0 {
 		return facts, 0, nil
 	}
 	if len(unlabelled) > 0 {
 		// The pods would mount them: refused until the user labels them or points elsewhere.
-		return facts, 0, &stalledError{reason: ReasonRefNotPermitted, message: secretsCheck(endpoint, nil, unlabelled).message}
+		return facts, 0, &stalledError{reason: ReasonRefNotPermitted, message: secretsCheck(endpoint, nil, unlabelled, nil).message}
+	}
+	if len(invalid) > 0 {
+		// The pods could not load the configuration: nothing changes until the Secret does (its watch brings
+		// the endpoint back), and the running pods keep serving the previous configuration.
+		return facts, 0, &stalledError{reason: secretKeyProblemsReason(invalid), message: secretKeyProblemsMessage(invalid)}
 	}
 
 	var requeueAfter time.Duration
@@ -203,6 +211,12 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 		rotatedAt := metav1.NewTime(state.RotatedAt)
 		facts.LastKeyRotationTime = &rotatedAt
 		requeueAfter = state.NextCheck
+		// The generated key is kept as it is found, so a hand-edited one in the wrong format would make the
+		// pods refuse the configuration.
+		if invalid := CheckSecretKeys(requirementsOf(EndpointSecretRequirements(endpoint), HMACSecretName(endpoint)), state.Data); len(invalid) > 0 {
+			facts.InvalidSecrets = invalid
+			return facts, 0, &stalledError{reason: secretKeyProblemsReason(invalid), message: secretKeyProblemsMessage(invalid)}
+		}
 	} else {
 		r.warnIgnoredRotateKey(endpoint)
 	}
@@ -288,25 +302,23 @@ func (r *WebhookEndpointReconciler) acceptedRoutes(ctx context.Context, endpoint
 	if err := r.Client.List(ctx, routes, client.InNamespace(endpoint.Namespace), client.MatchingFields{IndexRouteEndpoint: endpoint.Name}); err != nil {
 		return nil, fulfillmentv1alpha1.RouteCounts{}, err
 	}
-	missing, unlabelled := map[string][]string{}, map[string][]string{}
-	for i := range routes.Items {
-		name := routes.Items[i].Name
-		var err error
-		missing[name], unlabelled[name], err = routeSecretFacts(ctx, r.Client, &routes.Items[i], r.RequireSecretLabel)
-		if err != nil {
-			return nil, fulfillmentv1alpha1.RouteCounts{}, err
-		}
+	secrets, err := routesSecretFacts(ctx, r.Client, r.Secrets, routes.Items, r.RequireSecretLabel)
+	if err != nil {
+		return nil, fulfillmentv1alpha1.RouteCounts{}, err
 	}
-	accepted, counts := AcceptedRoutes(r.Env, endpoint, routes.Items, func(route *fulfillmentv1alpha1.IntentRoute) ([]string, []string) {
-		return missing[route.Name], unlabelled[route.Name]
+	set := AcceptedRoutes(r.Env, endpoint, routes.Items, func(route *fulfillmentv1alpha1.IntentRoute) RouteSecretFacts {
+		return secrets[route.Name]
 	})
-	return accepted, counts, nil
+	return set.Accepted, set.Counts, nil
 }
 
-// unusableSecrets are the referenced Secrets that do not exist and, with RequireSecretLabel, those that exist
-// without LabelSecretReference; the generated HMAC Secret is the operator's own.
+// unusableSecrets are the referenced Secrets that do not exist, with RequireSecretLabel those that exist
+// without LabelSecretReference, and, of the others, the keys the server reads for the endpoint that are missing
+// or not in the format it needs (EndpointSecretRequirements; the accepted routes' header keys were checked by
+// acceptance). The generated HMAC Secret is the operator's own and checked once reconciled.
 func (r *WebhookEndpointReconciler) unusableSecrets(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint,
-	routes []fulfillmentv1alpha1.IntentRoute) (missing, unlabelled []string, err error) {
+	routes []fulfillmentv1alpha1.IntentRoute) (missing, unlabelled []string, invalid []SecretKeyProblem, err error) {
+	reqs := EndpointSecretRequirements(endpoint)
 	names := ReferencedSecrets(endpoint, routes)
 	if tls := endpoint.Spec.TLS; tls != nil && tls.Mode == fulfillmentv1alpha1.TLSModeSecret {
 		names = append(names, tls.SecretName)
@@ -321,16 +333,25 @@ func (r *WebhookEndpointReconciler) unusableSecrets(ctx context.Context, endpoin
 		}
 		ref, err := readSecretRef(ctx, r.Client, endpoint.Namespace, name)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		switch {
 		case !ref.exists:
 			missing = append(missing, name)
+			if r.Secrets != nil {
+				r.Secrets.Forget(endpoint.Namespace, name)
+			}
 		case r.RequireSecretLabel && !ref.labelled:
 			unlabelled = append(unlabelled, name)
+		case r.Secrets != nil:
+			problems, err := r.Secrets.Check(ctx, endpoint.Namespace, name, ref.resourceVersion, requirementsOf(reqs, name))
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			invalid = append(invalid, problems...)
 		}
 	}
-	return missing, unlabelled, nil
+	return missing, unlabelled, invalid, nil
 }
 
 // reconcileHMACKeys creates and rotates the generated HMAC Secret.

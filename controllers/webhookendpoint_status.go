@@ -33,7 +33,7 @@ const (
 	ReasonSuspended = "Suspended"
 	// ReasonScaledToZero: spec.replicas is 0.
 	ReasonScaledToZero = "ScaledToZero"
-	// ReasonSecretsFound: every referenced Secret exists.
+	// ReasonSecretsFound: every referenced Secret exists with the keys the server reads, in its format.
 	ReasonSecretsFound = "SecretsFound"
 	// ReasonCertificateValid, ReasonCertificateNotReady, ReasonCertificateExpired: the serving certificate.
 	ReasonCertificateValid    = "CertificateValid"
@@ -81,6 +81,9 @@ type EndpointFacts struct {
 	MissingSecrets []string
 	// UnlabelledSecrets are the referenced Secrets without LabelSecretReference while the operator requires it.
 	UnlabelledSecrets []string
+	// InvalidSecrets are the keys of existing referenced Secrets that are missing or not in the format the
+	// server needs (reasons SecretKeyMissing, SecretKeyInvalid): they stall the endpoint.
+	InvalidSecrets []SecretKeyProblem
 	// StalledReason and StalledMessage describe an error only the user can fix (e.g. an invalid reference);
 	// empty otherwise.
 	StalledReason, StalledMessage string
@@ -214,7 +217,7 @@ func ComputeEndpointStatus(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts 
 	}
 	secrets := unreadCheck("the referenced Secrets", facts.ReadError)
 	if facts.SecretsRead {
-		secrets = secretsCheck(endpoint, facts.MissingSecrets, facts.UnlabelledSecrets)
+		secrets = secretsCheck(endpoint, facts.MissingSecrets, facts.UnlabelledSecrets, facts.InvalidSecrets)
 	}
 	routes := unreadCheck("the IntentRoutes", facts.ReadError)
 	if facts.RoutesRead {
@@ -362,12 +365,16 @@ func deploymentCheck(endpoint *fulfillmentv1alpha1.WebhookEndpoint, deployment *
 // secretsCheck is SecretsReady. A missing Secret is transient: GitOps tools and secrets operators create
 // Secrets alongside or shortly after the endpoint, and the Secret watch brings the endpoint back. A Secret the
 // endpoint may not reference (unlabelled, with --require-secret-reference-label) stalls it: only a person can
-// label it or change the reference.
-func secretsCheck(endpoint *fulfillmentv1alpha1.WebhookEndpoint, missing, unlabelled []string) endpointCheck {
+// label it or change the reference. So does a key the server reads that is missing or not in its format
+// (invalid): the pods could not load the configuration until someone fixes the Secret.
+func secretsCheck(endpoint *fulfillmentv1alpha1.WebhookEndpoint, missing, unlabelled []string, invalid []SecretKeyProblem) endpointCheck {
 	missing = slices.Compact(slices.Sorted(slices.Values(missing)))
 	unlabelled = slices.Compact(slices.Sorted(slices.Values(unlabelled)))
+	if len(missing) == 0 && len(unlabelled) == 0 && len(invalid) > 0 {
+		return endpointCheck{reason: secretKeyProblemsReason(invalid), message: secretKeyProblemsMessage(invalid), stalled: true}
+	}
 	if len(missing) == 0 && len(unlabelled) == 0 {
-		return endpointCheck{ok: true, reason: ReasonSecretsFound, message: "every referenced Secret exists"}
+		return endpointCheck{ok: true, reason: ReasonSecretsFound, message: "every referenced Secret exists with the keys the server reads"}
 	}
 	fields := endpointSecretFields(endpoint)
 	generated := ""

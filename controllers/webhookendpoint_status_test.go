@@ -177,7 +177,7 @@ func TestComputeEndpointStatus(t *testing.T) {
 			facts:    factsFixture(),
 			want: and(ready(ReasonAvailable, "=serving http://bank.bots.svc/webhook: 2/2 replicas available"),
 				fulfillmentv1alpha1.ConditionDeploymentAvailable, wantCondition{metav1.ConditionTrue, ReasonAvailable, "=2/2 replicas available"},
-				fulfillmentv1alpha1.ConditionSecretsReady, wantCondition{metav1.ConditionTrue, ReasonSecretsFound, "=every referenced Secret exists"},
+				fulfillmentv1alpha1.ConditionSecretsReady, wantCondition{metav1.ConditionTrue, ReasonSecretsFound, "=every referenced Secret exists with the keys the server reads"},
 				fulfillmentv1alpha1.ConditionRoutesAccepted, wantCondition{metav1.ConditionTrue, ReasonRoutesAccepted, "=2 IntentRoutes accepted"},
 				fulfillmentv1alpha1.ConditionCertificateReady, wantCondition{}),
 		},

@@ -13,6 +13,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,6 +24,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/controllers"
 	"github.com/fulfillment-dev/fulfillment-operator/internal/testenv"
 )
 
@@ -153,7 +155,29 @@ var _ = Describe("Admission", func() {
 		Entry("DELETE method", `spec: {methods: [DELETE]}`,
 			`spec.methods[0]: Unsupported value: "DELETE"`, `"GET", "POST", "PUT", "PATCH"`),
 		Entry("path without a leading slash", `spec: {path: webhook}`,
-			`spec.path`, `should match`),
+			`spec.path`, `must be a slash followed by letters, digits`),
+		Entry("path with an empty segment", `spec: {path: //hooks}`,
+			`spec.path`, `without an empty segment (//)`),
+		Entry("path with a dot segment", `spec: {path: /a/./b}`,
+			`spec.path`, `without . or .. segments`),
+		Entry("path with a dot-dot segment", `spec: {path: /a/../b}`,
+			`spec.path`, `without . or .. segments`),
+		Entry("path ending in a dot segment", `spec: {path: /a/.}`,
+			`spec.path`, `a trailing /. or /..`),
+		Entry("path ending in a dot-dot segment", `spec: {path: /a/..}`,
+			`spec.path`, `a trailing /. or /..`),
+		Entry("path with an escaped slash", `spec: {path: /x%2Fy}`,
+			`spec.path`, `without %-escapes`),
+		Entry("path with another escape", `spec: {path: /caf%C3%A9}`,
+			`spec.path`, `without %-escapes`),
+		Entry("name of 64 characters", `metadata: {generateName: null, name: `+strings.Repeat("a", 64)+`}`,
+			`metadata.name must be at most 63 characters`, `app.kubernetes.io/instance`),
+		Entry("name of 253 characters", `metadata: {generateName: null, name: `+strings.Repeat("a", 253)+`}`,
+			`metadata.name must be at most 63 characters`),
+		Entry("name with a dot", `metadata: {generateName: null, name: bank.bot}`,
+			`metadata.name must be`, `DNS-1035 label`, `without dots`),
+		Entry("name starting with a digit", `metadata: {generateName: null, name: 1bot}`,
+			`metadata.name must be`, `starting with a letter`),
 		Entry("reserved path", `spec: {path: /metrics}`,
 			`spec.path`, `reserved for the server`),
 		Entry("async delivery for a chatbot dialect", `spec: {dialect: Rasa, delivery: {mode: Async}}`,
@@ -259,10 +283,38 @@ var _ = Describe("Admission", func() {
 		Entry("Dialogflow ES with the usual deadline", validEndpoint,
 			`spec: {dialect: DialogflowES, timeout: 4500ms, auth: {bearer: null, basic: {secretRef: {name: b}}}}`),
 		Entry("Dialogflow CX with the longest deadline", validEndpoint, `spec: {dialect: DialogflowCX, timeout: 30s}`),
+		Entry("a name of 63 characters", validEndpoint, `metadata: {generateName: null, name: b`+strings.Repeat("0", 62)+`}`),
+		Entry("a one-letter name", validEndpoint, `metadata: {generateName: null, name: b}`),
+		Entry("a path with every allowed character", validEndpoint, `spec: {path: "/a-b._~!$&'()*+,;=:@/c"}`),
+		Entry("a path with dots inside segments", validEndpoint, `spec: {path: /v1.2/..hidden/a.b./.well-known}`),
+		Entry("a path ending in a slash", validEndpoint, `spec: {path: /hooks/}`),
+		Entry("the root path", validEndpoint, `spec: {path: /}`),
 		Entry("a guard alone", validRoute, `spec: {match: {intents: null, when: 'request.text.contains("refund")'}}`),
 		Entry("a call with an IPv6 host and templated path", validRoute,
 			`spec: {respond: null, call: {url: "http://[fd00::1]:8080/accounts/${params.account}?q=${request.text}"}}`),
 	)
+
+	It("admits only paths whose rendered Ingress the Ingress API accepts", func() {
+		ingressFor := func(path string) *networkingv1.Ingress {
+			endpoint := &fulfillmentv1alpha1.WebhookEndpoint{
+				ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "bot", UID: "uid"},
+				Spec: fulfillmentv1alpha1.WebhookEndpointSpec{Dialect: fulfillmentv1alpha1.DialectGeneric, Path: path,
+					Ingress: &fulfillmentv1alpha1.IngressSettings{Host: "bot.example.com"}},
+			}
+			ingress := controllers.DesiredIngress(endpoint)
+			ingress.OwnerReferences = nil
+			return ingress
+		}
+		for _, path := range []string{"/webhook", "/", "/hooks/", "/a-b._~!$&'()*+,;=:@/c", "/v1.2/..hidden/a.b./.well-known"} {
+			Expect(createIn(namespace, patched(validEndpoint, `{spec: {path: "`+path+`"}}`))).To(Succeed(), path)
+			Expect(k8sClient.Create(ctx, ingressFor(path), client.DryRunAll)).To(Succeed(), "the Ingress API refuses admitted path %s", path)
+		}
+		// What the Ingress API refuses is refused at admission already.
+		for _, path := range []string{"//hooks", "/a/./b", "/a/../b", "/a/.", "/a/..", "/x%2Fy", "/x%2fy"} {
+			Expect(k8sClient.Create(ctx, ingressFor(path), client.DryRunAll)).NotTo(Succeed(), "the Ingress API accepts %s", path)
+			Expect(createIn(namespace, patched(validEndpoint, `{spec: {path: "`+path+`"}}`))).NotTo(Succeed(), path)
+		}
+	})
 
 	It("accepts an endpoint that uses every feature together", func() {
 		Expect(createIn(namespace, patched(validEndpoint, `

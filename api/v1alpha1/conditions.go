@@ -33,4 +33,7 @@ const (
 	ReasonInvalidExpression = "InvalidExpression"
 	ReasonConflict          = "Conflict"
 	ReasonInvalidTarget     = "InvalidTarget"
+	// ReasonConfigurationTooLarge: the route is valid, but the endpoint's rendered configuration with it would
+	// exceed what a ConfigMap holds (1 MiB) after the routes before it in the server's order.
+	ReasonConfigurationTooLarge = "ConfigurationTooLarge"
 )

@@ -42,11 +42,13 @@ type WebhookEndpointSpec struct {
 	// +required
 	Dialect Dialect `json:"dialect"`
 
-	// path is the HTTP path the platform calls.
+	// path is the HTTP path the platform calls: a slash, then letters, digits and -._~!$&'()*+,;=:@/, with no
+	// %-escapes, no empty segment (//) and no . or .. segment. An Ingress refuses such paths (and a %2F), and the
+	// server and a proxy would not agree on what they match.
 	// +optional
 	// +kubebuilder:default="/webhook"
 	// +kubebuilder:validation:MaxLength=256
-	// +kubebuilder:validation:Pattern=`^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$`
+	// +kubebuilder:validation:XValidation:rule="self.matches('^/[A-Za-z0-9._~!$&\\'()*+,;=:@/-]*$') && !self.contains('//') && !self.contains('/./') && !self.contains('/../') && !self.endsWith('/.') && !self.endsWith('/..')",message="spec.path must be a slash followed by letters, digits and -._~!$&'()*+,;=:@/ without %-escapes, without an empty segment (//) and without . or .. segments (/./, /../, or a trailing /. or /..), e.g. /webhook or /bots/bank-v2: an Ingress refuses the others, and a proxy and the server would not match them alike"
 	// +kubebuilder:validation:XValidation:rule="!(self in ['/healthz', '/readyz', '/metrics'])",message="spec.path must not be /healthz, /readyz or /metrics: those paths are reserved for the server"
 	Path string `json:"path,omitempty"`
 
@@ -883,6 +885,7 @@ type CertificateStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=whe,categories=fulfillment
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be at most 63 characters of lowercase letters, digits and '-', starting with a letter and ending with a letter or digit (a DNS-1035 label): it names the endpoint's Service and is the value of its app.kubernetes.io/instance label, both limited to 63 characters without dots; the Secrets and ConfigMaps named after it (<name>-config, -hmac, -tls, -ca, -ca-bundle) fit then too"
 // +kubebuilder:printcolumn:name="Dialect",type=string,JSONPath=`.spec.dialect`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`

@@ -1,0 +1,266 @@
+package controllers
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/net/http/httpguts"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/tlsconfig"
+)
+
+// Reasons of SecretsReady (endpoint) and ResolvedRefs (route) when a referenced Secret exists but the server
+// could not load what it reads from it.
+const (
+	// ReasonSecretKeyMissing: the Secret exists without a key the server reads.
+	ReasonSecretKeyMissing = "SecretKeyMissing"
+	// ReasonSecretKeyInvalid: the key exists, but its value is not in the format the server needs (empty
+	// credential, malformed HMAC key, not a Redis URL, no PEM certificate, a line break in a header value).
+	ReasonSecretKeyInvalid = "SecretKeyInvalid"
+)
+
+// SecretKeyFormat is what the server needs a Secret key to hold, as it loads it (webhookserver/endpoint and
+// webhookserver/action).
+type SecretKeyFormat string
+
+const (
+	// FormatCredential: a basic or bearer credential, not empty once trimmed (endpoint.credential).
+	FormatCredential SecretKeyFormat = "Credential"
+	// FormatHMACKey: a key of the endpoint's HMAC scheme, read by auth.NewHMAC (StandardWebhooks: whsec_ and
+	// base64; the other schemes: any non-empty value).
+	FormatHMACKey SecretKeyFormat = "HMACKey"
+	// FormatCABundle: PEM certificates for client authentication (auth.NewMTLS).
+	FormatCABundle SecretKeyFormat = "CABundle"
+	// FormatRedisURL: a redis:// or rediss:// URL (redis.ParseURL, as the idempotency store and queue parse it).
+	FormatRedisURL SecretKeyFormat = "RedisURL"
+	// FormatHeaderValue: a call header value without control characters inside (action.CompileCall).
+	FormatHeaderValue SecretKeyFormat = "HeaderValue"
+)
+
+// SecretKeyRequirement is one key the server reads from a referenced Secret, the field that references it and
+// the format it needs.
+type SecretKeyRequirement struct {
+	Secret, Key string
+	// Field references the Secret, e.g. spec.auth.basic.secretRef.
+	Field  string
+	Format SecretKeyFormat
+	// Optional keys may be absent (the previous HMAC key); when present they must have the format.
+	Optional bool
+	// Generated marks the Secret the operator generates (<endpoint>-hmac).
+	Generated bool
+	// HMAC is the endpoint's spec.auth.hmac, for FormatHMACKey; ClientAuth its spec.tls.clientAuth, for
+	// FormatCABundle.
+	HMAC       *fulfillmentv1alpha1.HMACAuth
+	ClientAuth *fulfillmentv1alpha1.ClientAuth
+}
+
+// SecretKeyProblem is a requirement a Secret does not meet. Problem never holds a value.
+type SecretKeyProblem struct {
+	SecretKeyRequirement
+	// Reason is ReasonSecretKeyMissing or ReasonSecretKeyInvalid.
+	Reason  string
+	Problem string
+}
+
+// Message says which field, Secret and key, what is wrong and what to do; never the value.
+func (p SecretKeyProblem) Message() string {
+	return fmt.Sprintf("%s: Secret %s key %s %s", p.Field, p.Secret, p.Key, p.Problem)
+}
+
+// EndpointSecretRequirements are the Secret keys the server reads for an endpoint, as it compiles it: basic
+// (username, password), bearer (its key), HMAC (secret, and previous when present; the referenced or the
+// generated Secret), the client CA when clientAuth is on, and the Redis URL when Redis is used (the same
+// Secrets as ReferencedSecrets, without the routes).
+func EndpointSecretRequirements(endpoint *fulfillmentv1alpha1.WebhookEndpoint) []SecretKeyRequirement {
+	var reqs []SecretKeyRequirement
+	spec := &endpoint.Spec
+	if b := spec.Auth.Basic; b != nil {
+		for _, key := range []string{"username", "password"} {
+			reqs = append(reqs, SecretKeyRequirement{Secret: b.SecretRef.Name, Key: key, Field: "spec.auth.basic.secretRef",
+				Format: FormatCredential})
+		}
+	}
+	if b := spec.Auth.Bearer; b != nil {
+		reqs = append(reqs, SecretKeyRequirement{Secret: b.SecretRef.Name, Key: b.SecretRef.Key, Field: "spec.auth.bearer.secretRef",
+			Format: FormatCredential})
+	}
+	if h := spec.Auth.HMAC; h != nil {
+		field, generated := "spec.auth.hmac.secretRef", h.SecretRef == nil
+		if generated {
+			field = "spec.auth.hmac (the key the operator generates)"
+		}
+		name := HMACSecretName(endpoint)
+		reqs = append(reqs,
+			SecretKeyRequirement{Secret: name, Key: auth.HMACSecretKey, Field: field, Format: FormatHMACKey, HMAC: h, Generated: generated},
+			SecretKeyRequirement{Secret: name, Key: auth.HMACPreviousSecretKey, Field: field, Format: FormatHMACKey, HMAC: h,
+				Generated: generated, Optional: true})
+	}
+	if t := spec.TLS; t != nil && t.ClientAuth != nil && t.ClientAuth.CASecretRef != nil &&
+		t.ClientAuth.Mode != "" && t.ClientAuth.Mode != fulfillmentv1alpha1.ClientAuthNone {
+		reqs = append(reqs, SecretKeyRequirement{Secret: t.ClientAuth.CASecretRef.Name, Key: t.ClientAuth.CASecretRef.Key,
+			Field: "spec.tls.clientAuth.caSecretRef", Format: FormatCABundle, ClientAuth: t.ClientAuth})
+	}
+	if r := spec.Redis; r != nil && r.URLSecretRef != nil && usesRedis(spec) {
+		reqs = append(reqs, SecretKeyRequirement{Secret: r.URLSecretRef.Name, Key: r.URLSecretRef.Key, Field: "spec.redis.urlSecretRef",
+			Format: FormatRedisURL})
+	}
+	return reqs
+}
+
+// RouteSecretRequirements are the Secret keys a route's call headers read.
+func RouteSecretRequirements(route *fulfillmentv1alpha1.IntentRoute) []SecretKeyRequirement {
+	var reqs []SecretKeyRequirement
+	if call := route.Spec.Call; call != nil {
+		for i, header := range call.Headers {
+			if header.ValueFrom != nil {
+				ref := header.ValueFrom.SecretKeyRef
+				reqs = append(reqs, SecretKeyRequirement{Secret: ref.Name, Key: ref.Key,
+					Field: fmt.Sprintf("spec.call.headers[%d].valueFrom.secretKeyRef", i), Format: FormatHeaderValue})
+			}
+		}
+	}
+	return reqs
+}
+
+// requirementsOf are the requirements on one Secret.
+func requirementsOf(reqs []SecretKeyRequirement, secret string) []SecretKeyRequirement {
+	var of []SecretKeyRequirement
+	for _, r := range reqs {
+		if r.Secret == secret {
+			of = append(of, r)
+		}
+	}
+	return of
+}
+
+// CheckSecretKeys checks the data of one Secret against the requirements on it, as the server would load it.
+// The problems come in the order of the requirements; none holds a value.
+func CheckSecretKeys(reqs []SecretKeyRequirement, data map[string][]byte) []SecretKeyProblem {
+	var problems []SecretKeyProblem
+	for _, req := range reqs {
+		value, ok := data[req.Key]
+		if !ok {
+			if !req.Optional {
+				problems = append(problems, SecretKeyProblem{SecretKeyRequirement: req, Reason: ReasonSecretKeyMissing,
+					Problem: "does not exist: add it (" + formatHint(req) + ")"})
+			}
+			continue
+		}
+		if problem := checkSecretValue(req, value); problem != "" {
+			problems = append(problems, SecretKeyProblem{SecretKeyRequirement: req, Reason: ReasonSecretKeyInvalid, Problem: problem})
+		}
+	}
+	return problems
+}
+
+// checkSecretValue says what is wrong with value for req, "" when nothing. Library errors are never quoted:
+// some would echo the value.
+func checkSecretValue(req SecretKeyRequirement, value []byte) string {
+	trimmed := bytes.TrimSpace(value)
+	switch req.Format {
+	case FormatCredential:
+		if len(trimmed) == 0 {
+			return "is empty: put " + formatHint(req) + " there (an empty credential admits anybody who sends an empty one)"
+		}
+	case FormatHMACKey:
+		if len(trimmed) == 0 {
+			if req.Optional {
+				return "" // a cleared previous key
+			}
+			return "is empty: put " + formatHint(req) + " there"
+		}
+		if req.HMAC != nil {
+			if _, err := auth.NewHMAC(req.HMAC, [][]byte{value}); err != nil {
+				problem := fmt.Sprintf("is not a valid %s key: %s", req.HMAC.Scheme, formatHint(req))
+				if req.Generated {
+					problem += fmt.Sprintf("; it was changed since the operator generated it: delete Secret %s and the operator "+
+						"generates a new key (give it to the senders)", req.Secret)
+				}
+				return problem
+			}
+		}
+	case FormatCABundle:
+		if _, err := tlsconfig.ParseCertificatePool(value); err != nil {
+			return "holds no valid PEM certificate: put " + formatHint(req) + " there"
+		}
+	case FormatRedisURL:
+		if _, err := redis.ParseURL(string(trimmed)); err != nil {
+			return "is not a Redis URL: put " + formatHint(req) + " there"
+		}
+	case FormatHeaderValue:
+		if !httpguts.ValidHeaderFieldValue(string(trimmed)) {
+			return "is not a valid header value (it holds a line break or another control character inside)"
+		}
+	}
+	return ""
+}
+
+// formatHint says what a key must hold.
+func formatHint(req SecretKeyRequirement) string {
+	switch req.Format {
+	case FormatCredential:
+		switch req.Key {
+		case "username":
+			return "the username callers send"
+		case "password":
+			return "the password callers send"
+		}
+		return "the token callers send"
+	case FormatHMACKey:
+		if req.HMAC != nil && req.HMAC.Scheme == fulfillmentv1alpha1.HMACSchemeStandardWebhooks {
+			return "the signing key, whsec_ followed by base64"
+		}
+		return "the signing key"
+	case FormatCABundle:
+		return "the PEM CA certificates that sign client certificates"
+	case FormatRedisURL:
+		return "a URL such as redis://host:6379/0 or rediss://user:password@host:6380"
+	case FormatHeaderValue:
+		return "the header value"
+	}
+	return "the value"
+}
+
+// secretKeyProblemsMessage lists problems on one line, at most maxRouteProblems of them.
+func secretKeyProblemsMessage(problems []SecretKeyProblem) string {
+	messages := make([]string, 0, len(problems))
+	for _, p := range problems {
+		messages = append(messages, p.Message())
+	}
+	return problemList(slices.Compact(messages))
+}
+
+// secretKeyProblemsReason is SecretKeyMissing when a key is missing, else SecretKeyInvalid.
+func secretKeyProblemsReason(problems []SecretKeyProblem) string {
+	for _, p := range problems {
+		if p.Reason == ReasonSecretKeyMissing {
+			return ReasonSecretKeyMissing
+		}
+	}
+	return ReasonSecretKeyInvalid
+}
+
+// requirementsSignature identifies a set of requirements on one Secret, for the verdict cache.
+func requirementsSignature(reqs []SecretKeyRequirement) string {
+	parts := make([]string, 0, len(reqs))
+	for _, r := range reqs {
+		part := fmt.Sprintf("%s|%s|%s|%t|%t", r.Key, r.Field, r.Format, r.Optional, r.Generated)
+		if r.HMAC != nil {
+			part += "|" + string(r.HMAC.Scheme)
+			if g := r.HMAC.Generic; g != nil {
+				part += fmt.Sprintf("|%s|%s", g.Algorithm, g.Encoding)
+			}
+		}
+		if r.ClientAuth != nil {
+			part += "|" + string(r.ClientAuth.Mode)
+		}
+		parts = append(parts, part)
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ";")
+}
