@@ -1,309 +1,255 @@
-package controllers_test
+package controllers
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
-	. "github.com/onsi/gomega"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	eventsv1 "k8s.io/api/events/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/client-go/util/retry"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
-	"github.com/fulfillment-dev/fulfillment-operator/controllers"
-	"github.com/fulfillment-dev/fulfillment-operator/internal/testenv"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
 )
 
-// startGarbageCollector runs kube-controller-manager's garbage collector next to the suite's API server until
-// the container's specs end, so that deleting an endpoint deletes what it controls, as on a real cluster.
-func startGarbageCollector() {
-	GinkgoHelper()
-	dir := os.Getenv("KUBEBUILDER_ASSETS")
-	if dir == "" {
-		dir = filepath.Join(testenv.RepoRoot(), "bin", "k8s")
+func TestOwnerOf(t *testing.T) {
+	const endpointUID = types.UID("endpoint-uid")
+	controller := func(kind, name string, uid types.UID) metav1.OwnerReference {
+		return metav1.OwnerReference{APIVersion: "v1", Kind: kind, Name: name, UID: uid, Controller: ptr.To(true)}
 	}
-	binary := filepath.Join(dir, "kube-controller-manager")
-	_, err := os.Stat(binary)
-	Expect(err).NotTo(HaveOccurred(), "build it with `hack/build-envtest.sh --with-controller-manager`")
-	user, err := testEnv.AddUser(envtest.User{Name: "system:kube-controller-manager", Groups: []string{"system:masters"}}, nil)
-	Expect(err).NotTo(HaveOccurred())
-	kubeconfig, err := user.KubeConfig()
-	Expect(err).NotTo(HaveOccurred())
-	path := filepath.Join(GinkgoT().TempDir(), "kube-controller-manager.kubeconfig")
-	Expect(os.WriteFile(path, kubeconfig, 0o600)).To(Succeed())
-	cmd := exec.Command(binary, "--kubeconfig", path, "--controllers", "garbage-collector-controller",
-		"--leader-elect=false", "--secure-port=0", "--concurrent-gc-syncs=5")
-	cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
-	Expect(cmd.Start()).To(Succeed())
-	DeferCleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-}
-
-// hmacEndpoint is an endpoint whose HMAC key the operator generates (<name>-hmac).
-func hmacEndpoint(namespace, name string) *fulfillmentv1alpha1.WebhookEndpoint {
-	return &fulfillmentv1alpha1.WebhookEndpoint{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
-		Spec: fulfillmentv1alpha1.WebhookEndpointSpec{
-			Dialect: fulfillmentv1alpha1.DialectGeneric,
-			Auth:    fulfillmentv1alpha1.EndpointAuth{HMAC: &fulfillmentv1alpha1.HMACAuth{Scheme: fulfillmentv1alpha1.HMACSchemeStandardWebhooks}},
+	tests := map[string]struct {
+		meta metav1.ObjectMeta
+		want string // "" or a substring of the answer
+		may  bool
+	}{
+		"controlled by the endpoint": {
+			meta: metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{controller("WebhookEndpoint", "own", endpointUID)}},
+			may:  true,
+		},
+		"no owner, no managers": {want: "not managed by the operator"},
+		"no owner, managed by kubectl": {
+			meta: metav1.ObjectMeta{ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl-create"}, {Manager: "kubectl-edit"}, {Manager: "kubectl-edit"}}},
+			want: "not managed by the operator; field managers: kubectl-create, kubectl-edit",
+		},
+		"a non-controller owner reference to the endpoint is not control": {
+			meta: metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{{Kind: "WebhookEndpoint", Name: "own", UID: endpointUID}}},
+			want: "not managed by the operator",
+		},
+		"controlled by another kind": {
+			meta: metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{controller("HelmRelease", "db", "other")}},
+			want: "controlled by HelmRelease db",
+		},
+		"controlled by an earlier endpoint of the same name": {
+			meta: metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{controller("WebhookEndpoint", "own", "old-uid")}},
+			want: "earlier WebhookEndpoint own (uid old-uid) that the garbage collector is deleting",
+		},
+		"annotated for adoption, no controller": {
+			meta: metav1.ObjectMeta{Annotations: map[string]string{AnnotationAdopt: "true"}},
+			may:  true,
+		},
+		"annotated for adoption with another controller": {
+			meta: metav1.ObjectMeta{Annotations: map[string]string{AnnotationAdopt: "true"},
+				OwnerReferences: []metav1.OwnerReference{controller("HelmRelease", "db", "other")}},
+			want: "controlled by HelmRelease db",
+		},
+		"adoption needs exactly true": {
+			meta: metav1.ObjectMeta{Annotations: map[string]string{AnnotationAdopt: "yes"}},
+			want: "not managed by the operator",
 		},
 	}
-}
-
-// usersObjects are a team's own objects that happen to have the names an endpoint `name` would use: a
-// postgres Service and Deployment (available), a ConfigMap and an HMAC Secret.
-func usersObjects(namespace, name string) []client.Object {
-	postgres := map[string]string{"app": "postgres"}
-	return []client.Object{
-		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
-			Spec: corev1.ServiceSpec{Selector: postgres, Ports: []corev1.ServicePort{{Port: 5432, TargetPort: intstr.FromInt32(5432)}}}},
-		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name + "-config"},
-			Data: map[string]string{"config.yaml": "max_connections: 100\n"}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name + "-hmac"},
-			Data: map[string][]byte{"secret": []byte("the team's own key")}},
-		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
-			Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1), Selector: &metav1.LabelSelector{MatchLabels: postgres},
-				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: postgres},
-					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "postgres", Image: "postgres:17"}}}}}},
-	}
-}
-
-// snapshot is each object's kind/name and resourceVersion: an object nobody wrote keeps it.
-func snapshot(g Gomega, objects []client.Object) map[string]string {
-	versions := map[string]string{}
-	for _, obj := range objects {
-		current := obj.DeepCopyObject().(client.Object)
-		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), current)).To(Succeed())
-		g.Expect(current.GetOwnerReferences()).To(BeEmpty(), "%T %s", obj, obj.GetName())
-		versions[typeName(obj)+"/"+obj.GetName()] = current.GetResourceVersion()
-	}
-	return versions
-}
-
-func typeName(obj client.Object) string {
-	switch obj.(type) {
-	case *corev1.Service:
-		return "Service"
-	case *corev1.ConfigMap:
-		return "ConfigMap"
-	case *corev1.Secret:
-		return "Secret"
-	case *appsv1.Deployment:
-		return "Deployment"
-	}
-	return "Object"
-}
-
-func stalled(g Gomega, namespace, name string) *metav1.Condition {
-	return condition(g, namespace, name, fulfillmentv1alpha1.ConditionStalled)
-}
-
-var _ = Describe("Objects the operator does not own", Ordered, func() {
-	BeforeAll(startGarbageCollector)
-
-	It("are never modified, nor deleted with the endpoint, and an available Deployment of someone else's is not Ready", func() {
-		namespace := newNamespace()
-		objects := usersObjects(namespace, "own")
-		for _, obj := range objects {
-			Expect(k8sClient.Create(ctx, obj)).To(Succeed())
-		}
-		userDeployment := &appsv1.Deployment{}
-		Expect(k8sClient.Get(ctx, key(namespace, "own"), userDeployment)).To(Succeed())
-		userDeployment.Status = appsv1.DeploymentStatus{ObservedGeneration: userDeployment.Generation, Replicas: 1,
-			UpdatedReplicas: 1, ReadyReplicas: 1, AvailableReplicas: 1}
-		Expect(k8sClient.Status().Update(ctx, userDeployment)).To(Succeed())
-		var before map[string]string
-		Eventually(func(g Gomega) { before = snapshot(g, objects) }).Should(Succeed())
-
-		endpoint := hmacEndpoint(namespace, "own")
-		Expect(k8sClient.Create(ctx, endpoint)).To(Succeed())
-		// A canary the garbage collector deletes with the endpoint: once it is gone, the collector has
-		// processed the endpoint's deletion.
-		canary := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "canary",
-			OwnerReferences: []metav1.OwnerReference{{APIVersion: fulfillmentv1alpha1.GroupVersion.String(), Kind: "WebhookEndpoint",
-				Name: endpoint.Name, UID: endpoint.UID}}}}
-		Expect(k8sClient.Create(ctx, canary)).To(Succeed())
-
-		Eventually(func(g Gomega) {
-			c := stalled(g, namespace, "own")
-			g.Expect(c).NotTo(BeNil())
-			g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
-			g.Expect(c.Reason).To(Equal(controllers.ReasonObjectConflict))
-			for _, object := range []string{"Service own ", "ConfigMap own-config ", "Secret own-hmac ", "Deployment own "} {
-				g.Expect(c.Message).To(ContainSubstring(object))
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := ownerOf(endpointUID, &corev1.ConfigMap{ObjectMeta: tc.meta})
+			if tc.may {
+				if got != "" {
+					t.Fatalf("ownerOf = %q, want the endpoint to own it", got)
+				}
+				return
 			}
-			g.Expect(c.Message).To(ContainSubstring("not managed by the operator"))
-			g.Expect(c.Message).To(ContainSubstring("Rename the WebhookEndpoint, or delete or rename the object"))
-			ready := condition(g, namespace, "own", fulfillmentv1alpha1.ConditionReady)
-			g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
-			g.Expect(ready.Reason).To(Equal(controllers.ReasonObjectConflict))
-			g.Expect(ready.Message).NotTo(ContainSubstring("serving"))
-			available := condition(g, namespace, "own", fulfillmentv1alpha1.ConditionDeploymentAvailable)
-			g.Expect(available.Status).To(Equal(metav1.ConditionFalse))
-			g.Expect(available.Reason).To(Equal(controllers.ReasonObjectConflict))
-		}).Should(Succeed())
-		Expect(warnings(Default, namespace, "own", controllers.ReasonObjectConflict)).To(HaveLen(1))
-		Consistently(func(g Gomega) { g.Expect(snapshot(g, objects)).To(Equal(before)) }, 2*time.Second).Should(Succeed())
+			if got == "" || !strings.Contains(got, tc.want) {
+				t.Fatalf("ownerOf = %q, want it to contain %q", got, tc.want)
+			}
+		})
+	}
+}
 
-		Expect(k8sClient.Delete(ctx, endpoint)).To(Succeed())
-		Eventually(func() bool {
-			return apierrors.IsNotFound(k8sClient.Get(ctx, key(namespace, "canary"), &corev1.ConfigMap{}))
-		}, time.Minute).Should(BeTrue(), "the garbage collector deletes what the endpoint owns")
-		Expect(snapshot(Default, objects)).To(Equal(before))
-	})
-
-	It("converges once the conflicting object is deleted, and takes over one annotated for adoption", func() {
-		namespace := newNamespace()
-		objects := usersObjects(namespace, "own")
-		configMap, secret := objects[1], objects[2]
-		configMap.SetAnnotations(map[string]string{controllers.AnnotationAdopt: "true"})
-		Expect(k8sClient.Create(ctx, configMap)).To(Succeed())
-		Expect(k8sClient.Create(ctx, secret)).To(Succeed())
-
-		Expect(k8sClient.Create(ctx, hmacEndpoint(namespace, "own"))).To(Succeed())
-		Eventually(func(g Gomega) {
-			c := stalled(g, namespace, "own")
-			g.Expect(c).NotTo(BeNil())
-			g.Expect(c.Message).To(ContainSubstring("Secret own-hmac (not managed by the operator"))
-			g.Expect(c.Message).NotTo(ContainSubstring("ConfigMap"), "annotated for adoption")
-		}).Should(Succeed())
-
-		// Only the deletion of the conflicting Secret brings the endpoint back (a stalled endpoint is not retried).
-		Expect(k8sClient.Delete(ctx, secret)).To(Succeed())
-		Eventually(func(g Gomega) {
-			playDeploymentController(g, namespace, "own")
-			g.Expect(stalled(g, namespace, "own")).To(BeNil())
-			ready := condition(g, namespace, "own", fulfillmentv1alpha1.ConditionReady)
-			g.Expect(ready.Status).To(Equal(metav1.ConditionTrue))
-		}).Should(Succeed())
-		endpoint := mustGetEndpoint(namespace, "own")
-		adopted := &corev1.ConfigMap{}
-		Expect(k8sClient.Get(ctx, key(namespace, "own-config"), adopted)).To(Succeed())
-		Expect(metav1.IsControlledBy(adopted, endpoint)).To(BeTrue())
-		Expect(adopted.Data[controllers.ConfigKey]).To(ContainSubstring("endpoints"))
-		generated := &corev1.Secret{}
-		Expect(k8sClient.Get(ctx, key(namespace, "own-hmac"), generated)).To(Succeed())
-		Expect(metav1.IsControlledBy(generated, endpoint)).To(BeTrue())
-	})
-})
-
-// eventTypes counts the events recorded on an object by type.
-func eventTypes(g Gomega, namespace, name string) map[string][]string {
-	events := &eventsv1.EventList{}
-	g.Expect(k8sClient.List(ctx, events, client.InNamespace(namespace))).To(Succeed())
-	types := map[string][]string{}
-	for _, event := range events.Items {
-		if event.Regarding.Name == name {
-			types[event.Type] = append(types[event.Type], event.Reason)
+func TestObjectConflictMessage(t *testing.T) {
+	one := objectConflictMessage([]objectConflict{{Kind: "Service", Name: "own", Owner: "not managed by the operator"}})
+	for _, want := range []string{"an object with a name this endpoint needs exists", "Service own (not managed by the operator)",
+		"Rename the WebhookEndpoint, or delete or rename the object", AnnotationAdopt + "=true"} {
+		if !strings.Contains(one, want) {
+			t.Errorf("message %q does not contain %q", one, want)
 		}
 	}
-	return types
+	two := objectConflictMessage([]objectConflict{{Kind: "Service", Name: "own", Owner: "a"}, {Kind: "ConfigMap", Name: "own-config", Owner: "b"}})
+	if !strings.Contains(two, "objects with names this endpoint needs exist") || !strings.Contains(two, "Service own (a); ConfigMap own-config (b)") {
+		t.Errorf("message %q does not list both objects", two)
+	}
 }
 
-var _ = Describe("Events", func() {
-	It("a normal create that becomes Ready records no Warning", func() {
-		namespace := newNamespace()
-		Expect(k8sClient.Create(ctx, hmacEndpoint(namespace, "quiet"))).To(Succeed())
-		Eventually(func(g Gomega) {
-			g.Expect(eventTypes(g, namespace, "quiet")[corev1.EventTypeNormal]).To(ContainElement(controllers.ReasonRollingOut))
-		}).Should(Succeed())
-		Eventually(func(g Gomega) {
-			playDeploymentController(g, namespace, "quiet")
-			ready := condition(g, namespace, "quiet", fulfillmentv1alpha1.ConditionReady)
-			g.Expect(ready.Status).To(Equal(metav1.ConditionTrue))
-			g.Expect(eventTypes(g, namespace, "quiet")[corev1.EventTypeNormal]).To(ContainElements(controllers.ReasonAvailable, "KeyGenerated"))
-		}).Should(Succeed())
-		Consistently(func(g Gomega) {
-			g.Expect(eventTypes(g, namespace, "quiet")[corev1.EventTypeWarning]).To(BeEmpty())
-		}, time.Second).Should(Succeed())
-	})
-
-	It("a lost generated key is a Warning KeyRegenerated, and keys added by hand are removed once", func() {
-		namespace := newNamespace()
-		Expect(k8sClient.Create(ctx, hmacEndpoint(namespace, "keys"))).To(Succeed())
-		secret := &corev1.Secret{}
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, key(namespace, "keys-hmac"), secret)).To(Succeed())
-			g.Expect(mustGetEndpoint(namespace, "keys").Status.LastKeyRotationTime).NotTo(BeNil())
-		}).Should(Succeed())
-		first := string(secret.Data["secret"])
-
-		Expect(k8sClient.Delete(ctx, secret)).To(Succeed())
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, key(namespace, "keys-hmac"), secret)).To(Succeed())
-			g.Expect(string(secret.Data["secret"])).NotTo(BeEmpty())
-			g.Expect(string(secret.Data["secret"])).NotTo(Equal(first))
-			g.Expect(warnings(g, namespace, "keys", "KeyRegenerated")).To(ConsistOf(ContainSubstring("The old key is gone")))
-		}).Should(Succeed())
-		Expect(eventTypes(Default, namespace, "keys")[corev1.EventTypeNormal]).NotTo(ContainElement("KeyRotated"))
-
-		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			if err := k8sClient.Get(ctx, key(namespace, "keys-hmac"), secret); err != nil {
-				return err
+func TestOwnedNames(t *testing.T) {
+	names := func(e *fulfillmentv1alpha1.WebhookEndpoint) []string {
+		var out []string
+		for _, o := range OwnedNames(e) {
+			out = append(out, o.Kind+"/"+o.Obj.GetName())
+			if o.Obj.GetNamespace() != e.Namespace {
+				t.Errorf("%s/%s in namespace %q", o.Kind, o.Obj.GetName(), o.Obj.GetNamespace())
 			}
-			secret.Data["note"] = []byte("added by hand")
-			return k8sClient.Update(ctx, secret)
-		})).To(Succeed())
-		// A spec change brings the endpoint back (a Secret data change does not, by design: metadata watch).
-		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			endpoint := mustGetEndpoint(namespace, "keys")
-			endpoint.Spec.Path = "/hooks"
-			return k8sClient.Update(ctx, endpoint)
-		})).To(Succeed())
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, key(namespace, "keys-hmac"), secret)).To(Succeed())
-			g.Expect(secret.Data).NotTo(HaveKey("note"))
-		}).Should(Succeed())
-		resourceVersion := secret.ResourceVersion
-		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			endpoint := mustGetEndpoint(namespace, "keys")
-			endpoint.Spec.Path = "/hooks2"
-			return k8sClient.Update(ctx, endpoint)
-		})).To(Succeed())
-		Eventually(func(g Gomega) {
-			g.Expect(renderedConfig(g, namespace, "keys").Endpoints[0].Spec.Path).To(Equal("/hooks2"))
-		}).Should(Succeed())
-		Expect(k8sClient.Get(ctx, key(namespace, "keys-hmac"), secret)).To(Succeed())
-		Expect(secret.ResourceVersion).To(Equal(resourceVersion), "no re-patch once the stray key is gone")
-		Expect(eventTypes(Default, namespace, "keys")[corev1.EventTypeNormal]).To(
-			ContainElement("StrayKeysRemoved"))
-	})
-})
+		}
+		slices.Sort(out)
+		return out
+	}
+	base := []string{"ConfigMap/bank-config", "Deployment/bank", "NetworkPolicy/bank", "Service/bank", "ServiceAccount/bank"}
+	tests := map[string]struct {
+		endpoint *fulfillmentv1alpha1.WebhookEndpoint
+		extra    []string
+	}{
+		"one replica, no HMAC":                    {endpoint: endpointFixture(func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.Spec.Replicas = ptr.To[int32](1) })},
+		"default replicas: a PodDisruptionBudget": {endpoint: endpointFixture(), extra: []string{"PodDisruptionBudget/bank"}},
+		"generated HMAC key": {endpoint: keysEndpoint(func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.Spec.Replicas = ptr.To[int32](1) }),
+			extra: []string{"Secret/bank-hmac"}},
+		"referenced HMAC key: not the operator's": {endpoint: keysEndpoint(func(e *fulfillmentv1alpha1.WebhookEndpoint) {
+			e.Spec.Replicas = ptr.To[int32](1)
+			e.Spec.Auth.HMAC.SecretRef = &fulfillmentv1alpha1.LocalObjectReference{Name: "mine"}
+		})},
+		"SelfSigned TLS": {endpoint: certEndpoint(selfSignedTLS(), func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.Spec.Replicas = ptr.To[int32](1) }),
+			extra: []string{"ConfigMap/bank-ca-bundle", "Secret/bank-ca", "Secret/bank-tls"}},
+		"cert-manager: the Certificate, not its Secret": {endpoint: certEndpoint(certManagerTLS(), func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.Spec.Replicas = ptr.To[int32](1) }),
+			extra: []string{"Certificate/bank"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			tc.endpoint.Name = "bank"
+			want := slices.Sorted(slices.Values(append(slices.Clone(base), tc.extra...)))
+			if got := names(tc.endpoint); !slices.Equal(got, want) {
+				t.Errorf("OwnedNames = %v, want %v", got, want)
+			}
+		})
+	}
+}
 
-var _ = Describe("A namespace being deleted", func() {
-	It("is left alone: nothing is applied again and the status does not churn", func() {
-		namespace := newNamespace()
-		Expect(k8sClient.Create(ctx, hmacEndpoint(namespace, "going"))).To(Succeed())
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, key(namespace, "going-config"), &corev1.ConfigMap{})).To(Succeed())
-			g.Expect(k8sClient.Get(ctx, key(namespace, "going"), &appsv1.Deployment{})).To(Succeed())
-		}).Should(Succeed())
-		Eventually(func(g Gomega) {
-			ready := condition(g, namespace, "going", fulfillmentv1alpha1.ConditionReady)
-			g.Expect(ready).NotTo(BeNil())
-			g.Expect(ready.Reason).To(Equal(controllers.ReasonRollingOut))
-		}).Should(Succeed())
-		statusVersion := mustGetEndpoint(namespace, "going").ResourceVersion
+func TestCandidateEndpointNames(t *testing.T) {
+	tests := map[string][]string{
+		"own":           {"own"},
+		"own-config":    {"own-config", "own"},
+		"own-hmac":      {"own-hmac", "own"},
+		"own-ca-bundle": {"own-ca-bundle", "own"},
+		"own-tls":       {"own-tls", "own"},
+		"-config":       {"-config"},
+	}
+	for name, want := range tests {
+		if got := candidateEndpointNames(name); !slices.Equal(got, want) {
+			t.Errorf("candidateEndpointNames(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
 
-		// envtest runs no namespace controller: the namespace stays Terminating, and the test deletes what the
-		// namespace controller and the garbage collector would.
-		Expect(k8sClient.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}})).To(Succeed())
-		Expect(k8sClient.Delete(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "going-config"}})).To(Succeed())
-		Consistently(func(g Gomega) {
-			g.Expect(apierrors.IsNotFound(k8sClient.Get(ctx, key(namespace, "going-config"), &corev1.ConfigMap{}))).To(BeTrue())
-			g.Expect(mustGetEndpoint(namespace, "going").ResourceVersion).To(Equal(statusVersion))
-		}, 2*time.Second).Should(Succeed())
-	})
-})
+func TestReadyEventType(t *testing.T) {
+	status := func(ready metav1.ConditionStatus, reason string, stalled bool) fulfillmentv1alpha1.WebhookEndpointStatus {
+		s := fulfillmentv1alpha1.WebhookEndpointStatus{Conditions: []metav1.Condition{{Type: fulfillmentv1alpha1.ConditionReady, Status: ready, Reason: reason}}}
+		if stalled {
+			s.Conditions = append(s.Conditions, metav1.Condition{Type: fulfillmentv1alpha1.ConditionStalled, Status: metav1.ConditionTrue, Reason: reason})
+		}
+		return s
+	}
+	tests := map[string]struct {
+		status fulfillmentv1alpha1.WebhookEndpointStatus
+		want   string
+	}{
+		"ready":                    {status(metav1.ConditionTrue, ReasonAvailable, false), corev1.EventTypeNormal},
+		"not created yet":          {status(metav1.ConditionFalse, ReasonDeploymentNotCreated, false), corev1.EventTypeNormal},
+		"rolling out":              {status(metav1.ConditionFalse, ReasonRollingOut, false), corev1.EventTypeNormal},
+		"replicas starting":        {status(metav1.ConditionFalse, ReasonReplicasUnavailable, false), corev1.EventTypeNormal},
+		"a Secret awaited":         {status(metav1.ConditionFalse, ReasonSecretNotFound, false), corev1.EventTypeNormal},
+		"a certificate awaited":    {status(metav1.ConditionFalse, ReasonCertificateNotReady, false), corev1.EventTypeNormal},
+		"apply refused":            {status(metav1.ConditionFalse, ReasonApplyFailed, false), corev1.EventTypeWarning},
+		"reconcile failed":         {status(metav1.ConditionFalse, ReasonReconcileFailed, false), corev1.EventTypeWarning},
+		"object conflict":          {status(metav1.ConditionFalse, ReasonObjectConflict, true), corev1.EventTypeWarning},
+		"progress deadline":        {status(metav1.ConditionFalse, ReasonProgressDeadlineExceeded, true), corev1.EventTypeWarning},
+		"no Ready condition":       {fulfillmentv1alpha1.WebhookEndpointStatus{}, corev1.EventTypeNormal},
+		"unknown, read failed":     {status(metav1.ConditionUnknown, ReasonReadFailed, false), corev1.EventTypeNormal},
+		"stalled, reference wrong": {status(metav1.ConditionFalse, ReasonRefNotPermitted, true), corev1.EventTypeWarning},
+	}
+	for name, tc := range tests {
+		if got := ReadyEventType(tc.status); got != tc.want {
+			t.Errorf("%s: ReadyEventType = %s, want %s", name, got, tc.want)
+		}
+	}
+}
+
+func TestKeyEvent(t *testing.T) {
+	tests := map[string]struct {
+		state            KeyState
+		wantType, reason string
+		note             []string
+	}{
+		"nothing happened": {state: KeyState{}},
+		"first key": {state: KeyState{Rotated: true, First: true}, wantType: corev1.EventTypeNormal, reason: "KeyGenerated",
+			note: []string{"generated the HMAC key in Secret bank-hmac"}},
+		"lost key": {state: KeyState{Rotated: true, Regenerated: true}, wantType: corev1.EventTypeWarning, reason: "KeyRegenerated",
+			note: []string{"was lost", "The old key is gone", "bank-hmac"}},
+		"scheduled rotation with a grace period": {
+			state:    KeyState{Rotated: true, Annotations: map[string]string{AnnotationPreviousKeyExpiresAt: "2026-03-11T12:00:00Z"}},
+			wantType: corev1.EventTypeNormal, reason: "KeyRotated", note: []string{"the previous key stays valid until 2026-03-11T12:00:00Z"}},
+		"rotation without a grace period": {state: KeyState{Rotated: true}, wantType: corev1.EventTypeNormal, reason: "KeyRotated",
+			note: []string{"the previous key is no longer accepted"}},
+		"requested rotation": {state: KeyState{Rotated: true, Requested: true}, wantType: corev1.EventTypeNormal, reason: "KeyRotated",
+			note: []string{"as requested", `"token-1"`}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			eventType, reason, note := KeyEvent(tc.state, "bank-hmac", "token-1")
+			if eventType != tc.wantType || reason != tc.reason {
+				t.Fatalf("KeyEvent = %s %s, want %s %s", eventType, reason, tc.wantType, tc.reason)
+			}
+			for _, want := range tc.note {
+				if !strings.Contains(note, want) {
+					t.Errorf("note %q does not contain %q", note, want)
+				}
+			}
+		})
+	}
+}
+
+func TestDesiredHMACKeysLostKeyAndStrayKeys(t *testing.T) {
+	rotated := metav1.NewTime(keysNow.Add(-24 * time.Hour))
+	tests := map[string]struct {
+		endpoint           *fulfillmentv1alpha1.WebhookEndpoint
+		existing           *corev1.Secret
+		first, regenerated bool
+		stray              []string
+		wantData           []string
+	}{
+		"first key": {endpoint: keysEndpoint(), first: true, wantData: []string{auth.HMACSecretKey}},
+		"Secret deleted after a key was generated": {
+			endpoint:    keysEndpoint(func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.Status.LastKeyRotationTime = &rotated }),
+			regenerated: true, wantData: []string{auth.HMACSecretKey}},
+		"Secret blanked": {endpoint: keysEndpoint(), existing: hmacSecret(map[string]string{auth.HMACSecretKey: " "}),
+			regenerated: true, wantData: []string{auth.HMACSecretKey}},
+		"keys added by hand": {endpoint: keysEndpoint(),
+			existing: hmacSecret(map[string]string{auth.HMACSecretKey: "k", "zeta": "z", "note": "n"}, AnnotationKeyRotatedAt, keyTime(keysNow)),
+			stray:    []string{"note", "zeta"}, wantData: []string{auth.HMACSecretKey}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			keys := &sequentialKeys{}
+			state, err := DesiredHMACKeys(tc.endpoint, tc.existing, keysNow, "", keys.generate)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if state.First != tc.first || state.Regenerated != tc.regenerated {
+				t.Errorf("First, Regenerated = %v, %v; want %v, %v", state.First, state.Regenerated, tc.first, tc.regenerated)
+			}
+			if !slices.Equal(state.StrayKeys, tc.stray) {
+				t.Errorf("StrayKeys = %v, want %v", state.StrayKeys, tc.stray)
+			}
+			if got := slices.Sorted(maps.Keys(state.Data)); !slices.Equal(got, tc.wantData) {
+				t.Errorf("Data keys = %v, want %v", got, tc.wantData)
+			}
+		})
+	}
+}
