@@ -384,6 +384,19 @@ func (r *WebhookEndpointReconciler) reconcileHMACKeys(ctx context.Context, endpo
 			return KeyState{}, err
 		}
 	}
+	if existing == nil && endpoint.Status.LastKeyRotationTime == nil {
+		// A first key or a lost one (KeyRegenerated, a Warning): the status tells them apart, and the cached
+		// endpoint may predate the status write that recorded the first key (the Secret's deletion can be seen
+		// before it). Rare, so read it from the API server.
+		fresh := &fulfillmentv1alpha1.WebhookEndpoint{}
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(endpoint), fresh); err != nil {
+			return KeyState{}, fmt.Errorf("reading WebhookEndpoint %s: %w", endpoint.Name, err)
+		}
+		if fresh.UID == endpoint.UID && fresh.Status.LastKeyRotationTime != nil {
+			endpoint = endpoint.DeepCopy()
+			endpoint.Status.LastKeyRotationTime = fresh.Status.LastKeyRotationTime
+		}
+	}
 	requested := endpoint.Annotations[AnnotationRotateKey]
 	state, err := DesiredHMACKeys(endpoint, existing, r.Now(), requested, auth.GenerateHMACKey)
 	if err != nil {
