@@ -27,8 +27,9 @@ func apply(ctx context.Context, c client.Client, obj client.Object) error {
 }
 
 // applyIfChanged applies obj like apply, unless the copy in the cache (read through cached) already is what
-// the apply would make; it reports whether it applied. Secrets must not come here: their values are not
-// cached, and reading one through the cache would start caching them all.
+// the apply would make; it reports whether it applied. When obj names a controller and the cached copy is not
+// controlled by it (nor adoptable, ownerOf), nothing is applied and the error is a conflictError. Secrets must
+// not come here: their values are not cached, and reading one through the cache would start caching them all.
 //
 // Skipping is safe only when applying would change nothing, and three checks together show that from the
 // cache alone (no request, and the same after an operator restart):
@@ -69,6 +70,14 @@ func applyIfChanged(ctx context.Context, c client.Client, cached client.Reader, 
 		}
 		err = cached.Get(ctx, client.ObjectKeyFromObject(obj), current)
 		if err == nil {
+			// An object of someone else's is never written over (ownership.go): the same check as the one
+			// before the first apply, here too so that no apply path can skip it.
+			if controller := metav1.GetControllerOfNoCopy(obj); controller != nil {
+				if owner := ownerOf(controller.UID, current); owner != "" {
+					kind := u.GetKind()
+					return false, &conflictError{conflicts: []objectConflict{{Kind: kind, Name: obj.GetName(), Owner: owner}}}
+				}
+			}
 			upToDate, err := appliedAlready(u, current)
 			if err != nil {
 				return false, err

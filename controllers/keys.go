@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -53,6 +54,15 @@ type KeyState struct {
 	// Requested is true when this rotation answers a new AnnotationRotateKey token (a scheduled rotation due at
 	// the same time is the same rotation).
 	Requested bool
+	// Regenerated is true when the new key replaces one that was lost: the Secret exists without a key, or is
+	// gone while the endpoint's status records an earlier key. There is no "previous": senders still signing
+	// with the old key fail until they get the new one, which a person must know (a Warning).
+	Regenerated bool
+	// First is true when the new key is the endpoint's first.
+	First bool
+	// StrayKeys are the keys of the existing Secret that are neither "secret" nor "previous" (added by hand),
+	// sorted: the operator owns the whole Secret and removes them.
+	StrayKeys []string
 	// RotatedAt is when the current key was generated, for status.lastKeyRotationTime.
 	RotatedAt time.Time
 	// NextCheck is when the reconciler must come back: the nearer of the next rotation and the end of the
@@ -71,7 +81,10 @@ func GeneratesHMACKey(endpoint *fulfillmentv1alpha1.WebhookEndpoint) bool {
 // not exist yet) at now. requested is the endpoint's AnnotationRotateKey token ("" when absent). generate makes
 // a key (auth.GenerateHMACKey in production).
 //
-//   - No current key (no Secret, or no data "secret"): a new key is generated, rotated at now.
+//   - No current key (no Secret, or no data "secret"): a new key is generated, rotated at now, without a
+//     previous key. It is Regenerated when a key existed before (the Secret exists, or the status records a
+//     rotation).
+//   - Keys other than "secret" and "previous" are StrayKeys, never in Data.
 //   - Without spec.auth.hmac.rotation the current key is kept forever.
 //   - With rotation, once now reaches rotated-at + interval the current key becomes "previous", a new key
 //     becomes "secret", and previous-expires-at is now + gracePeriod (with a zero grace period the previous
@@ -137,6 +150,8 @@ func DesiredHMACKeys(endpoint *fulfillmentv1alpha1.WebhookEndpoint, existing *co
 			return KeyState{}, err
 		}
 		current, rotatedAt, state.Rotated = key, stamp, true
+		state.Regenerated = existing != nil || endpoint.Status.LastKeyRotationTime != nil
+		state.First = !state.Regenerated
 	case newRequest || (interval > 0 && !now.Before(rotatedAt.Add(interval))):
 		state.Requested = newRequest
 		key, err := newKey()
@@ -168,6 +183,12 @@ func DesiredHMACKeys(endpoint *fulfillmentv1alpha1.WebhookEndpoint, existing *co
 			}
 		}
 	}
+	for k := range data {
+		if k != auth.HMACSecretKey && k != auth.HMACPreviousSecretKey {
+			state.StrayKeys = append(state.StrayKeys, k)
+		}
+	}
+	slices.Sort(state.StrayKeys)
 	if state.NextCheck != 0 && state.NextCheck < minKeyCheck {
 		state.NextCheck = minKeyCheck
 	}
@@ -184,4 +205,28 @@ func parseKeyTime(value string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return t, true
+}
+
+// KeyEvent is the event announcing what DesiredHMACKeys did to the generated Secret secretName, or an empty
+// reason when there is nothing to announce. It names the Secret, never a key. Only a lost key is a Warning:
+// senders signing with it fail until a person gives them the new one.
+func KeyEvent(state KeyState, secretName, requested string) (eventType, reason, note string) {
+	previous := "the previous key is no longer accepted (grace period 0)"
+	if expiresAt := state.Annotations[AnnotationPreviousKeyExpiresAt]; expiresAt != "" {
+		previous = "the previous key stays valid until " + expiresAt
+	}
+	switch {
+	case state.Regenerated:
+		return corev1.EventTypeWarning, "KeyRegenerated", fmt.Sprintf("the HMAC key in Secret %s was lost (the Secret "+
+			"was deleted or its key removed): generated a new one. The old key is gone, not kept as previous: senders "+
+			"signing with it are refused until they use the new key from Secret %s", secretName, secretName)
+	case state.First:
+		return corev1.EventTypeNormal, "KeyGenerated", fmt.Sprintf("generated the HMAC key in Secret %s", secretName)
+	case state.Requested:
+		return corev1.EventTypeNormal, "KeyRotated", fmt.Sprintf("generated a new HMAC key in Secret %s as requested (%s: %q); %s",
+			secretName, AnnotationRotateKey, requested, previous)
+	case state.Rotated:
+		return corev1.EventTypeNormal, "KeyRotated", fmt.Sprintf("generated a new HMAC key in Secret %s; %s", secretName, previous)
+	}
+	return "", "", ""
 }

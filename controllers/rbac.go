@@ -5,12 +5,14 @@ package controllers
 // turned off (PodDisruptionBudget, HorizontalPodAutoscaler, Ingress, HTTPRoute); owner references remove the
 // rest with the endpoint. Secrets: it reads referenced ones as metadata only, reads and writes only the HMAC
 // keys and certificates it generates, and never deletes one. It reads the Gateways an HTTPRoute attaches to,
-// to tell whether their listeners are HTTPS (InsecureExposure).
+// to tell whether their listeners are HTTPS (InsecureExposure), and its namespace, to leave alone one being
+// deleted.
 //
 // +kubebuilder:rbac:groups=fulfillment.dev,resources=webhookendpoints;intentroutes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=fulfillment.dev,resources=webhookendpoints/status;intentroutes/status,verbs=get;patch
 // +kubebuilder:rbac:groups=fulfillment.dev,resources=webhookendpoints/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=configmaps;serviceaccounts;services;secrets,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch

@@ -111,6 +111,11 @@ func (r *WebhookEndpointReconciler) reconcileSelfSigned(ctx context.Context, end
 	if err != nil {
 		return tlsFacts{}, err
 	}
+	if caSecret != nil {
+		if err := checkOwned(endpoint, "Secret", caSecret); err != nil {
+			return tlsFacts{}, err
+		}
+	}
 	var caCert, caKey []byte
 	if caSecret != nil && pki.CheckPair(caSecret.Data[corev1.TLSCertKey], caSecret.Data[corev1.TLSPrivateKeyKey]) == nil {
 		caCert, caKey = caSecret.Data[corev1.TLSCertKey], caSecret.Data[corev1.TLSPrivateKeyKey]
@@ -127,6 +132,11 @@ func (r *WebhookEndpointReconciler) reconcileSelfSigned(ctx context.Context, end
 	serving, err := r.readSecret(ctx, endpoint.Namespace, CertificateSecretName(endpoint))
 	if err != nil {
 		return tlsFacts{}, err
+	}
+	if serving != nil {
+		if err := checkOwned(endpoint, "Secret", serving); err != nil {
+			return tlsFacts{}, err
+		}
 	}
 	var current []byte
 	if serving != nil {

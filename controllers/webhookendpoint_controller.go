@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -96,11 +97,25 @@ func (r *WebhookEndpointReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	if !endpoint.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil // owner references remove what the operator created
 	}
+	// In a namespace being deleted the garbage collector and the namespace controller are removing the
+	// endpoint's objects: applying them again would be refused (403, the namespace is terminating) and only
+	// churn the status and the events of an endpoint about to go.
+	if terminating, err := r.namespaceTerminating(ctx, endpoint.Namespace); err != nil || terminating {
+		return ctrl.Result{}, err
+	}
 
 	facts, requeueAfter, err := r.reconcileObjects(ctx, endpoint)
+	if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+		return ctrl.Result{}, nil // the namespace started terminating after the check above
+	}
 	var stalled *stalledError
 	var refused *applyError
+	var conflict *conflictError
 	switch {
+	case errors.As(err, &conflict):
+		// Before *applyError: an apply stopped by the ownership check is wrapped as one.
+		facts.StalledReason, facts.StalledMessage = ReasonObjectConflict, conflict.Error()
+		stalled = &stalledError{reason: ReasonObjectConflict, message: conflict.Error()}
 	case errors.As(err, &stalled):
 		facts.StalledReason, facts.StalledMessage = stalled.reason, stalled.message
 	case errors.As(err, &refused):
@@ -138,9 +153,23 @@ func (e *applyError) message() string {
 // applyStep applies obj (applyIfChanged), marking a failure as an applyError.
 func (r *WebhookEndpointReconciler) applyStep(ctx context.Context, obj client.Object) error {
 	if _, err := applyIfChanged(ctx, r.Client, r.cache(), obj); err != nil {
+		var conflict *conflictError
+		if errors.As(err, &conflict) {
+			return err
+		}
 		return &applyError{err: err}
 	}
 	return nil
+}
+
+// namespaceTerminating tells whether the namespace is being deleted. The read goes to the API server (the
+// manager caches no Namespaces) and asks for metadata only.
+func (r *WebhookEndpointReconciler) namespaceTerminating(ctx context.Context, name string) (bool, error) {
+	namespace := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}}
+	if err := r.APIReader.Get(ctx, types.NamespacedName{Name: name}, namespace); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	return !namespace.DeletionTimestamp.IsZero(), nil
 }
 
 // reconcileObjects applies the desired objects and gathers the facts the status is computed from. It stops at
@@ -167,11 +196,22 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 
 	deployment := &appsv1.Deployment{}
 	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: endpoint.Namespace, Name: endpoint.Name}, deployment); err == nil {
-		facts.Deployment = deployment
+		// Only the endpoint's own Deployment says whether it serves: one of the same name that someone else
+		// owns runs their pods, not ours.
+		if owner := ownerOf(endpoint.UID, deployment); owner != "" {
+			facts.DeploymentConflict = objectConflictMessage([]objectConflict{{Kind: "Deployment", Name: deployment.Name, Owner: owner}})
+		} else if metav1.IsControlledBy(deployment, endpoint) {
+			facts.Deployment = deployment
+		}
 	} else if client.IgnoreNotFound(err) != nil {
 		return readFailed("Deployment "+endpoint.Name, err)
 	}
 	facts.DeploymentRead = true
+
+	// Nothing is written while an object the endpoint would write belongs to someone else.
+	if err := r.checkOwnership(ctx, endpoint); err != nil {
+		return facts, 0, err
+	}
 
 	if endpoint.Spec.Suspend {
 		if err := r.suspend(ctx, endpoint, facts.Deployment); err != nil {
@@ -360,10 +400,38 @@ func (r *WebhookEndpointReconciler) reconcileHMACKeys(ctx context.Context, endpo
 	if err != nil {
 		return KeyState{}, err
 	}
+	if existing != nil {
+		if err := checkOwned(endpoint, "Secret", existing); err != nil {
+			return KeyState{}, err
+		}
+	}
+	if existing == nil && endpoint.Status.LastKeyRotationTime == nil {
+		// A first key or a lost one (KeyRegenerated, a Warning): the status tells them apart, and the cached
+		// endpoint may predate the status write that recorded the first key (the Secret's deletion can be seen
+		// before it). Rare, so read it from the API server.
+		fresh := &fulfillmentv1alpha1.WebhookEndpoint{}
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(endpoint), fresh); err != nil {
+			return KeyState{}, fmt.Errorf("reading WebhookEndpoint %s: %w", endpoint.Name, err)
+		}
+		if fresh.UID == endpoint.UID && fresh.Status.LastKeyRotationTime != nil {
+			endpoint = endpoint.DeepCopy()
+			endpoint.Status.LastKeyRotationTime = fresh.Status.LastKeyRotationTime
+		}
+	}
 	requested := endpoint.Annotations[AnnotationRotateKey]
 	state, err := DesiredHMACKeys(endpoint, existing, r.Now(), requested, auth.GenerateHMACKey)
 	if err != nil {
 		return state, err
+	}
+	if len(state.StrayKeys) > 0 {
+		// Server-side apply removes only fields the operator applied: keys added by hand (kubectl edit) belong
+		// to another field manager, so they are removed with a merge patch, once.
+		if err := r.removeStrayKeys(ctx, existing, state.StrayKeys); err != nil {
+			return state, &applyError{err: err}
+		}
+		r.Recorder.Eventf(endpoint, nil, corev1.EventTypeNormal, "StrayKeysRemoved", "RemoveKeys",
+			"removed keys %s from Secret %s: the operator owns the generated Secret, which holds only %q and %q",
+			strings.Join(state.StrayKeys, ", "), existing.Name, auth.HMACSecretKey, auth.HMACPreviousSecretKey)
 	}
 	if existing != nil && equality.Semantic.DeepEqual(existing.Data, state.Data) && annotationsContain(existing.Annotations, state.Annotations) {
 		return state, nil
@@ -380,17 +448,30 @@ func (r *WebhookEndpointReconciler) reconcileHMACKeys(ctx context.Context, endpo
 	if err := apply(ctx, r.Client, secret); err != nil {
 		return state, &applyError{err: err}
 	}
-	// The events name the Secret, never a key.
-	switch {
-	case state.Requested:
-		r.Recorder.Eventf(endpoint, nil, corev1.EventTypeNormal, "KeyRotated", "RotateKey",
-			"generated a new HMAC key in Secret %s as requested (%s: %q); the previous key stays valid for the grace period",
-			secret.Name, AnnotationRotateKey, requested)
-	case state.Rotated:
-		r.Recorder.Eventf(endpoint, nil, corev1.EventTypeNormal, "KeyRotated", "RotateKey",
-			"generated a new HMAC key in Secret %s; the previous key stays valid for the grace period", secret.Name)
+	if eventType, reason, note := KeyEvent(state, secret.Name, requested); reason != "" {
+		r.Recorder.Eventf(endpoint, nil, eventType, reason, "RotateKey", "%s", note)
 	}
 	return state, nil
+}
+
+// removeStrayKeys deletes keys from the generated Secret with a JSON merge patch (a null removes a key),
+// conditioned on the resourceVersion read, so that a concurrent change is read again instead of overwritten.
+func (r *WebhookEndpointReconciler) removeStrayKeys(ctx context.Context, secret *corev1.Secret, keys []string) error {
+	data := make(map[string]any, len(keys))
+	for _, k := range keys {
+		data[k] = nil
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"resourceVersion": secret.ResourceVersion}, "data": data})
+	if err != nil {
+		return err
+	}
+	if err := r.Client.Patch(ctx, secret.DeepCopy(), client.RawPatch(types.MergePatchType, patch), client.FieldOwner(FieldOwner)); err != nil {
+		return fmt.Errorf("removing keys from Secret %s: %w", secret.Name, err)
+	}
+	for _, k := range keys {
+		delete(secret.Data, k)
+	}
+	return nil
 }
 
 // warnIgnoredRotateKey records a Warning, once per token, when AnnotationRotateKey is set on an endpoint whose
@@ -529,11 +610,7 @@ func (r *WebhookEndpointReconciler) updateStatus(ctx context.Context, endpoint *
 	}
 	after := meta.FindStatusCondition(status.Conditions, fulfillmentv1alpha1.ConditionReady)
 	if after != nil && (before == nil || before.Status != after.Status || before.Reason != after.Reason) {
-		eventType := corev1.EventTypeNormal
-		if after.Status != metav1.ConditionTrue {
-			eventType = corev1.EventTypeWarning
-		}
-		r.Recorder.Eventf(endpoint, nil, eventType, after.Reason, "Reconcile", "%s", after.Message)
+		r.Recorder.Eventf(endpoint, nil, ReadyEventType(status), after.Reason, "Reconcile", "%s", after.Message)
 	}
 	r.warnInsecureExposure(endpoint, meta.FindStatusCondition(status.Conditions, fulfillmentv1alpha1.ConditionInsecureExposure))
 	log.FromContext(ctx).V(1).Info("status updated", "ready", after)
@@ -545,17 +622,21 @@ func (r *WebhookEndpointReconciler) updateStatus(ctx context.Context, endpoint *
 // cert-manager Certificates are watched like owned objects once their CRDs exist, at start or later
 // (optionalWatches).
 func (r *WebhookEndpointReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	byName := handler.EnqueueRequestsFromMapFunc(r.endpointsNamedAfter)
 	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&fulfillmentv1alpha1.WebhookEndpoint{}, builder.WithPredicates(predicate.Or[client.Object](
 			predicate.GenerationChangedPredicate{}, rotateKeyChanged))).
-		Owns(&appsv1.Deployment{}).
-		Owns(&corev1.Service{}).
-		Owns(&corev1.ConfigMap{}).
-		Owns(&corev1.ServiceAccount{}).
-		Owns(&policyv1.PodDisruptionBudget{}).
-		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
-		Owns(&networkingv1.NetworkPolicy{}).
-		Owns(&networkingv1.Ingress{}).
+		// The owned kinds are mapped by name rather than with Owns(), which maps only objects the endpoint
+		// controls: an object of someone else's with the endpoint's name stalls it (ObjectConflict), and its
+		// deletion or renaming must bring the endpoint back. The endpoint's own objects carry its name too.
+		Watches(&appsv1.Deployment{}, byName).
+		Watches(&corev1.Service{}, byName).
+		Watches(&corev1.ConfigMap{}, byName).
+		Watches(&corev1.ServiceAccount{}, byName).
+		Watches(&policyv1.PodDisruptionBudget{}, byName).
+		Watches(&autoscalingv2.HorizontalPodAutoscaler{}, byName).
+		Watches(&networkingv1.NetworkPolicy{}, byName).
+		Watches(&networkingv1.Ingress{}, byName).
 		Watches(&fulfillmentv1alpha1.IntentRoute{}, handler.EnqueueRequestsFromMapFunc(routeToEndpoint),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.secretToEndpoints), builder.OnlyMetadata).
@@ -606,8 +687,9 @@ func (r *WebhookEndpointReconciler) secretToEndpoints(ctx context.Context, obj c
 			names[route.Spec.EndpointRef.Name] = true
 		}
 	}
-	if owner := metav1.GetControllerOf(obj); owner != nil && owner.Kind == "WebhookEndpoint" {
-		names[owner.Name] = true
+	// The generated Secrets, the endpoint's or one of the same name that stalls it (ObjectConflict).
+	for _, request := range r.endpointsNamedAfter(ctx, obj) {
+		names[request.Name] = true
 	}
 	requests := make([]reconcile.Request, 0, len(names))
 	for name := range names {

@@ -61,8 +61,12 @@ const maxConditionMessage = 4096
 // EndpointFacts is what the reconciler observed about an endpoint's objects; ComputeEndpointStatus reads
 // nothing else.
 type EndpointFacts struct {
-	// Deployment as observed; nil when it is not created yet (or not read).
+	// Deployment as observed, only when the endpoint controls it; nil when it is not created yet (or not read,
+	// or someone else's).
 	Deployment *appsv1.Deployment
+	// DeploymentConflict says that a Deployment with the endpoint's name exists and is someone else's (the
+	// ObjectConflict message): its replicas are not the endpoint's, so DeploymentAvailable is False, stalled.
+	DeploymentConflict string
 	// DeploymentRead, RoutesRead and SecretsRead say whether the Deployment, the endpoint's IntentRoutes and the
 	// referenced Secrets were read. What was not read is Unknown (reason ReadFailed, message ReadError), never
 	// a made-up NotCreated or NotFound, and the status fields it would fill keep their previous values.
@@ -212,7 +216,10 @@ func ComputeEndpointStatus(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts 
 		setConditionStatus(&status.Conditions, conditionType, conditionStatus, c.reason, c.message, endpoint.Generation, now)
 	}
 	deployment := unreadCheck("Deployment "+endpoint.Name, facts.ReadError)
-	if facts.DeploymentRead {
+	switch {
+	case facts.DeploymentRead && facts.DeploymentConflict != "":
+		deployment = endpointCheck{reason: ReasonObjectConflict, message: facts.DeploymentConflict, stalled: true}
+	case facts.DeploymentRead:
 		deployment = deploymentCheck(endpoint, facts.Deployment)
 	}
 	secrets := unreadCheck("the referenced Secrets", facts.ReadError)
@@ -292,6 +299,25 @@ func ComputeEndpointStatus(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts 
 		status.ObservedGeneration = endpoint.Generation
 	}
 	return status
+}
+
+// ReadyEventType is the type of the event announcing a change of Ready: Warning only when a person must act,
+// so that teams can alert on Warnings. That is a stalled endpoint (an invalid reference, an object conflict, a
+// Deployment past its progress deadline) or a failed apply or reconcile step; progress (not created yet,
+// rolling out, replicas starting, a Secret or certificate awaited) and Ready=True are Normal.
+func ReadyEventType(status fulfillmentv1alpha1.WebhookEndpointStatus) string {
+	ready := meta.FindStatusCondition(status.Conditions, fulfillmentv1alpha1.ConditionReady)
+	if ready == nil || ready.Status == metav1.ConditionTrue {
+		return corev1.EventTypeNormal
+	}
+	if meta.IsStatusConditionTrue(status.Conditions, fulfillmentv1alpha1.ConditionStalled) {
+		return corev1.EventTypeWarning
+	}
+	switch ready.Reason {
+	case ReasonApplyFailed, ReasonReconcileFailed:
+		return corev1.EventTypeWarning
+	}
+	return corev1.EventTypeNormal
 }
 
 // tlsEnabled tells whether the endpoint's pods serve HTTPS.

@@ -186,6 +186,17 @@ func TestComputeEndpointStatus(t *testing.T) {
 			facts:    factsFixture(func(f *EndpointFacts) { f.ServiceURL = "" }),
 			want:     ready(ReasonAvailable, "=2/2 replicas available"),
 		},
+		"a Deployment of someone else's with the endpoint's name": {
+			endpoint: statusEndpoint(),
+			facts: factsFixture(withDeployment(nil), func(f *EndpointFacts) {
+				f.DeploymentConflict = "Deployment bank (not managed by the operator)"
+				f.StalledReason, f.StalledMessage = ReasonObjectConflict, "Deployment bank (not managed by the operator)"
+				f.Applied = false
+			}),
+			want: and(stalled(ReasonObjectConflict, "=Deployment bank (not managed by the operator)"),
+				fulfillmentv1alpha1.ConditionDeploymentAvailable, wantCondition{metav1.ConditionFalse, ReasonObjectConflict,
+					"=Deployment bank (not managed by the operator)"}),
+		},
 		"the Deployment is not created yet": {
 			endpoint: statusEndpoint(),
 			facts:    factsFixture(withDeployment(nil)),

@@ -1,0 +1,255 @@
+package controllers
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
+)
+
+func TestOwnerOf(t *testing.T) {
+	const endpointUID = types.UID("endpoint-uid")
+	controller := func(kind, name string, uid types.UID) metav1.OwnerReference {
+		return metav1.OwnerReference{APIVersion: "v1", Kind: kind, Name: name, UID: uid, Controller: ptr.To(true)}
+	}
+	tests := map[string]struct {
+		meta metav1.ObjectMeta
+		want string // "" or a substring of the answer
+		may  bool
+	}{
+		"controlled by the endpoint": {
+			meta: metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{controller("WebhookEndpoint", "own", endpointUID)}},
+			may:  true,
+		},
+		"no owner, no managers": {want: "not managed by the operator"},
+		"no owner, managed by kubectl": {
+			meta: metav1.ObjectMeta{ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl-create"}, {Manager: "kubectl-edit"}, {Manager: "kubectl-edit"}}},
+			want: "not managed by the operator; field managers: kubectl-create, kubectl-edit",
+		},
+		"a non-controller owner reference to the endpoint is not control": {
+			meta: metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{{Kind: "WebhookEndpoint", Name: "own", UID: endpointUID}}},
+			want: "not managed by the operator",
+		},
+		"controlled by another kind": {
+			meta: metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{controller("HelmRelease", "db", "other")}},
+			want: "controlled by HelmRelease db",
+		},
+		"controlled by an earlier endpoint of the same name": {
+			meta: metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{controller("WebhookEndpoint", "own", "old-uid")}},
+			want: "earlier WebhookEndpoint own (uid old-uid) that the garbage collector is deleting",
+		},
+		"annotated for adoption, no controller": {
+			meta: metav1.ObjectMeta{Annotations: map[string]string{AnnotationAdopt: "true"}},
+			may:  true,
+		},
+		"annotated for adoption with another controller": {
+			meta: metav1.ObjectMeta{Annotations: map[string]string{AnnotationAdopt: "true"},
+				OwnerReferences: []metav1.OwnerReference{controller("HelmRelease", "db", "other")}},
+			want: "controlled by HelmRelease db",
+		},
+		"adoption needs exactly true": {
+			meta: metav1.ObjectMeta{Annotations: map[string]string{AnnotationAdopt: "yes"}},
+			want: "not managed by the operator",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := ownerOf(endpointUID, &corev1.ConfigMap{ObjectMeta: tc.meta})
+			if tc.may {
+				if got != "" {
+					t.Fatalf("ownerOf = %q, want the endpoint to own it", got)
+				}
+				return
+			}
+			if got == "" || !strings.Contains(got, tc.want) {
+				t.Fatalf("ownerOf = %q, want it to contain %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestObjectConflictMessage(t *testing.T) {
+	one := objectConflictMessage([]objectConflict{{Kind: "Service", Name: "own", Owner: "not managed by the operator"}})
+	for _, want := range []string{"an object with a name this endpoint needs exists", "Service own (not managed by the operator)",
+		"Rename the WebhookEndpoint, or delete or rename the object", AnnotationAdopt + "=true"} {
+		if !strings.Contains(one, want) {
+			t.Errorf("message %q does not contain %q", one, want)
+		}
+	}
+	two := objectConflictMessage([]objectConflict{{Kind: "Service", Name: "own", Owner: "a"}, {Kind: "ConfigMap", Name: "own-config", Owner: "b"}})
+	if !strings.Contains(two, "objects with names this endpoint needs exist") || !strings.Contains(two, "Service own (a); ConfigMap own-config (b)") {
+		t.Errorf("message %q does not list both objects", two)
+	}
+}
+
+func TestOwnedNames(t *testing.T) {
+	names := func(e *fulfillmentv1alpha1.WebhookEndpoint) []string {
+		var out []string
+		for _, o := range OwnedNames(e) {
+			out = append(out, o.Kind+"/"+o.Obj.GetName())
+			if o.Obj.GetNamespace() != e.Namespace {
+				t.Errorf("%s/%s in namespace %q", o.Kind, o.Obj.GetName(), o.Obj.GetNamespace())
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	base := []string{"ConfigMap/bank-config", "Deployment/bank", "NetworkPolicy/bank", "Service/bank", "ServiceAccount/bank"}
+	tests := map[string]struct {
+		endpoint *fulfillmentv1alpha1.WebhookEndpoint
+		extra    []string
+	}{
+		"one replica, no HMAC":                    {endpoint: endpointFixture(func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.Spec.Replicas = ptr.To[int32](1) })},
+		"default replicas: a PodDisruptionBudget": {endpoint: endpointFixture(), extra: []string{"PodDisruptionBudget/bank"}},
+		"generated HMAC key": {endpoint: keysEndpoint(func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.Spec.Replicas = ptr.To[int32](1) }),
+			extra: []string{"Secret/bank-hmac"}},
+		"referenced HMAC key: not the operator's": {endpoint: keysEndpoint(func(e *fulfillmentv1alpha1.WebhookEndpoint) {
+			e.Spec.Replicas = ptr.To[int32](1)
+			e.Spec.Auth.HMAC.SecretRef = &fulfillmentv1alpha1.LocalObjectReference{Name: "mine"}
+		})},
+		"SelfSigned TLS": {endpoint: certEndpoint(selfSignedTLS(), func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.Spec.Replicas = ptr.To[int32](1) }),
+			extra: []string{"ConfigMap/bank-ca-bundle", "Secret/bank-ca", "Secret/bank-tls"}},
+		"cert-manager: the Certificate, not its Secret": {endpoint: certEndpoint(certManagerTLS(), func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.Spec.Replicas = ptr.To[int32](1) }),
+			extra: []string{"Certificate/bank"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			tc.endpoint.Name = "bank"
+			want := slices.Sorted(slices.Values(append(slices.Clone(base), tc.extra...)))
+			if got := names(tc.endpoint); !slices.Equal(got, want) {
+				t.Errorf("OwnedNames = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestCandidateEndpointNames(t *testing.T) {
+	tests := map[string][]string{
+		"own":           {"own"},
+		"own-config":    {"own-config", "own"},
+		"own-hmac":      {"own-hmac", "own"},
+		"own-ca-bundle": {"own-ca-bundle", "own"},
+		"own-tls":       {"own-tls", "own"},
+		"-config":       {"-config"},
+	}
+	for name, want := range tests {
+		if got := candidateEndpointNames(name); !slices.Equal(got, want) {
+			t.Errorf("candidateEndpointNames(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+func TestReadyEventType(t *testing.T) {
+	status := func(ready metav1.ConditionStatus, reason string, stalled bool) fulfillmentv1alpha1.WebhookEndpointStatus {
+		s := fulfillmentv1alpha1.WebhookEndpointStatus{Conditions: []metav1.Condition{{Type: fulfillmentv1alpha1.ConditionReady, Status: ready, Reason: reason}}}
+		if stalled {
+			s.Conditions = append(s.Conditions, metav1.Condition{Type: fulfillmentv1alpha1.ConditionStalled, Status: metav1.ConditionTrue, Reason: reason})
+		}
+		return s
+	}
+	tests := map[string]struct {
+		status fulfillmentv1alpha1.WebhookEndpointStatus
+		want   string
+	}{
+		"ready":                    {status(metav1.ConditionTrue, ReasonAvailable, false), corev1.EventTypeNormal},
+		"not created yet":          {status(metav1.ConditionFalse, ReasonDeploymentNotCreated, false), corev1.EventTypeNormal},
+		"rolling out":              {status(metav1.ConditionFalse, ReasonRollingOut, false), corev1.EventTypeNormal},
+		"replicas starting":        {status(metav1.ConditionFalse, ReasonReplicasUnavailable, false), corev1.EventTypeNormal},
+		"a Secret awaited":         {status(metav1.ConditionFalse, ReasonSecretNotFound, false), corev1.EventTypeNormal},
+		"a certificate awaited":    {status(metav1.ConditionFalse, ReasonCertificateNotReady, false), corev1.EventTypeNormal},
+		"apply refused":            {status(metav1.ConditionFalse, ReasonApplyFailed, false), corev1.EventTypeWarning},
+		"reconcile failed":         {status(metav1.ConditionFalse, ReasonReconcileFailed, false), corev1.EventTypeWarning},
+		"object conflict":          {status(metav1.ConditionFalse, ReasonObjectConflict, true), corev1.EventTypeWarning},
+		"progress deadline":        {status(metav1.ConditionFalse, ReasonProgressDeadlineExceeded, true), corev1.EventTypeWarning},
+		"no Ready condition":       {fulfillmentv1alpha1.WebhookEndpointStatus{}, corev1.EventTypeNormal},
+		"unknown, read failed":     {status(metav1.ConditionUnknown, ReasonReadFailed, false), corev1.EventTypeNormal},
+		"stalled, reference wrong": {status(metav1.ConditionFalse, ReasonRefNotPermitted, true), corev1.EventTypeWarning},
+	}
+	for name, tc := range tests {
+		if got := ReadyEventType(tc.status); got != tc.want {
+			t.Errorf("%s: ReadyEventType = %s, want %s", name, got, tc.want)
+		}
+	}
+}
+
+func TestKeyEvent(t *testing.T) {
+	tests := map[string]struct {
+		state            KeyState
+		wantType, reason string
+		note             []string
+	}{
+		"nothing happened": {state: KeyState{}},
+		"first key": {state: KeyState{Rotated: true, First: true}, wantType: corev1.EventTypeNormal, reason: "KeyGenerated",
+			note: []string{"generated the HMAC key in Secret bank-hmac"}},
+		"lost key": {state: KeyState{Rotated: true, Regenerated: true}, wantType: corev1.EventTypeWarning, reason: "KeyRegenerated",
+			note: []string{"was lost", "The old key is gone", "bank-hmac"}},
+		"scheduled rotation with a grace period": {
+			state:    KeyState{Rotated: true, Annotations: map[string]string{AnnotationPreviousKeyExpiresAt: "2026-03-11T12:00:00Z"}},
+			wantType: corev1.EventTypeNormal, reason: "KeyRotated", note: []string{"the previous key stays valid until 2026-03-11T12:00:00Z"}},
+		"rotation without a grace period": {state: KeyState{Rotated: true}, wantType: corev1.EventTypeNormal, reason: "KeyRotated",
+			note: []string{"the previous key is no longer accepted"}},
+		"requested rotation": {state: KeyState{Rotated: true, Requested: true}, wantType: corev1.EventTypeNormal, reason: "KeyRotated",
+			note: []string{"as requested", `"token-1"`}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			eventType, reason, note := KeyEvent(tc.state, "bank-hmac", "token-1")
+			if eventType != tc.wantType || reason != tc.reason {
+				t.Fatalf("KeyEvent = %s %s, want %s %s", eventType, reason, tc.wantType, tc.reason)
+			}
+			for _, want := range tc.note {
+				if !strings.Contains(note, want) {
+					t.Errorf("note %q does not contain %q", note, want)
+				}
+			}
+		})
+	}
+}
+
+func TestDesiredHMACKeysLostKeyAndStrayKeys(t *testing.T) {
+	rotated := metav1.NewTime(keysNow.Add(-24 * time.Hour))
+	tests := map[string]struct {
+		endpoint           *fulfillmentv1alpha1.WebhookEndpoint
+		existing           *corev1.Secret
+		first, regenerated bool
+		stray              []string
+		wantData           []string
+	}{
+		"first key": {endpoint: keysEndpoint(), first: true, wantData: []string{auth.HMACSecretKey}},
+		"Secret deleted after a key was generated": {
+			endpoint:    keysEndpoint(func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.Status.LastKeyRotationTime = &rotated }),
+			regenerated: true, wantData: []string{auth.HMACSecretKey}},
+		"Secret blanked": {endpoint: keysEndpoint(), existing: hmacSecret(map[string]string{auth.HMACSecretKey: " "}),
+			regenerated: true, wantData: []string{auth.HMACSecretKey}},
+		"keys added by hand": {endpoint: keysEndpoint(),
+			existing: hmacSecret(map[string]string{auth.HMACSecretKey: "k", "zeta": "z", "note": "n"}, AnnotationKeyRotatedAt, keyTime(keysNow)),
+			stray:    []string{"note", "zeta"}, wantData: []string{auth.HMACSecretKey}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			keys := &sequentialKeys{}
+			state, err := DesiredHMACKeys(tc.endpoint, tc.existing, keysNow, "", keys.generate)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if state.First != tc.first || state.Regenerated != tc.regenerated {
+				t.Errorf("First, Regenerated = %v, %v; want %v, %v", state.First, state.Regenerated, tc.first, tc.regenerated)
+			}
+			if !slices.Equal(state.StrayKeys, tc.stray) {
+				t.Errorf("StrayKeys = %v, want %v", state.StrayKeys, tc.stray)
+			}
+			if got := slices.Sorted(maps.Keys(state.Data)); !slices.Equal(got, tc.wantData) {
+				t.Errorf("Data keys = %v, want %v", got, tc.wantData)
+			}
+		})
+	}
+}
