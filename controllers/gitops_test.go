@@ -93,14 +93,15 @@ var _ = Describe("Argo CD health checks", func() {
 		// or scaled-to-zero endpoint (no Ready condition: nothing to wait for) is Current for kstatus and
 		// Suspended for Argo CD.
 		want := map[string]status.Status{
-			"progressing-no-status.yaml":   status.CurrentStatus,
-			"progressing-generation.yaml":  status.InProgressStatus,
-			"deleting.yaml":                status.TerminatingStatus,
-			"degraded-stalled.yaml":        status.FailedStatus,
-			"progressing-reconciling.yaml": status.InProgressStatus,
-			"suspended.yaml":               status.CurrentStatus,
-			"scaled-to-zero.yaml":          status.CurrentStatus,
-			"healthy.yaml":                 status.CurrentStatus,
+			"progressing-no-status.yaml":      status.CurrentStatus,
+			"progressing-generation.yaml":     status.InProgressStatus,
+			"deleting.yaml":                   status.TerminatingStatus,
+			"degraded-stalled.yaml":           status.FailedStatus,
+			"progressing-reconciling.yaml":    status.InProgressStatus,
+			"progressing-waiting-secret.yaml": status.InProgressStatus,
+			"suspended.yaml":                  status.CurrentStatus,
+			"scaled-to-zero.yaml":             status.CurrentStatus,
+			"healthy.yaml":                    status.CurrentStatus,
 		}
 		files, err := filepath.Glob(filepath.Join(gitopshealth.CustomizationDir(testenv.RepoRoot(), "WebhookEndpoint"), "testdata", "*.yaml"))
 		Expect(err).NotTo(HaveOccurred())

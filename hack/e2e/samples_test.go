@@ -313,7 +313,9 @@ spec:
 			return nil
 		})
 	}
-	expectHealth("webhookendpoint", "health-bot", "Degraded", "health-bot-basic", "Failed")
+	// A missing Secret is waited for (a GitOps tool or a secrets operator creates it moments later), with the
+	// Secret named.
+	expectHealth("webhookendpoint", "health-bot", "Progressing", "health-bot-basic", "InProgress")
 	expectHealth("intentroute", "orphan", "Degraded", "EndpointNotFound: WebhookEndpoint no-such-endpoint", "Failed")
 
 	// No pod may be created: the Deployment cannot become available, which is progress not yet made.

@@ -35,6 +35,14 @@ if obj.status == nil or obj.status.observedGeneration == nil or
     (generation ~= nil and obj.status.observedGeneration ~= generation) then
   hs.status = "Progressing"
   hs.message = "Waiting for the operator to observe generation " .. tostring(generation)
+  -- The operator holds observedGeneration until a generation is fully applied; a Reconciling condition computed
+  -- for this generation says what it waits for (a missing Secret, a refused apply).
+  if obj.status ~= nil then
+    local waiting = findCondition(obj.status.conditions, "Reconciling")
+    if waiting ~= nil and waiting.status == "True" and waiting.observedGeneration == generation then
+      hs.message = describe(waiting, hs.message)
+    end
+  end
   return hs
 end
 
