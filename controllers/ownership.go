@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
@@ -152,18 +153,19 @@ func objectConflictMessage(conflicts []objectConflict) string {
 
 // checkOwnership reads, from the cache, every object the endpoint's spec makes the operator write, and
 // returns a conflictError naming those that exist and are not the endpoint's. An object whose API is not
-// installed does not exist.
+// installed does not exist. One the cache does not have is read again from the API server before the operator
+// would create it: the cache may not have seen an object created a moment ago, and an apply would take it over.
 func (r *WebhookEndpointReconciler) checkOwnership(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint) error {
 	var conflicts []objectConflict
 	for _, owned := range OwnedNames(endpoint) {
-		err := r.cache().Get(ctx, client.ObjectKeyFromObject(owned.Obj), owned.Obj)
-		switch {
-		case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
-			continue
-		case err != nil:
+		existing, err := r.readOwned(ctx, owned)
+		if err != nil {
 			return fmt.Errorf("reading %s %s: %w", owned.Kind, owned.Obj.GetName(), err)
 		}
-		if owner := ownerOf(endpoint.UID, owned.Obj); owner != "" {
+		if existing == nil {
+			continue
+		}
+		if owner := ownerOf(endpoint.UID, existing); owner != "" {
 			conflicts = append(conflicts, objectConflict{Kind: owned.Kind, Name: owned.Obj.GetName(), Owner: owner})
 		}
 	}
@@ -171,6 +173,37 @@ func (r *WebhookEndpointReconciler) checkOwnership(ctx context.Context, endpoint
 		return &conflictError{conflicts: conflicts}
 	}
 	return nil
+}
+
+// readOwned reads an owned name from the cache and, when the cache has no such object, as metadata from the API
+// server; nil when it does not exist (or its API is not installed).
+func (r *WebhookEndpointReconciler) readOwned(ctx context.Context, owned ownedName) (metav1.Object, error) {
+	key := client.ObjectKeyFromObject(owned.Obj)
+	err := r.cache().Get(ctx, key, owned.Obj)
+	switch {
+	case err == nil:
+		return owned.Obj, nil
+	case meta.IsNoMatchError(err):
+		return nil, nil
+	case !apierrors.IsNotFound(err):
+		return nil, err
+	case r.APIReader == nil:
+		return nil, nil
+	}
+	gvk, err := apiutil.GVKForObject(owned.Obj, r.Client.Scheme())
+	if err != nil {
+		return nil, err
+	}
+	fresh := &metav1.PartialObjectMetadata{}
+	fresh.SetGroupVersionKind(gvk)
+	err = r.APIReader.Get(ctx, key, fresh)
+	switch {
+	case err == nil:
+		return fresh, nil
+	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+		return nil, nil
+	}
+	return nil, err
 }
 
 // checkOwned is the same check for one object read directly (a generated Secret before it is written).

@@ -1,6 +1,8 @@
 package controllers
 
 import (
+	"context"
+	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -9,8 +11,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
@@ -251,5 +256,31 @@ func TestDesiredHMACKeysLostKeyAndStrayKeys(t *testing.T) {
 				t.Errorf("Data keys = %v, want %v", got, tc.wantData)
 			}
 		})
+	}
+}
+
+// TestCheckOwnershipAsksTheAPIServerWhatTheCacheHasNotSeen: an object created a moment before the endpoint's
+// first apply is not in the cache yet; the check reads it from the API server and reports the conflict rather
+// than letting the apply take the object over.
+func TestCheckOwnershipAsksTheAPIServerWhatTheCacheHasNotSeen(t *testing.T) {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	endpoint := endpointFixture(func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.UID = "endpoint-uid" })
+	users := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: endpoint.Namespace, Name: endpoint.Name}}
+	emptyCache := fake.NewClientBuilder().WithScheme(scheme).Build()
+	apiServer := fake.NewClientBuilder().WithScheme(scheme).WithObjects(users).Build()
+
+	r := &WebhookEndpointReconciler{Client: emptyCache, Cache: emptyCache, APIReader: apiServer}
+	err := r.checkOwnership(context.Background(), endpoint)
+	var conflict *conflictError
+	if !errors.As(err, &conflict) || len(conflict.conflicts) != 1 || conflict.conflicts[0].Kind != "Service" {
+		t.Fatalf("checkOwnership = %v, want a conflict naming the Service only the API server has", err)
+	}
+
+	r.APIReader = emptyCache
+	if err := r.checkOwnership(context.Background(), endpoint); err != nil {
+		t.Errorf("checkOwnership with nothing anywhere = %v, want nil", err)
 	}
 }
