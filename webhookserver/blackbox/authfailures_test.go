@@ -126,6 +126,56 @@ spec:
 	}
 }
 
+// TestFloodThroughTheSameIngressDoesNotStopThePlatform: behind an ingress every request comes from its
+// address (no trustedProxies here). A flood of bad credentials spends that address's budget, and guesses get
+// 429; the platform's credential, which authenticated before, is still checked and answered.
+func TestFloodThroughTheSameIngressDoesNotStopThePlatform(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "bot.yaml", `
+apiVersion: v1
+kind: Secret
+metadata: {name: events-token}
+stringData: {token: events-secret-token}
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: events}
+spec:
+  dialect: Generic
+  auth:
+    bearer: {secretRef: {name: events-token, key: token}}
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: IntentRoute
+metadata: {name: ok}
+spec:
+  endpointRef: {name: events}
+  match: {events: [e]}
+  respond: {text: ok}
+`)
+	s := startServer(t, "--manifests", dir)
+	body := []byte(`{"event":"e"}`)
+	platform := http.Header{"Authorization": {"Bearer events-secret-token"}}
+	if resp, content := s.post("/webhook", body, platform); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the platform before the flood: %d %s", resp.StatusCode, content)
+	}
+	refused := 0
+	for i := range 60 {
+		resp, _ := s.post("/webhook", body, http.Header{"Authorization": {"Bearer guess-" + strconv.Itoa(i)}})
+		if resp.StatusCode == http.StatusTooManyRequests {
+			refused++
+		}
+		if i%10 == 9 {
+			if resp, content := s.post("/webhook", body, platform); resp.StatusCode != http.StatusOK {
+				t.Errorf("the platform, through the flooded address after %d guesses: %d %s", i+1, resp.StatusCode, content)
+			}
+		}
+	}
+	if refused < 30 {
+		t.Errorf("%d of 60 guesses refused with 429, want every one past the budget of 20", refused)
+	}
+}
+
 // statusWithoutBody sends the headers of a POST from client that announces a body it never sends, and returns
 // the status of the answer.
 func statusWithoutBody(t *testing.T, s *server, client string) int {

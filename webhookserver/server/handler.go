@@ -64,7 +64,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	client := clientOf(r, entry)
-	if !s.admit(w, entry, client, refuse) {
+	if !s.admit(w, r, entry, client, refuse) {
 		return
 	}
 	if r.ContentLength > ep.MaxBodyBytes {
@@ -151,15 +151,32 @@ func clientOf(r *http.Request, entry *served) netip.Addr {
 	return client
 }
 
+// credentialOf is the request's credential as the endpoint's header-borne methods read it (basic, bearer,
+// OIDC): their headers' values, or "" when it has none (signatures and certificates are not remembered).
+func credentialOf(r *http.Request, entry *served) string {
+	switch len(entry.credentialHeaders) {
+	case 0:
+		return ""
+	case 1:
+		return r.Header.Get(entry.credentialHeaders[0])
+	}
+	var b strings.Builder
+	for _, name := range entry.credentialHeaders {
+		b.WriteString(r.Header.Get(name))
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
 // admit refuses what can be refused before the body is read: over the endpoint's rate when nothing is to be
 // authenticated, or from a client address over its budget of authentication failures. An endpoint that
 // authenticates spends its rate only on requests that pass (authenticate), so that a flood of bad
 // credentials cannot starve the platform.
-func (s *Server) admit(w http.ResponseWriter, entry *served, client netip.Addr, refuse refuseFunc) bool {
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, entry *served, client netip.Addr, refuse refuseFunc) bool {
 	if len(entry.endpoint.Auth) == 0 {
 		return takeRate(w, entry, refuse)
 	}
-	if ok, retryAfter := entry.failures.allow(client, time.Now()); !ok {
+	if ok, retryAfter := entry.failures.allow(client, credentialOf(r, entry), time.Now()); !ok {
 		s.metrics.authFailures.WithLabelValues(entry.name, "none", "too_many_failures").Inc()
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 		// Without it, net/http would read up to 256 KiB of the body to keep the connection.
@@ -200,11 +217,12 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, entry *ser
 		cancel()
 	}
 	if failure == nil {
+		entry.failures.succeed(credentialOf(r, entry))
 		return takeRate(w, entry, refuse)
 	}
 	s.metrics.authFailures.WithLabelValues(entry.name, failure.Method, failure.Reason).Inc()
 	if failure.Status == http.StatusUnauthorized || failure.Status == http.StatusForbidden {
-		entry.failures.fail(client, time.Now())
+		entry.failures.fail(client, credentialOf(r, entry), time.Now())
 	}
 	switch failure.Status {
 	case http.StatusUnauthorized:
@@ -296,7 +314,7 @@ func (s *Server) serveRasaInfo(w http.ResponseWriter, r *http.Request, info *ras
 	line.add(slog.String("endpoint", entry.name))
 	refuse := s.refuser(w, entry, start, line)
 	client := clientOf(r, entry)
-	if !s.admit(w, entry, client, refuse) || !s.authenticate(w, r, entry, nil, client, refuse) {
+	if !s.admit(w, r, entry, client, refuse) || !s.authenticate(w, r, entry, nil, client, refuse) {
 		return
 	}
 	names := append([]string(nil), entry.endpoint.ActionNames()...)

@@ -1,9 +1,13 @@
 package server
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"math"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -50,24 +54,40 @@ const (
 	// maxFailingClients bounds the addresses an endpoint remembers; past it, the one that failed least
 	// recently is forgotten.
 	maxFailingClients = 4096
+	// maxKnownCredentials bounds the credentials an endpoint remembers as having authenticated: a platform
+	// sends one, a few during a rotation.
+	maxKnownCredentials = 64
 )
 
 // failingClients limits the failed authentications of each client address, so that a flood of bad
 // credentials is refused before its bodies are read or checked, and neither guesses for long nor spends the
 // endpoint's request rate. Memory is bounded: at most maxFailingClients addresses, each a small token bucket.
+//
+// Clients behind one address (an ingress controller, a NAT) share its budget, so a flood through the ingress
+// would also stop the platform behind it. A request whose credential header authenticated recently is
+// therefore authenticated even from an address over its budget: a guesser cannot present such a credential
+// without knowing it, and the check itself still runs. Credentials are remembered as keyed fingerprints.
 type failingClients struct {
 	mu      sync.Mutex // serializes the creation of an address's bucket
 	buckets *lru.Cache // clientKey → *rate.Limiter
+	// known holds the fingerprints of credentials that authenticated ([sha256.Size]byte → struct{}), last the
+	// credential that did most recently, so that a platform's every request does not hash it again.
+	known     *lru.Cache
+	last      atomic.Pointer[string]
+	secretKey [32]byte
 }
 
 func newFailingClients() *failingClients {
-	return &failingClients{buckets: lru.New(maxFailingClients)}
+	f := &failingClients{buckets: lru.New(maxFailingClients), known: lru.New(maxKnownCredentials)}
+	_, _ = rand.Read(f.secretKey[:])
+	return f
 }
 
-// allow says whether a request from client may be authenticated; when its address is over its budget, false
-// and the whole seconds until it may try again. It spends nothing: only a failure does, so a client that
-// authenticates is never slowed down by its own successes.
-func (f *failingClients) allow(client netip.Addr, now time.Time) (bool, int) {
+// allow says whether a request from client that presents credential (the values of the endpoint's credential
+// headers; "" when it has none) may be authenticated; when its address is over its budget and the credential
+// is not one that authenticated recently, false and the whole seconds until it may try again. It spends
+// nothing: only a failure does, so a client that authenticates is never slowed down by its own successes.
+func (f *failingClients) allow(client netip.Addr, credential string, now time.Time) (bool, int) {
 	if f.buckets.Len() == 0 {
 		return true, 0 // the common case: no address has failed
 	}
@@ -77,14 +97,14 @@ func (f *failingClients) allow(client netip.Addr, now time.Time) (bool, int) {
 	}
 	bucket := value.(*rate.Limiter)
 	tokens := bucket.TokensAt(now)
-	if tokens >= 1 {
+	if tokens >= 1 || f.isKnown(credential) {
 		return true, 0
 	}
 	return false, retryAfterSeconds(time.Duration((1 - tokens) / float64(bucket.Limit()) * float64(time.Second)))
 }
 
-// fail spends one of client's failures.
-func (f *failingClients) fail(client netip.Addr, now time.Time) {
+// fail spends one of client's failures; a credential that fails is no longer one that authenticated.
+func (f *failingClients) fail(client netip.Addr, credential string, now time.Time) {
 	key := clientKey(client)
 	f.mu.Lock()
 	value, ok := f.buckets.Get(key)
@@ -94,6 +114,42 @@ func (f *failingClients) fail(client netip.Addr, now time.Time) {
 	}
 	f.mu.Unlock()
 	value.(*rate.Limiter).AllowN(now, 1)
+	if credential != "" && f.known.Len() > 0 {
+		f.known.Remove(f.fingerprint(credential))
+		if last := f.last.Load(); last != nil && *last == credential {
+			f.last.Store(nil)
+		}
+	}
+}
+
+// succeed remembers a credential that authenticated.
+func (f *failingClients) succeed(credential string) {
+	if credential == "" {
+		return
+	}
+	if last := f.last.Load(); last != nil && *last == credential {
+		return // the platform's next request with the same credential: nothing to hash
+	}
+	f.known.Add(f.fingerprint(credential), struct{}{})
+	remembered := credential // a copy of its own: taking the parameter's address would allocate on every call
+	f.last.Store(&remembered)
+}
+
+func (f *failingClients) isKnown(credential string) bool {
+	if credential == "" {
+		return false
+	}
+	_, ok := f.known.Get(f.fingerprint(credential))
+	return ok
+}
+
+// fingerprint is a keyed hash of a credential: the table holds no value that could be guessed offline.
+func (f *failingClients) fingerprint(credential string) [sha256.Size]byte {
+	mac := hmac.New(sha256.New, f.secretKey[:])
+	mac.Write([]byte(credential))
+	var sum [sha256.Size]byte
+	mac.Sum(sum[:0])
+	return sum
 }
 
 // clientKey is the key of client's budget: its IPv4 address, or its IPv6 /64, the smallest network a single

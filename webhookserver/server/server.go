@@ -492,7 +492,9 @@ type served struct {
 	limiter  *limiter
 	// failures are the budgets of authentication failures of the client addresses that failed.
 	failures *failingClients
-	methods  map[string]bool
+	// credentialHeaders carry the credentials of the endpoint's basic, bearer and OIDC checks.
+	credentialHeaders []string
+	methods           map[string]bool
 	// name is namespace/name, the endpoint label of metrics and logs.
 	name string
 	// authContext is set when an auth check uses the request context (OIDC, mTLS): only then do the checks
@@ -522,7 +524,7 @@ func compileSnapshot(file *config.File, secrets config.SecretSource, opts endpoi
 			continue
 		}
 		entry := &served{endpoint: compiled, limiter: newLimiter(compiled.RequestsPerSecond, compiled.Burst),
-			failures: newFailingClients(), methods: map[string]bool{}, name: compiled.Namespace + "/" + compiled.Name, authContext: auth.UsesContext(compiled.Auth)}
+			failures: newFailingClients(), credentialHeaders: auth.CredentialHeaders(compiled.Auth), methods: map[string]bool{}, name: compiled.Namespace + "/" + compiled.Name, authContext: auth.UsesContext(compiled.Auth)}
 		for _, m := range compiled.Methods {
 			entry.methods[m] = true
 		}
