@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/delivery"
@@ -35,9 +36,11 @@ func checkAdminListen(address, tokenFile string) error {
 // host name other than localhost may resolve to anything.
 func isLoopback(address string) bool {
 	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return false
-	}
+	return err == nil && isLoopbackHost(host)
+}
+
+// isLoopbackHost reports whether host, without its port, names only loopback: localhost or a loopback address.
+func isLoopbackHost(host string) bool {
 	if host == "localhost" {
 		return true
 	}
@@ -65,10 +68,31 @@ func (s *Server) adminHandler() http.Handler {
 	mux.HandleFunc("GET /admin/deadletters", s.listDeadLetters)
 	mux.HandleFunc("POST /admin/deadletters/replay", s.replayDeadLetter)
 	mux.HandleFunc("POST /admin/deadletters/purge", s.purgeDeadLetters)
+	// A browser on the machine that port-forwards the listener reaches it too: a page of any site could make it
+	// replay or purge (a cross-site POST needs no preflight), which this refuses.
+	handler := http.NewCrossOriginProtection().Handler(mux)
 	if s.opts.AdminTokenFile == "" {
-		return mux
+		return requireLoopbackHost(handler)
 	}
-	return s.requireAdminToken(mux)
+	return s.requireAdminToken(handler)
+}
+
+// requireLoopbackHost lets through only requests addressed to a loopback host, as the admin commands,
+// kubectl exec and kubectl port-forward send them. A site whose name the browser was made to resolve to
+// 127.0.0.1 (DNS rebinding) is same-origin to the browser, and could otherwise read the dead letters.
+func requireLoopbackHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if !isLoopbackHost(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")) {
+			writeError(w, http.StatusForbidden, "host_not_loopback",
+				"the admin listener without --admin-token-file answers only requests to a loopback host (127.0.0.1, [::1], localhost)")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // requireAdminToken lets through only requests with `Authorization: Bearer <token>`, compared in constant time.

@@ -134,3 +134,43 @@ func writeToken(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestAdminRefusesBrowserRequestsFromOtherSites: whoever port-forwards the admin listener also runs a browser. A
+// page of another site must not replay or purge dead letters (a cross-site POST needs no preflight), nor read
+// them through a name it made resolve to 127.0.0.1 (DNS rebinding); the admin commands still pass.
+func TestAdminRefusesBrowserRequestsFromOtherSites(t *testing.T) {
+	s := &Server{log: slog.New(slog.DiscardHandler)}
+	s.current.Store(&snapshot{}) // no Async endpoint: a request that gets through is answered 404 no_queue
+	handler := s.adminHandler()
+	for name, tc := range map[string]struct {
+		method, host string
+		header       http.Header
+		want         int
+	}{
+		"the deadletters command":         {http.MethodPost, "127.0.0.1:9091", nil, http.StatusNotFound},
+		"IPv6 loopback":                   {http.MethodGet, "[::1]:9091", nil, http.StatusNotFound},
+		"localhost":                       {http.MethodGet, "localhost:9091", nil, http.StatusNotFound},
+		"a cross-site POST":               {http.MethodPost, "127.0.0.1:9091", http.Header{"Sec-Fetch-Site": {"cross-site"}}, http.StatusForbidden},
+		"a POST from another origin":      {http.MethodPost, "127.0.0.1:9091", http.Header{"Origin": {"https://evil.example"}}, http.StatusForbidden},
+		"a rebound name":                  {http.MethodGet, "evil.example:9091", nil, http.StatusForbidden},
+		"a loopback-looking name":         {http.MethodGet, "127.0.0.1.evil.example", nil, http.StatusForbidden},
+		"a pod address without the token": {http.MethodGet, "10.1.2.3:9091", nil, http.StatusForbidden},
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := "/admin/deadletters"
+			if tc.method == http.MethodPost {
+				path += "/purge?all=true"
+			}
+			req := httptest.NewRequest(tc.method, path, nil)
+			req.Host = tc.host
+			for key, values := range tc.header {
+				req.Header[key] = values
+			}
+			rec := httptest.NewRecorder()
+			handler.ServeHTTP(rec, req)
+			if rec.Code != tc.want {
+				t.Errorf("%s %s to %s: %d %s, want %d", tc.method, path, tc.host, rec.Code, rec.Body, tc.want)
+			}
+		})
+	}
+}
