@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"math"
 	"net/netip"
 	"sync"
@@ -116,7 +117,8 @@ func (f *failingClients) fail(client netip.Addr, credential string, now time.Tim
 	value.(*rate.Limiter).AllowN(now, 1)
 	if credential != "" && f.known.Len() > 0 {
 		f.known.Remove(f.fingerprint(credential))
-		if last := f.last.Load(); last != nil && *last == credential {
+		// In constant time: credential is the caller's guess, and last a credential that authenticated.
+		if last := f.last.Load(); last != nil && subtle.ConstantTimeCompare([]byte(*last), []byte(credential)) == 1 {
 			f.last.Store(nil)
 		}
 	}

@@ -103,4 +103,8 @@ func TestKnownCredentialsPassAnAddressOverItsBudget(t *testing.T) {
 	if ok, _ := clients.allow(ingress, "Bearer guess-0", now); ok {
 		t.Error("a guess that failed is let through")
 	}
+	clients.succeed(platform) // authenticates again: the failure forgot it as the last credential too
+	if ok, _ := clients.allow(ingress, platform, now); !ok {
+		t.Error("a credential that failed, then authenticated again, is not known")
+	}
 }
