@@ -192,8 +192,23 @@ spec:
 // the review route's guard reads the event body (false: the amount is small), the refund route answers from a
 // template over the body.
 func BenchmarkGenericRespond(b *testing.B) {
+	benchGenericRefund(b, genericEndpoint, nil)
+}
+
+// BenchmarkGenericRespondBehindProxy is BenchmarkGenericRespond through a trusted proxy of the IP allowlist:
+// X-Forwarded-For is read for the allowlist and, only once an address has failed, for its budget of failures.
+func BenchmarkGenericRespondBehindProxy(b *testing.B) {
+	// httptest's requests come from 192.0.2.1.
+	endpoint := strings.Replace(genericEndpoint, "  auth:\n",
+		"  auth:\n    ipAllowlist: {cidrs: [0.0.0.0/0], trustedProxies: [192.0.2.0/24]}\n", 1)
+	benchGenericRefund(b, endpoint, http.Header{"X-Forwarded-For": {"198.51.100.7, 192.0.2.9"}})
+}
+
+// benchGenericRefund serves the refund.created event to endpoint, with the generic-events sample's routes and
+// the extra headers.
+func benchGenericRefund(b *testing.B, endpoint string, extra http.Header) {
 	dir := b.TempDir()
-	writeBenchFile(b, dir, "endpoint.yaml", genericEndpoint)
+	writeBenchFile(b, dir, "endpoint.yaml", endpoint)
 	routes, err := os.ReadFile("../../config/samples/generic-events/routes.yaml")
 	if err != nil {
 		b.Fatal(err)
@@ -204,10 +219,14 @@ func BenchmarkGenericRespond(b *testing.B) {
 	body := `{"id":"evt_` + idMarker + `","event":"refund.created","timestamp":"2025-06-24T12:34:56Z",` +
 		`"session":{"id":"cus_9aBcD","parameters":{"customer":"cus_9aBcD"}},` +
 		`"data":{"id":"re_3NkLmP0qRsTuVwXy","amount":5000,"currency":"eur","charge":"ch_3NkLmP0qRsTuVwXy","reason":"requested_by_customer"}}`
-	request := newBenchRequest("/events", body, http.Header{
+	header := http.Header{
 		"Authorization": {"Bearer bench-events-token"},
 		"Content-Type":  {"application/json"},
-	})
+	}
+	for name, values := range extra {
+		header[name] = values
+	}
+	request := newBenchRequest("/events", body, header)
 	runBench(b, s, request, func(b *testing.B, w *benchWriter) {
 		if got, want := w.body.String(), `{"fulfillmentText":"Refund re_3NkLmP0qRsTuVwXy recorded."}`; got != want {
 			b.Fatalf("answer %s, want %s", got, want)

@@ -63,8 +63,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusMethodNotAllowed, "method_not_allowed", "this endpoint accepts "+strings.Join(ep.Methods, ", "))
 		return
 	}
-	client := clientOf(r, entry)
-	if !s.admit(w, r, entry, client, refuse) {
+	if !s.admit(w, r, entry, refuse) {
 		return
 	}
 	if r.ContentLength > ep.MaxBodyBytes {
@@ -82,7 +81,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if !s.authenticate(w, r, entry, body, client, refuse) {
+	if !s.authenticate(w, r, entry, body, refuse) {
 		return
 	}
 
@@ -172,11 +171,14 @@ func credentialOf(r *http.Request, entry *served) string {
 // authenticated, or from a client address over its budget of authentication failures. An endpoint that
 // authenticates spends its rate only on requests that pass (authenticate), so that a flood of bad
 // credentials cannot starve the platform.
-func (s *Server) admit(w http.ResponseWriter, r *http.Request, entry *served, client netip.Addr, refuse refuseFunc) bool {
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, entry *served, refuse refuseFunc) bool {
 	if len(entry.endpoint.Auth) == 0 {
 		return takeRate(w, entry, refuse)
 	}
-	if ok, retryAfter := entry.failures.allow(client, credentialOf(r, entry), time.Now()); !ok {
+	if entry.failures.none() {
+		return true // the common case: the client's address and credential are not needed
+	}
+	if ok, retryAfter := entry.failures.allow(clientOf(r, entry), credentialOf(r, entry), time.Now()); !ok {
 		s.metrics.authFailures.WithLabelValues(entry.name, "none", "too_many_failures").Inc()
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 		// Without it, net/http would read up to 256 KiB of the body to keep the connection.
@@ -201,7 +203,7 @@ func takeRate(w http.ResponseWriter, entry *served, refuse refuseFunc) bool {
 // authenticate runs the endpoint's checks, then takes a token of its rate. A refusal for the caller's
 // credentials (401, 403) spends one of the client address's failures; one that is not the caller's fault
 // (503: the OIDC issuer is unreachable) does not.
-func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, entry *served, body []byte, client netip.Addr, refuse refuseFunc) bool {
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, entry *served, body []byte, refuse refuseFunc) bool {
 	ep := entry.endpoint
 	if len(ep.Auth) == 0 {
 		return true // the rate was taken before the body was read
@@ -222,7 +224,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, entry *ser
 	}
 	s.metrics.authFailures.WithLabelValues(entry.name, failure.Method, failure.Reason).Inc()
 	if failure.Status == http.StatusUnauthorized || failure.Status == http.StatusForbidden {
-		entry.failures.fail(client, credentialOf(r, entry), time.Now())
+		entry.failures.fail(clientOf(r, entry), credentialOf(r, entry), time.Now())
 	}
 	switch failure.Status {
 	case http.StatusUnauthorized:
@@ -313,8 +315,7 @@ func (s *Server) serveRasaInfo(w http.ResponseWriter, r *http.Request, info *ras
 	entry := info.entry
 	line.add(slog.String("endpoint", entry.name))
 	refuse := s.refuser(w, entry, start, line)
-	client := clientOf(r, entry)
-	if !s.admit(w, r, entry, client, refuse) || !s.authenticate(w, r, entry, nil, client, refuse) {
+	if !s.admit(w, r, entry, refuse) || !s.authenticate(w, r, entry, nil, refuse) {
 		return
 	}
 	names := append([]string(nil), entry.endpoint.ActionNames()...)

@@ -89,9 +89,6 @@ func newFailingClients() *failingClients {
 // is not one that authenticated recently, false and the whole seconds until it may try again. It spends
 // nothing: only a failure does, so a client that authenticates is never slowed down by its own successes.
 func (f *failingClients) allow(client netip.Addr, credential string, now time.Time) (bool, int) {
-	if f.buckets.Len() == 0 {
-		return true, 0 // the common case: no address has failed
-	}
 	value, ok := f.buckets.Get(clientKey(client))
 	if !ok {
 		return true, 0
@@ -103,6 +100,10 @@ func (f *failingClients) allow(client netip.Addr, credential string, now time.Ti
 	}
 	return false, retryAfterSeconds(time.Duration((1 - tokens) / float64(bucket.Limit()) * float64(time.Second)))
 }
+
+// none says whether no address has failed, the common case: then every request may be authenticated, and
+// finding its client address (X-Forwarded-For through a trusted proxy) can wait for a failure.
+func (f *failingClients) none() bool { return f.buckets.Len() == 0 }
 
 // fail spends one of client's failures; a credential that fails is no longer one that authenticated.
 func (f *failingClients) fail(client netip.Addr, credential string, now time.Time) {
