@@ -108,3 +108,19 @@ func TestKnownCredentialsPassAnAddressOverItsBudget(t *testing.T) {
 		t.Error("a credential that failed, then authenticated again, is not known")
 	}
 }
+
+// TestBudgetsOutliveAReload: a reload (a rotated Secret, a route edit) keeps an endpoint's budgets of
+// authentication failures, so a flooding address gets no fresh budget from it.
+func TestBudgetsOutliveAReload(t *testing.T) {
+	flooded := newFailingClients()
+	previous := &snapshot{byPath: map[string]*served{"/events": {name: "default/events", failures: flooded}}}
+	if got := previous.failuresOf("default/events"); got != flooded {
+		t.Error("a reload gave the endpoint new budgets")
+	}
+	if got := previous.failuresOf("default/other"); got == flooded || got == nil {
+		t.Error("another endpoint got the first one's budgets")
+	}
+	if got := (*snapshot)(nil).failuresOf("default/events"); got == nil {
+		t.Error("the first load has no budgets")
+	}
+}

@@ -203,7 +203,8 @@ func (s *Server) build() (*snapshot, error) {
 	}
 	recording := &recordingSecrets{source: secrets}
 	snap, err := compileSnapshot(file, recording, endpoint.Options{Env: s.env, Breakers: s.breakers, Stores: s.store,
-		Queues: s.queue, QueueDir: s.opts.QueueDir, AllowedUpstreams: s.opts.AllowedUpstreams, MemoryStoreMaxBytes: s.opts.MemoryStoreMaxBytes})
+		Queues: s.queue, QueueDir: s.opts.QueueDir, AllowedUpstreams: s.opts.AllowedUpstreams, MemoryStoreMaxBytes: s.opts.MemoryStoreMaxBytes},
+		s.current.Load())
 	s.learnSecrets(recording.values)
 	if err != nil {
 		return nil, err
@@ -503,13 +504,28 @@ type served struct {
 	metrics     endpointMetrics
 }
 
+// failuresOf is the budgets of authentication failures of the endpoint named namespace/name in snap, or new
+// ones when snap (nil before the first load) does not serve it.
+func (snap *snapshot) failuresOf(name string) *failingClients {
+	if snap != nil {
+		for _, entry := range snap.byPath {
+			if entry.name == name {
+				return entry.failures
+			}
+		}
+	}
+	return newFailingClients()
+}
+
 type rasaPath struct {
 	entry *served
 	kind  string // health or actions
 }
 
-// compileSnapshot compiles every endpoint; two endpoints on one path are refused.
-func compileSnapshot(file *config.File, secrets config.SecretSource, opts endpoint.Options) (*snapshot, error) {
+// compileSnapshot compiles every endpoint; two endpoints on one path are refused. An endpoint that previous
+// served keeps its budgets of authentication failures and the credentials it knows: a reload (a rotated Secret,
+// a route edit) must not give a flooding address a fresh budget.
+func compileSnapshot(file *config.File, secrets config.SecretSource, opts endpoint.Options, previous *snapshot) (*snapshot, error) {
 	snap := &snapshot{byPath: map[string]*served{}, rasaPaths: map[string]*rasaPath{}}
 	var errs []error
 	for _, spec := range file.Endpoints {
@@ -523,8 +539,10 @@ func compileSnapshot(file *config.File, secrets config.SecretSource, opts endpoi
 				compiled.Namespace, compiled.Name, compiled.Path, other.endpoint.Namespace, other.endpoint.Name))
 			continue
 		}
+		name := compiled.Namespace + "/" + compiled.Name
 		entry := &served{endpoint: compiled, limiter: newLimiter(compiled.RequestsPerSecond, compiled.Burst),
-			failures: newFailingClients(), credentialHeaders: auth.CredentialHeaders(compiled.Auth), methods: map[string]bool{}, name: compiled.Namespace + "/" + compiled.Name, authContext: auth.UsesContext(compiled.Auth)}
+			failures: previous.failuresOf(name), credentialHeaders: auth.CredentialHeaders(compiled.Auth), methods: map[string]bool{},
+			name: name, authContext: auth.UsesContext(compiled.Auth)}
 		for _, m := range compiled.Methods {
 			entry.methods[m] = true
 		}
