@@ -20,6 +20,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/controllers"
@@ -249,5 +250,32 @@ var _ = Describe("Watches", func() {
 				g.Expect(restored.GetUID()).NotTo(Equal(uid))
 			}).WithTimeout(5*time.Second).Should(Succeed(), "%s not put back", gvk.Kind)
 		}
+	})
+
+	It("resumes an endpoint stalled by someone else's HTTPRoute once that route is deleted", func() {
+		namespace := newNamespace()
+		Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
+		theirs := &gatewayv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "bank-bot"},
+			Spec: gatewayv1.HTTPRouteSpec{Hostnames: []gatewayv1.Hostname{"theirs.example.com"}}}
+		Expect(k8sClient.Create(ctx, theirs)).To(Succeed())
+		endpoint := bankEndpoint(namespace)
+		endpoint.Spec.HTTPRoute = &fulfillmentv1alpha1.HTTPRouteSettings{
+			ParentRefs: []fulfillmentv1alpha1.ParentReference{{Name: "edge"}}, Hostnames: []string{"bank.example.com"}}
+		Expect(k8sClient.Create(ctx, endpoint)).To(Succeed())
+		Eventually(func(g Gomega) {
+			stalled := condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionStalled)
+			g.Expect(stalled).NotTo(BeNil())
+			g.Expect(stalled.Reason).To(Equal(controllers.ReasonObjectConflict))
+			g.Expect(stalled.Message).To(ContainSubstring("HTTPRoute bank-bot (not managed by the operator"))
+		}).Should(Succeed())
+
+		// A stalled endpoint is not retried: only the watch on HTTPRoutes can bring it back.
+		Expect(k8sClient.Delete(ctx, theirs)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionStalled)).To(BeNil())
+			ours := &gatewayv1.HTTPRoute{}
+			g.Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), ours)).To(Succeed())
+			g.Expect(metav1.IsControlledBy(ours, mustGetEndpoint(namespace, "bank-bot"))).To(BeTrue())
+		}).Should(Succeed())
 	})
 })

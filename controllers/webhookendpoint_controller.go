@@ -619,8 +619,8 @@ func (r *WebhookEndpointReconciler) updateStatus(ctx context.Context, endpoint *
 
 // SetupWithManager registers the controller: the endpoint (spec changes only), the objects it owns, its
 // routes, and the Secrets it references (metadata only, mapped back through an index). HTTPRoutes and
-// cert-manager Certificates are watched like owned objects once their CRDs exist, at start or later
-// (optionalWatches).
+// cert-manager Certificates are watched by name like the other kinds it writes once their CRDs exist, at start
+// or later (optionalWatches).
 func (r *WebhookEndpointReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	byName := handler.EnqueueRequestsFromMapFunc(r.endpointsNamedAfter)
 	c, err := ctrl.NewControllerManagedBy(mgr).
@@ -645,7 +645,7 @@ func (r *WebhookEndpointReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err != nil {
 		return err
 	}
-	return mgr.Add(newOptionalWatches(c, mgr.GetCache(), mgr.GetRESTMapper(), mgr.GetScheme()))
+	return mgr.Add(newOptionalWatches(c, mgr.GetCache(), mgr.GetRESTMapper(), r.endpointsNamedAfter))
 }
 
 // rotateKeyChanged lets a change of the endpoint's AnnotationRotateKey through: it is metadata, which
