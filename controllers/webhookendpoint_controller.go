@@ -208,8 +208,12 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 	}
 	facts.DeploymentRead = true
 
-	// Nothing is written while an object the endpoint would write belongs to someone else.
+	// Nothing is written while an object the endpoint would write belongs to someone else. Any other error is a
+	// read of one of those objects that failed: reported like the reads above, not as a failed step.
 	if err := r.checkOwnership(ctx, endpoint); err != nil {
+		if conflict := (*conflictError)(nil); !errors.As(err, &conflict) {
+			facts.ReadError = err.Error()
+		}
 		return facts, 0, err
 	}
 
