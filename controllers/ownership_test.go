@@ -294,13 +294,6 @@ func TestCheckOwnershipAsksTheAPIServerWhatTheCacheHasNotSeen(t *testing.T) {
 // read fails, the status says what was not read (Unknown, ReadFailed) and Ready keeps its verdict, as for any
 // failed read, instead of Ready=False ReconcileFailed with a Warning.
 func TestAFailedOwnershipReadIsAReadFailure(t *testing.T) {
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	if err := fulfillmentv1alpha1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
 	now := metav1.NewTime(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
 	endpoint := endpointFixture(func(e *fulfillmentv1alpha1.WebhookEndpoint) {
 		e.UID = "endpoint-uid"
@@ -309,19 +302,13 @@ func TestAFailedOwnershipReadIsAReadFailure(t *testing.T) {
 		e.Status.Conditions = []metav1.Condition{{Type: fulfillmentv1alpha1.ConditionReady, Status: metav1.ConditionTrue,
 			Reason: ReasonAvailable, Message: "serving", ObservedGeneration: 1, LastTransitionTime: now}}
 	})
-	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(endpoint).
-		WithStatusSubresource(&fulfillmentv1alpha1.WebhookEndpoint{}).
-		WithIndex(&fulfillmentv1alpha1.IntentRoute{}, IndexRouteEndpoint, func(obj client.Object) []string {
-			return []string{obj.(*fulfillmentv1alpha1.IntentRoute).Spec.EndpointRef.Name}
-		}).
-		WithInterceptorFuncs(interceptor.Funcs{Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-			if _, serviceAccount := obj.(*corev1.ServiceAccount); serviceAccount {
-				return errors.New("injected: etcdserver: request timed out")
-			}
-			return c.Get(ctx, key, obj, opts...)
-		}}).Build()
-	recorder := events.NewFakeRecorder(10)
-	r := &WebhookEndpointReconciler{Client: c, Cache: c, APIReader: c, Recorder: recorder, Now: now.Time.Local}
+	r, c, recorder := fakeReconciler(t, endpoint, interceptor.Funcs{Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+		if _, serviceAccount := obj.(*corev1.ServiceAccount); serviceAccount {
+			return errors.New("injected: etcdserver: request timed out")
+		}
+		return c.Get(ctx, key, obj, opts...)
+	}})
+	r.Now = now.Time.Local
 
 	if _, err := r.Reconcile(context.Background(), reconcile.Request{NamespacedName: client.ObjectKeyFromObject(endpoint)}); err == nil {
 		t.Fatal("Reconcile = nil, want the read error, retried with backoff")
@@ -341,4 +328,25 @@ func TestAFailedOwnershipReadIsAReadFailure(t *testing.T) {
 	for event := range recorder.Events {
 		t.Errorf("recorded %q, want no event for a failed read", event)
 	}
+}
+
+// fakeReconciler is an endpoint reconciler on a fake API server holding endpoint, whose requests go through
+// funcs, with a recorder that keeps the events.
+func fakeReconciler(t *testing.T, endpoint *fulfillmentv1alpha1.WebhookEndpoint, funcs interceptor.Funcs) (*WebhookEndpointReconciler, client.Client, *events.FakeRecorder) {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	if err := fulfillmentv1alpha1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(endpoint).
+		WithStatusSubresource(&fulfillmentv1alpha1.WebhookEndpoint{}).
+		WithIndex(&fulfillmentv1alpha1.IntentRoute{}, IndexRouteEndpoint, func(obj client.Object) []string {
+			return []string{obj.(*fulfillmentv1alpha1.IntentRoute).Spec.EndpointRef.Name}
+		}).
+		WithInterceptorFuncs(funcs).Build()
+	recorder := events.NewFakeRecorder(10)
+	return &WebhookEndpointReconciler{Client: c, Cache: c, APIReader: c, Recorder: recorder, Now: time.Now}, c, recorder
 }
