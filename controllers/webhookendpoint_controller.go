@@ -217,6 +217,16 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 		return facts, 0, err
 	}
 
+	// Referenced Secrets must exist before pods that mount them roll out. A missing one is waited for: the
+	// running pods keep serving the previous configuration, the status says which Secret (Reconciling), and the
+	// Secret watch brings the endpoint back when it is created, so there is nothing to retry. They are read
+	// when suspended too, so that SecretsReady says what they are rather than that they were not read.
+	missing, unlabelled, invalid, err := r.unusableSecrets(ctx, endpoint, accepted)
+	if err != nil {
+		return readFailed("the referenced Secrets", err)
+	}
+	facts.MissingSecrets, facts.UnlabelledSecrets, facts.InvalidSecrets, facts.SecretsRead = missing, unlabelled, invalid, true
+
 	if endpoint.Spec.Suspend {
 		if err := r.suspend(ctx, endpoint, facts.Deployment); err != nil {
 			return facts, 0, &applyError{err: err}
@@ -224,15 +234,6 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 		facts.Applied = true
 		return facts, 0, nil
 	}
-
-	// Referenced Secrets must exist before pods that mount them roll out. A missing one is waited for: the
-	// running pods keep serving the previous configuration, the status says which Secret (Reconciling), and the
-	// Secret watch brings the endpoint back when it is created, so there is nothing to retry.
-	missing, unlabelled, invalid, err := r.unusableSecrets(ctx, endpoint, accepted)
-	if err != nil {
-		return readFailed("the referenced Secrets", err)
-	}
-	facts.MissingSecrets, facts.UnlabelledSecrets, facts.InvalidSecrets, facts.SecretsRead = missing, unlabelled, invalid, true
 	if len(missing) > 0 {
 		return facts, 0, nil
 	}
