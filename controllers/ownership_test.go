@@ -308,7 +308,7 @@ func TestAFailedOwnershipReadIsAReadFailure(t *testing.T) {
 		}
 		return c.Get(ctx, key, obj, opts...)
 	}})
-	r.Now = now.Time.Local
+	r.Now = func() time.Time { return now.Time }
 
 	if _, err := r.Reconcile(context.Background(), reconcile.Request{NamespacedName: client.ObjectKeyFromObject(endpoint)}); err == nil {
 		t.Fatal("Reconcile = nil, want the read error, retried with backoff")

@@ -96,6 +96,18 @@ func forbidPodLabel(namespace string) (remove func()) {
 	}
 }
 
+// eventuallyStalled waits until an endpoint is Stalled=True with reason and a message that contains message.
+func eventuallyStalled(namespace, name, reason, message string) {
+	GinkgoHelper()
+	Eventually(func(g Gomega) {
+		stalled := condition(g, namespace, name, fulfillmentv1alpha1.ConditionStalled)
+		g.Expect(stalled).NotTo(BeNil())
+		g.Expect(stalled.Status).To(Equal(metav1.ConditionTrue))
+		g.Expect(stalled.Reason).To(Equal(reason))
+		g.Expect(stalled.Message).To(ContainSubstring(message))
+	}).Should(Succeed())
+}
+
 // warningCount is how many Warning events were recorded on an object.
 func warningCount(g Gomega, namespace, name string) int {
 	events := &eventsv1.EventList{}
@@ -262,12 +274,7 @@ var _ = Describe("Watches", func() {
 		endpoint.Spec.HTTPRoute = &fulfillmentv1alpha1.HTTPRouteSettings{
 			ParentRefs: []fulfillmentv1alpha1.ParentReference{{Name: "edge"}}, Hostnames: []string{"bank.example.com"}}
 		Expect(k8sClient.Create(ctx, endpoint)).To(Succeed())
-		Eventually(func(g Gomega) {
-			stalled := condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionStalled)
-			g.Expect(stalled).NotTo(BeNil())
-			g.Expect(stalled.Reason).To(Equal(controllers.ReasonObjectConflict))
-			g.Expect(stalled.Message).To(ContainSubstring("HTTPRoute bank-bot (not managed by the operator"))
-		}).Should(Succeed())
+		eventuallyStalled(namespace, "bank-bot", controllers.ReasonObjectConflict, "HTTPRoute bank-bot (not managed by the operator")
 
 		// A stalled endpoint is not retried: only the watch on HTTPRoutes can bring it back.
 		Expect(k8sClient.Delete(ctx, theirs)).To(Succeed())
