@@ -199,20 +199,37 @@ func (r *IntentRouteReconciler) endpointRoutes(ctx context.Context, obj client.O
 	return r.routesOf(ctx, obj.GetNamespace(), client.MatchingFields{IndexRouteEndpoint: obj.GetName()})
 }
 
+// secretRoutes maps a Secret to the routes whose call headers read it and to every other route of their
+// endpoints: a Secret can change whether a route is accepted, and with it whether the routes after it fit in
+// the configuration (ConfigurationTooLarge), which the siblings watch does not see (status is no generation).
 func (r *IntentRouteReconciler) secretRoutes(ctx context.Context, obj client.Object) []reconcile.Request {
-	return r.routesOf(ctx, obj.GetNamespace(), client.MatchingFields{IndexRouteSecrets: obj.GetName()})
+	endpoints := map[string]bool{}
+	for _, route := range r.listRoutes(ctx, obj.GetNamespace(), client.MatchingFields{IndexRouteSecrets: obj.GetName()}) {
+		endpoints[route.Spec.EndpointRef.Name] = true
+	}
+	var requests []reconcile.Request
+	for endpoint := range endpoints {
+		requests = append(requests, r.routesOf(ctx, obj.GetNamespace(), client.MatchingFields{IndexRouteEndpoint: endpoint})...)
+	}
+	return requests
 }
 
 func (r *IntentRouteReconciler) routesOf(ctx context.Context, namespace string, fields client.MatchingFields) []reconcile.Request {
-	routes := &fulfillmentv1alpha1.IntentRouteList{}
-	if err := r.Client.List(ctx, routes, client.InNamespace(namespace), fields); err != nil {
-		// The event's mapping is lost; say so rather than drop it silently.
-		log.FromContext(ctx).Error(err, "mapping an event to IntentRoutes", "namespace", namespace, "fields", fields)
-		return nil
-	}
-	requests := make([]reconcile.Request, 0, len(routes.Items))
-	for _, route := range routes.Items {
+	routes := r.listRoutes(ctx, namespace, fields)
+	requests := make([]reconcile.Request, 0, len(routes))
+	for _, route := range routes {
 		requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: route.Namespace, Name: route.Name}})
 	}
 	return requests
+}
+
+// listRoutes lists routes for a map function; an error loses the event's mapping, so it is logged rather than
+// dropped silently.
+func (r *IntentRouteReconciler) listRoutes(ctx context.Context, namespace string, fields client.MatchingFields) []fulfillmentv1alpha1.IntentRoute {
+	routes := &fulfillmentv1alpha1.IntentRouteList{}
+	if err := r.Client.List(ctx, routes, client.InNamespace(namespace), fields); err != nil {
+		log.FromContext(ctx).Error(err, "mapping an event to IntentRoutes", "namespace", namespace, "fields", fields)
+		return nil
+	}
+	return routes.Items
 }

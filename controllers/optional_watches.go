@@ -6,19 +6,18 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
-
-	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 )
 
-// Kinds the endpoint controller applies whose CRDs may be installed or not: they are watched like Owns() once
-// their API exists, so a hand edit or deletion is undone at once.
+// Kinds the endpoint controller applies whose CRDs may be installed or not: they are watched like the other
+// kinds it writes once their API exists, so a hand edit or deletion is undone at once.
 var (
 	httpRouteGVK   = schema.GroupVersionKind{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"}
 	certificateGVK = schema.GroupVersionKind{Group: "cert-manager.io", Version: "v1", Kind: "Certificate"}
@@ -85,9 +84,11 @@ func (w *optionalWatches) addInstalled(logger interface {
 // runs only on the leader, but adding it costs nothing on the others.
 func (w *optionalWatches) NeedLeaderElection() bool { return false }
 
-// newOptionalWatches watches the endpoint's HTTPRoutes and Certificates through c, mapped to their
-// controlling WebhookEndpoint as Owns() does.
-func newOptionalWatches(c controller.Controller, objects cache.Cache, mapper meta.RESTMapper, scheme *runtime.Scheme) *optionalWatches {
+// newOptionalWatches watches HTTPRoutes and Certificates through c, mapped to endpoints by toEndpoints: by name,
+// as for the other kinds the endpoint writes, so that deleting one of someone else's resumes the endpoint it
+// stalled (ObjectConflict).
+func newOptionalWatches(c controller.Controller, objects cache.Cache, mapper meta.RESTMapper,
+	toEndpoints handler.TypedMapFunc[client.Object, reconcile.Request]) *optionalWatches {
 	return &optionalWatches{
 		kinds:    []schema.GroupVersionKind{httpRouteGVK, certificateGVK},
 		interval: optionalKindCheckInterval,
@@ -104,8 +105,7 @@ func newOptionalWatches(c controller.Controller, objects cache.Cache, mapper met
 		watch: func(gvk schema.GroupVersionKind) error {
 			obj := &unstructured.Unstructured{}
 			obj.SetGroupVersionKind(gvk)
-			return c.Watch(source.Kind(objects, obj, handler.TypedEnqueueRequestForOwner[*unstructured.Unstructured](
-				scheme, mapper, &fulfillmentv1alpha1.WebhookEndpoint{}, handler.OnlyControllerOwner())))
+			return c.Watch(source.Kind[client.Object](objects, obj, handler.EnqueueRequestsFromMapFunc(toEndpoints)))
 		},
 	}
 }

@@ -10,12 +10,17 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
@@ -283,4 +288,65 @@ func TestCheckOwnershipAsksTheAPIServerWhatTheCacheHasNotSeen(t *testing.T) {
 	if err := r.checkOwnership(context.Background(), endpoint); err != nil {
 		t.Errorf("checkOwnership with nothing anywhere = %v, want nil", err)
 	}
+}
+
+// TestAFailedOwnershipReadIsAReadFailure: the ownership check reads every object the endpoint writes; when such a
+// read fails, the status says what was not read (Unknown, ReadFailed) and Ready keeps its verdict, as for any
+// failed read, instead of Ready=False ReconcileFailed with a Warning.
+func TestAFailedOwnershipReadIsAReadFailure(t *testing.T) {
+	now := metav1.NewTime(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	endpoint := endpointFixture(func(e *fulfillmentv1alpha1.WebhookEndpoint) {
+		e.UID = "endpoint-uid"
+		e.Spec.Auth.AllowUnauthenticated = true
+		e.Status.ObservedGeneration = 1
+		e.Status.Conditions = []metav1.Condition{{Type: fulfillmentv1alpha1.ConditionReady, Status: metav1.ConditionTrue,
+			Reason: ReasonAvailable, Message: "serving", ObservedGeneration: 1, LastTransitionTime: now}}
+	})
+	r, c, recorder := fakeReconciler(t, endpoint, interceptor.Funcs{Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+		if _, serviceAccount := obj.(*corev1.ServiceAccount); serviceAccount {
+			return errors.New("injected: etcdserver: request timed out")
+		}
+		return c.Get(ctx, key, obj, opts...)
+	}})
+	r.Now = func() time.Time { return now.Time }
+
+	if _, err := r.Reconcile(context.Background(), reconcile.Request{NamespacedName: client.ObjectKeyFromObject(endpoint)}); err == nil {
+		t.Fatal("Reconcile = nil, want the read error, retried with backoff")
+	}
+	got := &fulfillmentv1alpha1.WebhookEndpoint{}
+	if err := c.Get(context.Background(), client.ObjectKeyFromObject(endpoint), got); err != nil {
+		t.Fatal(err)
+	}
+	if ready := EndpointReadyCondition(&got.Status); ready == nil || ready.Status != metav1.ConditionTrue || ready.Reason != ReasonAvailable {
+		t.Errorf("Ready = %+v, want the last verdict kept", ready)
+	}
+	reconciling := meta.FindStatusCondition(got.Status.Conditions, fulfillmentv1alpha1.ConditionReconciling)
+	if reconciling == nil || reconciling.Reason != ReasonReadFailed || !strings.Contains(reconciling.Message, "injected") {
+		t.Errorf("Reconciling = %+v, want ReadFailed with the error", reconciling)
+	}
+	close(recorder.Events)
+	for event := range recorder.Events {
+		t.Errorf("recorded %q, want no event for a failed read", event)
+	}
+}
+
+// fakeReconciler is an endpoint reconciler on a fake API server holding endpoint, whose requests go through
+// funcs, with a recorder that keeps the events.
+func fakeReconciler(t *testing.T, endpoint *fulfillmentv1alpha1.WebhookEndpoint, funcs interceptor.Funcs) (*WebhookEndpointReconciler, client.Client, *events.FakeRecorder) {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	if err := fulfillmentv1alpha1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(endpoint).
+		WithStatusSubresource(&fulfillmentv1alpha1.WebhookEndpoint{}).
+		WithIndex(&fulfillmentv1alpha1.IntentRoute{}, IndexRouteEndpoint, func(obj client.Object) []string {
+			return []string{obj.(*fulfillmentv1alpha1.IntentRoute).Spec.EndpointRef.Name}
+		}).
+		WithInterceptorFuncs(funcs).Build()
+	recorder := events.NewFakeRecorder(10)
+	return &WebhookEndpointReconciler{Client: c, Cache: c, APIReader: c, Recorder: recorder, Now: time.Now}, c, recorder
 }

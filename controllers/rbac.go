@@ -1,12 +1,12 @@
 package controllers
 
-// The operator's permissions, least privilege: it reads its own kinds and writes only their status; it creates
-// and server-side-applies (patch) the objects it renders, and deletes only those it removes when a feature is
-// turned off (PodDisruptionBudget, HorizontalPodAutoscaler, Ingress, HTTPRoute); owner references remove the
-// rest with the endpoint. Secrets: it reads referenced ones as metadata only, reads and writes only the HMAC
-// keys and certificates it generates, and never deletes one. It reads the Gateways an HTTPRoute attaches to,
-// to tell whether their listeners are HTTPS (InsecureExposure), and its namespace, to leave alone one being
-// deleted.
+// The operator's permissions, least privilege: it reads its own kinds and writes only their status; it creates and
+// server-side-applies (patch) the objects it renders, and deletes only those it removes when a feature is turned
+// off (PodDisruptionBudget, HorizontalPodAutoscaler, Ingress, HTTPRoute); owner references remove the rest with
+// the endpoint. Secrets: it watches referenced ones as metadata only and reads their content directly (uncached)
+// to check the keys the server reads, reads and writes only the HMAC keys and certificates it generates, and never
+// deletes one. It reads the Gateways an HTTPRoute attaches to, to tell whether their listeners are HTTPS
+// (InsecureExposure), and its namespace, to leave alone one being deleted.
 //
 // +kubebuilder:rbac:groups=fulfillment.dev,resources=webhookendpoints;intentroutes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=fulfillment.dev,resources=webhookendpoints/status;intentroutes/status,verbs=get;patch

@@ -177,4 +177,39 @@ var _ = Describe("A configuration over the ConfigMap limit", func() {
 		}).Should(Succeed())
 		Expect(condition(Default, namespace, "bank-bot", fulfillmentv1alpha1.ConditionReady).Reason).NotTo(Equal(controllers.ReasonApplyFailed))
 	})
+	It("decides again whether a route fits when a route before it is accepted because its Secret got the key", func() {
+		namespace := newNamespace()
+		Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "bank-api"},
+			StringData: map[string]string{"tok": "abc"}})).To(Succeed())
+		Expect(k8sClient.Create(ctx, bankEndpoint(namespace))).To(Succeed())
+		payload, err := json.Marshal(map[string]string{"blob": strings.Repeat("x", 600*1024)})
+		Expect(err).NotTo(HaveOccurred())
+		// first comes before second in the server's order and reads a key its Secret does not have yet.
+		first := respondRoute(namespace, "first", "bank-bot", "First", "")
+		first.Spec.Priority = 10
+		first.Spec.Respond = nil
+		first.Spec.Call = &fulfillmentv1alpha1.CallAction{URL: "https://bank.example.com/first",
+			Headers: []fulfillmentv1alpha1.Header{{Name: "X-Token", ValueFrom: &fulfillmentv1alpha1.HeaderSource{
+				SecretKeyRef: fulfillmentv1alpha1.SecretKeySelector{Name: "bank-api", Key: "token"}}}},
+			Respond: &fulfillmentv1alpha1.RespondAction{Text: "First", Payload: &apiextensionsv1.JSON{Raw: payload}}}
+		Expect(k8sClient.Create(ctx, first)).To(Succeed())
+		second := respondRoute(namespace, "second", "bank-bot", "Second", "Second")
+		second.Spec.Respond.Payload = &apiextensionsv1.JSON{Raw: payload}
+		Expect(k8sClient.Create(ctx, second)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(accepted(g, namespace, "first").Reason).To(Equal(fulfillmentv1alpha1.ReasonInvalidTarget))
+			g.Expect(accepted(g, namespace, "second").Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(routeNames(g, namespace, "bank-bot")).To(Equal([]string{"second"}))
+		}).Should(Succeed())
+
+		// Only the Secret changes: the route that reads it and the one it displaces must both be decided again.
+		updateSecret(namespace, "bank-api", func(data map[string][]byte) { data["token"] = []byte("abc") })
+		Eventually(func(g Gomega) {
+			g.Expect(accepted(g, namespace, "first").Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(routeNames(g, namespace, "bank-bot")).To(Equal([]string{"first"}))
+			g.Expect(accepted(g, namespace, "second").Reason).To(Equal(fulfillmentv1alpha1.ReasonConfigurationTooLarge),
+				"the route status must say what the ConfigMap holds")
+		}).Should(Succeed())
+	})
 })

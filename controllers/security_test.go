@@ -213,12 +213,8 @@ var _ = Describe("Trust boundaries", func() {
 		other.Name = "other-bot"
 		other.Spec.Auth.Basic.SecretRef.Name = "kube-admin-token"
 		Expect(k8sClient.Create(ctx, other)).To(Succeed())
-		Eventually(func(g Gomega) {
-			stalled := condition(g, namespace, "other-bot", fulfillmentv1alpha1.ConditionStalled)
-			g.Expect(stalled).NotTo(BeNil())
-			g.Expect(stalled.Reason).To(Equal(controllers.ReasonRefNotPermitted))
-			g.Expect(stalled.Message).To(ContainSubstring("spec.auth.basic.secretRef: Secret kube-admin-token is not labelled"))
-		}).Should(Succeed())
+		eventuallyStalled(namespace, "other-bot", controllers.ReasonRefNotPermitted,
+			"spec.auth.basic.secretRef: Secret kube-admin-token is not labelled")
 
 		secret := &corev1.Secret{}
 		Expect(k8sClient.Get(ctx, key(namespace, "kube-admin-token"), secret)).To(Succeed())

@@ -20,6 +20,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/controllers"
@@ -93,6 +94,18 @@ func forbidPodLabel(namespace string) (remove func()) {
 		Expect(k8sClient.Delete(ctx, binding)).To(Succeed())
 		Expect(k8sClient.Delete(ctx, policy)).To(Succeed())
 	}
+}
+
+// eventuallyStalled waits until an endpoint is Stalled=True with reason and a message that contains message.
+func eventuallyStalled(namespace, name, reason, message string) {
+	GinkgoHelper()
+	Eventually(func(g Gomega) {
+		stalled := condition(g, namespace, name, fulfillmentv1alpha1.ConditionStalled)
+		g.Expect(stalled).NotTo(BeNil())
+		g.Expect(stalled.Status).To(Equal(metav1.ConditionTrue))
+		g.Expect(stalled.Reason).To(Equal(reason))
+		g.Expect(stalled.Message).To(ContainSubstring(message))
+	}).Should(Succeed())
 }
 
 // warningCount is how many Warning events were recorded on an object.
@@ -249,5 +262,27 @@ var _ = Describe("Watches", func() {
 				g.Expect(restored.GetUID()).NotTo(Equal(uid))
 			}).WithTimeout(5*time.Second).Should(Succeed(), "%s not put back", gvk.Kind)
 		}
+	})
+
+	It("resumes an endpoint stalled by someone else's HTTPRoute once that route is deleted", func() {
+		namespace := newNamespace()
+		Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
+		theirs := &gatewayv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "bank-bot"},
+			Spec: gatewayv1.HTTPRouteSpec{Hostnames: []gatewayv1.Hostname{"theirs.example.com"}}}
+		Expect(k8sClient.Create(ctx, theirs)).To(Succeed())
+		endpoint := bankEndpoint(namespace)
+		endpoint.Spec.HTTPRoute = &fulfillmentv1alpha1.HTTPRouteSettings{
+			ParentRefs: []fulfillmentv1alpha1.ParentReference{{Name: "edge"}}, Hostnames: []string{"bank.example.com"}}
+		Expect(k8sClient.Create(ctx, endpoint)).To(Succeed())
+		eventuallyStalled(namespace, "bank-bot", controllers.ReasonObjectConflict, "HTTPRoute bank-bot (not managed by the operator")
+
+		// A stalled endpoint is not retried: only the watch on HTTPRoutes can bring it back.
+		Expect(k8sClient.Delete(ctx, theirs)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionStalled)).To(BeNil())
+			ours := &gatewayv1.HTTPRoute{}
+			g.Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), ours)).To(Succeed())
+			g.Expect(metav1.IsControlledBy(ours, mustGetEndpoint(namespace, "bank-bot"))).To(BeTrue())
+		}).Should(Succeed())
 	})
 })

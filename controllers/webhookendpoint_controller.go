@@ -208,10 +208,24 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 	}
 	facts.DeploymentRead = true
 
-	// Nothing is written while an object the endpoint would write belongs to someone else.
+	// Nothing is written while an object the endpoint would write belongs to someone else. Any other error is a
+	// read of one of those objects that failed: reported like the reads above, not as a failed step.
 	if err := r.checkOwnership(ctx, endpoint); err != nil {
+		if conflict := (*conflictError)(nil); !errors.As(err, &conflict) {
+			facts.ReadError = err.Error()
+		}
 		return facts, 0, err
 	}
+
+	// Referenced Secrets must exist before pods that mount them roll out. A missing one is waited for: the
+	// running pods keep serving the previous configuration, the status says which Secret (Reconciling), and the
+	// Secret watch brings the endpoint back when it is created, so there is nothing to retry. They are read
+	// when suspended too, so that SecretsReady says what they are rather than that they were not read.
+	missing, unlabelled, invalid, err := r.unusableSecrets(ctx, endpoint, accepted)
+	if err != nil {
+		return readFailed("the referenced Secrets", err)
+	}
+	facts.MissingSecrets, facts.UnlabelledSecrets, facts.InvalidSecrets, facts.SecretsRead = missing, unlabelled, invalid, true
 
 	if endpoint.Spec.Suspend {
 		if err := r.suspend(ctx, endpoint, facts.Deployment); err != nil {
@@ -220,15 +234,6 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 		facts.Applied = true
 		return facts, 0, nil
 	}
-
-	// Referenced Secrets must exist before pods that mount them roll out. A missing one is waited for: the
-	// running pods keep serving the previous configuration, the status says which Secret (Reconciling), and the
-	// Secret watch brings the endpoint back when it is created, so there is nothing to retry.
-	missing, unlabelled, invalid, err := r.unusableSecrets(ctx, endpoint, accepted)
-	if err != nil {
-		return readFailed("the referenced Secrets", err)
-	}
-	facts.MissingSecrets, facts.UnlabelledSecrets, facts.InvalidSecrets, facts.SecretsRead = missing, unlabelled, invalid, true
 	if len(missing) > 0 {
 		return facts, 0, nil
 	}
@@ -619,8 +624,8 @@ func (r *WebhookEndpointReconciler) updateStatus(ctx context.Context, endpoint *
 
 // SetupWithManager registers the controller: the endpoint (spec changes only), the objects it owns, its
 // routes, and the Secrets it references (metadata only, mapped back through an index). HTTPRoutes and
-// cert-manager Certificates are watched like owned objects once their CRDs exist, at start or later
-// (optionalWatches).
+// cert-manager Certificates are watched by name like the other kinds it writes once their CRDs exist, at start
+// or later (optionalWatches).
 func (r *WebhookEndpointReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	byName := handler.EnqueueRequestsFromMapFunc(r.endpointsNamedAfter)
 	c, err := ctrl.NewControllerManagedBy(mgr).
@@ -645,7 +650,7 @@ func (r *WebhookEndpointReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err != nil {
 		return err
 	}
-	return mgr.Add(newOptionalWatches(c, mgr.GetCache(), mgr.GetRESTMapper(), mgr.GetScheme()))
+	return mgr.Add(newOptionalWatches(c, mgr.GetCache(), mgr.GetRESTMapper(), r.endpointsNamedAfter))
 }
 
 // rotateKeyChanged lets a change of the endpoint's AnnotationRotateKey through: it is metadata, which

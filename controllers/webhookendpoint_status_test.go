@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 )
@@ -718,5 +722,30 @@ func checkConditions(t *testing.T, conditions []metav1.Condition, want map[strin
 			t.Errorf("%s = %s %s (%s), want %s %s", conditionType, got.Status, got.Reason, got.Message, want.status, want.reason)
 		}
 		checkMessage(t, conditionType, got.Message, []string{want.message})
+	}
+}
+
+// TestSuspendedSecretsReadyIsRead: a suspended endpoint's referenced Secrets are still read, so SecretsReady
+// says what they are instead of Unknown "could not read ...; retrying" when nothing failed and nothing retries.
+func TestSuspendedSecretsReadyIsRead(t *testing.T) {
+	endpoint := endpointFixture(func(e *fulfillmentv1alpha1.WebhookEndpoint) {
+		e.UID = "endpoint-uid"
+		e.Spec.Suspend = true
+		e.Spec.Auth.Basic = &fulfillmentv1alpha1.BasicAuth{SecretRef: fulfillmentv1alpha1.LocalObjectReference{Name: "bank-basic"}}
+	})
+	r, c, _ := fakeReconciler(t, endpoint, interceptor.Funcs{})
+	if _, err := r.Reconcile(context.Background(), reconcile.Request{NamespacedName: client.ObjectKeyFromObject(endpoint)}); err != nil {
+		t.Fatal(err)
+	}
+	got := &fulfillmentv1alpha1.WebhookEndpoint{}
+	if err := c.Get(context.Background(), client.ObjectKeyFromObject(endpoint), got); err != nil {
+		t.Fatal(err)
+	}
+	secrets := meta.FindStatusCondition(got.Status.Conditions, fulfillmentv1alpha1.ConditionSecretsReady)
+	if secrets == nil || secrets.Status != metav1.ConditionFalse || secrets.Reason != ReasonSecretNotFound {
+		t.Errorf("SecretsReady = %+v, want False SecretNotFound for the missing bank-basic", secrets)
+	}
+	if ready := EndpointReadyCondition(&got.Status); ready != nil {
+		t.Errorf("Ready = %+v, want none while suspended with no pods", ready)
 	}
 }
