@@ -51,33 +51,10 @@ spec: {dialect: Generic, auth: `+tc.auth+`}
 // budget of failures is spent, then 429 before its requests are read; the endpoint's request rate is spent only
 // by authenticated requests, so the platform, from another address, keeps being answered.
 func TestAuthenticationFloodDoesNotStarveThePlatform(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, dir, "bot.yaml", `
-apiVersion: v1
-kind: Secret
-metadata: {name: events-token}
-stringData: {token: events-secret-token}
----
-apiVersion: fulfillment.dev/v1alpha1
-kind: WebhookEndpoint
-metadata: {name: events}
-spec:
-  dialect: Generic
-  auth:
-    bearer: {secretRef: {name: events-token, key: token}}
+	s := startServer(t, "--manifests", bearerEventsEndpoint(t, `
     # The test client is 127.0.0.1: X-Forwarded-For names two client addresses.
     ipAllowlist: {cidrs: [0.0.0.0/0], trustedProxies: [127.0.0.1/32]}
-  limits: {requestsPerSecond: 10, burst: 10}
----
-apiVersion: fulfillment.dev/v1alpha1
-kind: IntentRoute
-metadata: {name: ok}
-spec:
-  endpointRef: {name: events}
-  match: {events: [e]}
-  respond: {text: ok}
-`)
-	s := startServer(t, "--manifests", dir)
+  limits: {requestsPerSecond: 10, burst: 10}`))
 	body := []byte(`{"event":"e"}`)
 	attacker := http.Header{"X-Forwarded-For": {"203.0.113.66"}, "Authorization": {"Bearer guess"}}
 	platform := http.Header{"X-Forwarded-For": {"198.51.100.7"}, "Authorization": {"Bearer events-secret-token"}}
@@ -130,30 +107,7 @@ spec:
 // address (no trustedProxies here). A flood of bad credentials spends that address's budget, and guesses get
 // 429; the platform's credential, which authenticated before, is still checked and answered.
 func TestFloodThroughTheSameIngressDoesNotStopThePlatform(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, dir, "bot.yaml", `
-apiVersion: v1
-kind: Secret
-metadata: {name: events-token}
-stringData: {token: events-secret-token}
----
-apiVersion: fulfillment.dev/v1alpha1
-kind: WebhookEndpoint
-metadata: {name: events}
-spec:
-  dialect: Generic
-  auth:
-    bearer: {secretRef: {name: events-token, key: token}}
----
-apiVersion: fulfillment.dev/v1alpha1
-kind: IntentRoute
-metadata: {name: ok}
-spec:
-  endpointRef: {name: events}
-  match: {events: [e]}
-  respond: {text: ok}
-`)
-	s := startServer(t, "--manifests", dir)
+	s := startServer(t, "--manifests", bearerEventsEndpoint(t, ""))
 	body := []byte(`{"event":"e"}`)
 	platform := http.Header{"Authorization": {"Bearer events-secret-token"}}
 	if resp, content := s.post("/webhook", body, platform); resp.StatusCode != http.StatusOK {
@@ -174,6 +128,37 @@ spec:
 	if refused < 30 {
 		t.Errorf("%d of 60 guesses refused with 429, want every one past the budget of 20", refused)
 	}
+}
+
+// bearerEventsEndpoint writes a Generic endpoint authenticated with the bearer token events-secret-token, with
+// more of its spec.auth (indented under it) and spec after the bearer line, and a route answering event e; it
+// returns the folder.
+func bearerEventsEndpoint(t *testing.T, more string) string {
+	t.Helper()
+	dir := t.TempDir()
+	writeFile(t, dir, "bot.yaml", `
+apiVersion: v1
+kind: Secret
+metadata: {name: events-token}
+stringData: {token: events-secret-token}
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: events}
+spec:
+  dialect: Generic
+  auth:
+    bearer: {secretRef: {name: events-token, key: token}}`+more+`
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: IntentRoute
+metadata: {name: ok}
+spec:
+  endpointRef: {name: events}
+  match: {events: [e]}
+  respond: {text: ok}
+`)
+	return dir
 }
 
 // statusWithoutBody sends the headers of a POST from client that announces a body it never sends, and returns
