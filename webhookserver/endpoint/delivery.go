@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -73,20 +74,22 @@ func compileDelivery(spec *fulfillmentv1alpha1.WebhookEndpointSpec, namespace, n
 // checkCredentialHeaders refuses credentials sent in a header that queued events keep: the token or signature
 // would be stored with every event.
 func checkCredentialHeaders(auth fulfillmentv1alpha1.EndpointAuth) error {
-	credentialHeaders := map[string]string{}
+	type credentialHeader struct{ field, header string }
+	var headers []credentialHeader
 	if auth.Bearer != nil {
-		credentialHeaders["spec.auth.bearer.header"] = auth.Bearer.Header
+		headers = append(headers, credentialHeader{"spec.auth.bearer.header", auth.Bearer.Header})
 	}
 	if auth.HMAC != nil && auth.HMAC.Generic != nil {
-		credentialHeaders["spec.auth.hmac.generic.header"] = auth.HMAC.Generic.Header
+		headers = append(headers, credentialHeader{"spec.auth.hmac.generic.header", auth.HMAC.Generic.Header})
 	}
-	for field, header := range credentialHeaders {
-		if delivery.KeepsHeader(header) {
-			return fmt.Errorf("mode Async keeps the header %s with each queued event, and %s sends a credential in it: "+
-				"send the credential in another header", header, field)
+	var errs []error
+	for _, h := range headers {
+		if delivery.KeepsHeader(h.header) {
+			errs = append(errs, fmt.Errorf("mode Async keeps the header %s with each queued event, and %s sends a credential in it: "+
+				"send the credential in another header", h.header, h.field))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Queue is the endpoint's delivery queue: non-nil when it answers 202 and processes later.
