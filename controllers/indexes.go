@@ -85,3 +85,36 @@ func readSecretRef(ctx context.Context, c client.Reader, namespace, name string)
 	}
 	return secretRef{exists: err == nil, labelled: meta.Labels[LabelSecretReference] == "true", resourceVersion: meta.ResourceVersion}, nil
 }
+
+// secretUse is what a reconciler may make of one referenced Secret.
+type secretUse int
+
+const (
+	secretUsable secretUse = iota
+	secretMissing
+	// secretUnlabelled: it exists without LabelSecretReference while the operator requires it.
+	secretUnlabelled
+)
+
+// inspectSecret reads a referenced Secret's metadata and, when it exists and may be referenced, checks the keys
+// reqs names through checker (nil checks nothing). The verdicts about a Secret found missing are forgotten, so
+// that one created again under its name is read afresh.
+func inspectSecret(ctx context.Context, c client.Reader, checker *SecretChecker, namespace, name string, requireLabel bool,
+	reqs []SecretKeyRequirement) (secretUse, []SecretKeyProblem, error) {
+	ref, err := readSecretRef(ctx, c, namespace, name)
+	switch {
+	case err != nil:
+		return secretUsable, nil, err
+	case !ref.exists:
+		if checker != nil {
+			checker.Forget(namespace, name)
+		}
+		return secretMissing, nil, nil
+	case requireLabel && !ref.labelled:
+		return secretUnlabelled, nil, nil
+	case checker == nil:
+		return secretUsable, nil, nil
+	}
+	problems, err := checker.Check(ctx, namespace, name, ref.resourceVersion, reqs)
+	return secretUsable, problems, err
+}

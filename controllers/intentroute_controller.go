@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -148,31 +147,27 @@ func routeSecretFacts(ctx context.Context, c client.Client, secrets *SecretCheck
 	requireLabel bool) (RouteSecretFacts, error) {
 	var facts RouteSecretFacts
 	reqs := RouteSecretRequirements(route)
-	checked := map[string]bool{}
+	uses := map[string]secretUse{}
 	for _, nameAndKey := range RouteSecretKeys(route) {
 		name, _, _ := strings.Cut(nameAndKey, "/")
-		ref, err := readSecretRef(ctx, c, route.Namespace, name)
-		if err != nil {
-			return RouteSecretFacts{}, err
-		}
-		switch {
-		case !ref.exists:
-			facts.Missing = append(facts.Missing, nameAndKey)
-			if secrets != nil {
-				secrets.Forget(route.Namespace, name)
-			}
-		case requireLabel && !ref.labelled:
-			facts.Unlabelled = append(facts.Unlabelled, name)
-		case secrets != nil && !checked[name]:
-			checked[name] = true
-			problems, err := secrets.Check(ctx, route.Namespace, name, ref.resourceVersion, requirementsOf(reqs, name))
+		use, inspected := uses[name]
+		if !inspected {
+			var problems []SecretKeyProblem
+			var err error
+			use, problems, err = inspectSecret(ctx, c, secrets, route.Namespace, name, requireLabel, requirementsOf(reqs, name))
 			if err != nil {
 				return RouteSecretFacts{}, err
 			}
+			uses[name] = use
 			facts.Invalid = append(facts.Invalid, problems...)
+			if use == secretUnlabelled {
+				facts.Unlabelled = append(facts.Unlabelled, name)
+			}
+		}
+		if use == secretMissing {
+			facts.Missing = append(facts.Missing, nameAndKey)
 		}
 	}
-	facts.Unlabelled = slices.Compact(facts.Unlabelled)
 	return facts, nil
 }
 

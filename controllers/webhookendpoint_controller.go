@@ -376,25 +376,17 @@ func (r *WebhookEndpointReconciler) unusableSecrets(ctx context.Context, endpoin
 		if name == generated {
 			continue
 		}
-		ref, err := readSecretRef(ctx, r.Client, endpoint.Namespace, name)
+		use, problems, err := inspectSecret(ctx, r.Client, r.Secrets, endpoint.Namespace, name, r.RequireSecretLabel, requirementsOf(reqs, name))
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		switch {
-		case !ref.exists:
+		switch use {
+		case secretMissing:
 			missing = append(missing, name)
-			if r.Secrets != nil {
-				r.Secrets.Forget(endpoint.Namespace, name)
-			}
-		case r.RequireSecretLabel && !ref.labelled:
+		case secretUnlabelled:
 			unlabelled = append(unlabelled, name)
-		case r.Secrets != nil:
-			problems, err := r.Secrets.Check(ctx, endpoint.Namespace, name, ref.resourceVersion, requirementsOf(reqs, name))
-			if err != nil {
-				return nil, nil, nil, err
-			}
-			invalid = append(invalid, problems...)
 		}
+		invalid = append(invalid, problems...)
 	}
 	return missing, unlabelled, invalid, nil
 }
