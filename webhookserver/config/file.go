@@ -3,7 +3,6 @@ package config
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,21 +12,6 @@ import (
 
 // DefaultSecretsDir is where the operator mounts referenced Secrets when the file names no secretsDir.
 const DefaultSecretsDir = "/etc/fulfillment/secrets"
-
-// LoadFile reads a configuration file rendered by the operator (or written by hand) and admits every endpoint and
-// route with the CRD rules, exactly like manifests, unless the file says the API server admitted them already
-// (File.Admitted). Secrets are read from SecretsDir.
-func LoadFile(path string) (*File, SecretSource, error) {
-	content, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading the configuration: %w", err)
-	}
-	file, err := ParseFile(path, content)
-	if err != nil {
-		return nil, nil, err
-	}
-	return file, DirSecrets(SecretsFolder(path, file.SecretsDir)), nil
-}
 
 // SecretsFolder is where the configuration file at path finds its Secrets when it names secretsDir:
 // DefaultSecretsDir when it names none, and a relative one is relative to the file.

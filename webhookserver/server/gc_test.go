@@ -12,15 +12,14 @@ import (
 	"time"
 
 	"github.com/fulfillment-dev/fulfillment-operator/internal/testenv"
-	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
 )
 
 // gcPercentSource records the GC's target percent while it loads.
 type gcPercentSource struct{ during int }
 
-func (s *gcPercentSource) Load() (*config.File, config.SecretSource, error) {
+func (s *gcPercentSource) Load() (Loaded, error) {
 	s.during = currentGCPercent()
-	return nil, nil, errors.New("nothing to load")
+	return Loaded{}, errors.New("nothing to load")
 }
 func (s *gcPercentSource) Fingerprint() (string, error) { return "fixed", nil }
 func (s *gcPercentSource) Describe() string             { return "test source" }

@@ -24,9 +24,11 @@ type Metrics struct {
 	upstreamLatency *prometheus.HistogramVec
 	reloads         *prometheus.CounterVec
 	configInfo      *prometheus.GaugeVec
-	routes          *prometheus.GaugeVec
-	idempotency     *prometheus.CounterVec
-	breakerState    *prometheus.GaugeVec
+	// lastReloadSuccessful is 0 while the newest configuration read is refused (Prometheus's own convention).
+	lastReloadSuccessful prometheus.Gauge
+	routes               *prometheus.GaugeVec
+	idempotency          *prometheus.CounterVec
+	breakerState         *prometheus.GaugeVec
 	// deliveryAttempts counts queued events processed, by endpoint and result.
 	deliveryAttempts *prometheus.CounterVec
 	// certificateNotAfter is when the serving certificate expires (0 without TLS).
@@ -74,8 +76,12 @@ func NewMetrics(queueStats func() map[string]delivery.Stats) *Metrics {
 		}, []string{"result"}),
 		configInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "fulfillment_config_info",
-			Help: "The configuration being served: 1 for its hash.",
+			Help: "The configuration being served: 1 for its version (the SHA-256 of the file the operator renders, its status.configHash).",
 		}, []string{"hash"}),
+		lastReloadSuccessful: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "fulfillment_config_last_reload_successful",
+			Help: "1 when the newest configuration read is served, 0 while it is refused and the previous one keeps serving.",
+		}),
 		routes: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "fulfillment_routes",
 			Help: "Routes served, by endpoint.",
@@ -97,7 +103,7 @@ func NewMetrics(queueStats func() map[string]delivery.Stats) *Metrics {
 			Help: "Expiry of the serving certificate, as a Unix time; 0 when serving plain HTTP.",
 		}),
 	}
-	m.Registry.MustRegister(m.certificateNotAfter, m.idempotency, m.breakerState, m.deliveryAttempts, queueCollector{queueStats}, m.requests, m.duration, m.inFlight, m.fallbacks, m.authFailures, m.upstreamCalls,
+	m.Registry.MustRegister(m.lastReloadSuccessful, m.certificateNotAfter, m.idempotency, m.breakerState, m.deliveryAttempts, queueCollector{queueStats}, m.requests, m.duration, m.inFlight, m.fallbacks, m.authFailures, m.upstreamCalls,
 		m.upstreamLatency, m.reloads, m.configInfo, m.routes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,7 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/idempotency"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/redact"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/statusz"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/tlsconfig"
 )
 
@@ -93,6 +95,8 @@ type Server struct {
 	queues queues
 	// deps are the last results of the required dependencies' pings, for readiness.
 	deps *dependencies
+	// report is what GET /statusz says about the configuration.
+	report configReport
 }
 
 // New loads and compiles the configuration once; an invalid configuration is an error (nothing to serve).
@@ -154,13 +158,19 @@ func (s *Server) Reload() (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("reading %s: %w", s.opts.Source.Describe(), err)
 	}
-	if fingerprint == s.fingerprint || fingerprint == s.failedFingerprint {
+	switch fingerprint {
+	case s.fingerprint:
+		// Back to what is served (a refused change reverted): nothing is refused any more.
+		s.failedFingerprint = ""
+		s.report.forgetRefusal()
+		return false, nil
+	case s.failedFingerprint:
 		return false, nil
 	}
-	next, err := s.build()
+	next, version, err := s.build()
 	if err != nil {
 		s.failedFingerprint = fingerprint
-		s.metrics.reloads.WithLabelValues("failure").Inc()
+		s.refused(version, err)
 		if s.current.Load() != nil {
 			s.log.Error("configuration refused; the previous one keeps serving", "source", s.opts.Source.Describe(), "error", err.Error())
 		}
@@ -172,9 +182,7 @@ func (s *Server) Reload() (bool, error) {
 	s.startWorkers(next)
 	s.deps.checkNow()
 	s.fingerprint, s.failedFingerprint = fingerprint, ""
-	s.metrics.reloads.WithLabelValues("success").Inc()
-	s.metrics.configInfo.Reset()
-	s.metrics.configInfo.WithLabelValues(fingerprint[:16]).Set(1)
+	s.served(version)
 	s.metrics.routes.Reset()
 	var served []string
 	for _, e := range next.endpoints {
@@ -189,33 +197,34 @@ func (s *Server) Reload() (bool, error) {
 	return true, nil
 }
 
-// build loads and compiles a snapshot, with the GC at loadGCPercent.
-func (s *Server) build() (*snapshot, error) {
+// build loads and compiles a snapshot, with the GC at loadGCPercent, and says which version of the
+// configuration it read (also when it refuses it).
+func (s *Server) build() (*snapshot, string, error) {
 	defer beginLoad()()
-	file, secrets, err := s.opts.Source.Load()
+	loaded, err := s.opts.Source.Load()
 	// Admission is done: its schemas are rebuilt on the next change rather than kept live meanwhile, and the
 	// memory a load churns through (YAML, schemas: about 20 MiB for 1,000 routes) goes back to the system now
 	// rather than after minutes of scavenging.
 	config.ReleaseSchemas()
 	defer debug.FreeOSMemory()
 	if err != nil {
-		return nil, err
+		return nil, loaded.Version, err
 	}
-	recording := &recordingSecrets{source: secrets}
-	snap, err := compileSnapshot(file, recording, endpoint.Options{Env: s.env, Breakers: s.breakers, Stores: s.store,
+	recording := &recordingSecrets{source: loaded.Secrets}
+	snap, err := compileSnapshot(loaded.File, recording, endpoint.Options{Env: s.env, Breakers: s.breakers, Stores: s.store,
 		Queues: s.queue, QueueDir: s.opts.QueueDir, AllowedUpstreams: s.opts.AllowedUpstreams, MemoryStoreMaxBytes: s.opts.MemoryStoreMaxBytes},
 		s.current.Load())
 	s.learnSecrets(recording.values)
 	if err != nil {
-		return nil, err
+		return nil, loaded.Version, err
 	}
 	for _, e := range snap.endpoints {
 		if e.TLSMode != "" && e.TLSMode != "Disabled" && s.opts.TLSCertFile == "" {
-			return nil, fmt.Errorf("WebhookEndpoint %s/%s: spec.tls.mode is %s but the server has no certificate: start it with "+
+			return nil, loaded.Version, fmt.Errorf("WebhookEndpoint %s/%s: spec.tls.mode is %s but the server has no certificate: start it with "+
 				"--tls-cert-file and --tls-key-file (the operator does), or set tls.mode: Disabled", e.Namespace, e.Name, e.TLSMode)
 		}
 	}
-	return snap, nil
+	return snap, loaded.Version, nil
 }
 
 // learnSecrets adds values to the redaction set. Values are never forgotten: a rotated-out key is still a
@@ -471,6 +480,10 @@ func (s *Server) metricsHandler() http.Handler {
 			}
 			_, _ = w.Write([]byte("ok\n"))
 		}
+	})
+	mux.HandleFunc(statusz.Path, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(s.Status())
 	})
 	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/admin/", func(w http.ResponseWriter, _ *http.Request) {

@@ -19,13 +19,24 @@ import (
 
 // Source is where the configuration comes from: manifests or a rendered file with mounted Secrets.
 type Source interface {
-	// Load reads and admits the configuration.
-	Load() (*config.File, config.SecretSource, error)
+	// Load reads and admits the configuration. Loaded.Version is set whenever the configuration was read,
+	// also when it is then refused.
+	Load() (Loaded, error)
 	// Fingerprint is a hash of every input Load reads, so that a change (even an atomic symlink swap, as
 	// Kubernetes does for mounted ConfigMaps and Secrets) is noticed by comparing two fingerprints.
 	Fingerprint() (string, error)
 	// Describe says what the source is, for logs.
 	Describe() string
+}
+
+// Loaded is a configuration read from a Source.
+type Loaded struct {
+	File    *config.File
+	Secrets config.SecretSource
+	// Version names what was read: for the file the operator renders, the SHA-256 of its content in hex (the
+	// endpoint's status.configHash), so that the operator can tell which configuration a pod serves; for
+	// manifests, the hash of their files.
+	Version string
 }
 
 // ManifestSource reads WebhookEndpoint, IntentRoute and Secret manifests (standalone mode).
@@ -38,10 +49,14 @@ type ManifestSource struct {
 }
 
 // Load implements Source.
-func (s *ManifestSource) Load() (*config.File, config.SecretSource, error) {
+func (s *ManifestSource) Load() (Loaded, error) {
+	version, err := fingerprint(s.Paths...)
+	if err != nil {
+		return Loaded{}, err
+	}
 	loaded, err := config.LoadManifests(s.Paths...)
 	if err != nil {
-		return nil, nil, err
+		return Loaded{Version: version}, err
 	}
 	if s.Logf != nil {
 		for _, ignored := range loaded.Ignored {
@@ -50,9 +65,9 @@ func (s *ManifestSource) Load() (*config.File, config.SecretSource, error) {
 	}
 	file, err := selectEndpoint(loaded.File, s.Endpoint)
 	if err != nil {
-		return nil, nil, err
+		return Loaded{Version: version}, err
 	}
-	return file, loaded.Secrets, nil
+	return Loaded{File: file, Secrets: loaded.Secrets, Version: version}, nil
 }
 
 // Fingerprint implements Source.
@@ -75,13 +90,22 @@ type FileSource struct {
 }
 
 // Load implements Source.
-func (s *FileSource) Load() (*config.File, config.SecretSource, error) {
-	file, secrets, err := config.LoadFile(s.Path)
+func (s *FileSource) Load() (Loaded, error) {
+	content, err := os.ReadFile(s.Path)
 	if err != nil {
-		return nil, nil, err
+		return Loaded{}, fmt.Errorf("reading the configuration: %w", err)
 	}
-	file, err = selectEndpoint(file, s.Endpoint)
-	return file, secrets, err
+	sum := sha256.Sum256(content)
+	loaded := Loaded{Version: hex.EncodeToString(sum[:])}
+	file, err := config.ParseFile(s.Path, content)
+	if err != nil {
+		return loaded, err
+	}
+	if loaded.File, err = selectEndpoint(file, s.Endpoint); err != nil {
+		return loaded, err
+	}
+	loaded.Secrets = config.DirSecrets(config.SecretsFolder(s.Path, file.SecretsDir))
+	return loaded, nil
 }
 
 // Fingerprint implements Source: the file and every mounted Secret.
