@@ -50,6 +50,8 @@ type options struct {
 	apiQPS             float64
 	apiBurst           int
 	requireSecretLabel bool
+	confirmPods        bool
+	operatorNamespace  string
 }
 
 func main() {
@@ -72,6 +74,13 @@ func main() {
 	flag.BoolVar(&opts.requireSecretLabel, "require-secret-reference-label", false,
 		"Let WebhookEndpoints and IntentRoutes reference only Secrets labelled "+controllers.LabelSecretReference+`: "true"; `+
 			"others are refused with ResolvedRefs=False (routes) or SecretsReady=False (endpoints).")
+	flag.BoolVar(&opts.confirmPods, "confirm-pod-configuration", true,
+		"Ask each ready fulfillment pod which configuration it serves (GET /statusz on its metrics port) and report an "+
+			"endpoint Ready only when all serve the one rendered. Turn off only where the manager cannot reach pods "+
+			"(running outside the cluster).")
+	flag.StringVar(&opts.operatorNamespace, "operator-namespace", os.Getenv("POD_NAMESPACE"),
+		"Namespace the manager runs in, admitted by the endpoints' NetworkPolicies to the pods' metrics port "+
+			"(default: env POD_NAMESPACE).")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -103,14 +112,19 @@ func run(opts options) error {
 		LeaderElectionNamespace: opts.leaderElectionNS,
 		// The manager exits right after losing the lease, so a quick release lets the next leader start sooner.
 		LeaderElectionReleaseOnCancel: true,
-		Cache:                         cache.Options{DefaultNamespaces: namespaceConfig(opts.watchNamespaces)},
+		Cache: cache.Options{DefaultNamespaces: namespaceConfig(opts.watchNamespaces),
+			ByObject: controllers.CacheByObject()},
 	})
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
 	ctx := ctrl.SetupSignalHandler()
+	var podReports *controllers.PodReportReader
+	if opts.confirmPods {
+		podReports = &controllers.PodReportReader{}
+	}
 	if err := controllers.Setup(ctx, mgr, controllers.Options{Image: opts.webhookserverImage,
-		RequireSecretLabel: opts.requireSecretLabel}); err != nil {
+		RequireSecretLabel: opts.requireSecretLabel, PodReports: podReports, OperatorNamespace: opts.operatorNamespace}); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

@@ -8,6 +8,10 @@ import (
 // FieldOwner is the server-side apply field manager of everything the operator writes.
 const FieldOwner = "fulfillment-operator"
 
+// OperatorName is the app.kubernetes.io/name label of the operator's own pods (config/manager): the endpoints'
+// NetworkPolicies admit them to the metrics port.
+const OperatorName = "fulfillment-operator"
+
 // Labels of the objects the operator renders for an endpoint. The selector labels are immutable on a
 // Deployment, so they name only the endpoint.
 const (

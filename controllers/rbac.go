@@ -6,13 +6,15 @@ package controllers
 // the endpoint. Secrets: it watches referenced ones as metadata only and reads their content directly (uncached)
 // to check the keys the server reads, reads and writes only the HMAC keys and certificates it generates, and never
 // deletes one. It reads the Gateways an HTTPRoute attaches to, to tell whether their listeners are HTTPS
-// (InsecureExposure), and its namespace, to leave alone one being deleted.
+// (InsecureExposure), and its namespace, to leave alone one being deleted. It lists the fulfillment pods (cached
+// by label) to ask each ready one which configuration it serves.
 //
 // +kubebuilder:rbac:groups=fulfillment.dev,resources=webhookendpoints;intentroutes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=fulfillment.dev,resources=webhookendpoints/status;intentroutes/status,verbs=get;patch
 // +kubebuilder:rbac:groups=fulfillment.dev,resources=webhookendpoints/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=configmaps;serviceaccounts;services;secrets,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch

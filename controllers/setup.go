@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
 )
@@ -20,6 +24,18 @@ type Options struct {
 	// RequireSecretLabel lets WebhookEndpoints and IntentRoutes reference only Secrets labelled
 	// LabelSecretReference: "true" (--require-secret-reference-label).
 	RequireSecretLabel bool
+	// PodReports asks each ready pod which configuration it serves (--confirm-pod-configuration); nil trusts
+	// the Deployment's availability alone.
+	PodReports *PodReportReader
+	// OperatorNamespace is the namespace the operator runs in, admitted to the pods' metrics port.
+	OperatorNamespace string
+}
+
+// CacheByObject narrows the manager's cache to what the operator needs: of the pods, only the fulfillment pods.
+func CacheByObject() map[client.Object]cache.ByObject {
+	return map[client.Object]cache.ByObject{
+		&corev1.Pod{}: {Label: labels.SelectorFromSet(labels.Set{LabelManagedBy: FieldOwner})},
+	}
 }
 
 // Setup registers the indexes and both controllers with the manager.
@@ -47,6 +63,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		Secrets:   secrets,
 
 		RequireSecretLabel: opts.RequireSecretLabel,
+		PodReports:         opts.PodReports,
+		OperatorNamespace:  opts.OperatorNamespace,
 	}
 	if err := endpoints.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the WebhookEndpoint controller: %w", err)

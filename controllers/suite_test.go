@@ -124,9 +124,11 @@ var _ = BeforeSuite(func() {
 	mgr, err := ctrl.NewManager(managerConfig, ctrl.Options{Scheme: scheme.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
 		Cache: cache.Options{DefaultNamespaces: map[string]cache.Config{cache.AllNamespaces: {
 			FieldSelector: fields.AndSelectors(fields.OneTermNotEqualSelector("metadata.namespace", strictNamespace),
-				fields.OneTermNotEqualSelector("metadata.namespace", faultyNamespace))}}}})
+				fields.OneTermNotEqualSelector("metadata.namespace", faultyNamespace))}},
+			ByObject: controllers.CacheByObject()}})
 	Expect(err).NotTo(HaveOccurred())
-	Expect(controllers.Setup(ctx, mgr, controllers.Options{Image: image, Now: clock.Now})).To(Succeed())
+	Expect(controllers.Setup(ctx, mgr, controllers.Options{Image: image, Now: clock.Now,
+		PodReports: &controllers.PodReportReader{}})).To(Succeed())
 	go func() {
 		defer GinkgoRecover()
 		Expect(mgr.Start(ctx)).To(Succeed())

@@ -67,6 +67,11 @@ type WebhookEndpointReconciler struct {
 	Secrets *SecretChecker
 	// noGatewayAPI remembers that the Gateway API is not installed (see deleteHTTPRoute).
 	noGatewayAPI atomic.Bool
+	// PodReports reads which configuration each ready pod serves, so that the endpoint is Ready only on a
+	// configuration its pods serve; nil confirms nothing (--confirm-pod-configuration=false).
+	PodReports *PodReportReader
+	// OperatorNamespace is where the operator runs (env POD_NAMESPACE), for the NetworkPolicies; "" when unknown.
+	OperatorNamespace string
 }
 
 // warnedAbout is what a Warning was recorded about (a rotate-key token, an InsecureExposure message) for one
@@ -291,7 +296,7 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 		DesiredServiceAccount(endpoint),
 		DesiredConfigMap(endpoint, data, hash),
 		DesiredService(endpoint),
-		DesiredNetworkPolicy(endpoint),
+		DesiredNetworkPolicy(endpoint, r.OperatorNamespace),
 		DesiredDeployment(DeploymentInputs{Endpoint: endpoint, Image: r.Image,
 			Secrets: ReferencedSecrets(endpoint, accepted), TLSSecretName: tlsSecret}),
 	}
@@ -337,7 +342,29 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 		return facts, 0, err
 	}
 	facts.Applied = true
+	if recheck := r.readPodConfigurations(ctx, endpoint, &facts); recheck > 0 && (requeueAfter == 0 || recheck < requeueAfter) {
+		requeueAfter = recheck
+	}
 	return facts, requeueAfter, nil
+}
+
+// readPodConfigurations asks every ready pod which configuration it serves, once the Deployment is available
+// (before that the Deployment's own progress is the answer), and says when to ask again: a pod may refuse a
+// Secret the kubelet mounts a minute after the operator saw it.
+func (r *WebhookEndpointReconciler) readPodConfigurations(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts *EndpointFacts) time.Duration {
+	if r.PodReports == nil || facts.Deployment == nil || !deploymentCheck(endpoint, facts.Deployment).ok {
+		return 0
+	}
+	pods, err := servingPods(ctx, r.cache(), endpoint)
+	if err != nil {
+		log.FromContext(ctx).Error(err, "listing the endpoint's pods")
+		return configurationProblemRecheck
+	}
+	if len(pods) == 0 {
+		return 0 // the pod watch brings the endpoint back when one becomes ready
+	}
+	facts.PodConfigurations, facts.PodsChecked = r.PodReports.Read(ctx, pods), true
+	return configurationRecheck(configurationCheck(facts.ConfigHash, facts.PodConfigurations))
 }
 
 // acceptedRoutes are the endpoint's routes that pass acceptance (AcceptedRoutes, the same rules the
@@ -637,6 +664,7 @@ func (r *WebhookEndpointReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&fulfillmentv1alpha1.IntentRoute{}, handler.EnqueueRequestsFromMapFunc(routeToEndpoint),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.secretToEndpoints), builder.OnlyMetadata).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToEndpoint), builder.WithPredicates(podServingChanged)).
 		Named("webhookendpoint").
 		Build(r)
 	if err != nil {
@@ -654,6 +682,29 @@ var rotateKeyChanged = predicate.Funcs{
 	CreateFunc:  func(event.CreateEvent) bool { return false },
 	DeleteFunc:  func(event.DeleteEvent) bool { return false },
 	GenericFunc: func(event.GenericEvent) bool { return false },
+}
+
+// podToEndpoint maps a fulfillment pod to its endpoint.
+func podToEndpoint(_ context.Context, obj client.Object) []reconcile.Request {
+	name := obj.GetLabels()[LabelEndpoint]
+	if name == "" || obj.GetLabels()[LabelManagedBy] != FieldOwner {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}}}
+}
+
+// podServingChanged lets through the pod changes that change which pods serve: created, deleted, ready or
+// not, an address, terminating.
+var podServingChanged = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		before, okBefore := e.ObjectOld.(*corev1.Pod)
+		after, okAfter := e.ObjectNew.(*corev1.Pod)
+		if !okBefore || !okAfter {
+			return true
+		}
+		return podReady(before) != podReady(after) || before.Status.PodIP != after.Status.PodIP ||
+			(before.DeletionTimestamp == nil) != (after.DeletionTimestamp == nil)
+	},
 }
 
 // routeToEndpoint maps a route to its endpoint: a route change re-renders only that endpoint.

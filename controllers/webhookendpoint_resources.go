@@ -539,11 +539,22 @@ func DesiredHorizontalPodAutoscaler(endpoint *fulfillmentv1alpha1.WebhookEndpoin
 }
 
 // DesiredNetworkPolicy admits anyone to the webhook port (the callers are external platforms, and the server
-// authenticates them) and, to the metrics port (metrics and the probes' endpoints), only pods
-// of the same namespace and of namespaces labelled LabelMetricsScraper: "true". Egress stays open: routes call
-// upstreams of their choosing, and the server refuses link-local and metadata addresses itself.
-func DesiredNetworkPolicy(endpoint *fulfillmentv1alpha1.WebhookEndpoint) *networkingv1.NetworkPolicy {
+// authenticates them) and, to the metrics port (metrics, the probes' endpoints and the configuration report),
+// only pods of the same namespace, of namespaces labelled LabelMetricsScraper: "true", and the operator's own
+// pods when operatorNamespace is known (it asks each pod which configuration it serves). Egress stays open:
+// routes call upstreams of their choosing, and the server refuses link-local and metadata addresses itself.
+func DesiredNetworkPolicy(endpoint *fulfillmentv1alpha1.WebhookEndpoint, operatorNamespace string) *networkingv1.NetworkPolicy {
 	tcp := corev1.ProtocolTCP
+	metricsPeers := []networkingv1.NetworkPolicyPeer{
+		{PodSelector: &metav1.LabelSelector{}},
+		{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{LabelMetricsScraper: "true"}}},
+	}
+	if operatorNamespace != "" && operatorNamespace != endpoint.Namespace {
+		metricsPeers = append(metricsPeers, networkingv1.NetworkPolicyPeer{
+			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: operatorNamespace}},
+			PodSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{LabelName: OperatorName}},
+		})
+	}
 	return &networkingv1.NetworkPolicy{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
 		ObjectMeta: objectMeta(endpoint, endpoint.Name),
@@ -556,10 +567,7 @@ func DesiredNetworkPolicy(endpoint *fulfillmentv1alpha1.WebhookEndpoint) *networ
 				},
 				{
 					Ports: []networkingv1.NetworkPolicyPort{{Protocol: ptr.To(tcp), Port: ptr.To(intstr.FromInt32(MetricsPort))}},
-					From: []networkingv1.NetworkPolicyPeer{
-						{PodSelector: &metav1.LabelSelector{}},
-						{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{LabelMetricsScraper: "true"}}},
-					},
+					From:  metricsPeers,
 				},
 			},
 		},

@@ -200,7 +200,7 @@ func TestDesiredObjectsCarryMetadataAndControllerReference(t *testing.T) {
 		"service":         {DesiredService(endpoint), endpoint, "v1", "Service", "bank-bot"},
 		"pdb":             {DesiredPodDisruptionBudget(endpoint), endpoint, "policy/v1", "PodDisruptionBudget", "bank-bot"},
 		"hpa":             {DesiredHorizontalPodAutoscaler(endpoint), endpoint, "autoscaling/v2", "HorizontalPodAutoscaler", "bank-bot"},
-		"network policy":  {DesiredNetworkPolicy(endpoint), endpoint, "networking.k8s.io/v1", "NetworkPolicy", "bank-bot"},
+		"network policy":  {DesiredNetworkPolicy(endpoint, ""), endpoint, "networking.k8s.io/v1", "NetworkPolicy", "bank-bot"},
 		"ingress":         {DesiredIngress(endpoint), endpoint, "networking.k8s.io/v1", "Ingress", "bank-bot"},
 		"http route":      {DesiredHTTPRoute(orders), orders, "gateway.networking.k8s.io/v1", "HTTPRoute", "orders"},
 		"another config":  {DesiredConfigMap(orders, nil, ""), orders, "v1", "ConfigMap", "orders-config"},
@@ -720,7 +720,7 @@ func TestDesiredHorizontalPodAutoscaler(t *testing.T) {
 }
 
 func TestDesiredNetworkPolicy(t *testing.T) {
-	policy := DesiredNetworkPolicy(fixtureEndpoint())
+	policy := DesiredNetworkPolicy(fixtureEndpoint(), "fulfillment-system")
 	if !reflect.DeepEqual(policy.Spec.PodSelector, metav1.LabelSelector{MatchLabels: SelectorLabels(fixtureEndpoint())}) {
 		t.Errorf("pod selector %v, want the endpoint's pods", policy.Spec.PodSelector)
 	}
@@ -736,11 +736,19 @@ func TestDesiredNetworkPolicy(t *testing.T) {
 			From: []networkingv1.NetworkPolicyPeer{
 				{PodSelector: &metav1.LabelSelector{}},
 				{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"fulfillment.dev/metrics-scraper": "true"}}},
+				{
+					NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": "fulfillment-system"}},
+					PodSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/name": "fulfillment-operator"}},
+				},
 			},
 		},
 	}
 	if !reflect.DeepEqual(policy.Spec.Ingress, want) {
 		t.Errorf("ingress rules %+v, want %+v", policy.Spec.Ingress, want)
+	}
+	// In the operator's own namespace the same-namespace peer admits it already.
+	if peers := DesiredNetworkPolicy(fixtureEndpoint(), fixtureEndpoint().Namespace).Spec.Ingress[1].From; len(peers) != 2 {
+		t.Errorf("in the operator's namespace: peers %+v, want the two general ones", peers)
 	}
 }
 
@@ -1099,7 +1107,7 @@ func TestDesiredObjectsAreDeterministic(t *testing.T) {
 			DesiredServiceAccount(endpoint), DesiredConfigMap(endpoint, data, hash),
 			DesiredDeployment(DeploymentInputs{Endpoint: endpoint, Image: fxImage, Secrets: shuffled, TLSSecretName: "events-tls"}),
 			DesiredService(endpoint), DesiredPodDisruptionBudget(endpoint), DesiredHorizontalPodAutoscaler(endpoint),
-			DesiredNetworkPolicy(endpoint), DesiredIngress(endpoint),
+			DesiredNetworkPolicy(endpoint, ""), DesiredIngress(endpoint),
 			DesiredHTTPRoute(fixtureEndpoint(fxHTTPRoute(fulfillmentv1alpha1.HTTPRouteSettings{
 				ParentRefs: []fulfillmentv1alpha1.ParentReference{{Name: "public", Namespace: ptr.To("gw"), SectionName: ptr.To("https")}},
 				Hostnames:  []string{"a.example.com", "b.example.com"},

@@ -110,6 +110,10 @@ type EndpointFacts struct {
 	CABundle          string
 	// Gateways are the Gateways the HTTPRoute attaches to, for InsecureExposure.
 	Gateways GatewayFacts
+	// PodConfigurations are the reports of the ready pods (GET /statusz), read once the Deployment was available;
+	// PodsChecked says they were read (there were ready pods, and the operator confirms configurations).
+	PodConfigurations []PodConfiguration
+	PodsChecked       bool
 }
 
 // endpointCheck is one link of the readiness chain.
@@ -134,11 +138,12 @@ func unreadCheck(what, why string) endpointCheck {
 // ComputeEndpointStatus computes an endpoint's status from what was observed, with kstatus semantics:
 //
 //   - Ready=True only when the spec of this generation was applied, the Deployment has rolled out the current
-//     pod template with every desired replica available, the referenced Secrets exist, the serving certificate
-//     (with TLS) is valid, and nothing is stalled. Otherwise Ready=False with the reason and message of the
-//     first failing check, in the order: stalled, apply refused (ApplyFailed, the API server's message),
-//     suspended, Secrets, certificate, Deployment (a missing Secret or certificate is why pods do not start, so
-//     it is the more useful answer).
+//     pod template with every desired replica available, every ready pod serves the rendered configuration
+//     (facts.PodConfigurations, when read), the referenced Secrets exist, the serving certificate (with TLS) is
+//     valid, and nothing is stalled. Otherwise Ready=False with the reason and message of the first failing
+//     check, in the order: stalled, apply refused (ApplyFailed, the API server's message), suspended, Secrets,
+//     certificate, Deployment, configuration (a missing Secret or certificate is why pods do not start, so it is
+//     the more useful answer). A pod that refuses the configuration stalls the endpoint (ConfigurationRefused).
 //   - Stalled=True for what only the user can fix: facts.StalledReason, a Secret the endpoint may not reference
 //     (RefNotPermitted), a Deployment past its progress deadline (kstatus calls it Failed), and an expired
 //     certificate in a user Secret (tls.mode Secret).
@@ -259,11 +264,17 @@ func ComputeEndpointStatus(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts 
 		meta.RemoveStatusCondition(&status.Conditions, fulfillmentv1alpha1.ConditionCertificateReady)
 	}
 	chain = append(chain, deployment)
+	readyMessage := readyMessage(deployment, facts.ServiceURL)
+	if facts.PodsChecked && deployment.ok {
+		configuration := configurationCheck(facts.ConfigHash, facts.PodConfigurations)
+		chain = append(chain, configuration)
+		readyMessage += "; " + configuration.message
+	}
 	set(fulfillmentv1alpha1.ConditionRoutesAccepted, routes)
 	exposure, reason, message := exposureCondition(endpoint, facts.Gateways)
 	setConditionStatus(&status.Conditions, fulfillmentv1alpha1.ConditionInsecureExposure, exposure, reason, message, endpoint.Generation, now)
 
-	ready := endpointCheck{ok: true, reason: ReasonAvailable, message: readyMessage(deployment, facts.ServiceURL)}
+	ready := endpointCheck{ok: true, reason: ReasonAvailable, message: readyMessage}
 	for _, c := range chain {
 		if !c.ok {
 			ready = c

@@ -13,10 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/controllers"
 	"github.com/fulfillment-dev/fulfillment-operator/internal/testenv"
 )
@@ -152,6 +155,22 @@ func TestSampleBots(t *testing.T) {
 			}
 			return nil
 		})
+		// The pods report the configuration by the hash the operator rendered, and the endpoint is Ready on it
+		// only once every pod said so.
+		eventually(t, 30*time.Second, "Ready on the configuration every replica serves", func() error {
+			bot := endpoint(t, ns, "bank-bot")
+			ready := meta.FindStatusCondition(bot.Status.Conditions, fulfillmentv1alpha1.ConditionReady)
+			want := "2 ready pods serve configuration " + shortHash(bot.Status.ConfigHash)
+			if ready == nil || ready.Status != metav1.ConditionTrue || !strings.Contains(ready.Message, want) {
+				return fmt.Errorf("Ready is %+v, want True with %q", ready, want)
+			}
+			for i, hash := range replicaConfigHashes(t, ns, "bank-bot") {
+				if hash != bot.Status.ConfigHash {
+					return fmt.Errorf("replica %d serves %q, status.configHash is %q", i, hash, bot.Status.ConfigHash)
+				}
+			}
+			return nil
+		})
 		t.Logf("%d replicas moved from configurations %v to %v", len(hashesBefore), hashesBefore, replicaConfigHashes(t, ns, "bank-bot"))
 		tr.stop()
 		if len(tr.failed) > 0 {
@@ -240,7 +259,9 @@ func hostOf(rawURL string) string {
 	return u.Host
 }
 
-// metricsURL is the endpoint's metrics port on the Service proxy.
+// shortHash is a configuration hash as condition messages show it.
+func shortHash(hash string) string { return hash[:min(len(hash), 12)] }
+
 // replicaConfigHashes reads the configuration hash (fulfillment_config_info) each ready pod of the endpoint
 // serves, straight from its own metrics port rather than through the Service; "" for a pod that did not answer.
 func replicaConfigHashes(t testing.TB, namespace, name string) []string {
@@ -263,6 +284,7 @@ func replicaConfigHashes(t testing.TB, namespace, name string) []string {
 	return hashes
 }
 
+// metricsURL is the endpoint's metrics port on the Service proxy.
 func metricsURL(t testing.TB, namespace, name string) string {
 	t.Helper()
 	address, ok := cluster.Proxy.Address(types.NamespacedName{Namespace: namespace, Name: name}, controllers.MetricsPort)

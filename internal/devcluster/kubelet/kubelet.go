@@ -4,10 +4,11 @@
 // too), and runs each container's command as a local binary in a folder laid out like the container's file
 // system: every ConfigMap, Secret and emptyDir volume is materialised under <pod>/rootfs/<mountPath>, with the
 // kubelet's atomic ..data layout, and kept up to date as the objects change. Paths in the arguments are moved
-// under rootfs, and every container port gets a free loopback port (arguments naming ":<port>" are moved to
-// it), since all pods share the host's network; so does every port an argument names on the pod's own
-// loopback ("127.0.0.1:<port>"). Readiness probes run every second; the pod's status is
-// written as the kubelet writes it, so ReplicaSets, Deployments and everything reading them see real status.
+// under rootfs. All pods share the host's network, so each gets an address of its own on the loopback
+// (127.0.x.y, its status.podIP), where its container ports listen at their own numbers (arguments naming
+// ":<port>" are moved to it), as on a pod network; every port an argument names on the pod's own loopback
+// ("127.0.0.1:<port>") gets a free port on 127.0.0.1 instead. Readiness probes run every second; the pod's
+// status is written as the kubelet writes it, so ReplicaSets, Deployments and everything reading them see real status.
 // A deleted pod gets SIGTERM, its grace period, SIGKILL, then its final deletion.
 package kubelet
 
@@ -15,7 +16,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"sort"
+	"strconv"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -56,7 +59,9 @@ type Kubelet struct {
 
 	mu      sync.Mutex
 	workers map[types.UID]*worker
-	wg      sync.WaitGroup
+	// ips are the pods' addresses in use, by pod.
+	ips map[string]types.UID
+	wg  sync.WaitGroup
 }
 
 // New returns a kubelet for cfg.
@@ -64,7 +69,44 @@ func New(cfg Config) *Kubelet {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Kubelet{cfg: cfg, workers: map[types.UID]*worker{}}
+	return &Kubelet{cfg: cfg, workers: map[types.UID]*worker{}, ips: map[string]types.UID{}}
+}
+
+// allocateIP gives pod an address of its own in 127.0.1.0-127.0.255.255 (Linux routes all of 127.0.0.0/8 to
+// the loopback interface), one where every one of ports is free: something else on the host may listen on
+// every address at one of them.
+func (k *Kubelet) allocateIP(pod types.UID, ports []int32) (string, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for third := 1; third <= 255; third++ {
+		for fourth := 1; fourth <= 254; fourth++ {
+			ip := fmt.Sprintf("127.0.%d.%d", third, fourth)
+			if _, used := k.ips[ip]; used || !portsFree(ip, ports) {
+				continue
+			}
+			k.ips[ip] = pod
+			return ip, nil
+		}
+	}
+	return "", fmt.Errorf("no loopback address with ports %v free", ports)
+}
+
+func (k *Kubelet) releaseIP(ip string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.ips, ip)
+}
+
+// portsFree tells whether every one of ports can be listened on at ip.
+func portsFree(ip string, ports []int32) bool {
+	for _, port := range ports {
+		listener, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(int(port))))
+		if err != nil {
+			return false
+		}
+		_ = listener.Close()
+	}
+	return true
 }
 
 // Run registers the node and runs pods until ctx ends, then stops every process (each gets SIGTERM and a

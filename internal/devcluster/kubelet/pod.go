@@ -157,7 +157,7 @@ func (w *worker) envValue(pod *corev1.Pod, c *container, variable corev1.EnvVar)
 	case from == nil:
 		return variable.Value, nil
 	case from.FieldRef != nil:
-		return fieldValue(pod, from.FieldRef.FieldPath)
+		return fieldValue(pod, w.ip, from.FieldRef.FieldPath)
 	case from.ResourceFieldRef != nil:
 		return resourceValue(pod, c, from.ResourceFieldRef)
 	case from.SecretKeyRef != nil:
@@ -171,7 +171,8 @@ func (w *worker) envValue(pod *corev1.Pod, c *container, variable corev1.EnvVar)
 	}
 }
 
-func fieldValue(pod *corev1.Pod, path string) (string, error) {
+// fieldValue is the value of a fieldRef of pod, whose address is ip.
+func fieldValue(pod *corev1.Pod, ip, path string) (string, error) {
 	switch path {
 	case "metadata.name":
 		return pod.Name, nil
@@ -183,7 +184,9 @@ func fieldValue(pod *corev1.Pod, path string) (string, error) {
 		return pod.Spec.NodeName, nil
 	case "spec.serviceAccountName":
 		return pod.Spec.ServiceAccountName, nil
-	case "status.podIP", "status.hostIP":
+	case "status.podIP":
+		return ip, nil
+	case "status.hostIP":
 		return loopback, nil
 	}
 	for prefix, values := range map[string]map[string]string{"metadata.labels": pod.Labels, "metadata.annotations": pod.Annotations} {
@@ -252,7 +255,7 @@ func (w *worker) probe(ctx context.Context, c *container) (bool, string) {
 		if scheme == "" {
 			scheme = "http"
 		}
-		url := fmt.Sprintf("%s://%s%s", scheme, net.JoinHostPort(loopback, strconv.Itoa(port)), get.Path)
+		url := fmt.Sprintf("%s://%s%s", scheme, net.JoinHostPort(w.ip, strconv.Itoa(port)), get.Path)
 		request, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
 			return false, err.Error()
@@ -277,7 +280,7 @@ func (w *worker) probe(ctx context.Context, c *container) (bool, string) {
 		if !ok {
 			return false, fmt.Sprintf("probe port %s is not a container port", probe.TCPSocket.Port.String())
 		}
-		conn, err := net.DialTimeout("tcp", net.JoinHostPort(loopback, strconv.Itoa(port)), timeout)
+		conn, err := net.DialTimeout("tcp", net.JoinHostPort(w.ip, strconv.Itoa(port)), timeout)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -321,8 +324,8 @@ func (w *worker) status(pod *corev1.Pod) corev1.PodStatus {
 	if status.StartTime == nil {
 		status.StartTime = &now
 	}
-	status.HostIP, status.PodIP = loopback, loopback
-	status.HostIPs, status.PodIPs = []corev1.HostIP{{IP: loopback}}, []corev1.PodIP{{IP: loopback}}
+	status.HostIP, status.PodIP = loopback, w.ip
+	status.HostIPs, status.PodIPs = []corev1.HostIP{{IP: loopback}}, []corev1.PodIP{{IP: w.ip}}
 	status.Phase = corev1.PodPending
 	allReady := !w.terminating
 	status.ContainerStatuses = nil

@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"errors"
+	"net"
 	"path/filepath"
 	"testing"
 
@@ -11,10 +12,10 @@ import (
 )
 
 func TestLocalArgMovesPathsAndPorts(t *testing.T) {
-	w := &worker{rootfs: "/dev/pod/rootfs"}
+	w := &worker{rootfs: "/dev/pod/rootfs", ip: "127.0.1.7"}
 	c := &container{
 		spec:        corev1.Container{VolumeMounts: []corev1.VolumeMount{{MountPath: "/etc/fulfillment/config"}, {MountPath: "/var/lib/q/"}}},
-		ports:       map[int32]int{8080: 41000},
+		ports:       map[int32]int{8080: 8080},
 		podLoopback: map[int]int{9091: 41001},
 	}
 	for arg, want := range map[string]string{
@@ -22,9 +23,9 @@ func TestLocalArgMovesPathsAndPorts(t *testing.T) {
 		"/etc/fulfillment/config":             filepath.Join(w.rootfs, "/etc/fulfillment/config"),
 		"--queue-dir=/var/lib/q/x":            "--queue-dir=" + filepath.Join(w.rootfs, "/var/lib/q/x"),
 		"/etc/fulfillment/configuration":      "/etc/fulfillment/configuration", // not under the mount point
-		":8080":                               "127.0.0.1:41000",
-		"0.0.0.0:8080":                        "127.0.0.1:41000",
-		"--listen=:8080":                      "--listen=127.0.0.1:41000",
+		":8080":                               "127.0.1.7:8080",                 // the pod's own address
+		"0.0.0.0:8080":                        "127.0.1.7:8080",
+		"--listen=:8080":                      "--listen=127.0.1.7:8080",
 		":9999":                               ":9999", // not a container port
 		"--admin-listen=127.0.0.1:9091":       "--admin-listen=127.0.0.1:41001",
 		"localhost:9091":                      "127.0.0.1:41001",
@@ -58,13 +59,13 @@ func TestEnvironmentFromTheDownwardAPI(t *testing.T) {
 			t.Errorf("%s / %s = %q (%v), want %s", tc.ref.Resource, tc.ref.Divisor.String(), got, err, tc.want)
 		}
 	}
-	for path, want := range map[string]string{"metadata.name": "p", "metadata.namespace": "ns", "status.podIP": "127.0.0.1",
+	for path, want := range map[string]string{"metadata.name": "p", "metadata.namespace": "ns", "status.podIP": "127.0.1.7", "status.hostIP": "127.0.0.1",
 		"metadata.labels['app']": "x"} {
-		if got, err := fieldValue(pod, path); err != nil || got != want {
+		if got, err := fieldValue(pod, "127.0.1.7", path); err != nil || got != want {
 			t.Errorf("fieldRef %s = %q (%v), want %q", path, got, err, want)
 		}
 	}
-	if _, err := fieldValue(pod, "status.hostIPs"); !errors.Is(err, errUnsupported) {
+	if _, err := fieldValue(pod, "127.0.1.7", "status.hostIPs"); !errors.Is(err, errUnsupported) {
 		t.Errorf("an unknown fieldRef: %v, want errUnsupported", err)
 	}
 }
@@ -97,5 +98,32 @@ func TestStatusKeepsTransitionTimesAndReportsReadiness(t *testing.T) {
 	w.terminating = true
 	if ready(w.status(pod)).Status != corev1.ConditionFalse {
 		t.Errorf("a terminating pod is Ready")
+	}
+}
+
+// Each pod gets an address of its own where its container ports are free, and gives it back when it ends.
+func TestAllocateIPSkipsTakenAddressesAndPorts(t *testing.T) {
+	k := New(Config{})
+	first, err := k.allocateIP("a", []int32{0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Something else listens at the next address's port: that address is skipped.
+	busy, err := net.Listen("tcp", "127.0.1.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	port := int32(busy.Addr().(*net.TCPAddr).Port)
+	second, err := k.allocateIP("b", []int32{port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first != "127.0.1.1" || second != "127.0.1.3" {
+		t.Fatalf("addresses %s and %s, want 127.0.1.1 and 127.0.1.3 (127.0.1.2 has port %d taken)", first, second, port)
+	}
+	k.releaseIP(first)
+	if again, _ := k.allocateIP("c", nil); again != first {
+		t.Fatalf("a released address was not reused: %s", again)
 	}
 }

@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,7 +89,7 @@ func (w *worker) localArg(c *container, arg string) string {
 	if m := listenArg.FindStringSubmatch(arg); m != nil {
 		port, _ := strconv.Atoi(m[2])
 		if local, ok := c.ports[int32(port)]; ok {
-			return fmt.Sprintf("%s:%d", loopback, local)
+			return net.JoinHostPort(w.ip, strconv.Itoa(local))
 		}
 	}
 	if port, ok := podLoopbackPort(arg); ok {

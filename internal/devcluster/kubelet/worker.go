@@ -42,6 +42,9 @@ type worker struct {
 	labels    map[string]string
 	dir       string
 	rootfs    string
+	// ip is the pod's own address, on the host's loopback: its container ports listen there at their own
+	// numbers, as on a pod network.
+	ip string
 	// wake is signalled when a process exits, so the restart and status do not wait for the next tick.
 	wake chan struct{}
 
@@ -54,7 +57,7 @@ type worker struct {
 // container is one container's process and state.
 type container struct {
 	spec corev1.Container
-	// ports maps each container port to the loopback port it listens on instead.
+	// ports are the container ports the pod listens on, at its ip.
 	ports map[int32]int
 	// podLoopback maps each port of a loopback address in the arguments (a listener private to the pod, such as
 	// webhookserver's admin listener) to the host loopback port it listens on instead.
@@ -90,6 +93,7 @@ func (w *worker) run(ctx context.Context) {
 		log.Error("allocating loopback ports", "error", err)
 		return
 	}
+	defer w.k.releaseIP(w.ip)
 	ticker := time.NewTicker(syncPeriod)
 	defer ticker.Stop()
 	for {
@@ -114,20 +118,26 @@ func (w *worker) run(ctx context.Context) {
 	}
 }
 
-// allocatePorts gives every container port, and every loopback port the arguments listen on, a free loopback
-// port: pods here share one network namespace, where a pod's own loopback is not its own.
+// allocatePorts gives the pod an address of its own on the host's loopback, where every container port is
+// free, and every port the arguments name on the pod's own loopback a free port on 127.0.0.1: pods here share
+// one network namespace, where a pod's own loopback is not its own.
 func (w *worker) allocatePorts() error {
+	var ports []int32
 	for _, c := range w.containers {
 		for _, port := range c.spec.Ports {
 			if port.Protocol != "" && port.Protocol != corev1.ProtocolTCP {
 				continue
 			}
-			free, err := freeLoopbackPort()
-			if err != nil {
-				return err
-			}
-			c.ports[port.ContainerPort] = free
+			c.ports[port.ContainerPort] = int(port.ContainerPort)
+			ports = append(ports, port.ContainerPort)
 		}
+	}
+	ip, err := w.k.allocateIP(w.uid, ports)
+	if err != nil {
+		return err
+	}
+	w.ip = ip
+	for _, c := range w.containers {
 		for _, arg := range append(slices.Clone(c.spec.Command), c.spec.Args...) {
 			port, ok := podLoopbackPort(arg)
 			if !ok || c.podLoopback[port] != 0 {
@@ -253,7 +263,7 @@ func (w *worker) stop(grace time.Duration) {
 	wg.Wait()
 }
 
-// readyAddress is the loopback address of targetPort when its container is ready and the pod not terminating.
+// readyAddress is the pod's address of targetPort when its container is ready and the pod not terminating.
 func (w *worker) readyAddress(targetPort intstr.IntOrString) (string, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -265,7 +275,7 @@ func (w *worker) readyAddress(targetPort intstr.IntOrString) (string, bool) {
 			named := targetPort.Type == intstr.String && port.Name == targetPort.StrVal
 			numbered := targetPort.Type == intstr.Int && port.ContainerPort == targetPort.IntVal
 			if local, ok := c.ports[port.ContainerPort]; (named || numbered) && ok && c.ready && c.cmd != nil {
-				return net.JoinHostPort(loopback, strconv.Itoa(local)), true
+				return net.JoinHostPort(w.ip, strconv.Itoa(local)), true
 			}
 		}
 	}

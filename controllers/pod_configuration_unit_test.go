@@ -1,0 +1,67 @@
+package controllers
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/statusz"
+)
+
+func TestConfigurationCheck(t *testing.T) {
+	const want, old = "aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"
+	serving := func(pod, version string) PodConfiguration {
+		return PodConfiguration{Pod: pod, Report: statusz.Configuration{Serving: version}}
+	}
+	refusing := func(pod, servingVersion, refused string) PodConfiguration {
+		return PodConfiguration{Pod: pod, Report: statusz.Configuration{Serving: servingVersion,
+			Refused: &statusz.Refusal{Version: refused, Error: "Secret bank-basic: key username missing"}}}
+	}
+	cases := map[string]struct {
+		pods        []PodConfiguration
+		ok, stalled bool
+		reason      string
+		contains    []string
+	}{
+		"every pod serves it": {pods: []PodConfiguration{serving("a", want), serving("b", want)}, ok: true,
+			reason: ReasonAvailable, contains: []string{"2 ready pods serve configuration aaaaaaaaaaaa"}},
+		"one pod still on the previous one": {pods: []PodConfiguration{serving("a", want), serving("b", old)},
+			reason: ReasonConfigurationLoading, contains: []string{"1/2 ready pods", "waiting for b"}},
+		"a refusal of an older configuration is not this one's": {pods: []PodConfiguration{refusing("a", want, old)}, ok: true,
+			reason: ReasonAvailable},
+		"refused, the previous one keeps serving": {pods: []PodConfiguration{serving("a", want), refusing("b", old, want)},
+			stalled: true, reason: ReasonConfigurationRefused,
+			contains: []string{"pod b refuses it and keeps serving configuration bbbbbbbbbbbb", "key username missing"}},
+		"its Secrets refused": {pods: []PodConfiguration{refusing("a", want, want)}, stalled: true,
+			reason: ReasonConfigurationRefused, contains: []string{"pod a refuses the Secrets of this configuration"}},
+		"a report not read": {pods: []PodConfiguration{serving("a", want), {Pod: "b", Error: "connection refused"}},
+			reason: ReasonConfigurationUnconfirmed, contains: []string{"pod b: connection refused", "--confirm-pod-configuration=false"}},
+		"a refusal outweighs an unread report": {pods: []PodConfiguration{{Pod: "a", Error: "timeout"}, refusing("b", old, want)},
+			stalled: true, reason: ReasonConfigurationRefused},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			check := configurationCheck(want, c.pods)
+			if check.ok != c.ok || check.stalled != c.stalled || check.reason != c.reason {
+				t.Fatalf("ok %v stalled %v reason %s (%s), want ok %v stalled %v reason %s",
+					check.ok, check.stalled, check.reason, check.message, c.ok, c.stalled, c.reason)
+			}
+			for _, text := range c.contains {
+				if !strings.Contains(check.message, text) {
+					t.Errorf("message %q does not say %q", check.message, text)
+				}
+			}
+		})
+	}
+}
+
+func TestConfigurationRecheck(t *testing.T) {
+	if got := configurationRecheck(endpointCheck{ok: true}); got != configurationServedRecheck {
+		t.Errorf("served: recheck in %v", got)
+	}
+	if got := configurationRecheck(endpointCheck{reason: ReasonConfigurationLoading}); got != configurationLoadingRecheck {
+		t.Errorf("loading: recheck in %v", got)
+	}
+	if got := configurationRecheck(endpointCheck{reason: ReasonConfigurationRefused, stalled: true}); got != configurationProblemRecheck {
+		t.Errorf("refused: recheck in %v", got)
+	}
+}
