@@ -1,7 +1,9 @@
 // Package statusz is what a webhookserver reports about itself on its metrics listener (GET /statusz, JSON):
-// the configuration it serves and the last one it refused. The operator reads it from every ready pod, so that
-// an endpoint is never Ready on a configuration its pods do not serve. It holds only the wire types, so that the
-// operator shares them without depending on the server.
+// the configuration it serves and the last one it refused, whether it is being retired, and the events its
+// Async queues hold. The operator reads it from every pod, so that an endpoint is never Ready on a
+// configuration its pods do not serve, a pod is retired only once its queue is empty, and the endpoint's
+// status shows the events waiting. It holds only the wire types, so that the operator shares them without
+// depending on the server.
 package statusz
 
 import "time"
@@ -15,7 +17,35 @@ const MaxBytes = 64 << 10
 // Report is the body of GET /statusz.
 type Report struct {
 	Configuration Configuration `json:"configuration"`
+	// Draining is true when the configuration names this pod in drainPods: it takes no new Async events (503,
+	// Retry-After), reports not ready, and keeps delivering what its Local queues hold until they are empty.
+	Draining bool `json:"draining,omitempty"`
+	// Queues are the Async endpoints' queues, by endpoint name.
+	Queues []Queue `json:"queues,omitempty"`
 }
+
+// Queue counts the events one endpoint's queue holds. For a Redis queue the counts are the shared queue's, the
+// same on every replica; for a Local one, this pod's.
+type Queue struct {
+	// Endpoint is the WebhookEndpoint, as namespace/name.
+	Endpoint string `json:"endpoint"`
+	// Kind is Local or Redis.
+	Kind string `json:"kind"`
+	// Pending events wait for a worker, InFlight are being processed, Delayed wait for a retry, Dead exhausted
+	// their attempts and wait for a replay or a purge.
+	Pending  int64 `json:"pending"`
+	InFlight int64 `json:"inFlight"`
+	Delayed  int64 `json:"delayed"`
+	Dead     int64 `json:"dead"`
+	// OldestReceived is when the oldest event not yet delivered (pending, in flight or delayed) was received;
+	// absent when there is none.
+	OldestReceived *time.Time `json:"oldestReceived,omitempty"`
+	// Error is set when the counts could not be read (Redis down); the counts are then zero.
+	Error string `json:"error,omitempty"`
+}
+
+// Waiting is the number of events not yet delivered: pending, in flight and delayed.
+func (q Queue) Waiting() int64 { return q.Pending + q.InFlight + q.Delayed }
 
 // Configuration says which configuration the server serves and which it refused.
 type Configuration struct {
