@@ -488,11 +488,11 @@ const MaxConfigBytes = 1 << 20
 // reconciler reports that error itself.
 func FitConfiguration(endpoint *fulfillmentv1alpha1.WebhookEndpoint, routes []fulfillmentv1alpha1.IntentRoute,
 	limit int) (fit []fulfillmentv1alpha1.IntentRoute, tooLarge map[string]string) {
-	all, _, err := RenderConfig(endpoint, routes)
+	all, _, err := RenderConfig(endpoint, routes, nil)
 	if err != nil || len(all) <= limit {
 		return routes, nil
 	}
-	base, _, err := RenderConfig(endpoint, nil)
+	base, _, err := RenderConfig(endpoint, nil, nil)
 	if err != nil {
 		return routes, nil
 	}
@@ -503,12 +503,12 @@ func FitConfiguration(endpoint *fulfillmentv1alpha1.WebhookEndpoint, routes []fu
 	}
 	// rendersWithin renders fit and route, for a route near the limit (the list's header is counted once).
 	rendersWithin := func(route fulfillmentv1alpha1.IntentRoute) (int, bool) {
-		data, _, err := RenderConfig(endpoint, append(slices.Clone(fit), route))
+		data, _, err := RenderConfig(endpoint, append(slices.Clone(fit), route), nil)
 		return len(data), err == nil && len(data) <= limit
 	}
 	const nearLimit = 256
 	for _, route := range routes {
-		alone, _, err := RenderConfig(endpoint, []fulfillmentv1alpha1.IntentRoute{route})
+		alone, _, err := RenderConfig(endpoint, []fulfillmentv1alpha1.IntentRoute{route}, nil)
 		if err != nil {
 			continue // leaves the route out of fit; RenderConfig of the whole set already worked, so never here
 		}
@@ -527,14 +527,14 @@ func FitConfiguration(endpoint *fulfillmentv1alpha1.WebhookEndpoint, routes []fu
 		}
 	}
 	for len(fit) > 0 {
-		data, _, err := RenderConfig(endpoint, fit)
+		data, _, err := RenderConfig(endpoint, fit, nil)
 		if err == nil && len(data) <= limit {
 			break
 		}
 		// Never reached while list items render independently; should that change, the last kept route goes.
 		last := fit[len(fit)-1]
 		fit = fit[:len(fit)-1]
-		without, _, _ := RenderConfig(endpoint, fit)
+		without, _, _ := RenderConfig(endpoint, fit, nil)
 		size = len(without)
 		leaveOut(&last, len(data)-len(without))
 	}

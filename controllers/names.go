@@ -30,6 +30,9 @@ const (
 	AnnotationAppliedHash = "fulfillment.dev/applied-hash"
 )
 
+// PodNameEnv carries the pod's name to the server (downward API), its --pod-name.
+const PodNameEnv = "POD_NAME"
+
 // MemoryLimitEnv carries the container's memory limit in bytes to the server (downward API), which sets its Go
 // memory limit from it (webhookserver/cmd/webhookserver).
 const MemoryLimitEnv = "FULFILLMENT_MEMORY_LIMIT"

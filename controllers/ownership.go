@@ -85,8 +85,12 @@ func OwnedNames(endpoint *fulfillmentv1alpha1.WebhookEndpoint) []ownedName {
 		ownedName{"ConfigMap", &corev1.ConfigMap{ObjectMeta: meta(ConfigMapName(endpoint))}},
 		ownedName{"Service", &corev1.Service{ObjectMeta: meta(name)}},
 		ownedName{"NetworkPolicy", &networkingv1.NetworkPolicy{ObjectMeta: meta(name)}},
-		ownedName{"Deployment", &appsv1.Deployment{ObjectMeta: meta(name)}},
 	)
+	if UsesLocalQueue(&endpoint.Spec) {
+		names = append(names, ownedName{"StatefulSet", &appsv1.StatefulSet{ObjectMeta: meta(name)}})
+	} else {
+		names = append(names, ownedName{"Deployment", &appsv1.Deployment{ObjectMeta: meta(name)}})
+	}
 	if DesiredPodDisruptionBudget(endpoint) != nil {
 		names = append(names, ownedName{"PodDisruptionBudget", &policyv1.PodDisruptionBudget{ObjectMeta: meta(name)}})
 	}

@@ -44,23 +44,15 @@ const (
 	configurationServedRecheck  = time.Minute
 )
 
-// PodConfiguration is what one ready pod reported about its configuration, or why its report was not read.
-type PodConfiguration struct {
-	Pod    string
-	Report statusz.Configuration
-	// Error is set when the report could not be read.
-	Error string
-}
-
 // PodReportReader reads the report a webhookserver pod serves on its metrics port (GET /statusz).
 type PodReportReader struct {
 	// Client sends the requests; nil uses a client with podReportTimeout and no proxy.
 	Client *http.Client
 }
 
-// Read reads the configuration reports of pods, at most podReportConcurrency at a time, in the pods' order.
-func (r *PodReportReader) Read(ctx context.Context, pods []corev1.Pod) []PodConfiguration {
-	reports := make([]PodConfiguration, len(pods))
+// Read reads the reports of pods, at most podReportConcurrency at a time, in the pods' order.
+func (r *PodReportReader) Read(ctx context.Context, pods []corev1.Pod) []PodReport {
+	reports := make([]PodReport, len(pods))
 	limit := make(chan struct{}, podReportConcurrency)
 	var wg sync.WaitGroup
 	for i := range pods {
@@ -68,13 +60,13 @@ func (r *PodReportReader) Read(ctx context.Context, pods []corev1.Pod) []PodConf
 		limit <- struct{}{}
 		go func() {
 			defer func() { <-limit; wg.Done() }()
-			reports[i] = PodConfiguration{Pod: pods[i].Name}
+			reports[i] = PodReport{Pod: pods[i].Name, Found: true, Ready: podReady(&pods[i]), Controller: controllerKind(&pods[i])}
 			report, err := r.read(ctx, &pods[i])
 			if err != nil {
 				reports[i].Error = err.Error()
 				return
 			}
-			reports[i].Report = report.Configuration
+			reports[i].Report = report
 		}()
 	}
 	wg.Wait()
@@ -127,20 +119,20 @@ func metricsContainerPort(pod *corev1.Pod) int32 {
 	return MetricsPort
 }
 
-// servingPods are the endpoint's pods that receive traffic: ready, with an address, not terminating.
-func servingPods(ctx context.Context, reader client.Reader, endpoint *fulfillmentv1alpha1.WebhookEndpoint) ([]corev1.Pod, error) {
+// runningPods are the endpoint's pods that can answer: with an address, not terminating, sorted by name.
+func runningPods(ctx context.Context, reader client.Reader, endpoint *fulfillmentv1alpha1.WebhookEndpoint) ([]corev1.Pod, error) {
 	var pods corev1.PodList
 	if err := reader.List(ctx, &pods, client.InNamespace(endpoint.Namespace), client.MatchingLabels(SelectorLabels(endpoint))); err != nil {
 		return nil, err
 	}
-	var serving []corev1.Pod
+	var running []corev1.Pod
 	for _, pod := range pods.Items {
-		if pod.DeletionTimestamp == nil && pod.Status.PodIP != "" && podReady(&pod) {
-			serving = append(serving, pod)
+		if pod.DeletionTimestamp == nil && pod.Status.PodIP != "" {
+			running = append(running, pod)
 		}
 	}
-	slices.SortFunc(serving, func(a, b corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
-	return serving, nil
+	slices.SortFunc(running, func(a, b corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
+	return running, nil
 }
 
 func podReady(pod *corev1.Pod) bool {
@@ -153,13 +145,19 @@ func podReady(pod *corev1.Pod) bool {
 }
 
 // configurationCheck says whether every ready pod serves the configuration want (status.configHash), from
-// their reports. A pod that refused it, or refused the Secrets it reads, stalls the endpoint until the
-// configuration or the Secret changes: the pods keep serving the previous configuration. A pod still on an
-// earlier one is waited for; a report that could not be read is neither: the endpoint is not Ready on it.
-func configurationCheck(want string, pods []PodConfiguration) endpointCheck {
+// their reports; pods not ready take no traffic and are left out. A pod that refused it, or refused the Secrets
+// it reads, stalls the endpoint until the configuration or the Secret changes: the pods keep serving the
+// previous configuration. A pod still on an earlier one is waited for; a report that could not be read is
+// neither: the endpoint is not Ready on it. ok is false with no reason when no pod is ready.
+func configurationCheck(want string, reports []PodReport) endpointCheck {
 	var refused, unread, loading []string
-	for _, pod := range pods {
-		switch r := pod.Report; {
+	ready := 0
+	for _, pod := range reports {
+		if !pod.Ready {
+			continue
+		}
+		ready++
+		switch r := pod.Report.Configuration; {
 		case pod.Error != "":
 			unread = append(unread, fmt.Sprintf("pod %s: %s", pod.Pod, pod.Error))
 		case r.Refused != nil && r.Refused.Version == want && r.Serving == want:
@@ -174,6 +172,8 @@ func configurationCheck(want string, pods []PodConfiguration) endpointCheck {
 	}
 	short := shortHash(want)
 	switch {
+	case ready == 0:
+		return endpointCheck{}
 	case len(refused) > 0:
 		return endpointCheck{reason: ReasonConfigurationRefused, stalled: true, message: fmt.Sprintf(
 			"configuration %s is not served: %s; fix what the error names (a Secret's content, usually), and the pods "+
@@ -186,10 +186,10 @@ func configurationCheck(want string, pods []PodConfiguration) endpointCheck {
 	case len(loading) > 0:
 		return endpointCheck{reason: ReasonConfigurationLoading, message: fmt.Sprintf(
 			"%d/%d ready pods serve configuration %s; waiting for %s (the kubelet updates the mounted ConfigMap within "+
-				"about a minute)", len(pods)-len(loading), len(pods), short, strings.Join(loading, ", "))}
+				"about a minute)", ready-len(loading), ready, short, strings.Join(loading, ", "))}
 	}
 	return endpointCheck{ok: true, reason: ReasonAvailable, message: fmt.Sprintf(
-		"%s configuration %s", plural(int32(len(pods)), "ready pod serves", "ready pods serve"), short)}
+		"%s configuration %s", plural(int32(ready), "ready pod serves", "ready pods serve"), short)}
 }
 
 // configurationRecheck is when to ask the pods again after check.

@@ -9,34 +9,38 @@ import (
 
 func TestConfigurationCheck(t *testing.T) {
 	const want, old = "aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"
-	serving := func(pod, version string) PodConfiguration {
-		return PodConfiguration{Pod: pod, Report: statusz.Configuration{Serving: version}}
+	serving := func(pod, version string) PodReport {
+		return PodReport{Pod: pod, Found: true, Ready: true, Report: statusz.Report{Configuration: statusz.Configuration{Serving: version}}}
 	}
-	refusing := func(pod, servingVersion, refused string) PodConfiguration {
-		return PodConfiguration{Pod: pod, Report: statusz.Configuration{Serving: servingVersion,
-			Refused: &statusz.Refusal{Version: refused, Error: "Secret bank-basic: key username missing"}}}
+	refusing := func(pod, servingVersion, refused string) PodReport {
+		return PodReport{Pod: pod, Found: true, Ready: true, Report: statusz.Report{Configuration: statusz.Configuration{Serving: servingVersion,
+			Refused: &statusz.Refusal{Version: refused, Error: "Secret bank-basic: key username missing"}}}}
 	}
+	unread := func(pod, err string) PodReport { return PodReport{Pod: pod, Found: true, Ready: true, Error: err} }
+	notReady := serving("c", old)
+	notReady.Ready = false
 	cases := map[string]struct {
-		pods        []PodConfiguration
+		pods        []PodReport
 		ok, stalled bool
 		reason      string
 		contains    []string
 	}{
-		"every pod serves it": {pods: []PodConfiguration{serving("a", want), serving("b", want)}, ok: true,
+		"every ready pod serves it": {pods: []PodReport{serving("a", want), serving("b", want), notReady}, ok: true,
 			reason: ReasonAvailable, contains: []string{"2 ready pods serve configuration aaaaaaaaaaaa"}},
-		"one pod still on the previous one": {pods: []PodConfiguration{serving("a", want), serving("b", old)},
+		"one pod still on the previous one": {pods: []PodReport{serving("a", want), serving("b", old)},
 			reason: ReasonConfigurationLoading, contains: []string{"1/2 ready pods", "waiting for b"}},
-		"a refusal of an older configuration is not this one's": {pods: []PodConfiguration{refusing("a", want, old)}, ok: true,
+		"a refusal of an older configuration is not this one's": {pods: []PodReport{refusing("a", want, old)}, ok: true,
 			reason: ReasonAvailable},
-		"refused, the previous one keeps serving": {pods: []PodConfiguration{serving("a", want), refusing("b", old, want)},
+		"refused, the previous one keeps serving": {pods: []PodReport{serving("a", want), refusing("b", old, want)},
 			stalled: true, reason: ReasonConfigurationRefused,
 			contains: []string{"pod b refuses it and keeps serving configuration bbbbbbbbbbbb", "key username missing"}},
-		"its Secrets refused": {pods: []PodConfiguration{refusing("a", want, want)}, stalled: true,
+		"its Secrets refused": {pods: []PodReport{refusing("a", want, want)}, stalled: true,
 			reason: ReasonConfigurationRefused, contains: []string{"pod a refuses the Secrets of this configuration"}},
-		"a report not read": {pods: []PodConfiguration{serving("a", want), {Pod: "b", Error: "connection refused"}},
+		"a report not read": {pods: []PodReport{serving("a", want), unread("b", "connection refused")},
 			reason: ReasonConfigurationUnconfirmed, contains: []string{"pod b: connection refused", "--confirm-pod-configuration=false"}},
-		"a refusal outweighs an unread report": {pods: []PodConfiguration{{Pod: "a", Error: "timeout"}, refusing("b", old, want)},
+		"a refusal outweighs an unread report": {pods: []PodReport{unread("a", "timeout"), refusing("b", old, want)},
 			stalled: true, reason: ReasonConfigurationRefused},
+		"no ready pod: nothing to say": {pods: []PodReport{notReady}},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -2,8 +2,9 @@ package controllers
 
 // The operator's permissions, least privilege: it reads its own kinds and writes only their status; it creates and
 // server-side-applies (patch) the objects it renders, and deletes only those it removes when a feature is turned
-// off (PodDisruptionBudget, HorizontalPodAutoscaler, Ingress, HTTPRoute); owner references remove the rest with
-// the endpoint. Secrets: it watches referenced ones as metadata only and reads their content directly (uncached)
+// off (PodDisruptionBudget, HorizontalPodAutoscaler, Ingress, HTTPRoute), the Deployment an endpoint no longer
+// runs as once its pods are empty, and a StatefulSet it replaces (its pods and claims orphaned, kept); owner
+// references remove the rest with the endpoint. Secrets: it watches referenced ones as metadata only and reads their content directly (uncached)
 // to check the keys the server reads, reads and writes only the HMAC keys and certificates it generates, and never
 // deletes one. It reads the Gateways an HTTPRoute attaches to, to tell whether their listeners are HTTPS
 // (InsecureExposure), and its namespace, to leave alone one being deleted. It lists the fulfillment pods (cached
@@ -16,7 +17,7 @@ package controllers
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
-// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;patch;delete

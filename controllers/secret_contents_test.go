@@ -104,7 +104,7 @@ func TestFitConfiguration(t *testing.T) {
 		return *routeFixture(name, modify...)
 	}
 	size := func(routes []fulfillmentv1alpha1.IntentRoute) int {
-		data, _, err := RenderConfig(endpoint, routes)
+		data, _, err := RenderConfig(endpoint, routes, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -199,18 +199,19 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 	facts.Gateways = r.readGateways(ctx, endpoint)
 	facts.ExternalURL = ExternalURL(endpoint, facts.Gateways)
 
-	deployment := &appsv1.Deployment{}
-	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: endpoint.Namespace, Name: endpoint.Name}, deployment); err == nil {
-		// Only the endpoint's own Deployment says whether it serves: one of the same name that someone else
-		// owns runs their pods, not ours.
-		if owner := ownerOf(endpoint.UID, deployment); owner != "" {
-			facts.DeploymentConflict = objectConflictMessage([]objectConflict{{Kind: "Deployment", Name: deployment.Name, Owner: owner}})
-		} else if metav1.IsControlledBy(deployment, endpoint) {
-			facts.Deployment = deployment
-		}
-	} else if client.IgnoreNotFound(err) != nil {
+	// Only the endpoint's own workload says whether it serves: one of the same name that someone else owns runs
+	// their pods, not ours. Both kinds are read: while an endpoint moves to a StatefulSet, its Deployment's pods
+	// deliver what they queued before they go.
+	local := UsesLocalQueue(&endpoint.Spec)
+	deployment, conflict, err := readWorkload(ctx, r.Client, endpoint, &appsv1.Deployment{}, "Deployment", !local)
+	if err != nil {
 		return readFailed("Deployment "+endpoint.Name, err)
 	}
+	set, setConflict, err := readWorkload(ctx, r.Client, endpoint, &appsv1.StatefulSet{}, "StatefulSet", local)
+	if err != nil {
+		return readFailed("StatefulSet "+endpoint.Name, err)
+	}
+	facts.Deployment, facts.StatefulSet, facts.DeploymentConflict = deployment, set, conflict+setConflict
 	facts.DeploymentRead = true
 
 	// Nothing is written while an object the endpoint would write belongs to someone else. Any other error is a
@@ -232,7 +233,7 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 	}
 	facts.MissingSecrets, facts.UnlabelledSecrets, facts.InvalidSecrets, facts.SecretsRead = missing, unlabelled, invalid, true
 
-	if endpoint.Spec.Suspend {
+	if endpoint.Spec.Suspend && !local {
 		if err := r.suspend(ctx, endpoint, facts.Deployment); err != nil {
 			return facts, 0, &applyError{err: err}
 		}
@@ -279,7 +280,10 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 	if tls.requeueAfter > 0 && (requeueAfter == 0 || tls.requeueAfter < requeueAfter) {
 		requeueAfter = tls.requeueAfter
 	}
-	data, hash, err := RenderConfig(endpoint, accepted)
+	// Before the configuration, which names the pods being retired: they must deliver their events first.
+	reports := r.readPodReports(ctx, endpoint, &facts)
+	retirement := r.planWorkloads(endpoint, &facts, reports)
+	data, hash, err := RenderConfig(endpoint, accepted, retirement.drain)
 	if err != nil {
 		return facts, 0, &stalledError{reason: "InvalidConfiguration", message: "rendering the configuration: " + err.Error()}
 	}
@@ -292,13 +296,24 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 	// Objects that can fail on their own (a Service without a free cluster IP, a quota) come before the
 	// Deployment, whose pods would serve nobody without them, and the NetworkPolicy is in place before the pods
 	// start. A failure stops the reconcile; the retry skips what already succeeded (applyIfChanged).
+	inputs := DeploymentInputs{Endpoint: endpoint, Image: r.Image, Secrets: ReferencedSecrets(endpoint, accepted), TLSSecretName: tlsSecret}
+	var workload client.Object = DesiredDeployment(inputs)
+	if local {
+		wanted := DesiredStatefulSet(inputs, retirement.replicas)
+		if facts.StatefulSet != nil && claimTemplatesChanged(facts.StatefulSet, wanted) {
+			if err := r.replaceStatefulSet(ctx, endpoint, facts.StatefulSet); err != nil {
+				return facts, 0, err
+			}
+			return facts, time.Second, nil
+		}
+		workload = wanted
+	}
 	wanted := []client.Object{
 		DesiredServiceAccount(endpoint),
 		DesiredConfigMap(endpoint, data, hash),
 		DesiredService(endpoint),
 		DesiredNetworkPolicy(endpoint, r.OperatorNamespace),
-		DesiredDeployment(DeploymentInputs{Endpoint: endpoint, Image: r.Image,
-			Secrets: ReferencedSecrets(endpoint, accepted), TLSSecretName: tlsSecret}),
+		workload,
 	}
 	for i, obj := range wanted {
 		if err := r.applyStep(ctx, obj); err != nil {
@@ -307,6 +322,9 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 		if i == 1 {
 			facts.ConfigHash = hash // the ConfigMap holds it now
 		}
+	}
+	if err := r.removeRetiredWorkload(ctx, endpoint, retirement); err != nil {
+		return facts, 0, err
 	}
 	optional := []struct {
 		desired client.Object
@@ -342,29 +360,10 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 		return facts, 0, err
 	}
 	facts.Applied = true
-	if recheck := r.readPodConfigurations(ctx, endpoint, &facts); recheck > 0 && (requeueAfter == 0 || recheck < requeueAfter) {
+	if recheck := podsRecheck(endpoint, &facts, retirement); recheck > 0 && (requeueAfter == 0 || recheck < requeueAfter) {
 		requeueAfter = recheck
 	}
 	return facts, requeueAfter, nil
-}
-
-// readPodConfigurations asks every ready pod which configuration it serves, once the Deployment is available
-// (before that the Deployment's own progress is the answer), and says when to ask again: a pod may refuse a
-// Secret the kubelet mounts a minute after the operator saw it.
-func (r *WebhookEndpointReconciler) readPodConfigurations(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts *EndpointFacts) time.Duration {
-	if r.PodReports == nil || facts.Deployment == nil || !deploymentCheck(endpoint, facts.Deployment).ok {
-		return 0
-	}
-	pods, err := servingPods(ctx, r.cache(), endpoint)
-	if err != nil {
-		log.FromContext(ctx).Error(err, "listing the endpoint's pods")
-		return configurationProblemRecheck
-	}
-	if len(pods) == 0 {
-		return 0 // the pod watch brings the endpoint back when one becomes ready
-	}
-	facts.PodConfigurations, facts.PodsChecked = r.PodReports.Read(ctx, pods), true
-	return configurationRecheck(configurationCheck(facts.ConfigHash, facts.PodConfigurations))
 }
 
 // acceptedRoutes are the endpoint's routes that pass acceptance (AcceptedRoutes, the same rules the
@@ -654,6 +653,7 @@ func (r *WebhookEndpointReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// controls: an object of someone else's with the endpoint's name stalls it (ObjectConflict), and its
 		// deletion or renaming must bring the endpoint back. The endpoint's own objects carry its name too.
 		Watches(&appsv1.Deployment{}, byName).
+		Watches(&appsv1.StatefulSet{}, byName).
 		Watches(&corev1.Service{}, byName).
 		Watches(&corev1.ConfigMap{}, byName).
 		Watches(&corev1.ServiceAccount{}, byName).

@@ -85,14 +85,17 @@ const (
 
 var endpointGVK = fulfillmentv1alpha1.GroupVersion.WithKind("WebhookEndpoint")
 
-// RenderConfig renders the endpoint and the accepted routes it serves into the content of the ConfigMap
-// <endpoint>-config, and the hex SHA-256 of that content. The same endpoint and routes, in any order, give the
+// RenderConfig renders the endpoint, the accepted routes it serves and the pods being retired (drainPods, see
+// planRetirement) into the content of the ConfigMap <endpoint>-config, and the hex SHA-256 of that content. The same endpoint and routes, in any order, give the
 // same bytes. The endpoint's scaling and exposure fields are left out: the server never reads them, so scaling
 // or exposing an endpoint neither changes the hash nor makes the pods reload.
-func RenderConfig(endpoint *fulfillmentv1alpha1.WebhookEndpoint, routes []fulfillmentv1alpha1.IntentRoute) ([]byte, string, error) {
+func RenderConfig(endpoint *fulfillmentv1alpha1.WebhookEndpoint, routes []fulfillmentv1alpha1.IntentRoute, drainPods []string) ([]byte, string, error) {
 	spec := endpoint.Spec.DeepCopy()
 	spec.Replicas, spec.Autoscaling, spec.Resources, spec.PodTemplate = nil, nil, nil, nil
 	spec.Service, spec.Ingress, spec.HTTPRoute, spec.Suspend = nil, nil, nil, false
+	if spec.Delivery != nil {
+		spec.Delivery.Storage = nil
+	}
 	rendered := config.Endpoint{Name: endpoint.Name, Namespace: endpoint.Namespace, Spec: *spec}
 	for i := range routes {
 		rendered.Routes = append(rendered.Routes, config.Route{
@@ -101,7 +104,8 @@ func RenderConfig(endpoint *fulfillmentv1alpha1.WebhookEndpoint, routes []fulfil
 			Spec:    *routes[i].Spec.DeepCopy(),
 		})
 	}
-	data, err := config.Render(&config.File{SecretsDir: ConfigSecretsDir, Admitted: true, Endpoints: []config.Endpoint{rendered}})
+	data, err := config.Render(&config.File{SecretsDir: ConfigSecretsDir, Admitted: true, DrainPods: sortedUnique(drainPods),
+		Endpoints: []config.Endpoint{rendered}})
 	if err != nil {
 		return nil, "", fmt.Errorf("rendering the configuration of %s: %w", endpoint.Name, err)
 	}
@@ -329,6 +333,10 @@ func serverContainer(in DeploymentInputs, mounts []corev1.VolumeMount) corev1.Co
 				Resource:      "limits.memory",
 				Divisor:       resource.MustParse("1"),
 			}},
+		}, {
+			// The server finds itself among the pods the configuration retires (drainPods).
+			Name:      PodNameEnv,
+			ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}},
 		}},
 		Resources:      containerResources(in.Endpoint),
 		VolumeMounts:   mounts,

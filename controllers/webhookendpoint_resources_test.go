@@ -295,10 +295,13 @@ func TestDesiredDeploymentReplicasAndInputs(t *testing.T) {
 				t.Errorf("args %q, want %q", container.Args, wantArgs)
 			}
 			// The server sets its Go memory limit from the container's (webhookserver/cmd/webhookserver).
-			if len(container.Env) != 1 || container.Env[0].Name != "FULFILLMENT_MEMORY_LIMIT" ||
+			// It finds itself among the pods a configuration retires by its name (POD_NAME).
+			if len(container.Env) != 2 || container.Env[0].Name != "FULFILLMENT_MEMORY_LIMIT" ||
 				container.Env[0].ValueFrom == nil || container.Env[0].ValueFrom.ResourceFieldRef == nil ||
-				container.Env[0].ValueFrom.ResourceFieldRef.Resource != "limits.memory" {
-				t.Errorf("env %+v, want FULFILLMENT_MEMORY_LIMIT from limits.memory", container.Env)
+				container.Env[0].ValueFrom.ResourceFieldRef.Resource != "limits.memory" ||
+				container.Env[1].Name != "POD_NAME" || container.Env[1].ValueFrom == nil || container.Env[1].ValueFrom.FieldRef == nil ||
+				container.Env[1].ValueFrom.FieldRef.FieldPath != "metadata.name" {
+				t.Errorf("env %+v, want FULFILLMENT_MEMORY_LIMIT from limits.memory and POD_NAME from metadata.name", container.Env)
 			}
 			// The image's entrypoint is the operator; the pod must name the server.
 			if !reflect.DeepEqual(container.Command, []string{"/webhookserver"}) {
@@ -968,7 +971,7 @@ func TestRenderConfigParsesBack(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			data, hash, err := RenderConfig(tc.endpoint, tc.routes)
+			data, hash, err := RenderConfig(tc.endpoint, tc.routes, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -1025,7 +1028,7 @@ func TestRenderConfigParsesBack(t *testing.T) {
 
 func TestRenderConfigHashFollowsWhatTheServerReads(t *testing.T) {
 	routes := []fulfillmentv1alpha1.IntentRoute{fixtureRoute("welcome"), fixtureRoute("balance", fxCall("bank-api-token/token"))}
-	_, base, err := RenderConfig(fixtureEndpoint(), routes)
+	_, base, err := RenderConfig(fixtureEndpoint(), routes, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1051,7 +1054,7 @@ func TestRenderConfigHashFollowsWhatTheServerReads(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, hash, err := RenderConfig(tc.endpoint, tc.routes)
+			_, hash, err := RenderConfig(tc.endpoint, tc.routes, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -1066,7 +1069,7 @@ func TestRenderConfigLeavesItsInputsAlone(t *testing.T) {
 	endpoint := fixtureEndpoint(fxReplicas(3), fxAutoscaling(nil, 5, nil))
 	routes := []fulfillmentv1alpha1.IntentRoute{fixtureRoute("b"), fixtureRoute("a")}
 	endpointBefore, routesBefore := endpoint.DeepCopy(), []fulfillmentv1alpha1.IntentRoute{*routes[0].DeepCopy(), *routes[1].DeepCopy()}
-	if _, _, err := RenderConfig(endpoint, routes); err != nil {
+	if _, _, err := RenderConfig(endpoint, routes, nil); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(endpoint, endpointBefore) || !reflect.DeepEqual(routes, routesBefore) {
@@ -1095,7 +1098,7 @@ func TestDesiredObjectsAreDeterministic(t *testing.T) {
 			fixtureRoute("c"), fixtureRoute("d", fxPriority(3)), fixtureRoute("e", fxCall("token-e/token")),
 		}
 		rand.New(rand.NewSource(seed)).Shuffle(len(routes), func(i, j int) { routes[i], routes[j] = routes[j], routes[i] })
-		data, hash, err := RenderConfig(endpoint, routes)
+		data, hash, err := RenderConfig(endpoint, routes, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

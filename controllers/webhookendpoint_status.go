@@ -110,10 +110,15 @@ type EndpointFacts struct {
 	CABundle          string
 	// Gateways are the Gateways the HTTPRoute attaches to, for InsecureExposure.
 	Gateways GatewayFacts
-	// PodConfigurations are the reports of the ready pods (GET /statusz), read once the Deployment was available;
-	// PodsChecked says they were read (there were ready pods, and the operator confirms configurations).
-	PodConfigurations []PodConfiguration
-	PodsChecked       bool
+	// StatefulSet as observed, only when the endpoint controls it: the endpoint's pods run as a StatefulSet when
+	// it has a Local queue (UsesLocalQueue).
+	StatefulSet *appsv1.StatefulSet
+	// QueueDraining says what a scale-down waits for (pods delivering their queued events before they are
+	// removed), "" when nothing waits.
+	QueueDraining string
+	// PodReports are the reports of the running pods (GET /statusz); PodsRead says they were read.
+	PodReports []PodReport
+	PodsRead   bool
 }
 
 // endpointCheck is one link of the readiness chain.
@@ -202,6 +207,13 @@ func ComputeEndpointStatus(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts 
 		if d := facts.Deployment; d != nil {
 			status.Replicas, status.ReadyReplicas = d.Status.Replicas, d.Status.ReadyReplicas
 		}
+		if set := facts.StatefulSet; set != nil {
+			status.Replicas, status.ReadyReplicas = status.Replicas+set.Status.Replicas, status.ReadyReplicas+set.Status.ReadyReplicas
+		}
+	}
+	status.Queue = previous.Queue.DeepCopy()
+	if facts.PodsRead {
+		status.Queue = queueStatus(endpoint.Namespace+"/"+endpoint.Name, facts.PodReports)
 	}
 	if facts.CertificateReady != nil && (facts.CertificateNotAfter != nil || facts.CertificateSecret != "") {
 		status.Certificate = &fulfillmentv1alpha1.CertificateStatus{NotAfter: facts.CertificateNotAfter.DeepCopy(),
@@ -224,6 +236,8 @@ func ComputeEndpointStatus(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts 
 	switch {
 	case facts.DeploymentRead && facts.DeploymentConflict != "":
 		deployment = endpointCheck{reason: ReasonObjectConflict, message: facts.DeploymentConflict, stalled: true}
+	case facts.DeploymentRead && UsesLocalQueue(&endpoint.Spec):
+		deployment = statefulSetCheck(endpoint, facts.StatefulSet, facts.QueueDraining)
 	case facts.DeploymentRead:
 		deployment = deploymentCheck(endpoint, facts.Deployment)
 	}
@@ -265,8 +279,7 @@ func ComputeEndpointStatus(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts 
 	}
 	chain = append(chain, deployment)
 	readyMessage := readyMessage(deployment, facts.ServiceURL)
-	if facts.PodsChecked && deployment.ok {
-		configuration := configurationCheck(facts.ConfigHash, facts.PodConfigurations)
+	if configuration := configurationCheck(facts.ConfigHash, facts.PodReports); facts.PodsRead && deployment.ok && configuration.reason != "" {
 		chain = append(chain, configuration)
 		readyMessage += "; " + configuration.message
 	}

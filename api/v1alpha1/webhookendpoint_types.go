@@ -35,6 +35,7 @@ type HTTPMethod string
 // +kubebuilder:validation:XValidation:rule="!has(self.delivery) || !has(self.delivery.mode) || self.delivery.mode == 'Sync' || self.dialect == 'Generic'",message="spec.delivery.mode: Async is only for Generic event webhooks; chatbot dialects need the answer in the response, use Sync",fieldPath=".delivery.mode"
 // +kubebuilder:validation:XValidation:rule="!(has(self.idempotency) && has(self.idempotency.store) && self.idempotency.store == 'Redis') || has(self.redis)",message="spec.redis is required when spec.idempotency.store is Redis",fieldPath=".idempotency.store"
 // +kubebuilder:validation:XValidation:rule="!(has(self.delivery) && has(self.delivery.queue) && self.delivery.queue == 'Redis') || has(self.redis)",message="spec.redis is required when spec.delivery.queue is Redis",fieldPath=".delivery.queue"
+// +kubebuilder:validation:XValidation:rule="!has(self.autoscaling) || !has(self.delivery) || !has(self.delivery.mode) || self.delivery.mode != 'Async' || (has(self.delivery.queue) && self.delivery.queue == 'Redis')",message="spec.autoscaling cannot scale an Async endpoint with a Local queue: each pod keeps its events on its own volume, and the operator retires a pod only once its queue is empty, which an autoscaler does not wait for; use delivery.queue: Redis (shared by every replica) to autoscale, or set spec.replicas",fieldPath=".autoscaling"
 // +kubebuilder:validation:XValidation:rule="!has(self.httpRoute) || !has(self.ingress)",message="spec.ingress and spec.httpRoute are alternatives: expose the endpoint with one of them",fieldPath=".httpRoute"
 type WebhookEndpointSpec struct {
 	// dialect is the request and answer format of the calling platform: DialogflowES, DialogflowCX, Rasa or
@@ -548,7 +549,8 @@ const (
 
 // Delivery configures synchronous or queued processing.
 //
-// +kubebuilder:validation:XValidation:rule="self.mode == 'Async' || !(has(self.queue) || has(self.maxAttempts) || has(self.backoff))",message="spec.delivery.queue, maxAttempts and backoff apply only when mode is Async",fieldPath=".mode"
+// +kubebuilder:validation:XValidation:rule="self.mode == 'Async' || !(has(self.queue) || has(self.maxAttempts) || has(self.backoff) || has(self.storage))",message="spec.delivery.queue, maxAttempts, backoff and storage apply only when mode is Async",fieldPath=".mode"
+// +kubebuilder:validation:XValidation:rule="!has(self.storage) || !has(self.queue) || self.queue == 'Local'",message="spec.delivery.storage is the volume of a Local queue; a Redis queue keeps its events in Redis",fieldPath=".storage"
 type Delivery struct {
 	// mode: Sync (default) answers after processing; Async answers 202 once the event is durably queued, then
 	// processes it with retries and a dead-letter list.
@@ -556,10 +558,17 @@ type Delivery struct {
 	// +kubebuilder:default=Sync
 	Mode DeliveryMode `json:"mode,omitempty"`
 
-	// queue: Local (an on-disk store in the pod, for standalone use) or Redis (streams shared by every replica;
-	// needs spec.redis). Default Local.
+	// queue: Local or Redis. Default Local.
+	// Local: each pod keeps its events in an on-disk store on a PersistentVolumeClaim of its own (the endpoint
+	// runs as a StatefulSet), so a restarted, rescheduled or replaced pod finds them again; on a scale-down the
+	// operator retires a pod only once it has delivered every event it holds. Redis: streams shared by every
+	// replica (needs spec.redis); as durable as the Redis server's persistence.
 	// +optional
 	Queue QueueKind `json:"queue,omitempty"`
+
+	// storage is the PersistentVolumeClaim of each pod's Local queue.
+	// +optional
+	Storage *QueueStorage `json:"storage,omitempty"`
 
 	// maxAttempts before an event moves to the dead-letter list (default 10).
 	// +optional
@@ -570,6 +579,22 @@ type Delivery struct {
 	// backoff between attempts: exponential from initial to max, with jitter.
 	// +optional
 	Backoff *Backoff `json:"backoff,omitempty"`
+}
+
+// QueueStorage is the volume each pod of an Async Local endpoint keeps its queue on.
+type QueueStorage struct {
+	// size requested for each pod's volume (default 1Gi). Events are kept until delivered, dead letters until
+	// replayed or purged; a full volume makes the endpoint answer 503, so that senders retry.
+	// +optional
+	// +kubebuilder:default="1Gi"
+	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).compareTo(quantity('64Mi')) >= 0",message="spec.delivery.storage.size must be at least 64Mi"
+	Size *resource.Quantity `json:"size,omitempty"`
+
+	// storageClassName of the volumes; the cluster's default class when unset. Use a class whose volumes
+	// outlive a node (network-attached) for the queue to survive the loss of a node.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	StorageClassName *string `json:"storageClassName,omitempty"`
 }
 
 // Backoff is an exponential backoff with jitter.
@@ -853,6 +878,22 @@ type WebhookEndpointStatus struct {
 	// lastKeyRotationTime is when the generated HMAC key was last rotated.
 	// +optional
 	LastKeyRotationTime *metav1.Time `json:"lastKeyRotationTime,omitempty"`
+
+	// queue counts the events of an Async endpoint's queue, as its pods report them.
+	// +optional
+	Queue *QueueStatus `json:"queue,omitempty"`
+}
+
+// QueueStatus counts the events an Async endpoint has acknowledged (202) and not yet delivered. With a Local
+// queue it is the sum over the pods; with Redis, the shared queue's.
+type QueueStatus struct {
+	// waiting events: pending, in flight, or waiting for a retry.
+	Waiting int64 `json:"waiting"`
+	// deadLetters exhausted their attempts and wait for a replay or a purge (webhookserver deadletters).
+	DeadLetters int64 `json:"deadLetters"`
+	// oldestEventTime is when the oldest waiting event was received; absent when none waits.
+	// +optional
+	OldestEventTime *metav1.Time `json:"oldestEventTime,omitempty"`
 }
 
 // RouteCounts counts accepted and rejected IntentRoutes.
@@ -891,6 +932,8 @@ type CertificateStatus struct {
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`
 // +kubebuilder:printcolumn:name="Routes",type=integer,JSONPath=`.status.routes.accepted`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Queued",type=integer,JSONPath=`.status.queue.waiting`,priority=1
+// +kubebuilder:printcolumn:name="Oldest",type=date,JSONPath=`.status.queue.oldestEventTime`,priority=1
 // +kubebuilder:printcolumn:name="Insecure",type=string,JSONPath=`.status.conditions[?(@.type=="InsecureExposure")].status`,priority=1
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
 type WebhookEndpoint struct {

@@ -48,7 +48,7 @@ func TestServerRunsWhatTheOperatorRenders(t *testing.T) {
 
 	// The pod's file system, under root.
 	root := t.TempDir()
-	rendered, _, err := controllers.RenderConfig(endpoint, routes)
+	rendered, _, err := controllers.RenderConfig(endpoint, routes, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

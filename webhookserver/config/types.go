@@ -33,6 +33,10 @@ type File struct {
 	// written by hand leaves it out, to be validated like manifests.
 	Admitted bool `json:"admitted,omitempty"`
 
+	// DrainPods names the pods the operator is retiring: a server whose pod name is listed takes no new events
+	// for its Local queues and delivers what they hold, so that its volume can go.
+	DrainPods []string `json:"drainPods,omitempty"`
+
 	Endpoints []Endpoint `json:"endpoints"`
 }
 
