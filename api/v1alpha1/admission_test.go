@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -188,6 +189,14 @@ var _ = Describe("Admission", func() {
 			`spec.delivery.backoff.initial`, `must not be longer than backoff.max`),
 		Entry("Redis queue without Redis", `spec: {delivery: {mode: Async, queue: Redis}}`,
 			`spec.delivery.queue`, `spec.redis is required`),
+		Entry("autoscaling a Local queue", `spec: {delivery: {mode: Async}, autoscaling: {maxReplicas: 4}}`,
+			`spec.autoscaling`, `cannot scale an Async endpoint with a Local queue`),
+		Entry("storage of a Redis queue", `spec: {redis: {url: "redis://r:6379"}, delivery: {mode: Async, queue: Redis, storage: {size: 2Gi}}}`,
+			`spec.delivery.storage`, `volume of a Local queue`),
+		Entry("storage with synchronous delivery", `spec: {delivery: {mode: Sync, storage: {size: 2Gi}}}`,
+			`spec.delivery.mode`, `apply only when mode is Async`),
+		Entry("a queue volume too small", `spec: {delivery: {mode: Async, storage: {size: 1Mi}}}`,
+			`spec.delivery.storage.size`, `at least 64Mi`),
 		Entry("Redis idempotency store without Redis", `spec: {idempotency: {store: Redis}}`,
 			`spec.idempotency.store`, `spec.redis is required`),
 		Entry("idempotency kept for a month", `spec: {idempotency: {ttl: 720h}}`,
@@ -275,6 +284,10 @@ var _ = Describe("Admission", func() {
 	DescribeTable("accepts valid combinations that are close to a rule",
 		func(base, patch string) { Expect(createIn(namespace, patched(base, patch))).To(Succeed()) },
 		Entry("async delivery with the default queue", validEndpoint, `spec: {delivery: {mode: Async}}`),
+		Entry("a Local queue on a volume of its class", validEndpoint,
+			`spec: {delivery: {mode: Async, queue: Local, storage: {size: 5Gi, storageClassName: fast-ssd}}}`),
+		Entry("autoscaling with a Redis queue", validEndpoint,
+			`spec: {redis: {url: "redis://r:6379"}, delivery: {mode: Async, queue: Redis}, autoscaling: {maxReplicas: 4}}`),
 		Entry("mTLS as the only method", validEndpoint,
 			`spec: {auth: {bearer: null}, tls: {mode: SelfSigned, clientAuth: {mode: Require, caSecretRef: {name: ca, key: ca.crt}}}}`),
 		Entry("mTLS as the only method, auth left out", validEndpoint,
@@ -293,6 +306,24 @@ var _ = Describe("Admission", func() {
 		Entry("a call with an IPv6 host and templated path", validRoute,
 			`spec: {respond: null, call: {url: "http://[fd00::1]:8080/accounts/${params.account}?q=${request.text}"}}`),
 	)
+
+	It("keeps a Local queue's delivery: its pods' volumes hold acknowledged events", func() {
+		local := patched(validEndpoint, `spec: {delivery: {mode: Async}}`)
+		Expect(createIn(namespace, local)).To(Succeed())
+		for _, patch := range []string{`{"spec":{"delivery":{"mode":"Sync"}}}`,
+			`{"spec":{"redis":{"url":"redis://r:6379"},"delivery":{"queue":"Redis"}}}`, `{"spec":{"delivery":null}}`} {
+			err := k8sClient.Patch(ctx, local.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(patch)))
+			Expect(err).To(HaveOccurred(), "the API server let %s leave the Local queue", patch)
+			Expect(err.Error()).To(ContainSubstring("an Async endpoint with a Local queue keeps it"))
+		}
+		// Its other settings change freely, and other endpoints may move to a Local queue.
+		Expect(k8sClient.Patch(ctx, local.DeepCopy(), client.RawPatch(types.MergePatchType,
+			[]byte(`{"spec":{"delivery":{"maxAttempts":20,"storage":{"size":"2Gi"}}}}`)))).To(Succeed())
+		synchronous := patched(validEndpoint, `{}`)
+		Expect(createIn(namespace, synchronous)).To(Succeed())
+		Expect(k8sClient.Patch(ctx, synchronous, client.RawPatch(types.MergePatchType,
+			[]byte(`{"spec":{"delivery":{"mode":"Async"}}}`)))).To(Succeed())
+	})
 
 	It("admits only paths whose rendered Ingress the Ingress API accepts", func() {
 		ingressFor := func(path string) *networkingv1.Ingress {

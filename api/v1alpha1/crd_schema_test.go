@@ -37,7 +37,7 @@ func TestPrintColumnsAndNames(t *testing.T) {
 		shortName string
 		columns   []string
 	}{
-		"WebhookEndpoint": {"fulfillment.dev_webhookendpoints.yaml", "whe", []string{"Dialect", "Ready", "URL", "Routes", "Age", "Insecure", "Status"}},
+		"WebhookEndpoint": {"fulfillment.dev_webhookendpoints.yaml", "whe", []string{"Dialect", "Ready", "URL", "Routes", "Age", "Queued", "Oldest", "Insecure", "Status"}},
 		"IntentRoute":     {"fulfillment.dev_intentroutes.yaml", "ir", []string{"Endpoint", "Priority", "Accepted", "Reason", "Age"}},
 	}
 	for kind, tc := range cases {
