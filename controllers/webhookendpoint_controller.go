@@ -300,7 +300,10 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 	var workload client.Object = DesiredDeployment(inputs)
 	if local {
 		wanted := DesiredStatefulSet(inputs, retirement.replicas)
-		if facts.StatefulSet != nil && claimTemplatesChanged(facts.StatefulSet, wanted) {
+		switch {
+		case facts.StatefulSet != nil && !facts.StatefulSet.DeletionTimestamp.IsZero():
+			return facts, time.Second, nil // being replaced: the garbage collector orphans its pods first
+		case facts.StatefulSet != nil && claimTemplatesChanged(facts.StatefulSet, wanted):
 			if err := r.replaceStatefulSet(ctx, endpoint, facts.StatefulSet); err != nil {
 				return facts, 0, err
 			}
