@@ -292,13 +292,13 @@ func readBody(body io.Reader, contentLength int64) ([]byte, error) {
 
 // serveRasaInfo answers Rasa's GET /health, open as in rasa-sdk, and GET /actions, which lists the endpoint's
 // action names and so is authenticated as the endpoint's requests are. /health answers 503 while the server
-// drains or while a dependency the endpoint requires is down, as /readyz does.
+// shuts down or while a dependency the endpoint requires is down, as /readyz does.
 func (s *Server) serveRasaInfo(w http.ResponseWriter, r *http.Request, info *rasaPath, start time.Time, line *requestLog) {
 	if info.kind == "health" {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		reason := ""
-		if s.draining.Load() {
+		if s.shuttingDown.Load() {
 			reason = "shutting down"
 		} else if problems := endpointUnavailable(info.entry.endpoint, s.deps.isDown); len(problems) > 0 {
 			reason = strings.Join(problems, "; ")

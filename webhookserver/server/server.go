@@ -80,9 +80,10 @@ type Server struct {
 	env      *expr.Env
 	breakers *action.Breakers
 
-	current     atomic.Pointer[snapshot]
-	draining    atomic.Bool
-	fingerprint string
+	current atomic.Pointer[snapshot]
+	// shuttingDown is set on SIGTERM: readiness turns false while in-flight requests finish.
+	shuttingDown atomic.Bool
+	fingerprint  string
 	// failedFingerprint is the last configuration refused, so that it is logged and counted once.
 	failedFingerprint string
 	mu                sync.Mutex // serializes reloads
@@ -394,7 +395,7 @@ func (s *Server) Serve(ctx context.Context, listeners Listeners) error {
 	case <-ctx.Done():
 	case runErr = <-errs:
 	}
-	s.draining.Store(true)
+	s.shuttingDown.Store(true)
 	s.log.Info("shutting down: draining in-flight requests", "delay", s.opts.ShutdownDelay.String())
 	time.Sleep(s.opts.ShutdownDelay)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
@@ -469,7 +470,7 @@ func (s *Server) metricsHandler() http.Handler {
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		snap := s.current.Load()
 		switch {
-		case s.draining.Load():
+		case s.shuttingDown.Load():
 			http.Error(w, "shutting down\n", http.StatusServiceUnavailable)
 		case snap == nil:
 			http.Error(w, "no configuration loaded\n", http.StatusServiceUnavailable)
