@@ -133,7 +133,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, log: opts.Logger, env: env, deps: newDependencies()}
 	s.learnSecrets(adminToken)
-	s.metrics = NewMetrics(s.queueStats)
+	s.metrics = NewMetrics(s.currentQueues)
 	s.breakers = action.NewBreakers(action.BreakerSettings{
 		OpenTimeout: opts.BreakerOpenTimeout,
 		OnStateChange: func(upstream, from, to string) {
