@@ -37,6 +37,7 @@ func (r *configReport) forgetRefusal() {
 func (s *Server) Status() statusz.Report {
 	report := statusz.Report{Configuration: s.report.get()}
 	if snap := s.current.Load(); snap != nil {
+		report.Draining = snap.draining
 		report.Queues = s.readQueues(snap.asyncQueues())
 	}
 	return report

@@ -24,8 +24,9 @@ import (
 // RequestIDHeader carries the request id: the caller's when it sends one, else a new one. Logs carry it too.
 const RequestIDHeader = "X-Request-Id"
 
-// ServeHTTP is the request path: find the endpoint, check the method, the client address's failures (or the rate
-// of an endpoint open to all) and the size, authenticate, take the rate, fulfill, answer.
+// ServeHTTP is the request path: find the endpoint, check the method, whether a draining replica takes it, the
+// client address's failures (or the rate of an endpoint open to all) and the size, authenticate, take the rate,
+// fulfill, answer.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	s.metrics.inFlight.Inc()
@@ -63,7 +64,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusMethodNotAllowed, "method_not_allowed", "this endpoint accepts "+strings.Join(ep.Methods, ", "))
 		return
 	}
-	if !s.admit(w, r, entry, refuse) {
+	if refuseWhileDraining(w, snap, ep, refuse) || !s.admit(w, r, entry, refuse) {
 		return
 	}
 	if r.ContentLength > ep.MaxBodyBytes {

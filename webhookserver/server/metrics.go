@@ -34,6 +34,8 @@ type Metrics struct {
 	deliveryAttempts *prometheus.CounterVec
 	// certificateNotAfter is when the serving certificate expires (0 without TLS).
 	certificateNotAfter prometheus.Gauge
+	// draining is 1 while the configuration names this replica's pod in drainPods.
+	draining prometheus.Gauge
 }
 
 // NewMetrics registers the metrics, with the Go and process collectors, in a registry of their own. queues
@@ -103,8 +105,12 @@ func NewMetrics(queues func() []statusz.Queue) *Metrics {
 			Name: "fulfillment_tls_certificate_not_after_seconds",
 			Help: "Expiry of the serving certificate, as a Unix time; 0 when serving plain HTTP.",
 		}),
+		draining: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "fulfillment_draining",
+			Help: "1 while this replica is being retired (the configuration names its pod in drainPods): it refuses new events for its Local queues and delivers what they hold.",
+		}),
 	}
-	m.Registry.MustRegister(m.lastReloadSuccessful, m.certificateNotAfter, m.idempotency, m.breakerState, m.deliveryAttempts, queueCollector{queues}, m.requests, m.duration, m.inFlight, m.fallbacks, m.authFailures, m.upstreamCalls,
+	m.Registry.MustRegister(m.lastReloadSuccessful, m.certificateNotAfter, m.draining, m.idempotency, m.breakerState, m.deliveryAttempts, queueCollector{queues}, m.requests, m.duration, m.inFlight, m.fallbacks, m.authFailures, m.upstreamCalls,
 		m.upstreamLatency, m.reloads, m.configInfo, m.routes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

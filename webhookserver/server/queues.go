@@ -192,6 +192,17 @@ func (s *Server) currentQueues() []statusz.Queue {
 	return s.readQueues(s.current.Load().asyncQueues())
 }
 
+// readLocalQueues reads snap's Local queues: what a replica being retired still holds.
+func (s *Server) readLocalQueues(snap *snapshot) []statusz.Queue {
+	var local []servedQueue
+	for _, q := range snap.asyncQueues() {
+		if q.kind == queueLocal {
+			local = append(local, q)
+		}
+	}
+	return s.readQueues(local)
+}
+
 // readQueues reads the queues' counts, all at once so that a Redis outage costs one timeout, not one per
 // queue. A queue that cannot be read is reported with its error and zero counts.
 func (s *Server) readQueues(queues []servedQueue) []statusz.Queue {

@@ -65,6 +65,9 @@ type Options struct {
 	ReadHeaderTimeout time.Duration
 	// QueueDir holds the files of Local delivery queues (Async endpoints).
 	QueueDir string
+	// PodName is this replica's pod: when the configuration names it in drainPods, the server drains (see
+	// drain.go). Empty (standalone) never drains.
+	PodName string
 	// BreakerOpenTimeout is how long an upstream's open circuit stays open before a trial request (default 5s).
 	BreakerOpenTimeout time.Duration
 	// Secrets, when set, learns every secret value the configuration reads, so that the logger's redaction
@@ -178,6 +181,7 @@ func (s *Server) Reload() (bool, error) {
 		return false, err
 	}
 	previous := s.current.Swap(next)
+	s.noteDraining(previous, next)
 	gcPercent := setGCRunway()
 	s.closeUnusedStores(next)
 	s.startWorkers(next)
@@ -225,6 +229,7 @@ func (s *Server) build() (*snapshot, string, error) {
 				"--tls-cert-file and --tls-key-file (the operator does), or set tls.mode: Disabled", e.Namespace, e.Name, e.TLSMode)
 		}
 	}
+	snap.draining = drains(loaded.File, s.opts.PodName)
 	return snap, loaded.Version, nil
 }
 
@@ -474,6 +479,8 @@ func (s *Server) metricsHandler() http.Handler {
 			http.Error(w, "shutting down\n", http.StatusServiceUnavailable)
 		case snap == nil:
 			http.Error(w, "no configuration loaded\n", http.StatusServiceUnavailable)
+		case snap.draining:
+			http.Error(w, retiringMessage(s.readLocalQueues(snap))+"\n", http.StatusServiceUnavailable)
 		default:
 			if problems := unavailable(snap.endpoints, s.deps.isDown); len(problems) > 0 {
 				http.Error(w, "not ready: "+strings.Join(problems, "; ")+"\n", http.StatusServiceUnavailable)
@@ -500,6 +507,8 @@ type snapshot struct {
 	byPath    map[string]*served
 	// rasaPaths are Rasa's GET /health and /actions next to each Rasa endpoint's path.
 	rasaPaths map[string]*rasaPath
+	// draining is set when the configuration names this replica's pod in drainPods.
+	draining bool
 }
 
 type served struct {

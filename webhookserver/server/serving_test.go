@@ -96,6 +96,12 @@ func newApplyUpstream(t *testing.T) *applyUpstream {
 	return u
 }
 
+func (u *applyUpstream) count(id string) int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.applied[id]
+}
+
 // servingServer is a Server running Serve on loopback listeners.
 type servingServer struct {
 	*Server
