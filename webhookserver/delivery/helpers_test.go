@@ -302,8 +302,9 @@ func waitFor(t *testing.T, timeout time.Duration, cond func() bool, format strin
 	}
 }
 
-// waitStats waits until the queue's counts are want, with Oldest set exactly when events wait.
-func waitStats(t *testing.T, q Queue, want Stats) {
+// waitStats waits until the queue's counts are want, with Oldest set exactly when events wait, and returns
+// the stats that matched.
+func waitStats(t *testing.T, q Queue, want Stats) Stats {
 	t.Helper()
 	var got Stats
 	waitFor(t, 10*time.Second, func() bool {
@@ -312,6 +313,7 @@ func waitStats(t *testing.T, q Queue, want Stats) {
 		waiting := want.Pending+want.InFlight+want.Delayed > 0
 		return err == nil && counts(got) == want && got.Oldest.IsZero() != waiting
 	}, "stats %+v (last %+v)", want, &got)
+	return got
 }
 
 // counts is s without Oldest, to compare counts.
