@@ -43,6 +43,7 @@ type rawFile struct {
 			Spec    map[string]any `json:"spec"`
 		} `json:"routes,omitempty"`
 	} `json:"endpoints"`
+	DrainPods []string `json:"drainPods,omitempty"`
 }
 
 // ParseFile decodes and admits a configuration file; name is used in problems.
@@ -64,7 +65,7 @@ func ParseFile(name string, content []byte) (*File, error) {
 			"apiVersion %q and kind %q are not a webhookserver configuration: want apiVersion %s and kind %s",
 			raw.APIVersion, raw.Kind, APIVersion, Kind)}}}
 	}
-	file := &File{APIVersion: raw.APIVersion, Kind: raw.Kind, SecretsDir: raw.SecretsDir, Admitted: raw.Admitted}
+	file := &File{APIVersion: raw.APIVersion, Kind: raw.Kind, SecretsDir: raw.SecretsDir, Admitted: raw.Admitted, DrainPods: raw.DrainPods}
 	validate := !raw.Admitted
 	var found problems
 	for i, rawEndpoint := range raw.Endpoints {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -185,6 +186,36 @@ func TestRenderedFileParsesBackToTheSameConfiguration(t *testing.T) {
 	}
 	if out, _ := Render(&reversed); string(out) != string(rendered) {
 		t.Error("rendering depends on the order of endpoints and routes")
+	}
+}
+
+// drainPods survives render and parse, in an order that does not depend on how the operator listed the pods
+// (the file's hash is the endpoint's configHash).
+func TestRenderedDrainPodsParseBack(t *testing.T) {
+	loaded, err := LoadManifests(filepath.Join(testenv.RepoRoot(), "config", "samples"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := *loaded.File
+	file.DrainPods = []string{"events-2", "events-1"}
+	rendered, err := Render(&file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := ParseFile("config.yaml", rendered)
+	if err != nil {
+		t.Fatalf("a configuration with drainPods is refused: %v", err)
+	}
+	if want := []string{"events-1", "events-2"}; !slices.Equal(parsed.DrainPods, want) {
+		t.Errorf("drainPods parsed back as %q, want %q", parsed.DrainPods, want)
+	}
+	file.DrainPods = []string{"events-1", "events-2"}
+	if again, _ := Render(&file); string(again) != string(rendered) {
+		t.Error("rendering depends on the order of drainPods")
+	}
+	file.DrainPods = nil
+	if without, _ := Render(&file); strings.Contains(string(without), "drainPods") {
+		t.Errorf("a configuration that drains no pod renders drainPods:\n%s", without)
 	}
 }
 

@@ -1,13 +1,15 @@
 package config
 
 import (
+	"slices"
 	"sort"
 
 	"sigs.k8s.io/yaml"
 )
 
-// Render writes file as YAML, deterministically: the same endpoints and routes give the same bytes whatever
-// order they were listed in, so that the operator's ConfigMap (and its hash) change only when the content does.
+// Render writes file as YAML, deterministically: the same endpoints, routes and pods to drain give the same
+// bytes whatever order they were listed in, so that the operator's ConfigMap (and its hash) change only when the
+// content does.
 func Render(file *File) ([]byte, error) {
 	out := *file
 	out.APIVersion, out.Kind = APIVersion, Kind
@@ -21,5 +23,6 @@ func Render(file *File) ([]byte, error) {
 		sort.Slice(routes, func(a, b int) bool { return routes[a].Name < routes[b].Name })
 		out.Endpoints[i].Routes = routes
 	}
+	out.DrainPods = slices.Sorted(slices.Values(file.DrainPods))
 	return yaml.Marshal(&out)
 }

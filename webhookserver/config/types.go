@@ -16,8 +16,9 @@ const (
 	Kind       = "WebhookServerConfig"
 )
 
-// File is the configuration of one webhookserver: the endpoints it serves with their accepted routes. One
-// endpoint per Deployment today; a list, so that a shared deployment serving many bots needs no new format.
+// File is the configuration of one webhookserver: the endpoints it serves with their accepted routes, and the
+// pods being retired. One endpoint per Deployment today; a list, so that a shared deployment serving many bots
+// needs no new format.
 type File struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`
@@ -38,6 +39,11 @@ type File struct {
 	DrainPods []string `json:"drainPods,omitempty"`
 
 	Endpoints []Endpoint `json:"endpoints"`
+
+	// DrainPods names the pods the operator is retiring (scale-down). A server whose --pod-name is listed
+	// drains: it reports not ready, refuses new events for its Local queues and keeps delivering what they
+	// hold, so that the operator removes the pod, and its queue's volume, only once the queue is empty.
+	DrainPods []string `json:"drainPods,omitempty"`
 }
 
 // Endpoint is a WebhookEndpoint with the routes it serves.

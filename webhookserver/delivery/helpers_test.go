@@ -302,15 +302,24 @@ func waitFor(t *testing.T, timeout time.Duration, cond func() bool, format strin
 	}
 }
 
-// waitStats waits until the queue's counts are want.
-func waitStats(t *testing.T, q Queue, want Stats) {
+// waitStats waits until the queue's counts are want, with Oldest set exactly when events wait, and returns
+// the stats that matched.
+func waitStats(t *testing.T, q Queue, want Stats) Stats {
 	t.Helper()
 	var got Stats
 	waitFor(t, 10*time.Second, func() bool {
 		var err error
 		got, err = q.Stats(context.Background())
-		return err == nil && got == want
+		waiting := want.Pending+want.InFlight+want.Delayed > 0
+		return err == nil && counts(got) == want && got.Oldest.IsZero() != waiting
 	}, "stats %+v (last %+v)", want, &got)
+	return got
+}
+
+// counts is s without Oldest, to compare counts.
+func counts(s Stats) Stats {
+	s.Oldest = time.Time{}
+	return s
 }
 
 func mustEnqueue(t *testing.T, q Queue, e *Event) {

@@ -274,17 +274,67 @@ func deleteKeys(bucket *bolt.Bucket, match func(value []byte) bool) (int, error)
 	return len(keys), nil
 }
 
-// Stats counts the events; it reads counters, not the file.
-func (q *Local) Stats(context.Context) (Stats, error) {
+// Stats counts the events from counters; it reads the file only for Oldest, when events wait.
+func (q *Local) Stats(ctx context.Context) (Stats, error) {
 	if q.closed() {
 		return Stats{}, ErrClosed
 	}
-	return Stats{
+	stats := Stats{
 		Pending:  q.counts.ready.Load(),
 		InFlight: q.counts.inFlight.Load(),
 		Delayed:  q.counts.delayed.Load(),
 		Dead:     q.counts.dead.Load(),
-	}, nil
+	}
+	if stats.Pending+stats.InFlight+stats.Delayed == 0 {
+		return stats, nil
+	}
+	oldest, err := q.oldestWaiting(ctx)
+	if err != nil {
+		return Stats{}, err
+	}
+	stats.Oldest = oldest
+	return stats, nil
+}
+
+// localOldestScan bounds the events of each bucket that oldestWaiting reads.
+const localOldestScan = 1000
+
+// oldestScan is where oldestWaiting reads a bucket from.
+type oldestScan struct {
+	bucket  []byte
+	fromEnd bool
+}
+
+// oldestScans are the buckets of waiting events. Ready is read from its first key, the earliest arrivals and
+// the earliest back from a retry or a restart; in flight holds what the workers hold; delayed is read from the
+// events due last, those with the most failed attempts and so the oldest.
+var oldestScans = []oldestScan{{bucketReady, false}, {bucketInFlight, false}, {bucketDelayed, true}}
+
+// oldestWaiting is the earliest Received among at most localOldestScan events of each bucket of waiting
+// events, so that a call costs the same for a queue of any size; a bigger bucket may hide an older event.
+func (q *Local) oldestWaiting(ctx context.Context) (time.Time, error) {
+	var oldest time.Time
+	err := q.view(func(tx *bolt.Tx) error {
+		for _, scan := range oldestScans {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			c := tx.Bucket(scan.bucket).Cursor()
+			first, next := c.First, c.Next
+			if scan.fromEnd {
+				first, next = c.Last, c.Prev
+			}
+			read := 0
+			for k, v := first(); k != nil && read < localOldestScan; k, v = next() {
+				read++
+				if received, ok := receivedOf(v); ok {
+					oldest = earlier(oldest, received)
+				}
+			}
+		}
+		return nil
+	})
+	return oldest, err
 }
 
 // Close stops the committer and closes the file. Events in flight stay there until the next OpenLocal.

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -48,6 +49,10 @@ type Stats struct {
 	Delayed int64
 	// Dead events exhausted their attempts and wait for a Replay.
 	Dead int64
+	// Oldest is when the oldest event waiting (pending, in flight or delayed) was received; zero when none
+	// waits. Each queue reads it from a bounded number of events (see their Stats): in a bigger queue an older
+	// event may be missed, so the age it gives is then a lower bound.
+	Oldest time.Time
 }
 
 // Handler processes one event. A nil error completes it; an error retries it after a backoff, or moves it to
@@ -218,6 +223,39 @@ func decode(b []byte) (*Event, error) {
 	}
 	e.Header = StoredHeaders(e.Header)
 	return &e, nil
+}
+
+// receivedOf reads the Received of an encoded event without decoding the rest: the fields before it are short,
+// and the body after it can be megabytes.
+func receivedOf(encoded []byte) (time.Time, bool) {
+	decoder := json.NewDecoder(bytes.NewReader(encoded))
+	if token, err := decoder.Token(); err != nil || token != json.Delim('{') {
+		return time.Time{}, false
+	}
+	for decoder.More() {
+		key, err := decoder.Token()
+		if err != nil {
+			return time.Time{}, false
+		}
+		if key == "received" {
+			var received time.Time
+			err := decoder.Decode(&received)
+			return received, err == nil && !received.IsZero()
+		}
+		var skipped json.RawMessage
+		if err := decoder.Decode(&skipped); err != nil {
+			return time.Time{}, false
+		}
+	}
+	return time.Time{}, false
+}
+
+// earlier is the earlier of two times, a zero one counting as none.
+func earlier(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
 }
 
 // undecodable wraps a stored entry that is not an event, so that it goes to the dead letters with the bytes

@@ -229,7 +229,7 @@ var behaviours = map[string]func(t *testing.T, f fixture){
 		}
 		stop()
 		q2 := f.reopen(t, q, Options{})
-		if s, err := q2.Stats(context.Background()); err != nil || s != (Stats{Delayed: 1}) {
+		if s, err := q2.Stats(context.Background()); err != nil || counts(s) != (Stats{Delayed: 1}) {
 			t.Fatalf("after restart Stats = %+v, %v; want the event still delayed", s, err)
 		}
 	},
@@ -287,7 +287,7 @@ var behaviours = map[string]func(t *testing.T, f fixture){
 		mustEnqueue(t, q, event("interrupted"))
 		<-started
 		stop()
-		if s, err := q.Stats(context.Background()); err != nil || s != (Stats{InFlight: 1}) {
+		if s, err := q.Stats(context.Background()); err != nil || counts(s) != (Stats{InFlight: 1}) {
 			t.Fatalf("after shutdown Stats = %+v, %v; want the event in flight", s, err)
 		}
 
@@ -427,6 +427,51 @@ var behaviours = map[string]func(t *testing.T, f fixture){
 		}
 	},
 
+	"Oldest is when the oldest event waiting was received, wherever it waits": func(t *testing.T, f fixture) {
+		q := f.open(t, Options{MaxAttempts: 3, InitialBackoff: 300 * time.Millisecond, MaxBackoff: 300 * time.Millisecond, Rand: maxJitter})
+		base := time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC)
+		received := map[string]time.Time{"dead": base, "a": base.Add(time.Second), "b": base.Add(2 * time.Second), "c": base.Add(3 * time.Second)}
+		for _, id := range []string{"b", "a", "c"} { // a, the oldest, is not the first to arrive
+			e := event(id)
+			e.Received = received[id]
+			mustEnqueue(t, q, e)
+		}
+		checkOldest := func(want Stats, oldest string) {
+			t.Helper()
+			if got := waitStats(t, q, want); !got.Oldest.Equal(received[oldest]) {
+				t.Fatalf("Stats = %+v; want Oldest %v (%s)", got, received[oldest], oldest)
+			}
+		}
+		checkOldest(Stats{Pending: 3}, "a")
+
+		releaseA, releaseB := make(chan struct{}), make(chan struct{})
+		rec := newRecorder(func(ctx context.Context, e *Event, n int) error {
+			switch {
+			case e.ID == "a" && n == 1:
+				return errors.New("later")
+			case e.ID == "a":
+				return waitOrStop(ctx, releaseA)
+			case e.ID == "b":
+				return waitOrStop(ctx, releaseB)
+			case e.ID == "dead":
+				return errors.New("never")
+			}
+			return nil
+		})
+		run(t, q, rec.handle)
+		checkOldest(Stats{InFlight: 1, Delayed: 1}, "a") // a waits for its retry, b is in flight
+		checkOldest(Stats{InFlight: 2}, "a")             // a is in flight again
+		close(releaseA)
+		checkOldest(Stats{InFlight: 1}, "b")
+
+		dead := event("dead")
+		dead.Received = received["dead"]
+		mustEnqueue(t, q, dead)
+		checkOldest(Stats{InFlight: 1, Dead: 1}, "b") // a dead letter waits for no delivery
+		close(releaseB)
+		waitStats(t, q, Stats{Dead: 1})
+	},
+
 	"run is exclusive and close ends the queue": func(t *testing.T, f fixture) {
 		q := f.open(t, Options{})
 		run(t, q, newRecorder(nil).handle)
@@ -435,6 +480,39 @@ var behaviours = map[string]func(t *testing.T, f fixture){
 			t.Errorf("second Run = %v, want ErrRunning", err)
 		}
 	},
+}
+
+// waitOrStop waits until release is closed, or the queue stops (a failed test must not hold Run).
+func waitOrStop(ctx context.Context, release chan struct{}) error {
+	select {
+	case <-release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func TestReceivedOf(t *testing.T) {
+	received := time.Date(2025, 1, 2, 3, 4, 5, 6, time.FixedZone("CET", 3600))
+	big := event("big")
+	big.Received, big.Body = received, []byte(strings.Repeat("x", 1<<20))
+	for name, tc := range map[string]struct {
+		encoded []byte
+		want    time.Time
+	}{
+		"an event with a large body": {mustEncode(t, big), received},
+		"an event without received":  {[]byte(`{"id":"e","body":"eA=="}`), time.Time{}},
+		"fields in another order":    {[]byte(`{"body":"eA==","header":{"A":["b"]},"received":"2025-01-02T03:04:05.000000006+01:00","id":"e"}`), received},
+		"not an object":              {[]byte(`["received"]`), time.Time{}},
+		"not JSON":                   {[]byte("undecodable"), time.Time{}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, ok := receivedOf(tc.encoded)
+			if ok != !tc.want.IsZero() || !got.Equal(tc.want) {
+				t.Errorf("receivedOf = %v, %v; want %v", got, ok, tc.want)
+			}
+		})
+	}
 }
 
 func TestBehaviours(t *testing.T) {

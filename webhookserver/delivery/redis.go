@@ -313,19 +313,51 @@ func (q *Redis) PurgeAll(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// Bounds of what Stats reads for Oldest: the events of the stream and of the delayed set, each, and their bytes
+// in all.
+const (
+	redisOldestScan      = 100
+	redisOldestScanBytes = 1 << 20
+)
+
 // Stats counts the events: pending is the stream length minus the entries taken and not settled (settled
-// entries are deleted from the stream), in flight the group's pending entries of every consumer.
+// entries are deleted from the stream), in flight the group's pending entries of every consumer. Oldest is the
+// earliest Received among at most redisOldestScan events of the stream and of the delayed set (statsScript):
+// the delayed set is ordered by due time, not by arrival, and reading all of it would cost Redis time in
+// proportion to the queue.
 func (q *Redis) Stats(ctx context.Context) (Stats, error) {
 	ctx, cancel := context.WithTimeout(ctx, q.opts.Timeout)
 	defer cancel()
-	n, err := statsScript.Run(ctx, q.client, []string{q.keys.stream, q.keys.delayed, q.keys.dead}, q.opts.Group).Int64Slice()
+	reply, err := statsScript.Run(ctx, q.client, []string{q.keys.stream, q.keys.delayed, q.keys.dead}, q.opts.Group,
+		redisOldestScan, redisOldestScanBytes).Slice()
 	if err != nil {
 		return Stats{}, q.wrap("counting events", err)
 	}
-	if len(n) != 4 {
-		return Stats{}, fmt.Errorf("delivery: redis stats: %d values", len(n))
+	return parseStats(reply)
+}
+
+// parseStats reads statsScript's reply.
+func parseStats(reply []any) (Stats, error) {
+	if len(reply) != 5 {
+		return Stats{}, fmt.Errorf("delivery: redis stats: %d values", len(reply))
 	}
-	return Stats{Pending: n[0], InFlight: n[1], Delayed: n[2], Dead: n[3]}, nil
+	var counts [4]int64
+	for i := range counts {
+		n, ok := reply[i].(int64)
+		if !ok {
+			return Stats{}, fmt.Errorf("delivery: redis stats: value %d is %T", i, reply[i])
+		}
+		counts[i] = n
+	}
+	stats := Stats{Pending: counts[0], InFlight: counts[1], Delayed: counts[2], Dead: counts[3]}
+	received, _ := reply[4].([]any)
+	for _, text := range received {
+		s, _ := text.(string)
+		if at, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			stats.Oldest = earlier(stats.Oldest, at)
+		}
+	}
+	return stats, nil
 }
 
 // Close closes the Redis client. Events in flight stay pending for this consumer and are reclaimed by another

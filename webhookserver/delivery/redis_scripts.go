@@ -129,8 +129,13 @@ redis.call('DEL', KEYS[1], KEYS[2])
 return #ids
 `)
 
-// statsScript counts the events in one consistent view.
-// KEYS: stream, delayed, dead. ARGV: group. Returns {pending, in flight, delayed, dead}.
+// statsScript counts the events in one consistent view, and reads the received times of waiting events for
+// Stats.Oldest: of the first stream entries (the earliest arrivals, and the earliest back from a retry) and of
+// the delayed events due last (those with the most failed attempts, so the oldest), at most ARGV[2] of each.
+// It stops once it has read ARGV[3] bytes of events: an event holds its whole body, and the script blocks Redis
+// while it runs. Only the received times leave Redis.
+// KEYS: stream, delayed, dead. ARGV: group, limit, byte budget.
+// Returns {pending, in flight, delayed, dead, {received time as RFC 3339 text, ...}}.
 var statsScript = redis.NewScript(`
 local len = redis.call('XLEN', KEYS[1])
 local pel = 0
@@ -138,5 +143,38 @@ local p = redis.pcall('XPENDING', KEYS[1], ARGV[1])
 if type(p) == 'table' and p.err == nil then
   pel = p[1]
 end
-return {len - pel, pel, redis.call('ZCARD', KEYS[2]), redis.call('HLEN', KEYS[3])}
+local delayed = redis.call('ZCARD', KEYS[2])
+local limit, budget = tonumber(ARGV[2]), tonumber(ARGV[3])
+local received = {}
+local function note(event)
+  budget = budget - #event
+  local at = string.match(event, '"received":"([^"]*)"')
+  if at then
+    received[#received + 1] = at
+  end
+end
+local start = '-'
+for _ = 1, limit do
+  if len == 0 or budget <= 0 then
+    break
+  end
+  local entries = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', 1)
+  if #entries == 0 then
+    break
+  end
+  start = '(' .. entries[1][1]
+  local fields = entries[1][2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 'e' then
+      note(fields[i + 1])
+    end
+  end
+end
+for i = 1, math.min(limit, delayed) do
+  if budget <= 0 then
+    break
+  end
+  note(redis.call('ZRANGE', KEYS[2], -i, -i)[1])
+end
+return {len - pel, pel, delayed, redis.call('HLEN', KEYS[3]), received}
 `)

@@ -35,7 +35,12 @@ func (r *configReport) forgetRefusal() {
 
 // Status is the server's report: GET /statusz on the metrics listener.
 func (s *Server) Status() statusz.Report {
-	return statusz.Report{Configuration: s.report.get()}
+	report := statusz.Report{Configuration: s.report.get()}
+	if snap := s.current.Load(); snap != nil {
+		report.Draining = snap.draining
+		report.Queues = s.readQueues(snap.asyncQueues())
+	}
+	return report
 }
 
 // served records that version serves now.

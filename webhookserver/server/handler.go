@@ -24,8 +24,9 @@ import (
 // RequestIDHeader carries the request id: the caller's when it sends one, else a new one. Logs carry it too.
 const RequestIDHeader = "X-Request-Id"
 
-// ServeHTTP is the request path: find the endpoint, check the method, the client address's failures (or the rate
-// of an endpoint open to all) and the size, authenticate, take the rate, fulfill, answer.
+// ServeHTTP is the request path: find the endpoint, check the method, whether a draining replica takes it, the
+// client address's failures (or the rate of an endpoint open to all) and the size, authenticate, take the rate,
+// fulfill, answer.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	s.metrics.inFlight.Inc()
@@ -63,7 +64,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusMethodNotAllowed, "method_not_allowed", "this endpoint accepts "+strings.Join(ep.Methods, ", "))
 		return
 	}
-	if !s.admit(w, r, entry, refuse) {
+	if refuseWhileDraining(w, snap, ep, refuse) || !s.admit(w, r, entry, refuse) {
 		return
 	}
 	if r.ContentLength > ep.MaxBodyBytes {
@@ -292,13 +293,13 @@ func readBody(body io.Reader, contentLength int64) ([]byte, error) {
 
 // serveRasaInfo answers Rasa's GET /health, open as in rasa-sdk, and GET /actions, which lists the endpoint's
 // action names and so is authenticated as the endpoint's requests are. /health answers 503 while the server
-// drains or while a dependency the endpoint requires is down, as /readyz does.
+// shuts down or while a dependency the endpoint requires is down, as /readyz does.
 func (s *Server) serveRasaInfo(w http.ResponseWriter, r *http.Request, info *rasaPath, start time.Time, line *requestLog) {
 	if info.kind == "health" {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		reason := ""
-		if s.draining.Load() {
+		if s.shuttingDown.Load() {
 			reason = "shutting down"
 		} else if problems := endpointUnavailable(info.entry.endpoint, s.deps.isDown); len(problems) > 0 {
 			reason = strings.Join(problems, "; ")

@@ -3,12 +3,13 @@ package server
 import (
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/delivery"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/statusz"
 )
 
 // Metrics are the server's Prometheus metrics, all named fulfillment_*.
@@ -33,11 +34,13 @@ type Metrics struct {
 	deliveryAttempts *prometheus.CounterVec
 	// certificateNotAfter is when the serving certificate expires (0 without TLS).
 	certificateNotAfter prometheus.Gauge
+	// draining is 1 while the configuration names this replica's pod in drainPods.
+	draining prometheus.Gauge
 }
 
-// NewMetrics registers the metrics, with the Go and process collectors, in a registry of their own. queueStats
-// reads the delivery queues' counts when metrics are scraped.
-func NewMetrics(queueStats func() map[string]delivery.Stats) *Metrics {
+// NewMetrics registers the metrics, with the Go and process collectors, in a registry of their own. queues
+// reads the delivery queues when metrics are scraped.
+func NewMetrics(queues func() []statusz.Queue) *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -102,8 +105,12 @@ func NewMetrics(queueStats func() map[string]delivery.Stats) *Metrics {
 			Name: "fulfillment_tls_certificate_not_after_seconds",
 			Help: "Expiry of the serving certificate, as a Unix time; 0 when serving plain HTTP.",
 		}),
+		draining: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "fulfillment_draining",
+			Help: "1 while this replica is being retired (the configuration names its pod in drainPods): it refuses new events for its Local queues and delivers what they hold.",
+		}),
 	}
-	m.Registry.MustRegister(m.lastReloadSuccessful, m.certificateNotAfter, m.idempotency, m.breakerState, m.deliveryAttempts, queueCollector{queueStats}, m.requests, m.duration, m.inFlight, m.fallbacks, m.authFailures, m.upstreamCalls,
+	m.Registry.MustRegister(m.lastReloadSuccessful, m.certificateNotAfter, m.draining, m.idempotency, m.breakerState, m.deliveryAttempts, queueCollector{queues}, m.requests, m.duration, m.inFlight, m.fallbacks, m.authFailures, m.upstreamCalls,
 		m.upstreamLatency, m.reloads, m.configInfo, m.routes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -145,22 +152,43 @@ var queueEvents = prometheus.NewDesc("fulfillment_queue_events",
 	"Events in an Async endpoint's delivery queue, by state: pending, in_flight, delayed (waiting for a retry), dead (dead letters).",
 	[]string{"endpoint", "state"}, nil)
 
-// queueCollector reads the queues' counts at scrape time.
+// queueOldestAge describes the age of a queue's oldest waiting event.
+var queueOldestAge = prometheus.NewDesc("fulfillment_queue_oldest_event_age_seconds",
+	"Age of the oldest event waiting (pending, in flight or delayed) in an Async endpoint's delivery queue; 0 when none waits. In a very large queue it is a lower bound.",
+	[]string{"endpoint"}, nil)
+
+// queueCollector reads the queues at scrape time; a queue that cannot be read is left out.
 type queueCollector struct {
-	stats func() map[string]delivery.Stats
+	queues func() []statusz.Queue
 }
 
-func (c queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueEvents }
+func (c queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- queueEvents
+	ch <- queueOldestAge
+}
 
 func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
-	if c.stats == nil {
+	if c.queues == nil {
 		return
 	}
-	for name, st := range c.stats() {
-		for state, value := range map[string]int64{"pending": st.Pending, "in_flight": st.InFlight, "delayed": st.Delayed, "dead": st.Dead} {
-			ch <- prometheus.MustNewConstMetric(queueEvents, prometheus.GaugeValue, float64(value), name, state)
+	now := time.Now()
+	for _, q := range c.queues() {
+		if q.Error != "" {
+			continue
 		}
+		for state, value := range map[string]int64{"pending": q.Pending, "in_flight": q.InFlight, "delayed": q.Delayed, "dead": q.Dead} {
+			ch <- prometheus.MustNewConstMetric(queueEvents, prometheus.GaugeValue, float64(value), q.Endpoint, state)
+		}
+		ch <- prometheus.MustNewConstMetric(queueOldestAge, prometheus.GaugeValue, oldestAge(q, now), q.Endpoint)
 	}
+}
+
+// oldestAge is how long the queue's oldest waiting event has waited at now, 0 when none waits.
+func oldestAge(q statusz.Queue, now time.Time) float64 {
+	if q.OldestReceived == nil {
+		return 0
+	}
+	return max(now.Sub(*q.OldestReceived).Seconds(), 0)
 }
 
 // endpointMetrics keeps one endpoint's children of the request metrics, made on first use. WithLabelValues

@@ -10,6 +10,7 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/delivery"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/statusz"
 )
 
 // worker is a queue with its running workers.
@@ -148,23 +149,88 @@ func (s *Server) enqueue(r *http.Request, ep *endpoint.Endpoint, in dialect.Inpu
 		Body: endpoint.AcceptedBody(event.ID)}
 }
 
-// queueStats reads every queue's counts, for the metrics.
-func (s *Server) queueStats() map[string]delivery.Stats {
-	s.queues.mu.Lock()
-	workers := make(map[string]delivery.Queue, len(s.queues.byID))
-	for _, w := range s.queues.byID {
-		if w.endpoint != "" {
-			workers[w.endpoint] = w.queue
+// Queue kinds, as /statusz names them.
+const (
+	queueLocal = "Local"
+	queueRedis = "Redis"
+)
+
+// queueKind is the kind of an Async endpoint's queue.
+func queueKind(q delivery.Queue) string {
+	if _, local := q.(*delivery.Local); local {
+		return queueLocal
+	}
+	return queueRedis
+}
+
+// servedQueue is the queue of an Async endpoint, named namespace/name.
+type servedQueue struct {
+	endpoint, kind string
+	queue          delivery.Queue
+}
+
+// asyncQueues are the queues of snap's Async endpoints, none before the first load.
+func (snap *snapshot) asyncQueues() []servedQueue {
+	if snap == nil {
+		return nil
+	}
+	var queues []servedQueue
+	for _, e := range snap.endpoints {
+		if q := e.Queue(); q != nil {
+			queues = append(queues, servedQueue{endpoint: e.Namespace + "/" + e.Name, kind: queueKind(q), queue: q})
 		}
 	}
-	s.queues.mu.Unlock()
-	stats := map[string]delivery.Stats{}
-	for name, q := range workers {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		if st, err := q.Stats(ctx); err == nil {
-			stats[name] = st
+	return queues
+}
+
+// queueStatsTimeout bounds the reading of one queue's counts: the operator reads /statusz with a 2s timeout,
+// and the queues are read together.
+const queueStatsTimeout = time.Second
+
+// currentQueues reads the queues of the configuration served now, for the metrics.
+func (s *Server) currentQueues() []statusz.Queue {
+	return s.readQueues(s.current.Load().asyncQueues())
+}
+
+// readLocalQueues reads snap's Local queues: what a replica being retired still holds.
+func (s *Server) readLocalQueues(snap *snapshot) []statusz.Queue {
+	var local []servedQueue
+	for _, q := range snap.asyncQueues() {
+		if q.kind == queueLocal {
+			local = append(local, q)
 		}
-		cancel()
 	}
-	return stats
+	return s.readQueues(local)
+}
+
+// readQueues reads the queues' counts, all at once so that a Redis outage costs one timeout, not one per
+// queue. A queue that cannot be read is reported with its error and zero counts.
+func (s *Server) readQueues(queues []servedQueue) []statusz.Queue {
+	reports := make([]statusz.Queue, len(queues))
+	var wg sync.WaitGroup
+	for i, q := range queues {
+		wg.Go(func() { reports[i] = s.readQueue(q) })
+	}
+	wg.Wait()
+	return reports
+}
+
+func (s *Server) readQueue(q servedQueue) statusz.Queue {
+	ctx, cancel := context.WithTimeout(context.Background(), queueStatsTimeout)
+	defer cancel()
+	report := statusz.Queue{Endpoint: q.endpoint, Kind: q.kind}
+	stats, err := q.queue.Stats(ctx)
+	if err != nil {
+		report.Error = err.Error()
+		if s.opts.Secrets != nil {
+			report.Error = s.opts.Secrets.Redact(report.Error) // the report is read over the network
+		}
+		return report
+	}
+	report.Pending, report.InFlight, report.Delayed, report.Dead = stats.Pending, stats.InFlight, stats.Delayed, stats.Dead
+	if !stats.Oldest.IsZero() {
+		oldest := stats.Oldest.UTC()
+		report.OldestReceived = &oldest
+	}
+	return report
 }

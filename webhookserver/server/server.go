@@ -65,6 +65,9 @@ type Options struct {
 	ReadHeaderTimeout time.Duration
 	// QueueDir holds the files of Local delivery queues (Async endpoints).
 	QueueDir string
+	// PodName is this replica's pod: when the configuration names it in drainPods, the server drains (see
+	// drain.go). Empty (standalone) never drains.
+	PodName string
 	// BreakerOpenTimeout is how long an upstream's open circuit stays open before a trial request (default 5s).
 	BreakerOpenTimeout time.Duration
 	// Secrets, when set, learns every secret value the configuration reads, so that the logger's redaction
@@ -80,9 +83,10 @@ type Server struct {
 	env      *expr.Env
 	breakers *action.Breakers
 
-	current     atomic.Pointer[snapshot]
-	draining    atomic.Bool
-	fingerprint string
+	current atomic.Pointer[snapshot]
+	// shuttingDown is set on SIGTERM: readiness turns false while in-flight requests finish.
+	shuttingDown atomic.Bool
+	fingerprint  string
 	// failedFingerprint is the last configuration refused, so that it is logged and counted once.
 	failedFingerprint string
 	mu                sync.Mutex // serializes reloads
@@ -132,7 +136,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, log: opts.Logger, env: env, deps: newDependencies()}
 	s.learnSecrets(adminToken)
-	s.metrics = NewMetrics(s.queueStats)
+	s.metrics = NewMetrics(s.currentQueues)
 	s.breakers = action.NewBreakers(action.BreakerSettings{
 		OpenTimeout: opts.BreakerOpenTimeout,
 		OnStateChange: func(upstream, from, to string) {
@@ -177,6 +181,7 @@ func (s *Server) Reload() (bool, error) {
 		return false, err
 	}
 	previous := s.current.Swap(next)
+	s.noteDraining(previous, next)
 	gcPercent := setGCRunway()
 	s.closeUnusedStores(next)
 	s.startWorkers(next)
@@ -224,6 +229,7 @@ func (s *Server) build() (*snapshot, string, error) {
 				"--tls-cert-file and --tls-key-file (the operator does), or set tls.mode: Disabled", e.Namespace, e.Name, e.TLSMode)
 		}
 	}
+	snap.draining = drains(loaded.File, s.opts.PodName)
 	return snap, loaded.Version, nil
 }
 
@@ -394,7 +400,7 @@ func (s *Server) Serve(ctx context.Context, listeners Listeners) error {
 	case <-ctx.Done():
 	case runErr = <-errs:
 	}
-	s.draining.Store(true)
+	s.shuttingDown.Store(true)
 	s.log.Info("shutting down: draining in-flight requests", "delay", s.opts.ShutdownDelay.String())
 	time.Sleep(s.opts.ShutdownDelay)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
@@ -469,10 +475,12 @@ func (s *Server) metricsHandler() http.Handler {
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		snap := s.current.Load()
 		switch {
-		case s.draining.Load():
+		case s.shuttingDown.Load():
 			http.Error(w, "shutting down\n", http.StatusServiceUnavailable)
 		case snap == nil:
 			http.Error(w, "no configuration loaded\n", http.StatusServiceUnavailable)
+		case snap.draining:
+			http.Error(w, retiringMessage(s.readLocalQueues(snap))+"\n", http.StatusServiceUnavailable)
 		default:
 			if problems := unavailable(snap.endpoints, s.deps.isDown); len(problems) > 0 {
 				http.Error(w, "not ready: "+strings.Join(problems, "; ")+"\n", http.StatusServiceUnavailable)
@@ -499,6 +507,8 @@ type snapshot struct {
 	byPath    map[string]*served
 	// rasaPaths are Rasa's GET /health and /actions next to each Rasa endpoint's path.
 	rasaPaths map[string]*rasaPath
+	// draining is set when the configuration names this replica's pod in drainPods.
+	draining bool
 }
 
 type served struct {

@@ -107,6 +107,7 @@ func serve(args []string, stderr io.Writer) int {
 	flags.Var(&allowUpstreams, "allow-upstream-cidrs", "link-local addresses that call and forward may reach after all (repeatable; cloud metadata and link-local addresses are refused otherwise)")
 	readHeaderTimeout := flags.Duration("read-header-timeout", 10*time.Second, "how long a client may take to send its request headers")
 	queueDir := flags.String("queue-dir", "fulfillment-queue", "folder of the on-disk queues of Async endpoints with queue: Local (a volume in a cluster)")
+	podName := flags.String("pod-name", os.Getenv("POD_NAME"), "this replica's pod name (default $POD_NAME): the server drains while the configuration names it in drainPods; empty never drains")
 	breakerOpenTimeout := flags.Duration("breaker-open-timeout", 5*time.Second, "how long an upstream's circuit stays open after repeated failures before a trial request")
 	memoryStoreMiB := flags.Int64("idempotency-memory-mib", idempotency.DefaultMaxBytes>>20, "MiB of answers each Memory idempotency store keeps, oldest evicted first (about 2,000 Dialogflow answers per MiB; the process needs about twice this)")
 	logFormat := flags.String("log-format", "json", "log format: json or text")
@@ -175,6 +176,7 @@ func serve(args []string, stderr io.Writer) int {
 		TLSCertFile:         *tlsCertFile,
 		BreakerOpenTimeout:  *breakerOpenTimeout,
 		QueueDir:            *queueDir,
+		PodName:             *podName,
 		AllowedUpstreams:    allowed,
 		ReadHeaderTimeout:   *readHeaderTimeout,
 		TLSKeyFile:          *tlsKeyFile,
