@@ -34,15 +34,11 @@ type File struct {
 	// written by hand leaves it out, to be validated like manifests.
 	Admitted bool `json:"admitted,omitempty"`
 
-	// DrainPods names the pods the operator is retiring: a server whose pod name is listed takes no new events
-	// for its Local queues and delivers what they hold, so that its volume can go.
-	DrainPods []string `json:"drainPods,omitempty"`
-
 	Endpoints []Endpoint `json:"endpoints"`
 
 	// DrainPods names the pods the operator is retiring (scale-down). A server whose --pod-name is listed
 	// drains: it reports not ready, refuses new events for its Local queues and keeps delivering what they
-	// hold, so that the operator removes the pod, and its queue's volume, only once the queue is empty.
+	// hold, so that the operator removes the pod only once its queue is empty.
 	DrainPods []string `json:"drainPods,omitempty"`
 }
 
