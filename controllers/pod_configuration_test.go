@@ -9,6 +9,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -44,7 +45,16 @@ func (f podFiles) mountConfigMap(namespace, name string) string {
 // startPodServer runs a real webhookserver on the pod files, with its metrics listener on a free loopback port.
 func startPodServer(files podFiles) int {
 	GinkgoHelper()
-	srv, err := server.New(server.Options{Source: &server.FileSource{Path: files.configPath()}, ReloadInterval: 50 * time.Millisecond})
+	metrics, _ := startPodServerWith(files, server.Options{})
+	return metrics
+}
+
+// startPodServerWith runs a real webhookserver on the pod files with opts (its source and reload interval
+// set here), and returns its metrics and webhook ports.
+func startPodServerWith(files podFiles, opts server.Options) (metricsPort, webhookPort int) {
+	GinkgoHelper()
+	opts.Source, opts.ReloadInterval = &server.FileSource{Path: files.configPath()}, 50*time.Millisecond
+	srv, err := server.New(opts)
 	Expect(err).NotTo(HaveOccurred())
 	var listeners server.Listeners
 	for _, l := range []*net.Listener{&listeners.Webhook, &listeners.Metrics} {
@@ -55,7 +65,7 @@ func startPodServer(files podFiles) int {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(serveCtx, listeners) }()
 	DeferCleanup(func() { stop(); Expect(<-done).To(Succeed()) })
-	return listeners.Metrics.Addr().(*net.TCPAddr).Port
+	return listeners.Metrics.Addr().(*net.TCPAddr).Port, listeners.Webhook.Addr().(*net.TCPAddr).Port
 }
 
 // createReadyPod creates a pod of the endpoint as its ReplicaSet would, ready at 127.0.0.1 with its metrics
@@ -78,7 +88,11 @@ func createReadyPod(endpoint *fulfillmentv1alpha1.WebhookEndpoint, name string, 
 func expectReady(namespace, name, reason, text string, timeout time.Duration) {
 	GinkgoHelper()
 	Eventually(func(g Gomega) {
-		playDeploymentController(g, namespace, name)
+		if err := k8sClient.Get(ctx, key(namespace, name), &appsv1.StatefulSet{}); err == nil {
+			playStatefulSetController(g, namespace, name)
+		} else {
+			playDeploymentController(g, namespace, name)
+		}
 		endpoint := &fulfillmentv1alpha1.WebhookEndpoint{}
 		g.Expect(k8sClient.Get(ctx, key(namespace, name), endpoint)).To(Succeed())
 		ready := meta.FindStatusCondition(endpoint.Status.Conditions, fulfillmentv1alpha1.ConditionReady)

@@ -1,6 +1,13 @@
 package controllers_test
 
 import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -12,8 +19,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/controllers"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/server"
 )
 
 // localQueueEndpoint is a Generic Async endpoint with the Local queue.
@@ -93,5 +103,140 @@ var _ = Describe("An endpoint with a Local queue", func() {
 			g.Expect(size.String()).To(Equal("5Gi"))
 			g.Expect(eventNotes(g, ns, "StatefulSetReplaced")).To(HaveLen(1))
 		}).WithTimeout(90 * time.Second).Should(Succeed())
+	})
+})
+
+// eventCounter is an upstream that counts the events it applied by id, and fails while failing is set.
+type eventCounter struct {
+	failing atomic.Bool
+	mu      sync.Mutex
+	applied map[string]int
+}
+
+func startEventCounter() (*eventCounter, string) {
+	counter := &eventCounter{applied: map[string]int{}}
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if counter.failing.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		counter.mu.Lock()
+		counter.applied[strings.Trim(string(body), `"`)]++
+		counter.mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	}))
+	DeferCleanup(upstream.Close)
+	return counter, upstream.URL
+}
+
+func (c *eventCounter) count(id string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.applied[id]
+}
+
+var _ = Describe("Scaling down an endpoint with a Local queue", func() {
+	It("retires a pod only once it delivered every event it acknowledged", func() {
+		counter, upstream := startEventCounter()
+		ns := newNamespace()
+		endpoint := localQueueEndpoint(ns, "events", 2)
+		endpoint.Spec.Delivery.MaxAttempts = ptr.To(int32(100))
+		endpoint.Spec.Delivery.Backoff = &fulfillmentv1alpha1.Backoff{Initial: &metav1.Duration{Duration: 20 * time.Millisecond},
+			Max: &metav1.Duration{Duration: 200 * time.Millisecond}}
+		Expect(k8sClient.Create(ctx, endpoint)).To(Succeed())
+		route := &fulfillmentv1alpha1.IntentRoute{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "apply"},
+			Spec: fulfillmentv1alpha1.IntentRouteSpec{
+				EndpointRef: fulfillmentv1alpha1.LocalObjectReference{Name: "events"},
+				Match:       fulfillmentv1alpha1.RouteMatch{Events: []string{"order.paid"}},
+				Call: &fulfillmentv1alpha1.CallAction{URL: upstream + "/apply", Body: "request.body.id",
+					Retry: &fulfillmentv1alpha1.Retry{Attempts: 1}},
+			},
+		}
+		Expect(k8sClient.Create(ctx, route)).To(Succeed())
+		Eventually(func(g Gomega) {
+			configMap := &corev1.ConfigMap{}
+			g.Expect(k8sClient.Get(ctx, key(ns, "events-config"), configMap)).To(Succeed())
+			g.Expect(configMap.Data["config.yaml"]).To(ContainSubstring("/apply"))
+		}).Should(Succeed())
+
+		// Two pods, as the StatefulSet controller and the kubelet would run them: each serves the mounted
+		// ConfigMap under its own name, with its queue on its own volume.
+		pods := map[string]podFiles{}
+		webhookPorts := map[string]int{}
+		for _, name := range []string{"events-0", "events-1"} {
+			files := podFiles{root: GinkgoT().TempDir()}
+			files.mountConfigMap(ns, "events")
+			metrics, webhook := startPodServerWith(files, server.Options{PodName: name, QueueDir: GinkgoT().TempDir(),
+				BreakerOpenTimeout: 100 * time.Millisecond})
+			createReadyPod(endpoint, name, metrics)
+			pods[name], webhookPorts[name] = files, webhook
+		}
+		expectReady(ns, "events", controllers.ReasonAvailable, "2 ready pods serve configuration", 30*time.Second)
+
+		// The upstream is down: events-1 acknowledges five events and keeps them.
+		counter.failing.Store(true)
+		for i := range 5 {
+			body := fmt.Sprintf(`{"event":"order.paid","id":"evt_%d"}`, i)
+			response, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d/webhook", webhookPorts["events-1"]), "application/json", strings.NewReader(body))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(response.Body.Close()).To(Succeed())
+			Expect(response.StatusCode).To(Equal(http.StatusAccepted))
+		}
+
+		// Scaled to one pod: events-1 is named in the configuration and, once it loaded it, drains; the
+		// StatefulSet keeps it while it holds the events.
+		Eventually(func(g Gomega) {
+			current := &fulfillmentv1alpha1.WebhookEndpoint{}
+			g.Expect(k8sClient.Get(ctx, key(ns, "events"), current)).To(Succeed())
+			current.Spec.Replicas = ptr.To(int32(1))
+			g.Expect(k8sClient.Update(ctx, current)).To(Succeed())
+		}).Should(Succeed())
+		Eventually(func(g Gomega) {
+			configMap := &corev1.ConfigMap{}
+			g.Expect(k8sClient.Get(ctx, key(ns, "events-config"), configMap)).To(Succeed())
+			g.Expect(configMap.Data["config.yaml"]).To(ContainSubstring("drainPods:\n- events-1"))
+		}).Should(Succeed())
+		for _, files := range pods {
+			files.mountConfigMap(ns, "events")
+		}
+		Eventually(func(g Gomega) {
+			current := &fulfillmentv1alpha1.WebhookEndpoint{}
+			g.Expect(k8sClient.Get(ctx, key(ns, "events"), current)).To(Succeed())
+			ready := meta.FindStatusCondition(current.Status.Conditions, fulfillmentv1alpha1.ConditionReady)
+			g.Expect(ready).NotTo(BeNil())
+			g.Expect(ready.Reason).To(Equal(controllers.ReasonQueueDraining))
+			g.Expect(ready.Message).To(ContainSubstring("pod events-1 delivers its 5 queued events first"))
+			g.Expect(current.Status.Queue).NotTo(BeNil())
+			g.Expect(current.Status.Queue.Waiting).To(Equal(int64(5)))
+			g.Expect(current.Status.Queue.OldestEventTime).NotTo(BeNil())
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+		set := &appsv1.StatefulSet{}
+		Consistently(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key(ns, "events"), set)).To(Succeed())
+			g.Expect(*set.Spec.Replicas).To(Equal(int32(2)), "a pod holding events was retired")
+		}).WithTimeout(3 * time.Second).Should(Succeed())
+
+		// The upstream is back: events-1 delivers everything, then it is retired.
+		counter.failing.Store(false)
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key(ns, "events"), set)).To(Succeed())
+			g.Expect(*set.Spec.Replicas).To(Equal(int32(1)))
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+		for i := range 5 {
+			Expect(counter.count(fmt.Sprintf("evt_%d", i))).To(BeNumerically(">=", 1), "evt_%d was not delivered", i)
+		}
+		retired := &corev1.Pod{}
+		Expect(k8sClient.Get(ctx, key(ns, "events-1"), retired)).To(Succeed())
+		Expect(k8sClient.Delete(ctx, retired, client.GracePeriodSeconds(0))).To(Succeed())
+		// The configuration no longer names a pod to retire: the remaining pod loads it, and the endpoint is Ready.
+		Eventually(func(g Gomega) {
+			configMap := &corev1.ConfigMap{}
+			g.Expect(k8sClient.Get(ctx, key(ns, "events-config"), configMap)).To(Succeed())
+			g.Expect(configMap.Data["config.yaml"]).NotTo(ContainSubstring("drainPods"))
+		}).Should(Succeed())
+		pods["events-0"].mountConfigMap(ns, "events")
+		expectReady(ns, "events", controllers.ReasonAvailable, "1 ready pod serves configuration", 30*time.Second)
 	})
 })
