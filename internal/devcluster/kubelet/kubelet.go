@@ -3,14 +3,17 @@
 // It registers a Node, binds the pods it is given to it (it is the cluster's only node, so it is the scheduler
 // too), and runs each container's command as a local binary in a folder laid out like the container's file
 // system: every ConfigMap, Secret and emptyDir volume is materialised under <pod>/rootfs/<mountPath>, with the
-// kubelet's atomic ..data layout, and kept up to date as the objects change. The kubelet is the node's storage provisioner
+// kubelet's atomic ..data layout, and kept up to date as the objects change; a persistentVolumeClaim volume is
+// a link there to its volume's folder, which outlives the pod. The kubelet is the node's storage provisioner
 // too (provisioner.go): each claim of the StorageClass local-folder gets a folder under VolumesDir and a
-// hostPath PersistentVolume, which the PV controller binds. Paths in the arguments are moved under rootfs. All pods share the host's network, so each gets an address of its own on the loopback
-// (127.0.x.y, its status.podIP), where its container ports listen at their own numbers (arguments naming
-// ":<port>" are moved to it), as on a pod network; every port an argument names on the pod's own loopback
-// ("127.0.0.1:<port>") gets a free port on 127.0.0.1 instead. Readiness probes run every second; the pod's
-// status is written as the kubelet writes it, so ReplicaSets, Deployments and everything reading them see real status.
-// A deleted pod gets SIGTERM, its grace period, SIGKILL, then its final deletion.
+// hostPath PersistentVolume, which the PV controller binds. Paths in the arguments are moved under rootfs.
+// All pods share the host's network, so each gets an address of its own on the loopback (127.0.x.y, its
+// status.podIP), where its container ports listen at their own numbers (arguments naming ":<port>" are moved
+// to it), as on a pod network; every port an argument names on the pod's own loopback ("127.0.0.1:<port>")
+// gets a free port on 127.0.0.1 instead. Readiness probes run every second; the pod's status is written as the
+// kubelet writes it, so ReplicaSets, StatefulSets, Deployments and everything reading them see real status.
+// A deleted pod gets SIGTERM, its grace period, SIGKILL, then its final deletion; its folder goes with it, its
+// claims' folders stay.
 package kubelet
 
 import (
