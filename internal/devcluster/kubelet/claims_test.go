@@ -11,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 )
 
@@ -151,5 +153,29 @@ func TestClaimOnAnUnsupportedVolumeIsAConfigError(t *testing.T) {
 	err = newWorker(n.k, statefulPod("events-0", "uid-1")).syncVolumes(statefulPod("events-0", "uid-1"))
 	if !errors.Is(err, errUnsupported) || volumeWaiting(err).Reason != "CreateContainerConfigError" {
 		t.Errorf("an NFS volume: %v, waiting %+v; want CreateContainerConfigError", err, volumeWaiting(err))
+	}
+}
+
+// A pod deleted without a grace period (kubectl delete --force) loses its folder, emptyDirs included, at once;
+// its claim's folder stays.
+func TestForceDeletedPodLosesItsFolderButNotItsClaim(t *testing.T) {
+	n := newFakeNode(t)
+	folder := n.bind(t, claim("queue-events-0", "claim-1"))
+	pod := statefulPod("events-0", "uid-1")
+	w := newWorker(n.k, pod)
+	if err := w.syncVolumes(pod); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(w.rootfs, "var/lib/queue/ns_events.db"), []byte("queued"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The pod is gone from the API: the worker's first look finds nothing.
+	n.k.pods = corelisters.NewPodLister(cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}))
+	w.run(context.Background())
+	if _, err := os.Stat(w.dir); !os.IsNotExist(err) {
+		t.Errorf("the force-deleted pod's folder is still there (%v)", err)
+	}
+	if content, err := os.ReadFile(filepath.Join(folder, "ns_events.db")); err != nil || string(content) != "queued" {
+		t.Errorf("the claim's folder lost the file: %q, %v", content, err)
 	}
 }

@@ -104,6 +104,7 @@ func (w *worker) run(ctx context.Context) {
 		case err != nil || pod.UID != w.uid:
 			// Deleted without a grace period (kubectl delete --force): stop at once.
 			w.stop(0)
+			w.removeFolder()
 			return
 		case pod.DeletionTimestamp != nil:
 			w.terminate(ctx, pod)
