@@ -1,7 +1,8 @@
 // Package e2e tests the whole product the way a user drives it, on the `make dev` stack (internal/devcluster):
 // kubectl apply of a sample, kubectl wait, signed requests to the fulfillment pods, a route edit and a key
 // rotation under traffic, and a deletion that leaves nothing behind. Argo CD's health.lua and kstatus are run
-// on the live objects, and `kubectl explain` is checked against every field of the CRDs.
+// on the live objects, and `kubectl explain` is checked against every field of the CRDs. A StatefulSet of
+// servers with their queues in claims keeps a queued event across a SIGKILL, pod deletions and a scale-down.
 package e2e
 
 import (

@@ -1,8 +1,9 @@
 // Package devcluster runs the whole product on one machine without a cluster, for `make dev` and the
 // end-to-end tests: a control plane from the envtest binaries (etcd, kube-apiserver and kube-controller-manager,
-// so garbage collection, ReplicaSets and Deployment status are real), the operator's own binary with its own
-// RBAC, a local kubelet that runs the fulfillment pods as webhookserver processes, and a Service proxy that
-// gives every Service a loopback address.
+// so garbage collection, ReplicaSets, StatefulSets, Deployment status and the binding of volume claims are
+// real), the operator's own binary with its own RBAC, a local kubelet that runs the fulfillment pods as
+// webhookserver processes and provisions their claims as folders, and a Service proxy that gives every
+// Service a loopback address.
 package devcluster
 
 import (
@@ -48,7 +49,7 @@ const OperatorUser = "system:serviceaccount:fulfillment-system:fulfillment-opera
 
 // Options say where the binaries are and where the cluster keeps its state.
 type Options struct {
-	// Dir holds the kubeconfig, the logs and the pods' folders. It is created if needed.
+	// Dir holds the kubeconfig, the logs, the pods' folders and the volumes' folders. It is created if needed.
 	Dir string
 	// RepoRoot is the repository: CRDs, the ClusterRole and bin/k8s (control plane binaries) are found there.
 	RepoRoot string
@@ -133,6 +134,10 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err := c.grantOperatorRole(ctx); err != nil {
 		return nil, err
 	}
+	// Before anything creates a claim, so that every claim naming no class gets this one at admission.
+	if _, err := c.Client.StorageV1().StorageClasses().Create(ctx, kubelet.StorageClass(), metav1.CreateOptions{}); err != nil {
+		return nil, fmt.Errorf("creating the StorageClass %s: %w", kubelet.StorageClassName, err)
+	}
 	if err := c.startControllerManager(); err != nil {
 		return nil, err
 	}
@@ -143,7 +148,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	c.cancel = cancel
 	c.Kubelet = kubelet.New(kubelet.Config{
-		Client: c.Client, NodeName: NodeName, Dir: filepath.Join(opts.Dir, "pods"),
+		Client: c.Client, NodeName: NodeName, Dir: filepath.Join(opts.Dir, "pods"), VolumesDir: filepath.Join(opts.Dir, "volumes"),
 		// The operator's pods, the only image here; other pods stay Pending.
 		Pods:       labels.SelectorFromSet(labels.Set{controllers.LabelName: "webhookserver"}),
 		Binaries:   map[string]string{controllers.ServerCommand: opts.Webhookserver, "/manager": opts.Manager},
@@ -204,13 +209,20 @@ func (c *Cluster) grantOperatorRole(ctx context.Context) error {
 }
 
 // controllerManagerControllers are the kube-controller-manager controllers the dev cluster needs: Deployments,
-// ReplicaSets, garbage collection of owned objects, namespace deletion, PodDisruptionBudget status and
-// ServiceAccounts and ResourceQuotas. Not node lifecycle (the local kubelet sends no heartbeats), not EndpointSlices (every pod
-// has the loopback address, which EndpointSlices refuse; the Service proxy asks the kubelet instead), not the
-// HPA (no metrics API).
+// ReplicaSets, StatefulSets, garbage collection of owned objects, namespace deletion, PodDisruptionBudget
+// status, ServiceAccounts and ResourceQuotas, and for the StatefulSets' PersistentVolumeClaims the binder (it
+// binds each claim to the PersistentVolume the local kubelet provisions, as in a cluster with an external
+// provisioner) and both protection controllers: the API server's StorageObjectInUseProtection admission puts
+// a finalizer on every claim and volume, which only they remove, so without them a deleted claim would stay
+// Terminating for ever. Not node lifecycle (the local kubelet sends no heartbeats), not EndpointSlices (every
+// pod has the loopback address, which EndpointSlices refuse; the Service proxy asks the kubelet instead), not
+// the HPA (no metrics API), not attach-detach or expansion (the volumes are local folders: nothing to attach
+// or grow).
 var controllerManagerControllers = []string{
-	"deployment-controller", "replicaset-controller", "garbage-collector-controller", "namespace-controller",
-	"disruption-controller", "serviceaccount-controller", "resourcequota-controller",
+	"deployment-controller", "replicaset-controller", "statefulset-controller", "garbage-collector-controller",
+	"namespace-controller", "disruption-controller", "serviceaccount-controller", "resourcequota-controller",
+	"persistentvolume-binder-controller", "persistentvolumeclaim-protection-controller",
+	"persistentvolume-protection-controller",
 }
 
 func (c *Cluster) startControllerManager() error {

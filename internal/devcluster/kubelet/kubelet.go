@@ -3,13 +3,17 @@
 // It registers a Node, binds the pods it is given to it (it is the cluster's only node, so it is the scheduler
 // too), and runs each container's command as a local binary in a folder laid out like the container's file
 // system: every ConfigMap, Secret and emptyDir volume is materialised under <pod>/rootfs/<mountPath>, with the
-// kubelet's atomic ..data layout, and kept up to date as the objects change. Paths in the arguments are moved
-// under rootfs. All pods share the host's network, so each gets an address of its own on the loopback
-// (127.0.x.y, its status.podIP), where its container ports listen at their own numbers (arguments naming
-// ":<port>" are moved to it), as on a pod network; every port an argument names on the pod's own loopback
-// ("127.0.0.1:<port>") gets a free port on 127.0.0.1 instead. Readiness probes run every second; the pod's
-// status is written as the kubelet writes it, so ReplicaSets, Deployments and everything reading them see real status.
-// A deleted pod gets SIGTERM, its grace period, SIGKILL, then its final deletion.
+// kubelet's atomic ..data layout, and kept up to date as the objects change; a persistentVolumeClaim volume is
+// a link there to its volume's folder, which outlives the pod. The kubelet is the node's storage provisioner
+// too (provisioner.go): each claim of the StorageClass local-folder gets a folder under VolumesDir and a
+// hostPath PersistentVolume, which the PV controller binds. Paths in the arguments are moved under rootfs.
+// All pods share the host's network, so each gets an address of its own on the loopback (127.0.x.y, its
+// status.podIP), where its container ports listen at their own numbers (arguments naming ":<port>" are moved
+// to it), as on a pod network; every port an argument names on the pod's own loopback ("127.0.0.1:<port>")
+// gets a free port on 127.0.0.1 instead. Readiness probes run every second; the pod's status is written as the
+// kubelet writes it, so ReplicaSets, StatefulSets, Deployments and everything reading them see real status.
+// A deleted pod gets SIGTERM, its grace period, SIGKILL, then its final deletion; its folder goes with it, its
+// claims' folders stay.
 package kubelet
 
 import (
@@ -31,6 +35,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	storagelisters "k8s.io/client-go/listers/storage/v1"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -41,6 +46,8 @@ type Config struct {
 	NodeName string
 	// Dir holds a folder per pod.
 	Dir string
+	// VolumesDir holds a folder per PersistentVolume the kubelet provisions: they outlive the pods.
+	VolumesDir string
 	// Pods selects the pods the kubelet schedules and runs; others stay Pending.
 	Pods labels.Selector
 	// Binaries maps a path inside the image (a container's command, or Entrypoint) to a local binary.
@@ -56,6 +63,12 @@ type Kubelet struct {
 	pods       corelisters.PodLister
 	configMaps corelisters.ConfigMapLister
 	secrets    corelisters.SecretLister
+	// claims, volumes and storageClasses are read to mount claims and to provision their volumes.
+	claims         corelisters.PersistentVolumeClaimLister
+	volumes        corelisters.PersistentVolumeLister
+	storageClasses storagelisters.StorageClassLister
+	// storageChanged wakes the provisioner when a claim or a volume changes.
+	storageChanged chan struct{}
 
 	mu      sync.Mutex
 	workers map[types.UID]*worker
@@ -69,7 +82,7 @@ func New(cfg Config) *Kubelet {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Kubelet{cfg: cfg, workers: map[types.UID]*worker{}, ips: map[string]types.UID{}}
+	return &Kubelet{cfg: cfg, workers: map[types.UID]*worker{}, ips: map[string]types.UID{}, storageChanged: make(chan struct{}, 1)}
 }
 
 // allocateIP gives pod an address of its own in 127.0.1.0-127.0.255.255 (Linux routes all of 127.0.0.0/8 to
@@ -109,8 +122,8 @@ func portsFree(ip string, ports []int32) bool {
 	return true
 }
 
-// Run registers the node and runs pods until ctx ends, then stops every process (each gets SIGTERM and a
-// short grace) and returns.
+// Run registers the node and runs pods and provisions volumes until ctx ends, then stops every process (each
+// gets SIGTERM and a short grace) and returns.
 func (k *Kubelet) Run(ctx context.Context) error {
 	if err := k.registerNode(ctx); err != nil {
 		return err
@@ -120,6 +133,18 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	k.pods = podInformer.Lister()
 	k.configMaps = factory.Core().V1().ConfigMaps().Lister()
 	k.secrets = factory.Core().V1().Secrets().Lister()
+	k.storageClasses = factory.Storage().V1().StorageClasses().Lister()
+	storage := cache.ResourceEventHandlerFuncs{AddFunc: k.storageChangedFunc,
+		UpdateFunc: func(_, obj any) { k.storageChangedFunc(obj) }, DeleteFunc: k.storageChangedFunc}
+	for _, informer := range []cache.SharedIndexInformer{
+		factory.Core().V1().PersistentVolumeClaims().Informer(), factory.Core().V1().PersistentVolumes().Informer(),
+	} {
+		if _, err := informer.AddEventHandler(storage); err != nil {
+			return err
+		}
+	}
+	k.claims = factory.Core().V1().PersistentVolumeClaims().Lister()
+	k.volumes = factory.Core().V1().PersistentVolumes().Lister()
 	if _, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { k.observe(ctx, obj) },
 		UpdateFunc: func(_, obj any) { k.observe(ctx, obj) },
@@ -132,7 +157,7 @@ func (k *Kubelet) Run(ctx context.Context) error {
 			return fmt.Errorf("kubelet: the %v cache did not sync", informer)
 		}
 	}
-	<-ctx.Done()
+	k.provisionVolumes(ctx)
 	factory.Shutdown()
 	k.wg.Wait()
 	return nil

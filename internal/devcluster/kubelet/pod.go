@@ -22,36 +22,59 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-// syncVolumes writes every ConfigMap, Secret and emptyDir volume under rootfs at each of its mount points.
-// Unchanged volumes are not touched; a changed one is swapped in at once.
+// syncVolumes mounts every volume under rootfs at each of its mount points: a ConfigMap or Secret is written
+// there (an unchanged one is not touched, a changed one is swapped in at once), an emptyDir is a folder, and a
+// claim is its volume's folder.
 func (w *worker) syncVolumes(pod *corev1.Pod) error {
 	for i := range pod.Spec.Volumes {
-		volume := &pod.Spec.Volumes[i]
-		files, mode, err := w.volumeFiles(pod.Namespace, volume)
-		if err != nil {
-			return fmt.Errorf("volume %q: %w", volume.Name, err)
+		if err := w.syncVolume(pod.Namespace, &pod.Spec.Volumes[i]); err != nil {
+			return fmt.Errorf("volume %q: %w", pod.Spec.Volumes[i].Name, err)
 		}
-		for _, c := range w.containers {
-			for _, mount := range c.spec.VolumeMounts {
-				if mount.Name != volume.Name {
-					continue
-				}
-				if mount.SubPath != "" || mount.SubPathExpr != "" {
-					return fmt.Errorf("volume %q: subPath is %w", volume.Name, errUnsupported)
-				}
-				target := filepath.Join(w.rootfs, mount.MountPath)
-				if files == nil {
-					err = os.MkdirAll(target, 0o755)
-				} else {
-					_, err = writeAtomic(target, files, mode)
-				}
-				if err != nil {
-					return fmt.Errorf("volume %q at %s: %w", volume.Name, mount.MountPath, err)
-				}
+	}
+	return nil
+}
+
+// syncVolume reads a volume's source, even when no container mounts it, as the kubelet sets up every volume
+// of a pod, then mounts it at each of its mount points.
+func (w *worker) syncVolume(namespace string, volume *corev1.Volume) error {
+	mount, err := w.mounter(namespace, volume)
+	if err != nil {
+		return err
+	}
+	for _, c := range w.containers {
+		for _, m := range c.spec.VolumeMounts {
+			if m.Name != volume.Name {
+				continue
+			}
+			if m.SubPath != "" || m.SubPathExpr != "" {
+				return fmt.Errorf("subPath is %w", errUnsupported)
+			}
+			if err := mount(filepath.Join(w.rootfs, m.MountPath)); err != nil {
+				return fmt.Errorf("at %s: %w", m.MountPath, err)
 			}
 		}
 	}
 	return nil
+}
+
+// mounter reads a volume's source and returns what mounts it at a path under rootfs.
+func (w *worker) mounter(namespace string, volume *corev1.Volume) (func(target string) error, error) {
+	if claim := volume.PersistentVolumeClaim; claim != nil {
+		folder, err := w.claimFolder(namespace, volume.Name, claim.ClaimName)
+		if err != nil {
+			return nil, err
+		}
+		return func(target string) error { return linkFolder(target, folder) }, nil
+	}
+	files, mode, err := w.volumeFiles(namespace, volume)
+	switch {
+	case err != nil:
+		return nil, err
+	case files == nil:
+		return func(target string) error { return os.MkdirAll(target, 0o755) }, nil
+	default:
+		return func(target string) error { _, err := writeAtomic(target, files, mode); return err }, nil
+	}
 }
 
 // volumeFiles are a volume's files and mode; nil files for an emptyDir.
@@ -66,7 +89,7 @@ func (w *worker) volumeFiles(namespace string, volume *corev1.Volume) (map[strin
 		return keyedVolume(w.secretData(namespace, source.Secret.SecretName), source.Secret.Items,
 			ptr.Deref(source.Secret.Optional, false), source.Secret.DefaultMode)
 	default:
-		return nil, 0, fmt.Errorf("only configMap, secret and emptyDir volumes are run: %w", errUnsupported)
+		return nil, 0, fmt.Errorf("only configMap, secret, emptyDir and persistentVolumeClaim volumes are run: %w", errUnsupported)
 	}
 }
 

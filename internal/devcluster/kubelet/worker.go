@@ -47,6 +47,8 @@ type worker struct {
 	ip string
 	// wake is signalled when a process exits, so the restart and status do not wait for the next tick.
 	wake chan struct{}
+	// claimFolders are the folders of the pod's mounted claims, by volume name (claimFolder).
+	claimFolders map[string]string
 
 	// mu guards what Endpoints reads from other goroutines.
 	mu          sync.Mutex
@@ -77,7 +79,7 @@ func newWorker(k *Kubelet, pod *corev1.Pod) *worker {
 	dir := filepath.Join(k.cfg.Dir, fmt.Sprintf("%s_%s_%s", pod.Namespace, pod.Name, pod.UID))
 	w := &worker{
 		k: k, namespace: pod.Namespace, name: pod.Name, uid: pod.UID, labels: pod.Labels,
-		dir: dir, rootfs: filepath.Join(dir, "rootfs"), wake: make(chan struct{}, 1),
+		dir: dir, rootfs: filepath.Join(dir, "rootfs"), wake: make(chan struct{}, 1), claimFolders: map[string]string{},
 	}
 	for i := range pod.Spec.Containers {
 		w.containers = append(w.containers, &container{spec: pod.Spec.Containers[i], ports: map[int32]int{}, podLoopback: map[int]int{}})
@@ -102,6 +104,7 @@ func (w *worker) run(ctx context.Context) {
 		case err != nil || pod.UID != w.uid:
 			// Deleted without a grace period (kubectl delete --force): stop at once.
 			w.stop(0)
+			w.removeFolder()
 			return
 		case pod.DeletionTimestamp != nil:
 			w.terminate(ctx, pod)
@@ -175,7 +178,7 @@ func (w *worker) sync(ctx context.Context, pod *corev1.Pod) {
 			c.ready, c.probeFailed = ready, failure
 			w.mu.Unlock()
 		case volumeErr != nil:
-			c.waiting = &corev1.ContainerStateWaiting{Reason: "CreateContainerConfigError", Message: volumeErr.Error()}
+			c.waiting = volumeWaiting(volumeErr)
 		case now.Before(c.nextStart):
 			c.waiting = &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff",
 				Message: fmt.Sprintf("back-off %s restarting failed container %s", c.backoff, c.spec.Name)}
@@ -241,7 +244,15 @@ func (w *worker) terminate(ctx context.Context, pod *corev1.Pod) {
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		w.k.cfg.Log.Error("deleting a terminated pod", "pod", w.namespace+"/"+w.name, "error", err)
 	}
-	_ = os.RemoveAll(w.dir)
+	w.removeFolder()
+}
+
+// removeFolder removes a deleted pod's folder: its emptyDirs, its copies of ConfigMaps and Secrets, its logs,
+// and the links to its claims' folders, which stay for the next pod.
+func (w *worker) removeFolder() {
+	if err := os.RemoveAll(w.dir); err != nil {
+		w.k.cfg.Log.Error("removing a deleted pod's folder", "pod", w.namespace+"/"+w.name, "error", err)
+	}
 }
 
 // stop sends SIGTERM to every process and SIGKILL to those still running after grace.

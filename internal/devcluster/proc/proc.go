@@ -63,9 +63,13 @@ func (p *Process) Exited() bool {
 	}
 }
 
-// ExitCode waits for the exit and returns its code (-1 when killed by a signal).
+// ExitCode waits for the exit and returns its code; 128 plus the signal's number when a signal killed it, as
+// a container runtime reports it (137 for SIGKILL), so that a pod's last state reads as in a cluster.
 func (p *Process) ExitCode() int {
 	<-p.done
+	if status, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && status.Signaled() {
+		return 128 + int(status.Signal())
+	}
 	return p.cmd.ProcessState.ExitCode()
 }
 

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -46,5 +47,19 @@ func TestStopKillsAfterTheGracePeriod(t *testing.T) {
 	}
 	if !p.Exited() {
 		t.Error("still running after Stop")
+	}
+}
+
+// A process killed by a signal exits with 128 plus the signal, as a container runtime reports it.
+func TestExitCodeOfAKilledProcess(t *testing.T) {
+	p, err := Start(exec.Command("sleep", "30"), filepath.Join(t.TempDir(), "log"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.ExitCode(); code != 137 {
+		t.Errorf("exit code %d after SIGKILL, want 137", code)
 	}
 }
