@@ -1,6 +1,7 @@
 package controllers_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,6 +25,7 @@ import (
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/controllers"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/server"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/statusz"
 )
 
 // localQueueEndpoint is a Generic Async endpoint with the Local queue.
@@ -238,5 +240,98 @@ var _ = Describe("Scaling down an endpoint with a Local queue", func() {
 		}).Should(Succeed())
 		pods["events-0"].mountConfigMap(ns, "events")
 		expectReady(ns, "events", controllers.ReasonAvailable, "1 ready pod serves configuration", 30*time.Second)
+	})
+})
+
+var _ = Describe("An endpoint moving to a Local queue", func() {
+	It("keeps its Deployment until the Deployment's pods delivered what they queued", func() {
+		counter, upstream := startEventCounter()
+		ns := newNamespace()
+		endpoint := localQueueEndpoint(ns, "moving", 1)
+		endpoint.Spec.Delivery = nil // Sync: a Deployment
+		Expect(k8sClient.Create(ctx, endpoint)).To(Succeed())
+		route := &fulfillmentv1alpha1.IntentRoute{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "apply"},
+			Spec: fulfillmentv1alpha1.IntentRouteSpec{
+				EndpointRef: fulfillmentv1alpha1.LocalObjectReference{Name: "moving"},
+				Match:       fulfillmentv1alpha1.RouteMatch{Events: []string{"order.paid"}},
+				Call:        &fulfillmentv1alpha1.CallAction{URL: upstream + "/apply", Body: "request.body.id", Retry: &fulfillmentv1alpha1.Retry{Attempts: 1}},
+			},
+		}
+		Expect(k8sClient.Create(ctx, route)).To(Succeed())
+		deployment := &appsv1.Deployment{}
+		Eventually(func(g Gomega) { g.Expect(k8sClient.Get(ctx, key(ns, "moving"), deployment)).To(Succeed()) }).Should(Succeed())
+		// The Deployment's pod, as its ReplicaSet and the kubelet run it.
+		files := podFiles{root: GinkgoT().TempDir()}
+		Eventually(func(g Gomega) {
+			configMap := &corev1.ConfigMap{}
+			g.Expect(k8sClient.Get(ctx, key(ns, "moving-config"), configMap)).To(Succeed())
+			g.Expect(configMap.Data["config.yaml"]).To(ContainSubstring("/apply"))
+		}).Should(Succeed())
+		files.mountConfigMap(ns, "moving")
+		metrics, webhook := startPodServerWith(files, server.Options{PodName: "moving-7d9f-x2k4p", QueueDir: GinkgoT().TempDir(),
+			BreakerOpenTimeout: 100 * time.Millisecond})
+		pod := createReadyPod(endpoint, "moving-7d9f-x2k4p", metrics)
+		pod.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "moving-7d9f",
+			UID: "0b0c5f1e-2f4c-4a37-9c1e-6a3d9a2b7c11", Controller: ptr.To(true)}}
+		Expect(k8sClient.Update(ctx, pod)).To(Succeed())
+
+		// The endpoint turns Async with the Local queue, as with an operator that kept Local queues in the
+		// Deployment's emptyDir: its pod, still running, loads the new configuration and queues events.
+		Eventually(func(g Gomega) {
+			current := &fulfillmentv1alpha1.WebhookEndpoint{}
+			g.Expect(k8sClient.Get(ctx, key(ns, "moving"), current)).To(Succeed())
+			current.Spec.Delivery = &fulfillmentv1alpha1.Delivery{Mode: fulfillmentv1alpha1.DeliveryAsync,
+				MaxAttempts: ptr.To(int32(100)), Backoff: &fulfillmentv1alpha1.Backoff{Initial: &metav1.Duration{Duration: 20 * time.Millisecond},
+					Max: &metav1.Duration{Duration: 200 * time.Millisecond}}}
+			g.Expect(k8sClient.Update(ctx, current)).To(Succeed())
+		}).Should(Succeed())
+		Eventually(func(g Gomega) { g.Expect(k8sClient.Get(ctx, key(ns, "moving"), &appsv1.StatefulSet{})).To(Succeed()) }).Should(Succeed())
+		// What an older operator rendered: the same configuration, without naming the pod to retire, so that the
+		// pod takes events into its Local queue.
+		Eventually(func(g Gomega) {
+			configMap := &corev1.ConfigMap{}
+			g.Expect(k8sClient.Get(ctx, key(ns, "moving-config"), configMap)).To(Succeed())
+			rendered := configMap.Data["config.yaml"]
+			g.Expect(rendered).To(ContainSubstring("drainPods:\n- moving-7d9f-x2k4p\n"))
+			files.write("config/config.yaml", strings.Replace(rendered, "drainPods:\n- moving-7d9f-x2k4p\n", "", 1))
+			response, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/statusz", metrics))
+			g.Expect(err).NotTo(HaveOccurred())
+			defer response.Body.Close()
+			var report statusz.Report
+			g.Expect(json.NewDecoder(response.Body).Decode(&report)).To(Succeed())
+			g.Expect(report.Queues).To(HaveLen(1))
+		}).Should(Succeed())
+		counter.failing.Store(true)
+		for i := range 3 {
+			body := fmt.Sprintf(`{"event":"order.paid","id":"old_%d"}`, i)
+			response, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d/webhook", webhook), "application/json", strings.NewReader(body))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(response.Body.Close()).To(Succeed())
+			Expect(response.StatusCode).To(Equal(http.StatusAccepted))
+		}
+
+		// The Deployment's pod is named in the configuration, drains, and holds the Deployment back.
+		Eventually(func(g Gomega) {
+			files.mountConfigMap(ns, "moving")
+			current := &fulfillmentv1alpha1.WebhookEndpoint{}
+			g.Expect(k8sClient.Get(ctx, key(ns, "moving"), current)).To(Succeed())
+			ready := meta.FindStatusCondition(current.Status.Conditions, fulfillmentv1alpha1.ConditionReady)
+			g.Expect(ready).NotTo(BeNil())
+			g.Expect(ready.Message).To(ContainSubstring("Deployment moving is removed once its pods delivered their events: " +
+				"pod moving-7d9f-x2k4p delivers its 3 queued events first"))
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key(ns, "moving"), &appsv1.Deployment{})).To(Succeed())
+		}).WithTimeout(3 * time.Second).Should(Succeed())
+
+		// Delivered: the Deployment goes.
+		counter.failing.Store(false)
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key(ns, "moving"), &appsv1.Deployment{})).To(Satisfy(apierrors.IsNotFound))
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+		for i := range 3 {
+			Expect(counter.count(fmt.Sprintf("old_%d", i))).To(BeNumerically(">=", 1), "old_%d was not delivered", i)
+		}
 	})
 })
