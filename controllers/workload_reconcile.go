@@ -15,8 +15,8 @@ import (
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 )
 
-// queueRecheck is how often pods are asked again while a scale-down waits for them or events wait in the queue,
-// so that the status follows.
+// How often pods are asked again while a scale-down waits for them, and for an Async endpoint, so that
+// status.queue follows the events waiting.
 const (
 	drainingRecheck = 5 * time.Second
 	queuedRecheck   = 30 * time.Second
@@ -141,8 +141,8 @@ func (r *WebhookEndpointReconciler) replaceStatefulSet(ctx context.Context, endp
 	return nil
 }
 
-// podsRecheck is when to read the pods' reports again: soon while a scale-down waits for them, regularly while
-// events wait in the queue, and as the configuration check says otherwise.
+// podsRecheck is when to read the pods' reports again: soon while a scale-down waits for them, every
+// queuedRecheck for an Async endpoint, and as the configuration check says otherwise.
 func podsRecheck(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts *EndpointFacts, plan retirement) time.Duration {
 	switch {
 	case facts.QueueDraining != "" || len(plan.drain) > 0:
@@ -150,8 +150,8 @@ func podsRecheck(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts *EndpointF
 	case !facts.PodsRead:
 		return 0
 	}
-	if queue := queueStatus(endpoint.Namespace+"/"+endpoint.Name, facts.PodReports); queue != nil && queue.Waiting > 0 {
-		return queuedRecheck
+	if queue := queueStatus(endpoint.Namespace+"/"+endpoint.Name, facts.PodReports); queue != nil {
+		return queuedRecheck // an Async endpoint: status.queue follows its pods
 	}
 	check := configurationCheck(facts.ConfigHash, facts.PodReports)
 	if check.reason == "" {

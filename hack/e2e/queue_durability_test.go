@@ -1,0 +1,227 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+)
+
+// durableEndpoint is an Async endpoint with the Local queue whose route applies each event at upstream, with
+// enough attempts for the events to outlast the outage and short backoffs so that the test does not wait long.
+const durableEndpoint = `apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata:
+  name: %[1]s
+spec:
+  dialect: Generic
+  path: /events
+  auth: {allowUnauthenticated: true}
+  delivery:
+    mode: Async
+    queue: Local
+    maxAttempts: 100
+    backoff: {initial: 500ms, max: 3s}
+  replicas: 2
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: IntentRoute
+metadata:
+  name: %[1]s-apply
+spec:
+  endpointRef: {name: %[1]s}
+  match: {events: [order.paid]}
+  call: {url: "%[2]s/apply", body: 'request.body.id', timeout: 2s, retry: {attempts: 1}}
+`
+
+// deliveries is an upstream that counts the events applied, by id, without deduplicating; it answers 503 while
+// down, and takes delay per event.
+type deliveries struct {
+	down    atomic.Bool
+	delay   atomic.Int64 // nanoseconds
+	mu      sync.Mutex
+	applied map[string]int
+}
+
+func startDeliveries(t *testing.T) (*deliveries, string) {
+	t.Helper()
+	d := &deliveries{applied: map[string]int{}}
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	upstream := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		time.Sleep(time.Duration(d.delay.Load()))
+		if d.down.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		d.mu.Lock()
+		d.applied[strings.Trim(string(body), `"`)]++
+		d.mu.Unlock()
+	})}
+	go func() { _ = upstream.Serve(listener) }()
+	t.Cleanup(func() { _ = upstream.Close() })
+	return d, "http://" + listener.Addr().String()
+}
+
+// missingAndDuplicates are the ids of acknowledged events never applied, and how many applications were
+// repeats.
+func (d *deliveries) missingAndDuplicates(acknowledged []string) (missing []string, duplicates int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, id := range acknowledged {
+		switch n := d.applied[id]; {
+		case n == 0:
+			missing = append(missing, id)
+		case n > 1:
+			duplicates += n - 1
+		}
+	}
+	return missing, duplicates
+}
+
+// acknowledge sends events until each is answered 202, as a sender retries a 503 or a refused connection (a
+// retiring or restarting pod), and returns their ids.
+func acknowledge(t *testing.T, url, prefix string, n int) []string {
+	t.Helper()
+	ids := make([]string, 0, n)
+	for i := range n {
+		id := fmt.Sprintf("%s_%03d", prefix, i)
+		body := []byte(fmt.Sprintf(`{"event":"order.paid","id":%q}`, id))
+		eventually(t, 30*time.Second, "event "+id+" acknowledged", func() error {
+			status, answer, err := post(url, body, http.Header{})
+			if err != nil || status != http.StatusAccepted {
+				return fmt.Errorf("status %d, error %v, answer %s", status, err, answer)
+			}
+			return nil
+		})
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// waitDelivered waits until every acknowledged event was applied, and reports the duplicates.
+func waitDelivered(t *testing.T, d *deliveries, acknowledged []string, timeout time.Duration) {
+	t.Helper()
+	eventually(t, timeout, "every acknowledged event delivered", func() error {
+		if missing, _ := d.missingAndDuplicates(acknowledged); len(missing) > 0 {
+			return fmt.Errorf("%d of %d not delivered yet, e.g. %s", len(missing), len(acknowledged), missing[0])
+		}
+		return nil
+	})
+	_, duplicates := d.missingAndDuplicates(acknowledged)
+	t.Logf("all %d acknowledged events delivered, %d duplicate deliveries", len(acknowledged), duplicates)
+}
+
+func readyCondition(t *testing.T, namespace, name string) *metav1.Condition {
+	t.Helper()
+	return meta.FindStatusCondition(endpoint(t, namespace, name).Status.Conditions, fulfillmentv1alpha1.ConditionReady)
+}
+
+// TestNoAcknowledgedEventLostAcrossRolloutAndScaleDown: while the upstream is down, 200 events are
+// acknowledged; the pod template changes (a rollout replaces both pods) and the endpoint scales from 2 pods to
+// 1; once the upstream is back, every one of the 200 is delivered.
+func TestNoAcknowledgedEventLostAcrossRolloutAndScaleDown(t *testing.T) {
+	const ns, name = "e2e-durable", "durable"
+	upstream, upstreamURL := startDeliveries(t)
+	kubectl(t, "create", "namespace", ns)
+	apply(t, ns, fmt.Sprintf(durableEndpoint, name, upstreamURL))
+	kubectl(t, "wait", "-n", ns, "--for=condition=Ready", "webhookendpoint/"+name, "--timeout=120s")
+	url := localURL(t, ns, name)
+
+	upstream.down.Store(true)
+	start := time.Now()
+	acknowledged := acknowledge(t, url, "evt", 200)
+	t.Logf("200 events acknowledged in %s with the upstream down", time.Since(start).Round(time.Millisecond))
+	eventually(t, 60*time.Second, "status.queue to show the 200 events", func() error {
+		if queue := endpoint(t, ns, name).Status.Queue; queue == nil || queue.Waiting != 200 {
+			return fmt.Errorf("status.queue is %+v", queue)
+		}
+		return nil
+	})
+
+	// A rollout: every pod is replaced, one at a time, and comes back with its claim.
+	patched := time.Now()
+	kubectl(t, "patch", "webhookendpoint", name, "-n", ns, "--type", "merge",
+		"-p", `{"spec":{"podTemplate":{"metadata":{"annotations":{"e2e/rollout":"1"}}}}}`)
+	kubectl(t, "rollout", "status", "statefulset/"+name, "-n", ns, "--timeout=120s")
+	t.Logf("both pods replaced %s after the patch", time.Since(patched).Round(time.Millisecond))
+
+	// A scale-down: the retired pod keeps its events, so the StatefulSet keeps it, draining.
+	kubectl(t, "patch", "webhookendpoint", name, "-n", ns, "--type", "merge", "-p", `{"spec":{"replicas":1}}`)
+	eventually(t, 60*time.Second, "the scale-down to wait for the retired pod's events", func() error {
+		ready := readyCondition(t, ns, name)
+		if ready == nil || ready.Reason != "QueueDraining" || !strings.Contains(ready.Message, "pod "+name+"-1 delivers its") {
+			return fmt.Errorf("Ready is %+v", ready)
+		}
+		return nil
+	})
+	if replicas := kubectl(t, "get", "statefulset", name, "-n", ns, "-o", "jsonpath={.spec.replicas}"); replicas != "2" {
+		t.Fatalf("the StatefulSet has %s replicas while its retired pod holds events", replicas)
+	}
+
+	upstream.down.Store(false)
+	back := time.Now()
+	waitDelivered(t, upstream, acknowledged, 2*time.Minute)
+	t.Logf("delivered %s after the upstream came back", time.Since(back).Round(time.Millisecond))
+	eventually(t, 60*time.Second, "the scale-down to finish", func() error {
+		replicas := kubectl(t, "get", "statefulset", name, "-n", ns, "-o", "jsonpath={.spec.replicas}")
+		if ready := readyCondition(t, ns, name); replicas != "1" || ready == nil || ready.Status != metav1.ConditionTrue {
+			return fmt.Errorf("%s replicas, Ready %+v", replicas, ready)
+		}
+		return nil
+	})
+	kubectl(t, "delete", "namespace", ns, "--wait=false")
+}
+
+// TestNoAcknowledgedEventLostWhenAPodIsKilled: the pods deliver slowly; a pod's process is killed with SIGKILL
+// mid-delivery, restarts with its claim, and every acknowledged event is delivered (at least once: an event
+// cut off in flight is delivered again).
+func TestNoAcknowledgedEventLostWhenAPodIsKilled(t *testing.T) {
+	const ns, name = "e2e-killed", "killed"
+	upstream, upstreamURL := startDeliveries(t)
+	kubectl(t, "create", "namespace", ns)
+	apply(t, ns, fmt.Sprintf(durableEndpoint, name, upstreamURL))
+	kubectl(t, "wait", "-n", ns, "--for=condition=Ready", "webhookendpoint/"+name, "--timeout=120s")
+	url := localURL(t, ns, name)
+
+	upstream.delay.Store(int64(300 * time.Millisecond))
+	acknowledged := acknowledge(t, url, "kill", 100)
+	eventually(t, 30*time.Second, "deliveries under way", func() error {
+		if missing, _ := upstream.missingAndDuplicates(acknowledged); len(missing) == len(acknowledged) {
+			return fmt.Errorf("nothing delivered yet")
+		}
+		return nil
+	})
+	pid := strings.TrimPrefix(kubectl(t, "get", "pod", name+"-0", "-n", ns, "-o", "jsonpath={.status.containerStatuses[0].containerID}"), "process://")
+	var process int
+	if _, err := fmt.Sscan(pid, &process); err != nil {
+		t.Fatalf("container ID process://%s: %v", pid, err)
+	}
+	missingBefore, _ := upstream.missingAndDuplicates(acknowledged)
+	if err := syscall.Kill(process, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("killed %s-0 (pid %d) with %d events not delivered yet", name, process, len(missingBefore))
+	eventually(t, 60*time.Second, "the killed container restarted", func() error {
+		if restarts := kubectl(t, "get", "pod", name+"-0", "-n", ns, "-o", "jsonpath={.status.containerStatuses[0].restartCount}"); restarts == "0" {
+			return fmt.Errorf("restartCount %s", restarts)
+		}
+		return nil
+	})
+	waitDelivered(t, upstream, acknowledged, 2*time.Minute)
+	kubectl(t, "delete", "namespace", ns, "--wait=false")
+}
