@@ -104,7 +104,7 @@ func acknowledge(t *testing.T, url, prefix string, n int) []string {
 		eventually(t, 30*time.Second, "event "+id+" acknowledged", func() error {
 			status, answer, err := post(url, body, http.Header{})
 			if err != nil || status != http.StatusAccepted {
-				return fmt.Errorf("status %d, error %v, answer %s", status, err, answer)
+				return fmt.Errorf("status %d, answer %s: %w", status, answer, err)
 			}
 			return nil
 		})
