@@ -21,17 +21,20 @@ type Server struct {
 	// Dir holds its append-only file, so that a restart keeps the data.
 	Dir  string
 	port int
+	args []string // redis-server options after the defaults
 	cmd  *exec.Cmd
 	t    testing.TB
 }
 
-// Start starts redis-server with persistence (appendonly, fsync always) in a temporary folder.
-func Start(t testing.TB) *Server {
+// Start starts redis-server with persistence (appendonly, fsync always) in a temporary folder. args are more
+// redis-server options, e.g. "--appendfsync", "everysec": they come after the defaults, so they override them,
+// and a restart keeps them. PING must keep its name: Start waits for its answer.
+func Start(t testing.TB, args ...string) *Server {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redis-server is not installed: run .ci/run, or `apt-get install -y redis-server`")
 	}
-	s := &Server{Dir: t.TempDir(), port: freePort(t), t: t}
+	s := &Server{Dir: t.TempDir(), port: freePort(t), args: args, t: t}
 	s.Addr = "127.0.0.1:" + strconv.Itoa(s.port)
 	s.start()
 	t.Cleanup(s.Kill)
@@ -43,10 +46,12 @@ func (s *Server) URL() string { return "redis://" + s.Addr + "/0" }
 
 func (s *Server) start() {
 	s.t.Helper()
-	s.cmd = exec.Command("redis-server",
+	args := append([]string{
 		"--bind", "127.0.0.1", "--port", strconv.Itoa(s.port), "--dir", s.Dir,
 		"--save", "", "--appendonly", "yes", "--appendfsync", "always",
-		"--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning")
+		"--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning",
+	}, s.args...)
+	s.cmd = exec.Command("redis-server", args...)
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatalf("starting redis-server: %v", err)
 	}

@@ -20,7 +20,8 @@
 // Redis configuration, not this package's: with appendonly yes and appendfsync always nothing acknowledged is
 // lost; with appendfsync everysec (Redis' default when AOF is on) up to about a second of acknowledged events
 // can be lost if the Redis host crashes; without persistence a Redis restart loses everything. Replication is
-// asynchronous, so a failover can also lose the latest writes. Every call is bounded by RedisOptions.Timeout
+// asynchronous, so a failover can also lose the latest writes. Durability says which case a queue is in: Redis
+// reads it from CONFIG GET, or from INFO persistence where CONFIG is not available. Every call is bounded by RedisOptions.Timeout
 // (default 1s), connecting included: when Redis is down, Enqueue fails within it and the server answers 503.
 //
 // An error from Enqueue means "maybe stored" (for example Redis wrote the event and the answer was lost). A

@@ -274,6 +274,12 @@ func deleteKeys(bucket *bolt.Bucket, match func(value []byte) bool) (int, error)
 	return len(keys), nil
 }
 
+// Durability is always Fsync: every commit is fsynced before it returns (TestLocalSyncsBeforeEnqueueReturns
+// keeps the file out of bbolt's NoSync modes).
+func (q *Local) Durability(context.Context) (Durability, string) {
+	return DurabilityFsync, ""
+}
+
 // Stats counts the events from counters; it reads the file only for Oldest, when events wait.
 func (q *Local) Stats(ctx context.Context) (Stats, error) {
 	if q.closed() {

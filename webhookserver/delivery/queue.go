@@ -82,6 +82,9 @@ type Queue interface {
 	PurgeAll(ctx context.Context) (int, error)
 	// Stats counts the events the queue holds.
 	Stats(ctx context.Context) (Stats, error)
+	// Durability says which acknowledged events survive a crash of the store, with a detail: the settings it
+	// was read from, or why it is DurabilityUnknown.
+	Durability(ctx context.Context) (Durability, string)
 	// Close releases the store. Call it after Run returned; a Run still active returns ErrClosed.
 	Close() error
 }

@@ -117,6 +117,7 @@ type Redis struct {
 	closed     atomic.Bool
 	groupReady atomic.Bool
 	retryAdded chan struct{} // this process delayed an event: the promoter rereads the next due time
+	durability durabilityCache
 
 	mu       sync.Mutex
 	inFlight map[string]struct{} // stream entry ids this process's workers hold

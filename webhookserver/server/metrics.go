@@ -157,7 +157,13 @@ var queueOldestAge = prometheus.NewDesc("fulfillment_queue_oldest_event_age_seco
 	"Age of the oldest event waiting (pending, in flight or delayed) in an Async endpoint's delivery queue; 0 when none waits. In a very large queue it is a lower bound.",
 	[]string{"endpoint"}, nil)
 
-// queueCollector reads the queues at scrape time; a queue that cannot be read is left out.
+// queueDurable describes whether a queue keeps every acknowledged event through a crash of its store.
+var queueDurable = prometheus.NewDesc("fulfillment_queue_durable",
+	"1 when an Async endpoint's queue has every acknowledged event on disk (durability Fsync on /statusz), 0 when a crash of its store can lose some; absent while the durability is Unknown.",
+	[]string{"endpoint"}, nil)
+
+// queueCollector reads the queues at scrape time; a queue whose counts cannot be read has only its durability
+// reported, and that only when it is known.
 type queueCollector struct {
 	queues func() []statusz.Queue
 }
@@ -165,6 +171,7 @@ type queueCollector struct {
 func (c queueCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- queueEvents
 	ch <- queueOldestAge
+	ch <- queueDurable
 }
 
 func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
@@ -173,6 +180,9 @@ func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	now := time.Now()
 	for _, q := range c.queues() {
+		if durable, known := isDurable(q); known {
+			ch <- prometheus.MustNewConstMetric(queueDurable, prometheus.GaugeValue, durable, q.Endpoint)
+		}
 		if q.Error != "" {
 			continue
 		}
@@ -181,6 +191,18 @@ func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(queueOldestAge, prometheus.GaugeValue, oldestAge(q, now), q.Endpoint)
 	}
+}
+
+// isDurable is 1 when the queue keeps every acknowledged event through a crash, 0 when it does not; known is
+// false when its durability could not be read, which says neither.
+func isDurable(q statusz.Queue) (durable float64, known bool) {
+	switch q.Durability {
+	case statusz.DurabilityFsync:
+		return 1, true
+	case statusz.DurabilityUnknown, "":
+		return 0, false
+	}
+	return 0, true
 }
 
 // oldestAge is how long the queue's oldest waiting event has waited at now, 0 when none waits.

@@ -215,22 +215,56 @@ func (s *Server) readQueues(queues []servedQueue) []statusz.Queue {
 	return reports
 }
 
+// readQueue reads a queue's counts, then its durability within what is left of the same timeout: the counts
+// matter more, since a pod is retired on them.
 func (s *Server) readQueue(q servedQueue) statusz.Queue {
 	ctx, cancel := context.WithTimeout(context.Background(), queueStatsTimeout)
 	defer cancel()
 	report := statusz.Queue{Endpoint: q.endpoint, Kind: q.kind}
-	stats, err := q.queue.Stats(ctx)
+	s.readCounts(ctx, q.queue, &report)
+	level, detail := q.queue.Durability(ctx)
+	report.Durability, report.DurabilityDetail = durabilityName(level), s.redact(detail)
+	return report
+}
+
+// readCounts fills the report's counts, or its error when they cannot be read.
+func (s *Server) readCounts(ctx context.Context, queue delivery.Queue, report *statusz.Queue) {
+	stats, err := queue.Stats(ctx)
 	if err != nil {
-		report.Error = err.Error()
-		if s.opts.Secrets != nil {
-			report.Error = s.opts.Secrets.Redact(report.Error) // the report is read over the network
-		}
-		return report
+		report.Error = s.redact(err.Error())
+		return
 	}
 	report.Pending, report.InFlight, report.Delayed, report.Dead = stats.Pending, stats.InFlight, stats.Delayed, stats.Dead
 	if !stats.Oldest.IsZero() {
 		oldest := stats.Oldest.UTC()
 		report.OldestReceived = &oldest
 	}
-	return report
+}
+
+// redact removes the secret values the server read from a text the report carries: it is read over the
+// network.
+func (s *Server) redact(text string) string {
+	if s.opts.Secrets == nil {
+		return text
+	}
+	return s.opts.Secrets.Redact(text)
+}
+
+// durabilityNames are the /statusz names of the queues' durabilities.
+var durabilityNames = map[delivery.Durability]string{
+	delivery.DurabilityFsync:       statusz.DurabilityFsync,
+	delivery.DurabilityEverySecond: statusz.DurabilityEverySecond,
+	delivery.DurabilityOSFlush:     statusz.DurabilityOSFlush,
+	delivery.DurabilitySnapshots:   statusz.DurabilitySnapshots,
+	delivery.DurabilityNone:        statusz.DurabilityNone,
+	delivery.DurabilityUnknown:     statusz.DurabilityUnknown,
+}
+
+// durabilityName is the /statusz name of level; a level /statusz has no name for is Unknown, which claims
+// nothing.
+func durabilityName(level delivery.Durability) string {
+	if name, ok := durabilityNames[level]; ok {
+		return name
+	}
+	return statusz.DurabilityUnknown
 }

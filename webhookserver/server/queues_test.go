@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fulfillment-dev/fulfillment-operator/internal/testredis"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/statusz"
 )
 
 // /statusz and the metrics report each Async endpoint's queue: the events waiting while the upstream is down,
@@ -50,6 +51,31 @@ func TestStatuszReportsQueues(t *testing.T) {
 	}
 }
 
+// /statusz and the metrics say what each queue's acknowledged events survive: a Local queue's are on disk, a
+// Redis queue's depend on the persistence Redis was started with.
+func TestStatuszReportsDurability(t *testing.T) {
+	upstream := newApplyUpstream(t)
+	redis := testredis.Start(t, "--appendfsync", "everysec")
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	writeConfig(t, path, threeEndpoints(upstream.URL, redis.URL()))
+	s := serve(t, Options{Source: &FileSource{Path: path}, QueueDir: t.TempDir()})
+
+	for _, want := range []struct{ endpoint, durability, detail, durable string }{
+		{"default/local", statusz.DurabilityFsync, "", "1"},
+		{"default/redis", statusz.DurabilityEverySecond, "appendonly yes, appendfsync everysec", "0"},
+	} {
+		got := s.queue(want.endpoint)
+		if got.Durability != want.durability || got.DurabilityDetail != want.detail {
+			t.Errorf("%s on /statusz: durability %q (%q), want %q (%q)", want.endpoint, got.Durability,
+				got.DurabilityDetail, want.durability, want.detail)
+		}
+		series := `fulfillment_queue_durable{endpoint="` + want.endpoint + `"}`
+		if durable := s.metric(series); durable != want.durable {
+			t.Errorf("%s is %q, want %s", series, durable, want.durable)
+		}
+	}
+}
+
 // A queue whose counts cannot be read is reported with the error and no counts, in bounded time, and the other
 // queues are still read.
 func TestStatuszReportsAnUnreadableQueue(t *testing.T) {
@@ -71,8 +97,12 @@ func TestStatuszReportsAnUnreadableQueue(t *testing.T) {
 			if q.Error == "" || !strings.Contains(q.Error, "redis") || q.Waiting() != 0 || q.Dead != 0 || q.OldestReceived != nil {
 				t.Errorf("the queue of an unreachable Redis: %+v; want its error and no counts", q)
 			}
+			if q.Durability != statusz.DurabilityUnknown || !strings.Contains(q.DurabilityDetail, "refused") {
+				t.Errorf("the queue of an unreachable Redis: durability %q (%q), want Unknown with the error",
+					q.Durability, q.DurabilityDetail)
+			}
 		case "default/local":
-			if q.Error != "" {
+			if q.Error != "" || q.Durability != statusz.DurabilityFsync {
 				t.Errorf("the Local queue: %+v", q)
 			}
 		}

@@ -1,9 +1,9 @@
 // Package statusz is what a webhookserver reports about itself on its metrics listener (GET /statusz, JSON):
-// the configuration it serves and the last one it refused, whether it is being retired, and the events its
-// Async queues hold. The operator reads it from every pod, so that an endpoint is never Ready on a
-// configuration its pods do not serve, a pod is retired only once its queue is empty, and the endpoint's
-// status shows the events waiting. It holds only the wire types, so that the operator shares them without
-// depending on the server.
+// the configuration it serves and the last one it refused, whether it is being retired, the events its Async
+// queues hold, and which acknowledged events those queues would lose in a crash of their store. The operator
+// reads it from every pod, so that an endpoint is never Ready on a configuration its pods do not serve, a pod
+// is retired only once its queue is empty, and the endpoint's status shows the events waiting. It holds only
+// the wire types, so that the operator shares them without depending on the server.
 package statusz
 
 import "time"
@@ -42,7 +42,34 @@ type Queue struct {
 	OldestReceived *time.Time `json:"oldestReceived,omitempty"`
 	// Error is set when the counts could not be read (Redis down); the counts are then zero.
 	Error string `json:"error,omitempty"`
+	// Durability says which of the events the server acknowledged (202) survive a crash of the queue's store:
+	// one of the Durability* values. Anything but DurabilityFsync can lose acknowledged events.
+	Durability string `json:"durability,omitempty"`
+	// DurabilityDetail is what the durability was read from, e.g. `appendonly no, save ""` for Redis, or why
+	// it is DurabilityUnknown.
+	DurabilityDetail string `json:"durabilityDetail,omitempty"`
 }
+
+// Values of Queue.Durability, from the strongest.
+const (
+	// DurabilityFsync: every acknowledged event is on disk. A Local queue (its file is fsynced before the 202),
+	// or Redis with appendonly yes and appendfsync always.
+	DurabilityFsync = "Fsync"
+	// DurabilityEverySecond: Redis with appendonly yes and appendfsync everysec; a crash can lose about the last
+	// second of acknowledged events.
+	DurabilityEverySecond = "EverySecond"
+	// DurabilityOSFlush: Redis with appendonly yes and appendfsync no; the kernel writes the file to disk when it
+	// chooses, and a crash of the Redis host loses what it had not written.
+	DurabilityOSFlush = "OSFlush"
+	// DurabilitySnapshots: Redis without AOF, with RDB snapshots; a crash loses the events acknowledged since the
+	// last snapshot.
+	DurabilitySnapshots = "Snapshots"
+	// DurabilityNone: Redis without AOF and without snapshots; a restart loses every queued event.
+	DurabilityNone = "None"
+	// DurabilityUnknown: the server could not read the Redis persistence settings (CONFIG and INFO refused, or
+	// Redis unreachable); DurabilityDetail says why.
+	DurabilityUnknown = "Unknown"
+)
 
 // Waiting is the number of events not yet delivered: pending, in flight and delayed.
 func (q Queue) Waiting() int64 { return q.Pending + q.InFlight + q.Delayed }
