@@ -24,6 +24,7 @@ import (
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/controllers"
+	"github.com/fulfillment-dev/fulfillment-operator/internal/testredis"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/server"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/statusz"
 )
@@ -333,5 +334,39 @@ var _ = Describe("An endpoint moving to a Local queue", func() {
 		for i := range 3 {
 			Expect(counter.count(fmt.Sprintf("old_%d", i))).To(BeNumerically(">=", 1), "old_%d was not delivered", i)
 		}
+	})
+})
+
+var _ = Describe("An endpoint with a Redis queue", func() {
+	It("says when Redis's persistence can lose acknowledged events, with a Warning", func() {
+		redis := testredis.Start(GinkgoT(), "--appendonly", "no", "--save", "")
+		ns := newNamespace()
+		endpoint := localQueueEndpoint(ns, "redis-events", 1)
+		endpoint.Spec.Redis = &fulfillmentv1alpha1.RedisConnection{URL: redis.URL()}
+		endpoint.Spec.Delivery.Queue = fulfillmentv1alpha1.QueueRedis
+		Expect(k8sClient.Create(ctx, endpoint)).To(Succeed())
+		files := podFiles{root: GinkgoT().TempDir()}
+		Eventually(func(g Gomega) {
+			configMap := &corev1.ConfigMap{}
+			g.Expect(k8sClient.Get(ctx, key(ns, "redis-events-config"), configMap)).To(Succeed())
+		}).Should(Succeed())
+		files.mountConfigMap(ns, "redis-events")
+		metrics, _ := startPodServerWith(files, server.Options{PodName: "redis-events-5c8d-q7w2e"})
+		createReadyPod(endpoint, "redis-events-5c8d-q7w2e", metrics)
+
+		Eventually(func(g Gomega) {
+			playDeploymentController(g, ns, "redis-events")
+			current := &fulfillmentv1alpha1.WebhookEndpoint{}
+			g.Expect(k8sClient.Get(ctx, key(ns, "redis-events"), current)).To(Succeed())
+			condition := meta.FindStatusCondition(current.Status.Conditions, fulfillmentv1alpha1.ConditionQueueDurable)
+			g.Expect(condition).NotTo(BeNil())
+			g.Expect(condition.Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(condition.Reason).To(Equal("None"))
+			g.Expect(condition.Message).To(ContainSubstring("a Redis restart loses every queued event"))
+			g.Expect(eventNotes(g, ns, controllers.ReasonEventsAtRisk)).To(HaveLen(1))
+			// It informs; the endpoint serves.
+			ready := meta.FindStatusCondition(current.Status.Conditions, fulfillmentv1alpha1.ConditionReady)
+			g.Expect(ready.Status).To(Equal(metav1.ConditionTrue))
+		}).WithTimeout(30 * time.Second).Should(Succeed())
 	})
 })

@@ -535,6 +535,18 @@ func (r *WebhookEndpointReconciler) warnInsecureExposure(endpoint *fulfillmentv1
 	r.Recorder.Eventf(endpoint, nil, corev1.EventTypeWarning, insecure.Type, "Reconcile", "%s", insecure.Message)
 }
 
+// warnQueueAtRisk records a Warning EventsAtRisk when QueueDurable turns False or its reason changes: the
+// endpoint acknowledges events that a crash of its Redis can lose.
+func (r *WebhookEndpointReconciler) warnQueueAtRisk(endpoint *fulfillmentv1alpha1.WebhookEndpoint, before, after *metav1.Condition) {
+	if after == nil || after.Status != metav1.ConditionFalse {
+		return
+	}
+	if before != nil && before.Status == after.Status && before.Reason == after.Reason {
+		return
+	}
+	r.Recorder.Eventf(endpoint, nil, corev1.EventTypeWarning, ReasonEventsAtRisk, "Reconcile", "%s", after.Message)
+}
+
 // suspend scales the Deployment to zero and changes nothing else.
 func (r *WebhookEndpointReconciler) suspend(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint, deployment *appsv1.Deployment) error {
 	if deployment == nil || (deployment.Spec.Replicas != nil && *deployment.Spec.Replicas == 0) {
@@ -628,17 +640,19 @@ func (r *WebhookEndpointReconciler) updateStatus(ctx context.Context, endpoint *
 	if equality.Semantic.DeepEqual(status, endpoint.Status) {
 		return nil
 	}
-	before := meta.FindStatusCondition(endpoint.Status.Conditions, fulfillmentv1alpha1.ConditionReady)
+	previous := endpoint.Status.DeepCopy()
+	before := func(conditionType string) *metav1.Condition { return meta.FindStatusCondition(previous.Conditions, conditionType) }
 	patch := client.MergeFrom(endpoint.DeepCopy())
 	endpoint.Status = status
 	if err := r.Client.Status().Patch(ctx, endpoint, patch); err != nil {
 		return fmt.Errorf("updating the status: %w", err)
 	}
 	after := meta.FindStatusCondition(status.Conditions, fulfillmentv1alpha1.ConditionReady)
-	if after != nil && (before == nil || before.Status != after.Status || before.Reason != after.Reason) {
+	if ready := before(fulfillmentv1alpha1.ConditionReady); after != nil && (ready == nil || ready.Status != after.Status || ready.Reason != after.Reason) {
 		r.Recorder.Eventf(endpoint, nil, ReadyEventType(status), after.Reason, "Reconcile", "%s", after.Message)
 	}
 	r.warnInsecureExposure(endpoint, meta.FindStatusCondition(status.Conditions, fulfillmentv1alpha1.ConditionInsecureExposure))
+	r.warnQueueAtRisk(endpoint, before(fulfillmentv1alpha1.ConditionQueueDurable), meta.FindStatusCondition(status.Conditions, fulfillmentv1alpha1.ConditionQueueDurable))
 	log.FromContext(ctx).V(1).Info("status updated", "ready", after)
 	return nil
 }

@@ -286,6 +286,13 @@ func ComputeEndpointStatus(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts 
 	set(fulfillmentv1alpha1.ConditionRoutesAccepted, routes)
 	exposure, reason, message := exposureCondition(endpoint, facts.Gateways)
 	setConditionStatus(&status.Conditions, fulfillmentv1alpha1.ConditionInsecureExposure, exposure, reason, message, endpoint.Generation, now)
+	if facts.PodsRead {
+		if durable, reason, message, ok := queueDurability(endpoint.Namespace+"/"+endpoint.Name, facts.PodReports); ok {
+			setConditionStatus(&status.Conditions, fulfillmentv1alpha1.ConditionQueueDurable, durable, reason, message, endpoint.Generation, now)
+		} else if endpoint.Spec.Delivery == nil || endpoint.Spec.Delivery.Mode != fulfillmentv1alpha1.DeliveryAsync {
+			meta.RemoveStatusCondition(&status.Conditions, fulfillmentv1alpha1.ConditionQueueDurable)
+		}
+	}
 
 	ready := endpointCheck{ok: true, reason: ReasonAvailable, message: readyMessage}
 	for _, c := range chain {

@@ -16,6 +16,12 @@ const (
 	// roll up into Ready: TLS may end at a load balancer the operator cannot see
 	// (spec.exposure.plaintextAcknowledged).
 	ConditionInsecureExposure = "InsecureExposure"
+	// ConditionQueueDurable says, for an Async endpoint, whether every event it acknowledges (202) survives a
+	// crash of the queue's store, as its pods report it: True for a Local queue (fsynced before the 202) and for
+	// Redis with appendonly yes and appendfsync always; False, with Redis's settings in the reason (EverySecond,
+	// OSFlush, Snapshots, None), when a Redis crash or restart can lose acknowledged events; Unknown when the pods
+	// could not read the settings. It does not roll up into Ready: the Redis server is not the operator's.
+	ConditionQueueDurable = "QueueDurable"
 )
 
 // Condition types of an IntentRoute. Accepted and ResolvedRefs are the decision, as the Gateway API's routes

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"testing"
 	"time"
 )
 
@@ -23,13 +22,22 @@ type Server struct {
 	port int
 	args []string // redis-server options after the defaults
 	cmd  *exec.Cmd
-	t    testing.TB
+	t    T
+}
+
+// T is what Start needs of a test: *testing.T, *testing.B and Ginkgo's GinkgoT() have it.
+type T interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	TempDir() string
+	Cleanup(func())
 }
 
 // Start starts redis-server with persistence (appendonly, fsync always) in a temporary folder. args are more
 // redis-server options, e.g. "--appendfsync", "everysec": they come after the defaults, so they override them,
 // and a restart keeps them. PING must keep its name: Start waits for its answer.
-func Start(t testing.TB, args ...string) *Server {
+func Start(t T, args ...string) *Server {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redis-server is not installed: run .ci/run, or `apt-get install -y redis-server`")
@@ -107,7 +115,7 @@ func ping(addr string) bool {
 	return err == nil && strings.HasPrefix(line, "+PONG")
 }
 
-func freePort(t testing.TB) int {
+func freePort(t T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
