@@ -22,7 +22,7 @@ func TestQueueDurability(t *testing.T) {
 	}{
 		"no Async queue": {},
 		"a server that does not report durability": {queues: []statusz.Queue{queue("Redis", "", "")}},
-		"another endpoint's queue": {queues: []statusz.Queue{{Endpoint: "bots/other", Kind: "Redis", Durability: "None"}}},
+		"another endpoint's queue":                 {queues: []statusz.Queue{{Endpoint: "bots/other", Kind: "Redis", Durability: "None"}}},
 		"a Local queue": {queues: []statusz.Queue{queue("Local", "Fsync", "")}, present: true,
 			status: metav1.ConditionTrue, reason: "Fsync", says: "fsynced on the pod's volume"},
 		"Redis with appendfsync always": {queues: []statusz.Queue{queue("Redis", "Fsync", "appendonly yes, appendfsync always")},

@@ -641,7 +641,9 @@ func (r *WebhookEndpointReconciler) updateStatus(ctx context.Context, endpoint *
 		return nil
 	}
 	previous := endpoint.Status.DeepCopy()
-	before := func(conditionType string) *metav1.Condition { return meta.FindStatusCondition(previous.Conditions, conditionType) }
+	before := func(conditionType string) *metav1.Condition {
+		return meta.FindStatusCondition(previous.Conditions, conditionType)
+	}
 	patch := client.MergeFrom(endpoint.DeepCopy())
 	endpoint.Status = status
 	if err := r.Client.Status().Patch(ctx, endpoint, patch); err != nil {
