@@ -239,7 +239,13 @@ var _ = Describe("Scaling down an endpoint with a Local queue", func() {
 			g.Expect(k8sClient.Get(ctx, key(ns, "events-config"), configMap)).To(Succeed())
 			g.Expect(configMap.Data["config.yaml"]).NotTo(ContainSubstring("drainPods"))
 		}).Should(Succeed())
-		pods["events-0"].mountConfigMap(ns, "events")
+		// Once retired, the configuration stays put (no drain list flapping back).
+		first := pods["events-0"].mountConfigMap(ns, "events")
+		Consistently(func(g Gomega) {
+			configMap := &corev1.ConfigMap{}
+			g.Expect(k8sClient.Get(ctx, key(ns, "events-config"), configMap)).To(Succeed())
+			g.Expect(configMap.Annotations[controllers.AnnotationConfigHash]).To(Equal(first), "%s", configMap.Data["config.yaml"])
+		}).WithTimeout(2 * time.Second).Should(Succeed())
 		expectReady(ns, "events", controllers.ReasonAvailable, "1 ready pod serves configuration", 30*time.Second)
 	})
 })

@@ -207,7 +207,13 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 	if err != nil {
 		return readFailed("Deployment "+endpoint.Name, err)
 	}
-	set, setConflict, err := readWorkload(ctx, r.Client, endpoint, &appsv1.StatefulSet{}, "StatefulSet", local)
+	// The StatefulSet's replica count decides which pods are retired (planRetirement): a stale cached copy from
+	// before the last scale-down would bring a retired pod back, so it is read from the API server.
+	var setReader client.Reader = r.Client
+	if local && r.APIReader != nil {
+		setReader = r.APIReader
+	}
+	set, setConflict, err := readWorkload(ctx, setReader, endpoint, &appsv1.StatefulSet{}, "StatefulSet", local)
 	if err != nil {
 		return readFailed("StatefulSet "+endpoint.Name, err)
 	}

@@ -150,14 +150,14 @@ func podsRecheck(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts *EndpointF
 	case !facts.PodsRead:
 		return 0
 	}
-	if queue := queueStatus(endpoint.Namespace+"/"+endpoint.Name, facts.PodReports); queue != nil {
-		return queuedRecheck // an Async endpoint: status.queue follows its pods
+	recheck := time.Duration(0)
+	if check := configurationCheck(facts.ConfigHash, facts.PodReports); check.reason != "" {
+		recheck = configurationRecheck(check) // with no ready pod, the pod watch brings the endpoint back
 	}
-	check := configurationCheck(facts.ConfigHash, facts.PodReports)
-	if check.reason == "" {
-		return 0 // no ready pod: the pod watch brings the endpoint back
+	if queue := queueStatus(endpoint.Namespace+"/"+endpoint.Name, facts.PodReports); queue != nil && (recheck == 0 || queuedRecheck < recheck) {
+		recheck = queuedRecheck // an Async endpoint: status.queue follows its pods
 	}
-	return configurationRecheck(check)
+	return recheck
 }
 
 // controllerKind is the kind of the pod's controller (ReplicaSet, StatefulSet), "" without one.

@@ -245,3 +245,29 @@ func TestStatefulSetCheck(t *testing.T) {
 		t.Errorf("suspended and scaled down: %+v", check)
 	}
 }
+
+// A pod still loading the configuration is asked again soon, also on an Async endpoint, whose queue status is
+// otherwise refreshed every queuedRecheck.
+func TestPodsRecheck(t *testing.T) {
+	endpoint := localQueueEndpoint(nil)
+	loading := report("a", false, localQueue(0, 0, 0))
+	loading.Report.Configuration.Serving = "old"
+	served := report("a", false, localQueue(0, 0, 0))
+	served.Report.Configuration.Serving = "new"
+	cases := map[string]struct {
+		facts EndpointFacts
+		plan  retirement
+		want  time.Duration
+	}{
+		"draining":                       {facts: EndpointFacts{QueueDraining: "pod a delivers"}, want: drainingRecheck},
+		"not read":                       {want: 0},
+		"loading, with a queue":          {facts: EndpointFacts{PodsRead: true, ConfigHash: "new", PodReports: []PodReport{loading}}, want: configurationLoadingRecheck},
+		"served, with a queue":           {facts: EndpointFacts{PodsRead: true, ConfigHash: "new", PodReports: []PodReport{served}}, want: queuedRecheck},
+		"served, no queue (synchronous)": {facts: EndpointFacts{PodsRead: true, ConfigHash: "new", PodReports: []PodReport{{Pod: "a", Found: true, Ready: true, Report: statusz.Report{Configuration: statusz.Configuration{Serving: "new"}}}}}, want: configurationServedRecheck},
+	}
+	for name, c := range cases {
+		if got := podsRecheck(endpoint, &c.facts, c.plan); got != c.want {
+			t.Errorf("%s: %v, want %v", name, got, c.want)
+		}
+	}
+}
