@@ -54,7 +54,7 @@ verify-generated: manifests generate ## Fail when generated files differ from wh
 	@git diff --exit-code -- config/crd config/rbac api || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
 
 # The packages whose tests render docs/reference from the code: the flag sets and the metrics registry.
-REFERENCE_PACKAGES = . ./webhookserver/cmd/webhookserver
+REFERENCE_PACKAGES = . ./webhookserver/cmd/webhookserver ./webhookserver/server
 
 .PHONY: docs
 docs: ## Regenerate docs/reference (every flag, every metric) from the code; make test fails while it is stale.
