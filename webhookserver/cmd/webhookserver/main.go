@@ -124,7 +124,7 @@ func serveFlags(getenv func(string) string) (*flag.FlagSet, *serveOptions) {
 	flags.StringVar(&opts.configFile, "config", "", "configuration file rendered by the operator (ConfigMap <endpoint>-config)")
 	flags.StringVar(&opts.endpointName, "endpoint", "", "serve only these WebhookEndpoints (comma-separated names or namespace/names) when several are given")
 	flags.StringVar(&opts.listen, "listen", ":8080", "address of the webhook listener")
-	flags.StringVar(&opts.metricsListen, "metrics-listen", ":9090", "address of /metrics, /healthz and /readyz")
+	flags.StringVar(&opts.metricsListen, "metrics-listen", ":9090", "address of /metrics, /healthz, /readyz and /statusz")
 	flags.StringVar(&opts.adminListen, "admin-listen", "127.0.0.1:9091", "address of the dead-letter operations (webhookserver deadletters); \"\" turns them off; a non-loopback address needs --admin-token-file")
 	flags.StringVar(&opts.adminTokenFile, "admin-token-file", "", "file holding the token every admin request must send as Authorization: Bearer (read on every request, so a rotated Secret applies at once)")
 	flags.DurationVar(&opts.reloadInterval, "reload-interval", time.Second, "how often the configuration and mounted Secrets are checked for changes")
