@@ -53,6 +53,13 @@ lint: golangci-lint ## Run golangci-lint.
 verify-generated: manifests generate ## Fail when generated files differ from what is committed.
 	@git diff --exit-code -- config/crd config/rbac api || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
 
+# The packages whose tests render docs/reference from the code: the flag sets and the metrics registry.
+REFERENCE_PACKAGES = . ./webhookserver/cmd/webhookserver ./webhookserver/server
+
+.PHONY: docs
+docs: ## Regenerate docs/reference (every flag, every metric) from the code; make test fails while it is stale.
+	UPDATE_DOCS=1 go test -count=1 -run '^Test(Flag|Metric)Reference$$' $(REFERENCE_PACKAGES)
+
 .PHONY: envtest
 envtest: ## Build kube-apiserver, etcd and kube-controller-manager (make dev, e2e) into bin/k8s (once; cached afterwards).
 	hack/build-envtest.sh --with-controller-manager >/dev/null

@@ -30,6 +30,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -52,44 +53,55 @@ type options struct {
 	requireSecretLabel bool
 	confirmPods        bool
 	operatorNamespace  string
+	logging            zap.Options
 }
 
 func main() {
-	var opts options
-	flag.StringVar(&opts.metricsAddr, "metrics-bind-address", ":8080",
-		"Address the Prometheus metrics endpoint binds to; 0 disables it.")
-	flag.StringVar(&opts.probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
-	flag.BoolVar(&opts.leaderElect, "leader-elect", false,
-		"Elect a leader so that only one of several manager replicas reconciles at a time.")
-	flag.StringVar(&opts.leaderElectionNS, "leader-election-namespace", "",
-		"Namespace of the leader election Lease (default: the namespace the manager runs in).")
-	flag.StringVar(&opts.webhookserverImage, "webhookserver-image", os.Getenv("WEBHOOKSERVER_IMAGE"),
-		"Image of the fulfillment pods (default: env WEBHOOKSERVER_IMAGE).")
-	flag.StringVar(&opts.watchNamespaces, "watch-namespaces", "",
-		"Comma-separated namespaces to watch (default: all namespaces).")
-	// client-go's default of 20 requests per second would stretch a cold start with hundreds of endpoints from
-	// under a minute to about ten (docs/benchmarks.md, operator at scale).
-	flag.Float64Var(&opts.apiQPS, "kube-api-qps", 50, "Requests per second the manager may send to the API server.")
-	flag.IntVar(&opts.apiBurst, "kube-api-burst", 100, "Burst of requests above --kube-api-qps.")
-	flag.BoolVar(&opts.requireSecretLabel, "require-secret-reference-label", false,
-		"Let WebhookEndpoints and IntentRoutes reference only Secrets labelled "+controllers.LabelSecretReference+`: "true"; `+
-			"others are refused with ResolvedRefs=False (routes) or SecretsReady=False (endpoints).")
-	flag.BoolVar(&opts.confirmPods, "confirm-pod-configuration", true,
-		"Ask each ready fulfillment pod which configuration it serves (GET /statusz on its metrics port) and report an "+
-			"endpoint Ready only when all serve the one rendered. Turn off only where the manager cannot reach pods "+
-			"(running outside the cluster).")
-	flag.StringVar(&opts.operatorNamespace, "operator-namespace", os.Getenv("POD_NAMESPACE"),
-		"Namespace the manager runs in, admitted by the endpoints' NetworkPolicies to the pods' metrics port "+
-			"(default: env POD_NAMESPACE).")
-	zapOpts := zap.Options{}
-	zapOpts.BindFlags(flag.CommandLine)
-	flag.Parse()
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	flags, opts := newFlagSet(os.Getenv)
+	_ = flags.Parse(os.Args[1:]) // ExitOnError: a bad flag exits with the usage
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts.logging)))
 
-	if err := run(opts); err != nil {
+	if err := run(*opts); err != nil {
 		ctrl.Log.WithName("setup").Error(err, "manager stopped")
 		os.Exit(1)
 	}
+}
+
+// newFlagSet defines the manager's flags, controller-runtime's --kubeconfig and zap's logging flags included.
+// Defaults read from the environment come through getenv, so that the flag reference (docs/reference/flags.md)
+// is generated from these very definitions, whatever the environment.
+func newFlagSet(getenv func(string) string) (*flag.FlagSet, *options) {
+	opts := &options{}
+	flags := flag.NewFlagSet(os.Args[0], flag.ExitOnError)
+	flags.StringVar(&opts.metricsAddr, "metrics-bind-address", ":8080",
+		"Address the Prometheus metrics endpoint binds to; 0 disables it.")
+	flags.StringVar(&opts.probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
+	flags.BoolVar(&opts.leaderElect, "leader-elect", false,
+		"Elect a leader so that only one of several manager replicas reconciles at a time.")
+	flags.StringVar(&opts.leaderElectionNS, "leader-election-namespace", "",
+		"Namespace of the leader election Lease (default: the namespace the manager runs in).")
+	flags.StringVar(&opts.webhookserverImage, "webhookserver-image", getenv("WEBHOOKSERVER_IMAGE"),
+		"Image of the fulfillment pods (default: env WEBHOOKSERVER_IMAGE).")
+	flags.StringVar(&opts.watchNamespaces, "watch-namespaces", "",
+		"Comma-separated namespaces to watch (default: all namespaces).")
+	// client-go's default of 20 requests per second would stretch a cold start with hundreds of endpoints from
+	// under a minute to about ten (docs/benchmarks.md, operator at scale).
+	flags.Float64Var(&opts.apiQPS, "kube-api-qps", 50, "Requests per second the manager may send to the API server.")
+	flags.IntVar(&opts.apiBurst, "kube-api-burst", 100, "Burst of requests above --kube-api-qps.")
+	flags.BoolVar(&opts.requireSecretLabel, "require-secret-reference-label", false,
+		"Let WebhookEndpoints and IntentRoutes reference only Secrets labelled "+controllers.LabelSecretReference+`: "true"; `+
+			"others are refused with ResolvedRefs=False (routes) or SecretsReady=False (endpoints).")
+	flags.BoolVar(&opts.confirmPods, "confirm-pod-configuration", true,
+		"Ask each ready fulfillment pod which configuration it serves (GET /statusz on its metrics port) and report an "+
+			"endpoint Ready only when all serve the one rendered. Turn off only where the manager cannot reach pods "+
+			"(running outside the cluster).")
+	flags.StringVar(&opts.operatorNamespace, "operator-namespace", getenv("POD_NAMESPACE"),
+		"Namespace the manager runs in, admitted by the endpoints' NetworkPolicies to the pods' metrics port "+
+			"(default: env POD_NAMESPACE).")
+	// ctrl.GetConfigOrDie reads --kubeconfig from controller-runtime's own variable, which this binds.
+	ctrlconfig.RegisterFlags(flags)
+	opts.logging.BindFlags(flags)
+	return flags, opts
 }
 
 func run(opts options) error {

@@ -110,10 +110,17 @@ func NewMetrics(queues func() []statusz.Queue) *Metrics {
 			Help: "1 while this replica is being retired (the configuration names its pod in drainPods): it refuses new events for its Local queues and delivers what they hold.",
 		}),
 	}
-	m.Registry.MustRegister(m.lastReloadSuccessful, m.certificateNotAfter, m.draining, m.idempotency, m.breakerState, m.deliveryAttempts, queueCollector{queues}, m.requests, m.duration, m.inFlight, m.fallbacks, m.authFailures, m.upstreamCalls,
-		m.upstreamLatency, m.reloads, m.configInfo, m.routes,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.Registry.MustRegister(m.fulfillmentCollectors(queues)...)
+	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// fulfillmentCollectors are the server's own metrics, every fulfillment_* family. The metric reference
+// (docs/reference/metrics.md) is generated from this list, so a metric registered here is documented there.
+func (m *Metrics) fulfillmentCollectors(queues func() []statusz.Queue) []prometheus.Collector {
+	return []prometheus.Collector{m.requests, m.duration, m.inFlight, m.fallbacks, m.authFailures, m.upstreamCalls,
+		m.upstreamLatency, m.reloads, m.configInfo, m.lastReloadSuccessful, m.routes, m.idempotency, m.breakerState,
+		m.deliveryAttempts, m.certificateNotAfter, m.draining, queueCollector{queues}}
 }
 
 // Delivery label values: the work was done in the HTTP request (sync) or for a queued event by a delivery

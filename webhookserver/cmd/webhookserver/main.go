@@ -78,6 +78,9 @@ type stringList []string
 
 func (l *stringList) String() string { return strings.Join(*l, ",") }
 
+// Type names the flag's type in the flag reference (docs/reference/flags.md).
+func (l *stringList) Type() string { return "list" }
+
 func (l *stringList) Set(value string) error {
 	for _, part := range strings.Split(value, ",") {
 		if part = strings.TrimSpace(part); part != "" {
@@ -87,44 +90,75 @@ func (l *stringList) Set(value string) error {
 	return nil
 }
 
-func serve(args []string, stderr io.Writer) int {
+// serveOptions are the flags of serve.
+type serveOptions struct {
+	manifests          stringList
+	configFile         string
+	endpointName       string
+	listen             string
+	metricsListen      string
+	adminListen        string
+	adminTokenFile     string
+	reloadInterval     time.Duration
+	shutdownDelay      time.Duration
+	shutdownTimeout    time.Duration
+	tlsCertFile        string
+	tlsKeyFile         string
+	allowUpstreams     stringList
+	readHeaderTimeout  time.Duration
+	queueDir           string
+	podName            string
+	breakerOpenTimeout time.Duration
+	memoryStoreMiB     int64
+	logFormat          string
+	logLevel           string
+	pprofListen        string
+}
+
+// serveFlags defines the flags of serve. Defaults read from the environment come through getenv, so that the
+// flag reference (docs/reference/flags.md) is generated from these very definitions, whatever the environment.
+func serveFlags(getenv func(string) string) (*flag.FlagSet, *serveOptions) {
+	opts := &serveOptions{}
 	flags := flag.NewFlagSet("serve", flag.ContinueOnError)
+	flags.Var(&opts.manifests, "manifests", "YAML files or folders with WebhookEndpoint, IntentRoute and Secret documents (repeatable; paths after the flags count too)")
+	flags.StringVar(&opts.configFile, "config", "", "configuration file rendered by the operator (ConfigMap <endpoint>-config)")
+	flags.StringVar(&opts.endpointName, "endpoint", "", "serve only these WebhookEndpoints (comma-separated names or namespace/names) when several are given")
+	flags.StringVar(&opts.listen, "listen", ":8080", "address of the webhook listener")
+	flags.StringVar(&opts.metricsListen, "metrics-listen", ":9090", "address of /metrics, /healthz, /readyz and /statusz")
+	flags.StringVar(&opts.adminListen, "admin-listen", "127.0.0.1:9091", "address of the dead-letter operations (webhookserver deadletters); \"\" turns them off; a non-loopback address needs --admin-token-file")
+	flags.StringVar(&opts.adminTokenFile, "admin-token-file", "", "file holding the token every admin request must send as Authorization: Bearer (read on every request, so a rotated Secret applies at once)")
+	flags.DurationVar(&opts.reloadInterval, "reload-interval", time.Second, "how often the configuration and mounted Secrets are checked for changes")
+	flags.DurationVar(&opts.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, keep serving this long after /readyz turns 503, so load balancers stop sending first (5s in a cluster)")
+	flags.DurationVar(&opts.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long in-flight requests may take to finish")
+	flags.StringVar(&opts.tlsCertFile, "tls-cert-file", "", "serve HTTPS with this PEM certificate (reloaded when it changes); needs --tls-key-file")
+	flags.StringVar(&opts.tlsKeyFile, "tls-key-file", "", "the PEM key of --tls-cert-file")
+	flags.Var(&opts.allowUpstreams, "allow-upstream-cidrs", "link-local addresses that call and forward may reach after all (repeatable; cloud metadata and link-local addresses are refused otherwise)")
+	flags.DurationVar(&opts.readHeaderTimeout, "read-header-timeout", 10*time.Second, "how long a client may take to send its request headers")
+	flags.StringVar(&opts.queueDir, "queue-dir", "fulfillment-queue", "folder of the on-disk queues of Async endpoints with queue: Local, relative to the working directory unless absolute (a volume in a cluster)")
+	flags.StringVar(&opts.podName, "pod-name", getenv("POD_NAME"), "this replica's pod name (default $POD_NAME): the server drains while the configuration names it in drainPods; empty never drains")
+	flags.DurationVar(&opts.breakerOpenTimeout, "breaker-open-timeout", 5*time.Second, "how long an upstream's circuit stays open after repeated failures before a trial request")
+	flags.Int64Var(&opts.memoryStoreMiB, "idempotency-memory-mib", idempotency.DefaultMaxBytes>>20, "MiB of answers each Memory idempotency store keeps, oldest evicted first (about 2,000 Dialogflow answers per MiB; the process needs about twice this)")
+	flags.StringVar(&opts.logFormat, "log-format", "json", "log format: json or text")
+	flags.StringVar(&opts.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	flags.StringVar(&opts.pprofListen, "pprof-listen", "", "address of Go's profiles (/debug/pprof/), for go tool pprof; off unless set (use a loopback address)")
+	return flags, opts
+}
+
+func serve(args []string, stderr io.Writer) int {
+	flags, opts := serveFlags(os.Getenv)
 	flags.SetOutput(stderr)
-	var manifests stringList
-	flags.Var(&manifests, "manifests", "YAML files or folders with WebhookEndpoint, IntentRoute and Secret documents (repeatable; paths after the flags count too)")
-	configFile := flags.String("config", "", "configuration file rendered by the operator (ConfigMap <endpoint>-config)")
-	endpointName := flags.String("endpoint", "", "serve only these WebhookEndpoints (comma-separated names or namespace/names) when several are given")
-	listen := flags.String("listen", ":8080", "address of the webhook listener")
-	metricsListen := flags.String("metrics-listen", ":9090", "address of /metrics, /healthz and /readyz")
-	adminListen := flags.String("admin-listen", "127.0.0.1:9091", "address of the dead-letter operations (webhookserver deadletters); \"\" turns them off; a non-loopback address needs --admin-token-file")
-	adminTokenFile := flags.String("admin-token-file", "", "file holding the token every admin request must send as Authorization: Bearer (read on every request, so a rotated Secret applies at once)")
-	reloadInterval := flags.Duration("reload-interval", time.Second, "how often the configuration and mounted Secrets are checked for changes")
-	shutdownDelay := flags.Duration("shutdown-delay", 0, "on SIGTERM, keep serving this long after /readyz turns 503, so load balancers stop sending first (5s in a cluster)")
-	shutdownTimeout := flags.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, how long in-flight requests may take to finish")
-	tlsCertFile := flags.String("tls-cert-file", "", "serve HTTPS with this PEM certificate (reloaded when it changes); needs --tls-key-file")
-	tlsKeyFile := flags.String("tls-key-file", "", "the PEM key of --tls-cert-file")
-	var allowUpstreams stringList
-	flags.Var(&allowUpstreams, "allow-upstream-cidrs", "link-local addresses that call and forward may reach after all (repeatable; cloud metadata and link-local addresses are refused otherwise)")
-	readHeaderTimeout := flags.Duration("read-header-timeout", 10*time.Second, "how long a client may take to send its request headers")
-	queueDir := flags.String("queue-dir", "fulfillment-queue", "folder of the on-disk queues of Async endpoints with queue: Local (a volume in a cluster)")
-	podName := flags.String("pod-name", os.Getenv("POD_NAME"), "this replica's pod name (default $POD_NAME): the server drains while the configuration names it in drainPods; empty never drains")
-	breakerOpenTimeout := flags.Duration("breaker-open-timeout", 5*time.Second, "how long an upstream's circuit stays open after repeated failures before a trial request")
-	memoryStoreMiB := flags.Int64("idempotency-memory-mib", idempotency.DefaultMaxBytes>>20, "MiB of answers each Memory idempotency store keeps, oldest evicted first (about 2,000 Dialogflow answers per MiB; the process needs about twice this)")
-	logFormat := flags.String("log-format", "json", "log format: json or text")
-	logLevel := flags.String("log-level", "info", "log level: debug, info, warn or error")
-	pprofListen := flags.String("pprof-listen", "", "address of Go's profiles (/debug/pprof/), for go tool pprof; off unless set (use a loopback address)")
 	if err := flags.Parse(args); err != nil {
 		return 2
 	}
-	if *pprofListen == "" {
+	if opts.pprofListen == "" {
 		// Nobody can read a heap profile, so none is recorded: the profile's hash table of call stacks grows
 		// into 1.3 MiB of resident memory under load otherwise.
 		runtime.MemProfileRate = 0
 	}
-	manifests = append(manifests, flags.Args()...)
+	manifests := append(opts.manifests, flags.Args()...)
 
 	secrets := &redact.Secrets{}
-	logger, err := newLogger(stderr, *logFormat, *logLevel, secrets)
+	logger, err := newLogger(stderr, opts.logFormat, opts.logLevel, secrets)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
@@ -133,30 +167,30 @@ func serve(args []string, stderr io.Writer) int {
 		debug.SetMemoryLimit(limit)
 		logger.Info("Go memory limit set to 90% of the container's", "bytes", limit)
 	}
-	allowed, err := action.ParseAllowedCIDRs(allowUpstreams)
+	allowed, err := action.ParseAllowedCIDRs(opts.allowUpstreams)
 	if err != nil {
 		fmt.Fprintln(stderr, "--allow-upstream-cidrs:", err)
 		return 2
 	}
-	if *memoryStoreMiB < 1 || *memoryStoreMiB > 1<<20 {
+	if opts.memoryStoreMiB < 1 || opts.memoryStoreMiB > 1<<20 {
 		fmt.Fprintln(stderr, "--idempotency-memory-mib must be between 1 and 1048576")
 		return 2
 	}
-	if (*tlsCertFile == "") != (*tlsKeyFile == "") {
+	if (opts.tlsCertFile == "") != (opts.tlsKeyFile == "") {
 		fmt.Fprintln(stderr, "give both --tls-cert-file and --tls-key-file, or neither")
 		return 2
 	}
 	var source server.Source
 	switch {
-	case len(manifests) > 0 && *configFile != "":
+	case len(manifests) > 0 && opts.configFile != "":
 		fmt.Fprintln(stderr, "give either --manifests or --config, not both")
 		return 2
 	case len(manifests) > 0:
-		source = &server.ManifestSource{Paths: manifests, Endpoint: *endpointName, Logf: func(format string, args ...any) {
+		source = &server.ManifestSource{Paths: manifests, Endpoint: opts.endpointName, Logf: func(format string, args ...any) {
 			logger.Info(fmt.Sprintf(format, args...))
 		}}
-	case *configFile != "":
-		source = &server.FileSource{Path: *configFile, Endpoint: *endpointName}
+	case opts.configFile != "":
+		source = &server.FileSource{Path: opts.configFile, Endpoint: opts.endpointName}
 	default:
 		fmt.Fprintln(stderr, "nothing to serve: give --manifests PATH... (for example config/samples) or --config FILE")
 		return 2
@@ -164,31 +198,31 @@ func serve(args []string, stderr io.Writer) int {
 
 	srv, err := server.New(server.Options{
 		Source:              source,
-		Listen:              *listen,
-		MetricsListen:       *metricsListen,
-		AdminListen:         *adminListen,
-		AdminTokenFile:      *adminTokenFile,
-		ReloadInterval:      *reloadInterval,
-		ShutdownDelay:       *shutdownDelay,
-		ShutdownTimeout:     *shutdownTimeout,
+		Listen:              opts.listen,
+		MetricsListen:       opts.metricsListen,
+		AdminListen:         opts.adminListen,
+		AdminTokenFile:      opts.adminTokenFile,
+		ReloadInterval:      opts.reloadInterval,
+		ShutdownDelay:       opts.shutdownDelay,
+		ShutdownTimeout:     opts.shutdownTimeout,
 		Logger:              logger,
 		Secrets:             secrets,
-		TLSCertFile:         *tlsCertFile,
-		BreakerOpenTimeout:  *breakerOpenTimeout,
-		QueueDir:            *queueDir,
-		PodName:             *podName,
+		TLSCertFile:         opts.tlsCertFile,
+		BreakerOpenTimeout:  opts.breakerOpenTimeout,
+		QueueDir:            opts.queueDir,
+		PodName:             opts.podName,
 		AllowedUpstreams:    allowed,
-		ReadHeaderTimeout:   *readHeaderTimeout,
-		TLSKeyFile:          *tlsKeyFile,
-		MemoryStoreMaxBytes: *memoryStoreMiB << 20,
+		ReadHeaderTimeout:   opts.readHeaderTimeout,
+		TLSKeyFile:          opts.tlsKeyFile,
+		MemoryStoreMaxBytes: opts.memoryStoreMiB << 20,
 	})
 	if err != nil {
 		// Problems go to stderr as plain lines, one per problem, for a person to fix.
 		fmt.Fprintf(stderr, "webhookserver: %v\n", secrets.Redact(err.Error()))
 		return 1
 	}
-	if *pprofListen != "" {
-		listener, err := servePprof(*pprofListen, logger)
+	if opts.pprofListen != "" {
+		listener, err := servePprof(opts.pprofListen, logger)
 		if err != nil {
 			fmt.Fprintf(stderr, "--pprof-listen: %v\n", err)
 			return 2
@@ -223,9 +257,8 @@ func newLogger(out io.Writer, format, level string, secrets *redact.Secrets) (*s
 
 // hmacKey prints a new key for a Secret's `secret` key (standalone use; in a cluster the operator generates it).
 func hmacKey(args []string, stdout, stderr io.Writer) int {
-	flags := flag.NewFlagSet("hmac-key", flag.ContinueOnError)
+	flags, scheme := hmacKeyFlags()
 	flags.SetOutput(stderr)
-	scheme := flags.String("scheme", "StandardWebhooks", "HMAC scheme: StandardWebhooks, GitHub, Stripe, Slack, Shopify or Generic")
 	if err := flags.Parse(args); err != nil {
 		return 2
 	}
@@ -238,6 +271,13 @@ func hmacKey(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// hmacKeyFlags defines the flags of hmac-key.
+func hmacKeyFlags() (*flag.FlagSet, *string) {
+	flags := flag.NewFlagSet("hmac-key", flag.ContinueOnError)
+	scheme := flags.String("scheme", "StandardWebhooks", "HMAC scheme: StandardWebhooks, GitHub, Stripe, Slack, Shopify or Generic")
+	return flags, scheme
+}
+
 // deadLetters lists, replays or purges dead letters through a running server's admin listener.
 func deadLetters(args []string, stdout, stderr io.Writer) int {
 	const usage = "usage: webhookserver deadletters list | replay ID | purge (ID | --all) [--endpoint NS/NAME] [--admin URL] [--admin-token-file FILE]"
@@ -246,13 +286,8 @@ func deadLetters(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	command := args[0]
-	flags := flag.NewFlagSet("deadletters "+command, flag.ContinueOnError)
+	flags, opts := deadLetterFlags(command)
 	flags.SetOutput(stderr)
-	admin := flags.String("admin", "http://127.0.0.1:9091", "the server's admin listener (its --admin-listen)")
-	tokenFile := flags.String("admin-token-file", "", "file holding the server's admin token (its --admin-token-file)")
-	endpointName := flags.String("endpoint", "", "the Async endpoint (namespace/name), when the server has several")
-	limit := flags.Int("limit", 100, "how many dead letters to list")
-	all := flags.Bool("all", false, "purge: every dead letter of the endpoint")
 	rest := args[1:]
 	var id string
 	if command != "list" && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
@@ -265,17 +300,17 @@ func deadLetters(args []string, stdout, stderr io.Writer) int {
 		id = flags.Arg(0)
 	}
 	query := url.Values{}
-	if *endpointName != "" {
-		query.Set("endpoint", *endpointName)
+	if opts.endpointName != "" {
+		query.Set("endpoint", opts.endpointName)
 	}
 	method, path := http.MethodPost, "/admin/deadletters/"+command
 	switch {
 	case command == "list":
 		method, path = http.MethodGet, "/admin/deadletters"
-		query.Set("limit", strconv.Itoa(*limit))
-	case id != "" && !*all:
+		query.Set("limit", strconv.Itoa(opts.limit))
+	case id != "" && !opts.all:
 		query.Set("id", id)
-	case command == "purge" && *all && id == "":
+	case command == "purge" && opts.all && id == "":
 		query.Set("all", "true")
 	case command == "purge":
 		fmt.Fprintln(stderr, "purge needs the id of one dead letter (see deadletters list), or --all alone\n"+usage)
@@ -284,13 +319,13 @@ func deadLetters(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "replay needs the id of one dead letter (see deadletters list)\n"+usage)
 		return 2
 	}
-	req, err := http.NewRequest(method, strings.TrimRight(*admin, "/")+path+"?"+query.Encode(), nil)
+	req, err := http.NewRequest(method, strings.TrimRight(opts.admin, "/")+path+"?"+query.Encode(), nil)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	if *tokenFile != "" {
-		token, err := server.ReadAdminToken(*tokenFile)
+	if opts.tokenFile != "" {
+		token, err := server.ReadAdminToken(opts.tokenFile)
 		if err != nil {
 			fmt.Fprintf(stderr, "--admin-token-file: %v\n", err)
 			return 2
@@ -311,4 +346,25 @@ func deadLetters(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, strings.TrimSpace(string(body)))
 	return 0
+}
+
+// deadLetterOptions are the flags of the deadletters commands.
+type deadLetterOptions struct {
+	admin        string
+	tokenFile    string
+	endpointName string
+	limit        int
+	all          bool
+}
+
+// deadLetterFlags defines the flags of deadletters list, replay and purge, which share them.
+func deadLetterFlags(command string) (*flag.FlagSet, *deadLetterOptions) {
+	opts := &deadLetterOptions{}
+	flags := flag.NewFlagSet("deadletters "+command, flag.ContinueOnError)
+	flags.StringVar(&opts.admin, "admin", "http://127.0.0.1:9091", "the server's admin listener (its --admin-listen)")
+	flags.StringVar(&opts.tokenFile, "admin-token-file", "", "file holding the server's admin token (its --admin-token-file)")
+	flags.StringVar(&opts.endpointName, "endpoint", "", "the Async endpoint (namespace/name), when the server has several")
+	flags.IntVar(&opts.limit, "limit", 100, "how many dead letters to list")
+	flags.BoolVar(&opts.all, "all", false, "purge: every dead letter of the endpoint")
+	return flags, opts
 }

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"flag"
+	"strings"
+	"testing"
+
+	"github.com/fulfillment-dev/fulfillment-operator/internal/reference"
+)
+
+// TestFlagReference keeps the webhookserver part of docs/reference/flags.md what the flag definitions say.
+func TestFlagReference(t *testing.T) {
+	serve, _ := serveFlags(reference.EnvPlaceholder)
+	hmacKey, _ := hmacKeyFlags()
+	deadLetters, _ := deadLetterFlags("list")
+	var page strings.Builder
+	for _, command := range []struct {
+		title string
+		flags *flag.FlagSet
+	}{
+		{"webhookserver serve", serve},
+		{"webhookserver hmac-key", hmacKey},
+		{"webhookserver deadletters list, replay, purge", deadLetters},
+	} {
+		page.WriteString("\n### " + command.title + "\n\n" + reference.FlagTable(command.flags))
+	}
+	page.WriteString("\n")
+	reference.Check(t, "docs/reference/flags.md", "webhookserver", page.String())
+}
