@@ -68,6 +68,8 @@ type Endpoint struct {
 	routes        *route.Table[*compiledRoute]
 	// actionNames are the route actions, for Rasa's GET /actions.
 	actionNames []string
+	// explain records each request's match decisions in its outcome (Options.Explain).
+	explain bool
 }
 
 type compiledRoute struct {
@@ -80,6 +82,8 @@ type compiledRoute struct {
 
 // fallback is a compiled Fallback: what is answered when nothing else can be.
 type fallback struct {
+	// field names it in errors: "WebhookEndpoint ns/name spec.fallback" or "IntentRoute ns/name spec.fallback".
+	field   string
 	text    *expr.Template
 	payload *expr.Value
 }
@@ -98,6 +102,9 @@ type Options struct {
 	QueueDir string
 	// MemoryStoreMaxBytes bounds each Memory idempotency store; 0 means idempotency.DefaultMaxBytes.
 	MemoryStoreMaxBytes int64
+	// Explain records the match decisions of every request in its Outcome, for debug logs. It costs
+	// allocations per request, so it is off unless they are logged.
+	Explain bool
 }
 
 // Compile compiles one endpoint of the configuration. Every problem is reported, each prefixed with the object
@@ -119,6 +126,7 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 		Path:      spec.Spec.Path,
 		Timeout:   DefaultTimeout,
 		codec:     codec,
+		explain:   opts.Explain,
 	}
 	if e.Path == "" {
 		e.Path = "/webhook"
@@ -174,7 +182,7 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 	if e.MaxBodyBytes <= 0 {
 		fail("spec.limits.maxBodyBytes", fmt.Errorf("%d: must be positive", e.MaxBodyBytes))
 	}
-	if e.fallback, err = compileFallback(opts.Env, spec.Spec.Fallback); err != nil {
+	if e.fallback, err = compileFallback(opts.Env, spec.Spec.Fallback, object+" spec.fallback"); err != nil {
 		fail("spec.fallback", err)
 	}
 	if opts.Stores == nil {
@@ -338,11 +346,11 @@ func compileHMAC(endpointName string, spec *fulfillmentv1alpha1.HMACAuth, secret
 	return auth.NewHMAC(spec, auth.HMACKeys(data))
 }
 
-func compileFallback(env *expr.Env, spec *fulfillmentv1alpha1.Fallback) (*fallback, error) {
+func compileFallback(env *expr.Env, spec *fulfillmentv1alpha1.Fallback, field string) (*fallback, error) {
 	if spec == nil {
 		return nil, nil
 	}
-	f := &fallback{}
+	f := &fallback{field: field}
 	var err error
 	if spec.Text != "" {
 		if f.text, err = env.CompileTemplate(spec.Text); err != nil {
@@ -402,7 +410,7 @@ func compileRoute(r config.Route, namespace string, opts Options, secret action.
 	if err != nil {
 		fail(err)
 	}
-	if compiled.fallback, err = compileFallback(opts.Env, r.Spec.Fallback); err != nil {
+	if compiled.fallback, err = compileFallback(opts.Env, r.Spec.Fallback, object+" spec.fallback"); err != nil {
 		fail(fmt.Errorf("spec.fallback: %w", err))
 	}
 	return route.Candidate[*compiledRoute]{Rule: rule, Value: compiled}, errors.Join(errs...)
