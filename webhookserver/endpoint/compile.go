@@ -70,6 +70,8 @@ type Endpoint struct {
 	actionNames []string
 	// explain records each request's match decisions in its outcome (Options.Explain).
 	explain bool
+	// warnings are what compiles but may fail at request time (Warnings).
+	warnings []string
 }
 
 type compiledRoute struct {
@@ -185,6 +187,7 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 	if e.fallback, err = compileFallback(opts.Env, spec.Spec.Fallback, object+" spec.fallback"); err != nil {
 		fail("spec.fallback", err)
 	}
+	e.warnings = prefixed(object+": ", action.FallbackWarnings(opts.Env, spec.Spec.Fallback, "", "spec.fallback"))
 	if opts.Stores == nil {
 		opts.Stores = func(_ string, create func() (idempotency.Store, error)) (idempotency.Store, error) { return create() }
 	}
@@ -207,6 +210,8 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 		}
 		candidates = append(candidates, candidate)
 		e.actionNames = append(e.actionNames, r.Spec.Match.Actions...)
+		e.warnings = append(e.warnings, prefixed(fmt.Sprintf("IntentRoute %s/%s: ", spec.Namespace, r.Name),
+			action.FallbackWarnings(opts.Env, r.Spec.Fallback, r.Spec.Match.When, "spec.fallback"))...)
 	}
 	e.routes = route.NewTable(candidates)
 	if len(errs) > 0 {
@@ -415,6 +420,18 @@ func compileRoute(r config.Route, namespace string, opts Options, secret action.
 	}
 	return route.Candidate[*compiledRoute]{Rule: rule, Value: compiled}, errors.Join(errs...)
 }
+
+// prefixed is each of lines with prefix before it.
+func prefixed(prefix string, lines []string) []string {
+	for i := range lines {
+		lines[i] = prefix + lines[i]
+	}
+	return lines
+}
+
+// Warnings are what compiles but may fail at request time, each naming its object and field: fallbacks that
+// read a value a request may lack. They are the server's to log, not reasons to refuse the configuration.
+func (e *Endpoint) Warnings() []string { return e.warnings }
 
 // digest is a short hash, for identities that must not hold a secret.
 func digest(text string) []byte {

@@ -199,7 +199,17 @@ func (s *Server) Reload() (bool, error) {
 	} else {
 		s.log.Info("configuration reloaded", "source", s.opts.Source.Describe(), "endpoints", served, "gcPercent", gcPercent)
 	}
+	s.logWarnings(next)
 	return true, nil
+}
+
+// logWarnings logs, once per load, what the configuration serves but may fail at request time.
+func (s *Server) logWarnings(snap *snapshot) {
+	for _, e := range snap.endpoints {
+		for _, warning := range e.Warnings() {
+			s.log.Warn("configuration warning", "endpoint", e.Namespace+"/"+e.Name, "warning", warning)
+		}
+	}
 }
 
 // build loads and compiles a snapshot, with the GC at loadGCPercent, and says which version of the
