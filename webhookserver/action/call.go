@@ -306,7 +306,7 @@ func (c *Call) roundTrip(ctx context.Context, target string, header http.Header,
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		retryable := retryableStatus(resp.StatusCode)
 		return nil, retryable, &Failure{Reason: "upstream_status", Message: fmt.Sprintf("the upstream answered %d", resp.StatusCode),
-			retryable: retryable}
+			Answer: answerExcerpt(content), retryable: retryable}
 	}
 	return &expr.Response{Status: resp.StatusCode, Headers: lowerHeaders(resp.Header), Body: decodeBody(resp.Header, content)}, false, nil
 }

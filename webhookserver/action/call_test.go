@@ -315,3 +315,28 @@ func TestCallReadsJSONWhateverTheContentType(t *testing.T) {
 		t.Errorf("text %q", result.Answer.Text)
 	}
 }
+
+// A failed call keeps the start of the upstream's answer for debug logs, out of the error text that info logs
+// carry: it may quote the request's data.
+func TestCallFailureKeepsTheUpstreamsAnswerApart(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"error": "account 4711 unknown"}` + strings.Repeat("é", 1000)))
+	}))
+	defer upstream.Close()
+	call := compileCall(t, fulfillmentv1alpha1.CallAction{URL: upstream.URL, Method: http.MethodGet})
+	_, err := call.Run(context.Background(), invocation(nil))
+	var failure *Failure
+	if !errors.As(err, &failure) {
+		t.Fatalf("want a Failure, got %v", err)
+	}
+	if !strings.HasPrefix(failure.Answer, `{"error": "account 4711 unknown"}`) || !strings.HasSuffix(failure.Answer, "é…") {
+		t.Errorf("Answer %q: want the start of the answer, cut between characters", failure.Answer)
+	}
+	if len(failure.Answer) > maxAnswerExcerpt+len("…") {
+		t.Errorf("Answer is %d bytes, over %d", len(failure.Answer), maxAnswerExcerpt)
+	}
+	if strings.Contains(err.Error(), "4711") {
+		t.Errorf("the error text quotes the upstream's answer: %v", err)
+	}
+}
