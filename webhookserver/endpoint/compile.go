@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -107,6 +108,9 @@ type Options struct {
 	// Explain records the match decisions of every request in its Outcome, for debug logs. It costs
 	// allocations per request, so it is off unless they are logged.
 	Explain bool
+	// Logger receives what the delivery queues of Async endpoints log (store outages, dead letters); nil is
+	// slog.Default().
+	Logger *slog.Logger
 }
 
 // Compile compiles one endpoint of the configuration. Every problem is reported, each prefixed with the object

@@ -32,7 +32,7 @@ func compileDelivery(spec *fulfillmentv1alpha1.WebhookEndpointSpec, namespace, n
 	if err := checkCredentialHeaders(spec.Auth); err != nil {
 		return nil, "", err
 	}
-	queueOptions := delivery.Options{}
+	queueOptions := delivery.Options{Logger: opts.Logger}
 	if config.MaxAttempts != nil {
 		queueOptions.MaxAttempts = int(*config.MaxAttempts)
 	}
