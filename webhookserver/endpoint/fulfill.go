@@ -58,6 +58,8 @@ type Outcome struct {
 	UpstreamDuration time.Duration
 	// Replayed is true when the answer is a duplicate's stored answer.
 	Replayed bool
+	// EventID is the id of the event an Async endpoint queued (its 202), for the logs that follow it.
+	EventID string
 	// IdempotencyError is set when the idempotency store failed (the request was then refused or processed
 	// without idempotency, per the failure policy).
 	IdempotencyError error

@@ -227,7 +227,8 @@ func (s *Server) build() (*snapshot, string, error) {
 	}
 	recording := &recordingSecrets{source: loaded.Secrets}
 	snap, err := compileSnapshot(loaded.File, recording, endpoint.Options{Env: s.env, Breakers: s.breakers, Stores: s.store,
-		Queues: s.queue, QueueDir: s.opts.QueueDir, AllowedUpstreams: s.opts.AllowedUpstreams, MemoryStoreMaxBytes: s.opts.MemoryStoreMaxBytes},
+		Queues: s.queue, QueueDir: s.opts.QueueDir, AllowedUpstreams: s.opts.AllowedUpstreams, MemoryStoreMaxBytes: s.opts.MemoryStoreMaxBytes,
+		Explain: s.log.Enabled(context.Background(), slog.LevelDebug), Logger: s.log},
 		s.current.Load())
 	s.learnSecrets(recording.values)
 	if err != nil {
