@@ -46,7 +46,7 @@ func (l *requestLog) log(level slog.Level, msg string, attrs ...slog.Attr) {
 	if !l.logger.Enabled(l.ctx, level) {
 		return
 	}
-	var room [24]slog.Attr
+	var room [28]slog.Attr
 	all := append(append(room[:0], l.attrs[:l.n]...), attrs...)
 	l.logger.LogAttrs(l.ctx, level, msg, all...)
 }
