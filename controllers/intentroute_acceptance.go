@@ -114,7 +114,19 @@ func acceptRoute(env *expr.Env, route *fulfillmentv1alpha1.IntentRoute, facts Ro
 	if winner := conflictWinner(env, route, endpoint, facts.Siblings); winner != nil {
 		return false, fulfillmentv1alpha1.ReasonConflict, conflictMessage(route, winner)
 	}
-	return true, fulfillmentv1alpha1.ReasonAccepted, fmt.Sprintf("served by WebhookEndpoint %s", endpoint.Name)
+	return true, fulfillmentv1alpha1.ReasonAccepted, acceptedMessage(env, route, endpoint.Name)
+}
+
+// acceptedMessage says which endpoint serves the route and warns, without refusing it, about a fallback that
+// may not render (a value the request may lack): the server answers the next fallback then, and the person
+// who wrote it should know before an end user meets it.
+func acceptedMessage(env *expr.Env, route *fulfillmentv1alpha1.IntentRoute, endpointName string) string {
+	message := fmt.Sprintf("served by WebhookEndpoint %s", endpointName)
+	warnings := action.FallbackWarnings(env, route.Spec.Fallback, route.Spec.Match.When, "spec.fallback")
+	if len(warnings) == 0 {
+		return message
+	}
+	return message + "; warning: " + strings.Join(warnings, "; ")
 }
 
 // resolveRouteRefs is the ResolvedRefs condition: the Secret keys of the call headers.

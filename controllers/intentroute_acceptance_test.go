@@ -140,6 +140,27 @@ func TestAcceptRoute(t *testing.T) {
 		wantRefsReason string
 		wantRefs       []string
 	}{
+		"a fallback reading a parameter without has() is accepted with a warning": {
+			route: routeFixture("balance", func(r *fulfillmentv1alpha1.IntentRoute) {
+				r.Spec.Fallback = &fulfillmentv1alpha1.Fallback{Text: "I couldn't look up your ${params.account} balance."}
+			}),
+			facts:      RouteFacts{Endpoint: es},
+			wantReason: fulfillmentv1alpha1.ReasonAccepted,
+			wantMessage: []string{"served by WebhookEndpoint bank; warning: spec.fallback.text reads params.account, " +
+				"which a request may lack", `params.?account.orValue("")`},
+			wantRefsReason: ReasonRefsResolved,
+			wantRefs:       []string{"the route reads no Secret"},
+		},
+		"a fallback whose parameter the guard tests is accepted without a warning": {
+			route: routeFixture("balance", withWhen("has(params.account)"), func(r *fulfillmentv1alpha1.IntentRoute) {
+				r.Spec.Fallback = &fulfillmentv1alpha1.Fallback{Text: "I couldn't look up your ${params.account} balance."}
+			}),
+			facts:          RouteFacts{Endpoint: es},
+			wantReason:     fulfillmentv1alpha1.ReasonAccepted,
+			wantMessage:    []string{"=served by WebhookEndpoint bank"},
+			wantRefsReason: ReasonRefsResolved,
+			wantRefs:       []string{"the route reads no Secret"},
+		},
 		"a respond route of an existing endpoint is accepted": {
 			route:          routeFixture("balance"),
 			facts:          RouteFacts{Endpoint: es},

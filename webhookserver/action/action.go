@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
@@ -58,6 +59,10 @@ type Failure struct {
 	Message string
 	// Err is the cause, if any.
 	Err error
+	// Answer is the start of what the upstream answered with a status that failed the action (at most
+	// maxAnswerExcerpt bytes), or "". It is the upstream's own explanation, which may quote the request's
+	// data: it goes to debug logs only, never into Error.
+	Answer string
 	// retryable marks an upstream answer worth retrying (429, 502, 503, 504), which also counts against the
 	// upstream's health.
 	retryable bool
@@ -71,6 +76,21 @@ func (f *Failure) Error() string {
 }
 
 func (f *Failure) Unwrap() error { return f.Err }
+
+// maxAnswerExcerpt bounds Failure.Answer: enough for an API's error message, not a whole page.
+const maxAnswerExcerpt = 1024
+
+// answerExcerpt is the start of an upstream's answer, cut at a character boundary.
+func answerExcerpt(body []byte) string {
+	if len(body) <= maxAnswerExcerpt {
+		return string(body)
+	}
+	cut := maxAnswerExcerpt
+	for cut > 0 && !utf8.RuneStart(body[cut]) {
+		cut--
+	}
+	return string(body[:cut]) + "…"
+}
 
 // FieldError is a compile problem at a field of the route spec, e.g. spec.call.body.
 type FieldError struct {

@@ -306,21 +306,32 @@ func (c *Call) roundTrip(ctx context.Context, target string, header http.Header,
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		retryable := retryableStatus(resp.StatusCode)
 		return nil, retryable, &Failure{Reason: "upstream_status", Message: fmt.Sprintf("the upstream answered %d", resp.StatusCode),
-			retryable: retryable}
+			Answer: answerExcerpt(content), retryable: retryable}
 	}
 	return &expr.Response{Status: resp.StatusCode, Headers: lowerHeaders(resp.Header), Body: decodeBody(resp.Header, content)}, false, nil
 }
 
-// decodeBody is the JSON value of a JSON answer and the text of any other.
+// decodeBody is the JSON value of a JSON answer and the text of any other. An answer that is a JSON object or
+// array is JSON whatever its Content-Type says: APIs and file stores send JSON as application/octet-stream or
+// text/plain, and a route mapping response.body.balance should not fail on a header. A scalar ("42", "ok") is
+// JSON only when declared so, or undeclared, since it reads as text too. content is already bounded
+// (maxUpstreamBodyBytes), and so is what decoding it builds.
 func decodeBody(header http.Header, content []byte) any {
 	mediaType, _, _ := mime.ParseMediaType(header.Get("Content-Type"))
-	if mediaType == "application/json" || strings.HasSuffix(mediaType, "+json") || (mediaType == "" && json.Valid(content)) {
+	declared := mediaType == "application/json" || strings.HasSuffix(mediaType, "+json")
+	if declared || mediaType == "" || looksLikeJSONContainer(content) {
 		var value any
 		if err := json.Unmarshal(content, &value); err == nil {
 			return value
 		}
 	}
 	return string(content)
+}
+
+// looksLikeJSONContainer tells whether content starts, after white space, like a JSON object or array.
+func looksLikeJSONContainer(content []byte) bool {
+	trimmed := bytes.TrimLeft(content, " \t\r\n")
+	return len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
 }
 
 func lowerHeaders(h http.Header) map[string]string {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -271,5 +272,71 @@ func TestCompileCallWithoutAClient(t *testing.T) {
 	secrets := func(name, key string) ([]byte, error) { return []byte("placeholder"), nil }
 	if _, err := CompileCall(env, Upstreams{}, &spec, "spec.call", secrets); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// An upstream's JSON object is read as JSON whatever its Content-Type (file stores send application/octet-
+// stream); a scalar is text unless it is declared JSON, since "42" reads as text too.
+func TestCallReadsJSONWhateverTheContentType(t *testing.T) {
+	cases := map[string]struct {
+		contentType, body string
+		want              any
+	}{
+		"octet-stream object":  {"application/octet-stream", `{"balance": 10.5}`, map[string]any{"balance": 10.5}},
+		"text/plain array":     {"text/plain; charset=utf-8", " \n[1, 2]", []any{1.0, 2.0}},
+		"declared JSON":        {"application/problem+json", `{"title": "x"}`, map[string]any{"title": "x"}},
+		"undeclared scalar":    {"", `42`, 42.0},
+		"text scalar":          {"text/plain", `42`, "42"},
+		"text that is no JSON": {"application/octet-stream", `{balance: 10.5}`, "{balance: 10.5}"},
+		"html":                 {"text/html", `<p>{"a":1}</p>`, `<p>{"a":1}</p>`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := decodeBody(http.Header{"Content-Type": {tc.contentType}}, []byte(tc.body))
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("decodeBody = %#v, want %#v", got, tc.want)
+			}
+		})
+	}
+
+	// End to end: the answer's field maps into the text.
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		_, _ = w.Write([]byte(`{"balance": 10.5, "currency": "EUR"}`))
+	}))
+	defer upstream.Close()
+	call := compileCall(t, fulfillmentv1alpha1.CallAction{URL: upstream.URL, Method: http.MethodGet,
+		Respond: &fulfillmentv1alpha1.RespondAction{Text: "${response.body.balance} ${response.body.currency}"}})
+	result, err := call.Run(context.Background(), invocation(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if result.Answer.Text != "10.5 EUR" {
+		t.Errorf("text %q", result.Answer.Text)
+	}
+}
+
+// A failed call keeps the start of the upstream's answer for debug logs, out of the error text that info logs
+// carry: it may quote the request's data.
+func TestCallFailureKeepsTheUpstreamsAnswerApart(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"error": "account 4711 unknown"}` + strings.Repeat("é", 1000)))
+	}))
+	defer upstream.Close()
+	call := compileCall(t, fulfillmentv1alpha1.CallAction{URL: upstream.URL, Method: http.MethodGet})
+	_, err := call.Run(context.Background(), invocation(nil))
+	var failure *Failure
+	if !errors.As(err, &failure) {
+		t.Fatalf("want a Failure, got %v", err)
+	}
+	if !strings.HasPrefix(failure.Answer, `{"error": "account 4711 unknown"}`) || !strings.HasSuffix(failure.Answer, "é…") {
+		t.Errorf("Answer %q: want the start of the answer, cut between characters", failure.Answer)
+	}
+	if len(failure.Answer) > maxAnswerExcerpt+len("…") {
+		t.Errorf("Answer is %d bytes, over %d", len(failure.Answer), maxAnswerExcerpt)
+	}
+	if strings.Contains(err.Error(), "4711") {
+		t.Errorf("the error text quotes the upstream's answer: %v", err)
 	}
 }

@@ -95,7 +95,7 @@ func (f *Forward) forward(ctx context.Context, inv *Invocation) (*Result, error)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, &Failure{Reason: "upstream_status", Message: fmt.Sprintf("the backend answered %d", resp.StatusCode),
-			retryable: retryableStatus(resp.StatusCode)}
+			Answer: answerExcerpt(body), retryable: retryableStatus(resp.StatusCode)}
 	}
 	header := http.Header{}
 	if ct := resp.Header.Get("Content-Type"); ct != "" {

@@ -154,6 +154,17 @@ func TestAsyncDeliveryWithDeadLetters(t *testing.T) {
 	if len(s.metric(`fulfillment_queue_events{endpoint="default/events",state="dead"} 1`)) != 1 {
 		t.Errorf("dead letters not in the queue metric: %v", s.metric("fulfillment_queue_events"))
 	}
+	// The log says so, with what it takes to act on it.
+	s.waitForLog("moved to the dead letters")
+	dead := s.logLine("delivery: event moved to the dead letters after its last attempt", "")
+	checkFields(t, "dead letter", dead, map[string]any{"level": "WARN", "endpoint": "default/events", "eventId": "evt_doomed", "attempts": 3})
+	if !strings.Contains(fmt.Sprint(dead["lastError"]), "answered 502") {
+		t.Errorf("the dead letter's line does not say why: %v", dead)
+	}
+	// Each attempt is logged under the event's id, with the route and why it failed.
+	attempt := s.logLine("queued event failed; it will be retried or kept as a dead letter", "")
+	checkFields(t, "failed attempt", attempt, map[string]any{"eventId": "evt_doomed", "event": "order.paid", "route": "apply",
+		"status": 502, "outcome": "error"})
 
 	upstream.failing.Store(false)
 	if out, err := runBinary(t, "deadletters", "replay", "evt_doomed", admin); err != nil {

@@ -131,7 +131,8 @@ type Options struct {
 	// Rand returns a uniform random number in [0, n) for the jitter (default math/rand/v2.Int64N). It must be
 	// safe for concurrent use.
 	Rand func(n int64) int64
-	// Logger receives store outages and recoveries (default slog.Default()).
+	// Logger receives store outages and recoveries, and events moved to the dead letters (default
+	// slog.Default()).
 	Logger *slog.Logger
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"strings"
 	"sync"
@@ -120,7 +121,9 @@ var behaviours = map[string]func(t *testing.T, f fixture){
 	},
 
 	"always fails: dead letter after max attempts, then replay": func(t *testing.T, f fixture) {
-		q := f.open(t, Options{MaxAttempts: 3, InitialBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+		logs := &lockedBuffer{}
+		q := f.open(t, Options{MaxAttempts: 3, InitialBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond,
+			Logger: slog.New(slog.NewTextHandler(logs, nil))})
 		var mu sync.Mutex
 		healthy := false
 		rec := newRecorder(func(_ context.Context, _ *Event, n int) error {
@@ -151,6 +154,9 @@ var behaviours = map[string]func(t *testing.T, f fixture){
 		if doomed == nil || doomed.Attempts != 3 || doomed.LastError != "upstream said no (3)" || string(doomed.Body) != string(event("doomed").Body) {
 			t.Fatalf("dead letter = %+v, want attempts 3, last error %q and the body", doomed, "upstream said no (3)")
 		}
+		wantLog := `level=WARN msg="delivery: event moved to the dead letters after its last attempt" endpoint=default/bot eventId=doomed ` +
+			`attempts=3 lastError="upstream said no (3)"`
+		waitFor(t, 5*time.Second, func() bool { return strings.Contains(logs.String(), wantLog) }, "the dead letter's log line")
 		if one, err := q.DeadLetters(context.Background(), 1); err != nil || len(one) != 1 || one[0].ID != dead[0].ID {
 			t.Errorf("DeadLetters(limit 1) = %v, %v; want the first of the full list", one, err)
 		}
@@ -546,4 +552,22 @@ func TestClosedQueue(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lockedBuffer is a log's output, written by the queue's workers and read by the test.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -154,6 +154,9 @@ func settle(ctx context.Context, s store, log *slog.Logger, l lease, o outcome) 
 		switch {
 		case err == nil:
 			pause.ok()
+			if o.verdict == bury {
+				logDeadLetter(log, l.event)
+			}
 			return
 		case errors.Is(err, errLeaseLost):
 			log.Info("delivery: event was reclaimed by another consumer; its new owner settles it", "id", l.event.ID)
@@ -164,6 +167,13 @@ func settle(ctx context.Context, s store, log *slog.Logger, l lease, o outcome) 
 		}
 		pause.failed(ctx, err)
 	}
+}
+
+// logDeadLetter says that an event will not be tried again: someone must replay or purge it, and the log is
+// where they learn of it and why.
+func logDeadLetter(log *slog.Logger, e *Event) {
+	log.Warn("delivery: event moved to the dead letters after its last attempt", "endpoint", e.Endpoint, "eventId", e.ID,
+		"attempts", e.Attempts, "lastError", e.LastError)
 }
 
 // pause is the backoff of a loop whose store is unavailable: it sleeps between tries (50ms doubling to 2s,

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -68,6 +69,10 @@ type Endpoint struct {
 	routes        *route.Table[*compiledRoute]
 	// actionNames are the route actions, for Rasa's GET /actions.
 	actionNames []string
+	// explain records each request's match decisions in its outcome (Options.Explain).
+	explain bool
+	// warnings are what compiles but may fail at request time (Warnings).
+	warnings []string
 }
 
 type compiledRoute struct {
@@ -80,6 +85,8 @@ type compiledRoute struct {
 
 // fallback is a compiled Fallback: what is answered when nothing else can be.
 type fallback struct {
+	// field names it in errors: "WebhookEndpoint ns/name spec.fallback" or "IntentRoute ns/name spec.fallback".
+	field   string
 	text    *expr.Template
 	payload *expr.Value
 }
@@ -98,6 +105,12 @@ type Options struct {
 	QueueDir string
 	// MemoryStoreMaxBytes bounds each Memory idempotency store; 0 means idempotency.DefaultMaxBytes.
 	MemoryStoreMaxBytes int64
+	// Explain records the match decisions of every request in its Outcome, for debug logs. It costs
+	// allocations per request, so it is off unless they are logged.
+	Explain bool
+	// Logger receives what the delivery queues of Async endpoints log (store outages, dead letters); nil is
+	// slog.Default().
+	Logger *slog.Logger
 }
 
 // Compile compiles one endpoint of the configuration. Every problem is reported, each prefixed with the object
@@ -119,6 +132,7 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 		Path:      spec.Spec.Path,
 		Timeout:   DefaultTimeout,
 		codec:     codec,
+		explain:   opts.Explain,
 	}
 	if e.Path == "" {
 		e.Path = "/webhook"
@@ -174,9 +188,10 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 	if e.MaxBodyBytes <= 0 {
 		fail("spec.limits.maxBodyBytes", fmt.Errorf("%d: must be positive", e.MaxBodyBytes))
 	}
-	if e.fallback, err = compileFallback(opts.Env, spec.Spec.Fallback); err != nil {
+	if e.fallback, err = compileFallback(opts.Env, spec.Spec.Fallback, object+" spec.fallback"); err != nil {
 		fail("spec.fallback", err)
 	}
+	e.warnings = prefixed(object+": ", action.FallbackWarnings(opts.Env, spec.Spec.Fallback, "", "spec.fallback"))
 	if opts.Stores == nil {
 		opts.Stores = func(_ string, create func() (idempotency.Store, error)) (idempotency.Store, error) { return create() }
 	}
@@ -199,6 +214,8 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 		}
 		candidates = append(candidates, candidate)
 		e.actionNames = append(e.actionNames, r.Spec.Match.Actions...)
+		e.warnings = append(e.warnings, prefixed(fmt.Sprintf("IntentRoute %s/%s: ", spec.Namespace, r.Name),
+			action.FallbackWarnings(opts.Env, r.Spec.Fallback, r.Spec.Match.When, "spec.fallback"))...)
 	}
 	e.routes = route.NewTable(candidates)
 	if len(errs) > 0 {
@@ -338,11 +355,11 @@ func compileHMAC(endpointName string, spec *fulfillmentv1alpha1.HMACAuth, secret
 	return auth.NewHMAC(spec, auth.HMACKeys(data))
 }
 
-func compileFallback(env *expr.Env, spec *fulfillmentv1alpha1.Fallback) (*fallback, error) {
+func compileFallback(env *expr.Env, spec *fulfillmentv1alpha1.Fallback, field string) (*fallback, error) {
 	if spec == nil {
 		return nil, nil
 	}
-	f := &fallback{}
+	f := &fallback{field: field}
 	var err error
 	if spec.Text != "" {
 		if f.text, err = env.CompileTemplate(spec.Text); err != nil {
@@ -402,11 +419,23 @@ func compileRoute(r config.Route, namespace string, opts Options, secret action.
 	if err != nil {
 		fail(err)
 	}
-	if compiled.fallback, err = compileFallback(opts.Env, r.Spec.Fallback); err != nil {
+	if compiled.fallback, err = compileFallback(opts.Env, r.Spec.Fallback, object+" spec.fallback"); err != nil {
 		fail(fmt.Errorf("spec.fallback: %w", err))
 	}
 	return route.Candidate[*compiledRoute]{Rule: rule, Value: compiled}, errors.Join(errs...)
 }
+
+// prefixed is each of lines with prefix before it.
+func prefixed(prefix string, lines []string) []string {
+	for i := range lines {
+		lines[i] = prefix + lines[i]
+	}
+	return lines
+}
+
+// Warnings are what compiles but may fail at request time, each naming its object and field: fallbacks that
+// read a value a request may lack. They are the server's to log, not reasons to refuse the configuration.
+func (e *Endpoint) Warnings() []string { return e.warnings }
 
 // digest is a short hash, for identities that must not hold a secret.
 func digest(text string) []byte {

@@ -48,3 +48,20 @@ func TestCompileRefusesEmptyCredentials(t *testing.T) {
 		})
 	}
 }
+
+// A fallback that reads a value a request may lack compiles, with a warning naming the object and field.
+func TestCompileWarnsAboutFallbacksThatMayNotRender(t *testing.T) {
+	e := compile(t, "DialogflowES", "Sorry ${params.name}.",
+		`{match: {intents: [Pay]}, respond: {text: Paid.}, fallback: {text: "No ${params.account} today."}}`,
+		`{match: {intents: [Pay], when: has(params.account)}, respond: {text: Paid.}, fallback: {text: "No ${params.account} today."}}`)
+	warnings := e.Warnings()
+	if len(warnings) != 2 {
+		t.Fatalf("want 2 warnings (the endpoint's, r0's; r1's guard tests the key), got %q", warnings)
+	}
+	for i, want := range []string{"WebhookEndpoint ns/bot: spec.fallback.text reads params.name",
+		"IntentRoute ns/r0: spec.fallback.text reads params.account"} {
+		if !strings.HasPrefix(warnings[i], want) {
+			t.Errorf("warning %d %q, want it to start with %q", i, warnings[i], want)
+		}
+	}
+}

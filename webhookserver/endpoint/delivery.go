@@ -16,6 +16,7 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/delivery"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 )
 
 // QueueProvider gives the delivery queue for an identity, creating it on first use. The server keeps queues
@@ -32,7 +33,7 @@ func compileDelivery(spec *fulfillmentv1alpha1.WebhookEndpointSpec, namespace, n
 	if err := checkCredentialHeaders(spec.Auth); err != nil {
 		return nil, "", err
 	}
-	queueOptions := delivery.Options{}
+	queueOptions := delivery.Options{Logger: opts.Logger}
 	if config.MaxAttempts != nil {
 		queueOptions.MaxAttempts = int(*config.MaxAttempts)
 	}
@@ -99,12 +100,13 @@ func (e *Endpoint) Queue() delivery.Queue { return e.queue }
 func (e *Endpoint) QueueIdentity() string { return e.queueIdentity }
 
 // Accept checks that an Async request is well formed (a malformed one is refused now, not dead-lettered later)
-// and returns the event to queue, or the error answer.
-func (e *Endpoint) Accept(in dialect.Input, received time.Time) (*delivery.Event, *Outcome) {
+// and returns the event to queue with the request decoded from it, or the error answer.
+func (e *Endpoint) Accept(in dialect.Input, received time.Time) (*delivery.Event, *model.Request, *Outcome) {
 	request, err := e.codec.Decode(in)
 	if err != nil {
-		return nil, e.decodeErrorOutcome(err)
+		return nil, nil, e.decodeErrorOutcome(err)
 	}
+	request.Dialect = e.Dialect
 	id := request.DeliveryID
 	if id == "" || len(id) > delivery.MaxIDLen {
 		id = randomID()
@@ -112,7 +114,7 @@ func (e *Endpoint) Accept(in dialect.Input, received time.Time) (*delivery.Event
 	return &delivery.Event{
 		ID: id, Endpoint: e.Namespace + "/" + e.Name, Received: received,
 		Method: in.Method, Header: in.Header, Query: in.Query.Encode(), Body: in.Body,
-	}, nil
+	}, request, nil
 }
 
 // Replay is the input of a queued event, for the worker.

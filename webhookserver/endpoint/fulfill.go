@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
@@ -36,8 +38,15 @@ type Outcome struct {
 
 	// Route is the name of the matched route, or "".
 	Route string
+	// NoRoute is true when the request was matched against the routes and none matched.
+	NoRoute bool
+	// Match explains the matching, route by route, when the endpoint was compiled with Options.Explain.
+	Match []route.Decision
 	// Fallback is the fallback reason, or "" when the route answered.
 	Fallback string
+	// FallbackError says why a fallback could not render (it reads a value the request lacks), so that the
+	// next one, or an empty answer, was answered instead.
+	FallbackError error
 	// Err is the cause of a failure, for logs. It never holds secret values.
 	Err error
 	// Request is the decoded request, when decoding succeeded.
@@ -49,6 +58,8 @@ type Outcome struct {
 	UpstreamDuration time.Duration
 	// Replayed is true when the answer is a duplicate's stored answer.
 	Replayed bool
+	// EventID is the id of the event an Async endpoint queued (its 202), for the logs that follow it.
+	EventID string
 	// IdempotencyError is set when the idempotency store failed (the request was then refused or processed
 	// without idempotency, per the failure policy).
 	IdempotencyError error
@@ -117,20 +128,30 @@ func (e *Endpoint) processOnce(ctx context.Context, in dialect.Input, request *m
 
 // process matches the request and runs the route's action; idempotencyKey goes on to upstream calls.
 func (e *Endpoint) process(ctx context.Context, in dialect.Input, request *model.Request, vars *expr.Vars, idempotencyKey string) *Outcome {
-	rule, matched, ok := e.routes.Match(ctx, route.Request{Intent: request.Intent, Action: request.Action, Tag: request.Tag, Event: request.Event}, vars, nil)
+	var trace *matchTrace
+	var observe func(route.Decision)
+	if e.explain {
+		trace = &matchTrace{}
+		observe = trace.observe
+	}
+	rule, matched, ok := e.routes.Match(ctx, route.Request{Intent: request.Intent, Action: request.Action, Tag: request.Tag, Event: request.Event}, vars, observe)
 	if !ok {
+		var outcome *Outcome
 		if e.Dialect == model.Rasa {
 			// Rasa's own answer to an action the server does not know.
-			return e.errorOutcome(request, http.StatusNotFound, "unknown_action",
+			outcome = e.errorOutcome(request, http.StatusNotFound, "unknown_action",
 				errors.New("No registered action found for name '"+request.Action+"'."))
+		} else {
+			outcome = e.fallbackOutcome(ctx, request, nil, vars, FallbackNoRoute, nil)
 		}
-		outcome := e.fallbackOutcome(ctx, request, nil, vars, FallbackNoRoute, nil)
+		outcome.NoRoute, outcome.Match = true, trace.list()
 		return outcome
 	}
 
 	actionStart := time.Now()
 	result, err := matched.action.Run(ctx, &action.Invocation{Vars: vars, Input: in, IdempotencyKey: idempotencyKey})
 	outcome := e.actionOutcome(ctx, request, rule, matched, vars, result, err)
+	outcome.Match = trace.list()
 	if matched.upstream {
 		outcome.Upstream, outcome.UpstreamDuration, outcome.UpstreamOutcome = true, time.Since(actionStart), "ok"
 		var failure *action.Failure
@@ -203,52 +224,115 @@ func (e *Endpoint) answerOutcome(request *model.Request, result *action.Result) 
 var jsonHeader = http.Header{"Content-Type": {"application/json"}}
 
 // fallbackOutcome answers the fallback: the route's, else the endpoint's. A chatbot must say something, so the
-// chatbot dialects answer 200 (with no fallback configured, an empty answer lets the agent use its own static
-// response). A Generic sender retries an error, so there an action failure without a route fallback is 502.
+// chatbot dialects answer 200 (with no fallback that renders, an empty answer lets the agent use its own static
+// response). A Generic sender retries an error, so there an action failure without a route fallback that renders
+// is 502 (422 when the event lacks what the route reads).
 func (e *Endpoint) fallbackOutcome(ctx context.Context, request *model.Request, matched *compiledRoute, vars *expr.Vars, reason string, cause error) *Outcome {
-	fb := e.fallback
-	if matched != nil && matched.fallback != nil {
-		fb = matched.fallback
-	}
-	if e.Dialect == model.Generic && reason != FallbackNoRoute && (matched == nil || matched.fallback == nil) {
-		status, code, message := http.StatusBadGateway, "action_failed", "the route's action failed; retry later"
-		var failure *action.Failure
-		switch {
-		case reason == FallbackDeadline:
-			code = "deadline_exceeded"
-		case errors.As(cause, &failure) && failure.Reason == "template":
-			// The event lacks what the route's expressions read: sending it again cannot help.
-			status, code, message = http.StatusUnprocessableEntity, "unprocessable_event",
-				"the route cannot process this event: "+failure.Message
-		}
-		outcome := e.errorOutcome(request, status, code, errors.New(message))
-		outcome.Fallback, outcome.Err = reason, cause
-		return outcome
-	}
 	// The fallback renders with what is left of the request's own time: its context may already be done.
 	renderCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), answerMargin(e.Timeout))
 	defer cancel()
-	answer := &model.Answer{}
-	if fb != nil {
-		if fb.text != nil {
-			if text, err := fb.text.Render(renderCtx, vars); err == nil {
-				answer.Text = text
-			} else {
-				answer.Text = fb.text.Source()
-			}
-		}
-		if fb.payload != nil {
-			if value, err := fb.payload.Render(renderCtx, vars); err == nil {
-				answer.Payload, _ = value.(map[string]any)
-			}
-		}
+	answer, renderErr := firstRendered(renderCtx, e.fallbacksFor(matched, reason), vars)
+	if answer == nil && e.Dialect == model.Generic && reason != FallbackNoRoute {
+		outcome := e.genericFailure(request, reason, cause)
+		outcome.FallbackError = renderErr
+		return outcome
+	}
+	if answer == nil {
+		answer = &model.Answer{}
 	}
 	body, err := e.codec.Encode(request, answer)
 	if err != nil {
 		body, _ = e.codec.Encode(request, &model.Answer{})
 	}
 	return &Outcome{Status: http.StatusOK, Header: headerWith(jsonHeader, FallbackHeader, reason), Body: body,
-		Fallback: reason, Err: cause, Request: request}
+		Fallback: reason, FallbackError: renderErr, Err: cause, Request: request}
+}
+
+// fallbacksFor are the fallbacks to try, in order: the route's, then the endpoint's. In Generic the endpoint's
+// answers only a request no route matches: a sender retries the error answer of a failed action.
+func (e *Endpoint) fallbacksFor(matched *compiledRoute, reason string) []*fallback {
+	list := make([]*fallback, 0, 2)
+	if matched != nil && matched.fallback != nil {
+		list = append(list, matched.fallback)
+	}
+	if e.fallback != nil && (e.Dialect != model.Generic || reason == FallbackNoRoute) {
+		list = append(list, e.fallback)
+	}
+	return list
+}
+
+// firstRendered is the answer of the first fallback that renders whole, or nil; the error says why those before
+// it did not. A fallback that fails is never answered in part nor as its source: the end user would read
+// "your ${params.account} balance", or "your  balance", and a team writes its endpoint's fallback to be said
+// whenever nothing better can be.
+func firstRendered(ctx context.Context, list []*fallback, vars *expr.Vars) (*model.Answer, error) {
+	var failures []string
+	for _, fb := range list {
+		answer, err := fb.render(ctx, vars)
+		if err == nil {
+			return answer, joinedError(failures)
+		}
+		failures = append(failures, err.Error())
+	}
+	return nil, joinedError(failures)
+}
+
+// joinedError is one error of one line that lists failures, or nil when there is none.
+func joinedError(failures []string) error {
+	if len(failures) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(failures, "; "))
+}
+
+// render renders the whole fallback, or says which part failed.
+func (f *fallback) render(ctx context.Context, vars *expr.Vars) (*model.Answer, error) {
+	answer := &model.Answer{}
+	if f.text != nil {
+		text, err := f.text.Render(ctx, vars)
+		if err != nil {
+			return nil, fmt.Errorf("%s.text: %w", f.field, err)
+		}
+		answer.Text = text
+	}
+	if f.payload != nil {
+		value, err := f.payload.Render(ctx, vars)
+		if err != nil {
+			return nil, fmt.Errorf("%s.payload: %w", f.field, err)
+		}
+		answer.Payload, _ = value.(map[string]any)
+	}
+	return answer, nil
+}
+
+// genericFailure is a Generic endpoint's error answer to a failed action: 502 so that the sender retries, 422
+// when the event lacks what the route's expressions read, since sending it again cannot help.
+func (e *Endpoint) genericFailure(request *model.Request, reason string, cause error) *Outcome {
+	status, code, message := http.StatusBadGateway, "action_failed", "the route's action failed; retry later"
+	var failure *action.Failure
+	switch {
+	case reason == FallbackDeadline:
+		code = "deadline_exceeded"
+	case errors.As(cause, &failure) && failure.Reason == "template":
+		status, code, message = http.StatusUnprocessableEntity, "unprocessable_event",
+			"the route cannot process this event: "+failure.Message
+	}
+	outcome := e.errorOutcome(request, status, code, errors.New(message))
+	outcome.Fallback, outcome.Err = reason, cause
+	return outcome
+}
+
+// matchTrace records the match decisions of one request, for Options.Explain.
+type matchTrace struct{ decisions []route.Decision }
+
+func (t *matchTrace) observe(d route.Decision) { t.decisions = append(t.decisions, d) }
+
+// list is the decisions, nil without a trace.
+func (t *matchTrace) list() []route.Decision {
+	if t == nil {
+		return nil
+	}
+	return t.decisions
 }
 
 // errorOutcome is an error answer in the dialect's error shape (Rasa's) or the server's JSON error.

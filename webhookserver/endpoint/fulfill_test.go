@@ -93,6 +93,21 @@ func TestFallbackRules(t *testing.T) {
 			http.StatusOK, FallbackNoRoute, `nothing to do`},
 		"malformed request": {
 			compile(t, "Generic", ""), `{"event":`, http.StatusBadRequest, "", `"code":"malformed_request"`},
+
+		// A fallback that cannot render is never answered as its source nor with a hole in it.
+		"ES, the route fallback reads a missing parameter: the endpoint fallback": {
+			compile(t, "DialogflowES", "Endpoint sorry.", `{match: {intents: [Pay]}, call: {url: "`+down+`"}, fallback: {text: "No ${params.account} today."}}`),
+			strings.Replace(esRequest, "%s", "Pay", 1), http.StatusOK, FallbackActionFailed, `"fulfillmentText":"Endpoint sorry."`},
+		"ES, the route fallback's payload fails: the endpoint fallback whole": {
+			compile(t, "DialogflowES", "Endpoint sorry.", `{match: {intents: [Pay]}, call: {url: "`+down+`"}, fallback: {text: Route sorry., payload: {account: "${params.account}"}}}`),
+			strings.Replace(esRequest, "%s", "Pay", 1), http.StatusOK, FallbackActionFailed,
+			`{"fulfillmentText":"Endpoint sorry.","fulfillmentMessages":[{"text":{"text":["Endpoint sorry."]}}]}`},
+		"ES, the endpoint fallback reads a missing parameter: empty answer": {
+			compile(t, "DialogflowES", "Sorry ${params.name}."), strings.Replace(esRequest, "%s", "Unknown", 1),
+			http.StatusOK, FallbackNoRoute, `{}`},
+		"Generic, the route fallback cannot render: the action's error answer": {
+			compile(t, "Generic", "Sorry.", `{match: {events: [e]}, call: {url: "`+down+`"}, fallback: {text: "${params.missing}"}}`), `{"event":"e"}`,
+			http.StatusBadGateway, FallbackActionFailed, `"code":"action_failed"`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -106,7 +121,61 @@ func TestFallbackRules(t *testing.T) {
 			if tc.fallback != "" && tc.status == http.StatusOK && outcome.Header.Get(FallbackHeader) != tc.fallback {
 				t.Errorf("%s header %q", FallbackHeader, outcome.Header.Get(FallbackHeader))
 			}
+			if strings.Contains(string(outcome.Body), "${") {
+				t.Errorf("a template's source reached the caller: %s", outcome.Body)
+			}
 		})
+	}
+}
+
+// The log says why a fallback was not answered: which one failed, at which field, on which expression.
+func TestFallbackErrorNamesTheFailedFallback(t *testing.T) {
+	down := closedURL(t)
+	e := compile(t, "DialogflowES", "Sorry ${params.name}.",
+		`{match: {intents: [Pay]}, call: {url: "`+down+`"}, fallback: {text: "No ${params.account} today."}}`)
+	outcome := e.Fulfill(context.Background(), dialect.Input{Method: http.MethodPost, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: []byte(`{"responseId":"r","session":"projects/p/agent/sessions/s","queryResult":{"intent":{"displayName":"Pay"}}}`)})
+	if outcome.FallbackError == nil {
+		t.Fatal("no FallbackError")
+	}
+	got := outcome.FallbackError.Error()
+	for _, want := range []string{"IntentRoute ns/r0 spec.fallback.text", "params.account", "no such key: account",
+		"WebhookEndpoint ns/bot spec.fallback.text", "no such key: name"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("FallbackError %q does not say %q", got, want)
+		}
+	}
+	if strings.Contains(got, "\n") {
+		t.Errorf("FallbackError is not one line: %q", got)
+	}
+}
+
+// With Explain, the outcome says which routes were considered and why each did not answer; without it, nothing
+// is recorded.
+func TestExplainRecordsMatchDecisions(t *testing.T) {
+	routes := []string{`{priority: 10, match: {intents: [Pay], when: 'params.account == "demo"'}, respond: {text: Demo.}}`,
+		`{match: {intents: [Pay]}, respond: {text: Paid.}}`}
+	body := []byte(`{"responseId":"r","session":"projects/p/agent/sessions/s","queryResult":{"intent":{"displayName":"Pay"}}}`)
+	in := dialect.Input{Method: http.MethodPost, Header: http.Header{"Content-Type": {"application/json"}}, Body: body}
+
+	quiet := compile(t, "DialogflowES", "", routes...)
+	if outcome := quiet.Fulfill(context.Background(), in); outcome.Match != nil {
+		t.Errorf("decisions recorded without Explain: %+v", outcome.Match)
+	}
+	explained := compile(t, "DialogflowES", "", routes...)
+	explained.explain = true
+	outcome := explained.Fulfill(context.Background(), in)
+	if outcome.Route != "r1" || len(outcome.Match) != 2 {
+		t.Fatalf("route %q, decisions %+v; want r1 after 2 decisions", outcome.Route, outcome.Match)
+	}
+	if d := outcome.Match[0]; d.Route != "r0" || d.Matched || d.GuardErr == nil {
+		t.Errorf("first decision %+v, want r0's guard failed", d)
+	}
+
+	noRoute := explained.Fulfill(context.Background(), dialect.Input{Method: http.MethodPost, Header: in.Header,
+		Body: []byte(strings.Replace(string(body), "Pay", "Other", 1))})
+	if !noRoute.NoRoute || noRoute.Route != "" {
+		t.Errorf("no route: NoRoute=%v Route=%q", noRoute.NoRoute, noRoute.Route)
 	}
 }
 

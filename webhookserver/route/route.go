@@ -103,9 +103,18 @@ type Request struct {
 	Intent, Action, Tag, Event string
 }
 
+// Decision is what matching made of one route it considered: the route matched (its guard passed, or it has
+// none), its guard was false, or its guard failed to evaluate (GuardErr).
+type Decision struct {
+	Route    string
+	Matched  bool
+	GuardErr error
+}
+
 // Match returns the best matching route and its value. A guard that fails to evaluate (for example a missing
-// parameter) counts as false; onGuardError, when not nil, is told about it so that it can be logged.
-func (t *Table[T]) Match(ctx context.Context, req Request, vars *expr.Vars, onGuardError func(route string, err error)) (*Rule, T, bool) {
+// parameter) counts as false. observe, when not nil, is told of every route considered, in order, so that the
+// decision can be explained in a log; routes whose criteria the request does not meet are not considered.
+func (t *Table[T]) Match(ctx context.Context, req Request, vars *expr.Vars, observe func(Decision)) (*Rule, T, bool) {
 	var lists [5][]*entry[T]
 	n := 0
 	for field, value := range [...]string{byIntent: req.Intent, byAction: req.Action, byTag: req.Tag, byEvent: req.Event} {
@@ -142,22 +151,20 @@ func (t *Table[T]) Match(ctx context.Context, req Request, vars *expr.Vars, onGu
 			continue
 		}
 		lastRank = candidate.rank
-		if guardPasses(ctx, candidate.rule, vars, onGuardError) {
+		if guardPasses(ctx, candidate.rule, vars, observe) {
 			return candidate.rule, candidate.value, true
 		}
 	}
 }
 
-func guardPasses(ctx context.Context, rule *Rule, vars *expr.Vars, onGuardError func(string, error)) bool {
-	if rule.Guard == nil {
-		return true
+func guardPasses(ctx context.Context, rule *Rule, vars *expr.Vars, observe func(Decision)) bool {
+	ok, err := true, error(nil)
+	if rule.Guard != nil {
+		ok, err = rule.Guard.EvalBool(ctx, vars)
+		ok = ok && err == nil
 	}
-	ok, err := rule.Guard.EvalBool(ctx, vars)
-	if err != nil {
-		if onGuardError != nil {
-			onGuardError(rule.Name, err)
-		}
-		return false
+	if observe != nil {
+		observe(Decision{Route: rule.Name, Matched: ok, GuardErr: err})
 	}
 	return ok
 }

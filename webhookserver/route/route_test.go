@@ -69,7 +69,11 @@ func TestMatch(t *testing.T) {
 			vars := &expr.Vars{Request: &req}
 			errors := 0
 			rule, value, ok := table.Match(context.Background(), Request{Intent: req.Intent, Action: req.Action, Tag: req.Tag, Event: req.Event}, vars,
-				func(string, error) { errors++ })
+				func(d Decision) {
+					if d.GuardErr != nil {
+						errors++
+					}
+				})
 			if !ok {
 				t.Fatalf("no match, want %s", tc.want)
 			}
@@ -80,6 +84,36 @@ func TestMatch(t *testing.T) {
 				t.Errorf("%d guard errors reported, want %d", errors, tc.errors)
 			}
 		})
+	}
+}
+
+// The decisions explain a match in a debug log: every route considered, in priority order, with why it did not
+// match; routes the request's criteria do not list are not considered.
+func TestMatchDecisions(t *testing.T) {
+	table := NewTable([]Candidate[int]{
+		{Rule: Rule{Name: "demo", Priority: 10, Intents: []string{"Balance"}, Guard: guard(t, `params.account == "demo"`)}, Value: 1},
+		{Rule: Rule{Name: "savings", Priority: 5, Intents: []string{"Balance"}, Guard: guard(t, `has(params.kind) && params.kind == "savings"`)}, Value: 2},
+		{Rule: Rule{Name: "balance", Intents: []string{"Balance"}}, Value: 3},
+		{Rule: Rule{Name: "welcome", Priority: 100, Intents: []string{"Welcome"}}, Value: 4},
+	})
+	var decisions []Decision
+	req := &model.Request{Intent: "Balance", Parameters: map[string]any{}}
+	_, value, ok := table.Match(context.Background(), Request{Intent: req.Intent}, &expr.Vars{Request: req},
+		func(d Decision) { decisions = append(decisions, d) })
+	if !ok || value != 3 {
+		t.Fatalf("matched %v %v, want balance", value, ok)
+	}
+	if len(decisions) != 3 {
+		t.Fatalf("want 3 decisions (demo, savings, balance), got %+v", decisions)
+	}
+	if d := decisions[0]; d.Route != "demo" || d.Matched || d.GuardErr == nil {
+		t.Errorf("demo: want a failed guard, got %+v", d)
+	}
+	if d := decisions[1]; d.Route != "savings" || d.Matched || d.GuardErr != nil {
+		t.Errorf("savings: want a false guard, got %+v", d)
+	}
+	if d := decisions[2]; d.Route != "balance" || !d.Matched {
+		t.Errorf("balance: want matched, got %+v", d)
 	}
 }
 

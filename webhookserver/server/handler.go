@@ -107,26 +107,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := entry.name
 	entry.metrics.observe(s.metrics, name, outcome.Route, outcome.Status, duration.Seconds())
 	s.metrics.observeWork(name, deliverySync, outcome)
-	var extra [4]slog.Attr
-	attrs := append(extra[:0], slog.Int("status", outcome.Status), slog.String("route", outcome.Route),
-		slog.Float64("durationMs", float64(duration.Microseconds())/1000))
-	switch {
-	case outcome.Replayed:
-		attrs = append(attrs, slog.Bool("replayed", true))
-	case outcome.IdempotencyError != nil:
-		attrs = append(attrs, slog.String("idempotencyError", outcome.IdempotencyError.Error()))
-	}
-	if outcome.Fallback != "" {
-		attrs = append(attrs, slog.String("fallback", outcome.Fallback))
-	}
-	level := slog.LevelInfo
-	if outcome.Err != nil {
-		attrs = append(attrs, slog.String("error", outcome.Err.Error()))
-		if outcome.Status >= 500 || outcome.Fallback != "" {
-			level = slog.LevelWarn
-		}
-	}
-	line.log(level, "request answered", attrs...)
+	line.answered(outcome, duration)
 }
 
 // refuseFunc answers a request with an error, counts and logs it.
@@ -236,30 +217,6 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, entry *ser
 	refuse(failure.Status, failure.Reason, failure.Method+" authentication failed: "+strings.ReplaceAll(failure.Reason, "_", " "),
 		slog.String("authMethod", failure.Method))
 	return false
-}
-
-// requestLog writes a request's log lines: the request's own attributes, then the line's. It lives on the
-// stack: the attributes are in an array of their own rather than a slice.
-type requestLog struct {
-	logger *slog.Logger
-	ctx    context.Context
-	attrs  [4]slog.Attr
-	n      int
-}
-
-func (l *requestLog) add(attr slog.Attr) {
-	l.attrs[l.n] = attr
-	l.n++
-}
-
-// log writes one line when level is enabled; when it is not, nothing is formatted or allocated.
-func (l *requestLog) log(level slog.Level, msg string, attrs ...slog.Attr) {
-	if !l.logger.Enabled(l.ctx, level) {
-		return
-	}
-	var room [12]slog.Attr
-	all := append(append(room[:0], l.attrs[:l.n]...), attrs...)
-	l.logger.LogAttrs(l.ctx, level, msg, all...)
 }
 
 // readBody reads the whole body. With a declared length it is read into a slice of that size, rather than one

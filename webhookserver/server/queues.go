@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -121,20 +122,35 @@ func (s *Server) deliver(name string) delivery.Handler {
 		}
 		s.metrics.deliveryAttempts.WithLabelValues(name, result).Inc()
 		s.metrics.observeWork(name, deliveryAsync, outcome)
-		attrs := []any{"endpoint", name, "eventId", event.ID, "attempt", event.Attempts + 1, "status", outcome.Status,
-			"route", outcome.Route, "durationMs", float64(time.Since(start).Microseconds()) / 1000}
-		if err != nil {
-			s.log.Warn("queued event failed; it will be retried or kept as a dead letter", append(attrs, "error", err.Error())...)
-		} else {
-			s.log.Info("queued event delivered", attrs...)
-		}
+		s.logDelivery(ctx, name, event, outcome, err, time.Since(start))
 		return err
 	}
 }
 
+// logDelivery logs one attempt at a queued event as a request's line is logged (requestlog.go), under the
+// event's id: the id of the 202's log line and of the dead letter.
+func (s *Server) logDelivery(ctx context.Context, name string, event *delivery.Event, outcome *endpoint.Outcome, err error, duration time.Duration) {
+	line := requestLog{logger: s.log, ctx: ctx}
+	line.add(slog.String("endpoint", name))
+	line.add(slog.String("eventId", event.ID))
+	line.add(slog.Int("attempt", event.Attempts+1))
+	if outcome.Request != nil && s.log.Enabled(ctx, slog.LevelDebug) {
+		var room [6]slog.Attr
+		line.log(slog.LevelDebug, "queued event detail", detailAttrs(room[:0], outcome)...)
+	}
+	var room [20]slog.Attr
+	attrs := outcomeAttrs(room[:0], outcome)
+	attrs = append(attrs, slog.Float64("durationMs", float64(duration.Microseconds())/1000))
+	if err != nil {
+		line.log(slog.LevelWarn, "queued event failed; it will be retried or kept as a dead letter", attrs...)
+		return
+	}
+	line.log(outcomeLevel(outcome), "queued event delivered", attrs...)
+}
+
 // enqueue answers an Async request: 202 once the event is durably queued, 503 when it could not be.
 func (s *Server) enqueue(r *http.Request, ep *endpoint.Endpoint, in dialect.Input) *endpoint.Outcome {
-	event, refused := ep.Accept(in, time.Now())
+	event, request, refused := ep.Accept(in, time.Now())
 	if refused != nil {
 		return refused
 	}
@@ -142,11 +158,11 @@ func (s *Server) enqueue(r *http.Request, ep *endpoint.Endpoint, in dialect.Inpu
 	defer cancel()
 	if err := ep.Queue().Enqueue(ctx, event); err != nil {
 		header := http.Header{"Content-Type": {"application/json"}, "Retry-After": {"5"}}
-		return &endpoint.Outcome{Status: http.StatusServiceUnavailable, Header: header, Err: err,
+		return &endpoint.Outcome{Status: http.StatusServiceUnavailable, Header: header, Err: err, Request: request,
 			Body: endpoint.ErrorBody("queue_unavailable", "the event could not be stored; retry later")}
 	}
 	return &endpoint.Outcome{Status: http.StatusAccepted, Header: http.Header{"Content-Type": {"application/json"}},
-		Body: endpoint.AcceptedBody(event.ID)}
+		Body: endpoint.AcceptedBody(event.ID), Request: request, EventID: event.ID}
 }
 
 // Queue kinds, as /statusz names them.

@@ -199,7 +199,17 @@ func (s *Server) Reload() (bool, error) {
 	} else {
 		s.log.Info("configuration reloaded", "source", s.opts.Source.Describe(), "endpoints", served, "gcPercent", gcPercent)
 	}
+	s.logWarnings(next)
 	return true, nil
+}
+
+// logWarnings logs, once per load, what the configuration serves but may fail at request time.
+func (s *Server) logWarnings(snap *snapshot) {
+	for _, e := range snap.endpoints {
+		for _, warning := range e.Warnings() {
+			s.log.Warn("configuration warning", "endpoint", e.Namespace+"/"+e.Name, "warning", warning)
+		}
+	}
 }
 
 // build loads and compiles a snapshot, with the GC at loadGCPercent, and says which version of the
@@ -217,7 +227,8 @@ func (s *Server) build() (*snapshot, string, error) {
 	}
 	recording := &recordingSecrets{source: loaded.Secrets}
 	snap, err := compileSnapshot(loaded.File, recording, endpoint.Options{Env: s.env, Breakers: s.breakers, Stores: s.store,
-		Queues: s.queue, QueueDir: s.opts.QueueDir, AllowedUpstreams: s.opts.AllowedUpstreams, MemoryStoreMaxBytes: s.opts.MemoryStoreMaxBytes},
+		Queues: s.queue, QueueDir: s.opts.QueueDir, AllowedUpstreams: s.opts.AllowedUpstreams, MemoryStoreMaxBytes: s.opts.MemoryStoreMaxBytes,
+		Explain: s.log.Enabled(context.Background(), slog.LevelDebug), Logger: s.log},
 		s.current.Load())
 	s.learnSecrets(recording.values)
 	if err != nil {
