@@ -49,18 +49,21 @@ func fences(t *testing.T, page string) ([]fence, []string) {
 			marker = line
 			continue
 		}
-		if !strings.HasPrefix(line, "```") {
+		trimmed := strings.TrimLeft(line, " ")
+		if !strings.HasPrefix(trimmed, "```") {
 			if strings.TrimSpace(line) != "" {
 				marker = "" // a marker belongs to the block right after it
 			}
 			continue
 		}
+		// A block in a list item is indented; its lines lose the fence's indentation.
+		indent := strings.Repeat(" ", len(line)-len(trimmed))
 		start := i
 		var text []string
-		for i++; i < len(lines) && !strings.HasPrefix(lines[i], "```"); i++ {
-			text = append(text, lines[i])
+		for i++; i < len(lines) && !strings.HasPrefix(strings.TrimLeft(lines[i], " "), "```"); i++ {
+			text = append(text, strings.TrimPrefix(lines[i], indent))
 		}
-		blocks = append(blocks, fence{info: strings.TrimPrefix(line, "```"), text: strings.Join(text, "\n"), line: start + 1})
+		blocks = append(blocks, fence{info: strings.TrimPrefix(trimmed, "```"), text: strings.Join(text, "\n"), line: start + 1})
 		markers = append(markers, marker)
 		marker = ""
 	}
@@ -178,7 +181,7 @@ func parseHTTP(t *testing.T, where, text string) (http.Header, []byte) {
 }
 
 // manifestPages are the pages whose WebhookEndpoint and IntentRoute manifests must load and compile.
-var manifestPages = []string{"generic.md"}
+var manifestPages = []string{"generic.md", "platforms.md"}
 
 // TestManifests loads the manifests of each page (every yaml block with a fulfillment.dev object) as
 // `webhookserver serve --manifests` does, with the CRDs' admission, and compiles every endpoint with its
@@ -217,11 +220,14 @@ func TestManifests(t *testing.T) {
 				},
 				Queues: func(string, func() (delivery.Queue, error)) (delivery.Queue, error) { return nil, nil },
 			}
+			routes := 0
 			for _, spec := range manifests.File.Endpoints {
 				if _, err := endpoint.Compile(spec, placeholderSecrets{manifests.Secrets}, opts); err != nil {
 					t.Errorf("%s: %v", page, err)
 				}
+				routes += len(spec.Routes)
 			}
+			t.Logf("%s: %d manifest blocks, %d endpoints, %d routes compiled", page, n, len(manifests.File.Endpoints), routes)
 		})
 	}
 }
