@@ -181,7 +181,7 @@ func parseHTTP(t *testing.T, where, text string) (http.Header, []byte) {
 }
 
 // manifestPages are the pages whose WebhookEndpoint and IntentRoute manifests must load and compile.
-var manifestPages = []string{"generic.md", "platforms.md"}
+var manifestPages = []string{"generic.md", "platforms.md", "sizing.md"}
 
 // TestManifests loads the manifests of each page (every yaml block with a fulfillment.dev object) as
 // `webhookserver serve --manifests` does, with the CRDs' admission, and compiles every endpoint with its
@@ -250,4 +250,72 @@ func (s placeholderSecrets) Secret(namespace, name, key string) ([]byte, error) 
 		return []byte("redis://redis.example.svc:6379/0"), nil
 	}
 	return []byte("placeholder-" + key), nil
+}
+
+// linkedPages are the pages whose links to other pages and headings are checked.
+var linkedPages = []string{"expressions.md", "generic.md", "platforms.md", "troubleshooting.md", "sizing.md"}
+
+var (
+	linkPattern    = regexp.MustCompile(`\]\(([^)\s]*)\)`)
+	headingPattern = regexp.MustCompile(`(?m)^#+ (.+)$`)
+)
+
+// TestLinks checks that every relative link of the pages names a file that exists and, with #anchor, one of
+// its headings (as GitHub makes anchors of them).
+func TestLinks(t *testing.T) {
+	anchors := map[string]map[string]bool{}
+	anchorsOf := func(page string) map[string]bool {
+		if a, ok := anchors[page]; ok {
+			return a
+		}
+		content, err := os.ReadFile(page)
+		if err != nil {
+			return nil
+		}
+		a := map[string]bool{}
+		for _, m := range headingPattern.FindAllStringSubmatch(string(content), -1) {
+			a[slug(m[1])] = true
+		}
+		anchors[page] = a
+		return a
+	}
+	for _, page := range linkedPages {
+		content, err := os.ReadFile(page)
+		if err != nil {
+			t.Errorf("%s: %v", page, err)
+			continue
+		}
+		for _, m := range linkPattern.FindAllStringSubmatch(string(content), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") {
+				continue
+			}
+			file, anchor, _ := strings.Cut(target, "#")
+			if file == "" {
+				file = page
+			}
+			if _, err := os.Stat(file); err != nil {
+				t.Errorf("%s: link to %s: %v", page, target, err)
+				continue
+			}
+			if anchor != "" && !anchorsOf(file)[anchor] {
+				t.Errorf("%s: link to %s: %s has no heading with that anchor", page, target, file)
+			}
+		}
+	}
+}
+
+// slug is the anchor GitHub gives a heading: lower case, spaces as hyphens, punctuation other than - and _
+// dropped.
+func slug(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
+		switch {
+		case r == ' ':
+			b.WriteByte('-')
+		case r == '-' || r == '_' || (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9'):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
