@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"cloud.google.com/go/dialogflow/apiv2/dialogflowpb"
 	"cloud.google.com/go/dialogflow/cx/apiv3/cxpb"
@@ -71,15 +72,16 @@ func (s *server) logLine(msg, requestID string) map[string]any {
 // waitForLogLine waits until the server has logged the line (a request's line follows its answer).
 func (s *server) waitForLogLine(msg, requestID string) map[string]any {
 	s.t.Helper()
-	if !s.waitForLog(requestID) {
-		s.t.Fatalf("no log line of request %s", requestID)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if line := s.logLine(msg, requestID); line != nil {
+			return line
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("no %q line for request %s", msg, requestID)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	s.waitForLog(msg)
-	line := s.logLine(msg, requestID)
-	if line == nil {
-		s.t.Fatalf("no %q line for request %s", msg, requestID)
-	}
-	return line
 }
 
 // checkFields reports every field of line that is not as wanted; "" wants the field absent.
@@ -224,7 +226,8 @@ spec:
 	if !slices.Equal(match, want) {
 		t.Errorf("match %q, want %q", match, want)
 	}
-	if s.logLine("request answered", "debug-1") == nil {
+	// The answer's line follows the detail's; the server writes them one after the other.
+	if s.waitForLogLine("request answered", "debug-1") == nil {
 		t.Error("no request line after the detail")
 	}
 
