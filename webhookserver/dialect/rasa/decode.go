@@ -11,6 +11,9 @@ import (
 // Decode reads an action call. next_action is required: it is what Rasa asks to run. Parameters are the slots
 // plus the latest message's entities that no slot has the name of; DeliveryID is sender_id/latest_event_time.
 func (codec) Decode(in dialect.Input) (*model.Request, error) {
+	if err := dialect.CheckJSONContentType(in.Header.Get("Content-Type")); err != nil {
+		return nil, err
+	}
 	body, lazyBody, err := wire.DecodeEnvelope(in.Body, envelopeFields)
 	if err != nil {
 		return nil, err

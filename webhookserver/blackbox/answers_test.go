@@ -1,0 +1,101 @@
+package blackbox
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fulfillment-dev/fulfillment-operator/internal/testenv"
+)
+
+// dialectCase is a request each dialect answers, sent to the sample bots and a Generic endpoint served together.
+type dialectCase struct {
+	path    string
+	request string
+	auth    http.Header
+	rasa    bool // Rasa answers errors in its own shape
+}
+
+// startEveryDialect serves the sample chatbots and a Generic endpoint at /events (bearer events-secret-token).
+func startEveryDialect(t *testing.T) (*server, map[string]dialectCase) {
+	t.Helper()
+	s := startServer(t, "--manifests", samples(), "--manifests", bearerEventsEndpoint(t, "\n  path: /events"),
+		"--endpoint", "bank-bot,order-bot,rasa-actions,events")
+	return s, map[string]dialectCase{
+		"DialogflowES": {path: "/bank-bot", request: requestFile(t, "es-balance-demo.json"), auth: basicAuth("dialogflow", "change-me-bank-bot")},
+		"DialogflowCX": {path: "/order-bot", request: requestFile(t, "cx-order-status.json"), auth: http.Header{"X-Webhook-Token": {"change-me-order-bot-token"}}},
+		"Rasa":         {path: "/webhook", request: requestFile(t, "rasa-order-status.json"), auth: http.Header{"Authorization": {"Bearer change-me-rasa-token"}}, rasa: true},
+		"Generic":      {path: "/events", request: `{"event":"e"}`, auth: http.Header{"Authorization": {"Bearer events-secret-token"}}},
+	}
+}
+
+// requestFile is an example platform request from docs/requests.
+func requestFile(t *testing.T, name string) string {
+	t.Helper()
+	content, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "docs", "requests", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(content)
+}
+
+// TestWrongContentTypeIs415InEveryDialect: a body declared in a format the dialect does not read (curl -d sends
+// application/x-www-form-urlencoded) is answered 415 with what to send, in the dialect's error shape, while the
+// same body declared as JSON is answered.
+func TestWrongContentTypeIs415InEveryDialect(t *testing.T) {
+	s, dialects := startEveryDialect(t)
+	for name, tc := range dialects {
+		t.Run(name, func(t *testing.T) {
+			wrongType := "application/x-www-form-urlencoded"
+			if name == "Generic" {
+				wrongType = "text/plain" // Generic reads forms
+			}
+			resp, content := s.post(tc.path, []byte(tc.request), withHeader(tc.auth, "Content-Type", wrongType))
+			if resp.StatusCode != http.StatusUnsupportedMediaType {
+				t.Errorf("Content-Type %s: %d %s, want 415", wrongType, resp.StatusCode, content)
+			}
+			message := errorMessage(t, content, tc.rasa, "unsupported_media_type")
+			if !strings.Contains(message, wrongType) || !strings.Contains(message, "application/json") {
+				t.Errorf("the message %q does not name the type sent and the one to send", message)
+			}
+
+			resp, content = s.post(tc.path, []byte(tc.request), withHeader(tc.auth, "Content-Type", "application/json; charset=utf-8"))
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("the same body as JSON: %d %s, want 200", resp.StatusCode, content)
+			}
+		})
+	}
+}
+
+// errorMessage decodes an error answer, in Rasa's shape ({"error":"...","action_name":"..."}) or the server's
+// ({"error":{"code":"...","message":"..."}}) with code, and returns its message.
+func errorMessage(t *testing.T, content []byte, rasa bool, code string) string {
+	t.Helper()
+	if rasa {
+		var body struct {
+			Error      *string `json:"error"`
+			ActionName *string `json:"action_name"`
+		}
+		if err := json.Unmarshal(content, &body); err != nil || body.Error == nil || body.ActionName == nil {
+			t.Fatalf("not Rasa's error shape: %s", content)
+		}
+		return *body.Error
+	}
+	var body struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	if err := json.Unmarshal(content, &body); err != nil || body.Error.Code != code {
+		t.Fatalf("want the error code %s, got %s", code, content)
+	}
+	return body.Error.Message
+}
+
+// withHeader is header with name set to value, in a copy.
+func withHeader(header http.Header, name, value string) http.Header {
+	copied := header.Clone()
+	copied.Set(name, value)
+	return copied
+}
