@@ -99,3 +99,37 @@ func withHeader(header http.Header, name, value string) http.Header {
 	copied.Set(name, value)
 	return copied
 }
+
+// TestRasaErrorsInRasaShape: whatever refuses a call to a Rasa endpoint, before or after its body is read,
+// answers in the Rasa SDK's error shape, which Rasa reads (action_name from a 400).
+func TestRasaErrorsInRasaShape(t *testing.T) {
+	s := startSamples(t)
+	token := http.Header{"Authorization": {"Bearer change-me-rasa-token"}}
+	request := requestFile(t, "rasa-order-status.json")
+	cases := map[string]struct {
+		method, path string
+		body         string
+		header       http.Header
+		status       int
+		message      string
+	}{
+		"no token":       {"POST", "/webhook", request, nil, 401, "missing credentials"},
+		"wrong method":   {"PUT", "/webhook", request, token, 405, "POST"},
+		"body too large": {"POST", "/webhook", strings.Repeat(" ", 1<<20+1), token, 413, "over"},
+		"malformed body": {"POST", "/webhook", `{"next_action":`, token, 400, ""},
+		"content type":   {"POST", "/webhook", request, withHeader(token, "Content-Type", "text/plain"), 415, "application/json"},
+		"unknown action": {"POST", "/webhook", strings.Replace(request, "action_order_status", "action_unknown", 1), token, 404, "action_unknown"},
+		"action list":    {"GET", "/actions", "", nil, 401, "missing credentials"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			resp, content := s.do(tc.method, tc.path, []byte(tc.body), tc.header)
+			if resp.StatusCode != tc.status {
+				t.Errorf("status %d, want %d: %s", resp.StatusCode, tc.status, content)
+			}
+			if message := errorMessage(t, content, true, ""); message == "" || !strings.Contains(message, tc.message) {
+				t.Errorf("error %q, want one that mentions %q", message, tc.message)
+			}
+		})
+	}
+}

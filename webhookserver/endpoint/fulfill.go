@@ -253,13 +253,20 @@ func (e *Endpoint) fallbackOutcome(ctx context.Context, request *model.Request, 
 
 // errorOutcome is an error answer in the dialect's error shape (Rasa's) or the server's JSON error.
 func (e *Endpoint) errorOutcome(request *model.Request, status int, code string, err error) *Outcome {
-	var body []byte
+	return &Outcome{Status: status, Header: jsonHeader, Body: e.errorBody(request, status, code, err.Error()), Err: err, Request: request}
+}
+
+// EncodeError is the body of an error answered before the request is decoded (a refused method, credential or
+// size), in the endpoint's error shape, so that a platform reads every error of its endpoint the same way.
+func (e *Endpoint) EncodeError(status int, code, message string) []byte {
+	return e.errorBody(nil, status, code, message)
+}
+
+func (e *Endpoint) errorBody(request *model.Request, status int, code, message string) []byte {
 	if encoder, ok := e.codec.(dialect.ErrorEncoder); ok {
-		body = encoder.EncodeError(request, status, code, err.Error())
-	} else {
-		body = ErrorBody(code, err.Error())
+		return encoder.EncodeError(request, status, code, message)
 	}
-	return &Outcome{Status: status, Header: jsonHeader, Body: body, Err: err, Request: request}
+	return ErrorBody(code, message)
 }
 
 // ErrorBody is the server's JSON error: {"error":{"code":...,"message":...}}.
