@@ -133,3 +133,75 @@ func TestRasaErrorsInRasaShape(t *testing.T) {
 		})
 	}
 }
+
+// TestFallbackMetricCountsFallbacksOnly: fulfillment_fallbacks_total counts the answers that were a fallback;
+// a Generic action failure answered with an error (502, 422) is counted in fulfillment_action_errors_total
+// by its error code instead.
+func TestFallbackMetricCountsFallbacksOnly(t *testing.T) {
+	down := "http://" + freePort(t) // nothing listens there
+	dir := t.TempDir()
+	writeFile(t, dir, "events.yaml", `
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: events}
+spec:
+  dialect: Generic
+  auth: {allowUnauthenticated: true}
+  fallback: {text: "nothing to do"}
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: IntentRoute
+metadata: {name: failing}
+spec:
+  endpointRef: {name: events}
+  match: {events: [failing]}
+  call: {url: "`+down+`/x"}
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: IntentRoute
+metadata: {name: failing-with-fallback}
+spec:
+  endpointRef: {name: events}
+  match: {events: [failing.fallback]}
+  call: {url: "`+down+`/x"}
+  fallback: {text: "later"}
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: IntentRoute
+metadata: {name: unreadable}
+spec:
+  endpointRef: {name: events}
+  match: {events: [unreadable]}
+  respond: {text: "${params.missing}"}
+`)
+	s := startServer(t, "--manifests", dir)
+	for event, want := range map[string]struct {
+		status   int
+		fallback string
+	}{
+		"failing":          {http.StatusBadGateway, ""},
+		"unreadable":       {http.StatusUnprocessableEntity, ""},
+		"failing.fallback": {http.StatusOK, "action_failed"},
+		"unknown":          {http.StatusOK, "no_route"},
+	} {
+		resp, content := s.post("/webhook", []byte(`{"event":"`+event+`"}`), nil)
+		if resp.StatusCode != want.status || resp.Header.Get("Fulfillment-Fallback") != want.fallback {
+			t.Errorf("event %s: %d, fallback %q, %s; want %d, fallback %q", event, resp.StatusCode,
+				resp.Header.Get("Fulfillment-Fallback"), content, want.status, want.fallback)
+		}
+	}
+
+	wantCounts := map[string]string{
+		"fulfillment_fallbacks_total":     `{delivery="sync",endpoint="default/events",reason="action_failed"} 1;{delivery="sync",endpoint="default/events",reason="no_route"} 1`,
+		"fulfillment_action_errors_total": `{delivery="sync",endpoint="default/events",reason="action_failed"} 1;{delivery="sync",endpoint="default/events",reason="unprocessable_event"} 1`,
+	}
+	for name, want := range wantCounts {
+		var got []string
+		for _, line := range s.metric(name + "{") {
+			got = append(got, strings.TrimPrefix(line, name))
+		}
+		if strings.Join(got, ";") != want {
+			t.Errorf("%s:\n  got  %s\n  want %s", name, strings.Join(got, ";"), want)
+		}
+	}
+}

@@ -36,8 +36,11 @@ type Outcome struct {
 
 	// Route is the name of the matched route, or "".
 	Route string
-	// Fallback is the fallback reason, or "" when the route answered.
+	// Fallback is the fallback reason, or "" when no fallback was answered.
 	Fallback string
+	// ActionError is the error code of an action failure answered as an error rather than a fallback (Generic,
+	// without a route fallback: action_failed, deadline_exceeded, unprocessable_event), or "".
+	ActionError string
 	// Err is the cause of a failure, for logs. It never holds secret values.
 	Err error
 	// Request is the decoded request, when decoding succeeded.
@@ -211,19 +214,7 @@ func (e *Endpoint) fallbackOutcome(ctx context.Context, request *model.Request, 
 		fb = matched.fallback
 	}
 	if e.Dialect == model.Generic && reason != FallbackNoRoute && (matched == nil || matched.fallback == nil) {
-		status, code, message := http.StatusBadGateway, "action_failed", "the route's action failed; retry later"
-		var failure *action.Failure
-		switch {
-		case reason == FallbackDeadline:
-			code = "deadline_exceeded"
-		case errors.As(cause, &failure) && failure.Reason == "template":
-			// The event lacks what the route's expressions read: sending it again cannot help.
-			status, code, message = http.StatusUnprocessableEntity, "unprocessable_event",
-				"the route cannot process this event: "+failure.Message
-		}
-		outcome := e.errorOutcome(request, status, code, errors.New(message))
-		outcome.Fallback, outcome.Err = reason, cause
-		return outcome
+		return e.actionErrorOutcome(request, reason, cause)
 	}
 	// The fallback renders with what is left of the request's own time: its context may already be done.
 	renderCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), answerMargin(e.Timeout))
@@ -249,6 +240,23 @@ func (e *Endpoint) fallbackOutcome(ctx context.Context, request *model.Request, 
 	}
 	return &Outcome{Status: http.StatusOK, Header: headerWith(jsonHeader, FallbackHeader, reason), Body: body,
 		Fallback: reason, Err: cause, Request: request}
+}
+
+// actionErrorOutcome answers a Generic action failure without a route fallback as an error: 502 so that the
+// sender retries, or 422 when the event lacks what the route's expressions read and sending it again cannot help.
+func (e *Endpoint) actionErrorOutcome(request *model.Request, reason string, cause error) *Outcome {
+	status, code, message := http.StatusBadGateway, "action_failed", "the route's action failed; retry later"
+	var failure *action.Failure
+	switch {
+	case reason == FallbackDeadline:
+		code = "deadline_exceeded"
+	case errors.As(cause, &failure) && failure.Reason == "template":
+		status, code, message = http.StatusUnprocessableEntity, "unprocessable_event",
+			"the route cannot process this event: "+failure.Message
+	}
+	outcome := e.errorOutcome(request, status, code, errors.New(message))
+	outcome.ActionError, outcome.Err = code, cause
+	return outcome
 }
 
 // errorOutcome is an error answer in the dialect's error shape (Rasa's) or the server's JSON error.

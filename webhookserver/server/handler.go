@@ -119,10 +119,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if outcome.Fallback != "" {
 		attrs = append(attrs, slog.String("fallback", outcome.Fallback))
 	}
+	if outcome.ActionError != "" {
+		attrs = append(attrs, slog.String("actionError", outcome.ActionError))
+	}
 	level := slog.LevelInfo
 	if outcome.Err != nil {
 		attrs = append(attrs, slog.String("error", outcome.Err.Error()))
-		if outcome.Status >= 500 || outcome.Fallback != "" {
+		if outcome.Status >= 500 || outcome.Fallback != "" || outcome.ActionError != "" {
 			level = slog.LevelWarn
 		}
 	}
