@@ -38,7 +38,8 @@ type IntentRouteSpec struct {
 	// +optional
 	Forward *ForwardAction `json:"forward,omitempty"`
 
-	// fallback overrides the endpoint's fallback for this route.
+	// fallback overrides the endpoint's fallback when this route's action fails or the deadline is near, in every
+	// dialect: a Generic sender then gets it with HTTP 200 instead of a 502 or 422.
 	// +optional
 	Fallback *Fallback `json:"fallback,omitempty"`
 }

@@ -71,7 +71,9 @@ type WebhookEndpointSpec struct {
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('100ms') && duration(self) <= duration('30s')",message="spec.timeout must be between 100ms and 30s"
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
 
-	// fallback is answered when no route matches, an action fails, or the deadline is near.
+	// fallback is answered when no route matches (Rasa answers 404 unknown action instead) and, in the Dialogflow
+	// and Rasa dialects, when an action fails or the deadline is near. A Generic action failure is answered 502
+	// (422 when the event lacks what the route reads), so that the sender retries, unless the route has a fallback.
 	// +optional
 	Fallback *Fallback `json:"fallback,omitempty"`
 
