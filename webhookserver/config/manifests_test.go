@@ -59,6 +59,35 @@ spec:
 	}
 }
 
+// TestLoadManifestsTurnsIdempotencyOnByDefault: an endpoint that says nothing about idempotency gets it on,
+// with the defaults of its fields, and one that turns it off keeps it off.
+func TestLoadManifestsTurnsIdempotencyOnByDefault(t *testing.T) {
+	endpoint := `
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: bot}
+spec:
+  dialect: Generic
+  auth: {allowUnauthenticated: true}
+`
+	loaded, err := LoadManifests(writeManifest(t, endpoint))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := loaded.File.Endpoints[0].Spec.Idempotency
+	if got == nil || !got.Enabled || got.TTL == nil || got.TTL.Duration.String() != "24h0m0s" || got.Store != "Memory" || got.FailurePolicy != "Fail" {
+		t.Errorf("idempotency left out: %+v, want {enabled: true, ttl: 24h, store: Memory, failurePolicy: Fail}", got)
+	}
+
+	loaded, err = LoadManifests(writeManifest(t, endpoint+"  idempotency: {enabled: false}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := loaded.File.Endpoints[0].Spec.Idempotency; got == nil || got.Enabled {
+		t.Errorf("idempotency turned off: %+v, want it off", got)
+	}
+}
+
 func TestLoadManifestsReportsFileDocumentAndField(t *testing.T) {
 	cases := map[string]struct {
 		manifest string
