@@ -9,6 +9,9 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 
+# kubectl applies and renders the kustomize folders (its built-in kustomize; no kustomize binary is needed).
+KUBECTL ?= kubectl
+
 # envtest binaries (kube-apiserver, etcd) are built from Go modules: no download site is reachable.
 ENVTEST_ASSETS ?= $(LOCALBIN)/k8s
 
@@ -128,19 +131,23 @@ docker-build: ## Build the image holding both binaries (needs a Docker engine).
 
 .PHONY: install
 install: manifests ## Install the CRDs into the cluster in ~/.kube/config.
-	kubectl apply --server-side -k config/crd
+	$(KUBECTL) apply --server-side -k config/crd
 
 .PHONY: uninstall
 uninstall: manifests ## Remove the CRDs (and every WebhookEndpoint and IntentRoute) from the cluster.
-	kubectl delete --ignore-not-found -k config/crd
+	$(KUBECTL) delete --ignore-not-found -k config/crd
 
 .PHONY: deploy
-deploy: manifests ## Deploy the operator with config/default.
-	kubectl apply --server-side -k config/default
+deploy: manifests ## Deploy the operator with config/default, running the image IMG (the operator's and its fulfillment pods').
+	KUBECTL="$(KUBECTL)" hack/deploy-manifests.sh "$(IMG)" | $(KUBECTL) apply --server-side -f -
+
+.PHONY: deploy-yaml
+deploy-yaml: ## Print what make deploy applies, for IMG (e.g. make deploy-yaml IMG=... > operator.yaml for GitOps).
+	@KUBECTL="$(KUBECTL)" hack/deploy-manifests.sh "$(IMG)"
 
 .PHONY: undeploy
 undeploy: ## Remove the operator.
-	kubectl delete --ignore-not-found -k config/default
+	$(KUBECTL) delete --ignore-not-found -k config/default
 
 ##@ Tools
 

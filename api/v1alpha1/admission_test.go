@@ -435,6 +435,26 @@ spec:
 		Expect(gotCertManager.Spec.TLS.IssuerRef.Group).To(Equal("cert-manager.io"))
 	})
 
+	It("turns idempotency on when the endpoint leaves it out, and leaves a call without retry alone", func() {
+		endpoint := patched(validEndpoint, `{}`)
+		Expect(createIn(namespace, endpoint)).To(Succeed())
+		var got fulfillmentv1alpha1.WebhookEndpoint
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(endpoint), &got)).To(Succeed())
+		Expect(got.Spec.Idempotency).NotTo(BeNil())
+		Expect(got.Spec.Idempotency.Enabled).To(BeTrue())
+		Expect(got.Spec.Idempotency.TTL.Duration.String()).To(Equal("24h0m0s"))
+		Expect(got.Spec.Idempotency.Store).To(Equal(fulfillmentv1alpha1.IdempotencyStoreMemory))
+		Expect(got.Spec.Idempotency.FailurePolicy).To(Equal(fulfillmentv1alpha1.IdempotencyFailurePolicyFail))
+
+		// The server picks a call's attempts by its method when retry is left out (GET twice, POST once), so the
+		// API server must not write a retry that would make a POST try three times.
+		route := patched(validRoute, `spec: {respond: null, call: {url: "https://api.example.com/"}}`)
+		Expect(createIn(namespace, route)).To(Succeed())
+		var gotRoute fulfillmentv1alpha1.IntentRoute
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(route), &gotRoute)).To(Succeed())
+		Expect(gotRoute.Spec.Call.Retry).To(BeNil())
+	})
+
 	It("keeps idempotency off when a user turns it off, instead of defaulting it back on", func() {
 		endpoint := patched(validEndpoint, `spec: {idempotency: {enabled: false}}`)
 		Expect(createIn(namespace, endpoint)).To(Succeed())

@@ -38,7 +38,8 @@ type IntentRouteSpec struct {
 	// +optional
 	Forward *ForwardAction `json:"forward,omitempty"`
 
-	// fallback overrides the endpoint's fallback for this route.
+	// fallback overrides the endpoint's fallback when this route's action fails or the deadline is near, in every
+	// dialect: a Generic sender then gets it with HTTP 200 instead of a 502 or 422.
 	// +optional
 	Fallback *Fallback `json:"fallback,omitempty"`
 }
@@ -230,8 +231,9 @@ type CallAction struct {
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('10ms') && duration(self) <= duration('30s')",message="call.timeout must be between 10ms and 30s"
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
 
-	// retry failed attempts (connection errors, 429, 502, 503, 504) while the deadline allows. Calls with
-	// POST or PATCH are retried only when this is set, since they may not be idempotent.
+	// retry failed attempts (connection errors, timeouts, 429, 502, 503, 504) while the deadline allows. When
+	// unset, a GET, PUT or DELETE is tried twice and a POST or PATCH once, since they may not be idempotent; when
+	// set, attempts defaults to 3 and backoff to 100ms.
 	// +optional
 	Retry *Retry `json:"retry,omitempty"`
 

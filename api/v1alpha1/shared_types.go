@@ -31,8 +31,10 @@ type SecretKeySelector struct {
 	Key string `json:"key"`
 }
 
-// Fallback is what is answered when no route matches, an action fails, or the deadline is near: a chatbot must
-// always say something, so a fallback is answered with HTTP 200 in the Dialogflow and Rasa dialects.
+// Fallback is the reply when no route answers: a chatbot must always say something, so a fallback is answered
+// with HTTP 200 and a Fulfillment-Fallback header naming why (no_route, action_failed, deadline, answer_invalid).
+// When no route matches, Rasa gets its own 404 unknown-action error instead, as from the Rasa SDK, so that its
+// policies pick another action.
 // +kubebuilder:validation:XValidation:rule="has(self.text) || has(self.payload)",message="fallback needs text or payload (or both)"
 type Fallback struct {
 	// text is the reply shown to the user. It is a template: ${expr} is replaced by the value of the CEL expression

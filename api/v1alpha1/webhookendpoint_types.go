@@ -71,7 +71,9 @@ type WebhookEndpointSpec struct {
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('100ms') && duration(self) <= duration('30s')",message="spec.timeout must be between 100ms and 30s"
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
 
-	// fallback is answered when no route matches, an action fails, or the deadline is near.
+	// fallback is answered when no route matches (Rasa answers 404 unknown action instead) and, in the Dialogflow
+	// and Rasa dialects, when an action fails or the deadline is near. A Generic action failure is answered 502
+	// (422 when the event lacks what the route reads), so that the sender retries, unless the route has a fallback.
 	// +optional
 	Fallback *Fallback `json:"fallback,omitempty"`
 
@@ -86,8 +88,12 @@ type WebhookEndpointSpec struct {
 	// +kubebuilder:default={mode: Disabled}
 	TLS *EndpointTLS `json:"tls,omitempty"`
 
-	// idempotency processes a request once and answers duplicates with the stored answer.
+	// idempotency processes a request once and answers duplicates with the stored answer. It is on when left out
+	// ({enabled: true, ttl: 24h, store: Memory, failurePolicy: Fail}): platforms send a webhook again when its
+	// answer is late or lost, and the retry must not run the action twice. Set enabled: false to process every
+	// request, duplicates included.
 	// +optional
+	// +kubebuilder:default={enabled: true}
 	Idempotency *Idempotency `json:"idempotency,omitempty"`
 
 	// delivery says whether a request is processed before answering (Sync) or queued durably and answered 202
@@ -496,7 +502,7 @@ const (
 
 // Idempotency processes a request once and replays its answer to duplicates.
 type Idempotency struct {
-	// enabled turns idempotency on.
+	// enabled turns idempotency on (default true, also when idempotency is left out).
 	// +optional
 	// +kubebuilder:default=true
 	Enabled bool `json:"enabled"`
@@ -523,7 +529,8 @@ type Idempotency struct {
 
 	// key is a CEL expression giving the idempotency key. When unset, the dialect's delivery id: Standard
 	// Webhooks `webhook-id`, Dialogflow ES `responseId`, Dialogflow CX `detectIntentResponseId` plus tag, Rasa
-	// sender plus event time, Generic `id`.
+	// sender plus latest event time plus next_action, Generic `id`. A request without one is never taken for a
+	// duplicate.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024

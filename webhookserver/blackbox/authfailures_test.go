@@ -40,7 +40,7 @@ metadata: {name: bot}
 spec: {dialect: Generic, auth: `+tc.auth+`}
 `)
 			out, err := runBinary(t, "serve", "--manifests", dir, "--listen", freePort(t), "--metrics-listen", freePort(t))
-			if err == nil || !strings.Contains(out, "WebhookEndpoint default/bot: spec.auth") || !strings.Contains(out, tc.want) {
+			if err == nil || !strings.Contains(out, "bot.yaml: document 2 (WebhookEndpoint bot): spec.auth: ") || !strings.Contains(out, tc.want) {
 				t.Errorf("want serve to exit with %q, got %v:\n%s", tc.want, err, out)
 			}
 		})

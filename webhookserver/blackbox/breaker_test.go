@@ -58,9 +58,13 @@ spec:
     respond: {text: "Balance ${response.body.balance}"}
 `, upstream.URL))
 	s := startServer(t, "--manifests", dir, "--breaker-open-timeout", "500ms")
+	// Each question has its own responseId, as Dialogflow sends, so that none is answered from the idempotency
+	// store.
+	var asked atomic.Int64
 	ask := func() (string, string, time.Duration) {
 		start := time.Now()
-		resp, content := s.post("/webhook", []byte(`{"responseId":"r","session":"projects/p/agent/sessions/s","queryResult":{"intent":{"displayName":"Balance"}}}`), nil)
+		request := fmt.Sprintf(`{"responseId":"r-%d","session":"projects/p/agent/sessions/s","queryResult":{"intent":{"displayName":"Balance"}}}`, asked.Add(1))
+		resp, content := s.post("/webhook", []byte(request), nil)
 		elapsed := time.Since(start)
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("status %d: %s", resp.StatusCode, content)

@@ -89,17 +89,13 @@ spec: {endpointRef: {name: bot}, match: {intents: [A]}, respond: {text: "${param
 	if err == nil {
 		t.Fatalf("started with invalid manifests:\n%s", out)
 	}
-	for _, want := range []string{path + ": document 1 (WebhookEndpoint bot)", "spec.auth", "needs at least one method"} {
+	for _, want := range []string{
+		path + ": document 1 (WebhookEndpoint bot): spec.auth: Invalid value: spec.auth needs at least one method",
+		path + ": document 2 (IntentRoute r): spec.respond.text: ${params.x +}: Syntax error",
+	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output does not contain %q:\n%s", want, out)
 		}
-	}
-
-	// Once the endpoint is valid, the route's template error is reported with its field.
-	writeFile(t, dir, "bot.yaml", strings.Replace(mustRead(t, path), "auth: {}", "auth: {allowUnauthenticated: true}", 1))
-	out, err = runBinary(t, "serve", "--manifests", dir, "--listen", freePort(t), "--metrics-listen", freePort(t))
-	if err == nil || !strings.Contains(out, "IntentRoute default/r") || !strings.Contains(out, "spec.respond.text") {
-		t.Errorf("want the route's template error with its field, got %v:\n%s", err, out)
 	}
 }
 
@@ -111,11 +107,86 @@ func runBinary(t *testing.T, args ...string) (string, error) {
 	return string(out), err
 }
 
-func mustRead(t *testing.T, path string) string {
-	t.Helper()
-	content, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
+// TestEveryProblemIsReportedAtOnce: problems found at every stage, admission (a schema error), compiling (a CEL
+// guard) and reading Secrets (a missing one), are reported in one run, each with its file and document.
+func TestEveryProblemIsReportedAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	bank := writeFile(t, dir, "bank.yaml", `
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: bank}
+spec:
+  dialect: DialogflowES
+  auth: {basic: {secretRef: {name: bank-basic-auth}}}
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: IntentRoute
+metadata: {name: balance}
+spec:
+  endpointRef: {name: bank}
+  match: {intents: [Balance], when: "params.amount >"}
+  respond: {text: "Your balance"}
+`)
+	orders := writeFile(t, dir, "orders.yaml", `
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: orders}
+spec: {dialect: Lex, auth: {allowUnauthenticated: true}}
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: IntentRoute
+metadata: {name: status}
+spec: {endpointRef: {name: orders}, match: {intents: [Status]}, respond: {text: shipped}}
+`)
+	out, err := runBinary(t, "serve", "--manifests", dir, "--listen", freePort(t), "--metrics-listen", freePort(t))
+	if err == nil {
+		t.Fatalf("started with invalid manifests:\n%s", out)
 	}
-	return string(content)
+	for _, want := range []string{
+		"invalid configuration, 3 problems:",
+		bank + `: document 1 (WebhookEndpoint bank): spec.auth: basic.secretRef: secret default/bank-basic-auth not found`,
+		bank + `: document 2 (IntentRoute balance): spec.match.when: `,
+		orders + `: document 1 (WebhookEndpoint orders): spec.dialect: Unsupported value: "Lex"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output does not contain %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestRenderedConfigurationProblemsAreLocated: the compile problems of a rendered configuration name the file
+// and the entry of the object in it.
+func TestRenderedConfigurationProblemsAreLocated(t *testing.T) {
+	dir := t.TempDir()
+	config := writeFile(t, dir, "config.yaml", `
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookServerConfig
+secretsDir: secrets
+admitted: true
+endpoints:
+- name: bot
+  namespace: bots
+  spec:
+    dialect: DialogflowES
+    auth: {bearer: {secretRef: {name: bot-token, key: token}}}
+  routes:
+  - name: returns
+    spec:
+      endpointRef: {name: bot}
+      match: {intents: [Returns], when: "params.x >"}
+      respond: {text: ok}
+`)
+	out, err := runBinary(t, "serve", "--config", config, "--listen", freePort(t), "--metrics-listen", freePort(t))
+	if err == nil {
+		t.Fatalf("started with an invalid configuration:\n%s", out)
+	}
+	for _, want := range []string{
+		"invalid configuration, 2 problems:",
+		config + ` (WebhookEndpoint bot): endpoints[0].spec.auth: bearer.secretRef: secret bot-token key "token" is not mounted`,
+		config + ` (IntentRoute returns): endpoints[0].routes[0].spec.match.when: `,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output does not contain %q:\n%s", want, out)
+		}
+	}
 }

@@ -193,12 +193,12 @@ func TestRasa(t *testing.T) {
 		t.Errorf("GET /health: %d %s", resp.StatusCode, content)
 	}
 	resp, content = s.do(http.MethodGet, "/actions", nil, nil)
-	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" || !strings.Contains(string(content), "missing_credentials") {
-		t.Errorf("GET /actions without credentials: %d %s, want 401 missing_credentials with a challenge", resp.StatusCode, content)
+	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" || !strings.Contains(errorMessage(t, content, true, ""), "missing credentials") {
+		t.Errorf("GET /actions without credentials: %d %s, want 401 missing credentials with a challenge", resp.StatusCode, content)
 	}
 	resp, content = s.do(http.MethodGet, "/actions", nil, http.Header{"Authorization": {"Bearer not-the-token"}})
-	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(content), "invalid_credentials") {
-		t.Errorf("GET /actions with a wrong token: %d %s, want 401 invalid_credentials", resp.StatusCode, content)
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(errorMessage(t, content, true, ""), "invalid credentials") {
+		t.Errorf("GET /actions with a wrong token: %d %s, want 401 invalid credentials", resp.StatusCode, content)
 	}
 	resp, content = s.do(http.MethodGet, "/actions", nil, token)
 	var actions []struct{ Name string }

@@ -156,3 +156,49 @@ spec:
 		t.Errorf("store errors not counted: %v", s.metric("fulfillment_idempotency_total"))
 	}
 }
+
+// TestIdempotencyIsOnByDefault: an endpoint that says nothing about idempotency processes a redelivered event
+// once and replays its answer; one that turns it off processes every delivery.
+func TestIdempotencyIsOnByDefault(t *testing.T) {
+	applied := &effects{counts: map[string]int{}}
+	upstream := httptest.NewServer(applied.handler(0))
+	t.Cleanup(upstream.Close)
+	dir := t.TempDir()
+	endpoint := func(name, more string) string {
+		return fmt.Sprintf(`
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: %[1]s}
+spec:
+  dialect: Generic
+  path: /%[1]s
+  auth: {allowUnauthenticated: true}%[2]s
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: IntentRoute
+metadata: {name: %[1]s-apply}
+spec:
+  endpointRef: {name: %[1]s}
+  match: {events: [invoice.paid]}
+  call: {url: "%[3]s/apply", body: 'endpoint.name + "/" + request.body.id'}
+`, name, more, upstream.URL)
+	}
+	writeFile(t, dir, "events.yaml", endpoint("unsaid", "")+"---"+endpoint("disabled", "\n  idempotency: {enabled: false}"))
+	s := startServer(t, "--manifests", dir)
+
+	for _, path := range []string{"/unsaid", "/disabled"} {
+		for range 2 {
+			if resp, content := s.post(path, []byte(`{"event":"invoice.paid","id":"evt_1"}`), nil); resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s: %d %s", path, resp.StatusCode, content)
+			}
+		}
+	}
+	applied.mu.Lock()
+	defer applied.mu.Unlock()
+	if got := applied.counts[`"unsaid/evt_1"`]; got != 1 {
+		t.Errorf("without idempotency in the spec, a redelivered event was applied %d times, want once", got)
+	}
+	if got := applied.counts[`"disabled/evt_1"`]; got != 2 {
+		t.Errorf("with idempotency off, an event sent twice was applied %d times, want twice", got)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -266,4 +267,52 @@ endpoints:
 	waitUntil(t, 5*time.Second, "three refusals logged", func() bool {
 		return strings.Count(s.logs.String(), "link-local or cloud metadata address refused") >= 3
 	})
+}
+
+// TestCallAttemptsWithoutRetry: a call whose route leaves retry out tries a GET, PUT or DELETE twice and a POST
+// or PATCH once (they may not be idempotent); retry: {} gets its defaults, 3 attempts.
+func TestCallAttemptsWithoutRetry(t *testing.T) {
+	calls := map[string]string{ // event -> call, %s the route's own upstream
+		"get":        `{url: "%s", method: GET}`,
+		"put":        `{url: "%s", method: PUT}`,
+		"delete":     `{url: "%s", method: DELETE}`,
+		"post":       `{url: "%s"}`,
+		"patch":      `{url: "%s", method: PATCH}`,
+		"post-retry": `{url: "%s", retry: {}}`,
+	}
+	manifest := `
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: events}
+spec: {dialect: Generic, auth: {allowUnauthenticated: true}}
+`
+	// One upstream per route, each always unavailable: an upstream's circuit breaker opens after 5 failures.
+	attempts := map[string]*atomic.Int32{}
+	for event, call := range calls {
+		attempts[event] = &atomic.Int32{}
+		upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			attempts[event].Add(1)
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}))
+		t.Cleanup(upstream.Close)
+		manifest += fmt.Sprintf(`---
+apiVersion: fulfillment.dev/v1alpha1
+kind: IntentRoute
+metadata: {name: %s}
+spec: {endpointRef: {name: events}, match: {events: [%s]}, call: %s}
+`, event, event, fmt.Sprintf(call, upstream.URL))
+	}
+	dir := t.TempDir()
+	writeFile(t, dir, "events.yaml", manifest)
+	s := startServer(t, "--manifests", dir)
+
+	want := map[string]int32{"get": 2, "put": 2, "delete": 2, "post": 1, "patch": 1, "post-retry": 3}
+	for event, n := range want {
+		if resp, content := s.post("/webhook", []byte(`{"event":"`+event+`"}`), nil); resp.StatusCode != http.StatusBadGateway {
+			t.Errorf("%s: %d %s, want 502", event, resp.StatusCode, content)
+		}
+		if got := attempts[event].Load(); got != n {
+			t.Errorf("%s: %d attempts, want %d", event, got, n)
+		}
+	}
 }

@@ -46,7 +46,9 @@ type rawFile struct {
 	DrainPods []string `json:"drainPods,omitempty"`
 }
 
-// ParseFile decodes and admits a configuration file; name is used in problems.
+// ParseFile decodes and admits a configuration file; name is used in problems. With problems in its endpoints
+// or routes, what could be admitted is returned too, as LoadManifests does; nil when the file is not a
+// configuration at all.
 func ParseFile(name string, content []byte) (*File, error) {
 	raw := &rawFile{}
 	jsonContent, err := yaml.YAMLToJSON(content)
@@ -69,28 +71,29 @@ func ParseFile(name string, content []byte) (*File, error) {
 	validate := !raw.Admitted
 	var found problems
 	for i, rawEndpoint := range raw.Endpoints {
-		field := fmt.Sprintf("endpoints[%d]", i)
-		endpoint := Endpoint{Name: rawEndpoint.Name, Namespace: rawEndpoint.Namespace}
+		at := Location{File: name, Path: fmt.Sprintf("endpoints[%d]", i)}
+		endpoint := Endpoint{Name: rawEndpoint.Name, Namespace: rawEndpoint.Namespace, Source: at}
 		if endpoint.Namespace == "" {
 			endpoint.Namespace = DefaultNamespace
 		}
-		ok := admitObject(name, field, "WebhookEndpoint", endpoint.Name, endpoint.Namespace, rawEndpoint.Spec, &endpoint.Spec, validate, &found)
+		ok := admitObject(name, at.Path, "WebhookEndpoint", endpoint.Name, endpoint.Namespace, rawEndpoint.Spec, &endpoint.Spec, validate, &found)
 		for j, rawRoute := range rawEndpoint.Routes {
-			route := Route{Name: rawRoute.Name, Created: rawRoute.Created}
-			ok = admitObject(name, fmt.Sprintf("%s.routes[%d]", field, j), "IntentRoute", route.Name, endpoint.Namespace, rawRoute.Spec, &route.Spec, validate, &found) && ok
-			endpoint.Routes = append(endpoint.Routes, route)
+			routeAt := Location{File: name, Path: fmt.Sprintf("%s.routes[%d]", at.Path, j)}
+			route := Route{Name: rawRoute.Name, Created: rawRoute.Created, Source: routeAt}
+			if admitObject(name, routeAt.Path, "IntentRoute", route.Name, endpoint.Namespace, rawRoute.Spec, &route.Spec, validate, &found) {
+				endpoint.Routes = append(endpoint.Routes, route)
+			}
 		}
 		if ok {
 			file.Endpoints = append(file.Endpoints, endpoint)
+		} else {
+			file.Refused = append(file.Refused, endpoint)
 		}
 	}
-	if err := found.err(); err != nil {
-		return nil, err
-	}
-	if len(file.Endpoints) == 0 {
+	if len(found) == 0 && len(file.Endpoints) == 0 {
 		return nil, &Error{Problems: []Problem{{File: name, Field: "endpoints", Message: "Required value: the configuration serves no endpoint"}}}
 	}
-	return file, nil
+	return file, found.err()
 }
 
 // admitObject wraps spec into an object of kind, admits it with the CRD rules (validating it when validate is

@@ -55,13 +55,17 @@ func (d document) namespace() string {
 	return DefaultNamespace
 }
 
+func (d document) location() Location { return Location{File: d.file, Document: d.position} }
+
 func (d document) problem(field, message string) Problem {
 	return Problem{File: d.file, Document: d.position, Object: strings.TrimSpace(d.kind() + " " + d.name()), Field: field, Message: message}
 }
 
 // LoadManifests reads WebhookEndpoint, IntentRoute and Secret documents from files and folders (recursively,
 // *.yaml, *.yml and *.json), admits them as the API server would, and joins routes to their endpoints. Every
-// problem is reported with its file, document and field.
+// problem is reported with its file, document and field, as an *Error. With problems, what could be admitted
+// is returned too (nil only when no file could be listed), so that the compile step can report its own problems
+// in the same round; such a configuration must not be served.
 func LoadManifests(paths ...string) (*Manifests, error) {
 	files, err := manifestFiles(paths)
 	if err != nil {
@@ -73,14 +77,11 @@ func LoadManifests(paths ...string) (*Manifests, error) {
 		fileDocs, err := readDocuments(file)
 		if err != nil {
 			found.add(Problem{File: file, Message: err.Error()})
-			continue
 		}
 		docs = append(docs, fileDocs...)
 	}
-	if err := found.err(); err != nil {
-		return nil, err
-	}
-	return assemble(docs)
+	manifests, err := assemble(docs, len(found) > 0)
+	return manifests, Join(found.err(), err)
 }
 
 // manifestFiles expands folders into the manifest files they hold, in a stable order.
@@ -121,7 +122,8 @@ func manifestFiles(paths []string) ([]string, error) {
 	return files, nil
 }
 
-// readDocuments splits a file into its YAML documents, skipping empty ones.
+// readDocuments splits a file into its YAML documents, skipping empty ones. On an error it returns the
+// documents before it.
 func readDocuments(file string) ([]document, error) {
 	content, err := os.ReadFile(file)
 	if err != nil {
@@ -135,11 +137,11 @@ func readDocuments(file string) ([]document, error) {
 			return docs, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("document %d: %w", position, err)
+			return docs, fmt.Errorf("document %d: %w", position, err)
 		}
 		jsonDoc, err := yaml.YAMLToJSON(raw)
 		if err != nil {
-			return nil, fmt.Errorf("document %d: not valid YAML: %w", position, err)
+			return docs, fmt.Errorf("document %d: not valid YAML: %w", position, err)
 		}
 		if bytes.Equal(bytes.TrimSpace(jsonDoc), []byte("null")) {
 			continue // only comments or empty
@@ -147,18 +149,19 @@ func readDocuments(file string) ([]document, error) {
 		// Numbers decode as int64 where integral, as in the API server, so that integer fields validate.
 		var object map[string]any
 		if err := utiljson.Unmarshal(jsonDoc, &object); err != nil {
-			return nil, fmt.Errorf("document %d: a manifest must be a YAML mapping with apiVersion and kind", position)
+			return docs, fmt.Errorf("document %d: a manifest must be a YAML mapping with apiVersion and kind", position)
 		}
 		docs = append(docs, document{file: file, position: position, object: object})
 	}
 }
 
-// assemble admits the documents and builds the File.
-func assemble(docs []document) (*Manifests, error) {
+// assemble admits the documents and builds the File of those admitted. A route whose endpoint is not among the
+// documents is a problem unless incomplete says that some could not be read, which may hold it.
+func assemble(docs []document, incomplete bool) (*Manifests, error) {
 	result := &Manifests{File: &File{APIVersion: APIVersion, Kind: Kind}, Secrets: MapSecrets{}}
 	var found problems
 	endpoints := map[string]int{} // namespace/name -> index in File.Endpoints
-	refused := map[string]bool{}  // endpoints with problems: their routes are checked but not reported missing
+	refused := map[string]int{}   // namespace/name -> index in File.Refused
 	var routes []document
 	seen := map[string]document{}
 
@@ -198,11 +201,13 @@ func assemble(docs []document) (*Manifests, error) {
 		case "WebhookEndpoint":
 			var endpoint fulfillmentv1alpha1.WebhookEndpoint
 			if !admitInto(doc, &endpoint, true, &found) {
-				refused[doc.namespace()+"/"+doc.name()] = true
+				refused[doc.namespace()+"/"+doc.name()] = len(result.File.Refused)
+				result.File.Refused = append(result.File.Refused, Endpoint{Name: doc.name(), Namespace: doc.namespace(), Source: doc.location()})
 				continue
 			}
 			endpoints[doc.namespace()+"/"+doc.name()] = len(result.File.Endpoints)
-			result.File.Endpoints = append(result.File.Endpoints, Endpoint{Name: endpoint.Name, Namespace: doc.namespace(), Spec: endpoint.Spec})
+			result.File.Endpoints = append(result.File.Endpoints, Endpoint{Name: endpoint.Name, Namespace: doc.namespace(), Spec: endpoint.Spec,
+				Source: doc.location()})
 		case "IntentRoute":
 			routes = append(routes, doc) // joined once every endpoint is known, wherever it is defined
 		}
@@ -214,25 +219,25 @@ func assemble(docs []document) (*Manifests, error) {
 			continue
 		}
 		endpointKey := doc.namespace() + "/" + route.Spec.EndpointRef.Name
-		index, ok := endpoints[endpointKey]
-		if !ok && refused[endpointKey] {
-			continue // the endpoint's own problems are reported
+		var endpoint *Endpoint
+		if index, ok := endpoints[endpointKey]; ok {
+			endpoint = &result.File.Endpoints[index]
+		} else if index, ok := refused[endpointKey]; ok {
+			endpoint = &result.File.Refused[index]
 		}
-		if !ok {
+		switch {
+		case endpoint != nil:
+			endpoint.Routes = append(endpoint.Routes, Route{Name: route.Name, Created: route.CreationTimestamp, Spec: route.Spec,
+				Source: doc.location()})
+		case !incomplete: // else the file that could not be read may hold the endpoint
 			found.add(doc.problem("spec.endpointRef.name", fmt.Sprintf("WebhookEndpoint %q is not in namespace %q of the manifests given; add its manifest or fix the name",
 				route.Spec.EndpointRef.Name, doc.namespace())))
-			continue
 		}
-		endpoint := &result.File.Endpoints[index]
-		endpoint.Routes = append(endpoint.Routes, Route{Name: route.Name, Created: route.CreationTimestamp, Spec: route.Spec})
 	}
-	if err := found.err(); err != nil {
-		return nil, err
-	}
-	if len(result.File.Endpoints) == 0 {
+	if len(found) == 0 && !incomplete && len(result.File.Endpoints) == 0 {
 		return nil, errors.New("the manifests hold no WebhookEndpoint: add one (see config/samples)")
 	}
-	return result, nil
+	return result, found.err()
 }
 
 // checkName checks metadata.name and metadata.namespace as the API server would.

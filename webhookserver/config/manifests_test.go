@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -56,6 +57,93 @@ spec:
 	if spec.Path != "/webhook" || len(spec.Methods) != 1 || spec.Methods[0] != "POST" || *spec.Replicas != 2 ||
 		spec.Limits.MaxBodyBytes.String() != "1Mi" || !spec.Idempotency.Enabled || spec.Idempotency.Store != "Memory" {
 		t.Errorf("defaults not applied: %+v", spec)
+	}
+}
+
+// TestLoadManifestsTurnsIdempotencyOnByDefault: an endpoint that says nothing about idempotency gets it on,
+// with the defaults of its fields, and one that turns it off keeps it off.
+func TestLoadManifestsTurnsIdempotencyOnByDefault(t *testing.T) {
+	endpoint := `
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: bot}
+spec:
+  dialect: Generic
+  auth: {allowUnauthenticated: true}
+`
+	loaded, err := LoadManifests(writeManifest(t, endpoint))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := loaded.File.Endpoints[0].Spec.Idempotency
+	if got == nil || !got.Enabled || got.TTL == nil || got.TTL.Duration.String() != "24h0m0s" || got.Store != "Memory" || got.FailurePolicy != "Fail" {
+		t.Errorf("idempotency left out: %+v, want {enabled: true, ttl: 24h, store: Memory, failurePolicy: Fail}", got)
+	}
+
+	loaded, err = LoadManifests(writeManifest(t, endpoint+"  idempotency: {enabled: false}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := loaded.File.Endpoints[0].Spec.Idempotency; got == nil || got.Enabled {
+		t.Errorf("idempotency turned off: %+v, want it off", got)
+	}
+}
+
+// TestLoadManifestsReturnsWhatItAdmitted: with a refused document, the rest is returned along with the
+// problems, each object located, so that the compile step can check it in the same round.
+func TestLoadManifestsReturnsWhatItAdmitted(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	bad := filepath.Join(dir, "bad.yaml")
+	writeTo(t, good, `
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: good}
+spec: {dialect: Generic, auth: {allowUnauthenticated: true}}
+`)
+	writeTo(t, bad, `
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: bad}
+spec: {dialect: Lex, auth: {allowUnauthenticated: true}}
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: IntentRoute
+metadata: {name: r}
+spec: {endpointRef: {name: bad}, match: {events: [e]}, respond: {text: hi}}
+`)
+	loaded, err := LoadManifests(dir)
+	var problems *Error
+	if !errors.As(err, &problems) || len(problems.Problems) != 1 || problems.Problems[0].File != bad {
+		t.Fatalf("want the one problem of %s, got %v", bad, err)
+	}
+	if loaded == nil || len(loaded.File.Endpoints) != 1 || loaded.File.Endpoints[0].Source != (Location{File: good, Document: 2}) {
+		t.Fatalf("want the admitted endpoint located in %s, got %+v", good, loaded)
+	}
+	refused := loaded.File.Refused
+	if len(refused) != 1 || refused[0].Name != "bad" || len(refused[0].Routes) != 1 ||
+		refused[0].Routes[0].Source != (Location{File: bad, Document: 3}) {
+		t.Errorf("want the refused endpoint with its located route, got %+v", refused)
+	}
+}
+
+func TestProblemString(t *testing.T) {
+	cases := map[string]struct {
+		problem Problem
+		want    string
+	}{
+		"manifest": {Location{File: "bots/bank.yaml", Document: 3}.Problem("IntentRoute", "default", "balance", "spec.call.url", "bad"),
+			"bots/bank.yaml: document 3 (IntentRoute balance): spec.call.url: bad"},
+		"rendered file": {Location{File: "config.yaml", Path: "endpoints[0].routes[1]"}.Problem("IntentRoute", "bots", "r", "spec.match.when", "bad"),
+			"config.yaml (IntentRoute r): endpoints[0].routes[1].spec.match.when: bad"},
+		"built in code": {Location{}.Problem("WebhookEndpoint", "bots", "bot", "spec.auth", "bad"),
+			"WebhookEndpoint bots/bot: spec.auth: bad"},
+		"no object": {Problem{Message: "--endpoint x: no such WebhookEndpoint"}, "--endpoint x: no such WebhookEndpoint"},
+	}
+	for name, tc := range cases {
+		if got := tc.problem.String(); got != tc.want {
+			t.Errorf("%s: %q, want %q", name, got, tc.want)
+		}
 	}
 }
 
@@ -145,10 +233,16 @@ data: {token: "c3VwZXItc2VjcmV0!"}
 func writeManifest(t *testing.T, content string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "bot.yaml")
+	writeTo(t, path, content)
+	return path
+}
+
+// writeTo writes content to path after a comment-only document, so that its first document is document 2.
+func writeTo(t *testing.T, path, content string) {
+	t.Helper()
 	if err := os.WriteFile(path, []byte("# test manifest\n---\n"+strings.TrimPrefix(content, "\n")), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return path
 }
 
 func TestRenderedFileParsesBackToTheSameConfiguration(t *testing.T) {

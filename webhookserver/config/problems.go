@@ -1,13 +1,15 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"sort"
 	"strings"
 )
 
 // Problem is one thing wrong with the configuration, located as precisely as the source allows.
 type Problem struct {
-	// File is the file the problem is in.
+	// File is the file the problem is in; empty when the configuration was not read from a file.
 	File string
 	// Document is the 1-based position of the YAML document in File; 0 when not applicable.
 	Document int
@@ -25,16 +27,47 @@ func (p Problem) String() string {
 	if p.Document > 0 {
 		fmt.Fprintf(&b, ": document %d", p.Document)
 	}
-	if p.Object != "" {
+	switch {
+	case p.Object != "" && b.Len() > 0:
 		fmt.Fprintf(&b, " (%s)", p.Object)
+	case p.Object != "":
+		b.WriteString(p.Object)
 	}
-	b.WriteString(": ")
+	if b.Len() > 0 {
+		b.WriteString(": ")
+	}
 	if p.Field != "" && !strings.HasPrefix(p.Message, p.Field) {
 		b.WriteString(p.Field)
 		b.WriteString(": ")
 	}
 	b.WriteString(p.Message)
 	return b.String()
+}
+
+// Location is where an object of the configuration was read, so that a problem found at any stage (admission,
+// compiling its expressions, reading its Secrets) names the file and document the user has to edit.
+type Location struct {
+	// File is the file the object is in; empty for a configuration built in code.
+	File string
+	// Document is the 1-based position of the object's YAML document in a manifest file; 0 in a rendered
+	// configuration file, which is one document.
+	Document int
+	// Path is the object's entry in a rendered configuration file, e.g. endpoints[0].routes[1]; empty in
+	// manifests, where the document is the object.
+	Path string
+}
+
+// Problem is a problem at field of the object kind namespace/name read at l. The object is named without its
+// namespace when it has a file and document, which already locate it.
+func (l Location) Problem(kind, namespace, name, field, message string) Problem {
+	object := kind + " " + name
+	if l.File == "" {
+		object = kind + " " + namespace + "/" + name
+	}
+	if l.Path != "" {
+		field = strings.TrimSuffix(l.Path+"."+field, ".")
+	}
+	return Problem{File: l.File, Document: l.Document, Object: object, Field: field, Message: message}
 }
 
 // Error lists every problem found, so that a user fixes them all in one round.
@@ -51,6 +84,31 @@ func (e *Error) Error() string {
 		return "invalid configuration: " + lines[0]
 	}
 	return fmt.Sprintf("invalid configuration, %d problems:\n  %s", len(lines), strings.Join(lines, "\n  "))
+}
+
+// Join is one Error with the problems of every *Error in errs, and an unlocated problem for any other error, in
+// the order of their files and documents; nil when every error is nil. The stages of loading a configuration
+// (reading, admission, compiling) each find their own problems, and a user should see them all at once.
+func Join(errs ...error) error {
+	var found problems
+	for _, err := range errs {
+		var configErr *Error
+		switch {
+		case err == nil:
+		case errors.As(err, &configErr):
+			found = append(found, configErr.Problems...)
+		default:
+			found.add(Problem{Message: err.Error()})
+		}
+	}
+	sort.SliceStable(found, func(i, j int) bool {
+		a, b := found[i], found[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		return a.Document < b.Document
+	})
+	return found.err()
 }
 
 // problems collects Problems and turns them into an *Error.

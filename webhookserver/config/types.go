@@ -40,6 +40,11 @@ type File struct {
 	// drains: it reports not ready, refuses new events for its Local queues and keeps delivering what they
 	// hold, so that the operator removes the pod only once its queue is empty.
 	DrainPods []string `json:"drainPods,omitempty"`
+
+	// Refused are the endpoints admission refused, with their admitted routes, in a configuration read with
+	// problems: never served, but their routes are compiled all the same, so that one round reports every
+	// problem.
+	Refused []Endpoint `json:"-"`
 }
 
 // Endpoint is a WebhookEndpoint with the routes it serves.
@@ -48,6 +53,8 @@ type Endpoint struct {
 	Namespace string                                  `json:"namespace"`
 	Spec      fulfillmentv1alpha1.WebhookEndpointSpec `json:"spec"`
 	Routes    []Route                                 `json:"routes,omitempty"`
+	// Source is where the endpoint was read, for the problems later stages find in it.
+	Source Location `json:"-"`
 }
 
 // Route is an accepted IntentRoute. Created breaks priority ties (older first) as in the cluster.
@@ -55,6 +62,8 @@ type Route struct {
 	Name    string                              `json:"name"`
 	Created metav1.Time                         `json:"created,omitempty"`
 	Spec    fulfillmentv1alpha1.IntentRouteSpec `json:"spec"`
+	// Source is where the route was read, for the problems later stages find in it.
+	Source Location `json:"-"`
 }
 
 // SecretSource gives the value of a key of a Secret in the endpoint's namespace.

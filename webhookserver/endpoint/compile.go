@@ -113,12 +113,12 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Compile compiles one endpoint of the configuration. Every problem is reported, each prefixed with the object
-// and field it is in.
+// Compile compiles one endpoint of the configuration. Every problem is reported in a *config.Error, each with
+// the file and document of its endpoint or route (spec.Source, Route.Source), its object and its field.
 func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*Endpoint, error) {
-	var errs []error
+	found := &problems{namespace: spec.Namespace}
+	fail := func(field string, err error) { found.add(spec.Source, "WebhookEndpoint", spec.Name, field, err) }
 	object := fmt.Sprintf("WebhookEndpoint %s/%s", spec.Namespace, spec.Name)
-	fail := func(field string, err error) { errs = append(errs, fmt.Errorf("%s: %s: %w", object, field, err)) }
 	secret := func(name, key string) ([]byte, error) { return secrets.Secret(spec.Namespace, name, key) }
 
 	codec, err := codecFor(&spec.Spec)
@@ -207,9 +207,8 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 
 	var candidates []route.Candidate[*compiledRoute]
 	for _, r := range spec.Routes {
-		candidate, err := compileRoute(r, spec.Namespace, opts, secret)
-		if err != nil {
-			errs = append(errs, err)
+		candidate, ok := compileRoute(r, spec.Namespace, opts, secret, found)
+		if !ok {
 			continue
 		}
 		candidates = append(candidates, candidate)
@@ -218,8 +217,8 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 			action.FallbackWarnings(opts.Env, r.Spec.Fallback, r.Spec.Match.When, "spec.fallback"))...)
 	}
 	e.routes = route.NewTable(candidates)
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if err := found.err(); err != nil {
+		return nil, err
 	}
 	return e, nil
 }
@@ -262,9 +261,12 @@ func compileAuth(endpointName string, spec fulfillmentv1alpha1.EndpointAuth, sec
 	if b := spec.Basic; b != nil {
 		username, err1 := credential(secret, b.SecretRef.Name, "username", "the username callers send")
 		password, err2 := credential(secret, b.SecretRef.Name, "password", "the password callers send")
-		if err := errors.Join(err1, err2); err != nil {
-			errs = append(errs, fmt.Errorf("basic.secretRef: %w", err))
-		} else {
+		for _, err := range []error{err1, err2} {
+			if err != nil {
+				errs = append(errs, fmt.Errorf("basic.secretRef: %w", err))
+			}
+		}
+		if err1 == nil && err2 == nil {
 			checkers = append(checkers, auth.NewBasic(username, password))
 		}
 	}
@@ -378,11 +380,22 @@ func compileFallback(env *expr.Env, spec *fulfillmentv1alpha1.Fallback, field st
 	return f, nil
 }
 
-// compileRoute compiles one route; its errors are prefixed with the IntentRoute and field.
-func compileRoute(r config.Route, namespace string, opts Options, secret action.SecretLookup) (route.Candidate[*compiledRoute], error) {
+// CheckRoutes compiles the routes of an endpoint that cannot be served (its own spec was refused) and reports
+// their problems as Compile does, so that they are found in the same round as the endpoint's.
+func CheckRoutes(spec config.Endpoint, secrets config.SecretSource, opts Options) error {
+	found := &problems{namespace: spec.Namespace}
+	secret := func(name, key string) ([]byte, error) { return secrets.Secret(spec.Namespace, name, key) }
+	for _, r := range spec.Routes {
+		compileRoute(r, spec.Namespace, opts, secret, found)
+	}
+	return found.err()
+}
+
+// compileRoute compiles one route, adding its problems to found; ok is false when it has any.
+func compileRoute(r config.Route, namespace string, opts Options, secret action.SecretLookup, found *problems) (route.Candidate[*compiledRoute], bool) {
+	before := len(found.found)
+	fail := func(field string, err error) { found.add(r.Source, "IntentRoute", r.Name, field, err) }
 	object := fmt.Sprintf("IntentRoute %s/%s", namespace, r.Name)
-	var errs []error
-	fail := func(err error) { errs = append(errs, fmt.Errorf("%s: %w", object, err)) }
 	rule := route.Rule{
 		Name:     r.Name,
 		Priority: r.Spec.Priority,
@@ -395,7 +408,7 @@ func compileRoute(r config.Route, namespace string, opts Options, secret action.
 	if when := r.Spec.Match.When; when != "" {
 		guard, err := opts.Env.Compile(when, expr.WithBoolResult())
 		if err != nil {
-			fail(fmt.Errorf("spec.match.when: %w", err))
+			fail("spec.match.when", err)
 		}
 		rule.Guard = guard
 	}
@@ -414,15 +427,15 @@ func compileRoute(r config.Route, namespace string, opts Options, secret action.
 		compiled.action = action.CompileForward(upstreams, spec.Forward, namespace)
 		compiled.upstream = true
 	default:
-		err = errors.New("spec: no action: set respond, call or forward")
+		err = errors.New("no action: set respond, call or forward")
 	}
 	if err != nil {
-		fail(err)
+		fail("spec", err)
 	}
 	if compiled.fallback, err = compileFallback(opts.Env, r.Spec.Fallback, object+" spec.fallback"); err != nil {
-		fail(fmt.Errorf("spec.fallback: %w", err))
+		fail("spec.fallback", err)
 	}
-	return route.Candidate[*compiledRoute]{Rule: rule, Value: compiled}, errors.Join(errs...)
+	return route.Candidate[*compiledRoute]{Rule: rule, Value: compiled}, len(found.found) == before
 }
 
 // prefixed is each of lines with prefix before it.

@@ -47,6 +47,9 @@ type Outcome struct {
 	// FallbackError says why a fallback could not render (it reads a value the request lacks), so that the
 	// next one, or an empty answer, was answered instead.
 	FallbackError error
+	// ActionError is the error code of an action failure answered as an error rather than a fallback (Generic,
+	// without a route fallback that renders: action_failed, deadline_exceeded, unprocessable_event), or "".
+	ActionError string
 	// Err is the cause of a failure, for logs. It never holds secret values.
 	Err error
 	// Request is the decoded request, when decoding succeeded.
@@ -233,7 +236,7 @@ func (e *Endpoint) fallbackOutcome(ctx context.Context, request *model.Request, 
 	defer cancel()
 	answer, renderErr := firstRendered(renderCtx, e.fallbacksFor(matched, reason), vars)
 	if answer == nil && e.Dialect == model.Generic && reason != FallbackNoRoute {
-		outcome := e.genericFailure(request, reason, cause)
+		outcome := e.actionErrorOutcome(request, reason, cause)
 		outcome.FallbackError = renderErr
 		return outcome
 	}
@@ -305,23 +308,6 @@ func (f *fallback) render(ctx context.Context, vars *expr.Vars) (*model.Answer, 
 	return answer, nil
 }
 
-// genericFailure is a Generic endpoint's error answer to a failed action: 502 so that the sender retries, 422
-// when the event lacks what the route's expressions read, since sending it again cannot help.
-func (e *Endpoint) genericFailure(request *model.Request, reason string, cause error) *Outcome {
-	status, code, message := http.StatusBadGateway, "action_failed", "the route's action failed; retry later"
-	var failure *action.Failure
-	switch {
-	case reason == FallbackDeadline:
-		code = "deadline_exceeded"
-	case errors.As(cause, &failure) && failure.Reason == "template":
-		status, code, message = http.StatusUnprocessableEntity, "unprocessable_event",
-			"the route cannot process this event: "+failure.Message
-	}
-	outcome := e.errorOutcome(request, status, code, errors.New(message))
-	outcome.Fallback, outcome.Err = reason, cause
-	return outcome
-}
-
 // matchTrace records the match decisions of one request, for Options.Explain.
 type matchTrace struct{ decisions []route.Decision }
 
@@ -335,15 +321,39 @@ func (t *matchTrace) list() []route.Decision {
 	return t.decisions
 }
 
+// actionErrorOutcome answers a Generic action failure without a route fallback as an error: 502 so that the
+// sender retries, or 422 when the event lacks what the route's expressions read and sending it again cannot help.
+func (e *Endpoint) actionErrorOutcome(request *model.Request, reason string, cause error) *Outcome {
+	status, code, message := http.StatusBadGateway, "action_failed", "the route's action failed; retry later"
+	var failure *action.Failure
+	switch {
+	case reason == FallbackDeadline:
+		code = "deadline_exceeded"
+	case errors.As(cause, &failure) && failure.Reason == "template":
+		status, code, message = http.StatusUnprocessableEntity, "unprocessable_event",
+			"the route cannot process this event: "+failure.Message
+	}
+	outcome := e.errorOutcome(request, status, code, errors.New(message))
+	outcome.ActionError, outcome.Err = code, cause
+	return outcome
+}
+
 // errorOutcome is an error answer in the dialect's error shape (Rasa's) or the server's JSON error.
 func (e *Endpoint) errorOutcome(request *model.Request, status int, code string, err error) *Outcome {
-	var body []byte
+	return &Outcome{Status: status, Header: jsonHeader, Body: e.errorBody(request, status, code, err.Error()), Err: err, Request: request}
+}
+
+// EncodeError is the body of an error answered before the request is decoded (a refused method, credential or
+// size), in the endpoint's error shape, so that a platform reads every error of its endpoint the same way.
+func (e *Endpoint) EncodeError(status int, code, message string) []byte {
+	return e.errorBody(nil, status, code, message)
+}
+
+func (e *Endpoint) errorBody(request *model.Request, status int, code, message string) []byte {
 	if encoder, ok := e.codec.(dialect.ErrorEncoder); ok {
-		body = encoder.EncodeError(request, status, code, err.Error())
-	} else {
-		body = ErrorBody(code, err.Error())
+		return encoder.EncodeError(request, status, code, message)
 	}
-	return &Outcome{Status: status, Header: jsonHeader, Body: body, Err: err, Request: request}
+	return ErrorBody(code, message)
 }
 
 // ErrorBody is the server's JSON error: {"error":{"code":...,"message":...}}.

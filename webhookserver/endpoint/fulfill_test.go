@@ -79,15 +79,15 @@ func TestFallbackRules(t *testing.T) {
 		"Rasa, unknown action: Rasa's 404": {
 			compile(t, "Rasa", "Sorry."), `{"next_action":"action_x","tracker":{"sender_id":"u"}}`,
 			http.StatusNotFound, "", `"action_name":"action_x"`},
-		"Generic, action failed: 502 so the sender retries": {
+		"Generic, action failed: 502 so the sender retries, no fallback": {
 			compile(t, "Generic", "Sorry.", `{match: {events: [e]}, call: {url: "`+down+`"}}`), `{"event":"e"}`,
-			http.StatusBadGateway, FallbackActionFailed, `"code":"action_failed"`},
+			http.StatusBadGateway, "", `"code":"action_failed"`},
 		"Generic, action failed with a route fallback": {
 			compile(t, "Generic", "", `{match: {events: [e]}, call: {url: "`+down+`"}, fallback: {text: later}}`), `{"event":"e"}`,
 			http.StatusOK, FallbackActionFailed, `"fulfillmentText":"later"`},
 		"Generic, a template the event cannot fill: 422, retrying cannot help": {
 			compile(t, "Generic", "", `{match: {events: [e]}, respond: {text: "${params.missing}"}}`), `{"event":"e"}`,
-			http.StatusUnprocessableEntity, FallbackActionFailed, `"code":"unprocessable_event"`},
+			http.StatusUnprocessableEntity, "", `"code":"unprocessable_event"`},
 		"Generic, no route: accepted with the fallback": {
 			compile(t, "Generic", "nothing to do"), `{"event":"other"}`,
 			http.StatusOK, FallbackNoRoute, `nothing to do`},
@@ -105,9 +105,9 @@ func TestFallbackRules(t *testing.T) {
 		"ES, the endpoint fallback reads a missing parameter: empty answer": {
 			compile(t, "DialogflowES", "Sorry ${params.name}."), strings.Replace(esRequest, "%s", "Unknown", 1),
 			http.StatusOK, FallbackNoRoute, `{}`},
-		"Generic, the route fallback cannot render: the action's error answer": {
+		"Generic, the route fallback cannot render: the action's error answer, not a fallback": {
 			compile(t, "Generic", "Sorry.", `{match: {events: [e]}, call: {url: "`+down+`"}, fallback: {text: "${params.missing}"}}`), `{"event":"e"}`,
-			http.StatusBadGateway, FallbackActionFailed, `"code":"action_failed"`},
+			http.StatusBadGateway, "", `"code":"action_failed"`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -118,8 +118,13 @@ func TestFallbackRules(t *testing.T) {
 				t.Errorf("got %d fallback %q body %s; want %d %q containing %s", outcome.Status, outcome.Fallback, outcome.Body,
 					tc.status, tc.fallback, tc.bodyContains)
 			}
-			if tc.fallback != "" && tc.status == http.StatusOK && outcome.Header.Get(FallbackHeader) != tc.fallback {
-				t.Errorf("%s header %q", FallbackHeader, outcome.Header.Get(FallbackHeader))
+			if outcome.Header.Get(FallbackHeader) != tc.fallback {
+				t.Errorf("%s header %q, want %q", FallbackHeader, outcome.Header.Get(FallbackHeader), tc.fallback)
+			}
+			// An action failure answered as an error is named by its code, never as a fallback.
+			if wantActionError := tc.status == http.StatusBadGateway || tc.status == http.StatusUnprocessableEntity; wantActionError != (outcome.ActionError != "") ||
+				(wantActionError && !strings.Contains(string(outcome.Body), `"code":"`+outcome.ActionError+`"`)) {
+				t.Errorf("ActionError %q for a %d answer %s", outcome.ActionError, outcome.Status, outcome.Body)
 			}
 			if strings.Contains(string(outcome.Body), "${") {
 				t.Errorf("a template's source reached the caller: %s", outcome.Body)

@@ -113,9 +113,9 @@ func (d *deduplication) keyFor(ctx context.Context, request *model.Request, vars
 }
 
 // worthStoring says whether an outcome is final: a server error, a deadline or a failed action may go better
-// next time, so their claims are released and a retry processes again.
+// next time (a fixed route, a recovered upstream), so their claims are released and a retry processes again.
 func worthStoring(outcome *Outcome) bool {
-	if outcome.Status >= 500 {
+	if outcome.Status >= 500 || outcome.ActionError != "" {
 		return false
 	}
 	return outcome.Fallback != FallbackActionFailed && outcome.Fallback != FallbackDeadline

@@ -59,7 +59,7 @@ type Request struct {
 	// for the other dialects.
 	Envelope any
 	// DeliveryID is the platform's id of this delivery, the default idempotency key (ES responseId, CX
-	// detectIntentResponseId + tag, Rasa sender + latest event time, Generic id or webhook-id header).
+	// detectIntentResponseId + tag, Rasa sender + latest event time + next_action, Generic id or webhook-id header).
 	DeliveryID string
 }
 

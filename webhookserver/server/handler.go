@@ -113,10 +113,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // refuseFunc answers a request with an error, counts and logs it.
 type refuseFunc func(status int, code, message string, attrs ...slog.Attr)
 
-// refuser is how a request to entry is refused.
+// refuser is how a request to entry is refused: in the endpoint's error shape (Rasa's for Rasa).
 func (s *Server) refuser(w http.ResponseWriter, entry *served, start time.Time, line *requestLog) refuseFunc {
 	return func(status int, code, message string, attrs ...slog.Attr) {
-		writeError(w, status, code, message)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = w.Write(entry.endpoint.EncodeError(status, code, message))
 		entry.metrics.observe(s.metrics, entry.name, "", status, time.Since(start).Seconds())
 		line.log(slog.LevelInfo, "request refused", append([]slog.Attr{slog.Int("status", status), slog.String("code", code)}, attrs...)...)
 	}

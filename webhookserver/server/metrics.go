@@ -20,6 +20,7 @@ type Metrics struct {
 	duration        *prometheus.HistogramVec
 	inFlight        prometheus.Gauge
 	fallbacks       *prometheus.CounterVec
+	actionErrors    *prometheus.CounterVec
 	authFailures    *prometheus.CounterVec
 	upstreamCalls   *prometheus.CounterVec
 	upstreamLatency *prometheus.HistogramVec
@@ -59,6 +60,10 @@ func NewMetrics(queues func() []statusz.Queue) *Metrics {
 		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fulfillment_fallbacks_total",
 			Help: "Fallback answers, by endpoint, reason (no_route, action_failed, deadline, answer_invalid) and delivery (sync: in the request; async: a queued event).",
+		}, []string{"endpoint", "reason", "delivery"}),
+		actionErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fulfillment_action_errors_total",
+			Help: "Action failures answered with an error instead of a fallback (Generic without a route fallback), by endpoint, reason (the error code: action_failed and deadline_exceeded answered 502, unprocessable_event 422) and delivery (sync, async).",
 		}, []string{"endpoint", "reason", "delivery"}),
 		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fulfillment_auth_failures_total",
@@ -118,7 +123,7 @@ func NewMetrics(queues func() []statusz.Queue) *Metrics {
 // fulfillmentCollectors are the server's own metrics, every fulfillment_* family. The metric reference
 // (docs/reference/metrics.md) is generated from this list, so a metric registered here is documented there.
 func (m *Metrics) fulfillmentCollectors(queues func() []statusz.Queue) []prometheus.Collector {
-	return []prometheus.Collector{m.requests, m.duration, m.inFlight, m.fallbacks, m.authFailures, m.upstreamCalls,
+	return []prometheus.Collector{m.requests, m.duration, m.inFlight, m.fallbacks, m.actionErrors, m.authFailures, m.upstreamCalls,
 		m.upstreamLatency, m.reloads, m.configInfo, m.lastReloadSuccessful, m.routes, m.idempotency, m.breakerState,
 		m.deliveryAttempts, m.certificateNotAfter, m.draining, queueCollector{queues}}
 }
@@ -130,8 +135,8 @@ const (
 	deliveryAsync = "async"
 )
 
-// observeWork counts what fulfilling one request or queued event did: its upstream call, fallback and
-// idempotency outcome. Both paths count through it, so that an Async endpoint's work shows as a Sync one's does.
+// observeWork counts what fulfilling one request or queued event did: its upstream call, fallback or action
+// error, and idempotency outcome. Both paths count through it, so that an Async endpoint's work shows as a Sync one's does.
 func (m *Metrics) observeWork(name, delivery string, outcome *endpoint.Outcome) {
 	if outcome.Upstream {
 		m.upstreamCalls.WithLabelValues(name, outcome.Route, outcome.UpstreamOutcome, delivery).Inc()
@@ -145,6 +150,9 @@ func (m *Metrics) observeWork(name, delivery string, outcome *endpoint.Outcome) 
 	}
 	if outcome.Fallback != "" {
 		m.fallbacks.WithLabelValues(name, outcome.Fallback, delivery).Inc()
+	}
+	if outcome.ActionError != "" {
+		m.actionErrors.WithLabelValues(name, outcome.ActionError, delivery).Inc()
 	}
 }
 

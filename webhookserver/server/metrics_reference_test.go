@@ -52,6 +52,7 @@ func giveEveryVectorASeries(m *Metrics) {
 	m.requests.WithLabelValues("", "", "")
 	m.duration.WithLabelValues("")
 	m.fallbacks.WithLabelValues("", "", "")
+	m.actionErrors.WithLabelValues("", "", "")
 	m.authFailures.WithLabelValues("", "", "")
 	m.upstreamCalls.WithLabelValues("", "", "", "")
 	m.upstreamLatency.WithLabelValues("", "", "")

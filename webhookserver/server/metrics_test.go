@@ -21,6 +21,7 @@ func TestObserveWorkLabelsDelivery(t *testing.T) {
 	m.observeWork("ns/bot", deliveryAsync, called)
 	m.observeWork("ns/bot", deliveryAsync, &endpoint.Outcome{Replayed: true})
 	m.observeWork("ns/bot", deliveryAsync, &endpoint.Outcome{IdempotencyError: errors.New("down"), Fallback: "action_failed"})
+	m.observeWork("ns/bot", deliverySync, &endpoint.Outcome{ActionError: "unprocessable_event"})
 
 	for _, tc := range []struct {
 		name      string
@@ -32,6 +33,8 @@ func TestObserveWorkLabelsDelivery(t *testing.T) {
 		{"async store errors", counterValue(t, m.idempotency.WithLabelValues("ns/bot", "store_error", "async")), 1},
 		{"async fallbacks", counterValue(t, m.fallbacks.WithLabelValues("ns/bot", "action_failed", "async")), 1},
 		{"sync fallbacks", counterValue(t, m.fallbacks.WithLabelValues("ns/bot", "action_failed", "sync")), 0},
+		{"sync action errors", counterValue(t, m.actionErrors.WithLabelValues("ns/bot", "unprocessable_event", "sync")), 1},
+		{"async action errors", counterValue(t, m.actionErrors.WithLabelValues("ns/bot", "unprocessable_event", "async")), 0},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, tc.got, tc.want)

@@ -73,7 +73,7 @@ func outcomeLevel(outcome *endpoint.Outcome) slog.Level {
 	switch {
 	case outcome.FallbackError != nil:
 		return slog.LevelWarn
-	case outcome.Err != nil && (outcome.Status >= 500 || outcome.Fallback != ""):
+	case outcome.Err != nil && (outcome.Status >= 500 || outcome.Fallback != "" || outcome.ActionError != ""):
 		return slog.LevelWarn
 	}
 	return slog.LevelInfo
@@ -90,6 +90,9 @@ func outcomeAttrs(attrs []slog.Attr, outcome *endpoint.Outcome) []slog.Attr {
 	}
 	if outcome.Fallback != "" {
 		attrs = append(attrs, slog.String("fallback", outcome.Fallback))
+	}
+	if outcome.ActionError != "" {
+		attrs = append(attrs, slog.String("actionError", outcome.ActionError))
 	}
 	if outcome.Err != nil {
 		attrs = append(attrs, slog.String("error", outcome.Err.Error()))

@@ -21,6 +21,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
@@ -216,32 +217,47 @@ func (s *Server) logWarnings(snap *snapshot) {
 // configuration it read (also when it refuses it).
 func (s *Server) build() (*snapshot, string, error) {
 	defer beginLoad()()
-	loaded, err := s.opts.Source.Load()
+	loaded, loadErr := s.opts.Source.Load()
 	// Admission is done: its schemas are rebuilt on the next change rather than kept live meanwhile, and the
 	// memory a load churns through (YAML, schemas: about 20 MiB for 1,000 routes) goes back to the system now
 	// rather than after minutes of scavenging.
 	config.ReleaseSchemas()
 	defer debug.FreeOSMemory()
-	if err != nil {
-		return nil, loaded.Version, err
+	if loaded.File == nil {
+		return nil, loaded.Version, loadErr
 	}
+	// What was admitted is compiled even when other objects were refused, so that one round reports every
+	// problem; the snapshot is served only when there is none.
 	recording := &recordingSecrets{source: loaded.Secrets}
-	snap, err := compileSnapshot(loaded.File, recording, endpoint.Options{Env: s.env, Breakers: s.breakers, Stores: s.store,
+	snap, compileErr := compileSnapshot(loaded.File, recording, endpoint.Options{Env: s.env, Breakers: s.breakers, Stores: s.store,
 		Queues: s.queue, QueueDir: s.opts.QueueDir, AllowedUpstreams: s.opts.AllowedUpstreams, MemoryStoreMaxBytes: s.opts.MemoryStoreMaxBytes,
 		Explain: s.log.Enabled(context.Background(), slog.LevelDebug), Logger: s.log},
 		s.current.Load())
 	s.learnSecrets(recording.values)
-	if err != nil {
+	if err := config.Join(loadErr, compileErr, s.missingCertificates(loaded.File)); err != nil {
 		return nil, loaded.Version, err
-	}
-	for _, e := range snap.endpoints {
-		if e.TLSMode != "" && e.TLSMode != "Disabled" && s.opts.TLSCertFile == "" {
-			return nil, loaded.Version, fmt.Errorf("WebhookEndpoint %s/%s: spec.tls.mode is %s but the server has no certificate: start it with "+
-				"--tls-cert-file and --tls-key-file (the operator does), or set tls.mode: Disabled", e.Namespace, e.Name, e.TLSMode)
-		}
 	}
 	snap.draining = drains(loaded.File, s.opts.PodName)
 	return snap, loaded.Version, nil
+}
+
+// missingCertificates refuses endpoints that serve TLS when the server has no certificate to serve it with.
+func (s *Server) missingCertificates(file *config.File) error {
+	if s.opts.TLSCertFile != "" {
+		return nil
+	}
+	var found []config.Problem
+	for _, e := range file.Endpoints {
+		if t := e.Spec.TLS; t != nil && t.Mode != "" && t.Mode != fulfillmentv1alpha1.TLSModeDisabled {
+			found = append(found, e.Source.Problem("WebhookEndpoint", e.Namespace, e.Name, "spec.tls.mode", fmt.Sprintf(
+				"%s, but the server has no certificate: start it with --tls-cert-file and --tls-key-file (the operator does), "+
+					"or set tls.mode: Disabled", t.Mode)))
+		}
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	return &config.Error{Problems: found}
 }
 
 // learnSecrets adds values to the redaction set. Values are never forgotten: a rotated-out key is still a
@@ -569,8 +585,9 @@ func compileSnapshot(file *config.File, secrets config.SecretSource, opts endpoi
 			continue
 		}
 		if other, taken := snap.byPath[compiled.Path]; taken {
-			errs = append(errs, fmt.Errorf("WebhookEndpoint %s/%s: spec.path %s is also the path of %s/%s; give one another path or serve one with --endpoint",
-				compiled.Namespace, compiled.Name, compiled.Path, other.endpoint.Namespace, other.endpoint.Name))
+			errs = append(errs, &config.Error{Problems: []config.Problem{spec.Source.Problem("WebhookEndpoint", spec.Namespace, spec.Name, "spec.path",
+				fmt.Sprintf("%s is also the path of %s/%s; give one another path or serve one with --endpoint",
+					compiled.Path, other.endpoint.Namespace, other.endpoint.Name))}})
 			continue
 		}
 		name := compiled.Namespace + "/" + compiled.Name
@@ -588,8 +605,11 @@ func compileSnapshot(file *config.File, secrets config.SecretSource, opts endpoi
 			snap.rasaPaths[base+"/actions"] = &rasaPath{entry, "actions"}
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	for _, refused := range file.Refused {
+		errs = append(errs, endpoint.CheckRoutes(refused, secrets, opts))
+	}
+	if err := config.Join(errs...); err != nil {
+		return nil, err
 	}
 	return snap, nil
 }

@@ -20,7 +20,8 @@ import (
 // Source is where the configuration comes from: manifests or a rendered file with mounted Secrets.
 type Source interface {
 	// Load reads and admits the configuration. Loaded.Version is set whenever the configuration was read,
-	// also when it is then refused.
+	// also when it is then refused. With problems in some objects, Loaded.File holds the others along with the
+	// error, so that their compile problems are reported in the same round; it is never served.
 	Load() (Loaded, error)
 	// Fingerprint is a hash of every input Load reads, so that a change (even an atomic symlink swap, as
 	// Kubernetes does for mounted ConfigMaps and Secrets) is noticed by comparing two fingerprints.
@@ -54,20 +55,20 @@ func (s *ManifestSource) Load() (Loaded, error) {
 	if err != nil {
 		return Loaded{}, err
 	}
-	loaded, err := config.LoadManifests(s.Paths...)
-	if err != nil {
-		return Loaded{Version: version}, err
+	loaded, problems := config.LoadManifests(s.Paths...)
+	if loaded == nil {
+		return Loaded{Version: version}, problems
 	}
 	if s.Logf != nil {
 		for _, ignored := range loaded.Ignored {
 			s.Logf("ignored a document that is not a WebhookEndpoint, IntentRoute or Secret: %s", ignored)
 		}
 	}
-	file, err := selectEndpoint(loaded.File, s.Endpoint)
+	file, err := selectEndpoints(loaded.File, s.Endpoint, problems)
 	if err != nil {
 		return Loaded{Version: version}, err
 	}
-	return Loaded{File: file, Secrets: loaded.Secrets, Version: version}, nil
+	return Loaded{File: file, Secrets: loaded.Secrets, Version: version}, problems
 }
 
 // Fingerprint implements Source.
@@ -97,15 +98,15 @@ func (s *FileSource) Load() (Loaded, error) {
 	}
 	sum := sha256.Sum256(content)
 	loaded := Loaded{Version: hex.EncodeToString(sum[:])}
-	file, err := config.ParseFile(s.Path, content)
-	if err != nil {
-		return loaded, err
+	file, problems := config.ParseFile(s.Path, content)
+	if file == nil {
+		return loaded, problems
 	}
-	if loaded.File, err = selectEndpoint(file, s.Endpoint); err != nil {
+	if loaded.File, err = selectEndpoints(file, s.Endpoint, problems); err != nil {
 		return loaded, err
 	}
 	loaded.Secrets = config.DirSecrets(config.SecretsFolder(s.Path, file.SecretsDir))
-	return loaded, nil
+	return loaded, problems
 }
 
 // Fingerprint implements Source: the file and every mounted Secret.
@@ -142,6 +143,16 @@ func (s *FileSource) secretsFolder() (string, bool) {
 
 // Describe implements Source.
 func (s *FileSource) Describe() string { return "config " + s.Path }
+
+// selectEndpoints is selectEndpoint for a configuration read with problems (nil when none): a named endpoint
+// may be missing because its own document was refused, so only those problems are reported then.
+func selectEndpoints(file *config.File, names string, problems error) (*config.File, error) {
+	selected, err := selectEndpoint(file, names)
+	if err != nil && problems != nil {
+		return nil, problems
+	}
+	return selected, err
+}
 
 // selectEndpoint keeps only the named endpoints (a comma-separated list of names or namespace/names) when any
 // are named.

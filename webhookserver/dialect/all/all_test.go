@@ -1,6 +1,8 @@
 package all_test
 
 import (
+	"errors"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -48,4 +50,40 @@ func TestForNameUnknown(t *testing.T) {
 			t.Errorf("ForName(%q) error = %v, want one listing the dialects", name, err)
 		}
 	}
+}
+
+// TestContentTypes: every dialect refuses a body declared in a format it does not read with an
+// UnsupportedMediaTypeError (the server's 415), and reads JSON declared as JSON, with parameters, or undeclared.
+func TestContentTypes(t *testing.T) {
+	refused := []string{"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/octet-stream"}
+	read := []string{"", "application/json", "application/json; charset=utf-8", "Application/JSON", "application/cloudevents+json"}
+	for _, name := range all.Names() {
+		codec, err := all.ForName(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, contentType := range refused {
+			if name == model.Generic && contentType == "application/x-www-form-urlencoded" {
+				continue // Generic reads forms
+			}
+			_, err := codec.Decode(withContentType(contentType))
+			var unsupported *dialect.UnsupportedMediaTypeError
+			if !errors.As(err, &unsupported) || !strings.Contains(err.Error(), "application/json") {
+				t.Errorf("%s, Content-Type %q: got %T %v, want an UnsupportedMediaTypeError offering application/json", name, contentType, err, err)
+			}
+		}
+		for _, contentType := range read {
+			if _, err := codec.Decode(withContentType(contentType)); err != nil {
+				t.Errorf("%s, Content-Type %q: %v", name, contentType, err)
+			}
+		}
+	}
+}
+
+func withContentType(contentType string) dialect.Input {
+	header := http.Header{}
+	if contentType != "" {
+		header.Set("Content-Type", contentType)
+	}
+	return dialect.Input{Method: http.MethodPost, Header: header, Body: []byte(`{"next_action":"a"}`)}
 }

@@ -10,6 +10,9 @@ import (
 // routes can match CX events too), Parameters sessionInfo.parameters overlaid by the matched intent's resolved
 // values, and DeliveryID detectIntentResponseId/tag, since one detect-intent call can run several webhooks.
 func (codec) Decode(in dialect.Input) (*model.Request, error) {
+	if err := dialect.CheckJSONContentType(in.Header.Get("Content-Type")); err != nil {
+		return nil, err
+	}
 	body, lazyBody, err := wire.DecodeEnvelope(in.Body, envelopeFields)
 	if err != nil {
 		return nil, err

@@ -11,6 +11,9 @@ import (
 // Decode reads a WebhookRequest. Parameters are the session context's parameters overlaid by the matched
 // intent's (queryResult.parameters), the newer values; DeliveryID is responseId.
 func (codec) Decode(in dialect.Input) (*model.Request, error) {
+	if err := dialect.CheckJSONContentType(in.Header.Get("Content-Type")); err != nil {
+		return nil, err
+	}
 	body, lazyBody, err := wire.DecodeEnvelope(in.Body, envelopeFields)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,10 @@
 package generic
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+)
 
 type bodyFormat int
 
@@ -19,23 +23,16 @@ var supportedMediaTypes = []string{
 // formatOf reads the Content-Type header without allocating. A request without one is read as JSON, what nearly
 // every webhook sender sends; if it is not JSON, the decode error says so.
 func formatOf(contentType string) (bodyFormat, string) {
-	mediaType, _, _ := strings.Cut(contentType, ";")
-	mediaType = strings.TrimSpace(mediaType)
+	mediaType := dialect.MediaType(contentType)
 	switch {
-	case mediaType == "",
-		strings.EqualFold(mediaType, "application/json"),
-		hasSuffixFold(mediaType, "+json"):
+	case mediaType == "", dialect.IsJSON(mediaType):
 		return jsonBody, mediaType
 	case strings.EqualFold(mediaType, "application/x-www-form-urlencoded"):
 		return formBody, mediaType
 	case strings.EqualFold(mediaType, "application/xml"),
 		strings.EqualFold(mediaType, "text/xml"),
-		hasSuffixFold(mediaType, "+xml"):
+		dialect.HasSuffixFold(mediaType, "+xml"):
 		return xmlBody, mediaType
 	}
 	return unsupportedBody, mediaType
-}
-
-func hasSuffixFold(s, suffix string) bool {
-	return len(s) > len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
 }

@@ -9,8 +9,12 @@ import (
 )
 
 // Decode reads an action call. next_action is required: it is what Rasa asks to run. Parameters are the slots
-// plus the latest message's entities that no slot has the name of; DeliveryID is sender_id/latest_event_time.
+// plus the latest message's entities that no slot has the name of; DeliveryID is
+// sender_id/latest_event_time/next_action.
 func (codec) Decode(in dialect.Input) (*model.Request, error) {
+	if err := dialect.CheckJSONContentType(in.Header.Get("Content-Type")); err != nil {
+		return nil, err
+	}
 	body, lazyBody, err := wire.DecodeEnvelope(in.Body, envelopeFields)
 	if err != nil {
 		return nil, err
@@ -34,7 +38,7 @@ func (codec) Decode(in dialect.Input) (*model.Request, error) {
 	if trackerSender := tracker.String(&r, "tracker.sender_id"); req.Session == "" {
 		req.Session = trackerSender
 	}
-	req.DeliveryID = deliveryID(&r, req.Session, tracker)
+	req.DeliveryID = deliveryID(&r, req.Session, req.Action, tracker)
 	req.Parameters = parameters(&r, tracker.Map(&r, "tracker.slots"),
 		latestMessage.Array(&r, "tracker.latest_message.entities"))
 	if req.Action == "" {
@@ -62,16 +66,18 @@ var envelopeFields = wire.Fields{
 	}},
 }
 
-// deliveryID is the sender and the time of its latest event: Rasa does not retry, but a user's message is
-// answered by actions in turn, and each call sees a new latest event. Without an event time there is no id,
-// since the sender alone would make every call of the conversation a duplicate.
-func deliveryID(r *wire.Reader, sender string, tracker wire.Object) string {
+// deliveryID is the sender, the time of its latest event and the action: a user's message is answered by
+// actions in turn, each call seeing a new latest event, and the action keeps apart two calls on one tracker
+// (a hand-written call, or a policy that predicts another action after a rejection), which would otherwise get
+// the first one's answer. Without an event time there is no id, since the sender alone would make every call
+// of the conversation a duplicate.
+func deliveryID(r *wire.Reader, sender, action string, tracker wire.Object) string {
 	eventTime := tracker.Number(r, "tracker.latest_event_time")
 	if sender == "" || !tracker.Has("latest_event_time") {
 		return ""
 	}
 	// The shortest form that reads back as the same float64, so one time always gives one id.
-	return sender + "/" + strconv.FormatFloat(eventTime, 'f', -1, 64)
+	return sender + "/" + strconv.FormatFloat(eventTime, 'f', -1, 64) + "/" + action
 }
 
 // parameters are the slots, then the entities of the latest message whose names are not slots, the first of

@@ -25,7 +25,7 @@ func TestDecodeFixture(t *testing.T) {
 		Intent:     "order_status",
 		Text:       "where is my order 12345",
 		Session:    "user-42",
-		DeliveryID: "user-42/1700000000",
+		DeliveryID: "user-42/1700000000/action_order_status",
 		// The order_id entity has a slot of its name, so the slot's value is the parameter.
 		Parameters: map[string]any{"order_id": "12345"},
 		Headers:    map[string]string{"content-type": "application/json"},
@@ -56,12 +56,17 @@ func TestDecodeParametersAndDeliveryID(t *testing.T) {
 				"latest_message":{"entities":[{"entity":"city","value":"Paris"},{"entity":"day","value":"mon"},
 				{"entity":"day","value":"tue"},{"value":"nameless"}]},"latest_event_time":1700000000.123456}}`,
 			wantParameters: map[string]any{"city": nil, "n": 2.0, "day": "mon"},
-			wantDeliveryID: "u1/1700000000.123456",
+			wantDeliveryID: "u1/1700000000.123456/a",
 			wantSession:    "u1",
 		},
 		"tracker sender when the top-level one is missing": {
 			body:           `{"next_action":"a","tracker":{"sender_id":"u2","latest_event_time":17}}`,
-			wantDeliveryID: "u2/17",
+			wantDeliveryID: "u2/17/a",
+			wantSession:    "u2",
+		},
+		"another action on the same tracker is another delivery": {
+			body:           `{"next_action":"b","tracker":{"sender_id":"u2","latest_event_time":17}}`,
+			wantDeliveryID: "u2/17/b",
 			wantSession:    "u2",
 		},
 		"no event time, no delivery id": {
