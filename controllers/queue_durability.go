@@ -43,7 +43,7 @@ func queueDurability(endpoint string, reports []PodReport) (status metav1.Condit
 		detail = " (" + weakest.DurabilityDetail + ")"
 	}
 	switch d := weakest.Durability; {
-	case d == statusz.DurabilityFsync && weakest.Kind == "Local":
+	case d == statusz.DurabilityFsync && weakest.Kind == statusz.QueueLocal:
 		return metav1.ConditionTrue, d, "every event is written and fsynced on the pod's volume before it is acknowledged", true
 	case d == statusz.DurabilityFsync:
 		return metav1.ConditionTrue, d, "Redis writes and fsyncs every event before it is acknowledged" + detail, true

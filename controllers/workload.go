@@ -152,7 +152,7 @@ func retiredPodHolds(pod string, report PodReport) string {
 	}
 	var waiting, dead int64
 	for _, q := range report.Report.Queues {
-		if q.Kind == string(fulfillmentv1alpha1.QueueLocal) {
+		if q.Kind == statusz.QueueLocal {
 			waiting, dead = waiting+q.Waiting(), dead+q.Dead
 		}
 	}
@@ -190,7 +190,7 @@ func queueStatus(endpoint string, reports []PodReport) *fulfillmentv1alpha1.Queu
 			if q.Endpoint != endpoint || q.Error != "" {
 				continue
 			}
-			if q.Kind != string(fulfillmentv1alpha1.QueueLocal) {
+			if q.Kind != statusz.QueueLocal {
 				if sharedCounted {
 					continue
 				}

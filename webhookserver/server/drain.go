@@ -43,7 +43,7 @@ func (s *Server) noteDraining(previous, next *snapshot) {
 // refuseWhileDraining refuses a new event for ep while snap drains, when ep queues it in the pod (Local), and
 // says whether it did.
 func refuseWhileDraining(w http.ResponseWriter, snap *snapshot, ep *endpoint.Endpoint, refuse refuseFunc) bool {
-	if !snap.draining || ep.Queue() == nil || queueKind(ep.Queue()) != queueLocal {
+	if !snap.draining || ep.Queue() == nil || queueKind(ep.Queue()) != statusz.QueueLocal {
 		return false
 	}
 	w.Header().Set("Retry-After", retiringRetryAfter)

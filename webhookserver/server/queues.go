@@ -165,18 +165,12 @@ func (s *Server) enqueue(r *http.Request, ep *endpoint.Endpoint, in dialect.Inpu
 		Body: endpoint.AcceptedBody(event.ID), Request: request, EventID: event.ID}
 }
 
-// Queue kinds, as /statusz names them.
-const (
-	queueLocal = "Local"
-	queueRedis = "Redis"
-)
-
 // queueKind is the kind of an Async endpoint's queue.
 func queueKind(q delivery.Queue) string {
 	if _, local := q.(*delivery.Local); local {
-		return queueLocal
+		return statusz.QueueLocal
 	}
-	return queueRedis
+	return statusz.QueueRedis
 }
 
 // servedQueue is the queue of an Async endpoint, named namespace/name.
@@ -212,7 +206,7 @@ func (s *Server) currentQueues() []statusz.Queue {
 func (s *Server) readLocalQueues(snap *snapshot) []statusz.Queue {
 	var local []servedQueue
 	for _, q := range snap.asyncQueues() {
-		if q.kind == queueLocal {
+		if q.kind == statusz.QueueLocal {
 			local = append(local, q)
 		}
 	}

@@ -71,6 +71,12 @@ const (
 	DurabilityUnknown = "Unknown"
 )
 
+// Values of Queue.Kind: the WebhookEndpoint's spec.delivery.queue.
+const (
+	QueueLocal = "Local"
+	QueueRedis = "Redis"
+)
+
 // Waiting is the number of events not yet delivered: pending, in flight and delayed.
 func (q Queue) Waiting() int64 { return q.Pending + q.InFlight + q.Delayed }
 
