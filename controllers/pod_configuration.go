@@ -46,9 +46,15 @@ const (
 
 // PodReportReader reads the report a webhookserver pod serves on its metrics port (GET /statusz).
 type PodReportReader struct {
-	// Client sends the requests; nil uses a client with podReportTimeout and no proxy.
+	// Client sends the requests; nil uses podReportClient.
 	Client *http.Client
 }
+
+// podReportClient is shared by every read, so that connections to the pods are kept and reused rather than
+// opened by a new transport per read (whose idle connections would then never be closed).
+var podReportClient = &http.Client{Timeout: podReportTimeout, Transport: &http.Transport{
+	Proxy: nil, MaxIdleConnsPerHost: 1, IdleConnTimeout: 90 * time.Second,
+}}
 
 // Read reads the reports of pods, at most podReportConcurrency at a time, in the pods' order.
 func (r *PodReportReader) Read(ctx context.Context, pods []corev1.Pod) []PodReport {
@@ -76,7 +82,7 @@ func (r *PodReportReader) Read(ctx context.Context, pods []corev1.Pod) []PodRepo
 func (r *PodReportReader) read(ctx context.Context, pod *corev1.Pod) (statusz.Report, error) {
 	httpClient := r.Client
 	if httpClient == nil {
-		httpClient = &http.Client{Timeout: podReportTimeout, Transport: &http.Transport{Proxy: nil}}
+		httpClient = podReportClient
 	}
 	ctx, cancel := context.WithTimeout(ctx, podReportTimeout)
 	defer cancel()

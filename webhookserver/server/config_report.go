@@ -57,10 +57,7 @@ func (s *Server) served(version string) {
 // refused records that version was refused for err, with every secret value the server knows redacted (the
 // report is read over the network, by the operator and by people).
 func (s *Server) refused(version string, err error) {
-	message := err.Error()
-	if s.opts.Secrets != nil {
-		message = s.opts.Secrets.Redact(message)
-	}
+	message := s.redact(err.Error())
 	if len(message) > maxRefusalError {
 		message = message[:maxRefusalError] + "..."
 	}
