@@ -66,7 +66,7 @@ func (r *PodReportReader) Read(ctx context.Context, pods []corev1.Pod) []PodRepo
 		limit <- struct{}{}
 		go func() {
 			defer func() { <-limit; wg.Done() }()
-			reports[i] = PodReport{Pod: pods[i].Name, Found: true, Ready: podReady(&pods[i]), Controller: controllerKind(&pods[i])}
+			reports[i] = unreadReport(&pods[i], "")
 			report, err := r.read(ctx, &pods[i])
 			if err != nil {
 				reports[i].Error = err.Error()
@@ -77,6 +77,11 @@ func (r *PodReportReader) Read(ctx context.Context, pods []corev1.Pod) []PodRepo
 	}
 	wg.Wait()
 	return reports
+}
+
+// unreadReport is what is known of a running pod before its report is read, and why it was not (err).
+func unreadReport(pod *corev1.Pod, err string) PodReport {
+	return PodReport{Pod: pod.Name, Found: true, Ready: podReady(pod), Controller: controllerKind(pod), Error: err}
 }
 
 func (r *PodReportReader) read(ctx context.Context, pod *corev1.Pod) (statusz.Report, error) {

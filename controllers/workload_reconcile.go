@@ -65,8 +65,7 @@ func (r *WebhookEndpointReconciler) readPodReports(ctx context.Context, endpoint
 	if r.PodReports == nil {
 		reports := make([]PodReport, len(pods))
 		for i := range pods {
-			reports[i] = PodReport{Pod: pods[i].Name, Found: true, Ready: podReady(&pods[i]), Controller: controllerKind(&pods[i]),
-				Error: "the operator does not read pod reports (--confirm-pod-configuration=false)"}
+			reports[i] = unreadReport(&pods[i], "the operator does not read pod reports (--confirm-pod-configuration=false)")
 		}
 		return reports
 	}
