@@ -81,6 +81,11 @@ func createReadyPod(endpoint *fulfillmentv1alpha1.WebhookEndpoint, name string, 
 	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "127.0.0.1",
 		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}}
 	Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
+	// Gone with the spec, before its server stops: a ready pod left behind would fail its report on the
+	// endpoint's next periodic recheck, a status write in the middle of a later spec's quiet period.
+	DeferCleanup(func() {
+		Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, pod, client.GracePeriodSeconds(0)))).To(Succeed())
+	})
 	return pod
 }
 
