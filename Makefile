@@ -49,8 +49,9 @@ vet: ## Run go vet.
 	go vet ./...
 
 .PHONY: lint
-lint: golangci-lint ## Run golangci-lint.
+lint: golangci-lint ## Run golangci-lint and check commit messages (hack/check-commit-messages.sh).
 	$(GOLANGCI_LINT) run --allow-parallel-runners ./...
+	hack/check-commit-messages.sh
 
 .PHONY: verify-generated
 verify-generated: manifests generate ## Fail when generated files differ from what is committed.
