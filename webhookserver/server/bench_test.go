@@ -30,6 +30,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/gcpercent"
 )
 
 // bankSample is the Dialogflow ES bank bot sample (endpoint, routes and Secrets).
@@ -281,9 +282,11 @@ func runBench(b *testing.B, s *Server, request *benchRequest, check func(*testin
 }
 
 // newBenchServer compiles the manifests at paths, serving the endpoint named endpointName. The log is the
-// server's JSON log, discarded, so that formatting each request's log line is measured.
+// server's JSON log, discarded, so that formatting each request's log line is measured; the GC keeps the
+// runway the webhookserver binary gives it (--gc-runway).
 func newBenchServer(b *testing.B, endpointName string, paths ...string) *Server {
 	b.Helper()
+	gcpercent.KeepRunway()
 	s, err := New(Options{
 		Source: &ManifestSource{Paths: paths, Endpoint: endpointName},
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
