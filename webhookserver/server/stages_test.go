@@ -179,14 +179,15 @@ func TestLimitRefusesAnAddressOverItsBudgetOfFailures(t *testing.T) {
 		}
 	}
 	client := netip.MustParseAddr("192.0.2.1") // httptest's requests come from it
+	// Failed a minute ahead: however slow the test, none of the budget has come back when the request arrives.
 	for range failureBurst {
-		entry.failures.fail(client, "", time.Now())
+		entry.failures.fail(client, "", time.Now().Add(time.Minute))
 	}
 	r := httptest.NewRequest(http.MethodPost, "/bearer", failingReader{t})
 	r.Header.Set("Authorization", "Bearer a-guess")
 	_, refused := limit(httptest.NewRecorder(), r, s.current.Load(), entry)
 	checkRefusal(t, refused, refusal{status: http.StatusTooManyRequests, code: "too_many_failures",
-		message: "too many failed authentications from this address; retry after 6s with valid credentials",
+		message:    "too many failed authentications from this address; retry after 6s with valid credentials",
 		retryAfter: "6", closeConnection: true, authFailure: "none"})
 
 	entry.failures.succeed("Bearer the-token")
