@@ -9,9 +9,9 @@ package server
 //
 // Each benchmark checks one answer in full before it starts measuring, and the status (200, no
 // Fulfillment-Fallback header, no Idempotent-Replayed header) of every answer while measuring, so that it
-// cannot silently measure an error, fallback or replay path. The sample endpoints deduplicate requests by their
+// cannot silently measure an error, fallback or replay path. The sample endpoints key idempotency on the
 // delivery id (Dialogflow ES responseId, Generic id), so every request carries a new one, as real senders'
-// requests do; BenchmarkDialogflowESBalanceReplay measures the duplicate's path on its own.
+// requests do; BenchmarkDialogflowESBalanceReplay measures a replay's path on its own.
 
 import (
 	"bytes"
@@ -30,6 +30,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/gcpercent"
 )
 
 // bankSample is the Dialogflow ES bank bot sample (endpoint, routes and Secrets).
@@ -281,9 +282,11 @@ func runBench(b *testing.B, s *Server, request *benchRequest, check func(*testin
 }
 
 // newBenchServer compiles the manifests at paths, serving the endpoint named endpointName. The log is the
-// server's JSON log, discarded, so that formatting each request's log line is measured.
+// server's JSON log, discarded, so that formatting each request's log line is measured; the GC keeps the
+// runway the webhookserver binary gives it (--gc-runway).
 func newBenchServer(b *testing.B, endpointName string, paths ...string) *Server {
 	b.Helper()
+	gcpercent.KeepRunway()
 	s, err := New(Options{
 		Source: &ManifestSource{Paths: paths, Endpoint: endpointName},
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
@@ -328,8 +331,8 @@ func checkES(text, parameter string) func(*testing.B, *benchWriter) {
 	}
 }
 
-// idMarker in a request body is replaced by a new 16-digit hex id before each serve: the sample endpoints
-// deduplicate by delivery id, and a repeated id would measure the replay of a stored answer.
+// idMarker in a request body is replaced by a new 16-digit hex id before each serve: the sample endpoints key
+// idempotency on the delivery id, and a repeated id would measure the replay of a stored answer.
 const idMarker = "XXXXXXXXXXXXXXXX"
 
 // clones numbers the copies of requests, so that each has ids of its own.

@@ -40,18 +40,16 @@ func (s *Server) noteDraining(previous, next *snapshot) {
 	}
 }
 
-// refuseWhileDraining refuses a new event for ep while snap drains, when ep queues it in the pod (Local), and
-// says whether it did.
-func refuseWhileDraining(w http.ResponseWriter, snap *snapshot, ep *endpoint.Endpoint, refuse refuseFunc) bool {
+// refuseWhileDraining refuses a new event for ep while snap drains, when ep queues it in the pod (Local).
+func refuseWhileDraining(snap *snapshot, ep *endpoint.Endpoint) *refusal {
 	if !snap.draining || ep.Queue() == nil || queueKind(ep.Queue()) != statusz.QueueLocal {
-		return false
+		return nil
 	}
-	w.Header().Set("Retry-After", retiringRetryAfter)
-	// The retry must open a new connection for the Service to pick another replica: a kept one comes back here.
-	w.Header().Set("Connection", "close")
-	refuse(http.StatusServiceUnavailable, "replica_retiring",
-		"this replica is being retired and takes no new events; retry after "+retiringRetryAfter+"s and another replica will take it")
-	return true
+	return &refusal{status: http.StatusServiceUnavailable, code: "replica_retiring",
+		message:    "this replica is being retired and takes no new events; retry after " + retiringRetryAfter + "s and another replica will take it",
+		retryAfter: retiringRetryAfter,
+		// The retry must open a new connection for the Service to pick another replica: a kept one comes back here.
+		closeConnection: true}
 }
 
 // retiringMessage is /readyz's answer while draining: what the Local queues still hold.

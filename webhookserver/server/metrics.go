@@ -228,9 +228,9 @@ func oldestAge(q statusz.Queue, now time.Time) float64 {
 	return max(now.Sub(*q.OldestReceived).Seconds(), 0)
 }
 
-// endpointMetrics keeps one endpoint's children of the request metrics, made on first use. WithLabelValues
-// hashes its labels and looks them up under a lock on every call, and the status code needs a string: a few
-// percent of a request. The vectors are never reset, so a kept child stays the one the registry exports.
+// endpointMetrics keeps one endpoint's children of the request metrics, made on first use, rather than have
+// every request pay for WithLabelValues, which hashes its labels and looks them up under a lock, and for the
+// status code's string. The vectors are never reset, so a kept child stays the one the registry exports.
 type endpointMetrics struct {
 	once     sync.Once
 	duration prometheus.Observer

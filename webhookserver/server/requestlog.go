@@ -19,7 +19,7 @@ const (
 	outcomeAnswered = "answered" // a route answered
 	outcomeFallback = "fallback" // a fallback (or an empty answer) was answered; fallback says why
 	outcomeError    = "error"    // an error answer (4xx, 5xx); error says why
-	outcomeReplayed = "replayed" // a duplicate got the first answer (idempotency)
+	outcomeReplayed = "replayed" // a repeated request got the first answer (idempotency)
 	outcomeQueued   = "queued"   // an Async endpoint stored the event (202)
 )
 

@@ -27,6 +27,7 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/gcpercent"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/idempotency"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/redact"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/statusz"
@@ -129,8 +130,6 @@ func New(opts Options) (*Server, error) {
 		}
 		adminToken = [][]byte{token}
 	}
-	processGCPercent() // before any load changes it
-	startGCRunwayHook()
 	env, err := expr.NewEnv()
 	if err != nil {
 		return nil, err
@@ -183,7 +182,7 @@ func (s *Server) Reload() (bool, error) {
 	}
 	previous := s.current.Swap(next)
 	s.noteDraining(previous, next)
-	gcPercent := setGCRunway()
+	gcPercent := gcpercent.SetRunway()
 	s.closeUnusedStores(next)
 	s.startWorkers(next)
 	s.deps.checkNow()
@@ -213,14 +212,14 @@ func (s *Server) logWarnings(snap *snapshot) {
 	}
 }
 
-// build loads and compiles a snapshot, with the GC at loadGCPercent, and says which version of the
+// build loads and compiles a snapshot, with the GC at gcpercent.LoadPercent, and says which version of the
 // configuration it read (also when it refuses it).
 func (s *Server) build() (*snapshot, string, error) {
-	defer beginLoad()()
+	defer gcpercent.BeginLoad()()
 	loaded, loadErr := s.opts.Source.Load()
 	// Admission is done: its schemas are rebuilt on the next change rather than kept live meanwhile, and the
-	// memory a load churns through (YAML, schemas: about 20 MiB for 1,000 routes) goes back to the system now
-	// rather than after minutes of scavenging.
+	// memory a load churns through (YAML, schemas) goes back to the system now rather than after minutes of
+	// scavenging.
 	config.ReleaseSchemas()
 	defer debug.FreeOSMemory()
 	if loaded.File == nil {

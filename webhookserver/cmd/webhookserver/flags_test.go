@@ -27,3 +27,19 @@ func TestFlagReference(t *testing.T) {
 	page.WriteString("\n")
 	reference.Check(t, "docs/reference/flags.md", "webhookserver", page.String())
 }
+
+// The GC runway is on unless turned off: the operator's Deployment passes no flag for it.
+func TestGCRunwayIsOnByDefault(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{{nil, true}, {[]string{"--gc-runway=false"}, false}} {
+		flags, opts := serveFlags(reference.EnvPlaceholder)
+		if err := flags.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		if opts.gcRunway != tc.want {
+			t.Errorf("serve %v: gc runway %v, want %v", tc.args, opts.gcRunway, tc.want)
+		}
+	}
+}

@@ -1,0 +1,78 @@
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint"
+)
+
+// A request ends in one of two places: answer writes what the endpoint fulfilled, refuse writes a stage's
+// refusal. Each writes the answer, then counts it and logs it, so that the stages before only decide.
+
+// refusal is a stage's refusal of a request: the error answer, in the endpoint's error shape, the headers it
+// adds, and what its metrics and log line say besides the status and code.
+type refusal struct {
+	status  int
+	code    string // the error body's code and the log line's
+	message string
+
+	// The headers of the answer, each when set.
+	allow           string // Allow: the endpoint's methods
+	retryAfter      string // Retry-After, in seconds
+	challenge       string // WWW-Authenticate
+	closeConnection bool   // Connection: close
+
+	// authFailure, when set, counts the refusal in fulfillment_auth_failures_total under this method ("none"
+	// when it was refused before any check ran), with code as the reason.
+	authFailure string
+	// attrs are what the log line says besides the status and code.
+	attrs []slog.Attr
+}
+
+// refuse writes refused as entry's error answer, then counts and logs it.
+func (s *Server) refuse(w http.ResponseWriter, entry *served, refused *refusal, start time.Time, line *requestLog) {
+	header := w.Header()
+	if refused.allow != "" {
+		header.Set("Allow", refused.allow)
+	}
+	if refused.retryAfter != "" {
+		header.Set("Retry-After", refused.retryAfter)
+	}
+	if refused.challenge != "" {
+		header.Set("WWW-Authenticate", refused.challenge)
+	}
+	if refused.closeConnection {
+		header.Set("Connection", "close")
+	}
+	header.Set("Content-Type", "application/json")
+	w.WriteHeader(refused.status)
+	_, _ = w.Write(entry.endpoint.EncodeError(refused.status, refused.code, refused.message))
+
+	if refused.authFailure != "" {
+		s.metrics.authFailures.WithLabelValues(entry.name, refused.authFailure, refused.code).Inc()
+	}
+	entry.metrics.observe(s.metrics, entry.name, "", refused.status, time.Since(start).Seconds())
+	var room [4]slog.Attr
+	attrs := append(append(room[:0], slog.Int("status", refused.status), slog.String("code", refused.code)), refused.attrs...)
+	line.log(slog.LevelInfo, "request refused", attrs...)
+}
+
+// answer writes what the endpoint made of the request, then counts and logs it.
+func (s *Server) answer(w http.ResponseWriter, entry *served, outcome *endpoint.Outcome, start time.Time, line *requestLog) {
+	writeOutcome(w, outcome)
+	duration := time.Since(start)
+	entry.metrics.observe(s.metrics, entry.name, outcome.Route, outcome.Status, duration.Seconds())
+	s.metrics.observeWork(entry.name, deliverySync, outcome)
+	line.answered(outcome, duration)
+}
+
+// writeOutcome writes an outcome's headers, status and body.
+func writeOutcome(w http.ResponseWriter, outcome *endpoint.Outcome) {
+	for key, values := range outcome.Header {
+		w.Header()[key] = values
+	}
+	w.WriteHeader(outcome.Status)
+	_, _ = w.Write(outcome.Body)
+}
