@@ -70,13 +70,3 @@ type Route struct {
 type SecretSource interface {
 	Secret(namespace, name, key string) ([]byte, error)
 }
-
-// HMACSecretName is the Secret holding an endpoint's HMAC keys: the one referenced, else the one the operator
-// generates, <endpoint>-hmac. Its key `secret` is the current key and `previous` the one before it during a
-// rotation's grace period.
-func HMACSecretName(endpointName string, spec *fulfillmentv1alpha1.HMACAuth) string {
-	if spec.SecretRef != nil {
-		return spec.SecretRef.Name
-	}
-	return endpointName + "-hmac"
-}

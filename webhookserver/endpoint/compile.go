@@ -26,6 +26,7 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/all"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/generic"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/hmackey"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/idempotency"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/route"
@@ -341,20 +342,20 @@ func compileMTLS(spec *fulfillmentv1alpha1.ClientAuth, secret action.SecretLooku
 
 // compileHMAC reads the current key (`secret`) and, during a rotation, the previous one (`previous`).
 func compileHMAC(endpointName string, spec *fulfillmentv1alpha1.HMACAuth, secret action.SecretLookup) (auth.Checker, error) {
-	name := config.HMACSecretName(endpointName, spec)
-	current, err := secret(name, auth.HMACSecretKey)
+	name := hmackey.SecretName(endpointName, spec)
+	current, err := secret(name, hmackey.SecretKey)
 	if err != nil {
 		if spec.SecretRef == nil {
 			return nil, fmt.Errorf("%w (in a cluster the operator generates this Secret; standalone, add a Secret %s "+
-				"with the key %q, e.g. from `webhookserver hmac-key --scheme %s`)", err, name, auth.HMACSecretKey, spec.Scheme)
+				"with the key %q, e.g. from `webhookserver hmac-key --scheme %s`)", err, name, hmackey.SecretKey, spec.Scheme)
 		}
 		return nil, err
 	}
-	data := map[string][]byte{auth.HMACSecretKey: current}
-	if previous, err := secret(name, auth.HMACPreviousSecretKey); err == nil {
-		data[auth.HMACPreviousSecretKey] = previous
+	data := map[string][]byte{hmackey.SecretKey: current}
+	if previous, err := secret(name, hmackey.PreviousSecretKey); err == nil {
+		data[hmackey.PreviousSecretKey] = previous
 	}
-	return auth.NewHMAC(spec, auth.HMACKeys(data))
+	return auth.NewHMAC(spec, hmackey.Keys(data))
 }
 
 func compileFallback(env *expr.Env, spec *fulfillmentv1alpha1.Fallback, field string) (*fallback, error) {
