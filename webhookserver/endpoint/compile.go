@@ -21,6 +21,7 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/configfile"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/delivery"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/all"
@@ -116,7 +117,7 @@ type Options struct {
 
 // Compile compiles one endpoint of the configuration. Every problem is reported in a *config.Error, each with
 // the file and document of its endpoint or route (spec.Source, Route.Source), its object and its field.
-func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*Endpoint, error) {
+func Compile(spec configfile.Endpoint, secrets config.SecretSource, opts Options) (*Endpoint, error) {
 	found := &problems{namespace: spec.Namespace}
 	fail := func(field string, err error) { found.add(spec.Source, "WebhookEndpoint", spec.Name, field, err) }
 	object := fmt.Sprintf("WebhookEndpoint %s/%s", spec.Namespace, spec.Name)
@@ -177,7 +178,7 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 			}
 		}
 	}
-	// Admission refuses these too, but an admitted configuration (config.File.Admitted) is not validated again:
+	// Admission refuses these too, but an admitted configuration (configfile.File.Admitted) is not validated again:
 	// whatever loaded it, the server never serves an endpoint open by accident or one that cannot answer.
 	if !spec.Spec.Auth.AllowUnauthenticated && !hasAuthMethod(&spec.Spec) {
 		fail("spec.auth", errors.New("no authentication method (basic, bearer, hmac, oidc, or tls.clientAuth.mode: Require); "+
@@ -383,7 +384,7 @@ func compileFallback(env *expr.Env, spec *fulfillmentv1alpha1.Fallback, field st
 
 // CheckRoutes compiles the routes of an endpoint that cannot be served (its own spec was refused) and reports
 // their problems as Compile does, so that they are found in the same round as the endpoint's.
-func CheckRoutes(spec config.Endpoint, secrets config.SecretSource, opts Options) error {
+func CheckRoutes(spec configfile.Endpoint, secrets config.SecretSource, opts Options) error {
 	found := &problems{namespace: spec.Namespace}
 	secret := func(name, key string) ([]byte, error) { return secrets.Secret(spec.Namespace, name, key) }
 	for _, r := range spec.Routes {
@@ -393,7 +394,7 @@ func CheckRoutes(spec config.Endpoint, secrets config.SecretSource, opts Options
 }
 
 // compileRoute compiles one route, adding its problems to found; ok is false when it has any.
-func compileRoute(r config.Route, namespace string, opts Options, secret action.SecretLookup, found *problems) (route.Candidate[*compiledRoute], bool) {
+func compileRoute(r configfile.Route, namespace string, opts Options, secret action.SecretLookup, found *problems) (route.Candidate[*compiledRoute], bool) {
 	before := len(found.found)
 	fail := func(field string, err error) { found.add(r.Source, "IntentRoute", r.Name, field, err) }
 	object := fmt.Sprintf("IntentRoute %s/%s", namespace, r.Name)
