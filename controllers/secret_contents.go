@@ -38,7 +38,7 @@ const (
 	FormatCABundle SecretKeyFormat = "CABundle"
 	// FormatRedisURL: a redis:// or rediss:// URL (redis.ParseURL, as the idempotency store and queue parse it).
 	FormatRedisURL SecretKeyFormat = "RedisURL"
-	// FormatHeaderValue: a call header value without control characters inside (action.CompileCall).
+	// FormatHeaderValue: a call header value without control characters inside (routespec.CompileCall).
 	FormatHeaderValue SecretKeyFormat = "HeaderValue"
 )
 

@@ -15,8 +15,6 @@ import (
 	"strings"
 	"time"
 
-	utiljson "k8s.io/apimachinery/pkg/util/json"
-
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
@@ -31,6 +29,7 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/idempotency"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/route"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/routespec"
 )
 
 // Deadlines of the dialects when the endpoint sets none: Dialogflow waits 5s, so 4.5s leaves time to answer.
@@ -193,7 +192,7 @@ func Compile(spec configfile.Endpoint, secrets config.SecretSource, opts Options
 	if e.fallback, err = compileFallback(opts.Env, spec.Spec.Fallback, object+" spec.fallback"); err != nil {
 		fail("spec.fallback", err)
 	}
-	e.warnings = prefixed(object+": ", action.FallbackWarnings(opts.Env, spec.Spec.Fallback, "", "spec.fallback"))
+	e.warnings = prefixed(object+": ", routespec.FallbackWarnings(opts.Env, spec.Spec.Fallback, "", "spec.fallback"))
 	if opts.Stores == nil {
 		opts.Stores = func(_ string, create func() (idempotency.Store, error)) (idempotency.Store, error) { return create() }
 	}
@@ -216,7 +215,7 @@ func Compile(spec configfile.Endpoint, secrets config.SecretSource, opts Options
 		candidates = append(candidates, candidate)
 		e.actionNames = append(e.actionNames, r.Spec.Match.Actions...)
 		e.warnings = append(e.warnings, prefixed(fmt.Sprintf("IntentRoute %s/%s: ", spec.Namespace, r.Name),
-			action.FallbackWarnings(opts.Env, r.Spec.Fallback, r.Spec.Match.When, "spec.fallback"))...)
+			routespec.FallbackWarnings(opts.Env, r.Spec.Fallback, r.Spec.Match.When, "spec.fallback"))...)
 	}
 	e.routes = route.NewTable(candidates)
 	if err := found.err(); err != nil {
@@ -360,26 +359,11 @@ func compileHMAC(endpointName string, spec *fulfillmentv1alpha1.HMACAuth, secret
 }
 
 func compileFallback(env *expr.Env, spec *fulfillmentv1alpha1.Fallback, field string) (*fallback, error) {
-	if spec == nil {
-		return nil, nil
+	compiled, err := routespec.CompileFallback(env, spec, "spec.fallback")
+	if compiled == nil || err != nil {
+		return nil, err
 	}
-	f := &fallback{field: field}
-	var err error
-	if spec.Text != "" {
-		if f.text, err = env.CompileTemplate(spec.Text); err != nil {
-			return nil, fmt.Errorf("text: %w", err)
-		}
-	}
-	if spec.Payload != nil && len(spec.Payload.Raw) > 0 {
-		var value any
-		if err := utiljson.Unmarshal(spec.Payload.Raw, &value); err != nil {
-			return nil, fmt.Errorf("payload: %w", err)
-		}
-		if f.payload, err = env.CompileValue(value); err != nil {
-			return nil, fmt.Errorf("payload: %w", err)
-		}
-	}
-	return f, nil
+	return &fallback{field: field, text: compiled.Text, payload: compiled.Payload}, nil
 }
 
 // CheckRoutes compiles the routes of an endpoint that cannot be served (its own spec was refused) and reports
@@ -407,35 +391,27 @@ func compileRoute(r configfile.Route, namespace string, opts Options, secret act
 		Tags:     r.Spec.Match.Tags,
 		Events:   r.Spec.Match.Events,
 	}
-	if when := r.Spec.Match.When; when != "" {
-		guard, err := opts.Env.Compile(when, expr.WithBoolResult())
-		if err != nil {
-			fail("spec.match.when", err)
-		}
-		rule.Guard = guard
+	spec, err := routespec.Compile(opts.Env, &r.Spec, secret)
+	if err != nil {
+		fail("spec", err)
 	}
+	rule.Guard = spec.When
 	compiled := &compiledRoute{name: r.Name}
-	var err error
-	switch spec := r.Spec; {
+	switch {
 	case spec.Respond != nil:
-		compiled.action, err = action.CompileRespond(opts.Env, spec.Respond, "spec.respond")
+		compiled.action = action.NewRespond(spec.Respond)
 	case spec.Call != nil:
 		// Each route has its own connection pool, so that one slow upstream cannot take another's connections.
 		upstreams := action.Upstreams{Client: action.NewClient(opts.AllowedUpstreams...), Breakers: opts.Breakers}
-		compiled.action, err = action.CompileCall(opts.Env, upstreams, spec.Call, "spec.call", secret)
+		compiled.action = action.NewCall(upstreams, spec.Call)
 		compiled.upstream = true
 	case spec.Forward != nil:
 		upstreams := action.Upstreams{Client: action.NewClient(opts.AllowedUpstreams...), Breakers: opts.Breakers}
 		compiled.action = action.CompileForward(upstreams, spec.Forward, namespace)
 		compiled.upstream = true
-	default:
-		err = errors.New("no action: set respond, call or forward")
 	}
-	if err != nil {
-		fail("spec", err)
-	}
-	if compiled.fallback, err = compileFallback(opts.Env, r.Spec.Fallback, object+" spec.fallback"); err != nil {
-		fail("spec.fallback", err)
+	if spec.Fallback != nil {
+		compiled.fallback = &fallback{field: object + " spec.fallback", text: spec.Fallback.Text, payload: spec.Fallback.Payload}
 	}
 	return route.Candidate[*compiledRoute]{Rule: rule, Value: compiled}, len(found.found) == before
 }

@@ -4,9 +4,9 @@ import (
 	"errors"
 	"slices"
 
-	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/configfile"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/routespec"
 )
 
 // problems collects what is wrong with one endpoint and its routes, each located at the file and document its
@@ -25,7 +25,7 @@ func (p *problems) add(at configfile.Location, kind, name, field string, err err
 		}
 		return
 	}
-	var fieldErr *action.FieldError
+	var fieldErr *routespec.FieldError
 	if errors.As(err, &fieldErr) {
 		field, err = fieldErr.Field, fieldErr.Err
 	}
