@@ -22,13 +22,13 @@ type FieldError struct {
 // inside spec.fallback), and the two are written as one path (spec.fallback.text).
 func (e *FieldError) Error() string {
 	var inner *FieldError
-	if errors.As(e.Err, &inner) && inner == e.Err {
+	if errors.As(e.Err, &inner) {
 		return e.Field + "." + inner.Error()
 	}
 	return e.Field + ": " + e.Err.Error()
 }
 
-// Route is a compiled IntentRoute spec. Exactly one of Respond, Call and Forward is set.
+// Route is a compiled IntentRoute spec. One of Respond, Call and Forward is set, as the spec has one action.
 type Route struct {
 	// When is the compiled match.when guard, nil without one.
 	When     *expr.Program
