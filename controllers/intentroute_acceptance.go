@@ -7,11 +7,9 @@ import (
 	"sort"
 	"strings"
 
-	utiljson "k8s.io/apimachinery/pkg/util/json"
-
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
-	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/routespec"
 )
 
 // Reasons of the IntentRoute ResolvedRefs condition. The Accepted reasons are the API's (conditions.go).
@@ -68,8 +66,8 @@ type Acceptance struct {
 //
 //  1. EndpointNotFound: the WebhookEndpoint does not exist (or is being deleted).
 //  2. InvalidExpression: match.when, a template or an expression does not compile exactly as the server
-//     compiles it (webhookserver/endpoint.Compile), so that an accepted route never makes the server refuse
-//     the whole configuration.
+//     compiles it (routespec.Compile, which webhookserver/endpoint.Compile runs), so that an accepted route
+//     never makes the server refuse the whole configuration.
 //  3. InvalidTarget: the route matches on something the endpoint's dialect never sends, or a Secret its call
 //     headers read is missing.
 //  4. Conflict: an older sibling has the same match and priority, so this route could never answer.
@@ -122,7 +120,7 @@ func acceptRoute(env *expr.Env, route *fulfillmentv1alpha1.IntentRoute, facts Ro
 // who wrote it should know before an end user meets it.
 func acceptedMessage(env *expr.Env, route *fulfillmentv1alpha1.IntentRoute, endpointName string) string {
 	message := fmt.Sprintf("served by WebhookEndpoint %s", endpointName)
-	warnings := action.FallbackWarnings(env, route.Spec.Fallback, route.Spec.Match.When, "spec.fallback")
+	warnings := routespec.FallbackWarnings(env, route.Spec.Fallback, route.Spec.Match.When, "spec.fallback")
 	if len(warnings) == 0 {
 		return message
 	}
@@ -216,57 +214,19 @@ func unlabelledSecretProblem(name string) string {
 		name, LabelSecretReference, name, LabelSecretReference)
 }
 
-// placeholderSecret stands in for header Secrets when compiling: the operator never reads their values, and
-// whether they exist is RouteFacts.MissingSecrets' business.
-func placeholderSecret(string, string) ([]byte, error) { return []byte("placeholder"), nil }
-
-// routeCompileProblems compiles the route as the server does (webhookserver/endpoint.compileRoute): the when
-// guard as a bool, the action through the server's own action compilers (so every template and expression is
-// compiled with the same options: respond inside call WithResponse), and the fallback. Each problem names its
-// field.
+// routeCompileProblems compiles the route as the server does: webhookserver/endpoint compiles every route
+// with routespec.Compile too. Header Secrets are not read: the operator never reads their values, and whether
+// they exist is RouteFacts.MissingSecrets' business. Each problem names its field.
 func routeCompileProblems(env *expr.Env, spec *fulfillmentv1alpha1.IntentRouteSpec) []string {
+	_, err := routespec.Compile(env, spec, nil)
+	if err == nil {
+		return nil
+	}
 	var problems []string
-	add := func(err error) {
-		if err == nil {
-			return
-		}
-		// errors.Join writes one error per line; each of the server's errors is one line with its field.
-		for line := range strings.SplitSeq(err.Error(), "\n") {
-			if line = strings.TrimSpace(line); line != "" {
-				problems = append(problems, line)
-			}
-		}
-	}
-	if when := spec.Match.When; when != "" {
-		if _, err := env.Compile(when, expr.WithBoolResult()); err != nil {
-			add(fmt.Errorf("spec.match.when: %w", err))
-		}
-	}
-	switch {
-	case spec.Respond != nil:
-		_, err := action.CompileRespond(env, spec.Respond, "spec.respond")
-		add(err)
-	case spec.Call != nil:
-		_, err := action.CompileCall(env, action.Upstreams{}, spec.Call, "spec.call", placeholderSecret)
-		add(err)
-	case spec.Forward != nil:
-		// Nothing to compile: a URL or a Service, both checked by the schema.
-	default:
-		add(fmt.Errorf("spec: no action: set respond, call or forward"))
-	}
-	if fallback := spec.Fallback; fallback != nil {
-		if fallback.Text != "" {
-			if _, err := env.CompileTemplate(fallback.Text); err != nil {
-				add(fmt.Errorf("spec.fallback.text: %w", err))
-			}
-		}
-		if fallback.Payload != nil && len(fallback.Payload.Raw) > 0 {
-			var value any
-			if err := utiljson.Unmarshal(fallback.Payload.Raw, &value); err != nil {
-				add(fmt.Errorf("spec.fallback.payload: %w", err))
-			} else if _, err := env.CompileValue(value); err != nil {
-				add(fmt.Errorf("spec.fallback.payload: %w", err))
-			}
+	// errors.Join writes one error per line; each of the server's errors is one line with its field.
+	for line := range strings.SplitSeq(err.Error(), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			problems = append(problems, line)
 		}
 	}
 	return problems

@@ -10,7 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
-	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/hmackey"
 )
 
 // Annotations of the generated HMAC Secret. Times are RFC 3339 in UTC, to the second.
@@ -79,7 +79,7 @@ func GeneratesHMACKey(endpoint *fulfillmentv1alpha1.WebhookEndpoint) bool {
 
 // DesiredHMACKeys computes the generated HMAC Secret <endpoint>-hmac from the existing one (nil when it does
 // not exist yet) at now. requested is the endpoint's AnnotationRotateKey token ("" when absent). generate makes
-// a key (auth.GenerateHMACKey in production).
+// a key (hmackey.Generate in production).
 //
 //   - No current key (no Secret, or no data "secret"): a new key is generated, rotated at now, without a
 //     previous key. It is Regenerated when a key existed before (the Secret exists, or the status records a
@@ -129,8 +129,8 @@ func DesiredHMACKeys(endpoint *fulfillmentv1alpha1.WebhookEndpoint, existing *co
 	if existing != nil {
 		data, annotations = existing.Data, existing.Annotations
 	}
-	current := bytes.Clone(data[auth.HMACSecretKey])
-	previous := bytes.Clone(data[auth.HMACPreviousSecretKey])
+	current := bytes.Clone(data[hmackey.SecretKey])
+	previous := bytes.Clone(data[hmackey.PreviousSecretKey])
 	rotatedAt, ok := parseKeyTime(annotations[AnnotationKeyRotatedAt])
 	if !ok || rotatedAt.After(now) {
 		rotatedAt = stamp
@@ -163,7 +163,7 @@ func DesiredHMACKeys(endpoint *fulfillmentv1alpha1.WebhookEndpoint, existing *co
 	}
 
 	state.RotatedAt = rotatedAt
-	state.Data = map[string][]byte{auth.HMACSecretKey: current}
+	state.Data = map[string][]byte{hmackey.SecretKey: current}
 	state.Annotations = map[string]string{AnnotationKeyRotatedAt: rotatedAt.UTC().Format(time.RFC3339)}
 	if handled != "" {
 		state.Annotations[AnnotationRotateKeyHandled] = handled
@@ -176,7 +176,7 @@ func DesiredHMACKeys(endpoint *fulfillmentv1alpha1.WebhookEndpoint, existing *co
 			previousExpiresAt = limit
 		}
 		if now.Before(previousExpiresAt) {
-			state.Data[auth.HMACPreviousSecretKey] = previous
+			state.Data[hmackey.PreviousSecretKey] = previous
 			state.Annotations[AnnotationPreviousKeyExpiresAt] = previousExpiresAt.UTC().Format(time.RFC3339)
 			if untilExpiry := previousExpiresAt.Sub(now); state.NextCheck == 0 || untilExpiry < state.NextCheck {
 				state.NextCheck = untilExpiry
@@ -184,7 +184,7 @@ func DesiredHMACKeys(endpoint *fulfillmentv1alpha1.WebhookEndpoint, existing *co
 		}
 	}
 	for k := range data {
-		if k != auth.HMACSecretKey && k != auth.HMACPreviousSecretKey {
+		if k != hmackey.SecretKey && k != hmackey.PreviousSecretKey {
 			state.StrayKeys = append(state.StrayKeys, k)
 		}
 	}

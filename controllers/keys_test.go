@@ -13,7 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
-	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/hmackey"
 )
 
 // keysNow is the fixed clock of the key tests.
@@ -483,7 +483,7 @@ func TestDesiredHMACKeysOverTime(t *testing.T) {
 		if state.Rotated {
 			rotations++
 		}
-		if _, ok := state.Data[auth.HMACPreviousSecretKey]; ok {
+		if _, ok := state.Data[hmackey.PreviousSecretKey]; ok {
 			withPrevious++
 		}
 		if state.NextCheck <= 0 {
@@ -505,11 +505,11 @@ func TestDesiredHMACKeysWithTheProductionGenerator(t *testing.T) {
 	endpoint := keysEndpoint(func(e *fulfillmentv1alpha1.WebhookEndpoint) {
 		e.Spec.Auth.HMAC.Scheme = fulfillmentv1alpha1.HMACSchemeStandardWebhooks
 	})
-	state, err := DesiredHMACKeys(endpoint, nil, keysNow, "", auth.GenerateHMACKey)
+	state, err := DesiredHMACKeys(endpoint, nil, keysNow, "", hmackey.Generate)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if key := string(state.Data[auth.HMACSecretKey]); !strings.HasPrefix(key, "whsec_") || len(key) < 40 {
+	if key := string(state.Data[hmackey.SecretKey]); !strings.HasPrefix(key, "whsec_") || len(key) < 40 {
 		t.Errorf("generated key %q is not a Standard Webhooks key", key)
 	}
 	if !GeneratesHMACKey(endpoint) || GeneratesHMACKey(endpointFixture()) {

@@ -2,7 +2,7 @@ package controllers
 
 import (
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
-	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/hmackey"
 )
 
 // FieldOwner is the server-side apply field manager of everything the operator writes.
@@ -74,7 +74,7 @@ func HMACSecretName(endpoint *fulfillmentv1alpha1.WebhookEndpoint) string {
 	if endpoint.Spec.Auth.HMAC == nil {
 		return ""
 	}
-	return config.HMACSecretName(endpoint.Name, endpoint.Spec.Auth.HMAC)
+	return hmackey.SecretName(endpoint.Name, endpoint.Spec.Auth.HMAC)
 }
 
 // SelectorLabels select an endpoint's pods.

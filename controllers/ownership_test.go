@@ -23,7 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
-	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/hmackey"
 )
 
 func TestOwnerOf(t *testing.T) {
@@ -234,15 +234,15 @@ func TestDesiredHMACKeysLostKeyAndStrayKeys(t *testing.T) {
 		stray              []string
 		wantData           []string
 	}{
-		"first key": {endpoint: keysEndpoint(), first: true, wantData: []string{auth.HMACSecretKey}},
+		"first key": {endpoint: keysEndpoint(), first: true, wantData: []string{hmackey.SecretKey}},
 		"Secret deleted after a key was generated": {
 			endpoint:    keysEndpoint(func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.Status.LastKeyRotationTime = &rotated }),
-			regenerated: true, wantData: []string{auth.HMACSecretKey}},
-		"Secret blanked": {endpoint: keysEndpoint(), existing: hmacSecret(map[string]string{auth.HMACSecretKey: " "}),
-			regenerated: true, wantData: []string{auth.HMACSecretKey}},
+			regenerated: true, wantData: []string{hmackey.SecretKey}},
+		"Secret blanked": {endpoint: keysEndpoint(), existing: hmacSecret(map[string]string{hmackey.SecretKey: " "}),
+			regenerated: true, wantData: []string{hmackey.SecretKey}},
 		"keys added by hand": {endpoint: keysEndpoint(),
-			existing: hmacSecret(map[string]string{auth.HMACSecretKey: "k", "zeta": "z", "note": "n"}, AnnotationKeyRotatedAt, keyTime(keysNow)),
-			stray:    []string{"note", "zeta"}, wantData: []string{auth.HMACSecretKey}},
+			existing: hmacSecret(map[string]string{hmackey.SecretKey: "k", "zeta": "z", "note": "n"}, AnnotationKeyRotatedAt, keyTime(keysNow)),
+			stray:    []string{"note", "zeta"}, wantData: []string{hmackey.SecretKey}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

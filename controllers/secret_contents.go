@@ -10,7 +10,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
-	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/hmackey"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/tlsconfig"
 )
 
@@ -31,14 +31,14 @@ type SecretKeyFormat string
 const (
 	// FormatCredential: a basic or bearer credential, not empty once trimmed (endpoint.credential).
 	FormatCredential SecretKeyFormat = "Credential"
-	// FormatHMACKey: a key of the endpoint's HMAC scheme, read by auth.NewHMAC (StandardWebhooks: whsec_ and
+	// FormatHMACKey: a key of the endpoint's HMAC scheme, as hmackey.Check reads it (StandardWebhooks: whsec_ and
 	// base64; the other schemes: any non-empty value).
 	FormatHMACKey SecretKeyFormat = "HMACKey"
 	// FormatCABundle: PEM certificates for client authentication (auth.NewMTLS).
 	FormatCABundle SecretKeyFormat = "CABundle"
 	// FormatRedisURL: a redis:// or rediss:// URL (redis.ParseURL, as the idempotency store and queue parse it).
 	FormatRedisURL SecretKeyFormat = "RedisURL"
-	// FormatHeaderValue: a call header value without control characters inside (action.CompileCall).
+	// FormatHeaderValue: a call header value without control characters inside (routespec.CompileCall).
 	FormatHeaderValue SecretKeyFormat = "HeaderValue"
 )
 
@@ -96,8 +96,8 @@ func EndpointSecretRequirements(endpoint *fulfillmentv1alpha1.WebhookEndpoint) [
 		}
 		name := HMACSecretName(endpoint)
 		reqs = append(reqs,
-			SecretKeyRequirement{Secret: name, Key: auth.HMACSecretKey, Field: field, Format: FormatHMACKey, HMAC: h, Generated: generated},
-			SecretKeyRequirement{Secret: name, Key: auth.HMACPreviousSecretKey, Field: field, Format: FormatHMACKey, HMAC: h,
+			SecretKeyRequirement{Secret: name, Key: hmackey.SecretKey, Field: field, Format: FormatHMACKey, HMAC: h, Generated: generated},
+			SecretKeyRequirement{Secret: name, Key: hmackey.PreviousSecretKey, Field: field, Format: FormatHMACKey, HMAC: h,
 				Generated: generated, Optional: true})
 	}
 	if t := spec.TLS; t != nil && t.ClientAuth != nil && t.ClientAuth.CASecretRef != nil &&
@@ -175,7 +175,7 @@ func checkSecretValue(req SecretKeyRequirement, value []byte) string {
 			return "is empty: put " + formatHint(req) + " there"
 		}
 		if req.HMAC != nil {
-			if _, err := auth.NewHMAC(req.HMAC, [][]byte{value}); err != nil {
+			if err := hmackey.Check(req.HMAC, [][]byte{value}); err != nil {
 				problem := fmt.Sprintf("is not a valid %s key: %s", req.HMAC.Scheme, formatHint(req))
 				if req.Generated {
 					problem += fmt.Sprintf("; it was changed since the operator generated it: delete Secret %s and the operator "+

@@ -32,8 +32,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
-	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/hmackey"
 )
 
 // WebhookEndpointReconciler turns a WebhookEndpoint and its accepted IntentRoutes into a running fulfillment
@@ -451,7 +451,7 @@ func (r *WebhookEndpointReconciler) reconcileHMACKeys(ctx context.Context, endpo
 		}
 	}
 	requested := endpoint.Annotations[AnnotationRotateKey]
-	state, err := DesiredHMACKeys(endpoint, existing, r.Now(), requested, auth.GenerateHMACKey)
+	state, err := DesiredHMACKeys(endpoint, existing, r.Now(), requested, hmackey.Generate)
 	if err != nil {
 		return state, err
 	}
@@ -463,7 +463,7 @@ func (r *WebhookEndpointReconciler) reconcileHMACKeys(ctx context.Context, endpo
 		}
 		r.Recorder.Eventf(endpoint, nil, corev1.EventTypeNormal, "StrayKeysRemoved", "RemoveKeys",
 			"removed keys %s from Secret %s: the operator owns the generated Secret, which holds only %q and %q",
-			strings.Join(state.StrayKeys, ", "), existing.Name, auth.HMACSecretKey, auth.HMACPreviousSecretKey)
+			strings.Join(state.StrayKeys, ", "), existing.Name, hmackey.SecretKey, hmackey.PreviousSecretKey)
 	}
 	if existing != nil && equality.Semantic.DeepEqual(existing.Data, state.Data) && annotationsContain(existing.Annotations, state.Annotations) {
 		return state, nil

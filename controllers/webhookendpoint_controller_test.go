@@ -25,6 +25,7 @@ import (
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/controllers"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/configfile"
 )
 
 func newNamespace() string {
@@ -66,7 +67,7 @@ func key(namespace, name string) types.NamespacedName {
 }
 
 // renderedConfig is the configuration in an endpoint's ConfigMap, parsed as the server parses it.
-func renderedConfig(g Gomega, namespace, endpoint string) *config.File {
+func renderedConfig(g Gomega, namespace, endpoint string) *configfile.File {
 	cm := &corev1.ConfigMap{}
 	g.Expect(k8sClient.Get(ctx, key(namespace, endpoint+"-config"), cm)).To(Succeed())
 	file, err := config.ParseFile("config.yaml", []byte(cm.Data["config.yaml"]))

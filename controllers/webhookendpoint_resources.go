@@ -43,7 +43,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
-	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/configfile"
 )
 
 // LabelMetricsScraper on a namespace lets its pods (Prometheus) reach the metrics port of every endpoint.
@@ -96,16 +96,16 @@ func RenderConfig(endpoint *fulfillmentv1alpha1.WebhookEndpoint, routes []fulfil
 	if spec.Delivery != nil {
 		spec.Delivery.Storage = nil
 	}
-	rendered := config.Endpoint{Name: endpoint.Name, Namespace: endpoint.Namespace, Spec: *spec}
+	rendered := configfile.Endpoint{Name: endpoint.Name, Namespace: endpoint.Namespace, Spec: *spec}
 	for i := range routes {
-		rendered.Routes = append(rendered.Routes, config.Route{
+		rendered.Routes = append(rendered.Routes, configfile.Route{
 			Name:    routes[i].Name,
 			Created: routes[i].CreationTimestamp,
 			Spec:    *routes[i].Spec.DeepCopy(),
 		})
 	}
-	data, err := config.Render(&config.File{SecretsDir: ConfigSecretsDir, Admitted: true, DrainPods: sortedUnique(drainPods),
-		Endpoints: []config.Endpoint{rendered}})
+	data, err := configfile.Render(&configfile.File{SecretsDir: ConfigSecretsDir, Admitted: true, DrainPods: sortedUnique(drainPods),
+		Endpoints: []configfile.Endpoint{rendered}})
 	if err != nil {
 		return nil, "", fmt.Errorf("rendering the configuration of %s: %w", endpoint.Name, err)
 	}

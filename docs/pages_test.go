@@ -21,6 +21,7 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/generic"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/hmackey"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/idempotency"
 )
 
@@ -242,9 +243,9 @@ func (s placeholderSecrets) Secret(namespace, name, key string) ([]byte, error) 
 		return nil, err // a Secret the page shows must have the key
 	}
 	switch {
-	case key == auth.HMACSecretKey:
+	case key == hmackey.SecretKey:
 		return []byte("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), nil
-	case key == auth.HMACPreviousSecretKey:
+	case key == hmackey.PreviousSecretKey:
 		return nil, errors.New("no previous key")
 	case strings.Contains(name, "redis"):
 		return []byte("redis://redis.example.svc:6379/0"), nil

@@ -91,11 +91,3 @@ func answerExcerpt(body []byte) string {
 	}
 	return string(body[:cut]) + "…"
 }
-
-// FieldError is a compile problem at a field of the route spec, e.g. spec.call.body.
-type FieldError struct {
-	Field string
-	Err   error
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }

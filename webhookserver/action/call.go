@@ -15,9 +15,9 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
-	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/routespec"
 )
 
 // Defaults of a call without its own settings.
@@ -36,7 +36,7 @@ type Call struct {
 	breakers *Breakers
 	url      *expr.Template
 	method   string
-	headers  []compiledHeader
+	headers  []routespec.Header
 	body     *expr.Program
 	timeout  time.Duration
 	attempts int
@@ -44,41 +44,19 @@ type Call struct {
 	respond  *Respond
 }
 
-type compiledHeader struct {
-	name  string
-	value *expr.Template // literal or template
-	// secret is a value read from a Secret: never rendered, logged or echoed.
-	secret string
-}
-
 // SecretLookup reads a Secret key of the route's namespace.
 type SecretLookup func(name, key string) ([]byte, error)
 
-// CompileCall compiles spec at field (e.g. spec.call).
-func CompileCall(env *expr.Env, upstreams Upstreams, spec *fulfillmentv1alpha1.CallAction, field string, secret SecretLookup) (*Call, error) {
-	var errs []error
-	c := &Call{client: upstreams.Client, breakers: upstreams.Breakers, method: spec.Method, timeout: defaultCallTimeout}
+// NewCall is the action of a compiled call, calling through upstreams.
+func NewCall(upstreams Upstreams, compiled *routespec.Call) *Call {
+	spec := compiled.Spec
+	c := &Call{client: upstreams.Client, breakers: upstreams.Breakers, url: compiled.URL, method: spec.Method,
+		headers: compiled.Headers, body: compiled.Body, timeout: defaultCallTimeout}
 	if c.method == "" {
 		c.method = http.MethodPost
 	}
-	var err error
-	if c.url, err = env.CompileURLTemplate(spec.URL); err != nil {
-		errs = append(errs, &FieldError{Field: field + ".url", Err: err})
-	}
-	for i, h := range spec.Headers {
-		header, err := compileHeader(env, h, fmt.Sprintf("%s.headers[%d]", field, i), secret)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		c.headers = append(c.headers, header)
-	}
-	if c.client != nil && carriesCredentials(c.headers) { // no client: compiled only to check the spec
+	if c.client != nil && carriesCredentials(c.headers) {
 		c.client = withoutRedirects(c.client)
-	}
-	if spec.Body != "" {
-		if c.body, err = env.Compile(spec.Body); err != nil {
-			errs = append(errs, &FieldError{Field: field + ".body", Err: err})
-		}
 	}
 	if spec.Timeout != nil {
 		c.timeout = spec.Timeout.Duration
@@ -97,39 +75,10 @@ func CompileCall(env *expr.Env, upstreams Upstreams, spec *fulfillmentv1alpha1.C
 	if c.attempts < 1 {
 		c.attempts = 1
 	}
-	if spec.Respond != nil {
-		if c.respond, err = CompileRespond(env, spec.Respond, field+".respond", expr.WithResponse()); err != nil {
-			errs = append(errs, err)
-		}
+	if compiled.Respond != nil {
+		c.respond = NewRespond(compiled.Respond)
 	}
-	return c, errors.Join(errs...)
-}
-
-// compileHeader compiles the header h at field. A value read from a Secret is checked here, once, and never
-// quoted.
-func compileHeader(env *expr.Env, h fulfillmentv1alpha1.Header, field string, secret SecretLookup) (compiledHeader, error) {
-	header := compiledHeader{name: h.Name}
-	if !httpguts.ValidHeaderFieldName(h.Name) {
-		return header, &FieldError{Field: field + ".name", Err: errors.New("not a valid header name: use letters, digits and !#$%&'*+-.^_`|~")}
-	}
-	if h.ValueFrom != nil {
-		at := field + ".valueFrom.secretKeyRef"
-		value, err := secret(h.ValueFrom.SecretKeyRef.Name, h.ValueFrom.SecretKeyRef.Key)
-		if err != nil {
-			return header, &FieldError{Field: at, Err: err}
-		}
-		header.secret = strings.TrimSpace(string(value))
-		if !httpguts.ValidHeaderFieldValue(header.secret) {
-			return header, &FieldError{Field: at, Err: fmt.Errorf("the value of Secret key %s/%s is not a valid header value "+
-				"(it holds a line break or another control character inside)", h.ValueFrom.SecretKeyRef.Name, h.ValueFrom.SecretKeyRef.Key)}
-		}
-		return header, nil
-	}
-	var err error
-	if header.value, err = env.CompileTemplate(h.Value); err != nil {
-		return header, &FieldError{Field: field + ".value", Err: err}
-	}
-	return header, nil
+	return c
 }
 
 // Run implements Action.
@@ -174,19 +123,19 @@ func (c *Call) requestHeader(ctx context.Context, inv *Invocation, hasBody bool)
 		header.Set(IdempotencyKeyHeader, inv.IdempotencyKey) // a route's own header below may override it
 	}
 	for _, h := range c.headers {
-		if h.value == nil {
-			header.Set(h.name, h.secret)
+		if h.Value == nil {
+			header.Set(h.Name, h.Secret)
 			continue
 		}
-		value, err := h.value.Render(ctx, inv.Vars)
+		value, err := h.Value.Render(ctx, inv.Vars)
 		if err != nil {
-			return nil, templateFailure(ctx, "header "+h.name, err)
+			return nil, templateFailure(ctx, "header "+h.Name, err)
 		}
 		if !httpguts.ValidHeaderFieldValue(value) {
-			return nil, &Failure{Reason: "template", Message: "header " + h.name + " rendered to a value that is not " +
+			return nil, &Failure{Reason: "template", Message: "header " + h.Name + " rendered to a value that is not " +
 				"a valid header value (a line break or another control character): the call is not made"}
 		}
-		header.Set(h.name, value)
+		header.Set(h.Name, value)
 	}
 	return header, nil
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/routespec"
 )
 
 // maxUpstreamBodyBytes bounds what is read of an upstream answer, so that a misbehaving upstream cannot
@@ -122,9 +124,9 @@ var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie
 
 // carriesCredentials tells whether a call sends a credential: a header read from a Secret or one of
 // credentialHeaders, however its value is written.
-func carriesCredentials(headers []compiledHeader) bool {
+func carriesCredentials(headers []routespec.Header) bool {
 	for _, h := range headers {
-		if h.value == nil || slices.ContainsFunc(credentialHeaders, func(name string) bool { return strings.EqualFold(name, h.name) }) {
+		if h.Value == nil || slices.ContainsFunc(credentialHeaders, func(name string) bool { return strings.EqualFold(name, h.Name) }) {
 			return true
 		}
 	}

@@ -109,11 +109,8 @@ func TestRedirectFromHTTPSToHTTPIsNotFollowed(t *testing.T) {
 	client := NewClient()
 	client.Transport.(*http.Transport).TLSClientConfig = secure.Client().Transport.(*http.Transport).TLSClientConfig
 	spec := &fulfillmentv1alpha1.CallAction{URL: secure.URL + "/start", Method: http.MethodGet, Retry: &fulfillmentv1alpha1.Retry{Attempts: 1}}
-	call, err := CompileCall(env, Upstreams{Client: client}, spec, "spec.call", noSecrets)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = call.Run(context.Background(), invocation(nil))
+	call := newCall(t, Upstreams{Client: client}, spec, noSecrets)
+	_, err := call.Run(context.Background(), invocation(nil))
 	if !errors.Is(err, ErrRedirectRefused) || !strings.Contains(err.Error(), "redirect from https to http refused") {
 		t.Errorf("want the https -> http redirect refused, got %v", err)
 	}

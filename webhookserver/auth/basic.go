@@ -29,7 +29,7 @@ func (b *Basic) Check(r *Request) *Failure {
 		return &Failure{Status: http.StatusUnauthorized, Method: "basic", Reason: "missing_credentials"}
 	}
 	// Decoded into a buffer on the stack, as DecodeString would decode it: its allocation and the string copies
-	// were 2% of the CPU time of a Dialogflow ES request.
+	// showed in the CPU profile of a Dialogflow ES request.
 	var buf [128]byte
 	encoded = strings.TrimSpace(encoded)
 	decoded := buf[:]

@@ -6,25 +6,18 @@ package auth
 // codes. Unexported names start with hmac (or the scheme's name) because other methods share the package.
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"hash"
 	"net/http"
 	"sync"
 	"time"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
-)
-
-// Keys of the Secret holding HMAC keys: the current key, and during a rotation the key before it.
-const (
-	HMACSecretKey         = "secret"
-	HMACPreviousSecretKey = "previous"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/hmackey"
 )
 
 // DefaultHMACTolerance is the replay window of the schemes that sign a timestamp, as in spec.auth.hmac.tolerance.
@@ -89,10 +82,7 @@ func newHMACOptions(opts []HMACOption) (hmacOptions, error) {
 	if o.now == nil {
 		return o, errors.New("hmac: the clock is nil")
 	}
-	if o.tolerance <= 0 {
-		return o, fmt.Errorf("hmac: tolerance must be positive, got %s", o.tolerance)
-	}
-	return o, nil
+	return o, hmackey.CheckTolerance(o.tolerance)
 }
 
 // fresh reports whether a signed Unix time is inside the replay window around now, on both sides: a timestamp
@@ -103,14 +93,12 @@ func (o *hmacOptions) fresh(unix int64) bool {
 }
 
 // NewHMAC returns the checker of spec.auth.hmac for the given keys: the current key first, then previous keys
-// still in their grace period (see HMACKeys). A signature made with any of them passes. The tolerance of the spec
-// applies unless an option sets another one; opts come last so that tests can inject a clock.
+// still in their grace period (hmackey.Keys). A signature made with any of them passes. The tolerance of the
+// spec applies unless an option sets another one; opts come last so that tests can inject a clock. It refuses
+// what hmackey.Check refuses, which the operator checks keys with.
 func NewHMAC(spec *fulfillmentv1alpha1.HMACAuth, keys [][]byte, opts ...HMACOption) (Checker, error) {
-	if spec == nil {
-		return nil, errors.New("hmac: no spec")
-	}
-	if spec.Generic != nil && spec.Scheme != fulfillmentv1alpha1.HMACSchemeGeneric {
-		return nil, fmt.Errorf("hmac.generic: only allowed with scheme Generic, not %s", spec.Scheme)
+	if err := hmackey.CheckSpec(spec); err != nil {
+		return nil, err
 	}
 	if spec.Tolerance != nil {
 		opts = append([]HMACOption{WithHMACTolerance(spec.Tolerance.Duration)}, opts...)
@@ -126,24 +114,9 @@ func NewHMAC(spec *fulfillmentv1alpha1.HMACAuth, keys [][]byte, opts ...HMACOpti
 		return NewSlack(keys, opts...)
 	case fulfillmentv1alpha1.HMACSchemeShopify:
 		return NewShopify(keys, opts...)
-	case fulfillmentv1alpha1.HMACSchemeGeneric:
-		if spec.Generic == nil {
-			return nil, errors.New("hmac.generic: required with scheme Generic")
-		}
+	default: // Generic: CheckSpec refuses every other scheme
 		return NewGenericHMAC(spec.Generic, keys, opts...)
-	default:
-		return nil, fmt.Errorf("hmac.scheme: unknown scheme %q", spec.Scheme)
 	}
-}
-
-// HMACKeys returns the key set stored in an HMAC Secret's data: `secret` (current), then `previous` when present
-// and not empty. Surrounding whitespace is left for the constructors to trim.
-func HMACKeys(data map[string][]byte) [][]byte {
-	keys := [][]byte{data[HMACSecretKey]}
-	if previous := bytes.TrimSpace(data[HMACPreviousSecretKey]); len(previous) > 0 {
-		keys = append(keys, data[HMACPreviousSecretKey])
-	}
-	return keys
 }
 
 // hmacKeySet is the keys a signature may be made with, current first, and the hash of the scheme.
@@ -158,36 +131,14 @@ type hmacKey struct {
 	macs sync.Pool
 }
 
-// newHMACKeySet trims the keys (values of a Secret often end in a newline) and copies them, so that the caller
-// may reuse its slices. The current key must not be empty; an empty later key is a cleared previous key and is
-// skipped. decode turns the shared form of a key into the HMAC key (nil: used as-is).
-func newHMACKeySet(keys [][]byte, newHash func() hash.Hash, decode func([]byte) ([]byte, error)) (*hmacKeySet, error) {
-	if len(keys) == 0 {
-		return nil, errors.New("hmac: no key")
+// newHMACKeySet reads the keys as stored in a Secret (hmackey.Decode) for scheme, whose MAC newHash makes.
+func newHMACKeySet(scheme fulfillmentv1alpha1.HMACScheme, keys [][]byte, newHash func() hash.Hash) (*hmacKeySet, error) {
+	decoded, err := hmackey.Decode(scheme, keys)
+	if err != nil {
+		return nil, err
 	}
 	set := &hmacKeySet{size: newHash().Size()}
-	for i, key := range keys {
-		key = bytes.TrimSpace(key)
-		if len(key) == 0 {
-			if i == 0 {
-				// An empty HMAC key is public: anybody could sign.
-				return nil, errors.New("hmac: the current key is empty")
-			}
-			continue
-		}
-		if decode != nil {
-			decoded, err := decode(key)
-			if err != nil {
-				// err says what is wrong with the format and never holds the key.
-				return nil, fmt.Errorf("hmac: key %d: %w", i, err)
-			}
-			if len(decoded) == 0 {
-				return nil, fmt.Errorf("hmac: key %d: empty after decoding", i)
-			}
-			key = decoded
-		} else {
-			key = bytes.Clone(key)
-		}
+	for _, key := range decoded {
 		set.keys = append(set.keys, &hmacKey{macs: sync.Pool{New: func() any { return hmac.New(newHash, key) }}})
 	}
 	return set, nil

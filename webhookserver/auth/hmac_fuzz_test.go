@@ -9,6 +9,7 @@ import (
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/hmackey"
 )
 
 // The fuzz targets feed arbitrary signature, timestamp and message id headers and bodies to each scheme. Seeds
@@ -28,7 +29,7 @@ var hmacReasons = map[string]bool{
 
 // fuzzKey returns a fresh random key in the scheme's shared form.
 func fuzzKey(f *testing.F, s fulfillmentv1alpha1.HMACScheme) string {
-	key, err := auth.GenerateHMACKey(s)
+	key, err := hmackey.Generate(s)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -3,6 +3,8 @@ package auth
 import (
 	"crypto/sha256"
 	"strings"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 )
 
 const (
@@ -26,7 +28,7 @@ func NewGitHub(keys [][]byte, opts ...HMACOption) (*GitHub, error) {
 	if _, err := newHMACOptions(opts); err != nil {
 		return nil, err
 	}
-	set, err := newHMACKeySet(keys, sha256.New, nil)
+	set, err := newHMACKeySet(fulfillmentv1alpha1.HMACSchemeGitHub, keys, sha256.New)
 	if err != nil {
 		return nil, err
 	}

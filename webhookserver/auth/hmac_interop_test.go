@@ -13,18 +13,19 @@ import (
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/hmackey"
 )
 
 // The providers' own libraries sign; the checkers, on the real clock, must accept. Keys come from
-// GenerateHMACKey, so the generated format is checked against the libraries as well.
+// hmackey.Generate, so the generated format is checked against the libraries as well.
 
 func interopKeys(t *testing.T, s fulfillmentv1alpha1.HMACScheme) (current, previous string) {
 	t.Helper()
-	a, err := auth.GenerateHMACKey(s)
+	a, err := hmackey.Generate(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := auth.GenerateHMACKey(s)
+	b, err := hmackey.Generate(s)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,8 @@ package auth
 
 import (
 	"crypto/sha256"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 )
 
 const shopifySignatureHeader = "X-Shopify-Hmac-Sha256"
@@ -21,7 +23,7 @@ func NewShopify(keys [][]byte, opts ...HMACOption) (*Shopify, error) {
 	if _, err := newHMACOptions(opts); err != nil {
 		return nil, err
 	}
-	set, err := newHMACKeySet(keys, sha256.New, nil)
+	set, err := newHMACKeySet(fulfillmentv1alpha1.HMACSchemeShopify, keys, sha256.New)
 	if err != nil {
 		return nil, err
 	}

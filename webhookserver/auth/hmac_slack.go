@@ -3,6 +3,8 @@ package auth
 import (
 	"crypto/sha256"
 	"strings"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 )
 
 const (
@@ -28,7 +30,7 @@ func NewSlack(keys [][]byte, opts ...HMACOption) (*Slack, error) {
 	if err != nil {
 		return nil, err
 	}
-	set, err := newHMACKeySet(keys, sha256.New, nil)
+	set, err := newHMACKeySet(fulfillmentv1alpha1.HMACSchemeSlack, keys, sha256.New)
 	if err != nil {
 		return nil, err
 	}

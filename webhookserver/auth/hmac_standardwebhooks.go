@@ -2,9 +2,9 @@ package auth
 
 import (
 	"crypto/sha256"
-	"encoding/base64"
-	"errors"
 	"strings"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 )
 
 // Standard Webhooks header names, and the Svix names of the same headers.
@@ -15,8 +15,6 @@ const (
 	svixIDHeader                    = "Svix-Id"
 	svixTimestampHeader             = "Svix-Timestamp"
 	svixSignatureHeader             = "Svix-Signature"
-	// standardWebhooksKeyPrefix starts a shared Standard Webhooks key; the rest is the base64 key.
-	standardWebhooksKeyPrefix = "whsec_"
 )
 
 // StandardWebhooks checks a Standard Webhooks signature (https://www.standardwebhooks.com), which Svix sends too:
@@ -35,29 +33,18 @@ type StandardWebhooks struct {
 }
 
 // NewStandardWebhooks returns a StandardWebhooks checker. A key is shared in the form `whsec_<base64>` (as
-// GenerateHMACKey makes it, and as Svix shows it); the HMAC key is the base64-decoded part after the prefix. A
+// hmackey.Generate makes it, and as Svix shows it); the HMAC key is the base64-decoded part after the prefix. A
 // key without the prefix is decoded as base64 too.
 func NewStandardWebhooks(keys [][]byte, opts ...HMACOption) (*StandardWebhooks, error) {
 	o, err := newHMACOptions(opts)
 	if err != nil {
 		return nil, err
 	}
-	set, err := newHMACKeySet(keys, sha256.New, decodeStandardWebhooksKey)
+	set, err := newHMACKeySet(fulfillmentv1alpha1.HMACSchemeStandardWebhooks, keys, sha256.New)
 	if err != nil {
 		return nil, err
 	}
 	return &StandardWebhooks{keys: set, opts: o}, nil
-}
-
-func decodeStandardWebhooksKey(key []byte) ([]byte, error) {
-	encoded := strings.TrimPrefix(string(key), standardWebhooksKeyPrefix)
-	// Not Strict: the reference libraries accept any padding bits in a key, and they only pick the key bytes.
-	decoded, err := base64.StdEncoding.DecodeString(encoded)
-	if err != nil {
-		// The decoder's error would point into the key; say only what the format should be.
-		return nil, errors.New("a Standard Webhooks key is whsec_ followed by base64")
-	}
-	return decoded, nil
 }
 
 // Check implements Checker.

@@ -3,6 +3,8 @@ package auth
 import (
 	"crypto/sha256"
 	"strings"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 )
 
 const stripeSignatureHeader = "Stripe-Signature"
@@ -26,7 +28,7 @@ func NewStripe(keys [][]byte, opts ...HMACOption) (*Stripe, error) {
 	if err != nil {
 		return nil, err
 	}
-	set, err := newHMACKeySet(keys, sha256.New, nil)
+	set, err := newHMACKeySet(fulfillmentv1alpha1.HMACSchemeStripe, keys, sha256.New)
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,7 @@ import (
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/hmackey"
 )
 
 // hmacVector is a signed request: a known answer from ../../../shared/fixtures/signature-vectors.md, an RFC
@@ -371,11 +372,11 @@ func TestHMACKeyRotation(t *testing.T) {
 	body := []byte(`{"event":"order.created"}`)
 	for name, spec := range allSchemes {
 		t.Run(name, func(t *testing.T) {
-			previous, err := auth.GenerateHMACKey(spec.Scheme)
+			previous, err := hmackey.Generate(spec.Scheme)
 			if err != nil {
 				t.Fatal(err)
 			}
-			current, err := auth.GenerateHMACKey(spec.Scheme)
+			current, err := hmackey.Generate(spec.Scheme)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -389,12 +390,12 @@ func TestHMACKeyRotation(t *testing.T) {
 			signedPrevious := hmacSign(t, spec, string(previous), "msg_1", now.Unix(), body)
 			signedCurrent := hmacSign(t, spec, string(current), "msg_1", now.Unix(), body)
 			// During the grace period both keys pass.
-			grace := auth.HMACKeys(map[string][]byte{"secret": append(current, '\n'), "previous": append(previous, '\n')})
+			grace := hmackey.Keys(map[string][]byte{"secret": append(current, '\n'), "previous": append(previous, '\n')})
 			expectReason(t, check(grace, signedCurrent), "")
 			expectReason(t, check(grace, signedPrevious), "")
 			// Once the previous key is removed (or cleared) its signatures are refused.
 			expectReason(t, check([][]byte{current}, signedPrevious), auth.ReasonInvalidSignature)
-			expectReason(t, check(auth.HMACKeys(map[string][]byte{"secret": current, "previous": []byte("\n")}), signedPrevious),
+			expectReason(t, check(hmackey.Keys(map[string][]byte{"secret": current, "previous": []byte("\n")}), signedPrevious),
 				auth.ReasonInvalidSignature)
 			expectReason(t, check([][]byte{current}, signedCurrent), "")
 			// And a key set without the current key refuses the current signatures.
@@ -617,71 +618,12 @@ func TestNewHMAC(t *testing.T) {
 	}
 }
 
-func TestGenerateHMACKey(t *testing.T) {
-	formats := map[fulfillmentv1alpha1.HMACScheme]*regexp.Regexp{
-		fulfillmentv1alpha1.HMACSchemeStandardWebhooks: regexp.MustCompile(`^whsec_[A-Za-z0-9+/]{43}=$`),
-		fulfillmentv1alpha1.HMACSchemeGitHub:           regexp.MustCompile(`^[0-9a-f]{64}$`),
-		fulfillmentv1alpha1.HMACSchemeStripe:           regexp.MustCompile(`^[0-9a-f]{64}$`),
-		fulfillmentv1alpha1.HMACSchemeSlack:            regexp.MustCompile(`^[0-9a-f]{64}$`),
-		fulfillmentv1alpha1.HMACSchemeShopify:          regexp.MustCompile(`^[0-9a-f]{64}$`),
-		fulfillmentv1alpha1.HMACSchemeGeneric:          regexp.MustCompile(`^[0-9a-f]{64}$`),
-	}
-	for s, format := range formats {
-		t.Run(string(s), func(t *testing.T) {
-			seen := map[string]bool{}
-			for range 100 {
-				key, err := auth.GenerateHMACKey(s)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !format.Match(key) {
-					t.Fatalf("key of the wrong form (%d bytes)", len(key))
-				}
-				if seen[string(key)] {
-					t.Fatal("the same key twice")
-				}
-				seen[string(key)] = true
-			}
-			if s == fulfillmentv1alpha1.HMACSchemeStandardWebhooks {
-				key, _ := auth.GenerateHMACKey(s)
-				decoded, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(string(key), "whsec_"))
-				if err != nil || len(decoded) != 32 {
-					t.Fatalf("decodes to %d bytes, %v", len(decoded), err)
-				}
-			}
-		})
-	}
-	if _, err := auth.GenerateHMACKey("Twilio"); err == nil {
-		t.Error("no error for an unknown scheme")
-	}
-}
-
-func TestHMACKeys(t *testing.T) {
-	cases := map[string]struct {
-		data map[string][]byte
-		want []string
-	}{
-		"current only":   {map[string][]byte{"secret": []byte("a")}, []string{"a"}},
-		"with previous":  {map[string][]byte{"secret": []byte("a\n"), "previous": []byte("b\n")}, []string{"a\n", "b\n"}},
-		"empty previous": {map[string][]byte{"secret": []byte("a"), "previous": []byte(" \n")}, []string{"a"}},
-		"no current":     {map[string][]byte{"previous": []byte("b")}, []string{"", "b"}},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			got := auth.HMACKeys(tc.data)
-			if fmt.Sprintf("%q", got) != fmt.Sprintf("%q", toKeys(tc.want...)) {
-				t.Errorf("got %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
 // TestHMACConcurrent: one checker serves every request of an endpoint, and reuses keyed MAC states between them;
 // valid and invalid requests interleaved on many goroutines must each get their own answer (run with -race).
 func TestHMACConcurrent(t *testing.T) {
 	for name, v := range knownAnswers(t) {
 		t.Run(name, func(t *testing.T) {
-			other, err := auth.GenerateHMACKey(v.spec.Scheme)
+			other, err := hmackey.Generate(v.spec.Scheme)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,6 +8,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/yaml"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/configfile"
 )
 
 // DefaultSecretsDir is where the operator mounts referenced Secrets when the file names no secretsDir.
@@ -49,7 +51,7 @@ type rawFile struct {
 // ParseFile decodes and admits a configuration file; name is used in problems. With problems in its endpoints
 // or routes, what could be admitted is returned too, as LoadManifests does; nil when the file is not a
 // configuration at all.
-func ParseFile(name string, content []byte) (*File, error) {
+func ParseFile(name string, content []byte) (*configfile.File, error) {
 	raw := &rawFile{}
 	jsonContent, err := yaml.YAMLToJSON(content)
 	if err == nil {
@@ -62,24 +64,24 @@ func ParseFile(name string, content []byte) (*File, error) {
 	if err != nil {
 		return nil, &Error{Problems: []Problem{{File: name, Message: "not a valid configuration: " + err.Error()}}}
 	}
-	if raw.APIVersion != APIVersion || raw.Kind != Kind {
+	if raw.APIVersion != configfile.APIVersion || raw.Kind != configfile.Kind {
 		return nil, &Error{Problems: []Problem{{File: name, Message: fmt.Sprintf(
 			"apiVersion %q and kind %q are not a webhookserver configuration: want apiVersion %s and kind %s",
-			raw.APIVersion, raw.Kind, APIVersion, Kind)}}}
+			raw.APIVersion, raw.Kind, configfile.APIVersion, configfile.Kind)}}}
 	}
-	file := &File{APIVersion: raw.APIVersion, Kind: raw.Kind, SecretsDir: raw.SecretsDir, Admitted: raw.Admitted, DrainPods: raw.DrainPods}
+	file := &configfile.File{APIVersion: raw.APIVersion, Kind: raw.Kind, SecretsDir: raw.SecretsDir, Admitted: raw.Admitted, DrainPods: raw.DrainPods}
 	validate := !raw.Admitted
 	var found problems
 	for i, rawEndpoint := range raw.Endpoints {
-		at := Location{File: name, Path: fmt.Sprintf("endpoints[%d]", i)}
-		endpoint := Endpoint{Name: rawEndpoint.Name, Namespace: rawEndpoint.Namespace, Source: at}
+		at := configfile.Location{File: name, Path: fmt.Sprintf("endpoints[%d]", i)}
+		endpoint := configfile.Endpoint{Name: rawEndpoint.Name, Namespace: rawEndpoint.Namespace, Source: at}
 		if endpoint.Namespace == "" {
 			endpoint.Namespace = DefaultNamespace
 		}
 		ok := admitObject(name, at.Path, "WebhookEndpoint", endpoint.Name, endpoint.Namespace, rawEndpoint.Spec, &endpoint.Spec, validate, &found)
 		for j, rawRoute := range rawEndpoint.Routes {
-			routeAt := Location{File: name, Path: fmt.Sprintf("%s.routes[%d]", at.Path, j)}
-			route := Route{Name: rawRoute.Name, Created: rawRoute.Created, Source: routeAt}
+			routeAt := configfile.Location{File: name, Path: fmt.Sprintf("%s.routes[%d]", at.Path, j)}
+			route := configfile.Route{Name: rawRoute.Name, Created: rawRoute.Created, Source: routeAt}
 			if admitObject(name, routeAt.Path, "IntentRoute", route.Name, endpoint.Namespace, rawRoute.Spec, &route.Spec, validate, &found) {
 				endpoint.Routes = append(endpoint.Routes, route)
 			}
@@ -107,7 +109,7 @@ func admitObject(file, prefix, kind, name, namespace string, spec map[string]any
 	}
 	spec = converted
 	doc := document{file: file, object: map[string]any{
-		"apiVersion": APIVersion,
+		"apiVersion": configfile.APIVersion,
 		"kind":       kind,
 		"metadata":   map[string]any{"name": name, "namespace": namespace},
 		"spec":       spec,

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/configfile"
 )
 
 // DefaultNamespace is the namespace of manifests that name none, as kubectl would apply them.
@@ -27,7 +28,7 @@ const DefaultNamespace = "default"
 
 // Manifests is what LoadManifests read: the configuration file they amount to, and their Secrets.
 type Manifests struct {
-	File    *File
+	File    *configfile.File
 	Secrets MapSecrets
 	// Ignored lists documents of other kinds (a Kustomization, a Deployment...), for a log line.
 	Ignored []string
@@ -55,7 +56,9 @@ func (d document) namespace() string {
 	return DefaultNamespace
 }
 
-func (d document) location() Location { return Location{File: d.file, Document: d.position} }
+func (d document) location() configfile.Location {
+	return configfile.Location{File: d.file, Document: d.position}
+}
 
 func (d document) problem(field, message string) Problem {
 	return Problem{File: d.file, Document: d.position, Object: strings.TrimSpace(d.kind() + " " + d.name()), Field: field, Message: message}
@@ -158,7 +161,7 @@ func readDocuments(file string) ([]document, error) {
 // assemble admits the documents and builds the File of those admitted. A route whose endpoint is not among the
 // documents is a problem unless incomplete says that some could not be read, which may hold it.
 func assemble(docs []document, incomplete bool) (*Manifests, error) {
-	result := &Manifests{File: &File{APIVersion: APIVersion, Kind: Kind}, Secrets: MapSecrets{}}
+	result := &Manifests{File: &configfile.File{APIVersion: configfile.APIVersion, Kind: configfile.Kind}, Secrets: MapSecrets{}}
 	var found problems
 	endpoints := map[string]int{} // namespace/name -> index in File.Endpoints
 	refused := map[string]int{}   // namespace/name -> index in File.Refused
@@ -169,8 +172,8 @@ func assemble(docs []document, incomplete bool) (*Manifests, error) {
 		kind, apiVersion := doc.kind(), doc.apiVersion()
 		switch {
 		case kind == "WebhookEndpoint" || kind == "IntentRoute":
-			if apiVersion != APIVersion {
-				found.add(doc.problem("apiVersion", fmt.Sprintf("%s must have apiVersion %s, not %q", kind, APIVersion, apiVersion)))
+			if apiVersion != configfile.APIVersion {
+				found.add(doc.problem("apiVersion", fmt.Sprintf("%s must have apiVersion %s, not %q", kind, configfile.APIVersion, apiVersion)))
 				continue
 			}
 		case kind == "Secret" && apiVersion == "v1":
@@ -202,11 +205,11 @@ func assemble(docs []document, incomplete bool) (*Manifests, error) {
 			var endpoint fulfillmentv1alpha1.WebhookEndpoint
 			if !admitInto(doc, &endpoint, true, &found) {
 				refused[doc.namespace()+"/"+doc.name()] = len(result.File.Refused)
-				result.File.Refused = append(result.File.Refused, Endpoint{Name: doc.name(), Namespace: doc.namespace(), Source: doc.location()})
+				result.File.Refused = append(result.File.Refused, configfile.Endpoint{Name: doc.name(), Namespace: doc.namespace(), Source: doc.location()})
 				continue
 			}
 			endpoints[doc.namespace()+"/"+doc.name()] = len(result.File.Endpoints)
-			result.File.Endpoints = append(result.File.Endpoints, Endpoint{Name: endpoint.Name, Namespace: doc.namespace(), Spec: endpoint.Spec,
+			result.File.Endpoints = append(result.File.Endpoints, configfile.Endpoint{Name: endpoint.Name, Namespace: doc.namespace(), Spec: endpoint.Spec,
 				Source: doc.location()})
 		case "IntentRoute":
 			routes = append(routes, doc) // joined once every endpoint is known, wherever it is defined
@@ -219,7 +222,7 @@ func assemble(docs []document, incomplete bool) (*Manifests, error) {
 			continue
 		}
 		endpointKey := doc.namespace() + "/" + route.Spec.EndpointRef.Name
-		var endpoint *Endpoint
+		var endpoint *configfile.Endpoint
 		if index, ok := endpoints[endpointKey]; ok {
 			endpoint = &result.File.Endpoints[index]
 		} else if index, ok := refused[endpointKey]; ok {
@@ -227,7 +230,7 @@ func assemble(docs []document, incomplete bool) (*Manifests, error) {
 		}
 		switch {
 		case endpoint != nil:
-			endpoint.Routes = append(endpoint.Routes, Route{Name: route.Name, Created: route.CreationTimestamp, Spec: route.Spec,
+			endpoint.Routes = append(endpoint.Routes, configfile.Route{Name: route.Name, Created: route.CreationTimestamp, Spec: route.Spec,
 				Source: doc.location()})
 		case !incomplete: // else the file that could not be read may hold the endpoint
 			found.add(doc.problem("spec.endpointRef.name", fmt.Sprintf("WebhookEndpoint %q is not in namespace %q of the manifests given; add its manifest or fix the name",

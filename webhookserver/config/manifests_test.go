@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/fulfillment-dev/fulfillment-operator/internal/testenv"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/configfile"
 )
 
 func TestLoadManifestsReadsEverySample(t *testing.T) {
@@ -117,12 +118,12 @@ spec: {endpointRef: {name: bad}, match: {events: [e]}, respond: {text: hi}}
 	if !errors.As(err, &problems) || len(problems.Problems) != 1 || problems.Problems[0].File != bad {
 		t.Fatalf("want the one problem of %s, got %v", bad, err)
 	}
-	if loaded == nil || len(loaded.File.Endpoints) != 1 || loaded.File.Endpoints[0].Source != (Location{File: good, Document: 2}) {
+	if loaded == nil || len(loaded.File.Endpoints) != 1 || loaded.File.Endpoints[0].Source != (configfile.Location{File: good, Document: 2}) {
 		t.Fatalf("want the admitted endpoint located in %s, got %+v", good, loaded)
 	}
 	refused := loaded.File.Refused
 	if len(refused) != 1 || refused[0].Name != "bad" || len(refused[0].Routes) != 1 ||
-		refused[0].Routes[0].Source != (Location{File: bad, Document: 3}) {
+		refused[0].Routes[0].Source != (configfile.Location{File: bad, Document: 3}) {
 		t.Errorf("want the refused endpoint with its located route, got %+v", refused)
 	}
 }
@@ -132,11 +133,11 @@ func TestProblemString(t *testing.T) {
 		problem Problem
 		want    string
 	}{
-		"manifest": {Location{File: "bots/bank.yaml", Document: 3}.Problem("IntentRoute", "default", "balance", "spec.call.url", "bad"),
+		"manifest": {ProblemAt(configfile.Location{File: "bots/bank.yaml", Document: 3}, "IntentRoute", "default", "balance", "spec.call.url", "bad"),
 			"bots/bank.yaml: document 3 (IntentRoute balance): spec.call.url: bad"},
-		"rendered file": {Location{File: "config.yaml", Path: "endpoints[0].routes[1]"}.Problem("IntentRoute", "bots", "r", "spec.match.when", "bad"),
+		"rendered file": {ProblemAt(configfile.Location{File: "config.yaml", Path: "endpoints[0].routes[1]"}, "IntentRoute", "bots", "r", "spec.match.when", "bad"),
 			"config.yaml (IntentRoute r): endpoints[0].routes[1].spec.match.when: bad"},
-		"built in code": {Location{}.Problem("WebhookEndpoint", "bots", "bot", "spec.auth", "bad"),
+		"built in code": {ProblemAt(configfile.Location{}, "WebhookEndpoint", "bots", "bot", "spec.auth", "bad"),
 			"WebhookEndpoint bots/bot: spec.auth: bad"},
 		"no object": {Problem{Message: "--endpoint x: no such WebhookEndpoint"}, "--endpoint x: no such WebhookEndpoint"},
 	}
@@ -250,7 +251,7 @@ func TestRenderedFileParsesBackToTheSameConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rendered, err := Render(loaded.File)
+	rendered, err := configfile.Render(loaded.File)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +259,7 @@ func TestRenderedFileParsesBackToTheSameConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the rendered configuration is refused: %v\n%s", err, rendered)
 	}
-	again, err := Render(parsed)
+	again, err := configfile.Render(parsed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,14 +272,14 @@ func TestRenderedFileParsesBackToTheSameConfiguration(t *testing.T) {
 	reversed.Endpoints = nil
 	for i := len(loaded.File.Endpoints) - 1; i >= 0; i-- {
 		endpoint := loaded.File.Endpoints[i]
-		routes := append([]Route(nil), endpoint.Routes...)
+		routes := append([]configfile.Route(nil), endpoint.Routes...)
 		for a, b := 0, len(routes)-1; a < b; a, b = a+1, b-1 {
 			routes[a], routes[b] = routes[b], routes[a]
 		}
 		endpoint.Routes = routes
 		reversed.Endpoints = append(reversed.Endpoints, endpoint)
 	}
-	if out, _ := Render(&reversed); string(out) != string(rendered) {
+	if out, _ := configfile.Render(&reversed); string(out) != string(rendered) {
 		t.Error("rendering depends on the order of endpoints and routes")
 	}
 }
@@ -292,7 +293,7 @@ func TestRenderedDrainPodsParseBack(t *testing.T) {
 	}
 	file := *loaded.File
 	file.DrainPods = []string{"events-2", "events-1"}
-	rendered, err := Render(&file)
+	rendered, err := configfile.Render(&file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,11 +305,11 @@ func TestRenderedDrainPodsParseBack(t *testing.T) {
 		t.Errorf("drainPods parsed back as %q, want %q", parsed.DrainPods, want)
 	}
 	file.DrainPods = []string{"events-1", "events-2"}
-	if again, _ := Render(&file); string(again) != string(rendered) {
+	if again, _ := configfile.Render(&file); string(again) != string(rendered) {
 		t.Error("rendering depends on the order of drainPods")
 	}
 	file.DrainPods = nil
-	if without, _ := Render(&file); strings.Contains(string(without), "drainPods") {
+	if without, _ := configfile.Render(&file); strings.Contains(string(without), "drainPods") {
 		t.Errorf("a configuration that drains no pod renders drainPods:\n%s", without)
 	}
 }
@@ -344,7 +345,7 @@ func TestAdmittedFileIsReadAsAdmittedWithoutBuildingValidators(t *testing.T) {
 	}
 	admitted := *loaded.File
 	admitted.Admitted = true
-	rendered, err := Render(&admitted)
+	rendered, err := configfile.Render(&admitted)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,11 +363,11 @@ func TestAdmittedFileIsReadAsAdmittedWithoutBuildingValidators(t *testing.T) {
 	}
 	// What the server serves from it is what full admission gives.
 	parsed.Admitted = false
-	fully, err := Render(parsed)
+	fully, err := configfile.Render(parsed)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want, _ := Render(loaded.File); string(fully) != string(want) {
+	if want, _ := configfile.Render(loaded.File); string(fully) != string(want) {
 		t.Errorf("an admitted file reads differently from the manifests it came from:\n%s\n---\n%s", fully, want)
 	}
 	for kind, schema := range schemaCache.byKind {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/configfile"
 )
 
 // Problem is one thing wrong with the configuration, located as precisely as the source allows.
@@ -44,22 +46,9 @@ func (p Problem) String() string {
 	return b.String()
 }
 
-// Location is where an object of the configuration was read, so that a problem found at any stage (admission,
-// compiling its expressions, reading its Secrets) names the file and document the user has to edit.
-type Location struct {
-	// File is the file the object is in; empty for a configuration built in code.
-	File string
-	// Document is the 1-based position of the object's YAML document in a manifest file; 0 in a rendered
-	// configuration file, which is one document.
-	Document int
-	// Path is the object's entry in a rendered configuration file, e.g. endpoints[0].routes[1]; empty in
-	// manifests, where the document is the object.
-	Path string
-}
-
-// Problem is a problem at field of the object kind namespace/name read at l. The object is named without its
+// ProblemAt is a problem at field of the object kind namespace/name read at l. The object is named without its
 // namespace when it has a file and document, which already locate it.
-func (l Location) Problem(kind, namespace, name, field, message string) Problem {
+func ProblemAt(l configfile.Location, kind, namespace, name, field, message string) Problem {
 	object := kind + " " + name
 	if l.File == "" {
 		object = kind + " " + namespace + "/" + name

@@ -6,6 +6,11 @@ import (
 	"path/filepath"
 )
 
+// SecretSource gives the value of a key of a Secret in the endpoint's namespace.
+type SecretSource interface {
+	Secret(namespace, name, key string) ([]byte, error)
+}
+
 // MapSecrets holds Secrets read from manifests, by namespace/name then key.
 type MapSecrets map[string]map[string][]byte
 

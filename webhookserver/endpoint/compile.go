@@ -15,20 +15,21 @@ import (
 	"strings"
 	"time"
 
-	utiljson "k8s.io/apimachinery/pkg/util/json"
-
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/configfile"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/delivery"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/all"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/generic"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/hmackey"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/idempotency"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/route"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/routespec"
 )
 
 // Deadlines of the dialects when the endpoint sets none: Dialogflow waits 5s, so 4.5s leaves time to answer.
@@ -115,7 +116,7 @@ type Options struct {
 
 // Compile compiles one endpoint of the configuration. Every problem is reported in a *config.Error, each with
 // the file and document of its endpoint or route (spec.Source, Route.Source), its object and its field.
-func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*Endpoint, error) {
+func Compile(spec configfile.Endpoint, secrets config.SecretSource, opts Options) (*Endpoint, error) {
 	found := &problems{namespace: spec.Namespace}
 	fail := func(field string, err error) { found.add(spec.Source, "WebhookEndpoint", spec.Name, field, err) }
 	object := fmt.Sprintf("WebhookEndpoint %s/%s", spec.Namespace, spec.Name)
@@ -176,7 +177,7 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 			}
 		}
 	}
-	// Admission refuses these too, but an admitted configuration (config.File.Admitted) is not validated again:
+	// Admission refuses these too, but an admitted configuration (configfile.File.Admitted) is not validated again:
 	// whatever loaded it, the server never serves an endpoint open by accident or one that cannot answer.
 	if !spec.Spec.Auth.AllowUnauthenticated && !hasAuthMethod(&spec.Spec) {
 		fail("spec.auth", errors.New("no authentication method (basic, bearer, hmac, oidc, or tls.clientAuth.mode: Require); "+
@@ -191,7 +192,7 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 	if e.fallback, err = compileFallback(opts.Env, spec.Spec.Fallback, object+" spec.fallback"); err != nil {
 		fail("spec.fallback", err)
 	}
-	e.warnings = prefixed(object+": ", action.FallbackWarnings(opts.Env, spec.Spec.Fallback, "", "spec.fallback"))
+	e.warnings = prefixed(object+": ", routespec.FallbackWarnings(opts.Env, spec.Spec.Fallback, "", "spec.fallback"))
 	if opts.Stores == nil {
 		opts.Stores = func(_ string, create func() (idempotency.Store, error)) (idempotency.Store, error) { return create() }
 	}
@@ -214,7 +215,7 @@ func Compile(spec config.Endpoint, secrets config.SecretSource, opts Options) (*
 		candidates = append(candidates, candidate)
 		e.actionNames = append(e.actionNames, r.Spec.Match.Actions...)
 		e.warnings = append(e.warnings, prefixed(fmt.Sprintf("IntentRoute %s/%s: ", spec.Namespace, r.Name),
-			action.FallbackWarnings(opts.Env, r.Spec.Fallback, r.Spec.Match.When, "spec.fallback"))...)
+			routespec.FallbackWarnings(opts.Env, r.Spec.Fallback, r.Spec.Match.When, "spec.fallback"))...)
 	}
 	e.routes = route.NewTable(candidates)
 	if err := found.err(); err != nil {
@@ -341,48 +342,33 @@ func compileMTLS(spec *fulfillmentv1alpha1.ClientAuth, secret action.SecretLooku
 
 // compileHMAC reads the current key (`secret`) and, during a rotation, the previous one (`previous`).
 func compileHMAC(endpointName string, spec *fulfillmentv1alpha1.HMACAuth, secret action.SecretLookup) (auth.Checker, error) {
-	name := config.HMACSecretName(endpointName, spec)
-	current, err := secret(name, auth.HMACSecretKey)
+	name := hmackey.SecretName(endpointName, spec)
+	current, err := secret(name, hmackey.SecretKey)
 	if err != nil {
 		if spec.SecretRef == nil {
 			return nil, fmt.Errorf("%w (in a cluster the operator generates this Secret; standalone, add a Secret %s "+
-				"with the key %q, e.g. from `webhookserver hmac-key --scheme %s`)", err, name, auth.HMACSecretKey, spec.Scheme)
+				"with the key %q, e.g. from `webhookserver hmac-key --scheme %s`)", err, name, hmackey.SecretKey, spec.Scheme)
 		}
 		return nil, err
 	}
-	data := map[string][]byte{auth.HMACSecretKey: current}
-	if previous, err := secret(name, auth.HMACPreviousSecretKey); err == nil {
-		data[auth.HMACPreviousSecretKey] = previous
+	data := map[string][]byte{hmackey.SecretKey: current}
+	if previous, err := secret(name, hmackey.PreviousSecretKey); err == nil {
+		data[hmackey.PreviousSecretKey] = previous
 	}
-	return auth.NewHMAC(spec, auth.HMACKeys(data))
+	return auth.NewHMAC(spec, hmackey.Keys(data))
 }
 
 func compileFallback(env *expr.Env, spec *fulfillmentv1alpha1.Fallback, field string) (*fallback, error) {
-	if spec == nil {
-		return nil, nil
+	compiled, err := routespec.CompileFallback(env, spec, "spec.fallback")
+	if compiled == nil || err != nil {
+		return nil, err
 	}
-	f := &fallback{field: field}
-	var err error
-	if spec.Text != "" {
-		if f.text, err = env.CompileTemplate(spec.Text); err != nil {
-			return nil, fmt.Errorf("text: %w", err)
-		}
-	}
-	if spec.Payload != nil && len(spec.Payload.Raw) > 0 {
-		var value any
-		if err := utiljson.Unmarshal(spec.Payload.Raw, &value); err != nil {
-			return nil, fmt.Errorf("payload: %w", err)
-		}
-		if f.payload, err = env.CompileValue(value); err != nil {
-			return nil, fmt.Errorf("payload: %w", err)
-		}
-	}
-	return f, nil
+	return &fallback{field: field, text: compiled.Text, payload: compiled.Payload}, nil
 }
 
 // CheckRoutes compiles the routes of an endpoint that cannot be served (its own spec was refused) and reports
 // their problems as Compile does, so that they are found in the same round as the endpoint's.
-func CheckRoutes(spec config.Endpoint, secrets config.SecretSource, opts Options) error {
+func CheckRoutes(spec configfile.Endpoint, secrets config.SecretSource, opts Options) error {
 	found := &problems{namespace: spec.Namespace}
 	secret := func(name, key string) ([]byte, error) { return secrets.Secret(spec.Namespace, name, key) }
 	for _, r := range spec.Routes {
@@ -392,7 +378,7 @@ func CheckRoutes(spec config.Endpoint, secrets config.SecretSource, opts Options
 }
 
 // compileRoute compiles one route, adding its problems to found; ok is false when it has any.
-func compileRoute(r config.Route, namespace string, opts Options, secret action.SecretLookup, found *problems) (route.Candidate[*compiledRoute], bool) {
+func compileRoute(r configfile.Route, namespace string, opts Options, secret action.SecretLookup, found *problems) (route.Candidate[*compiledRoute], bool) {
 	before := len(found.found)
 	fail := func(field string, err error) { found.add(r.Source, "IntentRoute", r.Name, field, err) }
 	object := fmt.Sprintf("IntentRoute %s/%s", namespace, r.Name)
@@ -405,35 +391,27 @@ func compileRoute(r config.Route, namespace string, opts Options, secret action.
 		Tags:     r.Spec.Match.Tags,
 		Events:   r.Spec.Match.Events,
 	}
-	if when := r.Spec.Match.When; when != "" {
-		guard, err := opts.Env.Compile(when, expr.WithBoolResult())
-		if err != nil {
-			fail("spec.match.when", err)
-		}
-		rule.Guard = guard
+	spec, err := routespec.Compile(opts.Env, &r.Spec, secret)
+	if err != nil {
+		fail("spec", err)
 	}
+	rule.Guard = spec.When
 	compiled := &compiledRoute{name: r.Name}
-	var err error
-	switch spec := r.Spec; {
+	switch {
 	case spec.Respond != nil:
-		compiled.action, err = action.CompileRespond(opts.Env, spec.Respond, "spec.respond")
+		compiled.action = action.NewRespond(spec.Respond)
 	case spec.Call != nil:
 		// Each route has its own connection pool, so that one slow upstream cannot take another's connections.
 		upstreams := action.Upstreams{Client: action.NewClient(opts.AllowedUpstreams...), Breakers: opts.Breakers}
-		compiled.action, err = action.CompileCall(opts.Env, upstreams, spec.Call, "spec.call", secret)
+		compiled.action = action.NewCall(upstreams, spec.Call)
 		compiled.upstream = true
 	case spec.Forward != nil:
 		upstreams := action.Upstreams{Client: action.NewClient(opts.AllowedUpstreams...), Breakers: opts.Breakers}
 		compiled.action = action.CompileForward(upstreams, spec.Forward, namespace)
 		compiled.upstream = true
-	default:
-		err = errors.New("no action: set respond, call or forward")
 	}
-	if err != nil {
-		fail("spec", err)
-	}
-	if compiled.fallback, err = compileFallback(opts.Env, r.Spec.Fallback, object+" spec.fallback"); err != nil {
-		fail("spec.fallback", err)
+	if spec.Fallback != nil {
+		compiled.fallback = &fallback{field: object + " spec.fallback", text: spec.Fallback.Text, payload: spec.Fallback.Payload}
 	}
 	return route.Candidate[*compiledRoute]{Rule: rule, Value: compiled}, len(found.found) == before
 }

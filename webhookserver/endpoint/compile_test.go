@@ -6,6 +6,7 @@ import (
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/configfile"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
 )
 
@@ -36,7 +37,7 @@ func TestCompileRefusesEmptyCredentials(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			spec := config.Endpoint{Name: "bot", Namespace: "ns",
+			spec := configfile.Endpoint{Name: "bot", Namespace: "ns",
 				Spec: fulfillmentv1alpha1.WebhookEndpointSpec{Dialect: fulfillmentv1alpha1.DialectGeneric, Auth: tt.auth}}
 			_, err := Compile(spec, config.MapSecrets{"ns/creds": tt.secret}, Options{Env: env})
 			switch {

@@ -7,6 +7,7 @@ import (
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/configfile"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
 )
 
@@ -41,7 +42,7 @@ func TestDependencies(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			spec := config.Endpoint{Name: "bot", Namespace: "ns", Spec: fulfillmentv1alpha1.WebhookEndpointSpec{
+			spec := configfile.Endpoint{Name: "bot", Namespace: "ns", Spec: fulfillmentv1alpha1.WebhookEndpointSpec{
 				Dialect: fulfillmentv1alpha1.DialectGeneric, Auth: fulfillmentv1alpha1.EndpointAuth{AllowUnauthenticated: true},
 				Idempotency: tt.idempotency, Delivery: tt.delivery, Redis: redis}}
 			e, err := Compile(spec, config.MapSecrets{}, Options{Env: env, QueueDir: t.TempDir()})

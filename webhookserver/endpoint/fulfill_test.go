@@ -12,6 +12,7 @@ import (
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/configfile"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
 )
@@ -33,7 +34,7 @@ func compile(t *testing.T, dialectName, fallback string, routes ...string) *Endp
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := config.Endpoint{Name: "bot", Namespace: "ns", Spec: fulfillmentv1alpha1.WebhookEndpointSpec{
+	spec := configfile.Endpoint{Name: "bot", Namespace: "ns", Spec: fulfillmentv1alpha1.WebhookEndpointSpec{
 		Dialect: fulfillmentv1alpha1.Dialect(dialectName),
 		Auth:    fulfillmentv1alpha1.EndpointAuth{AllowUnauthenticated: true},
 	}}
@@ -45,7 +46,7 @@ func compile(t *testing.T, dialectName, fallback string, routes ...string) *Endp
 		if err := yaml.UnmarshalStrict([]byte(r), &route); err != nil {
 			t.Fatal(err)
 		}
-		spec.Routes = append(spec.Routes, config.Route{Name: "r" + string(rune('0'+i)), Spec: route})
+		spec.Routes = append(spec.Routes, configfile.Route{Name: "r" + string(rune('0'+i)), Spec: route})
 	}
 	e, err := Compile(spec, config.MapSecrets{}, Options{Env: env})
 	if err != nil {
@@ -247,7 +248,7 @@ func TestRoutesReadHeaders(t *testing.T) {
 	}
 }
 
-// A configuration the API server admitted is not validated again (config.File.Admitted), so a hand-edited one
+// A configuration the API server admitted is not validated again (configfile.File.Admitted), so a hand-edited one
 // must still not give an open endpoint, or one that cannot answer: Compile refuses them itself.
 func TestCompileRefusesAnOpenOrUnanswerableEndpointWhateverLoadedIt(t *testing.T) {
 	env, err := expr.NewEnv()

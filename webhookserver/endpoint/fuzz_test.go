@@ -8,13 +8,14 @@ import (
 
 	"github.com/fulfillment-dev/fulfillment-operator/internal/testenv"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/configfile"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/delivery"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/idempotency"
 )
 
 // FuzzCompileAdmittedConfiguration compiles arbitrary configuration files that say admitted: true, which the
-// server does not validate again (config.File.Admitted): whatever they hold, compiling never panics, and an
+// server does not validate again (configfile.File.Admitted): whatever they hold, compiling never panics, and an
 // endpoint that compiles authenticates its callers (or says allowUnauthenticated) and has a positive deadline
 // and body limit. The seeds are the samples as the operator would render them.
 func FuzzCompileAdmittedConfiguration(f *testing.F) {
@@ -23,7 +24,7 @@ func FuzzCompileAdmittedConfiguration(f *testing.F) {
 		f.Fatal(err)
 	}
 	for _, endpoint := range loaded.File.Endpoints {
-		rendered, err := config.Render(&config.File{Admitted: true, Endpoints: []config.Endpoint{endpoint}})
+		rendered, err := configfile.Render(&configfile.File{Admitted: true, Endpoints: []configfile.Endpoint{endpoint}})
 		if err != nil {
 			f.Fatal(err)
 		}

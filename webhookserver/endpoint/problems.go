@@ -4,8 +4,9 @@ import (
 	"errors"
 	"slices"
 
-	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/configfile"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/routespec"
 )
 
 // problems collects what is wrong with one endpoint and its routes, each located at the file and document its
@@ -17,18 +18,18 @@ type problems struct {
 
 // add records err at field of the object kind name read at. A joined error is one problem per error, and an
 // action's FieldError names its own field.
-func (p *problems) add(at config.Location, kind, name, field string, err error) {
+func (p *problems) add(at configfile.Location, kind, name, field string, err error) {
 	if joined, ok := err.(interface{ Unwrap() []error }); ok {
 		for _, each := range joined.Unwrap() {
 			p.add(at, kind, name, field, each)
 		}
 		return
 	}
-	var fieldErr *action.FieldError
+	var fieldErr *routespec.FieldError
 	if errors.As(err, &fieldErr) {
 		field, err = fieldErr.Field, fieldErr.Err
 	}
-	problem := at.Problem(kind, p.namespace, name, field, err.Error())
+	problem := config.ProblemAt(at, kind, p.namespace, name, field, err.Error())
 	if !slices.Contains(p.found, problem) { // a missing Secret fails each of its keys alike
 		p.found = append(p.found, problem)
 	}

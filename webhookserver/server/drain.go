@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/configfile"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/statusz"
 )
@@ -21,7 +21,7 @@ import (
 const retiringRetryAfter = "5"
 
 // drains says whether file names podName in drainPods. A server without a pod name (standalone) never drains.
-func drains(file *config.File, podName string) bool {
+func drains(file *configfile.File, podName string) bool {
 	return podName != "" && slices.Contains(file.DrainPods, podName)
 }
 

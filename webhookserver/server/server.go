@@ -25,6 +25,7 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/configfile"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/gcpercent"
@@ -241,14 +242,14 @@ func (s *Server) build() (*snapshot, string, error) {
 }
 
 // missingCertificates refuses endpoints that serve TLS when the server has no certificate to serve it with.
-func (s *Server) missingCertificates(file *config.File) error {
+func (s *Server) missingCertificates(file *configfile.File) error {
 	if s.opts.TLSCertFile != "" {
 		return nil
 	}
 	var found []config.Problem
 	for _, e := range file.Endpoints {
 		if t := e.Spec.TLS; t != nil && t.Mode != "" && t.Mode != fulfillmentv1alpha1.TLSModeDisabled {
-			found = append(found, e.Source.Problem("WebhookEndpoint", e.Namespace, e.Name, "spec.tls.mode", fmt.Sprintf(
+			found = append(found, config.ProblemAt(e.Source, "WebhookEndpoint", e.Namespace, e.Name, "spec.tls.mode", fmt.Sprintf(
 				"%s, but the server has no certificate: start it with --tls-cert-file and --tls-key-file (the operator does), "+
 					"or set tls.mode: Disabled", t.Mode)))
 		}
@@ -574,7 +575,7 @@ type rasaPath struct {
 // compileSnapshot compiles every endpoint; two endpoints on one path are refused. An endpoint that previous
 // served keeps its budgets of authentication failures and the credentials it knows: a reload (a rotated Secret,
 // a route edit) must not give a flooding address a fresh budget.
-func compileSnapshot(file *config.File, secrets config.SecretSource, opts endpoint.Options, previous *snapshot) (*snapshot, error) {
+func compileSnapshot(file *configfile.File, secrets config.SecretSource, opts endpoint.Options, previous *snapshot) (*snapshot, error) {
 	snap := &snapshot{byPath: map[string]*served{}, rasaPaths: map[string]*rasaPath{}}
 	var errs []error
 	for _, spec := range file.Endpoints {
@@ -584,7 +585,7 @@ func compileSnapshot(file *config.File, secrets config.SecretSource, opts endpoi
 			continue
 		}
 		if other, taken := snap.byPath[compiled.Path]; taken {
-			errs = append(errs, &config.Error{Problems: []config.Problem{spec.Source.Problem("WebhookEndpoint", spec.Namespace, spec.Name, "spec.path",
+			errs = append(errs, &config.Error{Problems: []config.Problem{config.ProblemAt(spec.Source, "WebhookEndpoint", spec.Namespace, spec.Name, "spec.path",
 				fmt.Sprintf("%s is also the path of %s/%s; give one another path or serve one with --endpoint",
 					compiled.Path, other.endpoint.Namespace, other.endpoint.Name))}})
 			continue

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/configfile"
 )
 
 // Source is where the configuration comes from: manifests or a rendered file with mounted Secrets.
@@ -32,7 +33,7 @@ type Source interface {
 
 // Loaded is a configuration read from a Source.
 type Loaded struct {
-	File    *config.File
+	File    *configfile.File
 	Secrets config.SecretSource
 	// Version names what was read: for the file the operator renders, the SHA-256 of its content in hex (the
 	// endpoint's status.configHash), so that the operator can tell which configuration a pod serves; for
@@ -146,7 +147,7 @@ func (s *FileSource) Describe() string { return "config " + s.Path }
 
 // selectEndpoints is selectEndpoint for a configuration read with problems (nil when none): a named endpoint
 // may be missing because its own document was refused, so only those problems are reported then.
-func selectEndpoints(file *config.File, names string, problems error) (*config.File, error) {
+func selectEndpoints(file *configfile.File, names string, problems error) (*configfile.File, error) {
 	selected, err := selectEndpoint(file, names)
 	if err != nil && problems != nil {
 		return nil, problems
@@ -156,7 +157,7 @@ func selectEndpoints(file *config.File, names string, problems error) (*config.F
 
 // selectEndpoint keeps only the named endpoints (a comma-separated list of names or namespace/names) when any
 // are named.
-func selectEndpoint(file *config.File, names string) (*config.File, error) {
+func selectEndpoint(file *configfile.File, names string) (*configfile.File, error) {
 	if names == "" {
 		return file, nil
 	}

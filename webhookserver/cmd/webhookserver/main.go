@@ -23,8 +23,8 @@ import (
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/internal/version"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
-	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/gcpercent"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/hmackey"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/idempotency"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/redact"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/server"
@@ -268,7 +268,7 @@ func hmacKey(args []string, stdout, stderr io.Writer) int {
 	if err := flags.Parse(args); err != nil {
 		return 2
 	}
-	key, err := auth.GenerateHMACKey(fulfillmentv1alpha1.HMACScheme(*scheme))
+	key, err := hmackey.Generate(fulfillmentv1alpha1.HMACScheme(*scheme))
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2

@@ -1,8 +1,8 @@
-// Package config is the runtime configuration of webhookserver: its file format (what the operator renders into
-// the ConfigMap <endpoint>-config), the loader for the YAML manifests users `kubectl apply` (standalone mode), and
-// the admission of both with the CRDs' own defaults and rules. The operator imports it to render the file, so
-// both sides share one schema.
-package config
+// Package configfile is the configuration file of webhookserver: what the operator renders into the ConfigMap
+// <endpoint>-config and the server reads. It holds the file's types and Render and nothing else, so that the
+// operator shares the format with the server without linking how the server loads and admits it
+// (webhookserver/config).
+package configfile
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -29,9 +29,9 @@ type File struct {
 
 	// Admitted says that every spec is one the Kubernetes API server admitted, as the operator renders them. The
 	// server then prunes and defaults them (a file an older operator rendered lacks the fields added since) and
-	// compiles them, but does not run the CRDs' OpenAPI and CEL validation again: that took half of a load's
-	// time (1,000 routes on one core: ready in 640 ms, 310 without) and raised a pod's peak RSS by 6 MiB. A file
-	// written by hand leaves it out, to be validated like manifests.
+	// compiles them, but does not run the CRDs' OpenAPI and CEL validation again: that was a large share of a
+	// load's time and of a pod's peak memory (docs/benchmarks.md). A file written by hand leaves it out, to
+	// be validated like manifests.
 	Admitted bool `json:"admitted,omitempty"`
 
 	Endpoints []Endpoint `json:"endpoints"`
@@ -66,17 +66,15 @@ type Route struct {
 	Source Location `json:"-"`
 }
 
-// SecretSource gives the value of a key of a Secret in the endpoint's namespace.
-type SecretSource interface {
-	Secret(namespace, name, key string) ([]byte, error)
-}
-
-// HMACSecretName is the Secret holding an endpoint's HMAC keys: the one referenced, else the one the operator
-// generates, <endpoint>-hmac. Its key `secret` is the current key and `previous` the one before it during a
-// rotation's grace period.
-func HMACSecretName(endpointName string, spec *fulfillmentv1alpha1.HMACAuth) string {
-	if spec.SecretRef != nil {
-		return spec.SecretRef.Name
-	}
-	return endpointName + "-hmac"
+// Location is where an object of the configuration was read, so that a problem found at any stage (admission,
+// compiling its expressions, reading its Secrets) names the file and document the user has to edit.
+type Location struct {
+	// File is the file the object is in; empty for a configuration built in code.
+	File string
+	// Document is the 1-based position of the object's YAML document in a manifest file; 0 in a rendered
+	// configuration file, which is one document.
+	Document int
+	// Path is the object's entry in a rendered configuration file, e.g. endpoints[0].routes[1]; empty in
+	// manifests, where the document is the object.
+	Path string
 }

@@ -1,4 +1,4 @@
-package auth
+package hmackey
 
 import (
 	"crypto/rand"
@@ -9,12 +9,12 @@ import (
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 )
 
-// hmacKeyEntropy is the number of random bytes in a generated key: as many as the SHA-256 block of HMAC can use
+// keyEntropy is the number of random bytes in a generated key: as many as the SHA-256 block of HMAC can use
 // without hashing the key first, and what Standard Webhooks recommends at most for its 24-64 byte keys.
-const hmacKeyEntropy = 32
+const keyEntropy = 32
 
-// GenerateHMACKey returns a new random key for scheme, in the form it is stored in the Secret (key `secret`) and
-// shared with senders; the checkers of that scheme read this form back:
+// Generate returns a new random key for scheme, in the form it is stored in the Secret (key `secret`) and
+// shared with senders; Decode reads this form back:
 //
 //   - StandardWebhooks: `whsec_` followed by the standard base64 of 32 random bytes (as Svix and the Standard
 //     Webhooks libraries expect); the HMAC key is the 32 decoded bytes.
@@ -24,8 +24,8 @@ const hmacKeyEntropy = 32
 //     with a secret given to them, as GitHub does.
 //
 // The key comes from crypto/rand.
-func GenerateHMACKey(scheme fulfillmentv1alpha1.HMACScheme) ([]byte, error) {
-	var random [hmacKeyEntropy]byte
+func Generate(scheme fulfillmentv1alpha1.HMACScheme) ([]byte, error) {
+	var random [keyEntropy]byte
 	switch scheme {
 	case fulfillmentv1alpha1.HMACSchemeStandardWebhooks:
 		if _, err := rand.Read(random[:]); err != nil {

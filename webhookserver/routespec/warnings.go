@@ -1,4 +1,4 @@
-package action
+package routespec
 
 import (
 	"fmt"
@@ -16,8 +16,7 @@ import (
 // reads a value a request may lack (params.account without has()), at field (e.g. spec.fallback). when is the
 // route's match.when, whose has() tests hold whenever the route answers; "" for an endpoint's fallback. A
 // fallback that fails to render is not answered (the next one is), so these are warnings: the server logs them
-// when it loads, the operator writes them in the route's Accepted message. It lives here, beside the
-// compilation of routes, because both the server and the operator import this package to check route specs.
+// when it loads, the operator writes them in the route's Accepted message.
 func FallbackWarnings(env *expr.Env, spec *fulfillmentv1alpha1.Fallback, when, field string) []string {
 	if spec == nil {
 		return nil

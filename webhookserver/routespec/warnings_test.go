@@ -1,4 +1,4 @@
-package action
+package routespec
 
 import (
 	"strings"

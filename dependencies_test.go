@@ -1,0 +1,50 @@
+package main
+
+import (
+	"errors"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// managerMustNotLink are packages the manager has no use for: the fulfillment server's runtime (it renders the
+// server's configuration and checks routes and keys through webhookserver/{configfile,routespec,hmackey}), and
+// what only that runtime or the standalone server's admission of manifests needs. Each one (or any package
+// under it) would grow the manager's binary and its list of dependencies to keep up to date.
+var managerMustNotLink = []string{
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action",
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth",
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config",
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/delivery",
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint",
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/idempotency",
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/server",
+	"github.com/go-jose/go-jose",                   // OIDC tokens, checked by the server only
+	"github.com/sony/gobreaker",                    // circuit breakers of the server's upstream calls
+	"k8s.io/apiextensions-apiserver/pkg/apiserver", // CRD validation, which the API server runs for the manager
+}
+
+// TestManagerDependencies keeps the manager from linking the server's runtime again by an import of
+// convenience: the packages both share are small on purpose.
+func TestManagerDependencies(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			t.Fatalf("go list -deps .: %v\n%s", err, exitErr.Stderr)
+		}
+		t.Fatalf("go list -deps .: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) == 0 {
+		t.Fatal("go list -deps . listed nothing")
+	}
+	for _, dep := range deps {
+		for _, forbidden := range managerMustNotLink {
+			if dep == forbidden || strings.HasPrefix(dep, forbidden+"/") {
+				t.Errorf("the manager links %s, which it must not (%s); `go list -f '{{.ImportPath}}: {{.Imports}}' -deps .` "+
+					"shows who imports it", dep, forbidden)
+			}
+		}
+	}
+}
