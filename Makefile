@@ -64,8 +64,9 @@ docs: ## Regenerate docs/reference (every flag, every metric) from the code; mak
 	UPDATE_DOCS=1 go test -count=1 -run '^Test(Flag|Metric)Reference$$' $(REFERENCE_PACKAGES)
 
 .PHONY: envtest
-envtest: ## Build kube-apiserver, etcd and kube-controller-manager (make dev, e2e) into bin/k8s (once; cached afterwards).
+envtest: ## Build kube-apiserver, etcd and kube-controller-manager (make dev, e2e) into bin/k8s (once; cached afterwards), and copy the third-party CRDs the suites install into bin/crds.
 	hack/build-envtest.sh --with-controller-manager >/dev/null
+	hack/external-crds.sh
 
 .PHONY: test
 test: manifests generate fmt vet envtest ## Run every test: unit, envtest (real API server), black-box and end-to-end (make dev stack).

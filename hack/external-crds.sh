@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Copies the CRDs of the third-party APIs the operator writes into bin/crds/, so that the envtest suites install
+# the real schemas without any module work of their own when they start:
+#
+#   Gateway API's HTTPRoute and Gateway  from sigs.k8s.io/gateway-api at the version in go.mod
+#   cert-manager's Certificate           from github.com/cert-manager/cert-manager at CERT_MANAGER_VERSION
+#                                        (through the module proxy: it is not a build dependency)
+#
+# Idempotent: run by `make envtest`, which every test target needs anyway. Prints nothing but errors.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cert_manager_version="${CERT_MANAGER_VERSION:-v1.21.2}"
+out=bin/crds
+mkdir -p "$out"
+
+gateway_api="$(go list -m -f '{{.Dir}}' sigs.k8s.io/gateway-api)"
+# `go mod download -json` reports the module's folder in the module cache as "Dir".
+cert_manager="$(go mod download -json "github.com/cert-manager/cert-manager@$cert_manager_version" |
+	sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+[[ -d "$gateway_api" && -d "$cert_manager" ]] || {
+	echo "external-crds: module folders not found (gateway-api: '$gateway_api', cert-manager: '$cert_manager')" >&2
+	exit 1
+}
+
+install -m 0644 \
+	"$gateway_api/config/crd/standard/gateway.networking.k8s.io_httproutes.yaml" \
+	"$gateway_api/config/crd/standard/gateway.networking.k8s.io_gateways.yaml" \
+	"$cert_manager/deploy/crds/cert-manager.io_certificates.yaml" \
+	"$out/"
