@@ -88,7 +88,8 @@ loadtest: ## Load test webhookserver (built as the image is) on the samples over
 bench-compare: ## Compare webhookserver with a bare net/http handler and Express over loopback (PIN, ROUNDS, DURATION, CONNECTIONS; docs/benchmarks.md).
 	hack/bench/compare.sh
 
-# How long each fuzz target runs in `make fuzz`: a duration, or a count of inputs such as 100000x.
+# How long each fuzz target runs in `make fuzz`: a duration, a count of inputs such as 100000x, or `counts`:
+# each target's own count from hack/fuzz-counts.txt, sized to about 10 seconds (CI uses it).
 FUZZTIME ?= 10s
 
 .PHONY: fuzz
