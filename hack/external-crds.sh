@@ -13,10 +13,13 @@ cert_manager_version="${CERT_MANAGER_VERSION:-v1.21.2}"
 out=bin/crds
 mkdir -p "$out"
 
-gateway_api="$(go list -m -f '{{.Dir}}' sigs.k8s.io/gateway-api)"
-# `go mod download -json` reports the module's folder in the module cache as "Dir".
-cert_manager="$(go mod download -json "github.com/cert-manager/cert-manager@$cert_manager_version" |
-	sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+# module_dir MODULE[@VERSION]: the module's folder in the module cache, downloaded when missing (a fresh clone
+# may not have fetched it yet); without a version, at the version in go.mod.
+module_dir() {
+	go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p'
+}
+gateway_api="$(module_dir sigs.k8s.io/gateway-api)"
+cert_manager="$(module_dir "github.com/cert-manager/cert-manager@$cert_manager_version")"
 [[ -d "$gateway_api" && -d "$cert_manager" ]] || {
 	echo "external-crds: module folders not found (gateway-api: '$gateway_api', cert-manager: '$cert_manager')" >&2
 	exit 1
