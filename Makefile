@@ -65,8 +65,9 @@ docs: ## Regenerate docs/reference (every flag, every metric) from the code; mak
 	UPDATE_DOCS=1 go test -count=1 -run '^Test(Flag|Metric)Reference$$' $(REFERENCE_PACKAGES)
 
 .PHONY: envtest
-envtest: ## Build kube-apiserver, etcd and kube-controller-manager (make dev, e2e) into bin/k8s (once; cached afterwards).
+envtest: ## Build kube-apiserver, etcd and kube-controller-manager (make dev, e2e) into bin/k8s (once; cached afterwards), and copy the third-party CRDs the suites install into bin/crds.
 	hack/build-envtest.sh --with-controller-manager >/dev/null
+	hack/external-crds.sh
 
 .PHONY: test
 test: manifests generate fmt vet envtest ## Run every test: unit, envtest (real API server), black-box and end-to-end (make dev stack).
@@ -88,7 +89,8 @@ loadtest: ## Load test webhookserver (built as the image is) on the samples over
 bench-compare: ## Compare webhookserver with a bare net/http handler and Express over loopback (PIN, ROUNDS, DURATION, CONNECTIONS; docs/benchmarks.md).
 	hack/bench/compare.sh
 
-# How long each fuzz target runs in `make fuzz`: a duration, or a count of inputs such as 100000x.
+# How long each fuzz target runs in `make fuzz`: a duration, a count of inputs such as 100000x, or `counts`:
+# each target's own count from hack/fuzz-counts.txt, sized to about 10 seconds (CI uses it).
 FUZZTIME ?= 10s
 
 .PHONY: fuzz

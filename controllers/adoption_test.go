@@ -11,7 +11,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/util/retry"
@@ -158,9 +157,9 @@ var _ = Describe("Objects the operator does not own", Ordered, func() {
 		Consistently(func(g Gomega) { g.Expect(snapshot(g, objects)).To(Equal(before)) }, 2*time.Second).Should(Succeed())
 
 		Expect(k8sClient.Delete(ctx, endpoint)).To(Succeed())
-		Eventually(func() bool {
-			return apierrors.IsNotFound(k8sClient.Get(ctx, key(namespace, "canary"), &corev1.ConfigMap{}))
-		}, time.Minute).Should(BeTrue(), "the garbage collector deletes what the endpoint owns")
+		Eventually(func() error {
+			return k8sClient.Get(ctx, key(namespace, "canary"), &corev1.ConfigMap{})
+		}, time.Minute).Should(beNotFound(), "the garbage collector deletes what the endpoint owns")
 		Expect(snapshot(Default, objects)).To(Equal(before))
 	})
 
@@ -191,11 +190,11 @@ var _ = Describe("Objects the operator does not own", Ordered, func() {
 		endpoint := mustGetEndpoint(namespace, "own")
 		adopted := &corev1.ConfigMap{}
 		Expect(k8sClient.Get(ctx, key(namespace, "own-config"), adopted)).To(Succeed())
-		Expect(metav1.IsControlledBy(adopted, endpoint)).To(BeTrue())
+		Expect(adopted).To(beControlledBy(endpoint))
 		Expect(adopted.Data[controllers.ConfigKey]).To(ContainSubstring("endpoints"))
 		generated := &corev1.Secret{}
 		Expect(k8sClient.Get(ctx, key(namespace, "own-hmac"), generated)).To(Succeed())
-		Expect(metav1.IsControlledBy(generated, endpoint)).To(BeTrue())
+		Expect(generated).To(beControlledBy(endpoint))
 	})
 })
 
@@ -309,7 +308,7 @@ var _ = Describe("A namespace being deleted", func() {
 		Expect(k8sClient.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}})).To(Succeed())
 		Expect(k8sClient.Delete(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "going-config"}})).To(Succeed())
 		Consistently(func(g Gomega) {
-			g.Expect(apierrors.IsNotFound(k8sClient.Get(ctx, key(namespace, "going-config"), &corev1.ConfigMap{}))).To(BeTrue())
+			g.Expect(k8sClient.Get(ctx, key(namespace, "going-config"), &corev1.ConfigMap{})).To(beNotFound())
 			g.Expect(mustGetEndpoint(namespace, "going").ResourceVersion).To(Equal(statusVersion))
 		}, 2*time.Second).Should(Succeed())
 	})

@@ -61,8 +61,8 @@ func liveHealth(g Gomega, namespace, kind, name string) (gitopshealth.ArgoHealth
 }
 
 var _ = Describe("Argo CD health checks", func() {
-	for _, kind := range []string{"WebhookEndpoint", "IntentRoute"} {
-		It(kind+": health.lua passes every case of its health_test.yaml, and every testdata file is a case", func() {
+	DescribeTable("health.lua passes every case of its health_test.yaml, and every testdata file is a case",
+		func(kind string) {
 			dir := gitopshealth.CustomizationDir(testenv.RepoRoot(), kind)
 			content, err := os.ReadFile(filepath.Join(dir, "health_test.yaml"))
 			Expect(err).NotTo(HaveOccurred())
@@ -83,8 +83,10 @@ var _ = Describe("Argo CD health checks", func() {
 			for _, file := range files {
 				Expect(inputs).To(ContainElement(filepath.Join("testdata", filepath.Base(file))))
 			}
-		})
-	}
+		},
+		Entry(nil, "WebhookEndpoint"),
+		Entry(nil, "IntentRoute"),
+	)
 
 	It("WebhookEndpoint: the Argo CD health of each testdata case matches what kstatus says", func() {
 		// Argo CD status -> kstatus: Healthy -> Current, Degraded -> Failed, Progressing -> InProgress (Terminating

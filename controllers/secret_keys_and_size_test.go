@@ -60,7 +60,7 @@ var _ = Describe("Referenced Secrets hold what the server reads", func() {
 		Eventually(func(g Gomega) {
 			playDeploymentController(g, namespace, "bank-bot")
 			e := mustGetEndpoint(namespace, "bank-bot")
-			g.Expect(controllers.EndpointIsReady(e)).To(BeTrue())
+			g.Expect(e).To(beReady())
 			g.Expect(meta.FindStatusCondition(e.Status.Conditions, fulfillmentv1alpha1.ConditionStalled)).To(BeNil())
 		}).Should(Succeed())
 	})
@@ -77,7 +77,7 @@ var _ = Describe("Referenced Secrets hold what the server reads", func() {
 		Expect(k8sClient.Create(ctx, endpoint)).To(Succeed())
 		Eventually(func(g Gomega) {
 			playDeploymentController(g, namespace, "events")
-			g.Expect(controllers.EndpointIsReady(mustGetEndpoint(namespace, "events"))).To(BeTrue())
+			g.Expect(mustGetEndpoint(namespace, "events")).To(beReady())
 		}).Should(Succeed())
 
 		const edited = "whsec_hand-edited!"
@@ -97,7 +97,7 @@ var _ = Describe("Referenced Secrets hold what the server reads", func() {
 		Expect(k8sClient.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "events-hmac"}})).To(Succeed())
 		Eventually(func(g Gomega) {
 			playDeploymentController(g, namespace, "events")
-			g.Expect(controllers.EndpointIsReady(mustGetEndpoint(namespace, "events"))).To(BeTrue())
+			g.Expect(mustGetEndpoint(namespace, "events")).To(beReady())
 		}).Should(Succeed())
 	})
 
@@ -157,7 +157,7 @@ var _ = Describe("A configuration over the ConfigMap limit", func() {
 			g.Expect(routeNames(g, namespace, "bank-bot")).To(ConsistOf("welcome", "goodbye"))
 			playDeploymentController(g, namespace, "bank-bot")
 			e := mustGetEndpoint(namespace, "bank-bot")
-			g.Expect(controllers.EndpointIsReady(e)).To(BeTrue())
+			g.Expect(e).To(beReady())
 			g.Expect(*e.Status.Routes).To(Equal(fulfillmentv1alpha1.RouteCounts{Accepted: 2, Rejected: 1}))
 		}).Should(Succeed())
 

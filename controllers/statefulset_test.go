@@ -69,7 +69,7 @@ var _ = Describe("An endpoint with a Local queue", func() {
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, key(ns, "events"), set)).To(Succeed())
 		}).Should(Succeed())
-		Expect(metav1.IsControlledBy(set, endpoint)).To(BeTrue())
+		Expect(set).To(beControlledBy(endpoint))
 		Expect(*set.Spec.Replicas).To(Equal(int32(2)))
 		Expect(set.Spec.VolumeClaimTemplates).To(HaveLen(1))
 		size := set.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests[corev1.ResourceStorage]

@@ -128,7 +128,7 @@ var _ = Describe("Status says what happened", func() {
 		Expect(k8sClient.Create(ctx, bankEndpoint(namespace))).To(Succeed())
 		Eventually(func(g Gomega) {
 			playDeploymentController(g, namespace, "bank-bot")
-			g.Expect(controllers.EndpointIsReady(mustGetEndpoint(namespace, "bank-bot"))).To(BeTrue())
+			g.Expect(mustGetEndpoint(namespace, "bank-bot")).To(beReady())
 		}).Should(Succeed())
 		applied := mustGetEndpoint(namespace, "bank-bot").Generation
 
@@ -154,7 +154,7 @@ var _ = Describe("Status says what happened", func() {
 		Eventually(func(g Gomega) {
 			playDeploymentController(g, namespace, "bank-bot")
 			e := mustGetEndpoint(namespace, "bank-bot")
-			g.Expect(controllers.EndpointIsReady(e)).To(BeTrue())
+			g.Expect(e).To(beReady())
 			g.Expect(e.Status.ObservedGeneration).To(BeNumerically(">", applied))
 		}).WithTimeout(30 * time.Second).Should(Succeed())
 		deployment := &appsv1.Deployment{}
@@ -163,16 +163,15 @@ var _ = Describe("Status says what happened", func() {
 	})
 
 	It("a failed List of IntentRoutes: details Unknown, Ready kept, no Warning, observedGeneration and route status held", func() {
-		Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: faultyNamespace}})).To(Succeed())
+		namespace := createNamespace(metav1.ObjectMeta{Name: faultyNamespace})
 		failLists := &atomic.Bool{}
 		startFaultyManager(failLists)
-		namespace := faultyNamespace
 		Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
 		Expect(k8sClient.Create(ctx, bankEndpoint(namespace))).To(Succeed())
 		Expect(k8sClient.Create(ctx, respondRoute(namespace, "welcome", "bank-bot", "Welcome", "Hello!"))).To(Succeed())
 		Eventually(func(g Gomega) {
 			playDeploymentController(g, namespace, "bank-bot")
-			g.Expect(controllers.EndpointIsReady(mustGetEndpoint(namespace, "bank-bot"))).To(BeTrue())
+			g.Expect(mustGetEndpoint(namespace, "bank-bot")).To(beReady())
 			route := &fulfillmentv1alpha1.IntentRoute{}
 			g.Expect(k8sClient.Get(ctx, key(namespace, "welcome"), route)).To(Succeed())
 			g.Expect(route.Status.ObservedGeneration).To(Equal(route.Generation))
@@ -212,7 +211,7 @@ var _ = Describe("Status says what happened", func() {
 		failLists.Store(false)
 		Eventually(func(g Gomega) {
 			e := mustGetEndpoint(namespace, "bank-bot")
-			g.Expect(controllers.EndpointIsReady(e)).To(BeTrue())
+			g.Expect(e).To(beReady())
 			g.Expect(meta.FindStatusCondition(e.Status.Conditions, fulfillmentv1alpha1.ConditionDeploymentAvailable).Status).To(Equal(metav1.ConditionTrue))
 			g.Expect(renderedConfig(g, namespace, "bank-bot").Endpoints[0].Routes[0].Spec.Respond.Text).To(Equal("Hello again!"))
 			route := &fulfillmentv1alpha1.IntentRoute{}
@@ -223,33 +222,32 @@ var _ = Describe("Status says what happened", func() {
 	})
 })
 
+var (
+	httpRouteKind   = schema.GroupVersionKind{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"}
+	certificateKind = schema.GroupVersionKind{Group: "cert-manager.io", Version: "v1", Kind: "Certificate"}
+)
+
 var _ = Describe("Watches", func() {
-	It("puts back a deleted HTTPRoute and cert-manager Certificate within seconds", func() {
-		namespace := newNamespace()
-		Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
-		endpoint := tlsEndpoint(namespace, &fulfillmentv1alpha1.EndpointTLS{
-			Mode:      fulfillmentv1alpha1.TLSModeCertManager,
-			IssuerRef: &fulfillmentv1alpha1.IssuerReference{Name: "letsencrypt", Kind: "ClusterIssuer", Group: "cert-manager.io"},
-		})
-		endpoint.Spec.HTTPRoute = &fulfillmentv1alpha1.HTTPRouteSettings{
-			ParentRefs: []fulfillmentv1alpha1.ParentReference{{Name: "edge"}}, Hostnames: []string{"bank.example.com"}}
-		Expect(k8sClient.Create(ctx, endpoint)).To(Succeed())
+	DescribeTable("puts back a deleted object of an optional API within seconds",
+		func(gvk schema.GroupVersionKind) {
+			namespace := newNamespace()
+			Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
+			endpoint := tlsEndpoint(namespace, &fulfillmentv1alpha1.EndpointTLS{
+				Mode:      fulfillmentv1alpha1.TLSModeCertManager,
+				IssuerRef: &fulfillmentv1alpha1.IssuerReference{Name: "letsencrypt", Kind: "ClusterIssuer", Group: "cert-manager.io"},
+			})
+			endpoint.Spec.HTTPRoute = &fulfillmentv1alpha1.HTTPRouteSettings{
+				ParentRefs: []fulfillmentv1alpha1.ParentReference{{Name: "edge"}}, Hostnames: []string{"bank.example.com"}}
+			Expect(k8sClient.Create(ctx, endpoint)).To(Succeed())
 
-		for _, gvk := range []schema.GroupVersionKind{
-			{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"},
-			{Group: "cert-manager.io", Version: "v1", Kind: "Certificate"},
-		} {
-			obj := &unstructured.Unstructured{}
-			obj.SetGroupVersionKind(gvk)
-			Eventually(func() error { return k8sClient.Get(ctx, key(namespace, "bank-bot"), obj) }).Should(Succeed(), gvk.Kind)
-		}
-		// Converged: nothing else would bring the endpoint back.
-		waitForQuiet()
+			for _, gvk := range []schema.GroupVersionKind{httpRouteKind, certificateKind} {
+				obj := &unstructured.Unstructured{}
+				obj.SetGroupVersionKind(gvk)
+				Eventually(func() error { return k8sClient.Get(ctx, key(namespace, "bank-bot"), obj) }).Should(Succeed(), gvk.Kind)
+			}
+			// Converged: nothing else would bring the endpoint back.
+			waitForQuiet(namespace)
 
-		for _, gvk := range []schema.GroupVersionKind{
-			{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"},
-			{Group: "cert-manager.io", Version: "v1", Kind: "Certificate"},
-		} {
 			obj := &unstructured.Unstructured{}
 			obj.SetGroupVersionKind(gvk)
 			Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), obj)).To(Succeed())
@@ -261,8 +259,10 @@ var _ = Describe("Watches", func() {
 				g.Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), restored)).To(Succeed())
 				g.Expect(restored.GetUID()).NotTo(Equal(uid))
 			}).WithTimeout(5*time.Second).Should(Succeed(), "%s not put back", gvk.Kind)
-		}
-	})
+		},
+		Entry("an HTTPRoute", httpRouteKind),
+		Entry("a cert-manager Certificate", certificateKind),
+	)
 
 	It("resumes an endpoint stalled by someone else's HTTPRoute once that route is deleted", func() {
 		namespace := newNamespace()
@@ -282,7 +282,7 @@ var _ = Describe("Watches", func() {
 			g.Expect(condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionStalled)).To(BeNil())
 			ours := &gatewayv1.HTTPRoute{}
 			g.Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), ours)).To(Succeed())
-			g.Expect(metav1.IsControlledBy(ours, mustGetEndpoint(namespace, "bank-bot"))).To(BeTrue())
+			g.Expect(ours).To(beControlledBy(mustGetEndpoint(namespace, "bank-bot")))
 		}).Should(Succeed())
 	})
 })

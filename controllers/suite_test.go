@@ -2,10 +2,8 @@ package controllers_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,7 +13,9 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -37,8 +37,8 @@ import (
 )
 
 // The suite runs the real manager with both controllers against a real API server (envtest). The clock is
-// fake, so that key rotation can be shown without waiting; the manager's writes are counted, so that a quiet
-// steady state can be shown to cost nothing.
+// fake, so that key rotation can be shown without waiting; the manager's writes are counted per namespace, so
+// that a spec can show a quiet steady state costs nothing in its own namespace, whatever the others do.
 var (
 	// managerConfig is the manager's identity: the operator's ServiceAccount with its generated ClusterRole.
 	managerConfig *rest.Config
@@ -70,17 +70,24 @@ func grantOperatorRole() {
 	})).To(Succeed())
 }
 
-// certManagerVersion is the cert-manager release whose CRDs the suite installs.
-const certManagerVersion = "v1.21.2"
-
-// moduleDir downloads a module version into the module cache (through the module proxy) and returns its folder.
-func moduleDir(moduleAtVersion string) string {
+// newNamespace creates a namespace of the spec's own, so that no spec sees another's objects or writes.
+func newNamespace() string {
 	GinkgoHelper()
-	out, err := exec.Command("go", "mod", "download", "-json", moduleAtVersion).Output()
-	Expect(err).NotTo(HaveOccurred(), "go mod download %s", moduleAtVersion)
-	var module struct{ Dir string }
-	Expect(json.Unmarshal(out, &module)).To(Succeed())
-	return module.Dir
+	return createNamespace(metav1.ObjectMeta{GenerateName: "bots-"})
+}
+
+// createNamespace creates a namespace and deletes it when the spec (or the Ordered container) that created it
+// ends. envtest runs no namespace controller: the namespace stays Terminating with its objects, which the
+// operator leaves alone from then on.
+func createNamespace(objectMeta metav1.ObjectMeta) string {
+	GinkgoHelper()
+	namespace := &corev1.Namespace{ObjectMeta: objectMeta}
+	Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
+	DeferCleanup(func(cleanup SpecContext) {
+		// A spec may have started the deletion itself: deleting a Terminating namespace again is a Conflict.
+		Expect(client.IgnoreNotFound(k8sClient.Delete(cleanup, namespace))).To(Or(Succeed(), Satisfy(apierrors.IsConflict)))
+	})
+	return namespace.Name
 }
 
 func TestControllers(t *testing.T) {
@@ -94,17 +101,12 @@ var _ = BeforeSuite(func() {
 	// informers are still syncing); a passing Eventually returns as soon as it passes, so this costs nothing.
 	SetDefaultEventuallyTimeout(10 * time.Second)
 	ctx, cancel = context.WithCancel(context.Background())
-	// The Gateway API's own HTTPRoute CRD, from its module, so that the HTTPRoute the operator renders meets
-	// the real schema.
-	gatewayAPI, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api").Output()
-	Expect(err).NotTo(HaveOccurred())
-	// cert-manager's own Certificate CRD, from its module (downloaded, not a build dependency), so that the
-	// Certificate the operator creates meets the real schema.
-	certManager := moduleDir("github.com/cert-manager/cert-manager@" + certManagerVersion)
+	// The Gateway API's own HTTPRoute and Gateway CRDs and cert-manager's own Certificate CRD (copied from their
+	// modules by `make envtest`), so that what the operator writes meets the real schemas.
 	testEnv = testenv.New(
-		filepath.Join(strings.TrimSpace(string(gatewayAPI)), "config", "crd", "standard", "gateway.networking.k8s.io_httproutes.yaml"),
-		filepath.Join(strings.TrimSpace(string(gatewayAPI)), "config", "crd", "standard", "gateway.networking.k8s.io_gateways.yaml"),
-		filepath.Join(certManager, "deploy", "crds", "cert-manager.io_certificates.yaml"))
+		testenv.ExternalCRD("gateway.networking.k8s.io_httproutes.yaml"),
+		testenv.ExternalCRD("gateway.networking.k8s.io_gateways.yaml"),
+		testenv.ExternalCRD("cert-manager.io_certificates.yaml"))
 	cfg, err := testenv.Start(testEnv)
 	Expect(gatewayv1.Install(scheme.Scheme)).To(Succeed())
 	Expect(err).NotTo(HaveOccurred())
@@ -159,11 +161,31 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// writeCounter counts the manager's requests that change something (create, update, patch, apply, delete),
-// and among them the server-side applies.
+// writeCounter counts the manager's requests that change something (create, update, patch, apply, delete) per
+// namespace, and among them the server-side applies. Each spec works in a namespace of its own (newNamespace),
+// so that what it measures does not depend on which specs ran before it.
 type writeCounter struct {
+	mu          sync.Mutex
+	byNamespace map[string]*writeCount
+}
+
+// writeCount is what the manager wrote in one namespace.
+type writeCount struct {
 	count   atomic.Int64
 	applies atomic.Int64
+}
+
+// in is the count of the manager's writes in namespace.
+func (w *writeCounter) in(namespace string) *writeCount {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.byNamespace == nil {
+		w.byNamespace = map[string]*writeCount{}
+	}
+	if w.byNamespace[namespace] == nil {
+		w.byNamespace[namespace] = &writeCount{}
+	}
+	return w.byNamespace[namespace]
 }
 
 func (w *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
@@ -172,9 +194,10 @@ func (w *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
 		case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
 			// Leader election and event recording are not reconciliation.
 			if !isBookkeeping(req.URL.Path) {
-				w.count.Add(1)
+				written := w.in(namespaceOf(req.URL.Path))
+				written.count.Add(1)
 				if strings.Contains(req.Header.Get("Content-Type"), "apply-patch") {
-					w.applies.Add(1)
+					written.applies.Add(1)
 				}
 			}
 		}
@@ -184,6 +207,24 @@ func (w *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
 
 func isBookkeeping(path string) bool {
 	return strings.Contains(path, "/leases") || strings.Contains(path, "/events")
+}
+
+// namespaceOf is the namespace of an API request path (/api/v1/namespaces/NS/... or
+// /apis/GROUP/VERSION/namespaces/NS/...), or "" for a cluster-scoped one.
+func namespaceOf(path string) string {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	switch {
+	case len(parts) > 0 && parts[0] == "api":
+		parts = parts[min(2, len(parts)):]
+	case len(parts) > 0 && parts[0] == "apis":
+		parts = parts[min(3, len(parts)):]
+	default:
+		return ""
+	}
+	if len(parts) >= 2 && parts[0] == "namespaces" {
+		return parts[1]
+	}
+	return ""
 }
 
 // reconciles is how many reconciles a controller of the manager has finished.

@@ -36,11 +36,9 @@ func parseCert(pemBytes []byte) *x509.Certificate {
 func mountsTLS(g Gomega, namespace, secret string) {
 	deployment := &appsv1.Deployment{}
 	g.Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), deployment)).To(Succeed())
-	mounted := false
-	for _, v := range deployment.Spec.Template.Spec.Volumes {
-		mounted = mounted || (v.Secret != nil && v.Secret.SecretName == secret)
-	}
-	g.Expect(mounted).To(BeTrue(), "the Deployment does not mount %s", secret)
+	g.Expect(deployment.Spec.Template.Spec.Volumes).To(ContainElement(
+		HaveField("VolumeSource.Secret", And(Not(BeNil()), HaveField("SecretName", secret)))),
+		"the Deployment does not mount %s", secret)
 	g.Expect(strings.Join(deployment.Spec.Template.Spec.Containers[0].Args, " ")).To(ContainSubstring("--tls-cert-file"))
 }
 
@@ -85,7 +83,7 @@ var _ = Describe("TLS", func() {
 			g.Expect(k8sClient.Get(ctx, key(namespace, "bank-bot-tls"), serving)).To(Succeed())
 			renewed := parseCert(serving.Data["tls.crt"])
 			g.Expect(renewed.SerialNumber).NotTo(Equal(leaf.SerialNumber))
-			g.Expect(renewed.NotAfter.After(leaf.NotAfter)).To(BeTrue())
+			g.Expect(renewed.NotAfter).To(BeTemporally(">", leaf.NotAfter))
 			g.Expect(pki.CheckPair(serving.Data["tls.crt"], serving.Data["tls.key"])).To(Succeed())
 		}).Should(Succeed())
 		again := &corev1.Secret{}

@@ -13,7 +13,6 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -27,13 +26,6 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/configfile"
 )
-
-func newNamespace() string {
-	GinkgoHelper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "bots-"}}
-	Expect(k8sClient.Create(ctx, ns)).To(Succeed())
-	return ns.Name
-}
 
 func basicSecret(namespace, name string) *corev1.Secret {
 	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
@@ -114,12 +106,12 @@ var _ = Describe("WebhookEndpoint controller", func() {
 		Expect(container.SecurityContext.AllowPrivilegeEscalation).To(Equal(ptr.To(false)))
 		Expect(container.SecurityContext.Capabilities.Drop).To(ContainElement(corev1.Capability("ALL")))
 		Expect(strings.Join(container.Args, " ")).To(ContainSubstring("serve --config"))
-		Expect(metav1.IsControlledBy(deployment, mustGetEndpoint(namespace, "bank-bot"))).To(BeTrue())
+		Expect(deployment).To(beControlledBy(mustGetEndpoint(namespace, "bank-bot")))
 
 		for _, obj := range []client.Object{&corev1.Service{}, &corev1.ServiceAccount{}, &policyv1.PodDisruptionBudget{}, &networkingv1.NetworkPolicy{}} {
 			Eventually(func() error { return k8sClient.Get(ctx, key(namespace, "bank-bot"), obj) }).Should(Succeed(), "%T", obj)
 		}
-		Expect(apierrors.IsNotFound(k8sClient.Get(ctx, key(namespace, "bank-bot"), &autoscalingv2.HorizontalPodAutoscaler{}))).To(BeTrue())
+		Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), &autoscalingv2.HorizontalPodAutoscaler{})).To(beNotFound())
 
 		Eventually(func(g Gomega) {
 			g.Expect(renderedConfig(g, namespace, "other-bot").Endpoints).To(HaveLen(1))
@@ -178,7 +170,7 @@ var _ = Describe("WebhookEndpoint controller", func() {
 			g.Expect(condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionFalse))
 			g.Expect(mustGetEndpoint(namespace, "bank-bot").Status.ObservedGeneration).To(BeZero(), "nothing of generation 1 is applied")
 		}).Should(Succeed())
-		Expect(apierrors.IsNotFound(k8sClient.Get(ctx, key(namespace, "bank-bot"), &appsv1.Deployment{}))).To(BeTrue(),
+		Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), &appsv1.Deployment{})).To(beNotFound(),
 			"no Deployment may roll out with a Secret it cannot mount")
 
 		// No retry is needed: the Secret watch brings the endpoint back.
@@ -201,9 +193,9 @@ var _ = Describe("WebhookEndpoint controller", func() {
 		}).Should(Succeed())
 
 		updateEndpoint(namespace, "bank-bot", func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.Spec.Autoscaling = nil })
-		Eventually(func() bool {
-			return apierrors.IsNotFound(k8sClient.Get(ctx, key(namespace, "bank-bot"), &autoscalingv2.HorizontalPodAutoscaler{}))
-		}).Should(BeTrue())
+		Eventually(func() error {
+			return k8sClient.Get(ctx, key(namespace, "bank-bot"), &autoscalingv2.HorizontalPodAutoscaler{})
+		}).Should(beNotFound())
 
 		updateEndpoint(namespace, "bank-bot", func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.Spec.Suspend = true })
 		Eventually(func(g Gomega) {
@@ -214,10 +206,11 @@ var _ = Describe("WebhookEndpoint controller", func() {
 	})
 
 	It("exposes the endpoint through a Gateway API HTTPRoute and removes it when no longer wanted", func() {
+		infra := newNamespace() // the Gateway's
 		Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
 		endpoint := bankEndpoint(namespace)
 		endpoint.Spec.HTTPRoute = &fulfillmentv1alpha1.HTTPRouteSettings{
-			ParentRefs: []fulfillmentv1alpha1.ParentReference{{Name: "public", Namespace: ptr.To("infra")}},
+			ParentRefs: []fulfillmentv1alpha1.ParentReference{{Name: "public", Namespace: ptr.To(infra)}},
 			Hostnames:  []string{"bank.example.com"},
 		}
 		Expect(k8sClient.Create(ctx, endpoint)).To(Succeed())
@@ -227,18 +220,15 @@ var _ = Describe("WebhookEndpoint controller", func() {
 		Expect(string(route.Spec.ParentRefs[0].Name)).To(Equal("public"))
 		Expect(route.Spec.Hostnames).To(ConsistOf(gatewayv1.Hostname("bank.example.com")))
 		Expect(string(route.Spec.Rules[0].BackendRefs[0].Name)).To(Equal("bank-bot"))
-		// Gateway infra/public does not exist: what it would serve is unknown, so there is no external URL.
+		// The Gateway public does not exist: what it would serve is unknown, so there is no external URL.
 		Eventually(func(g Gomega) {
 			e := mustGetEndpoint(namespace, "bank-bot")
 			g.Expect(e.Status.ObservedGeneration).To(Equal(e.Generation))
 			g.Expect(e.Status.ExternalURL).To(BeEmpty())
 		}).Should(Succeed())
 		// Its HTTP listener on port 8080 makes the URL http with the port (an HTTPS listener would be preferred).
-		if err := k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "infra"}}); !apierrors.IsAlreadyExists(err) {
-			Expect(err).NotTo(HaveOccurred())
-		}
 		Expect(k8sClient.Create(ctx, &gatewayv1.Gateway{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "infra", Name: "public"},
+			ObjectMeta: metav1.ObjectMeta{Namespace: infra, Name: "public"},
 			Spec: gatewayv1.GatewaySpec{GatewayClassName: "example", Listeners: []gatewayv1.Listener{
 				{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: 8080}}},
 		})).To(Succeed())
@@ -248,9 +238,9 @@ var _ = Describe("WebhookEndpoint controller", func() {
 		}).Should(Succeed())
 
 		updateEndpoint(namespace, "bank-bot", func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.Spec.HTTPRoute = nil })
-		Eventually(func() bool {
-			return apierrors.IsNotFound(k8sClient.Get(ctx, key(namespace, "bank-bot"), &gatewayv1.HTTPRoute{}))
-		}).Should(BeTrue())
+		Eventually(func() error {
+			return k8sClient.Get(ctx, key(namespace, "bank-bot"), &gatewayv1.HTTPRoute{})
+		}).Should(beNotFound())
 	})
 
 	It("generates and rotates the HMAC key, keeping the previous one through the grace period", func() {
@@ -302,13 +292,11 @@ var _ = Describe("WebhookEndpoint controller", func() {
 		events := &eventsv1.EventList{}
 		Expect(k8sClient.List(ctx, events, client.InNamespace(namespace))).To(Succeed())
 		Expect(events.Items).NotTo(BeEmpty())
-		rotated := false
 		for _, event := range events.Items {
 			Expect(event.Note).NotTo(ContainSubstring(first))
 			Expect(event.Note).NotTo(ContainSubstring(second))
-			rotated = rotated || event.Reason == "KeyRotated"
 		}
-		Expect(rotated).To(BeTrue(), "no KeyRotated event")
+		Expect(events.Items).To(ContainElement(HaveField("Reason", "KeyRotated")), "no KeyRotated event")
 	})
 
 	It("rotates the generated HMAC key once per fulfillment.dev/rotate-key token", func() {
@@ -436,11 +424,12 @@ var _ = Describe("WebhookEndpoint controller", func() {
 			g.Expect(ready).NotTo(BeNil())
 			g.Expect(ready.Status).To(Equal(metav1.ConditionTrue))
 		}).Should(Succeed())
-		waitForQuiet()
+		waitForQuiet(namespace)
 
 		// An owned object changes in a way that is not the operator's (an annotation of someone else's): the
 		// endpoint is reconciled and finds everything as it wants it.
-		before, applies, written := reconciles("webhookendpoint"), writes.applies.Load(), writes.count.Load()
+		inNamespace := writes.in(namespace)
+		before, applies, written := reconciles("webhookendpoint"), inNamespace.applies.Load(), inNamespace.count.Load()
 		serviceAccount := &corev1.ServiceAccount{}
 		Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), serviceAccount)).To(Succeed())
 		patch := client.MergeFrom(serviceAccount.DeepCopy())
@@ -448,13 +437,13 @@ var _ = Describe("WebhookEndpoint controller", func() {
 		Expect(k8sClient.Patch(ctx, serviceAccount, patch)).To(Succeed())
 		Eventually(func() float64 { return reconciles("webhookendpoint") }).Should(BeNumerically(">", before))
 		Consistently(func(g Gomega) {
-			g.Expect(writes.applies.Load()).To(Equal(applies), "applies")
-			g.Expect(writes.count.Load()).To(Equal(written), "writes")
+			g.Expect(inNamespace.applies.Load()).To(Equal(applies), "applies")
+			g.Expect(inNamespace.count.Load()).To(Equal(written), "writes")
 		}, 2*time.Second, 100*time.Millisecond).Should(Succeed())
 
 		// A hand edit of a field the operator sets is put back with one apply, of that object only.
 		expectHandEditedImagePutBack(namespace, "bank-bot")
-		Consistently(func() int64 { return writes.applies.Load() }, time.Second, 100*time.Millisecond).Should(Equal(applies + 1))
+		Consistently(inNamespace.applies.Load, time.Second, 100*time.Millisecond).Should(Equal(applies + 1))
 	})
 
 	It("puts back a key added by hand to a map the API treats as a whole (nodeSelector)", func() {
@@ -464,7 +453,7 @@ var _ = Describe("WebhookEndpoint controller", func() {
 		Expect(k8sClient.Create(ctx, endpoint)).To(Succeed())
 		deployment := &appsv1.Deployment{}
 		Eventually(func() error { return k8sClient.Get(ctx, key(namespace, "bank-bot"), deployment) }).Should(Succeed())
-		waitForQuiet()
+		waitForQuiet(namespace)
 
 		// Every value the operator set is still there, only the ownership of the atomic map moved.
 		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -507,7 +496,8 @@ var _ = Describe("WebhookEndpoint controller", func() {
 		}).Should(Succeed())
 
 		// Converged: over a quiet period the operator writes nothing.
-		Consistently(func() int64 { return writes.count.Load() }, 3*time.Second, 100*time.Millisecond).Should(Equal(writes.count.Load()))
+		inNamespace := writes.in(namespace)
+		Consistently(inNamespace.count.Load, 3*time.Second, 100*time.Millisecond).Should(Equal(inNamespace.count.Load()))
 	})
 })
 
@@ -536,14 +526,15 @@ func updateEndpoint(namespace, name string, mutate func(*fulfillmentv1alpha1.Web
 	})).To(Succeed())
 }
 
-// waitForQuiet waits until the manager has written nothing for a second.
-func waitForQuiet() {
+// waitForQuiet waits until the manager has written nothing in namespace for a second.
+func waitForQuiet(namespace string) {
 	GinkgoHelper()
-	Eventually(func() bool {
-		before := writes.count.Load()
+	inNamespace := writes.in(namespace)
+	Eventually(func(g Gomega) {
+		before := inNamespace.count.Load()
 		time.Sleep(time.Second)
-		return writes.count.Load() == before
-	}).WithTimeout(30 * time.Second).Should(BeTrue())
+		g.Expect(inNamespace.count.Load()).To(Equal(before), "writes in namespace %s within a second", namespace)
+	}).WithTimeout(30 * time.Second).Should(Succeed())
 }
 
 // setAnnotation sets an annotation on an endpoint, or removes it when value is "".

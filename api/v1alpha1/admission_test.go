@@ -76,10 +76,15 @@ func createIn(namespace string, obj *unstructured.Unstructured) error {
 	return k8sClient.Create(ctx, obj)
 }
 
+// newNamespace creates a namespace of the spec's own and deletes it when the spec ends, so that no spec sees
+// another's objects.
 func newNamespace(prefix string) string {
 	GinkgoHelper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix + "-"}}
 	Expect(k8sClient.Create(ctx, ns)).To(Succeed())
+	DeferCleanup(func(cleanup SpecContext) {
+		Expect(client.IgnoreNotFound(k8sClient.Delete(cleanup, ns))).To(Succeed())
+	})
 	return ns.Name
 }
 
@@ -307,16 +312,23 @@ var _ = Describe("Admission", func() {
 			`spec: {respond: null, call: {url: "http://[fd00::1]:8080/accounts/${params.account}?q=${request.text}"}}`),
 	)
 
-	It("keeps a Local queue's delivery: its pods' volumes hold acknowledged events", func() {
-		local := patched(validEndpoint, `spec: {delivery: {mode: Async}}`)
-		Expect(createIn(namespace, local)).To(Succeed())
-		for _, patch := range []string{`{"spec":{"delivery":{"mode":"Sync"}}}`,
-			`{"spec":{"redis":{"url":"redis://r:6379"},"delivery":{"queue":"Redis"}}}`, `{"spec":{"delivery":null}}`} {
-			err := k8sClient.Patch(ctx, local.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(patch)))
+	// A Local queue's pods' volumes hold acknowledged events: an endpoint keeps its Local queue.
+	DescribeTable("keeps a Local queue's delivery",
+		func(patch string) {
+			local := patched(validEndpoint, `spec: {delivery: {mode: Async}}`)
+			Expect(createIn(namespace, local)).To(Succeed())
+			err := k8sClient.Patch(ctx, local, client.RawPatch(types.MergePatchType, []byte(patch)))
 			Expect(err).To(HaveOccurred(), "the API server let %s leave the Local queue", patch)
 			Expect(err.Error()).To(ContainSubstring("an Async endpoint with a Local queue keeps it"))
-		}
-		// Its other settings change freely, and other endpoints may move to a Local queue.
+		},
+		Entry("back to Sync", `{"spec":{"delivery":{"mode":"Sync"}}}`),
+		Entry("to a Redis queue", `{"spec":{"redis":{"url":"redis://r:6379"},"delivery":{"queue":"Redis"}}}`),
+		Entry("delivery left out", `{"spec":{"delivery":null}}`),
+	)
+
+	It("lets a Local queue's other settings change, and other endpoints move to a Local queue", func() {
+		local := patched(validEndpoint, `spec: {delivery: {mode: Async}}`)
+		Expect(createIn(namespace, local)).To(Succeed())
 		Expect(k8sClient.Patch(ctx, local.DeepCopy(), client.RawPatch(types.MergePatchType,
 			[]byte(`{"spec":{"delivery":{"maxAttempts":20,"storage":{"size":"2Gi"}}}}`)))).To(Succeed())
 		synchronous := patched(validEndpoint, `{}`)
@@ -325,27 +337,33 @@ var _ = Describe("Admission", func() {
 			[]byte(`{"spec":{"delivery":{"mode":"Async"}}}`)))).To(Succeed())
 	})
 
-	It("admits only paths whose rendered Ingress the Ingress API accepts", func() {
-		ingressFor := func(path string) *networkingv1.Ingress {
-			endpoint := &fulfillmentv1alpha1.WebhookEndpoint{
-				ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "bot", UID: "uid"},
-				Spec: fulfillmentv1alpha1.WebhookEndpointSpec{Dialect: fulfillmentv1alpha1.DialectGeneric, Path: path,
-					Ingress: &fulfillmentv1alpha1.IngressSettings{Host: "bot.example.com"}},
-			}
-			ingress := controllers.DesiredIngress(endpoint)
-			ingress.OwnerReferences = nil
-			return ingress
+	// Admission admits only paths whose rendered Ingress the Ingress API accepts.
+	ingressFor := func(path string) *networkingv1.Ingress {
+		endpoint := &fulfillmentv1alpha1.WebhookEndpoint{
+			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "bot", UID: "uid"},
+			Spec: fulfillmentv1alpha1.WebhookEndpointSpec{Dialect: fulfillmentv1alpha1.DialectGeneric, Path: path,
+				Ingress: &fulfillmentv1alpha1.IngressSettings{Host: "bot.example.com"}},
 		}
-		for _, path := range []string{"/webhook", "/", "/hooks/", "/a-b._~!$&'()*+,;=:@/c", "/v1.2/..hidden/a.b./.well-known"} {
+		ingress := controllers.DesiredIngress(endpoint)
+		ingress.OwnerReferences = nil
+		return ingress
+	}
+	DescribeTable("admits a path whose rendered Ingress the Ingress API accepts",
+		func(path string) {
 			Expect(createIn(namespace, patched(validEndpoint, `{spec: {path: "`+path+`"}}`))).To(Succeed(), path)
 			Expect(k8sClient.Create(ctx, ingressFor(path), client.DryRunAll)).To(Succeed(), "the Ingress API refuses admitted path %s", path)
-		}
-		// What the Ingress API refuses is refused at admission already.
-		for _, path := range []string{"//hooks", "/a/./b", "/a/../b", "/a/.", "/a/..", "/x%2Fy", "/x%2fy"} {
+		},
+		Entry(nil, "/webhook"), Entry(nil, "/"), Entry(nil, "/hooks/"), Entry(nil, "/a-b._~!$&'()*+,;=:@/c"),
+		Entry(nil, "/v1.2/..hidden/a.b./.well-known"),
+	)
+	DescribeTable("refuses at admission a path the Ingress API refuses",
+		func(path string) {
 			Expect(k8sClient.Create(ctx, ingressFor(path), client.DryRunAll)).NotTo(Succeed(), "the Ingress API accepts %s", path)
 			Expect(createIn(namespace, patched(validEndpoint, `{spec: {path: "`+path+`"}}`))).NotTo(Succeed(), path)
-		}
-	})
+		},
+		Entry(nil, "//hooks"), Entry(nil, "/a/./b"), Entry(nil, "/a/../b"), Entry(nil, "/a/."), Entry(nil, "/a/.."),
+		Entry(nil, "/x%2Fy"), Entry(nil, "/x%2fy"),
+	)
 
 	It("accepts an endpoint that uses every feature together", func() {
 		Expect(createIn(namespace, patched(validEndpoint, `

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -72,11 +71,7 @@ func runScenario(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	gatewayAPI, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api").Output()
-	if err != nil {
-		b.Fatalf("locating the Gateway API module: %v", err)
-	}
-	env := testenv.New(filepath.Join(strings.TrimSpace(string(gatewayAPI)), "config", "crd", "standard", "gateway.networking.k8s.io_httproutes.yaml"))
+	env := testenv.New(testenv.ExternalCRD("gateway.networking.k8s.io_httproutes.yaml"))
 	// 300 ClusterIP Services do not fit envtest's default /24 service range (254 addresses): a /16 does.
 	env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.0.0.0/16")
 	cfg, err := testenv.Start(env)

@@ -18,6 +18,12 @@ func RepoRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
+// ExternalCRD is the path of a third-party CRD (Gateway API, cert-manager) that hack/external-crds.sh copied into
+// bin/crds, so that a suite installs the real schema without downloading a module when it starts.
+func ExternalCRD(file string) string {
+	return filepath.Join(RepoRoot(), "bin", "crds", file)
+}
+
 // New returns an envtest environment that installs the project's CRDs and any extra CRD paths. It uses
 // KUBEBUILDER_ASSETS when set and bin/k8s otherwise.
 func New(extraCRDPaths ...string) *envtest.Environment {
@@ -28,8 +34,8 @@ func New(extraCRDPaths ...string) *envtest.Environment {
 	}
 }
 
-// Start starts env after checking that the binaries exist, so that a missing build says how to fix it instead
-// of failing deep inside envtest.
+// Start starts env after checking that the binaries and the CRDs exist, so that a missing build says how to fix
+// it instead of failing deep inside envtest.
 func Start(env *envtest.Environment) (*rest.Config, error) {
 	dir := os.Getenv("KUBEBUILDER_ASSETS")
 	if dir == "" {
@@ -39,6 +45,11 @@ func Start(env *envtest.Environment) (*rest.Config, error) {
 		if _, err := os.Stat(filepath.Join(dir, binary)); err != nil {
 			return nil, fmt.Errorf("envtest binary %s not found in %s: run `make envtest` (or hack/build-envtest.sh) "+
 				"to build it, or set KUBEBUILDER_ASSETS", binary, dir)
+		}
+	}
+	for _, path := range env.CRDDirectoryPaths {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("CRD path %s not found (`make envtest` copies the third-party CRDs into bin/crds)", path)
 		}
 	}
 	return env.Start()
