@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
-	"github.com/fulfillment-dev/fulfillment-operator/controllers"
 	"github.com/fulfillment-dev/fulfillment-operator/controllers/pki"
 )
 
@@ -142,7 +141,7 @@ var _ = Describe("TLS", func() {
 		Eventually(func(g Gomega) {
 			reconciling := condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionReconciling)
 			g.Expect(reconciling).NotTo(BeNil())
-			g.Expect(reconciling.Reason).To(Equal(controllers.ReasonSecretNotFound))
+			g.Expect(reconciling.Reason).To(Equal(fulfillmentv1alpha1.ReasonSecretNotFound))
 			g.Expect(reconciling.Message).To(ContainSubstring("bank-tls"))
 		}).Should(Succeed())
 		caCert, caKey, err := pki.NewCA("my CA", clock.Now(), 24*time.Hour)

@@ -119,8 +119,8 @@ func (r *WebhookEndpointReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	switch {
 	case errors.As(err, &conflict):
 		// Before *applyError: an apply stopped by the ownership check is wrapped as one.
-		facts.StalledReason, facts.StalledMessage = ReasonObjectConflict, conflict.Error()
-		stalled = &stalledError{reason: ReasonObjectConflict, message: conflict.Error()}
+		facts.StalledReason, facts.StalledMessage = fulfillmentv1alpha1.ReasonObjectConflict, conflict.Error()
+		stalled = &stalledError{reason: fulfillmentv1alpha1.ReasonObjectConflict, message: conflict.Error()}
 	case errors.As(err, &stalled):
 		facts.StalledReason, facts.StalledMessage = stalled.reason, stalled.message
 	case errors.As(err, &refused):
@@ -251,7 +251,7 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 	}
 	if len(unlabelled) > 0 {
 		// The pods would mount them: refused until the user labels them or points elsewhere.
-		return facts, 0, &stalledError{reason: ReasonRefNotPermitted, message: secretsCheck(endpoint, nil, unlabelled, nil).message}
+		return facts, 0, &stalledError{reason: fulfillmentv1alpha1.ReasonRefNotPermitted, message: secretsCheck(endpoint, nil, unlabelled, nil).message}
 	}
 	if len(invalid) > 0 {
 		// The pods could not load the configuration: nothing changes until the Secret does (its watch brings
@@ -291,7 +291,7 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 	retirement := r.planWorkloads(endpoint, &facts, reports)
 	data, hash, err := RenderConfig(endpoint, accepted, retirement.drain)
 	if err != nil {
-		return facts, 0, &stalledError{reason: "InvalidConfiguration", message: "rendering the configuration: " + err.Error()}
+		return facts, 0, &stalledError{reason: fulfillmentv1alpha1.ReasonInvalidConfiguration, message: "rendering the configuration: " + err.Error()}
 	}
 	// The pods mount the serving certificate; one cert-manager has not issued yet is mounted by name and the
 	// pods start once it exists.
@@ -359,7 +359,7 @@ func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoi
 	if route := DesiredHTTPRoute(endpoint); route != nil {
 		if _, err := applyIfChanged(ctx, r.Client, r.cache(), route); err != nil {
 			if meta.IsNoMatchError(err) {
-				return facts, 0, &stalledError{reason: "GatewayAPINotInstalled",
+				return facts, 0, &stalledError{reason: fulfillmentv1alpha1.ReasonGatewayAPINotInstalled,
 					message: "spec.httpRoute needs the Gateway API CRDs (gateway.networking.k8s.io), which are not installed"}
 			}
 			return facts, 0, &applyError{err: err}
@@ -550,7 +550,7 @@ func (r *WebhookEndpointReconciler) warnQueueAtRisk(endpoint *fulfillmentv1alpha
 	if before != nil && before.Status == after.Status && before.Reason == after.Reason {
 		return
 	}
-	r.Recorder.Eventf(endpoint, nil, corev1.EventTypeWarning, ReasonEventsAtRisk, "Reconcile", "%s", after.Message)
+	r.Recorder.Eventf(endpoint, nil, corev1.EventTypeWarning, fulfillmentv1alpha1.ReasonEventsAtRisk, "Reconcile", "%s", after.Message)
 }
 
 // suspend scales the Deployment to zero and changes nothing else.

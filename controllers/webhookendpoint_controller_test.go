@@ -171,7 +171,7 @@ var _ = Describe("WebhookEndpoint controller", func() {
 			reconciling := condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionReconciling)
 			g.Expect(reconciling).NotTo(BeNil())
 			g.Expect(reconciling.Status).To(Equal(metav1.ConditionTrue))
-			g.Expect(reconciling.Reason).To(Equal(controllers.ReasonSecretNotFound))
+			g.Expect(reconciling.Reason).To(Equal(fulfillmentv1alpha1.ReasonSecretNotFound))
 			g.Expect(reconciling.Message).To(ContainSubstring("Secret bank-basic not found"))
 			g.Expect(condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionStalled)).To(BeNil())
 			g.Expect(condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionFalse))
