@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -29,7 +30,8 @@ type IntentRouteReconciler struct {
 	Client   client.Client
 	Recorder events.EventRecorder
 	Env      *expr.Env
-	Now      func() (now metav1.Time)
+	// Clock tells the time of condition transitions.
+	Clock clock.PassiveClock
 	// RequireSecretLabel refuses Secrets without LabelSecretReference (--require-secret-reference-label).
 	RequireSecretLabel bool
 	// Secrets checks the keys the call headers read (shared with the endpoint reconciler).
@@ -74,7 +76,7 @@ func (r *IntentRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 			acceptance.Accepted, acceptance.Reason, acceptance.Message = false, fulfillmentv1alpha1.ReasonConfigurationTooLarge, tooLarge
 		}
 	}
-	status := ComputeRouteStatus(route, acceptance, r.Now())
+	status := ComputeRouteStatus(route, acceptance, metav1.NewTime(r.Clock.Now()))
 	if equality.Semantic.DeepEqual(status, route.Status) {
 		return ctrl.Result{}, nil
 	}

@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
@@ -308,7 +310,7 @@ func TestAFailedOwnershipReadIsAReadFailure(t *testing.T) {
 		}
 		return c.Get(ctx, key, obj, opts...)
 	}})
-	r.Now = func() time.Time { return now.Time }
+	r.Clock = clocktesting.NewFakeClock(now.Time)
 
 	if _, err := r.Reconcile(context.Background(), reconcile.Request{NamespacedName: client.ObjectKeyFromObject(endpoint)}); err == nil {
 		t.Fatal("Reconcile = nil, want the read error, retried with backoff")
@@ -348,5 +350,5 @@ func fakeReconciler(t *testing.T, endpoint *fulfillmentv1alpha1.WebhookEndpoint,
 		}).
 		WithInterceptorFuncs(funcs).Build()
 	recorder := events.NewFakeRecorder(10)
-	return &WebhookEndpointReconciler{Client: c, Cache: c, APIReader: c, Recorder: recorder, Now: time.Now}, c, recorder
+	return &WebhookEndpointReconciler{Client: c, Cache: c, APIReader: c, Recorder: recorder, Clock: clock.RealClock{}}, c, recorder
 }

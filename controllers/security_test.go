@@ -39,7 +39,7 @@ const strictNamespace = "strict-secrets"
 // spec ends.
 func startStrictManager() {
 	GinkgoHelper()
-	startManagerIn(strictNamespace, controllers.Options{Image: image, Now: clock.Now, RequireSecretLabel: true}, nil)
+	startManagerIn(strictNamespace, controllers.Options{Image: image, Clock: clock, RequireSecretLabel: true}, nil)
 }
 
 // startManagerIn runs a second manager with the operator's identity, watching only namespace (which the

@@ -34,7 +34,7 @@ const faultyNamespace = "faulty-reads"
 // IntentRoutes while failLists is true, until the spec ends.
 func startFaultyManager(failLists *atomic.Bool) {
 	GinkgoHelper()
-	startManagerIn(faultyNamespace, controllers.Options{Image: image, Now: clock.Now}, func(config *rest.Config, options client.Options) (client.Client, error) {
+	startManagerIn(faultyNamespace, controllers.Options{Image: image, Clock: clock}, func(config *rest.Config, options client.Options) (client.Client, error) {
 		c, err := client.NewWithWatch(config, options)
 		if err != nil {
 			return nil, err

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -46,7 +46,7 @@ var (
 	cancel        context.CancelFunc
 	testEnv       *envtest.Environment
 	k8sClient     client.Client
-	clock         = &fakeClock{now: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+	clock         = clocktesting.NewFakeClock(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
 	writes        = &writeCounter{}
 )
 
@@ -127,7 +127,7 @@ var _ = BeforeSuite(func() {
 				fields.OneTermNotEqualSelector("metadata.namespace", faultyNamespace))}},
 			ByObject: controllers.CacheByObject()}})
 	Expect(err).NotTo(HaveOccurred())
-	Expect(controllers.Setup(ctx, mgr, controllers.Options{Image: image, Now: clock.Now,
+	Expect(controllers.Setup(ctx, mgr, controllers.Options{Image: image, Clock: clock,
 		PodReports: &controllers.PodReportReader{}})).To(Succeed())
 	go func() {
 		defer GinkgoRecover()
@@ -141,23 +141,6 @@ var _ = AfterSuite(func() {
 		Expect(testEnv.Stop()).To(Succeed())
 	}
 })
-
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // writeCounter counts the manager's requests that change something (create, update, patch, apply, delete),
 // and among them the server-side applies.

@@ -106,7 +106,7 @@ func (r *WebhookEndpointReconciler) readSecret(ctx context.Context, namespace, n
 // reconcileSelfSigned runs the endpoint's own CA: it creates the CA once, issues the serving certificate and
 // renews it before it expires, and publishes the CA for callers to trust.
 func (r *WebhookEndpointReconciler) reconcileSelfSigned(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint) (tlsFacts, error) {
-	now := r.Now()
+	now := r.Clock.Now()
 	caSecret, err := r.readSecret(ctx, endpoint.Namespace, CASecretName(endpoint))
 	if err != nil {
 		return tlsFacts{}, err

@@ -78,7 +78,7 @@ var _ = Describe("TLS", func() {
 		}).Should(Succeed())
 
 		// Past two thirds of its life the certificate is renewed by the same CA, before it expires.
-		clock.Advance(90 * time.Minute)
+		clock.Step(90 * time.Minute)
 		touch(namespace, "bank-bot")
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, key(namespace, "bank-bot-tls"), serving)).To(Succeed())

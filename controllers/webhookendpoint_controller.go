@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -50,8 +51,8 @@ type WebhookEndpointReconciler struct {
 	// Image of the fulfillment pods.
 	Image string
 	Env   *expr.Env
-	// Now is the clock (time.Now in production).
-	Now func() time.Time
+	// Clock tells the time of key rotations, certificate renewals and condition transitions.
+	Clock clock.PassiveClock
 
 	// ignoredRotateKey remembers, per endpoint, the AnnotationRotateKey token last warned about on an endpoint
 	// whose key the operator does not generate (types.NamespacedName -> warnedAbout), so that each token is
@@ -451,7 +452,7 @@ func (r *WebhookEndpointReconciler) reconcileHMACKeys(ctx context.Context, endpo
 		}
 	}
 	requested := endpoint.Annotations[AnnotationRotateKey]
-	state, err := DesiredHMACKeys(endpoint, existing, r.Now(), requested, auth.GenerateHMACKey)
+	state, err := DesiredHMACKeys(endpoint, existing, r.Clock.Now(), requested, auth.GenerateHMACKey)
 	if err != nil {
 		return state, err
 	}
@@ -642,7 +643,7 @@ func (r *WebhookEndpointReconciler) cache() client.Reader {
 
 // updateStatus writes the status when it changed, and records the transitions a person cares about.
 func (r *WebhookEndpointReconciler) updateStatus(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts EndpointFacts) error {
-	status := ComputeEndpointStatus(endpoint, facts, metav1.NewTime(r.Now()))
+	status := ComputeEndpointStatus(endpoint, facts, metav1.NewTime(r.Clock.Now()))
 	if equality.Semantic.DeepEqual(status, endpoint.Status) {
 		return nil
 	}

@@ -272,7 +272,7 @@ var _ = Describe("WebhookEndpoint controller", func() {
 		first := string(secret.Data["secret"])
 
 		// A day later, a reconcile (here caused by a spec change) rotates: both keys are valid.
-		clock.Advance(25 * time.Hour)
+		clock.Step(25 * time.Hour)
 		touch(namespace, "payments")
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, key(namespace, "payments-hmac"), secret)).To(Succeed())
@@ -287,7 +287,7 @@ var _ = Describe("WebhookEndpoint controller", func() {
 		}).Should(Succeed())
 
 		// After the grace period only the new key is valid.
-		clock.Advance(2 * time.Hour)
+		clock.Step(2 * time.Hour)
 		touch(namespace, "payments")
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, key(namespace, "payments-hmac"), secret)).To(Succeed())
@@ -328,7 +328,7 @@ var _ = Describe("WebhookEndpoint controller", func() {
 		first := string(secret.Data["secret"])
 		Expect(secret.Data).NotTo(HaveKey("previous"))
 
-		clock.Advance(time.Minute)
+		clock.Step(time.Minute)
 		const token = "2026-11-26T12:01:00Z"
 		setAnnotation(namespace, "orders", controllers.AnnotationRotateKey, token)
 		Eventually(func(g Gomega) {
