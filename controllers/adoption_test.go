@@ -139,7 +139,7 @@ var _ = Describe("Objects the operator does not own", Ordered, func() {
 			c := stalled(g, namespace, "own")
 			g.Expect(c).NotTo(BeNil())
 			g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
-			g.Expect(c.Reason).To(Equal(controllers.ReasonObjectConflict))
+			g.Expect(c.Reason).To(Equal(fulfillmentv1alpha1.ReasonObjectConflict))
 			for _, object := range []string{"Service own ", "ConfigMap own-config ", "Secret own-hmac ", "Deployment own "} {
 				g.Expect(c.Message).To(ContainSubstring(object))
 			}
@@ -147,13 +147,13 @@ var _ = Describe("Objects the operator does not own", Ordered, func() {
 			g.Expect(c.Message).To(ContainSubstring("Rename the WebhookEndpoint, or delete or rename the object"))
 			ready := condition(g, namespace, "own", fulfillmentv1alpha1.ConditionReady)
 			g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
-			g.Expect(ready.Reason).To(Equal(controllers.ReasonObjectConflict))
+			g.Expect(ready.Reason).To(Equal(fulfillmentv1alpha1.ReasonObjectConflict))
 			g.Expect(ready.Message).NotTo(ContainSubstring("serving"))
 			available := condition(g, namespace, "own", fulfillmentv1alpha1.ConditionDeploymentAvailable)
 			g.Expect(available.Status).To(Equal(metav1.ConditionFalse))
-			g.Expect(available.Reason).To(Equal(controllers.ReasonObjectConflict))
+			g.Expect(available.Reason).To(Equal(fulfillmentv1alpha1.ReasonObjectConflict))
 		}).Should(Succeed())
-		Expect(warnings(Default, namespace, "own", controllers.ReasonObjectConflict)).To(HaveLen(1))
+		Expect(warnings(Default, namespace, "own", fulfillmentv1alpha1.ReasonObjectConflict)).To(HaveLen(1))
 		Consistently(func(g Gomega) { g.Expect(snapshot(g, objects)).To(Equal(before)) }, 2*time.Second).Should(Succeed())
 
 		Expect(k8sClient.Delete(ctx, endpoint)).To(Succeed())
@@ -216,13 +216,13 @@ var _ = Describe("Events", func() {
 		namespace := newNamespace()
 		Expect(k8sClient.Create(ctx, hmacEndpoint(namespace, "quiet"))).To(Succeed())
 		Eventually(func(g Gomega) {
-			g.Expect(eventTypes(g, namespace, "quiet")[corev1.EventTypeNormal]).To(ContainElement(controllers.ReasonRollingOut))
+			g.Expect(eventTypes(g, namespace, "quiet")[corev1.EventTypeNormal]).To(ContainElement(fulfillmentv1alpha1.ReasonRollingOut))
 		}).Should(Succeed())
 		Eventually(func(g Gomega) {
 			playDeploymentController(g, namespace, "quiet")
 			ready := condition(g, namespace, "quiet", fulfillmentv1alpha1.ConditionReady)
 			g.Expect(ready.Status).To(Equal(metav1.ConditionTrue))
-			g.Expect(eventTypes(g, namespace, "quiet")[corev1.EventTypeNormal]).To(ContainElements(controllers.ReasonAvailable, "KeyGenerated"))
+			g.Expect(eventTypes(g, namespace, "quiet")[corev1.EventTypeNormal]).To(ContainElements(fulfillmentv1alpha1.ReasonAvailable, "KeyGenerated"))
 		}).Should(Succeed())
 		Consistently(func(g Gomega) {
 			g.Expect(eventTypes(g, namespace, "quiet")[corev1.EventTypeWarning]).To(BeEmpty())
@@ -299,7 +299,7 @@ var _ = Describe("A namespace being deleted", func() {
 		Eventually(func(g Gomega) {
 			ready := condition(g, namespace, "going", fulfillmentv1alpha1.ConditionReady)
 			g.Expect(ready).NotTo(BeNil())
-			g.Expect(ready.Reason).To(Equal(controllers.ReasonRollingOut))
+			g.Expect(ready.Reason).To(Equal(fulfillmentv1alpha1.ReasonRollingOut))
 		}).Should(Succeed())
 		statusVersion := mustGetEndpoint(namespace, "going").ResourceVersion
 

@@ -1,19 +1,21 @@
 package controllers
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+	"sigs.k8s.io/structured-merge-diff/v6/value"
 )
 
 // apply writes obj with server-side apply as the operator's field manager, taking over fields a person changed
@@ -39,10 +41,11 @@ func apply(ctx context.Context, c client.Client, obj client.Object) error {
 //     alone cannot tell our old field from someone else's.
 //  2. Every field we set has the same value in the cached object (extra fields, defaults and status are
 //     ignored). This catches a hand-edited value (an image) and a deleted object (not in the cache).
-//  3. Our field manager's Apply entry in managedFields still owns every field we set. A person's edit of one
-//     of our fields moves its ownership to them, even when the value ends up looking the same to check 2: a
-//     key added to a map the API treats as atomic (nodeSelector), a field added inside an atomic list item.
-//     Only our own apply takes it back.
+//  3. Our field manager's Apply entry in managedFields (read as structured-merge-diff's fieldpath.Set, the
+//     API server's own representation) still owns every field we set. A person's edit of one of our fields
+//     moves its ownership to them, even when the value ends up looking the same to check 2: a key added to a
+//     map the API treats as atomic (nodeSelector), a field added inside an atomic list item. Only our own
+//     apply takes it back.
 //
 // Anything unexpected (no managedFields because a cache transform strips them, a list shape the walk does
 // not know) fails a check and falls back to the apply, which is always correct: a wrong check costs a
@@ -147,19 +150,9 @@ func appliedAlready(desired *unstructured.Unstructured, current client.Object) (
 	if current.GetAnnotations()[AnnotationAppliedHash] != desired.GetAnnotations()[AnnotationAppliedHash] {
 		return false, nil
 	}
-	var ours *metav1.ManagedFieldsEntry
-	for i, entry := range current.GetManagedFields() {
-		if entry.Manager == FieldOwner && entry.Operation == metav1.ManagedFieldsOperationApply &&
-			entry.Subresource == "" && entry.APIVersion == desired.GetAPIVersion() && entry.FieldsV1 != nil {
-			ours = &current.GetManagedFields()[i]
-		}
-	}
-	if ours == nil {
+	owned, ok := ourAppliedFields(current, desired.GetAPIVersion())
+	if !ok {
 		return false, nil
-	}
-	var owned map[string]any
-	if err := json.Unmarshal(ours.FieldsV1.GetRawBytes(), &owned); err != nil {
-		return false, nil //nolint:nilerr // unreadable managedFields: apply, which is always right
 	}
 
 	// Identity is not compared: a typed object read from the cache has no apiVersion and kind, and managed
@@ -180,6 +173,26 @@ func appliedAlready(desired *unstructured.Unstructured, current client.Object) (
 		}
 	}
 	return containsValues(have, want) && ownsFields(owned, want), nil
+}
+
+// ourAppliedFields is the set of fields the operator's last apply of obj at apiVersion owns, decoded from its
+// managedFields entry; ok is false without one, or when it cannot be read.
+func ourAppliedFields(obj client.Object, apiVersion string) (owned *fieldpath.Set, ok bool) {
+	var ours *metav1.ManagedFieldsEntry
+	for i, entry := range obj.GetManagedFields() {
+		if entry.Manager == FieldOwner && entry.Operation == metav1.ManagedFieldsOperationApply &&
+			entry.Subresource == "" && entry.APIVersion == apiVersion && entry.FieldsV1 != nil {
+			ours = &obj.GetManagedFields()[i]
+		}
+	}
+	if ours == nil {
+		return nil, false
+	}
+	owned = &fieldpath.Set{}
+	if err := owned.FromJSON(bytes.NewReader(ours.FieldsV1.GetRawBytes())); err != nil {
+		return nil, false // unreadable managedFields: apply, which is always right
+	}
+	return owned, true
 }
 
 // containsValues reports whether have has every value of want: maps may have more keys, lists must have the
@@ -221,34 +234,34 @@ func containsValues(have, want any) bool {
 	return reflect.DeepEqual(have, want)
 }
 
-// ownsFields reports whether the managed-fields set owned (FieldsV1: "f:<field>" for a field, "k:<key JSON>" for
-// an item of a list keyed by some of its fields, "v:<value JSON>" for an item of a set, "." for the map or item
-// itself) holds every field of want. A field whose set is empty is owned whole (a scalar, or an atomic map,
-// struct or list), whatever it holds.
-func ownsFields(owned map[string]any, want map[string]any) bool {
-	for k, wv := range want {
+// ownsFields reports whether the managed-fields set owned holds every field of want. A field that is a member
+// of the set without children is owned whole (a scalar, or an atomic map, struct or list), whatever it holds.
+func ownsFields(owned *fieldpath.Set, want map[string]any) bool {
+	for name, wv := range want {
 		if isEmpty(wv) {
 			continue
 		}
-		child, ok := owned["f:"+k].(map[string]any)
-		if !ok || !ownsValue(child, wv) {
+		if !ownsValue(owned, fieldpath.FieldNameElement(name), wv) {
 			return false
 		}
 	}
 	return true
 }
 
-func ownsValue(owned map[string]any, want any) bool {
-	if len(owned) == 0 {
-		return true
+// ownsValue reports whether the element of owned holds want: as a whole (a member without children), or
+// field by field and item by item.
+func ownsValue(owned *fieldpath.Set, element fieldpath.PathElement, want any) bool {
+	children, ok := owned.Children.Get(element)
+	if !ok {
+		return owned.Members.Has(element)
 	}
 	switch w := want.(type) {
 	case map[string]any:
-		return ownsFields(owned, w)
+		return ownsFields(children, w)
 	case []any:
 		for _, item := range w {
-			child, ok := ownedItem(owned, item)
-			if !ok || !ownsValue(child, item) {
+			itemElement, ok := ownedItem(children, item)
+			if !ok || !ownsValue(children, itemElement, item) {
 				return false
 			}
 		}
@@ -256,47 +269,41 @@ func ownsValue(owned map[string]any, want any) bool {
 	return true
 }
 
-// ownedItem finds the entry of a list item in its list's managed-fields set: "k:{...}" whose key fields the item
-// has with the same values (a key field the item leaves out, like a port's defaulted protocol, is not
-// compared), or "v:<item>" for a scalar.
-func ownedItem(owned map[string]any, item any) (map[string]any, bool) {
+// ownedItem finds the element of a list item in its list's managed-fields set: a key whose fields the item has
+// with the same values (a key field the item leaves out, like a port's defaulted protocol, is not compared), or
+// the value itself for an item of a set of scalars.
+func ownedItem(owned *fieldpath.Set, item any) (fieldpath.PathElement, bool) {
 	fields, isMap := item.(map[string]any)
 	if !isMap {
-		value, err := json.Marshal(item)
-		if err != nil {
-			return nil, false
-		}
-		child, ok := owned["v:"+string(value)].(map[string]any)
-		return child, ok
+		element := fieldpath.ValueElement(value.NewValueInterface(item))
+		return element, owned.Members.Has(element) || hasChild(owned, element)
 	}
-	for name, child := range owned {
-		keyJSON, ok := strings.CutPrefix(name, "k:")
-		if !ok {
-			continue
-		}
-		var key map[string]any
-		if err := json.Unmarshal([]byte(keyJSON), &key); err != nil {
-			continue
-		}
-		if itemHasKey(fields, key) {
-			entry, ok := child.(map[string]any)
-			return entry, ok
+	for element := range owned.Members.All() {
+		if element.Key != nil && itemHasKey(fields, *element.Key) {
+			return element, true
 		}
 	}
-	return nil, false
+	for element := range owned.Children.All() {
+		if element.Key != nil && itemHasKey(fields, *element.Key) {
+			return element, true
+		}
+	}
+	return fieldpath.PathElement{}, false
 }
 
-func itemHasKey(item, key map[string]any) bool {
+func hasChild(owned *fieldpath.Set, element fieldpath.PathElement) bool {
+	_, ok := owned.Children.Get(element)
+	return ok
+}
+
+func itemHasKey(item map[string]any, key value.FieldList) bool {
 	matched := false
-	for field, keyValue := range key {
-		value, ok := item[field]
+	for _, field := range key {
+		v, ok := item[field.Name]
 		if !ok {
 			continue
 		}
-		// JSON numbers decode as float64, the item's as int64: compare encodings.
-		a, errA := json.Marshal(value)
-		b, errB := json.Marshal(keyValue)
-		if errA != nil || errB != nil || string(a) != string(b) {
+		if !value.Equals(value.NewValueInterface(v), field.Value) {
 			return false
 		}
 		matched = true

@@ -1,12 +1,14 @@
 package controllers
 
 import (
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 )
@@ -154,7 +156,10 @@ func TestContainsValues(t *testing.T) {
 }
 
 func TestOwnsFieldsSetItems(t *testing.T) {
-	owned := map[string]any{"f:finalizers": map[string]any{`v:"a"`: map[string]any{}, `v:"b"`: map[string]any{}}}
+	owned := &fieldpath.Set{}
+	if err := owned.FromJSON(strings.NewReader(`{"f:finalizers":{"v:\"a\"":{},"v:\"b\"":{}}}`)); err != nil {
+		t.Fatal(err)
+	}
 	if !ownsFields(owned, map[string]any{"finalizers": []any{"a", "b"}}) {
 		t.Error("set items not found")
 	}

@@ -12,19 +12,6 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/routespec"
 )
 
-// Reasons of the IntentRoute ResolvedRefs condition. The Accepted reasons are the API's (conditions.go).
-const (
-	// ReasonRefsResolved: every Secret key the route reads exists.
-	ReasonRefsResolved = "ResolvedRefs"
-	// ReasonSecretNotFound: a referenced Secret, or its key, does not exist. Also a reason of the endpoint's
-	// SecretsReady, Ready and Reconciling conditions.
-	ReasonSecretNotFound = "SecretNotFound"
-	// ReasonRefNotPermitted: a referenced Secret lacks LabelSecretReference while the operator requires it (the
-	// Gateway API's reason for a reference its policy does not allow). Also a reason of the endpoint's
-	// SecretsReady, Ready and Stalled conditions.
-	ReasonRefNotPermitted = "RefNotPermitted"
-)
-
 // maxRouteProblems is how many problems a condition message lists before it says how many more there are.
 const maxRouteProblems = 5
 
@@ -130,10 +117,10 @@ func acceptedMessage(env *expr.Env, route *fulfillmentv1alpha1.IntentRoute, endp
 // resolveRouteRefs is the ResolvedRefs condition: the Secret keys of the call headers.
 func resolveRouteRefs(route *fulfillmentv1alpha1.IntentRoute, facts RouteFacts) (bool, string, string) {
 	if problems := missingSecretProblems(route, facts.MissingSecrets); len(problems) > 0 {
-		return false, ReasonSecretNotFound, problemList(problems)
+		return false, fulfillmentv1alpha1.ReasonSecretNotFound, problemList(problems)
 	}
 	if problems := unlabelledSecretProblems(route, facts.UnlabelledSecrets); len(problems) > 0 {
-		return false, ReasonRefNotPermitted, problemList(problems)
+		return false, fulfillmentv1alpha1.ReasonRefNotPermitted, problemList(problems)
 	}
 	if invalid := facts.InvalidSecretKeys; len(invalid) > 0 {
 		return false, secretKeyProblemsReason(invalid), secretKeyProblemsMessage(invalid)
@@ -141,11 +128,11 @@ func resolveRouteRefs(route *fulfillmentv1alpha1.IntentRoute, facts RouteFacts) 
 	refs := RouteSecretKeys(route)
 	switch len(refs) {
 	case 0:
-		return true, ReasonRefsResolved, "the route reads no Secret"
+		return true, fulfillmentv1alpha1.ReasonRefsResolved, "the route reads no Secret"
 	case 1:
-		return true, ReasonRefsResolved, "the referenced Secret key exists"
+		return true, fulfillmentv1alpha1.ReasonRefsResolved, "the referenced Secret key exists"
 	default:
-		return true, ReasonRefsResolved, fmt.Sprintf("all %d referenced Secret keys exist", len(refs))
+		return true, fulfillmentv1alpha1.ReasonRefsResolved, fmt.Sprintf("all %d referenced Secret keys exist", len(refs))
 	}
 }
 

@@ -148,7 +148,7 @@ func TestAcceptRoute(t *testing.T) {
 			wantReason: fulfillmentv1alpha1.ReasonAccepted,
 			wantMessage: []string{"served by WebhookEndpoint bank; warning: spec.fallback.text reads params.account, " +
 				"which a request may lack", `params.?account.orValue("")`},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 			wantRefs:       []string{"the route reads no Secret"},
 		},
 		"a fallback whose parameter the guard tests is accepted without a warning": {
@@ -158,7 +158,7 @@ func TestAcceptRoute(t *testing.T) {
 			facts:          RouteFacts{Endpoint: es},
 			wantReason:     fulfillmentv1alpha1.ReasonAccepted,
 			wantMessage:    []string{"=served by WebhookEndpoint bank"},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 			wantRefs:       []string{"the route reads no Secret"},
 		},
 		"a respond route of an existing endpoint is accepted": {
@@ -166,7 +166,7 @@ func TestAcceptRoute(t *testing.T) {
 			facts:          RouteFacts{Endpoint: es},
 			wantReason:     fulfillmentv1alpha1.ReasonAccepted,
 			wantMessage:    []string{"=served by WebhookEndpoint bank"},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 			wantRefs:       []string{"the route reads no Secret"},
 		},
 		"a missing endpoint": {
@@ -174,61 +174,61 @@ func TestAcceptRoute(t *testing.T) {
 			facts:          RouteFacts{},
 			wantReason:     fulfillmentv1alpha1.ReasonEndpointNotFound,
 			wantMessage:    []string{"=WebhookEndpoint bank does not exist in namespace bots"},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"an endpoint being deleted": {
 			route:          routeFixture("balance"),
 			facts:          RouteFacts{Endpoint: deletedEndpoint},
 			wantReason:     fulfillmentv1alpha1.ReasonEndpointNotFound,
 			wantMessage:    []string{"=WebhookEndpoint bank in namespace bots is being deleted"},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"a missing endpoint comes before an invalid expression": {
 			route:          routeFixture("balance", withWhen("params.x >")),
 			facts:          RouteFacts{},
 			wantReason:     fulfillmentv1alpha1.ReasonEndpointNotFound,
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"a when guard with a syntax error": {
 			route:          routeFixture("balance", withWhen("params.amount >")),
 			facts:          RouteFacts{Endpoint: es},
 			wantReason:     fulfillmentv1alpha1.ReasonInvalidExpression,
 			wantMessage:    []string{"spec.match.when: params.amount >: Syntax error"},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"a when guard that is not a bool": {
 			route:          routeFixture("balance", withWhen(`"yes"`)),
 			facts:          RouteFacts{Endpoint: es},
 			wantReason:     fulfillmentv1alpha1.ReasonInvalidExpression,
 			wantMessage:    []string{`=spec.match.when: "yes": must be a bool, not string`},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"a when guard reading JSON is accepted": {
 			route:          routeFixture("balance", withWhen("params.amount > 100")),
 			facts:          RouteFacts{Endpoint: es},
 			wantReason:     fulfillmentv1alpha1.ReasonAccepted,
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"an invalid respond text template": {
 			route:          routeFixture("balance", withRespond(fulfillmentv1alpha1.RespondAction{Text: "Hi ${params.name +}"})),
 			facts:          RouteFacts{Endpoint: es},
 			wantReason:     fulfillmentv1alpha1.ReasonInvalidExpression,
 			wantMessage:    []string{"spec.respond.text: ${params.name +}: Syntax error"},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"an unterminated template": {
 			route:          routeFixture("balance", withRespond(fulfillmentv1alpha1.RespondAction{Text: "Hi ${params.name"})),
 			facts:          RouteFacts{Endpoint: es},
 			wantReason:     fulfillmentv1alpha1.ReasonInvalidExpression,
 			wantMessage:    []string{"spec.respond.text: "},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"response outside a call": {
 			route:          routeFixture("balance", withRespond(fulfillmentv1alpha1.RespondAction{Text: "${response.body.balance}"})),
 			facts:          RouteFacts{Endpoint: es},
 			wantReason:     fulfillmentv1alpha1.ReasonInvalidExpression,
 			wantMessage:    []string{"spec.respond.text: ${response.body.balance}: `response` is only available in the respond of a call action"},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"an invalid parameter expression": {
 			route: routeFixture("balance", withRespond(fulfillmentv1alpha1.RespondAction{
@@ -236,7 +236,7 @@ func TestAcceptRoute(t *testing.T) {
 			facts:          RouteFacts{Endpoint: es},
 			wantReason:     fulfillmentv1alpha1.ReasonInvalidExpression,
 			wantMessage:    []string{"spec.respond.parameters.total: params.a +: Syntax error"},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"an invalid payload template": {
 			route: routeFixture("balance", withRespond(fulfillmentv1alpha1.RespondAction{
@@ -244,7 +244,7 @@ func TestAcceptRoute(t *testing.T) {
 			facts:          RouteFacts{Endpoint: es},
 			wantReason:     fulfillmentv1alpha1.ReasonInvalidExpression,
 			wantMessage:    []string{"spec.respond.payload: .card.title: ${params.}"},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"an invalid message text": {
 			route: routeFixture("balance", withRespond(fulfillmentv1alpha1.RespondAction{
@@ -252,7 +252,7 @@ func TestAcceptRoute(t *testing.T) {
 			facts:          RouteFacts{Endpoint: es},
 			wantReason:     fulfillmentv1alpha1.ReasonInvalidExpression,
 			wantMessage:    []string{"spec.respond.messages[1].text: ${1 +}"},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"an invalid target page template": {
 			route: routeFixture("balance", withRespond(fulfillmentv1alpha1.RespondAction{
@@ -260,7 +260,7 @@ func TestAcceptRoute(t *testing.T) {
 			facts:          RouteFacts{Endpoint: cx},
 			wantReason:     fulfillmentv1alpha1.ReasonInvalidExpression,
 			wantMessage:    []string{"spec.respond.targetPage: "},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"an invalid followup event parameter": {
 			route: routeFixture("balance", withRespond(fulfillmentv1alpha1.RespondAction{
@@ -268,13 +268,13 @@ func TestAcceptRoute(t *testing.T) {
 			facts:          RouteFacts{Endpoint: es},
 			wantReason:     fulfillmentv1alpha1.ReasonInvalidExpression,
 			wantMessage:    []string{"spec.respond.followupEvent.parameters.n: 1 +"},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"a call whose respond reads response is accepted": {
 			route:          routeFixture("balance", withCall(secretHeaderCall)),
 			facts:          RouteFacts{Endpoint: es},
 			wantReason:     fulfillmentv1alpha1.ReasonAccepted,
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 			wantRefs:       []string{"=the referenced Secret key exists"},
 		},
 		"an invalid call url template": {
@@ -283,7 +283,7 @@ func TestAcceptRoute(t *testing.T) {
 			facts:          RouteFacts{Endpoint: es},
 			wantReason:     fulfillmentv1alpha1.ReasonInvalidExpression,
 			wantMessage:    []string{"spec.call.url: ${params.account +}"},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"response in a call url": {
 			route: routeFixture("balance", withCall(fulfillmentv1alpha1.CallAction{
@@ -291,7 +291,7 @@ func TestAcceptRoute(t *testing.T) {
 			facts:          RouteFacts{Endpoint: es},
 			wantReason:     fulfillmentv1alpha1.ReasonInvalidExpression,
 			wantMessage:    []string{"spec.call.url: ${response.status}: `response` is only available"},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"an invalid call header template": {
 			route: routeFixture("balance", withCall(fulfillmentv1alpha1.CallAction{
@@ -300,7 +300,7 @@ func TestAcceptRoute(t *testing.T) {
 			facts:          RouteFacts{Endpoint: es},
 			wantReason:     fulfillmentv1alpha1.ReasonInvalidExpression,
 			wantMessage:    []string{"spec.call.headers[0].value: ${request.nope}"},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"an invalid call body": {
 			route: routeFixture("balance", withCall(fulfillmentv1alpha1.CallAction{
@@ -308,7 +308,7 @@ func TestAcceptRoute(t *testing.T) {
 			facts:          RouteFacts{Endpoint: es},
 			wantReason:     fulfillmentv1alpha1.ReasonInvalidExpression,
 			wantMessage:    []string{`spec.call.body: {"account": params.account: Syntax error`},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"an invalid call respond": {
 			route: routeFixture("balance", withCall(fulfillmentv1alpha1.CallAction{
@@ -316,7 +316,7 @@ func TestAcceptRoute(t *testing.T) {
 			facts:          RouteFacts{Endpoint: es},
 			wantReason:     fulfillmentv1alpha1.ReasonInvalidExpression,
 			wantMessage:    []string{"spec.call.respond.text: ${response.body.}"},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"an invalid fallback text": {
 			route: routeFixture("balance", func(r *fulfillmentv1alpha1.IntentRoute) {
@@ -325,7 +325,7 @@ func TestAcceptRoute(t *testing.T) {
 			facts:          RouteFacts{Endpoint: es},
 			wantReason:     fulfillmentv1alpha1.ReasonInvalidExpression,
 			wantMessage:    []string{"spec.fallback.text: ${params.name +}"},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"an invalid fallback payload": {
 			route: routeFixture("balance", func(r *fulfillmentv1alpha1.IntentRoute) {
@@ -334,20 +334,20 @@ func TestAcceptRoute(t *testing.T) {
 			facts:          RouteFacts{Endpoint: es},
 			wantReason:     fulfillmentv1alpha1.ReasonInvalidExpression,
 			wantMessage:    []string{"spec.fallback.payload: .retry: ${params.}"},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"every invalid field is named, on one line": {
 			route:          routeFixture("balance", withWhen("1 +"), withRespond(fulfillmentv1alpha1.RespondAction{Text: "${2 +}"})),
 			facts:          RouteFacts{Endpoint: es},
 			wantReason:     fulfillmentv1alpha1.ReasonInvalidExpression,
 			wantMessage:    []string{"spec.match.when: 1 +", "; spec.respond.text: ${2 +}"},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"an invalid expression comes before an invalid target": {
 			route:          routeFixture("balance", withWhen("1 +"), withMatch(fulfillmentv1alpha1.RouteMatch{Tags: []string{"t"}, When: "1 +"})),
 			facts:          RouteFacts{Endpoint: es},
 			wantReason:     fulfillmentv1alpha1.ReasonInvalidExpression,
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"tags on a Dialogflow ES endpoint": {
 			route:      routeFixture("balance", withMatch(fulfillmentv1alpha1.RouteMatch{Intents: []string{"balance"}, Tags: []string{"balance"}})),
@@ -356,73 +356,73 @@ func TestAcceptRoute(t *testing.T) {
 			wantMessage: []string{"=spec.match.tags: a DialogflowES endpoint never sends tags (a tag is Dialogflow CX " +
 				"fulfillmentInfo.tag), so this list can never match; remove it or reference an endpoint of a dialect " +
 				"that sends them (DialogflowCX)"},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"actions on a Dialogflow CX endpoint": {
 			route:          routeFixture("balance", withMatch(fulfillmentv1alpha1.RouteMatch{Actions: []string{"balance"}})),
 			facts:          RouteFacts{Endpoint: cx},
 			wantReason:     fulfillmentv1alpha1.ReasonInvalidTarget,
 			wantMessage:    []string{"spec.match.actions: a DialogflowCX endpoint never sends actions", "(DialogflowES, Rasa)"},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"events on a Dialogflow ES endpoint": {
 			route:          routeFixture("balance", withMatch(fulfillmentv1alpha1.RouteMatch{Events: []string{"welcome"}})),
 			facts:          RouteFacts{Endpoint: es},
 			wantReason:     fulfillmentv1alpha1.ReasonInvalidTarget,
 			wantMessage:    []string{"spec.match.events: a DialogflowES endpoint never sends events"},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"events and tags on a Rasa endpoint are both named": {
 			route:          routeFixture("balance", withMatch(fulfillmentv1alpha1.RouteMatch{Tags: []string{"t"}, Events: []string{"e"}})),
 			facts:          RouteFacts{Endpoint: rasa},
 			wantReason:     fulfillmentv1alpha1.ReasonInvalidTarget,
 			wantMessage:    []string{"spec.match.tags: a Rasa endpoint", "; spec.match.events: a Rasa endpoint"},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"tags and events on a Dialogflow CX endpoint (CX sends its triggerEvent)": {
 			route:          routeFixture("balance", withMatch(fulfillmentv1alpha1.RouteMatch{Tags: []string{"t"}, Events: []string{"sys.no-match-default"}})),
 			facts:          RouteFacts{Endpoint: cx},
 			wantReason:     fulfillmentv1alpha1.ReasonAccepted,
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"actions on a Rasa endpoint": {
 			route:          routeFixture("balance", withMatch(fulfillmentv1alpha1.RouteMatch{Intents: []string{"i"}, Actions: []string{"action_balance"}})),
 			facts:          RouteFacts{Endpoint: rasa},
 			wantReason:     fulfillmentv1alpha1.ReasonAccepted,
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"intents and events on a Generic endpoint": {
 			route:          routeFixture("balance", withMatch(fulfillmentv1alpha1.RouteMatch{Intents: []string{"i"}, Events: []string{"order.created"}})),
 			facts:          RouteFacts{Endpoint: generic},
 			wantReason:     fulfillmentv1alpha1.ReasonAccepted,
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"a guard-only route on any dialect": {
 			route:          routeFixture("balance", withMatch(fulfillmentv1alpha1.RouteMatch{When: `request.languageCode == "de"`})),
 			facts:          RouteFacts{Endpoint: cx},
 			wantReason:     fulfillmentv1alpha1.ReasonAccepted,
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"a forward to a Service": {
 			route: routeFixture("balance", withForward(fulfillmentv1alpha1.ForwardAction{
 				Service: &fulfillmentv1alpha1.ServiceTarget{Name: "legacy-bot", Port: 8080, Path: "/"}})),
 			facts:          RouteFacts{Endpoint: es},
 			wantReason:     fulfillmentv1alpha1.ReasonAccepted,
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"a call on an Async endpoint": {
 			route: routeFixture("order", withMatch(fulfillmentv1alpha1.RouteMatch{Events: []string{"order.created"}}),
 				withCall(secretHeaderCall)),
 			facts:          RouteFacts{Endpoint: asyncGeneric},
 			wantReason:     fulfillmentv1alpha1.ReasonAccepted,
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"a forward on an Async endpoint": {
 			route: routeFixture("order", withMatch(fulfillmentv1alpha1.RouteMatch{Events: []string{"order.created"}}),
 				withForward(fulfillmentv1alpha1.ForwardAction{URL: "https://orders.internal/hook"})),
 			facts:          RouteFacts{Endpoint: asyncGeneric},
 			wantReason:     fulfillmentv1alpha1.ReasonAccepted,
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"a missing header Secret rejects the route and fails ResolvedRefs": {
 			route:      routeFixture("balance", withCall(secretHeaderCall)),
@@ -430,7 +430,7 @@ func TestAcceptRoute(t *testing.T) {
 			wantReason: fulfillmentv1alpha1.ReasonInvalidTarget,
 			wantMessage: []string{"=spec.call.headers[1].valueFrom.secretKeyRef: Secret bank-api-token with key token " +
 				"not found: create it or fix the reference"},
-			wantRefsReason: ReasonSecretNotFound,
+			wantRefsReason: fulfillmentv1alpha1.ReasonSecretNotFound,
 			wantRefs: []string{"=spec.call.headers[1].valueFrom.secretKeyRef: Secret bank-api-token with key token " +
 				"not found: create it or fix the reference"},
 		},
@@ -439,20 +439,20 @@ func TestAcceptRoute(t *testing.T) {
 			facts:          RouteFacts{Endpoint: es, MissingSecrets: []string{"bank-api-token", "bank-api-token"}},
 			wantReason:     fulfillmentv1alpha1.ReasonInvalidTarget,
 			wantMessage:    []string{"=spec.call.headers[1].valueFrom.secretKeyRef: Secret bank-api-token not found: create it or fix the reference"},
-			wantRefsReason: ReasonSecretNotFound,
+			wantRefsReason: fulfillmentv1alpha1.ReasonSecretNotFound,
 		},
 		"a missing Secret and a dead match list are both reported": {
 			route:          routeFixture("balance", withCall(secretHeaderCall), withMatch(fulfillmentv1alpha1.RouteMatch{Tags: []string{"t"}})),
 			facts:          RouteFacts{Endpoint: es, MissingSecrets: []string{"bank-api-token/token"}},
 			wantReason:     fulfillmentv1alpha1.ReasonInvalidTarget,
 			wantMessage:    []string{"spec.match.tags: ", "; spec.call.headers[1].valueFrom.secretKeyRef: Secret bank-api-token"},
-			wantRefsReason: ReasonSecretNotFound,
+			wantRefsReason: fulfillmentv1alpha1.ReasonSecretNotFound,
 		},
 		"a missing Secret with an invalid expression": {
 			route:          routeFixture("balance", withCall(secretHeaderCall), withWhen("1 +")),
 			facts:          RouteFacts{Endpoint: es, MissingSecrets: []string{"bank-api-token/token"}},
 			wantReason:     fulfillmentv1alpha1.ReasonInvalidExpression,
-			wantRefsReason: ReasonSecretNotFound,
+			wantRefsReason: fulfillmentv1alpha1.ReasonSecretNotFound,
 		},
 		"a Secret without the reference label rejects the route and fails ResolvedRefs": {
 			route:      routeFixture("balance", withCall(secretHeaderCall)),
@@ -460,14 +460,14 @@ func TestAcceptRoute(t *testing.T) {
 			wantReason: fulfillmentv1alpha1.ReasonInvalidTarget,
 			wantMessage: []string{"spec.call.headers[1].valueFrom.secretKeyRef: Secret bank-api-token is not labelled " +
 				`fulfillment.dev/reference: "true"`, "kubectl label secret bank-api-token fulfillment.dev/reference=true"},
-			wantRefsReason: ReasonRefNotPermitted,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefNotPermitted,
 			wantRefs:       []string{"Secret bank-api-token is not labelled fulfillment.dev/reference"},
 		},
 		"a missing Secret without an endpoint": {
 			route:          routeFixture("balance", withCall(secretHeaderCall)),
 			facts:          RouteFacts{MissingSecrets: []string{"bank-api-token/token"}},
 			wantReason:     fulfillmentv1alpha1.ReasonEndpointNotFound,
-			wantRefsReason: ReasonSecretNotFound,
+			wantRefsReason: fulfillmentv1alpha1.ReasonSecretNotFound,
 		},
 		"an older sibling with the same match and priority wins": {
 			route: routeFixture("balance-v2"),
@@ -477,20 +477,20 @@ func TestAcceptRoute(t *testing.T) {
 			wantReason: fulfillmentv1alpha1.ReasonConflict,
 			wantMessage: []string{"=IntentRoute balance has the same match and priority and was created earlier, so this " +
 				"route could never answer; change the match or priority of one of them, or delete one"},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"created at the same time: the name decides": {
 			route:          routeFixture("b"),
 			facts:          RouteFacts{Endpoint: es, Siblings: []fulfillmentv1alpha1.IntentRoute{*routeFixture("a")}},
 			wantReason:     fulfillmentv1alpha1.ReasonConflict,
 			wantMessage:    []string{"IntentRoute a has the same match and priority and was created at the same time and its name sorts first"},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"the winner of a conflict is accepted": {
 			route:          routeFixture("a"),
 			facts:          RouteFacts{Endpoint: es, Siblings: []fulfillmentv1alpha1.IntentRoute{*routeFixture("b")}},
 			wantReason:     fulfillmentv1alpha1.ReasonAccepted,
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"the oldest of several is named": {
 			route: routeFixture("balance-v3"),
@@ -501,7 +501,7 @@ func TestAcceptRoute(t *testing.T) {
 			}},
 			wantReason:     fulfillmentv1alpha1.ReasonConflict,
 			wantMessage:    []string{"IntentRoute balance-v1 has the same match"},
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"the same sets in another order and with duplicates conflict": {
 			route: routeFixture("new", withMatch(fulfillmentv1alpha1.RouteMatch{Intents: []string{"b", "a"}, When: " params.x == 1 "})),
@@ -509,25 +509,25 @@ func TestAcceptRoute(t *testing.T) {
 				*routeFixture("old", createdBefore(time.Minute), withMatch(fulfillmentv1alpha1.RouteMatch{Intents: []string{"a", "b", "a"}, When: "params.x == 1"})),
 			}},
 			wantReason:     fulfillmentv1alpha1.ReasonConflict,
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"another priority does not conflict": {
 			route:          routeFixture("new", withPriority(10)),
 			facts:          RouteFacts{Endpoint: es, Siblings: []fulfillmentv1alpha1.IntentRoute{*routeFixture("old", createdBefore(time.Hour))}},
 			wantReason:     fulfillmentv1alpha1.ReasonAccepted,
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"another guard does not conflict": {
 			route:          routeFixture("new", withWhen("params.vip == true")),
 			facts:          RouteFacts{Endpoint: es, Siblings: []fulfillmentv1alpha1.IntentRoute{*routeFixture("old", createdBefore(time.Hour))}},
 			wantReason:     fulfillmentv1alpha1.ReasonAccepted,
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"an overlapping but different match does not conflict": {
 			route:          routeFixture("new", withMatch(fulfillmentv1alpha1.RouteMatch{Intents: []string{"balance", "savings"}})),
 			facts:          RouteFacts{Endpoint: es, Siblings: []fulfillmentv1alpha1.IntentRoute{*routeFixture("old", createdBefore(time.Hour))}},
 			wantReason:     fulfillmentv1alpha1.ReasonAccepted,
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"an older sibling that does not compile does not shadow": {
 			route: routeFixture("new"),
@@ -535,13 +535,13 @@ func TestAcceptRoute(t *testing.T) {
 				*routeFixture("old", createdBefore(time.Hour), withRespond(fulfillmentv1alpha1.RespondAction{Text: "${1 +}"})),
 			}},
 			wantReason:     fulfillmentv1alpha1.ReasonAccepted,
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"an older sibling being deleted does not shadow": {
 			route:          routeFixture("new"),
 			facts:          RouteFacts{Endpoint: es, Siblings: []fulfillmentv1alpha1.IntentRoute{*routeFixture("old", createdBefore(time.Hour), beingDeleted)}},
 			wantReason:     fulfillmentv1alpha1.ReasonAccepted,
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"an older route of another endpoint does not conflict": {
 			route: routeFixture("new"),
@@ -549,13 +549,13 @@ func TestAcceptRoute(t *testing.T) {
 				*routeFixture("old", createdBefore(time.Hour), func(r *fulfillmentv1alpha1.IntentRoute) { r.Spec.EndpointRef.Name = "shop" }),
 			}},
 			wantReason:     fulfillmentv1alpha1.ReasonAccepted,
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 		"the route itself among the siblings": {
 			route:          routeFixture("balance"),
 			facts:          RouteFacts{Endpoint: es, Siblings: []fulfillmentv1alpha1.IntentRoute{*routeFixture("balance", createdBefore(time.Hour))}},
 			wantReason:     fulfillmentv1alpha1.ReasonAccepted,
-			wantRefsReason: ReasonRefsResolved,
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
 	}
 	for name, tc := range tests {
@@ -566,7 +566,7 @@ func TestAcceptRoute(t *testing.T) {
 				t.Fatalf("Accepted = %v %s (%s), want %v %s", got.Accepted, got.Reason, got.Message, want, tc.wantReason)
 			}
 			checkMessage(t, "Accepted", got.Message, tc.wantMessage)
-			if want := tc.wantRefsReason == ReasonRefsResolved; got.ResolvedRefs != want || got.RefsReason != tc.wantRefsReason {
+			if want := tc.wantRefsReason == fulfillmentv1alpha1.ReasonRefsResolved; got.ResolvedRefs != want || got.RefsReason != tc.wantRefsReason {
 				t.Fatalf("ResolvedRefs = %v %s (%s), want %v %s", got.ResolvedRefs, got.RefsReason, got.RefsMessage, want, tc.wantRefsReason)
 			}
 			checkMessage(t, "ResolvedRefs", got.RefsMessage, tc.wantRefs)

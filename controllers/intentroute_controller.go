@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -11,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -29,14 +29,16 @@ type IntentRouteReconciler struct {
 	Client   client.Client
 	Recorder events.EventRecorder
 	Env      *expr.Env
-	Now      func() (now metav1.Time)
+	// Clock tells the time of condition transitions.
+	Clock clock.PassiveClock
 	// RequireSecretLabel refuses Secrets without LabelSecretReference (--require-secret-reference-label).
 	RequireSecretLabel bool
 	// Secrets checks the keys the call headers read (shared with the endpoint reconciler).
 	Secrets *SecretChecker
 }
 
-// Reconcile implements reconcile.Reconciler.
+// Reconcile implements reconcile.Reconciler. It is a shell around the route's steps (routeSteps): read the
+// route, run the steps, and write the decision they reach into the status once.
 func (r *IntentRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	route := &fulfillmentv1alpha1.IntentRoute{}
 	if err := r.Client.Get(ctx, req.NamespacedName, route); err != nil {
@@ -45,45 +47,103 @@ func (r *IntentRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if !route.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
-	var endpoint *fulfillmentv1alpha1.WebhookEndpoint
-	candidate := &fulfillmentv1alpha1.WebhookEndpoint{}
-	err := r.Client.Get(ctx, types.NamespacedName{Namespace: route.Namespace, Name: route.Spec.EndpointRef.Name}, candidate)
-	switch {
-	case err == nil:
-		endpoint = candidate
-	case client.IgnoreNotFound(err) != nil:
-		return ctrl.Result{}, err
-	}
-	siblings := &fulfillmentv1alpha1.IntentRouteList{}
-	if err := r.Client.List(ctx, siblings, client.InNamespace(route.Namespace), client.MatchingFields{IndexRouteEndpoint: route.Spec.EndpointRef.Name}); err != nil {
-		return ctrl.Result{}, err
-	}
-	facts, err := routeFacts(ctx, r.Client, r.Secrets, route, endpoint, siblings.Items, r.RequireSecretLabel)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	acceptance := AcceptRoute(r.Env, route, facts)
-	if acceptance.Accepted && endpoint != nil {
-		// Whether it fits in the configuration depends on the routes before it: decided over all of them, as
-		// the endpoint's reconciler does.
-		tooLarge, err := r.tooLarge(ctx, route, endpoint, siblings.Items)
-		if err != nil {
+	rec := &routeReconcile{route: route}
+	for _, step := range r.routeSteps() {
+		if err := step.run(ctx, rec); err != nil {
 			return ctrl.Result{}, err
 		}
-		if tooLarge != "" {
-			acceptance.Accepted, acceptance.Reason, acceptance.Message = false, fulfillmentv1alpha1.ReasonConfigurationTooLarge, tooLarge
-		}
 	}
-	status := ComputeRouteStatus(route, acceptance, r.Now())
+	return r.updateStatus(ctx, route, rec.acceptance)
+}
+
+// routeStep is one named step of a route's reconcile; an error stops the reconcile and is retried.
+type routeStep struct {
+	name string
+	run  func(ctx context.Context, rec *routeReconcile) error
+}
+
+// routeSteps are the steps of a route's reconcile, in order: what acceptance reads, the decision, and whether
+// the route still fits in its endpoint's configuration.
+func (r *IntentRouteReconciler) routeSteps() []routeStep {
+	return []routeStep{
+		{"read endpoint", r.readEndpoint},
+		{"read siblings", r.readSiblings},
+		{"decide acceptance", r.decideAcceptance},
+		{"check configuration size", r.checkConfigurationSize},
+	}
+}
+
+// routeReconcile is the state of one reconcile of a route: what its steps read and decided so far.
+type routeReconcile struct {
+	route *fulfillmentv1alpha1.IntentRoute
+	// endpoint is the route's WebhookEndpoint, nil when it does not exist.
+	endpoint *fulfillmentv1alpha1.WebhookEndpoint
+	// siblings are the routes of the same endpoint, the route included.
+	siblings   []fulfillmentv1alpha1.IntentRoute
+	acceptance Acceptance
+}
+
+// readEndpoint reads the route's WebhookEndpoint; one that does not exist is a fact, not an error.
+func (r *IntentRouteReconciler) readEndpoint(ctx context.Context, rec *routeReconcile) error {
+	endpoint := &fulfillmentv1alpha1.WebhookEndpoint{}
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: rec.route.Namespace, Name: rec.route.Spec.EndpointRef.Name}, endpoint)
+	if err == nil {
+		rec.endpoint = endpoint
+	}
+	return client.IgnoreNotFound(err)
+}
+
+// readSiblings lists the routes of the same endpoint.
+func (r *IntentRouteReconciler) readSiblings(ctx context.Context, rec *routeReconcile) error {
+	siblings := &fulfillmentv1alpha1.IntentRouteList{}
+	if err := r.Client.List(ctx, siblings, client.InNamespace(rec.route.Namespace), client.MatchingFields{IndexRouteEndpoint: rec.route.Spec.EndpointRef.Name}); err != nil {
+		return err
+	}
+	rec.siblings = siblings.Items
+	return nil
+}
+
+// decideAcceptance applies the acceptance rules (AcceptRoute) to what was read.
+func (r *IntentRouteReconciler) decideAcceptance(ctx context.Context, rec *routeReconcile) error {
+	facts, err := routeFacts(ctx, r.Client, r.Secrets, rec.route, rec.endpoint, rec.siblings, r.RequireSecretLabel)
+	if err != nil {
+		return err
+	}
+	rec.acceptance = AcceptRoute(r.Env, rec.route, facts)
+	return nil
+}
+
+// checkConfigurationSize rejects an accepted route that does not fit in its endpoint's configuration. Whether
+// it fits depends on the routes before it: decided over all of them, as the endpoint's reconciler does.
+func (r *IntentRouteReconciler) checkConfigurationSize(ctx context.Context, rec *routeReconcile) error {
+	if !rec.acceptance.Accepted || rec.endpoint == nil {
+		return nil
+	}
+	tooLarge, err := r.tooLarge(ctx, rec.route, rec.endpoint, rec.siblings)
+	if err != nil {
+		return err
+	}
+	if tooLarge != "" {
+		rec.acceptance.Accepted, rec.acceptance.Reason, rec.acceptance.Message = false, fulfillmentv1alpha1.ReasonConfigurationTooLarge, tooLarge
+	}
+	return nil
+}
+
+// updateStatus writes the acceptance into the route's status when it changed, conditioned on the route read
+// (applyStatus), and records a change of its reason.
+func (r *IntentRouteReconciler) updateStatus(ctx context.Context, route *fulfillmentv1alpha1.IntentRoute, acceptance Acceptance) (ctrl.Result, error) {
+	status := ComputeRouteStatus(route, acceptance, metav1.NewTime(r.Clock.Now()))
 	if equality.Semantic.DeepEqual(status, route.Status) {
 		return ctrl.Result{}, nil
 	}
 	before := meta.FindStatusCondition(route.Status.Conditions, fulfillmentv1alpha1.ConditionAccepted)
-	patch := client.MergeFrom(route.DeepCopy())
-	route.Status = status
-	if err := r.Client.Status().Patch(ctx, route, patch); err != nil {
-		return ctrl.Result{}, fmt.Errorf("updating the status: %w", err)
+	if err := applyStatus(ctx, r.Client, route, &status); err != nil {
+		if isStaleRead(err) {
+			return ctrl.Result{RequeueAfter: staleReadRequeue}, nil
+		}
+		return ctrl.Result{}, err
 	}
+	route.Status = status
 	if before == nil || before.Reason != acceptance.Reason {
 		eventType := corev1.EventTypeNormal
 		if !acceptance.Accepted {

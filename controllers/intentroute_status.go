@@ -9,10 +9,6 @@ import (
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 )
 
-// ReasonRejected stands in for an empty reason of a rejected Acceptance. AcceptRoute always gives one of the
-// API's reasons; only a zero Acceptance gets this one.
-const ReasonRejected = "Rejected"
-
 // ComputeRouteStatus writes an acceptance decision (AcceptRoute) into a route's status: the Accepted and
 // ResolvedRefs conditions with meta.SetStatusCondition semantics (LastTransitionTime kept unless the status
 // flips), starting from route.Status.Conditions, which are not modified; every condition and the status carry
@@ -23,16 +19,16 @@ func ComputeRouteStatus(route *fulfillmentv1alpha1.IntentRoute, acceptance Accep
 		Conditions:         slices.Clone(route.Status.Conditions),
 		Endpoint:           route.Spec.EndpointRef.Name,
 	}
-	reason, fallback := acceptance.Reason, ReasonRejected
+	reason, fallback := acceptance.Reason, fulfillmentv1alpha1.ReasonRejected
 	if acceptance.Accepted {
 		fallback = fulfillmentv1alpha1.ReasonAccepted
 	}
 	setCondition(&status.Conditions, fulfillmentv1alpha1.ConditionAccepted, acceptance.Accepted,
 		conditionReason(reason, fallback), acceptance.Message, route.Generation, now)
 
-	refsFallback := ReasonSecretNotFound
+	refsFallback := fulfillmentv1alpha1.ReasonSecretNotFound
 	if acceptance.ResolvedRefs {
-		refsFallback = ReasonRefsResolved
+		refsFallback = fulfillmentv1alpha1.ReasonRefsResolved
 	}
 	setCondition(&status.Conditions, fulfillmentv1alpha1.ConditionResolvedRefs, acceptance.ResolvedRefs,
 		conditionReason(acceptance.RefsReason, refsFallback), acceptance.RefsMessage, route.Generation, now)

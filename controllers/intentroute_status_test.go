@@ -34,11 +34,11 @@ func routeCondition(conditionType string, status metav1.ConditionStatus, reason 
 var (
 	acceptedAcceptance = Acceptance{
 		Accepted: true, Reason: fulfillmentv1alpha1.ReasonAccepted, Message: "served by WebhookEndpoint bank",
-		ResolvedRefs: true, RefsReason: ReasonRefsResolved, RefsMessage: "the route reads no Secret",
+		ResolvedRefs: true, RefsReason: fulfillmentv1alpha1.ReasonRefsResolved, RefsMessage: "the route reads no Secret",
 	}
 	missingSecretAcceptance = Acceptance{
 		Accepted: false, Reason: fulfillmentv1alpha1.ReasonInvalidTarget, Message: "spec.call.headers[0]...: Secret x not found",
-		ResolvedRefs: false, RefsReason: ReasonSecretNotFound, RefsMessage: "spec.call.headers[0]...: Secret x not found",
+		ResolvedRefs: false, RefsReason: fulfillmentv1alpha1.ReasonSecretNotFound, RefsMessage: "spec.call.headers[0]...: Secret x not found",
 	}
 )
 
@@ -47,7 +47,7 @@ func acceptedNow(others ...metav1.Condition) map[string]metav1.Condition {
 	conditions := map[string]metav1.Condition{
 		fulfillmentv1alpha1.ConditionAccepted: {Status: metav1.ConditionTrue, Reason: fulfillmentv1alpha1.ReasonAccepted,
 			Message: "served by WebhookEndpoint bank", LastTransitionTime: routeStatusNow},
-		fulfillmentv1alpha1.ConditionResolvedRefs: {Status: metav1.ConditionTrue, Reason: ReasonRefsResolved,
+		fulfillmentv1alpha1.ConditionResolvedRefs: {Status: metav1.ConditionTrue, Reason: fulfillmentv1alpha1.ReasonRefsResolved,
 			Message: "the route reads no Secret", LastTransitionTime: routeStatusNow},
 		fulfillmentv1alpha1.ConditionReady: {Status: metav1.ConditionTrue, Reason: fulfillmentv1alpha1.ReasonAccepted,
 			Message: "served by WebhookEndpoint bank", LastTransitionTime: routeStatusNow},
@@ -73,13 +73,13 @@ func TestComputeRouteStatus(t *testing.T) {
 		"unchanged statuses keep their transition time, take the new generation and message": {
 			route: routeFixture("balance", withGeneration(3), withRouteConditions(
 				routeCondition(fulfillmentv1alpha1.ConditionAccepted, metav1.ConditionTrue, fulfillmentv1alpha1.ReasonAccepted),
-				routeCondition(fulfillmentv1alpha1.ConditionResolvedRefs, metav1.ConditionTrue, ReasonRefsResolved),
+				routeCondition(fulfillmentv1alpha1.ConditionResolvedRefs, metav1.ConditionTrue, fulfillmentv1alpha1.ReasonRefsResolved),
 			)),
 			acceptance: acceptedAcceptance,
 			want: map[string]metav1.Condition{
 				fulfillmentv1alpha1.ConditionAccepted: {Status: metav1.ConditionTrue, Reason: fulfillmentv1alpha1.ReasonAccepted,
 					Message: "served by WebhookEndpoint bank", LastTransitionTime: routeStatusEarlier},
-				fulfillmentv1alpha1.ConditionResolvedRefs: {Status: metav1.ConditionTrue, Reason: ReasonRefsResolved,
+				fulfillmentv1alpha1.ConditionResolvedRefs: {Status: metav1.ConditionTrue, Reason: fulfillmentv1alpha1.ReasonRefsResolved,
 					Message: "the route reads no Secret", LastTransitionTime: routeStatusEarlier},
 				fulfillmentv1alpha1.ConditionReady: {Status: metav1.ConditionTrue, Reason: fulfillmentv1alpha1.ReasonAccepted,
 					Message: "served by WebhookEndpoint bank", LastTransitionTime: routeStatusNow},
@@ -88,13 +88,13 @@ func TestComputeRouteStatus(t *testing.T) {
 		"a flip moves the transition time": {
 			route: routeFixture("balance", withRouteConditions(
 				routeCondition(fulfillmentv1alpha1.ConditionAccepted, metav1.ConditionTrue, fulfillmentv1alpha1.ReasonAccepted),
-				routeCondition(fulfillmentv1alpha1.ConditionResolvedRefs, metav1.ConditionTrue, ReasonRefsResolved),
+				routeCondition(fulfillmentv1alpha1.ConditionResolvedRefs, metav1.ConditionTrue, fulfillmentv1alpha1.ReasonRefsResolved),
 			)),
 			acceptance: missingSecretAcceptance,
 			want: map[string]metav1.Condition{
 				fulfillmentv1alpha1.ConditionAccepted: {Status: metav1.ConditionFalse, Reason: fulfillmentv1alpha1.ReasonInvalidTarget,
 					Message: missingSecretAcceptance.Message, LastTransitionTime: routeStatusNow},
-				fulfillmentv1alpha1.ConditionResolvedRefs: {Status: metav1.ConditionFalse, Reason: ReasonSecretNotFound,
+				fulfillmentv1alpha1.ConditionResolvedRefs: {Status: metav1.ConditionFalse, Reason: fulfillmentv1alpha1.ReasonSecretNotFound,
 					Message: missingSecretAcceptance.RefsMessage, LastTransitionTime: routeStatusNow},
 				fulfillmentv1alpha1.ConditionReady: {Status: metav1.ConditionFalse, Reason: fulfillmentv1alpha1.ReasonInvalidTarget,
 					Message: missingSecretAcceptance.Message, LastTransitionTime: routeStatusNow},
@@ -105,14 +105,14 @@ func TestComputeRouteStatus(t *testing.T) {
 		"a rejection for another reason keeps the transition time": {
 			route: routeFixture("balance", withRouteConditions(
 				routeCondition(fulfillmentv1alpha1.ConditionAccepted, metav1.ConditionFalse, fulfillmentv1alpha1.ReasonEndpointNotFound),
-				routeCondition(fulfillmentv1alpha1.ConditionResolvedRefs, metav1.ConditionTrue, ReasonRefsResolved),
+				routeCondition(fulfillmentv1alpha1.ConditionResolvedRefs, metav1.ConditionTrue, fulfillmentv1alpha1.ReasonRefsResolved),
 			)),
 			acceptance: Acceptance{Reason: fulfillmentv1alpha1.ReasonConflict, Message: "IntentRoute a ...",
-				ResolvedRefs: true, RefsReason: ReasonRefsResolved, RefsMessage: "ok"},
+				ResolvedRefs: true, RefsReason: fulfillmentv1alpha1.ReasonRefsResolved, RefsMessage: "ok"},
 			want: map[string]metav1.Condition{
 				fulfillmentv1alpha1.ConditionAccepted: {Status: metav1.ConditionFalse, Reason: fulfillmentv1alpha1.ReasonConflict,
 					Message: "IntentRoute a ...", LastTransitionTime: routeStatusEarlier},
-				fulfillmentv1alpha1.ConditionResolvedRefs: {Status: metav1.ConditionTrue, Reason: ReasonRefsResolved,
+				fulfillmentv1alpha1.ConditionResolvedRefs: {Status: metav1.ConditionTrue, Reason: fulfillmentv1alpha1.ReasonRefsResolved,
 					Message: "ok", LastTransitionTime: routeStatusEarlier},
 				fulfillmentv1alpha1.ConditionReady: {Status: metav1.ConditionFalse, Reason: fulfillmentv1alpha1.ReasonConflict,
 					Message: "IntentRoute a ...", LastTransitionTime: routeStatusNow},
@@ -124,11 +124,11 @@ func TestComputeRouteStatus(t *testing.T) {
 			route:      routeFixture("balance"),
 			acceptance: Acceptance{},
 			want: map[string]metav1.Condition{
-				fulfillmentv1alpha1.ConditionAccepted:     {Status: metav1.ConditionFalse, Reason: ReasonRejected, LastTransitionTime: routeStatusNow},
-				fulfillmentv1alpha1.ConditionResolvedRefs: {Status: metav1.ConditionFalse, Reason: ReasonSecretNotFound, LastTransitionTime: routeStatusNow},
-				fulfillmentv1alpha1.ConditionReady: {Status: metav1.ConditionFalse, Reason: ReasonRejected,
+				fulfillmentv1alpha1.ConditionAccepted:     {Status: metav1.ConditionFalse, Reason: fulfillmentv1alpha1.ReasonRejected, LastTransitionTime: routeStatusNow},
+				fulfillmentv1alpha1.ConditionResolvedRefs: {Status: metav1.ConditionFalse, Reason: fulfillmentv1alpha1.ReasonSecretNotFound, LastTransitionTime: routeStatusNow},
+				fulfillmentv1alpha1.ConditionReady: {Status: metav1.ConditionFalse, Reason: fulfillmentv1alpha1.ReasonRejected,
 					Message: "", LastTransitionTime: routeStatusNow},
-				fulfillmentv1alpha1.ConditionStalled: {Status: metav1.ConditionTrue, Reason: ReasonRejected,
+				fulfillmentv1alpha1.ConditionStalled: {Status: metav1.ConditionTrue, Reason: fulfillmentv1alpha1.ReasonRejected,
 					Message: "", LastTransitionTime: routeStatusNow},
 			},
 		},

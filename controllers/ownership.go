@@ -28,10 +28,6 @@ import (
 // it an object the endpoint does not control is never modified (the endpoint is Stalled, ObjectConflict).
 const AnnotationAdopt = "fulfillment.dev/adopt"
 
-// ReasonObjectConflict: an object with one of the endpoint's names exists and is not the endpoint's; the
-// operator leaves it untouched until the user renames one of them or deletes the object.
-const ReasonObjectConflict = "ObjectConflict"
-
 // objectConflict is one existing object the endpoint may not write, and who has it.
 type objectConflict struct {
 	Kind, Name, Owner string

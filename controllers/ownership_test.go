@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
@@ -170,19 +172,19 @@ func TestReadyEventType(t *testing.T) {
 		status fulfillmentv1alpha1.WebhookEndpointStatus
 		want   string
 	}{
-		"ready":                    {status(metav1.ConditionTrue, ReasonAvailable, false), corev1.EventTypeNormal},
-		"not created yet":          {status(metav1.ConditionFalse, ReasonDeploymentNotCreated, false), corev1.EventTypeNormal},
-		"rolling out":              {status(metav1.ConditionFalse, ReasonRollingOut, false), corev1.EventTypeNormal},
-		"replicas starting":        {status(metav1.ConditionFalse, ReasonReplicasUnavailable, false), corev1.EventTypeNormal},
-		"a Secret awaited":         {status(metav1.ConditionFalse, ReasonSecretNotFound, false), corev1.EventTypeNormal},
-		"a certificate awaited":    {status(metav1.ConditionFalse, ReasonCertificateNotReady, false), corev1.EventTypeNormal},
-		"apply refused":            {status(metav1.ConditionFalse, ReasonApplyFailed, false), corev1.EventTypeWarning},
-		"reconcile failed":         {status(metav1.ConditionFalse, ReasonReconcileFailed, false), corev1.EventTypeWarning},
-		"object conflict":          {status(metav1.ConditionFalse, ReasonObjectConflict, true), corev1.EventTypeWarning},
-		"progress deadline":        {status(metav1.ConditionFalse, ReasonProgressDeadlineExceeded, true), corev1.EventTypeWarning},
+		"ready":                    {status(metav1.ConditionTrue, fulfillmentv1alpha1.ReasonAvailable, false), corev1.EventTypeNormal},
+		"not created yet":          {status(metav1.ConditionFalse, fulfillmentv1alpha1.ReasonDeploymentNotCreated, false), corev1.EventTypeNormal},
+		"rolling out":              {status(metav1.ConditionFalse, fulfillmentv1alpha1.ReasonRollingOut, false), corev1.EventTypeNormal},
+		"replicas starting":        {status(metav1.ConditionFalse, fulfillmentv1alpha1.ReasonReplicasUnavailable, false), corev1.EventTypeNormal},
+		"a Secret awaited":         {status(metav1.ConditionFalse, fulfillmentv1alpha1.ReasonSecretNotFound, false), corev1.EventTypeNormal},
+		"a certificate awaited":    {status(metav1.ConditionFalse, fulfillmentv1alpha1.ReasonCertificateNotReady, false), corev1.EventTypeNormal},
+		"apply refused":            {status(metav1.ConditionFalse, fulfillmentv1alpha1.ReasonApplyFailed, false), corev1.EventTypeWarning},
+		"reconcile failed":         {status(metav1.ConditionFalse, fulfillmentv1alpha1.ReasonReconcileFailed, false), corev1.EventTypeWarning},
+		"object conflict":          {status(metav1.ConditionFalse, fulfillmentv1alpha1.ReasonObjectConflict, true), corev1.EventTypeWarning},
+		"progress deadline":        {status(metav1.ConditionFalse, fulfillmentv1alpha1.ReasonProgressDeadlineExceeded, true), corev1.EventTypeWarning},
 		"no Ready condition":       {fulfillmentv1alpha1.WebhookEndpointStatus{}, corev1.EventTypeNormal},
-		"unknown, read failed":     {status(metav1.ConditionUnknown, ReasonReadFailed, false), corev1.EventTypeNormal},
-		"stalled, reference wrong": {status(metav1.ConditionFalse, ReasonRefNotPermitted, true), corev1.EventTypeWarning},
+		"unknown, read failed":     {status(metav1.ConditionUnknown, fulfillmentv1alpha1.ReasonReadFailed, false), corev1.EventTypeNormal},
+		"stalled, reference wrong": {status(metav1.ConditionFalse, fulfillmentv1alpha1.ReasonRefNotPermitted, true), corev1.EventTypeWarning},
 	}
 	for name, tc := range tests {
 		if got := ReadyEventType(tc.status); got != tc.want {
@@ -300,7 +302,7 @@ func TestAFailedOwnershipReadIsAReadFailure(t *testing.T) {
 		e.Spec.Auth.AllowUnauthenticated = true
 		e.Status.ObservedGeneration = 1
 		e.Status.Conditions = []metav1.Condition{{Type: fulfillmentv1alpha1.ConditionReady, Status: metav1.ConditionTrue,
-			Reason: ReasonAvailable, Message: "serving", ObservedGeneration: 1, LastTransitionTime: now}}
+			Reason: fulfillmentv1alpha1.ReasonAvailable, Message: "serving", ObservedGeneration: 1, LastTransitionTime: now}}
 	})
 	r, c, recorder := fakeReconciler(t, endpoint, interceptor.Funcs{Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
 		if _, serviceAccount := obj.(*corev1.ServiceAccount); serviceAccount {
@@ -308,7 +310,7 @@ func TestAFailedOwnershipReadIsAReadFailure(t *testing.T) {
 		}
 		return c.Get(ctx, key, obj, opts...)
 	}})
-	r.Now = func() time.Time { return now.Time }
+	r.Clock = clocktesting.NewFakeClock(now.Time)
 
 	if _, err := r.Reconcile(context.Background(), reconcile.Request{NamespacedName: client.ObjectKeyFromObject(endpoint)}); err == nil {
 		t.Fatal("Reconcile = nil, want the read error, retried with backoff")
@@ -317,11 +319,11 @@ func TestAFailedOwnershipReadIsAReadFailure(t *testing.T) {
 	if err := c.Get(context.Background(), client.ObjectKeyFromObject(endpoint), got); err != nil {
 		t.Fatal(err)
 	}
-	if ready := EndpointReadyCondition(&got.Status); ready == nil || ready.Status != metav1.ConditionTrue || ready.Reason != ReasonAvailable {
+	if ready := EndpointReadyCondition(&got.Status); ready == nil || ready.Status != metav1.ConditionTrue || ready.Reason != fulfillmentv1alpha1.ReasonAvailable {
 		t.Errorf("Ready = %+v, want the last verdict kept", ready)
 	}
 	reconciling := meta.FindStatusCondition(got.Status.Conditions, fulfillmentv1alpha1.ConditionReconciling)
-	if reconciling == nil || reconciling.Reason != ReasonReadFailed || !strings.Contains(reconciling.Message, "injected") {
+	if reconciling == nil || reconciling.Reason != fulfillmentv1alpha1.ReasonReadFailed || !strings.Contains(reconciling.Message, "injected") {
 		t.Errorf("Reconciling = %+v, want ReadFailed with the error", reconciling)
 	}
 	close(recorder.Events)
@@ -348,5 +350,5 @@ func fakeReconciler(t *testing.T, endpoint *fulfillmentv1alpha1.WebhookEndpoint,
 		}).
 		WithInterceptorFuncs(funcs).Build()
 	recorder := events.NewFakeRecorder(10)
-	return &WebhookEndpointReconciler{Client: c, Cache: c, APIReader: c, Recorder: recorder, Now: time.Now}, c, recorder
+	return &WebhookEndpointReconciler{Client: c, Cache: c, APIReader: c, Recorder: recorder, Clock: clock.RealClock{}}, c, recorder
 }

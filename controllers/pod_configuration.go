@@ -20,18 +20,6 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/statusz"
 )
 
-// Reasons of Ready while the operator confirms that the pods serve the configuration it rendered.
-const (
-	// ReasonConfigurationLoading: some ready pods still serve an earlier configuration (the kubelet updates a
-	// mounted ConfigMap within about a minute, and the server reloads within a second of that).
-	ReasonConfigurationLoading = "ConfigurationLoading"
-	// ReasonConfigurationRefused: a pod refused the configuration, or the Secrets it reads, and keeps serving
-	// the previous one.
-	ReasonConfigurationRefused = "ConfigurationRefused"
-	// ReasonConfigurationUnconfirmed: a pod's report could not be read (GET /statusz on its metrics port).
-	ReasonConfigurationUnconfirmed = "ConfigurationUnconfirmed"
-)
-
 const (
 	// podReportTimeout bounds one GET /statusz.
 	podReportTimeout = 2 * time.Second
@@ -186,20 +174,20 @@ func configurationCheck(want string, reports []PodReport) endpointCheck {
 	case ready == 0:
 		return endpointCheck{}
 	case len(refused) > 0:
-		return endpointCheck{reason: ReasonConfigurationRefused, stalled: true, message: fmt.Sprintf(
+		return endpointCheck{reason: fulfillmentv1alpha1.ReasonConfigurationRefused, stalled: true, message: fmt.Sprintf(
 			"configuration %s is not served: %s; fix what the error names (a Secret's content, usually), and the pods "+
 				"load it within a minute of the change", short, strings.Join(refused, "; "))}
 	case len(unread) > 0:
-		return endpointCheck{reason: ReasonConfigurationUnconfirmed, message: fmt.Sprintf(
+		return endpointCheck{reason: fulfillmentv1alpha1.ReasonConfigurationUnconfirmed, message: fmt.Sprintf(
 			"could not confirm that the pods serve configuration %s: %s; the operator reads GET %s on each ready pod's "+
 				"metrics port (the endpoint's NetworkPolicy admits the operator's namespace; run the manager with "+
 				"--confirm-pod-configuration=false where it cannot reach pods)", short, strings.Join(unread, "; "), statusz.Path)}
 	case len(loading) > 0:
-		return endpointCheck{reason: ReasonConfigurationLoading, message: fmt.Sprintf(
+		return endpointCheck{reason: fulfillmentv1alpha1.ReasonConfigurationLoading, message: fmt.Sprintf(
 			"%d/%d ready pods serve configuration %s; waiting for %s (the kubelet updates the mounted ConfigMap within "+
 				"about a minute)", ready-len(loading), ready, short, strings.Join(loading, ", "))}
 	}
-	return endpointCheck{ok: true, reason: ReasonAvailable, message: fmt.Sprintf(
+	return endpointCheck{ok: true, reason: fulfillmentv1alpha1.ReasonAvailable, message: fmt.Sprintf(
 		"%s configuration %s", plural(int32(ready), "ready pod serves", "ready pods serve"), short)}
 }
 
@@ -208,7 +196,7 @@ func configurationRecheck(check endpointCheck) time.Duration {
 	switch {
 	case check.ok:
 		return configurationServedRecheck
-	case check.reason == ReasonConfigurationLoading:
+	case check.reason == fulfillmentv1alpha1.ReasonConfigurationLoading:
 		return configurationLoadingRecheck
 	default:
 		return configurationProblemRecheck

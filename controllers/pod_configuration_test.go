@@ -103,7 +103,7 @@ func expectReady(namespace, name, reason, text string, timeout time.Duration) {
 		ready := meta.FindStatusCondition(endpoint.Status.Conditions, fulfillmentv1alpha1.ConditionReady)
 		g.Expect(ready).NotTo(BeNil())
 		g.Expect(ready.Reason).To(Equal(reason), ready.Message)
-		g.Expect(ready.Status == metav1.ConditionTrue).To(Equal(reason == controllers.ReasonAvailable), ready.Message)
+		g.Expect(ready.Status == metav1.ConditionTrue).To(Equal(reason == fulfillmentv1alpha1.ReasonAvailable), ready.Message)
 		g.Expect(ready.Message).To(ContainSubstring(text))
 	}).WithTimeout(timeout).Should(Succeed())
 }
@@ -116,7 +116,7 @@ var _ = Describe("Confirming the configuration the pods serve", func() {
 		Expect(k8sClient.Create(ctx, endpoint)).To(Succeed())
 		route := respondRoute(ns, "balance", "bank-bot", "balance", "Your balance is fine.")
 		Expect(k8sClient.Create(ctx, route)).To(Succeed())
-		expectReady(ns, "bank-bot", controllers.ReasonAvailable, "replicas available", 30*time.Second)
+		expectReady(ns, "bank-bot", fulfillmentv1alpha1.ReasonAvailable, "replicas available", 30*time.Second)
 
 		// One pod, serving what its volumes hold: the ConfigMap and the Secret as they are now.
 		files := podFiles{root: GinkgoT().TempDir()}
@@ -131,7 +131,7 @@ var _ = Describe("Confirming the configuration the pods serve", func() {
 		first := files.mountConfigMap(ns, "bank-bot")
 		port := startPodServer(files)
 		pod := createReadyPod(endpoint, "bank-bot-1", port)
-		expectReady(ns, "bank-bot", controllers.ReasonAvailable, "ready pod serves configuration "+first[:12], 30*time.Second)
+		expectReady(ns, "bank-bot", fulfillmentv1alpha1.ReasonAvailable, "ready pod serves configuration "+first[:12], 30*time.Second)
 
 		// A route edit renders a new configuration: not Ready until the pod loads it.
 		Eventually(func(g Gomega) {
@@ -139,10 +139,10 @@ var _ = Describe("Confirming the configuration the pods serve", func() {
 			route.Spec.Respond.Text = "Your balance is great."
 			g.Expect(k8sClient.Update(ctx, route)).To(Succeed())
 		}).Should(Succeed())
-		expectReady(ns, "bank-bot", controllers.ReasonConfigurationLoading, "0/1 ready pods serve configuration", 30*time.Second)
+		expectReady(ns, "bank-bot", fulfillmentv1alpha1.ReasonConfigurationLoading, "0/1 ready pods serve configuration", 30*time.Second)
 		second := files.mountConfigMap(ns, "bank-bot")
 		Expect(second).NotTo(Equal(first))
-		expectReady(ns, "bank-bot", controllers.ReasonAvailable, "ready pod serves configuration "+second[:12], 30*time.Second)
+		expectReady(ns, "bank-bot", fulfillmentv1alpha1.ReasonAvailable, "ready pod serves configuration "+second[:12], 30*time.Second)
 
 		// The pod's mounted Secret loses a key the API's copy has (the operator's checks see nothing wrong), and
 		// the next configuration is refused: Stalled, naming the pod and the key, while the pod keeps serving.
@@ -152,9 +152,9 @@ var _ = Describe("Confirming the configuration the pods serve", func() {
 			route.Spec.Respond.Text = "Your balance is splendid."
 			g.Expect(k8sClient.Update(ctx, route)).To(Succeed())
 		}).Should(Succeed())
-		expectReady(ns, "bank-bot", controllers.ReasonConfigurationLoading, "waiting for bank-bot-1", 30*time.Second)
+		expectReady(ns, "bank-bot", fulfillmentv1alpha1.ReasonConfigurationLoading, "waiting for bank-bot-1", 30*time.Second)
 		third := files.mountConfigMap(ns, "bank-bot")
-		expectReady(ns, "bank-bot", controllers.ReasonConfigurationRefused, "pod bank-bot-1 refuses it", 30*time.Second)
+		expectReady(ns, "bank-bot", fulfillmentv1alpha1.ReasonConfigurationRefused, "pod bank-bot-1 refuses it", 30*time.Second)
 		Eventually(func(g Gomega) {
 			endpoint := &fulfillmentv1alpha1.WebhookEndpoint{}
 			g.Expect(k8sClient.Get(ctx, key(ns, "bank-bot"), endpoint)).To(Succeed())
@@ -166,7 +166,7 @@ var _ = Describe("Confirming the configuration the pods serve", func() {
 
 		// Mended on the pod: Ready again, without any change in the cluster.
 		files.write("secrets/bank-basic/username", "dialogflow")
-		expectReady(ns, "bank-bot", controllers.ReasonAvailable, "ready pod serves configuration "+third[:12], 30*time.Second)
+		expectReady(ns, "bank-bot", fulfillmentv1alpha1.ReasonAvailable, "ready pod serves configuration "+third[:12], 30*time.Second)
 
 		// A ready pod whose report cannot be read: not Ready on it.
 		closed, err := net.Listen("tcp", "127.0.0.1:0")
@@ -174,9 +174,9 @@ var _ = Describe("Confirming the configuration the pods serve", func() {
 		closedPort := closed.Addr().(*net.TCPAddr).Port
 		Expect(closed.Close()).To(Succeed())
 		unreachable := createReadyPod(endpoint, "bank-bot-2", closedPort)
-		expectReady(ns, "bank-bot", controllers.ReasonConfigurationUnconfirmed, "pod bank-bot-2", 30*time.Second)
+		expectReady(ns, "bank-bot", fulfillmentv1alpha1.ReasonConfigurationUnconfirmed, "pod bank-bot-2", 30*time.Second)
 		Expect(k8sClient.Delete(ctx, unreachable, client.GracePeriodSeconds(0))).To(Succeed())
-		expectReady(ns, "bank-bot", controllers.ReasonAvailable, "ready pod serves configuration "+third[:12], 30*time.Second)
+		expectReady(ns, "bank-bot", fulfillmentv1alpha1.ReasonAvailable, "ready pod serves configuration "+third[:12], 30*time.Second)
 		Expect(k8sClient.Delete(ctx, pod, client.GracePeriodSeconds(0))).To(Succeed())
 	})
 })

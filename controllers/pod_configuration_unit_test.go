@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/statusz"
 )
 
@@ -26,20 +27,20 @@ func TestConfigurationCheck(t *testing.T) {
 		contains    []string
 	}{
 		"every ready pod serves it": {pods: []PodReport{serving("a", want), serving("b", want), notReady}, ok: true,
-			reason: ReasonAvailable, contains: []string{"2 ready pods serve configuration aaaaaaaaaaaa"}},
+			reason: fulfillmentv1alpha1.ReasonAvailable, contains: []string{"2 ready pods serve configuration aaaaaaaaaaaa"}},
 		"one pod still on the previous one": {pods: []PodReport{serving("a", want), serving("b", old)},
-			reason: ReasonConfigurationLoading, contains: []string{"1/2 ready pods", "waiting for b"}},
+			reason: fulfillmentv1alpha1.ReasonConfigurationLoading, contains: []string{"1/2 ready pods", "waiting for b"}},
 		"a refusal of an older configuration is not this one's": {pods: []PodReport{refusing("a", want, old)}, ok: true,
-			reason: ReasonAvailable},
+			reason: fulfillmentv1alpha1.ReasonAvailable},
 		"refused, the previous one keeps serving": {pods: []PodReport{serving("a", want), refusing("b", old, want)},
-			stalled: true, reason: ReasonConfigurationRefused,
+			stalled: true, reason: fulfillmentv1alpha1.ReasonConfigurationRefused,
 			contains: []string{"pod b refuses it and keeps serving configuration bbbbbbbbbbbb", "key username missing"}},
 		"its Secrets refused": {pods: []PodReport{refusing("a", want, want)}, stalled: true,
-			reason: ReasonConfigurationRefused, contains: []string{"pod a refuses the Secrets of this configuration"}},
+			reason: fulfillmentv1alpha1.ReasonConfigurationRefused, contains: []string{"pod a refuses the Secrets of this configuration"}},
 		"a report not read": {pods: []PodReport{serving("a", want), unread("b", "connection refused")},
-			reason: ReasonConfigurationUnconfirmed, contains: []string{"pod b: connection refused", "--confirm-pod-configuration=false"}},
+			reason: fulfillmentv1alpha1.ReasonConfigurationUnconfirmed, contains: []string{"pod b: connection refused", "--confirm-pod-configuration=false"}},
 		"a refusal outweighs an unread report": {pods: []PodReport{unread("a", "timeout"), refusing("b", old, want)},
-			stalled: true, reason: ReasonConfigurationRefused},
+			stalled: true, reason: fulfillmentv1alpha1.ReasonConfigurationRefused},
 		"no ready pod: nothing to say": {pods: []PodReport{notReady}},
 	}
 	for name, c := range cases {
@@ -62,10 +63,10 @@ func TestConfigurationRecheck(t *testing.T) {
 	if got := configurationRecheck(endpointCheck{ok: true}); got != configurationServedRecheck {
 		t.Errorf("served: recheck in %v", got)
 	}
-	if got := configurationRecheck(endpointCheck{reason: ReasonConfigurationLoading}); got != configurationLoadingRecheck {
+	if got := configurationRecheck(endpointCheck{reason: fulfillmentv1alpha1.ReasonConfigurationLoading}); got != configurationLoadingRecheck {
 		t.Errorf("loading: recheck in %v", got)
 	}
-	if got := configurationRecheck(endpointCheck{reason: ReasonConfigurationRefused, stalled: true}); got != configurationProblemRecheck {
+	if got := configurationRecheck(endpointCheck{reason: fulfillmentv1alpha1.ReasonConfigurationRefused, stalled: true}); got != configurationProblemRecheck {
 		t.Errorf("refused: recheck in %v", got)
 	}
 }

@@ -9,9 +9,6 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/statusz"
 )
 
-// ReasonEventsAtRisk is the Warning event of an endpoint whose queue can lose acknowledged events.
-const ReasonEventsAtRisk = "EventsAtRisk"
-
 // durabilityRisk says, per Redis durability, what a crash of Redis does to acknowledged events.
 var durabilityRisk = map[string]string{
 	statusz.DurabilityEverySecond: "a crash of the Redis host loses the events acknowledged in about the last second",

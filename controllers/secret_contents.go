@@ -14,16 +14,6 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/tlsconfig"
 )
 
-// Reasons of SecretsReady (endpoint) and ResolvedRefs (route) when a referenced Secret exists but the server
-// could not load what it reads from it.
-const (
-	// ReasonSecretKeyMissing: the Secret exists without a key the server reads.
-	ReasonSecretKeyMissing = "SecretKeyMissing"
-	// ReasonSecretKeyInvalid: the key exists, but its value is not in the format the server needs (empty
-	// credential, malformed HMAC key, not a Redis URL, no PEM certificate, a line break in a header value).
-	ReasonSecretKeyInvalid = "SecretKeyInvalid"
-)
-
 // SecretKeyFormat is what the server needs a Secret key to hold, as it loads it (webhookserver/endpoint and
 // webhookserver/action).
 type SecretKeyFormat string
@@ -62,7 +52,7 @@ type SecretKeyRequirement struct {
 // SecretKeyProblem is a requirement a Secret does not meet. Problem never holds a value.
 type SecretKeyProblem struct {
 	SecretKeyRequirement
-	// Reason is ReasonSecretKeyMissing or ReasonSecretKeyInvalid.
+	// Reason is fulfillmentv1alpha1.ReasonSecretKeyMissing or fulfillmentv1alpha1.ReasonSecretKeyInvalid.
 	Reason  string
 	Problem string
 }
@@ -146,13 +136,13 @@ func CheckSecretKeys(reqs []SecretKeyRequirement, data map[string][]byte) []Secr
 		value, ok := data[req.Key]
 		if !ok {
 			if !req.Optional {
-				problems = append(problems, SecretKeyProblem{SecretKeyRequirement: req, Reason: ReasonSecretKeyMissing,
+				problems = append(problems, SecretKeyProblem{SecretKeyRequirement: req, Reason: fulfillmentv1alpha1.ReasonSecretKeyMissing,
 					Problem: "does not exist: add it (" + formatHint(req) + ")"})
 			}
 			continue
 		}
 		if problem := checkSecretValue(req, value); problem != "" {
-			problems = append(problems, SecretKeyProblem{SecretKeyRequirement: req, Reason: ReasonSecretKeyInvalid, Problem: problem})
+			problems = append(problems, SecretKeyProblem{SecretKeyRequirement: req, Reason: fulfillmentv1alpha1.ReasonSecretKeyInvalid, Problem: problem})
 		}
 	}
 	return problems
@@ -238,11 +228,11 @@ func secretKeyProblemsMessage(problems []SecretKeyProblem) string {
 // secretKeyProblemsReason is SecretKeyMissing when a key is missing, else SecretKeyInvalid.
 func secretKeyProblemsReason(problems []SecretKeyProblem) string {
 	for _, p := range problems {
-		if p.Reason == ReasonSecretKeyMissing {
-			return ReasonSecretKeyMissing
+		if p.Reason == fulfillmentv1alpha1.ReasonSecretKeyMissing {
+			return fulfillmentv1alpha1.ReasonSecretKeyMissing
 		}
 	}
-	return ReasonSecretKeyInvalid
+	return fulfillmentv1alpha1.ReasonSecretKeyInvalid
 }
 
 // requirementsSignature identifies a set of requirements on one Secret, for the verdict cache.

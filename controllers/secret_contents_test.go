@@ -204,16 +204,16 @@ func TestSecretsCheckReportsKeyProblems(t *testing.T) {
 	})
 	invalid := CheckSecretKeys(EndpointSecretRequirements(endpoint), map[string][]byte{"username": []byte("u"), "password": []byte(" ")})
 	c := secretsCheck(endpoint, nil, nil, invalid)
-	if c.ok || !c.stalled || c.reason != ReasonSecretKeyInvalid ||
+	if c.ok || !c.stalled || c.reason != fulfillmentv1alpha1.ReasonSecretKeyInvalid ||
 		!strings.Contains(c.message, "spec.auth.basic.secretRef: Secret creds key password is empty") {
 		t.Errorf("secretsCheck = %+v, want stalled SecretKeyInvalid naming field, Secret and key", c)
 	}
 	missing := CheckSecretKeys(EndpointSecretRequirements(endpoint), map[string][]byte{"password": []byte(" ")})
-	if c := secretsCheck(endpoint, nil, nil, missing); c.reason != ReasonSecretKeyMissing {
+	if c := secretsCheck(endpoint, nil, nil, missing); c.reason != fulfillmentv1alpha1.ReasonSecretKeyMissing {
 		t.Errorf("reason with a missing and an invalid key = %s, want SecretKeyMissing", c.reason)
 	}
 	// A missing Secret comes first: it is waited for, not stalled.
-	if c := secretsCheck(endpoint, []string{"other"}, nil, invalid); c.stalled || c.reason != ReasonSecretNotFound {
+	if c := secretsCheck(endpoint, []string{"other"}, nil, invalid); c.stalled || c.reason != fulfillmentv1alpha1.ReasonSecretNotFound {
 		t.Errorf("with a missing Secret = %+v, want SecretNotFound, not stalled", c)
 	}
 }

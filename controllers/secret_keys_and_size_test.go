@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
-	"github.com/fulfillment-dev/fulfillment-operator/controllers"
 )
 
 // updateSecret changes a Secret's data.
@@ -46,11 +45,11 @@ var _ = Describe("Referenced Secrets hold what the server reads", func() {
 			secrets := condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionSecretsReady)
 			g.Expect(secrets).NotTo(BeNil())
 			g.Expect(secrets.Status).To(Equal(metav1.ConditionFalse))
-			g.Expect(secrets.Reason).To(Equal(controllers.ReasonSecretKeyMissing))
+			g.Expect(secrets.Reason).To(Equal(fulfillmentv1alpha1.ReasonSecretKeyMissing))
 			g.Expect(secrets.Message).To(ContainSubstring("spec.auth.basic.secretRef: Secret bank-basic key password does not exist"))
 			ready := condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionReady)
 			g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
-			g.Expect(ready.Reason).To(Equal(controllers.ReasonSecretKeyMissing))
+			g.Expect(ready.Reason).To(Equal(fulfillmentv1alpha1.ReasonSecretKeyMissing))
 			stalled := condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionStalled)
 			g.Expect(stalled).NotTo(BeNil())
 			g.Expect(stalled.Status).To(Equal(metav1.ConditionTrue))
@@ -85,13 +84,13 @@ var _ = Describe("Referenced Secrets hold what the server reads", func() {
 		Eventually(func(g Gomega) {
 			secrets := condition(g, namespace, "events", fulfillmentv1alpha1.ConditionSecretsReady)
 			g.Expect(secrets.Status).To(Equal(metav1.ConditionFalse))
-			g.Expect(secrets.Reason).To(Equal(controllers.ReasonSecretKeyInvalid))
+			g.Expect(secrets.Reason).To(Equal(fulfillmentv1alpha1.ReasonSecretKeyInvalid))
 			g.Expect(secrets.Message).To(ContainSubstring("Secret events-hmac key secret is not a valid StandardWebhooks key"))
 			g.Expect(secrets.Message).To(ContainSubstring("delete Secret events-hmac"))
 			g.Expect(secrets.Message).NotTo(ContainSubstring(edited))
 			g.Expect(condition(g, namespace, "events", fulfillmentv1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionFalse))
 		}).Should(Succeed())
-		Expect(eventNotes(Default, namespace, controllers.ReasonSecretKeyInvalid)).NotTo(ContainElement(ContainSubstring(edited)))
+		Expect(eventNotes(Default, namespace, fulfillmentv1alpha1.ReasonSecretKeyInvalid)).NotTo(ContainElement(ContainSubstring(edited)))
 
 		// Deleting the Secret lets the operator generate a valid key again.
 		Expect(k8sClient.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "events-hmac"}})).To(Succeed())
@@ -119,7 +118,7 @@ var _ = Describe("Referenced Secrets hold what the server reads", func() {
 			refs := meta.FindStatusCondition(route.Status.Conditions, fulfillmentv1alpha1.ConditionResolvedRefs)
 			g.Expect(refs).NotTo(BeNil())
 			g.Expect(refs.Status).To(Equal(metav1.ConditionFalse))
-			g.Expect(refs.Reason).To(Equal(controllers.ReasonSecretKeyMissing))
+			g.Expect(refs.Reason).To(Equal(fulfillmentv1alpha1.ReasonSecretKeyMissing))
 			g.Expect(refs.Message).To(ContainSubstring("spec.call.headers[0].valueFrom.secretKeyRef: Secret bank-api key token does not exist"))
 			g.Expect(accepted(g, namespace, "balance").Status).To(Equal(metav1.ConditionFalse))
 			g.Expect(routeNames(g, namespace, "bank-bot")).To(Equal([]string{"welcome"}))
@@ -175,7 +174,7 @@ var _ = Describe("A configuration over the ConfigMap limit", func() {
 			}
 			g.Expect("goodbye").To(BeEmpty(), "route goodbye not in the configuration")
 		}).Should(Succeed())
-		Expect(condition(Default, namespace, "bank-bot", fulfillmentv1alpha1.ConditionReady).Reason).NotTo(Equal(controllers.ReasonApplyFailed))
+		Expect(condition(Default, namespace, "bank-bot", fulfillmentv1alpha1.ConditionReady).Reason).NotTo(Equal(fulfillmentv1alpha1.ReasonApplyFailed))
 	})
 	It("decides again whether a route fits when a route before it is accepted because its Secret got the key", func() {
 		namespace := newNamespace()

@@ -39,7 +39,7 @@ const strictNamespace = "strict-secrets"
 // spec ends.
 func startStrictManager() {
 	GinkgoHelper()
-	startManagerIn(strictNamespace, controllers.Options{Image: image, Now: clock.Now, RequireSecretLabel: true}, nil)
+	startManagerIn(strictNamespace, controllers.Options{Image: image, Clock: clock, RequireSecretLabel: true}, nil)
 }
 
 // startManagerIn runs a second manager with the operator's identity, watching only namespace (which the
@@ -96,13 +96,13 @@ var _ = Describe("Trust boundaries", func() {
 			insecure := insecureExposure(g, namespace, "bank-bot")
 			g.Expect(insecure).NotTo(BeNil())
 			g.Expect(insecure.Status).To(Equal(metav1.ConditionTrue))
-			g.Expect(insecure.Reason).To(Equal(controllers.ReasonPlaintextExposure))
+			g.Expect(insecure.Reason).To(Equal(fulfillmentv1alpha1.ReasonPlaintextExposure))
 			g.Expect(insecure.Message).To(ContainSubstring("set spec.ingress.tlsSecretName"))
 			g.Expect(insecure.Message).To(ContainSubstring("spec.exposure.plaintextAcknowledged: true"))
 			g.Expect(warnings(g, namespace, "bank-bot", "InsecureExposure")).To(ConsistOf(insecure.Message))
 		}).Should(Succeed())
 		ready := condition(Default, namespace, "bank-bot", fulfillmentv1alpha1.ConditionReady)
-		Expect(ready.Reason).NotTo(Equal(controllers.ReasonPlaintextExposure), "InsecureExposure must not decide Ready")
+		Expect(ready.Reason).NotTo(Equal(fulfillmentv1alpha1.ReasonPlaintextExposure), "InsecureExposure must not decide Ready")
 
 		updateEndpoint(namespace, "bank-bot", func(e *fulfillmentv1alpha1.WebhookEndpoint) {
 			e.Spec.Exposure = &fulfillmentv1alpha1.Exposure{PlaintextAcknowledged: true}
@@ -110,7 +110,7 @@ var _ = Describe("Trust boundaries", func() {
 		Eventually(func(g Gomega) {
 			insecure := insecureExposure(g, namespace, "bank-bot")
 			g.Expect(insecure.Status).To(Equal(metav1.ConditionFalse))
-			g.Expect(insecure.Reason).To(Equal(controllers.ReasonPlaintextAcknowledged))
+			g.Expect(insecure.Reason).To(Equal(fulfillmentv1alpha1.ReasonPlaintextAcknowledged))
 		}).Should(Succeed())
 
 		updateEndpoint(namespace, "bank-bot", func(e *fulfillmentv1alpha1.WebhookEndpoint) {
@@ -118,7 +118,7 @@ var _ = Describe("Trust boundaries", func() {
 			e.Spec.Ingress.TLSSecretName = "bank-tls"
 		})
 		Eventually(func(g Gomega) {
-			g.Expect(insecureExposure(g, namespace, "bank-bot").Reason).To(Equal(controllers.ReasonEncrypted))
+			g.Expect(insecureExposure(g, namespace, "bank-bot").Reason).To(Equal(fulfillmentv1alpha1.ReasonEncrypted))
 		}).Should(Succeed())
 
 		updateEndpoint(namespace, "bank-bot", func(e *fulfillmentv1alpha1.WebhookEndpoint) {
@@ -160,7 +160,7 @@ var _ = Describe("Trust boundaries", func() {
 			e.Spec.HTTPRoute.ParentRefs[0].SectionName = ptr.To("https")
 		})
 		Eventually(func(g Gomega) {
-			g.Expect(insecureExposure(g, namespace, "bank-bot").Reason).To(Equal(controllers.ReasonEncrypted))
+			g.Expect(insecureExposure(g, namespace, "bank-bot").Reason).To(Equal(fulfillmentv1alpha1.ReasonEncrypted))
 		}).Should(Succeed())
 
 		updateEndpoint(namespace, "bank-bot", func(e *fulfillmentv1alpha1.WebhookEndpoint) {
@@ -195,7 +195,7 @@ var _ = Describe("Trust boundaries", func() {
 			refs := meta.FindStatusCondition(current.Status.Conditions, fulfillmentv1alpha1.ConditionResolvedRefs)
 			g.Expect(refs).NotTo(BeNil())
 			g.Expect(refs.Status).To(Equal(metav1.ConditionFalse))
-			g.Expect(refs.Reason).To(Equal(controllers.ReasonRefNotPermitted))
+			g.Expect(refs.Reason).To(Equal(fulfillmentv1alpha1.ReasonRefNotPermitted))
 			g.Expect(refs.Message).To(ContainSubstring(`Secret kube-admin-token is not labelled fulfillment.dev/reference: "true"`))
 			accepted := meta.FindStatusCondition(current.Status.Conditions, fulfillmentv1alpha1.ConditionAccepted)
 			g.Expect(accepted.Status).To(Equal(metav1.ConditionFalse))
@@ -212,7 +212,7 @@ var _ = Describe("Trust boundaries", func() {
 		other.Name = "other-bot"
 		other.Spec.Auth.Basic.SecretRef.Name = "kube-admin-token"
 		Expect(k8sClient.Create(ctx, other)).To(Succeed())
-		eventuallyStalled(namespace, "other-bot", controllers.ReasonRefNotPermitted,
+		eventuallyStalled(namespace, "other-bot", fulfillmentv1alpha1.ReasonRefNotPermitted,
 			"spec.auth.basic.secretRef: Secret kube-admin-token is not labelled")
 
 		secret := &corev1.Secret{}
@@ -225,7 +225,7 @@ var _ = Describe("Trust boundaries", func() {
 			g.Expect(meta.FindStatusCondition(current.Status.Conditions, fulfillmentv1alpha1.ConditionResolvedRefs).Status).To(Equal(metav1.ConditionTrue))
 			g.Expect(renderedConfig(g, namespace, "bank-bot").Endpoints[0].Routes).To(HaveLen(1))
 			stalled := condition(g, namespace, "other-bot", fulfillmentv1alpha1.ConditionStalled)
-			g.Expect(stalled).To(Or(BeNil(), HaveField("Reason", Not(Equal(controllers.ReasonRefNotPermitted)))))
+			g.Expect(stalled).To(Or(BeNil(), HaveField("Reason", Not(Equal(fulfillmentv1alpha1.ReasonRefNotPermitted)))))
 		}).Should(Succeed())
 	})
 

@@ -3,11 +3,10 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -19,8 +18,9 @@ import (
 type Options struct {
 	// Image of the fulfillment pods.
 	Image string
-	// Now is the clock; time.Now when nil (tests pass a fake one).
-	Now func() time.Time
+	// Clock tells the time of key rotations, certificate renewals and condition transitions; the real clock
+	// when nil (tests pass a fake one).
+	Clock clock.PassiveClock
 	// RequireSecretLabel lets WebhookEndpoints and IntentRoutes reference only Secrets labelled
 	// LabelSecretReference: "true" (--require-secret-reference-label).
 	RequireSecretLabel bool
@@ -40,8 +40,8 @@ func CacheByObject() map[client.Object]cache.ByObject {
 
 // Setup registers the indexes and both controllers with the manager.
 func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
-	if opts.Now == nil {
-		opts.Now = time.Now
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
 	}
 	env, err := expr.NewEnv()
 	if err != nil {
@@ -59,7 +59,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		Recorder:  mgr.GetEventRecorder("fulfillment-operator"),
 		Image:     opts.Image,
 		Env:       env,
-		Now:       opts.Now,
+		Clock:     opts.Clock,
 		Secrets:   secrets,
 
 		RequireSecretLabel: opts.RequireSecretLabel,
@@ -73,7 +73,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("fulfillment-operator"),
 		Env:      env,
-		Now:      func() metav1.Time { return metav1.NewTime(opts.Now()) },
+		Clock:    opts.Clock,
 		Secrets:  secrets,
 
 		RequireSecretLabel: opts.RequireSecretLabel,

@@ -176,7 +176,7 @@ var _ = Describe("Scaling down an endpoint with a Local queue", func() {
 			createReadyPod(endpoint, name, metrics)
 			pods[name], webhookPorts[name] = files, webhook
 		}
-		expectReady(ns, "events", controllers.ReasonAvailable, "2 ready pods serve configuration", 30*time.Second)
+		expectReady(ns, "events", fulfillmentv1alpha1.ReasonAvailable, "2 ready pods serve configuration", 30*time.Second)
 
 		// The upstream is down: events-1 acknowledges five events and keeps them.
 		counter.failing.Store(true)
@@ -209,7 +209,7 @@ var _ = Describe("Scaling down an endpoint with a Local queue", func() {
 			g.Expect(k8sClient.Get(ctx, key(ns, "events"), current)).To(Succeed())
 			ready := meta.FindStatusCondition(current.Status.Conditions, fulfillmentv1alpha1.ConditionReady)
 			g.Expect(ready).NotTo(BeNil())
-			g.Expect(ready.Reason).To(Equal(controllers.ReasonQueueDraining))
+			g.Expect(ready.Reason).To(Equal(fulfillmentv1alpha1.ReasonQueueDraining))
 			g.Expect(ready.Message).To(ContainSubstring("pod events-1 delivers its 5 queued events first"))
 			g.Expect(current.Status.Queue).NotTo(BeNil())
 			g.Expect(current.Status.Queue.Waiting).To(Equal(int64(5)))
@@ -246,7 +246,7 @@ var _ = Describe("Scaling down an endpoint with a Local queue", func() {
 			g.Expect(k8sClient.Get(ctx, key(ns, "events-config"), configMap)).To(Succeed())
 			g.Expect(configMap.Annotations[controllers.AnnotationConfigHash]).To(Equal(first), "%s", configMap.Data["config.yaml"])
 		}).WithTimeout(2 * time.Second).Should(Succeed())
-		expectReady(ns, "events", controllers.ReasonAvailable, "1 ready pod serves configuration", 30*time.Second)
+		expectReady(ns, "events", fulfillmentv1alpha1.ReasonAvailable, "1 ready pod serves configuration", 30*time.Second)
 	})
 })
 
@@ -369,7 +369,7 @@ var _ = Describe("An endpoint with a Redis queue", func() {
 			g.Expect(condition.Status).To(Equal(metav1.ConditionFalse))
 			g.Expect(condition.Reason).To(Equal("None"))
 			g.Expect(condition.Message).To(ContainSubstring("a Redis restart loses every queued event"))
-			g.Expect(eventNotes(g, ns, controllers.ReasonEventsAtRisk)).To(HaveLen(1))
+			g.Expect(eventNotes(g, ns, fulfillmentv1alpha1.ReasonEventsAtRisk)).To(HaveLen(1))
 			// It informs; the endpoint serves.
 			ready := meta.FindStatusCondition(current.Status.Conditions, fulfillmentv1alpha1.ConditionReady)
 			g.Expect(ready.Status).To(Equal(metav1.ConditionTrue))

@@ -34,7 +34,7 @@ const faultyNamespace = "faulty-reads"
 // IntentRoutes while failLists is true, until the spec ends.
 func startFaultyManager(failLists *atomic.Bool) {
 	GinkgoHelper()
-	startManagerIn(faultyNamespace, controllers.Options{Image: image, Now: clock.Now}, func(config *rest.Config, options client.Options) (client.Client, error) {
+	startManagerIn(faultyNamespace, controllers.Options{Image: image, Clock: clock}, func(config *rest.Config, options client.Options) (client.Client, error) {
 		c, err := client.NewWithWatch(config, options)
 		if err != nil {
 			return nil, err
@@ -141,7 +141,7 @@ var _ = Describe("Status says what happened", func() {
 			e := mustGetEndpoint(namespace, "bank-bot")
 			ready := meta.FindStatusCondition(e.Status.Conditions, fulfillmentv1alpha1.ConditionReady)
 			g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
-			g.Expect(ready.Reason).To(Equal(controllers.ReasonApplyFailed))
+			g.Expect(ready.Reason).To(Equal(fulfillmentv1alpha1.ReasonApplyFailed))
 			g.Expect(ready.Message).To(ContainSubstring("pods labelled tier=forbidden are not allowed in this namespace"))
 			g.Expect(ready.Message).To(ContainSubstring("Deployment bank-bot"))
 			g.Expect(ready.ObservedGeneration).To(Equal(e.Generation))
@@ -190,7 +190,7 @@ var _ = Describe("Status says what happened", func() {
 			e := mustGetEndpoint(namespace, "bank-bot")
 			available := meta.FindStatusCondition(e.Status.Conditions, fulfillmentv1alpha1.ConditionDeploymentAvailable)
 			g.Expect(available.Status).To(Equal(metav1.ConditionUnknown))
-			g.Expect(available.Reason).To(Equal(controllers.ReasonReadFailed))
+			g.Expect(available.Reason).To(Equal(fulfillmentv1alpha1.ReasonReadFailed))
 			g.Expect(available.Message).To(ContainSubstring("injected: etcdserver: request timed out"))
 			routes := meta.FindStatusCondition(e.Status.Conditions, fulfillmentv1alpha1.ConditionRoutesAccepted)
 			g.Expect(routes.Status).To(Equal(metav1.ConditionUnknown))
@@ -274,7 +274,7 @@ var _ = Describe("Watches", func() {
 		endpoint.Spec.HTTPRoute = &fulfillmentv1alpha1.HTTPRouteSettings{
 			ParentRefs: []fulfillmentv1alpha1.ParentReference{{Name: "edge"}}, Hostnames: []string{"bank.example.com"}}
 		Expect(k8sClient.Create(ctx, endpoint)).To(Succeed())
-		eventuallyStalled(namespace, "bank-bot", controllers.ReasonObjectConflict, "HTTPRoute bank-bot (not managed by the operator")
+		eventuallyStalled(namespace, "bank-bot", fulfillmentv1alpha1.ReasonObjectConflict, "HTTPRoute bank-bot (not managed by the operator")
 
 		// A stalled endpoint is not retried: only the watch on HTTPRoutes can bring it back.
 		Expect(k8sClient.Delete(ctx, theirs)).To(Succeed())

@@ -40,7 +40,7 @@ func (r *WebhookEndpointReconciler) reconcileTLS(ctx context.Context, endpoint *
 	case fulfillmentv1alpha1.TLSModeCertManager:
 		if _, err := r.Client.RESTMapper().RESTMapping(schema.GroupKind{Group: "cert-manager.io", Kind: "Certificate"}, "v1"); err != nil {
 			if meta.IsNoMatchError(err) {
-				return tlsFacts{}, &stalledError{reason: "CertManagerNotInstalled", message: "tls.mode is CertManager but cert-manager " +
+				return tlsFacts{}, &stalledError{reason: fulfillmentv1alpha1.ReasonCertManagerNotInstalled, message: "tls.mode is CertManager but cert-manager " +
 					"is not installed (no certificates.cert-manager.io/v1 CRD): install cert-manager, or use tls.mode Secret or SelfSigned"}
 			}
 			return tlsFacts{}, err
@@ -52,7 +52,7 @@ func (r *WebhookEndpointReconciler) reconcileTLS(ctx context.Context, endpoint *
 	case fulfillmentv1alpha1.TLSModeSelfSigned:
 		return r.reconcileSelfSigned(ctx, endpoint)
 	}
-	return tlsFacts{}, &stalledError{reason: "InvalidTLSMode", message: fmt.Sprintf("tls.mode %q is not known", tls.Mode)}
+	return tlsFacts{}, &stalledError{reason: fulfillmentv1alpha1.ReasonInvalidTLSMode, message: fmt.Sprintf("tls.mode %q is not known", tls.Mode)}
 }
 
 // checkServingSecret reads a kubernetes.io/tls Secret and checks it. A Secret the user provides that is broken
@@ -77,12 +77,12 @@ func (r *WebhookEndpointReconciler) checkServingSecret(ctx context.Context, endp
 		if !userOwned {
 			return tlsFacts{ready: &notReady}, nil
 		}
-		return tlsFacts{}, &stalledError{reason: "CertificateSecretInvalid", message: fmt.Sprintf(
+		return tlsFacts{}, &stalledError{reason: fulfillmentv1alpha1.ReasonCertificateSecretInvalid, message: fmt.Sprintf(
 			"TLS Secret %s does not hold a usable certificate and key (keys tls.crt and tls.key): %v", name, err)}
 	}
 	info, err := pki.Inspect(certPEM)
 	if err != nil {
-		return tlsFacts{}, &stalledError{reason: "CertificateSecretInvalid", message: fmt.Sprintf("TLS Secret %s: %v", name, err)}
+		return tlsFacts{}, &stalledError{reason: fulfillmentv1alpha1.ReasonCertificateSecretInvalid, message: fmt.Sprintf("TLS Secret %s: %v", name, err)}
 	}
 	ready := true
 	notAfter := metav1.NewTime(info.NotAfter)
@@ -106,7 +106,7 @@ func (r *WebhookEndpointReconciler) readSecret(ctx context.Context, namespace, n
 // reconcileSelfSigned runs the endpoint's own CA: it creates the CA once, issues the serving certificate and
 // renews it before it expires, and publishes the CA for callers to trust.
 func (r *WebhookEndpointReconciler) reconcileSelfSigned(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint) (tlsFacts, error) {
-	now := r.Now()
+	now := r.Clock.Now()
 	caSecret, err := r.readSecret(ctx, endpoint.Namespace, CASecretName(endpoint))
 	if err != nil {
 		return tlsFacts{}, err

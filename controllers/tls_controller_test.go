@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
-	"github.com/fulfillment-dev/fulfillment-operator/controllers"
 	"github.com/fulfillment-dev/fulfillment-operator/controllers/pki"
 )
 
@@ -77,7 +76,7 @@ var _ = Describe("TLS", func() {
 		}).Should(Succeed())
 
 		// Past two thirds of its life the certificate is renewed by the same CA, before it expires.
-		clock.Advance(90 * time.Minute)
+		clock.Step(90 * time.Minute)
 		touch(namespace, "bank-bot")
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, key(namespace, "bank-bot-tls"), serving)).To(Succeed())
@@ -140,7 +139,7 @@ var _ = Describe("TLS", func() {
 		Eventually(func(g Gomega) {
 			reconciling := condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionReconciling)
 			g.Expect(reconciling).NotTo(BeNil())
-			g.Expect(reconciling.Reason).To(Equal(controllers.ReasonSecretNotFound))
+			g.Expect(reconciling.Reason).To(Equal(fulfillmentv1alpha1.ReasonSecretNotFound))
 			g.Expect(reconciling.Message).To(ContainSubstring("bank-tls"))
 		}).Should(Succeed())
 		caCert, caKey, err := pki.NewCA("my CA", clock.Now(), 24*time.Hour)

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -22,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -50,8 +50,8 @@ type WebhookEndpointReconciler struct {
 	// Image of the fulfillment pods.
 	Image string
 	Env   *expr.Env
-	// Now is the clock (time.Now in production).
-	Now func() time.Time
+	// Clock tells the time of key rotations, certificate renewals and condition transitions.
+	Clock clock.PassiveClock
 
 	// ignoredRotateKey remembers, per endpoint, the AnnotationRotateKey token last warned about on an endpoint
 	// whose key the operator does not generate (types.NamespacedName -> warnedAbout), so that each token is
@@ -89,7 +89,8 @@ type stalledError struct {
 
 func (e *stalledError) Error() string { return e.message }
 
-// Reconcile implements reconcile.Reconciler.
+// Reconcile implements reconcile.Reconciler. It is a shell around the endpoint's steps (endpointSteps): read
+// the endpoint, run the steps, turn the error that stopped them into status, and write the status once.
 func (r *WebhookEndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	endpoint := &fulfillmentv1alpha1.WebhookEndpoint{}
 	if err := r.Client.Get(ctx, req.NamespacedName, endpoint); err != nil {
@@ -109,7 +110,7 @@ func (r *WebhookEndpointReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		return ctrl.Result{}, err
 	}
 
-	facts, requeueAfter, err := r.reconcileObjects(ctx, endpoint)
+	facts, requeueAfter, err := r.reconcileSteps(ctx, endpoint)
 	if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
 		return ctrl.Result{}, nil // the namespace started terminating after the check above
 	}
@@ -119,8 +120,8 @@ func (r *WebhookEndpointReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	switch {
 	case errors.As(err, &conflict):
 		// Before *applyError: an apply stopped by the ownership check is wrapped as one.
-		facts.StalledReason, facts.StalledMessage = ReasonObjectConflict, conflict.Error()
-		stalled = &stalledError{reason: ReasonObjectConflict, message: conflict.Error()}
+		facts.StalledReason, facts.StalledMessage = fulfillmentv1alpha1.ReasonObjectConflict, conflict.Error()
+		stalled = &stalledError{reason: fulfillmentv1alpha1.ReasonObjectConflict, message: conflict.Error()}
 	case errors.As(err, &stalled):
 		facts.StalledReason, facts.StalledMessage = stalled.reason, stalled.message
 	case errors.As(err, &refused):
@@ -129,6 +130,9 @@ func (r *WebhookEndpointReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		facts.ReconcileError = err.Error()
 	}
 	if statusErr := r.updateStatus(ctx, endpoint, facts); statusErr != nil {
+		if isStaleRead(statusErr) {
+			return ctrl.Result{RequeueAfter: staleReadRequeue}, nil
+		}
 		return ctrl.Result{}, errors.Join(err, statusErr)
 	}
 	switch {
@@ -175,204 +179,6 @@ func (r *WebhookEndpointReconciler) namespaceTerminating(ctx context.Context, na
 		return false, client.IgnoreNotFound(err)
 	}
 	return !namespace.DeletionTimestamp.IsZero(), nil
-}
-
-// reconcileObjects applies the desired objects and gathers the facts the status is computed from. It stops at
-// the first failure; each fact says whether it was read (EndpointFacts), so that a failed read is reported as
-// unknown rather than as what a nil would suggest. facts.Applied is set only at the end, once every object
-// of this generation's spec was applied.
-func (r *WebhookEndpointReconciler) reconcileObjects(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint) (EndpointFacts, time.Duration, error) {
-	// The external URL depends on the Gateways, read after the routes: until then it is the last one known.
-	facts := EndpointFacts{HMACSecretName: HMACSecretName(endpoint), ServiceURL: serviceURL(endpoint), ExternalURL: endpoint.Status.ExternalURL}
-	facts.LastKeyRotationTime = endpoint.Status.LastKeyRotationTime
-	facts.ConfigHash = endpoint.Status.ConfigHash
-	readFailed := func(what string, err error) (EndpointFacts, time.Duration, error) {
-		facts.ReadError = fmt.Sprintf("reading %s: %v", what, err)
-		return facts, 0, fmt.Errorf("reading %s: %w", what, err)
-	}
-
-	accepted, counts, err := r.acceptedRoutes(ctx, endpoint)
-	if err != nil {
-		return readFailed("the IntentRoutes", err)
-	}
-	facts.RoutesAccepted, facts.RoutesRejected, facts.RoutesRead = counts.Accepted, counts.Rejected, true
-	facts.Gateways = r.readGateways(ctx, endpoint)
-	facts.ExternalURL = ExternalURL(endpoint, facts.Gateways)
-
-	// Only the endpoint's own workload says whether it serves: one of the same name that someone else owns runs
-	// their pods, not ours. Both kinds are read: while an endpoint moves to a StatefulSet, its Deployment's pods
-	// deliver what they queued before they go.
-	local := UsesLocalQueue(&endpoint.Spec)
-	deployment, conflict, err := readWorkload(ctx, r.Client, endpoint, &appsv1.Deployment{}, "Deployment", !local)
-	if err != nil {
-		return readFailed("Deployment "+endpoint.Name, err)
-	}
-	// The StatefulSet's replica count decides which pods are retired (planRetirement): a stale cached copy from
-	// before the last scale-down would bring a retired pod back, so it is read from the API server.
-	var setReader client.Reader = r.Client
-	if local && r.APIReader != nil {
-		setReader = r.APIReader
-	}
-	set, setConflict, err := readWorkload(ctx, setReader, endpoint, &appsv1.StatefulSet{}, "StatefulSet", local)
-	if err != nil {
-		return readFailed("StatefulSet "+endpoint.Name, err)
-	}
-	facts.Deployment, facts.StatefulSet, facts.DeploymentConflict = deployment, set, conflict+setConflict
-	facts.DeploymentRead = true
-
-	// Nothing is written while an object the endpoint would write belongs to someone else. Any other error is a
-	// read of one of those objects that failed: reported like the reads above, not as a failed step.
-	if err := r.checkOwnership(ctx, endpoint); err != nil {
-		if conflict := (*conflictError)(nil); !errors.As(err, &conflict) {
-			facts.ReadError = err.Error()
-		}
-		return facts, 0, err
-	}
-
-	// Referenced Secrets must exist before pods that mount them roll out. A missing one is waited for: the
-	// running pods keep serving the previous configuration, the status says which Secret (Reconciling), and the
-	// Secret watch brings the endpoint back when it is created, so there is nothing to retry. They are read
-	// when suspended too, so that SecretsReady says what they are rather than that they were not read.
-	missing, unlabelled, invalid, err := r.unusableSecrets(ctx, endpoint, accepted)
-	if err != nil {
-		return readFailed("the referenced Secrets", err)
-	}
-	facts.MissingSecrets, facts.UnlabelledSecrets, facts.InvalidSecrets, facts.SecretsRead = missing, unlabelled, invalid, true
-
-	if endpoint.Spec.Suspend && !local {
-		if err := r.suspend(ctx, endpoint, facts.Deployment); err != nil {
-			return facts, 0, &applyError{err: err}
-		}
-		facts.Applied = true
-		return facts, 0, nil
-	}
-	if len(missing) > 0 {
-		return facts, 0, nil
-	}
-	if len(unlabelled) > 0 {
-		// The pods would mount them: refused until the user labels them or points elsewhere.
-		return facts, 0, &stalledError{reason: ReasonRefNotPermitted, message: secretsCheck(endpoint, nil, unlabelled, nil).message}
-	}
-	if len(invalid) > 0 {
-		// The pods could not load the configuration: nothing changes until the Secret does (its watch brings
-		// the endpoint back), and the running pods keep serving the previous configuration.
-		return facts, 0, &stalledError{reason: secretKeyProblemsReason(invalid), message: secretKeyProblemsMessage(invalid)}
-	}
-
-	var requeueAfter time.Duration
-	if endpoint.Spec.Auth.HMAC != nil && endpoint.Spec.Auth.HMAC.SecretRef == nil {
-		state, err := r.reconcileHMACKeys(ctx, endpoint)
-		if err != nil {
-			return facts, 0, err
-		}
-		rotatedAt := metav1.NewTime(state.RotatedAt)
-		facts.LastKeyRotationTime = &rotatedAt
-		requeueAfter = state.NextCheck
-		// The generated key is kept as it is found, so a hand-edited one in the wrong format would make the
-		// pods refuse the configuration.
-		if invalid := CheckSecretKeys(requirementsOf(EndpointSecretRequirements(endpoint), HMACSecretName(endpoint)), state.Data); len(invalid) > 0 {
-			facts.InvalidSecrets = invalid
-			return facts, 0, &stalledError{reason: secretKeyProblemsReason(invalid), message: secretKeyProblemsMessage(invalid)}
-		}
-	} else {
-		r.warnIgnoredRotateKey(endpoint)
-	}
-
-	tls, err := r.reconcileTLS(ctx, endpoint)
-	if err != nil {
-		return facts, 0, err
-	}
-	facts.CertificateNotAfter, facts.CertificateReady, facts.CertificateSecret, facts.CABundle = tls.notAfter, tls.ready, tls.secretName, tls.caBundle
-	if tls.requeueAfter > 0 && (requeueAfter == 0 || tls.requeueAfter < requeueAfter) {
-		requeueAfter = tls.requeueAfter
-	}
-	// Before the configuration, which names the pods being retired: they must deliver their events first.
-	reports := r.readPodReports(ctx, endpoint, &facts)
-	retirement := r.planWorkloads(endpoint, &facts, reports)
-	data, hash, err := RenderConfig(endpoint, accepted, retirement.drain)
-	if err != nil {
-		return facts, 0, &stalledError{reason: "InvalidConfiguration", message: "rendering the configuration: " + err.Error()}
-	}
-	// The pods mount the serving certificate; one cert-manager has not issued yet is mounted by name and the
-	// pods start once it exists.
-	tlsSecret := tls.secretName
-	if tlsSecret == "" && tls.ready != nil {
-		tlsSecret = CertificateSecretName(endpoint)
-	}
-	// Objects that can fail on their own (a Service without a free cluster IP, a quota) come before the
-	// Deployment, whose pods would serve nobody without them, and the NetworkPolicy is in place before the pods
-	// start. A failure stops the reconcile; the retry skips what already succeeded (applyIfChanged).
-	inputs := DeploymentInputs{Endpoint: endpoint, Image: r.Image, Secrets: ReferencedSecrets(endpoint, accepted), TLSSecretName: tlsSecret}
-	var workload client.Object = DesiredDeployment(inputs)
-	if local {
-		wanted := DesiredStatefulSet(inputs, retirement.replicas)
-		switch {
-		case facts.StatefulSet != nil && !facts.StatefulSet.DeletionTimestamp.IsZero():
-			return facts, time.Second, nil // being replaced: the garbage collector orphans its pods first
-		case facts.StatefulSet != nil && claimTemplatesChanged(facts.StatefulSet, wanted):
-			if err := r.replaceStatefulSet(ctx, endpoint, facts.StatefulSet); err != nil {
-				return facts, 0, err
-			}
-			return facts, time.Second, nil
-		}
-		workload = wanted
-	}
-	wanted := []client.Object{
-		DesiredServiceAccount(endpoint),
-		DesiredConfigMap(endpoint, data, hash),
-		DesiredService(endpoint),
-		DesiredNetworkPolicy(endpoint, r.OperatorNamespace),
-		workload,
-	}
-	for i, obj := range wanted {
-		if err := r.applyStep(ctx, obj); err != nil {
-			return facts, 0, err
-		}
-		if i == 1 {
-			facts.ConfigHash = hash // the ConfigMap holds it now
-		}
-	}
-	if err := r.removeRetiredWorkload(ctx, endpoint, retirement); err != nil {
-		return facts, 0, err
-	}
-	optional := []struct {
-		desired client.Object
-		empty   client.Object
-	}{
-		{nilIfNil(DesiredPodDisruptionBudget(endpoint)), &policyv1.PodDisruptionBudget{}},
-		{nilIfNil(DesiredHorizontalPodAutoscaler(endpoint)), &autoscalingv2.HorizontalPodAutoscaler{}},
-		{nilIfNil(DesiredIngress(endpoint)), &networkingv1.Ingress{}},
-	}
-	for _, o := range optional {
-		if o.desired != nil {
-			if err := r.applyStep(ctx, o.desired); err != nil {
-				return facts, 0, err
-			}
-			continue
-		}
-		o.empty.SetNamespace(endpoint.Namespace)
-		o.empty.SetName(endpoint.Name)
-		if err := deleteUnwanted(ctx, r.Client, r.cache(), o.empty, endpoint); err != nil {
-			return facts, 0, err
-		}
-	}
-	if route := DesiredHTTPRoute(endpoint); route != nil {
-		if _, err := applyIfChanged(ctx, r.Client, r.cache(), route); err != nil {
-			if meta.IsNoMatchError(err) {
-				return facts, 0, &stalledError{reason: "GatewayAPINotInstalled",
-					message: "spec.httpRoute needs the Gateway API CRDs (gateway.networking.k8s.io), which are not installed"}
-			}
-			return facts, 0, &applyError{err: err}
-		}
-		r.noGatewayAPI.Store(false)
-	} else if err := r.deleteHTTPRoute(ctx, endpoint); err != nil {
-		return facts, 0, err
-	}
-	facts.Applied = true
-	if recheck := podsRecheck(endpoint, &facts, retirement); recheck > 0 && (requeueAfter == 0 || recheck < requeueAfter) {
-		requeueAfter = recheck
-	}
-	return facts, requeueAfter, nil
 }
 
 // acceptedRoutes are the endpoint's routes that pass acceptance (AcceptedRoutes, the same rules the
@@ -451,7 +257,7 @@ func (r *WebhookEndpointReconciler) reconcileHMACKeys(ctx context.Context, endpo
 		}
 	}
 	requested := endpoint.Annotations[AnnotationRotateKey]
-	state, err := DesiredHMACKeys(endpoint, existing, r.Now(), requested, hmackey.Generate)
+	state, err := DesiredHMACKeys(endpoint, existing, r.Clock.Now(), requested, hmackey.Generate)
 	if err != nil {
 		return state, err
 	}
@@ -550,7 +356,7 @@ func (r *WebhookEndpointReconciler) warnQueueAtRisk(endpoint *fulfillmentv1alpha
 	if before != nil && before.Status == after.Status && before.Reason == after.Reason {
 		return
 	}
-	r.Recorder.Eventf(endpoint, nil, corev1.EventTypeWarning, ReasonEventsAtRisk, "Reconcile", "%s", after.Message)
+	r.Recorder.Eventf(endpoint, nil, corev1.EventTypeWarning, fulfillmentv1alpha1.ReasonEventsAtRisk, "Reconcile", "%s", after.Message)
 }
 
 // suspend scales the Deployment to zero and changes nothing else.
@@ -640,9 +446,11 @@ func (r *WebhookEndpointReconciler) cache() client.Reader {
 	return r.Client
 }
 
-// updateStatus writes the status when it changed, and records the transitions a person cares about.
+// updateStatus writes the status when it changed, and records the transitions a person cares about. The
+// transitions are found against the status the reconcile read, so the write is conditioned on that read
+// (applyStatus): a stale copy gets a conflict rather than a second write and a second event.
 func (r *WebhookEndpointReconciler) updateStatus(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts EndpointFacts) error {
-	status := ComputeEndpointStatus(endpoint, facts, metav1.NewTime(r.Now()))
+	status := ComputeEndpointStatus(endpoint, facts, metav1.NewTime(r.Clock.Now()))
 	if equality.Semantic.DeepEqual(status, endpoint.Status) {
 		return nil
 	}
@@ -650,11 +458,10 @@ func (r *WebhookEndpointReconciler) updateStatus(ctx context.Context, endpoint *
 	before := func(conditionType string) *metav1.Condition {
 		return meta.FindStatusCondition(previous.Conditions, conditionType)
 	}
-	patch := client.MergeFrom(endpoint.DeepCopy())
-	endpoint.Status = status
-	if err := r.Client.Status().Patch(ctx, endpoint, patch); err != nil {
-		return fmt.Errorf("updating the status: %w", err)
+	if err := applyStatus(ctx, r.Client, endpoint, &status); err != nil {
+		return err
 	}
+	endpoint.Status = status
 	after := meta.FindStatusCondition(status.Conditions, fulfillmentv1alpha1.ConditionReady)
 	if ready := before(fulfillmentv1alpha1.ConditionReady); after != nil && (ready == nil || ready.Status != after.Status || ready.Reason != after.Reason) {
 		r.Recorder.Eventf(endpoint, nil, ReadyEventType(status), after.Reason, "Reconcile", "%s", after.Message)

@@ -164,7 +164,7 @@ var _ = Describe("WebhookEndpoint controller", func() {
 			reconciling := condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionReconciling)
 			g.Expect(reconciling).NotTo(BeNil())
 			g.Expect(reconciling.Status).To(Equal(metav1.ConditionTrue))
-			g.Expect(reconciling.Reason).To(Equal(controllers.ReasonSecretNotFound))
+			g.Expect(reconciling.Reason).To(Equal(fulfillmentv1alpha1.ReasonSecretNotFound))
 			g.Expect(reconciling.Message).To(ContainSubstring("Secret bank-basic not found"))
 			g.Expect(condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionStalled)).To(BeNil())
 			g.Expect(condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionFalse))
@@ -263,7 +263,7 @@ var _ = Describe("WebhookEndpoint controller", func() {
 		first := string(secret.Data["secret"])
 
 		// A day later, a reconcile (here caused by a spec change) rotates: both keys are valid.
-		clock.Advance(25 * time.Hour)
+		clock.Step(25 * time.Hour)
 		touch(namespace, "payments")
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, key(namespace, "payments-hmac"), secret)).To(Succeed())
@@ -278,7 +278,7 @@ var _ = Describe("WebhookEndpoint controller", func() {
 		}).Should(Succeed())
 
 		// After the grace period only the new key is valid.
-		clock.Advance(2 * time.Hour)
+		clock.Step(2 * time.Hour)
 		touch(namespace, "payments")
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, key(namespace, "payments-hmac"), secret)).To(Succeed())
@@ -317,7 +317,7 @@ var _ = Describe("WebhookEndpoint controller", func() {
 		first := string(secret.Data["secret"])
 		Expect(secret.Data).NotTo(HaveKey("previous"))
 
-		clock.Advance(time.Minute)
+		clock.Step(time.Minute)
 		const token = "2026-11-26T12:01:00Z"
 		setAnnotation(namespace, "orders", controllers.AnnotationRotateKey, token)
 		Eventually(func(g Gomega) {

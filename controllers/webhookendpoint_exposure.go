@@ -10,20 +10,6 @@ import (
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 )
 
-// Reasons of the InsecureExposure condition.
-const (
-	// ReasonPlaintextExposure: a way in from outside the cluster carries plain HTTP.
-	ReasonPlaintextExposure = "PlaintextExposure"
-	// ReasonNotExposed: only a ClusterIP Service reaches the endpoint.
-	ReasonNotExposed = "NotExposed"
-	// ReasonEncrypted: every way in from outside the cluster is HTTPS.
-	ReasonEncrypted = "Encrypted"
-	// ReasonPlaintextAcknowledged: spec.exposure.plaintextAcknowledged is true.
-	ReasonPlaintextAcknowledged = "PlaintextAcknowledged"
-	// ReasonGatewayUnknown: a Gateway the HTTPRoute attaches to could not be read, so its listeners are unknown.
-	ReasonGatewayUnknown = "GatewayUnknown"
-)
-
 // GatewayListener is one listener of a Gateway an endpoint's HTTPRoute attaches to, as read.
 type GatewayListener struct {
 	Name     string
@@ -120,17 +106,17 @@ func exposureCondition(endpoint *fulfillmentv1alpha1.WebhookEndpoint, gateways G
 	}
 	switch {
 	case !exposed:
-		return metav1.ConditionFalse, ReasonNotExposed, "only a ClusterIP Service reaches the endpoint"
+		return metav1.ConditionFalse, fulfillmentv1alpha1.ReasonNotExposed, "only a ClusterIP Service reaches the endpoint"
 	case spec.Exposure != nil && spec.Exposure.PlaintextAcknowledged:
-		return metav1.ConditionFalse, ReasonPlaintextAcknowledged,
+		return metav1.ConditionFalse, fulfillmentv1alpha1.ReasonPlaintextAcknowledged,
 			"spec.exposure.plaintextAcknowledged is true: TLS ends in front of the endpoint's Ingress, Gateway or Service"
 	case len(plain) > 0:
-		return metav1.ConditionTrue, ReasonPlaintextExposure, "reachable from outside the cluster without TLS: " + strings.Join(plain, "; ") +
+		return metav1.ConditionTrue, fulfillmentv1alpha1.ReasonPlaintextExposure, "reachable from outside the cluster without TLS: " + strings.Join(plain, "; ") +
 			". If TLS ends in front of it (a cloud load balancer), set spec.exposure.plaintextAcknowledged: true"
 	case len(unread) > 0:
-		return metav1.ConditionUnknown, ReasonGatewayUnknown, "cannot tell whether the way in is encrypted: " + strings.Join(unread, "; ")
+		return metav1.ConditionUnknown, fulfillmentv1alpha1.ReasonGatewayUnknown, "cannot tell whether the way in is encrypted: " + strings.Join(unread, "; ")
 	default:
-		return metav1.ConditionFalse, ReasonEncrypted, "every way in from outside the cluster is HTTPS"
+		return metav1.ConditionFalse, fulfillmentv1alpha1.ReasonEncrypted, "every way in from outside the cluster is HTTPS"
 	}
 }
 

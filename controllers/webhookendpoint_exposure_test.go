@@ -46,66 +46,66 @@ func TestExposureCondition(t *testing.T) {
 	}{
 		"a ClusterIP Service only": {
 			endpoint:   endpointFixture(withService("ClusterIP")),
-			wantStatus: metav1.ConditionFalse, wantReason: ReasonNotExposed,
+			wantStatus: metav1.ConditionFalse, wantReason: fulfillmentv1alpha1.ReasonNotExposed,
 		},
 		"a LoadBalancer Service in plain HTTP": {
 			endpoint:   endpointFixture(withService("LoadBalancer")),
-			wantStatus: metav1.ConditionTrue, wantReason: ReasonPlaintextExposure,
+			wantStatus: metav1.ConditionTrue, wantReason: fulfillmentv1alpha1.ReasonPlaintextExposure,
 			wantMessage: []string{"the LoadBalancer Service serves plain HTTP (set spec.tls.mode)",
 				"set spec.exposure.plaintextAcknowledged: true"},
 		},
 		"a NodePort Service whose pods serve HTTPS": {
 			endpoint:   endpointFixture(withService("NodePort"), podTLS),
-			wantStatus: metav1.ConditionFalse, wantReason: ReasonEncrypted,
+			wantStatus: metav1.ConditionFalse, wantReason: fulfillmentv1alpha1.ReasonEncrypted,
 		},
 		"an Ingress without TLS, even with pods serving HTTPS": {
 			endpoint:   endpointFixture(withIngress(""), podTLS),
-			wantStatus: metav1.ConditionTrue, wantReason: ReasonPlaintextExposure,
+			wantStatus: metav1.ConditionTrue, wantReason: fulfillmentv1alpha1.ReasonPlaintextExposure,
 			wantMessage: []string{"the Ingress serves bank.example.com over plain HTTP (set spec.ingress.tlsSecretName)"},
 		},
 		"an Ingress with TLS": {
 			endpoint:   endpointFixture(withIngress("bank-tls")),
-			wantStatus: metav1.ConditionFalse, wantReason: ReasonEncrypted,
+			wantStatus: metav1.ConditionFalse, wantReason: fulfillmentv1alpha1.ReasonEncrypted,
 		},
 		"acknowledged: TLS ends at a load balancer in front": {
 			endpoint:   endpointFixture(withIngress(""), withService("LoadBalancer"), acknowledged),
-			wantStatus: metav1.ConditionFalse, wantReason: ReasonPlaintextAcknowledged,
+			wantStatus: metav1.ConditionFalse, wantReason: fulfillmentv1alpha1.ReasonPlaintextAcknowledged,
 		},
 		"an HTTPRoute on every listener of a Gateway with an HTTP listener": {
 			endpoint: endpointFixture(withRoute(fulfillmentv1alpha1.ParentReference{Name: "edge"})), gateways: edge,
-			wantStatus: metav1.ConditionTrue, wantReason: ReasonPlaintextExposure,
+			wantStatus: metav1.ConditionTrue, wantReason: fulfillmentv1alpha1.ReasonPlaintextExposure,
 			wantMessage: []string{"listener http of Gateway bots/edge, which serves HTTP on port 80"},
 		},
 		"an HTTPRoute on the HTTPS listener by section name": {
 			endpoint:   endpointFixture(withRoute(fulfillmentv1alpha1.ParentReference{Name: "edge", SectionName: ptr.To("https")})),
 			gateways:   edge,
-			wantStatus: metav1.ConditionFalse, wantReason: ReasonEncrypted,
+			wantStatus: metav1.ConditionFalse, wantReason: fulfillmentv1alpha1.ReasonEncrypted,
 		},
 		"an HTTPRoute on port 443, in another namespace; TCP listeners do not count": {
 			endpoint: endpointFixture(withRoute(fulfillmentv1alpha1.ParentReference{Name: "tls", Namespace: ptr.To("infra")},
 				fulfillmentv1alpha1.ParentReference{Name: "edge", Port: ptr.To(int32(443))})),
 			gateways:   edge,
-			wantStatus: metav1.ConditionFalse, wantReason: ReasonEncrypted,
+			wantStatus: metav1.ConditionFalse, wantReason: fulfillmentv1alpha1.ReasonEncrypted,
 		},
 		"a Gateway that could not be read: unknown, never a guess": {
 			endpoint:   endpointFixture(withRoute(fulfillmentv1alpha1.ParentReference{Name: "missing"})),
 			gateways:   GatewayFacts{Listeners: edge.Listeners, Unread: map[string]string{"bots/missing": "not found"}},
-			wantStatus: metav1.ConditionUnknown, wantReason: ReasonGatewayUnknown,
+			wantStatus: metav1.ConditionUnknown, wantReason: fulfillmentv1alpha1.ReasonGatewayUnknown,
 			wantMessage: []string{"Gateway bots/missing: not found"},
 		},
 		"a Gateway not read at all is unknown too": {
 			endpoint:   endpointFixture(withRoute(fulfillmentv1alpha1.ParentReference{Name: "edge"})),
-			wantStatus: metav1.ConditionUnknown, wantReason: ReasonGatewayUnknown,
+			wantStatus: metav1.ConditionUnknown, wantReason: fulfillmentv1alpha1.ReasonGatewayUnknown,
 			wantMessage: []string{"Gateway bots/edge: not read"},
 		},
 		"a known plain way in wins over an unknown one": {
 			endpoint:   endpointFixture(withService("LoadBalancer"), withRoute(fulfillmentv1alpha1.ParentReference{Name: "missing"})),
 			gateways:   GatewayFacts{Unread: map[string]string{"bots/missing": "not found"}},
-			wantStatus: metav1.ConditionTrue, wantReason: ReasonPlaintextExposure,
+			wantStatus: metav1.ConditionTrue, wantReason: fulfillmentv1alpha1.ReasonPlaintextExposure,
 		},
 		"a mesh parent (a Service) is not a way in from outside": {
 			endpoint:   endpointFixture(withRoute(fulfillmentv1alpha1.ParentReference{Name: "bank", Group: ptr.To(""), Kind: ptr.To("Service")})),
-			wantStatus: metav1.ConditionFalse, wantReason: ReasonNotExposed,
+			wantStatus: metav1.ConditionFalse, wantReason: fulfillmentv1alpha1.ReasonNotExposed,
 		},
 	}
 	for name, tc := range tests {

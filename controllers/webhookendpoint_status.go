@@ -15,46 +15,6 @@ import (
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 )
 
-// Reasons of the WebhookEndpoint conditions. Ready, and Reconciling or Stalled when present, carry the reason
-// and message of the check that decided them, so `kubectl get whe -o wide` says what is wrong.
-const (
-	// ReasonAvailable: every desired replica runs the current pod template and is available.
-	ReasonAvailable = "Available"
-	// ReasonDeploymentNotCreated: the Deployment does not exist yet.
-	ReasonDeploymentNotCreated = "DeploymentNotCreated"
-	// ReasonRollingOut: the Deployment is rolling out a new pod template.
-	ReasonRollingOut = "RollingOut"
-	// ReasonReplicasUnavailable: the pods run the current template but not all of them are available yet.
-	ReasonReplicasUnavailable = "ReplicasUnavailable"
-	// ReasonProgressDeadlineExceeded: the Deployment made no progress within its deadline (kstatus calls such a
-	// Deployment Failed).
-	ReasonProgressDeadlineExceeded = "ProgressDeadlineExceeded"
-	// ReasonSuspended: spec.suspend is true.
-	ReasonSuspended = "Suspended"
-	// ReasonScaledToZero: spec.replicas is 0.
-	ReasonScaledToZero = "ScaledToZero"
-	// ReasonSecretsFound: every referenced Secret exists with the keys the server reads, in its format.
-	ReasonSecretsFound = "SecretsFound"
-	// ReasonCertificateValid, ReasonCertificateNotReady, ReasonCertificateExpired: the serving certificate.
-	ReasonCertificateValid    = "CertificateValid"
-	ReasonCertificateNotReady = "CertificateNotReady"
-	ReasonCertificateExpired  = "CertificateExpired"
-	// ReasonRoutesAccepted, ReasonNoRoutes, ReasonRoutesRejected: the RoutesAccepted detail.
-	ReasonRoutesAccepted = "RoutesAccepted"
-	ReasonNoRoutes       = "NoRoutes"
-	ReasonRoutesRejected = "RoutesRejected"
-	// ReasonStalled replaces a stall reason that is not a valid condition reason.
-	ReasonStalled = "Stalled"
-	// ReasonApplyFailed: the API server refused to apply one of the endpoint's objects (an admission webhook or
-	// policy, a quota, a schema); the message is the API server's.
-	ReasonApplyFailed = "ApplyFailed"
-	// ReasonReconcileFailed: another step of the reconcile failed (the message says which); retried.
-	ReasonReconcileFailed = "ReconcileFailed"
-	// ReasonReadFailed: what a condition describes could not be read (a transient API error); the condition is
-	// Unknown, never a guess.
-	ReasonReadFailed = "ReadFailed"
-)
-
 // maxConditionMessage bounds a condition message (the API allows 32768 bytes).
 const maxConditionMessage = 4096
 
@@ -137,7 +97,7 @@ func unreadCheck(what, why string) endpointCheck {
 	if why != "" {
 		message += ": " + why
 	}
-	return endpointCheck{reason: ReasonReadFailed, message: message + "; retrying", unknown: true}
+	return endpointCheck{reason: fulfillmentv1alpha1.ReasonReadFailed, message: message + "; retrying", unknown: true}
 }
 
 // ComputeEndpointStatus computes an endpoint's status from what was observed, with kstatus semantics:
@@ -235,7 +195,7 @@ func ComputeEndpointStatus(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts 
 	deployment := unreadCheck("Deployment "+endpoint.Name, facts.ReadError)
 	switch {
 	case facts.DeploymentRead && facts.DeploymentConflict != "":
-		deployment = endpointCheck{reason: ReasonObjectConflict, message: facts.DeploymentConflict, stalled: true}
+		deployment = endpointCheck{reason: fulfillmentv1alpha1.ReasonObjectConflict, message: facts.DeploymentConflict, stalled: true}
 	case facts.DeploymentRead && UsesLocalQueue(&endpoint.Spec):
 		deployment = statefulSetCheck(endpoint, facts.StatefulSet, facts.QueueDraining)
 	case facts.DeploymentRead:
@@ -254,16 +214,16 @@ func ComputeEndpointStatus(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts 
 	chain := []endpointCheck{}
 	if facts.StalledReason != "" {
 		chain = append(chain, endpointCheck{
-			reason:  conditionReason(facts.StalledReason, ReasonStalled),
+			reason:  conditionReason(facts.StalledReason, fulfillmentv1alpha1.ReasonStalled),
 			message: facts.StalledMessage,
 			stalled: true,
 		})
 	}
 	if facts.ApplyError != "" {
-		chain = append(chain, endpointCheck{reason: ReasonApplyFailed, message: facts.ApplyError})
+		chain = append(chain, endpointCheck{reason: fulfillmentv1alpha1.ReasonApplyFailed, message: facts.ApplyError})
 	}
 	if facts.ReconcileError != "" {
-		chain = append(chain, endpointCheck{reason: ReasonReconcileFailed, message: facts.ReconcileError})
+		chain = append(chain, endpointCheck{reason: fulfillmentv1alpha1.ReasonReconcileFailed, message: facts.ReconcileError})
 	}
 	if endpoint.Spec.Suspend {
 		chain = append(chain, deployment)
@@ -294,7 +254,7 @@ func ComputeEndpointStatus(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts 
 		}
 	}
 
-	ready := endpointCheck{ok: true, reason: ReasonAvailable, message: readyMessage}
+	ready := endpointCheck{ok: true, reason: fulfillmentv1alpha1.ReasonAvailable, message: readyMessage}
 	for _, c := range chain {
 		if !c.ok {
 			ready = c
@@ -345,7 +305,7 @@ func ReadyEventType(status fulfillmentv1alpha1.WebhookEndpointStatus) string {
 		return corev1.EventTypeWarning
 	}
 	switch ready.Reason {
-	case ReasonApplyFailed, ReasonReconcileFailed:
+	case fulfillmentv1alpha1.ReasonApplyFailed, fulfillmentv1alpha1.ReasonReconcileFailed:
 		return corev1.EventTypeWarning
 	}
 	return corev1.EventTypeNormal
@@ -370,53 +330,53 @@ func readyMessage(deployment endpointCheck, url string) string {
 func deploymentCheck(endpoint *fulfillmentv1alpha1.WebhookEndpoint, deployment *appsv1.Deployment) endpointCheck {
 	if deployment == nil {
 		if endpoint.Spec.Suspend {
-			return endpointCheck{reason: ReasonSuspended, message: "spec.suspend is true: no pod serves requests", idle: true}
+			return endpointCheck{reason: fulfillmentv1alpha1.ReasonSuspended, message: "spec.suspend is true: no pod serves requests", idle: true}
 		}
-		return endpointCheck{reason: ReasonDeploymentNotCreated, message: fmt.Sprintf("Deployment %s is not created yet", endpoint.Name)}
+		return endpointCheck{reason: fulfillmentv1alpha1.ReasonDeploymentNotCreated, message: fmt.Sprintf("Deployment %s is not created yet", endpoint.Name)}
 	}
 	status := deployment.Status
 	if endpoint.Spec.Suspend {
 		if status.Replicas > 0 {
-			return endpointCheck{reason: ReasonSuspended, message: fmt.Sprintf(
+			return endpointCheck{reason: fulfillmentv1alpha1.ReasonSuspended, message: fmt.Sprintf(
 				"spec.suspend is true: scaling down, %s left", plural(status.Replicas, "pod", "pods"))}
 		}
-		return endpointCheck{reason: ReasonSuspended, message: "spec.suspend is true: scaled to zero, no pod serves requests", idle: true}
+		return endpointCheck{reason: fulfillmentv1alpha1.ReasonSuspended, message: "spec.suspend is true: scaled to zero, no pod serves requests", idle: true}
 	}
 	desired := int32(1)
 	if deployment.Spec.Replicas != nil {
 		desired = *deployment.Spec.Replicas
 	}
 	if status.ObservedGeneration < deployment.Generation {
-		return endpointCheck{reason: ReasonRollingOut, message: fmt.Sprintf(
+		return endpointCheck{reason: fulfillmentv1alpha1.ReasonRollingOut, message: fmt.Sprintf(
 			"waiting for the Deployment controller to observe Deployment %s generation %d", deployment.Name, deployment.Generation)}
 	}
 	for _, c := range deployment.Status.Conditions {
-		if c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == ReasonProgressDeadlineExceeded {
-			return endpointCheck{reason: ReasonProgressDeadlineExceeded, stalled: true, message: fmt.Sprintf(
+		if c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == fulfillmentv1alpha1.ReasonProgressDeadlineExceeded {
+			return endpointCheck{reason: fulfillmentv1alpha1.ReasonProgressDeadlineExceeded, stalled: true, message: fmt.Sprintf(
 				"Deployment %s made no progress within its deadline (%d/%d replicas available): %s; check its pods' events "+
 					"(image, resources, scheduling)", deployment.Name, status.AvailableReplicas, desired, c.Message)}
 		}
 	}
 	if desired == 0 {
 		if status.Replicas > 0 {
-			return endpointCheck{reason: ReasonScaledToZero, message: fmt.Sprintf(
+			return endpointCheck{reason: fulfillmentv1alpha1.ReasonScaledToZero, message: fmt.Sprintf(
 				"spec.replicas is 0: scaling down, %s left", plural(status.Replicas, "pod", "pods"))}
 		}
-		return endpointCheck{reason: ReasonScaledToZero, message: "spec.replicas is 0: no pod serves requests", idle: true}
+		return endpointCheck{reason: fulfillmentv1alpha1.ReasonScaledToZero, message: "spec.replicas is 0: no pod serves requests", idle: true}
 	}
 	if status.UpdatedReplicas < desired {
-		return endpointCheck{reason: ReasonRollingOut, message: fmt.Sprintf(
+		return endpointCheck{reason: fulfillmentv1alpha1.ReasonRollingOut, message: fmt.Sprintf(
 			"rolling out: %d/%d replicas updated, %d/%d available", status.UpdatedReplicas, desired, status.AvailableReplicas, desired)}
 	}
 	if old := status.Replicas - status.UpdatedReplicas; old > 0 {
-		return endpointCheck{reason: ReasonRollingOut, message: fmt.Sprintf(
+		return endpointCheck{reason: fulfillmentv1alpha1.ReasonRollingOut, message: fmt.Sprintf(
 			"rolling out: waiting for %s to terminate", plural(old, "old replica", "old replicas"))}
 	}
 	if status.AvailableReplicas < desired {
-		return endpointCheck{reason: ReasonReplicasUnavailable, message: fmt.Sprintf(
+		return endpointCheck{reason: fulfillmentv1alpha1.ReasonReplicasUnavailable, message: fmt.Sprintf(
 			"%d/%d replicas available", status.AvailableReplicas, desired)}
 	}
-	return endpointCheck{ok: true, reason: ReasonAvailable, message: fmt.Sprintf("%d/%d replicas available", status.AvailableReplicas, desired)}
+	return endpointCheck{ok: true, reason: fulfillmentv1alpha1.ReasonAvailable, message: fmt.Sprintf("%d/%d replicas available", status.AvailableReplicas, desired)}
 }
 
 // secretsCheck is SecretsReady. A missing Secret is transient: GitOps tools and secrets operators create
@@ -431,7 +391,7 @@ func secretsCheck(endpoint *fulfillmentv1alpha1.WebhookEndpoint, missing, unlabe
 		return endpointCheck{reason: secretKeyProblemsReason(invalid), message: secretKeyProblemsMessage(invalid), stalled: true}
 	}
 	if len(missing) == 0 && len(unlabelled) == 0 {
-		return endpointCheck{ok: true, reason: ReasonSecretsFound, message: "every referenced Secret exists with the keys the server reads"}
+		return endpointCheck{ok: true, reason: fulfillmentv1alpha1.ReasonSecretsFound, message: "every referenced Secret exists with the keys the server reads"}
 	}
 	fields := endpointSecretFields(endpoint)
 	generated := ""
@@ -456,9 +416,9 @@ func secretsCheck(endpoint *fulfillmentv1alpha1.WebhookEndpoint, missing, unlabe
 		problems = append(problems, fieldsOr(fields[name], "an IntentRoute")+": "+unlabelledSecretProblem(name))
 	}
 	if len(missing) == 0 {
-		return endpointCheck{reason: ReasonRefNotPermitted, message: problemList(problems), stalled: true}
+		return endpointCheck{reason: fulfillmentv1alpha1.ReasonRefNotPermitted, message: problemList(problems), stalled: true}
 	}
-	return endpointCheck{reason: ReasonSecretNotFound, message: problemList(problems)}
+	return endpointCheck{reason: fulfillmentv1alpha1.ReasonSecretNotFound, message: problemList(problems)}
 }
 
 func fieldsOr(fields []string, otherwise string) string {
@@ -505,7 +465,7 @@ func certificateCheck(endpoint *fulfillmentv1alpha1.WebhookEndpoint, ready bool,
 		mode = endpoint.Spec.TLS.Mode
 	}
 	if notAfter != nil && !now.Before(notAfter.Time) {
-		c := endpointCheck{reason: ReasonCertificateExpired}
+		c := endpointCheck{reason: fulfillmentv1alpha1.ReasonCertificateExpired}
 		if mode == fulfillmentv1alpha1.TLSModeSecret {
 			// Nobody but the user renews a certificate they supplied.
 			c.stalled = true
@@ -526,12 +486,12 @@ func certificateCheck(endpoint *fulfillmentv1alpha1.WebhookEndpoint, ready bool,
 		case fulfillmentv1alpha1.TLSModeSecret:
 			message = fmt.Sprintf("waiting for a serving certificate in Secret %s", endpoint.Spec.TLS.SecretName)
 		}
-		return endpointCheck{reason: ReasonCertificateNotReady, message: message}
+		return endpointCheck{reason: fulfillmentv1alpha1.ReasonCertificateNotReady, message: message}
 	}
 	if notAfter == nil {
-		return endpointCheck{ok: true, reason: ReasonCertificateValid, message: "the serving certificate is ready"}
+		return endpointCheck{ok: true, reason: fulfillmentv1alpha1.ReasonCertificateValid, message: "the serving certificate is ready"}
 	}
-	return endpointCheck{ok: true, reason: ReasonCertificateValid, message: fmt.Sprintf(
+	return endpointCheck{ok: true, reason: fulfillmentv1alpha1.ReasonCertificateValid, message: fmt.Sprintf(
 		"the serving certificate is valid until %s", notAfter.UTC().Format(time.RFC3339))}
 }
 
@@ -539,13 +499,13 @@ func certificateCheck(endpoint *fulfillmentv1alpha1.WebhookEndpoint, ready bool,
 func routesCheck(endpoint *fulfillmentv1alpha1.WebhookEndpoint, accepted, rejected int32) endpointCheck {
 	switch {
 	case rejected > 0:
-		return endpointCheck{reason: ReasonRoutesRejected, message: fmt.Sprintf(
+		return endpointCheck{reason: fulfillmentv1alpha1.ReasonRoutesRejected, message: fmt.Sprintf(
 			"%d of %d IntentRoutes rejected, %d served; see their Accepted condition: kubectl get intentroutes -n %s",
 			rejected, accepted+rejected, accepted, endpoint.Namespace)}
 	case accepted == 0:
-		return endpointCheck{ok: true, reason: ReasonNoRoutes, message: "no IntentRoute references this endpoint: every request gets the fallback"}
+		return endpointCheck{ok: true, reason: fulfillmentv1alpha1.ReasonNoRoutes, message: "no IntentRoute references this endpoint: every request gets the fallback"}
 	default:
-		return endpointCheck{ok: true, reason: ReasonRoutesAccepted, message: fmt.Sprintf("%s accepted", plural(accepted, "IntentRoute", "IntentRoutes"))}
+		return endpointCheck{ok: true, reason: fulfillmentv1alpha1.ReasonRoutesAccepted, message: fmt.Sprintf("%s accepted", plural(accepted, "IntentRoute", "IntentRoutes"))}
 	}
 }
 

@@ -179,60 +179,60 @@ func TestComputeEndpointStatus(t *testing.T) {
 		"available": {
 			endpoint: statusEndpoint(),
 			facts:    factsFixture(),
-			want: and(ready(ReasonAvailable, "=serving http://bank.bots.svc/webhook: 2/2 replicas available"),
-				fulfillmentv1alpha1.ConditionDeploymentAvailable, wantCondition{metav1.ConditionTrue, ReasonAvailable, "=2/2 replicas available"},
-				fulfillmentv1alpha1.ConditionSecretsReady, wantCondition{metav1.ConditionTrue, ReasonSecretsFound, "=every referenced Secret exists with the keys the server reads"},
-				fulfillmentv1alpha1.ConditionRoutesAccepted, wantCondition{metav1.ConditionTrue, ReasonRoutesAccepted, "=2 IntentRoutes accepted"},
+			want: and(ready(fulfillmentv1alpha1.ReasonAvailable, "=serving http://bank.bots.svc/webhook: 2/2 replicas available"),
+				fulfillmentv1alpha1.ConditionDeploymentAvailable, wantCondition{metav1.ConditionTrue, fulfillmentv1alpha1.ReasonAvailable, "=2/2 replicas available"},
+				fulfillmentv1alpha1.ConditionSecretsReady, wantCondition{metav1.ConditionTrue, fulfillmentv1alpha1.ReasonSecretsFound, "=every referenced Secret exists with the keys the server reads"},
+				fulfillmentv1alpha1.ConditionRoutesAccepted, wantCondition{metav1.ConditionTrue, fulfillmentv1alpha1.ReasonRoutesAccepted, "=2 IntentRoutes accepted"},
 				fulfillmentv1alpha1.ConditionCertificateReady, wantCondition{}),
 		},
 		"available without a URL yet": {
 			endpoint: statusEndpoint(),
 			facts:    factsFixture(func(f *EndpointFacts) { f.ServiceURL = "" }),
-			want:     ready(ReasonAvailable, "=2/2 replicas available"),
+			want:     ready(fulfillmentv1alpha1.ReasonAvailable, "=2/2 replicas available"),
 		},
 		"a Deployment of someone else's with the endpoint's name": {
 			endpoint: statusEndpoint(),
 			facts: factsFixture(withDeployment(nil), func(f *EndpointFacts) {
 				f.DeploymentConflict = "Deployment bank (not managed by the operator)"
-				f.StalledReason, f.StalledMessage = ReasonObjectConflict, "Deployment bank (not managed by the operator)"
+				f.StalledReason, f.StalledMessage = fulfillmentv1alpha1.ReasonObjectConflict, "Deployment bank (not managed by the operator)"
 				f.Applied = false
 			}),
-			want: and(stalled(ReasonObjectConflict, "=Deployment bank (not managed by the operator)"),
-				fulfillmentv1alpha1.ConditionDeploymentAvailable, wantCondition{metav1.ConditionFalse, ReasonObjectConflict,
+			want: and(stalled(fulfillmentv1alpha1.ReasonObjectConflict, "=Deployment bank (not managed by the operator)"),
+				fulfillmentv1alpha1.ConditionDeploymentAvailable, wantCondition{metav1.ConditionFalse, fulfillmentv1alpha1.ReasonObjectConflict,
 					"=Deployment bank (not managed by the operator)"}),
 		},
 		"the Deployment is not created yet": {
 			endpoint: statusEndpoint(),
 			facts:    factsFixture(withDeployment(nil)),
-			want: and(reconciling(ReasonDeploymentNotCreated, "=Deployment bank is not created yet"),
-				fulfillmentv1alpha1.ConditionDeploymentAvailable, wantCondition{metav1.ConditionFalse, ReasonDeploymentNotCreated, ""}),
+			want: and(reconciling(fulfillmentv1alpha1.ReasonDeploymentNotCreated, "=Deployment bank is not created yet"),
+				fulfillmentv1alpha1.ConditionDeploymentAvailable, wantCondition{metav1.ConditionFalse, fulfillmentv1alpha1.ReasonDeploymentNotCreated, ""}),
 		},
 		"the Deployment controller has not observed the new spec": {
 			endpoint: statusEndpoint(),
 			facts:    factsFixture(withDeployment(deploymentFixture(func(d *appsv1.Deployment) { d.Generation = 4 }))),
-			want:     reconciling(ReasonRollingOut, "=waiting for the Deployment controller to observe Deployment bank generation 4"),
+			want:     reconciling(fulfillmentv1alpha1.ReasonRollingOut, "=waiting for the Deployment controller to observe Deployment bank generation 4"),
 		},
 		"a rollout with one replica updated": {
 			endpoint: statusEndpoint(),
 			facts:    factsFixture(withDeployment(deploymentFixture(withReplicaStatus(3, 1, 2, 2)))),
-			want:     reconciling(ReasonRollingOut, "=rolling out: 1/2 replicas updated, 2/2 available"),
+			want:     reconciling(fulfillmentv1alpha1.ReasonRollingOut, "=rolling out: 1/2 replicas updated, 2/2 available"),
 		},
 		"an old replica still terminating": {
 			endpoint: statusEndpoint(),
 			facts:    factsFixture(withDeployment(deploymentFixture(withReplicaStatus(3, 2, 2, 2)))),
-			want:     reconciling(ReasonRollingOut, "=rolling out: waiting for 1 old replica to terminate"),
+			want:     reconciling(fulfillmentv1alpha1.ReasonRollingOut, "=rolling out: waiting for 1 old replica to terminate"),
 		},
 		"one of two replicas available": {
 			endpoint: statusEndpoint(),
 			facts:    factsFixture(withDeployment(deploymentFixture(withReplicaStatus(2, 2, 1, 1)))),
-			want: and(reconciling(ReasonReplicasUnavailable, "=1/2 replicas available"),
-				fulfillmentv1alpha1.ConditionDeploymentAvailable, wantCondition{metav1.ConditionFalse, ReasonReplicasUnavailable, "=1/2 replicas available"}),
+			want: and(reconciling(fulfillmentv1alpha1.ReasonReplicasUnavailable, "=1/2 replicas available"),
+				fulfillmentv1alpha1.ConditionDeploymentAvailable, wantCondition{metav1.ConditionFalse, fulfillmentv1alpha1.ReasonReplicasUnavailable, "=1/2 replicas available"}),
 		},
 		"a nil replica count means one": {
 			endpoint: statusEndpoint(),
 			facts: factsFixture(withDeployment(deploymentFixture(withReplicaStatus(1, 1, 1, 1),
 				func(d *appsv1.Deployment) { d.Spec.Replicas = nil }))),
-			want: ready(ReasonAvailable, "1/1 replicas available"),
+			want: ready(fulfillmentv1alpha1.ReasonAvailable, "1/1 replicas available"),
 		},
 		"the Deployment is past its progress deadline": {
 			endpoint: statusEndpoint(),
@@ -240,42 +240,42 @@ func TestComputeEndpointStatus(t *testing.T) {
 				d.Status.Conditions[1] = appsv1.DeploymentCondition{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionFalse,
 					Reason: "ProgressDeadlineExceeded", Message: `ReplicaSet "bank-7d9" has timed out progressing.`}
 			}))),
-			want: and(stalled(ReasonProgressDeadlineExceeded, `=Deployment bank made no progress within its deadline (0/2 replicas `+
+			want: and(stalled(fulfillmentv1alpha1.ReasonProgressDeadlineExceeded, `=Deployment bank made no progress within its deadline (0/2 replicas `+
 				`available): ReplicaSet "bank-7d9" has timed out progressing.; check its pods' events (image, resources, scheduling)`),
-				fulfillmentv1alpha1.ConditionDeploymentAvailable, wantCondition{metav1.ConditionFalse, ReasonProgressDeadlineExceeded, ""}),
+				fulfillmentv1alpha1.ConditionDeploymentAvailable, wantCondition{metav1.ConditionFalse, fulfillmentv1alpha1.ReasonProgressDeadlineExceeded, ""}),
 		},
 		"a missing Secret is reported before the Deployment it keeps from starting": {
 			endpoint: statusEndpoint(bearer),
 			facts:    factsFixture(withMissingSecrets("bank-api-token/token"), withDeployment(deploymentFixture(withReplicaStatus(2, 2, 0, 0)))),
-			want: and(reconciling(ReasonSecretNotFound, "=Secret bank-api-token with key token not found: create it or fix spec.auth.bearer.secretRef"),
-				fulfillmentv1alpha1.ConditionSecretsReady, wantCondition{metav1.ConditionFalse, ReasonSecretNotFound, "Secret bank-api-token with key token not found"},
-				fulfillmentv1alpha1.ConditionDeploymentAvailable, wantCondition{metav1.ConditionFalse, ReasonReplicasUnavailable, "=0/2 replicas available"}),
+			want: and(reconciling(fulfillmentv1alpha1.ReasonSecretNotFound, "=Secret bank-api-token with key token not found: create it or fix spec.auth.bearer.secretRef"),
+				fulfillmentv1alpha1.ConditionSecretsReady, wantCondition{metav1.ConditionFalse, fulfillmentv1alpha1.ReasonSecretNotFound, "Secret bank-api-token with key token not found"},
+				fulfillmentv1alpha1.ConditionDeploymentAvailable, wantCondition{metav1.ConditionFalse, fulfillmentv1alpha1.ReasonReplicasUnavailable, "=0/2 replicas available"}),
 		},
 		"missing Secrets, each with the field referencing it": {
 			endpoint: statusEndpoint(bearer, withTLS(fulfillmentv1alpha1.EndpointTLS{Mode: fulfillmentv1alpha1.TLSModeSecret, SecretName: "bank-tls",
 				ClientAuth: &fulfillmentv1alpha1.ClientAuth{Mode: fulfillmentv1alpha1.ClientAuthRequire,
 					CASecretRef: &fulfillmentv1alpha1.SecretKeySelector{Name: "bank-tls", Key: "ca.crt"}}})),
 			facts: factsFixture(withMissingSecrets("bank-tls", "bank-api-token", "bank-tls")),
-			want: reconciling(ReasonSecretNotFound, "=Secret bank-api-token not found: create it or fix spec.auth.bearer.secretRef; "+
+			want: reconciling(fulfillmentv1alpha1.ReasonSecretNotFound, "=Secret bank-api-token not found: create it or fix spec.auth.bearer.secretRef; "+
 				"Secret bank-tls not found: create it or fix spec.tls.secretName or spec.tls.clientAuth.caSecretRef"),
 		},
 		"a Secret without the reference label stalls: only a person can label it": {
 			endpoint: statusEndpoint(bearer),
 			facts:    factsFixture(func(f *EndpointFacts) { f.UnlabelledSecrets = []string{"bank-api-token"} }),
-			want: and(stalled(ReasonRefNotPermitted, `=spec.auth.bearer.secretRef: Secret bank-api-token is not labelled `+
+			want: and(stalled(fulfillmentv1alpha1.ReasonRefNotPermitted, `=spec.auth.bearer.secretRef: Secret bank-api-token is not labelled `+
 				`fulfillment.dev/reference: "true", which the operator requires of referenced Secrets (--require-secret-reference-label): `+
 				`label it if it is meant for fulfillment (kubectl label secret bank-api-token fulfillment.dev/reference=true)`),
-				fulfillmentv1alpha1.ConditionSecretsReady, wantCondition{metav1.ConditionFalse, ReasonRefNotPermitted, "bank-api-token"}),
+				fulfillmentv1alpha1.ConditionSecretsReady, wantCondition{metav1.ConditionFalse, fulfillmentv1alpha1.ReasonRefNotPermitted, "bank-api-token"}),
 		},
 		"a missing Secret the spec does not name (a route's)": {
 			endpoint: statusEndpoint(),
 			facts:    factsFixture(withMissingSecrets("crm-token")),
-			want:     reconciling(ReasonSecretNotFound, "=Secret crm-token not found: create it or fix the reference"),
+			want:     reconciling(fulfillmentv1alpha1.ReasonSecretNotFound, "=Secret crm-token not found: create it or fix the reference"),
 		},
 		"the generated HMAC Secret not created yet": {
 			endpoint: statusEndpoint(generatedHMAC),
 			facts:    factsFixture(withMissingSecrets("bank-hmac")),
-			want:     reconciling(ReasonSecretNotFound, "=Secret bank-hmac with the generated HMAC keys is not created yet"),
+			want:     reconciling(fulfillmentv1alpha1.ReasonSecretNotFound, "=Secret bank-hmac with the generated HMAC keys is not created yet"),
 		},
 		"stalled on an error only the user can fix": {
 			endpoint: statusEndpoint(),
@@ -283,37 +283,37 @@ func TestComputeEndpointStatus(t *testing.T) {
 				f.StalledReason, f.StalledMessage = "InvalidReference", "spec.redis.urlSecretRef: the key url is empty"
 			}),
 			want: and(stalled("InvalidReference", "=spec.redis.urlSecretRef: the key url is empty"),
-				fulfillmentv1alpha1.ConditionSecretsReady, wantCondition{metav1.ConditionFalse, ReasonSecretNotFound, ""},
-				fulfillmentv1alpha1.ConditionDeploymentAvailable, wantCondition{metav1.ConditionTrue, ReasonAvailable, ""}),
+				fulfillmentv1alpha1.ConditionSecretsReady, wantCondition{metav1.ConditionFalse, fulfillmentv1alpha1.ReasonSecretNotFound, ""},
+				fulfillmentv1alpha1.ConditionDeploymentAvailable, wantCondition{metav1.ConditionTrue, fulfillmentv1alpha1.ReasonAvailable, ""}),
 		},
 		"a stall reason the API would refuse is replaced": {
 			endpoint: statusEndpoint(),
 			facts: factsFixture(func(f *EndpointFacts) {
 				f.StalledReason, f.StalledMessage = "invalid reference!", "broken"
 			}),
-			want: stalled(ReasonStalled, "=broken"),
+			want: stalled(fulfillmentv1alpha1.ReasonStalled, "=broken"),
 		},
 		"suspended and scaled to zero: quiet": {
 			endpoint: statusEndpoint(suspended),
 			facts:    factsFixture(withDeployment(deploymentFixture(withDesiredReplicas(0), withReplicaStatus(0, 0, 0, 0)))),
-			want: and(idle(ReasonSuspended, "=spec.suspend is true: scaled to zero, no pod serves requests"),
-				fulfillmentv1alpha1.ConditionDeploymentAvailable, wantCondition{metav1.ConditionFalse, ReasonSuspended, ""}),
+			want: and(idle(fulfillmentv1alpha1.ReasonSuspended, "=spec.suspend is true: scaled to zero, no pod serves requests"),
+				fulfillmentv1alpha1.ConditionDeploymentAvailable, wantCondition{metav1.ConditionFalse, fulfillmentv1alpha1.ReasonSuspended, ""}),
 		},
 		"suspended while the pods stop": {
 			endpoint: statusEndpoint(suspended),
 			facts:    factsFixture(withDeployment(deploymentFixture(withDesiredReplicas(0), withReplicaStatus(1, 0, 1, 1)))),
-			want:     reconciling(ReasonSuspended, "=spec.suspend is true: scaling down, 1 pod left"),
+			want:     reconciling(fulfillmentv1alpha1.ReasonSuspended, "=spec.suspend is true: scaling down, 1 pod left"),
 		},
 		"suspended before any Deployment": {
 			endpoint: statusEndpoint(suspended),
 			facts:    factsFixture(withDeployment(nil)),
-			want:     idle(ReasonSuspended, "=spec.suspend is true: no pod serves requests"),
+			want:     idle(fulfillmentv1alpha1.ReasonSuspended, "=spec.suspend is true: no pod serves requests"),
 		},
 		"suspended with a missing Secret stays quiet": {
 			endpoint: statusEndpoint(suspended, bearer),
 			facts:    factsFixture(withMissingSecrets("bank-api-token/token"), withDeployment(deploymentFixture(withDesiredReplicas(0), withReplicaStatus(0, 0, 0, 0)))),
-			want: and(idle(ReasonSuspended, ""),
-				fulfillmentv1alpha1.ConditionSecretsReady, wantCondition{metav1.ConditionFalse, ReasonSecretNotFound, ""}),
+			want: and(idle(fulfillmentv1alpha1.ReasonSuspended, ""),
+				fulfillmentv1alpha1.ConditionSecretsReady, wantCondition{metav1.ConditionFalse, fulfillmentv1alpha1.ReasonSecretNotFound, ""}),
 		},
 		"stalled and suspended: stalled": {
 			endpoint: statusEndpoint(suspended),
@@ -323,87 +323,87 @@ func TestComputeEndpointStatus(t *testing.T) {
 		"spec.replicas 0": {
 			endpoint: statusEndpoint(),
 			facts:    factsFixture(withDeployment(deploymentFixture(withDesiredReplicas(0), withReplicaStatus(0, 0, 0, 0)))),
-			want:     idle(ReasonScaledToZero, "=spec.replicas is 0: no pod serves requests"),
+			want:     idle(fulfillmentv1alpha1.ReasonScaledToZero, "=spec.replicas is 0: no pod serves requests"),
 		},
 		"spec.replicas 0 while the pods stop": {
 			endpoint: statusEndpoint(),
 			facts:    factsFixture(withDeployment(deploymentFixture(withDesiredReplicas(0), withReplicaStatus(2, 0, 2, 2)))),
-			want:     reconciling(ReasonScaledToZero, "=spec.replicas is 0: scaling down, 2 pods left"),
+			want:     reconciling(fulfillmentv1alpha1.ReasonScaledToZero, "=spec.replicas is 0: scaling down, 2 pods left"),
 		},
 		"TLS with a valid certificate": {
 			endpoint: statusEndpoint(withTLS(certManager)),
 			facts:    factsFixture(withCertificate(true, future)),
-			want: and(ready(ReasonAvailable, ""),
-				fulfillmentv1alpha1.ConditionCertificateReady, wantCondition{metav1.ConditionTrue, ReasonCertificateValid,
+			want: and(ready(fulfillmentv1alpha1.ReasonAvailable, ""),
+				fulfillmentv1alpha1.ConditionCertificateReady, wantCondition{metav1.ConditionTrue, fulfillmentv1alpha1.ReasonCertificateValid,
 					"=the serving certificate is valid until 2026-05-01T10:00:00Z"}),
 		},
 		"TLS with a ready certificate of unknown expiry": {
 			endpoint: statusEndpoint(withTLS(certManager)),
 			facts:    factsFixture(withCertificate(true, time.Time{})),
-			want: and(ready(ReasonAvailable, ""),
-				fulfillmentv1alpha1.ConditionCertificateReady, wantCondition{metav1.ConditionTrue, ReasonCertificateValid, "=the serving certificate is ready"}),
+			want: and(ready(fulfillmentv1alpha1.ReasonAvailable, ""),
+				fulfillmentv1alpha1.ConditionCertificateReady, wantCondition{metav1.ConditionTrue, fulfillmentv1alpha1.ReasonCertificateValid, "=the serving certificate is ready"}),
 		},
 		"TLS waiting for cert-manager": {
 			endpoint: statusEndpoint(withTLS(certManager)),
 			facts:    factsFixture(withCertificate(false, time.Time{})),
-			want: and(reconciling(ReasonCertificateNotReady, "=waiting for cert-manager to issue the serving certificate"),
-				fulfillmentv1alpha1.ConditionCertificateReady, wantCondition{metav1.ConditionFalse, ReasonCertificateNotReady, ""}),
+			want: and(reconciling(fulfillmentv1alpha1.ReasonCertificateNotReady, "=waiting for cert-manager to issue the serving certificate"),
+				fulfillmentv1alpha1.ConditionCertificateReady, wantCondition{metav1.ConditionFalse, fulfillmentv1alpha1.ReasonCertificateNotReady, ""}),
 		},
 		"TLS waiting for the operator's CA": {
 			endpoint: statusEndpoint(withTLS(fulfillmentv1alpha1.EndpointTLS{Mode: fulfillmentv1alpha1.TLSModeSelfSigned})),
 			facts:    factsFixture(withCertificate(false, time.Time{})),
-			want:     reconciling(ReasonCertificateNotReady, "=waiting for the operator's CA to issue the serving certificate"),
+			want:     reconciling(fulfillmentv1alpha1.ReasonCertificateNotReady, "=waiting for the operator's CA to issue the serving certificate"),
 		},
 		"an expired user certificate stalls": {
 			endpoint: statusEndpoint(withTLS(userSecret)),
 			facts:    factsFixture(withCertificate(true, past)),
-			want: stalled(ReasonCertificateExpired,
+			want: stalled(fulfillmentv1alpha1.ReasonCertificateExpired,
 				"=the serving certificate in Secret bank-tls expired at 2026-03-02T09:00:00Z: put a renewed certificate in it"),
 		},
 		"an expired cert-manager certificate waits for renewal": {
 			endpoint: statusEndpoint(withTLS(certManager)),
 			facts:    factsFixture(withCertificate(true, past)),
-			want:     reconciling(ReasonCertificateExpired, "=the serving certificate expired at 2026-03-02T09:00:00Z; waiting for its renewal"),
+			want:     reconciling(fulfillmentv1alpha1.ReasonCertificateExpired, "=the serving certificate expired at 2026-03-02T09:00:00Z; waiting for its renewal"),
 		},
 		"a missing Secret comes before the certificate": {
 			endpoint: statusEndpoint(withTLS(userSecret)),
 			facts:    factsFixture(withMissingSecrets("bank-tls"), withCertificate(false, time.Time{})),
-			want:     reconciling(ReasonSecretNotFound, "=Secret bank-tls not found: create it or fix spec.tls.secretName"),
+			want:     reconciling(fulfillmentv1alpha1.ReasonSecretNotFound, "=Secret bank-tls not found: create it or fix spec.tls.secretName"),
 		},
 		"TLS turned off removes CertificateReady": {
 			endpoint: statusEndpoint(withEndpointConditions(metav1.Condition{Type: fulfillmentv1alpha1.ConditionCertificateReady,
-				Status: metav1.ConditionTrue, Reason: ReasonCertificateValid, LastTransitionTime: endpointStatusEarlier})),
+				Status: metav1.ConditionTrue, Reason: fulfillmentv1alpha1.ReasonCertificateValid, LastTransitionTime: endpointStatusEarlier})),
 			facts: factsFixture(),
-			want: and(ready(ReasonAvailable, ""),
+			want: and(ready(fulfillmentv1alpha1.ReasonAvailable, ""),
 				fulfillmentv1alpha1.ConditionCertificateReady, wantCondition{}),
 		},
 		"rejected routes do not block Ready": {
 			endpoint: statusEndpoint(),
 			facts:    factsFixture(func(f *EndpointFacts) { f.RoutesAccepted, f.RoutesRejected = 2, 1 }),
-			want: and(ready(ReasonAvailable, ""),
-				fulfillmentv1alpha1.ConditionRoutesAccepted, wantCondition{metav1.ConditionFalse, ReasonRoutesRejected,
+			want: and(ready(fulfillmentv1alpha1.ReasonAvailable, ""),
+				fulfillmentv1alpha1.ConditionRoutesAccepted, wantCondition{metav1.ConditionFalse, fulfillmentv1alpha1.ReasonRoutesRejected,
 					"=1 of 3 IntentRoutes rejected, 2 served; see their Accepted condition: kubectl get intentroutes -n bots"}),
 		},
 		"no routes": {
 			endpoint: statusEndpoint(),
 			facts:    factsFixture(func(f *EndpointFacts) { f.RoutesAccepted = 0 }),
-			want: and(ready(ReasonAvailable, ""),
-				fulfillmentv1alpha1.ConditionRoutesAccepted, wantCondition{metav1.ConditionTrue, ReasonNoRoutes,
+			want: and(ready(fulfillmentv1alpha1.ReasonAvailable, ""),
+				fulfillmentv1alpha1.ConditionRoutesAccepted, wantCondition{metav1.ConditionTrue, fulfillmentv1alpha1.ReasonNoRoutes,
 					"=no IntentRoute references this endpoint: every request gets the fallback"}),
 		},
 		"one route": {
 			endpoint: statusEndpoint(),
 			facts:    factsFixture(func(f *EndpointFacts) { f.RoutesAccepted = 1 }),
-			want: and(ready(ReasonAvailable, ""),
-				fulfillmentv1alpha1.ConditionRoutesAccepted, wantCondition{metav1.ConditionTrue, ReasonRoutesAccepted, "=1 IntentRoute accepted"}),
+			want: and(ready(fulfillmentv1alpha1.ReasonAvailable, ""),
+				fulfillmentv1alpha1.ConditionRoutesAccepted, wantCondition{metav1.ConditionTrue, fulfillmentv1alpha1.ReasonRoutesAccepted, "=1 IntentRoute accepted"}),
 		},
 		"a stale Reconciling and Stalled are removed once ready": {
 			endpoint: statusEndpoint(withEndpointConditions(
-				metav1.Condition{Type: fulfillmentv1alpha1.ConditionReconciling, Status: metav1.ConditionTrue, Reason: ReasonRollingOut, LastTransitionTime: endpointStatusEarlier},
+				metav1.Condition{Type: fulfillmentv1alpha1.ConditionReconciling, Status: metav1.ConditionTrue, Reason: fulfillmentv1alpha1.ReasonRollingOut, LastTransitionTime: endpointStatusEarlier},
 				metav1.Condition{Type: fulfillmentv1alpha1.ConditionStalled, Status: metav1.ConditionTrue, Reason: "Old", LastTransitionTime: endpointStatusEarlier},
 			)),
 			facts: factsFixture(),
-			want:  ready(ReasonAvailable, ""),
+			want:  ready(fulfillmentv1alpha1.ReasonAvailable, ""),
 		},
 	}
 	for name, tc := range tests {
@@ -581,26 +581,26 @@ func TestComputeEndpointStatusSaysWhatHappened(t *testing.T) {
 		"an apply refused at a new generation: ApplyFailed, observedGeneration stays": {
 			endpoint: atNextGeneration(),
 			facts:    factsFixture(notApplied, func(f *EndpointFacts) { f.ApplyError = refused }),
-			want: and(reconciling(ReasonApplyFailed, "="+refused),
-				fulfillmentv1alpha1.ConditionDeploymentAvailable, wantCondition{metav1.ConditionTrue, ReasonAvailable, "=2/2 replicas available"}),
+			want: and(reconciling(fulfillmentv1alpha1.ReasonApplyFailed, "="+refused),
+				fulfillmentv1alpha1.ConditionDeploymentAvailable, wantCondition{metav1.ConditionTrue, fulfillmentv1alpha1.ReasonAvailable, "=2/2 replicas available"}),
 			wantObserved: endpointStatusGeneration, wantReadyGeneration: next,
 		},
 		"another failure after the reads: ReconcileFailed, observedGeneration stays": {
 			endpoint:     atNextGeneration(),
 			facts:        factsFixture(notApplied, func(f *EndpointFacts) { f.ReconcileError = "deleting HorizontalPodAutoscaler bank: timeout" }),
-			want:         reconciling(ReasonReconcileFailed, "=deleting HorizontalPodAutoscaler bank: timeout"),
+			want:         reconciling(fulfillmentv1alpha1.ReasonReconcileFailed, "=deleting HorizontalPodAutoscaler bank: timeout"),
 			wantObserved: endpointStatusGeneration, wantReadyGeneration: next,
 		},
 		"the IntentRoutes could not be listed: Unknown details, Ready kept, no made-up DeploymentNotCreated": {
 			endpoint: atNextGeneration(),
 			facts:    factsFixture(unread),
 			want: map[string]wantCondition{
-				fulfillmentv1alpha1.ConditionReady:               {metav1.ConditionTrue, ReasonAvailable, "2/2 replicas available"},
-				fulfillmentv1alpha1.ConditionReconciling:         {metav1.ConditionTrue, ReasonReadFailed, "=could not read the referenced Secrets: reading the IntentRoutes: etcdserver: request timed out; retrying"},
+				fulfillmentv1alpha1.ConditionReady:               {metav1.ConditionTrue, fulfillmentv1alpha1.ReasonAvailable, "2/2 replicas available"},
+				fulfillmentv1alpha1.ConditionReconciling:         {metav1.ConditionTrue, fulfillmentv1alpha1.ReasonReadFailed, "=could not read the referenced Secrets: reading the IntentRoutes: etcdserver: request timed out; retrying"},
 				fulfillmentv1alpha1.ConditionStalled:             {},
-				fulfillmentv1alpha1.ConditionDeploymentAvailable: {metav1.ConditionUnknown, ReasonReadFailed, "=could not read Deployment bank: reading the IntentRoutes: etcdserver: request timed out; retrying"},
-				fulfillmentv1alpha1.ConditionSecretsReady:        {metav1.ConditionUnknown, ReasonReadFailed, "could not read the referenced Secrets"},
-				fulfillmentv1alpha1.ConditionRoutesAccepted:      {metav1.ConditionUnknown, ReasonReadFailed, "could not read the IntentRoutes"},
+				fulfillmentv1alpha1.ConditionDeploymentAvailable: {metav1.ConditionUnknown, fulfillmentv1alpha1.ReasonReadFailed, "=could not read Deployment bank: reading the IntentRoutes: etcdserver: request timed out; retrying"},
+				fulfillmentv1alpha1.ConditionSecretsReady:        {metav1.ConditionUnknown, fulfillmentv1alpha1.ReasonReadFailed, "could not read the referenced Secrets"},
+				fulfillmentv1alpha1.ConditionRoutesAccepted:      {metav1.ConditionUnknown, fulfillmentv1alpha1.ReasonReadFailed, "could not read the IntentRoutes"},
 			},
 			wantObserved: endpointStatusGeneration, wantReadyGeneration: endpointStatusGeneration, wantReadyKept: true,
 		},
@@ -608,9 +608,9 @@ func TestComputeEndpointStatusSaysWhatHappened(t *testing.T) {
 			endpoint: statusEndpoint(),
 			facts:    factsFixture(unread),
 			want: map[string]wantCondition{
-				fulfillmentv1alpha1.ConditionReady:               {metav1.ConditionUnknown, ReasonReadFailed, "could not read the referenced Secrets"},
-				fulfillmentv1alpha1.ConditionReconciling:         {metav1.ConditionTrue, ReasonReadFailed, ""},
-				fulfillmentv1alpha1.ConditionDeploymentAvailable: {metav1.ConditionUnknown, ReasonReadFailed, ""},
+				fulfillmentv1alpha1.ConditionReady:               {metav1.ConditionUnknown, fulfillmentv1alpha1.ReasonReadFailed, "could not read the referenced Secrets"},
+				fulfillmentv1alpha1.ConditionReconciling:         {metav1.ConditionTrue, fulfillmentv1alpha1.ReasonReadFailed, ""},
+				fulfillmentv1alpha1.ConditionDeploymentAvailable: {metav1.ConditionUnknown, fulfillmentv1alpha1.ReasonReadFailed, ""},
 			},
 			wantObserved: 0, wantReadyGeneration: endpointStatusGeneration,
 		},
@@ -621,31 +621,31 @@ func TestComputeEndpointStatusSaysWhatHappened(t *testing.T) {
 				f.ReadError = "reading Deployment bank: connection refused"
 			}),
 			want: map[string]wantCondition{
-				fulfillmentv1alpha1.ConditionReady:               {metav1.ConditionTrue, ReasonAvailable, ""},
-				fulfillmentv1alpha1.ConditionDeploymentAvailable: {metav1.ConditionUnknown, ReasonReadFailed, "connection refused"},
-				fulfillmentv1alpha1.ConditionRoutesAccepted:      {metav1.ConditionTrue, ReasonRoutesAccepted, "=2 IntentRoutes accepted"},
+				fulfillmentv1alpha1.ConditionReady:               {metav1.ConditionTrue, fulfillmentv1alpha1.ReasonAvailable, ""},
+				fulfillmentv1alpha1.ConditionDeploymentAvailable: {metav1.ConditionUnknown, fulfillmentv1alpha1.ReasonReadFailed, "connection refused"},
+				fulfillmentv1alpha1.ConditionRoutesAccepted:      {metav1.ConditionTrue, fulfillmentv1alpha1.ReasonRoutesAccepted, "=2 IntentRoutes accepted"},
 			},
 			wantObserved: endpointStatusGeneration, wantReadyGeneration: endpointStatusGeneration, wantReadyKept: true,
 		},
 		"a missing Secret is waited for: Reconciling, not Stalled, observedGeneration stays": {
 			endpoint:     atNextGeneration(bearer),
 			facts:        factsFixture(notApplied, withMissingSecrets("bank-api-token/token")),
-			want:         reconciling(ReasonSecretNotFound, "=Secret bank-api-token with key token not found: create it or fix spec.auth.bearer.secretRef"),
+			want:         reconciling(fulfillmentv1alpha1.ReasonSecretNotFound, "=Secret bank-api-token with key token not found: create it or fix spec.auth.bearer.secretRef"),
 			wantObserved: endpointStatusGeneration, wantReadyGeneration: next,
 		},
 		"a Secret the endpoint may not reference stalls: that generation is decided": {
 			endpoint: atNextGeneration(bearer),
 			facts: factsFixture(notApplied, func(f *EndpointFacts) {
 				f.UnlabelledSecrets = []string{"bank-api-token"}
-				f.StalledReason, f.StalledMessage = ReasonRefNotPermitted, "spec.auth.bearer.secretRef: not labelled"
+				f.StalledReason, f.StalledMessage = fulfillmentv1alpha1.ReasonRefNotPermitted, "spec.auth.bearer.secretRef: not labelled"
 			}),
-			want:         stalled(ReasonRefNotPermitted, "=spec.auth.bearer.secretRef: not labelled"),
+			want:         stalled(fulfillmentv1alpha1.ReasonRefNotPermitted, "=spec.auth.bearer.secretRef: not labelled"),
 			wantObserved: next, wantReadyGeneration: next,
 		},
 		"applied and still rolling out: observedGeneration advances": {
 			endpoint:     atNextGeneration(),
 			facts:        factsFixture(withDeployment(deploymentFixture(withReplicaStatus(3, 1, 2, 2)))),
-			want:         reconciling(ReasonRollingOut, ""),
+			want:         reconciling(fulfillmentv1alpha1.ReasonRollingOut, ""),
 			wantObserved: next, wantReadyGeneration: next,
 		},
 		"TLS: a certificate not looked at keeps its condition": {
@@ -655,8 +655,8 @@ func TestComputeEndpointStatusSaysWhatHappened(t *testing.T) {
 				return e
 			}(),
 			facts: factsFixture(notApplied, withMissingSecrets("bank-api-token")),
-			want: and(reconciling(ReasonSecretNotFound, ""),
-				fulfillmentv1alpha1.ConditionCertificateReady, wantCondition{metav1.ConditionTrue, ReasonCertificateValid, ""}),
+			want: and(reconciling(fulfillmentv1alpha1.ReasonSecretNotFound, ""),
+				fulfillmentv1alpha1.ConditionCertificateReady, wantCondition{metav1.ConditionTrue, fulfillmentv1alpha1.ReasonCertificateValid, ""}),
 			wantObserved: endpointStatusGeneration, wantReadyGeneration: next,
 		},
 	}
@@ -742,7 +742,7 @@ func TestSuspendedSecretsReadyIsRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	secrets := meta.FindStatusCondition(got.Status.Conditions, fulfillmentv1alpha1.ConditionSecretsReady)
-	if secrets == nil || secrets.Status != metav1.ConditionFalse || secrets.Reason != ReasonSecretNotFound {
+	if secrets == nil || secrets.Status != metav1.ConditionFalse || secrets.Reason != fulfillmentv1alpha1.ReasonSecretNotFound {
 		t.Errorf("SecretsReady = %+v, want False SecretNotFound for the missing bank-basic", secrets)
 	}
 	if ready := EndpointReadyCondition(&got.Status); ready != nil {

@@ -23,9 +23,6 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/statusz"
 )
 
-// ReasonQueueDraining: a scale-down (or suspend) waits for the pods it retires to deliver their queued events.
-const ReasonQueueDraining = "QueueDraining"
-
 // defaultQueueSize is the volume of each pod's Local queue when spec.delivery.storage.size is unset.
 var defaultQueueSize = resource.MustParse("1Gi")
 
@@ -231,17 +228,17 @@ type PodReport struct {
 func statefulSetCheck(endpoint *fulfillmentv1alpha1.WebhookEndpoint, set *appsv1.StatefulSet, draining string) endpointCheck {
 	if set == nil {
 		if endpoint.Spec.Suspend {
-			return endpointCheck{reason: ReasonSuspended, message: "spec.suspend is true: no pod serves requests", idle: true}
+			return endpointCheck{reason: fulfillmentv1alpha1.ReasonSuspended, message: "spec.suspend is true: no pod serves requests", idle: true}
 		}
-		return endpointCheck{reason: ReasonDeploymentNotCreated, message: fmt.Sprintf("StatefulSet %s is not created yet", endpoint.Name)}
+		return endpointCheck{reason: fulfillmentv1alpha1.ReasonDeploymentNotCreated, message: fmt.Sprintf("StatefulSet %s is not created yet", endpoint.Name)}
 	}
 	status := set.Status
 	desired := *deploymentReplicas(&endpoint.Spec)
 	switch {
 	case draining != "":
-		return endpointCheck{reason: ReasonQueueDraining, message: draining}
+		return endpointCheck{reason: fulfillmentv1alpha1.ReasonQueueDraining, message: draining}
 	case status.ObservedGeneration < set.Generation:
-		return endpointCheck{reason: ReasonRollingOut, message: fmt.Sprintf(
+		return endpointCheck{reason: fulfillmentv1alpha1.ReasonRollingOut, message: fmt.Sprintf(
 			"waiting for the StatefulSet controller to observe StatefulSet %s generation %d", set.Name, set.Generation)}
 	case desired == 0 && status.Replicas > 0:
 		return endpointCheck{reason: idleReason(endpoint), message: fmt.Sprintf("%s: scaling down, %s left",
@@ -249,22 +246,22 @@ func statefulSetCheck(endpoint *fulfillmentv1alpha1.WebhookEndpoint, set *appsv1
 	case desired == 0:
 		return endpointCheck{reason: idleReason(endpoint), message: idleCause(endpoint) + ": no pod serves requests", idle: true}
 	case status.UpdatedReplicas < desired || (status.UpdateRevision != "" && status.CurrentRevision != status.UpdateRevision):
-		return endpointCheck{reason: ReasonRollingOut, message: fmt.Sprintf(
+		return endpointCheck{reason: fulfillmentv1alpha1.ReasonRollingOut, message: fmt.Sprintf(
 			"rolling out: %d/%d pods updated, %d/%d available", status.UpdatedReplicas, desired, status.AvailableReplicas, desired)}
 	case status.Replicas > desired:
-		return endpointCheck{reason: ReasonRollingOut, message: fmt.Sprintf(
+		return endpointCheck{reason: fulfillmentv1alpha1.ReasonRollingOut, message: fmt.Sprintf(
 			"scaling down: waiting for %s to terminate", plural(status.Replicas-desired, "pod", "pods"))}
 	case status.AvailableReplicas < desired:
-		return endpointCheck{reason: ReasonReplicasUnavailable, message: fmt.Sprintf("%d/%d replicas available", status.AvailableReplicas, desired)}
+		return endpointCheck{reason: fulfillmentv1alpha1.ReasonReplicasUnavailable, message: fmt.Sprintf("%d/%d replicas available", status.AvailableReplicas, desired)}
 	}
-	return endpointCheck{ok: true, reason: ReasonAvailable, message: fmt.Sprintf("%d/%d replicas available", status.AvailableReplicas, desired)}
+	return endpointCheck{ok: true, reason: fulfillmentv1alpha1.ReasonAvailable, message: fmt.Sprintf("%d/%d replicas available", status.AvailableReplicas, desired)}
 }
 
 func idleReason(endpoint *fulfillmentv1alpha1.WebhookEndpoint) string {
 	if endpoint.Spec.Suspend {
-		return ReasonSuspended
+		return fulfillmentv1alpha1.ReasonSuspended
 	}
-	return ReasonScaledToZero
+	return fulfillmentv1alpha1.ReasonScaledToZero
 }
 
 func idleCause(endpoint *fulfillmentv1alpha1.WebhookEndpoint) string {

@@ -225,13 +225,13 @@ func TestStatefulSetCheck(t *testing.T) {
 		reason   string
 		ok       bool
 	}{
-		"not created":      {reason: ReasonDeploymentNotCreated},
-		"available":        {set: set(nil), reason: ReasonAvailable, ok: true},
-		"draining":         {set: set(nil), draining: "pod bank-bot-2 delivers", reason: ReasonQueueDraining},
-		"not observed yet": {set: set(func(s *appsv1.StatefulSetStatus) { s.ObservedGeneration = 1 }), reason: ReasonRollingOut},
+		"not created":      {reason: fulfillmentv1alpha1.ReasonDeploymentNotCreated},
+		"available":        {set: set(nil), reason: fulfillmentv1alpha1.ReasonAvailable, ok: true},
+		"draining":         {set: set(nil), draining: "pod bank-bot-2 delivers", reason: fulfillmentv1alpha1.ReasonQueueDraining},
+		"not observed yet": {set: set(func(s *appsv1.StatefulSetStatus) { s.ObservedGeneration = 1 }), reason: fulfillmentv1alpha1.ReasonRollingOut},
 		"rolling out": {set: set(func(s *appsv1.StatefulSetStatus) { s.CurrentRevision = "r1"; s.UpdatedReplicas = 1 }),
-			reason: ReasonRollingOut},
-		"a pod unavailable": {set: set(func(s *appsv1.StatefulSetStatus) { s.AvailableReplicas = 1 }), reason: ReasonReplicasUnavailable},
+			reason: fulfillmentv1alpha1.ReasonRollingOut},
+		"a pod unavailable": {set: set(func(s *appsv1.StatefulSetStatus) { s.AvailableReplicas = 1 }), reason: fulfillmentv1alpha1.ReasonReplicasUnavailable},
 	}
 	for name, c := range cases {
 		check := statefulSetCheck(endpoint, c.set, c.draining)
@@ -241,7 +241,7 @@ func TestStatefulSetCheck(t *testing.T) {
 	}
 	suspended := endpoint.DeepCopy()
 	suspended.Spec.Suspend = true
-	if check := statefulSetCheck(suspended, set(func(s *appsv1.StatefulSetStatus) { s.Replicas = 0 }), ""); check.reason != ReasonSuspended || !check.idle {
+	if check := statefulSetCheck(suspended, set(func(s *appsv1.StatefulSetStatus) { s.Replicas = 0 }), ""); check.reason != fulfillmentv1alpha1.ReasonSuspended || !check.idle {
 		t.Errorf("suspended and scaled down: %+v", check)
 	}
 }
