@@ -4,14 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -47,8 +45,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	snap := s.current.Load()
 	entry := snap.byPath[r.URL.Path]
 	if entry == nil {
-		if rasa := snap.rasaPaths[r.URL.Path]; rasa != nil && r.Method == http.MethodGet {
-			s.serveRasaInfo(w, r, rasa, start, &line)
+		if extra := snap.extraPaths[r.URL.Path]; extra != nil && r.Method == http.MethodGet {
+			s.serveExtraPath(w, r, extra, start, &line)
 			return
 		}
 		writeError(w, http.StatusNotFound, "not_found", "no endpoint is served at this path")
@@ -97,9 +95,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		outcome = ep.Fulfill(r.Context(), input)
 	}
-	for key, values := range outcome.Header {
-		w.Header()[key] = values
-	}
+	outcome.WriteHeaders(w.Header())
 	w.WriteHeader(outcome.Status)
 	_, _ = w.Write(outcome.Body)
 
@@ -248,46 +244,6 @@ func readBody(body io.Reader, contentLength int64) ([]byte, error) {
 		return nil, err
 	}
 	return append(append(buf, probe[:n]...), rest...), nil
-}
-
-// serveRasaInfo answers Rasa's GET /health, open as in rasa-sdk, and GET /actions, which lists the endpoint's
-// action names and so is authenticated as the endpoint's requests are. /health answers 503 while the server
-// shuts down or while a dependency the endpoint requires is down, as /readyz does.
-func (s *Server) serveRasaInfo(w http.ResponseWriter, r *http.Request, info *rasaPath, start time.Time, line *requestLog) {
-	if info.kind == "health" {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		reason := ""
-		if s.shuttingDown.Load() {
-			reason = "shutting down"
-		} else if problems := endpointUnavailable(info.entry.endpoint, s.deps.isDown); len(problems) > 0 {
-			reason = strings.Join(problems, "; ")
-		}
-		if reason != "" {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			body, _ := json.Marshal(map[string]string{"status": "unavailable", "reason": reason})
-			_, _ = w.Write(body)
-			return
-		}
-		_, _ = w.Write([]byte(`{"status":"ok"}`))
-		return
-	}
-	entry := info.entry
-	line.add(slog.String("endpoint", entry.name))
-	refuse := s.refuser(w, entry, start, line)
-	if !s.admit(w, r, entry, refuse) || !s.authenticate(w, r, entry, nil, refuse) {
-		return
-	}
-	names := append([]string(nil), entry.endpoint.ActionNames()...)
-	sort.Strings(names)
-	actions := make([]map[string]string, 0, len(names))
-	for i, name := range names {
-		if i == 0 || name != names[i-1] {
-			actions = append(actions, map[string]string{"name": name})
-		}
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(actions)
 }
 
 // challenge is the WWW-Authenticate value of a 401 for method.

@@ -8,17 +8,17 @@ import (
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/all"
-	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/dialecttest"
 )
 
 func TestForName(t *testing.T) {
 	tests := map[string]struct {
 		wantErrorEncoder bool
 	}{
-		model.DialogflowES: {},
-		model.DialogflowCX: {},
-		model.Rasa:         {wantErrorEncoder: true},
-		model.Generic:      {},
+		"DialogflowES": {},
+		"DialogflowCX": {},
+		"Rasa":         {wantErrorEncoder: true},
+		"Generic":      {},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -30,7 +30,7 @@ func TestForName(t *testing.T) {
 				t.Errorf("implements dialect.ErrorEncoder: %v, want %v", ok, tt.wantErrorEncoder)
 			}
 			// Each codec decodes into its own dialect.
-			req, err := codec.Decode(dialect.Input{Body: []byte(`{"next_action":"a"}`)})
+			req, err := dialecttest.Decode(codec, dialect.Input{Body: []byte(`{"next_action":"a"}`)})
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
@@ -63,17 +63,17 @@ func TestContentTypes(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, contentType := range refused {
-			if name == model.Generic && contentType == "application/x-www-form-urlencoded" {
+			if name == "Generic" && contentType == "application/x-www-form-urlencoded" {
 				continue // Generic reads forms
 			}
-			_, err := codec.Decode(withContentType(contentType))
+			_, err := dialecttest.Decode(codec, withContentType(contentType))
 			var unsupported *dialect.UnsupportedMediaTypeError
 			if !errors.As(err, &unsupported) || !strings.Contains(err.Error(), "application/json") {
 				t.Errorf("%s, Content-Type %q: got %T %v, want an UnsupportedMediaTypeError offering application/json", name, contentType, err, err)
 			}
 		}
 		for _, contentType := range read {
-			if _, err := codec.Decode(withContentType(contentType)); err != nil {
+			if _, err := dialecttest.Decode(codec, withContentType(contentType)); err != nil {
 				t.Errorf("%s, Content-Type %q: %v", name, contentType, err)
 			}
 		}
