@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/all"
@@ -86,4 +87,50 @@ func withContentType(contentType string) dialect.Input {
 		header.Set("Content-Type", contentType)
 	}
 	return dialect.Input{Method: http.MethodPost, Header: header, Body: []byte(`{"next_action":"a"}`)}
+}
+
+// Each dialect's rules are where the dialect is, and only there.
+func TestDialectRules(t *testing.T) {
+	for name, want := range map[string]struct {
+		noRoute, reportsFailures, checksAnswers, extraPaths bool
+		timeout                                             time.Duration
+	}{
+		"DialogflowES": {checksAnswers: true, timeout: 4500 * time.Millisecond},
+		"DialogflowCX": {checksAnswers: true, timeout: 4500 * time.Millisecond},
+		"Rasa":         {noRoute: true, extraPaths: true, timeout: dialect.DefaultTimeout},
+		"Generic":      {reportsFailures: true, timeout: dialect.DefaultTimeout},
+	} {
+		codec, err := all.ForName(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, noRoute := codec.(dialect.NoRouteRefuser)
+		reporter, reports := codec.(dialect.FailureReporter)
+		_, checks := codec.(dialect.AnswerChecker)
+		_, paths := codec.(dialect.ExtraPather)
+		timeout := dialect.DefaultTimeout
+		if timeouter, ok := codec.(dialect.DefaultTimeouter); ok {
+			timeout = timeouter.DefaultTimeout()
+		}
+		if noRoute != want.noRoute || (reports && reporter.ReportsFailures()) != want.reportsFailures ||
+			checks != want.checksAnswers || paths != want.extraPaths || timeout != want.timeout {
+			t.Errorf("%s: no-route refusal %v, reports failures %v, checks answers %v, extra paths %v, timeout %v; want %+v",
+				name, noRoute, reports, checks, paths, timeout, want)
+		}
+	}
+}
+
+// Generic reads a sender's own headers only when the endpoint verifies that sender's signature.
+func TestNewGenericFromItsSigner(t *testing.T) {
+	in := dialect.Input{Method: http.MethodPost, Header: http.Header{"X-Github-Event": {"push"}}, Body: []byte(`{}`)}
+	for signedBy, want := range map[string]string{"": "", "GitHub": "push", "Stripe": ""} {
+		codec, err := all.New("Generic", dialect.Settings{SignedBy: signedBy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := dialecttest.Decode(codec, in)
+		if err != nil || req.Event != want {
+			t.Errorf("signed by %q: event %q, %v; want %q", signedBy, req.Event, err, want)
+		}
+	}
 }
