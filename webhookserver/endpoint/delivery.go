@@ -110,7 +110,7 @@ func (e *Endpoint) Enqueue(ctx context.Context, in dialect.Input, received time.
 	ctx, cancel := context.WithTimeout(ctx, min(e.Timeout, 5*time.Second))
 	defer cancel()
 	if err := e.queue.Enqueue(ctx, event); err != nil {
-		return &Outcome{Status: http.StatusServiceUnavailable, retryAfter: "5", Err: err, Request: request,
+		return &Outcome{Status: http.StatusServiceUnavailable, retryAfter: 5, Err: err, Request: request,
 			Body: ErrorBody("queue_unavailable", "the event could not be stored; retry later")}
 	}
 	return &Outcome{Status: http.StatusAccepted, Body: AcceptedBody(event.ID), Request: request, EventID: event.ID}

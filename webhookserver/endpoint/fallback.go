@@ -20,7 +20,7 @@ func (e *Endpoint) fallbackOutcome(ctx context.Context, f *fulfillment, matched 
 	// The fallback renders with what is left of the request's own time: its context may already be done.
 	renderCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), answerMargin(e.Timeout))
 	defer cancel()
-	answer, renderErr := firstRendered(renderCtx, e.fallbacksFor(matched, reason), &f.vars)
+	answer, renderErr := firstRendered(renderCtx, e.fallbacksFor(matched, reason), f.vars)
 	if answer == nil && e.rules.reportsFailures && reason != FallbackNoRoute {
 		outcome := e.actionErrorOutcome(f.request, reason, cause)
 		outcome.FallbackError = renderErr

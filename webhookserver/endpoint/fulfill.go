@@ -9,18 +9,20 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/idempotency"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/route"
 )
 
-// Fulfill answers one authenticated request before the endpoint's deadline. It runs the stages in order; each
-// stage is a method of its own, tested alone:
+// Fulfill answers one authenticated request before the endpoint's deadline. It runs the stages in order, each
+// a method of its own, tested alone:
 //
 //	decode       the dialect reads the request (400 or 415 when it cannot)
 //	deduplicate  a request whose idempotency key was answered gets that answer again (idempotency.go)
 //	match        the route table picks the route, or the dialect's no-route answer is given
 //	act          the route's action runs, under the deadline
 //	encode       the dialect writes the action's answer, or the fallback when the action failed (fallback.go)
+//	remember     the answer is kept for the request's duplicates (idempotency.go)
 //
 // An Async endpoint runs decode when it accepts a request (Accept) and all of them when its queue delivers it
 // (Deliver). Logging and metrics are not stages: the server observes the Outcome.
@@ -33,34 +35,38 @@ func (e *Endpoint) Fulfill(ctx context.Context, in dialect.Input) *Outcome {
 	ctx, cancel := withDeadline(ctx, time.Now().Add(e.Timeout-answerMargin(e.Timeout)))
 	defer cancel()
 	f := e.newFulfillment(in, decoded)
-	return e.deduplicate(ctx, f, e.process)
-}
-
-// process is the stages after deduplicate: match, act, encode.
-func (e *Endpoint) process(ctx context.Context, f *fulfillment) *Outcome {
-	matched := e.match(ctx, f)
-	if matched.route == nil {
-		return e.answerNoRoute(ctx, f, matched)
+	if answered := e.deduplicate(ctx, &f); answered != nil {
+		return answered
 	}
-	acted := e.act(ctx, f, matched.route)
-	return e.encode(ctx, f, matched, acted)
+	var outcome *Outcome
+	if matched := e.match(ctx, &f); matched.route == nil {
+		outcome = e.answerNoRoute(ctx, &f, matched)
+	} else {
+		outcome = e.encode(ctx, &f, matched, e.act(ctx, &f, matched.route))
+	}
+	e.remember(ctx, &f, outcome)
+	return outcome
 }
 
-// fulfillment is one request on its way through the stages.
+// fulfillment is one request on its way through the stages. It lives on Fulfill's stack: no stage keeps it.
 type fulfillment struct {
 	input   dialect.Input
 	decoded dialect.Decoded
 	request *model.Request
 	// vars are what the route's expressions read of the request.
-	vars expr.Vars
+	vars *expr.Vars
 	// idempotencyKey is the request's key, sent on to upstream calls; "" without one.
 	idempotencyKey string
+	// claim, once deduplicate took the key, is completed with the answer by remember.
+	claim idempotency.Claim
+	// idempotencyError is the store's failure, when the request is processed without it (failurePolicy Ignore).
+	idempotencyError error
 }
 
-func (e *Endpoint) newFulfillment(in dialect.Input, decoded dialect.Decoded) *fulfillment {
+func (e *Endpoint) newFulfillment(in dialect.Input, decoded dialect.Decoded) fulfillment {
 	request := decoded.Request()
-	return &fulfillment{input: in, decoded: decoded, request: request,
-		vars: expr.Vars{Request: request, Endpoint: expr.Endpoint{Name: e.Name, Namespace: e.Namespace}}}
+	return fulfillment{input: in, decoded: decoded, request: request,
+		vars: &expr.Vars{Request: request, Endpoint: expr.Endpoint{Name: e.Name, Namespace: e.Namespace}}}
 }
 
 // decode is the decode stage: the dialect reads the request, or the error answer says why it cannot: 415 for a
@@ -94,7 +100,7 @@ func (e *Endpoint) match(ctx context.Context, f *fulfillment) matched {
 		observe = trace.observe
 	}
 	request := f.request
-	rule, compiled, ok := e.routes.Match(ctx, route.Request{Intent: request.Intent, Action: request.Action, Tag: request.Tag, Event: request.Event}, &f.vars, observe)
+	rule, compiled, ok := e.routes.Match(ctx, route.Request{Intent: request.Intent, Action: request.Action, Tag: request.Tag, Event: request.Event}, f.vars, observe)
 	if !ok {
 		return matched{decisions: trace.list()}
 	}
@@ -126,7 +132,7 @@ type acted struct {
 // act is the act stage: the route's action runs on the request.
 func (e *Endpoint) act(ctx context.Context, f *fulfillment, compiled *compiledRoute) acted {
 	start := time.Now()
-	result, err := compiled.action.Run(ctx, &action.Invocation{Vars: &f.vars, Input: f.input, IdempotencyKey: f.idempotencyKey})
+	result, err := compiled.action.Run(ctx, &action.Invocation{Vars: f.vars, Input: f.input, IdempotencyKey: f.idempotencyKey})
 	done := acted{result: result, err: err}
 	if compiled.upstream {
 		done.upstream, done.upstreamDuration, done.upstreamOutcome = true, time.Since(start), "ok"
@@ -175,7 +181,7 @@ func (e *Endpoint) answerOutcome(f *fulfillment, result *action.Result) *Outcome
 		if header.Get("Content-Type") == "" {
 			header.Set("Content-Type", "application/json")
 		}
-		return &Outcome{Status: http.StatusOK, forwarded: header, Body: raw.Body, Request: f.request}
+		return &Outcome{Status: http.StatusOK, header: header, Body: raw.Body, Request: f.request}
 	}
 	body, err := f.decoded.Encode(result.Answer)
 	if err != nil {

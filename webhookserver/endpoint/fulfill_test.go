@@ -217,7 +217,7 @@ func TestOutcomeHeadersAreNotShared(t *testing.T) {
 	if answered.Fallback != "" || fallback.Fallback != FallbackNoRoute {
 		t.Fatalf("fallbacks %q and %q, want none and %q", answered.Fallback, fallback.Fallback, FallbackNoRoute)
 	}
-	busy := &Outcome{Status: http.StatusConflict, retryAfter: "1"}
+	busy := &Outcome{Status: http.StatusConflict, retryAfter: 1}
 	if got := busy.Header().Get("Retry-After") + " " + busy.Header().Get("Content-Type"); got != "1 application/json" {
 		t.Errorf("a busy answer gave Retry-After and Content-Type %q", got)
 	}

@@ -109,52 +109,60 @@ func (d *compiledIdempotency) keyFor(ctx context.Context, request *model.Request
 	return fmt.Sprint(value), nil
 }
 
-// deduplicate is the deduplicate stage: it runs process once per idempotency key, and a duplicate gets the
-// first one's stored answer. Without idempotency, or a key, every request is processed.
-func (e *Endpoint) deduplicate(ctx context.Context, f *fulfillment, process func(context.Context, *fulfillment) *Outcome) *Outcome {
+// deduplicate is the deduplicate stage: a request whose idempotency key was answered gets that answer again,
+// and one whose key another request holds is refused for now. It returns nil when the request is to be
+// processed: then it holds the key's claim (f.claim), for remember. Without idempotency, or a key, every request
+// is processed.
+func (e *Endpoint) deduplicate(ctx context.Context, f *fulfillment) *Outcome {
 	if e.idempotency == nil {
-		return process(ctx, f)
+		return nil
 	}
-	key, err := e.idempotency.keyFor(ctx, f.request, &f.vars)
+	key, err := e.idempotency.keyFor(ctx, f.request, f.vars)
 	if err != nil {
 		return e.errorOutcome(f.request, http.StatusBadRequest, "invalid_idempotency_key",
 			errors.New("the idempotency key expression failed on this request"))
 	}
 	if key == "" {
-		return process(ctx, f) // nothing identifies a duplicate
+		return nil // nothing identifies a duplicate
 	}
 	stored, claim, err := e.idempotency.store.Begin(ctx, key)
 	switch {
 	case errors.Is(err, idempotency.ErrUnavailable):
 		if e.idempotency.failOpen {
-			f.idempotencyKey = key
-			outcome := process(ctx, f)
-			outcome.IdempotencyError = err
-			return outcome
+			f.idempotencyKey, f.idempotencyError = key, err
+			return nil
 		}
 		outcome := e.errorOutcome(f.request, http.StatusServiceUnavailable, "idempotency_unavailable",
 			errors.New("the idempotency store is unavailable; retry later"))
-		outcome.retryAfter = "5"
+		outcome.retryAfter = 5
 		outcome.IdempotencyError = err
 		return outcome
 	case err != nil:
 		outcome := e.errorOutcome(f.request, http.StatusConflict, "in_progress",
 			errors.New("a request with this idempotency key is still being processed; retry later"))
-		outcome.retryAfter = "1"
+		outcome.retryAfter = 1
 		return outcome
 	case stored != nil:
 		return replayOutcome(stored, f.request)
 	}
-	f.idempotencyKey = key
-	outcome := process(ctx, f)
+	f.idempotencyKey, f.claim = key, claim
+	return nil
+}
+
+// remember is the last stage: the answer of a request deduplicate let through is kept for its duplicates when
+// it is final, and its key released otherwise.
+func (e *Endpoint) remember(ctx context.Context, f *fulfillment, outcome *Outcome) {
+	outcome.IdempotencyError = f.idempotencyError
+	if f.claim == nil {
+		return
+	}
 	if worthStoring(outcome) {
-		if err := claim.Complete(ctx, storedAnswer(outcome)); err != nil {
+		if err := f.claim.Complete(ctx, storedAnswer(outcome)); err != nil {
 			outcome.IdempotencyError = err // the answer is still sent; a duplicate may be processed again
 		}
 	} else {
-		claim.Release(ctx)
+		f.claim.Release(ctx)
 	}
-	return outcome
 }
 
 // worthStoring says whether an outcome is final: a server error, a deadline or a failed action may go better
@@ -168,9 +176,9 @@ func worthStoring(outcome *Outcome) bool {
 
 // storedAnswer is what a duplicate is answered: the status, body, Content-Type and fallback reason.
 func storedAnswer(outcome *Outcome) *idempotency.Answer {
-	header := map[string][]string{"Content-Type": {outcome.contentTypeOf()}}
+	header := map[string][]string{"Content-Type": valuesOf(outcome.contentType(), jsonContentType)}
 	if outcome.Fallback != "" {
-		header[FallbackHeader] = []string{outcome.Fallback}
+		header[FallbackHeader] = valuesOf(outcome.Fallback, fallbackReasons[outcome.Fallback])
 	}
 	return &idempotency.Answer{Status: outcome.Status, Header: header, Body: outcome.Body}
 }
@@ -178,6 +186,9 @@ func storedAnswer(outcome *Outcome) *idempotency.Answer {
 // replayOutcome is a duplicate's answer, replayed from the store.
 func replayOutcome(answer *idempotency.Answer, request *model.Request) *Outcome {
 	header := http.Header(answer.Header)
-	return &Outcome{Status: answer.Status, contentType: header.Get("Content-Type"), Body: answer.Body, Request: request,
-		Replayed: true, Fallback: header.Get(FallbackHeader)}
+	outcome := &Outcome{Status: answer.Status, Body: answer.Body, Request: request, Replayed: true, Fallback: header.Get(FallbackHeader)}
+	if contentType := header.Get("Content-Type"); contentType != "" && contentType != "application/json" {
+		outcome.header = http.Header{"Content-Type": {contentType}} // a forwarded answer's own
+	}
+	return outcome
 }

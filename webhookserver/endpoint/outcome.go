@@ -3,6 +3,7 @@ package endpoint
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
@@ -29,12 +30,12 @@ type Outcome struct {
 	Status int
 	Body   []byte
 
-	// contentType is the answer's Content-Type; "" is application/json, the type of every answer encoded here.
-	contentType string
-	// forwarded are the headers of a backend's answer forwarded unchanged (a copy of this outcome's own).
-	forwarded http.Header
-	// retryAfter is the Retry-After of a refusal that may succeed later, in seconds; "" for none.
-	retryAfter string
+	// header, when it is not nil, is the header of an answer not encoded here, this outcome's own: a backend's
+	// answer forwarded unchanged, or its replay. nil is Content-Type: application/json, the type of every answer
+	// encoded here.
+	header http.Header
+	// retryAfter is the Retry-After of a refusal that may succeed later, in seconds; 0 for none.
+	retryAfter int
 
 	// Route is the name of the matched route, or "".
 	Route string
@@ -71,11 +72,11 @@ type Outcome struct {
 // WriteHeaders writes the outcome's headers into header (an http.ResponseWriter's): its Content-Type, a
 // forwarded answer's own headers, why it is a fallback, that it is replayed, when to retry.
 func (o *Outcome) WriteHeaders(header http.Header) {
-	for name, values := range o.forwarded {
+	for name, values := range o.header {
 		header[name] = values
 	}
-	if o.forwarded == nil {
-		header["Content-Type"] = valuesOf(o.contentType, jsonContentType)
+	if o.header == nil {
+		header["Content-Type"] = jsonContentType
 	}
 	if o.Fallback != "" {
 		header[FallbackHeader] = valuesOf(o.Fallback, fallbackReasons[o.Fallback])
@@ -83,18 +84,15 @@ func (o *Outcome) WriteHeaders(header http.Header) {
 	if o.Replayed {
 		header[ReplayedHeader] = replayedTrue
 	}
-	if o.retryAfter != "" {
-		header["Retry-After"] = []string{o.retryAfter}
+	if o.retryAfter > 0 {
+		header["Retry-After"] = []string{strconv.Itoa(o.retryAfter)}
 	}
 }
 
-// contentTypeOf is the outcome's Content-Type, as WriteHeaders writes it.
-func (o *Outcome) contentTypeOf() string {
-	switch {
-	case o.forwarded != nil:
-		return o.forwarded.Get("Content-Type")
-	case o.contentType != "":
-		return o.contentType
+// contentType is the outcome's Content-Type, as WriteHeaders writes it.
+func (o *Outcome) contentType() string {
+	if o.header != nil {
+		return o.header.Get("Content-Type")
 	}
 	return "application/json"
 }

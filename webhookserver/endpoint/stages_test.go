@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
@@ -18,7 +19,7 @@ import (
 const stageESRequest = `{"responseId":"resp-1","session":"projects/p/agent/sessions/s","queryResult":{"intent":{"displayName":"%s"}}}`
 
 // fulfillmentOf is a request as the decode stage hands it on.
-func fulfillmentOf(t *testing.T, e *Endpoint, body string) *fulfillment {
+func fulfillmentOf(t *testing.T, e *Endpoint, body string) fulfillment {
 	t.Helper()
 	in := dialect.Input{Method: http.MethodPost, Body: []byte(body)}
 	decoded, refused := e.decode(in)
@@ -48,48 +49,64 @@ func TestStageDecode(t *testing.T) {
 	}
 }
 
-func TestStageDeduplicate(t *testing.T) {
+func TestStageDeduplicateAndRemember(t *testing.T) {
 	e := compile(t, "DialogflowES", "")
 	store, err := idempotency.NewMemory()
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.idempotency = &compiledIdempotency{store: store}
-	processed := 0
-	var keys []string
-	process := func(_ context.Context, f *fulfillment) *Outcome {
-		processed++
-		keys = append(keys, f.idempotencyKey)
-		return &Outcome{Status: http.StatusOK, Body: []byte(`{"n":1}`), Fallback: FallbackNoRoute, Request: f.request}
+	body := strings.Replace(stageESRequest, "%s", "Hello", 1)
+
+	first := fulfillmentOf(t, e, body)
+	if answered := e.deduplicate(context.Background(), &first); answered != nil || first.claim == nil || first.idempotencyKey != "resp-1" {
+		t.Fatalf("the first request: answered %v, claim %v, key %q; want it processed under the delivery id", answered, first.claim, first.idempotencyKey)
 	}
-	first := e.deduplicate(context.Background(), fulfillmentOf(t, e, strings.Replace(stageESRequest, "%s", "Hello", 1)), process)
-	again := e.deduplicate(context.Background(), fulfillmentOf(t, e, strings.Replace(stageESRequest, "%s", "Hello", 1)), process)
-	if processed != 1 || len(keys) != 1 || keys[0] != "resp-1" {
-		t.Fatalf("processed %d times with keys %q, want once with the delivery id", processed, keys)
+	// A duplicate while the first is processed is refused for now.
+	busy := fulfillmentOf(t, e, body)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if answered := e.deduplicate(ctx, &busy); answered == nil || answered.Status != http.StatusConflict || answered.Header().Get("Retry-After") != "1" {
+		t.Errorf("a duplicate in flight: %+v", answered)
 	}
-	if first.Replayed || !again.Replayed || string(again.Body) != `{"n":1}` || again.Fallback != FallbackNoRoute {
-		t.Errorf("first replayed %v; again replayed %v with %s, fallback %q", first.Replayed, again.Replayed, again.Body, again.Fallback)
+	e.remember(context.Background(), &first, &Outcome{Status: http.StatusOK, Body: []byte(`{"n":1}`), Fallback: FallbackNoRoute})
+
+	again := fulfillmentOf(t, e, body)
+	replayed := e.deduplicate(context.Background(), &again)
+	if replayed == nil || !replayed.Replayed || string(replayed.Body) != `{"n":1}` || replayed.Fallback != FallbackNoRoute {
+		t.Fatalf("a duplicate after the answer: %+v", replayed)
 	}
-	if got := again.Header(); got.Get(ReplayedHeader) != "true" || got.Get("Content-Type") != "application/json" {
+	if got := replayed.Header(); got.Get(ReplayedHeader) != "true" || got.Get("Content-Type") != "application/json" {
 		t.Errorf("replayed headers %v", got)
+	}
+
+	// A failed action's answer is not kept: a retry is processed again.
+	other := fulfillmentOf(t, e, strings.Replace(body, "resp-1", "resp-2", 1))
+	if answered := e.deduplicate(context.Background(), &other); answered != nil {
+		t.Fatalf("a new key: %+v", answered)
+	}
+	e.remember(context.Background(), &other, &Outcome{Status: http.StatusOK, Fallback: FallbackActionFailed})
+	retry := fulfillmentOf(t, e, strings.Replace(body, "resp-1", "resp-2", 1))
+	if answered := e.deduplicate(context.Background(), &retry); answered != nil || retry.claim == nil {
+		t.Errorf("a retry of a failed action: %+v", answered)
 	}
 
 	// Without idempotency, every request is processed, with no key for upstreams.
 	e.idempotency = nil
-	e.deduplicate(context.Background(), fulfillmentOf(t, e, strings.Replace(stageESRequest, "%s", "Hello", 1)), process)
-	if processed != 2 || keys[1] != "" {
-		t.Errorf("without idempotency: processed %d, key %q", processed, keys[1])
+	plain := fulfillmentOf(t, e, body)
+	if answered := e.deduplicate(context.Background(), &plain); answered != nil || plain.idempotencyKey != "" || plain.claim != nil {
+		t.Errorf("without idempotency: %+v, key %q", answered, plain.idempotencyKey)
 	}
 }
 
 func TestStageMatch(t *testing.T) {
 	e := compile(t, "DialogflowES", "", `{match: {intents: [Hello]}, respond: {text: Hi.}}`)
 	e.explain = true
-	m := e.match(context.Background(), fulfillmentOf(t, e, strings.Replace(stageESRequest, "%s", "Hello", 1)))
+	m := e.match(context.Background(), ptr(fulfillmentOf(t, e, strings.Replace(stageESRequest, "%s", "Hello", 1))))
 	if m.route == nil || m.rule.Name != "r0" || len(m.decisions) == 0 {
 		t.Errorf("Hello matched %+v", m)
 	}
-	if m := e.match(context.Background(), fulfillmentOf(t, e, strings.Replace(stageESRequest, "%s", "Other", 1))); m.route != nil {
+	if m := e.match(context.Background(), ptr(fulfillmentOf(t, e, strings.Replace(stageESRequest, "%s", "Other", 1)))); m.route != nil {
 		t.Errorf("Other matched %s", m.rule.Name)
 	}
 }
@@ -97,12 +114,12 @@ func TestStageMatch(t *testing.T) {
 func TestStageAct(t *testing.T) {
 	e := compile(t, "DialogflowES", "", `{match: {intents: [Hello]}, respond: {text: 'Hi ${request.intent}.'}}`,
 		`{match: {intents: [Pay]}, call: {url: "`+closedURL(t)+`"}}`)
-	f := fulfillmentOf(t, e, strings.Replace(stageESRequest, "%s", "Hello", 1))
+	f := ptr(fulfillmentOf(t, e, strings.Replace(stageESRequest, "%s", "Hello", 1)))
 	done := e.act(context.Background(), f, e.match(context.Background(), f).route)
 	if done.err != nil || done.result.Answer == nil || done.result.Answer.Text != "Hi Hello." || done.upstream {
 		t.Errorf("respond: %+v", done)
 	}
-	f = fulfillmentOf(t, e, strings.Replace(stageESRequest, "%s", "Pay", 1))
+	f = ptr(fulfillmentOf(t, e, strings.Replace(stageESRequest, "%s", "Pay", 1)))
 	done = e.act(context.Background(), f, e.match(context.Background(), f).route)
 	var failure *action.Failure
 	if !errors.As(done.err, &failure) || !done.upstream || done.upstreamOutcome != failure.Reason || done.upstreamDuration <= 0 {
@@ -112,7 +129,7 @@ func TestStageAct(t *testing.T) {
 
 func TestStageEncode(t *testing.T) {
 	e := compile(t, "DialogflowES", "Sorry.", `{match: {intents: [Hello]}, respond: {text: Hi.}}`)
-	f := fulfillmentOf(t, e, strings.Replace(stageESRequest, "%s", "Hello", 1))
+	f := ptr(fulfillmentOf(t, e, strings.Replace(stageESRequest, "%s", "Hello", 1)))
 	m := e.match(context.Background(), f)
 
 	answered := e.encode(context.Background(), f, m, acted{result: &action.Result{Answer: &model.Answer{Text: "Hi."}}})
@@ -135,3 +152,5 @@ func TestStageEncode(t *testing.T) {
 		t.Errorf("a forwarded answer over 64 KiB: %q, %d bytes", raw.Fallback, len(raw.Body))
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
