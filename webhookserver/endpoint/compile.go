@@ -1,6 +1,7 @@
-// Package endpoint is a compiled WebhookEndpoint: its dialect, authentication, limits, deadline, fallback and
-// route table, built once from the configuration (Compile), and the fulfillment of one request through it
-// (Fulfill): decode, match, act under the deadline, encode, or answer the fallback in time.
+// Package endpoint is a compiled WebhookEndpoint: its dialect and the dialect's rules, authentication, limits,
+// deadline, fallback and route table, built once from the configuration (Compile), and the fulfillment of one
+// request through it (Fulfill, fulfill.go): decode, deduplicate, match, act under the deadline, encode (or
+// answer the fallback in time), remember.
 package endpoint
 
 import (

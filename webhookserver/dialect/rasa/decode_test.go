@@ -34,7 +34,7 @@ func TestDecodeFixture(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := req.Body(); !reflect.DeepEqual(got, wantBody) || got["domain"] == nil {
-		t.Errorf("DecodedBody:\n got %#v\nwant %#v", got, wantBody)
+		t.Errorf("Body:\n got %#v\nwant %#v", got, wantBody)
 	}
 	if got := dialecttest.Fields(req); !reflect.DeepEqual(got, want) {
 		t.Errorf("Decode:\n got %#v\nwant %#v", got, want)
