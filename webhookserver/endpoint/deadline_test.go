@@ -170,7 +170,7 @@ func TestDeadlineContextKeepsTheContract(t *testing.T) {
 					case err != nil && !closed:
 						t.Errorf("Err is %v while Done is open", err)
 						return
-					case first != nil && err != first:
+					case first != nil && !errors.Is(err, first):
 						t.Errorf("Err was %v, then %v", first, err)
 						return
 					}
