@@ -160,10 +160,11 @@ func vars(t *testing.T, b block) *expr.Vars {
 		"X-Request-Id":  {"req-1"},
 		"Authorization": {"Basic ZGlhbG9nZmxvdzpjaGFuZ2UtbWU="},
 	}
-	request, err := codec.Decode(dialect.Input{Method: http.MethodPost, Header: header, Query: query, Body: body})
+	decoded, err := codec.Decode(dialect.Input{Method: http.MethodPost, Header: header, Query: query, Body: body})
 	if err != nil {
 		t.Fatalf("%s:%d: decode %s: %v", b.page, b.line, b.attrs["request"], err)
 	}
+	request := decoded.Request()
 	request.Dialect = b.attrs["dialect"] // as the endpoint sets it
 	v := &expr.Vars{Request: request}
 	if ns, name, ok := strings.Cut(b.attrs["endpoint"], "/"); ok {

@@ -6,37 +6,113 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 )
-
-// MaxDialogflowResponseBytes is the largest answer Dialogflow (ES and CX) accepts.
-const MaxDialogflowResponseBytes = 64 * 1024
 
 // Input is the raw HTTP request a dialect decodes. The body is already read (and size-limited) by the server.
 type Input struct {
 	Method string
 	Header http.Header
 	Query  url.Values
-	// Body is never modified once read: decoded requests keep strings that are views of it, not copies
-	// (wire.DecodeEnvelope). Whoever builds an Input gives it a slice of its own.
+	// Body is never modified nor reused once read, for as long as anything decoded from it lives: the JSON
+	// dialects' decoded strings (every model.Request field, the values of its Body) are views of this buffer, not
+	// copies (wire.DecodeEnvelope), and they outlive the request when an answer is kept for idempotency or an
+	// event is queued. Whoever builds an Input gives it a slice of its own, never a pooled buffer.
 	Body []byte
 }
 
 // Codec is one dialect.
 type Codec interface {
-	// Decode turns the raw request into a model.Request. A malformed request gives a *DecodeError.
-	Decode(in Input) (*model.Request, error)
-	// Encode turns an answer to req into the dialect's response body (JSON). An answer the platform would
-	// refuse (for example over 64 KiB for Dialogflow) gives a *EncodeError.
-	Encode(req *model.Request, answer *model.Answer) ([]byte, error)
+	// Decode turns the raw request into a Decoded request. A malformed request gives a *DecodeError, a body in a
+	// format the dialect does not read an *UnsupportedMediaTypeError.
+	Decode(in Input) (Decoded, error)
 }
+
+// Decoded is one request a codec decoded: the model.Request every stage reads, and the dialect's own state of
+// that request (what its answer needs from the body, as Dialogflow ES's session context), which only the
+// dialect reads, so that the shared model carries nothing of one dialect's.
+type Decoded interface {
+	// Request is the request in the dialects' common form.
+	Request() *model.Request
+	// Encode turns an answer to the request into the dialect's response body (JSON). An answer the platform
+	// would refuse (for example over 64 KiB for Dialogflow) gives a *EncodeError.
+	Encode(answer *model.Answer) ([]byte, error)
+}
+
+// Settings are what a codec is made from beside its dialect.
+type Settings struct {
+	// SignedBy is the HMAC scheme (spec.auth.hmac.scheme) that verifies the signature of every request, or ""
+	// when none does. Only then may a dialect believe a sender's own headers: anyone can set them otherwise.
+	SignedBy string
+}
+
+// The optional interfaces below are a dialect's rules for the parts of fulfillment that differ between
+// platforms. A codec that implements none gets the defaults each one names.
 
 // ErrorEncoder is implemented by dialects that have their own error shape (Rasa); the others get the server's
 // JSON error {"error":{"code":...,"message":...}}.
 type ErrorEncoder interface {
 	// EncodeError returns the body for an error answered with status. req may be nil when decoding failed.
 	EncodeError(req *model.Request, status int, code, message string) []byte
+}
+
+// NoRouteRefuser is implemented by dialects whose platform expects an error for a request no route handles
+// (Rasa: 404 unknown_action, after which it runs its own default). Without it, the fallback is answered.
+type NoRouteRefuser interface {
+	// RefuseNoRoute is the error answered to req when no route matches it.
+	RefuseNoRoute(req *model.Request) Refusal
+}
+
+// Refusal is an error answer: its status, code and message, in the dialect's error shape.
+type Refusal struct {
+	Status        int
+	Code, Message string
+}
+
+// FailureReporter is implemented by dialects whose senders retry an error answer and have no user waiting for
+// words (Generic's event sources). There an action failure without a route fallback that renders is answered as
+// an error (502, so that the sender retries; 422 when the event lacks what the route reads and sending it again
+// cannot help), and the endpoint's fallback answers only a request no route matches. Without it, the dialect is
+// a chatbot's, which must say something: a failure is answered 200 with a fallback or an empty answer.
+type FailureReporter interface {
+	// ReportsFailures is true when action failures are answered as errors.
+	ReportsFailures() bool
+}
+
+// DefaultTimeouter is implemented by dialects whose platform waits a set time for the answer (Dialogflow: 5s),
+// to give an endpoint without spec.timeout a deadline within it. Without it, the deadline is DefaultTimeout.
+type DefaultTimeouter interface {
+	DefaultTimeout() time.Duration
+}
+
+// DefaultTimeout is the deadline of an endpoint that sets none, in a dialect without a DefaultTimeouter.
+const DefaultTimeout = 10 * time.Second
+
+// AnswerChecker is implemented by dialects whose platform refuses some answers whole (Dialogflow: over 64 KiB),
+// to check an answer the server did not encode: a backend's raw answer, forwarded unchanged. A refused answer is
+// replaced by the fallback. Without it, every raw answer is sent.
+type AnswerChecker interface {
+	// CheckAnswer returns an *EncodeError for a body the platform would refuse.
+	CheckAnswer(body []byte) error
+}
+
+// ExtraPather is implemented by dialects whose platform calls paths of its own next to the webhook's (Rasa's
+// action server answers GET /health and GET /actions).
+type ExtraPather interface {
+	// ExtraPaths are the paths served next to webhookPath, the endpoint's path.
+	ExtraPaths(webhookPath string) []ExtraPath
+}
+
+// ExtraPath is a GET path a dialect's platform calls beside the webhook.
+type ExtraPath struct {
+	Path string
+	// Health is set for a health check: open to all, it answers whether the endpoint can serve now.
+	Health bool
+	// ListActions, for a path that is not a health check, is its answer: the body listing actions, the names
+	// the endpoint's routes match. Such a path is authenticated as the webhook is, since it shows the routes.
+	ListActions func(actions []string) []byte
 }
 
 // DecodeError says precisely what is wrong with a request; the server answers 400 with it.

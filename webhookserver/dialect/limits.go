@@ -27,17 +27,6 @@ const (
 	MaxFormObjects = 1000
 )
 
-// CheckDialogflowSize refuses a response body Dialogflow (ES or CX) would refuse for its size, so that the
-// server can answer its fallback instead of an answer the agent would drop. The forward action can use it too,
-// since a backend's answer goes to Dialogflow unchanged.
-func CheckDialogflowSize(body []byte) error {
-	if len(body) > MaxDialogflowResponseBytes {
-		return &EncodeError{Message: fmt.Sprintf(
-			"response is %d bytes, over Dialogflow's limit of %d bytes (64 KiB)", len(body), MaxDialogflowResponseBytes)}
-	}
-	return nil
-}
-
 // CheckFieldCount refuses a form body or query string (what says which) of more than MaxFormFields fields: it
 // returns nil, or the *DecodeError that says so.
 func CheckFieldCount(fields int, what string) *DecodeError {

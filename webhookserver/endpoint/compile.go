@@ -1,6 +1,7 @@
-// Package endpoint is a compiled WebhookEndpoint: its dialect, authentication, limits, deadline, fallback and
-// route table, built once from the configuration (Compile), and the fulfillment of one request through it
-// (Fulfill): decode, match, act under the deadline, encode, or answer the fallback in time.
+// Package endpoint is a compiled WebhookEndpoint: its dialect and the dialect's rules, authentication, limits,
+// deadline, fallback and route table, built once from the configuration (Compile), and the fulfillment of one
+// request through it (Fulfill, fulfill.go): decode, deduplicate, match, act under the deadline, encode (or
+// answer the fallback in time), remember.
 package endpoint
 
 import (
@@ -23,19 +24,11 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/delivery"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/all"
-	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/generic"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/hmackey"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/idempotency"
-	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/route"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/routespec"
-)
-
-// Deadlines of the dialects when the endpoint sets none: Dialogflow waits 5s, so 4.5s leaves time to answer.
-const (
-	DefaultDialogflowTimeout = 4500 * time.Millisecond
-	DefaultTimeout           = 10 * time.Second
 )
 
 // Endpoint is a compiled WebhookEndpoint, immutable and safe for concurrent use.
@@ -61,9 +54,12 @@ type Endpoint struct {
 	// TLSMode is spec.tls.mode: the listener must serve TLS unless it is Disabled or empty.
 	TLSMode string
 
-	codec    dialect.Codec
+	codec dialect.Codec
+	// rules are the dialect's rules: its error shape, no-route answer, failure answers, answer checks.
+	rules    dialectRules
 	fallback *fallback
-	dedup    *deduplication
+	// idempotency is nil when it is off.
+	idempotency *compiledIdempotency
 	// queue, for Async delivery, and its identity among the server's queues.
 	queue         delivery.Queue
 	queueIdentity string
@@ -122,18 +118,20 @@ func Compile(spec configfile.Endpoint, secrets config.SecretSource, opts Options
 	object := fmt.Sprintf("WebhookEndpoint %s/%s", spec.Namespace, spec.Name)
 	secret := func(name, key string) ([]byte, error) { return secrets.Secret(spec.Namespace, name, key) }
 
-	codec, err := codecFor(&spec.Spec)
-	if err != nil {
-		fail("spec.dialect", err)
-	}
 	e := &Endpoint{
 		Name:      spec.Name,
 		Namespace: spec.Namespace,
 		Dialect:   string(spec.Spec.Dialect),
 		Path:      spec.Spec.Path,
-		Timeout:   DefaultTimeout,
-		codec:     codec,
+		Timeout:   dialect.DefaultTimeout,
 		explain:   opts.Explain,
+	}
+	codec, err := codecFor(&spec.Spec)
+	if err != nil {
+		fail("spec.dialect", err)
+	} else {
+		e.codec, e.rules = codec, rulesOf(codec)
+		e.Timeout = e.rules.defaultTimeout
 	}
 	if e.Path == "" {
 		e.Path = "/webhook"
@@ -143,9 +141,6 @@ func Compile(spec configfile.Endpoint, secrets config.SecretSource, opts Options
 	}
 	if len(e.Methods) == 0 {
 		e.Methods = []string{http.MethodPost}
-	}
-	if e.Dialect == model.DialogflowES || e.Dialect == model.DialogflowCX {
-		e.Timeout = DefaultDialogflowTimeout
 	}
 	if spec.Spec.Timeout != nil {
 		e.Timeout = spec.Spec.Timeout.Duration
@@ -196,7 +191,7 @@ func Compile(spec configfile.Endpoint, secrets config.SecretSource, opts Options
 	if opts.Stores == nil {
 		opts.Stores = func(_ string, create func() (idempotency.Store, error)) (idempotency.Store, error) { return create() }
 	}
-	if e.dedup, err = compileIdempotency(&spec.Spec, spec.Namespace, spec.Name, e.Timeout, opts, secret); err != nil {
+	if e.idempotency, err = compileIdempotency(&spec.Spec, spec.Namespace, spec.Name, e.Timeout, opts, secret); err != nil {
 		fail("spec.idempotency", err)
 	}
 	if opts.Queues == nil {
@@ -224,24 +219,15 @@ func Compile(spec configfile.Endpoint, secrets config.SecretSource, opts Options
 	return e, nil
 }
 
-// codecFor is the endpoint's dialect codec. A Generic endpoint reads a sender's event and delivery headers only
-// when it verifies that sender's signature: on any other endpoint the caller could set them, and with them the
-// event a route matches and the idempotency key.
+// codecFor is the endpoint's dialect codec. It is told which sender's signature the endpoint verifies: a
+// dialect may believe a sender's own headers (Generic's event and delivery headers) only then, since on any other
+// endpoint the caller could set them, and with them the event a route matches and the idempotency key.
 func codecFor(spec *fulfillmentv1alpha1.WebhookEndpointSpec) (dialect.Codec, error) {
-	if spec.Dialect != fulfillmentv1alpha1.DialectGeneric {
-		return all.ForName(string(spec.Dialect))
+	var settings dialect.Settings
+	if spec.Auth.HMAC != nil {
+		settings.SignedBy = string(spec.Auth.HMAC.Scheme)
 	}
-	if spec.Auth.HMAC == nil {
-		return generic.New(), nil
-	}
-	return generic.New(generic.WithSender(genericSenders[spec.Auth.HMAC.Scheme])), nil
-}
-
-// genericSenders are the Generic senders with headers of their own, by the HMAC scheme that verifies them.
-var genericSenders = map[fulfillmentv1alpha1.HMACScheme]generic.Sender{
-	fulfillmentv1alpha1.HMACSchemeStandardWebhooks: generic.StandardWebhooks,
-	fulfillmentv1alpha1.HMACSchemeGitHub:           generic.GitHub,
-	fulfillmentv1alpha1.HMACSchemeShopify:          generic.Shopify,
+	return all.New(string(spec.Dialect), settings)
 }
 
 // hasAuthMethod says whether spec authenticates callers: a method, or client certificates required.
@@ -436,8 +422,8 @@ func digest(text string) []byte {
 
 // IdempotencyStore is the identity of the endpoint's idempotency store, or "" without one.
 func (e *Endpoint) IdempotencyStore() string {
-	if e.dedup == nil {
+	if e.idempotency == nil {
 		return ""
 	}
-	return e.dedup.storeIdentity
+	return e.idempotency.storeIdentity
 }

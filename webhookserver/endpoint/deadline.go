@@ -8,18 +8,35 @@ import (
 
 // deadlineContext is a context with a deadline whose timer is made only when something waits for it (Done).
 // A request answered from a template never does: its CEL programs and templates ask Err between steps, which
-// reads the clock. context.WithTimeout made a timer, a channel and an entry in the request context's children
-// for every request, started and stopped the timer, and was 9% of the bytes a Dialogflow ES answer allocated.
-// An upstream call, a Redis store or an interruptible CEL program asks for Done and gets a context.WithDeadline
-// made then, with the same deadline.
+// reads the clock. context.WithDeadline makes a timer, a channel and an entry in the request context's children
+// for every request, and starts and stops the timer: allocations the server benchmarks measure on every
+// templated answer (docs/benchmarks.md). An upstream call, a Redis store or an interruptible CEL program asks for
+// Done and gets a context.WithDeadline made then, with the same deadline.
+//
+// It keeps the context.Context contract (TestDeadlineContextKeepsTheContract): Err is nil until Done is closed,
+// and once it is not nil it stays the same error. Before Done is asked for, Err finds the error the timed
+// context would have (the parent's, DeadlineExceeded once the clock passed the deadline, Canceled once
+// released) and keeps it; a Done asked for after that is closed already.
 type deadlineContext struct {
 	parent   context.Context
 	deadline time.Time
 
-	mu     sync.Mutex
-	timed  context.Context // made by the first Done; Err and Done answer from it from then on
+	mu sync.Mutex
+	// timed is made by the first Done before any error: Err and Done answer from it from then on.
+	timed  context.Context
 	cancel context.CancelFunc
+	// err is the error Err found before Done was asked for; Done is then closedDone for good.
+	err error
+	// released is set by the release function.
+	released bool
 }
+
+// closedDone is the Done of a deadlineContext whose error was found before anything waited for it.
+var closedDone = func() chan struct{} {
+	done := make(chan struct{})
+	close(done)
+	return done
+}()
 
 // withDeadline returns parent with deadline, and the function that releases its timer, if one was made.
 func withDeadline(parent context.Context, deadline time.Time) (context.Context, context.CancelFunc) {
@@ -27,19 +44,10 @@ func withDeadline(parent context.Context, deadline time.Time) (context.Context, 
 	return c, c.release
 }
 
-// timedContext returns the context.WithDeadline, made now when create is set, else nil until Done made it.
-func (c *deadlineContext) timedContext(create bool) context.Context {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.timed == nil && create {
-		c.timed, c.cancel = context.WithDeadline(c.parent, c.deadline)
-	}
-	return c.timed
-}
-
 func (c *deadlineContext) release() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.released = true
 	if c.cancel != nil {
 		c.cancel()
 	}
@@ -53,29 +61,65 @@ func (c *deadlineContext) Deadline() (time.Time, bool) {
 	return c.deadline, true
 }
 
-func (c *deadlineContext) Done() <-chan struct{} { return c.timedContext(true).Done() }
+// Done makes the timed context on first use, unless the error is known already.
+func (c *deadlineContext) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if timed := c.timedLocked(); timed != nil {
+		return timed.Done()
+	}
+	return closedDone
+}
 
-// Err is the parent's error, else context.DeadlineExceeded once the deadline has passed. Once Done was asked
-// for, it is the timed context's, so that Err and Done always agree for a caller that holds Done.
+// timedLocked is the timed context, made now if the error is not known yet; nil when it is.
+func (c *deadlineContext) timedLocked() context.Context {
+	if c.timed == nil && c.errLocked() == nil {
+		c.timed, c.cancel = context.WithDeadline(c.parent, c.deadline)
+	}
+	return c.timed
+}
+
+// Err is the timed context's error once Done made it. Before, it is the parent's error, else Canceled once
+// released, else DeadlineExceeded once the deadline has passed; the first one found stays.
 func (c *deadlineContext) Err() error {
-	if timed := c.timedContext(false); timed != nil {
-		return timed.Err()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.timed != nil {
+		return c.timed.Err()
 	}
-	if err := c.parent.Err(); err != nil {
-		return err
+	return c.errLocked()
+}
+
+// errLocked finds the error before the timed context is made, and keeps it.
+func (c *deadlineContext) errLocked() error {
+	if c.err != nil {
+		return c.err
 	}
-	if !time.Now().Before(c.deadline) {
-		return context.DeadlineExceeded
+	switch {
+	case c.parent.Err() != nil:
+		c.err = c.parent.Err()
+	case c.released:
+		c.err = context.Canceled
+	case !time.Now().Before(c.deadline):
+		c.err = context.DeadlineExceeded
 	}
-	return nil
+	return c.err
 }
 
 func (c *deadlineContext) Value(key any) any { return c.parent.Value(key) }
 
 // AfterFunc lets a context made from c (an upstream call's own timeout) be cancelled with it without a goroutine
-// of its own: the context package uses it for a parent that is not one of its own types.
+// of its own: the context package uses it for a parent that is not one of its own types. As for a done context,
+// f runs at once, in a goroutine of its own, when c's error is known already.
 func (c *deadlineContext) AfterFunc(f func()) (stop func() bool) {
-	return context.AfterFunc(c.timedContext(true), f)
+	c.mu.Lock()
+	timed := c.timedLocked()
+	c.mu.Unlock()
+	if timed == nil {
+		go f()
+		return func() bool { return false }
+	}
+	return context.AfterFunc(timed, f)
 }
 
 func (c *deadlineContext) String() string {

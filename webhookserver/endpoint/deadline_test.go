@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 )
@@ -138,3 +139,103 @@ func TestDeadlineContextWithoutDoneAllocatesOnlyItself(t *testing.T) {
 }
 
 type ctxKey struct{}
+
+// The context.Context contract, whichever of Err and Done is asked first and from however many goroutines: Err
+// is nil while Done is open, not nil once Done is closed, and the same error from then on.
+func TestDeadlineContextKeepsTheContract(t *testing.T) {
+	for i := range 300 {
+		parent, cancelParent := context.WithCancel(context.Background())
+		ctx, release := withDeadline(parent, time.Now().Add(time.Duration(i%7)*50*time.Microsecond))
+		var wg sync.WaitGroup
+		for g := range 4 {
+			wg.Go(func() {
+				var first error
+				for step := range 200 {
+					// Half the goroutines ask for Done only once Err is set, as a template's steps do.
+					var done <-chan struct{}
+					if g%2 == 0 || step%50 == 49 {
+						done = ctx.Done()
+					}
+					err := ctx.Err()
+					if done == nil {
+						done = ctx.Done()
+					}
+					closed := false
+					select {
+					case <-done:
+						closed = true
+					default:
+					}
+					switch {
+					case err != nil && !closed:
+						t.Errorf("Err is %v while Done is open", err)
+						return
+					case first != nil && !errors.Is(err, first):
+						t.Errorf("Err was %v, then %v", first, err)
+						return
+					}
+					if closed && ctx.Err() == nil {
+						t.Error("Done is closed while Err is nil")
+						return
+					}
+					if err != nil && first == nil {
+						first = err
+					}
+				}
+			})
+		}
+		switch i % 3 {
+		case 1:
+			cancelParent()
+		case 2:
+			release()
+		}
+		wg.Wait()
+		release()
+		cancelParent()
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+			t.Fatal("Done is still open after release")
+		}
+		if ctx.Err() == nil {
+			t.Fatal("Err is nil after release")
+		}
+	}
+}
+
+// A context whose error is known before anything waited still runs what is to run after it.
+func TestDeadlineContextAfterFuncWhenDone(t *testing.T) {
+	ctx, release := withDeadline(context.Background(), time.Now().Add(-time.Millisecond))
+	defer release()
+	if ctx.Err() == nil {
+		t.Fatal("Err is nil past the deadline")
+	}
+	child, cancel := context.WithCancel(ctx)
+	defer cancel()
+	select {
+	case <-child.Done():
+	case <-time.After(time.Second):
+		t.Fatal("a context made from a done one is not done")
+	}
+}
+
+// Once Err has said why the context ended, it says so for good: a parent cancelled after the deadline passed does
+// not change it, nor a release.
+func TestDeadlineContextErrStays(t *testing.T) {
+	parent, cancel := context.WithCancel(context.Background())
+	ctx, release := withDeadline(parent, time.Now().Add(-time.Millisecond))
+	if err := ctx.Err(); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Err past the deadline: %v", err)
+	}
+	cancel()
+	release()
+	if err := ctx.Err(); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Err after the parent was cancelled and the context released: %v, want DeadlineExceeded still", err)
+	}
+	select {
+	case <-ctx.Done():
+	default:
+		t.Error("Done is open")
+	}
+}

@@ -99,14 +99,31 @@ func (e *Endpoint) Queue() delivery.Queue { return e.queue }
 // QueueIdentity identifies the endpoint's queue, or "" without one.
 func (e *Endpoint) QueueIdentity() string { return e.queueIdentity }
 
-// Accept checks that an Async request is well formed (a malformed one is refused now, not dead-lettered later)
-// and returns the event to queue with the request decoded from it, or the error answer.
-func (e *Endpoint) Accept(in dialect.Input, received time.Time) (*delivery.Event, *model.Request, *Outcome) {
-	request, err := e.codec.Decode(in)
-	if err != nil {
-		return nil, nil, e.decodeErrorOutcome(err)
+// Enqueue answers an Async request: 202 once the event is durably queued, 503 when it could not be. It runs the
+// decode stage first, so that a malformed request is refused now rather than dead-lettered later; the other
+// stages run when the queue delivers the event (Deliver).
+func (e *Endpoint) Enqueue(ctx context.Context, in dialect.Input, received time.Time) *Outcome {
+	event, request, refused := e.Accept(in, received)
+	if refused != nil {
+		return refused
 	}
-	request.Dialect = e.Dialect
+	ctx, cancel := context.WithTimeout(ctx, min(e.Timeout, 5*time.Second))
+	defer cancel()
+	if err := e.queue.Enqueue(ctx, event); err != nil {
+		return &Outcome{Status: http.StatusServiceUnavailable, retryAfter: 5, Err: err, Request: request,
+			Body: ErrorBody("queue_unavailable", "the event could not be stored; retry later")}
+	}
+	return &Outcome{Status: http.StatusAccepted, Body: AcceptedBody(event.ID), Request: request, EventID: event.ID}
+}
+
+// Accept checks that an Async request is well formed (the decode stage) and returns the event to queue with the
+// request decoded from it, or the error answer.
+func (e *Endpoint) Accept(in dialect.Input, received time.Time) (*delivery.Event, *model.Request, *Outcome) {
+	decoded, refused := e.decode(in)
+	if refused != nil {
+		return nil, nil, refused
+	}
+	request := decoded.Request()
 	id := request.DeliveryID
 	if id == "" || len(id) > delivery.MaxIDLen {
 		id = randomID()
@@ -168,9 +185,9 @@ type pinger interface {
 // (with Ignore, requests are processed without it), and its Redis queue (without it no event can be accepted).
 func (e *Endpoint) Dependencies() []Dependency {
 	var deps []Dependency
-	if e.dedup != nil && !e.dedup.failOpen {
-		if p, ok := e.dedup.store.(pinger); ok {
-			deps = append(deps, Dependency{Identity: e.dedup.storeIdentity, Kind: "redis idempotency store", Ping: p.Ping})
+	if e.idempotency != nil && !e.idempotency.failOpen {
+		if p, ok := e.idempotency.store.(pinger); ok {
+			deps = append(deps, Dependency{Identity: e.idempotency.storeIdentity, Kind: "redis idempotency store", Ping: p.Ping})
 		}
 	}
 	if p, ok := e.queue.(pinger); ok && e.queue != nil {

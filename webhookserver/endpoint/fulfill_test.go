@@ -119,8 +119,8 @@ func TestFallbackRules(t *testing.T) {
 				t.Errorf("got %d fallback %q body %s; want %d %q containing %s", outcome.Status, outcome.Fallback, outcome.Body,
 					tc.status, tc.fallback, tc.bodyContains)
 			}
-			if outcome.Header.Get(FallbackHeader) != tc.fallback {
-				t.Errorf("%s header %q, want %q", FallbackHeader, outcome.Header.Get(FallbackHeader), tc.fallback)
+			if outcome.Header().Get(FallbackHeader) != tc.fallback {
+				t.Errorf("%s header %q, want %q", FallbackHeader, outcome.Header().Get(FallbackHeader), tc.fallback)
 			}
 			// An action failure answered as an error is named by its code, never as a fallback.
 			if wantActionError := tc.status == http.StatusBadGateway || tc.status == http.StatusUnprocessableEntity; wantActionError != (outcome.ActionError != "") ||
@@ -208,9 +208,9 @@ func mustDuration(s string) time.Duration {
 	return parsed
 }
 
-// Answers share one header map (jsonHeader); nothing may change it, or every later answer would carry the
-// change.
-func TestJSONHeaderIsShared(t *testing.T) {
+// Outcomes share no header map: each writes its own headers, so that changing one answer's headers (as the
+// server does, adding its own) never changes another's.
+func TestOutcomeHeadersAreNotShared(t *testing.T) {
 	e := compile(t, "DialogflowES", "Sorry.", `{match: {intents: [Hello]}, respond: {text: Hi.}}`)
 	esRequest := `{"responseId":"r","session":"projects/p/agent/sessions/s","queryResult":{"intent":{"displayName":"%s"}}}`
 	answered := e.Fulfill(context.Background(), dialect.Input{Method: http.MethodPost, Body: []byte(strings.Replace(esRequest, "%s", "Hello", 1))})
@@ -218,15 +218,23 @@ func TestJSONHeaderIsShared(t *testing.T) {
 	if answered.Fallback != "" || fallback.Fallback != FallbackNoRoute {
 		t.Fatalf("fallbacks %q and %q, want none and %q", answered.Fallback, fallback.Fallback, FallbackNoRoute)
 	}
-	busy := headerWith(answered.Header, "Retry-After", "1")
-	if got := busy.Get("Retry-After") + " " + busy.Get("Content-Type"); got != "1 application/json" {
-		t.Errorf("headerWith gave Retry-After and Content-Type %q", got)
+	busy := &Outcome{Status: http.StatusConflict, retryAfter: 1}
+	if got := busy.Header().Get("Retry-After") + " " + busy.Header().Get("Content-Type"); got != "1 application/json" {
+		t.Errorf("a busy answer gave Retry-After and Content-Type %q", got)
 	}
-	if fallback.Header.Get(FallbackHeader) != FallbackNoRoute {
-		t.Errorf("fallback header %v, want %s: %s", fallback.Header, FallbackHeader, FallbackNoRoute)
+	if fallback.Header().Get(FallbackHeader) != FallbackNoRoute {
+		t.Errorf("fallback header %v, want %s: %s", fallback.Header(), FallbackHeader, FallbackNoRoute)
 	}
+	// The server writes an outcome's headers into its response's and adds its own: later answers never see them.
+	written := http.Header{}
+	answered.WriteHeaders(written)
+	fallback.WriteHeaders(written)
+	written.Add("Content-Type", "text/changed")
+	written.Add(FallbackHeader, "changed")
+	written.Set("X-Request-Id", "r1")
 	want := http.Header{"Content-Type": {"application/json"}}
-	for name, header := range map[string]http.Header{"the answer's": answered.Header, "the shared": jsonHeader} {
+	again := e.Fulfill(context.Background(), dialect.Input{Method: http.MethodPost, Body: []byte(strings.Replace(esRequest, "%s", "Hello", 1))})
+	for name, header := range map[string]http.Header{"the answer's": answered.Header(), "a later answer's": again.Header()} {
 		if len(header) != 1 || header.Get("Content-Type") != "application/json" {
 			t.Errorf("%s header is %v, want %v", name, header, want)
 		}

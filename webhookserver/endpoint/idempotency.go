@@ -15,12 +15,9 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 )
 
-// ReplayedHeader marks an answer replayed from the idempotency store.
-const ReplayedHeader = "Idempotent-Replayed"
-
-// deduplication is an endpoint's compiled idempotency: where answers are kept, how the key is computed, and
+// compiledIdempotency is an endpoint's compiled idempotency: where answers are kept, how the key is computed, and
 // what to do when the store is unreachable.
-type deduplication struct {
+type compiledIdempotency struct {
 	store idempotency.Store
 	// key computes the key; nil means the dialect's delivery id.
 	key           *expr.Program
@@ -32,14 +29,14 @@ type deduplication struct {
 // across configuration reloads, so that a reload neither forgets processed requests nor reconnects to Redis.
 type StoreProvider func(identity string, create func() (idempotency.Store, error)) (idempotency.Store, error)
 
-// compileIdempotency builds the endpoint's deduplication, or nil when it is off.
+// compileIdempotency builds the endpoint's idempotency, or nil when it is off.
 func compileIdempotency(spec *fulfillmentv1alpha1.WebhookEndpointSpec, namespace, name string, timeout time.Duration,
-	opts Options, secret action.SecretLookup) (*deduplication, error) {
+	opts Options, secret action.SecretLookup) (*compiledIdempotency, error) {
 	config := spec.Idempotency
 	if config == nil || !config.Enabled {
 		return nil, nil
 	}
-	d := &deduplication{failOpen: config.FailurePolicy == fulfillmentv1alpha1.IdempotencyFailurePolicyIgnore}
+	d := &compiledIdempotency{failOpen: config.FailurePolicy == fulfillmentv1alpha1.IdempotencyFailurePolicyIgnore}
 	if config.Key != "" {
 		key, err := opts.Env.Compile(config.Key)
 		if err != nil {
@@ -98,7 +95,7 @@ func redisURL(spec *fulfillmentv1alpha1.RedisConnection, secret action.SecretLoo
 }
 
 // keyFor is the request's idempotency key, or "" when it has none (then it is processed without).
-func (d *deduplication) keyFor(ctx context.Context, request *model.Request, vars *expr.Vars) (string, error) {
+func (d *compiledIdempotency) keyFor(ctx context.Context, request *model.Request, vars *expr.Vars) (string, error) {
 	if d.key == nil {
 		return request.DeliveryID, nil
 	}
@@ -112,6 +109,62 @@ func (d *deduplication) keyFor(ctx context.Context, request *model.Request, vars
 	return fmt.Sprint(value), nil
 }
 
+// deduplicate is the deduplicate stage: a request whose idempotency key was answered gets that answer again,
+// and one whose key another request holds is refused for now. It returns nil when the request is to be
+// processed: then it holds the key's claim (f.claim), for remember. Without idempotency, or a key, every request
+// is processed.
+func (e *Endpoint) deduplicate(ctx context.Context, f *fulfillment) *Outcome {
+	if e.idempotency == nil {
+		return nil
+	}
+	key, err := e.idempotency.keyFor(ctx, f.request, f.vars)
+	if err != nil {
+		return e.errorOutcome(f.request, http.StatusBadRequest, "invalid_idempotency_key",
+			errors.New("the idempotency key expression failed on this request"))
+	}
+	if key == "" {
+		return nil // nothing identifies a duplicate
+	}
+	stored, claim, err := e.idempotency.store.Begin(ctx, key)
+	switch {
+	case errors.Is(err, idempotency.ErrUnavailable):
+		if e.idempotency.failOpen {
+			f.idempotencyKey, f.idempotencyError = key, err
+			return nil
+		}
+		outcome := e.errorOutcome(f.request, http.StatusServiceUnavailable, "idempotency_unavailable",
+			errors.New("the idempotency store is unavailable; retry later"))
+		outcome.retryAfter = 5
+		outcome.IdempotencyError = err
+		return outcome
+	case err != nil:
+		outcome := e.errorOutcome(f.request, http.StatusConflict, "in_progress",
+			errors.New("a request with this idempotency key is still being processed; retry later"))
+		outcome.retryAfter = 1
+		return outcome
+	case stored != nil:
+		return replayOutcome(stored, f.request)
+	}
+	f.idempotencyKey, f.claim = key, claim
+	return nil
+}
+
+// remember is the last stage: the answer of a request deduplicate let through is kept for its duplicates when
+// it is final, and its key released otherwise.
+func (e *Endpoint) remember(ctx context.Context, f *fulfillment, outcome *Outcome) {
+	outcome.IdempotencyError = f.idempotencyError
+	if f.claim == nil {
+		return
+	}
+	if worthStoring(outcome) {
+		if err := f.claim.Complete(ctx, storedAnswer(outcome)); err != nil {
+			outcome.IdempotencyError = err // the answer is still sent; a duplicate may be processed again
+		}
+	} else {
+		f.claim.Release(ctx)
+	}
+}
+
 // worthStoring says whether an outcome is final: a server error, a deadline or a failed action may go better
 // next time (a fixed route, a recovered upstream), so their claims are released and a retry processes again.
 func worthStoring(outcome *Outcome) bool {
@@ -121,22 +174,21 @@ func worthStoring(outcome *Outcome) bool {
 	return outcome.Fallback != FallbackActionFailed && outcome.Fallback != FallbackDeadline
 }
 
+// storedAnswer is what a duplicate is answered: the status, body, Content-Type and fallback reason.
 func storedAnswer(outcome *Outcome) *idempotency.Answer {
-	header := map[string][]string{}
-	for _, name := range []string{"Content-Type", FallbackHeader} {
-		if values := outcome.Header.Values(name); len(values) > 0 {
-			header[name] = values
-		}
+	header := map[string][]string{"Content-Type": valuesOf(outcome.contentType(), jsonContentType)}
+	if outcome.Fallback != "" {
+		header[FallbackHeader] = valuesOf(outcome.Fallback, fallbackReasons[outcome.Fallback])
 	}
 	return &idempotency.Answer{Status: outcome.Status, Header: header, Body: outcome.Body}
 }
 
+// replayOutcome is a duplicate's answer, replayed from the store.
 func replayOutcome(answer *idempotency.Answer, request *model.Request) *Outcome {
-	header := http.Header{}
-	for name, values := range answer.Header {
-		header[name] = values
+	header := http.Header(answer.Header)
+	outcome := &Outcome{Status: answer.Status, Body: answer.Body, Request: request, Replayed: true, Fallback: header.Get(FallbackHeader)}
+	if contentType := header.Get("Content-Type"); contentType != "" && contentType != "application/json" {
+		outcome.header = http.Header{"Content-Type": {contentType}} // a forwarded answer's own
 	}
-	header.Set(ReplayedHeader, "true")
-	return &Outcome{Status: answer.Status, Header: header, Body: answer.Body, Request: request, Replayed: true,
-		Fallback: header.Get(FallbackHeader)}
+	return outcome
 }

@@ -9,9 +9,9 @@ import (
 // programCache shares one Program between every compilation of the same expression with the same options,
 // for as long as one of them is in use.
 //
-// A cel-go program holds its own copy of the environment's function table (about 10 KB with the extensions
-// here), whatever the expression, so a configuration of 1,000 routes, each with a guard and a template, held
-// about 35 MiB of programs, most of them the same few expressions (`params.account`, `has(params.topic)`...).
+// A cel-go program holds its own copy of the environment's function table, whatever the expression, so a
+// configuration of many routes, each with a guard and a template, held tens of megabytes of programs, most of
+// them the same few expressions (`params.account`, `has(params.topic)`...).
 // A Program is immutable and safe for concurrent use, so sharing it changes nothing but memory. Entries are
 // weak: an expression that no loaded configuration uses any more is collected, and its entry dropped.
 type programCache struct {

@@ -80,7 +80,7 @@
 // An expression with a loop (a comprehension: all, exists, map, filter...) is tracked when evaluated: it stops
 // with ErrCostLimit once its actual cost exceeds MaxRuntimeCost, whatever the size of the data, and when its
 // context is done. An expression without a loop runs a bounded number of steps, each at most linear in the size
-// of its inputs (which the server bounds), so it is not tracked: tracking made a guard 5 to 7 times slower.
+// of its inputs (which the server bounds), so it is not tracked: tracking made a guard several times slower.
 //
 // # Errors
 //

@@ -23,8 +23,8 @@ const (
 	MaxEstimatedCost = 1_000_000
 	// MaxRuntimeCost stops an evaluation whose actual cost goes over it: request data larger than the size
 	// hints (a 100,000-element list in a 1 MiB body) can make an accepted expression costlier than
-	// estimated. A simple loop costs about 5 units and 0.5 µs per iteration, so the limit stops a runaway
-	// evaluation after about 0.1 s of CPU.
+	// estimated. A simple loop costs a few units per iteration, so the limit stops a runaway evaluation after
+	// a fraction of a second of CPU.
 	MaxRuntimeCost = 1_000_000
 	// MaxCollectionSize is the size hint for a list or map in request data (parameters, headers, query,
 	// body, response.body and what they hold, including values of unknown type).
@@ -93,7 +93,7 @@ func NewEnv() (*Env, error) {
 // programOptions apply to every program without a loop. Such a program runs a bounded number of steps, each
 // at most linear in input sizes that the server already bounds (body and upstream answer limits), and its
 // estimated cost passed MaxEstimatedCost: runtime cost tracking would add nothing but time (it makes a guard
-// 5 to 7 times slower).
+// several times slower).
 var programOptions = []cel.ProgramOption{
 	cel.EvalOptions(cel.OptOptimize),
 }

@@ -26,7 +26,7 @@ func testEnv(t testing.TB) *Env {
 func testVars(mods ...func(*Vars)) *Vars {
 	v := &Vars{
 		Request: &model.Request{
-			Dialect:      model.DialogflowES,
+			Dialect:      "DialogflowES",
 			Intent:       "check.balance",
 			Action:       "balance.get",
 			Tag:          "balance-tag",
@@ -35,13 +35,7 @@ func testVars(mods ...func(*Vars)) *Vars {
 			LanguageCode: "en",
 			Session:      "projects/p/agent/sessions/s1",
 			Parameters:   map[string]any{"account": "demo", "count": 2.0, "vip": true},
-			Headers:      map[string]string{"x-request-id": "r-1", "content-type": "application/json"},
 			Query:        map[string]string{"lang": "de"},
-			Body: map[string]any{
-				"responseId": "resp-1",
-				"items":      []any{1.0, 2.5, "three"},
-				"nested":     map[string]any{"ok": true, "none": nil},
-			},
 		},
 		Response: &Response{
 			Status:  200,
@@ -50,6 +44,12 @@ func testVars(mods ...func(*Vars)) *Vars {
 		},
 		Endpoint: Endpoint{Name: "bank-bot", Namespace: "bots"},
 	}
+	v.Request.SetHeaders(map[string]string{"x-request-id": "r-1", "content-type": "application/json"})
+	v.Request.SetBody(map[string]any{
+		"responseId": "resp-1",
+		"items":      []any{1.0, 2.5, "three"},
+		"nested":     map[string]any{"ok": true, "none": nil},
+	})
 	for _, mod := range mods {
 		mod(v)
 	}
@@ -61,7 +61,7 @@ func withParams(params map[string]any) func(*Vars) {
 }
 
 func withBody(body map[string]any) func(*Vars) {
-	return func(v *Vars) { v.Request.Body = body }
+	return func(v *Vars) { v.Request.SetBody(body) }
 }
 
 // numbers returns a JSON list of n numbers, 1 to n.

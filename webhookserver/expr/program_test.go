@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 )
 
 func TestCompileErrors(t *testing.T) {
@@ -248,7 +246,7 @@ func TestEvalResultIsACopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	got.(map[string]any)["items"].([]any)[0] = "changed"
-	if vars.Request.Body["items"].([]any)[0] != 1.0 {
+	if vars.Request.Body()["items"].([]any)[0] != 1.0 {
 		t.Errorf("changing the result changed the request body")
 	}
 }
@@ -474,15 +472,14 @@ func assertContainsInOrder(t *testing.T, got string, want []string) {
 	}
 }
 
-// TestEvalLazyBody: a body the dialect left to decode on first use (model.LazyBody) reads as the whole object,
+// TestEvalLazyBody: a body the dialect left to decode on first use (model.Request.SetBodyFrom) reads as the whole object,
 // decoded only when an expression reads request.body.
 func TestEvalLazyBody(t *testing.T) {
 	env := testEnv(t)
 	decoded := 0
 	lazy := func() *Vars {
 		return testVars(func(v *Vars) {
-			v.Request.Body = nil
-			v.Request.LazyBody = model.NewLazy(`{"responseId":"resp-1","items":[1]}`, func(string) map[string]any {
+			v.Request.SetBodyFrom(`{"responseId":"resp-1","items":[1]}`, func(string) map[string]any {
 				decoded++
 				return map[string]any{"responseId": "resp-1", "items": []any{1.0}}
 			})

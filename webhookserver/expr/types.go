@@ -95,8 +95,8 @@ var requestType = newObjectType(requestTypeName,
 	&objectField{
 		name:  "headers",
 		typ:   stringStringMapType,
-		get:   func(t any) any { return t.(*model.Request).FlatHeaders() },
-		isSet: func(t any) bool { return len(t.(*model.Request).FlatHeaders()) > 0 },
+		get:   func(t any) any { return t.(*model.Request).Headers() },
+		isSet: func(t any) bool { return len(t.(*model.Request).Headers()) > 0 },
 	},
 	&objectField{
 		name:  "query",
@@ -107,8 +107,8 @@ var requestType = newObjectType(requestTypeName,
 	&objectField{
 		name:  "body",
 		typ:   jsonObjectType,
-		get:   func(t any) any { return t.(*model.Request).DecodedBody() },
-		isSet: func(t any) bool { return len(t.(*model.Request).DecodedBody()) > 0 },
+		get:   func(t any) any { return t.(*model.Request).Body() },
+		isSet: func(t any) bool { return len(t.(*model.Request).Body()) > 0 },
 	},
 )
 

@@ -43,7 +43,7 @@
 // # Stores
 //
 // [Memory] keeps answers in the process: bounded by entry count and bytes (oldest answers are evicted first;
-// by default 8 MiB, about 16,000 Dialogflow answers, set by the server's --idempotency-memory-mib),
+// by default 8 MiB, thousands of Dialogflow answers, set by the server's --idempotency-memory-mib),
 // waiters are woken through channels. Each replica has its own: with several replicas, a duplicate that
 // reaches another replica is processed again, so it suits one replica, or tests and local runs.
 //

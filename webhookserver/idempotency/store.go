@@ -70,10 +70,10 @@ var (
 const (
 	DefaultTTL     = 24 * time.Hour
 	DefaultLockTTL = 35 * time.Second // the longest endpoint deadline (30s) plus a margin
-	// DefaultMaxEntries and DefaultMaxBytes bound a Memory store. 8 MiB holds about 16,000 Dialogflow answers
-	// (a record of about 300 bytes plus 200 of bookkeeping each), minutes of duplicates at the rates one pod
-	// serves. A store at its bound takes about twice its bytes of the process's memory once the garbage collector
-	// leaves room for growth: 64 MiB, the bound before, made a pod at full load use 170 MiB.
+	// DefaultMaxEntries and DefaultMaxBytes bound a Memory store: enough Dialogflow answers (a small record plus
+	// bookkeeping each) for minutes of duplicates at the rates one pod serves. A store at its bound takes about
+	// twice its bytes of the process's memory once the garbage collector leaves room for growth, so a larger
+	// bound made a pod at full load outgrow its memory request (docs/benchmarks.md).
 	DefaultMaxEntries = 20_000
 	DefaultMaxBytes   = 8 << 20
 

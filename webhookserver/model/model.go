@@ -8,16 +8,14 @@ import (
 	"sync"
 )
 
-// Dialect names, as in WebhookEndpoint spec.dialect.
-const (
-	DialogflowES = "DialogflowES"
-	DialogflowCX = "DialogflowCX"
-	Rasa         = "Rasa"
-	Generic      = "Generic"
-)
-
 // Request is a platform request decoded into one form for every dialect. Its fields are what routes match on
 // and what CEL sees as `request`.
+//
+// The headers and the whole body are read through Headers and Body, because most requests never read them: a
+// dialect hands them over as they arrived (SetHeadersFrom, SetBodyFrom) and they are flattened or decoded on
+// first use, once, safely for concurrent readers. A request made by hand (a test, Generic's other formats) sets
+// them built (SetHeaders, SetBody). A dialect's own per-request state (what its answer needs from the body) is
+// not here: it stays in the dialect's dialect.Decoded, which holds this Request.
 type Request struct {
 	// Dialect is the dialect that decoded the request.
 	Dialect string
@@ -39,63 +37,57 @@ type Request struct {
 	// Parameters are the session and intent parameters (ES queryResult.parameters over the session context,
 	// CX sessionInfo.parameters, Rasa slots, Generic session.parameters). CEL sees them as `params`.
 	Parameters map[string]any
-	// Headers of the HTTP request, lower-case names, values joined with ", ", when they are already flattened.
-	// The dialects leave it nil and set LazyHeaders: most routes read no header, and flattening them all was 4%
-	// of the bytes a request allocates. Read them with FlatHeaders.
-	Headers map[string]string
-	// LazyHeaders, when Headers is nil, flattens the request's headers on the first FlatHeaders.
-	LazyHeaders *Lazy[http.Header, map[string]string]
 	// Query is the URL query, first value of each name.
 	Query map[string]string
-	// Body is the whole decoded request body (a JSON object as map[string]any) when it is already built: the
-	// Generic dialect builds it, the JSON dialects leave it nil and set LazyBody. Read it with DecodedBody.
-	Body map[string]any
-	// LazyBody, when Body is nil, is the body kept as its text and decoded on the first DecodedBody: most routes
-	// read only the fields the dialect already took out, and building the whole object was most of a request's
-	// allocations.
-	LazyBody *LazyBody
-	// Envelope is what a JSON dialect read of the body when it decoded it, in the dialect's own form: the same
-	// values as in the body, without the fields it does not read. Its Encode reads the body's fields there; nil
-	// for the other dialects.
-	Envelope any
 	// DeliveryID is the platform's id of this delivery, the default idempotency key (ES responseId, CX
 	// detectIntentResponseId + tag, Rasa sender + latest event time + next_action, Generic id or webhook-id header).
 	DeliveryID string
+
+	headers lazy[http.Header, map[string]string]
+	body    lazy[string, map[string]any]
 }
 
-// DecodedBody returns the whole decoded body: Body, or else LazyBody decoded (once).
-func (r *Request) DecodedBody() map[string]any {
-	if r.Body != nil || r.LazyBody == nil {
-		return r.Body
-	}
-	return r.LazyBody.Get()
+// Headers are the HTTP request's headers: lower-case names, values joined with ", ", without credentials.
+func (r *Request) Headers() map[string]string { return r.headers.get() }
+
+// Body is the whole decoded request body, a JSON object (Generic's forms and XML become one too).
+func (r *Request) Body() map[string]any { return r.body.get() }
+
+// SetHeaders sets the headers, already flattened as Headers returns them.
+func (r *Request) SetHeaders(flat map[string]string) { r.headers.set(flat) }
+
+// SetHeadersFrom keeps the request's headers to be flattened by flatten on the first Headers.
+func (r *Request) SetHeadersFrom(header http.Header, flatten func(http.Header) map[string]string) {
+	r.headers.setSource(header, flatten)
 }
 
-// FlatHeaders returns the request's headers as Headers describes them: Headers, or else LazyHeaders built
-// (once).
-func (r *Request) FlatHeaders() map[string]string {
-	if r.Headers != nil || r.LazyHeaders == nil {
-		return r.Headers
-	}
-	return r.LazyHeaders.Get()
+// SetBody sets the whole body, already decoded.
+func (r *Request) SetBody(body map[string]any) { r.body.set(body) }
+
+// SetBodyFrom keeps the body's text to be decoded by decode on the first Body. text may be a view of the
+// request's body buffer (dialect.Input.Body), which is why that buffer is never reused.
+func (r *Request) SetBodyFrom(text string, decode func(string) map[string]any) {
+	r.body.setSource(text, decode)
 }
 
-// Lazy is a value built from its source on first use, once. It is safe for concurrent use.
-type Lazy[S, T any] struct {
+// lazy is a value built from its source on first use, once, or set built. It is safe for concurrent use.
+type lazy[S, T any] struct {
 	once  sync.Once
 	src   S
 	build func(S) T
 	value T
 }
 
-// NewLazy keeps src, to be built by build on the first Get.
-func NewLazy[S, T any](src S, build func(S) T) *Lazy[S, T] {
-	return &Lazy[S, T]{src: src, build: build}
-}
+func (l *lazy[S, T]) set(value T) { l.value, l.build = value, nil }
 
-// Get builds the value the first time and returns it.
-func (l *Lazy[S, T]) Get() T {
+func (l *lazy[S, T]) setSource(src S, build func(S) T) { l.src, l.build = src, build }
+
+// get builds the value the first time and returns it.
+func (l *lazy[S, T]) get() T {
 	l.once.Do(func() {
+		if l.build == nil {
+			return
+		}
 		l.value = l.build(l.src)
 		l.build = nil
 		var zero S
@@ -103,10 +95,6 @@ func (l *Lazy[S, T]) Get() T {
 	})
 	return l.value
 }
-
-// LazyBody is a request body that was checked when the request was decoded and is decoded again, from its text,
-// on first use.
-type LazyBody = Lazy[string, map[string]any]
 
 // Answer is what an action produced, encoded by the dialect into its own response format.
 type Answer struct {

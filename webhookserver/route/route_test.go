@@ -49,24 +49,24 @@ func TestMatch(t *testing.T) {
 	table := NewTable(candidates)
 
 	cases := map[string]struct {
-		req    model.Request
+		req    *model.Request
 		want   string
 		errors int
 	}{
-		"intent":                      {req: model.Request{Intent: "GetAccountBalance", Parameters: map[string]any{"account": "checking"}}, want: "balance"},
-		"action alone":                {req: model.Request{Action: "account.balance"}, want: "balance"},
-		"priority and guard":          {req: model.Request{Intent: "GetAccountBalance", Parameters: map[string]any{"account": "demo"}}, want: "balance-demo"},
-		"older first on a tie":        {req: model.Request{Intent: "Tie"}, want: "older"},
-		"name on the same age":        {req: model.Request{Event: "same"}, want: "a-same-age"},
-		"guard-only route":            {req: model.Request{Text: "I want a refund"}, want: "refund-words"},
-		"tag":                         {req: model.Request{Tag: "order-status"}, want: "tagged"},
-		"nothing else: the catch-all": {req: model.Request{Intent: "Unknown"}, want: "low-priority-catch-all"},
-		"guard error counts as false": {req: model.Request{Intent: "Broken", Parameters: map[string]any{}}, want: "broken-fallback", errors: 1},
+		"intent":                      {req: &model.Request{Intent: "GetAccountBalance", Parameters: map[string]any{"account": "checking"}}, want: "balance"},
+		"action alone":                {req: &model.Request{Action: "account.balance"}, want: "balance"},
+		"priority and guard":          {req: &model.Request{Intent: "GetAccountBalance", Parameters: map[string]any{"account": "demo"}}, want: "balance-demo"},
+		"older first on a tie":        {req: &model.Request{Intent: "Tie"}, want: "older"},
+		"name on the same age":        {req: &model.Request{Event: "same"}, want: "a-same-age"},
+		"guard-only route":            {req: &model.Request{Text: "I want a refund"}, want: "refund-words"},
+		"tag":                         {req: &model.Request{Tag: "order-status"}, want: "tagged"},
+		"nothing else: the catch-all": {req: &model.Request{Intent: "Unknown"}, want: "low-priority-catch-all"},
+		"guard error counts as false": {req: &model.Request{Intent: "Broken", Parameters: map[string]any{}}, want: "broken-fallback", errors: 1},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			req := tc.req
-			vars := &expr.Vars{Request: &req}
+			vars := &expr.Vars{Request: req}
 			errors := 0
 			rule, value, ok := table.Match(context.Background(), Request{Intent: req.Intent, Action: req.Action, Tag: req.Tag, Event: req.Event}, vars,
 				func(d Decision) {

@@ -70,9 +70,7 @@ func (s *Server) answer(w http.ResponseWriter, entry *served, outcome *endpoint.
 
 // writeOutcome writes an outcome's headers, status and body.
 func writeOutcome(w http.ResponseWriter, outcome *endpoint.Outcome) {
-	for key, values := range outcome.Header {
-		w.Header()[key] = values
-	}
+	outcome.WriteHeaders(w.Header())
 	w.WriteHeader(outcome.Status)
 	_, _ = w.Write(outcome.Body)
 }

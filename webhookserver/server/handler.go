@@ -3,11 +3,8 @@ package server
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"log/slog"
 	"net/http"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint"
@@ -18,7 +15,7 @@ const RequestIDHeader = "X-Request-Id"
 
 // ServeHTTP runs a request through its stages; the first that refuses it ends it:
 //
-//  1. find the endpoint served at the path (or Rasa's GET /health and /actions beside it);
+//  1. find the endpoint served at the path (or a path its dialect's platform calls beside it: Rasa's GET /health and /actions);
 //  2. limit: the method, a draining replica, the client address's failures or the rate, the size, the body;
 //  3. authenticate, then take the rate of an endpoint that authenticates;
 //  4. fulfill: the endpoint's own stages (endpoint.Fulfill), or the queue of an Async endpoint;
@@ -34,8 +31,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	snap := s.current.Load()
 	entry := snap.byPath[r.URL.Path]
 	if entry == nil {
-		if rasa := snap.rasaPaths[r.URL.Path]; rasa != nil && r.Method == http.MethodGet {
-			s.serveRasaInfo(w, r, rasa, start, &line)
+		if extra := snap.extraPaths[r.URL.Path]; extra != nil && r.Method == http.MethodGet {
+			s.serveExtraPath(w, r, extra, start, &line)
 			return
 		}
 		writeError(w, http.StatusNotFound, "not_found", "no endpoint is served at this path")
@@ -69,50 +66,6 @@ func (s *Server) newRequestLog(w http.ResponseWriter, r *http.Request) requestLo
 	line.add(slog.String("method", r.Method))
 	line.add(slog.String("path", r.URL.Path))
 	return line
-}
-
-// serveRasaInfo answers Rasa's GET /health, open as in rasa-sdk, and GET /actions, which lists the endpoint's
-// action names and so is authenticated as the endpoint's requests are. /health answers 503 while the server
-// shuts down or while a dependency the endpoint requires is down, as /readyz does.
-func (s *Server) serveRasaInfo(w http.ResponseWriter, r *http.Request, info *rasaPath, start time.Time, line *requestLog) {
-	if info.kind == "health" {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		reason := ""
-		if s.shuttingDown.Load() {
-			reason = "shutting down"
-		} else if problems := endpointUnavailable(info.entry.endpoint, s.deps.isDown); len(problems) > 0 {
-			reason = strings.Join(problems, "; ")
-		}
-		if reason != "" {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			body, _ := json.Marshal(map[string]string{"status": "unavailable", "reason": reason})
-			_, _ = w.Write(body)
-			return
-		}
-		_, _ = w.Write([]byte(`{"status":"ok"}`))
-		return
-	}
-	entry := info.entry
-	line.add(slog.String("endpoint", entry.name))
-	refused := admit(r, entry)
-	if refused == nil {
-		refused = authenticate(r, entry, nil)
-	}
-	if refused != nil {
-		s.refuse(w, entry, refused, start, line)
-		return
-	}
-	names := append([]string(nil), entry.endpoint.ActionNames()...)
-	sort.Strings(names)
-	actions := make([]map[string]string, 0, len(names))
-	for i, name := range names {
-		if i == 0 || name != names[i-1] {
-			actions = append(actions, map[string]string{"name": name})
-		}
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(actions)
 }
 
 func writeError(w http.ResponseWriter, status int, code, message string) {

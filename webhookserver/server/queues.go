@@ -150,19 +150,7 @@ func (s *Server) logDelivery(ctx context.Context, name string, event *delivery.E
 
 // enqueue answers an Async request: 202 once the event is durably queued, 503 when it could not be.
 func (s *Server) enqueue(r *http.Request, ep *endpoint.Endpoint, in dialect.Input) *endpoint.Outcome {
-	event, request, refused := ep.Accept(in, time.Now())
-	if refused != nil {
-		return refused
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), min(ep.Timeout, 5*time.Second))
-	defer cancel()
-	if err := ep.Queue().Enqueue(ctx, event); err != nil {
-		header := http.Header{"Content-Type": {"application/json"}, "Retry-After": {"5"}}
-		return &endpoint.Outcome{Status: http.StatusServiceUnavailable, Header: header, Err: err, Request: request,
-			Body: endpoint.ErrorBody("queue_unavailable", "the event could not be stored; retry later")}
-	}
-	return &endpoint.Outcome{Status: http.StatusAccepted, Header: http.Header{"Content-Type": {"application/json"}},
-		Body: endpoint.AcceptedBody(event.ID), Request: request, EventID: event.ID}
+	return ep.Enqueue(r.Context(), in, time.Now())
 }
 
 // queueKind is the kind of an Async endpoint's queue.

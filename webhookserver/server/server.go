@@ -532,8 +532,8 @@ func (s *Server) metricsHandler() http.Handler {
 type snapshot struct {
 	endpoints []*endpoint.Endpoint
 	byPath    map[string]*served
-	// rasaPaths are Rasa's GET /health and /actions next to each Rasa endpoint's path.
-	rasaPaths map[string]*rasaPath
+	// extraPaths are the paths a dialect's platform calls beside its endpoints' (Rasa's GET /health and /actions).
+	extraPaths map[string]*extraPath
 	// draining is set when the configuration names this replica's pod in drainPods.
 	draining bool
 }
@@ -567,16 +567,11 @@ func (snap *snapshot) failuresOf(name string) *failingClients {
 	return newFailingClients()
 }
 
-type rasaPath struct {
-	entry *served
-	kind  string // health or actions
-}
-
 // compileSnapshot compiles every endpoint; two endpoints on one path are refused. An endpoint that previous
 // served keeps its budgets of authentication failures and the credentials it knows: a reload (a rotated Secret,
 // a route edit) must not give a flooding address a fresh budget.
 func compileSnapshot(file *configfile.File, secrets config.SecretSource, opts endpoint.Options, previous *snapshot) (*snapshot, error) {
-	snap := &snapshot{byPath: map[string]*served{}, rasaPaths: map[string]*rasaPath{}}
+	snap := &snapshot{byPath: map[string]*served{}, extraPaths: map[string]*extraPath{}}
 	var errs []error
 	for _, spec := range file.Endpoints {
 		compiled, err := endpoint.Compile(spec, secrets, opts)
@@ -599,10 +594,8 @@ func compileSnapshot(file *configfile.File, secrets config.SecretSource, opts en
 		}
 		snap.byPath[compiled.Path] = entry
 		snap.endpoints = append(snap.endpoints, compiled)
-		if compiled.Dialect == "Rasa" {
-			base := compiled.Path[:strings.LastIndex(compiled.Path, "/")]
-			snap.rasaPaths[base+"/health"] = &rasaPath{entry, "health"}
-			snap.rasaPaths[base+"/actions"] = &rasaPath{entry, "actions"}
+		for _, path := range compiled.ExtraPaths() {
+			snap.extraPaths[path.Path] = &extraPath{entry, path}
 		}
 	}
 	for _, refused := range file.Refused {

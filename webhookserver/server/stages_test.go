@@ -299,14 +299,12 @@ func TestRefuseWritesCountsAndLogs(t *testing.T) {
 func TestAnswerWritesCountsAndLogs(t *testing.T) {
 	s, logs := stageServer(t)
 	entry := entryAt(t, s, "/open")
-	outcome := &endpoint.Outcome{Status: http.StatusOK, Route: "greet", Body: []byte(`{"text":"hi"}`),
-		Header: http.Header{"Content-Type": {"application/json"}, "Fulfillment-Fallback": {"none"}}}
+	outcome := &endpoint.Outcome{Status: http.StatusOK, Route: "greet", Body: []byte(`{"text":"hi"}`)}
 	w := httptest.NewRecorder()
 	line := requestLog{logger: s.log, ctx: t.Context()}
 	s.answer(w, entry, outcome, time.Now(), &line)
 
-	if w.Code != http.StatusOK || w.Body.String() != `{"text":"hi"}` || w.Header().Get("Fulfillment-Fallback") != "none" ||
-		w.Header().Get("Content-Type") != "application/json" {
+	if w.Code != http.StatusOK || w.Body.String() != `{"text":"hi"}` || w.Header().Get("Content-Type") != "application/json" {
 		t.Errorf("answered %d %v %s", w.Code, w.Header(), w.Body.String())
 	}
 	if got := counterValue(t, s.metrics.requests.WithLabelValues("default/open", "greet", "200")); got != 1 {

@@ -5,20 +5,21 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/all"
-	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/dialecttest"
 )
 
 func TestForName(t *testing.T) {
 	tests := map[string]struct {
 		wantErrorEncoder bool
 	}{
-		model.DialogflowES: {},
-		model.DialogflowCX: {},
-		model.Rasa:         {wantErrorEncoder: true},
-		model.Generic:      {},
+		"DialogflowES": {},
+		"DialogflowCX": {},
+		"Rasa":         {wantErrorEncoder: true},
+		"Generic":      {},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -30,7 +31,7 @@ func TestForName(t *testing.T) {
 				t.Errorf("implements dialect.ErrorEncoder: %v, want %v", ok, tt.wantErrorEncoder)
 			}
 			// Each codec decodes into its own dialect.
-			req, err := codec.Decode(dialect.Input{Body: []byte(`{"next_action":"a"}`)})
+			req, err := dialecttest.Decode(codec, dialect.Input{Body: []byte(`{"next_action":"a"}`)})
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
@@ -63,17 +64,17 @@ func TestContentTypes(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, contentType := range refused {
-			if name == model.Generic && contentType == "application/x-www-form-urlencoded" {
+			if name == "Generic" && contentType == "application/x-www-form-urlencoded" {
 				continue // Generic reads forms
 			}
-			_, err := codec.Decode(withContentType(contentType))
+			_, err := dialecttest.Decode(codec, withContentType(contentType))
 			var unsupported *dialect.UnsupportedMediaTypeError
 			if !errors.As(err, &unsupported) || !strings.Contains(err.Error(), "application/json") {
 				t.Errorf("%s, Content-Type %q: got %T %v, want an UnsupportedMediaTypeError offering application/json", name, contentType, err, err)
 			}
 		}
 		for _, contentType := range read {
-			if _, err := codec.Decode(withContentType(contentType)); err != nil {
+			if _, err := dialecttest.Decode(codec, withContentType(contentType)); err != nil {
 				t.Errorf("%s, Content-Type %q: %v", name, contentType, err)
 			}
 		}
@@ -86,4 +87,50 @@ func withContentType(contentType string) dialect.Input {
 		header.Set("Content-Type", contentType)
 	}
 	return dialect.Input{Method: http.MethodPost, Header: header, Body: []byte(`{"next_action":"a"}`)}
+}
+
+// Each dialect's rules are where the dialect is, and only there.
+func TestDialectRules(t *testing.T) {
+	for name, want := range map[string]struct {
+		noRoute, reportsFailures, checksAnswers, extraPaths bool
+		timeout                                             time.Duration
+	}{
+		"DialogflowES": {checksAnswers: true, timeout: 4500 * time.Millisecond},
+		"DialogflowCX": {checksAnswers: true, timeout: 4500 * time.Millisecond},
+		"Rasa":         {noRoute: true, extraPaths: true, timeout: dialect.DefaultTimeout},
+		"Generic":      {reportsFailures: true, timeout: dialect.DefaultTimeout},
+	} {
+		codec, err := all.ForName(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, noRoute := codec.(dialect.NoRouteRefuser)
+		reporter, reports := codec.(dialect.FailureReporter)
+		_, checks := codec.(dialect.AnswerChecker)
+		_, paths := codec.(dialect.ExtraPather)
+		timeout := dialect.DefaultTimeout
+		if timeouter, ok := codec.(dialect.DefaultTimeouter); ok {
+			timeout = timeouter.DefaultTimeout()
+		}
+		if noRoute != want.noRoute || (reports && reporter.ReportsFailures()) != want.reportsFailures ||
+			checks != want.checksAnswers || paths != want.extraPaths || timeout != want.timeout {
+			t.Errorf("%s: no-route refusal %v, reports failures %v, checks answers %v, extra paths %v, timeout %v; want %+v",
+				name, noRoute, reports, checks, paths, timeout, want)
+		}
+	}
+}
+
+// Generic reads a sender's own headers only when the endpoint verifies that sender's signature.
+func TestNewGenericFromItsSigner(t *testing.T) {
+	in := dialect.Input{Method: http.MethodPost, Header: http.Header{"X-Github-Event": {"push"}}, Body: []byte(`{}`)}
+	for signedBy, want := range map[string]string{"": "", "GitHub": "push", "Stripe": ""} {
+		codec, err := all.New("Generic", dialect.Settings{SignedBy: signedBy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := dialecttest.Decode(codec, in)
+		if err != nil || req.Event != want {
+			t.Errorf("signed by %q: event %q, %v; want %q", signedBy, req.Event, err, want)
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/all"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/dialecttest"
 )
 
 // The memory decoding may allocate for a body or query string of n bytes, as docs/webhookserver.md documents
@@ -73,8 +74,8 @@ func decodeWhole(codec dialect.Codec, contentType string, body []byte) {
 		}
 		in = dialect.Input{Method: http.MethodGet, Header: http.Header{}, Query: query}
 	}
-	if req, err := codec.Decode(in); err == nil {
-		req.DecodedBody()
+	if req, err := dialecttest.Decode(codec, in); err == nil {
+		req.Body()
 	}
 }
 

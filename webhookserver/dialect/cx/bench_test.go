@@ -31,10 +31,9 @@ func BenchmarkEncode(b *testing.B) {
 		Payload:       map[string]any{"trackingUrl": "https://example.com/t/12345"},
 		Parameters:    map[string]any{"order_status": "shipped", "temp": nil},
 	}
-	codec := cx.New()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := codec.Encode(req, answer); err != nil {
+		if _, err := req.Encode(answer); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -5,9 +5,30 @@ package cx
 
 import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/dialogflow"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 )
 
-type codec struct{}
+// Name is the dialect's name in WebhookEndpoint spec.dialect.
+const Name = "DialogflowCX"
+
+// codec has Dialogflow's rules: its default deadline and its answer size limit.
+type codec struct{ dialogflow.Rules }
 
 // New returns the Dialogflow CX codec.
 func New() dialect.Codec { return codec{} }
+
+// decoded is a request this codec decoded. A CX answer needs nothing of the request.
+type decoded struct{ request model.Request }
+
+func (d *decoded) Request() *model.Request { return &d.request }
+
+// Adopt is req, a request made by hand (a test's, a tool's), as if this codec had decoded it.
+func Adopt(req *model.Request) dialect.Decoded { return adopted{req} }
+
+type adopted struct{ request *model.Request }
+
+func (a adopted) Request() *model.Request { return a.request }
+
+// Encode answers as for a decoded request: a CX answer reads nothing of the request.
+func (adopted) Encode(answer *model.Answer) ([]byte, error) { return (*decoded)(nil).Encode(answer) }

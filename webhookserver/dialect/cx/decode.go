@@ -9,11 +9,11 @@ import (
 // Decode reads a WebhookRequest. Text is the typed text or the voice transcript, Event the triggering event (so
 // routes can match CX events too), Parameters sessionInfo.parameters overlaid by the matched intent's resolved
 // values, and DeliveryID detectIntentResponseId/tag, since one detect-intent call can run several webhooks.
-func (codec) Decode(in dialect.Input) (*model.Request, error) {
+func (codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 	if err := dialect.CheckJSONContentType(in.Header.Get("Content-Type")); err != nil {
 		return nil, err
 	}
-	body, lazyBody, err := wire.DecodeEnvelope(in.Body, envelopeFields)
+	body, whole, err := wire.DecodeEnvelope(in.Body, envelopeFields)
 	if err != nil {
 		return nil, err
 	}
@@ -21,18 +21,19 @@ func (codec) Decode(in dialect.Input) (*model.Request, error) {
 	intentInfo := body.Object(&r, "intentInfo")
 	sessionInfo := body.Object(&r, "sessionInfo")
 	fulfillmentInfo := body.Object(&r, "fulfillmentInfo")
-	req := &model.Request{
-		Dialect:      model.DialogflowCX,
+	d := &decoded{}
+	req := &d.request
+	*req = model.Request{
+		Dialect:      Name,
 		Intent:       intentInfo.String(&r, "intentInfo.displayName"),
 		Tag:          fulfillmentInfo.String(&r, "fulfillmentInfo.tag"),
 		Event:        body.String(&r, "triggerEvent"),
 		LanguageCode: body.String(&r, "languageCode"),
 		Session:      sessionInfo.String(&r, "sessionInfo.session"),
-		LazyHeaders:  model.NewLazy(in.Header, wire.Headers),
 		Query:        wire.Query(&r, in.Query),
-		LazyBody:     lazyBody,
-		Envelope:     body,
 	}
+	req.SetHeadersFrom(in.Header, wire.Headers)
+	whole.SetOn(req)
 	// text and transcript are two cases of one oneof: at most one is set.
 	text, transcript := body.String(&r, "text"), body.String(&r, "transcript")
 	req.Text = text
@@ -45,7 +46,7 @@ func (codec) Decode(in dialect.Input) (*model.Request, error) {
 	if err := r.Err(); err != nil {
 		return nil, err
 	}
-	return req, nil
+	return d, nil
 }
 
 // envelopeFields are the fields Decode reads.

@@ -14,7 +14,6 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/cx"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/dialecttest"
-	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 )
 
 const session = "projects/demo-proj/locations/global/agents/ag-1/sessions/sess-123"
@@ -24,14 +23,14 @@ func TestDecodeFixture(t *testing.T) {
 	header.Set("Authorization", "Bearer id-token")
 	header.Set("X-Request-Source", "cx")
 	body := dialecttest.Fixture(t, "dialogflow-cx-request.json")
-	req, err := cx.New().Decode(dialect.Input{Method: http.MethodPost, Header: header,
+	req, err := dialecttest.Decode(cx.New(), dialect.Input{Method: http.MethodPost, Header: header,
 		Query: map[string][]string{"bot": {"support", "ignored"}},
 		Body:  body})
 	if err != nil {
 		t.Fatalf("Decode: %v", err)
 	}
-	want := model.Request{
-		Dialect:      model.DialogflowCX,
+	want := dialecttest.Request{
+		Dialect:      cx.Name,
 		Intent:       "order.status",
 		Tag:          "order-status",
 		Text:         "where is my order 12345",
@@ -46,13 +45,11 @@ func TestDecodeFixture(t *testing.T) {
 	if err := json.Unmarshal(body, &wantBody); err != nil {
 		t.Fatal(err)
 	}
-	if got := req.DecodedBody(); !reflect.DeepEqual(got, wantBody) || got["pageInfo"] == nil {
-		t.Errorf("DecodedBody:\n got %#v\nwant %#v", got, wantBody)
+	if got := req.Body(); !reflect.DeepEqual(got, wantBody) || got["pageInfo"] == nil {
+		t.Errorf("Body:\n got %#v\nwant %#v", got, wantBody)
 	}
-	req.LazyBody, req.Envelope = nil, nil
-	req.Headers, req.LazyHeaders = req.FlatHeaders(), nil
-	if !reflect.DeepEqual(*req, want) {
-		t.Errorf("Decode:\n got %#v\nwant %#v", *req, want)
+	if got := dialecttest.Fields(req); !reflect.DeepEqual(got, want) {
+		t.Errorf("Decode:\n got %#v\nwant %#v", got, want)
 	}
 }
 
@@ -60,7 +57,7 @@ func TestDecodeFixture(t *testing.T) {
 func TestDecodePlatformRequest(t *testing.T) {
 	tests := map[string]struct {
 		request *cxpb.WebhookRequest
-		want    model.Request
+		want    dialecttest.Request
 	}{
 		"typed text, resolved intent parameters over session ones": {
 			request: platformRequest(t, func(r *cxpb.WebhookRequest) {
@@ -73,14 +70,14 @@ func TestDecodePlatformRequest(t *testing.T) {
 					"unresolved": {OriginalValue: "something"},
 				}
 			}),
-			want: model.Request{Text: "two large pizzas", Parameters: map[string]any{
+			want: dialecttest.Request{Text: "two large pizzas", Parameters: map[string]any{
 				"size": "L", "count": 2.0, "topping": []any{"cheese"}, "unresolved": "kept", "user": "ann"}},
 		},
 		"voice transcript": {
 			request: platformRequest(t, func(r *cxpb.WebhookRequest) {
 				r.Query = &cxpb.WebhookRequest_Transcript{Transcript: "two large pizzas"}
 			}),
-			want: model.Request{Text: "two large pizzas", Parameters: map[string]any{"unresolved": "kept", "user": "ann"}},
+			want: dialecttest.Request{Text: "two large pizzas", Parameters: map[string]any{"unresolved": "kept", "user": "ann"}},
 		},
 		"triggering event, no tag": {
 			request: platformRequest(t, func(r *cxpb.WebhookRequest) {
@@ -88,24 +85,22 @@ func TestDecodePlatformRequest(t *testing.T) {
 				r.FulfillmentInfo = nil
 				r.SessionInfo.Parameters = nil
 			}),
-			want: model.Request{Event: "sys.no-match-default", DeliveryID: "resp-1"},
+			want: dialecttest.Request{Event: "sys.no-match-default", DeliveryID: "resp-1"},
 		},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			req, err := cx.New().Decode(dialect.Input{Method: http.MethodPost, Body: marshal(t, tt.request)})
+			req, err := dialecttest.Decode(cx.New(), dialect.Input{Method: http.MethodPost, Body: marshal(t, tt.request)})
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
 			want := tt.want
-			want.Dialect, want.Intent, want.LanguageCode, want.Session = model.DialogflowCX, "order.pizza", "en-GB", session
+			want.Dialect, want.Intent, want.LanguageCode, want.Session = cx.Name, "order.pizza", "en-GB", session
 			if tt.request.GetFulfillmentInfo() != nil {
 				want.Tag, want.DeliveryID = "pizza", "resp-1/pizza"
 			}
-			req.LazyBody, req.Envelope = nil, nil
-			req.Headers, req.LazyHeaders = req.FlatHeaders(), nil
-			if !reflect.DeepEqual(*req, want) {
-				t.Errorf("Decode:\n got %#v\nwant %#v", *req, want)
+			if got := dialecttest.Fields(req); !reflect.DeepEqual(got, want) {
+				t.Errorf("Decode:\n got %#v\nwant %#v", got, want)
 			}
 		})
 	}
@@ -138,7 +133,7 @@ func TestDecodeMalformed(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			req, err := cx.New().Decode(dialect.Input{Method: http.MethodPost, Body: []byte(tt.body)})
+			req, err := dialecttest.Decode(cx.New(), dialect.Input{Method: http.MethodPost, Body: []byte(tt.body)})
 			if req != nil {
 				t.Errorf("Decode returned a request with an error: %+v", req)
 			}

@@ -32,7 +32,7 @@ type sessionInfo struct {
 // Encode writes a WebhookResponse: the messages (Text as the one message when there are no others) with the
 // merge behavior, the session parameters (nil deletes one), the payload and the target page or flow. An answer
 // over 64 KiB, with both targets, an unknown merge behavior, or that JSON cannot hold is a *dialect.EncodeError.
-func (codec) Encode(_ *model.Request, answer *model.Answer) ([]byte, error) {
+func (*decoded) Encode(answer *model.Answer) ([]byte, error) {
 	if answer == nil {
 		answer = &model.Answer{}
 	}

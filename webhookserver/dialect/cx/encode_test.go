@@ -74,7 +74,7 @@ func TestEncodeIsAcceptedByDialogflow(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			body, err := cx.New().Encode(req, tt.answer)
+			body, err := req.Encode(tt.answer)
 			if err != nil {
 				t.Fatalf("Encode: %v", err)
 			}
@@ -89,7 +89,7 @@ func TestEncodeIsAcceptedByDialogflow(t *testing.T) {
 // TestEncodeFixtureAnswer encodes the answer of the response fixture and compares it, as Dialogflow reads it,
 // with the fixture.
 func TestEncodeFixtureAnswer(t *testing.T) {
-	body, err := cx.New().Encode(decodeFixture(t), &model.Answer{
+	body, err := decodeFixture(t).Encode(&model.Answer{
 		Text:          "Order 12345 has shipped.",
 		MergeBehavior: "Replace",
 		Parameters:    map[string]any{"order_status": "shipped", "temp": nil},
@@ -129,7 +129,7 @@ func TestEncodeRefusesWhatDialogflowWouldRefuse(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			_, err := cx.New().Encode(decodeFixture(t), tt.answer)
+			_, err := decodeFixture(t).Encode(tt.answer)
 			var encodeErr *dialect.EncodeError
 			if !errors.As(err, &encodeErr) {
 				t.Fatalf("want a *dialect.EncodeError, got %v", err)
@@ -145,14 +145,14 @@ func TestEncodeRefusesWhatDialogflowWouldRefuse(t *testing.T) {
 // request, and checks what the route sees.
 func TestSessionParametersRoundTrip(t *testing.T) {
 	codec := cx.New()
-	body, err := codec.Encode(decodeFixture(t), &model.Answer{Parameters: map[string]any{"order_status": "shipped"}})
+	body, err := decodeFixture(t).Encode(&model.Answer{Parameters: map[string]any{"order_status": "shipped"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	next := platformRequest(t, func(r *cxpb.WebhookRequest) {
 		r.SessionInfo.Parameters = decodeStrict(t, body).GetSessionInfo().GetParameters()
 	})
-	req, err := codec.Decode(dialect.Input{Method: http.MethodPost, Body: marshal(t, next)})
+	req, err := dialecttest.Decode(codec, dialect.Input{Method: http.MethodPost, Body: marshal(t, next)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestSessionParametersRoundTrip(t *testing.T) {
 	}
 }
 
-func decodeFixture(t testing.TB) *model.Request {
+func decodeFixture(t testing.TB) dialect.Decoded {
 	t.Helper()
 	req, err := cx.New().Decode(dialect.Input{Method: http.MethodPost, Body: dialecttest.Fixture(t, "dialogflow-cx-request.json")})
 	if err != nil {

@@ -18,13 +18,14 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"intentInfo":{"parameters":{"a":{"resolvedValue":null},"b":{}}},"transcript":"hi"}`))
 	codec := cx.New()
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req, err := codec.Decode(dialect.Input{Method: http.MethodPost, Body: body})
+		decoded, err := codec.Decode(dialect.Input{Method: http.MethodPost, Body: body})
 		dialecttest.CheckFuzzError(t, err)
 		if err != nil {
 			return
 		}
+		req := decoded.Request()
 		answer := &model.Answer{Text: req.Text, Parameters: req.Parameters, MergeBehavior: "Append"}
-		if _, err := codec.Encode(req, answer); err != nil {
+		if _, err := decoded.Encode(answer); err != nil {
 			var encodeErr *dialect.EncodeError
 			if !errors.As(err, &encodeErr) {
 				t.Fatalf("Encode: want a *dialect.EncodeError, got %T: %v", err, err)

@@ -8,7 +8,13 @@ package es
 
 import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/dialogflow"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/wire"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 )
+
+// Name is the dialect's name in WebhookEndpoint spec.dialect.
+const Name = "DialogflowES"
 
 const (
 	// SessionContextID is the id of the output context that keeps the session parameters.
@@ -19,7 +25,34 @@ const (
 	sessionContextSuffix = "/contexts/" + SessionContextID
 )
 
-type codec struct{}
+// codec has Dialogflow's rules: its default deadline and its answer size limit.
+type codec struct{ dialogflow.Rules }
 
 // New returns the Dialogflow ES codec.
 func New() dialect.Codec { return codec{} }
+
+// decoded is a request this codec decoded, with the fields of its body that Encode reads again (the session
+// context's parameters), already built.
+type decoded struct {
+	request  model.Request
+	envelope wire.Object
+}
+
+func (d *decoded) Request() *model.Request { return &d.request }
+
+// Adopt is req, a request made by hand (a test's, a tool's), as if this codec had decoded it: its answers
+// carry the session parameters of its Body.
+func Adopt(req *model.Request) dialect.Decoded {
+	if req == nil {
+		req = &model.Request{}
+	}
+	return &adopted{req}
+}
+
+type adopted struct{ request *model.Request }
+
+func (a *adopted) Request() *model.Request { return a.request }
+
+func (a *adopted) Encode(answer *model.Answer) ([]byte, error) {
+	return encode(a.request, wire.EnvelopeOf(a.request.Body(), envelopeFields), answer)
+}

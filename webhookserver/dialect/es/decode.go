@@ -10,37 +10,38 @@ import (
 
 // Decode reads a WebhookRequest. Parameters are the session context's parameters overlaid by the matched
 // intent's (queryResult.parameters), the newer values; DeliveryID is responseId.
-func (codec) Decode(in dialect.Input) (*model.Request, error) {
+func (codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 	if err := dialect.CheckJSONContentType(in.Header.Get("Content-Type")); err != nil {
 		return nil, err
 	}
-	body, lazyBody, err := wire.DecodeEnvelope(in.Body, envelopeFields)
+	body, whole, err := wire.DecodeEnvelope(in.Body, envelopeFields)
 	if err != nil {
 		return nil, err
 	}
 	var r wire.Reader
 	queryResult := body.Object(&r, "queryResult")
 	intent := queryResult.Object(&r, "queryResult.intent")
-	req := &model.Request{
-		Dialect:      model.DialogflowES,
+	d := &decoded{envelope: body}
+	req := &d.request
+	*req = model.Request{
+		Dialect:      Name,
 		DeliveryID:   body.String(&r, "responseId"),
 		Session:      body.String(&r, "session"),
 		Text:         queryResult.String(&r, "queryResult.queryText"),
 		Action:       queryResult.String(&r, "queryResult.action"),
 		LanguageCode: queryResult.String(&r, "queryResult.languageCode"),
 		Intent:       intent.String(&r, "queryResult.intent.displayName"),
-		LazyHeaders:  model.NewLazy(in.Header, wire.Headers),
 		Query:        wire.Query(&r, in.Query),
-		LazyBody:     lazyBody,
-		Envelope:     body,
 	}
+	req.SetHeadersFrom(in.Header, wire.Headers)
+	whole.SetOn(req)
 	stored := sessionParameters(&r, queryResult, true)
 	current := queryResult.Map(&r, "queryResult.parameters")
 	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	req.Parameters = mergeParameters(stored, current)
-	return req, nil
+	return d, nil
 }
 
 // envelopeFields are the fields Decode and Encode read (sessionParameters in both).

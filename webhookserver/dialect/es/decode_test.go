@@ -13,7 +13,6 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/es"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/dialecttest"
-	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 )
 
 const session = "projects/demo-proj/agent/sessions/sess-123"
@@ -24,12 +23,12 @@ func TestDecodeFixture(t *testing.T) {
 	header.Set("Content-Type", "application/json")
 	header.Set("Authorization", "Basic c2VjcmV0")
 
-	req, err := es.New().Decode(dialect.Input{Method: http.MethodPost, Header: header, Body: body})
+	req, err := dialecttest.Decode(es.New(), dialect.Input{Method: http.MethodPost, Header: header, Body: body})
 	if err != nil {
 		t.Fatalf("Decode: %v", err)
 	}
-	want := model.Request{
-		Dialect:      model.DialogflowES,
+	want := dialecttest.Request{
+		Dialect:      es.Name,
 		Intent:       "order.status",
 		Action:       "order.status",
 		Text:         "where is my order 12345",
@@ -44,13 +43,11 @@ func TestDecodeFixture(t *testing.T) {
 	if err := json.Unmarshal(body, &wantBody); err != nil {
 		t.Fatal(err)
 	}
-	if got := req.DecodedBody(); !reflect.DeepEqual(got, wantBody) || got["originalDetectIntentRequest"] == nil {
-		t.Errorf("DecodedBody:\n got %#v\nwant %#v", got, wantBody)
+	if got := req.Body(); !reflect.DeepEqual(got, wantBody) || got["originalDetectIntentRequest"] == nil {
+		t.Errorf("Body:\n got %#v\nwant %#v", got, wantBody)
 	}
-	req.LazyBody, req.Envelope = nil, nil
-	req.Headers, req.LazyHeaders = req.FlatHeaders(), nil
-	if !reflect.DeepEqual(*req, want) {
-		t.Errorf("Decode:\n got %#v\nwant %#v", *req, want)
+	if got := dialecttest.Fields(req); !reflect.DeepEqual(got, want) {
+		t.Errorf("Decode:\n got %#v\nwant %#v", got, want)
 	}
 }
 
@@ -92,7 +89,7 @@ func TestDecodePlatformRequest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			req, err := es.New().Decode(dialect.Input{Method: http.MethodPost, Body: body})
+			req, err := dialecttest.Decode(es.New(), dialect.Input{Method: http.MethodPost, Body: body})
 			if err != nil {
 				t.Fatalf("Decode(%s): %v", body, err)
 			}
@@ -134,7 +131,7 @@ func TestDecodeMalformed(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			req, err := es.New().Decode(dialect.Input{Method: http.MethodPost, Body: []byte(tt.body)})
+			req, err := dialecttest.Decode(es.New(), dialect.Input{Method: http.MethodPost, Body: []byte(tt.body)})
 			if req != nil {
 				t.Errorf("Decode returned a request with an error: %+v", req)
 			}
@@ -144,7 +141,7 @@ func TestDecodeMalformed(t *testing.T) {
 }
 
 func TestDecodeErrorSaysExpectedAndFound(t *testing.T) {
-	_, err := es.New().Decode(dialect.Input{Body: []byte(`{"queryResult":{"intent":{"displayName":3}}}`)})
+	_, err := dialecttest.Decode(es.New(), dialect.Input{Body: []byte(`{"queryResult":{"intent":{"displayName":3}}}`)})
 	const want = "queryResult.intent.displayName: expected a string, found a number"
 	if err == nil || err.Error() != want {
 		t.Fatalf("error = %v, want %q", err, want)

@@ -34,10 +34,12 @@ type eventInput struct {
 // Encode writes a WebhookResponse: Text as fulfillmentText, the messages as fulfillmentMessages (Text as the one
 // message when there are no others), Payload, the session parameters as the session context, and the followup
 // event. An answer over 64 KiB or that JSON cannot hold is a *dialect.EncodeError.
-func (codec) Encode(req *model.Request, answer *model.Answer) ([]byte, error) {
-	if req == nil {
-		req = &model.Request{}
-	}
+func (d *decoded) Encode(answer *model.Answer) ([]byte, error) {
+	return encode(&d.request, d.envelope, answer)
+}
+
+// encode answers req, whose body's envelope is body.
+func encode(req *model.Request, body wire.Object, answer *model.Answer) ([]byte, error) {
 	if answer == nil {
 		answer = &model.Answer{}
 	}
@@ -47,7 +49,7 @@ func (codec) Encode(req *model.Request, answer *model.Answer) ([]byte, error) {
 		Payload:             answer.Payload,
 	}
 	if len(answer.Parameters) > 0 {
-		context, err := sessionContext(req, answer.Parameters)
+		context, err := sessionContext(req, body, answer.Parameters)
 		if err != nil {
 			return nil, err
 		}
@@ -114,16 +116,12 @@ func writeParameters(w *wire.Writer, parameters map[string]any) {
 // parameters included, so it carries the parameters stored so far with the answer's on top; otherwise setting
 // one parameter would drop all the others. A nil value is sent as null: the stored value is dropped, and
 // parameters that were already null are not carried on.
-func sessionContext(req *model.Request, parameters map[string]any) (outputContext, error) {
+func sessionContext(req *model.Request, body wire.Object, parameters map[string]any) (outputContext, error) {
 	if req.Session == "" {
 		return outputContext{}, &dialect.EncodeError{
 			Message: "cannot set session parameters: the request named no session to put the session context in"}
 	}
 	// The body was checked when it was decoded; a hand-made Body without contexts is fine too.
-	body, decoded := req.Envelope.(wire.Object)
-	if !decoded {
-		body = wire.EnvelopeOf(req.DecodedBody(), envelopeFields)
-	}
 	var r wire.Reader
 	stored := sessionParameters(&r, body.Object(&r, "queryResult"), false)
 	return outputContext{

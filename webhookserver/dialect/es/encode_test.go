@@ -14,6 +14,7 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/es"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/dialecttest"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/dialogflow"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 )
 
@@ -83,7 +84,7 @@ func TestEncodeIsAcceptedByDialogflow(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			body, err := es.New().Encode(req, tt.answer)
+			body, err := req.Encode(tt.answer)
 			if err != nil {
 				t.Fatalf("Encode: %v", err)
 			}
@@ -98,7 +99,7 @@ func TestEncodeIsAcceptedByDialogflow(t *testing.T) {
 // TestEncodeFixtureAnswer compares the parts of the response fixture an answer sets with what Encode writes. The
 // fixture also names a "source" and a context of its own, which answers do not set.
 func TestEncodeFixtureAnswer(t *testing.T) {
-	body, err := es.New().Encode(decodeFixture(t), &model.Answer{
+	body, err := decodeFixture(t).Encode(&model.Answer{
 		Text:    "Order 12345 has shipped.",
 		Payload: map[string]any{"custom": map[string]any{"trackingUrl": "https://example.com/t/12345"}},
 	})
@@ -116,12 +117,12 @@ func TestEncodeIsDeterministic(t *testing.T) {
 	req := decodeFixture(t)
 	answer := &model.Answer{Text: "t", Payload: map[string]any{"b": 1, "a": 2, "c": map[string]any{"z": 1, "y": 2}},
 		Parameters: map[string]any{"p2": "x", "p1": "y"}}
-	first, err := es.New().Encode(req, answer)
+	first, err := req.Encode(answer)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for range 20 {
-		again, err := es.New().Encode(req, answer)
+		again, err := req.Encode(answer)
 		if err != nil || string(again) != string(first) {
 			t.Fatalf("Encode changed its output:\n%s\n%s", first, again)
 		}
@@ -131,17 +132,17 @@ func TestEncodeIsDeterministic(t *testing.T) {
 func TestEncodeRefusesWhatDialogflowWouldRefuse(t *testing.T) {
 	req := decodeFixture(t)
 	tests := map[string]struct {
-		req         *model.Request
+		req         dialect.Decoded
 		answer      *model.Answer
 		wantMessage string
 	}{
 		"over 64 KiB": {
 			req:         req,
-			answer:      &model.Answer{Text: strings.Repeat("x", dialect.MaxDialogflowResponseBytes)},
+			answer:      &model.Answer{Text: strings.Repeat("x", dialogflow.MaxResponseBytes)},
 			wantMessage: "over Dialogflow's limit of 65536 bytes",
 		},
 		"session parameters without a session": {
-			req:         &model.Request{},
+			req:         es.Adopt(&model.Request{}),
 			answer:      &model.Answer{Parameters: map[string]any{"a": "b"}},
 			wantMessage: "no session",
 		},
@@ -158,7 +159,7 @@ func TestEncodeRefusesWhatDialogflowWouldRefuse(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			body, err := es.New().Encode(tt.req, tt.answer)
+			body, err := tt.req.Encode(tt.answer)
 			var encodeErr *dialect.EncodeError
 			if !errors.As(err, &encodeErr) {
 				t.Fatalf("want a *dialect.EncodeError, got %v (body %d bytes)", err, len(body))
@@ -172,7 +173,7 @@ func TestEncodeRefusesWhatDialogflowWouldRefuse(t *testing.T) {
 
 func TestEncodeStatesTheSizeOverTheLimit(t *testing.T) {
 	// The text is written twice, as fulfillmentText and as the one message.
-	_, err := es.New().Encode(&model.Request{}, &model.Answer{Text: strings.Repeat("x", 40000)})
+	_, err := es.Adopt(&model.Request{}).Encode(&model.Answer{Text: strings.Repeat("x", 40000)})
 	const want = "response is 80069 bytes, over Dialogflow's limit of 65536 bytes (64 KiB)"
 	if err == nil || err.Error() != want {
 		t.Fatalf("error = %v, want %q", err, want)
@@ -188,7 +189,7 @@ func TestSessionParametersRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	answer, err := codec.Encode(first, &model.Answer{Text: "ok", Parameters: map[string]any{"table": "T7", "guests": 4}})
+	answer, err := first.Encode(&model.Answer{Text: "ok", Parameters: map[string]any{"table": "T7", "guests": 4}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,20 +198,20 @@ func TestSessionParametersRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if second.Parameters["table"] != "T7" || second.Parameters["guests"] != 4.0 {
-		t.Errorf("parameters did not survive the round trip: %v", second.Parameters)
+	if parameters := second.Request().Parameters; parameters["table"] != "T7" || parameters["guests"] != 4.0 {
+		t.Errorf("parameters did not survive the round trip: %v", parameters)
 	}
 }
 
 func TestEncodeWithoutRequestOrAnswer(t *testing.T) {
-	body, err := es.New().Encode(nil, nil)
+	body, err := es.Adopt(nil).Encode(nil)
 	if err != nil || string(body) != "{}" {
 		t.Fatalf("Encode(nil, nil) = %s, %v; want {}", body, err)
 	}
 }
 
 // decodeFixture decodes the fixture request with a stored session context added, as an earlier answer left it.
-func decodeFixture(t testing.TB) *model.Request {
+func decodeFixture(t testing.TB) dialect.Decoded {
 	t.Helper()
 	var request dialogflowpb.WebhookRequest
 	if err := protojson.Unmarshal(dialecttest.Fixture(t, "dialogflow-es-request.json"), &request); err != nil {

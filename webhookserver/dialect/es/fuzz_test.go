@@ -18,14 +18,14 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"session":"s","queryResult":{"outputContexts":[{"name":"s/contexts/session-vars","parameters":{"a":null}}]}}`))
 	codec := es.New()
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req, err := codec.Decode(dialect.Input{Method: http.MethodPost, Body: body})
+		decoded, err := codec.Decode(dialect.Input{Method: http.MethodPost, Body: body})
 		dialecttest.CheckFuzzError(t, err)
 		if err != nil {
 			return
 		}
 		answer := &model.Answer{Text: "ok", Parameters: map[string]any{"k": "v"},
 			FollowupEvent: &model.FollowupEvent{Name: "E"}}
-		if _, err := codec.Encode(req, answer); err != nil {
+		if _, err := decoded.Encode(answer); err != nil {
 			var encodeErr *dialect.EncodeError
 			if !errors.As(err, &encodeErr) {
 				t.Fatalf("Encode: want a *dialect.EncodeError, got %T: %v", err, err)

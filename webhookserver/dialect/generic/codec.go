@@ -14,9 +14,15 @@
 package generic
 
 import (
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 )
 
+// Name is the dialect's name in WebhookEndpoint spec.dialect.
+const Name = "Generic"
+
+// codec has Generic's rule too: its senders retry errors, so action failures are reported (dialect.FailureReporter).
 type codec struct {
 	// headers are the sender's headers the codec reads; none without WithSender.
 	headers senderHeaders
@@ -39,3 +45,39 @@ func New(opts ...Option) dialect.Codec {
 	}
 	return c
 }
+
+// FromSettings returns the Generic codec of an endpoint: one that reads the headers of the sender whose signature
+// verifies every request (settings.SignedBy), and else the body only.
+func FromSettings(settings dialect.Settings) dialect.Codec {
+	sender, ok := signedSenders[fulfillmentv1alpha1.HMACScheme(settings.SignedBy)]
+	if !ok {
+		return New()
+	}
+	return New(WithSender(sender))
+}
+
+// signedSenders are the senders with headers of their own, by the HMAC scheme that verifies them.
+var signedSenders = map[fulfillmentv1alpha1.HMACScheme]Sender{
+	fulfillmentv1alpha1.HMACSchemeStandardWebhooks: StandardWebhooks,
+	fulfillmentv1alpha1.HMACSchemeGitHub:           GitHub,
+	fulfillmentv1alpha1.HMACSchemeShopify:          Shopify,
+}
+
+// ReportsFailures implements dialect.FailureReporter: a Generic sender is a machine that retries an error
+// answer, and no user waits for a fallback's words.
+func (codec) ReportsFailures() bool { return true }
+
+// decoded is a request this codec decoded. A Generic answer needs nothing of the request.
+type decoded struct{ request model.Request }
+
+func (d *decoded) Request() *model.Request { return &d.request }
+
+// Adopt is req, a request made by hand (a test's, a tool's), as if this codec had decoded it.
+func Adopt(req *model.Request) dialect.Decoded { return adopted{req} }
+
+type adopted struct{ request *model.Request }
+
+func (a adopted) Request() *model.Request { return a.request }
+
+// Encode answers as for a decoded request: a Generic answer reads nothing of the request.
+func (adopted) Encode(answer *model.Answer) ([]byte, error) { return (*decoded)(nil).Encode(answer) }

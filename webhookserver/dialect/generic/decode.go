@@ -14,22 +14,24 @@ import (
 // Decode reads the body in the format its Content-Type names (415 for another) or, for a GET or HEAD without a
 // body, the query string. Event is "event" (or the sender's own event name, see sources.go), Intent "intent",
 // Session "session.id" (or "session_id", handy in flat formats), Parameters "session.parameters".
-func (c codec) Decode(in dialect.Input) (*model.Request, error) {
+func (c codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 	body, err := decodeBody(in)
 	if err != nil {
 		return nil, err
 	}
 	var r wire.Reader
 	session := r.Object(body, "session")
-	req := &model.Request{
-		Dialect:     model.Generic,
-		Event:       c.eventName(&r, body, in.Header),
-		Intent:      r.String(body, "intent"),
-		Session:     r.String(session, "session.id"),
-		LazyHeaders: model.NewLazy(in.Header, wire.Headers),
-		Query:       wire.Query(&r, in.Query),
-		Body:        body,
+	d := &decoded{}
+	req := &d.request
+	*req = model.Request{
+		Dialect: Name,
+		Event:   c.eventName(&r, body, in.Header),
+		Intent:  r.String(body, "intent"),
+		Session: r.String(session, "session.id"),
+		Query:   wire.Query(&r, in.Query),
 	}
+	req.SetHeadersFrom(in.Header, wire.Headers)
+	req.SetBody(body)
 	if sessionID := r.String(body, "session_id"); req.Session == "" {
 		req.Session = sessionID
 	}
@@ -39,7 +41,7 @@ func (c codec) Decode(in dialect.Input) (*model.Request, error) {
 		return nil, err
 	}
 	req.DeliveryID = c.deliveryID(body, in)
-	return req, nil
+	return d, nil
 }
 
 func decodeBody(in dialect.Input) (map[string]any, error) {

@@ -12,27 +12,28 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/generic"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/dialecttest"
-	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 )
 
 func TestDecodeFixture(t *testing.T) {
-	req, err := generic.New().Decode(post("application/json", string(dialecttest.Fixture(t, "generic-event-request.json"))))
+	req, err := dialecttest.Decode(generic.New(), post("application/json", string(dialecttest.Fixture(t, "generic-event-request.json"))))
 	if err != nil {
 		t.Fatalf("Decode: %v", err)
 	}
-	want := model.Request{
-		Dialect:    model.Generic,
+	want := dialecttest.Request{
+		Dialect:    generic.Name,
 		Event:      "intent_matched",
 		Intent:     "GetAccountBalance",
 		Session:    "abc123",
 		Parameters: map[string]any{"user_id": "456"},
 		Headers:    map[string]string{"content-type": "application/json"},
-		Body: map[string]any{"event": "intent_matched", "intent": "GetAccountBalance", "timestamp": "2025-06-24T12:34:56Z",
-			"session": map[string]any{"id": "abc123", "parameters": map[string]any{"user_id": "456"}}},
 	}
-	req.Headers, req.LazyHeaders = req.FlatHeaders(), nil
-	if !reflect.DeepEqual(*req, want) {
-		t.Errorf("Decode:\n got %#v\nwant %#v", *req, want)
+	wantBody := map[string]any{"event": "intent_matched", "intent": "GetAccountBalance", "timestamp": "2025-06-24T12:34:56Z",
+		"session": map[string]any{"id": "abc123", "parameters": map[string]any{"user_id": "456"}}}
+	if got := dialecttest.Fields(req); !reflect.DeepEqual(got, want) {
+		t.Errorf("Decode:\n got %#v\nwant %#v", got, want)
+	}
+	if !reflect.DeepEqual(req.Body(), wantBody) {
+		t.Errorf("Body:\n got %#v\nwant %#v", req.Body(), wantBody)
 	}
 }
 
@@ -86,12 +87,12 @@ func TestDecodeFormats(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			req, err := generic.New().Decode(tt.in)
+			req, err := dialecttest.Decode(generic.New(), tt.in)
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
-			if !reflect.DeepEqual(req.Body, tt.wantBody) {
-				t.Errorf("Body:\n got %#v\nwant %#v", req.Body, tt.wantBody)
+			if !reflect.DeepEqual(req.Body(), tt.wantBody) {
+				t.Errorf("Body:\n got %#v\nwant %#v", req.Body(), tt.wantBody)
 			}
 			if req.Event != "order.created" || req.Session != "s-1" || req.DeliveryID != "d-1" ||
 				!reflect.DeepEqual(req.Parameters, map[string]any{"user": "ann", "tier": "gold"}) {
@@ -126,12 +127,12 @@ func TestDecodeFlatFormats(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			req, err := generic.New().Decode(tt.in)
+			req, err := dialecttest.Decode(generic.New(), tt.in)
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
-			if !reflect.DeepEqual(req.Body, tt.wantBody) {
-				t.Errorf("Body:\n got %#v\nwant %#v", req.Body, tt.wantBody)
+			if !reflect.DeepEqual(req.Body(), tt.wantBody) {
+				t.Errorf("Body:\n got %#v\nwant %#v", req.Body(), tt.wantBody)
 			}
 			if req.Session != tt.wantSession {
 				t.Errorf("Session = %q, want %q", req.Session, tt.wantSession)
@@ -241,7 +242,7 @@ func TestDecodeSenders(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			req, err := generic.New(generic.WithSender(tt.sender)).Decode(tt.in)
+			req, err := dialecttest.Decode(generic.New(generic.WithSender(tt.sender)), tt.in)
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
@@ -253,12 +254,12 @@ func TestDecodeSenders(t *testing.T) {
 }
 
 func TestDecodeSlackCommandBody(t *testing.T) {
-	req, err := generic.New().Decode(post("application/x-www-form-urlencoded", string(dialecttest.Fixture(t, "slack-body.txt"))))
+	req, err := dialecttest.Decode(generic.New(), post("application/x-www-form-urlencoded", string(dialecttest.Fixture(t, "slack-body.txt"))))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if req.Body["command"] != "/webhook-collect" || req.Body["text"] != "" || req.Body["team_id"] != "T1DC2JH3J" {
-		t.Errorf("Body = %v", req.Body)
+	if req.Body()["command"] != "/webhook-collect" || req.Body()["text"] != "" || req.Body()["team_id"] != "T1DC2JH3J" {
+		t.Errorf("Body = %v", req.Body())
 	}
 }
 
@@ -295,7 +296,7 @@ func TestDecodeMalformed(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			req, err := generic.New().Decode(tt.in)
+			req, err := dialecttest.Decode(generic.New(), tt.in)
 			if req != nil {
 				t.Errorf("Decode returned a request with an error: %+v", req)
 			}
@@ -307,7 +308,7 @@ func TestDecodeMalformed(t *testing.T) {
 func TestDecodeUnsupportedMediaType(t *testing.T) {
 	for _, contentType := range []string{"text/plain", "multipart/form-data; boundary=x", "application/octet-stream", "json"} {
 		t.Run(contentType, func(t *testing.T) {
-			_, err := generic.New().Decode(post(contentType, `{"event":"e"}`))
+			_, err := dialecttest.Decode(generic.New(), post(contentType, `{"event":"e"}`))
 			var mediaTypeErr *dialect.UnsupportedMediaTypeError
 			if !errors.As(err, &mediaTypeErr) {
 				t.Fatalf("want a *dialect.UnsupportedMediaTypeError, got %T: %v", err, err)
@@ -383,7 +384,7 @@ func TestDecodeBounds(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			_, err := generic.New().Decode(tt.in)
+			_, err := dialecttest.Decode(generic.New(), tt.in)
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatalf("Decode: %v", err)

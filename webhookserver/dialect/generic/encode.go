@@ -21,7 +21,7 @@ type message struct {
 
 // Encode writes the answer as it is: Text as fulfillmentText, the session parameters (a nil value as null, for
 // the sender to delete), the payload and the messages.
-func (codec) Encode(_ *model.Request, answer *model.Answer) ([]byte, error) {
+func (*decoded) Encode(answer *model.Answer) ([]byte, error) {
 	if answer == nil {
 		answer = &model.Answer{}
 	}

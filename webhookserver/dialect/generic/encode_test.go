@@ -33,7 +33,7 @@ func TestEncode(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			body, err := generic.New().Encode(&model.Request{}, tt.answer)
+			body, err := generic.Adopt(&model.Request{}).Encode(tt.answer)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -45,7 +45,7 @@ func TestEncode(t *testing.T) {
 }
 
 func TestEncodeRefusesWhatJSONCannotHold(t *testing.T) {
-	_, err := generic.New().Encode(nil, &model.Answer{Payload: map[string]any{"n": math.NaN()}})
+	_, err := generic.Adopt(nil).Encode(&model.Answer{Payload: map[string]any{"n": math.NaN()}})
 	var encodeErr *dialect.EncodeError
 	if !errors.As(err, &encodeErr) {
 		t.Fatalf("want a *dialect.EncodeError, got %v", err)
@@ -58,7 +58,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, err := codec.Encode(req, &model.Answer{Parameters: req.Parameters})
+	body, err := req.Encode(&model.Answer{Parameters: req.Request().Parameters})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,12 +33,13 @@ func FuzzDecode(f *testing.F) {
 		} else {
 			in.Header.Set("Content-Type", contentType)
 		}
-		req, err := codec.Decode(in)
+		decoded, err := codec.Decode(in)
 		dialecttest.CheckFuzzError(t, err)
 		if err != nil {
 			return
 		}
-		if _, err := codec.Encode(req, &model.Answer{Text: req.Event, Parameters: req.Parameters, Payload: req.Body}); err != nil {
+		req := decoded.Request()
+		if _, err := decoded.Encode(&model.Answer{Text: req.Event, Parameters: req.Parameters, Payload: req.Body()}); err != nil {
 			t.Fatalf("Encode: %v", err)
 		}
 	})

@@ -4,12 +4,36 @@ package rasa
 
 import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 )
 
-// codec also implements dialect.ErrorEncoder: Rasa reads errors in the Rasa SDK's shape.
+// Name is the dialect's name in WebhookEndpoint spec.dialect.
+const Name = "Rasa"
+
+// codec has Rasa's rules too: its error shape (errors.go), its 404 for an action no route handles, and the
+// paths an action server answers beside its webhook (paths.go).
 type codec struct{}
 
-// New returns the Rasa codec. It implements dialect.ErrorEncoder too.
+// New returns the Rasa codec.
 func New() dialect.Codec { return codec{} }
 
-var _ dialect.ErrorEncoder = codec{}
+var (
+	_ dialect.ErrorEncoder   = codec{}
+	_ dialect.NoRouteRefuser = codec{}
+	_ dialect.ExtraPather    = codec{}
+)
+
+// decoded is a request this codec decoded. A Rasa answer needs nothing of the request.
+type decoded struct{ request model.Request }
+
+func (d *decoded) Request() *model.Request { return &d.request }
+
+// Adopt is req, a request made by hand (a test's, a tool's), as if this codec had decoded it.
+func Adopt(req *model.Request) dialect.Decoded { return adopted{req} }
+
+type adopted struct{ request *model.Request }
+
+func (a adopted) Request() *model.Request { return a.request }
+
+// Encode answers as for a decoded request: a Rasa answer reads nothing of the request.
+func (adopted) Encode(answer *model.Answer) ([]byte, error) { return (*decoded)(nil).Encode(answer) }

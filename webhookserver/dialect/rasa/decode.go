@@ -11,11 +11,11 @@ import (
 // Decode reads an action call. next_action is required: it is what Rasa asks to run. Parameters are the slots
 // plus the latest message's entities that no slot has the name of; DeliveryID is
 // sender_id/latest_event_time/next_action.
-func (codec) Decode(in dialect.Input) (*model.Request, error) {
+func (codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 	if err := dialect.CheckJSONContentType(in.Header.Get("Content-Type")); err != nil {
 		return nil, err
 	}
-	body, lazyBody, err := wire.DecodeEnvelope(in.Body, envelopeFields)
+	body, whole, err := wire.DecodeEnvelope(in.Body, envelopeFields)
 	if err != nil {
 		return nil, err
 	}
@@ -23,17 +23,18 @@ func (codec) Decode(in dialect.Input) (*model.Request, error) {
 	tracker := body.Object(&r, "tracker")
 	latestMessage := tracker.Object(&r, "tracker.latest_message")
 	intent := latestMessage.Object(&r, "tracker.latest_message.intent")
-	req := &model.Request{
-		Dialect:     model.Rasa,
-		Action:      body.String(&r, "next_action"),
-		Session:     body.String(&r, "sender_id"),
-		Intent:      intent.String(&r, "tracker.latest_message.intent.name"),
-		Text:        latestMessage.String(&r, "tracker.latest_message.text"),
-		LazyHeaders: model.NewLazy(in.Header, wire.Headers),
-		Query:       wire.Query(&r, in.Query),
-		LazyBody:    lazyBody,
-		Envelope:    body,
+	d := &decoded{}
+	req := &d.request
+	*req = model.Request{
+		Dialect: Name,
+		Action:  body.String(&r, "next_action"),
+		Session: body.String(&r, "sender_id"),
+		Intent:  intent.String(&r, "tracker.latest_message.intent.name"),
+		Text:    latestMessage.String(&r, "tracker.latest_message.text"),
+		Query:   wire.Query(&r, in.Query),
 	}
+	req.SetHeadersFrom(in.Header, wire.Headers)
+	whole.SetOn(req)
 	// Rasa always sends both sender ids; the tracker's is the fallback for hand-written calls.
 	if trackerSender := tracker.String(&r, "tracker.sender_id"); req.Session == "" {
 		req.Session = trackerSender
@@ -47,7 +48,7 @@ func (codec) Decode(in dialect.Input) (*model.Request, error) {
 	if err := r.Err(); err != nil {
 		return nil, err
 	}
-	return req, nil
+	return d, nil
 }
 
 // envelopeFields are the fields Decode reads.

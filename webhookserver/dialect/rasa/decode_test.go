@@ -9,18 +9,17 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/dialecttest"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/rasa"
-	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 )
 
 func TestDecodeFixture(t *testing.T) {
 	body := dialecttest.Fixture(t, "rasa-request.json")
-	req, err := rasa.New().Decode(dialect.Input{Method: http.MethodPost,
+	req, err := dialecttest.Decode(rasa.New(), dialect.Input{Method: http.MethodPost,
 		Header: http.Header{"Content-Type": {"application/json"}}, Body: body})
 	if err != nil {
 		t.Fatalf("Decode: %v", err)
 	}
-	want := model.Request{
-		Dialect:    model.Rasa,
+	want := dialecttest.Request{
+		Dialect:    rasa.Name,
 		Action:     "action_order_status",
 		Intent:     "order_status",
 		Text:       "where is my order 12345",
@@ -34,13 +33,11 @@ func TestDecodeFixture(t *testing.T) {
 	if err := json.Unmarshal(body, &wantBody); err != nil {
 		t.Fatal(err)
 	}
-	if got := req.DecodedBody(); !reflect.DeepEqual(got, wantBody) || got["domain"] == nil {
-		t.Errorf("DecodedBody:\n got %#v\nwant %#v", got, wantBody)
+	if got := req.Body(); !reflect.DeepEqual(got, wantBody) || got["domain"] == nil {
+		t.Errorf("Body:\n got %#v\nwant %#v", got, wantBody)
 	}
-	req.LazyBody, req.Envelope = nil, nil
-	req.Headers, req.LazyHeaders = req.FlatHeaders(), nil
-	if !reflect.DeepEqual(*req, want) {
-		t.Errorf("Decode:\n got %#v\nwant %#v", *req, want)
+	if got := dialecttest.Fields(req); !reflect.DeepEqual(got, want) {
+		t.Errorf("Decode:\n got %#v\nwant %#v", got, want)
 	}
 }
 
@@ -76,7 +73,7 @@ func TestDecodeParametersAndDeliveryID(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			req, err := rasa.New().Decode(dialect.Input{Method: http.MethodPost, Body: []byte(tt.body)})
+			req, err := dialecttest.Decode(rasa.New(), dialect.Input{Method: http.MethodPost, Body: []byte(tt.body)})
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
@@ -118,7 +115,7 @@ func TestDecodeMalformed(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			req, err := rasa.New().Decode(dialect.Input{Method: http.MethodPost, Body: []byte(tt.body)})
+			req, err := dialecttest.Decode(rasa.New(), dialect.Input{Method: http.MethodPost, Body: []byte(tt.body)})
 			if req != nil {
 				t.Errorf("Decode returned a request with an error: %+v", req)
 			}

@@ -31,7 +31,7 @@ type botResponse struct {
 
 // Encode writes the session parameters as slot events, sorted by name, and the messages as responses: the
 // answer's Messages or, when it has none, its Text; then its Payload as one custom response.
-func (codec) Encode(_ *model.Request, answer *model.Answer) ([]byte, error) {
+func (*decoded) Encode(answer *model.Answer) ([]byte, error) {
 	if answer == nil {
 		answer = &model.Answer{}
 	}

@@ -13,7 +13,7 @@ import (
 )
 
 func TestEncodeFixtureAnswer(t *testing.T) {
-	body, err := rasa.New().Encode(decodeFixture(t), &model.Answer{
+	body, err := decodeFixture(t).Encode(&model.Answer{
 		Text: "Order 12345 has shipped.", Parameters: map[string]any{"order_status": "shipped"}})
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +48,7 @@ func TestEncode(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			body, err := rasa.New().Encode(decodeFixture(t), tt.answer)
+			body, err := decodeFixture(t).Encode(tt.answer)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -68,7 +68,7 @@ func TestEncodeError(t *testing.T) {
 		req  *model.Request
 		want string
 	}{
-		"unknown action":        {decodeFixture(t), `{"error":"no route for action_order_status","action_name":"action_order_status"}`},
+		"unknown action":        {decodeFixture(t).Request(), `{"error":"no route for action_order_status","action_name":"action_order_status"}`},
 		"request not decodable": {nil, `{"error":"no route for action_order_status","action_name":""}`},
 	}
 	for name, tt := range tests {
@@ -81,7 +81,7 @@ func TestEncodeError(t *testing.T) {
 	}
 }
 
-func decodeFixture(t testing.TB) *model.Request {
+func decodeFixture(t testing.TB) dialect.Decoded {
 	t.Helper()
 	req, err := rasa.New().Decode(dialect.Input{Method: http.MethodPost, Body: dialecttest.Fixture(t, "rasa-request.json")})
 	if err != nil {

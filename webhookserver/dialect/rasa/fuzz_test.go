@@ -17,16 +17,17 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"next_action":"a","tracker":{"latest_message":{"entities":[{"entity":"e","value":[1]}]}}}`))
 	codec := rasa.New()
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req, err := codec.Decode(dialect.Input{Method: http.MethodPost, Body: body})
+		decoded, err := codec.Decode(dialect.Input{Method: http.MethodPost, Body: body})
 		dialecttest.CheckFuzzError(t, err)
 		if err != nil {
 			return
 		}
+		req := decoded.Request()
 		if req.Action == "" {
 			t.Fatal("decoded a request without next_action")
 		}
 		// Decoded values can always be written back as slots.
-		if _, err := codec.Encode(req, &model.Answer{Text: req.Text, Parameters: req.Parameters}); err != nil {
+		if _, err := decoded.Encode(&model.Answer{Text: req.Text, Parameters: req.Parameters}); err != nil {
 			t.Fatalf("Encode: %v", err)
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 )
 
 // Fixture returns the content of a file in webhookserver/dialect/testdata, wherever the calling test runs from.
@@ -52,4 +53,29 @@ func CheckFuzzError(t *testing.T, err error) {
 	if !errors.As(err, &decodeErr) && !errors.As(err, &mediaTypeErr) {
 		t.Fatalf("want a *dialect.DecodeError or *dialect.UnsupportedMediaTypeError, got %T: %v", err, err)
 	}
+}
+
+// Decode decodes in with codec and returns the request in the dialects' common form.
+func Decode(codec dialect.Codec, in dialect.Input) (*model.Request, error) {
+	decoded, err := codec.Decode(in)
+	if err != nil {
+		return nil, err
+	}
+	return decoded.Request(), nil
+}
+
+// Request is a model.Request's fields as plain values, to compare decoded requests whole: the headers as
+// Headers returns them, the body left out (tests compare it on its own).
+type Request struct {
+	Dialect, Intent, Action, Tag, Event, Text, LanguageCode, Session string
+	Parameters                                                       map[string]any
+	Headers, Query                                                   map[string]string
+	DeliveryID                                                       string
+}
+
+// Fields are req's fields as plain values.
+func Fields(req *model.Request) Request {
+	return Request{Dialect: req.Dialect, Intent: req.Intent, Action: req.Action, Tag: req.Tag, Event: req.Event,
+		Text: req.Text, LanguageCode: req.LanguageCode, Session: req.Session, Parameters: req.Parameters,
+		Headers: req.Headers(), Query: req.Query, DeliveryID: req.DeliveryID}
 }

@@ -68,14 +68,16 @@ func checkFields(t *testing.T, body []byte) {
 	}
 
 	object, objectErr := DecodeObject(body)
-	envelope, lazy, err := DecodeEnvelope(body, testFields)
+	envelope, whole, err := DecodeEnvelope(body, testFields)
 	if (err == nil) != (objectErr == nil) || (err != nil && err.Error() != objectErr.Error()) {
 		t.Fatalf("DecodeEnvelope(%q) error %v, DecodeObject error %v", body, err, objectErr)
 	}
 	if err != nil {
 		return
 	}
-	if got := (&model.Request{LazyBody: lazy}).DecodedBody(); !reflect.DeepEqual(got, object) {
+	req := &model.Request{}
+	whole.SetOn(req)
+	if got := req.Body(); !reflect.DeepEqual(got, object) {
 		t.Fatalf("DecodeEnvelope(%q) body %#v, DecodeObject gives %#v", body, got, object)
 	}
 	if got, want := envelope.toMap(), pruneObject(object, testFields); !reflect.DeepEqual(got, want) {

@@ -34,25 +34,41 @@ func DecodeObject(body []byte) (map[string]any, error) {
 }
 
 // DecodeEnvelope decodes a body that must be one JSON object, as DecodeObject does (the same errors, for the
-// same bodies), but builds only the given fields of it: the envelope the codec reads. The whole object is
-// returned as a model.LazyBody, decoded again from the body's text on first use. Every failure is a
-// *dialect.DecodeError.
+// same bodies), but builds only the given fields of it: the envelope the codec reads. The whole object is left
+// to be decoded again from the body's text on first use (Whole.SetOn). Every failure is a *dialect.DecodeError.
 //
-// The envelope's strings and the LazyBody are views of body, not copies (a copy was 10% of the bytes a
-// Dialogflow request allocates), so body must not change afterwards: dialect.Input.Body never does.
-func DecodeEnvelope(body []byte, fields Fields) (Object, *model.LazyBody, error) {
+// The envelope's strings and the whole body's text are views of body, not copies (copying every string is a
+// large share of what a Dialogflow request allocates), so body must not change while anything decoded from it
+// lives: dialect.Input.Body never does (see there).
+func DecodeEnvelope(body []byte, fields Fields) (Object, Whole, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
-		return Object{}, nil, &dialect.DecodeError{Message: "empty body; expected a JSON object"}
+		return Object{}, Whole{}, &dialect.DecodeError{Message: "empty body; expected a JSON object"}
 	}
 	src := unsafe.String(unsafe.SliceData(body), len(body))
 	if envelope, ok := parseEnvelope(src, fields); ok {
-		return envelope, model.NewLazy(src, decodeChecked), nil
+		return envelope, Whole{text: src}, nil
 	}
 	object, err := decodeJSON(body)
 	if err != nil {
-		return Object{}, nil, err
+		return Object{}, Whole{}, err
 	}
-	return objectOf(object, fields), model.NewLazy("", func(string) map[string]any { return object }), nil
+	return objectOf(object, fields), Whole{object: object}, nil
+}
+
+// Whole is the whole body DecodeEnvelope checked: its text, decoded on first use, or the object when it was
+// decoded already.
+type Whole struct {
+	text   string
+	object map[string]any
+}
+
+// SetOn makes the whole body req's Body.
+func (w Whole) SetOn(req *model.Request) {
+	if w.object != nil {
+		req.SetBody(w.object)
+		return
+	}
+	req.SetBodyFrom(w.text, decodeChecked)
 }
 
 // decodeChecked decodes a body that parseEnvelope took, which parseObject takes too.
