@@ -22,7 +22,7 @@ func (codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 	sessionInfo := body.Object(&r, "sessionInfo")
 	fulfillmentInfo := body.Object(&r, "fulfillmentInfo")
 	d := &decoded{}
-	req := &d.request
+	req := d.Request()
 	*req = model.Request{
 		Dialect:      Name,
 		Intent:       intentInfo.String(&r, "intentInfo.displayName"),

@@ -29,10 +29,10 @@ type sessionInfo struct {
 	Parameters map[string]any `json:"parameters,omitempty"`
 }
 
-// Encode writes a WebhookResponse: the messages (Text as the one message when there are no others) with the
+// EncodeAnswer writes a WebhookResponse: the messages (Text as the one message when there are no others) with the
 // merge behavior, the session parameters (nil deletes one), the payload and the target page or flow. An answer
 // over 64 KiB, with both targets, an unknown merge behavior, or that JSON cannot hold is a *dialect.EncodeError.
-func (*decoded) Encode(answer *model.Answer) ([]byte, error) {
+func (answers) EncodeAnswer(answer *model.Answer) ([]byte, error) {
 	if answer == nil {
 		answer = &model.Answer{}
 	}

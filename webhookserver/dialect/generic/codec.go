@@ -68,16 +68,10 @@ var signedSenders = map[fulfillmentv1alpha1.HMACScheme]Sender{
 func (codec) ReportsFailures() bool { return true }
 
 // decoded is a request this codec decoded. A Generic answer needs nothing of the request.
-type decoded struct{ request model.Request }
+type decoded = dialect.Stateless[answers]
 
-func (d *decoded) Request() *model.Request { return &d.request }
+// answers encodes Generic answers (encode.go).
+type answers struct{}
 
 // Adopt is req, a request made by hand (a test's, a tool's), as if this codec had decoded it.
-func Adopt(req *model.Request) dialect.Decoded { return adopted{req} }
-
-type adopted struct{ request *model.Request }
-
-func (a adopted) Request() *model.Request { return a.request }
-
-// Encode answers as for a decoded request: a Generic answer reads nothing of the request.
-func (adopted) Encode(answer *model.Answer) ([]byte, error) { return (*decoded)(nil).Encode(answer) }
+func Adopt(req *model.Request) dialect.Decoded { return dialect.Adopt[answers](req) }

@@ -22,7 +22,7 @@ func (c codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 	var r wire.Reader
 	session := r.Object(body, "session")
 	d := &decoded{}
-	req := &d.request
+	req := d.Request()
 	*req = model.Request{
 		Dialect: Name,
 		Event:   c.eventName(&r, body, in.Header),

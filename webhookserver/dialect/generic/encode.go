@@ -19,9 +19,9 @@ type message struct {
 	Payload map[string]any `json:"payload,omitempty"`
 }
 
-// Encode writes the answer as it is: Text as fulfillmentText, the session parameters (a nil value as null, for
+// EncodeAnswer writes the answer as it is: Text as fulfillmentText, the session parameters (a nil value as null, for
 // the sender to delete), the payload and the messages.
-func (*decoded) Encode(answer *model.Answer) ([]byte, error) {
+func (answers) EncodeAnswer(answer *model.Answer) ([]byte, error) {
 	if answer == nil {
 		answer = &model.Answer{}
 	}

@@ -24,7 +24,7 @@ func (codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 	latestMessage := tracker.Object(&r, "tracker.latest_message")
 	intent := latestMessage.Object(&r, "tracker.latest_message.intent")
 	d := &decoded{}
-	req := &d.request
+	req := d.Request()
 	*req = model.Request{
 		Dialect: Name,
 		Action:  body.String(&r, "next_action"),

@@ -29,9 +29,9 @@ type botResponse struct {
 	Custom map[string]any `json:"custom,omitempty"`
 }
 
-// Encode writes the session parameters as slot events, sorted by name, and the messages as responses: the
+// EncodeAnswer writes the session parameters as slot events, sorted by name, and the messages as responses: the
 // answer's Messages or, when it has none, its Text; then its Payload as one custom response.
-func (*decoded) Encode(answer *model.Answer) ([]byte, error) {
+func (answers) EncodeAnswer(answer *model.Answer) ([]byte, error) {
 	if answer == nil {
 		answer = &model.Answer{}
 	}
