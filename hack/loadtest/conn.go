@@ -1,10 +1,9 @@
 // The load generator's own HTTP/1.1 client.
 //
 // A load generator must cost far less than the server it measures (as wrk does), or its own CPU time and
-// scheduling show up in the latencies it reports and cap the throughput it can reach. net/http's client cost
-// about 58 µs of CPU per request here (10,000 req/s open loop over loopback, GOMAXPROCS=1 on its own core):
-// allocations for each request and response, and a readLoop and a writeLoop goroutine per connection that
-// hand every request and answer over to the caller's goroutine. This client is what the generator needs and no
+// scheduling show up in the latencies it reports and cap the throughput it can reach. net/http's client costs
+// far more CPU per request (docs/benchmarks.md): allocations for each request and response, and a readLoop and
+// a writeLoop goroutine per connection that hand every request and answer over to the caller's goroutine. This client is what the generator needs and no
 // more:
 //
 //   - one goroutine per connection (the worker) owning one TCP connection, dialled when first needed and again
