@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 )
 
 // methodsManifest has a Generic endpoint that takes every method, one that takes two, and one whose HMAC
@@ -211,4 +213,21 @@ func TestSignedEndpointKeepsTheQueryOutOfTheEvent(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAsyncDeleteReadsTheQueryWhenDelivered: an Async endpoint queues a DELETE without a body and delivers it
+// later with its method and query string, so that the route reads the same event and request.method then.
+func TestAsyncDeleteReadsTheQueryWhenDelivered(t *testing.T) {
+	upstream, url := newCounter(t, 0)
+	dir := t.TempDir()
+	manifest := strings.Replace(asyncManifest(url, "Local", "", 3), "  timeout: 5s\n", "  timeout: 5s\n  methods: [POST, DELETE]\n", 1)
+	manifest = strings.Replace(manifest, "body: 'request.body.id'", `body: 'request.method + ":" + request.body.id'`, 1)
+	writeFile(t, dir, "events.yaml", manifest)
+	s := startServer(t, "--manifests", dir, "--queue-dir", t.TempDir())
+
+	resp, content := s.do(http.MethodDelete, "/webhook?event=order.paid&id=evt_q1", nil, nil)
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("want 202, got %d %s", resp.StatusCode, content)
+	}
+	waitUntil(t, 5*time.Second, "the queued DELETE to be delivered", func() bool { return upstream.count("DELETE:evt_q1") == 1 })
 }
