@@ -81,6 +81,8 @@ func (e *Endpoint) decode(in dialect.Input) (dialect.Decoded, *Outcome) {
 		return nil, e.errorOutcome(nil, http.StatusBadRequest, "malformed_request", err)
 	}
 	decoded.Request().Dialect = e.Dialect
+	// Here rather than in each codec, so that every dialect's routes read the same request.method.
+	decoded.Request().Method = in.Method
 	return decoded, nil
 }
 
