@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"maps"
 	"net/http"
-	"net/url"
+	"strings"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/wire"
@@ -15,13 +15,13 @@ import (
 // body, the query string. Event is "event" (or the sender's own event name, see sources.go), Intent "intent",
 // Session "session.id" (or "session_id", handy in flat formats), Parameters "session.parameters".
 func (c codec) Decode(in dialect.Input) (dialect.Decoded, error) {
-	body, err := decodeBody(in)
+	body, format, err := decodeBody(in)
 	if err != nil {
 		return nil, err
 	}
 	var r wire.Reader
 	session := r.Object(body, "session")
-	d := &decoded{}
+	d := &decoded{answer: format}
 	req := d.Request()
 	*req = model.Request{
 		Dialect: Name,
@@ -44,30 +44,33 @@ func (c codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 	return d, nil
 }
 
-func decodeBody(in dialect.Input) (map[string]any, error) {
+// decodeBody reads the body, and the format of its answer: the caller's own, or the one its Accept header asks
+// for (negotiate).
+func decodeBody(in dialect.Input) (map[string]any, answerFormat, error) {
+	format, answer := answerFormatOf(in.Header)
 	blank := len(bytes.TrimSpace(in.Body)) == 0
 	if blank && (in.Method == http.MethodGet || in.Method == http.MethodHead) {
-		return fieldsToObject(in.Query, "the query string")
+		object, err := fieldsToObject(in.Query, "the query string")
+		return object, answer, err
 	}
-	format, mediaType := formatOf(in.Header.Get("Content-Type"))
+	var object map[string]any
+	var err error
 	switch format {
 	case jsonBody:
-		return wire.DecodeObject(in.Body)
+		object, err = wire.DecodeObject(in.Body)
 	case formBody:
-		if blank {
-			return nil, &dialect.DecodeError{Message: "empty body; expected form fields"}
-		}
-		// Counted before parsing, which builds every field.
-		if err := dialect.CheckFieldCount(bytes.Count(in.Body, []byte("&"))+1, "the form body"); err != nil {
-			return nil, err
-		}
-		values, err := url.ParseQuery(string(in.Body))
-		if err != nil {
-			return nil, &dialect.DecodeError{Message: "malformed form body: " + err.Error()}
-		}
-		return fieldsToObject(values, "the form body")
+		object, err = DecodeForm(in.Body)
 	case xmlBody:
-		return xmlToObject(in.Body)
+		object, err = xmlToObject(in.Body)
+	default:
+		_, mediaType := formatOf(in.Header.Get("Content-Type"))
+		err = &dialect.UnsupportedMediaTypeError{MediaType: mediaType, Supported: supportedMediaTypes}
 	}
-	return nil, &dialect.UnsupportedMediaTypeError{MediaType: mediaType, Supported: supportedMediaTypes}
+	return object, answer, err
+}
+
+// answerFormatOf is the format of a request's body, by its Content-Type, and the format of its answer.
+func answerFormatOf(header http.Header) (bodyFormat, answerFormat) {
+	format, mediaType := formatOf(header.Get("Content-Type"))
+	return format, negotiate(format, mediaType, strings.Join(header.Values("Accept"), ","))
 }
