@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/routespec"
@@ -272,6 +273,11 @@ func TestCallReadsJSONWhateverTheContentType(t *testing.T) {
 		"text scalar":          {"text/plain", `42`, "42"},
 		"text that is no JSON": {"application/octet-stream", `{balance: 10.5}`, "{balance: 10.5}"},
 		"html":                 {"text/html", `<p>{"a":1}</p>`, `<p>{"a":1}</p>`},
+		"XML":                  {"application/xml", `<r><balance>10.5</balance><a x="1">t</a></r>`, map[string]any{"balance": "10.5", "a": map[string]any{"@x": "1", "#text": "t"}}},
+		"text/xml":             {"text/xml; charset=utf-8", `<r><b>1</b></r>`, map[string]any{"b": "1"}},
+		"malformed XML":        {"application/xml", `<r><b>1</r>`, `<r><b>1</r>`},
+		"XML over the bounds":  {"application/xml", "<r>" + strings.Repeat("<a/>", dialect.MaxXMLMarkup) + "</r>", "<r>" + strings.Repeat("<a/>", dialect.MaxXMLMarkup) + "</r>"},
+		"form":                 {"application/x-www-form-urlencoded", `status=ok&account.balance=3`, map[string]any{"status": "ok", "account": map[string]any{"balance": "3"}}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
