@@ -10,7 +10,8 @@
 // endpoint verifies that sender's signature (WithSender): without it, anyone can set them, so the event type and
 // delivery id come from the body alone.
 //
-// The answer is {"fulfillmentText": ..., "parameters": {...}, "payload": {...}, "messages": [...]}.
+// The answer is {"fulfillmentText": ..., "parameters": {...}, "payload": {...}, "messages": [...]}, in JSON, or
+// in XML to a caller that sent XML, or in the format its Accept header prefers (negotiate.go, legacy.go).
 package generic
 
 import (
