@@ -206,6 +206,16 @@ func TestGenericAnswersXMLCallersInXML(t *testing.T) {
 				t.Errorf("%s: %d %s %s (%v)", name, resp.StatusCode, resp.Header.Get("Content-Type"), content, err)
 			}
 		}
+		// Refused by the server before the dialect reads the request: the method is not the endpoint's.
+		resp, content := s.do(http.MethodPut, "/legacy", nil, http.Header{"Accept": {"application/xml"}})
+		var refusal struct {
+			XMLName xml.Name `xml:"error"`
+			Code    string   `xml:"code"`
+		}
+		if err := xml.Unmarshal(content, &refusal); err != nil || resp.StatusCode != http.StatusMethodNotAllowed ||
+			refusal.Code == "" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/xml") {
+			t.Errorf("a refused method: %d %s %s (%v)", resp.StatusCode, resp.Header.Get("Content-Type"), content, err)
+		}
 	})
 }
 
