@@ -329,3 +329,22 @@ func TestCallFailureKeepsTheUpstreamsAnswerApart(t *testing.T) {
 		t.Errorf("the error text quotes the upstream's answer: %v", err)
 	}
 }
+
+// A Form body is an object's fields: any other value fails the call before anything is sent, saying so.
+func TestCallFormBodyNeedsAnObject(t *testing.T) {
+	for _, value := range []any{"text", []any{"a"}, 1.5, nil} {
+		_, err := encodeBody(fulfillmentv1alpha1.BodyFormatForm, value)
+		var failure *Failure
+		if !errors.As(err, &failure) || failure.Reason != "template" || !strings.Contains(failure.Message, "bodyFormat Form sends an object's fields") {
+			t.Errorf("Form body %#v: %v", value, err)
+		}
+	}
+	body, err := encodeBody(fulfillmentv1alpha1.BodyFormatXML, "plain")
+	if err != nil || !strings.HasSuffix(string(body), "<request>plain</request>") {
+		t.Errorf("XML body of a string: %s %v", body, err)
+	}
+	body, err = encodeBody("", map[string]any{"a": 1.0})
+	if err != nil || string(body) != `{"a":1}` {
+		t.Errorf("default JSON body: %s %v", body, err)
+	}
+}
