@@ -186,6 +186,23 @@ func TestGenericAnswersXMLCallersInXML(t *testing.T) {
 		t.Errorf("parameters.echo %+v, want city Liège", echo.Fields)
 	}
 
+	t.Run("a fallback is XML too", func(t *testing.T) {
+		resp, content := s.post("/legacy", []byte(`<request><event>nobody.handles.this</event></request>`), xmlHeader)
+		parseXMLAnswer(t, resp, content)
+		if resp.Header.Get("Fulfillment-Fallback") != "no_route" {
+			t.Errorf("Fulfillment-Fallback %q, want no_route", resp.Header.Get("Fulfillment-Fallback"))
+		}
+	})
+
+	t.Run("a replayed duplicate keeps its format", func(t *testing.T) {
+		event := []byte(`<request><id>delivery-1</id><event>greet</event><session><parameters><name>Bo</name></parameters></session></request>`)
+		s.post("/legacy", event, xmlHeader)
+		resp, content := s.post("/legacy", event, xmlHeader)
+		if answer := parseXMLAnswer(t, resp, content); answer.FulfillmentText != "Hello Bo" || resp.Header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("replayed %v: %s", resp.Header, content)
+		}
+	})
+
 	t.Run("an error answer is XML too", func(t *testing.T) {
 		for name, tc := range map[string]struct {
 			body   string
