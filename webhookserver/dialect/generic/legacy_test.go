@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
@@ -151,4 +152,57 @@ func TestErrorFollowsTheCaller(t *testing.T) {
 	if values, err := url.ParseQuery(string(body)); err != nil || values.Get("error.message") != "m&x=1" || len(values) != 2 {
 		t.Errorf("form error %s", body)
 	}
+}
+
+// FuzzEncodeXML: whatever names and text a request brings, the document is well-formed XML with one element
+// for the key, which reads back the key and the text as they were when XML can hold them.
+func FuzzEncodeXML(f *testing.F) {
+	f.Add("name", "value")
+	f.Add(`a"><evil x="1`, "</t><evil/>&amp;]]>")
+	f.Add("xml:lang", "\x00\x01\uFFFE\xff")
+	f.Add("", "")
+	f.Add("tab\there", "line\r\nbreak")
+	f.Fuzz(func(t *testing.T, key, text string) {
+		body, err := EncodeXML("r", map[string]any{key: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Fields []struct {
+				XMLName xml.Name
+				Name    string `xml:"name,attr"`
+				Text    string `xml:",chardata"`
+			} `xml:",any"`
+		}
+		if err := xml.Unmarshal(body, &doc); err != nil {
+			t.Fatalf("not well-formed: %v\n%s", err, body)
+		}
+		if len(doc.Fields) != 1 {
+			t.Fatalf("%d elements for one key: %s", len(doc.Fields), body)
+		}
+		got := doc.Fields[0]
+		if validXMLName(key) {
+			if got.XMLName.Local != key || got.Name != "" {
+				t.Errorf("key %q read back as <%s name=%q>", key, got.XMLName.Local, got.Name)
+			}
+		} else if got.XMLName.Local != "entry" || (xmlHolds(key) && got.Name != key) {
+			t.Errorf("key %q read back as <%s name=%q>", key, got.XMLName.Local, got.Name)
+		}
+		if xmlHolds(text) && got.Text != text {
+			t.Errorf("text %q read back as %q", text, got.Text)
+		}
+	})
+}
+
+// xmlHolds says whether XML holds s as it is: valid UTF-8 of characters XML allows.
+func xmlHolds(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '\t' || r == '\n' || r == '\r' || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF) {
+			return false
+		}
+	}
+	return true
 }
