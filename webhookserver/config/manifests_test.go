@@ -25,7 +25,7 @@ func TestLoadManifestsReadsEverySample(t *testing.T) {
 			t.Errorf("endpoint %s: namespace %q, want %q", endpoint.Name, endpoint.Namespace, DefaultNamespace)
 		}
 	}
-	want := map[string]int{"bank-bot": 3, "order-bot": 3, "rasa-actions": 3, "payments-events": 3}
+	want := map[string]int{"bank-bot": 3, "order-bot": 3, "rasa-actions": 3, "payments-events": 4}
 	for name, count := range want {
 		if routes[name] != count {
 			t.Errorf("endpoint %s has %d routes, want %d (all: %v)", name, routes[name], count, routes)
