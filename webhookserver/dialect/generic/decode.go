@@ -13,7 +13,8 @@ import (
 
 // Decode reads the body in the format its Content-Type names (415 for another) or, for a GET or HEAD without a
 // body, the query string. Event is "event" (or the sender's own event name, see sources.go), Intent "intent",
-// Session "session.id" (or "session_id", handy in flat formats), Parameters "session.parameters".
+// Session "session.id" (or "session_id", handy in flat formats), Parameters "session.parameters", Environment
+// a Stripe event's livemode and Version its api_version or "version" (sources.go).
 func (c codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 	body, err := decodeBody(in)
 	if err != nil {
@@ -41,6 +42,8 @@ func (c codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 		return nil, err
 	}
 	req.DeliveryID = c.deliveryID(body, in)
+	req.Environment = environment(body)
+	req.Version = c.version(body, in.Header)
 	return d, nil
 }
 
