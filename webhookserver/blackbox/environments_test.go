@@ -133,6 +133,10 @@ func TestEnvironmentsDialogflow(t *testing.T) {
 			}
 		})
 	}
+	// The request log says which environment a route was chosen for.
+	if !s.waitForLog(`"environment":"production","deliveryId":"r1"`) {
+		t.Error("no request log line with the environment production")
+	}
 }
 
 // A Stripe event's livemode is its environment and api_version its version; a version header that Stripe does
