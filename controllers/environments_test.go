@@ -14,7 +14,7 @@ var _ = Describe("Environments and payload versions", func() {
 	var namespace string
 	BeforeEach(func() { namespace = newNamespace() })
 
-	It("stalls an endpoint whose environmentFrom does not compile, naming the field, and renders it once fixed", func() {
+	It("stalls an endpoint whose environmentFrom does not compile, naming the field, and renders it once fixed, with routes split by environment", func() {
 		Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
 		endpoint := bankEndpoint(namespace)
 		endpoint.Spec.EnvironmentFrom = `request.headers["x-env"] +`
@@ -24,6 +24,10 @@ var _ = Describe("Environments and payload versions", func() {
 		route.Spec.Match.Environments = []string{"production"}
 		route.Spec.Match.Versions = []string{"2"}
 		Expect(k8sClient.Create(ctx, route)).To(Succeed())
+		// The same intent and priority in other environments is no conflict: the two answer different requests.
+		other := respondRoute(namespace, "order-test", "bank-bot", "Order", "test")
+		other.Spec.Match.Environments = []string{"draft", "test"}
+		Expect(k8sClient.Create(ctx, other)).To(Succeed())
 
 		Eventually(func(g Gomega) {
 			stalled := condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionStalled)
@@ -47,9 +51,23 @@ var _ = Describe("Environments and payload versions", func() {
 			rendered := file.Endpoints[0]
 			g.Expect(rendered.Spec.EnvironmentFrom).To(Equal(e.Spec.EnvironmentFrom))
 			g.Expect(rendered.Spec.VersionFrom).To(Equal("request.body.schema"))
-			g.Expect(rendered.Routes).To(HaveLen(1))
-			g.Expect(rendered.Routes[0].Spec.Match.Environments).To(Equal([]string{"production"}))
-			g.Expect(rendered.Routes[0].Spec.Match.Versions).To(Equal([]string{"2"}))
+			g.Expect(rendered.Routes).To(HaveLen(2))
+			for _, r := range rendered.Routes {
+				switch r.Name {
+				case "order-production":
+					g.Expect(r.Spec.Match.Environments).To(Equal([]string{"production"}))
+					g.Expect(r.Spec.Match.Versions).To(Equal([]string{"2"}))
+				case "order-test":
+					g.Expect(r.Spec.Match.Environments).To(Equal([]string{"draft", "test"}))
+				default:
+					g.Expect(r.Name).To(BeEmpty(), "an unexpected route")
+				}
+			}
+			for _, name := range []string{"order-production", "order-test"} {
+				r := &fulfillmentv1alpha1.IntentRoute{}
+				g.Expect(k8sClient.Get(ctx, key(namespace, name), r)).To(Succeed())
+				g.Expect(meta.IsStatusConditionTrue(r.Status.Conditions, fulfillmentv1alpha1.ConditionAccepted)).To(BeTrue(), name)
+			}
 		}).Should(Succeed())
 	})
 })
