@@ -2,9 +2,11 @@ package docs_test
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -87,7 +89,7 @@ func markerAttrs(marker string) (string, map[string]string) {
 }
 
 // TestGenericBodies decodes the bodies of generic.md with the Generic decoder and compares request.body with
-// the JSON block that follows each.
+// the JSON block that follows each. A marker may name the method (POST when it does not) and a query string.
 func TestGenericBodies(t *testing.T) {
 	blocks, markers := fences(t, "generic.md")
 	checked := 0
@@ -101,7 +103,12 @@ func TestGenericBodies(t *testing.T) {
 			t.Fatalf("%s: a generic-body block must be followed by the json block of request.body", where)
 		}
 		header := http.Header{"Content-Type": {attrs["content-type"]}}
-		request, err := generic.New().Decode(dialect.Input{Method: http.MethodPost, Header: header, Body: []byte(b.text)})
+		method := cmp.Or(attrs["method"], http.MethodPost)
+		query, err := url.ParseQuery(attrs["query"])
+		if err != nil {
+			t.Fatalf("%s: query: %v", where, err)
+		}
+		request, err := generic.New().Decode(dialect.Input{Method: method, Header: header, Query: query, Body: []byte(b.text)})
 		if err != nil {
 			t.Errorf("%s: decode: %v", where, err)
 			continue

@@ -21,8 +21,9 @@ const (
 	DialectGeneric Dialect = "Generic"
 )
 
-// HTTPMethod is an HTTP method a webhook accepts.
-// +kubebuilder:validation:Enum=GET;POST;PUT;PATCH
+// HTTPMethod is an HTTP method a webhook accepts. HEAD and OPTIONS are not among them: the server answers OPTIONS
+// itself (204 with Allow), and a HEAD would run routes and their actions for an answer nobody reads.
+// +kubebuilder:validation:Enum=GET;POST;PUT;PATCH;DELETE
 type HTTPMethod string
 
 // WebhookEndpointSpec says how a platform calls in: request format, authentication, TLS, deadline, idempotency,
@@ -31,7 +32,7 @@ type HTTPMethod string
 // +kubebuilder:validation:XValidation:rule="has(self.auth.basic) || has(self.auth.bearer) || has(self.auth.hmac) || has(self.auth.oidc) || (has(self.tls) && has(self.tls.clientAuth) && has(self.tls.clientAuth.mode) && self.tls.clientAuth.mode == 'Require') || (has(self.auth.allowUnauthenticated) && self.auth.allowUnauthenticated)",message="spec.auth needs at least one method (basic, bearer, hmac, oidc, or tls.clientAuth.mode: Require); to accept unauthenticated requests on purpose, set auth.allowUnauthenticated: true",fieldPath=".auth"
 // +kubebuilder:validation:XValidation:rule="!has(self.auth.hmac) || !(self.dialect in ['DialogflowES', 'DialogflowCX'])",message="spec.auth.hmac: Dialogflow never signs requests with HMAC; use basic, bearer, oidc or tls.clientAuth for the Dialogflow dialects",fieldPath=".auth.hmac"
 // +kubebuilder:validation:XValidation:rule="!has(self.timeout) || self.dialect != 'DialogflowES' || duration(self.timeout) <= duration('10s')",message="spec.timeout: Dialogflow ES waits at most 5s for a webhook (10s for Actions on Google); use at most 10s",fieldPath=".timeout"
-// +kubebuilder:validation:XValidation:rule="self.dialect == 'Generic' || !has(self.methods) || self.methods.all(m, m == 'POST')",message="spec.methods: only the Generic dialect accepts GET, PUT or PATCH; Dialogflow and Rasa always POST",fieldPath=".methods"
+// +kubebuilder:validation:XValidation:rule="self.dialect == 'Generic' || !has(self.methods) || self.methods.all(m, m == 'POST')",message="spec.methods: only the Generic dialect accepts GET, PUT, PATCH or DELETE; Dialogflow and Rasa always POST, so set methods: [POST] or leave it out",fieldPath=".methods"
 // +kubebuilder:validation:XValidation:rule="!has(self.delivery) || !has(self.delivery.mode) || self.delivery.mode == 'Sync' || self.dialect == 'Generic'",message="spec.delivery.mode: Async is only for Generic event webhooks; chatbot dialects need the answer in the response, use Sync",fieldPath=".delivery.mode"
 // +kubebuilder:validation:XValidation:rule="!(has(self.idempotency) && has(self.idempotency.store) && self.idempotency.store == 'Redis') || has(self.redis)",message="spec.redis is required when spec.idempotency.store is Redis",fieldPath=".idempotency.store"
 // +kubebuilder:validation:XValidation:rule="!(has(self.delivery) && has(self.delivery.queue) && self.delivery.queue == 'Redis') || has(self.redis)",message="spec.redis is required when spec.delivery.queue is Redis",fieldPath=".delivery.queue"
@@ -54,13 +55,16 @@ type WebhookEndpointSpec struct {
 	// +kubebuilder:validation:XValidation:rule="!(self in ['/healthz', '/readyz', '/metrics'])",message="spec.path must not be /healthz, /readyz or /metrics: those paths are reserved for the server"
 	Path string `json:"path,omitempty"`
 
-	// methods are the HTTP methods accepted on path. GET, PUT and PATCH are for flexible Generic webhooks, whose
-	// query string reaches CEL as request.query.
+	// methods are the HTTP methods accepted on path: POST, GET, PUT, PATCH, DELETE. All but POST are for Generic
+	// endpoints only. A Generic request without a body reads its event from the query string; with a body, query
+	// fields fill in what the body does not set (the body wins), except on an endpoint with auth.hmac, whose
+	// signature covers the body only: there the query is only request.query. Routes see the method as
+	// request.method. Another method is answered 405 with Allow; OPTIONS is answered 204 with Allow.
 	// +optional
 	// +kubebuilder:default={POST}
 	// +listType=set
 	// +kubebuilder:validation:MinItems=1
-	// +kubebuilder:validation:MaxItems=4
+	// +kubebuilder:validation:MaxItems=5
 	Methods []HTTPMethod `json:"methods,omitempty"`
 
 	// timeout is the fulfillment deadline: before it passes the server answers, with the fallback if the action is

@@ -207,6 +207,18 @@ metadata: {name: s}
 data: {token: "not base64!"}
 `, []string{"document 2 (Secret s)", "data.token", "must be base64"}},
 		"not YAML": {"a: [b\n", []string{"document 2", "not valid YAML"}},
+		"a method the dialect does not take": {`
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: bot}
+spec: {dialect: Rasa, methods: [POST, DELETE], auth: {allowUnauthenticated: true}}
+`, []string{"document 2 (WebhookEndpoint bot)", "spec.methods", "only the Generic dialect accepts GET, PUT, PATCH or DELETE"}},
+		"HEAD": {`
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: bot}
+spec: {dialect: Generic, methods: [GET, HEAD], auth: {allowUnauthenticated: true}}
+`, []string{"document 2 (WebhookEndpoint bot)", `spec.methods[1]: Unsupported value: "HEAD"`}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

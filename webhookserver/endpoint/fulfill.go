@@ -82,6 +82,9 @@ func (e *Endpoint) decode(in dialect.Input) (dialect.Decoded, *Outcome) {
 	}
 	request := decoded.Request()
 	request.Dialect = e.Dialect
+	// Here rather than in each codec, so that every dialect's routes read the same request.method.
+	request.Method = in.Method
+	// After Dialect and Method, which environmentFrom and versionFrom may read.
 	e.deriveRequestFields(request)
 	return decoded, nil
 }

@@ -4,7 +4,7 @@
 //
 // # Variables
 //
-//	request   dialect, intent, action, tag, event, text, languageCode, session (strings),
+//	request   dialect, intent, action, tag, event, text, languageCode, session, method (strings),
 //	          parameters and body (maps of JSON values), headers and query (maps of strings)
 //	params    request.parameters
 //	response  status (int), headers (map of strings, lower-case names), body (a JSON value);

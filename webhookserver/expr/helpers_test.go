@@ -35,6 +35,7 @@ func testVars(mods ...func(*Vars)) *Vars {
 			LanguageCode: "en",
 			Session:      "projects/p/agent/sessions/s1",
 			Parameters:   map[string]any{"account": "demo", "count": 2.0, "vip": true},
+			Method:       "POST",
 			Query:        map[string]string{"lang": "de"},
 		},
 		Response: &Response{

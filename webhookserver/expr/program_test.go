@@ -127,6 +127,7 @@ func TestEvalBool(t *testing.T) {
 		"params miss":  {src: `params.account == "other"`, want: false},
 		"header":       {src: `request.headers["x-request-id"] == "r-1"`, want: true},
 		"query":        {src: `request.query.lang == "de"`, want: true},
+		"method":       {src: `request.method == "POST"`, want: true},
 		"body":         {src: `request.body.responseId == "resp-1"`, want: true},
 		"body nested":  {src: `request.body.nested.ok`, want: true},
 		"body null":    {src: `request.body.nested.none == null`, want: true},

@@ -86,6 +86,7 @@ var requestType = newObjectType(requestTypeName,
 	requestField("text", func(r *model.Request) string { return r.Text }),
 	requestField("languageCode", func(r *model.Request) string { return r.LanguageCode }),
 	requestField("session", func(r *model.Request) string { return r.Session }),
+	requestField("method", func(r *model.Request) string { return r.Method }),
 	requestField("environment", func(r *model.Request) string { return r.Environment }),
 	requestField("version", func(r *model.Request) string { return r.Version }),
 	&objectField{

@@ -37,6 +37,9 @@ type Request struct {
 	// Parameters are the session and intent parameters (ES queryResult.parameters over the session context,
 	// CX sessionInfo.parameters, Rasa slots, Generic session.parameters). CEL sees them as `params`.
 	Parameters map[string]any
+	// Method is the HTTP method the request came with (POST, or GET, PUT, PATCH, DELETE on a Generic endpoint
+	// that accepts them), set by the endpoint for every dialect.
+	Method string
 	// Query is the URL query, first value of each name.
 	Query map[string]string
 	// DeliveryID is the platform's id of this delivery, the default idempotency key (ES responseId, CX

@@ -31,6 +31,16 @@ type refusal struct {
 	attrs []slog.Attr
 }
 
+// answerOptions answers OPTIONS with the endpoint's methods in Allow, before any limit or authentication: it tells
+// no more than a 405 does, and it is what a client or a tool asks to learn how to call. It sends no CORS headers,
+// so a browser's preflight still fails: webhooks are called by servers.
+func (s *Server) answerOptions(w http.ResponseWriter, entry *served, start time.Time, line *requestLog) {
+	w.Header().Set("Allow", entry.allow)
+	w.WriteHeader(http.StatusNoContent)
+	entry.metrics.observe(s.metrics, entry.name, "", http.StatusNoContent, time.Since(start).Seconds())
+	line.log(slog.LevelInfo, "request answered", slog.Int("status", http.StatusNoContent))
+}
+
 // refuse writes refused as entry's error answer, then counts and logs it.
 func (s *Server) refuse(w http.ResponseWriter, entry *served, refused *refusal, start time.Time, line *requestLog) {
 	header := w.Header()

@@ -16,6 +16,7 @@ const RequestIDHeader = "X-Request-Id"
 // ServeHTTP runs a request through its stages; the first that refuses it ends it:
 //
 //  1. find the endpoint served at the path (or a path its dialect's platform calls beside it: Rasa's GET /health and /actions);
+//     an OPTIONS request ends here, answered with the endpoint's methods;
 //  2. limit: the method, a draining replica, the client address's failures or the rate, the size, the body;
 //  3. authenticate, then take the rate of an endpoint that authenticates;
 //  4. fulfill: the endpoint's own stages (endpoint.Fulfill), or the queue of an Async endpoint;
@@ -40,6 +41,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	line.add(slog.String("endpoint", entry.name))
+	if r.Method == http.MethodOptions {
+		s.answerOptions(w, entry, start, &line)
+		return
+	}
 
 	body, refused := limit(w, r, snap, entry)
 	if refused == nil {

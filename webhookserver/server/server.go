@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -546,6 +547,9 @@ type served struct {
 	// credentialHeaders carry the credentials of the endpoint's basic, bearer and OIDC checks.
 	credentialHeaders []string
 	methods           map[string]bool
+	// allow is the Allow header of a 405 or an OPTIONS answer: the methods, then OPTIONS, which every endpoint
+	// answers.
+	allow string
 	// name is namespace/name, the endpoint label of metrics and logs.
 	name string
 	// authContext is set when an auth check uses the request context (OIDC, mTLS): only then do the checks
@@ -592,6 +596,7 @@ func compileSnapshot(file *configfile.File, secrets config.SecretSource, opts en
 		for _, m := range compiled.Methods {
 			entry.methods[m] = true
 		}
+		entry.allow = strings.Join(append(slices.Clone(compiled.Methods), http.MethodOptions), ", ")
 		snap.byPath[compiled.Path] = entry
 		snap.endpoints = append(snap.endpoints, compiled)
 		for _, path := range compiled.ExtraPaths() {

@@ -41,9 +41,8 @@ func checkMethod(method string, entry *served) *refusal {
 	if entry.methods[method] {
 		return nil
 	}
-	methods := strings.Join(entry.endpoint.Methods, ", ")
-	return &refusal{status: http.StatusMethodNotAllowed, code: "method_not_allowed", message: "this endpoint accepts " + methods,
-		allow: methods}
+	return &refusal{status: http.StatusMethodNotAllowed, code: "method_not_allowed",
+		message: "this endpoint accepts " + strings.Join(entry.endpoint.Methods, ", "), allow: entry.allow}
 }
 
 // admit refuses what can be refused before the body is read: over the endpoint's rate when nothing is to be

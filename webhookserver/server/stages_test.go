@@ -130,7 +130,7 @@ func TestLimitRefusesWhatTheEndpointDoesNotTake(t *testing.T) {
 		want    refusal
 	}{
 		"a method it does not accept": {request: stageRequest(http.MethodGet, "/open", ""), want: refusal{
-			status: http.StatusMethodNotAllowed, code: "method_not_allowed", message: "this endpoint accepts POST, PUT", allow: "POST, PUT"}},
+			status: http.StatusMethodNotAllowed, code: "method_not_allowed", message: "this endpoint accepts POST, PUT", allow: "POST, PUT, OPTIONS"}},
 		"a declared length over its size": {request: func() *http.Request {
 			r := httptest.NewRequest(http.MethodPost, "/open", failingReader{t})
 			r.ContentLength = 1025

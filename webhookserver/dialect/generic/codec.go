@@ -2,8 +2,9 @@
 //
 //	{"event": "...", "intent": "...", "session": {"id": "...", "parameters": {...}}, "timestamp": "...", "id": "...", ...}
 //
-// sent as JSON, as a form (application/x-www-form-urlencoded) or as XML for legacy senders, or, for a GET
-// without a body, as the query string. Every format becomes the same JSON-like object in model.Request.Body, so
+// sent as JSON, as a form (application/x-www-form-urlencoded) or as XML for legacy senders, or, for a request
+// of any method without a body, as the query string; a query string beside a body fills in what the body leaves
+// out, unless the endpoint verifies an HMAC signature, which covers the body only (WithSignedBody). Every format becomes the same JSON-like object in model.Request.Body, so
 // routes and templates read request.body.session.id whatever the sender used. Events and delivery ids of common
 // senders (Standard Webhooks, GitHub, Stripe, Slack, Shopify) are understood as well; see sources.go. A sender's
 // own headers (webhook-id, X-GitHub-Event, X-Shopify-Topic, ...) are read only when the codec is told that the
@@ -26,6 +27,8 @@ const Name = "Generic"
 type codec struct {
 	// headers are the sender's headers the codec reads; none without WithSender.
 	headers senderHeaders
+	// signed is set when a signature covers the body and not the query string, which then stays out of the body.
+	signed bool
 }
 
 // Option configures the Generic codec.
@@ -34,7 +37,17 @@ type Option func(*codec)
 // WithSender has the codec read sender's headers for the event type and delivery id, as well as the body. Give
 // it only the sender whose signature the endpoint verifies: the headers are the sender's word only then.
 func WithSender(sender Sender) Option {
-	return func(c *codec) { c.headers = headersOf[sender] }
+	return func(c *codec) {
+		c.headers = headersOf[sender]
+		c.signed = true
+	}
+}
+
+// WithSignedBody tells the codec that a signature covers the body and not the query string: the query string is
+// then only request.query, never merged into the event, so that an unsigned part cannot name the event of a
+// signed request. WithSender implies it.
+func WithSignedBody() Option {
+	return func(c *codec) { c.signed = true }
 }
 
 // New returns the Generic codec. Without options it reads the event type and delivery id from the body only.
@@ -47,11 +60,15 @@ func New(opts ...Option) dialect.Codec {
 }
 
 // FromSettings returns the Generic codec of an endpoint: one that reads the headers of the sender whose signature
-// verifies every request (settings.SignedBy), and else the body only.
+// verifies every request (settings.SignedBy), and else the body only; with any signature, the query string stays
+// out of the body.
 func FromSettings(settings dialect.Settings) dialect.Codec {
+	if settings.SignedBy == "" {
+		return New()
+	}
 	sender, ok := signedSenders[fulfillmentv1alpha1.HMACScheme(settings.SignedBy)]
 	if !ok {
-		return New()
+		return New(WithSignedBody())
 	}
 	return New(WithSender(sender))
 }

@@ -11,12 +11,13 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 )
 
-// Decode reads the body in the format its Content-Type names (415 for another) or, for a GET or HEAD without a
-// body, the query string. Event is "event" (or the sender's own event name, see sources.go), Intent "intent",
-// Session "session.id" (or "session_id", handy in flat formats), Parameters "session.parameters", Environment
-// a Stripe event's livemode and Version its api_version or "version" (sources.go).
+// Decode reads the body in the format its Content-Type names (415 for another); a request without a body, of any
+// method, is read from its query string; a body and a query string are merged, the body's fields winning
+// (mergeQuery). Event is "event" (or the sender's own event name, see sources.go), Intent "intent", Session
+// "session.id" (or "session_id", handy in flat formats), Parameters "session.parameters", Environment a Stripe
+// event's livemode and Version its api_version or "version" (sources.go).
 func (c codec) Decode(in dialect.Input) (dialect.Decoded, error) {
-	body, err := decodeBody(in)
+	body, err := c.decodeBody(in)
 	if err != nil {
 		return nil, err
 	}
@@ -47,11 +48,55 @@ func (c codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 	return d, nil
 }
 
-func decodeBody(in dialect.Input) (map[string]any, error) {
-	blank := len(bytes.TrimSpace(in.Body)) == 0
-	if blank && (in.Method == http.MethodGet || in.Method == http.MethodHead) {
-		return fieldsToObject(in.Query, "the query string")
+func (c codec) decodeBody(in dialect.Input) (map[string]any, error) {
+	// An endpoint whose HMAC signature covers the body leaves its query string out of the event: nothing signs
+	// it, so whoever saw one signed request could send it again with a query that names another event. Routes
+	// still read it, unverified, as request.query.
+	query := in.Query
+	if c.signed {
+		query = nil
 	}
+	blank := len(bytes.TrimSpace(in.Body)) == 0
+	if blank && (len(query) > 0 || !carriesBody(in.Method)) {
+		return fieldsToObject(query, "the query string")
+	}
+	body, err := c.decodeFormat(in, blank)
+	if err != nil || len(query) == 0 {
+		return body, err
+	}
+	fields, err := fieldsToObject(query, "the query string")
+	if err != nil {
+		return nil, err
+	}
+	mergeQuery(body, fields)
+	return body, nil
+}
+
+// carriesBody says whether a request of method is expected to carry a body, so that one without a body and
+// without a query string is refused as empty rather than read as an empty event.
+func carriesBody(method string) bool {
+	return method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch
+}
+
+// mergeQuery adds to body the query's fields that body does not set, at any depth: the body wins, because a
+// sender puts its event there, and a query string is the part of a URL that proxies, caches and links change.
+// A field that is an object in one and a value in the other keeps body's.
+func mergeQuery(body, query map[string]any) {
+	for name, value := range query {
+		existing, set := body[name]
+		if !set {
+			body[name] = value
+			continue
+		}
+		inBody, bodyObject := existing.(map[string]any)
+		inQuery, queryObject := value.(map[string]any)
+		if bodyObject && queryObject {
+			mergeQuery(inBody, inQuery)
+		}
+	}
+}
+
+func (codec) decodeFormat(in dialect.Input, blank bool) (map[string]any, error) {
 	format, mediaType := formatOf(in.Header.Get("Content-Type"))
 	switch format {
 	case jsonBody:

@@ -398,3 +398,115 @@ func TestDecodeBounds(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeQuery checks where a request's event comes from when it has a query string: a request without a body
+// of any method reads it, a body wins over the query fields of the same name, and on an endpoint whose signature
+// covers only the body the query string never enters the event.
+func TestDecodeQuery(t *testing.T) {
+	query := func(raw string) url.Values {
+		values, err := url.ParseQuery(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return values
+	}
+	withQuery := func(in dialect.Input, method, raw string) dialect.Input {
+		in.Method, in.Query = method, query(raw)
+		return in
+	}
+	bodiless := func(method, raw string) dialect.Input {
+		return dialect.Input{Method: method, Header: http.Header{}, Query: query(raw)}
+	}
+	unsigned, signed := generic.New(), generic.FromSettings(dialect.Settings{SignedBy: "Stripe"})
+	tests := map[string]struct {
+		codec     dialect.Codec
+		in        dialect.Input
+		wantBody  map[string]any
+		wantEvent string
+	}{
+		"PUT without a body": {codec: unsigned, in: bodiless(http.MethodPut, "event=user.updated&user_id=7"),
+			wantBody: map[string]any{"event": "user.updated", "user_id": "7"}, wantEvent: "user.updated"},
+		"PATCH without a body": {codec: unsigned, in: bodiless(http.MethodPatch, "event=user.patched&session.id=s-1"),
+			wantBody: map[string]any{"event": "user.patched", "session": map[string]any{"id": "s-1"}}, wantEvent: "user.patched"},
+		"DELETE without a body": {codec: unsigned, in: bodiless(http.MethodDelete, "event=user.deleted"),
+			wantBody: map[string]any{"event": "user.deleted"}, wantEvent: "user.deleted"},
+		"DELETE without a body or a query": {codec: unsigned, in: bodiless(http.MethodDelete, ""),
+			wantBody: map[string]any{}},
+		"POST without a body reads its query": {codec: unsigned, in: bodiless(http.MethodPost, "event=ping"),
+			wantBody: map[string]any{"event": "ping"}, wantEvent: "ping"},
+		"a JSON body wins over the query": {codec: unsigned,
+			in: withQuery(post("application/json", `{"event":"order.created","session":{"id":"from-body"}}`), http.MethodPut,
+				"event=order.deleted&session.id=from-query&session.parameters.tier=gold&user_id=7"),
+			wantBody: map[string]any{"event": "order.created", "user_id": "7",
+				"session": map[string]any{"id": "from-body", "parameters": map[string]any{"tier": "gold"}}},
+			wantEvent: "order.created"},
+		"a form body wins over the query": {codec: unsigned,
+			in:       withQuery(post("application/x-www-form-urlencoded", "event=a&x=body"), http.MethodPatch, "event=b&y=query"),
+			wantBody: map[string]any{"event": "a", "x": "body", "y": "query"}, wantEvent: "a"},
+		"a body value is not replaced by a query object": {codec: unsigned,
+			in:       withQuery(post("application/json", `{"event":"e","data":"flat"}`), http.MethodPost, "data.id=s-9"),
+			wantBody: map[string]any{"event": "e", "data": "flat"}, wantEvent: "e"},
+		"a body object is not replaced by a query value": {codec: unsigned,
+			in:       withQuery(post("application/json", `{"event":"e","data":{"a":1}}`), http.MethodPost, "data=flat"),
+			wantBody: map[string]any{"event": "e", "data": map[string]any{"a": float64(1)}}, wantEvent: "e"},
+		"the query fills in an XML body": {codec: unsigned,
+			in:       withQuery(post("application/xml", `<r><event>e</event></r>`), http.MethodPost, "event=x&user_id=7"),
+			wantBody: map[string]any{"event": "e", "user_id": "7"}, wantEvent: "e"},
+		"signed: a body ignores the query": {codec: signed,
+			in:       withQuery(post("application/json", `{"event":"order.created"}`), http.MethodPost, "event=order.deleted&admin=true"),
+			wantBody: map[string]any{"event": "order.created"}, wantEvent: "order.created"},
+		"signed: a request without a body does not read the query": {codec: signed,
+			in:       bodiless(http.MethodGet, "event=order.deleted"),
+			wantBody: map[string]any{}},
+		"signed sender: the query stays out": {codec: generic.New(generic.WithSender(generic.GitHub)),
+			in:       withQuery(post("application/json", `{"action":"opened"}`), http.MethodPost, "event=push"),
+			wantBody: map[string]any{"action": "opened"}},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			req, err := dialecttest.Decode(tt.codec, tt.in)
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if !reflect.DeepEqual(req.Body(), tt.wantBody) {
+				t.Errorf("Body:\n got %#v\nwant %#v", req.Body(), tt.wantBody)
+			}
+			if req.Event != tt.wantEvent {
+				t.Errorf("Event = %q, want %q", req.Event, tt.wantEvent)
+			}
+			// The query string reaches routes as request.query whatever the codec merges.
+			for name, values := range tt.in.Query {
+				if req.Query[name] != values[0] {
+					t.Errorf("Query[%q] = %q, want %q", name, req.Query[name], values[0])
+				}
+			}
+		})
+	}
+}
+
+// A request that carries a body by its method but has neither a body nor a query string is refused as empty,
+// as before query strings were read for every method; the query's bounds hold when it is merged into a body.
+func TestDecodeQueryRefusals(t *testing.T) {
+	tests := map[string]struct {
+		codec   dialect.Codec
+		in      dialect.Input
+		wantErr string
+	}{
+		"PUT with nothing":        {codec: generic.New(), in: dialect.Input{Method: http.MethodPut, Header: http.Header{}}, wantErr: "empty body"},
+		"signed POST, query only": {codec: generic.New(generic.WithSignedBody()), in: dialect.Input{Method: http.MethodPost, Header: http.Header{}, Query: url.Values{"event": {"e"}}}, wantErr: "empty body"},
+		"a query name clash beside a body": {codec: generic.New(),
+			in: dialect.Input{Method: http.MethodPost, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"event":"e"}`),
+				Query: url.Values{"a": {"1"}, "a.b": {"2"}}}, wantErr: `"a" is set both as a value and as an object`},
+		"a query over the depth bound beside a body": {codec: generic.New(),
+			in: dialect.Input{Method: http.MethodPost, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"event":"e"}`),
+				Query: url.Values{strings.Repeat("a.", dialect.MaxFormDepth) + "b": {"1"}}}, wantErr: "over the limit of 64"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := dialecttest.Decode(tt.codec, tt.in)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Decode error = %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
