@@ -291,6 +291,10 @@ var _ = Describe("Admission", func() {
 			`spec.call.url`, `literal host`),
 		Entry("call with an unknown method", `spec: {respond: null, call: {url: "https://api.example.com/", method: TRACE}}`,
 			`spec.call.method: Unsupported value: "TRACE"`),
+		Entry("call with an unknown body format", `spec: {respond: null, call: {url: "https://api.example.com/", bodyFormat: YAML}}`,
+			`spec.call.bodyFormat: Unsupported value: "YAML"`, `"JSON", "Form", "XML"`),
+		Entry("body format in the wrong case", `spec: {respond: null, call: {url: "https://api.example.com/", bodyFormat: xml}}`,
+			`spec.call.bodyFormat: Unsupported value: "xml"`),
 		Entry("header with a value and a Secret", `spec: {respond: null, call: {url: "https://api.example.com/", headers: [{name: X-Key, value: v, valueFrom: {secretKeyRef: {name: s, key: k}}}]}}`,
 			`spec.call.headers[0]`, `exactly one of value or valueFrom`),
 		Entry("call timeout over 30s", `spec: {respond: null, call: {url: "https://api.example.com/", timeout: 1m}}`,
@@ -470,6 +474,7 @@ spec:
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(route), &gotRoute)).To(Succeed())
 		Expect(gotRoute.Spec.Priority).To(Equal(int32(0)))
 		Expect(gotRoute.Spec.Call.Method).To(Equal("POST"))
+		Expect(gotRoute.Spec.Call.BodyFormat).To(Equal(fulfillmentv1alpha1.BodyFormatJSON))
 		Expect(gotRoute.Spec.Call.Retry.Attempts).To(Equal(int32(3)))
 		Expect(gotRoute.Spec.Call.Retry.Backoff.Duration.String()).To(Equal("100ms"))
 
@@ -485,6 +490,16 @@ spec:
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(certManager), &gotCertManager)).To(Succeed())
 		Expect(gotCertManager.Spec.TLS.IssuerRef.Kind).To(Equal("Issuer"))
 		Expect(gotCertManager.Spec.TLS.IssuerRef.Group).To(Equal("cert-manager.io"))
+	})
+
+	It("accepts every call body format", func() {
+		for _, format := range []fulfillmentv1alpha1.BodyFormat{fulfillmentv1alpha1.BodyFormatJSON, fulfillmentv1alpha1.BodyFormatForm, fulfillmentv1alpha1.BodyFormatXML} {
+			route := patched(validRoute, `spec: {respond: null, call: {url: "https://api.example.com/", bodyFormat: `+string(format)+`}}`)
+			Expect(createIn(namespace, route)).To(Succeed(), "bodyFormat %s", format)
+			var got fulfillmentv1alpha1.IntentRoute
+			Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(route), &got)).To(Succeed())
+			Expect(got.Spec.Call.BodyFormat).To(Equal(format))
+		}
 	})
 
 	It("turns idempotency on when the endpoint leaves it out, and leaves a call without retry alone", func() {

@@ -239,12 +239,21 @@ type CallAction struct {
 	// +kubebuilder:validation:MaxItems=32
 	Headers []Header `json:"headers,omitempty"`
 
-	// body is a CEL expression whose value is sent as JSON, for example
+	// body is a CEL expression whose value is sent in bodyFormat, for example
 	// `{"account": params.account}`. When unset a GET has no body and other methods send the normalized request.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=8192
 	Body string `json:"body,omitempty"`
+
+	// bodyFormat is the format the body is sent in, for upstreams that read no JSON: JSON (the default), Form
+	// (application/x-www-form-urlencoded: an object's keys are fields, a nested key joined with dots, a list
+	// repeating its name) or XML (application/xml: a <request> document whose child elements are the object's
+	// keys; a key that is no valid XML name becomes <entry name="key">). Form needs an object. The upstream's
+	// answer is read by its own Content-Type whatever this says (JSON, XML, a form or text), into response.body.
+	// +optional
+	// +kubebuilder:default=JSON
+	BodyFormat BodyFormat `json:"bodyFormat,omitempty"`
 
 	// timeout of one attempt; never longer than what is left of the endpoint deadline.
 	// +optional
@@ -264,6 +273,17 @@ type CallAction struct {
 	// +optional
 	Respond *RespondAction `json:"respond,omitempty"`
 }
+
+// BodyFormat is the format of a call's request body.
+// +kubebuilder:validation:Enum=JSON;Form;XML
+type BodyFormat string
+
+// The formats of a call's request body.
+const (
+	BodyFormatJSON BodyFormat = "JSON"
+	BodyFormatForm BodyFormat = "Form"
+	BodyFormatXML  BodyFormat = "XML"
+)
 
 // Header is an HTTP header with a literal value or a value from a Secret.
 //

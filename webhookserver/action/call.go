@@ -15,6 +15,8 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/generic"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/routespec"
@@ -38,6 +40,7 @@ type Call struct {
 	method   string
 	headers  []routespec.Header
 	body     *expr.Program
+	format   fulfillmentv1alpha1.BodyFormat
 	timeout  time.Duration
 	attempts int
 	backoff  time.Duration
@@ -51,7 +54,7 @@ type SecretLookup func(name, key string) ([]byte, error)
 func NewCall(upstreams Upstreams, compiled *routespec.Call) *Call {
 	spec := compiled.Spec
 	c := &Call{client: upstreams.Client, breakers: upstreams.Breakers, url: compiled.URL, method: spec.Method,
-		headers: compiled.Headers, body: compiled.Body, timeout: defaultCallTimeout}
+		headers: compiled.Headers, body: compiled.Body, format: spec.BodyFormat, timeout: defaultCallTimeout}
 	if c.method == "" {
 		c.method = http.MethodPost
 	}
@@ -115,9 +118,9 @@ func (c *Call) Run(ctx context.Context, inv *Invocation) (*Result, error) {
 // Content-Type and the idempotency key. A rendered value that is not a valid header value (a line break would
 // start a header of the caller's choosing) fails the call before anything is sent.
 func (c *Call) requestHeader(ctx context.Context, inv *Invocation, hasBody bool) (http.Header, error) {
-	header := http.Header{"Accept": {"application/json"}}
+	header := http.Header{"Accept": {acceptOf[c.format]}}
 	if hasBody {
-		header.Set("Content-Type", "application/json")
+		header.Set("Content-Type", contentTypeOf[c.format])
 	}
 	if inv.IdempotencyKey != "" {
 		header.Set(IdempotencyKeyHeader, inv.IdempotencyKey) // a route's own header below may override it
@@ -140,8 +143,23 @@ func (c *Call) requestHeader(ctx context.Context, inv *Invocation, hasBody bool)
 	return header, nil
 }
 
-// requestBody is the JSON body: the body expression's value, or the normalized request for methods that carry
-// a body. Inbound headers are never sent on: they hold the caller's credentials.
+// The Content-Type of a request body in each format, and the Accept of a call that sends it: the same format
+// first, then the others the answer is read in. "" is JSON, bodyFormat's default.
+var (
+	contentTypeOf = map[fulfillmentv1alpha1.BodyFormat]string{
+		"": "application/json", fulfillmentv1alpha1.BodyFormatJSON: "application/json",
+		fulfillmentv1alpha1.BodyFormatForm: "application/x-www-form-urlencoded",
+		fulfillmentv1alpha1.BodyFormatXML:  "application/xml; charset=utf-8",
+	}
+	acceptOf = map[fulfillmentv1alpha1.BodyFormat]string{
+		"": "application/json", fulfillmentv1alpha1.BodyFormatJSON: "application/json",
+		fulfillmentv1alpha1.BodyFormatForm: "application/json, application/x-www-form-urlencoded;q=0.9, */*;q=0.1",
+		fulfillmentv1alpha1.BodyFormatXML:  "application/xml, text/xml;q=0.9, application/json;q=0.8, */*;q=0.1",
+	}
+)
+
+// requestBody is the body in the call's bodyFormat: the body expression's value, or the normalized request for
+// methods that carry a body. Inbound headers are never sent on: they hold the caller's credentials.
 func (c *Call) requestBody(ctx context.Context, vars *expr.Vars) ([]byte, error) {
 	var value any
 	switch {
@@ -156,11 +174,53 @@ func (c *Call) requestBody(ctx context.Context, vars *expr.Vars) ([]byte, error)
 	default:
 		value = normalizedRequest(vars.Request)
 	}
+	return encodeBody(c.format, value)
+}
+
+// encodeBody writes value in format, as the Generic dialect writes its answers to legacy callers, so that both
+// directions map values one way.
+func encodeBody(format fulfillmentv1alpha1.BodyFormat, value any) ([]byte, error) {
+	switch format {
+	case fulfillmentv1alpha1.BodyFormatForm:
+		fields, ok := value.(map[string]any)
+		if !ok {
+			return nil, &Failure{Reason: "template", Message: fmt.Sprintf("bodyFormat Form sends an object's fields, "+
+				"and the body is %s: write the body as an object, {\"name\": value}", jsonKind(value))}
+		}
+		body, err := generic.EncodeForm(fields)
+		if err != nil {
+			return nil, &Failure{Reason: "template", Message: "the body cannot be sent as a form", Err: err}
+		}
+		return body, nil
+	case fulfillmentv1alpha1.BodyFormatXML:
+		body, err := generic.EncodeXML("request", value)
+		if err != nil {
+			return nil, &Failure{Reason: "template", Message: "the body cannot be sent as XML", Err: err}
+		}
+		return body, nil
+	}
 	body, err := json.Marshal(value)
 	if err != nil {
 		return nil, &Failure{Reason: "template", Message: "the body is not JSON", Err: err}
 	}
 	return body, nil
+}
+
+// jsonKind names the kind of a JSON value for an error.
+func jsonKind(value any) string {
+	switch value.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	}
+	return "a number"
 }
 
 func normalizedRequest(r *model.Request) map[string]any {
@@ -260,13 +320,27 @@ func (c *Call) roundTrip(ctx context.Context, target string, header http.Header,
 	return &expr.Response{Status: resp.StatusCode, Headers: lowerHeaders(resp.Header), Body: decodeBody(resp.Header, content)}, false, nil
 }
 
-// decodeBody is the JSON value of a JSON answer and the text of any other. An answer that is a JSON object or
-// array is JSON whatever its Content-Type says: APIs and file stores send JSON as application/octet-stream or
-// text/plain, and a route mapping response.body.balance should not fail on a header. A scalar ("42", "ok") is
-// JSON only when declared so, or undeclared, since it reads as text too. content is already bounded
-// (maxUpstreamBodyBytes), and so is what decoding it builds.
+// decodeBody is the value of an answer by its Content-Type: the JSON value of a JSON answer, the object of an XML
+// or form answer (read as the Generic dialect reads such requests, within the same bounds), and the text of any
+// other, or of one that does not parse as it says. An answer that is a JSON object or array is JSON whatever its
+// Content-Type says: APIs and file stores send JSON as application/octet-stream or text/plain, and a route
+// mapping response.body.balance should not fail on a header. A scalar ("42", "ok") is JSON only when declared
+// so, or undeclared, since it reads as text too. content is already bounded (maxUpstreamBodyBytes), and so is
+// what decoding it builds.
 func decodeBody(header http.Header, content []byte) any {
 	mediaType, _, _ := mime.ParseMediaType(header.Get("Content-Type"))
+	switch {
+	case mediaType == "application/xml" || mediaType == "text/xml" || strings.HasSuffix(mediaType, "+xml"):
+		if object, err := generic.DecodeXML(content); err == nil {
+			return object
+		}
+		return string(content)
+	case mediaType == "application/x-www-form-urlencoded":
+		if object, err := generic.DecodeForm(content); err == nil {
+			return object
+		}
+		return string(content)
+	}
 	declared := mediaType == "application/json" || strings.HasSuffix(mediaType, "+json")
 	if declared || mediaType == "" || looksLikeJSONContainer(content) {
 		var value any

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/routespec"
@@ -272,6 +273,11 @@ func TestCallReadsJSONWhateverTheContentType(t *testing.T) {
 		"text scalar":          {"text/plain", `42`, "42"},
 		"text that is no JSON": {"application/octet-stream", `{balance: 10.5}`, "{balance: 10.5}"},
 		"html":                 {"text/html", `<p>{"a":1}</p>`, `<p>{"a":1}</p>`},
+		"XML":                  {"application/xml", `<r><balance>10.5</balance><a x="1">t</a></r>`, map[string]any{"balance": "10.5", "a": map[string]any{"@x": "1", "#text": "t"}}},
+		"text/xml":             {"text/xml; charset=utf-8", `<r><b>1</b></r>`, map[string]any{"b": "1"}},
+		"malformed XML":        {"application/xml", `<r><b>1</r>`, `<r><b>1</r>`},
+		"XML over the bounds":  {"application/xml", "<r>" + strings.Repeat("<a/>", dialect.MaxXMLMarkup) + "</r>", "<r>" + strings.Repeat("<a/>", dialect.MaxXMLMarkup) + "</r>"},
+		"form":                 {"application/x-www-form-urlencoded", `status=ok&account.balance=3`, map[string]any{"status": "ok", "account": map[string]any{"balance": "3"}}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -321,5 +327,24 @@ func TestCallFailureKeepsTheUpstreamsAnswerApart(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "4711") {
 		t.Errorf("the error text quotes the upstream's answer: %v", err)
+	}
+}
+
+// A Form body is an object's fields: any other value fails the call before anything is sent, saying so.
+func TestCallFormBodyNeedsAnObject(t *testing.T) {
+	for _, value := range []any{"text", []any{"a"}, 1.5, nil} {
+		_, err := encodeBody(fulfillmentv1alpha1.BodyFormatForm, value)
+		var failure *Failure
+		if !errors.As(err, &failure) || failure.Reason != "template" || !strings.Contains(failure.Message, "bodyFormat Form sends an object's fields") {
+			t.Errorf("Form body %#v: %v", value, err)
+		}
+	}
+	body, err := encodeBody(fulfillmentv1alpha1.BodyFormatXML, "plain")
+	if err != nil || !strings.HasSuffix(string(body), "<request>plain</request>") {
+		t.Errorf("XML body of a string: %s %v", body, err)
+	}
+	body, err = encodeBody("", map[string]any{"a": 1.0})
+	if err != nil || string(body) != `{"a":1}` {
+		t.Errorf("default JSON body: %s %v", body, err)
 	}
 }

@@ -136,3 +136,18 @@ type EncodeError struct {
 }
 
 func (e *EncodeError) Error() string { return e.Message }
+
+// ContentTyper is implemented by a Decoded request whose answer is not JSON (a Generic request sent as XML gets
+// an XML answer). Without it, the Content-Type of an answer is application/json.
+type ContentTyper interface {
+	// ContentType is the Content-Type of the bodies Encode returns.
+	ContentType() string
+}
+
+// ErrorNegotiator is implemented by dialects whose error answers follow the caller's format (Generic: XML to a
+// caller that sent XML or accepts it). It is asked before ErrorEncoder, and for errors before decoding too.
+type ErrorNegotiator interface {
+	// EncodeErrorFor returns the body of the error answered with status to a request with header, and its
+	// Content-Type.
+	EncodeErrorFor(header http.Header, status int, code, message string) (body []byte, contentType string)
+}

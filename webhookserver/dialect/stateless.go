@@ -2,7 +2,7 @@ package dialect
 
 import "github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 
-// AnswerEncoder encodes an answer that needs nothing of the request it answers (CX, Rasa, Generic). It is a
+// AnswerEncoder encodes an answer that needs nothing of the request it answers (CX, Rasa). It is a
 // type of no size, so that a Stateless request carries nothing beside its model.Request.
 type AnswerEncoder interface {
 	EncodeAnswer(answer *model.Answer) ([]byte, error)

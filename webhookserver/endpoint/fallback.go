@@ -22,7 +22,7 @@ func (e *Endpoint) fallbackOutcome(ctx context.Context, f *fulfillment, matched 
 	defer cancel()
 	answer, renderErr := firstRendered(renderCtx, e.fallbacksFor(matched, reason), f.vars)
 	if answer == nil && e.rules.reportsFailures && reason != FallbackNoRoute {
-		outcome := e.actionErrorOutcome(f.request, reason, cause)
+		outcome := e.actionErrorOutcome(f.input.Header, f.request, reason, cause)
 		outcome.FallbackError = renderErr
 		return outcome
 	}
@@ -33,7 +33,7 @@ func (e *Endpoint) fallbackOutcome(ctx context.Context, f *fulfillment, matched 
 	if err != nil {
 		body, _ = f.decoded.Encode(&model.Answer{})
 	}
-	return &Outcome{Status: http.StatusOK, Body: body, Fallback: reason, FallbackError: renderErr, Err: cause, Request: f.request}
+	return &Outcome{Status: http.StatusOK, header: answerHeader(f.decoded), Body: body, Fallback: reason, FallbackError: renderErr, Err: cause, Request: f.request}
 }
 
 // fallbacksFor are the fallbacks to try, in order: the route's, then the endpoint's. In a dialect that reports
@@ -97,7 +97,7 @@ func (f *fallback) render(ctx context.Context, vars *expr.Vars) (*model.Answer, 
 // actionErrorOutcome answers an action failure without a route fallback as an error, in a dialect that reports
 // failures: 502 so that the sender retries, or 422 when the event lacks what the route's expressions read and
 // sending it again cannot help.
-func (e *Endpoint) actionErrorOutcome(request *model.Request, reason string, cause error) *Outcome {
+func (e *Endpoint) actionErrorOutcome(header http.Header, request *model.Request, reason string, cause error) *Outcome {
 	status, code, message := http.StatusBadGateway, "action_failed", "the route's action failed; retry later"
 	var failure *action.Failure
 	switch {
@@ -107,7 +107,7 @@ func (e *Endpoint) actionErrorOutcome(request *model.Request, reason string, cau
 		status, code, message = http.StatusUnprocessableEntity, "unprocessable_event",
 			"the route cannot process this event: "+failure.Message
 	}
-	outcome := e.errorOutcome(request, status, code, errors.New(message))
+	outcome := e.errorOutcome(header, request, status, code, errors.New(message))
 	outcome.ActionError, outcome.Err = code, cause
 	return outcome
 }

@@ -76,9 +76,9 @@ func (e *Endpoint) decode(in dialect.Input) (dialect.Decoded, *Outcome) {
 	if err != nil {
 		var unsupported *dialect.UnsupportedMediaTypeError
 		if errors.As(err, &unsupported) {
-			return nil, e.errorOutcome(nil, http.StatusUnsupportedMediaType, "unsupported_media_type", err)
+			return nil, e.errorOutcome(in.Header, nil, http.StatusUnsupportedMediaType, "unsupported_media_type", err)
 		}
-		return nil, e.errorOutcome(nil, http.StatusBadRequest, "malformed_request", err)
+		return nil, e.errorOutcome(in.Header, nil, http.StatusBadRequest, "malformed_request", err)
 	}
 	request := decoded.Request()
 	request.Dialect = e.Dialect
@@ -158,7 +158,7 @@ func (e *Endpoint) answerNoRoute(ctx context.Context, f *fulfillment, m matched)
 	var outcome *Outcome
 	if e.rules.noRoute != nil {
 		refusal := e.rules.noRoute.RefuseNoRoute(f.request)
-		outcome = e.errorOutcome(f.request, refusal.Status, refusal.Code, errors.New(refusal.Message))
+		outcome = e.errorOutcome(f.input.Header, f.request, refusal.Status, refusal.Code, errors.New(refusal.Message))
 	} else {
 		outcome = e.fallbackOutcome(ctx, f, nil, FallbackNoRoute, nil)
 	}
@@ -233,7 +233,24 @@ func (e *Endpoint) answerOutcome(f *fulfillment, result *action.Result) *Outcome
 	if err != nil {
 		return &Outcome{Err: err, Request: f.request}
 	}
-	return &Outcome{Status: http.StatusOK, Body: body, Request: f.request}
+	return &Outcome{Status: http.StatusOK, header: answerHeader(f.decoded), Body: body, Request: f.request}
+}
+
+// answerHeader is the header of an answer decoded encoded: nil for JSON, else its Content-Type.
+func answerHeader(decoded dialect.Decoded) http.Header {
+	typer, ok := decoded.(dialect.ContentTyper)
+	if !ok {
+		return nil
+	}
+	return contentTypeHeader(typer.ContentType())
+}
+
+// contentTypeHeader is the header of an answer of contentType: nil for JSON, the default.
+func contentTypeHeader(contentType string) http.Header {
+	if contentType == "" || contentType == "application/json" {
+		return nil
+	}
+	return http.Header{"Content-Type": {contentType}}
 }
 
 // answerMargin is kept from the deadline to encode and send the answer: a twentieth of it, between 10ms and
@@ -255,22 +272,28 @@ func (t *matchTrace) list() []route.Decision {
 	return t.decisions
 }
 
-// errorOutcome is an error answer in the dialect's error shape (Rasa's) or the server's JSON error.
-func (e *Endpoint) errorOutcome(request *model.Request, status int, code string, err error) *Outcome {
-	return &Outcome{Status: status, Body: e.errorBody(request, status, code, err.Error()), Err: err, Request: request}
+// errorOutcome is an error answer to a request with header, in the dialect's error shape (Rasa's), in the
+// caller's format (Generic's) or the server's JSON error.
+func (e *Endpoint) errorOutcome(header http.Header, request *model.Request, status int, code string, err error) *Outcome {
+	body, contentType := e.errorBody(header, request, status, code, err.Error())
+	return &Outcome{Status: status, header: contentTypeHeader(contentType), Body: body, Err: err, Request: request}
 }
 
-// EncodeError is the body of an error answered before the request is decoded (a refused method, credential or
-// size), in the endpoint's error shape, so that a platform reads every error of its endpoint the same way.
-func (e *Endpoint) EncodeError(status int, code, message string) []byte {
-	return e.errorBody(nil, status, code, message)
+// EncodeError is the body of an error answered before the request (with header) is decoded (a refused method,
+// credential or size), and its Content-Type, in the endpoint's error shape, so that a platform reads every error
+// of its endpoint the same way.
+func (e *Endpoint) EncodeError(header http.Header, status int, code, message string) (body []byte, contentType string) {
+	return e.errorBody(header, nil, status, code, message)
 }
 
-func (e *Endpoint) errorBody(request *model.Request, status int, code, message string) []byte {
-	if e.rules.errors != nil {
-		return e.rules.errors.EncodeError(request, status, code, message)
+func (e *Endpoint) errorBody(header http.Header, request *model.Request, status int, code, message string) ([]byte, string) {
+	if e.rules.negotiator != nil {
+		return e.rules.negotiator.EncodeErrorFor(header, status, code, message)
 	}
-	return ErrorBody(code, message)
+	if e.rules.errors != nil {
+		return e.rules.errors.EncodeError(request, status, code, message), "application/json"
+	}
+	return ErrorBody(code, message), "application/json"
 }
 
 // ActionNames are the actions the routes handle (Rasa's GET /actions).

@@ -119,7 +119,7 @@ func (e *Endpoint) deduplicate(ctx context.Context, f *fulfillment) *Outcome {
 	}
 	key, err := e.idempotency.keyFor(ctx, f.request, f.vars)
 	if err != nil {
-		return e.errorOutcome(f.request, http.StatusBadRequest, "invalid_idempotency_key",
+		return e.errorOutcome(f.input.Header, f.request, http.StatusBadRequest, "invalid_idempotency_key",
 			errors.New("the idempotency key expression failed on this request"))
 	}
 	if key == "" {
@@ -132,13 +132,13 @@ func (e *Endpoint) deduplicate(ctx context.Context, f *fulfillment) *Outcome {
 			f.idempotencyKey, f.idempotencyError = key, err
 			return nil
 		}
-		outcome := e.errorOutcome(f.request, http.StatusServiceUnavailable, "idempotency_unavailable",
+		outcome := e.errorOutcome(f.input.Header, f.request, http.StatusServiceUnavailable, "idempotency_unavailable",
 			errors.New("the idempotency store is unavailable; retry later"))
 		outcome.retryAfter = 5
 		outcome.IdempotencyError = err
 		return outcome
 	case err != nil:
-		outcome := e.errorOutcome(f.request, http.StatusConflict, "in_progress",
+		outcome := e.errorOutcome(f.input.Header, f.request, http.StatusConflict, "in_progress",
 			errors.New("a request with this idempotency key is still being processed; retry later"))
 		outcome.retryAfter = 1
 		return outcome

@@ -11,6 +11,8 @@ import (
 type dialectRules struct {
 	// errors writes errors in the dialect's shape; nil is the server's JSON error.
 	errors dialect.ErrorEncoder
+	// negotiator writes errors in the caller's format; nil is errors.
+	negotiator dialect.ErrorNegotiator
 	// noRoute refuses a request no route matches; nil answers the fallback.
 	noRoute dialect.NoRouteRefuser
 	// reportsFailures answers an action failure without a route fallback as an error, not a fallback.
@@ -27,6 +29,7 @@ type dialectRules struct {
 func rulesOf(codec dialect.Codec) dialectRules {
 	rules := dialectRules{defaultTimeout: dialect.DefaultTimeout}
 	rules.errors, _ = codec.(dialect.ErrorEncoder)
+	rules.negotiator, _ = codec.(dialect.ErrorNegotiator)
 	rules.noRoute, _ = codec.(dialect.NoRouteRefuser)
 	if reporter, ok := codec.(dialect.FailureReporter); ok {
 		rules.reportsFailures = reporter.ReportsFailures()

@@ -55,6 +55,11 @@ func CompileCall(env *expr.Env, spec *fulfillmentv1alpha1.CallAction, field stri
 			errs = append(errs, &FieldError{Field: field + ".body", Err: err})
 		}
 	}
+	switch spec.BodyFormat {
+	case "", fulfillmentv1alpha1.BodyFormatJSON, fulfillmentv1alpha1.BodyFormatForm, fulfillmentv1alpha1.BodyFormatXML:
+	default:
+		errs = append(errs, &FieldError{Field: field + ".bodyFormat", Err: fmt.Errorf("unknown format %q: use JSON, Form or XML", spec.BodyFormat)})
+	}
 	if spec.Respond != nil {
 		if c.Respond, err = CompileRespond(env, spec.Respond, field+".respond", expr.WithResponse()); err != nil {
 			errs = append(errs, err)

@@ -80,3 +80,17 @@ func TestCompileCallReadsSecretHeaders(t *testing.T) {
 		t.Errorf("got %v, want the missing Secret at its field", err)
 	}
 }
+
+func TestCompileCallChecksBodyFormat(t *testing.T) {
+	for _, format := range []fulfillmentv1alpha1.BodyFormat{"", fulfillmentv1alpha1.BodyFormatJSON, fulfillmentv1alpha1.BodyFormatForm, fulfillmentv1alpha1.BodyFormatXML} {
+		spec := fulfillmentv1alpha1.CallAction{URL: "http://api.example/x", BodyFormat: format}
+		if _, err := CompileCall(env, &spec, "spec.call", nil); err != nil {
+			t.Errorf("bodyFormat %q: %v", format, err)
+		}
+	}
+	spec := fulfillmentv1alpha1.CallAction{URL: "http://api.example/x", BodyFormat: "YAML"}
+	_, err := CompileCall(env, &spec, "spec.call", nil)
+	if want := `spec.call.bodyFormat: unknown format "YAML": use JSON, Form or XML`; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %q", err, want)
+	}
+}

@@ -41,8 +41,9 @@ func (s *Server) answerOptions(w http.ResponseWriter, entry *served, start time.
 	line.log(slog.LevelInfo, "request answered", slog.Int("status", http.StatusNoContent))
 }
 
-// refuse writes refused as entry's error answer, then counts and logs it.
-func (s *Server) refuse(w http.ResponseWriter, entry *served, refused *refusal, start time.Time, line *requestLog) {
+// refuse writes refused as entry's error answer to a request with requestHeader (whose Content-Type and Accept
+// may choose the error's format), then counts and logs it.
+func (s *Server) refuse(w http.ResponseWriter, requestHeader http.Header, entry *served, refused *refusal, start time.Time, line *requestLog) {
 	header := w.Header()
 	if refused.allow != "" {
 		header.Set("Allow", refused.allow)
@@ -56,9 +57,10 @@ func (s *Server) refuse(w http.ResponseWriter, entry *served, refused *refusal, 
 	if refused.closeConnection {
 		header.Set("Connection", "close")
 	}
-	header.Set("Content-Type", "application/json")
+	body, contentType := entry.endpoint.EncodeError(requestHeader, refused.status, refused.code, refused.message)
+	header.Set("Content-Type", contentType)
 	w.WriteHeader(refused.status)
-	_, _ = w.Write(entry.endpoint.EncodeError(refused.status, refused.code, refused.message))
+	_, _ = w.Write(body)
 
 	if refused.authFailure != "" {
 		s.metrics.authFailures.WithLabelValues(entry.name, refused.authFailure, refused.code).Inc()

@@ -45,7 +45,7 @@ func (s *Server) serveExtraPath(w http.ResponseWriter, r *http.Request, extra *e
 		refused = authenticate(r, entry, nil)
 	}
 	if refused != nil {
-		s.refuse(w, entry, refused, start, line)
+		s.refuse(w, r.Header, entry, refused, start, line)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -51,7 +51,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refused = authenticate(r, entry, body)
 	}
 	if refused != nil {
-		s.refuse(w, entry, refused, start, &line)
+		s.refuse(w, r.Header, entry, refused, start, &line)
 		return
 	}
 	s.answer(w, entry, s.fulfill(r, entry.endpoint, body), start, &line)

@@ -267,9 +267,10 @@ func TestRefuseWritesCountsAndLogs(t *testing.T) {
 	w := httptest.NewRecorder()
 	line := requestLog{logger: s.log, ctx: t.Context()}
 	line.add(slog.String("requestId", "r-1"))
-	s.refuse(w, entry, refused, time.Now(), &line)
+	s.refuse(w, http.Header{}, entry, refused, time.Now(), &line)
 
-	if w.Code != http.StatusUnauthorized || w.Body.String() != string(entry.endpoint.EncodeError(refused.status, refused.code, refused.message)) {
+	wantBody, _ := entry.endpoint.EncodeError(http.Header{}, refused.status, refused.code, refused.message)
+	if w.Code != http.StatusUnauthorized || w.Body.String() != string(wantBody) {
 		t.Errorf("answered %d %s", w.Code, w.Body.String())
 	}
 	for name, want := range map[string]string{"Allow": "POST", "Retry-After": "7", "WWW-Authenticate": `Bearer realm="fulfillment"`,
@@ -289,7 +290,7 @@ func TestRefuseWritesCountsAndLogs(t *testing.T) {
 	}
 
 	// A refusal that is no authentication failure counts none.
-	s.refuse(httptest.NewRecorder(), entry, &refusal{status: http.StatusTooManyRequests, code: "rate_limited"}, time.Now(), &line)
+	s.refuse(httptest.NewRecorder(), http.Header{}, entry, &refusal{status: http.StatusTooManyRequests, code: "rate_limited"}, time.Now(), &line)
 	if got := counterValue(t, s.metrics.authFailures.WithLabelValues("default/bearer", "", "rate_limited")); got != 0 {
 		t.Errorf("a rate limited request counted as an authentication failure")
 	}

@@ -11,10 +11,13 @@
 // endpoint verifies that sender's signature (WithSender): without it, anyone can set them, so the event type and
 // delivery id come from the body alone.
 //
-// The answer is {"fulfillmentText": ..., "parameters": {...}, "payload": {...}, "messages": [...]}.
+// The answer is {"fulfillmentText": ..., "parameters": {...}, "payload": {...}, "messages": [...]}, in JSON, or
+// in XML to a caller that sent XML, or in the format its Accept header prefers (negotiate.go, legacy.go).
 package generic
 
 import (
+	"net/http"
+
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
@@ -84,11 +87,33 @@ var signedSenders = map[fulfillmentv1alpha1.HMACScheme]Sender{
 // answer, and no user waits for a fallback's words.
 func (codec) ReportsFailures() bool { return true }
 
-// decoded is a request this codec decoded. A Generic answer needs nothing of the request.
-type decoded = dialect.Stateless[answers]
+// decoded is a request this codec decoded, and the format its answer takes (negotiate).
+type decoded struct {
+	request model.Request
+	answer  answerFormat
+}
 
-// answers encodes Generic answers (encode.go).
-type answers struct{}
+// Request implements dialect.Decoded.
+func (d *decoded) Request() *model.Request { return &d.request }
 
-// Adopt is req, a request made by hand (a test's, a tool's), as if this codec had decoded it.
-func Adopt(req *model.Request) dialect.Decoded { return dialect.Adopt[answers](req) }
+// Encode implements dialect.Decoded: the answer in the request's answer format (encode.go).
+func (d *decoded) Encode(answer *model.Answer) ([]byte, error) { return encodeAnswer(answer, d.answer) }
+
+// ContentType implements dialect.ContentTyper.
+func (d *decoded) ContentType() string { return d.answer.contentType() }
+
+// Adopt is req, a request made by hand (a test's, a tool's), as if this codec had decoded it from JSON.
+func Adopt(req *model.Request) dialect.Decoded { return adopted{req} }
+
+type adopted struct{ request *model.Request }
+
+func (a adopted) Request() *model.Request { return a.request }
+
+func (adopted) Encode(answer *model.Answer) ([]byte, error) { return encodeAnswer(answer, jsonAnswer) }
+
+// EncodeErrorFor implements dialect.ErrorNegotiator: an error answer takes the format an answer to the same
+// request would, so that a legacy caller reads its errors too.
+func (codec) EncodeErrorFor(header http.Header, _ int, code, message string) ([]byte, string) {
+	_, format := answerFormatOf(header)
+	return encodeError(code, message, format), format.contentType()
+}

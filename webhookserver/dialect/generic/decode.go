@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"maps"
 	"net/http"
-	"net/url"
+	"strings"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/wire"
@@ -17,13 +17,13 @@ import (
 // "session.id" (or "session_id", handy in flat formats), Parameters "session.parameters", Environment a Stripe
 // event's livemode and Version its api_version or "version" (sources.go).
 func (c codec) Decode(in dialect.Input) (dialect.Decoded, error) {
-	body, err := c.decodeBody(in)
+	body, format, err := c.decodeBody(in)
 	if err != nil {
 		return nil, err
 	}
 	var r wire.Reader
 	session := r.Object(body, "session")
-	d := &decoded{}
+	d := &decoded{answer: format}
 	req := d.Request()
 	*req = model.Request{
 		Dialect: Name,
@@ -48,7 +48,10 @@ func (c codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 	return d, nil
 }
 
-func (c codec) decodeBody(in dialect.Input) (map[string]any, error) {
+// decodeBody reads the event, from the body, the query string, or both merged, and the format of its answer: the
+// caller's own, or the one its Accept header asks for (negotiate).
+func (c codec) decodeBody(in dialect.Input) (map[string]any, answerFormat, error) {
+	format, answer := answerFormatOf(in.Header)
 	// An endpoint whose HMAC signature covers the body leaves its query string out of the event: nothing signs
 	// it, so whoever saw one signed request could send it again with a query that names another event. Routes
 	// still read it, unverified, as request.query.
@@ -58,18 +61,19 @@ func (c codec) decodeBody(in dialect.Input) (map[string]any, error) {
 	}
 	blank := len(bytes.TrimSpace(in.Body)) == 0
 	if blank && (len(query) > 0 || !carriesBody(in.Method)) {
-		return fieldsToObject(query, "the query string")
+		object, err := fieldsToObject(query, "the query string")
+		return object, answer, err
 	}
-	body, err := c.decodeFormat(in, blank)
+	body, err := decodeFormat(in, format)
 	if err != nil || len(query) == 0 {
-		return body, err
+		return body, answer, err
 	}
 	fields, err := fieldsToObject(query, "the query string")
 	if err != nil {
-		return nil, err
+		return nil, answer, err
 	}
 	mergeQuery(body, fields)
-	return body, nil
+	return body, answer, nil
 }
 
 // carriesBody says whether a request of method is expected to carry a body, so that one without a body and
@@ -96,26 +100,22 @@ func mergeQuery(body, query map[string]any) {
 	}
 }
 
-func (codec) decodeFormat(in dialect.Input, blank bool) (map[string]any, error) {
-	format, mediaType := formatOf(in.Header.Get("Content-Type"))
+// decodeFormat reads a body in format: 415 for a format the dialect does not read.
+func decodeFormat(in dialect.Input, format bodyFormat) (map[string]any, error) {
 	switch format {
 	case jsonBody:
 		return wire.DecodeObject(in.Body)
 	case formBody:
-		if blank {
-			return nil, &dialect.DecodeError{Message: "empty body; expected form fields"}
-		}
-		// Counted before parsing, which builds every field.
-		if err := dialect.CheckFieldCount(bytes.Count(in.Body, []byte("&"))+1, "the form body"); err != nil {
-			return nil, err
-		}
-		values, err := url.ParseQuery(string(in.Body))
-		if err != nil {
-			return nil, &dialect.DecodeError{Message: "malformed form body: " + err.Error()}
-		}
-		return fieldsToObject(values, "the form body")
+		return DecodeForm(in.Body)
 	case xmlBody:
 		return xmlToObject(in.Body)
 	}
+	_, mediaType := formatOf(in.Header.Get("Content-Type"))
 	return nil, &dialect.UnsupportedMediaTypeError{MediaType: mediaType, Supported: supportedMediaTypes}
+}
+
+// answerFormatOf is the format of a request's body, by its Content-Type, and the format of its answer.
+func answerFormatOf(header http.Header) (bodyFormat, answerFormat) {
+	format, mediaType := formatOf(header.Get("Content-Type"))
+	return format, negotiate(format, mediaType, strings.Join(header.Values("Accept"), ","))
 }

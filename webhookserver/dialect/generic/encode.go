@@ -19,18 +19,72 @@ type message struct {
 	Payload map[string]any `json:"payload,omitempty"`
 }
 
-// EncodeAnswer writes the answer as it is: Text as fulfillmentText, the session parameters (a nil value as null, for
-// the sender to delete), the payload and the messages.
-func (answers) EncodeAnswer(answer *model.Answer) ([]byte, error) {
+// encodeAnswer writes the answer as it is: Text as fulfillmentText, the session parameters (a nil value as null,
+// for the sender to delete), the payload and the messages; in JSON, or in the same shape as XML (a <response>
+// document) or form fields (legacy.go says how values map).
+func encodeAnswer(answer *model.Answer, format answerFormat) ([]byte, error) {
 	if answer == nil {
 		answer = &model.Answer{}
 	}
-	return wire.Marshal(response{
+	r := response{
 		FulfillmentText: answer.Text,
 		Parameters:      answer.Parameters,
 		Payload:         answer.Payload,
 		Messages:        messages(answer.Messages),
-	})
+	}
+	switch format {
+	case xmlAnswer, textXMLAnswer:
+		return EncodeXML("response", r.object())
+	case formAnswer:
+		return EncodeForm(r.object())
+	}
+	return wire.Marshal(r)
+}
+
+// object is the response as the JSON encoding would read back: empty parts left out.
+func (r *response) object() map[string]any {
+	object := map[string]any{}
+	if r.FulfillmentText != "" {
+		object["fulfillmentText"] = r.FulfillmentText
+	}
+	if len(r.Parameters) > 0 {
+		object["parameters"] = r.Parameters
+	}
+	if len(r.Payload) > 0 {
+		object["payload"] = r.Payload
+	}
+	if len(r.Messages) > 0 {
+		list := make([]any, len(r.Messages))
+		for i, m := range r.Messages {
+			item := map[string]any{}
+			if m.Text != "" {
+				item["text"] = m.Text
+			}
+			if len(m.Payload) > 0 {
+				item["payload"] = m.Payload
+			}
+			list[i] = item
+		}
+		// One <messages> holding a <message> each, so that a reader finds the list under one name.
+		object["messages"] = map[string]any{"message": list}
+	}
+	return object
+}
+
+// encodeError is the server's error {"error":{"code":...,"message":...}} in format: <error><code>..</code>
+// <message>..</message></error> in XML, error.code and error.message as form fields.
+func encodeError(code, message string, format answerFormat) []byte {
+	fields := map[string]any{"code": code, "message": message}
+	var body []byte
+	switch format {
+	case xmlAnswer, textXMLAnswer:
+		body, _ = EncodeXML("error", fields) // strings only: it cannot fail
+	case formAnswer:
+		body, _ = EncodeForm(map[string]any{"error": fields})
+	default:
+		body, _ = wire.Marshal(map[string]any{"error": fields})
+	}
+	return body
 }
 
 func messages(from []model.Message) []message {
