@@ -298,10 +298,14 @@ type routeConflictIdentity struct {
 	Tags     []string `json:"tags"`
 	Events   []string `json:"events"`
 	When     string   `json:"when"`
+	// Environments and versions split requests as the lists above do: routes that differ only in them answer
+	// different requests (test and production, two payload versions side by side).
+	Environments []string `json:"environments,omitempty"`
+	Versions     []string `json:"versions,omitempty"`
 }
 
 // RouteConflictKey is equal for two routes exactly when they conflict: same endpoint, same priority, the same
-// sets of intents, actions, tags and events, and the same when guard (as written, surrounding space aside).
+// sets of intents, actions, tags, events, environments and versions, and the same when guard (as written, surrounding space aside).
 // Of such routes only the first in the server's order (older first, then name) can ever answer. The key can
 // serve as a field index to find the routes a change may un-conflict.
 func RouteConflictKey(route *fulfillmentv1alpha1.IntentRoute) string {
@@ -320,6 +324,9 @@ func RouteConflictKey(route *fulfillmentv1alpha1.IntentRoute) string {
 		Tags:     set(m.Tags),
 		Events:   set(m.Events),
 		When:     strings.TrimSpace(m.When),
+
+		Environments: set(m.Environments),
+		Versions:     set(m.Versions),
 	})
 	if err != nil { // strings and an integer always marshal
 		panic(fmt.Sprintf("marshal route conflict key: %v", err))

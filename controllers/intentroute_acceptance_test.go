@@ -611,6 +611,15 @@ func TestAcceptRouteListsAtMostFiveProblems(t *testing.T) {
 	}
 }
 
+// Two routes that list the same environments and versions, in any order, still conflict.
+func TestRouteConflictKeyEnvironmentsAreSets(t *testing.T) {
+	a := routeFixture("a", withMatch(fulfillmentv1alpha1.RouteMatch{Intents: []string{"x"}, Environments: []string{"test", "draft"}, Versions: []string{"1", "2"}}))
+	b := routeFixture("b", withMatch(fulfillmentv1alpha1.RouteMatch{Intents: []string{"x"}, Environments: []string{"draft", "test"}, Versions: []string{"2", "1", "2"}}))
+	if RouteConflictKey(a) != RouteConflictKey(b) {
+		t.Errorf("routes with the same environments and versions do not conflict:\n%s\n%s", RouteConflictKey(a), RouteConflictKey(b))
+	}
+}
+
 func TestRouteConflictKey(t *testing.T) {
 	base := routeFixture("a", withMatch(fulfillmentv1alpha1.RouteMatch{Intents: []string{"x", "y"}, When: "params.n > 1"}))
 	tests := map[string]struct {
@@ -657,6 +666,14 @@ func TestRouteConflictKey(t *testing.T) {
 		"another endpoint": {
 			other: routeFixture("b", withMatch(fulfillmentv1alpha1.RouteMatch{Intents: []string{"x", "y"}, When: "params.n > 1"}),
 				func(r *fulfillmentv1alpha1.IntentRoute) { r.Spec.EndpointRef.Name = "shop" }),
+			conflict: false,
+		},
+		"another environment": {
+			other:    routeFixture("b", withMatch(fulfillmentv1alpha1.RouteMatch{Intents: []string{"x", "y"}, When: "params.n > 1", Environments: []string{"production"}})),
+			conflict: false,
+		},
+		"another version": {
+			other:    routeFixture("b", withMatch(fulfillmentv1alpha1.RouteMatch{Intents: []string{"x", "y"}, When: "params.n > 1", Versions: []string{"2"}})),
 			conflict: false,
 		},
 		"a value containing the separator of another": {

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/routespec"
 )
 
 // endpointStep is one named step of an endpoint's reconcile. A step reads, decides or applies one thing and
@@ -37,6 +38,7 @@ func (r *WebhookEndpointReconciler) endpointSteps() []endpointStep {
 		{"read secrets", r.readSecrets},
 		{"suspend", r.suspendStep},
 		{"check secrets", r.checkSecrets},
+		{"check expressions", r.checkExpressions},
 		{"reconcile keys", r.reconcileKeysStep},
 		{"reconcile tls", r.reconcileTLSStep},
 		{"render configuration", r.renderConfiguration},
@@ -188,6 +190,15 @@ func (r *WebhookEndpointReconciler) checkSecrets(_ context.Context, rec *endpoin
 	case len(facts.InvalidSecrets) > 0:
 		// The pods could not load the configuration: the running pods keep serving the previous one.
 		return &stalledError{reason: secretKeyProblemsReason(facts.InvalidSecrets), message: secretKeyProblemsMessage(facts.InvalidSecrets)}
+	}
+	return nil
+}
+
+// checkExpressions compiles environmentFrom and versionFrom as the server will, so that an expression the pods
+// would refuse stalls the endpoint with its field named, and the running pods keep the previous configuration.
+func (r *WebhookEndpointReconciler) checkExpressions(_ context.Context, rec *endpointReconcile) error {
+	if _, err := routespec.CompileRequestFields(r.Env, &rec.endpoint.Spec); err != nil {
+		return &stalledError{reason: fulfillmentv1alpha1.ReasonInvalidExpression, message: err.Error()}
 	}
 	return nil
 }

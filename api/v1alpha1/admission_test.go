@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -254,6 +255,12 @@ var _ = Describe("Admission", func() {
 			`spec.httpRoute.parentRefs: Required value`),
 		Entry("empty fallback", `spec: {fallback: {}}`,
 			`spec.fallback`, `needs text or payload`),
+		Entry("empty environmentFrom", `spec: {environmentFrom: ""}`,
+			`spec.environmentFrom`, `at least 1 chars`),
+		Entry("empty versionFrom", `spec: {versionFrom: ""}`,
+			`spec.versionFrom`, `at least 1 chars`),
+		Entry("versionFrom over 4096 characters", `spec: {versionFrom: "`+strings.Repeat("a", 4097)+`"}`,
+			`spec.versionFrom`, `4096`),
 	)
 
 	DescribeTable("refuses an invalid IntentRoute",
@@ -300,6 +307,18 @@ var _ = Describe("Admission", func() {
 			`spec.forward.service.port`, `greater than or equal to 1`),
 		Entry("empty route fallback", `spec: {fallback: {}}`,
 			`spec.fallback`, `needs text or payload`),
+		Entry("an empty environment", `spec: {match: {environments: [production, ""]}}`,
+			`spec.match.environments[1]`, `at least 1 chars`),
+		Entry("an empty environment list", `spec: {match: {environments: []}}`,
+			`spec.match.environments`, `at least 1 items`),
+		Entry("the same environment twice", `spec: {match: {environments: [test, test]}}`,
+			`spec.match.environments[1]: Duplicate value: "test"`),
+		Entry("an empty version", `spec: {match: {versions: [""]}}`,
+			`spec.match.versions[0]`, `at least 1 chars`),
+		Entry("a version over 256 characters", `spec: {match: {versions: ["`+strings.Repeat("9", 257)+`"]}}`,
+			`spec.match.versions[0]`, `256`),
+		Entry("environments alone, which only narrow", `spec: {match: {intents: null, environments: [production]}}`,
+			`spec.match`, `needs at least one of intents, actions, tags, events or when`),
 	)
 
 	DescribeTable("accepts valid combinations that are close to a rule",
@@ -542,6 +561,50 @@ var _ = Describe("Samples", func() {
 	})
 })
 
+// The environments sample is a kustomize base and two overlays: each must build with kubectl and every object it
+// builds must be admitted, in the namespace the overlay names.
+var _ = Describe("Environments sample", func() {
+	DescribeTable("builds and admits the overlay",
+		func(overlay, namespace string, replicas int64) {
+			kubectl := "/usr/bin/kubectl"
+			if _, err := os.Stat(kubectl); err != nil {
+				Skip("kubectl is not installed at " + kubectl)
+			}
+			dir := filepath.Join(testenv.RepoRoot(), "config", "samples", "environments", overlay)
+			built, err := exec.Command(kubectl, "kustomize", dir).Output()
+			Expect(err).NotTo(HaveOccurred(), "kubectl kustomize %s", dir)
+			documents := yamlDocuments(built, dir)
+			kinds := map[string]int{}
+			for _, doc := range documents {
+				Expect(doc.GetNamespace()).To(Or(Equal(namespace), BeEmpty()), "%s %s", doc.GetKind(), doc.GetName())
+				kinds[doc.GetKind()]++
+				if doc.GetKind() == "WebhookEndpoint" {
+					got, found, err := unstructured.NestedInt64(doc.Object, "spec", "replicas")
+					Expect(err).NotTo(HaveOccurred())
+					Expect(found).To(BeTrue(), "spec.replicas")
+					Expect(got).To(Equal(replicas))
+				}
+			}
+			Expect(kinds).To(Equal(map[string]int{"Namespace": 1, "Secret": 2, "WebhookEndpoint": 1, "IntentRoute": 2}))
+			// The namespace first, as kubectl apply orders it.
+			for _, doc := range documents {
+				if doc.GetKind() == "Namespace" {
+					err := k8sClient.Create(ctx, doc)
+					Expect(client.IgnoreAlreadyExists(err)).To(Succeed())
+					DeferCleanup(func(cleanup SpecContext) { _ = k8sClient.Delete(cleanup, doc) })
+				}
+			}
+			for _, doc := range documents {
+				if doc.GetKind() != "Namespace" {
+					Expect(k8sClient.Create(ctx, doc)).To(Succeed(), "%s %s", doc.GetKind(), doc.GetName())
+				}
+			}
+		},
+		Entry("test", "test", "support-test", int64(1)),
+		Entry("production", "production", "support-production", int64(3)),
+	)
+})
+
 // sampleDocuments reads every YAML document of the sample bots.
 func sampleDocuments() []*unstructured.Unstructured {
 	GinkgoHelper()
@@ -551,25 +614,32 @@ func sampleDocuments() []*unstructured.Unstructured {
 	for _, file := range files {
 		content, err := os.ReadFile(file)
 		Expect(err).NotTo(HaveOccurred())
-		reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(content)))
-		for {
-			raw, err := reader.Read()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			Expect(err).NotTo(HaveOccurred())
-			if strings.TrimSpace(string(raw)) == "" {
-				continue
-			}
-			jsonDoc, err := yaml.YAMLToJSON(raw)
-			Expect(err).NotTo(HaveOccurred(), file)
-			if string(jsonDoc) == "null" {
-				continue
-			}
-			obj := &unstructured.Unstructured{}
-			Expect(obj.UnmarshalJSON(jsonDoc)).To(Succeed(), file)
-			documents = append(documents, obj)
-		}
+		documents = append(documents, yamlDocuments(content, file)...)
 	}
 	return documents
+}
+
+// yamlDocuments are the objects of a multi-document YAML stream read from source.
+func yamlDocuments(content []byte, source string) []*unstructured.Unstructured {
+	GinkgoHelper()
+	var documents []*unstructured.Unstructured
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(content)))
+	for {
+		raw, err := reader.Read()
+		if errors.Is(err, io.EOF) {
+			return documents
+		}
+		Expect(err).NotTo(HaveOccurred())
+		if strings.TrimSpace(string(raw)) == "" {
+			continue
+		}
+		jsonDoc, err := yaml.YAMLToJSON(raw)
+		Expect(err).NotTo(HaveOccurred(), source)
+		if string(jsonDoc) == "null" {
+			continue
+		}
+		obj := &unstructured.Unstructured{}
+		Expect(obj.UnmarshalJSON(jsonDoc)).To(Succeed(), source)
+		documents = append(documents, obj)
+	}
 }

@@ -38,7 +38,7 @@ func TestPrintColumnsAndNames(t *testing.T) {
 		columns   []string
 	}{
 		"WebhookEndpoint": {"fulfillment.dev_webhookendpoints.yaml", "whe", []string{"Dialect", "Ready", "URL", "Routes", "Age", "Queued", "Oldest", "Insecure", "Status"}},
-		"IntentRoute":     {"fulfillment.dev_intentroutes.yaml", "ir", []string{"Endpoint", "Priority", "Accepted", "Reason", "Age"}},
+		"IntentRoute":     {"fulfillment.dev_intentroutes.yaml", "ir", []string{"Endpoint", "Priority", "Accepted", "Reason", "Age", "Environments", "Versions"}},
 	}
 	for kind, tc := range cases {
 		t.Run(kind, func(t *testing.T) {

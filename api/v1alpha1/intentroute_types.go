@@ -85,6 +85,28 @@ type RouteMatch struct {
 	// +kubebuilder:validation:items:MaxLength=256
 	Events []string `json:"events,omitempty"`
 
+	// environments select requests by request.environment (a Dialogflow session's environment or "draft", a
+	// Stripe event's "live" or "test", or the endpoint's environmentFrom); absent, every environment. They narrow
+	// the lists above and when, they select nothing alone.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=256
+	Environments []string `json:"environments,omitempty"`
+
+	// versions select requests by request.version (Rasa's version, a Generic event's api_version or version, or
+	// the endpoint's versionFrom); absent, every version. They narrow the lists above and when, as environments
+	// do.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=256
+	Versions []string `json:"versions,omitempty"`
+
 	// when is a CEL guard that must be true, for example `params.amount > 100` or
 	// `request.languageCode == "de"`.
 	// +optional
@@ -387,6 +409,8 @@ type IntentRouteStatus struct {
 // +kubebuilder:printcolumn:name="Accepted",type=string,JSONPath=`.status.conditions[?(@.type=="Accepted")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Accepted")].reason`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Environments",type=string,JSONPath=`.spec.match.environments`,priority=1
+// +kubebuilder:printcolumn:name="Versions",type=string,JSONPath=`.spec.match.versions`,priority=1
 type IntentRoute struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -81,6 +81,24 @@ type WebhookEndpointSpec struct {
 	// +optional
 	Fallback *Fallback `json:"fallback,omitempty"`
 
+	// environmentFrom is a CEL expression over request that gives request.environment, the environment routes
+	// select with match.environments, for example `request.headers["x-env"]` or `request.body.mode`. It
+	// overrides the dialect's own: Dialogflow's session path (.../environments/E/..., else "draft"), a Stripe
+	// event's livemode ("live" or "test"). A result that is not a string, or an error, gives "".
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=4096
+	EnvironmentFrom string `json:"environmentFrom,omitempty"`
+
+	// versionFrom is a CEL expression over request that gives request.version, the payload version routes
+	// select with match.versions, for example `request.body.meta.schema`. It overrides the dialect's own:
+	// Rasa's version, a Generic event's api_version or version. A result that is not a string, or an error,
+	// gives "".
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=4096
+	VersionFrom string `json:"versionFrom,omitempty"`
+
 	// auth says how callers authenticate. Every configured method must pass. It may be left out only when
 	// tls.clientAuth.mode is Require (mutual TLS as the only method).
 	// +optional

@@ -64,6 +64,8 @@ type Endpoint struct {
 	queue         delivery.Queue
 	queueIdentity string
 	routes        *route.Table[*compiledRoute]
+	// requestFields are environmentFrom and versionFrom, applied in the decode stage.
+	requestFields routespec.RequestFields
 	// actionNames are the route actions, for Rasa's GET /actions.
 	actionNames []string
 	// explain records each request's match decisions in its outcome (Options.Explain).
@@ -183,6 +185,9 @@ func Compile(spec configfile.Endpoint, secrets config.SecretSource, opts Options
 	}
 	if e.MaxBodyBytes <= 0 {
 		fail("spec.limits.maxBodyBytes", fmt.Errorf("%d: must be positive", e.MaxBodyBytes))
+	}
+	if e.requestFields, err = routespec.CompileRequestFields(opts.Env, &spec.Spec); err != nil {
+		fail("spec", err) // each problem at its own field (spec.environmentFrom, spec.versionFrom)
 	}
 	if e.fallback, err = compileFallback(opts.Env, spec.Spec.Fallback, object+" spec.fallback"); err != nil {
 		fail("spec.fallback", err)
@@ -376,6 +381,9 @@ func compileRoute(r configfile.Route, namespace string, opts Options, secret act
 		Actions:  r.Spec.Match.Actions,
 		Tags:     r.Spec.Match.Tags,
 		Events:   r.Spec.Match.Events,
+
+		Environments: r.Spec.Match.Environments,
+		Versions:     r.Spec.Match.Versions,
 	}
 	spec, err := routespec.Compile(opts.Env, &r.Spec, secret)
 	if err != nil {

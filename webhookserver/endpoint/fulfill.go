@@ -80,10 +80,53 @@ func (e *Endpoint) decode(in dialect.Input) (dialect.Decoded, *Outcome) {
 		}
 		return nil, e.errorOutcome(in.Header, nil, http.StatusBadRequest, "malformed_request", err)
 	}
-	decoded.Request().Dialect = e.Dialect
+	request := decoded.Request()
+	request.Dialect = e.Dialect
 	// Here rather than in each codec, so that every dialect's routes read the same request.method.
-	decoded.Request().Method = in.Method
+	request.Method = in.Method
+	// After Dialect and Method, which environmentFrom and versionFrom may read.
+	e.deriveRequestFields(request)
 	return decoded, nil
+}
+
+// maxFieldLen bounds a derived environment or version: a longer one is no value a route lists (those are at most
+// 256 characters), and it would otherwise be copied into logs and upstream calls at the sender's will.
+const maxFieldLen = 256
+
+// deriveRequestFields applies the endpoint's environmentFrom and versionFrom over the dialect's defaults. An
+// expression that fails or gives no string leaves the field empty, so that only routes without environments
+// (versions) match, as a guard that fails is false. The expressions are bounded by the cost limits of every
+// expression, so they need no deadline of the request's.
+func (e *Endpoint) deriveRequestFields(request *model.Request) {
+	if e.requestFields.Environment == nil && e.requestFields.Version == nil {
+		request.Environment, request.Version = bounded(request.Environment), bounded(request.Version)
+		return
+	}
+	vars := &expr.Vars{Request: request, Endpoint: expr.Endpoint{Name: e.Name, Namespace: e.Namespace}}
+	// Both read the dialect's defaults, not each other's result.
+	environment, version := request.Environment, request.Version
+	if p := e.requestFields.Environment; p != nil {
+		environment = evalString(p, vars)
+	}
+	if p := e.requestFields.Version; p != nil {
+		version = evalString(p, vars)
+	}
+	request.Environment, request.Version = bounded(environment), bounded(version)
+}
+
+func evalString(p *expr.Program, vars *expr.Vars) string {
+	value, err := p.Eval(context.Background(), vars)
+	if s, ok := value.(string); ok && err == nil {
+		return s
+	}
+	return ""
+}
+
+func bounded(value string) string {
+	if len(value) > maxFieldLen {
+		return ""
+	}
+	return value
 }
 
 // matched is what the match stage found: the route, or none, and the decisions that led there (Options.Explain).
@@ -102,7 +145,8 @@ func (e *Endpoint) match(ctx context.Context, f *fulfillment) matched {
 		observe = trace.observe
 	}
 	request := f.request
-	rule, compiled, ok := e.routes.Match(ctx, route.Request{Intent: request.Intent, Action: request.Action, Tag: request.Tag, Event: request.Event}, f.vars, observe)
+	rule, compiled, ok := e.routes.Match(ctx, route.Request{Intent: request.Intent, Action: request.Action, Tag: request.Tag, Event: request.Event,
+		Environment: request.Environment, Version: request.Version}, f.vars, observe)
 	if !ok {
 		return matched{decisions: trace.list()}
 	}

@@ -87,6 +87,8 @@ var requestType = newObjectType(requestTypeName,
 	requestField("languageCode", func(r *model.Request) string { return r.LanguageCode }),
 	requestField("session", func(r *model.Request) string { return r.Session }),
 	requestField("method", func(r *model.Request) string { return r.Method }),
+	requestField("environment", func(r *model.Request) string { return r.Environment }),
+	requestField("version", func(r *model.Request) string { return r.Version }),
 	&objectField{
 		name:  "parameters",
 		typ:   jsonObjectType,

@@ -45,6 +45,13 @@ type Request struct {
 	// DeliveryID is the platform's id of this delivery, the default idempotency key (ES responseId, CX
 	// detectIntentResponseId + tag, Rasa sender + latest event time + next_action, Generic id or webhook-id header).
 	DeliveryID string
+	// Environment is where the request comes from, as routes select it (match.environments): the Dialogflow
+	// session's environment ("draft" without one), a Stripe event's livemode ("live" or "test"), or what the
+	// endpoint's environmentFrom expression gives.
+	Environment string
+	// Version is the payload's version, as routes select it (match.versions): Rasa's version, a Generic event's
+	// api_version or version (or a header its HMAC scheme signs), or what the endpoint's versionFrom gives.
+	Version string
 
 	headers lazy[http.Header, map[string]string]
 	body    lazy[string, map[string]any]

@@ -20,6 +20,10 @@ type Rule struct {
 	Actions  []string
 	Tags     []string
 	Events   []string
+	// Environments and Versions narrow the route to requests of these environments and payload versions;
+	// empty, every one.
+	Environments []string
+	Versions     []string
 	// Guard is the compiled `when` expression, or nil.
 	Guard *expr.Program
 }
@@ -41,6 +45,35 @@ type entry[T any] struct {
 	rank  int // position in priority order: lower wins
 	rule  *Rule
 	value T
+	// environments and versions are the rule's lists as sets, nil for a list that is not set, so that a
+	// candidate is checked in constant time however long its lists are.
+	environments, versions map[string]struct{}
+}
+
+// narrows reports whether the request is in the entry's environments and versions.
+func (e *entry[T]) narrows(req *Request) bool {
+	if e.environments != nil {
+		if _, ok := e.environments[req.Environment]; !ok {
+			return false
+		}
+	}
+	if e.versions != nil {
+		if _, ok := e.versions[req.Version]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func setOf(values []string) map[string]struct{} {
+	if len(values) == 0 {
+		return nil
+	}
+	set := make(map[string]struct{}, len(values))
+	for _, v := range values {
+		set[v] = struct{}{}
+	}
+	return set
 }
 
 // Table finds the best route for a request without scanning every route: an index from each intent, action,
@@ -62,7 +95,9 @@ type Candidate[T any] struct {
 func NewTable[T any](candidates []Candidate[T]) *Table[T] {
 	entries := make([]*entry[T], len(candidates))
 	for i := range candidates {
-		entries[i] = &entry[T]{rule: &candidates[i].Rule, value: candidates[i].Value}
+		rule := &candidates[i].Rule
+		entries[i] = &entry[T]{rule: rule, value: candidates[i].Value,
+			environments: setOf(rule.Environments), versions: setOf(rule.Versions)}
 	}
 	sort.SliceStable(entries, func(i, j int) bool { return before(entries[i].rule, entries[j].rule) })
 	table := &Table[T]{indexed: map[criterion][]*entry[T]{}, size: len(entries)}
@@ -101,6 +136,8 @@ func (t *Table[T]) Len() int { return t.size }
 // Request is what matching reads of a request.
 type Request struct {
 	Intent, Action, Tag, Event string
+	// Environment and Version are what match.environments and match.versions select by.
+	Environment, Version string
 }
 
 // Decision is what matching made of one route it considered: the route matched (its guard passed, or it has
@@ -151,6 +188,10 @@ func (t *Table[T]) Match(ctx context.Context, req Request, vars *expr.Vars, obse
 			continue
 		}
 		lastRank = candidate.rank
+		// A route of another environment or version is not considered, as one of another intent is not.
+		if !candidate.narrows(&req) {
+			continue
+		}
 		if guardPasses(ctx, candidate.rule, vars, observe) {
 			return candidate.rule, candidate.value, true
 		}

@@ -142,3 +142,45 @@ func BenchmarkMatch1000Routes(b *testing.B) {
 		}
 	}
 }
+
+// Environments and versions narrow a route: a request of another environment or version passes it by for the
+// next route, however high its priority; a route without them takes every environment and version.
+func TestMatchEnvironmentsAndVersions(t *testing.T) {
+	rules := []Rule{
+		{Name: "production", Priority: 10, Intents: []string{"Order"}, Environments: []string{"production"}},
+		{Name: "v2", Priority: 10, Events: []string{"order.created"}, Versions: []string{"2", "2.1"}},
+		{Name: "test-v2", Priority: 20, Events: []string{"order.created"}, Environments: []string{"test"}, Versions: []string{"2"}},
+		{Name: "guarded-production", Priority: 5, Environments: []string{"production"}, Guard: guard(t, `request.text == "hi"`)},
+		{Name: "default", Intents: []string{"Order"}, Events: []string{"order.created"}},
+	}
+	var candidates []Candidate[string]
+	for _, r := range rules {
+		candidates = append(candidates, Candidate[string]{Rule: r, Value: r.Name})
+	}
+	table := NewTable(candidates)
+	tests := map[string]struct {
+		req  Request
+		text string
+		want string
+	}{
+		"production":               {req: Request{Intent: "Order", Environment: "production"}, want: "production"},
+		"draft":                    {req: Request{Intent: "Order", Environment: "draft"}, want: "default"},
+		"no environment":           {req: Request{Intent: "Order"}, want: "default"},
+		"environment differs case": {req: Request{Intent: "Order", Environment: "Production"}, want: "default"},
+		"version 2":                {req: Request{Event: "order.created", Version: "2"}, want: "v2"},
+		"version 2.1":              {req: Request{Event: "order.created", Version: "2.1"}, want: "v2"},
+		"version 1":                {req: Request{Event: "order.created", Version: "1"}, want: "default"},
+		"both":                     {req: Request{Event: "order.created", Version: "2", Environment: "test"}, want: "test-v2"},
+		"guard in its environment": {req: Request{Intent: "Other", Environment: "production"}, text: "hi", want: "guarded-production"},
+		"guard elsewhere":          {req: Request{Intent: "Other", Environment: "test"}, text: "hi", want: ""},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			vars := &expr.Vars{Request: &model.Request{Text: tc.text}}
+			_, got, _ := table.Match(context.Background(), tc.req, vars, nil)
+			if got != tc.want {
+				t.Errorf("Match = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -122,6 +122,7 @@ func requestAttrs(attrs []slog.Attr, request *model.Request) []slog.Attr {
 	attrs = append(attrs, slog.String("dialect", request.Dialect))
 	for _, field := range [...]struct{ key, value string }{
 		{"intent", request.Intent}, {"action", request.Action}, {"tag", request.Tag}, {"event", request.Event},
+		{"environment", request.Environment}, {"version", request.Version},
 		{"deliveryId", request.DeliveryID}, {"session", request.Session},
 	} {
 		if field.value != "" {

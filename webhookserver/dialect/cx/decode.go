@@ -2,13 +2,15 @@ package cx
 
 import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/dialogflow"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/wire"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 )
 
 // Decode reads a WebhookRequest. Text is the typed text or the voice transcript, Event the triggering event (so
 // routes can match CX events too), Parameters sessionInfo.parameters overlaid by the matched intent's resolved
-// values, and DeliveryID detectIntentResponseId/tag, since one detect-intent call can run several webhooks.
+// values, DeliveryID detectIntentResponseId/tag, since one detect-intent call can run several webhooks, and
+// Environment the session's (.../environments/E/sessions/S, else "draft").
 func (codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 	if err := dialect.CheckJSONContentType(in.Header.Get("Content-Type")); err != nil {
 		return nil, err
@@ -46,6 +48,7 @@ func (codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 	if err := r.Err(); err != nil {
 		return nil, err
 	}
+	req.Environment = dialogflow.Environment(req.Session)
 	return d, nil
 }
 

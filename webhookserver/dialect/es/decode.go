@@ -4,12 +4,14 @@ import (
 	"strings"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/dialogflow"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/wire"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 )
 
 // Decode reads a WebhookRequest. Parameters are the session context's parameters overlaid by the matched
-// intent's (queryResult.parameters), the newer values; DeliveryID is responseId.
+// intent's (queryResult.parameters), the newer values; DeliveryID is responseId; Environment the session's
+// (.../environments/E/..., else "draft").
 func (codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 	if err := dialect.CheckJSONContentType(in.Header.Get("Content-Type")); err != nil {
 		return nil, err
@@ -41,6 +43,7 @@ func (codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 		return nil, err
 	}
 	req.Parameters = mergeParameters(stored, current)
+	req.Environment = dialogflow.Environment(req.Session)
 	return d, nil
 }
 

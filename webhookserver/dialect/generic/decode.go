@@ -14,7 +14,8 @@ import (
 // Decode reads the body in the format its Content-Type names (415 for another); a request without a body, of any
 // method, is read from its query string; a body and a query string are merged, the body's fields winning
 // (mergeQuery). Event is "event" (or the sender's own event name, see sources.go), Intent "intent", Session
-// "session.id" (or "session_id", handy in flat formats), Parameters "session.parameters".
+// "session.id" (or "session_id", handy in flat formats), Parameters "session.parameters", Environment a Stripe
+// event's livemode and Version its api_version or "version" (sources.go).
 func (c codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 	body, format, err := c.decodeBody(in)
 	if err != nil {
@@ -42,6 +43,8 @@ func (c codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 		return nil, err
 	}
 	req.DeliveryID = c.deliveryID(body, in)
+	req.Environment = environment(body)
+	req.Version = c.version(body, in.Header)
 	return d, nil
 }
 

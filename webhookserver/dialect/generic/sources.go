@@ -30,6 +30,8 @@ const (
 // that http.Header.Get finds them without allocating; empty for none.
 type senderHeaders struct {
 	event, delivery string
+	// version is the payload version's header, set only for a sender whose signature covers it.
+	version string
 }
 
 var headersOf = map[Sender]senderHeaders{
@@ -108,4 +110,39 @@ func numericID(id float64, body []byte) string {
 		}
 	}
 	return strconv.FormatFloat(id, 'g', -1, 64)
+}
+
+// environment is a Stripe event's livemode: "live" or "test". Other senders name no environment of their own;
+// the endpoint's environmentFrom reads theirs. A Stripe event is a payload whose "object" is "event" with a
+// boolean livemode, so that a field of that name in another format is not taken for it.
+func environment(body map[string]any) string {
+	if body["object"] != "event" {
+		return ""
+	}
+	switch body["livemode"] {
+	case true:
+		return "live"
+	case false:
+		return "test"
+	}
+	return ""
+}
+
+// version is the payload's version. A version header (Webhook-Version, X-Api-Version) comes first, but only
+// from a sender whose signature covers it (senderHeaders.version): an unsigned header must never override what
+// the signed body says, or anyone could pick the route of another version. None of the supported schemes signs
+// one today, so the body decides: Stripe's api_version, else "version". An endpoint that trusts a header on
+// other grounds (mTLS, a private network) reads it with spec.versionFrom.
+func (c codec) version(body map[string]any, header http.Header) string {
+	if c.headers.version != "" {
+		if v := header.Get(c.headers.version); v != "" {
+			return v
+		}
+	}
+	for _, field := range [...]string{"api_version", "version"} {
+		if v, ok := body[field].(string); ok && v != "" {
+			return v
+		}
+	}
+	return ""
 }

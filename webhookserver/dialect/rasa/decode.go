@@ -10,7 +10,7 @@ import (
 
 // Decode reads an action call. next_action is required: it is what Rasa asks to run. Parameters are the slots
 // plus the latest message's entities that no slot has the name of; DeliveryID is
-// sender_id/latest_event_time/next_action.
+// sender_id/latest_event_time/next_action; Version is the Rasa version that calls.
 func (codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 	if err := dialect.CheckJSONContentType(in.Header.Get("Content-Type")); err != nil {
 		return nil, err
@@ -31,6 +31,7 @@ func (codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 		Session: body.String(&r, "sender_id"),
 		Intent:  intent.String(&r, "tracker.latest_message.intent.name"),
 		Text:    latestMessage.String(&r, "tracker.latest_message.text"),
+		Version: body.String(&r, "version"),
 		Query:   wire.Query(&r, in.Query),
 	}
 	req.SetHeadersFrom(in.Header, wire.Headers)
@@ -55,6 +56,7 @@ func (codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 var envelopeFields = wire.Fields{
 	"next_action": nil,
 	"sender_id":   nil,
+	"version":     nil,
 	"tracker": {Fields: wire.Fields{
 		"sender_id":         nil,
 		"latest_event_time": nil,

@@ -1,0 +1,31 @@
+package cx_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/cx"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/dialecttest"
+)
+
+// The environment is the session's: a session in an environment names it, the console's test agent none.
+func TestDecodeEnvironment(t *testing.T) {
+	tests := map[string]struct{ session, want string }{
+		"draft":       {"projects/p/locations/global/agents/a/sessions/s1", "draft"},
+		"environment": {"projects/p/locations/global/agents/a/environments/production/sessions/s1", "production"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			body := `{"detectIntentResponseId":"r","sessionInfo":{"session":"` + tc.session + `"},"fulfillmentInfo":{"tag":"t"}}`
+			in := dialect.Input{Method: http.MethodPost, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(body)}
+			req, err := dialecttest.Decode(cx.New(), in)
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if req.Environment != tc.want || req.Version != "" {
+				t.Errorf("environment, version = %q, %q, want %q, \"\"", req.Environment, req.Version, tc.want)
+			}
+		})
+	}
+}
