@@ -80,11 +80,11 @@ func (e *Endpoint) decode(in dialect.Input) (dialect.Decoded, *Outcome) {
 		}
 		return nil, e.errorOutcome(in.Header, nil, http.StatusBadRequest, "malformed_request", err)
 	}
+	// The codec names its dialect (request.dialect); the method is set here rather than in each codec, so that
+	// every dialect's routes read the same request.method.
 	request := decoded.Request()
-	request.Dialect = e.Dialect
-	// Here rather than in each codec, so that every dialect's routes read the same request.method.
 	request.Method = in.Method
-	// After Dialect and Method, which environmentFrom and versionFrom may read.
+	// After Method, which environmentFrom and versionFrom may read.
 	e.deriveRequestFields(request)
 	return decoded, nil
 }
