@@ -68,10 +68,10 @@ var envelopeFields = wire.Fields{
 	"queryResult": {Fields: wire.Fields{
 		"knowledgeAnswers": {Later: true},
 		"queryText":        nil,
-		"action":       nil,
-		"languageCode": nil,
-		"intent":       {Fields: wire.Fields{"displayName": nil}},
-		"parameters":   nil,
+		"action":           nil,
+		"languageCode":     nil,
+		"intent":           {Fields: wire.Fields{"displayName": nil}},
+		"parameters":       nil,
 		// Only the session context's parameters are read: the others are kept as text.
 		"outputContexts": {Each: &wire.Field{Fields: wire.Fields{
 			"name":       nil,
