@@ -766,9 +766,8 @@ type ServiceSettings struct {
 	// +kubebuilder:default=ClusterIP
 	Type ServiceType `json:"type,omitempty"`
 
-	// port of the Service (default 80, or use 443 with TLS).
+	// port of the Service (default 443 with TLS, 80 without).
 	// +optional
-	// +kubebuilder:default=80
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=65535
 	Port int32 `json:"port,omitempty"`
