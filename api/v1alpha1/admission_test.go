@@ -462,7 +462,7 @@ spec:
 		Expect(spec.Limits.MaxBodyBytes).To(Equal(ptr.To(resource.MustParse("1Mi"))))
 		Expect(spec.Service).NotTo(BeNil())
 		Expect(spec.Service.Type).To(Equal(fulfillmentv1alpha1.ServiceType("ClusterIP")))
-		Expect(spec.Service.Port).To(Equal(int32(80)))
+		Expect(spec.Service.Port).To(BeZero(), "the port default depends on TLS (443 or 80) and is applied by the operator")
 		Expect(spec.Auth.Bearer.Header).To(Equal("Authorization"))
 		Expect(spec.Auth.HMAC.Tolerance.Duration.String()).To(Equal("5m0s"))
 		Expect(spec.Auth.HMAC.Generic.Algorithm).To(Equal(fulfillmentv1alpha1.HMACAlgorithm("SHA256")))
