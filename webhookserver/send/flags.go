@@ -99,7 +99,7 @@ func (p *params) Set(value string) error {
 		return nil
 	}
 	name, raw, ok := strings.Cut(value, "=")
-	if !ok || name == "" {
+	if !ok || name == "" || name == ":" {
 		return fmt.Errorf("%q: give name=value, or name:=JSON", value)
 	}
 	(*p)[name] = raw
