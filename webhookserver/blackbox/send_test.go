@@ -2,6 +2,7 @@ package blackbox
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"os/exec"
 	"slices"
@@ -100,7 +101,8 @@ func runSend(t *testing.T, args ...string) (int, string, string) {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	code := 0
-	if exitErr, ok := err.(*exec.ExitError); ok {
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
 		code = exitErr.ExitCode()
 	} else if err != nil {
 		t.Fatal(err)

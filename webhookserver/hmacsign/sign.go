@@ -5,7 +5,7 @@ package hmacsign
 
 import (
 	"crypto/hmac"
-	"crypto/sha1" //nolint:gosec // SHA1 is one of the algorithms spec.auth.hmac.generic lets a sender use
+	"crypto/sha1" // for legacy senders spec.auth.hmac.generic opts into
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"

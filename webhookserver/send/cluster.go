@@ -96,7 +96,7 @@ func (c *cluster) target(ctx context.Context, name string) (*Target, error) {
 // clusterSecrets reads the endpoint's Secrets from the cluster, as the operator mounts them in its pods.
 type clusterSecrets struct {
 	cluster *cluster
-	ctx     context.Context //nolint:containedctx // the command's deadline, for the few reads Build makes
+	ctx     context.Context // the command's deadline, for the few reads Build makes
 }
 
 // Secret implements config.SecretSource.
@@ -144,8 +144,6 @@ func (c *cluster) serviceBase(ctx context.Context, tls bool) string {
 	}
 	return fmt.Sprintf("%s://%s.%s.svc:%d", scheme, c.endpoint.Name, c.namespace, port)
 }
-
-func (c *cluster) servicePortName() string { return webhookPortName }
 
 // forwarding is a port-forward to one of the endpoint's pods, on a free loopback port.
 type forwarding struct {

@@ -53,7 +53,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			// A port-forward ends with this command; the Service's address works inside the cluster.
 			base = cluster.serviceBase(ctx, req.TLS)
 			fmt.Fprintf(stderr, "# %s is the Service's address in the cluster: run the command there, or forward a port "+
-				"(kubectl port-forward -n %s svc/%s PORT:%s) and give --url\n", base, target.Namespace, target.Name, cluster.servicePortName())
+				"(kubectl port-forward -n %s svc/%s PORT:%s) and give --url\n", base, target.Namespace, target.Name, webhookPortName)
 		} else {
 			forward, err := cluster.forward(ctx)
 			if err != nil {
