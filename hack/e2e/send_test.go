@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"os/exec"
 	"strings"
 	"testing"
@@ -19,19 +21,16 @@ func TestSendThroughPortForward(t *testing.T) {
 
 	send := func(args ...string) (int, string, string) {
 		t.Helper()
-		cmd := exec.Command(webhookserverBinary, append([]string{"send", "--kubeconfig", cluster.Kubeconfig, "-n", ns}, args...)...)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, webhookserverBinary, append([]string{"send", "--kubeconfig", cluster.Kubeconfig, "-n", ns}, args...)...)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		done := make(chan error, 1)
-		if err := cmd.Start(); err != nil {
+		var exitErr *exec.ExitError
+		if err := cmd.Run(); err != nil && !errors.As(err, &exitErr) {
 			t.Fatal(err)
 		}
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(60 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
+		if ctx.Err() != nil {
 			t.Fatalf("send %v did not end in 60s:\n%s", args, stderr.String())
 		}
 		return cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()

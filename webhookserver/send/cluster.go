@@ -210,10 +210,13 @@ func (c *cluster) forward(ctx context.Context) (*forwarding, error) {
 		return nil, fmt.Errorf("forwarding a port to pod %s/%s: %w", pod.Namespace, pod.Name, ctx.Err())
 	}
 	ports, err := forwarder.GetPorts()
-	if err != nil || len(ports) != 1 {
+	if err == nil && len(ports) != 1 {
+		err = fmt.Errorf("%d local ports, want 1", len(ports))
+	}
+	if err != nil {
 		stop()
 		<-done
-		return nil, fmt.Errorf("forwarding a port to pod %s/%s: no local port (%v)", pod.Namespace, pod.Name, err)
+		return nil, fmt.Errorf("forwarding a port to pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
 	return &forwarding{localPort: int(ports[0].Local), stop: stop, done: done}, nil
 }
