@@ -76,3 +76,17 @@ func TestListenersPointCommandsAtTheTestServer(t *testing.T) {
 		t.Errorf("inOutput: %s", got)
 	}
 }
+
+func TestWithBinary(t *testing.T) {
+	for command, want := range map[string]string{
+		"bin/webhookserver send --endpoint a":              "/b/ws send --url localhost:8080 --endpoint a",
+		"bin/webhookserver send --url localhost:9 | jq .a": "/b/ws send --url localhost:9 | jq .a",
+		"true && bin/webhookserver version":                "true && /b/ws version",
+		"curl -s localhost:8080/x":                         "curl -s localhost:8080/x",
+		"cat mybin/webhookserver":                          "cat mybin/webhookserver",
+	} {
+		if got := withBinary(command, "/b/ws"); got != want {
+			t.Errorf("withBinary(%q) = %q, want %q", command, got, want)
+		}
+	}
+}

@@ -117,6 +117,23 @@ func normalize(output string) string {
 // (8080), the metrics listener (9090) and the admin listener (9091).
 var documentedAddress = regexp.MustCompile(`\b(localhost|127\.0\.0\.1):(8080|9090|9091)\b`)
 
+// builtBinary is bin/webhookserver where a command runs it: the binary `make build` makes.
+var builtBinary = regexp.MustCompile(`(^|[|;&(]\s*)bin/webhookserver( send\b)?`)
+
+// withBinary runs binary, the one the test built, for bin/webhookserver. Its send goes to the local server's
+// documented address (its default, unless the command gives --url), which inCommand then points at the test's
+// server.
+func withBinary(command, binary string) string {
+	return builtBinary.ReplaceAllStringFunc(command, func(match string) string {
+		m := builtBinary.FindStringSubmatch(match)
+		replaced := m[1] + binary + m[2]
+		if m[2] != "" && !strings.Contains(command, "--url") {
+			replaced += " --url localhost:8080"
+		}
+		return replaced
+	})
+}
+
 // listeners maps a documented port to the address the test's server listens on.
 type listeners map[string]string
 

@@ -74,7 +74,7 @@ func TestRunnableExamples(t *testing.T) {
 func runExamples(t *testing.T, document string, examples []example) {
 	server := startLocalServer(t)
 	for _, ex := range examples {
-		printed, err := runCommand(server.inCommand(ex.command))
+		printed, err := runCommand(server.inCommand(withBinary(ex.command, binary)))
 		if err != nil {
 			t.Errorf("%s:%d: %s\nfailed: %v\n%s", document, ex.line, ex.command, err, printed)
 			continue

@@ -41,6 +41,8 @@ var (
 	kubectlBinary string
 	// kubectlEnv points kubectl at the dev cluster, with its discovery cache in a temporary folder.
 	kubectlEnv []string
+	// webhookserverBinary is the webhookserver the cluster's pods run, for its commands (send).
+	webhookserverBinary string
 )
 
 func TestMain(m *testing.M) {
@@ -69,6 +71,7 @@ func run(m *testing.M) int {
 			return 1
 		}
 	}
+	webhookserverBinary = filepath.Join(dir, "webhookserver")
 	logFile, err := os.Create(filepath.Join(dir, "devcluster.log"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

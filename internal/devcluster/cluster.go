@@ -119,6 +119,8 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		BinaryAssetsDirectory: controlPlane,
 	}
 	c.env.ControlPlane.GetAPIServer().Out, c.env.ControlPlane.GetAPIServer().Err = apiserverLog, apiserverLog
+	// The node's InternalIP reaches the local kubelet's API (port-forward); its Hostname does not resolve.
+	c.env.ControlPlane.GetAPIServer().Configure().Set("kubelet-preferred-address-types", "InternalIP")
 	if _, err := c.env.Start(); err != nil {
 		return nil, fmt.Errorf("starting etcd and kube-apiserver: %w", err)
 	}

@@ -20,7 +20,11 @@ func FlagTable(fs *flag.FlagSet) string {
 	b.WriteString("| flag | type | default | description |\n|---|---|---|---|\n")
 	fs.VisitAll(func(f *flag.Flag) {
 		_, usage := flag.UnquoteUsage(f)
-		fmt.Fprintf(&b, "| `--%s` | %s | %s | %s |\n", f.Name, flagType(f), flagDefault(f), cell(usage))
+		dashes := "--"
+		if len(f.Name) == 1 {
+			dashes = "-" // a one-letter flag is written as kubectl's -n
+		}
+		fmt.Fprintf(&b, "| `%s%s` | %s | %s | %s |\n", dashes, f.Name, flagType(f), flagDefault(f), cell(usage))
 	})
 	return b.String()
 }

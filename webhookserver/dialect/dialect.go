@@ -3,6 +3,8 @@
 package dialect
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -150,4 +152,49 @@ type ErrorNegotiator interface {
 	// EncodeErrorFor returns the body of the error answered with status to a request with header, and its
 	// Content-Type.
 	EncodeErrorFor(header http.Header, status int, code, message string) (body []byte, contentType string)
+}
+
+// Sample is a request of a dialect's platform to build for a test of an endpoint (webhookserver send): what
+// selects the route, as IntentRoute spec.match names it, and what the route reads.
+type Sample struct {
+	// Intent, Action, Tag and Event select the route. A dialect refuses a selector its platform never sends.
+	Intent, Action, Tag, Event string
+	// Text is what the user said, where the platform sends it.
+	Text string
+	// Parameters are the session parameters (Rasa's slots).
+	Parameters map[string]any
+	// Environment is the Dialogflow environment of the session; Language its language code; Session the
+	// session (Rasa's sender) id. Each is left to the dialect's default when empty.
+	Environment, Language, Session string
+	// Data, when set, is the JSON object a Generic request starts from, the sender's own payload.
+	Data []byte
+	// Now is when the request is made, for the timestamps it carries.
+	Now time.Time
+}
+
+// SampleBuilder is implemented by dialects that build requests of their platform for tests (webhookserver send).
+type SampleBuilder interface {
+	// BuildSample returns the body of the request sample describes, as the platform would send it. A selector or
+	// value the platform never sends is an error that says what to use instead.
+	BuildSample(sample Sample) ([]byte, error)
+}
+
+// SampleID returns a new random id for a sample's request or session ids, prefixed with prefix.
+func SampleID(prefix string) string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// Refuse returns an error naming the first of fields (intent, action, tag, event, text, environment, language,
+// data) that the sample sets: platform's requests carry none; instead says what to do.
+func (s Sample) Refuse(platform, instead string, fields ...string) error {
+	values := map[string]string{"intent": s.Intent, "action": s.Action, "tag": s.Tag, "event": s.Event, "text": s.Text,
+		"environment": s.Environment, "language": s.Language, "data": string(s.Data)}
+	for _, field := range fields {
+		if values[field] != "" {
+			return fmt.Errorf("%s requests carry no %s: %s", platform, field, instead)
+		}
+	}
+	return nil
 }

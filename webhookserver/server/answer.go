@@ -3,6 +3,7 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint"
@@ -78,6 +79,26 @@ func (s *Server) answer(w http.ResponseWriter, entry *served, outcome *endpoint.
 	entry.metrics.observe(s.metrics, entry.name, outcome.Route, outcome.Status, duration.Seconds())
 	s.metrics.observeWork(entry.name, deliverySync, outcome)
 	line.answered(outcome, duration)
+}
+
+// debugRoute names the route that answered, for a request that asked (DebugHeader) and passed the endpoint's
+// authentication, which it has when its answer is written. An endpoint open to all never names its routes.
+func debugRoute(header http.Header, entry *served, outcome *endpoint.Outcome) {
+	if outcome.Route != "" && len(entry.endpoint.Auth) > 0 {
+		header.Set(RouteHeader, entry.endpoint.Namespace+"/"+outcome.Route)
+	}
+}
+
+// asksFor reports whether the request's DebugHeader lists what (comma-separated, in any case).
+func asksFor(header http.Header, what string) bool {
+	for _, value := range header.Values(DebugHeader) {
+		for _, item := range strings.Split(value, ",") {
+			if strings.EqualFold(strings.TrimSpace(item), what) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // writeOutcome writes an outcome's headers, status and body.

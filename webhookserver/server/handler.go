@@ -13,6 +13,15 @@ import (
 // RequestIDHeader carries the request id: the caller's when it sends one, else a new one. Logs carry it too.
 const RequestIDHeader = "X-Request-Id"
 
+// A request with DebugHeader: DebugRoute (webhookserver send sends it) gets the route that answered in
+// RouteHeader, as <namespace>/<IntentRoute name>. Only an authenticated request does: an endpoint's routes are
+// not for anyone to map, and answers to the platforms, which never ask, stay as they are.
+const (
+	DebugHeader = "Fulfillment-Debug"
+	DebugRoute  = "route"
+	RouteHeader = "Fulfillment-Route"
+)
+
 // ServeHTTP runs a request through its stages; the first that refuses it ends it:
 //
 //  1. find the endpoint served at the path (or a path its dialect's platform calls beside it: Rasa's GET /health and /actions);
@@ -54,7 +63,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r.Header, entry, refused, start, &line)
 		return
 	}
-	s.answer(w, entry, s.fulfill(r, entry.endpoint, body), start, &line)
+	outcome := s.fulfill(r, entry.endpoint, body)
+	if asksFor(r.Header, DebugRoute) {
+		debugRoute(w.Header(), entry, outcome)
+	}
+	s.answer(w, entry, outcome, start, &line)
 }
 
 // newRequestLog gives the request its id, the caller's when it sends one, and starts its log lines with it. The

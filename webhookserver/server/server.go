@@ -36,6 +36,10 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/tlsconfig"
 )
 
+// DefaultListen is the webhook listener's address unless --listen sets another, which webhookserver send sends to
+// by default.
+const DefaultListen = ":8080"
+
 // Options configure a Server.
 type Options struct {
 	Source Source

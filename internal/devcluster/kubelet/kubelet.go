@@ -21,9 +21,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"sort"
 	"strconv"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -125,7 +127,14 @@ func portsFree(ip string, ports []int32) bool {
 // Run registers the node and runs pods and provisions volumes until ctx ends, then stops every process (each
 // gets SIGTERM and a short grace) and returns.
 func (k *Kubelet) Run(ctx context.Context) error {
-	if err := k.registerNode(ctx); err != nil {
+	listener, err := listenAPI()
+	if err != nil {
+		return err
+	}
+	api := &http.Server{Handler: k.apiHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = api.Serve(listener) }()
+	defer api.Close()
+	if err := k.registerNode(ctx, listener.Addr().(*net.TCPAddr).Port); err != nil {
 		return err
 	}
 	factory := informers.NewSharedInformerFactory(k.cfg.Client, 0)
@@ -165,7 +174,7 @@ func (k *Kubelet) Run(ctx context.Context) error {
 
 // registerNode creates the Node (or takes over an existing one) with a Ready condition. There is no node
 // lifecycle controller in the dev control plane, so no heartbeat is needed.
-func (k *Kubelet) registerNode(ctx context.Context) error {
+func (k *Kubelet) registerNode(ctx context.Context, apiPort int) error {
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: k.cfg.NodeName,
 		Labels: map[string]string{corev1.LabelHostname: k.cfg.NodeName, corev1.LabelOSStable: "linux"}}}
 	created, err := k.cfg.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
@@ -187,6 +196,8 @@ func (k *Kubelet) registerNode(ctx context.Context) error {
 			Message: "make dev runs this node's pods as local processes", LastHeartbeatTime: now, LastTransitionTime: now}},
 		Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: loopback}, {Type: corev1.NodeHostName, Address: k.cfg.NodeName}},
 		NodeInfo:  corev1.NodeSystemInfo{OperatingSystem: "linux", KubeletVersion: "dev", ContainerRuntimeVersion: "process://"},
+		// Where the API server proxies pods/portforward to (portforward.go).
+		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(apiPort)}},
 	}
 	if _, err := k.cfg.Client.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("kubelet: node %s status: %w", k.cfg.NodeName, err)

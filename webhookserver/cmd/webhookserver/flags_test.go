@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/fulfillment-dev/fulfillment-operator/internal/reference"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/send"
 )
 
 // TestFlagReference keeps the webhookserver part of docs/reference/flags.md what the flag definitions say.
@@ -13,6 +14,7 @@ func TestFlagReference(t *testing.T) {
 	serve, _ := serveFlags(reference.EnvPlaceholder)
 	hmacKey, _ := hmacKeyFlags()
 	deadLetters, _ := deadLetterFlags("list")
+	sendFlags, _ := send.Flags()
 	var page strings.Builder
 	for _, command := range []struct {
 		title string
@@ -21,6 +23,7 @@ func TestFlagReference(t *testing.T) {
 		{"webhookserver serve", serve},
 		{"webhookserver hmac-key", hmacKey},
 		{"webhookserver deadletters list, replay, purge", deadLetters},
+		{"webhookserver send", sendFlags},
 	} {
 		page.WriteString("\n### " + command.title + "\n\n" + reference.FlagTable(command.flags))
 	}

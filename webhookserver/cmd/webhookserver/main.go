@@ -27,6 +27,7 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/hmackey"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/idempotency"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/redact"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/send"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/server"
 )
 
@@ -35,6 +36,9 @@ const usage = `webhookserver: webhook fulfillment for chatbots and automation pl
 Usage:
   webhookserver serve --manifests PATH... [flags]   serve WebhookEndpoints and IntentRoutes from YAML manifests
   webhookserver serve --config FILE [flags]         serve the configuration the operator renders
+  webhookserver send --manifests DIR --endpoint NAME [--intent|--action|--tag|--event NAME] [--param k=v]...
+                                                    send a request in the endpoint's dialect, authenticated as it
+                                                    requires, and show the answer and the route (send -h)
   webhookserver hmac-key --scheme SCHEME             print a new random HMAC key in the scheme's format
   webhookserver deadletters list [--endpoint NS/NAME] [admin flags]         list an Async endpoint's dead letters
   webhookserver deadletters replay ID [--endpoint NS/NAME] [admin flags]    queue a dead letter again
@@ -58,6 +62,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], stderr)
+	case "send":
+		return send.Main(args[1:], stdout, stderr)
 	case "hmac-key":
 		return hmacKey(args[1:], stdout, stderr)
 	case "deadletters":
@@ -125,7 +131,7 @@ func serveFlags(getenv func(string) string) (*flag.FlagSet, *serveOptions) {
 	flags.Var(&opts.manifests, "manifests", "YAML files or folders with WebhookEndpoint, IntentRoute and Secret documents (repeatable; paths after the flags count too)")
 	flags.StringVar(&opts.configFile, "config", "", "configuration file rendered by the operator (ConfigMap <endpoint>-config)")
 	flags.StringVar(&opts.endpointName, "endpoint", "", "serve only these WebhookEndpoints (comma-separated names or namespace/names) when several are given")
-	flags.StringVar(&opts.listen, "listen", ":8080", "address of the webhook listener")
+	flags.StringVar(&opts.listen, "listen", server.DefaultListen, "address of the webhook listener")
 	flags.StringVar(&opts.metricsListen, "metrics-listen", ":9090", "address of /metrics, /healthz, /readyz and /statusz")
 	flags.StringVar(&opts.adminListen, "admin-listen", "127.0.0.1:9091", "address of the dead-letter operations (webhookserver deadletters); \"\" turns them off; a non-loopback address needs --admin-token-file")
 	flags.StringVar(&opts.adminTokenFile, "admin-token-file", "", "file holding the token every admin request must send as Authorization: Bearer (read on every request, so a rotated Secret applies at once)")
