@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -146,6 +148,69 @@ func TestCallPresentsRouteClientCertificateAndUsesARotatedOne(t *testing.T) {
 			break
 		}
 		if text != "client fulfillment-v1" || time.Now().After(deadline) {
+			t.Fatalf("after rotation: %q", text)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestConfigFileRotatedClientCertificate runs the server as the operator does, with the client certificate's
+// Secret mounted as the kubelet mounts it: a rotation swaps the files, and the next calls present the new
+// certificate without a restart.
+func TestConfigFileRotatedClientCertificate(t *testing.T) {
+	serverCA, clientCA := tlstest.NewCA(t, "bank server CA"), tlstest.NewCA(t, "bank client CA")
+	up := newMTLSUpstream(t, serverCA, clientCA)
+	dir := t.TempDir()
+	caDir := filepath.Join(dir, "secrets", "bank-ca")
+	if err := os.MkdirAll(caDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, caDir, "ca.crt", string(serverCA.PEM))
+	certDir := &tlstest.SecretDir{Dir: filepath.Join(dir, "secrets", "bank-client-cert")}
+	if err := os.MkdirAll(certDir.Dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	first := clientCA.Issue(t, tlstest.Options{CommonName: "mounted-v1", Client: true})
+	certDir.Write(t, map[string][]byte{"tls.crt": first.CertPEM, "tls.key": first.KeyPEM})
+	config := writeFile(t, dir, "config.yaml", `
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookServerConfig
+secretsDir: secrets
+endpoints:
+- name: bank
+  namespace: bots
+  spec:
+    dialect: Generic
+    path: /bank
+    auth: {allowUnauthenticated: true}
+  routes:
+  - name: with-certificate
+    spec:
+      endpointRef: {name: bank}
+      match: {events: [with]}
+      call:
+        url: `+up.URL+`/balance
+        method: GET
+        tls:
+          caRef: {secretKeyRef: {name: bank-ca, key: ca.crt}}
+          clientCertificateSecretRef: {name: bank-client-cert}
+        respond: {text: "client ${response.body.client}"}
+      fallback: {text: refused}
+`)
+	s := startServer(t, "--config", config)
+	if text := askEvent(t, s, "with"); text != "client mounted-v1" {
+		t.Fatalf("with the mounted certificate: %q", text)
+	}
+
+	second := clientCA.Issue(t, tlstest.Options{CommonName: "mounted-v2", Client: true})
+	certDir.Write(t, map[string][]byte{"tls.crt": second.CertPEM, "tls.key": second.KeyPEM})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		text := askEvent(t, s, "with")
+		if text == "client mounted-v2" {
+			break
+		}
+		if text != "client mounted-v1" || time.Now().After(deadline) {
 			t.Fatalf("after rotation: %q", text)
 		}
 		time.Sleep(50 * time.Millisecond)
