@@ -14,6 +14,7 @@ import (
 	"time"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/routespec"
 )
 
@@ -134,5 +135,40 @@ func TestTokenURLIsGuarded(t *testing.T) {
 	loopback := netip.MustParsePrefix("127.0.0.0/8")
 	if _, err := tokensFor(server.URL, "secret", nil, loopback).Token(context.Background()); err != nil {
 		t.Fatalf("an exempted token URL: %v", err)
+	}
+}
+
+// A forward with auth.oauth2 sends the token, never the caller's credentials, and retries once with a new
+// token after a 401.
+func TestForwardSendsTheRouteTokenAndRefreshesOn401(t *testing.T) {
+	tokenEndpoint, calls := countingTokenEndpoint(t, 3600, 0)
+	var seen []string
+	var mu sync.Mutex
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("Authorization"))
+		mu.Unlock()
+		if r.Header.Get("Authorization") != "Bearer tok-2" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"fulfillmentText":"ok"}`))
+	}))
+	t.Cleanup(backend.Close)
+	compiled := routespec.Outbound{OAuth2: &routespec.OAuth2{
+		Spec:     &fulfillmentv1alpha1.OAuth2ClientCredentials{TokenURL: tokenEndpoint.URL},
+		ClientID: "client", ClientSecret: "secret",
+	}}
+	upstreams := NewUpstreams("route", compiled, nil, NewBreakers(BreakerSettings{}), nil)
+	forward := CompileForward(upstreams, &fulfillmentv1alpha1.ForwardAction{URL: backend.URL + "/hook"}, "bots")
+	inv := &Invocation{Input: dialect.Input{Method: http.MethodPost, Body: []byte(`{}`),
+		Header: http.Header{"Authorization": {"Bearer the-callers-own"}, "Content-Type": {"application/json"}}}}
+	result, err := forward.Run(context.Background(), inv)
+	if err != nil || result.Raw == nil || string(result.Raw.Body) != `{"fulfillmentText":"ok"}` {
+		t.Fatalf("forward: %v %+v", err, result)
+	}
+	if strings.Join(seen, ",") != "Bearer tok-1,Bearer tok-2" || calls.Load() != 2 {
+		t.Errorf("the backend saw %v after %d token fetches, want tok-1 then tok-2 after 2", seen, calls.Load())
 	}
 }
