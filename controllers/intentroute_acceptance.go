@@ -104,10 +104,11 @@ func acceptRoute(env *expr.Env, route *fulfillmentv1alpha1.IntentRoute, facts Ro
 
 // acceptedMessage says which endpoint serves the route and warns, without refusing it, about a fallback that
 // may not render (a value the request may lack): the server answers the next fallback then, and the person
-// who wrote it should know before an end user meets it.
+// who wrote it should know before an end user meets it; and about credentials the route sends unencrypted.
 func acceptedMessage(env *expr.Env, route *fulfillmentv1alpha1.IntentRoute, endpointName string) string {
 	message := fmt.Sprintf("served by WebhookEndpoint %s", endpointName)
-	warnings := routespec.FallbackWarnings(env, route.Spec.Fallback, route.Spec.Match.When, "spec.fallback")
+	warnings := append(routespec.FallbackWarnings(env, route.Spec.Fallback, route.Spec.Match.When, "spec.fallback"),
+		routespec.OutboundWarnings(&route.Spec)...)
 	if len(warnings) == 0 {
 		return message
 	}

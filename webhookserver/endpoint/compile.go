@@ -226,7 +226,7 @@ func Compile(spec configfile.Endpoint, secrets config.SecretSource, opts Options
 		candidates = append(candidates, candidate)
 		e.actionNames = append(e.actionNames, r.Spec.Match.Actions...)
 		e.warnings = append(e.warnings, prefixed(fmt.Sprintf("IntentRoute %s/%s: ", spec.Namespace, r.Name),
-			routespec.FallbackWarnings(opts.Env, r.Spec.Fallback, r.Spec.Match.When, "spec.fallback"))...)
+			append(routespec.FallbackWarnings(opts.Env, r.Spec.Fallback, r.Spec.Match.When, "spec.fallback"), routespec.OutboundWarnings(&r.Spec)...))...)
 	}
 	e.routes = route.NewTable(candidates)
 	if err := found.err(); err != nil {

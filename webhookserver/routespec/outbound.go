@@ -173,3 +173,29 @@ func TrustedRoots(bundle []byte) (*x509.CertPool, error) {
 	}
 	return pool, nil
 }
+
+// OutboundWarnings are what a route's auth sends in clear: an OAuth2 client secret to an http:// token URL, or
+// an access token to an http:// call or forward URL. It is served (a mesh may encrypt the hop), so these are
+// warnings: the server logs them when it loads, the operator writes them in the route's Accepted message.
+func OutboundWarnings(spec *fulfillmentv1alpha1.IntentRouteSpec) []string {
+	var warnings []string
+	check := func(auth *fulfillmentv1alpha1.OutboundAuth, plain bool, field, target string) {
+		if auth == nil || auth.OAuth2 == nil {
+			return
+		}
+		if strings.HasPrefix(auth.OAuth2.TokenURL, "http://") {
+			warnings = append(warnings, field+".auth.oauth2.tokenURL is http://: the client secret travels unencrypted to the token endpoint; use https://")
+		}
+		if plain {
+			warnings = append(warnings, target+" is plain HTTP with auth.oauth2: the access token travels unencrypted to the upstream; use an https:// url")
+		}
+	}
+	if c := spec.Call; c != nil {
+		check(c.Auth, strings.HasPrefix(c.URL, "http://"), "spec.call", "spec.call.url")
+	}
+	if f := spec.Forward; f != nil {
+		// A Service is reached over plain HTTP.
+		check(f.Auth, f.Service != nil || strings.HasPrefix(f.URL, "http://"), "spec.forward", "spec.forward.url or service")
+	}
+	return warnings
+}

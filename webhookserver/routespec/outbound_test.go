@@ -75,3 +75,34 @@ func TestCompileOutboundReportsEachSecretProblemAtItsField(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestOutboundWarningsNameWhatTravelsInClear(t *testing.T) {
+	oauth2 := func(tokenURL string) *fulfillmentv1alpha1.OutboundAuth {
+		return &fulfillmentv1alpha1.OutboundAuth{OAuth2: &fulfillmentv1alpha1.OAuth2ClientCredentials{TokenURL: tokenURL}}
+	}
+	cases := map[string]struct {
+		spec fulfillmentv1alpha1.IntentRouteSpec
+		want []string
+	}{
+		"https everywhere":  {spec: fulfillmentv1alpha1.IntentRouteSpec{Call: &fulfillmentv1alpha1.CallAction{URL: "https://api", Auth: oauth2("https://idp/token")}}},
+		"no auth over http": {spec: fulfillmentv1alpha1.IntentRouteSpec{Call: &fulfillmentv1alpha1.CallAction{URL: "http://api"}}},
+		"http token URL": {spec: fulfillmentv1alpha1.IntentRouteSpec{Call: &fulfillmentv1alpha1.CallAction{URL: "https://api", Auth: oauth2("http://idp/token")}},
+			want: []string{"spec.call.auth.oauth2.tokenURL is http://"}},
+		"forward to a Service": {spec: fulfillmentv1alpha1.IntentRouteSpec{Forward: &fulfillmentv1alpha1.ForwardAction{
+			Service: &fulfillmentv1alpha1.ServiceTarget{Name: "backend", Port: 80}, Auth: oauth2("https://idp/token")}},
+			want: []string{"spec.forward.url or service is plain HTTP with auth.oauth2"}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := OutboundWarnings(&tc.spec)
+			if len(got) != len(tc.want) {
+				t.Fatalf("warnings %q, want %q", got, tc.want)
+			}
+			for i := range got {
+				if !strings.HasPrefix(got[i], tc.want[i]) {
+					t.Errorf("warning %q, want it to start with %q", got[i], tc.want[i])
+				}
+			}
+		})
+	}
+}
