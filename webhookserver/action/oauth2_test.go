@@ -23,6 +23,7 @@ func countingTokenEndpoint(t *testing.T, expiresIn int, delay time.Duration) (*h
 	var calls atomic.Int64
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := calls.Add(1)
+		_ = r.ParseForm() // first: the server notices a client that gives up only once the body is read
 		select {
 		case <-time.After(delay):
 		case <-r.Context().Done():

@@ -20,6 +20,8 @@ type tokenServer struct {
 	expiresIn atomic.Int64
 	// hang makes it answer after this long (it holds the request until then, or the client gives up).
 	hang atomic.Int64
+	// abandoned counts requests whose client gave up while they hung.
+	abandoned atomic.Int64
 	mu   sync.Mutex
 	// forms are the token requests' form values.
 	forms []map[string]string
@@ -35,15 +37,17 @@ func newTokenServer(t *testing.T, expiresIn int) *tokenServer {
 	s.expiresIn.Store(int64(expiresIn))
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := s.calls.Add(1)
+		formErr := r.ParseForm() // first: the server notices a client that gives up only once the body is read
 		if hang := time.Duration(s.hang.Load()); hang > 0 {
 			select {
 			case <-time.After(hang):
 			case <-r.Context().Done():
+				s.abandoned.Add(1)
 				return
 			}
 		}
 		id, secret, ok := r.BasicAuth()
-		if err := r.ParseForm(); err != nil || !ok || id != oauthClientID || secret != oauthClientSecret ||
+		if formErr != nil || !ok || id != oauthClientID || secret != oauthClientSecret ||
 			r.PostForm.Get("grant_type") != "client_credentials" {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)
@@ -173,11 +177,13 @@ func TestOAuth2ConcurrentRequestsShareOneTokenFetch(t *testing.T) {
 	tokens, up := newTokenServer(t, 3600), newTokenUpstream(t)
 	s := startOAuthBank(t, tokens, up, "10s")
 	var wg sync.WaitGroup
+	start := time.Now()
 	texts := make([]string, 100)
 	for i := range texts {
 		wg.Go(func() { texts[i], _ = askBalance(t, s) })
 	}
 	wg.Wait()
+	t.Logf("100 concurrent requests answered in %v", time.Since(start))
 	for i, text := range texts {
 		if text != "Balance 42.5 with tok-1" {
 			t.Fatalf("answer %d: %q", i, text)
@@ -259,6 +265,13 @@ func TestOAuth2HangingTokenEndpointEndsInFallbackWithinDeadline(t *testing.T) {
 	}
 	if elapsed > 1500*time.Millisecond {
 		t.Errorf("the fallback came after %v, past the 1s deadline", elapsed)
+	}
+	t.Logf("fallback after %v with a hanging token endpoint and a 1s deadline", elapsed)
+	// The fetch itself ends with the request's deadline: the token endpoint sees the request abandoned.
+	for deadline := time.Now().Add(2 * time.Second); tokens.abandoned.Load() != 1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the token request outlived the request's deadline")
+		}
 	}
 	if len(up.requests()) != 0 {
 		t.Error("the upstream was called without a token")
