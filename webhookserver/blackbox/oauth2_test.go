@@ -22,7 +22,7 @@ type tokenServer struct {
 	hang atomic.Int64
 	// abandoned counts requests whose client gave up while they hung.
 	abandoned atomic.Int64
-	mu   sync.Mutex
+	mu        sync.Mutex
 	// forms are the token requests' form values.
 	forms []map[string]string
 }
