@@ -54,7 +54,7 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	return nil
 }
 
-// routeSecrets are the Secrets a route's call headers read.
+// routeSecrets are the Secrets a route reads (RouteSecretRequirements).
 func routeSecrets(route *fulfillmentv1alpha1.IntentRoute) []string {
 	var names []string
 	for _, req := range RouteSecretRequirements(route) {

@@ -19,14 +19,14 @@ const maxRouteProblems = 5
 type RouteFacts struct {
 	// Endpoint is the route's WebhookEndpoint, nil when it does not exist.
 	Endpoint *fulfillmentv1alpha1.WebhookEndpoint
-	// MissingSecrets are the Secret keys the route's call headers read (valueFrom) that do not exist, as
+	// MissingSecrets are the Secret keys the route reads (call headers, auth, tls) that do not exist, as
 	// "name/key" (or "name" when the whole Secret is missing).
 	MissingSecrets []string
-	// UnlabelledSecrets are the Secrets the route's call headers read that exist without LabelSecretReference
+	// UnlabelledSecrets are the Secrets the route reads that exist without LabelSecretReference
 	// while the operator requires it, by name.
 	UnlabelledSecrets []string
-	// InvalidSecretKeys are the keys of existing (and permitted) Secrets the call headers read that are
-	// missing or hold no valid header value.
+	// InvalidSecretKeys are the keys of existing (and permitted) Secrets the route reads that are missing or
+	// hold no valid value (a header value, a CA bundle, a certificate and key...).
 	InvalidSecretKeys []SecretKeyProblem
 	// Siblings are the other routes of the same endpoint, accepted or not.
 	Siblings []fulfillmentv1alpha1.IntentRoute
@@ -104,10 +104,11 @@ func acceptRoute(env *expr.Env, route *fulfillmentv1alpha1.IntentRoute, facts Ro
 
 // acceptedMessage says which endpoint serves the route and warns, without refusing it, about a fallback that
 // may not render (a value the request may lack): the server answers the next fallback then, and the person
-// who wrote it should know before an end user meets it.
+// who wrote it should know before an end user meets it; and about credentials the route sends unencrypted.
 func acceptedMessage(env *expr.Env, route *fulfillmentv1alpha1.IntentRoute, endpointName string) string {
 	message := fmt.Sprintf("served by WebhookEndpoint %s", endpointName)
-	warnings := routespec.FallbackWarnings(env, route.Spec.Fallback, route.Spec.Match.When, "spec.fallback")
+	warnings := append(routespec.FallbackWarnings(env, route.Spec.Fallback, route.Spec.Match.When, "spec.fallback"),
+		routespec.OutboundWarnings(&route.Spec)...)
 	if len(warnings) == 0 {
 		return message
 	}
@@ -136,7 +137,7 @@ func resolveRouteRefs(route *fulfillmentv1alpha1.IntentRoute, facts RouteFacts) 
 	}
 }
 
-// RouteSecretKeys are the Secret keys a route's call headers read, as "name/key", sorted and without
+// RouteSecretKeys are the Secret keys a route reads (RouteSecretRequirements), as "name/key", sorted and without
 // duplicates: what the reconciler checks to fill RouteFacts.MissingSecrets.
 func RouteSecretKeys(route *fulfillmentv1alpha1.IntentRoute) []string {
 	var keys []string
@@ -147,22 +148,16 @@ func RouteSecretKeys(route *fulfillmentv1alpha1.IntentRoute) []string {
 	return slices.Compact(keys)
 }
 
-// missingSecretProblems explains each missing Secret key with the header fields that read it.
+// missingSecretProblems explains each missing Secret key with the fields that read it.
 func missingSecretProblems(route *fulfillmentv1alpha1.IntentRoute, missing []string) []string {
 	missing = slices.Compact(slices.Sorted(slices.Values(missing)))
 	problems := make([]string, 0, len(missing))
 	for _, ref := range missing {
 		name, key, hasKey := strings.Cut(ref, "/")
 		var fields []string
-		if call := route.Spec.Call; call != nil {
-			for i, header := range call.Headers {
-				if header.ValueFrom == nil {
-					continue
-				}
-				selector := header.ValueFrom.SecretKeyRef
-				if selector.Name == name && (!hasKey || selector.Key == key) {
-					fields = append(fields, fmt.Sprintf("spec.call.headers[%d].valueFrom.secretKeyRef", i))
-				}
+		for _, req := range RouteSecretRequirements(route) {
+			if req.Secret == name && (!hasKey || req.Key == key) && !slices.Contains(fields, req.Field) {
+				fields = append(fields, req.Field)
 			}
 		}
 		problem := fmt.Sprintf("Secret %s not found", name)
@@ -177,16 +172,14 @@ func missingSecretProblems(route *fulfillmentv1alpha1.IntentRoute, missing []str
 	return problems
 }
 
-// unlabelledSecretProblems explains each Secret the route may not read, with the header fields that read it.
+// unlabelledSecretProblems explains each Secret the route may not read, with the fields that read it.
 func unlabelledSecretProblems(route *fulfillmentv1alpha1.IntentRoute, unlabelled []string) []string {
 	problems := make([]string, 0, len(unlabelled))
 	for _, name := range slices.Compact(slices.Sorted(slices.Values(unlabelled))) {
 		var fields []string
-		if call := route.Spec.Call; call != nil {
-			for i, header := range call.Headers {
-				if header.ValueFrom != nil && header.ValueFrom.SecretKeyRef.Name == name {
-					fields = append(fields, fmt.Sprintf("spec.call.headers[%d].valueFrom.secretKeyRef", i))
-				}
+		for _, req := range RouteSecretRequirements(route) {
+			if req.Secret == name && !slices.Contains(fields, req.Field) {
+				fields = append(fields, req.Field)
 			}
 		}
 		problems = append(problems, strings.Join(fields, ", ")+": "+unlabelledSecretProblem(name))

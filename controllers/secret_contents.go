@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/hmackey"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/routespec"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/tlsconfig"
 )
 
@@ -30,6 +32,15 @@ const (
 	FormatRedisURL SecretKeyFormat = "RedisURL"
 	// FormatHeaderValue: a call header value without control characters inside (routespec.CompileCall).
 	FormatHeaderValue SecretKeyFormat = "HeaderValue"
+	// FormatOAuth2ClientID and FormatOAuth2ClientSecret: an OAuth2 client's ID and secret, not empty once
+	// trimmed (routespec.CompileOutbound).
+	FormatOAuth2ClientID     SecretKeyFormat = "OAuth2ClientID"
+	FormatOAuth2ClientSecret SecretKeyFormat = "OAuth2ClientSecret"
+	// FormatUpstreamCABundle: PEM certificates of the CAs that sign an upstream's certificate.
+	FormatUpstreamCABundle SecretKeyFormat = "UpstreamCABundle"
+	// FormatTLSKeyPair: a kubernetes.io/tls Secret's tls.crt, a PEM certificate whose private key is in tls.key
+	// of the same Secret (tls.X509KeyPair, as routespec.CompileOutbound loads it).
+	FormatTLSKeyPair SecretKeyFormat = "TLSKeyPair"
 )
 
 // SecretKeyRequirement is one key the server reads from a referenced Secret, the field that references it and
@@ -102,7 +113,8 @@ func EndpointSecretRequirements(endpoint *fulfillmentv1alpha1.WebhookEndpoint) [
 	return reqs
 }
 
-// RouteSecretRequirements are the Secret keys a route's call headers read.
+// RouteSecretRequirements are the Secret keys a route reads: its call headers', and the OAuth2 client
+// credentials, CA bundle and client certificate of its call or forward.
 func RouteSecretRequirements(route *fulfillmentv1alpha1.IntentRoute) []SecretKeyRequirement {
 	var reqs []SecretKeyRequirement
 	if call := route.Spec.Call; call != nil {
@@ -113,6 +125,36 @@ func RouteSecretRequirements(route *fulfillmentv1alpha1.IntentRoute) []SecretKey
 					Field: fmt.Sprintf("spec.call.headers[%d].valueFrom.secretKeyRef", i), Format: FormatHeaderValue})
 			}
 		}
+		reqs = append(reqs, outboundSecretRequirements(call.Auth, call.TLS, "spec.call")...)
+	}
+	if forward := route.Spec.Forward; forward != nil {
+		reqs = append(reqs, outboundSecretRequirements(forward.Auth, forward.TLS, "spec.forward")...)
+	}
+	return reqs
+}
+
+// outboundSecretRequirements are the Secret keys of a call's or forward's auth and tls at field.
+func outboundSecretRequirements(auth *fulfillmentv1alpha1.OutboundAuth, settings *fulfillmentv1alpha1.OutboundTLS, field string) []SecretKeyRequirement {
+	var reqs []SecretKeyRequirement
+	if auth != nil && auth.OAuth2 != nil {
+		ref := auth.OAuth2.SecretRef
+		idKey, secretKey := routespec.OAuth2Keys(ref)
+		reqs = append(reqs,
+			SecretKeyRequirement{Secret: ref.Name, Key: idKey, Field: field + ".auth.oauth2.secretRef", Format: FormatOAuth2ClientID},
+			SecretKeyRequirement{Secret: ref.Name, Key: secretKey, Field: field + ".auth.oauth2.secretRef", Format: FormatOAuth2ClientSecret})
+	}
+	if settings == nil {
+		return reqs
+	}
+	if ca := settings.CARef; ca != nil && ca.SecretKeyRef != nil {
+		reqs = append(reqs, SecretKeyRequirement{Secret: ca.SecretKeyRef.Name, Key: ca.SecretKeyRef.Key, Field: field + ".tls.caRef.secretKeyRef",
+			Format: FormatUpstreamCABundle})
+	}
+	if ref := settings.ClientCertificateSecretRef; ref != nil {
+		at := field + ".tls.clientCertificateSecretRef"
+		reqs = append(reqs,
+			SecretKeyRequirement{Secret: ref.Name, Key: routespec.TLSCertificateKey, Field: at, Format: FormatTLSKeyPair},
+			SecretKeyRequirement{Secret: ref.Name, Key: routespec.TLSPrivateKeyKey, Field: at, Format: FormatTLSKeyPair})
 	}
 	return reqs
 }
@@ -141,6 +183,16 @@ func CheckSecretKeys(reqs []SecretKeyRequirement, data map[string][]byte) []Secr
 			}
 			continue
 		}
+		if req.Format == FormatTLSKeyPair {
+			// The pair is checked once, at the certificate; a missing half is reported at its own key above.
+			if _, hasKey := data[routespec.TLSPrivateKeyKey]; req.Key == routespec.TLSCertificateKey && hasKey {
+				if _, err := tls.X509KeyPair(value, data[routespec.TLSPrivateKeyKey]); err != nil {
+					problems = append(problems, SecretKeyProblem{SecretKeyRequirement: req, Reason: fulfillmentv1alpha1.ReasonSecretKeyInvalid,
+						Problem: "and tls.key are not a matching PEM certificate and private key: put " + formatHint(req) + " there"})
+				}
+			}
+			continue
+		}
 		if problem := checkSecretValue(req, value); problem != "" {
 			problems = append(problems, SecretKeyProblem{SecretKeyRequirement: req, Reason: fulfillmentv1alpha1.ReasonSecretKeyInvalid, Problem: problem})
 		}
@@ -156,6 +208,14 @@ func checkSecretValue(req SecretKeyRequirement, value []byte) string {
 	case FormatCredential:
 		if len(trimmed) == 0 {
 			return "is empty: put " + formatHint(req) + " there (an empty credential admits anybody who sends an empty one)"
+		}
+	case FormatOAuth2ClientID, FormatOAuth2ClientSecret:
+		if len(trimmed) == 0 {
+			return "is empty: put " + formatHint(req) + " there"
+		}
+	case FormatUpstreamCABundle:
+		if _, err := tlsconfig.ParseCertificatePool(value); err != nil {
+			return "holds no valid PEM certificate: put " + formatHint(req) + " there"
 		}
 	case FormatHMACKey:
 		if len(trimmed) == 0 {
@@ -212,6 +272,14 @@ func formatHint(req SecretKeyRequirement) string {
 		return "a URL such as redis://host:6379/0 or rediss://user:password@host:6380"
 	case FormatHeaderValue:
 		return "the header value"
+	case FormatOAuth2ClientID:
+		return "the OAuth2 client ID"
+	case FormatOAuth2ClientSecret:
+		return "the OAuth2 client secret"
+	case FormatUpstreamCABundle:
+		return "the PEM CA certificates that sign the upstream's certificate"
+	case FormatTLSKeyPair:
+		return "the client certificate (tls.crt) and its private key (tls.key), as kubectl create secret tls writes them"
 	}
 	return "the value"
 }

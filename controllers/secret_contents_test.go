@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/tlsconfig/tlstest"
 )
 
 func TestCheckSecretKeys(t *testing.T) {
@@ -35,6 +36,27 @@ func TestCheckSecretKeys(t *testing.T) {
 	route := routeFixture("r", withCall(fulfillmentv1alpha1.CallAction{URL: "https://bank.internal", Headers: []fulfillmentv1alpha1.Header{
 		{Name: "X-Token", ValueFrom: &fulfillmentv1alpha1.HeaderSource{SecretKeyRef: fulfillmentv1alpha1.SecretKeySelector{Name: "creds", Key: "token"}}},
 	}}))
+
+	outbound := routeFixture("r", withCall(fulfillmentv1alpha1.CallAction{URL: "https://bank.internal",
+		Auth: &fulfillmentv1alpha1.OutboundAuth{OAuth2: &fulfillmentv1alpha1.OAuth2ClientCredentials{TokenURL: "https://idp.internal/token",
+			SecretRef: fulfillmentv1alpha1.OAuth2SecretRef{Name: "creds"}}},
+		TLS: &fulfillmentv1alpha1.OutboundTLS{CARef: &fulfillmentv1alpha1.CABundleRef{SecretKeyRef: &fulfillmentv1alpha1.SecretKeySelector{Name: "creds", Key: "ca.crt"}},
+			ClientCertificateSecretRef: &fulfillmentv1alpha1.LocalObjectReference{Name: "creds"}},
+	}))
+	ca := tlstest.NewCA(t, "upstream CA")
+	clientCert, otherCert := ca.Issue(t, tlstest.Options{CommonName: "client", Client: true}), ca.Issue(t, tlstest.Options{CommonName: "other", Client: true})
+	outboundData := func(change map[string]string) map[string]string {
+		data := map[string]string{"clientID": "fulfillment", "clientSecret": secretValue, "ca.crt": string(ca.PEM),
+			"tls.crt": string(clientCert.CertPEM), "tls.key": string(clientCert.KeyPEM)}
+		for k, v := range change {
+			if v == "" {
+				delete(data, k)
+			} else {
+				data[k] = v
+			}
+		}
+		return data
+	}
 
 	tests := map[string]struct {
 		reqs []SecretKeyRequirement
@@ -66,6 +88,17 @@ func TestCheckSecretKeys(t *testing.T) {
 		"header line break": {reqs: RouteSecretRequirements(route), data: map[string]string{"token": "a\nb"}, want: []string{"SecretKeyInvalid spec.call.headers[0].valueFrom.secretKeyRef token"}},
 		"header key missing": {reqs: RouteSecretRequirements(route), data: map[string]string{"tok": secretValue},
 			want: []string{"SecretKeyMissing spec.call.headers[0].valueFrom.secretKeyRef token"}},
+		"oauth2 and tls complete": {reqs: RouteSecretRequirements(outbound), data: outboundData(nil)},
+		"oauth2 no client secret": {reqs: RouteSecretRequirements(outbound), data: outboundData(map[string]string{"clientSecret": ""}),
+			want: []string{"SecretKeyMissing spec.call.auth.oauth2.secretRef clientSecret"}},
+		"oauth2 blank client id": {reqs: RouteSecretRequirements(outbound), data: outboundData(map[string]string{"clientID": " "}),
+			want: []string{"SecretKeyInvalid spec.call.auth.oauth2.secretRef clientID"}},
+		"tls CA not PEM": {reqs: RouteSecretRequirements(outbound), data: outboundData(map[string]string{"ca.crt": secretValue}),
+			want: []string{"SecretKeyInvalid spec.call.tls.caRef.secretKeyRef ca.crt"}},
+		"tls no key": {reqs: RouteSecretRequirements(outbound), data: outboundData(map[string]string{"tls.key": ""}),
+			want: []string{"SecretKeyMissing spec.call.tls.clientCertificateSecretRef tls.key"}},
+		"tls key of another certificate": {reqs: RouteSecretRequirements(outbound), data: outboundData(map[string]string{"tls.key": string(otherCert.KeyPEM)}),
+			want: []string{"SecretKeyInvalid spec.call.tls.clientCertificateSecretRef tls.crt"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -323,6 +323,36 @@ var _ = Describe("Admission", func() {
 			`spec.match.versions[0]`, `256`),
 		Entry("environments alone, which only narrow", `spec: {match: {intents: null, environments: [production]}}`,
 			`spec.match`, `needs at least one of intents, actions, tags, events or when`),
+		Entry("call auth without oauth2", `spec: {respond: null, call: {url: "https://api.example.com/", auth: {}}}`,
+			`spec.call.auth`, `auth needs oauth2`),
+		Entry("oauth2 without tokenURL", `spec: {respond: null, call: {url: "https://api.example.com/", auth: {oauth2: {secretRef: {name: c}}}}}`,
+			`spec.call.auth.oauth2.tokenURL: Required value`),
+		Entry("oauth2 without secretRef", `spec: {respond: null, call: {url: "https://api.example.com/", auth: {oauth2: {tokenURL: "https://idp.example.com/token"}}}}`,
+			`spec.call.auth.oauth2.secretRef: Required value`),
+		Entry("oauth2 tokenURL that is no URL", `spec: {respond: null, call: {url: "https://api.example.com/", auth: {oauth2: {tokenURL: "idp/token", secretRef: {name: c}}}}}`,
+			`spec.call.auth.oauth2.tokenURL`, `absolute http:// or https:// URL`),
+		Entry("oauth2 with an unknown auth style", `spec: {respond: null, call: {url: "https://api.example.com/", auth: {oauth2: {tokenURL: "https://idp.example.com/token", secretRef: {name: c}, authStyle: AutoDetect}}}}`,
+			`spec.call.auth.oauth2.authStyle: Unsupported value: "AutoDetect"`),
+		Entry("oauth2 endpointParams setting the client secret", `spec: {respond: null, call: {url: "https://api.example.com/", auth: {oauth2: {tokenURL: "https://idp.example.com/token", secretRef: {name: c}, endpointParams: {client_secret: x}}}}}`,
+			`spec.call.auth.oauth2.endpointParams`, `may not set grant_type, client_id, client_secret, scope or audience`),
+		Entry("oauth2 scope with a space", `spec: {respond: null, call: {url: "https://api.example.com/", auth: {oauth2: {tokenURL: "https://idp.example.com/token", secretRef: {name: c}, scopes: ["a b"]}}}}`,
+			`spec.call.auth.oauth2.scopes[0]`),
+		Entry("forward oauth2 without tokenURL", `spec: {respond: null, forward: {url: "https://backend.example.com/", auth: {oauth2: {secretRef: {name: c}}}}}`,
+			`spec.forward.auth.oauth2.tokenURL: Required value`),
+		Entry("tls with nothing set", `spec: {respond: null, call: {url: "https://api.example.com/", tls: {}}}`,
+			`spec.call.tls`, `tls needs at least one of caRef, clientCertificateSecretRef or serverName`),
+		Entry("caRef naming no source", `spec: {respond: null, call: {url: "https://api.example.com/", tls: {caRef: {}}}}`,
+			`spec.call.tls.caRef`, `caRef needs secretKeyRef`),
+		Entry("caRef without a key", `spec: {respond: null, call: {url: "https://api.example.com/", tls: {caRef: {secretKeyRef: {name: ca}}}}}`,
+			`spec.call.tls.caRef.secretKeyRef.key: Required value`),
+		Entry("client certificate without a Secret name", `spec: {respond: null, call: {url: "https://api.example.com/", tls: {clientCertificateSecretRef: {}}}}`,
+			`spec.call.tls.clientCertificateSecretRef.name: Required value`),
+		Entry("tls on a plain http call", `spec: {respond: null, call: {url: "http://api.example.com/", tls: {serverName: api.example.com}}}`,
+			`spec.call.tls`, `call.tls applies to an https:// url`),
+		Entry("tls on a forward to a Service", `spec: {respond: null, forward: {service: {name: backend, port: 80}, tls: {serverName: backend}}}`,
+			`spec.forward.tls`, `forward.tls applies to an https:// url`),
+		Entry("a server name with a space", `spec: {respond: null, call: {url: "https://10.0.0.1/", tls: {serverName: "api example"}}}`,
+			`spec.call.tls.serverName`),
 	)
 
 	DescribeTable("accepts valid combinations that are close to a rule",
@@ -353,6 +383,15 @@ var _ = Describe("Admission", func() {
 		Entry("a guard alone", validRoute, `spec: {match: {intents: null, when: 'request.text.contains("refund")'}}`),
 		Entry("a call with an IPv6 host and templated path", validRoute,
 			`spec: {respond: null, call: {url: "http://[fd00::1]:8080/accounts/${params.account}?q=${request.text}"}}`),
+		Entry("a call with OAuth2 and mutual TLS", validRoute,
+			`spec: {respond: null, call: {url: "https://api.example.com/", auth: {oauth2: {tokenURL: "https://idp.example.com/oauth/token", `+
+				`secretRef: {name: c, clientIDKey: id}, scopes: [accounts.read, "urn:x:y"], audience: https://api.example.com, `+
+				`endpointParams: {resource: https://api.example.com}, authStyle: Body}}, `+
+				`tls: {caRef: {secretKeyRef: {name: ca, key: ca.crt}}, clientCertificateSecretRef: {name: client-tls}, serverName: api.internal}}}`),
+		Entry("OAuth2 on a plain http call", validRoute,
+			`spec: {respond: null, call: {url: "http://api.internal:8080/", auth: {oauth2: {tokenURL: "http://idp.internal/token", secretRef: {name: c}}}}}`),
+		Entry("a forward with OAuth2 and a server name", validRoute,
+			`spec: {respond: null, forward: {url: "https://10.0.0.5:8443/hook", auth: {oauth2: {tokenURL: "https://idp.example.com/token", secretRef: {name: c}}}, tls: {serverName: backend.internal}}}`),
 	)
 
 	// A Local queue's pods' volumes hold acknowledged events: an endpoint keeps its Local queue.

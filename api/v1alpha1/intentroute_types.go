@@ -223,6 +223,8 @@ type FollowupEvent struct {
 }
 
 // CallAction calls an upstream HTTP API and maps its answer.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.tls) || self.url.startsWith('https://')",message="call.tls applies to an https:// url: make call.url https:// or remove call.tls",fieldPath=".tls"
 type CallAction struct {
 	// url of the upstream, http or https. The path and query may hold ${expr} templates, for example
 	// https://bank.internal/accounts/${params.account}/balance. Their values are data: each is percent-encoded
@@ -272,6 +274,16 @@ type CallAction struct {
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('10ms') && duration(self) <= duration('30s')",message="call.timeout must be between 10ms and 30s"
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
+
+	// auth authenticates the call with a credential the server obtains: an OAuth2 access token (client
+	// credentials), sent as Authorization: Bearer. A call with auth follows no redirect.
+	// +optional
+	Auth *OutboundAuth `json:"auth,omitempty"`
+
+	// tls sets how the call's https connection is made: the CAs to trust, a client certificate (mutual TLS),
+	// the server name to verify.
+	// +optional
+	TLS *OutboundTLS `json:"tls,omitempty"`
 
 	// retry failed attempts (connection errors, timeouts, 429, 502, 503, 504) while the deadline allows. When
 	// unset, a GET, PUT or DELETE is tried twice and a POST or PATCH once, since they may not be idempotent; when
@@ -346,6 +358,7 @@ type Retry struct {
 // ForwardAction sends the original request to a backend that answers in the endpoint's dialect.
 //
 // +kubebuilder:validation:XValidation:rule="has(self.url) != has(self.service)",message="forward needs exactly one of url or service"
+// +kubebuilder:validation:XValidation:rule="!has(self.tls) || (has(self.url) && self.url.startsWith('https://'))",message="forward.tls applies to an https:// url: set forward.url to https:// or remove forward.tls",fieldPath=".tls"
 type ForwardAction struct {
 	// url of the backend, http or https.
 	// +optional
@@ -363,6 +376,144 @@ type ForwardAction struct {
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('10ms') && duration(self) <= duration('30s')",message="forward.timeout must be between 10ms and 30s"
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
+
+	// auth authenticates the forwarded request as call.auth does.
+	// +optional
+	Auth *OutboundAuth `json:"auth,omitempty"`
+
+	// tls sets how the https connection to the backend is made, as call.tls does.
+	// +optional
+	TLS *OutboundTLS `json:"tls,omitempty"`
+}
+
+// OutboundAuth is how the server authenticates to an upstream with a credential it obtains.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.oauth2)",message="auth needs oauth2: the OAuth2 client credentials to obtain a token with"
+type OutboundAuth struct {
+	// oauth2 obtains an access token with the OAuth2 client credentials grant (RFC 6749 section 4.4) and sends it
+	// as Authorization: Bearer. The token is kept until shortly before it expires, shared by concurrent
+	// requests, and fetched again once when the upstream answers 401. Fetching it counts against the request's
+	// deadline: a token endpoint that fails or is slow ends in the fallback.
+	// +optional
+	OAuth2 *OAuth2ClientCredentials `json:"oauth2,omitempty"`
+}
+
+// OAuth2AuthStyle is how the client credentials reach the token endpoint.
+// +kubebuilder:validation:Enum=Header;Body
+type OAuth2AuthStyle string
+
+// The ways of sending OAuth2 client credentials.
+const (
+	// OAuth2AuthStyleHeader sends them as HTTP basic authentication, which every token endpoint must accept
+	// (RFC 6749 section 2.3.1).
+	OAuth2AuthStyleHeader OAuth2AuthStyle = "Header"
+	// OAuth2AuthStyleBody sends them as the client_id and client_secret form parameters.
+	OAuth2AuthStyleBody OAuth2AuthStyle = "Body"
+)
+
+// OAuth2ClientCredentials are the settings of the client credentials grant.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.endpointParams) || self.endpointParams.all(k, !(k in ['grant_type', 'client_id', 'client_secret', 'scope', 'audience']))",message="oauth2.endpointParams may not set grant_type, client_id, client_secret, scope or audience: use secretRef, scopes and audience",fieldPath=".endpointParams"
+type OAuth2ClientCredentials struct {
+	// tokenURL is the token endpoint, http or https (use https: the client secret travels in the request). It is
+	// reached through the same outbound guard as the call, and with the same tls settings.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self.matches('^https?://([A-Za-z0-9.-]+|\\\\[[0-9A-Fa-f:.]+\\\\])(:[0-9]{1,5})?(/[^\\\\s#]*)?$')",message="oauth2.tokenURL must be an absolute http:// or https:// URL without a fragment"
+	TokenURL string `json:"tokenURL"`
+
+	// secretRef names the Secret holding the client ID and secret.
+	// +required
+	SecretRef OAuth2SecretRef `json:"secretRef"`
+
+	// scopes requested (the scope parameter, space-separated).
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=256
+	// +kubebuilder:validation:items:Pattern=`^[!#-\[\]-~]+$`
+	Scopes []string `json:"scopes,omitempty"`
+
+	// audience is sent as the audience parameter, which Auth0, Okta and others use to pick the API the token is
+	// for.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	Audience string `json:"audience,omitempty"`
+
+	// endpointParams are further form parameters of the token request (for example resource, RFC 8707).
+	// +optional
+	// +kubebuilder:validation:MaxProperties=16
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(k) >= 1 && size(k) <= 128 && size(self[k]) <= 1024)",message="endpointParams names are 1 to 128 characters and values at most 1024"
+	EndpointParams map[string]string `json:"endpointParams,omitempty"`
+
+	// authStyle is how the client ID and secret are sent: Header (the default), as HTTP basic authentication,
+	// or Body, as client_id and client_secret form parameters, for token endpoints that accept only those.
+	// +optional
+	// +kubebuilder:default=Header
+	AuthStyle OAuth2AuthStyle `json:"authStyle,omitempty"`
+}
+
+// OAuth2SecretRef names the Secret holding an OAuth2 client's ID and secret, and their keys.
+type OAuth2SecretRef struct {
+	// name of the Secret, in the same namespace.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+
+	// clientIDKey is the key holding the client ID (default clientID).
+	// +optional
+	// +kubebuilder:default=clientID
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	ClientIDKey string `json:"clientIDKey,omitempty"`
+
+	// clientSecretKey is the key holding the client secret (default clientSecret).
+	// +optional
+	// +kubebuilder:default=clientSecret
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	ClientSecretKey string `json:"clientSecretKey,omitempty"`
+}
+
+// OutboundTLS is how an https connection to an upstream is made.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.caRef) || has(self.clientCertificateSecretRef) || has(self.serverName)",message="tls needs at least one of caRef, clientCertificateSecretRef or serverName"
+type OutboundTLS struct {
+	// caRef is a PEM bundle of CAs trusted in addition to the system's roots, for an upstream whose certificate a
+	// private CA signs.
+	// +optional
+	CARef *CABundleRef `json:"caRef,omitempty"`
+
+	// clientCertificateSecretRef names a kubernetes.io/tls Secret (keys tls.crt and tls.key) whose certificate
+	// the server presents when the upstream asks for one (mutual TLS). A changed Secret is used for new
+	// connections without a restart.
+	// +optional
+	ClientCertificateSecretRef *LocalObjectReference `json:"clientCertificateSecretRef,omitempty"`
+
+	// serverName is the name the upstream's certificate is verified against, and sent in SNI, when it differs
+	// from the URL's host (an upstream reached by IP address or an internal alias). Certificates are always
+	// verified.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$`
+	ServerName string `json:"serverName,omitempty"`
+}
+
+// CABundleRef is where a PEM bundle of CA certificates is read from.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.secretKeyRef)",message="caRef needs secretKeyRef: the Secret key holding the PEM CA bundle"
+type CABundleRef struct {
+	// secretKeyRef selects the Secret key holding the bundle.
+	// +optional
+	SecretKeyRef *SecretKeySelector `json:"secretKeyRef,omitempty"`
 }
 
 // ServiceTarget is a port and path of a Service in the same namespace.

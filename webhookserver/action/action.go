@@ -63,6 +63,8 @@ type Failure struct {
 	// maxAnswerExcerpt bytes), or "". It is the upstream's own explanation, which may quote the request's
 	// data: it goes to debug logs only, never into Error.
 	Answer string
+	// status is the upstream's HTTP status of an upstream_status failure, 0 otherwise.
+	status int
 	// retryable marks an upstream answer worth retrying (429, 502, 503, 504), which also counts against the
 	// upstream's health.
 	retryable bool

@@ -45,6 +45,8 @@ type Call struct {
 	attempts int
 	backoff  time.Duration
 	respond  *Respond
+	// tokens obtains the call's OAuth2 access token; nil without auth.oauth2.
+	tokens *Tokens
 }
 
 // SecretLookup reads a Secret key of the route's namespace.
@@ -54,11 +56,11 @@ type SecretLookup func(name, key string) ([]byte, error)
 func NewCall(upstreams Upstreams, compiled *routespec.Call) *Call {
 	spec := compiled.Spec
 	c := &Call{client: upstreams.Client, breakers: upstreams.Breakers, url: compiled.URL, method: spec.Method,
-		headers: compiled.Headers, body: compiled.Body, format: spec.BodyFormat, timeout: defaultCallTimeout}
+		headers: compiled.Headers, body: compiled.Body, format: spec.BodyFormat, timeout: defaultCallTimeout, tokens: upstreams.Tokens}
 	if c.method == "" {
 		c.method = http.MethodPost
 	}
-	if c.client != nil && carriesCredentials(c.headers) {
+	if c.client != nil && (carriesCredentials(c.headers) || c.tokens != nil) {
 		c.client = withoutRedirects(c.client)
 	}
 	if spec.Timeout != nil {
@@ -98,7 +100,7 @@ func (c *Call) Run(ctx context.Context, inv *Invocation) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	response, err := c.callWithRetries(ctx, target, header, body)
+	response, err := c.callAuthorized(ctx, target, header, body)
 	if err != nil {
 		return nil, err
 	}
@@ -233,6 +235,40 @@ func normalizedRequest(r *model.Request) map[string]any {
 	}
 }
 
+// callAuthorized is callWithRetries with the route's OAuth2 access token, when it has auth.oauth2: a 401 means
+// the upstream no longer takes the token (revoked, or expired early), so it is dropped and the call is made once
+// more with a new one.
+func (c *Call) callAuthorized(ctx context.Context, target string, header http.Header, body []byte) (*expr.Response, error) {
+	if c.tokens == nil {
+		return c.callWithRetries(ctx, target, header, body)
+	}
+	return withToken(ctx, c.tokens, header, func() (*expr.Response, error) {
+		return c.callWithRetries(ctx, target, header, body)
+	})
+}
+
+// withToken runs call with header carrying the access token of tokens, and once more with a new token when the
+// upstream answers 401.
+func withToken[T any](ctx context.Context, tokens *Tokens, header http.Header, call func() (T, error)) (T, error) {
+	var zero T
+	token, err := tokens.Token(ctx)
+	if err != nil {
+		return zero, err
+	}
+	header.Set("Authorization", "Bearer "+token)
+	result, err := call()
+	var failure *Failure
+	if !errors.As(err, &failure) || failure.status != http.StatusUnauthorized {
+		return result, err
+	}
+	tokens.Invalidate(token)
+	if token, err = tokens.Token(ctx); err != nil {
+		return zero, err
+	}
+	header.Set("Authorization", "Bearer "+token)
+	return call()
+}
+
 // callWithRetries makes up to c.attempts attempts with exponential backoff and full jitter, never past the
 // deadline in ctx: an attempt gets at most what is left of it.
 func (c *Call) callWithRetries(ctx context.Context, target string, header http.Header, body []byte) (*expr.Response, error) {
@@ -315,7 +351,7 @@ func (c *Call) roundTrip(ctx context.Context, target string, header http.Header,
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		retryable := retryableStatus(resp.StatusCode)
 		return nil, retryable, &Failure{Reason: "upstream_status", Message: fmt.Sprintf("the upstream answered %d", resp.StatusCode),
-			Answer: answerExcerpt(content), retryable: retryable}
+			Answer: answerExcerpt(content), status: resp.StatusCode, retryable: retryable}
 	}
 	return &expr.Response{Status: resp.StatusCode, Headers: lowerHeaders(resp.Header), Body: decodeBody(resp.Header, content)}, false, nil
 }

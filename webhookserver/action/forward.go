@@ -19,6 +19,8 @@ type Forward struct {
 	breakers *Breakers
 	url      string
 	timeout  time.Duration
+	// tokens obtains the OAuth2 access token sent to the backend; nil without auth.oauth2.
+	tokens *Tokens
 }
 
 // forwardedHeaders are the request headers a backend may need. Authentication headers are never forwarded:
@@ -27,7 +29,10 @@ var forwardedHeaders = []string{"Content-Type", "Accept", "Accept-Language", "Us
 
 // CompileForward compiles spec; a Service target becomes its cluster DNS name in namespace.
 func CompileForward(upstreams Upstreams, spec *fulfillmentv1alpha1.ForwardAction, namespace string) *Forward {
-	f := &Forward{client: upstreams.Client, breakers: upstreams.Breakers, url: spec.URL, timeout: defaultCallTimeout}
+	f := &Forward{client: upstreams.Client, breakers: upstreams.Breakers, url: spec.URL, timeout: defaultCallTimeout, tokens: upstreams.Tokens}
+	if f.client != nil && f.tokens != nil {
+		f.client = withoutRedirects(f.client) // the token is for this url only
+	}
 	if s := spec.Service; s != nil {
 		f.url = fmt.Sprintf("http://%s.%s.svc:%d%s", s.Name, namespace, s.Port, s.Path)
 	}
@@ -40,10 +45,20 @@ func CompileForward(upstreams Upstreams, spec *fulfillmentv1alpha1.ForwardAction
 // Run implements Action: through the backend's circuit breaker, counting unreachable, slow, 429 and 5xx
 // answers against its health.
 func (f *Forward) Run(ctx context.Context, inv *Invocation) (*Result, error) {
+	if f.tokens == nil {
+		return f.guardedForward(ctx, inv, nil)
+	}
+	header := http.Header{}
+	return withToken(ctx, f.tokens, header, func() (*Result, error) { return f.guardedForward(ctx, inv, header) })
+}
+
+// guardedForward forwards through the backend's circuit breaker, with the headers in extra (the access token)
+// over the forwarded ones.
+func (f *Forward) guardedForward(ctx context.Context, inv *Invocation, extra http.Header) (*Result, error) {
 	var result *Result
 	var final error
 	err := guarded(f.breakers.For(upstreamOf(f.url)), func() error {
-		result, final = f.forward(ctx, inv)
+		result, final = f.forward(ctx, inv, extra)
 		var failure *Failure
 		if errors.As(final, &failure) && failure.Reason == "upstream_status" && !failure.retryable {
 			return nil // the backend answered: it is up
@@ -57,7 +72,7 @@ func (f *Forward) Run(ctx context.Context, inv *Invocation) (*Result, error) {
 }
 
 // forward makes the request and reads the answer.
-func (f *Forward) forward(ctx context.Context, inv *Invocation) (*Result, error) {
+func (f *Forward) forward(ctx context.Context, inv *Invocation, extra http.Header) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	method := inv.Input.Method
@@ -73,6 +88,9 @@ func (f *Forward) forward(ctx context.Context, inv *Invocation) (*Result, error)
 		if value := inv.Input.Header.Get(name); value != "" {
 			req.Header.Set(name, value)
 		}
+	}
+	for name, values := range extra {
+		req.Header[name] = values
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
@@ -95,7 +113,7 @@ func (f *Forward) forward(ctx context.Context, inv *Invocation) (*Result, error)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, &Failure{Reason: "upstream_status", Message: fmt.Sprintf("the backend answered %d", resp.StatusCode),
-			Answer: answerExcerpt(body), retryable: retryableStatus(resp.StatusCode)}
+			Answer: answerExcerpt(body), status: resp.StatusCode, retryable: retryableStatus(resp.StatusCode)}
 	}
 	header := http.Header{}
 	if ct := resp.Header.Get("Content-Type"); ct != "" {

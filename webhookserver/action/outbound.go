@@ -2,6 +2,7 @@ package action
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -61,6 +62,11 @@ const maxRedirects = 5
 // exemption such as a link-local service you run), and redirects are followed only to the same host and never
 // from https to http (checkRedirect). The request context bounds every call.
 func NewClient(allowed ...netip.Prefix) *http.Client {
+	return newClient(nil, allowed)
+}
+
+// newClient is NewClient with the TLS settings tlsConfig (nil: the system's roots, no client certificate).
+func newClient(tlsConfig *tls.Config, allowed []netip.Prefix) *http.Client {
 	dialer := &net.Dialer{
 		Timeout:   5 * time.Second,
 		KeepAlive: 30 * time.Second,
@@ -79,6 +85,7 @@ func NewClient(allowed ...netip.Prefix) *http.Client {
 	}
 	transport := &http.Transport{
 		Proxy:                 nil, // upstreams are reached directly; a proxy would hide the address check
+		TLSClientConfig:       tlsConfig,
 		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          256,
@@ -139,11 +146,43 @@ func refused(err error) bool {
 	return errors.Is(err, ErrForbiddenAddress) || errors.Is(err, ErrRedirectRefused)
 }
 
-// Upstreams are what call and forward actions use to reach upstreams: an HTTP client (its connection pool)
-// and the circuit breakers.
+// Upstreams are what call and forward actions use to reach upstreams: an HTTP client (its connection pool),
+// the circuit breakers, and the route's OAuth2 tokens.
 type Upstreams struct {
 	Client   *http.Client
 	Breakers *Breakers
+	// Tokens obtains the access token each request carries; nil without auth.oauth2.
+	Tokens *Tokens
+}
+
+// NewUpstreams are the upstreams of a route's call or forward with its auth and tls settings: a guarded client
+// of its own, and its token source, which reaches the token endpoint through the same guard and tls settings
+// (but the token endpoint's own server name) and follows no redirect with the client's credentials.
+func NewUpstreams(route string, outbound routespec.Outbound, allowed []netip.Prefix, breakers *Breakers, observe TokenFetchObserver) Upstreams {
+	upstreams := Upstreams{Client: newClient(outboundTLSConfig(outbound.TLS, true), allowed), Breakers: breakers}
+	if outbound.OAuth2 != nil {
+		tokenClient := withoutRedirects(newClient(outboundTLSConfig(outbound.TLS, false), allowed))
+		upstreams.Tokens = NewTokens(route, outbound.OAuth2, tokenClient, observe)
+	}
+	return upstreams
+}
+
+// outboundTLSConfig is the client TLS configuration of settings, nil without any; withServerName applies
+// serverName, which names the upstream, not the token endpoint. Certificates are always verified.
+func outboundTLSConfig(settings *routespec.TLS, withServerName bool) *tls.Config {
+	if settings == nil {
+		return nil
+	}
+	config := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: settings.RootCAs}
+	if withServerName {
+		config.ServerName = settings.ServerName
+	}
+	if cert := settings.ClientCertificate; cert != nil {
+		// Sent whenever the server asks, whatever CAs it names: Certificates would be withheld from a server that
+		// lists only an intermediate's issuer, and the upstream's refusal says more than a missing certificate.
+		config.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
+	}
+	return config
 }
 
 // ParseAllowedCIDRs parses the exemptions from the outbound address check.

@@ -110,6 +110,17 @@ type Options struct {
 	// Logger receives what the delivery queues of Async endpoints log (store outages, dead letters); nil is
 	// slog.Default().
 	Logger *slog.Logger
+	// OnTokenFetch is told of every OAuth2 token fetch of a route (endpoint is namespace/name), for metrics and
+	// logs; nil ignores them.
+	OnTokenFetch func(endpoint, route, result string, cause error)
+}
+
+// tokenObserver is OnTokenFetch for the routes of endpoint.
+func (o Options) tokenObserver(endpoint string) action.TokenFetchObserver {
+	if o.OnTokenFetch == nil {
+		return nil
+	}
+	return func(route, result string, cause error) { o.OnTokenFetch(endpoint, route, result, cause) }
 }
 
 // Compile compiles one endpoint of the configuration. Every problem is reported in a *config.Error, each with
@@ -208,14 +219,14 @@ func Compile(spec configfile.Endpoint, secrets config.SecretSource, opts Options
 
 	var candidates []route.Candidate[*compiledRoute]
 	for _, r := range spec.Routes {
-		candidate, ok := compileRoute(r, spec.Namespace, opts, secret, found)
+		candidate, ok := compileRoute(r, spec.Namespace+"/"+spec.Name, opts, secret, found)
 		if !ok {
 			continue
 		}
 		candidates = append(candidates, candidate)
 		e.actionNames = append(e.actionNames, r.Spec.Match.Actions...)
 		e.warnings = append(e.warnings, prefixed(fmt.Sprintf("IntentRoute %s/%s: ", spec.Namespace, r.Name),
-			routespec.FallbackWarnings(opts.Env, r.Spec.Fallback, r.Spec.Match.When, "spec.fallback"))...)
+			append(routespec.FallbackWarnings(opts.Env, r.Spec.Fallback, r.Spec.Match.When, "spec.fallback"), routespec.OutboundWarnings(&r.Spec)...))...)
 	}
 	e.routes = route.NewTable(candidates)
 	if err := found.err(); err != nil {
@@ -363,13 +374,15 @@ func CheckRoutes(spec configfile.Endpoint, secrets config.SecretSource, opts Opt
 	found := &problems{namespace: spec.Namespace}
 	secret := func(name, key string) ([]byte, error) { return secrets.Secret(spec.Namespace, name, key) }
 	for _, r := range spec.Routes {
-		compileRoute(r, spec.Namespace, opts, secret, found)
+		compileRoute(r, spec.Namespace+"/"+spec.Name, opts, secret, found)
 	}
 	return found.err()
 }
 
-// compileRoute compiles one route, adding its problems to found; ok is false when it has any.
-func compileRoute(r configfile.Route, namespace string, opts Options, secret action.SecretLookup, found *problems) (route.Candidate[*compiledRoute], bool) {
+// compileRoute compiles one route of endpoint (namespace/name), adding its problems to found; ok is false when
+// it has any.
+func compileRoute(r configfile.Route, endpoint string, opts Options, secret action.SecretLookup, found *problems) (route.Candidate[*compiledRoute], bool) {
+	namespace, _, _ := strings.Cut(endpoint, "/")
 	before := len(found.found)
 	fail := func(field string, err error) { found.add(r.Source, "IntentRoute", r.Name, field, err) }
 	object := fmt.Sprintf("IntentRoute %s/%s", namespace, r.Name)
@@ -396,12 +409,12 @@ func compileRoute(r configfile.Route, namespace string, opts Options, secret act
 		compiled.action = action.NewRespond(spec.Respond)
 	case spec.Call != nil:
 		// Each route has its own connection pool, so that one slow upstream cannot take another's connections.
-		upstreams := action.Upstreams{Client: action.NewClient(opts.AllowedUpstreams...), Breakers: opts.Breakers}
+		upstreams := action.NewUpstreams(r.Name, spec.Call.Outbound, opts.AllowedUpstreams, opts.Breakers, opts.tokenObserver(endpoint))
 		compiled.action = action.NewCall(upstreams, spec.Call)
 		compiled.upstream = true
 	case spec.Forward != nil:
-		upstreams := action.Upstreams{Client: action.NewClient(opts.AllowedUpstreams...), Breakers: opts.Breakers}
-		compiled.action = action.CompileForward(upstreams, spec.Forward, namespace)
+		upstreams := action.NewUpstreams(r.Name, spec.Forward.Outbound, opts.AllowedUpstreams, opts.Breakers, opts.tokenObserver(endpoint))
+		compiled.action = action.CompileForward(upstreams, spec.Forward.Spec, namespace)
 		compiled.upstream = true
 	}
 	if spec.Fallback != nil {

@@ -22,6 +22,8 @@ type Call struct {
 	Body *expr.Program
 	// Respond maps the upstream's answer; nil when the spec has none.
 	Respond *Respond
+	// Outbound are the auth and tls settings with what they read from Secrets.
+	Outbound Outbound
 }
 
 // Header is a compiled header of a call.
@@ -34,7 +36,7 @@ type Header struct {
 	Secret string
 }
 
-// CompileCall compiles spec at field (e.g. spec.call). secret reads the Secret keys of headers; with nil,
+// CompileCall compiles spec at field (e.g. spec.call). secret reads the Secret keys of headers, auth and tls; with nil,
 // Secrets are not read.
 func CompileCall(env *expr.Env, spec *fulfillmentv1alpha1.CallAction, field string, secret func(name, key string) ([]byte, error)) (*Call, error) {
 	var errs []error
@@ -64,6 +66,9 @@ func CompileCall(env *expr.Env, spec *fulfillmentv1alpha1.CallAction, field stri
 		if c.Respond, err = CompileRespond(env, spec.Respond, field+".respond", expr.WithResponse()); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if c.Outbound, err = CompileOutbound(spec.Auth, spec.TLS, field, secret); err != nil {
+		errs = append(errs, err)
 	}
 	return c, errors.Join(errs...)
 }

@@ -34,12 +34,19 @@ type Route struct {
 	When     *expr.Program
 	Respond  *Respond
 	Call     *Call
-	Forward  *fulfillmentv1alpha1.ForwardAction // nothing to compile: a URL or a Service, both checked by the schema
+	Forward  *Forward
 	Fallback *Fallback
 }
 
+// Forward is a compiled forward action: its target (a URL or a Service, both checked by the schema) and its
+// auth and tls settings.
+type Forward struct {
+	Spec     *fulfillmentv1alpha1.ForwardAction
+	Outbound Outbound
+}
+
 // Compile compiles spec. Every problem is a *FieldError at its field, under spec (spec.match.when,
-// spec.respond.text, ...), joined with errors.Join. secret reads the Secret keys of call headers; with nil,
+// spec.respond.text, ...), joined with errors.Join. secret reads the Secret keys of call headers and of a call's or forward's auth and tls; with nil,
 // Secrets are not read, as when the operator checks a route whose Secrets it checks on its own.
 func Compile(env *expr.Env, spec *fulfillmentv1alpha1.IntentRouteSpec, secret func(name, key string) ([]byte, error)) (*Route, error) {
 	var errs []error
@@ -58,7 +65,8 @@ func Compile(env *expr.Env, spec *fulfillmentv1alpha1.IntentRouteSpec, secret fu
 	case spec.Call != nil:
 		route.Call, err = CompileCall(env, spec.Call, "spec.call", secret)
 	case spec.Forward != nil:
-		route.Forward = spec.Forward
+		route.Forward = &Forward{Spec: spec.Forward}
+		route.Forward.Outbound, err = CompileOutbound(spec.Forward.Auth, spec.Forward.TLS, "spec.forward", secret)
 	default:
 		err = &FieldError{Field: "spec", Err: errors.New("no action: set respond, call or forward")}
 	}

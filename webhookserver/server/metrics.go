@@ -31,6 +31,8 @@ type Metrics struct {
 	routes               *prometheus.GaugeVec
 	idempotency          *prometheus.CounterVec
 	breakerState         *prometheus.GaugeVec
+	// tokenFetches counts the OAuth2 token fetches of routes with auth.oauth2.
+	tokenFetches *prometheus.CounterVec
 	// deliveryAttempts counts queued events processed, by endpoint and result.
 	deliveryAttempts *prometheus.CounterVec
 	// certificateNotAfter is when the serving certificate expires (0 without TLS).
@@ -102,6 +104,10 @@ func NewMetrics(queues func() []statusz.Queue) *Metrics {
 			Name: "fulfillment_upstream_circuit_state",
 			Help: "State of each upstream's circuit breaker: 0 closed, 1 half-open, 2 open.",
 		}, []string{"upstream"}),
+		tokenFetches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fulfillment_oauth2_token_fetches_total",
+			Help: "OAuth2 access tokens fetched for routes with auth.oauth2 (call or forward), by endpoint, route and result (ok, error: the token endpoint refused or failed, timeout: the request's deadline passed first).",
+		}, []string{"endpoint", "route", "result"}),
 		deliveryAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fulfillment_delivery_attempts_total",
 			Help: "Attempts to process queued events, by endpoint and result (success, failure).",
@@ -125,7 +131,7 @@ func NewMetrics(queues func() []statusz.Queue) *Metrics {
 func (m *Metrics) fulfillmentCollectors(queues func() []statusz.Queue) []prometheus.Collector {
 	return []prometheus.Collector{m.requests, m.duration, m.inFlight, m.fallbacks, m.actionErrors, m.authFailures, m.upstreamCalls,
 		m.upstreamLatency, m.reloads, m.configInfo, m.lastReloadSuccessful, m.routes, m.idempotency, m.breakerState,
-		m.deliveryAttempts, m.certificateNotAfter, m.draining, queueCollector{queues}}
+		m.tokenFetches, m.deliveryAttempts, m.certificateNotAfter, m.draining, queueCollector{queues}}
 }
 
 // Delivery label values: the work was done in the HTTP request (sync) or for a queued event by a delivery

@@ -61,6 +61,7 @@ func giveEveryVectorASeries(m *Metrics) {
 	m.routes.WithLabelValues("")
 	m.idempotency.WithLabelValues("", "", "")
 	m.breakerState.WithLabelValues("")
+	m.tokenFetches.WithLabelValues("", "", "")
 	m.deliveryAttempts.WithLabelValues("", "")
 }
 

@@ -236,7 +236,7 @@ func (s *Server) build() (*snapshot, string, error) {
 	recording := &recordingSecrets{source: loaded.Secrets}
 	snap, compileErr := compileSnapshot(loaded.File, recording, endpoint.Options{Env: s.env, Breakers: s.breakers, Stores: s.store,
 		Queues: s.queue, QueueDir: s.opts.QueueDir, AllowedUpstreams: s.opts.AllowedUpstreams, MemoryStoreMaxBytes: s.opts.MemoryStoreMaxBytes,
-		Explain: s.log.Enabled(context.Background(), slog.LevelDebug), Logger: s.log},
+		Explain: s.log.Enabled(context.Background(), slog.LevelDebug), Logger: s.log, OnTokenFetch: s.tokenFetched},
 		s.current.Load())
 	s.learnSecrets(recording.values)
 	if err := config.Join(loadErr, compileErr, s.missingCertificates(loaded.File)); err != nil {
@@ -244,6 +244,16 @@ func (s *Server) build() (*snapshot, string, error) {
 	}
 	snap.draining = drains(loaded.File, s.opts.PodName)
 	return snap, loaded.Version, nil
+}
+
+// tokenFetched counts a route's OAuth2 token fetch and logs a failed one. cause never holds the token or the
+// client secret (action.Tokens describes failures without them).
+func (s *Server) tokenFetched(endpoint, route, result string, cause error) {
+	s.metrics.tokenFetches.WithLabelValues(endpoint, route, result).Inc()
+	if cause != nil {
+		s.log.Warn("OAuth2 token fetch failed: the route answers its fallback until a token is obtained", "endpoint", endpoint,
+			"route", route, "result", result, "error", cause.Error())
+	}
 }
 
 // missingCertificates refuses endpoints that serve TLS when the server has no certificate to serve it with.
