@@ -394,7 +394,7 @@ type TokenIntrospection struct {
 	// client credentials are sent there.
 	// +required
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getHostname() != '' && (url(self).getScheme() == 'https' || (url(self).getScheme() == 'http' && (url(self).getHostname() in ['localhost', '::1'] || url(self).getHostname().matches('^127[.][0-9]+[.][0-9]+[.][0-9]+$'))))",message="spec.auth.oauth2.introspection.url must be an https URL (http only to localhost, 127.0.0.0/8 or ::1): the token and the client secret travel in it"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^https://[^/?#]+([/?#].*)?$') || self.matches('^http://(localhost|127[.][0-9]+[.][0-9]+[.][0-9]+|[[]::1[]])(:[0-9]+)?([/?#].*)?$')",message="spec.auth.oauth2.introspection.url must be an https URL (http only to localhost, 127.0.0.0/8 or ::1): the token and the client secret travel in it"
 	// +kubebuilder:validation:XValidation:rule="!self.matches('^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*@')",message="spec.auth.oauth2.introspection.url must not contain credentials: put the client ID and secret in the Secret of secretRef"
 	URL string `json:"url"`
 
