@@ -300,7 +300,7 @@ func compileAuth(endpointName string, spec fulfillmentv1alpha1.EndpointAuth, sec
 	if o := spec.OAuth2; o != nil {
 		checker, err := compileIntrospection(endpointName, &o.Introspection, secret, opts)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("oauth2.introspection: %w", err))
+			errs = append(errs, fmt.Errorf("oauth2.%w", err)) // oauth2.introspection.secretRef: ..., oauth2.introspection: ...
 		} else {
 			checkers = append(checkers, checker)
 		}
@@ -334,7 +334,7 @@ func compileIntrospection(endpointName string, spec *fulfillmentv1alpha1.TokenIn
 	clientID, err1 := credential(secret, spec.SecretRef.Name, "clientID", "the client ID this server introspects tokens with")
 	clientSecret, err2 := credential(secret, spec.SecretRef.Name, "clientSecret", "the client secret this server introspects tokens with")
 	if err := errors.Join(err1, err2); err != nil {
-		return nil, fmt.Errorf("secretRef: %w", err)
+		return nil, fmt.Errorf("introspection.secretRef: %w", err)
 	}
 	client := action.NewClient(opts.AllowedUpstreams...)
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
