@@ -130,7 +130,8 @@ func (c *testClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-func expectIntrospection(t *testing.T, checker Checker, r *Request, status int, reason string) *Failure {
+// expectIntrospection checks one outcome as expectOIDC does, and returns the refusal's BearerError and Scope.
+func expectIntrospection(t *testing.T, checker Checker, r *Request, status int, reason string) (bearerError, scope string) {
 	t.Helper()
 	failure := CheckContext(context.Background(), checker, r)
 	switch {
@@ -141,7 +142,10 @@ func expectIntrospection(t *testing.T, checker Checker, r *Request, status int, 
 	case reason != "" && (failure.Reason != reason || failure.Status != status || failure.Method != "oauth2"):
 		t.Errorf("got %d %s %s, want %d %s", failure.Status, failure.Method, failure.Reason, status, reason)
 	}
-	return failure
+	if failure == nil {
+		return "", ""
+	}
+	return failure.BearerError, failure.Scope
 }
 
 func TestIntrospectionAnswers(t *testing.T) {
@@ -178,12 +182,12 @@ func TestIntrospectionAnswers(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			f := expectIntrospection(t, tc.checker, tc.request, tc.status, tc.reason)
-			if f != nil && f.BearerError != tc.bearerError {
-				t.Errorf("BearerError = %q, want %q", f.BearerError, tc.bearerError)
+			bearerError, scope := expectIntrospection(t, tc.checker, tc.request, tc.status, tc.reason)
+			if bearerError != tc.bearerError {
+				t.Errorf("BearerError = %q, want %q", bearerError, tc.bearerError)
 			}
-			if f != nil && tc.reason == "insufficient_scope" && f.Scope != "fulfillment:write bank.read" {
-				t.Errorf("Scope = %q, want the required scopes", f.Scope)
+			if tc.reason == "insufficient_scope" && scope != "fulfillment:write bank.read" {
+				t.Errorf("Scope = %q, want the required scopes", scope)
 			}
 		})
 	}

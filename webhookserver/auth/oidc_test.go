@@ -291,9 +291,10 @@ func TestOIDCTokens(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			expectOIDC(t, tc.checker, tc.request, tc.status, tc.reason)
 			wantBearerError := map[int]string{401: "invalid_token", 403: ""}[tc.status]
-			if tc.reason == "insufficient_scope" {
+			switch tc.reason {
+			case "insufficient_scope":
 				wantBearerError = "insufficient_scope"
-			} else if tc.reason == "missing_token" {
+			case "missing_token":
 				wantBearerError = ""
 			}
 			if f := CheckContext(context.Background(), tc.checker, tc.request); f != nil && f.BearerError != wantBearerError {

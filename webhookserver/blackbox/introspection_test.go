@@ -179,7 +179,7 @@ func TestTokenIntrospection(t *testing.T) {
 			t.Errorf("%s: metric %q, want one refusal", r.name, lines)
 		}
 	}
-	if resp, _ := s.post("/webhook", body, nil); resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != `Bearer realm="fulfillment"` {
+	if resp, _ := s.post("/webhook", body, nil); resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") != `Bearer realm="fulfillment"` {
 		t.Errorf("no token: %d %q, want 401 with a challenge without error", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 	}
 	if calls := as.calls.Load(); calls != 4 {
