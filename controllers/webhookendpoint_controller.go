@@ -584,10 +584,7 @@ func serviceURL(endpoint *fulfillmentv1alpha1.WebhookEndpoint) string {
 	if tlsEnabled(endpoint) {
 		scheme = "https"
 	}
-	port := int32(80)
-	if s := endpoint.Spec.Service; s != nil && s.Port != 0 {
-		port = s.Port
-	}
+	port := servicePort(endpoint)
 	path := endpoint.Spec.Path
 	if path == "" {
 		path = "/webhook"

@@ -59,6 +59,7 @@ const (
 	defaultMinReplica = int32(2)
 	defaultCPUTarget  = int32(75)
 	defaultSvcPort    = int32(80)
+	defaultTLSSvcPort = int32(443)
 	// runAsID is the nonroot user and group of distroless images.
 	runAsID = int64(65532)
 	// shutdownDelay keeps a terminating pod serving while load balancers forget it; shutdownTimeout drains
@@ -474,10 +475,14 @@ func DesiredService(endpoint *fulfillmentv1alpha1.WebhookEndpoint) *corev1.Servi
 	return service
 }
 
-// servicePort is the webhook port of the Service (default 80).
+// servicePort is the webhook port of the Service: spec.service.port, else the scheme's port, 443 with TLS and
+// 80 without, so that the endpoint's URL needs no port a client would not guess.
 func servicePort(endpoint *fulfillmentv1alpha1.WebhookEndpoint) int32 {
 	if s := endpoint.Spec.Service; s != nil && s.Port != 0 {
 		return s.Port
+	}
+	if tlsEnabled(endpoint) {
+		return defaultTLSSvcPort
 	}
 	return defaultSvcPort
 }

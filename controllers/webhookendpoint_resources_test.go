@@ -627,6 +627,14 @@ func TestDesiredService(t *testing.T) {
 		"NodePort publishes the webhook only": {
 			endpoint: fixtureEndpoint(fxService("NodePort", 0, nil)), wantType: corev1.ServiceTypeNodePort, wantPorts: []corev1.ServicePort{webhook},
 		},
+		"TLS on 443": {
+			endpoint: fixtureEndpoint(fxTLS(fulfillmentv1alpha1.TLSModeSelfSigned)), wantType: corev1.ServiceTypeClusterIP,
+			wantPorts: []corev1.ServicePort{fxWithPort(webhook, 443), metrics},
+		},
+		"TLS on the port set": {
+			endpoint: fixtureEndpoint(fxTLS(fulfillmentv1alpha1.TLSModeSelfSigned), fxService("", 8443, nil)), wantType: corev1.ServiceTypeClusterIP,
+			wantPorts: []corev1.ServicePort{fxWithPort(webhook, 8443), metrics},
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -644,6 +652,28 @@ func TestDesiredService(t *testing.T) {
 				t.Errorf("selector %v, want %v", service.Spec.Selector, SelectorLabels(tc.endpoint))
 			}
 		})
+	}
+}
+
+func fxTLS(mode fulfillmentv1alpha1.TLSMode) func(*fulfillmentv1alpha1.WebhookEndpoint) {
+	return func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.Spec.TLS = &fulfillmentv1alpha1.EndpointTLS{Mode: mode} }
+}
+
+// The URL names the Service's port: 443 for a TLS endpoint, what clients expect of https.
+func TestServiceURL(t *testing.T) {
+	cases := map[string]struct {
+		endpoint *fulfillmentv1alpha1.WebhookEndpoint
+		want     string
+	}{
+		"plain":         {fixtureEndpoint(), "http://bank-bot.bots.svc:80/bank-bot"},
+		"TLS":           {fixtureEndpoint(fxTLS(fulfillmentv1alpha1.TLSModeSelfSigned)), "https://bank-bot.bots.svc:443/bank-bot"},
+		"TLS disabled":  {fixtureEndpoint(fxTLS(fulfillmentv1alpha1.TLSModeDisabled)), "http://bank-bot.bots.svc:80/bank-bot"},
+		"TLS on a port": {fixtureEndpoint(fxTLS(fulfillmentv1alpha1.TLSModeSelfSigned), fxService("", 8443, nil)), "https://bank-bot.bots.svc:8443/bank-bot"},
+	}
+	for name, tc := range cases {
+		if got := serviceURL(tc.endpoint); got != tc.want {
+			t.Errorf("%s: serviceURL = %q, want %q", name, got, tc.want)
+		}
 	}
 }
 

@@ -316,6 +316,10 @@ var _ = Describe("Admission", func() {
 			`spec.priority`, `less than or equal to 1000`),
 		Entry("respond with nothing to answer", `spec: {respond: {text: null}}`,
 			`spec.respond`, `respond needs something to answer`),
+		Entry("respond with only false flags", `spec: {respond: {text: null, endInteraction: false, liveAgentHandoff: false}}`,
+			`spec.respond`, `respond needs something to answer`),
+		Entry("endInteraction that is not a boolean", `spec: {respond: {endInteraction: "yes"}}`,
+			`spec.respond.endInteraction`, `must be of type boolean`),
 		Entry("both CX targets", `spec: {respond: {targetPage: p, targetFlow: f}}`,
 			`spec.respond.targetFlow`, `alternatives`),
 		Entry("message with text and payload", `spec: {respond: {messages: [{text: hi, payload: {a: 1}}]}}`,
@@ -359,6 +363,7 @@ var _ = Describe("Admission", func() {
 	DescribeTable("accepts valid combinations that are close to a rule",
 		func(base, patch string) { Expect(createIn(namespace, patched(base, patch))).To(Succeed()) },
 		Entry("async delivery with the default queue", validEndpoint, `spec: {delivery: {mode: Async}}`),
+		Entry("a respond that only hands over", validRoute, `spec: {respond: {text: null, liveAgentHandoff: true}}`),
 		Entry("a Local queue on a volume of its class", validEndpoint,
 			`spec: {delivery: {mode: Async, queue: Local, storage: {size: 5Gi, storageClassName: fast-ssd}}}`),
 		Entry("autoscaling with a Redis queue", validEndpoint,
@@ -506,7 +511,7 @@ spec:
 		Expect(spec.Limits.MaxBodyBytes).To(Equal(ptr.To(resource.MustParse("1Mi"))))
 		Expect(spec.Service).NotTo(BeNil())
 		Expect(spec.Service.Type).To(Equal(fulfillmentv1alpha1.ServiceType("ClusterIP")))
-		Expect(spec.Service.Port).To(Equal(int32(80)))
+		Expect(spec.Service.Port).To(BeZero(), "the port default depends on TLS (443 or 80) and is applied by the operator")
 		Expect(spec.Auth.Bearer.Header).To(Equal("Authorization"))
 		Expect(spec.Auth.HMAC.Tolerance.Duration.String()).To(Equal("5m0s"))
 		Expect(spec.Auth.HMAC.Generic.Algorithm).To(Equal(fulfillmentv1alpha1.HMACAlgorithm("SHA256")))

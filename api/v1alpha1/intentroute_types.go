@@ -122,7 +122,7 @@ type MergeBehavior string
 // RespondAction answers from templates. Strings are templates: ${expr} is replaced by the value of the CEL
 // expression expr; parameters are whole CEL expressions.
 //
-// +kubebuilder:validation:XValidation:rule="has(self.text) || has(self.messages) || has(self.payload) || has(self.parameters) || has(self.followupEvent) || has(self.targetPage) || has(self.targetFlow)",message="respond needs something to answer: text, messages, payload, parameters, followupEvent, targetPage or targetFlow"
+// +kubebuilder:validation:XValidation:rule="has(self.text) || has(self.messages) || has(self.payload) || has(self.parameters) || has(self.followupEvent) || has(self.targetPage) || has(self.targetFlow) || (has(self.endInteraction) && self.endInteraction) || (has(self.liveAgentHandoff) && self.liveAgentHandoff)",message="respond needs something to answer: text, messages, payload, parameters, followupEvent, targetPage, targetFlow, endInteraction or liveAgentHandoff"
 // +kubebuilder:validation:XValidation:rule="!has(self.targetPage) || !has(self.targetFlow)",message="respond.targetPage and respond.targetFlow are alternatives: set one",fieldPath=".targetFlow"
 type RespondAction struct {
 	// text is the reply (Dialogflow fulfillmentText or a text message, Rasa a text response, Generic
@@ -170,6 +170,17 @@ type RespondAction struct {
 	// followupEvent triggers a Dialogflow ES event (followupEventInput).
 	// +optional
 	FollowupEvent *FollowupEvent `json:"followupEvent,omitempty"`
+
+	// endInteraction ends the conversation after this answer: Dialogflow ES endInteraction, a field of the
+	// v2beta1 API only. A request the endpoint does not take for v2beta1 (request.version) gets the fallback
+	// instead, since a v2 agent refuses the whole answer for it. Other dialects ignore it.
+	// +optional
+	EndInteraction bool `json:"endInteraction,omitempty"`
+
+	// liveAgentHandoff hands the conversation to a human agent: Dialogflow ES liveAgentHandoff (v2beta1 only,
+	// as endInteraction) and a Dialogflow CX liveAgentHandoff message. Other dialects ignore it.
+	// +optional
+	LiveAgentHandoff bool `json:"liveAgentHandoff,omitempty"`
 }
 
 // Message is one rich message: a text or a custom payload.

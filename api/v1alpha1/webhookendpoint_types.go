@@ -92,8 +92,9 @@ type WebhookEndpointSpec struct {
 
 	// versionFrom is a CEL expression over request that gives request.version, the payload version routes
 	// select with match.versions, for example `request.body.meta.schema`. It overrides the dialect's own:
-	// Rasa's version, a Generic event's api_version or version. A result that is not a string, or an error,
-	// gives "".
+	// Dialogflow ES's API ("v2", or "v2beta1" for a request with v2beta1-only fields; '"v2beta1"' declares an
+	// agent with beta features on), Rasa's version, a Generic event's api_version or version. A result that is
+	// not a string, or an error, gives "".
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=4096
@@ -832,9 +833,8 @@ type ServiceSettings struct {
 	// +kubebuilder:default=ClusterIP
 	Type ServiceType `json:"type,omitempty"`
 
-	// port of the Service (default 80, or use 443 with TLS).
+	// port of the Service (default 443 with TLS, 80 without).
 	// +optional
-	// +kubebuilder:default=80
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=65535
 	Port int32 `json:"port,omitempty"`

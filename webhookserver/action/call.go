@@ -16,10 +16,10 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
-	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/generic"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/routespec"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/wireformat"
 )
 
 // Defaults of a call without its own settings.
@@ -187,13 +187,13 @@ func encodeBody(format fulfillmentv1alpha1.BodyFormat, value any) ([]byte, error
 			return nil, &Failure{Reason: "template", Message: fmt.Sprintf("bodyFormat Form sends an object's fields, "+
 				"and the body is %s: write the body as an object, {\"name\": value}", jsonKind(value))}
 		}
-		body, err := generic.EncodeForm(fields)
+		body, err := wireformat.EncodeForm(fields)
 		if err != nil {
 			return nil, &Failure{Reason: "template", Message: "the body cannot be sent as a form", Err: err}
 		}
 		return body, nil
 	case fulfillmentv1alpha1.BodyFormatXML:
-		body, err := generic.EncodeXML("request", value)
+		body, err := wireformat.EncodeXML("request", value)
 		if err != nil {
 			return nil, &Failure{Reason: "template", Message: "the body cannot be sent as XML", Err: err}
 		}
@@ -331,12 +331,12 @@ func decodeBody(header http.Header, content []byte) any {
 	mediaType, _, _ := mime.ParseMediaType(header.Get("Content-Type"))
 	switch {
 	case mediaType == "application/xml" || mediaType == "text/xml" || strings.HasSuffix(mediaType, "+xml"):
-		if object, err := generic.DecodeXML(content); err == nil {
+		if object, err := wireformat.DecodeXML(content); err == nil {
 			return object
 		}
 		return string(content)
 	case mediaType == "application/x-www-form-urlencoded":
-		if object, err := generic.DecodeForm(content); err == nil {
+		if object, err := wireformat.DecodeForm(content); err == nil {
 			return object
 		}
 		return string(content)

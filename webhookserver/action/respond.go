@@ -29,7 +29,11 @@ func (r *Respond) Run(ctx context.Context, inv *Invocation) (*Result, error) {
 // Answer renders the answer.
 func (r *Respond) Answer(ctx context.Context, vars *expr.Vars) (*model.Answer, error) {
 	spec := r.spec
-	answer := &model.Answer{MergeBehavior: spec.MergeBehavior}
+	answer := &model.Answer{
+		MergeBehavior:    spec.MergeBehavior,
+		EndInteraction:   spec.EndInteraction,
+		LiveAgentHandoff: spec.LiveAgentHandoff,
+	}
 	var err error
 	if answer.Text, err = renderText(ctx, spec.Text, vars, "text"); err != nil {
 		return nil, err

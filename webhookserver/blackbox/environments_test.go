@@ -115,11 +115,11 @@ func TestEnvironmentsDialogflow(t *testing.T) {
 		path, body, want string
 	}{
 		"ES production": {"/es", `{"responseId":"r1","session":"projects/p/agent/environments/production/users/-/sessions/s1","queryResult":{"intent":{"displayName":"Order"}}}`,
-			"es-production env=production version="},
+			"es-production env=production version=v2"},
 		"ES draft": {"/es", `{"responseId":"r2","session":"projects/p/agent/sessions/s1","queryResult":{"intent":{"displayName":"Order"}}}`,
-			"es-default env=draft version="},
+			"es-default env=draft version=v2"},
 		"ES another environment": {"/es", `{"responseId":"r3","session":"projects/p/agent/environments/test/users/-/sessions/s1","queryResult":{"intent":{"displayName":"Order"}}}`,
-			"es-default env=test version="},
+			"es-default env=test version=v2"},
 		"CX production": {"/cx", `{"detectIntentResponseId":"d1","sessionInfo":{"session":"projects/p/locations/global/agents/a/environments/production/sessions/s1"},"fulfillmentInfo":{"tag":"order"}}`,
 			"cx-production env=production version="},
 		"CX draft": {"/cx", `{"detectIntentResponseId":"d2","sessionInfo":{"session":"projects/p/locations/global/agents/a/sessions/s1"},"fulfillmentInfo":{"tag":"order"}}`,
@@ -134,7 +134,7 @@ func TestEnvironmentsDialogflow(t *testing.T) {
 		})
 	}
 	// The request log says which environment a route was chosen for.
-	if !s.waitForLog(`"environment":"production","deliveryId":"r1"`) {
+	if !s.waitForLog(`"environment":"production","version":"v2","deliveryId":"r1"`) {
 		t.Error("no request log line with the environment production")
 	}
 }

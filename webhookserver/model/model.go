@@ -123,6 +123,8 @@ type Answer struct {
 	TargetFlow string
 	// MergeBehavior is the CX merge behavior: "", "Append" or "Replace".
 	MergeBehavior string
+	// EndInteraction ends the conversation; LiveAgentHandoff hands it to a human (Dialogflow).
+	EndInteraction, LiveAgentHandoff bool
 }
 
 // Message is one rich message: Text or Payload.

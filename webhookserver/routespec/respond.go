@@ -22,6 +22,8 @@ type Respond struct {
 	Messages      []Message
 	FollowupEvent *FollowupEvent
 	MergeBehavior string
+	// EndInteraction and LiveAgentHandoff are the Dialogflow control flags, copied to every answer.
+	EndInteraction, LiveAgentHandoff bool
 }
 
 // Parameter is a named expression of an answer's parameters.
@@ -57,10 +59,12 @@ func CompileRespond(env *expr.Env, spec *fulfillmentv1alpha1.RespondAction, fiel
 		return t
 	}
 	r := &Respond{
-		Text:          template(spec.Text, field+".text"),
-		TargetPage:    template(spec.TargetPage, field+".targetPage"),
-		TargetFlow:    template(spec.TargetFlow, field+".targetFlow"),
-		MergeBehavior: string(spec.MergeBehavior),
+		Text:             template(spec.Text, field+".text"),
+		TargetPage:       template(spec.TargetPage, field+".targetPage"),
+		TargetFlow:       template(spec.TargetFlow, field+".targetFlow"),
+		MergeBehavior:    string(spec.MergeBehavior),
+		EndInteraction:   spec.EndInteraction,
+		LiveAgentHandoff: spec.LiveAgentHandoff,
 	}
 	r.Parameters = compileParameters(env, spec.Parameters, field+".parameters", &errs, opts)
 	r.Payload = compileJSON(env, spec.Payload, field+".payload", &errs, opts)

@@ -29,8 +29,8 @@ type sessionInfo struct {
 	Parameters map[string]any `json:"parameters,omitempty"`
 }
 
-// EncodeAnswer writes a WebhookResponse: the messages (Text as the one message when there are no others) with the
-// merge behavior, the session parameters (nil deletes one), the payload and the target page or flow. An answer
+// EncodeAnswer writes a WebhookResponse: the messages (Text as the one message when there are no others, then a
+// live agent handoff when the answer asks for one) with the merge behavior, the session parameters (nil deletes one), the payload and the target page or flow. An answer
 // over 64 KiB, with both targets, an unknown merge behavior, or that JSON cannot hold is a *dialect.EncodeError.
 func (answers) EncodeAnswer(answer *model.Answer) ([]byte, error) {
 	if answer == nil {
@@ -44,8 +44,12 @@ func (answers) EncodeAnswer(answer *model.Answer) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	messages := dialogflow.Messages(answer)
+	if answer.LiveAgentHandoff {
+		messages = append(messages, dialogflow.Message{LiveAgentHandoff: &dialogflow.LiveAgentHandoff{}})
+	}
 	response := webhookResponse{
-		FulfillmentResponse: fulfillmentResponse{Messages: dialogflow.Messages(answer), MergeBehavior: mergeBehavior},
+		FulfillmentResponse: fulfillmentResponse{Messages: messages, MergeBehavior: mergeBehavior},
 		Payload:             answer.Payload,
 		TargetPage:          answer.TargetPage,
 		TargetFlow:          answer.TargetFlow,

@@ -48,6 +48,11 @@ func TestEncodeIsAcceptedByDialogflow(t *testing.T) {
 				textMessage("both"),
 				payloadMessage(t, map[string]any{"card": "c2"})),
 		},
+		"live agent handoff after the text": {
+			answer: &model.Answer{Text: "Connecting you.", LiveAgentHandoff: true},
+			want: fulfillment(0, textMessage("Connecting you."), &cxpb.ResponseMessage{
+				Message: &cxpb.ResponseMessage_LiveAgentHandoff_{LiveAgentHandoff: &cxpb.ResponseMessage_LiveAgentHandoff{}}}),
+		},
 		"replace with no messages clears the queued ones": {
 			answer: &model.Answer{MergeBehavior: "Replace"},
 			want:   fulfillment(cxpb.WebhookResponse_FulfillmentResponse_REPLACE),

@@ -16,6 +16,13 @@ import (
 // Name is the dialect's name in WebhookEndpoint spec.dialect.
 const Name = "DialogflowES"
 
+// The API versions a request's version names (request.version): the agent's webhook format follows the API it
+// uses, and only v2beta1 answers may end the interaction or hand it to a human.
+const (
+	V2      = "v2"
+	V2Beta1 = "v2beta1"
+)
+
 const (
 	// SessionContextID is the id of the output context that keeps the session parameters.
 	SessionContextID = "session-vars"

@@ -9,9 +9,10 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 )
 
-// Decode reads a WebhookRequest. Parameters are the session context's parameters overlaid by the matched
-// intent's (queryResult.parameters), the newer values; DeliveryID is responseId; Environment the session's
-// (.../environments/E/..., else "draft").
+// Decode reads a WebhookRequest of API v2 or v2beta1, whose fields it keeps whole in the request's body.
+// Parameters are the session context's parameters overlaid by the matched intent's (queryResult.parameters), the
+// newer values; DeliveryID is responseId; Environment the session's (.../environments/E/..., else "draft");
+// Version the API's (apiVersion).
 func (codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 	if err := dialect.CheckJSONContentType(in.Header.Get("Content-Type")); err != nil {
 		return nil, err
@@ -44,19 +45,33 @@ func (codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 	}
 	req.Parameters = mergeParameters(stored, current)
 	req.Environment = dialogflow.Environment(req.Session)
+	req.Version = apiVersion(body, queryResult)
 	return d, nil
+}
+
+// apiVersion is the API version of the agent that sent the request, as far as the request shows it: V2Beta1 when
+// it has a field only v2beta1 has (the knowledge connectors' answers), else V2. An agent with beta features on
+// that uses no knowledge connector sends requests v2 could have sent too: spec.versionFrom says V2Beta1 then.
+func apiVersion(body, queryResult wire.Object) string {
+	if body.Has("alternativeQueryResults") || queryResult.Has("knowledgeAnswers") {
+		return V2Beta1
+	}
+	return V2
 }
 
 // envelopeFields are the fields Decode and Encode read (sessionParameters in both).
 var envelopeFields = wire.Fields{
 	"responseId": nil,
 	"session":    nil,
+	// Only whether they are there is read (apiVersion): their text is kept for request.body.
+	"alternativeQueryResults": {Later: true},
 	"queryResult": {Fields: wire.Fields{
-		"queryText":    nil,
-		"action":       nil,
-		"languageCode": nil,
-		"intent":       {Fields: wire.Fields{"displayName": nil}},
-		"parameters":   nil,
+		"knowledgeAnswers": {Later: true},
+		"queryText":        nil,
+		"action":           nil,
+		"languageCode":     nil,
+		"intent":           {Fields: wire.Fields{"displayName": nil}},
+		"parameters":       nil,
 		// Only the session context's parameters are read: the others are kept as text.
 		"outputContexts": {Each: &wire.Field{Fields: wire.Fields{
 			"name":       nil,

@@ -1,6 +1,8 @@
 package es
 
 import (
+	"fmt"
+
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/dialogflow"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/wire"
@@ -15,6 +17,9 @@ type webhookResponse struct {
 	Payload             map[string]any       `json:"payload,omitempty"`
 	OutputContexts      []outputContext      `json:"outputContexts,omitempty"`
 	FollowupEventInput  *eventInput          `json:"followupEventInput,omitempty"`
+	// EndInteraction and LiveAgentHandoff are fields of google.cloud.dialogflow.v2beta1.WebhookResponse only.
+	EndInteraction   bool `json:"endInteraction,omitempty"`
+	LiveAgentHandoff bool `json:"liveAgentHandoff,omitempty"`
 }
 
 // outputContext is google.cloud.dialogflow.v2.Context.
@@ -62,7 +67,28 @@ func encode(req *model.Request, body wire.Object, answer *model.Answer) ([]byte,
 		}
 		response.FollowupEventInput = input
 	}
+	if answer.EndInteraction || answer.LiveAgentHandoff {
+		if err := checkBetaAnswer(req, answer); err != nil {
+			return nil, err
+		}
+		response.EndInteraction, response.LiveAgentHandoff = answer.EndInteraction, answer.LiveAgentHandoff
+	}
 	return dialogflow.MarshalResponse(response)
+}
+
+// checkBetaAnswer refuses the v2beta1-only fields to a caller not taken for v2beta1: a v2 agent refuses a whole
+// answer with a field it does not know, so the fallback, which it can take, is better than nothing.
+func checkBetaAnswer(req *model.Request, answer *model.Answer) error {
+	if req.Version == V2Beta1 {
+		return nil
+	}
+	field := "endInteraction"
+	if !answer.EndInteraction {
+		field = "liveAgentHandoff"
+	}
+	return &dialect.EncodeError{Message: fmt.Sprintf("the answer sets %s, a field of the Dialogflow ES v2beta1 "+
+		"API, but the request is version %q: an agent with beta features on sends v2beta1; say so with the "+
+		"endpoint's spec.versionFrom: '%q'", field, req.Version, V2Beta1)}
 }
 
 // WriteJSON writes r as encoding/json would (see wire.JSONWriter): the omitempty fields when they are not empty.
@@ -89,6 +115,14 @@ func (r webhookResponse) WriteJSON(w *wire.Writer) {
 			w.String(event.LanguageCode)
 		}
 		w.Close('}')
+	}
+	if r.EndInteraction {
+		w.Key("endInteraction")
+		w.Value(true)
+	}
+	if r.LiveAgentHandoff {
+		w.Key("liveAgentHandoff")
+		w.Value(true)
 	}
 	w.Close('}')
 }

@@ -23,8 +23,8 @@ func TestDecodeEnvironment(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
-			if req.Environment != tc.want || req.Version != "" {
-				t.Errorf("environment, version = %q, %q, want %q, \"\"", req.Environment, req.Version, tc.want)
+			if req.Environment != tc.want || req.Version != es.V2 {
+				t.Errorf("environment, version = %q, %q, want %q, %q", req.Environment, req.Version, tc.want, es.V2)
 			}
 		})
 	}

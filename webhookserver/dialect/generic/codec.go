@@ -12,7 +12,7 @@
 // delivery id come from the body alone.
 //
 // The answer is {"fulfillmentText": ..., "parameters": {...}, "payload": {...}, "messages": [...]}, in JSON, or
-// in XML to a caller that sent XML, or in the format its Accept header prefers (negotiate.go, legacy.go).
+// in XML to a caller that sent XML, or in the format its Accept header prefers (negotiate.go, the wireformat package).
 package generic
 
 import (

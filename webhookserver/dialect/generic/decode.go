@@ -9,6 +9,7 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/wire"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/wireformat"
 )
 
 // Decode reads the body in the format its Content-Type names (415 for another); a request without a body, of any
@@ -61,14 +62,14 @@ func (c codec) decodeBody(in dialect.Input) (map[string]any, answerFormat, error
 	}
 	blank := len(bytes.TrimSpace(in.Body)) == 0
 	if blank && (len(query) > 0 || !carriesBody(in.Method)) {
-		object, err := fieldsToObject(query, "the query string")
+		object, err := wireformat.FieldsToObject(query, "the query string")
 		return object, answer, err
 	}
 	body, err := decodeFormat(in, format)
 	if err != nil || len(query) == 0 {
 		return body, answer, err
 	}
-	fields, err := fieldsToObject(query, "the query string")
+	fields, err := wireformat.FieldsToObject(query, "the query string")
 	if err != nil {
 		return nil, answer, err
 	}
@@ -106,9 +107,9 @@ func decodeFormat(in dialect.Input, format bodyFormat) (map[string]any, error) {
 	case jsonBody:
 		return wire.DecodeObject(in.Body)
 	case formBody:
-		return DecodeForm(in.Body)
+		return wireformat.DecodeForm(in.Body)
 	case xmlBody:
-		return xmlToObject(in.Body)
+		return wireformat.DecodeXML(in.Body)
 	}
 	_, mediaType := formatOf(in.Header.Get("Content-Type"))
 	return nil, &dialect.UnsupportedMediaTypeError{MediaType: mediaType, Supported: supportedMediaTypes}

@@ -3,6 +3,7 @@ package generic
 import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/wire"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/wireformat"
 )
 
 // response is the Generic answer; empty parts are left out.
@@ -21,7 +22,7 @@ type message struct {
 
 // encodeAnswer writes the answer as it is: Text as fulfillmentText, the session parameters (a nil value as null,
 // for the sender to delete), the payload and the messages; in JSON, or in the same shape as XML (a <response>
-// document) or form fields (legacy.go says how values map).
+// document) or form fields (the wireformat package says how values map).
 func encodeAnswer(answer *model.Answer, format answerFormat) ([]byte, error) {
 	if answer == nil {
 		answer = &model.Answer{}
@@ -34,9 +35,9 @@ func encodeAnswer(answer *model.Answer, format answerFormat) ([]byte, error) {
 	}
 	switch format {
 	case xmlAnswer, textXMLAnswer:
-		return EncodeXML("response", r.object())
+		return wireformat.EncodeXML("response", r.object())
 	case formAnswer:
-		return EncodeForm(r.object())
+		return wireformat.EncodeForm(r.object())
 	}
 	return wire.Marshal(r)
 }
@@ -78,9 +79,9 @@ func encodeError(code, message string, format answerFormat) []byte {
 	var body []byte
 	switch format {
 	case xmlAnswer, textXMLAnswer:
-		body, _ = EncodeXML("error", fields) // strings only: it cannot fail
+		body, _ = wireformat.EncodeXML("error", fields) // strings only: it cannot fail
 	case formAnswer:
-		body, _ = EncodeForm(map[string]any{"error": fields})
+		body, _ = wireformat.EncodeForm(map[string]any{"error": fields})
 	default:
 		body, _ = wire.Marshal(map[string]any{"error": fields})
 	}

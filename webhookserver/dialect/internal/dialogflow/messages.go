@@ -50,12 +50,17 @@ func MarshalResponse(response any) ([]byte, error) {
 	return body, nil
 }
 
-// Message is one Dialogflow rich message. The schema makes its content a oneof, so exactly one of Text and
-// Payload is set.
+// Message is one Dialogflow rich message. The schema makes its content a oneof, so exactly one of Text, Payload
+// and LiveAgentHandoff is set.
 type Message struct {
 	Text    Text           `json:"text,omitzero"`
 	Payload map[string]any `json:"payload,omitempty"`
+	// LiveAgentHandoff is a CX message only: ES's Intent.Message has no such kind.
+	LiveAgentHandoff *LiveAgentHandoff `json:"liveAgentHandoff,omitempty"`
 }
+
+// LiveAgentHandoff is google.cloud.dialogflow.cx.v3.ResponseMessage.LiveAgentHandoff, without metadata.
+type LiveAgentHandoff struct{}
 
 // Text is a text message. Dialogflow takes a list of variants and picks one; we always send one, and a fixed-size
 // array spares an allocation per message.
@@ -107,6 +112,11 @@ func (m Message) WriteJSON(w *wire.Writer) {
 	if len(m.Payload) > 0 { // omitempty
 		w.Key("payload")
 		w.Value(m.Payload)
+	}
+	if m.LiveAgentHandoff != nil {
+		w.Key("liveAgentHandoff")
+		w.Open('{')
+		w.Close('}')
 	}
 	w.Close('}')
 }

@@ -127,10 +127,13 @@ func (o Object) Build(key string) {
 	}
 }
 
-// Has says whether the field key is there and not null.
+// Has says whether the field key is there and not null. A field kept as text is not built to say so.
 func (o Object) Has(key string) bool {
 	f := o.find(key)
-	return f != nil && !f.built().isNull()
+	if f != nil && f.kind == kindText {
+		return f.str != "null"
+	}
+	return f != nil && !f.isNull()
 }
 
 // take returns f built, or nil when it is missing or null, or when it is not of the kind want names (recorded as

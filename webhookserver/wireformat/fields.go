@@ -1,4 +1,4 @@
-package generic
+package wireformat
 
 import (
 	"fmt"
@@ -10,13 +10,13 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 )
 
-// fieldsToObject turns flat fields (a form body or a query string) into the object a JSON sender would send.
+// FieldsToObject turns flat fields (a form body or a query string) into the object a JSON sender would send.
 // A dotted name nests: session.id=abc&session.parameters.user=ann gives {"session":{"id":"abc","parameters":
 // {"user":"ann"}}}, so that the same paths work for every format. A repeated name gives an array of its values;
 // every value is a string, as sent. A name with an empty segment ("a..b", ".a") stays as it is. At most
 // dialect.MaxFormFields names, dialect.MaxFormDepth levels and dialect.MaxFormObjects objects: each is a map of
 // its own. what names the fields' source for errors.
-func fieldsToObject(values url.Values, what string) (map[string]any, error) {
+func FieldsToObject(values url.Values, what string) (map[string]any, error) {
 	if err := dialect.CheckFieldCount(len(values), what); err != nil {
 		return nil, err
 	}

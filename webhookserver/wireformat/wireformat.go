@@ -1,4 +1,17 @@
-package generic
+// Package wireformat maps the legacy formats both ways: a JSON-like value (maps, lists, strings, numbers,
+// booleans, null) as XML or as form fields, and back. The Generic dialect reads and answers its callers so, and a
+// call action sends and reads them for upstreams that speak them (call.bodyFormat): one package, so that both
+// sides of the server map values the same way.
+//
+// XML: a map's keys are child elements in key order, named by the key when it is a valid XML name (letters,
+// digits, -, _ and ., starting with a letter or _, not with "xml"), else <entry name="key">, so that a hostile
+// key never makes markup. A list is its element repeated; a list in a list is <item> elements. null is an empty
+// element with nil="true". Text and attribute values are escaped, and characters XML cannot hold become U+FFFD.
+// Read back (DecodeXML), every value is a string, a repeated element a list.
+//
+// Form: a nested map's keys are joined with dots (parameters.user=ann), a list repeats its name, a map in a list
+// is numbered (messages.0.text), and null is an empty value. Read back (DecodeForm), dotted names nest again.
+package wireformat
 
 import (
 	"bytes"
@@ -13,19 +26,6 @@ import (
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 )
-
-// The legacy formats both ways: a JSON-like value (maps, lists, strings, numbers, booleans, null) as XML or as
-// form fields, and back. The Generic dialect answers its callers so, and a call action sends and reads them for
-// upstreams that speak them (call.bodyFormat), so that both sides of the server map values the same way.
-//
-// XML: a map's keys are child elements in key order, named by the key when it is a valid XML name (letters,
-// digits, -, _ and ., starting with a letter or _, not with "xml"), else <entry name="key">, so that a hostile
-// key never makes markup. A list is its element repeated; a list in a list is <item> elements. null is an empty
-// element with nil="true". Text and attribute values are escaped, and characters XML cannot hold become U+FFFD.
-// Read back (DecodeXML), every value is a string, a repeated element a list.
-//
-// Form: a nested map's keys are joined with dots (parameters.user=ann), a list repeats its name, a map in a list
-// is numbered (messages.0.text), and null is an empty value. Read back (DecodeForm), dotted names nest again.
 
 // maxEncodeDepth bounds how deep a value is written: as deep as a body may nest when it is read.
 const maxEncodeDepth = dialect.MaxXMLDepth
@@ -224,5 +224,5 @@ func DecodeForm(body []byte) (map[string]any, error) {
 	if err != nil {
 		return nil, &dialect.DecodeError{Message: "malformed form body: " + err.Error()}
 	}
-	return fieldsToObject(values, "the form body")
+	return FieldsToObject(values, "the form body")
 }
