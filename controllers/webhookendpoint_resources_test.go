@@ -656,7 +656,9 @@ func TestDesiredService(t *testing.T) {
 }
 
 func fxTLS(mode fulfillmentv1alpha1.TLSMode) func(*fulfillmentv1alpha1.WebhookEndpoint) {
-	return func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.Spec.TLS = &fulfillmentv1alpha1.EndpointTLS{Mode: mode} }
+	return func(e *fulfillmentv1alpha1.WebhookEndpoint) {
+		e.Spec.TLS = &fulfillmentv1alpha1.EndpointTLS{Mode: mode}
+	}
 }
 
 // The URL names the Service's port: 443 for a TLS endpoint, what clients expect of https.
