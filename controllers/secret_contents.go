@@ -21,7 +21,8 @@ import (
 type SecretKeyFormat string
 
 const (
-	// FormatCredential: a basic or bearer credential, not empty once trimmed (endpoint.credential).
+	// FormatCredential: a basic, bearer or introspection client credential, not empty once trimmed
+	// (endpoint.credential).
 	FormatCredential SecretKeyFormat = "Credential"
 	// FormatHMACKey: a key of the endpoint's HMAC scheme, as hmackey.Check reads it (StandardWebhooks: whsec_ and
 	// base64; the other schemes: any non-empty value).
@@ -74,7 +75,7 @@ func (p SecretKeyProblem) Message() string {
 }
 
 // EndpointSecretRequirements are the Secret keys the server reads for an endpoint, as it compiles it: basic
-// (username, password), bearer (its key), HMAC (secret, and previous when present; the referenced or the
+// (username, password), bearer (its key), token introspection (clientID, clientSecret), HMAC (secret, and previous when present; the referenced or the
 // generated Secret), the client CA when clientAuth is on, and the Redis URL when Redis is used (the same
 // Secrets as ReferencedSecrets, without the routes).
 func EndpointSecretRequirements(endpoint *fulfillmentv1alpha1.WebhookEndpoint) []SecretKeyRequirement {
@@ -89,6 +90,12 @@ func EndpointSecretRequirements(endpoint *fulfillmentv1alpha1.WebhookEndpoint) [
 	if b := spec.Auth.Bearer; b != nil {
 		reqs = append(reqs, SecretKeyRequirement{Secret: b.SecretRef.Name, Key: b.SecretRef.Key, Field: "spec.auth.bearer.secretRef",
 			Format: FormatCredential})
+	}
+	if o := spec.Auth.OAuth2; o != nil {
+		for _, key := range []string{"clientID", "clientSecret"} {
+			reqs = append(reqs, SecretKeyRequirement{Secret: o.Introspection.SecretRef.Name, Key: key,
+				Field: "spec.auth.oauth2.introspection.secretRef", Format: FormatCredential})
+		}
 	}
 	if h := spec.Auth.HMAC; h != nil {
 		field, generated := "spec.auth.hmac.secretRef", h.SecretRef == nil
@@ -254,6 +261,10 @@ func checkSecretValue(req SecretKeyRequirement, value []byte) string {
 func formatHint(req SecretKeyRequirement) string {
 	switch req.Format {
 	case FormatCredential:
+		if strings.HasPrefix(req.Field, "spec.auth.oauth2.") {
+			return "the " + map[string]string{"clientID": "client ID", "clientSecret": "client secret"}[req.Key] +
+				" this server introspects tokens with"
+		}
 		switch req.Key {
 		case "username":
 			return "the username callers send"

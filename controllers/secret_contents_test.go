@@ -21,6 +21,10 @@ func TestCheckSecretKeys(t *testing.T) {
 	bearer := endpointFixture(func(e *fulfillmentv1alpha1.WebhookEndpoint) {
 		e.Spec.Auth.Bearer = &fulfillmentv1alpha1.BearerAuth{SecretRef: fulfillmentv1alpha1.SecretKeySelector{Name: "creds", Key: "token"}}
 	})
+	introspection := endpointFixture(func(e *fulfillmentv1alpha1.WebhookEndpoint) {
+		e.Spec.Auth.OAuth2 = &fulfillmentv1alpha1.EndpointOAuth2{Introspection: fulfillmentv1alpha1.TokenIntrospection{
+			URL: "https://auth.example.com/introspect", SecretRef: fulfillmentv1alpha1.LocalObjectReference{Name: "creds"}}}
+	})
 	hmacEndpoint := func(scheme fulfillmentv1alpha1.HMACScheme, ref bool) *fulfillmentv1alpha1.WebhookEndpoint {
 		return endpointFixture(withDialect(fulfillmentv1alpha1.DialectGeneric), func(e *fulfillmentv1alpha1.WebhookEndpoint) {
 			e.Spec.Auth.HMAC = &fulfillmentv1alpha1.HMACAuth{Scheme: scheme}
@@ -64,14 +68,19 @@ func TestCheckSecretKeys(t *testing.T) {
 		// want are "reason field key" of each problem.
 		want []string
 	}{
-		"basic complete":       {reqs: EndpointSecretRequirements(basic), data: map[string]string{"username": "u", "password": secretValue}},
-		"basic no password":    {reqs: EndpointSecretRequirements(basic), data: map[string]string{"username": "u"}, want: []string{"SecretKeyMissing spec.auth.basic.secretRef password"}},
-		"basic no username":    {reqs: EndpointSecretRequirements(basic), data: map[string]string{"password": secretValue}, want: []string{"SecretKeyMissing spec.auth.basic.secretRef username"}},
-		"basic empty password": {reqs: EndpointSecretRequirements(basic), data: map[string]string{"username": "u", "password": " \n"}, want: []string{"SecretKeyInvalid spec.auth.basic.secretRef password"}},
-		"bearer key present":   {reqs: EndpointSecretRequirements(bearer), data: map[string]string{"token": secretValue}},
-		"bearer other key":     {reqs: EndpointSecretRequirements(bearer), data: map[string]string{"tok": secretValue}, want: []string{"SecretKeyMissing spec.auth.bearer.secretRef token"}},
-		"hmac ref no secret":   {reqs: EndpointSecretRequirements(hmacEndpoint(fulfillmentv1alpha1.HMACSchemeGitHub, true)), data: map[string]string{"key": secretValue}, want: []string{"SecretKeyMissing spec.auth.hmac.secretRef secret"}},
-		"hmac GitHub any key":  {reqs: EndpointSecretRequirements(hmacEndpoint(fulfillmentv1alpha1.HMACSchemeGitHub, true)), data: map[string]string{"secret": secretValue}},
+		"basic complete":         {reqs: EndpointSecretRequirements(basic), data: map[string]string{"username": "u", "password": secretValue}},
+		"basic no password":      {reqs: EndpointSecretRequirements(basic), data: map[string]string{"username": "u"}, want: []string{"SecretKeyMissing spec.auth.basic.secretRef password"}},
+		"basic no username":      {reqs: EndpointSecretRequirements(basic), data: map[string]string{"password": secretValue}, want: []string{"SecretKeyMissing spec.auth.basic.secretRef username"}},
+		"basic empty password":   {reqs: EndpointSecretRequirements(basic), data: map[string]string{"username": "u", "password": " \n"}, want: []string{"SecretKeyInvalid spec.auth.basic.secretRef password"}},
+		"bearer key present":     {reqs: EndpointSecretRequirements(bearer), data: map[string]string{"token": secretValue}},
+		"bearer other key":       {reqs: EndpointSecretRequirements(bearer), data: map[string]string{"tok": secretValue}, want: []string{"SecretKeyMissing spec.auth.bearer.secretRef token"}},
+		"introspection complete": {reqs: EndpointSecretRequirements(introspection), data: map[string]string{"clientID": "bot", "clientSecret": secretValue}},
+		"introspection no client secret": {reqs: EndpointSecretRequirements(introspection), data: map[string]string{"clientID": "bot"},
+			want: []string{"SecretKeyMissing spec.auth.oauth2.introspection.secretRef clientSecret"}},
+		"introspection empty client ID": {reqs: EndpointSecretRequirements(introspection), data: map[string]string{"clientID": " ", "clientSecret": secretValue},
+			want: []string{"SecretKeyInvalid spec.auth.oauth2.introspection.secretRef clientID"}},
+		"hmac ref no secret":  {reqs: EndpointSecretRequirements(hmacEndpoint(fulfillmentv1alpha1.HMACSchemeGitHub, true)), data: map[string]string{"key": secretValue}, want: []string{"SecretKeyMissing spec.auth.hmac.secretRef secret"}},
+		"hmac GitHub any key": {reqs: EndpointSecretRequirements(hmacEndpoint(fulfillmentv1alpha1.HMACSchemeGitHub, true)), data: map[string]string{"secret": secretValue}},
 		"standard webhooks key": {reqs: EndpointSecretRequirements(hmacEndpoint(fulfillmentv1alpha1.HMACSchemeStandardWebhooks, false)),
 			data: map[string]string{"secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
 		"standard webhooks hand-edited": {reqs: EndpointSecretRequirements(hmacEndpoint(fulfillmentv1alpha1.HMACSchemeStandardWebhooks, false)),

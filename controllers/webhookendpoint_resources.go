@@ -115,7 +115,7 @@ func RenderConfig(endpoint *fulfillmentv1alpha1.WebhookEndpoint, routes []fulfil
 }
 
 // ReferencedSecrets are the Secrets the server reads for the endpoint and its routes, sorted and unique: basic
-// auth, bearer, HMAC (referenced or generated), the client CA when mutual TLS is on, the Redis URL when a Redis
+// auth, bearer, token introspection's client credentials, HMAC (referenced or generated), the client CA when mutual TLS is on, the Redis URL when a Redis
 // store or queue is used, and the call headers' valueFrom. Each is mounted in the pods, so a reference the
 // server would not read (a client CA with clientAuth mode None) is left out: it must not keep pods from
 // starting. The serving certificate is not listed: it is mounted on its own.
@@ -127,6 +127,9 @@ func ReferencedSecrets(endpoint *fulfillmentv1alpha1.WebhookEndpoint, routes []f
 	}
 	if spec.Auth.Bearer != nil {
 		names = append(names, spec.Auth.Bearer.SecretRef.Name)
+	}
+	if spec.Auth.OAuth2 != nil {
+		names = append(names, spec.Auth.OAuth2.Introspection.SecretRef.Name)
 	}
 	if name := HMACSecretName(endpoint); name != "" {
 		names = append(names, name)

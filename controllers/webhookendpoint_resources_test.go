@@ -928,6 +928,15 @@ func TestReferencedSecrets(t *testing.T) {
 			}),
 			want: []string{"github-webhook"},
 		},
+		"token introspection's client credentials": {
+			endpoint: fixtureEndpoint(func(e *fulfillmentv1alpha1.WebhookEndpoint) {
+				e.Spec.Auth = fulfillmentv1alpha1.EndpointAuth{OAuth2: &fulfillmentv1alpha1.EndpointOAuth2{
+					Introspection: fulfillmentv1alpha1.TokenIntrospection{URL: "https://auth.example.com/introspect",
+						SecretRef: fulfillmentv1alpha1.LocalObjectReference{Name: "introspection-client"}},
+				}}
+			}),
+			want: []string{"introspection-client"},
+		},
 		"no secret at all": {
 			endpoint: fixtureEndpoint(func(e *fulfillmentv1alpha1.WebhookEndpoint) {
 				e.Spec.Auth = fulfillmentv1alpha1.EndpointAuth{AllowUnauthenticated: true}

@@ -443,6 +443,9 @@ func endpointSecretFields(endpoint *fulfillmentv1alpha1.WebhookEndpoint) map[str
 	if b := spec.Auth.Bearer; b != nil {
 		add(b.SecretRef.Name, "spec.auth.bearer.secretRef")
 	}
+	if o := spec.Auth.OAuth2; o != nil {
+		add(o.Introspection.SecretRef.Name, "spec.auth.oauth2.introspection.secretRef")
+	}
 	if h := spec.Auth.HMAC; h != nil && h.SecretRef != nil {
 		add(h.SecretRef.Name, "spec.auth.hmac.secretRef")
 	}

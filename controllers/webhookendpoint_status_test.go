@@ -259,6 +259,15 @@ func TestComputeEndpointStatus(t *testing.T) {
 			want: reconciling(fulfillmentv1alpha1.ReasonSecretNotFound, "=Secret bank-api-token not found: create it or fix spec.auth.bearer.secretRef; "+
 				"Secret bank-tls not found: create it or fix spec.tls.secretName or spec.tls.clientAuth.caSecretRef"),
 		},
+		"a missing introspection Secret names its field": {
+			endpoint: statusEndpoint(func(e *fulfillmentv1alpha1.WebhookEndpoint) {
+				e.Spec.Auth.OAuth2 = &fulfillmentv1alpha1.EndpointOAuth2{Introspection: fulfillmentv1alpha1.TokenIntrospection{
+					URL: "https://auth.example.com/introspect", SecretRef: fulfillmentv1alpha1.LocalObjectReference{Name: "introspection-client"}}}
+			}),
+			facts: factsFixture(withMissingSecrets("introspection-client")),
+			want: reconciling(fulfillmentv1alpha1.ReasonSecretNotFound,
+				"=Secret introspection-client not found: create it or fix spec.auth.oauth2.introspection.secretRef"),
+		},
 		"a Secret without the reference label stalls: only a person can label it": {
 			endpoint: statusEndpoint(bearer),
 			facts:    factsFixture(func(f *EndpointFacts) { f.UnlabelledSecrets = []string{"bank-api-token"} }),

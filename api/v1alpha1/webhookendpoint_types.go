@@ -29,7 +29,7 @@ type HTTPMethod string
 // WebhookEndpointSpec says how a platform calls in: request format, authentication, TLS, deadline, idempotency,
 // delivery and scaling.
 //
-// +kubebuilder:validation:XValidation:rule="has(self.auth.basic) || has(self.auth.bearer) || has(self.auth.hmac) || has(self.auth.oidc) || (has(self.tls) && has(self.tls.clientAuth) && has(self.tls.clientAuth.mode) && self.tls.clientAuth.mode == 'Require') || (has(self.auth.allowUnauthenticated) && self.auth.allowUnauthenticated)",message="spec.auth needs at least one method (basic, bearer, hmac, oidc, or tls.clientAuth.mode: Require); to accept unauthenticated requests on purpose, set auth.allowUnauthenticated: true",fieldPath=".auth"
+// +kubebuilder:validation:XValidation:rule="has(self.auth.basic) || has(self.auth.bearer) || has(self.auth.hmac) || has(self.auth.oidc) || has(self.auth.oauth2) || (has(self.tls) && has(self.tls.clientAuth) && has(self.tls.clientAuth.mode) && self.tls.clientAuth.mode == 'Require') || (has(self.auth.allowUnauthenticated) && self.auth.allowUnauthenticated)",message="spec.auth needs at least one method (basic, bearer, hmac, oidc, oauth2, or tls.clientAuth.mode: Require); to accept unauthenticated requests on purpose, set auth.allowUnauthenticated: true",fieldPath=".auth"
 // +kubebuilder:validation:XValidation:rule="!has(self.auth.hmac) || !(self.dialect in ['DialogflowES', 'DialogflowCX'])",message="spec.auth.hmac: Dialogflow never signs requests with HMAC; use basic, bearer, oidc or tls.clientAuth for the Dialogflow dialects",fieldPath=".auth.hmac"
 // +kubebuilder:validation:XValidation:rule="!has(self.timeout) || self.dialect != 'DialogflowES' || duration(self.timeout) <= duration('10s')",message="spec.timeout: Dialogflow ES waits at most 5s for a webhook (10s for Actions on Google); use at most 10s",fieldPath=".timeout"
 // +kubebuilder:validation:XValidation:rule="self.dialect == 'Generic' || !has(self.methods) || self.methods.all(m, m == 'POST')",message="spec.methods: only the Generic dialect accepts GET, PUT, PATCH or DELETE; Dialogflow and Rasa always POST, so set methods: [POST] or leave it out",fieldPath=".methods"
@@ -187,7 +187,7 @@ type Exposure struct {
 
 // EndpointAuth lists the authentication methods of an endpoint. Every configured method must pass.
 //
-// +kubebuilder:validation:XValidation:rule="!(has(self.allowUnauthenticated) && self.allowUnauthenticated) || !(has(self.basic) || has(self.bearer) || has(self.hmac) || has(self.oidc))",message="spec.auth.allowUnauthenticated: true cannot be combined with an auth method; remove it or the methods",fieldPath=".allowUnauthenticated"
+// +kubebuilder:validation:XValidation:rule="!(has(self.allowUnauthenticated) && self.allowUnauthenticated) || !(has(self.basic) || has(self.bearer) || has(self.hmac) || has(self.oidc) || has(self.oauth2))",message="spec.auth.allowUnauthenticated: true cannot be combined with an auth method; remove it or the methods",fieldPath=".allowUnauthenticated"
 type EndpointAuth struct {
 	// basic is HTTP basic authentication with the `username` and `password` keys of a Secret.
 	// +optional
@@ -205,6 +205,11 @@ type EndpointAuth struct {
 	// agent token).
 	// +optional
 	OIDC *OIDCAuth `json:"oidc,omitempty"`
+
+	// oauth2 checks an OAuth 2.0 access token in the Authorization header by asking the authorization server
+	// about it (token introspection, RFC 7662), for platforms that send opaque tokens.
+	// +optional
+	OAuth2 *EndpointOAuth2 `json:"oauth2,omitempty"`
 
 	// ipAllowlist admits only clients from these networks. It narrows the other methods; it is not a method on
 	// its own.
@@ -363,6 +368,68 @@ type OIDCAuth struct {
 	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=512
 	AllowedSubjects []string `json:"allowedSubjects,omitempty"`
+
+	// requiredScopes, when set, admits only tokens that grant every listed scope, for JWT access tokens (RFC
+	// 9068): the `scope` claim (a space-separated string), or `scp` (a list, as some issuers write it). A token
+	// without one of them is refused with 403 insufficient_scope.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=256
+	// +kubebuilder:validation:items:Pattern=`^[!#-\[\]-~]+$`
+	RequiredScopes []string `json:"requiredScopes,omitempty"`
+}
+
+// EndpointOAuth2 checks OAuth 2.0 access tokens sent as `Authorization: Bearer <token>`.
+type EndpointOAuth2 struct {
+	// introspection asks the authorization server whether a token is active (RFC 7662).
+	// +required
+	Introspection TokenIntrospection `json:"introspection"`
+}
+
+// TokenIntrospection is an RFC 7662 introspection endpoint and what an active token must grant.
+type TokenIntrospection struct {
+	// url of the introspection endpoint. It must be https; plain http is accepted only to a loopback address
+	// (localhost, 127.0.0.0/8, ::1), for an authorization server beside a standalone server. The token and the
+	// client credentials are sent there.
+	// +required
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self.matches('^https://[^/?#]+([/?#].*)?$') || self.matches('^http://(localhost|127[.][0-9]+[.][0-9]+[.][0-9]+|[[]::1[]])(:[0-9]+)?([/?#].*)?$')",message="spec.auth.oauth2.introspection.url must be an https URL (http only to localhost, 127.0.0.0/8 or ::1): the token and the client secret travel in it"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*@')",message="spec.auth.oauth2.introspection.url must not contain credentials: put the client ID and secret in the Secret of secretRef"
+	URL string `json:"url"`
+
+	// secretRef names a Secret with the keys `clientID` and `clientSecret`: the server's own client
+	// credentials, sent to the introspection endpoint with HTTP basic authentication.
+	// +required
+	SecretRef LocalObjectReference `json:"secretRef"`
+
+	// requiredScopes, when set, admits only tokens whose `scope` grants every listed scope; a token without one
+	// of them is refused with 403 insufficient_scope.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=256
+	// +kubebuilder:validation:items:Pattern=`^[!#-\[\]-~]+$`
+	RequiredScopes []string `json:"requiredScopes,omitempty"`
+
+	// audience, when set, admits only tokens whose `aud` names it; another token is refused with 401
+	// invalid_token.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=512
+	Audience string `json:"audience,omitempty"`
+
+	// cacheTTL is the longest an answer is reused for the same token, so that a revoked token is refused at the
+	// latest this long after; an active answer is never reused past the token's `exp`, an inactive one at most
+	// 10s. 0s asks the authorization server on every request.
+	// +optional
+	// +kubebuilder:default="60s"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) <= duration('1h')",message="spec.auth.oauth2.introspection.cacheTTL must be at most 1h: a revoked token is accepted for as long as its answer is reused"
+	CacheTTL *metav1.Duration `json:"cacheTTL,omitempty"`
 }
 
 // IPAllowlist admits only clients from the listed networks.

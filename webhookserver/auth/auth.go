@@ -24,6 +24,11 @@ type Failure struct {
 	Method string
 	// Reason is a code for the caller and metrics, e.g. missing_credentials, invalid_credentials.
 	Reason string
+	// BearerError is the RFC 6750 error code of a bearer token method's challenge (invalid_token,
+	// insufficient_scope); empty when the request had no token or the method is not a bearer token method.
+	BearerError string
+	// Scope, with insufficient_scope, lists the scopes the token must grant, space-separated.
+	Scope string
 }
 
 func (f *Failure) Error() string { return f.Method + " authentication failed: " + f.Reason }

@@ -59,6 +59,7 @@ const (
 	oidcReasonWrongIssuer       = "wrong_issuer"
 	oidcReasonWrongAudience     = "wrong_audience"
 	oidcReasonSubjectNotAllowed = "subject_not_allowed"
+	oidcReasonInsufficientScope = "insufficient_scope"
 	// oidcReasonIssuerUnavailable comes with 503: the keys could not be fetched, which the caller cannot fix.
 	oidcReasonIssuerUnavailable = "issuer_unavailable"
 )
@@ -119,6 +120,7 @@ type OIDC struct {
 	issuer    string
 	audiences []string
 	subjects  map[string]bool // sub claims, exact
+	scopes    []string        // every one must be granted
 	emails    map[string]bool // email claims, lower case
 	opts      oidcOptions
 
@@ -212,6 +214,12 @@ func NewOIDC(ctx context.Context, spec *fulfillmentv1alpha1.OIDCAuth, opts ...OI
 	if o.opts.client == nil {
 		o.opts.client = &http.Client{Timeout: o.opts.fetchTimeout}
 	}
+	for _, s := range spec.RequiredScopes {
+		if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {
+			return nil, fmt.Errorf("oidc: requiredScopes: %q is not a scope token (RFC 6749 section 3.3)", s)
+		}
+	}
+	o.scopes = append([]string(nil), spec.RequiredScopes...)
 	if len(spec.AllowedSubjects) > 0 {
 		o.subjects, o.emails = map[string]bool{}, map[string]bool{}
 		for _, s := range spec.AllowedSubjects {
@@ -273,6 +281,11 @@ func (o *OIDC) CheckContext(ctx context.Context, r *Request) *Failure {
 	if o.subjects != nil && !o.subjectAllowed(&claims) {
 		return oidcFailure(http.StatusForbidden, oidcReasonSubjectNotAllowed)
 	}
+	if len(o.scopes) > 0 && missingScopes(claims.grantedScopes(), o.scopes) {
+		f := oidcFailure(http.StatusForbidden, oidcReasonInsufficientScope)
+		f.BearerError, f.Scope = BearerErrorInsufficientScope, strings.Join(o.scopes, " ")
+		return f
+	}
 	return nil
 }
 
@@ -286,6 +299,30 @@ type oidcClaims struct {
 	IssuedAt      *jwt.NumericDate `json:"iat"`
 	Email         string           `json:"email"`
 	EmailVerified json.RawMessage  `json:"email_verified"`
+	// Scope is a JWT access token's space-separated scopes (RFC 9068, RFC 8693); SCP the list some issuers
+	// write instead. Either may be a string or a list.
+	Scope json.RawMessage `json:"scope"`
+	SCP   json.RawMessage `json:"scp"`
+}
+
+// grantedScopes are the scopes of scope and scp together; a claim of another shape grants nothing.
+func (c *oidcClaims) grantedScopes() []string {
+	var granted []string
+	for _, raw := range []json.RawMessage{c.Scope, c.SCP} {
+		if len(raw) == 0 {
+			continue
+		}
+		var spaced string
+		if err := json.Unmarshal(raw, &spaced); err == nil {
+			granted = append(granted, strings.Fields(spaced)...)
+			continue
+		}
+		var list []string
+		if err := json.Unmarshal(raw, &list); err == nil {
+			granted = append(granted, list...)
+		}
+	}
+	return granted
 }
 
 // checkClaims refuses tokens of another issuer or audience and tokens outside their validity.
@@ -552,7 +589,11 @@ func (s *oidcKeySet) verify(jws *jose.JSONWebSignature, keyID, algorithm string)
 }
 
 func oidcFailure(status int, reason string) *Failure {
-	return &Failure{Status: status, Method: oidcMethod, Reason: reason}
+	f := &Failure{Status: status, Method: oidcMethod, Reason: reason}
+	if status == http.StatusUnauthorized && reason != oidcReasonMissingToken {
+		f.BearerError = BearerErrorInvalidToken // RFC 6750 section 3.1: a token was sent and is not good
+	}
+	return f
 }
 
 // UsesContext says whether c (or one inside an All) is a ContextChecker. A server can skip giving the checks a

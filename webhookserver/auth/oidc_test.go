@@ -202,6 +202,15 @@ func TestOIDCTokens(t *testing.T) {
 	unknown := iss.newKey("rsa-unknown", jose.RS256)
 	open := iss.newChecker(nil)
 	restricted := iss.newChecker([]string{"104523452345234523452", "Bot@Example.com"})
+	scoped, err := NewOIDC(context.Background(), &fulfillmentv1alpha1.OIDCAuth{Issuer: iss.server.URL,
+		Audiences: []string{"https://bot.example.com/webhook"}, RequiredScopes: []string{"fulfillment:write", "bank.read"}},
+		WithOIDCHTTPClient(iss.server.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withScope := func(claim string, value any) func(map[string]any) {
+		return func(c map[string]any) { c[claim] = value }
+	}
 
 	rsaToken := iss.sign(rsaKey, nil)
 	tampered := func() string {
@@ -269,10 +278,28 @@ func TestOIDCTokens(t *testing.T) {
 		"email not verified":              {restricted, bearer(iss.sign(rsaKey, botEmail(false))), 403, "subject_not_allowed"},
 		"email verified as string false":  {restricted, bearer(iss.sign(rsaKey, botEmail("false"))), 403, "subject_not_allowed"},
 		"forged allowed subject":          {restricted, bearer(iss.sign(stranger, nil)), 401, "invalid_signature"},
+		"scopes in scope":                 {scoped, bearer(iss.sign(rsaKey, withScope("scope", "openid bank.read fulfillment:write"))), 0, ""},
+		"scopes in scp list":              {scoped, bearer(iss.sign(rsaKey, withScope("scp", []string{"fulfillment:write", "bank.read"}))), 0, ""},
+		"scopes in scope and scp":         {scoped, bearer(iss.sign(rsaKey, func(c map[string]any) { c["scope"], c["scp"] = "bank.read", []string{"fulfillment:write"} })), 0, ""},
+		"one scope missing":               {scoped, bearer(iss.sign(rsaKey, withScope("scope", "bank.read fulfillment:read"))), 403, "insufficient_scope"},
+		"no scope claim":                  {scoped, bearer(rsaToken), 403, "insufficient_scope"},
+		"scope of another shape":          {scoped, bearer(iss.sign(rsaKey, withScope("scope", map[string]any{"bank.read": true}))), 403, "insufficient_scope"},
+		"scope prefix is not the scope":   {scoped, bearer(iss.sign(rsaKey, withScope("scope", "bank.read fulfillment:writer"))), 403, "insufficient_scope"},
+		"forged token with the scopes":    {scoped, bearer(iss.sign(stranger, withScope("scope", "bank.read fulfillment:write"))), 401, "invalid_signature"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			expectOIDC(t, tc.checker, tc.request, tc.status, tc.reason)
+			wantBearerError := map[int]string{401: "invalid_token", 403: ""}[tc.status]
+			switch tc.reason {
+			case "insufficient_scope":
+				wantBearerError = "insufficient_scope"
+			case "missing_token":
+				wantBearerError = ""
+			}
+			if f := CheckContext(context.Background(), tc.checker, tc.request); f != nil && f.BearerError != wantBearerError {
+				t.Errorf("BearerError = %q, want %q", f.BearerError, wantBearerError)
+			}
 			if failure := CheckContext(context.Background(), tc.checker, tc.request); failure != nil {
 				token := strings.TrimPrefix(tc.request.Header.Get("Authorization"), "Bearer ")
 				if len(token) > 8 && strings.Contains(failure.Error(), token) {

@@ -25,6 +25,11 @@ func TestEmptyCredentialsAreRefusedAtStart(t *testing.T) {
 			auth:   `{bearer: {secretRef: {name: creds, key: token}}}`,
 			want:   `secret creds key "token" is empty: put the token callers send there`,
 		},
+		"introspection": {
+			secret: `{clientID: bot, clientSecret: ""}`,
+			auth:   `{oauth2: {introspection: {url: "https://auth.example.com/introspect", secretRef: {name: creds}}}}`,
+			want:   `oauth2.introspection.secretRef: secret creds key "clientSecret" is empty: put the client secret this server introspects tokens with there`,
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fulfillment-dev/fulfillment-operator/internal/testenv"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/configfile"
@@ -56,10 +57,20 @@ spec:
   dialect: Generic
   auth: {allowUnauthenticated: true}
   idempotency: {}
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: events, namespace: bots}
+spec:
+  dialect: Generic
+  auth: {oauth2: {introspection: {url: "http://127.0.0.1:8081/introspect", secretRef: {name: c}}}}
 `)
 	loaded, err := LoadManifests(path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if ttl := loaded.File.Endpoints[1].Spec.Auth.OAuth2.Introspection.CacheTTL; ttl == nil || ttl.Duration != time.Minute {
+		t.Errorf("introspection cacheTTL = %v, want the 60s default", ttl)
 	}
 	spec := loaded.File.Endpoints[0].Spec
 	if spec.Path != "/webhook" || len(spec.Methods) != 1 || spec.Methods[0] != "POST" || *spec.Replicas != 2 ||
@@ -207,6 +218,18 @@ metadata: {name: s}
 data: {token: "not base64!"}
 `, []string{"document 2 (Secret s)", "data.token", "must be base64"}},
 		"not YAML": {"a: [b\n", []string{"document 2", "not valid YAML"}},
+		"introspection over plain http to another host": {`
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: bot}
+spec: {dialect: Generic, auth: {oauth2: {introspection: {url: "http://auth.example.com/introspect", secretRef: {name: c}}}}}
+`, []string{"document 2 (WebhookEndpoint bot)", "spec.auth.oauth2.introspection.url", "must be an https URL"}},
+		"introspection without its Secret": {`
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: bot}
+spec: {dialect: Generic, auth: {oauth2: {introspection: {url: "https://auth.example.com/introspect"}}}}
+`, []string{"document 2 (WebhookEndpoint bot)", "spec.auth.oauth2.introspection.secretRef: Required value"}},
 		"a method the dialect does not take": {`
 apiVersion: fulfillment.dev/v1alpha1
 kind: WebhookEndpoint

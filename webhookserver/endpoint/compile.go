@@ -170,7 +170,7 @@ func Compile(spec configfile.Endpoint, secrets config.SecretSource, opts Options
 			}
 		}
 	}
-	if e.Auth, e.Clients, err = compileAuth(spec.Name, spec.Spec.Auth, secret); err != nil {
+	if e.Auth, e.Clients, err = compileAuth(spec.Name, spec.Spec.Auth, secret, opts); err != nil {
 		fail("spec.auth", err)
 	}
 	if t := spec.Spec.TLS; t != nil {
@@ -188,7 +188,7 @@ func Compile(spec configfile.Endpoint, secrets config.SecretSource, opts Options
 	// Admission refuses these too, but an admitted configuration (configfile.File.Admitted) is not validated again:
 	// whatever loaded it, the server never serves an endpoint open by accident or one that cannot answer.
 	if !spec.Spec.Auth.AllowUnauthenticated && !hasAuthMethod(&spec.Spec) {
-		fail("spec.auth", errors.New("no authentication method (basic, bearer, hmac, oidc, or tls.clientAuth.mode: Require); "+
+		fail("spec.auth", errors.New("no authentication method (basic, bearer, hmac, oidc, oauth2, or tls.clientAuth.mode: Require); "+
 			"to accept unauthenticated requests on purpose, set auth.allowUnauthenticated: true"))
 	}
 	if e.Timeout <= 0 {
@@ -249,7 +249,7 @@ func codecFor(spec *fulfillmentv1alpha1.WebhookEndpointSpec) (dialect.Codec, err
 // hasAuthMethod says whether spec authenticates callers: a method, or client certificates required.
 func hasAuthMethod(spec *fulfillmentv1alpha1.WebhookEndpointSpec) bool {
 	a := spec.Auth
-	if a.Basic != nil || a.Bearer != nil || a.HMAC != nil || a.OIDC != nil {
+	if a.Basic != nil || a.Bearer != nil || a.HMAC != nil || a.OIDC != nil || a.OAuth2 != nil {
 		return true
 	}
 	return spec.TLS != nil && spec.TLS.ClientAuth != nil && spec.TLS.ClientAuth.Mode == fulfillmentv1alpha1.ClientAuthRequire
@@ -257,7 +257,7 @@ func hasAuthMethod(spec *fulfillmentv1alpha1.WebhookEndpointSpec) bool {
 
 // compileAuth builds the checkers of every configured method, and what finds client addresses: the IP
 // allowlist's trusted proxies, or none.
-func compileAuth(endpointName string, spec fulfillmentv1alpha1.EndpointAuth, secret action.SecretLookup) (auth.All, auth.ClientAddresses, error) {
+func compileAuth(endpointName string, spec fulfillmentv1alpha1.EndpointAuth, secret action.SecretLookup, opts Options) (auth.All, auth.ClientAddresses, error) {
 	var checkers auth.All
 	var clients auth.ClientAddresses
 	var errs []error
@@ -308,6 +308,14 @@ func compileAuth(endpointName string, spec fulfillmentv1alpha1.EndpointAuth, sec
 			checkers = append(checkers, checker)
 		}
 	}
+	if o := spec.OAuth2; o != nil {
+		checker, err := compileIntrospection(endpointName, &o.Introspection, secret, opts)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("oauth2.%w", err)) // oauth2.introspection.secretRef: ..., oauth2.introspection: ...
+		} else {
+			checkers = append(checkers, checker)
+		}
+	}
 	if len(errs) > 0 {
 		return nil, clients, errors.Join(errs...)
 	}
@@ -328,6 +336,29 @@ func credential(secret action.SecretLookup, name, key, what string) ([]byte, err
 		return nil, fmt.Errorf("secret %s key %q is empty: put %s there", name, key, what)
 	}
 	return value, nil
+}
+
+// compileIntrospection reads the client credentials of token introspection. The introspection URL is reached
+// like an upstream, through the outbound address check, and without redirects, which would take the client
+// credentials elsewhere.
+func compileIntrospection(endpointName string, spec *fulfillmentv1alpha1.TokenIntrospection, secret action.SecretLookup, opts Options) (auth.Checker, error) {
+	clientID, err1 := credential(secret, spec.SecretRef.Name, "clientID", "the client ID this server introspects tokens with")
+	clientSecret, err2 := credential(secret, spec.SecretRef.Name, "clientSecret", "the client secret this server introspects tokens with")
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, fmt.Errorf("introspection.secretRef: %w", err)
+	}
+	client := action.NewClient(opts.AllowedUpstreams...)
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	logger = logger.With("endpoint", endpointName)
+	return auth.NewIntrospection(spec, strings.TrimSpace(string(clientID)), strings.TrimSpace(string(clientSecret)),
+		auth.WithIntrospectionHTTPClient(client),
+		auth.WithIntrospectionErrorHandler(func(err error) {
+			logger.Warn("token introspection failed; requests are refused with 503 until it answers", "error", err.Error())
+		}))
 }
 
 // compileMTLS reads the client CA bundle.

@@ -106,7 +106,7 @@ func (s *Server) requireAdminToken(next http.Handler) http.Handler {
 		}
 		s.learnSecret(token)
 		if failure := auth.NewBearer("", token).Check(&auth.Request{Header: r.Header}); failure != nil {
-			w.Header().Set("WWW-Authenticate", challenge(failure.Method))
+			w.Header().Set("WWW-Authenticate", challenge(failure))
 			writeError(w, http.StatusUnauthorized, failure.Reason,
 				"send Authorization: Bearer <token>, the token in the server's --admin-token-file")
 			return

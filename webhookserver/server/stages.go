@@ -130,7 +130,7 @@ func readBody(body io.Reader, contentLength int64) ([]byte, error) {
 
 // authenticate runs the endpoint's checks, then takes a token of its rate. A refusal for the caller's
 // credentials (401, 403) spends one of the client address's failures; one that is not the caller's fault
-// (503: the OIDC issuer is unreachable) does not.
+// (503: the OIDC issuer or the introspection endpoint is unreachable) does not.
 func authenticate(r *http.Request, entry *served, body []byte) *refusal {
 	ep := entry.endpoint
 	if len(ep.Auth) == 0 {
@@ -156,11 +156,13 @@ func authenticate(r *http.Request, entry *served, body []byte) *refusal {
 	refused := &refusal{status: failure.Status, code: failure.Reason,
 		message:     failure.Method + " authentication failed: " + strings.ReplaceAll(failure.Reason, "_", " "),
 		authFailure: failure.Method, attrs: []slog.Attr{slog.String("authMethod", failure.Method)}}
-	switch failure.Status {
-	case http.StatusUnauthorized:
-		refused.challenge = challenge(failure.Method)
-	case http.StatusServiceUnavailable:
-		refused.retryAfter = "5" // e.g. the OIDC issuer is unreachable: not the caller's fault
+	switch {
+	case failure.Status == http.StatusUnauthorized,
+		failure.Status == http.StatusForbidden && failure.BearerError != "": // RFC 6750 section 3: insufficient_scope
+		refused.challenge = challenge(failure)
+	case failure.Status == http.StatusServiceUnavailable:
+		// The OIDC issuer or the introspection endpoint cannot be reached: not the caller's fault.
+		refused.retryAfter = "5"
 	}
 	return refused
 }
@@ -192,12 +194,21 @@ func credentialOf(r *http.Request, entry *served) string {
 	return b.String()
 }
 
-// challenge is the WWW-Authenticate value of a 401 for method.
-func challenge(method string) string {
-	if method == "basic" {
+// challenge is the WWW-Authenticate value of a refusal by failure's method: a 401, or a bearer token's 403 for
+// its scope. A bearer token method names the RFC 6750 error and, for insufficient_scope, the scopes wanted; the
+// scopes were checked as scope tokens when compiled, so they need no quoting.
+func challenge(failure *auth.Failure) string {
+	if failure.Method == "basic" {
 		return `Basic realm="fulfillment", charset="UTF-8"`
 	}
-	return `Bearer realm="fulfillment"`
+	value := `Bearer realm="fulfillment"`
+	if failure.BearerError != "" {
+		value += `, error="` + failure.BearerError + `"`
+	}
+	if failure.Scope != "" {
+		value += `, scope="` + failure.Scope + `"`
+	}
+	return value
 }
 
 // fulfill hands the request to its endpoint, which decodes it, answers a repeated one from its idempotency
