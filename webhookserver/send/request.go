@@ -103,7 +103,7 @@ func method(methods []fulfillmentv1alpha1.HTTPMethod) string {
 }
 
 // authenticate adds every credential the endpoint checks. A method send cannot satisfy by itself (OIDC, a
-// client certificate) must be given with flags, and the error says which.
+// an OAuth2 access token, a client certificate) must be given with flags, and the error says which.
 func authenticate(req *Request, target *Target, opts *Options, now time.Time) error {
 	spec := target.Spec.Auth
 	secret := func(name, key string) ([]byte, error) { return target.Secrets.Secret(target.Namespace, name, key) }
@@ -145,6 +145,10 @@ func authenticate(req *Request, target *Target, opts *Options, now time.Time) er
 	if spec.OIDC != nil && req.Header.Get("Authorization") == "" {
 		errs = append(errs, fmt.Errorf("auth.oidc: send cannot make an ID token of %s; get one for the audience (for example "+
 			"gcloud auth print-identity-token --audiences=AUDIENCE) and give it with --header 'Authorization: Bearer TOKEN'", spec.OIDC.Issuer))
+	}
+	if spec.OAuth2 != nil && req.Header.Get("Authorization") == "" {
+		errs = append(errs, errors.New("auth.oauth2: send cannot obtain an access token of the endpoint's authorization "+
+			"server; get one with the scopes it requires and give it with --header 'Authorization: Bearer TOKEN'"))
 	}
 	if tls := target.Spec.TLS; tls != nil && tls.ClientAuth != nil && tls.ClientAuth.Mode == fulfillmentv1alpha1.ClientAuthRequire && opts.CertFile == "" {
 		errs = append(errs, errors.New("tls.clientAuth: the endpoint requires a client certificate: give --cert and --key"))

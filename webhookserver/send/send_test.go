@@ -125,6 +125,10 @@ func TestBuildRefuses(t *testing.T) {
 			spec: fulfillmentv1alpha1.WebhookEndpointSpec{Auth: fulfillmentv1alpha1.EndpointAuth{OIDC: &fulfillmentv1alpha1.OIDCAuth{Issuer: "https://accounts.google.com"}}},
 			opts: Options{Intent: "i"}, want: "--header 'Authorization: Bearer TOKEN'",
 		},
+		"OAuth2 introspection without a token": {
+			spec: fulfillmentv1alpha1.WebhookEndpointSpec{Auth: fulfillmentv1alpha1.EndpointAuth{OAuth2: &fulfillmentv1alpha1.EndpointOAuth2{}}},
+			opts: Options{Intent: "i"}, want: "auth.oauth2: send cannot obtain an access token",
+		},
 		"client certificate required": {
 			spec: fulfillmentv1alpha1.WebhookEndpointSpec{TLS: &fulfillmentv1alpha1.EndpointTLS{Mode: fulfillmentv1alpha1.TLSModeSecret,
 				ClientAuth: &fulfillmentv1alpha1.ClientAuth{Mode: fulfillmentv1alpha1.ClientAuthRequire}}},
