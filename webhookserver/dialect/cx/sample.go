@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/dialogflow"
 )
 
 var _ dialect.SampleBuilder = codec{}
@@ -24,21 +25,10 @@ func (codec) BuildSample(s dialect.Sample) ([]byte, error) {
 	if s.Event != "" && s.Text != "" {
 		return nil, errors.New("a Dialogflow CX request carries the user's text or an event, not both (one query)")
 	}
-	session := s.Session
-	if session == "" {
-		session = dialect.SampleID("send-")
-	}
+	session, language, parameters := dialogflow.SampleDefaults(s)
 	sessionPath := sampleAgent + "/sessions/" + session
 	if s.Environment != "" {
 		sessionPath = sampleAgent + "/environments/" + s.Environment + "/sessions/" + session
-	}
-	language := s.Language
-	if language == "" {
-		language = "en"
-	}
-	parameters := s.Parameters
-	if parameters == nil {
-		parameters = map[string]any{}
 	}
 	request := map[string]any{
 		"detectIntentResponseId": dialect.SampleID(""),

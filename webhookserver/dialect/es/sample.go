@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/dialogflow"
 )
 
 var _ dialect.SampleBuilder = codec{}
@@ -21,21 +22,10 @@ func (codec) BuildSample(s dialect.Sample) ([]byte, error) {
 	if s.Intent == "" && s.Action == "" {
 		return nil, errors.New("a Dialogflow ES request needs an intent or an action to select the route")
 	}
-	session := s.Session
-	if session == "" {
-		session = dialect.SampleID("send-")
-	}
+	session, language, parameters := dialogflow.SampleDefaults(s)
 	sessionPath := sampleProject + "/sessions/" + session
 	if s.Environment != "" {
 		sessionPath = sampleProject + "/environments/" + s.Environment + "/users/-/sessions/" + session
-	}
-	language := s.Language
-	if language == "" {
-		language = "en"
-	}
-	parameters := s.Parameters
-	if parameters == nil {
-		parameters = map[string]any{}
 	}
 	queryResult := map[string]any{
 		"queryText":                 s.Text,
