@@ -2,15 +2,22 @@ package action
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+	"k8s.io/utils/lru"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/routespec"
@@ -43,9 +50,66 @@ type Tokens struct {
 	tokenURL string // without query, for messages
 	now      func() time.Time
 
+	*tokenSlot
+}
+
+// tokenSlot is the token of one grant and the lock of its fetch, shared by every Tokens of that grant.
+type tokenSlot struct {
 	// fetching is held by the one request that fetches a token; the others wait on it or on their deadline.
 	fetching chan struct{}
 	current  atomic.Pointer[heldToken]
+}
+
+func newTokenSlot() *tokenSlot { return &tokenSlot{fetching: make(chan struct{}, 1)} }
+
+// maxStoredGrants bounds a TokenStore: far more grants than a server's routes use, so that only grants no
+// route uses any more (a rotated client secret's) are dropped.
+const maxStoredGrants = 1024
+
+// TokenStore keeps OAuth2 tokens across configuration reloads. A reload (any changed Secret, an HMAC key
+// rotation) builds every route anew; a route whose grant is unchanged goes on with the token it had instead of
+// asking the token endpoint again, which may limit how often a client asks. A grant is the token URL, the client
+// credentials, scopes, audience, parameters and auth style: two routes with the same grant share its token, which
+// either could have fetched.
+type TokenStore struct {
+	mu    sync.Mutex
+	slots *lru.Cache
+}
+
+// NewTokenStore returns an empty store.
+func NewTokenStore() *TokenStore { return &TokenStore{slots: lru.New(maxStoredGrants)} }
+
+// slot is the slot of the grant config describes, made when there is none.
+func (s *TokenStore) slot(config *clientcredentials.Config) *tokenSlot {
+	if s == nil {
+		return newTokenSlot()
+	}
+	key := grantKey(config)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if slot, ok := s.slots.Get(key); ok {
+		return slot.(*tokenSlot)
+	}
+	slot := newTokenSlot()
+	s.slots.Add(key, slot)
+	return slot
+}
+
+// grantKey identifies a grant without holding its client secret: a SHA-256 over every field that makes the
+// token, each length-prefixed so that no two grants share a key.
+func grantKey(config *clientcredentials.Config) string {
+	h := sha256.New()
+	write := func(value string) {
+		_ = binary.Write(h, binary.BigEndian, uint64(len(value)))
+		h.Write([]byte(value))
+	}
+	write(config.TokenURL)
+	write(config.ClientID)
+	write(config.ClientSecret)
+	write(strconv.Itoa(int(config.AuthStyle)))
+	write(strings.Join(config.Scopes, " "))
+	write(config.EndpointParams.Encode()) // sorted by name
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // heldToken is a token and when to replace it.
@@ -57,7 +121,8 @@ type heldToken struct {
 
 // NewTokens returns the token source of a route's compiled oauth2 setting. client reaches the token endpoint: it
 // must be the route's guarded client (the SSRF guard and tls settings apply to the token URL too).
-func NewTokens(route string, compiled *routespec.OAuth2, client *http.Client, observe TokenFetchObserver) *Tokens {
+// Tokens of the same grant from one store share their token and its fetch; a nil store shares nothing.
+func NewTokens(route string, compiled *routespec.OAuth2, client *http.Client, observe TokenFetchObserver, store *TokenStore) *Tokens {
 	spec := compiled.Spec
 	params := url.Values{}
 	for name, value := range spec.EndpointParams {
@@ -78,12 +143,13 @@ func NewTokens(route string, compiled *routespec.OAuth2, client *http.Client, ob
 		u.RawQuery = ""
 		tokenURL = u.String()
 	}
-	return &Tokens{
+	t := &Tokens{
 		config: clientcredentials.Config{ClientID: compiled.ClientID, ClientSecret: compiled.ClientSecret, TokenURL: spec.TokenURL,
 			Scopes: spec.Scopes, EndpointParams: params, AuthStyle: style},
 		client: client, route: route, observe: observe, tokenURL: tokenURL, now: time.Now,
-		fetching: make(chan struct{}, 1),
 	}
+	t.tokenSlot = store.slot(&t.config)
+	return t
 }
 
 // Token returns the current access token, fetching one when there is none or it is about to expire. Concurrent

@@ -7,11 +7,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
@@ -47,7 +51,7 @@ func tokensFor(tokenURL, clientSecret string, observe TokenFetchObserver, allowe
 		Spec:     &fulfillmentv1alpha1.OAuth2ClientCredentials{TokenURL: tokenURL},
 		ClientID: "client", ClientSecret: clientSecret,
 	}}
-	return NewUpstreams("route", compiled, allowed, nil, observe).Tokens
+	return NewUpstreams("route", compiled, allowed, nil, nil, observe).Tokens
 }
 
 func TestTokensShareOneFetchAndRefreshBeforeExpiry(t *testing.T) {
@@ -161,7 +165,7 @@ func TestForwardSendsTheRouteTokenAndRefreshesOn401(t *testing.T) {
 		Spec:     &fulfillmentv1alpha1.OAuth2ClientCredentials{TokenURL: tokenEndpoint.URL},
 		ClientID: "client", ClientSecret: "secret",
 	}}
-	upstreams := NewUpstreams("route", compiled, nil, NewBreakers(BreakerSettings{}), nil)
+	upstreams := NewUpstreams("route", compiled, nil, NewBreakers(BreakerSettings{}), nil, nil)
 	forward := CompileForward(upstreams, &fulfillmentv1alpha1.ForwardAction{URL: backend.URL + "/hook"}, "bots")
 	inv := &Invocation{Input: dialect.Input{Method: http.MethodPost, Body: []byte(`{}`),
 		Header: http.Header{"Authorization": {"Bearer the-callers-own"}, "Content-Type": {"application/json"}}}}
@@ -171,5 +175,76 @@ func TestForwardSendsTheRouteTokenAndRefreshesOn401(t *testing.T) {
 	}
 	if strings.Join(seen, ",") != "Bearer tok-1,Bearer tok-2" || calls.Load() != 2 {
 		t.Errorf("the backend saw %v after %d token fetches, want tok-1 then tok-2 after 2", seen, calls.Load())
+	}
+}
+
+// A reload builds new routes: with the server's store they go on with the token of their grant, and a grant
+// that changed in any part the token depends on gets its own.
+func TestTokenStoreKeepsTokensAcrossReloads(t *testing.T) {
+	server, calls := countingTokenEndpoint(t, 3600, 0)
+	store := NewTokenStore()
+	build := func(mutate func(*routespec.OAuth2)) *Tokens {
+		compiled := &routespec.OAuth2{
+			Spec:     &fulfillmentv1alpha1.OAuth2ClientCredentials{TokenURL: server.URL, Scopes: []string{"read"}},
+			ClientID: "client", ClientSecret: "secret",
+		}
+		if mutate != nil {
+			mutate(compiled)
+		}
+		return NewUpstreams("route", routespec.Outbound{OAuth2: compiled}, nil, nil, store, nil).Tokens
+	}
+	token := func(tokens *Tokens) string {
+		t.Helper()
+		value, err := tokens.Token(context.Background())
+		if err != nil {
+			t.Fatalf("Token: %v", err)
+		}
+		return value
+	}
+
+	if got := token(build(nil)); got != "tok-1" {
+		t.Fatalf("first token %q", got)
+	}
+	if got := token(build(nil)); got != "tok-1" || calls.Load() != 1 {
+		t.Errorf("after a reload: token %q after %d fetches, want tok-1 after 1", got, calls.Load())
+	}
+	// The token endpoint refuses another secret; what matters is that it was asked, under its own grant.
+	_, err := build(func(o *routespec.OAuth2) { o.ClientSecret = "rotated" }).Token(context.Background())
+	if err == nil || calls.Load() != 2 {
+		t.Errorf("a rotated client secret: %v after %d fetches, want a fetch of its own", err, calls.Load())
+	}
+	if got := token(build(func(o *routespec.OAuth2) { o.Spec.Scopes = []string{"read", "write"} })); got != "tok-3" {
+		t.Errorf("other scopes got token %q, want a token of their own", got)
+	}
+	// Without a store nothing is shared.
+	if got := token(tokensFor(server.URL, "secret", nil)); got != "tok-4" {
+		t.Errorf("without a store: token %q, want a fetch of its own", got)
+	}
+}
+
+func TestGrantKeySeparatesFields(t *testing.T) {
+	base := func() *clientcredentials.Config {
+		return &clientcredentials.Config{TokenURL: "https://auth/t", ClientID: "a", ClientSecret: "s3cret-1", Scopes: []string{"x"}}
+	}
+	keys := map[string]string{}
+	for name, mutate := range map[string]func(*clientcredentials.Config){
+		"base":        func(*clientcredentials.Config) {},
+		"client id":   func(c *clientcredentials.Config) { c.ClientID, c.ClientSecret = "as3cret-1", "" },
+		"token url":   func(c *clientcredentials.Config) { c.TokenURL = "https://auth/u" },
+		"scopes":      func(c *clientcredentials.Config) { c.Scopes = []string{"x", "y"} },
+		"parameters":  func(c *clientcredentials.Config) { c.EndpointParams = url.Values{"audience": {"api"}} },
+		"auth style":  func(c *clientcredentials.Config) { c.AuthStyle = oauth2.AuthStyleInParams },
+		"secret only": func(c *clientcredentials.Config) { c.ClientSecret = "s3cret-2" },
+	} {
+		config := base()
+		mutate(config)
+		key := grantKey(config)
+		if other, seen := keys[key]; seen {
+			t.Errorf("%s and %s share a key", name, other)
+		}
+		if strings.Contains(key, config.ClientSecret) && config.ClientSecret != "" {
+			t.Errorf("%s: the key holds the client secret", name)
+		}
+		keys[key] = name
 	}
 }

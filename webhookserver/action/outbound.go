@@ -156,13 +156,13 @@ type Upstreams struct {
 }
 
 // NewUpstreams are the upstreams of a route's call or forward with its auth and tls settings: a guarded client
-// of its own, and its token source, which reaches the token endpoint through the same guard and tls settings
+// of its own, and its token source (sharing the token of its grant in tokens), which reaches the token endpoint through the same guard and tls settings
 // (but the token endpoint's own server name) and follows no redirect with the client's credentials.
-func NewUpstreams(route string, outbound routespec.Outbound, allowed []netip.Prefix, breakers *Breakers, observe TokenFetchObserver) Upstreams {
+func NewUpstreams(route string, outbound routespec.Outbound, allowed []netip.Prefix, breakers *Breakers, tokens *TokenStore, observe TokenFetchObserver) Upstreams {
 	upstreams := Upstreams{Client: newClient(outboundTLSConfig(outbound.TLS, true), allowed), Breakers: breakers}
 	if outbound.OAuth2 != nil {
 		tokenClient := withoutRedirects(newClient(outboundTLSConfig(outbound.TLS, false), allowed))
-		upstreams.Tokens = NewTokens(route, outbound.OAuth2, tokenClient, observe)
+		upstreams.Tokens = NewTokens(route, outbound.OAuth2, tokenClient, observe, tokens)
 	}
 	return upstreams
 }

@@ -286,3 +286,27 @@ func TestOAuth2HangingTokenEndpointEndsInFallbackWithinDeadline(t *testing.T) {
 		t.Error("the request's log line does not say the token was unavailable")
 	}
 }
+
+// A reload builds every route anew; a route whose grant did not change goes on with its token instead of asking
+// the token endpoint again (any Secret change, an HMAC key rotation, reloads the configuration).
+func TestOAuth2TokenOutlivesAReload(t *testing.T) {
+	tokens, up := newTokenServer(t, 3600), newTokenUpstream(t)
+	dir := t.TempDir()
+	writeFile(t, dir, "bank.yaml", oauthManifest(tokens.URL, up.URL, "10s"))
+	s := startServer(t, "--manifests", dir)
+	if text, _ := askBalance(t, s); text != "Balance 42.5 with tok-1" {
+		t.Fatalf("first answer %q", text)
+	}
+
+	writeFile(t, dir, "bank.yaml", strings.Replace(oauthManifest(tokens.URL, up.URL, "10s"),
+		`text: "Balance `, `text: "Reloaded: balance `, 1))
+	deadline := time.Now().Add(5 * time.Second)
+	text, _ := askBalance(t, s)
+	for !strings.HasPrefix(text, "Reloaded") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		text, _ = askBalance(t, s)
+	}
+	if text != "Reloaded: balance 42.5 with tok-1" || tokens.calls.Load() != 1 {
+		t.Errorf("after a reload: %q after %d token fetches, want tok-1 after 1", text, tokens.calls.Load())
+	}
+}

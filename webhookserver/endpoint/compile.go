@@ -95,6 +95,8 @@ type Options struct {
 	Env *expr.Env
 	// Breakers guard upstreams; nil means none.
 	Breakers *action.Breakers
+	// Tokens keeps OAuth2 tokens across compiles; nil keeps none.
+	Tokens *action.TokenStore
 	// AllowedUpstreams are exempt from the refusal of link-local and metadata addresses.
 	AllowedUpstreams []netip.Prefix
 	// Stores provides idempotency stores; when nil, each compile creates its own.
@@ -440,11 +442,11 @@ func compileRoute(r configfile.Route, endpoint string, opts Options, secret acti
 		compiled.action = action.NewRespond(spec.Respond)
 	case spec.Call != nil:
 		// Each route has its own connection pool, so that one slow upstream cannot take another's connections.
-		upstreams := action.NewUpstreams(r.Name, spec.Call.Outbound, opts.AllowedUpstreams, opts.Breakers, opts.tokenObserver(endpoint))
+		upstreams := action.NewUpstreams(r.Name, spec.Call.Outbound, opts.AllowedUpstreams, opts.Breakers, opts.Tokens, opts.tokenObserver(endpoint))
 		compiled.action = action.NewCall(upstreams, spec.Call)
 		compiled.upstream = true
 	case spec.Forward != nil:
-		upstreams := action.NewUpstreams(r.Name, spec.Forward.Outbound, opts.AllowedUpstreams, opts.Breakers, opts.tokenObserver(endpoint))
+		upstreams := action.NewUpstreams(r.Name, spec.Forward.Outbound, opts.AllowedUpstreams, opts.Breakers, opts.Tokens, opts.tokenObserver(endpoint))
 		compiled.action = action.CompileForward(upstreams, spec.Forward.Spec, namespace)
 		compiled.upstream = true
 	}

@@ -90,6 +90,8 @@ type Server struct {
 	metrics  *Metrics
 	env      *expr.Env
 	breakers *action.Breakers
+	// tokens keeps the routes' OAuth2 tokens across reloads, as breakers keeps the upstreams' health.
+	tokens *action.TokenStore
 
 	current atomic.Pointer[snapshot]
 	// shuttingDown is set on SIGTERM: readiness turns false while in-flight requests finish.
@@ -140,7 +142,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, log: opts.Logger, env: env, deps: newDependencies()}
+	s := &Server{opts: opts, log: opts.Logger, env: env, deps: newDependencies(), tokens: action.NewTokenStore()}
 	s.learnSecrets(adminToken)
 	s.metrics = NewMetrics(s.currentQueues)
 	s.breakers = action.NewBreakers(action.BreakerSettings{
@@ -234,7 +236,7 @@ func (s *Server) build() (*snapshot, string, error) {
 	// What was admitted is compiled even when other objects were refused, so that one round reports every
 	// problem; the snapshot is served only when there is none.
 	recording := &recordingSecrets{source: loaded.Secrets}
-	snap, compileErr := compileSnapshot(loaded.File, recording, endpoint.Options{Env: s.env, Breakers: s.breakers, Stores: s.store,
+	snap, compileErr := compileSnapshot(loaded.File, recording, endpoint.Options{Env: s.env, Breakers: s.breakers, Tokens: s.tokens, Stores: s.store,
 		Queues: s.queue, QueueDir: s.opts.QueueDir, AllowedUpstreams: s.opts.AllowedUpstreams, MemoryStoreMaxBytes: s.opts.MemoryStoreMaxBytes,
 		Explain: s.log.Enabled(context.Background(), slog.LevelDebug), Logger: s.log, OnTokenFetch: s.tokenFetched},
 		s.current.Load())
