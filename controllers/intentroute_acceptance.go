@@ -198,7 +198,7 @@ func unlabelledSecretProblem(name string) string {
 // with routespec.Compile too. Header Secrets are not read: the operator never reads their values, and whether
 // they exist is RouteFacts.MissingSecrets' business. Each problem names its field.
 func routeCompileProblems(env *expr.Env, spec *fulfillmentv1alpha1.IntentRouteSpec) []string {
-	_, err := routespec.Compile(env, spec, nil)
+	_, err := routespec.Compile(env, spec, nil, nil)
 	if err == nil {
 		return nil
 	}
