@@ -42,12 +42,12 @@ func ConfigMapsFolder(path, configMapsDir string) string {
 // rawFile is File with specs kept as decoded JSON, so that admission sees what was written (an omitted field
 // gets its default, which a typed zero value would hide).
 type rawFile struct {
-	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
+	APIVersion    string `json:"apiVersion"`
+	Kind          string `json:"kind"`
 	SecretsDir    string `json:"secretsDir,omitempty"`
 	ConfigMapsDir string `json:"configMapsDir,omitempty"`
 	Admitted      bool   `json:"admitted,omitempty"`
-	Endpoints  []struct {
+	Endpoints     []struct {
 		Name      string         `json:"name"`
 		Namespace string         `json:"namespace"`
 		Spec      map[string]any `json:"spec"`

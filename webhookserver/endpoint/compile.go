@@ -130,7 +130,9 @@ func Compile(spec configfile.Endpoint, secrets config.SecretSource, opts Options
 	fail := func(field string, err error) { found.add(spec.Source, "WebhookEndpoint", spec.Name, field, err) }
 	object := fmt.Sprintf("WebhookEndpoint %s/%s", spec.Namespace, spec.Name)
 	secret := func(name, key string) ([]byte, error) { return secrets.Secret(spec.Namespace, name, key) }
-	configMap := func(name, key string) ([]byte, error) { return config.ReadConfigMap(secrets, spec.Namespace, name, key) }
+	configMap := func(name, key string) ([]byte, error) {
+		return config.ReadConfigMap(secrets, spec.Namespace, name, key)
+	}
 
 	e := &Endpoint{
 		Name:      spec.Name,
@@ -405,7 +407,9 @@ func compileFallback(env *expr.Env, spec *fulfillmentv1alpha1.Fallback, field st
 func CheckRoutes(spec configfile.Endpoint, secrets config.SecretSource, opts Options) error {
 	found := &problems{namespace: spec.Namespace}
 	secret := func(name, key string) ([]byte, error) { return secrets.Secret(spec.Namespace, name, key) }
-	configMap := func(name, key string) ([]byte, error) { return config.ReadConfigMap(secrets, spec.Namespace, name, key) }
+	configMap := func(name, key string) ([]byte, error) {
+		return config.ReadConfigMap(secrets, spec.Namespace, name, key)
+	}
 	for _, r := range spec.Routes {
 		compileRoute(r, spec.Namespace+"/"+spec.Name, opts, secret, configMap, found)
 	}
