@@ -20,6 +20,8 @@ const (
 	IndexEndpointSecrets = "fulfillment.dev/secrets"
 	// IndexRouteSecrets indexes IntentRoutes by the Secrets their call headers read.
 	IndexRouteSecrets = "fulfillment.dev/route-secrets"
+	// IndexRouteConfigMaps indexes IntentRoutes by the ConfigMaps they read (a CA bundle).
+	IndexRouteConfigMaps = "fulfillment.dev/route-configmaps"
 )
 
 // SetupIndexes registers the field indexes. Their errors are returned, not dropped: a missing index would
@@ -50,6 +52,11 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 		return routeSecrets(obj.(*fulfillmentv1alpha1.IntentRoute))
 	}); err != nil {
 		return fmt.Errorf("indexing IntentRoutes by Secret: %w", err)
+	}
+	if err := indexer.IndexField(ctx, &fulfillmentv1alpha1.IntentRoute{}, IndexRouteConfigMaps, func(obj client.Object) []string {
+		return ReferencedConfigMaps([]fulfillmentv1alpha1.IntentRoute{*obj.(*fulfillmentv1alpha1.IntentRoute)})
+	}); err != nil {
+		return fmt.Errorf("indexing IntentRoutes by ConfigMap: %w", err)
 	}
 	return nil
 }

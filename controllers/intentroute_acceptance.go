@@ -28,6 +28,9 @@ type RouteFacts struct {
 	// InvalidSecretKeys are the keys of existing (and permitted) Secrets the route reads that are missing or
 	// hold no valid value (a header value, a CA bundle, a certificate and key...).
 	InvalidSecretKeys []SecretKeyProblem
+	// ConfigMapProblems are the ConfigMap keys the route reads (a CA bundle) that are missing or hold no valid
+	// value.
+	ConfigMapProblems []ConfigMapKeyProblem
 	// Siblings are the other routes of the same endpoint, accepted or not.
 	Siblings []fulfillmentv1alpha1.IntentRoute
 }
@@ -37,6 +40,8 @@ type RouteFacts struct {
 type RouteSecretFacts struct {
 	Missing, Unlabelled []string
 	Invalid             []SecretKeyProblem
+	// ConfigMaps are the problems of the ConfigMaps the route reads.
+	ConfigMaps []ConfigMapKeyProblem
 }
 
 // Acceptance is the decision about one route: the Accepted and ResolvedRefs conditions.
@@ -93,6 +98,9 @@ func acceptRoute(env *expr.Env, route *fulfillmentv1alpha1.IntentRoute, facts Ro
 	for _, p := range facts.InvalidSecretKeys {
 		problems = append(problems, p.Message())
 	}
+	for _, p := range facts.ConfigMapProblems {
+		problems = append(problems, p.Message())
+	}
 	if len(problems) > 0 {
 		return false, fulfillmentv1alpha1.ReasonInvalidTarget, problemList(problems)
 	}
@@ -125,6 +133,16 @@ func resolveRouteRefs(route *fulfillmentv1alpha1.IntentRoute, facts RouteFacts) 
 	}
 	if invalid := facts.InvalidSecretKeys; len(invalid) > 0 {
 		return false, secretKeyProblemsReason(invalid), secretKeyProblemsMessage(invalid)
+	}
+	if problems := facts.ConfigMapProblems; len(problems) > 0 {
+		reason, messages := fulfillmentv1alpha1.ReasonConfigMapKeyInvalid, make([]string, 0, len(problems))
+		for _, p := range problems {
+			if p.Reason == fulfillmentv1alpha1.ReasonConfigMapNotFound {
+				reason = p.Reason
+			}
+			messages = append(messages, p.Message())
+		}
+		return false, reason, problemList(messages)
 	}
 	refs := RouteSecretKeys(route)
 	switch len(refs) {
@@ -198,7 +216,7 @@ func unlabelledSecretProblem(name string) string {
 // with routespec.Compile too. Header Secrets are not read: the operator never reads their values, and whether
 // they exist is RouteFacts.MissingSecrets' business. Each problem names its field.
 func routeCompileProblems(env *expr.Env, spec *fulfillmentv1alpha1.IntentRouteSpec) []string {
-	_, err := routespec.Compile(env, spec, nil)
+	_, err := routespec.Compile(env, spec, nil, nil)
 	if err == nil {
 		return nil
 	}
@@ -414,6 +432,7 @@ func AcceptedRoutes(env *expr.Env, endpoint *fulfillmentv1alpha1.WebhookEndpoint
 		if secrets != nil {
 			s := secrets(r)
 			facts.MissingSecrets, facts.UnlabelledSecrets, facts.InvalidSecretKeys = s.Missing, s.Unlabelled, s.Invalid
+			facts.ConfigMapProblems = s.ConfigMaps
 		}
 		if AcceptRoute(env, r, facts).Accepted {
 			accepted = append(accepted, *r)

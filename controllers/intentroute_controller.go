@@ -2,10 +2,12 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -197,6 +199,7 @@ func routeFacts(ctx context.Context, c client.Client, secrets *SecretChecker, ro
 	}
 	secretFacts, err := routeSecretFacts(ctx, c, secrets, route, requireLabel)
 	facts.MissingSecrets, facts.UnlabelledSecrets, facts.InvalidSecretKeys = secretFacts.Missing, secretFacts.Unlabelled, secretFacts.Invalid
+	facts.ConfigMapProblems = secretFacts.ConfigMaps
 	return facts, err
 }
 
@@ -228,6 +231,17 @@ func routeSecretFacts(ctx context.Context, c client.Client, secrets *SecretCheck
 			facts.Missing = append(facts.Missing, nameAndKey)
 		}
 	}
+	// ConfigMaps are read from the cache: the operator watches them whole, and a CA bundle is no secret.
+	for _, req := range RouteConfigMapRequirements(route) {
+		configMap := &corev1.ConfigMap{}
+		err := c.Get(ctx, types.NamespacedName{Namespace: route.Namespace, Name: req.ConfigMap}, configMap)
+		if err != nil && !apierrors.IsNotFound(err) {
+			return RouteSecretFacts{}, fmt.Errorf("reading ConfigMap %s: %w", req.ConfigMap, err)
+		}
+		if problem, ok := CheckConfigMapKey(req, err == nil, configMap.Data, configMap.BinaryData); !ok {
+			facts.ConfigMaps = append(facts.ConfigMaps, problem)
+		}
+	}
 	return facts, nil
 }
 
@@ -241,6 +255,7 @@ func (r *IntentRouteReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&fulfillmentv1alpha1.WebhookEndpoint{}, handler.EnqueueRequestsFromMapFunc(r.endpointRoutes),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.secretRoutes), builder.OnlyMetadata).
+		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.configMapRoutes)).
 		Named("intentroute").
 		Complete(r)
 }
@@ -258,8 +273,18 @@ func (r *IntentRouteReconciler) endpointRoutes(ctx context.Context, obj client.O
 // endpoints: a Secret can change whether a route is accepted, and with it whether the routes after it fit in
 // the configuration (ConfigurationTooLarge), which the siblings watch does not see (status is no generation).
 func (r *IntentRouteReconciler) secretRoutes(ctx context.Context, obj client.Object) []reconcile.Request {
+	return r.referencingRoutes(ctx, obj, IndexRouteSecrets)
+}
+
+// configMapRoutes is secretRoutes for a ConfigMap routes read (a CA bundle).
+func (r *IntentRouteReconciler) configMapRoutes(ctx context.Context, obj client.Object) []reconcile.Request {
+	return r.referencingRoutes(ctx, obj, IndexRouteConfigMaps)
+}
+
+// referencingRoutes are the routes of every endpoint that has a route referencing obj through index.
+func (r *IntentRouteReconciler) referencingRoutes(ctx context.Context, obj client.Object, index string) []reconcile.Request {
 	endpoints := map[string]bool{}
-	for _, route := range r.listRoutes(ctx, obj.GetNamespace(), client.MatchingFields{IndexRouteSecrets: obj.GetName()}) {
+	for _, route := range r.listRoutes(ctx, obj.GetNamespace(), client.MatchingFields{index: obj.GetName()}) {
 		endpoints[route.Spec.EndpointRef.Name] = true
 	}
 	var requests []reconcile.Request

@@ -52,6 +52,10 @@ const (
 	// ConfigSecretsDir is SecretsDir as the rendered configuration names it: relative to the configuration
 	// file, so the same file works wherever the pod's volumes are mounted together (a local run, make dev).
 	ConfigSecretsDir = "../secrets"
+	// ConfigMapsDir holds each ConfigMap routes read (a CA bundle) as a folder, <ConfigMapsDir>/<name>/<key>.
+	ConfigMapsDir = "/etc/fulfillment/configmaps"
+	// ConfigConfigMapsDir is ConfigMapsDir as the rendered configuration names it.
+	ConfigConfigMapsDir = "../configmaps"
 	// TLSDir holds the serving certificate (tls.crt, tls.key).
 	TLSDir = "/etc/fulfillment/tls"
 	// QueueDir holds Local delivery queues.

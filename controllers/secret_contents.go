@@ -166,6 +166,69 @@ func outboundSecretRequirements(auth *fulfillmentv1alpha1.OutboundAuth, settings
 	return reqs
 }
 
+// ConfigMapKeyRequirement is one key the server reads from a ConfigMap a route references: a CA bundle, the
+// only ConfigMap a route reads.
+type ConfigMapKeyRequirement struct {
+	ConfigMap, Key string
+	// Field references the ConfigMap, e.g. spec.call.tls.caRef.configMapKeyRef.
+	Field string
+}
+
+// ConfigMapKeyProblem is a requirement a ConfigMap does not meet.
+type ConfigMapKeyProblem struct {
+	ConfigMapKeyRequirement
+	// Reason is fulfillmentv1alpha1.ReasonConfigMapNotFound or ReasonConfigMapKeyInvalid.
+	Reason, Problem string
+}
+
+// Message says which field, ConfigMap and key, and what is wrong.
+func (p ConfigMapKeyProblem) Message() string {
+	return fmt.Sprintf("%s: ConfigMap %s %s", p.Field, p.ConfigMap, p.Problem)
+}
+
+// RouteConfigMapRequirements are the ConfigMap keys a route reads: the CA bundle of its call or forward.
+func RouteConfigMapRequirements(route *fulfillmentv1alpha1.IntentRoute) []ConfigMapKeyRequirement {
+	var reqs []ConfigMapKeyRequirement
+	add := func(settings *fulfillmentv1alpha1.OutboundTLS, field string) {
+		if settings != nil && settings.CARef != nil && settings.CARef.ConfigMapKeyRef != nil {
+			ref := settings.CARef.ConfigMapKeyRef
+			reqs = append(reqs, ConfigMapKeyRequirement{ConfigMap: ref.Name, Key: ref.Key, Field: field + ".tls.caRef.configMapKeyRef"})
+		}
+	}
+	if call := route.Spec.Call; call != nil {
+		add(call.TLS, "spec.call")
+	}
+	if forward := route.Spec.Forward; forward != nil {
+		add(forward.TLS, "spec.forward")
+	}
+	return reqs
+}
+
+// CheckConfigMapKey checks what the server would read for req from a ConfigMap's data and binaryData (nil data
+// when the ConfigMap does not exist); ok when it can load it.
+func CheckConfigMapKey(req ConfigMapKeyRequirement, exists bool, data map[string]string, binaryData map[string][]byte) (ConfigMapKeyProblem, bool) {
+	problem := ConfigMapKeyProblem{ConfigMapKeyRequirement: req, Reason: fulfillmentv1alpha1.ReasonConfigMapNotFound}
+	if !exists {
+		problem.Problem = "not found: create it or fix the reference"
+		return problem, false
+	}
+	value, ok := binaryData[req.Key]
+	if text, inData := data[req.Key]; inData {
+		value, ok = []byte(text), true
+	}
+	if !ok {
+		problem.Problem = fmt.Sprintf("has no key %s: add it (%s)", req.Key, formatHint(SecretKeyRequirement{Format: FormatUpstreamCABundle}))
+		return problem, false
+	}
+	if _, err := tlsconfig.ParseCertificatePool(value); err != nil {
+		problem.Reason = fulfillmentv1alpha1.ReasonConfigMapKeyInvalid
+		problem.Problem = fmt.Sprintf("key %s holds no valid PEM certificate: put %s there", req.Key,
+			formatHint(SecretKeyRequirement{Format: FormatUpstreamCABundle}))
+		return problem, false
+	}
+	return ConfigMapKeyProblem{}, true
+}
+
 // requirementsOf are the requirements on one Secret.
 func requirementsOf(reqs []SecretKeyRequirement, secret string) []SecretKeyRequirement {
 	var of []SecretKeyRequirement

@@ -259,3 +259,40 @@ func TestSecretsCheckReportsKeyProblems(t *testing.T) {
 		t.Errorf("with a missing Secret = %+v, want SecretNotFound, not stalled", c)
 	}
 }
+
+func TestCheckConfigMapKey(t *testing.T) {
+	ca := tlstest.NewCA(t, "accounts CA")
+	route := &fulfillmentv1alpha1.IntentRoute{Spec: fulfillmentv1alpha1.IntentRouteSpec{Forward: &fulfillmentv1alpha1.ForwardAction{
+		URL: "https://accounts.bots.svc/webhook", TLS: &fulfillmentv1alpha1.OutboundTLS{CARef: &fulfillmentv1alpha1.CABundleRef{
+			ConfigMapKeyRef: &fulfillmentv1alpha1.ConfigMapKeySelector{Name: "accounts-ca-bundle", Key: "ca.crt"}}}}}}
+	reqs := RouteConfigMapRequirements(route)
+	if len(reqs) != 1 || reqs[0].Field != "spec.forward.tls.caRef.configMapKeyRef" || reqs[0].ConfigMap != "accounts-ca-bundle" {
+		t.Fatalf("requirements %+v", reqs)
+	}
+	if got := ReferencedConfigMaps([]fulfillmentv1alpha1.IntentRoute{*route, *route}); !slices.Equal(got, []string{"accounts-ca-bundle"}) {
+		t.Errorf("ReferencedConfigMaps = %v", got)
+	}
+	cases := map[string]struct {
+		exists     bool
+		data       map[string]string
+		binaryData map[string][]byte
+		want       string // reason, "" when usable
+	}{
+		"the bundle in data":       {exists: true, data: map[string]string{"ca.crt": string(ca.PEM)}},
+		"the bundle in binaryData": {exists: true, binaryData: map[string][]byte{"ca.crt": ca.PEM}},
+		"no ConfigMap":             {want: fulfillmentv1alpha1.ReasonConfigMapNotFound},
+		"no key":                   {exists: true, data: map[string]string{"tls.crt": string(ca.PEM)}, want: fulfillmentv1alpha1.ReasonConfigMapNotFound},
+		"no PEM":                   {exists: true, data: map[string]string{"ca.crt": "not a certificate"}, want: fulfillmentv1alpha1.ReasonConfigMapKeyInvalid},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			problem, ok := CheckConfigMapKey(reqs[0], tc.exists, tc.data, tc.binaryData)
+			if ok != (tc.want == "") || problem.Reason != tc.want {
+				t.Fatalf("ok %t, problem %+v; want reason %q", ok, problem, tc.want)
+			}
+			if !ok && !strings.HasPrefix(problem.Message(), "spec.forward.tls.caRef.configMapKeyRef: ConfigMap accounts-ca-bundle ") {
+				t.Errorf("message %q does not name the field and ConfigMap", problem.Message())
+			}
+		})
+	}
+}

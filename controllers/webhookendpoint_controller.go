@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -487,7 +488,7 @@ func (r *WebhookEndpointReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&appsv1.Deployment{}, byName).
 		Watches(&appsv1.StatefulSet{}, byName).
 		Watches(&corev1.Service{}, byName).
-		Watches(&corev1.ConfigMap{}, byName).
+		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.configMapToEndpoints)).
 		Watches(&corev1.ServiceAccount{}, byName).
 		Watches(&policyv1.PodDisruptionBudget{}, byName).
 		Watches(&autoscalingv2.HorizontalPodAutoscaler{}, byName).
@@ -543,6 +544,24 @@ var podServingChanged = predicate.Funcs{
 func routeToEndpoint(_ context.Context, obj client.Object) []reconcile.Request {
 	route := obj.(*fulfillmentv1alpha1.IntentRoute)
 	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: route.Namespace, Name: route.Spec.EndpointRef.Name}}}
+}
+
+// configMapToEndpoints maps a ConfigMap to the endpoint it is named after (the ones the operator writes) and to
+// the endpoints whose routes read it (a CA bundle).
+func (r *WebhookEndpointReconciler) configMapToEndpoints(ctx context.Context, obj client.Object) []reconcile.Request {
+	requests := r.endpointsNamedAfter(ctx, obj)
+	routes := &fulfillmentv1alpha1.IntentRouteList{}
+	if err := r.Client.List(ctx, routes, client.InNamespace(obj.GetNamespace()), client.MatchingFields{IndexRouteConfigMaps: obj.GetName()}); err != nil {
+		log.FromContext(ctx).Error(err, "mapping a ConfigMap to the IntentRoutes that read it", "configMap", client.ObjectKeyFromObject(obj))
+		return requests
+	}
+	for _, route := range routes.Items {
+		key := types.NamespacedName{Namespace: route.Namespace, Name: route.Spec.EndpointRef.Name}
+		if !slices.ContainsFunc(requests, func(r reconcile.Request) bool { return r.NamespacedName == key }) {
+			requests = append(requests, reconcile.Request{NamespacedName: key})
+		}
+	}
+	return requests
 }
 
 // secretToEndpoints maps a Secret to the endpoints that read it, directly or through their routes, and to the

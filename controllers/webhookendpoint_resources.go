@@ -82,6 +82,9 @@ const (
 	tmpVolume                = "tmp"
 	secretVolumePrefix       = "secret-"
 	hashedSecretVolumePrefix = "secrethash-"
+	// ConfigMaps routes read are mounted as volumes named like Secrets'.
+	configMapVolumePrefix       = "configmap-"
+	hashedConfigMapVolumePrefix = "configmaphash-"
 )
 
 var endpointGVK = fulfillmentv1alpha1.GroupVersion.WithKind("WebhookEndpoint")
@@ -105,8 +108,13 @@ func RenderConfig(endpoint *fulfillmentv1alpha1.WebhookEndpoint, routes []fulfil
 			Spec:    *routes[i].Spec.DeepCopy(),
 		})
 	}
-	data, err := configfile.Render(&configfile.File{SecretsDir: ConfigSecretsDir, Admitted: true, DrainPods: sortedUnique(drainPods),
-		Endpoints: []configfile.Endpoint{rendered}})
+	file := &configfile.File{SecretsDir: ConfigSecretsDir, Admitted: true, DrainPods: sortedUnique(drainPods),
+		Endpoints: []configfile.Endpoint{rendered}}
+	if len(ReferencedConfigMaps(routes)) > 0 {
+		// Named only when used, so that the configuration (and its hash) of other endpoints is unchanged.
+		file.ConfigMapsDir = ConfigConfigMapsDir
+	}
+	data, err := configfile.Render(file)
 	if err != nil {
 		return nil, "", fmt.Errorf("rendering the configuration of %s: %w", endpoint.Name, err)
 	}
@@ -147,6 +155,18 @@ func ReferencedSecrets(endpoint *fulfillmentv1alpha1.WebhookEndpoint, routes []f
 	return sortedUnique(names)
 }
 
+// ReferencedConfigMaps are the ConfigMaps the routes read (CA bundles), sorted and unique: each is mounted in
+// the pods at <ConfigMapsDir>/<name>, where the kubelet updates it and the server reloads it.
+func ReferencedConfigMaps(routes []fulfillmentv1alpha1.IntentRoute) []string {
+	var names []string
+	for i := range routes {
+		for _, req := range RouteConfigMapRequirements(&routes[i]) {
+			names = append(names, req.ConfigMap)
+		}
+	}
+	return sortedUnique(names)
+}
+
 // usesRedis reports whether the server connects to spec.redis: a Redis idempotency store that is enabled, or a
 // Redis queue of Async delivery.
 func usesRedis(spec *fulfillmentv1alpha1.WebhookEndpointSpec) bool {
@@ -164,6 +184,8 @@ type DeploymentInputs struct {
 	Image string
 	// Secrets mounted at <SecretsDir>/<name>, usually ReferencedSecrets.
 	Secrets []string
+	// ConfigMaps mounted at <ConfigMapsDir>/<name>, usually ReferencedConfigMaps.
+	ConfigMaps []string
 	// TLSSecretName is the serving certificate mounted at TLSDir; "" when tls.mode is Disabled.
 	TLSSecretName string
 }
@@ -411,6 +433,14 @@ func podVolumes(in DeploymentInputs) ([]corev1.Volume, []corev1.VolumeMount) {
 		volumes = append(volumes, secretVolume(volume, name))
 		mounts = append(mounts, corev1.VolumeMount{Name: volume, MountPath: SecretsDir + "/" + name, ReadOnly: true})
 	}
+	for _, name := range sortedUnique(in.ConfigMaps) {
+		volume := ConfigMapVolumeName(name)
+		volumes = append(volumes, corev1.Volume{Name: volume, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: name},
+			DefaultMode:          ptr.To(configFileMode),
+		}}})
+		mounts = append(mounts, corev1.VolumeMount{Name: volume, MountPath: ConfigMapsDir + "/" + name, ReadOnly: true})
+	}
 	if in.TLSSecretName != "" {
 		volumes = append(volumes, secretVolume(tlsVolume, in.TLSSecretName))
 		mounts = append(mounts, corev1.VolumeMount{Name: tlsVolume, MountPath: TLSDir, ReadOnly: true})
@@ -435,6 +465,15 @@ func SecretVolumeName(secret string) string {
 	}
 	sum := sha256.Sum256([]byte(secret))
 	return hashedSecretVolumePrefix + hex.EncodeToString(sum[:])[:20]
+}
+
+// ConfigMapVolumeName is SecretVolumeName for a mounted ConfigMap.
+func ConfigMapVolumeName(configMap string) string {
+	if name := configMapVolumePrefix + configMap; len(name) <= 63 && !strings.Contains(configMap, ".") {
+		return name
+	}
+	sum := sha256.Sum256([]byte(configMap))
+	return hashedConfigMapVolumePrefix + hex.EncodeToString(sum[:])[:20]
 }
 
 // DesiredService is the Service in front of the pods: spec.service's type, port and annotations (default

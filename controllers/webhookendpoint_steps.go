@@ -307,7 +307,8 @@ func (r *WebhookEndpointReconciler) deploymentInputs(rec *endpointReconcile) Dep
 	if tlsSecret == "" && rec.tls.ready != nil {
 		tlsSecret = CertificateSecretName(rec.endpoint)
 	}
-	return DeploymentInputs{Endpoint: rec.endpoint, Image: r.Image, Secrets: ReferencedSecrets(rec.endpoint, rec.accepted), TLSSecretName: tlsSecret}
+	return DeploymentInputs{Endpoint: rec.endpoint, Image: r.Image, Secrets: ReferencedSecrets(rec.endpoint, rec.accepted),
+		ConfigMaps: ReferencedConfigMaps(rec.accepted), TLSSecretName: tlsSecret}
 }
 
 // removeRetiredWorkloadStep deletes the Deployment an endpoint with a Local queue no longer runs as, once its

@@ -377,7 +377,11 @@ var _ = Describe("Admission", func() {
 		Entry("tls with nothing set", `spec: {respond: null, call: {url: "https://api.example.com/", tls: {}}}`,
 			`spec.call.tls`, `tls needs at least one of caRef, clientCertificateSecretRef or serverName`),
 		Entry("caRef naming no source", `spec: {respond: null, call: {url: "https://api.example.com/", tls: {caRef: {}}}}`,
-			`spec.call.tls.caRef`, `caRef needs secretKeyRef`),
+			`spec.call.tls.caRef`, `caRef needs exactly one of secretKeyRef or configMapKeyRef`),
+		Entry("caRef naming both sources", `spec: {respond: null, forward: {url: "https://backend.example.com/", tls: {caRef: {secretKeyRef: {name: ca, key: ca.crt}, configMapKeyRef: {name: ca, key: ca.crt}}}}}`,
+			`spec.forward.tls.caRef`, `caRef needs exactly one of secretKeyRef or configMapKeyRef`),
+		Entry("caRef ConfigMap without a key", `spec: {respond: null, call: {url: "https://api.example.com/", tls: {caRef: {configMapKeyRef: {name: ca}}}}}`,
+			`spec.call.tls.caRef.configMapKeyRef.key: Required value`),
 		Entry("caRef without a key", `spec: {respond: null, call: {url: "https://api.example.com/", tls: {caRef: {secretKeyRef: {name: ca}}}}}`,
 			`spec.call.tls.caRef.secretKeyRef.key: Required value`),
 		Entry("client certificate without a Secret name", `spec: {respond: null, call: {url: "https://api.example.com/", tls: {clientCertificateSecretRef: {}}}}`,
@@ -437,6 +441,8 @@ var _ = Describe("Admission", func() {
 				`secretRef: {name: c, clientIDKey: id}, scopes: [accounts.read, "urn:x:y"], audience: https://api.example.com, `+
 				`endpointParams: {resource: https://api.example.com}, authStyle: Body}}, `+
 				`tls: {caRef: {secretKeyRef: {name: ca, key: ca.crt}}, clientCertificateSecretRef: {name: client-tls}, serverName: api.internal}}}`),
+		Entry("a forward trusting the CA bundle another endpoint publishes", validRoute,
+			`spec: {respond: null, forward: {url: "https://bank-bot.bots.svc:8443/webhook", tls: {caRef: {configMapKeyRef: {name: bank-bot-ca-bundle, key: ca.crt}}}}}`),
 		Entry("OAuth2 on a plain http call", validRoute,
 			`spec: {respond: null, call: {url: "http://api.internal:8080/", auth: {oauth2: {tokenURL: "http://idp.internal/token", secretRef: {name: c}}}}}`),
 		Entry("a forward with OAuth2 and a server name", validRoute,

@@ -65,6 +65,10 @@ const (
 	// ReasonSecretKeyInvalid: the key exists, but its value is not in the format the server needs (empty
 	// credential, malformed HMAC key, not a Redis URL, no PEM certificate, a line break in a header value).
 	ReasonSecretKeyInvalid = "SecretKeyInvalid"
+	// ReasonConfigMapNotFound: a ConfigMap a route reads (a CA bundle), or its key, does not exist.
+	ReasonConfigMapNotFound = "ConfigMapNotFound"
+	// ReasonConfigMapKeyInvalid: the ConfigMap key exists, but holds no valid PEM certificate.
+	ReasonConfigMapKeyInvalid = "ConfigMapKeyInvalid"
 )
 
 // Reasons of the WebhookEndpoint conditions. Ready, and Reconciling or Stalled when present, carry the reason

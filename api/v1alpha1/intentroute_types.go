@@ -509,11 +509,33 @@ type OutboundTLS struct {
 
 // CABundleRef is where a PEM bundle of CA certificates is read from.
 //
-// +kubebuilder:validation:XValidation:rule="has(self.secretKeyRef)",message="caRef needs secretKeyRef: the Secret key holding the PEM CA bundle"
+// +kubebuilder:validation:XValidation:rule="has(self.secretKeyRef) != has(self.configMapKeyRef)",message="caRef needs exactly one of secretKeyRef or configMapKeyRef: the Secret or ConfigMap key holding the PEM CA bundle"
 type CABundleRef struct {
 	// secretKeyRef selects the Secret key holding the bundle.
 	// +optional
 	SecretKeyRef *SecretKeySelector `json:"secretKeyRef,omitempty"`
+
+	// configMapKeyRef selects the ConfigMap key holding the bundle: how CA bundles are usually published (a
+	// trust-manager Bundle, or the <endpoint>-ca-bundle ConfigMap, key ca.crt, of a SelfSigned WebhookEndpoint).
+	// +optional
+	ConfigMapKeyRef *ConfigMapKeySelector `json:"configMapKeyRef,omitempty"`
+}
+
+// ConfigMapKeySelector selects a key of a ConfigMap in the same namespace.
+type ConfigMapKeySelector struct {
+	// name of the ConfigMap, in the same namespace.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+
+	// key inside the ConfigMap's data whose value is used.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	Key string `json:"key"`
 }
 
 // ServiceTarget is a port and path of a Service in the same namespace.

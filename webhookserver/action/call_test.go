@@ -45,7 +45,7 @@ func compileCall(t *testing.T, spec fulfillmentv1alpha1.CallAction) *Call {
 // newCall compiles spec as the server does, then makes its action.
 func newCall(t *testing.T, upstreams Upstreams, spec *fulfillmentv1alpha1.CallAction, secret SecretLookup) *Call {
 	t.Helper()
-	compiled, err := routespec.CompileCall(env, spec, "spec.call", secret)
+	compiled, err := routespec.CompileCall(env, spec, "spec.call", secret, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

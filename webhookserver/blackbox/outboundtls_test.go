@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -214,5 +215,134 @@ endpoints:
 			t.Fatalf("after rotation: %q", text)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// caBundleManifest is a Generic endpoint with a route that trusts the upstream's private CA from the ConfigMap
+// a SelfSigned endpoint publishes (<endpoint>-ca-bundle, key ca.crt), and one that trusts only the system's
+// roots.
+func caBundleManifest(upstream string, configMap string) string {
+	return fmt.Sprintf(`%[2]s
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: bank}
+spec:
+  dialect: Generic
+  path: /bank
+  timeout: 3s
+  auth: {allowUnauthenticated: true}
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: IntentRoute
+metadata: {name: trusting}
+spec:
+  endpointRef: {name: bank}
+  match: {events: [trusting]}
+  forward:
+    url: %[1]s/webhook
+    tls:
+      caRef: {configMapKeyRef: {name: accounts-ca-bundle, key: ca.crt}}
+  fallback: {text: "refused"}
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: IntentRoute
+metadata: {name: not-trusting}
+spec:
+  endpointRef: {name: bank}
+  match: {events: [not-trusting]}
+  forward: {url: %[1]s/webhook}
+  fallback: {text: "refused"}
+`, upstream, configMap)
+}
+
+// TestForwardTrustsUpstreamCAFromConfigMap runs standalone manifests holding the upstream's CA in a ConfigMap:
+// the route that references it reaches the upstream, the one that does not refuses its certificate, and a
+// manifest without the ConfigMap is refused naming the file, document and field.
+func TestForwardTrustsUpstreamCAFromConfigMap(t *testing.T) {
+	ca := tlstest.NewCA(t, "accounts endpoint CA")
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"fulfillmentText": "balance 42"}`))
+	}))
+	up.TLS = &tls.Config{Certificates: []tls.Certificate{ca.ServerCert(t).TLS}}
+	up.StartTLS()
+	t.Cleanup(up.Close)
+	configMap := fmt.Sprintf(`apiVersion: v1
+kind: ConfigMap
+metadata: {name: accounts-ca-bundle}
+data:
+  ca.crt: %q`, string(ca.PEM))
+
+	dir := t.TempDir()
+	writeFile(t, dir, "bank.yaml", caBundleManifest(up.URL, configMap))
+	s := startServer(t, "--manifests", dir)
+	if text := askEvent(t, s, "trusting"); text != "balance 42" {
+		t.Errorf("trusting the ConfigMap's CA: %q", text)
+	}
+	if text := askEvent(t, s, "not-trusting"); text != "refused" {
+		t.Errorf("without caRef the upstream's private CA must not be trusted: %q", text)
+	}
+
+	missing := writeFile(t, t.TempDir(), "bank.yaml", caBundleManifest(up.URL, "# no ConfigMap"))
+	out, err := runBinary(t, "serve", "--manifests", missing, "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0")
+	if err == nil {
+		t.Fatalf("started without the ConfigMap:\n%s", out)
+	}
+	want := missing + `: document 3 (IntentRoute trusting): spec.forward.tls.caRef.configMapKeyRef: configmap default/accounts-ca-bundle not found: add its manifest`
+	if !strings.Contains(out, want) {
+		t.Errorf("output does not contain %q:\n%s", want, out)
+	}
+}
+
+// TestConfigFileReloadsMountedCABundleConfigMap runs the server as the operator does, with the CA bundle's
+// ConfigMap mounted under configMapsDir: once the kubelet swaps in a bundle holding the upstream's CA, the route
+// reaches the upstream without a restart.
+func TestConfigFileReloadsMountedCABundleConfigMap(t *testing.T) {
+	ca, other := tlstest.NewCA(t, "accounts endpoint CA"), tlstest.NewCA(t, "some other CA")
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"fulfillmentText": "balance 42"}`))
+	}))
+	up.TLS = &tls.Config{Certificates: []tls.Certificate{ca.ServerCert(t).TLS}}
+	up.StartTLS()
+	t.Cleanup(up.Close)
+	dir := t.TempDir()
+	bundle := &tlstest.SecretDir{Dir: filepath.Join(dir, "configmaps", "accounts-ca-bundle")}
+	if err := os.MkdirAll(bundle.Dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	bundle.Write(t, map[string][]byte{"ca.crt": other.PEM})
+	config := writeFile(t, dir, "config.yaml", `
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookServerConfig
+secretsDir: secrets
+configMapsDir: configmaps
+endpoints:
+- name: bank
+  namespace: bots
+  spec:
+    dialect: Generic
+    path: /bank
+    auth: {allowUnauthenticated: true}
+  routes:
+  - name: trusting
+    spec:
+      endpointRef: {name: bank}
+      match: {events: [trusting]}
+      forward:
+        url: `+up.URL+`/webhook
+        tls:
+          caRef: {configMapKeyRef: {name: accounts-ca-bundle, key: ca.crt}}
+      fallback: {text: refused}
+`)
+	s := startServer(t, "--config", config)
+	// The route is not asked before the change: its failures would open the upstream's circuit breaker.
+	bundle.Write(t, map[string][]byte{"ca.crt": ca.PEM})
+	if !s.waitForLog("configuration reloaded") {
+		t.Fatal("the server did not reload after the mounted ConfigMap changed")
+	}
+	if text := askEvent(t, s, "trusting"); text != "balance 42" {
+		t.Fatalf("after the ConfigMap changed: %q", text)
 	}
 }

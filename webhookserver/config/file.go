@@ -28,14 +28,26 @@ func SecretsFolder(path, secretsDir string) string {
 	}
 }
 
+// DefaultConfigMapsDir is where the operator mounts referenced ConfigMaps when the file names no configMapsDir.
+const DefaultConfigMapsDir = "/etc/fulfillment/configmaps"
+
+// ConfigMapsFolder is SecretsFolder for configMapsDir.
+func ConfigMapsFolder(path, configMapsDir string) string {
+	if configMapsDir == "" {
+		return DefaultConfigMapsDir
+	}
+	return SecretsFolder(path, configMapsDir)
+}
+
 // rawFile is File with specs kept as decoded JSON, so that admission sees what was written (an omitted field
 // gets its default, which a typed zero value would hide).
 type rawFile struct {
-	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
-	SecretsDir string `json:"secretsDir,omitempty"`
-	Admitted   bool   `json:"admitted,omitempty"`
-	Endpoints  []struct {
+	APIVersion    string `json:"apiVersion"`
+	Kind          string `json:"kind"`
+	SecretsDir    string `json:"secretsDir,omitempty"`
+	ConfigMapsDir string `json:"configMapsDir,omitempty"`
+	Admitted      bool   `json:"admitted,omitempty"`
+	Endpoints     []struct {
 		Name      string         `json:"name"`
 		Namespace string         `json:"namespace"`
 		Spec      map[string]any `json:"spec"`
@@ -69,7 +81,7 @@ func ParseFile(name string, content []byte) (*configfile.File, error) {
 			"apiVersion %q and kind %q are not a webhookserver configuration: want apiVersion %s and kind %s",
 			raw.APIVersion, raw.Kind, configfile.APIVersion, configfile.Kind)}}}
 	}
-	file := &configfile.File{APIVersion: raw.APIVersion, Kind: raw.Kind, SecretsDir: raw.SecretsDir, Admitted: raw.Admitted, DrainPods: raw.DrainPods}
+	file := &configfile.File{APIVersion: raw.APIVersion, Kind: raw.Kind, SecretsDir: raw.SecretsDir, ConfigMapsDir: raw.ConfigMapsDir, Admitted: raw.Admitted, DrainPods: raw.DrainPods}
 	validate := !raw.Admitted
 	var found problems
 	for i, rawEndpoint := range raw.Endpoints {

@@ -26,10 +26,11 @@ import (
 // DefaultNamespace is the namespace of manifests that name none, as kubectl would apply them.
 const DefaultNamespace = "default"
 
-// Manifests is what LoadManifests read: the configuration file they amount to, and their Secrets.
+// Manifests is what LoadManifests read: the configuration file they amount to, and their Secrets and ConfigMaps.
 type Manifests struct {
-	File    *configfile.File
-	Secrets MapSecrets
+	File       *configfile.File
+	Secrets    MapSecrets
+	ConfigMaps MapConfigMaps
 	// Ignored lists documents of other kinds (a Kustomization, a Deployment...), for a log line.
 	Ignored []string
 }
@@ -161,7 +162,8 @@ func readDocuments(file string) ([]document, error) {
 // assemble admits the documents and builds the File of those admitted. A route whose endpoint is not among the
 // documents is a problem unless incomplete says that some could not be read, which may hold it.
 func assemble(docs []document, incomplete bool) (*Manifests, error) {
-	result := &Manifests{File: &configfile.File{APIVersion: configfile.APIVersion, Kind: configfile.Kind}, Secrets: MapSecrets{}}
+	result := &Manifests{File: &configfile.File{APIVersion: configfile.APIVersion, Kind: configfile.Kind}, Secrets: MapSecrets{},
+		ConfigMaps: MapConfigMaps{}}
 	var found problems
 	endpoints := map[string]int{} // namespace/name -> index in File.Endpoints
 	refused := map[string]int{}   // namespace/name -> index in File.Refused
@@ -176,7 +178,7 @@ func assemble(docs []document, incomplete bool) (*Manifests, error) {
 				found.add(doc.problem("apiVersion", fmt.Sprintf("%s must have apiVersion %s, not %q", kind, configfile.APIVersion, apiVersion)))
 				continue
 			}
-		case kind == "Secret" && apiVersion == "v1":
+		case (kind == "Secret" || kind == "ConfigMap") && apiVersion == "v1":
 		default:
 			result.Ignored = append(result.Ignored, fmt.Sprintf("%s: document %d (%s %s)", doc.file, doc.position, kind, doc.name()))
 			continue
@@ -201,6 +203,13 @@ func assemble(docs []document, incomplete bool) (*Manifests, error) {
 				continue
 			}
 			result.Secrets[doc.namespace()+"/"+doc.name()] = data
+		case "ConfigMap":
+			data, problem, ok := configMapData(doc)
+			if !ok {
+				found.add(problem)
+				continue
+			}
+			result.ConfigMaps[doc.namespace()+"/"+doc.name()] = data
 		case "WebhookEndpoint":
 			var endpoint fulfillmentv1alpha1.WebhookEndpoint
 			if !admitInto(doc, &endpoint, true, &found) {
@@ -304,6 +313,29 @@ func secretData(doc document) (map[string][]byte, Problem, bool) {
 			return nil, doc.problem("stringData."+key, "Invalid value: must be a string"), false
 		}
 		values[key] = []byte(text)
+	}
+	return values, Problem{}, true
+}
+
+// configMapData is a ConfigMap's data and binaryData (base64), as the kubelet writes both into its volume.
+func configMapData(doc document) (map[string][]byte, Problem, bool) {
+	values := map[string][]byte{}
+	data, _ := doc.object["data"].(map[string]any)
+	for key, value := range data {
+		text, ok := value.(string)
+		if !ok {
+			return nil, doc.problem("data."+key, "Invalid value: must be a string"), false
+		}
+		values[key] = []byte(text)
+	}
+	binaryData, _ := doc.object["binaryData"].(map[string]any)
+	for key, value := range binaryData {
+		text, ok := value.(string)
+		decoded, err := base64.StdEncoding.DecodeString(text)
+		if !ok || err != nil {
+			return nil, doc.problem("binaryData."+key, "Invalid value: must be base64; put text under data instead"), false
+		}
+		values[key] = decoded
 	}
 	return values, Problem{}, true
 }

@@ -11,6 +11,65 @@ type SecretSource interface {
 	Secret(namespace, name, key string) ([]byte, error)
 }
 
+// ConfigMapSource gives the value of a key of a ConfigMap in the endpoint's namespace (a route's CA bundle). A
+// SecretSource that is also one serves the ConfigMaps routes read; with one that is not, they are missing.
+type ConfigMapSource interface {
+	ConfigMap(namespace, name, key string) ([]byte, error)
+}
+
+// Sources are Secrets and ConfigMaps read from two places, as a SecretSource that is also a ConfigMapSource.
+type Sources struct {
+	SecretSource
+	ConfigMaps ConfigMapSource
+}
+
+// ConfigMap implements ConfigMapSource.
+func (s Sources) ConfigMap(namespace, name, key string) ([]byte, error) {
+	return ReadConfigMap(s.ConfigMaps, namespace, name, key)
+}
+
+// ReadConfigMap reads a ConfigMap key from source, which may not be a ConfigMapSource (nothing is then found).
+func ReadConfigMap(source any, namespace, name, key string) ([]byte, error) {
+	if configMaps, ok := source.(ConfigMapSource); ok && configMaps != nil {
+		return configMaps.ConfigMap(namespace, name, key)
+	}
+	return nil, fmt.Errorf("configmap %s/%s not found", namespace, name)
+}
+
+// MapConfigMaps holds ConfigMaps read from manifests, by namespace/name then key.
+type MapConfigMaps map[string]map[string][]byte
+
+// ConfigMap implements ConfigMapSource.
+func (m MapConfigMaps) ConfigMap(namespace, name, key string) ([]byte, error) {
+	data, ok := m[namespace+"/"+name]
+	if !ok {
+		return nil, fmt.Errorf("configmap %s/%s not found: add its manifest", namespace, name)
+	}
+	value, ok := data[key]
+	if !ok {
+		return nil, fmt.Errorf("configmap %s/%s has no key %q", namespace, name, key)
+	}
+	return value, nil
+}
+
+// DirConfigMaps reads ConfigMaps mounted as files, <dir>/<name>/<key>, as the operator mounts them.
+type DirConfigMaps string
+
+// ConfigMap implements ConfigMapSource.
+func (d DirConfigMaps) ConfigMap(_, name, key string) ([]byte, error) {
+	if name == "." || name == ".." || key == "." || key == ".." {
+		return nil, fmt.Errorf("configmap %q key %q: not a ConfigMap name and key", name, key)
+	}
+	value, err := os.ReadFile(filepath.Join(string(d), name, key))
+	if os.IsNotExist(err) {
+		return nil, fmt.Errorf("configmap %s key %q is not mounted at %s", name, key, filepath.Join(string(d), name, key))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("configmap %s key %q: %w", name, key, err)
+	}
+	return value, nil
+}
+
 // MapSecrets holds Secrets read from manifests, by namespace/name then key.
 type MapSecrets map[string]map[string][]byte
 

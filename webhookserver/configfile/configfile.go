@@ -27,6 +27,9 @@ type File struct {
 	// (<secretsDir>/<secret name>/<key>). A relative path is relative to the config file.
 	SecretsDir string `json:"secretsDir,omitempty"`
 
+	// ConfigMapsDir is SecretsDir for the ConfigMaps routes read (a CA bundle): <configMapsDir>/<name>/<key>.
+	ConfigMapsDir string `json:"configMapsDir,omitempty"`
+
 	// Admitted says that every spec is one the Kubernetes API server admitted, as the operator renders them. The
 	// server then prunes and defaults them (a file an older operator rendered lacks the fields added since) and
 	// compiles them, but does not run the CRDs' OpenAPI and CEL validation again: that was a large share of a

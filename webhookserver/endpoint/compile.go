@@ -132,6 +132,9 @@ func Compile(spec configfile.Endpoint, secrets config.SecretSource, opts Options
 	fail := func(field string, err error) { found.add(spec.Source, "WebhookEndpoint", spec.Name, field, err) }
 	object := fmt.Sprintf("WebhookEndpoint %s/%s", spec.Namespace, spec.Name)
 	secret := func(name, key string) ([]byte, error) { return secrets.Secret(spec.Namespace, name, key) }
+	configMap := func(name, key string) ([]byte, error) {
+		return config.ReadConfigMap(secrets, spec.Namespace, name, key)
+	}
 
 	e := &Endpoint{
 		Name:      spec.Name,
@@ -221,7 +224,7 @@ func Compile(spec configfile.Endpoint, secrets config.SecretSource, opts Options
 
 	var candidates []route.Candidate[*compiledRoute]
 	for _, r := range spec.Routes {
-		candidate, ok := compileRoute(r, spec.Namespace+"/"+spec.Name, opts, secret, found)
+		candidate, ok := compileRoute(r, spec.Namespace+"/"+spec.Name, opts, secret, configMap, found)
 		if !ok {
 			continue
 		}
@@ -406,15 +409,18 @@ func compileFallback(env *expr.Env, spec *fulfillmentv1alpha1.Fallback, field st
 func CheckRoutes(spec configfile.Endpoint, secrets config.SecretSource, opts Options) error {
 	found := &problems{namespace: spec.Namespace}
 	secret := func(name, key string) ([]byte, error) { return secrets.Secret(spec.Namespace, name, key) }
+	configMap := func(name, key string) ([]byte, error) {
+		return config.ReadConfigMap(secrets, spec.Namespace, name, key)
+	}
 	for _, r := range spec.Routes {
-		compileRoute(r, spec.Namespace+"/"+spec.Name, opts, secret, found)
+		compileRoute(r, spec.Namespace+"/"+spec.Name, opts, secret, configMap, found)
 	}
 	return found.err()
 }
 
 // compileRoute compiles one route of endpoint (namespace/name), adding its problems to found; ok is false when
 // it has any.
-func compileRoute(r configfile.Route, endpoint string, opts Options, secret action.SecretLookup, found *problems) (route.Candidate[*compiledRoute], bool) {
+func compileRoute(r configfile.Route, endpoint string, opts Options, secret, configMap action.SecretLookup, found *problems) (route.Candidate[*compiledRoute], bool) {
 	namespace, _, _ := strings.Cut(endpoint, "/")
 	before := len(found.found)
 	fail := func(field string, err error) { found.add(r.Source, "IntentRoute", r.Name, field, err) }
@@ -431,7 +437,7 @@ func compileRoute(r configfile.Route, endpoint string, opts Options, secret acti
 		Environments: r.Spec.Match.Environments,
 		Versions:     r.Spec.Match.Versions,
 	}
-	spec, err := routespec.Compile(opts.Env, &r.Spec, secret)
+	spec, err := routespec.Compile(opts.Env, &r.Spec, secret, configMap)
 	if err != nil {
 		fail("spec", err)
 	}

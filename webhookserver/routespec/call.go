@@ -36,9 +36,9 @@ type Header struct {
 	Secret string
 }
 
-// CompileCall compiles spec at field (e.g. spec.call). secret reads the Secret keys of headers, auth and tls; with nil,
-// Secrets are not read.
-func CompileCall(env *expr.Env, spec *fulfillmentv1alpha1.CallAction, field string, secret func(name, key string) ([]byte, error)) (*Call, error) {
+// CompileCall compiles spec at field (e.g. spec.call). secret reads the Secret keys of headers, auth and tls,
+// configMap the ConfigMap keys of tls; with a nil secret, neither is read.
+func CompileCall(env *expr.Env, spec *fulfillmentv1alpha1.CallAction, field string, secret, configMap func(name, key string) ([]byte, error)) (*Call, error) {
 	var errs []error
 	c := &Call{Spec: spec}
 	var err error
@@ -67,7 +67,7 @@ func CompileCall(env *expr.Env, spec *fulfillmentv1alpha1.CallAction, field stri
 			errs = append(errs, err)
 		}
 	}
-	if c.Outbound, err = CompileOutbound(spec.Auth, spec.TLS, field, secret); err != nil {
+	if c.Outbound, err = CompileOutbound(spec.Auth, spec.TLS, field, secret, configMap); err != nil {
 		errs = append(errs, err)
 	}
 	return c, errors.Join(errs...)

@@ -35,7 +35,7 @@ func TestCompileCallRefusesInvalidHeaders(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			spec := fulfillmentv1alpha1.CallAction{URL: "http://api.example/x", Headers: []fulfillmentv1alpha1.Header{tc.header}}
-			_, err := CompileCall(env, &spec, "spec.call", secrets)
+			_, err := CompileCall(env, &spec, "spec.call", secrets, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want %q", err, tc.want)
 			}
@@ -50,7 +50,7 @@ func TestCompileCallRefusesInvalidHeaders(t *testing.T) {
 // one must compile without its value, and nothing is read.
 func TestCompileCallWithoutSecrets(t *testing.T) {
 	spec := fulfillmentv1alpha1.CallAction{URL: "http://api.example/x", Headers: []fulfillmentv1alpha1.Header{secretHeader("Authorization")}}
-	call, err := CompileCall(env, &spec, "spec.call", nil)
+	call, err := CompileCall(env, &spec, "spec.call", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestCompileCallReadsSecretHeaders(t *testing.T) {
 		}
 		return []byte("Bearer t0ken\n"), nil
 	}
-	call, err := CompileCall(env, &spec, "spec.call", secrets)
+	call, err := CompileCall(env, &spec, "spec.call", secrets, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestCompileCallReadsSecretHeaders(t *testing.T) {
 		t.Errorf("got the Secret value %q, want it trimmed", h.Secret)
 	}
 	missing := func(string, string) ([]byte, error) { return nil, errors.New("secret api not found") }
-	if _, err := CompileCall(env, &spec, "spec.call", missing); err == nil ||
+	if _, err := CompileCall(env, &spec, "spec.call", missing, nil); err == nil ||
 		err.Error() != "spec.call.headers[0].valueFrom.secretKeyRef: secret api not found" {
 		t.Errorf("got %v, want the missing Secret at its field", err)
 	}
@@ -84,12 +84,12 @@ func TestCompileCallReadsSecretHeaders(t *testing.T) {
 func TestCompileCallChecksBodyFormat(t *testing.T) {
 	for _, format := range []fulfillmentv1alpha1.BodyFormat{"", fulfillmentv1alpha1.BodyFormatJSON, fulfillmentv1alpha1.BodyFormatForm, fulfillmentv1alpha1.BodyFormatXML} {
 		spec := fulfillmentv1alpha1.CallAction{URL: "http://api.example/x", BodyFormat: format}
-		if _, err := CompileCall(env, &spec, "spec.call", nil); err != nil {
+		if _, err := CompileCall(env, &spec, "spec.call", nil, nil); err != nil {
 			t.Errorf("bodyFormat %q: %v", format, err)
 		}
 	}
 	spec := fulfillmentv1alpha1.CallAction{URL: "http://api.example/x", BodyFormat: "YAML"}
-	_, err := CompileCall(env, &spec, "spec.call", nil)
+	_, err := CompileCall(env, &spec, "spec.call", nil, nil)
 	if want := `spec.call.bodyFormat: unknown format "YAML": use JSON, Form or XML`; err == nil || err.Error() != want {
 		t.Errorf("got %v, want %q", err, want)
 	}

@@ -49,9 +49,9 @@ type TLS struct {
 }
 
 // CompileOutbound compiles the auth and tls of a call or forward at field (spec.call, spec.forward). secret
-// reads their Secret keys; with nil, Secrets are not read.
+// reads their Secret keys, configMap the ConfigMap key of a CA bundle; with a nil secret, neither is read.
 func CompileOutbound(auth *fulfillmentv1alpha1.OutboundAuth, settings *fulfillmentv1alpha1.OutboundTLS, field string,
-	secret func(name, key string) ([]byte, error)) (Outbound, error) {
+	secret, configMap func(name, key string) ([]byte, error)) (Outbound, error) {
 	var out Outbound
 	var errs []error
 	if auth != nil && auth.OAuth2 != nil {
@@ -62,7 +62,7 @@ func CompileOutbound(auth *fulfillmentv1alpha1.OutboundAuth, settings *fulfillme
 		out.OAuth2 = compiled
 	}
 	if settings != nil {
-		compiled, err := compileTLS(settings, field+".tls", secret)
+		compiled, err := compileTLS(settings, field+".tls", secret, configMap)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -117,7 +117,7 @@ func compileOAuth2(spec *fulfillmentv1alpha1.OAuth2ClientCredentials, field stri
 	return compiled, errors.Join(errs...)
 }
 
-func compileTLS(spec *fulfillmentv1alpha1.OutboundTLS, field string, secret func(name, key string) ([]byte, error)) (*TLS, error) {
+func compileTLS(spec *fulfillmentv1alpha1.OutboundTLS, field string, secret, configMap func(name, key string) ([]byte, error)) (*TLS, error) {
 	compiled := &TLS{ServerName: spec.ServerName}
 	if secret == nil {
 		return compiled, nil
@@ -130,6 +130,19 @@ func compileTLS(spec *fulfillmentv1alpha1.OutboundTLS, field string, secret func
 			errs = append(errs, &FieldError{Field: at, Err: err})
 		} else if compiled.RootCAs, err = TrustedRoots(bundle); err != nil {
 			errs = append(errs, &FieldError{Field: at, Err: fmt.Errorf("secret %s key %q %w", ref.SecretKeyRef.Name, ref.SecretKeyRef.Key, err)})
+		}
+	}
+	if ref := spec.CARef; ref != nil && ref.ConfigMapKeyRef != nil {
+		at := field + ".caRef.configMapKeyRef"
+		var bundle []byte
+		err := fmt.Errorf("configmap %s not found", ref.ConfigMapKeyRef.Name)
+		if configMap != nil {
+			bundle, err = configMap(ref.ConfigMapKeyRef.Name, ref.ConfigMapKeyRef.Key)
+		}
+		if err != nil {
+			errs = append(errs, &FieldError{Field: at, Err: err})
+		} else if compiled.RootCAs, err = TrustedRoots(bundle); err != nil {
+			errs = append(errs, &FieldError{Field: at, Err: fmt.Errorf("configmap %s key %q %w", ref.ConfigMapKeyRef.Name, ref.ConfigMapKeyRef.Key, err)})
 		}
 	}
 	if ref := spec.ClientCertificateSecretRef; ref != nil {

@@ -1,6 +1,7 @@
 package routespec
 
 import (
+	"crypto/x509"
 	"fmt"
 	"strings"
 	"testing"
@@ -51,7 +52,7 @@ func TestCompileOutboundReportsEachSecretProblemAtItsField(t *testing.T) {
 				}
 				return nil, fmt.Errorf("no key %s/%s", name, key)
 			}
-			out, err := CompileOutbound(auth, settings, "spec.forward", secret)
+			out, err := CompileOutbound(auth, settings, "spec.forward", secret, nil)
 			if tc.want == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -71,8 +72,47 @@ func TestCompileOutboundReportsEachSecretProblemAtItsField(t *testing.T) {
 	}
 
 	// Without Secrets (the operator's check), nothing is read and nothing fails.
-	if _, err := CompileOutbound(auth, settings, "spec.call", nil); err != nil {
+	if _, err := CompileOutbound(auth, settings, "spec.call", nil, nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestCompileOutboundTrustsACABundleFromAConfigMap(t *testing.T) {
+	ca := tlstest.NewCA(t, "endpoint CA")
+	settings := &fulfillmentv1alpha1.OutboundTLS{CARef: &fulfillmentv1alpha1.CABundleRef{
+		ConfigMapKeyRef: &fulfillmentv1alpha1.ConfigMapKeySelector{Name: "bank-bot-ca-bundle", Key: "ca.crt"}}}
+	noSecrets := func(name, key string) ([]byte, error) { return nil, fmt.Errorf("no secret %s", name) }
+	cases := map[string]struct {
+		configMaps map[string]string
+		want       string
+	}{
+		"the bundle":   {configMaps: map[string]string{"bank-bot-ca-bundle/ca.crt": string(ca.PEM)}},
+		"no ConfigMap": {want: `spec.call.tls.caRef.configMapKeyRef: configmap bank-bot-ca-bundle key "ca.crt" is missing`},
+		"no PEM in it": {configMaps: map[string]string{"bank-bot-ca-bundle/ca.crt": "not a certificate"}, want: `spec.call.tls.caRef.configMapKeyRef: configmap bank-bot-ca-bundle key "ca.crt" holds no valid PEM certificate`},
+		"another key":  {configMaps: map[string]string{"bank-bot-ca-bundle/tls.crt": string(ca.PEM)}, want: `spec.call.tls.caRef.configMapKeyRef: configmap bank-bot-ca-bundle key "ca.crt" is missing`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			configMap := func(name, key string) ([]byte, error) {
+				if v, ok := tc.configMaps[name+"/"+key]; ok {
+					return []byte(v), nil
+				}
+				return nil, fmt.Errorf("configmap %s key %q is missing", name, key)
+			}
+			out, err := CompileOutbound(nil, settings, "spec.call", noSecrets, configMap)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := ca.ServerCert(t).Leaf.Verify(x509.VerifyOptions{Roots: out.TLS.RootCAs}); err != nil {
+					t.Errorf("a certificate the ConfigMap's CA issued is not trusted: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
 	}
 }
 

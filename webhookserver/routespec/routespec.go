@@ -46,9 +46,10 @@ type Forward struct {
 }
 
 // Compile compiles spec. Every problem is a *FieldError at its field, under spec (spec.match.when,
-// spec.respond.text, ...), joined with errors.Join. secret reads the Secret keys of call headers and of a call's or forward's auth and tls; with nil,
-// Secrets are not read, as when the operator checks a route whose Secrets it checks on its own.
-func Compile(env *expr.Env, spec *fulfillmentv1alpha1.IntentRouteSpec, secret func(name, key string) ([]byte, error)) (*Route, error) {
+// spec.respond.text, ...), joined with errors.Join. secret reads the Secret keys of call headers and of a call's or forward's auth and tls, configMap the
+// ConfigMap keys of its tls; with a nil secret, neither is read, as when the operator checks a route whose
+// Secrets and ConfigMaps it checks on its own.
+func Compile(env *expr.Env, spec *fulfillmentv1alpha1.IntentRouteSpec, secret, configMap func(name, key string) ([]byte, error)) (*Route, error) {
 	var errs []error
 	route := &Route{}
 	if when := spec.Match.When; when != "" {
@@ -63,10 +64,10 @@ func Compile(env *expr.Env, spec *fulfillmentv1alpha1.IntentRouteSpec, secret fu
 	case spec.Respond != nil:
 		route.Respond, err = CompileRespond(env, spec.Respond, "spec.respond")
 	case spec.Call != nil:
-		route.Call, err = CompileCall(env, spec.Call, "spec.call", secret)
+		route.Call, err = CompileCall(env, spec.Call, "spec.call", secret, configMap)
 	case spec.Forward != nil:
 		route.Forward = &Forward{Spec: spec.Forward}
-		route.Forward.Outbound, err = CompileOutbound(spec.Forward.Auth, spec.Forward.TLS, "spec.forward", secret)
+		route.Forward.Outbound, err = CompileOutbound(spec.Forward.Auth, spec.Forward.TLS, "spec.forward", secret, configMap)
 	default:
 		err = &FieldError{Field: "spec", Err: errors.New("no action: set respond, call or forward")}
 	}

@@ -46,7 +46,7 @@ func TestCompileReportsEveryProblemAtItsField(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := Compile(env, &tc.spec, nil)
+			_, err := Compile(env, &tc.spec, nil, nil)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -97,7 +97,7 @@ func TestCompileAcceptsARoute(t *testing.T) {
 		Respond:  &fulfillmentv1alpha1.RespondAction{Text: "Your balance, ${params.account}", Parameters: map[string]string{"b": "1", "a": "2"}},
 		Fallback: &fulfillmentv1alpha1.Fallback{Text: "Try again"},
 	}
-	route, err := Compile(env, &spec, nil)
+	route, err := Compile(env, &spec, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

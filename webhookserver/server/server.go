@@ -334,6 +334,11 @@ type recordingSecrets struct {
 	values [][]byte
 }
 
+// ConfigMap implements config.ConfigMapSource; ConfigMap values are not secret, so not recorded.
+func (r *recordingSecrets) ConfigMap(namespace, name, key string) ([]byte, error) {
+	return config.ReadConfigMap(r.source, namespace, name, key)
+}
+
 func (r *recordingSecrets) Secret(namespace, name, key string) ([]byte, error) {
 	value, err := r.source.Secret(namespace, name, key)
 	if err == nil {

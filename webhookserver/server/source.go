@@ -41,7 +41,7 @@ type Loaded struct {
 	Version string
 }
 
-// ManifestSource reads WebhookEndpoint, IntentRoute and Secret manifests (standalone mode).
+// ManifestSource reads WebhookEndpoint, IntentRoute, Secret and ConfigMap manifests (standalone mode).
 type ManifestSource struct {
 	Paths []string
 	// Endpoint, when set, serves only these endpoints (comma-separated names or namespace/names).
@@ -62,14 +62,14 @@ func (s *ManifestSource) Load() (Loaded, error) {
 	}
 	if s.Logf != nil {
 		for _, ignored := range loaded.Ignored {
-			s.Logf("ignored a document that is not a WebhookEndpoint, IntentRoute or Secret: %s", ignored)
+			s.Logf("ignored a document that is not a WebhookEndpoint, IntentRoute, Secret or ConfigMap: %s", ignored)
 		}
 	}
 	file, err := selectEndpoints(loaded.File, s.Endpoint, problems)
 	if err != nil {
 		return Loaded{Version: version}, err
 	}
-	return Loaded{File: file, Secrets: loaded.Secrets, Version: version}, problems
+	return Loaded{File: file, Secrets: config.Sources{SecretSource: loaded.Secrets, ConfigMaps: loaded.ConfigMaps}, Version: version}, problems
 }
 
 // Fingerprint implements Source.
@@ -84,11 +84,11 @@ type FileSource struct {
 	// Endpoint, when set, serves only the endpoint of this name.
 	Endpoint string
 
-	// secretsDir caches the Secrets folder the file names, by the file's content, so that the fingerprint taken
-	// every reload interval does not parse (and admit) the whole configuration.
+	// mountDirs caches the Secrets and ConfigMaps folders the file names, by the file's content, so that the
+	// fingerprint taken every reload interval does not parse (and admit) the whole configuration.
 	mu          sync.Mutex
 	contentHash [sha256.Size]byte
-	secretsDir  string
+	mountDirs   []string
 }
 
 // Load implements Source.
@@ -106,40 +106,43 @@ func (s *FileSource) Load() (Loaded, error) {
 	if loaded.File, err = selectEndpoints(file, s.Endpoint, problems); err != nil {
 		return loaded, err
 	}
-	loaded.Secrets = config.DirSecrets(config.SecretsFolder(s.Path, file.SecretsDir))
+	loaded.Secrets = config.Sources{SecretSource: config.DirSecrets(config.SecretsFolder(s.Path, file.SecretsDir)),
+		ConfigMaps: config.DirConfigMaps(config.ConfigMapsFolder(s.Path, file.ConfigMapsDir))}
 	return loaded, problems
 }
 
-// Fingerprint implements Source: the file and every mounted Secret.
+// Fingerprint implements Source: the file and every mounted Secret and ConfigMap.
 func (s *FileSource) Fingerprint() (string, error) {
 	paths := []string{s.Path}
-	if dir, ok := s.secretsFolder(); ok {
-		paths = append(paths, dir)
+	if dirs, ok := s.mountFolders(); ok {
+		paths = append(paths, dirs...)
 	}
 	return fingerprint(paths...)
 }
 
-// secretsFolder is the Secrets folder the file names; the file is parsed again only when its content changed.
-func (s *FileSource) secretsFolder() (string, bool) {
+// mountFolders are the Secrets and ConfigMaps folders the file names; the file is parsed again only when its
+// content changed.
+func (s *FileSource) mountFolders() ([]string, bool) {
 	content, err := os.ReadFile(s.Path)
 	if err != nil {
-		return "", false
+		return nil, false
 	}
 	sum := sha256.Sum256(content)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if sum == s.contentHash && s.secretsDir != "" {
-		return s.secretsDir, true
+	if sum == s.contentHash && s.mountDirs != nil {
+		return s.mountDirs, true
 	}
 	var file struct {
-		SecretsDir string `json:"secretsDir"`
+		SecretsDir    string `json:"secretsDir"`
+		ConfigMapsDir string `json:"configMapsDir"`
 	}
 	if err := yaml.Unmarshal(content, &file); err != nil {
-		return "", false
+		return nil, false
 	}
-	dir := config.SecretsFolder(s.Path, file.SecretsDir)
-	s.contentHash, s.secretsDir = sum, dir
-	return dir, true
+	dirs := []string{config.SecretsFolder(s.Path, file.SecretsDir), config.ConfigMapsFolder(s.Path, file.ConfigMapsDir)}
+	s.contentHash, s.mountDirs = sum, dirs
+	return dirs, true
 }
 
 // Describe implements Source.
