@@ -41,15 +41,7 @@ type MapConfigMaps map[string]map[string][]byte
 
 // ConfigMap implements ConfigMapSource.
 func (m MapConfigMaps) ConfigMap(namespace, name, key string) ([]byte, error) {
-	data, ok := m[namespace+"/"+name]
-	if !ok {
-		return nil, fmt.Errorf("configmap %s/%s not found: add its manifest", namespace, name)
-	}
-	value, ok := data[key]
-	if !ok {
-		return nil, fmt.Errorf("configmap %s/%s has no key %q", namespace, name, key)
-	}
-	return value, nil
+	return readMapKey(m, configMapKind, namespace, name, key)
 }
 
 // DirConfigMaps reads ConfigMaps mounted as files, <dir>/<name>/<key>, as the operator mounts them.
@@ -57,17 +49,7 @@ type DirConfigMaps string
 
 // ConfigMap implements ConfigMapSource.
 func (d DirConfigMaps) ConfigMap(_, name, key string) ([]byte, error) {
-	if name == "." || name == ".." || key == "." || key == ".." {
-		return nil, fmt.Errorf("configmap %q key %q: not a ConfigMap name and key", name, key)
-	}
-	value, err := os.ReadFile(filepath.Join(string(d), name, key))
-	if os.IsNotExist(err) {
-		return nil, fmt.Errorf("configmap %s key %q is not mounted at %s", name, key, filepath.Join(string(d), name, key))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("configmap %s key %q: %w", name, key, err)
-	}
-	return value, nil
+	return readMountedKey(string(d), configMapKind, name, key)
 }
 
 // MapSecrets holds Secrets read from manifests, by namespace/name then key.
@@ -75,15 +57,7 @@ type MapSecrets map[string]map[string][]byte
 
 // Secret implements SecretSource.
 func (m MapSecrets) Secret(namespace, name, key string) ([]byte, error) {
-	data, ok := m[namespace+"/"+name]
-	if !ok {
-		return nil, fmt.Errorf("secret %s/%s not found: add its manifest", namespace, name)
-	}
-	value, ok := data[key]
-	if !ok {
-		return nil, fmt.Errorf("secret %s/%s has no key %q", namespace, name, key)
-	}
-	return value, nil
+	return readMapKey(m, secretKind, namespace, name, key)
 }
 
 // DirSecrets reads Secrets mounted as files, <dir>/<name>/<key>, as the operator mounts them. The namespace is
@@ -92,15 +66,43 @@ type DirSecrets string
 
 // Secret implements SecretSource.
 func (d DirSecrets) Secret(_, name, key string) ([]byte, error) {
-	if name == "." || name == ".." || key == "." || key == ".." {
-		return nil, fmt.Errorf("secret %q key %q: not a Secret name and key", name, key)
+	return readMountedKey(string(d), secretKind, name, key)
+}
+
+// objectKind names Secrets or ConfigMaps in errors: lower-case in running text, as the API spells it when it
+// names the kind.
+type objectKind struct{ text, kind string }
+
+var (
+	secretKind    = objectKind{"secret", "Secret"}
+	configMapKind = objectKind{"configmap", "ConfigMap"}
+)
+
+// readMapKey reads a key of an object read from manifests, by namespace/name then key.
+func readMapKey(objects map[string]map[string][]byte, kind objectKind, namespace, name, key string) ([]byte, error) {
+	data, ok := objects[namespace+"/"+name]
+	if !ok {
+		return nil, fmt.Errorf("%s %s/%s not found: add its manifest", kind.text, namespace, name)
 	}
-	value, err := os.ReadFile(filepath.Join(string(d), name, key))
+	value, ok := data[key]
+	if !ok {
+		return nil, fmt.Errorf("%s %s/%s has no key %q", kind.text, namespace, name, key)
+	}
+	return value, nil
+}
+
+// readMountedKey reads a key of an object mounted as files, <dir>/<name>/<key>.
+func readMountedKey(dir string, kind objectKind, name, key string) ([]byte, error) {
+	if name == "." || name == ".." || key == "." || key == ".." {
+		return nil, fmt.Errorf("%s %q key %q: not a %s name and key", kind.text, name, key, kind.kind)
+	}
+	path := filepath.Join(dir, name, key)
+	value, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
-		return nil, fmt.Errorf("secret %s key %q is not mounted at %s", name, key, filepath.Join(string(d), name, key))
+		return nil, fmt.Errorf("%s %s key %q is not mounted at %s", kind.text, name, key, path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("secret %s key %q: %w", name, key, err)
+		return nil, fmt.Errorf("%s %s key %q: %w", kind.text, name, key, err)
 	}
 	return value, nil
 }

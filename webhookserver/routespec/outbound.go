@@ -124,26 +124,10 @@ func compileTLS(spec *fulfillmentv1alpha1.OutboundTLS, field string, secret, con
 	}
 	var errs []error
 	if ref := spec.CARef; ref != nil && ref.SecretKeyRef != nil {
-		at := field + ".caRef.secretKeyRef"
-		bundle, err := secret(ref.SecretKeyRef.Name, ref.SecretKeyRef.Key)
-		if err != nil {
-			errs = append(errs, &FieldError{Field: at, Err: err})
-		} else if compiled.RootCAs, err = TrustedRoots(bundle); err != nil {
-			errs = append(errs, &FieldError{Field: at, Err: fmt.Errorf("secret %s key %q %w", ref.SecretKeyRef.Name, ref.SecretKeyRef.Key, err)})
-		}
+		compiled.RootCAs = trustBundle(&errs, field+".caRef.secretKeyRef", "secret", ref.SecretKeyRef.Name, ref.SecretKeyRef.Key, secret)
 	}
 	if ref := spec.CARef; ref != nil && ref.ConfigMapKeyRef != nil {
-		at := field + ".caRef.configMapKeyRef"
-		var bundle []byte
-		err := fmt.Errorf("configmap %s not found", ref.ConfigMapKeyRef.Name)
-		if configMap != nil {
-			bundle, err = configMap(ref.ConfigMapKeyRef.Name, ref.ConfigMapKeyRef.Key)
-		}
-		if err != nil {
-			errs = append(errs, &FieldError{Field: at, Err: err})
-		} else if compiled.RootCAs, err = TrustedRoots(bundle); err != nil {
-			errs = append(errs, &FieldError{Field: at, Err: fmt.Errorf("configmap %s key %q %w", ref.ConfigMapKeyRef.Name, ref.ConfigMapKeyRef.Key, err)})
-		}
+		compiled.RootCAs = trustBundle(&errs, field+".caRef.configMapKeyRef", "configmap", ref.ConfigMapKeyRef.Name, ref.ConfigMapKeyRef.Key, configMap)
 	}
 	if ref := spec.ClientCertificateSecretRef; ref != nil {
 		at := field + ".clientCertificateSecretRef"
@@ -168,6 +152,25 @@ func compileTLS(spec *fulfillmentv1alpha1.OutboundTLS, field string, secret, con
 		}
 	}
 	return compiled, errors.Join(errs...)
+}
+
+// trustBundle reads the CA bundle at key of the kind's object name with read (nil: nothing of that kind is
+// there) and returns the roots it makes trusted; a problem is added to errs at the field at.
+func trustBundle(errs *[]error, at, kind, name, key string, read func(name, key string) ([]byte, error)) *x509.CertPool {
+	if read == nil {
+		*errs = append(*errs, &FieldError{Field: at, Err: fmt.Errorf("%s %s not found", kind, name)})
+		return nil
+	}
+	bundle, err := read(name, key)
+	if err != nil {
+		*errs = append(*errs, &FieldError{Field: at, Err: err})
+		return nil
+	}
+	roots, err := TrustedRoots(bundle)
+	if err != nil {
+		*errs = append(*errs, &FieldError{Field: at, Err: fmt.Errorf("%s %s key %q %w", kind, name, key, err)})
+	}
+	return roots
 }
 
 // TrustedRoots are the system's roots and the CAs of bundle: a private CA is trusted in addition, so that the
