@@ -250,7 +250,8 @@ func (i *Introspection) CheckContext(ctx context.Context, r *Request) *Failure {
 	}
 }
 
-// bearerToken reads `Authorization: Bearer <token>`, refusing a missing or oversized one for method.
+// bearerToken reads `Authorization: Bearer <token>`, refusing a missing or oversized one for method: the
+// token of OIDC and of introspection alike.
 func bearerToken(r *Request, method string) (string, *Failure) {
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	token = strings.TrimSpace(token)

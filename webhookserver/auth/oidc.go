@@ -248,13 +248,9 @@ func (o *OIDC) Check(r *Request) *Failure {
 // CheckContext implements ContextChecker: a key fetch the request must wait for ends when ctx does, and the
 // request is then refused with 503 issuer_unavailable.
 func (o *OIDC) CheckContext(ctx context.Context, r *Request) *Failure {
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	token = strings.TrimSpace(token)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return oidcFailure(http.StatusUnauthorized, oidcReasonMissingToken)
-	}
-	if len(token) > oidcMaxTokenBytes {
-		return oidcFailure(http.StatusUnauthorized, oidcReasonMalformedToken)
+	token, failure := bearerToken(r, oidcMethod)
+	if failure != nil {
+		return failure
 	}
 	jws, err := jose.ParseSignedCompact(token, oidcAlgorithms)
 	if err != nil {
