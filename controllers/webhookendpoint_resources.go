@@ -460,24 +460,25 @@ func secretVolume(volume, secret string) corev1.Volume {
 // SecretVolumeName is the pod volume of a mounted Secret: a DNS label (at most 63 characters, no dots) whatever
 // the Secret's name, which may be a 253-character DNS subdomain.
 func SecretVolumeName(secret string) string {
-	if name := secretVolumePrefix + secret; len(name) <= 63 && !strings.Contains(secret, ".") {
-		return name
-	}
-	sum := sha256.Sum256([]byte(secret))
-	return hashedSecretVolumePrefix + hex.EncodeToString(sum[:])[:20]
+	return volumeName(secretVolumePrefix, hashedSecretVolumePrefix, secret)
 }
 
 // ConfigMapVolumeName is SecretVolumeName for a mounted ConfigMap.
 func ConfigMapVolumeName(configMap string) string {
-	if name := configMapVolumePrefix + configMap; len(name) <= 63 && !strings.Contains(configMap, ".") {
+	return volumeName(configMapVolumePrefix, hashedConfigMapVolumePrefix, configMap)
+}
+
+// volumeName is prefix and the object's name when that is a DNS label, else hashedPrefix and a hash of it.
+func volumeName(prefix, hashedPrefix, object string) string {
+	if name := prefix + object; len(name) <= 63 && !strings.Contains(object, ".") {
 		return name
 	}
-	sum := sha256.Sum256([]byte(configMap))
-	return hashedConfigMapVolumePrefix + hex.EncodeToString(sum[:])[:20]
+	sum := sha256.Sum256([]byte(object))
+	return hashedPrefix + hex.EncodeToString(sum[:])[:20]
 }
 
 // DesiredService is the Service in front of the pods: spec.service's type, port and annotations (default
-// ClusterIP, 80) to the webhook port, plus the metrics port when the Service stays inside the cluster.
+// ClusterIP, servicePort) to the webhook port, plus the metrics port when the Service stays inside the cluster.
 func DesiredService(endpoint *fulfillmentv1alpha1.WebhookEndpoint) *corev1.Service {
 	settings := endpoint.Spec.Service
 	if settings == nil {
