@@ -60,8 +60,8 @@ type Acceptance struct {
 //  2. InvalidExpression: match.when, a template or an expression does not compile exactly as the server
 //     compiles it (routespec.Compile, which webhookserver/endpoint.Compile runs), so that an accepted route
 //     never makes the server refuse the whole configuration.
-//  3. InvalidTarget: the route matches on something the endpoint's dialect never sends, or a Secret its call
-//     headers read is missing.
+//  3. InvalidTarget: the route matches on something the endpoint's dialect never sends, answers with something
+//     it cannot send (routespec.DialectProblems), or a Secret its call headers read is missing.
 //  4. Conflict: an older sibling has the same match and priority, so this route could never answer.
 //
 // A missing Secret sets ResolvedRefs=False (SecretNotFound; SecretKeyMissing or SecretKeyInvalid when the
@@ -93,6 +93,9 @@ func acceptRoute(env *expr.Env, route *fulfillmentv1alpha1.IntentRoute, facts Ro
 		return false, fulfillmentv1alpha1.ReasonInvalidExpression, problemList(problems)
 	}
 	problems := routeTargetProblems(&route.Spec, endpoint.Spec.Dialect)
+	for _, p := range routespec.DialectProblems(&route.Spec, endpoint.Spec.Dialect) {
+		problems = append(problems, p.Error())
+	}
 	problems = append(problems, missingSecretProblems(route, facts.MissingSecrets)...)
 	problems = append(problems, unlabelledSecretProblems(route, facts.UnlabelledSecrets)...)
 	for _, p := range facts.InvalidSecretKeys {

@@ -122,7 +122,11 @@ type MergeBehavior string
 // RespondAction answers from templates. Strings are templates: ${expr} is replaced by the value of the CEL
 // expression expr; parameters are whole CEL expressions.
 //
-// +kubebuilder:validation:XValidation:rule="has(self.text) || has(self.messages) || has(self.payload) || has(self.parameters) || has(self.followupEvent) || has(self.targetPage) || has(self.targetFlow) || (has(self.endInteraction) && self.endInteraction) || (has(self.liveAgentHandoff) && self.liveAgentHandoff)",message="respond needs something to answer: text, messages, payload, parameters, followupEvent, targetPage, targetFlow, endInteraction or liveAgentHandoff"
+// Each field says the dialects that send it; text, parameters, payload and messages of kind text or payload are
+// sent in every dialect. A route whose endpoint's dialect cannot send a field it sets is not accepted, and its
+// status names the dialects that can.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.text) || has(self.messages) || has(self.payload) || has(self.parameters) || has(self.followupEvent) || has(self.targetPage) || has(self.targetFlow) || (has(self.endInteraction) && self.endInteraction) || (has(self.liveAgentHandoff) && self.liveAgentHandoff) || has(self.contexts) || has(self.clearContexts) || (has(self.clearAllContexts) && self.clearAllContexts) || has(self.formParameters) || has(self.events)",message="respond needs something to answer: text, messages, payload, parameters, followupEvent, targetPage, targetFlow, endInteraction, liveAgentHandoff, contexts, clearContexts, clearAllContexts, formParameters or events"
 // +kubebuilder:validation:XValidation:rule="!has(self.targetPage) || !has(self.targetFlow)",message="respond.targetPage and respond.targetFlow are alternatives: set one",fieldPath=".targetFlow"
 type RespondAction struct {
 	// text is the reply (Dialogflow fulfillmentText or a text message, Rasa a text response, Generic
@@ -178,16 +182,196 @@ type RespondAction struct {
 	EndInteraction bool `json:"endInteraction,omitempty"`
 
 	// liveAgentHandoff hands the conversation to a human agent: Dialogflow ES liveAgentHandoff (v2beta1 only,
-	// as endInteraction) and a Dialogflow CX liveAgentHandoff message. Other dialects ignore it.
+	// as endInteraction) and a Dialogflow CX liveAgentHandoff message.
 	// +optional
 	LiveAgentHandoff bool `json:"liveAgentHandoff,omitempty"`
+
+	// contexts sets Dialogflow ES output contexts, each with its lifespan and parameters, as
+	// dialogflow-fulfillment's setContext does. Dialogflow ES only.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=32
+	Contexts []DialogflowContext `json:"contexts,omitempty"`
+
+	// clearContexts ends these Dialogflow ES contexts (lifespan 0), by context id. Dialogflow ES only.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=250
+	// +kubebuilder:validation:items:Pattern=`^[A-Za-z0-9_%-]+$`
+	ClearContexts []string `json:"clearContexts,omitempty"`
+
+	// clearAllContexts ends every context the request carries, except the endpoint's own session context
+	// (respond.parameters manages it: set a parameter to null to drop it) and Dialogflow's system contexts
+	// (ids starting with "__"). contexts set by this answer are kept. Dialogflow ES only.
+	// +optional
+	ClearAllContexts bool `json:"clearAllContexts,omitempty"`
+
+	// formParameters validate or set the parameters of a form: Dialogflow CX page form parameters
+	// (pageInfo.formInfo.parameterInfo: an INVALID parameter is cleared and re-prompted) and the slots a Rasa
+	// form validation action (validate_<form>) validates (an invalid slot is set to null, so the form asks
+	// again). Dialogflow CX and Rasa.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=32
+	FormParameters []FormParameter `json:"formParameters,omitempty"`
+
+	// events are Rasa events beyond slots, applied in order: a follow-up action, a form (active loop) to start
+	// or stop, a restart, a new session, a reminder to schedule or cancel. Rasa only.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	Events []RasaEvent `json:"events,omitempty"`
 }
 
-// Message is one rich message: a text or a custom payload.
+// DialogflowContext is a Dialogflow ES output context.
+type DialogflowContext struct {
+	// name is the context id (the last segment of <session>/contexts/<id>); Dialogflow lower-cases it.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=250
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_%-]+$`
+	Name string `json:"name"`
+
+	// lifespanCount is the number of conversational turns the context stays active; 0 ends it.
+	// +optional
+	// +kubebuilder:default=5
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
+	LifespanCount *int32 `json:"lifespanCount,omitempty"`
+
+	// parameters of the context, each a CEL expression.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(k) <= 256 && size(self[k]) <= 4096)",message="parameter names are at most 256 characters and expressions at most 4096"
+	Parameters map[string]string `json:"parameters,omitempty"`
+}
+
+// FormParameter validates or sets one form parameter (Dialogflow CX) or slot (Rasa).
 //
-// +kubebuilder:validation:XValidation:rule="has(self.text) != has(self.payload)",message="a message is either text or payload"
+// +kubebuilder:validation:XValidation:rule="has(self.invalid) || has(self.value)",message="a form parameter needs invalid, value or both"
+type FormParameter struct {
+	// name of the parameter (its display name in Dialogflow CX, the slot in Rasa).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	Name string `json:"name"`
+
+	// invalid is a CEL condition that rejects the value, for example
+	// `!(params.promo_code in ["SPRING10", "WELCOME"])`. A rejected parameter is cleared: Dialogflow CX marks it
+	// INVALID and re-prompts it, Rasa sets the slot to null and the form asks for it again. Say why in
+	// respond.text or messages.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=4096
+	Invalid string `json:"invalid,omitempty"`
+
+	// value is a CEL expression for the value of a parameter not rejected, for example
+	// `params.promo_code.upperAscii()`. Unset, the parameter keeps the value it has: Dialogflow CX marks it VALID,
+	// and Rasa sets the slot to its current value, as rasa-sdk does for a slot that passes validation.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=4096
+	Value string `json:"value,omitempty"`
+}
+
+// RasaEvent is one Rasa event: exactly one of its fields.
+//
+// +kubebuilder:validation:XValidation:rule="[has(self.followupAction), has(self.activeLoop), has(self.restart) && self.restart, has(self.sessionStarted) && self.sessionStarted, has(self.reminder), has(self.cancelReminder)].filter(x, x).size() == 1",message="an event is exactly one of followupAction, activeLoop, restart, sessionStarted, reminder or cancelReminder"
+type RasaEvent struct {
+	// followupAction is the action Rasa runs next (FollowupAction).
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_.-]+$`
+	FollowupAction string `json:"followupAction,omitempty"`
+
+	// activeLoop starts the form (loop) it names, or stops the active one when its name is empty (ActiveLoop).
+	// +optional
+	ActiveLoop *ActiveLoop `json:"activeLoop,omitempty"`
+
+	// restart resets the conversation (Restarted).
+	// +optional
+	Restart bool `json:"restart,omitempty"`
+
+	// sessionStarted starts a new session (SessionStarted).
+	// +optional
+	SessionStarted bool `json:"sessionStarted,omitempty"`
+
+	// reminder schedules an intent to be triggered later (ReminderScheduled).
+	// +optional
+	Reminder *Reminder `json:"reminder,omitempty"`
+
+	// cancelReminder cancels scheduled reminders by name, intent or both (ReminderCancelled).
+	// +optional
+	CancelReminder *CancelReminder `json:"cancelReminder,omitempty"`
+}
+
+// ActiveLoop names the Rasa form to start; an empty name stops the active one.
+type ActiveLoop struct {
+	// name of the form; empty stops the active form.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_.-]*$`
+	Name string `json:"name,omitempty"`
+}
+
+// Reminder schedules a Rasa intent.
+type Reminder struct {
+	// intent triggered when the reminder fires, for example EXTERNAL_reminder.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	Intent string `json:"intent"`
+
+	// after is how long from the answer until the reminder fires, for example 5m.
+	// +required
+	After metav1.Duration `json:"after"`
+
+	// name of the reminder, so that a later one of the same name replaces it and cancelReminder can name it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Name string `json:"name,omitempty"`
+
+	// entities sent with the intent, each a CEL expression.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(k) <= 256 && size(self[k]) <= 4096)",message="entity names are at most 256 characters and expressions at most 4096"
+	Entities map[string]string `json:"entities,omitempty"`
+
+	// keepOnUserMessage keeps the reminder when the user writes before it fires; by default a user message
+	// cancels it (Rasa's kill_on_user_message).
+	// +optional
+	KeepOnUserMessage bool `json:"keepOnUserMessage,omitempty"`
+}
+
+// CancelReminder cancels Rasa reminders.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.name) || has(self.intent)",message="cancelReminder needs a name, an intent or both"
+type CancelReminder struct {
+	// name of the reminders to cancel.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	Name string `json:"name,omitempty"`
+
+	// intent of the reminders to cancel.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	Intent string `json:"intent,omitempty"`
+}
+
+// Message is one rich message: exactly one of its kinds. text and payload are sent in every dialect; image, card
+// and quickReplies in Dialogflow ES, Rasa and Generic; outputAudioText, playAudio, telephonyTransferCall,
+// conversationSuccess and liveAgentHandoff in Dialogflow CX; response in Rasa. String fields are templates.
+//
+// +kubebuilder:validation:XValidation:rule="[has(self.text), has(self.payload), has(self.image), has(self.card), has(self.quickReplies), has(self.outputAudioText), has(self.playAudio), has(self.telephonyTransferCall), has(self.conversationSuccess), has(self.liveAgentHandoff), has(self.response)].filter(x, x).size() == 1",message="a message is exactly one of text, payload, image, card, quickReplies, outputAudioText, playAudio, telephonyTransferCall, conversationSuccess, liveAgentHandoff or response"
 type Message struct {
-	// text of the message (a template).
+	// text of the message.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=4096
@@ -199,6 +383,196 @@ type Message struct {
 	// +kubebuilder:validation:Schemaless
 	// +kubebuilder:validation:Type=object
 	Payload *apiextensionsv1.JSON `json:"payload,omitempty"`
+
+	// image shows a picture (Dialogflow ES image, Rasa image response).
+	// +optional
+	Image *ImageMessage `json:"image,omitempty"`
+
+	// card shows a title, subtitle, image and buttons (Dialogflow ES card; Rasa text, image and buttons).
+	// +optional
+	Card *CardMessage `json:"card,omitempty"`
+
+	// quickReplies offers replies to tap (Dialogflow ES quickReplies, Rasa buttons).
+	// +optional
+	QuickReplies *QuickReplies `json:"quickReplies,omitempty"`
+
+	// outputAudioText is spoken by Dialogflow CX's text-to-speech: plain text or SSML.
+	// +optional
+	OutputAudioText *OutputAudioText `json:"outputAudioText,omitempty"`
+
+	// playAudio plays an audio file (Dialogflow CX telephony integrations). Dialogflow CX itself combines it with
+	// synthesized speech into mixedAudio, which a webhook does not write.
+	// +optional
+	PlayAudio *PlayAudio `json:"playAudio,omitempty"`
+
+	// telephonyTransferCall transfers the call (Dialogflow CX telephony integrations).
+	// +optional
+	TelephonyTransferCall *TelephonyTransferCall `json:"telephonyTransferCall,omitempty"`
+
+	// conversationSuccess tells Dialogflow CX the conversation reached its goal, with metadata for the
+	// integration.
+	// +optional
+	ConversationSuccess *MessageMetadata `json:"conversationSuccess,omitempty"`
+
+	// liveAgentHandoff hands the conversation to a human agent (Dialogflow CX), with metadata for the
+	// integration.
+	// +optional
+	LiveAgentHandoff *MessageMetadata `json:"liveAgentHandoff,omitempty"`
+
+	// response utters a response of the Rasa domain by name, with variables to fill in.
+	// +optional
+	Response *ResponseTemplate `json:"response,omitempty"`
+
+	// platform shows the message only on this Dialogflow ES integration (Intent.Message.platform). Dialogflow
+	// ES only.
+	// +optional
+	Platform MessagePlatform `json:"platform,omitempty"`
+}
+
+// MessagePlatform is a Dialogflow ES integration (google.cloud.dialogflow.v2.Intent.Message.Platform).
+// +kubebuilder:validation:Enum=FACEBOOK;SLACK;TELEGRAM;KIK;SKYPE;LINE;VIBER;ACTIONS_ON_GOOGLE;GOOGLE_HANGOUTS
+type MessagePlatform string
+
+// ImageMessage is a picture.
+type ImageMessage struct {
+	// url of the image (a template).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	URL string `json:"url"`
+
+	// accessibilityText describes the image for screen readers.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	AccessibilityText string `json:"accessibilityText,omitempty"`
+}
+
+// CardMessage is a card.
+type CardMessage struct {
+	// title of the card.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	Title string `json:"title"`
+
+	// subtitle of the card.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Subtitle string `json:"subtitle,omitempty"`
+
+	// imageURL of the card's picture.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	ImageURL string `json:"imageURL,omitempty"`
+
+	// buttons of the card.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	Buttons []CardButton `json:"buttons,omitempty"`
+}
+
+// CardButton is a button of a card.
+type CardButton struct {
+	// text on the button.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	Text string `json:"text"`
+
+	// postback is sent back when the button is tapped: a text the user says or a URL to open (Dialogflow ES),
+	// the payload of the Rasa button (for example /choose{"plan": "gold"}). Unset, the button's text.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	Postback string `json:"postback,omitempty"`
+}
+
+// QuickReplies are replies to tap.
+type QuickReplies struct {
+	// title shown above the replies.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Title string `json:"title,omitempty"`
+
+	// replies to offer.
+	// +required
+	// +listType=atomic
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=256
+	Replies []string `json:"replies"`
+}
+
+// OutputAudioText is spoken text: plain or SSML.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.text) != has(self.ssml)",message="outputAudioText is either text or ssml"
+type OutputAudioText struct {
+	// text to speak.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=4096
+	Text string `json:"text,omitempty"`
+
+	// ssml to speak, for example <speak>Your code is <say-as interpret-as="characters">${params.code}</say-as></speak>.
+	// Template values are XML-escaped.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=4096
+	SSML string `json:"ssml,omitempty"`
+}
+
+// PlayAudio is an audio file to play.
+type PlayAudio struct {
+	// audioURI of the file, as the telephony integration reads it.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	AudioURI string `json:"audioURI"`
+}
+
+// TelephonyTransferCall transfers a call to a phone number or a SIP URI.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.phoneNumber) != has(self.sipURI)",message="telephonyTransferCall is either phoneNumber or sipURI"
+type TelephonyTransferCall struct {
+	// phoneNumber in E.164 format, for example +15551234567 (or a template).
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[+][1-9][0-9]{1,14}$') || self.contains('${')",message="phoneNumber must be in E.164 format, for example +15551234567"
+	PhoneNumber string `json:"phoneNumber,omitempty"`
+
+	// sipURI to transfer to, for example sip:support@example.com.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('sip:') || self.startsWith('sips:') || self.contains('${')",message="sipURI must start with sip: or sips:"
+	SIPURI string `json:"sipURI,omitempty"`
+}
+
+// MessageMetadata is the metadata of a Dialogflow CX control message.
+type MessageMetadata struct {
+	// metadata for the integration, free-form JSON; string values are templates.
+	// +optional
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:validation:Type=object
+	Metadata *apiextensionsv1.JSON `json:"metadata,omitempty"`
+}
+
+// ResponseTemplate utters a response of the Rasa domain.
+type ResponseTemplate struct {
+	// name of the response in the domain, for example utter_ask_promo_code.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_.-]+$`
+	Name string `json:"name"`
+
+	// variables the response's text fills in ({name} in the domain), each a CEL expression.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(k) <= 256 && size(self[k]) <= 4096)",message="variable names are at most 256 characters and expressions at most 4096"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !(k in ['text', 'buttons', 'image', 'custom', 'attachment', 'elements', 'quick_replies', 'response', 'template']))",message="a variable may not be named as a field of a Rasa response (text, buttons, image, custom, attachment, elements, quick_replies, response, template)"
+	Variables map[string]string `json:"variables,omitempty"`
 }
 
 // FollowupEvent triggers a Dialogflow ES event.

@@ -3,6 +3,7 @@ package action
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
@@ -50,12 +51,9 @@ func (r *Respond) Answer(ctx context.Context, vars *expr.Vars) (*model.Answer, e
 	if answer.Payload, err = renderObject(ctx, spec.Payload, vars, "payload"); err != nil {
 		return nil, err
 	}
-	for i, m := range spec.Messages {
-		var message model.Message
-		if message.Text, err = renderText(ctx, m.Text, vars, fmt.Sprintf("messages[%d].text", i)); err != nil {
-			return nil, err
-		}
-		if message.Payload, err = renderObject(ctx, m.Payload, vars, fmt.Sprintf("messages[%d].payload", i)); err != nil {
+	for i := range spec.Messages {
+		message, err := renderMessage(ctx, &spec.Messages[i], vars, fmt.Sprintf("messages[%d]", i))
+		if err != nil {
 			return nil, err
 		}
 		answer.Messages = append(answer.Messages, message)
@@ -67,7 +65,147 @@ func (r *Respond) Answer(ctx context.Context, vars *expr.Vars) (*model.Answer, e
 		}
 		answer.FollowupEvent = &model.FollowupEvent{Name: e.Name, LanguageCode: e.LanguageCode, Parameters: params}
 	}
+	for _, c := range spec.Contexts {
+		params, err := evalParameters(ctx, c.Parameters, vars)
+		if err != nil {
+			return nil, err
+		}
+		answer.Contexts = append(answer.Contexts, model.Context{Name: c.Name, LifespanCount: c.LifespanCount, Parameters: params})
+	}
+	answer.ClearContexts, answer.ClearAllContexts = spec.ClearContexts, spec.ClearAllContexts
+	for _, p := range spec.FormParameters {
+		verdict, err := judgeFormParameter(ctx, p, vars)
+		if err != nil {
+			return nil, err
+		}
+		answer.FormParameters = append(answer.FormParameters, verdict)
+	}
+	for _, e := range spec.Events {
+		event, err := renderEvent(ctx, e, vars)
+		if err != nil {
+			return nil, err
+		}
+		answer.Events = append(answer.Events, event)
+	}
 	return answer, nil
+}
+
+// renderMessage renders the one kind of a message; field is its path for errors (messages[2]).
+func renderMessage(ctx context.Context, m *routespec.Message, vars *expr.Vars, field string) (model.Message, error) {
+	r := renderer{ctx: ctx, vars: vars}
+	out := model.Message{
+		Text:     r.text(m.Text, field+".text"),
+		Payload:  r.object(m.Payload, field+".payload"),
+		Platform: m.Platform,
+	}
+	if i := m.Image; i != nil {
+		out.Image = &model.Image{URL: r.text(i.URL, field+".image.url"),
+			AccessibilityText: r.text(i.AccessibilityText, field+".image.accessibilityText")}
+	}
+	if c := m.Card; c != nil {
+		out.Card = &model.Card{Title: r.text(c.Title, field+".card.title"), Subtitle: r.text(c.Subtitle, field+".card.subtitle"),
+			ImageURL: r.text(c.ImageURL, field+".card.imageURL")}
+		for j, b := range c.Buttons {
+			at := fmt.Sprintf("%s.card.buttons[%d]", field, j)
+			button := model.Button{Text: r.text(b.Text, at+".text"), Postback: r.text(b.Postback, at+".postback")}
+			if button.Postback == "" {
+				button.Postback = button.Text
+			}
+			out.Card.Buttons = append(out.Card.Buttons, button)
+		}
+	}
+	if q := m.QuickReplies; q != nil {
+		out.QuickReplies = &model.QuickReplies{Title: r.text(q.Title, field+".quickReplies.title")}
+		for j, reply := range q.Replies {
+			out.QuickReplies.Replies = append(out.QuickReplies.Replies,
+				r.text(reply, fmt.Sprintf("%s.quickReplies.replies[%d]", field, j)))
+		}
+	}
+	if a := m.OutputAudioText; a != nil {
+		out.OutputAudioText = &model.AudioText{Text: r.text(a.Text, field+".outputAudioText.text"),
+			SSML: r.text(a.SSML, field+".outputAudioText.ssml")}
+	}
+	if m.PlayAudio != nil {
+		out.PlayAudio = &model.PlayAudio{AudioURI: r.text(m.PlayAudio, field+".playAudio.audioURI")}
+	}
+	if t := m.TelephonyTransferCall; t != nil {
+		out.TelephonyTransferCall = &model.TransferCall{PhoneNumber: r.text(t.PhoneNumber, field+".telephonyTransferCall.phoneNumber"),
+			SIPURI: r.text(t.SIPURI, field+".telephonyTransferCall.sipURI")}
+	}
+	if c := m.ConversationSuccess; c != nil {
+		out.ConversationSuccess = &model.Metadata{Metadata: r.object(c.Value, field+".conversationSuccess.metadata")}
+	}
+	if h := m.LiveAgentHandoff; h != nil {
+		out.LiveAgentHandoff = &model.Metadata{Metadata: r.object(h.Value, field+".liveAgentHandoff.metadata")}
+	}
+	if t := m.Response; t != nil && r.err == nil {
+		variables, err := evalParameters(ctx, t.Variables, vars)
+		if err != nil {
+			return model.Message{}, err
+		}
+		out.Response = &model.ResponseTemplate{Name: t.Name, Variables: variables}
+	}
+	return out, r.err
+}
+
+// renderer renders the fields of one message, keeping the first failure, so that a message of many fields reads
+// as a list of them.
+type renderer struct {
+	ctx  context.Context
+	vars *expr.Vars
+	err  error
+}
+
+func (r *renderer) text(t *expr.Template, field string) string {
+	if r.err != nil {
+		return ""
+	}
+	s, err := renderText(r.ctx, t, r.vars, field)
+	r.err = err
+	return s
+}
+
+func (r *renderer) object(v *expr.Value, field string) map[string]any {
+	if r.err != nil {
+		return nil
+	}
+	object, err := renderObject(r.ctx, v, r.vars, field)
+	r.err = err
+	return object
+}
+
+// judgeFormParameter evaluates a form parameter's verdict: invalid first, and the value only for one that is not.
+func judgeFormParameter(ctx context.Context, p routespec.FormParameter, vars *expr.Vars) (model.FormParameter, error) {
+	verdict := model.FormParameter{Name: p.Name}
+	if p.Invalid != nil {
+		invalid, err := p.Invalid.Eval(ctx, vars)
+		if err != nil {
+			return verdict, templateFailure(ctx, "formParameters."+p.Name+".invalid", err)
+		}
+		verdict.Invalid, _ = invalid.(bool)
+	}
+	if p.Value != nil && !verdict.Invalid {
+		value, err := p.Value.Eval(ctx, vars)
+		if err != nil {
+			return verdict, templateFailure(ctx, "formParameters."+p.Name+".value", err)
+		}
+		verdict.Value, verdict.HasValue = value, true
+	}
+	return verdict, nil
+}
+
+// renderEvent renders a Rasa event: a reminder's entities and the time it fires, from now.
+func renderEvent(ctx context.Context, e routespec.Event, vars *expr.Vars) (model.Event, error) {
+	event := model.Event{Kind: e.Kind, Name: e.Name, Intent: e.Intent, KillOnUserMessage: e.KillOnUserMessage}
+	if e.Kind != model.EventReminder {
+		return event, nil
+	}
+	entities, err := evalParameters(ctx, e.Entities, vars)
+	if err != nil {
+		return event, err
+	}
+	event.Entities, event.TriggerAt = entities, time.Now().Add(e.After)
+	return event, nil
 }
 
 func renderText(ctx context.Context, t *expr.Template, vars *expr.Vars, field string) (string, error) {

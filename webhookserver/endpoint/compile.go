@@ -224,7 +224,7 @@ func Compile(spec configfile.Endpoint, secrets config.SecretSource, opts Options
 
 	var candidates []route.Candidate[*compiledRoute]
 	for _, r := range spec.Routes {
-		candidate, ok := compileRoute(r, spec.Namespace+"/"+spec.Name, opts, secret, configMap, found)
+		candidate, ok := compileRoute(r, spec.Namespace+"/"+spec.Name, spec.Spec.Dialect, opts, secret, configMap, found)
 		if !ok {
 			continue
 		}
@@ -413,14 +413,14 @@ func CheckRoutes(spec configfile.Endpoint, secrets config.SecretSource, opts Opt
 		return config.ReadConfigMap(secrets, spec.Namespace, name, key)
 	}
 	for _, r := range spec.Routes {
-		compileRoute(r, spec.Namespace+"/"+spec.Name, opts, secret, configMap, found)
+		compileRoute(r, spec.Namespace+"/"+spec.Name, spec.Spec.Dialect, opts, secret, configMap, found)
 	}
 	return found.err()
 }
 
 // compileRoute compiles one route of endpoint (namespace/name), adding its problems to found; ok is false when
 // it has any.
-func compileRoute(r configfile.Route, endpoint string, opts Options, secret, configMap action.SecretLookup, found *problems) (route.Candidate[*compiledRoute], bool) {
+func compileRoute(r configfile.Route, endpoint string, dialect fulfillmentv1alpha1.Dialect, opts Options, secret, configMap action.SecretLookup, found *problems) (route.Candidate[*compiledRoute], bool) {
 	namespace, _, _ := strings.Cut(endpoint, "/")
 	before := len(found.found)
 	fail := func(field string, err error) { found.add(r.Source, "IntentRoute", r.Name, field, err) }
@@ -440,6 +440,9 @@ func compileRoute(r configfile.Route, endpoint string, opts Options, secret, con
 	spec, err := routespec.Compile(opts.Env, &r.Spec, secret, configMap)
 	if err != nil {
 		fail("spec", err)
+	}
+	for _, problem := range routespec.DialectProblems(&r.Spec, dialect) {
+		fail("spec", problem)
 	}
 	rule.Guard = spec.When
 	compiled := &compiledRoute{name: r.Name}

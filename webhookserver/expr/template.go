@@ -2,6 +2,7 @@ package expr
 
 import (
 	"context"
+	"encoding/xml"
 	"fmt"
 	"math"
 	"strconv"
@@ -28,6 +29,8 @@ type templatePart struct {
 	offset int      // of the "${" in the source
 	// url is where the value stands in a URL template (CompileURLTemplate); nil in a text template.
 	url *urlSlot
+	// xml marks a value of an XML template (CompileXMLTemplate), written XML-escaped.
+	xml bool
 }
 
 // CompileTemplate compiles a template: text in which each ${expr} is replaced by the value of the CEL
@@ -74,6 +77,19 @@ func (e *Env) compileTemplate(src string, o compileOptions) (*Template, *Compile
 	return t, nil
 }
 
+// CompileXMLTemplate compiles a template whose literal text is XML, such as SSML, and whose values are text in
+// it: each value is written XML-escaped, so that no value adds an element, an attribute or an entity.
+func (e *Env) CompileXMLTemplate(src string, opts ...CompileOption) (*Template, error) {
+	t, err := e.CompileTemplate(src, opts...)
+	if err != nil {
+		return nil, err
+	}
+	for i := range t.parts {
+		t.parts[i].xml = t.parts[i].prog != nil
+	}
+	return t, nil
+}
+
 // Source returns the template as written.
 func (t *Template) Source() string { return t.src }
 
@@ -82,7 +98,7 @@ func (t *Template) IsLiteral() bool { return len(t.parts) == 0 }
 
 // single returns the template's only part when it is one expression and nothing else, written as text.
 func (t *Template) single() *Program {
-	if len(t.parts) == 1 && t.parts[0].url == nil {
+	if len(t.parts) == 1 && t.parts[0].url == nil && !t.parts[0].xml {
 		return t.parts[0].prog
 	}
 	return nil
@@ -133,12 +149,15 @@ func (t *Template) Render(ctx context.Context, vars *Vars) (string, error) {
 
 // write writes v, the value of the part's expression: as text, or as its place in a URL requires.
 func (part *templatePart) write(b *strings.Builder, v ref.Val) error {
-	if part.url == nil {
+	if part.url == nil && !part.xml {
 		return writeText(b, v)
 	}
 	var text strings.Builder
 	if err := writeText(&text, v); err != nil {
 		return err
+	}
+	if part.xml {
+		return xml.EscapeText(b, []byte(text.String()))
 	}
 	return part.url.write(b, text.String())
 }

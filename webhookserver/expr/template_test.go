@@ -252,3 +252,29 @@ func TestSplitTemplate(t *testing.T) {
 		}
 	}
 }
+
+func TestXMLTemplateEscapesValues(t *testing.T) {
+	env := testEnv(t)
+	tests := map[string]struct{ src, want string }{
+		"markup in a value": {
+			src:  `<speak>Code ${"</speak><audio src=\"x\"/>&amp;"}</speak>`,
+			want: `<speak>Code &lt;/speak&gt;&lt;audio src=&#34;x&#34;/&gt;&amp;amp;</speak>`,
+		},
+		"only a value": {src: `${"<b>"}`, want: `&lt;b&gt;`},
+		"number":       {src: `<say-as interpret-as="characters">${params.count}</say-as>`, want: `<say-as interpret-as="characters">2</say-as>`},
+		"literal kept": {src: `<speak><break time="1s"/></speak>`, want: `<speak><break time="1s"/></speak>`},
+	}
+	for name, tc := range tests {
+		tmpl, err := env.CompileXMLTemplate(tc.src)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got, err := tmpl.Render(context.Background(), testVars())
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got != tc.want {
+			t.Errorf("%s: got %s, want %s", name, got, tc.want)
+		}
+	}
+}

@@ -113,7 +113,20 @@ var requestType = newObjectType(requestTypeName,
 		get:   func(t any) any { return t.(*model.Request).Body() },
 		isSet: func(t any) bool { return len(t.(*model.Request).Body()) > 0 },
 	},
+	requestView("contexts", func(v model.Views) map[string]any { return v.Contexts }),
+	requestView("pageInfo", func(v model.Views) map[string]any { return v.PageInfo }),
+	requestView("slotsToValidate", func(v model.Views) map[string]any { return v.SlotsToValidate }),
 )
+
+// requestView is a field of the request's conversation views (model.Views).
+func requestView(name string, get func(model.Views) map[string]any) *objectField {
+	return &objectField{
+		name:  name,
+		typ:   jsonObjectType,
+		get:   func(t any) any { return get(t.(*model.Request).Views()) },
+		isSet: func(t any) bool { return len(get(t.(*model.Request).Views())) > 0 },
+	}
+}
 
 var responseType = newObjectType(responseTypeName,
 	&objectField{

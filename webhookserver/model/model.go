@@ -6,6 +6,7 @@ package model
 import (
 	"net/http"
 	"sync"
+	"time"
 )
 
 // Request is a platform request decoded into one form for every dialect. Its fields are what routes match on
@@ -55,6 +56,28 @@ type Request struct {
 
 	headers lazy[http.Header, map[string]string]
 	body    lazy[string, map[string]any]
+	views   lazy[func() Views, Views]
+}
+
+// Views are the platform's conversation state beyond parameters, as routes read it by name. A dialect fills
+// the ones its platform sends, from the body, only when an expression reads them.
+type Views struct {
+	// Contexts are the Dialogflow ES contexts the request carries, by id: each {name, lifespanCount,
+	// parameters}.
+	Contexts map[string]any
+	// PageInfo is the Dialogflow CX pageInfo as sent: currentPage, displayName, formInfo.
+	PageInfo map[string]any
+	// SlotsToValidate are the slots Rasa set since the user's last message, by name: what a form validation
+	// action (validate_<form>) validates.
+	SlotsToValidate map[string]any
+}
+
+// Views returns the request's conversation views, building them on first use.
+func (r *Request) Views() Views { return r.views.get() }
+
+// SetViewsFrom makes build the source of Views, called once on first use.
+func (r *Request) SetViewsFrom(build func() Views) {
+	r.views.setSource(build, func(build func() Views) Views { return build() })
 }
 
 // Headers are the HTTP request's headers: lower-case names, values joined with ", ", without credentials.
@@ -125,13 +148,124 @@ type Answer struct {
 	MergeBehavior string
 	// EndInteraction ends the conversation; LiveAgentHandoff hands it to a human (Dialogflow).
 	EndInteraction, LiveAgentHandoff bool
+	// Contexts are Dialogflow ES output contexts to set; ClearContexts the ids of contexts to end, and
+	// ClearAllContexts ends every context the request carries but the session's and the system's.
+	Contexts         []Context
+	ClearContexts    []string
+	ClearAllContexts bool
+	// FormParameters validate or set form parameters (Dialogflow CX) or the slots of a form (Rasa).
+	FormParameters []FormParameter
+	// Events are Rasa events beyond slots, in order.
+	Events []Event
 }
 
-// Message is one rich message: Text or Payload.
+// Message is one rich message: exactly one of its kinds is set. Platform narrows it to one Dialogflow ES
+// integration.
 type Message struct {
-	Text    string
-	Payload map[string]any
+	Text                  string
+	Payload               map[string]any
+	Image                 *Image
+	Card                  *Card
+	QuickReplies          *QuickReplies
+	OutputAudioText       *AudioText
+	PlayAudio             *PlayAudio
+	TelephonyTransferCall *TransferCall
+	// ConversationSuccess and LiveAgentHandoff are Dialogflow CX control messages with their metadata.
+	ConversationSuccess *Metadata
+	LiveAgentHandoff    *Metadata
+	// Response utters a response of the Rasa domain.
+	Response *ResponseTemplate
+	Platform string
 }
+
+// Image is a picture.
+type Image struct {
+	URL, AccessibilityText string
+}
+
+// Card is a card with buttons.
+type Card struct {
+	Title, Subtitle, ImageURL string
+	Buttons                   []Button
+}
+
+// Button is a card's button: Postback is what tapping it sends (its Text when the route set none).
+type Button struct {
+	Text, Postback string
+}
+
+// QuickReplies are replies to tap.
+type QuickReplies struct {
+	Title   string
+	Replies []string
+}
+
+// AudioText is spoken text: Text or SSML (whose template values were XML-escaped).
+type AudioText struct {
+	Text, SSML string
+}
+
+// PlayAudio is an audio file to play.
+type PlayAudio struct {
+	AudioURI string
+}
+
+// TransferCall transfers a call: PhoneNumber or SIPURI.
+type TransferCall struct {
+	PhoneNumber, SIPURI string
+}
+
+// Metadata is the metadata of a control message, nil when the route set none.
+type Metadata struct {
+	Metadata map[string]any
+}
+
+// ResponseTemplate is a response of the Rasa domain by name, with the variables it fills in.
+type ResponseTemplate struct {
+	Name      string
+	Variables map[string]any
+}
+
+// Context is a Dialogflow ES output context: its id, lifespan (0 ends it) and parameters.
+type Context struct {
+	Name          string
+	LifespanCount int
+	Parameters    map[string]any
+}
+
+// FormParameter is the verdict on one form parameter: Invalid rejects it; otherwise Value, when HasValue, is its
+// new value, and without one it keeps the value it has.
+type FormParameter struct {
+	Name     string
+	Invalid  bool
+	Value    any
+	HasValue bool
+}
+
+// Event is a Rasa event. Kind says which one; the other fields are those of that kind.
+type Event struct {
+	Kind EventKind
+	// Name is the action of a FollowupAction, the form of an ActiveLoop ("" stops it), the name of a reminder.
+	Name string
+	// Intent, Entities, TriggerAt and KillOnUserMessage are a reminder's (Intent also a cancellation's).
+	Intent            string
+	Entities          map[string]any
+	TriggerAt         time.Time
+	KillOnUserMessage bool
+}
+
+// EventKind is the kind of a Rasa event.
+type EventKind string
+
+// The Rasa events an answer can carry beside slots.
+const (
+	EventFollowupAction EventKind = "followup"
+	EventActiveLoop     EventKind = "active_loop"
+	EventRestart        EventKind = "restart"
+	EventSessionStarted EventKind = "session_started"
+	EventReminder       EventKind = "reminder"
+	EventCancelReminder EventKind = "cancel_reminder"
+)
 
 // FollowupEvent is a Dialogflow ES followupEventInput.
 type FollowupEvent struct {
