@@ -365,6 +365,23 @@ func TestAcceptRoute(t *testing.T) {
 			wantMessage:    []string{"spec.match.actions: a DialogflowCX endpoint never sends actions", "(DialogflowES, Rasa)"},
 			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
 		},
+		"a card on a Dialogflow CX endpoint names the dialects that send one": {
+			route: routeFixture("balance", withRespond(fulfillmentv1alpha1.RespondAction{Messages: []fulfillmentv1alpha1.Message{
+				{Card: &fulfillmentv1alpha1.CardMessage{Title: "Plans"}}}})),
+			facts:      RouteFacts{Endpoint: cx},
+			wantReason: fulfillmentv1alpha1.ReasonInvalidTarget,
+			wantMessage: []string{"spec.respond.messages[0].card: a DialogflowCX endpoint cannot send it; remove it or " +
+				"reference an endpoint of a dialect that does (DialogflowES, Rasa, Generic)"},
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
+		},
+		"Rasa events on a Dialogflow ES endpoint": {
+			route: routeFixture("balance", withRespond(fulfillmentv1alpha1.RespondAction{Text: "hi",
+				Events: []fulfillmentv1alpha1.RasaEvent{{Restart: true}}})),
+			facts:          RouteFacts{Endpoint: es},
+			wantReason:     fulfillmentv1alpha1.ReasonInvalidTarget,
+			wantMessage:    []string{"spec.respond.events: a DialogflowES endpoint cannot send it", "(Rasa)"},
+			wantRefsReason: fulfillmentv1alpha1.ReasonRefsResolved,
+		},
 		"events on a Dialogflow ES endpoint": {
 			route:          routeFixture("balance", withMatch(fulfillmentv1alpha1.RouteMatch{Events: []string{"welcome"}})),
 			facts:          RouteFacts{Endpoint: es},

@@ -66,3 +66,25 @@ func TestCompileWarnsAboutFallbacksThatMayNotRender(t *testing.T) {
 		}
 	}
 }
+
+// A route answering with something its endpoint's dialect cannot send is refused when the server loads it, as
+// the operator refuses it, naming the route, the field and the dialects that send it.
+func TestCompileRefusesAnswerFieldsOfAnotherDialect(t *testing.T) {
+	env, err := expr.NewEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := configfile.Endpoint{Name: "bot", Namespace: "ns", Spec: fulfillmentv1alpha1.WebhookEndpointSpec{
+		Dialect: fulfillmentv1alpha1.DialectRasa, Auth: fulfillmentv1alpha1.EndpointAuth{AllowUnauthenticated: true}},
+		Routes: []configfile.Route{{Name: "promo", Spec: fulfillmentv1alpha1.IntentRouteSpec{
+			Match: fulfillmentv1alpha1.RouteMatch{Actions: []string{"validate_promo_form"}},
+			Respond: &fulfillmentv1alpha1.RespondAction{
+				Text:     "Checked.",
+				Contexts: []fulfillmentv1alpha1.DialogflowContext{{Name: "promo"}},
+			}}}}}
+	_, err = Compile(spec, config.MapSecrets{}, Options{Env: env})
+	want := "IntentRoute ns/promo: spec.respond.contexts: a Rasa endpoint cannot send it; remove it or reference an endpoint of a dialect that does (DialogflowES)"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Compile: %v, want %q", err, want)
+	}
+}

@@ -76,8 +76,13 @@ func DialectProblems(spec *fulfillmentv1alpha1.IntentRouteSpec, dialect fulfillm
 	}
 	var problems []error
 	refuse := func(at string, sentBy []fulfillmentv1alpha1.Dialect) {
+		hint := ""
+		if dialect == cx && slices.Contains(sentBy, es) && !slices.Contains(sentBy, cx) && strings.Contains(at, ".messages[") {
+			hint = "; Dialogflow CX shows rich content from a payload message (such as a richContent payload)"
+		}
 		problems = append(problems, &FieldError{Field: at, Err: fmt.Errorf(
-			"a %s endpoint cannot send it: only %s endpoints do", dialect, dialectNames(sentBy))})
+			"a %s endpoint cannot send it; remove it or reference an endpoint of a dialect that does (%s)%s",
+			dialect, dialectNames(sentBy), hint)})
 	}
 	for _, f := range respondFields {
 		if f.set(respond) && !slices.Contains(f.sentBy, dialect) {
