@@ -108,11 +108,15 @@ func contextID(name string) (string, bool) {
 // context names), so that an odd name in the request does not become a name Dialogflow refuses in the answer.
 func isContextID(id string) bool {
 	for _, c := range []byte(id) {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '%') {
+		if !isContextIDByte(c) {
 			return false
 		}
 	}
 	return id != ""
+}
+
+func isContextIDByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '%'
 }
 
 // contextViews are the request's contexts as request.contexts shows them: by id as sent, each with its name
