@@ -12,7 +12,8 @@ import (
 // Decode reads a WebhookRequest of API v2 or v2beta1, whose fields it keeps whole in the request's body.
 // Parameters are the session context's parameters overlaid by the matched intent's (queryResult.parameters), the
 // newer values; DeliveryID is responseId; Environment the session's (.../environments/E/..., else "draft");
-// Version the API's (apiVersion).
+// Version the API's (apiVersion). request.contexts (model.Views) is built from queryResult.outputContexts
+// when a route reads it.
 func (codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 	if err := dialect.CheckJSONContentType(in.Header.Get("Content-Type")); err != nil {
 		return nil, err
@@ -38,6 +39,7 @@ func (codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 	}
 	req.SetHeadersFrom(in.Header, wire.Headers)
 	whole.SetOn(req)
+	req.SetViewsFrom(func() model.Views { return model.Views{Contexts: contextViews(queryResult)} })
 	stored := sessionParameters(&r, queryResult, true)
 	current := queryResult.Map(&r, "queryResult.parameters")
 	if err := r.Err(); err != nil {
@@ -72,10 +74,12 @@ var envelopeFields = wire.Fields{
 		"languageCode":     nil,
 		"intent":           {Fields: wire.Fields{"displayName": nil}},
 		"parameters":       nil,
-		// Only the session context's parameters are read: the others are kept as text.
+		// Only the session context's parameters are read on every request: the others are kept as text, built
+		// when a route reads request.contexts (contextViews).
 		"outputContexts": {Each: &wire.Field{Fields: wire.Fields{
-			"name":       nil,
-			"parameters": {Later: true},
+			"name":          nil,
+			"lifespanCount": nil,
+			"parameters":    {Later: true},
 		}}},
 	}},
 }
@@ -84,7 +88,6 @@ var envelopeFields = wire.Fields{
 // Every context's name is checked, so a malformed request fails the same way wherever the context sits. Decode
 // sets build, so that the parameters it reads are kept built in the request's envelope for Encode.
 func sessionParameters(r *wire.Reader, queryResult wire.Object, build bool) map[string]any {
-	const contextsPath = "queryResult.outputContexts"
 	contexts := queryResult.Array(r, contextsPath)
 	var parameters map[string]any
 	found := false

@@ -12,11 +12,11 @@ import (
 // webhookResponse is google.cloud.dialogflow.v2.WebhookResponse, only the fields we write. "source" is left out:
 // it only names the webhook to the API caller, and nothing here needs that.
 type webhookResponse struct {
-	FulfillmentText     string               `json:"fulfillmentText,omitempty"`
-	FulfillmentMessages []dialogflow.Message `json:"fulfillmentMessages,omitempty"`
-	Payload             map[string]any       `json:"payload,omitempty"`
-	OutputContexts      []outputContext      `json:"outputContexts,omitempty"`
-	FollowupEventInput  *eventInput          `json:"followupEventInput,omitempty"`
+	FulfillmentText     string          `json:"fulfillmentText,omitempty"`
+	FulfillmentMessages []intentMessage `json:"fulfillmentMessages,omitempty"`
+	Payload             map[string]any  `json:"payload,omitempty"`
+	OutputContexts      []outputContext `json:"outputContexts,omitempty"`
+	FollowupEventInput  *eventInput     `json:"followupEventInput,omitempty"`
 	// EndInteraction and LiveAgentHandoff are fields of google.cloud.dialogflow.v2beta1.WebhookResponse only.
 	EndInteraction   bool `json:"endInteraction,omitempty"`
 	LiveAgentHandoff bool `json:"liveAgentHandoff,omitempty"`
@@ -37,8 +37,8 @@ type eventInput struct {
 }
 
 // Encode writes a WebhookResponse: Text as fulfillmentText, the messages as fulfillmentMessages (Text as the one
-// message when there are no others), Payload, the session parameters as the session context, and the followup
-// event. An answer over 64 KiB or that JSON cannot hold is a *dialect.EncodeError.
+// message when there are no others), Payload, the session parameters as the session context and the contexts
+// the answer sets or ends as outputContexts, and the followup event. An answer over 64 KiB or that JSON cannot hold is a *dialect.EncodeError.
 func (d *decoded) Encode(answer *model.Answer) ([]byte, error) {
 	return encode(&d.request, d.envelope, answer)
 }
@@ -48,17 +48,19 @@ func encode(req *model.Request, body wire.Object, answer *model.Answer) ([]byte,
 	if answer == nil {
 		answer = &model.Answer{}
 	}
+	messages, err := intentMessages(answer)
+	if err != nil {
+		return nil, err
+	}
+	contexts, err := outputContexts(req, body, answer)
+	if err != nil {
+		return nil, err
+	}
 	response := webhookResponse{
 		FulfillmentText:     answer.Text,
-		FulfillmentMessages: dialogflow.Messages(answer),
+		FulfillmentMessages: messages,
 		Payload:             answer.Payload,
-	}
-	if len(answer.Parameters) > 0 {
-		context, err := sessionContext(req, body, answer.Parameters)
-		if err != nil {
-			return nil, err
-		}
-		response.OutputContexts = []outputContext{context}
+		OutputContexts:      contexts,
 	}
 	if event := answer.FollowupEvent; event != nil {
 		input, err := followupEventInput(req, event)

@@ -32,9 +32,8 @@ func randomResponse(rng *rand.Rand) webhookResponse {
 		return m
 	}
 	r := webhookResponse{FulfillmentText: text(), Payload: values()}
-	for range rng.IntN(3) {
-		r.FulfillmentMessages = append(r.FulfillmentMessages,
-			dialogflow.Message{Text: dialogflow.Text{Text: [1]string{text()}}, Payload: values()})
+	for range rng.IntN(4) {
+		r.FulfillmentMessages = append(r.FulfillmentMessages, randomMessage(rng, text, values))
 	}
 	for range rng.IntN(3) {
 		r.OutputContexts = append(r.OutputContexts,
@@ -44,6 +43,60 @@ func randomResponse(rng *rand.Rand) webhookResponse {
 		r.FollowupEventInput = &eventInput{Name: text(), Parameters: values(), LanguageCode: text()}
 	}
 	return r
+}
+
+// randomMessage is a message with each kind set or not (several at once, which Encode never writes, to cover
+// each kind's writing against the others').
+func randomMessage(rng *rand.Rand, text func() string, values func() map[string]any) intentMessage {
+	set := func() bool { return rng.IntN(3) == 0 }
+	texts := func() []string {
+		if set() {
+			return nil
+		}
+		list := []string{}
+		for range rng.IntN(3) {
+			list = append(list, text())
+		}
+		return list
+	}
+	m := intentMessage{Payload: values(), Platform: text()}
+	if set() {
+		m.Text = dialogflow.Text{Text: [1]string{text()}}
+	}
+	if set() {
+		m.Image = &image{ImageURI: text(), AccessibilityText: text()}
+	}
+	if set() {
+		m.QuickReplies = &quickReplies{Title: text(), QuickReplies: texts()}
+	}
+	if set() {
+		m.Card = &card{Title: text(), Subtitle: text(), ImageURI: text()}
+		for range rng.IntN(3) {
+			m.Card.Buttons = append(m.Card.Buttons, cardButton{Text: text(), Postback: text()})
+		}
+	}
+	if set() {
+		m.SimpleResponses = &simpleResponses{}
+		for range rng.IntN(3) {
+			m.SimpleResponses.SimpleResponses = append(m.SimpleResponses.SimpleResponses, simpleResponse{text()})
+		}
+	}
+	if set() {
+		m.BasicCard = &basicCard{Title: text(), Subtitle: text()}
+		if set() {
+			m.BasicCard.Image = &image{ImageURI: text()}
+		}
+		for range rng.IntN(3) {
+			m.BasicCard.Buttons = append(m.BasicCard.Buttons, basicCardButton{text(), openURIAction{text()}})
+		}
+	}
+	if set() {
+		m.Suggestions = &suggestions{}
+		for _, title := range texts() {
+			m.Suggestions.Suggestions = append(m.Suggestions.Suggestions, suggestion{title})
+		}
+	}
+	return m
 }
 
 // TestWriteJSONMatchesEncodingJSON: wire.Marshal writes a response as json.Marshal does, through WriteJSON or
@@ -60,8 +113,11 @@ func TestWriteJSONMatchesEncodingJSON(t *testing.T) {
 		t.Errorf("WriteJSON wrote only %d of 5000 responses", written)
 	}
 	checkWriteJSON(t, webhookResponse{})
-	checkWriteJSON(t, webhookResponse{FulfillmentMessages: []dialogflow.Message{{}}, OutputContexts: []outputContext{{}},
+	checkWriteJSON(t, webhookResponse{FulfillmentMessages: []intentMessage{{}}, OutputContexts: []outputContext{{}},
 		FollowupEventInput: &eventInput{}})
+	checkWriteJSON(t, webhookResponse{FulfillmentMessages: []intentMessage{{Image: &image{}, QuickReplies: &quickReplies{},
+		Card: &card{}, SimpleResponses: &simpleResponses{}, BasicCard: &basicCard{Image: &image{}},
+		Suggestions: &suggestions{}}}})
 }
 
 // FuzzWriteJSON builds a response from the input (its strings and JSON values) and checks wire.Marshal against
@@ -77,7 +133,12 @@ func FuzzWriteJSON(f *testing.F) {
 			r.FulfillmentText = text
 		}
 		if set&2 != 0 {
-			r.FulfillmentMessages = []dialogflow.Message{{Text: dialogflow.Text{Text: [1]string{text}}}, {Payload: values}}
+			r.FulfillmentMessages = []intentMessage{{Text: dialogflow.Text{Text: [1]string{text}}}, {Payload: values},
+				{Card: &card{Title: text, Buttons: []cardButton{{Text: text, Postback: text}}}, Platform: text},
+				{QuickReplies: &quickReplies{Title: text, QuickReplies: []string{text}}},
+				{BasicCard: &basicCard{Title: text, Image: &image{ImageURI: text},
+					Buttons: []basicCardButton{{text, openURIAction{text}}}}},
+				{SimpleResponses: &simpleResponses{[]simpleResponse{{text}}}, Suggestions: &suggestions{[]suggestion{{text}}}}}
 		}
 		if set&4 != 0 {
 			r.Payload = values
