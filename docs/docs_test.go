@@ -267,17 +267,29 @@ func check(t *testing.T, where string, want expectation, compileErr, evalErr err
 	}
 }
 
-// TestExpressionExamples evaluates every example of expressions.md.
+// examplePages are the pages whose example blocks are evaluated; expressions.md has one of every kind.
+var examplePages = []string{"expressions.md", "dialogflow-cx.md"}
+
+// TestExpressionExamples evaluates every example of examplePages.
 func TestExpressionExamples(t *testing.T) {
 	env, err := expr.NewEnv()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	blocks := readBlocks(t, "expressions.md")
+	var blocks []block
+	for _, page := range examplePages {
+		pageBlocks := readBlocks(t, page)
+		if len(pageBlocks) == 0 {
+			t.Errorf("%s has no example block", page)
+		}
+		blocks = append(blocks, pageBlocks...)
+	}
 	kinds := map[string]int{}
 	for _, b := range blocks {
-		kinds[b.kind]++
+		if b.page == "expressions.md" {
+			kinds[b.kind]++
+		}
 		v := vars(t, b)
 		var opts []expr.CompileOption
 		if v.Response != nil {
