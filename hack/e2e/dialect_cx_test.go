@@ -38,8 +38,11 @@ func TestDialogflowCXPromoCodeSample(t *testing.T) {
 			// The route may reach the pods a moment after the endpoint is Ready: retry until it answers.
 			eventually(t, 30*time.Second, "the promo-code route's answer", func() error {
 				status, content, err := post(url, promoCodeRequest(t, tt.code), token)
-				if err != nil || status != http.StatusOK {
-					return fmt.Errorf("status %d, error %v, answer %s", status, err, content)
+				if err != nil {
+					return err
+				}
+				if status != http.StatusOK {
+					return fmt.Errorf("status %d, answer %s", status, content)
 				}
 				answer = &cxpb.WebhookResponse{}
 				if err := (protojson.UnmarshalOptions{DiscardUnknown: false}).Unmarshal([]byte(content), answer); err != nil {

@@ -136,8 +136,8 @@ func TestEncodeEndInteractionRefusals(t *testing.T) {
 		"a current page that is no page name": {promoRequest(t, func(r *cxpb.WebhookRequest) {
 			r.PageInfo.CurrentPage = "projects/p/locations/l/agents/a/flows//pages/x"
 		}), &model.Answer{EndInteraction: true}},
-		"with a target page": {promoRequest(t, nil), &model.Answer{EndInteraction: true, TargetPage: promoPage}},
-		"with a target flow": {promoRequest(t, nil), &model.Answer{EndInteraction: true, TargetFlow: promoFlow}},
+		"with a target page":     {promoRequest(t, nil), &model.Answer{EndInteraction: true, TargetPage: promoPage}},
+		"with a target flow":     {promoRequest(t, nil), &model.Answer{EndInteraction: true, TargetFlow: promoFlow}},
 		"a request made by hand": {cx.Adopt(nil), &model.Answer{EndInteraction: true}},
 	}
 	for name, tt := range tests {
