@@ -12,7 +12,7 @@ import (
 // A webhook asks for audio with playAudio (Dialogflow mixes it with synthesized speech into mixedAudio) and ends
 // the session by moving to the flow's END_SESSION page (endSessionPage).
 type responseMessage struct {
-	Text                  *textMessage           `json:"text,omitempty"`
+	Text                  textMessage            `json:"text,omitzero"`
 	Payload               map[string]any         `json:"payload,omitempty"`
 	ConversationSuccess   *metadataMessage       `json:"conversationSuccess,omitempty"`
 	OutputAudioText       *outputAudioText       `json:"outputAudioText,omitempty"`
@@ -21,7 +21,8 @@ type responseMessage struct {
 	TelephonyTransferCall *telephonyTransferCall `json:"telephonyTransferCall,omitempty"`
 }
 
-// textMessage is ResponseMessage.Text. Dialogflow takes a list of variants and picks one; we always send one.
+// textMessage is ResponseMessage.Text. Dialogflow takes a list of variants and picks one; we always send one, and
+// a fixed-size array held by value spares an allocation per message.
 type textMessage struct {
 	Text [1]string `json:"text"`
 }
@@ -62,7 +63,7 @@ var errSIPTransfer = &dialect.EncodeError{Message: "telephonyTransferCall.sipURI
 func responseMessages(answer *model.Answer) ([]responseMessage, error) {
 	var messages []responseMessage
 	if len(answer.Messages) == 0 && answer.Text != "" {
-		messages = append(messages, responseMessage{Text: &textMessage{Text: [1]string{answer.Text}}})
+		messages = append(messages, responseMessage{Text: textMessage{Text: [1]string{answer.Text}}})
 	}
 	for i := range answer.Messages {
 		var err error
@@ -79,7 +80,7 @@ func responseMessages(answer *model.Answer) ([]responseMessage, error) {
 // appendMessage appends the CX messages of one model message, one per kind it sets.
 func appendMessage(messages []responseMessage, m *model.Message) ([]responseMessage, error) {
 	if m.Text != "" {
-		messages = append(messages, responseMessage{Text: &textMessage{Text: [1]string{m.Text}}})
+		messages = append(messages, responseMessage{Text: textMessage{Text: [1]string{m.Text}}})
 	}
 	if len(m.Payload) > 0 {
 		messages = append(messages, responseMessage{Payload: m.Payload})
