@@ -108,3 +108,72 @@ func TestDialogflowCXConversationSuccess(t *testing.T) {
 		t.Errorf("conversationSuccess metadata %v", metadata)
 	}
 }
+
+// endSessionManifest is a CX endpoint whose goodbye route ends the session.
+const endSessionManifest = `apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: cx-end}
+spec:
+  path: /cx-end
+  dialect: DialogflowCX
+  auth: {allowUnauthenticated: true}
+  fallback: {text: "Sorry, something went wrong."}
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: IntentRoute
+metadata: {name: cx-goodbye}
+spec:
+  endpointRef: {name: cx-end}
+  match: {tags: [goodbye]}
+  respond:
+    text: Goodbye.
+    endInteraction: true
+`
+
+// TestDialogflowCXEndInteraction: a route that ends the interaction moves the session to its flow's END_SESSION
+// page; a call from no page cannot say which flow, so the fallback answers instead.
+func TestDialogflowCXEndInteraction(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "end.yaml", endSessionManifest)
+	s := startServer(t, "--manifests", dir)
+	tests := map[string]struct {
+		pageInfo       *cxpb.PageInfo
+		wantText       string
+		wantTargetPage string
+	}{
+		"from a page": {&cxpb.PageInfo{CurrentPage: promoPage}, "Goodbye.",
+			"projects/p/locations/global/agents/a/flows/f-checkout/pages/END_SESSION"},
+		"from no page": {nil, "Sorry, something went wrong.", ""},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			body, err := protojson.Marshal(&cxpb.WebhookRequest{
+				DetectIntentResponseId: "end-" + name,
+				FulfillmentInfo:        &cxpb.WebhookRequest_FulfillmentInfo{Tag: "goodbye"},
+				PageInfo:               tt.pageInfo,
+				SessionInfo:            &cxpb.SessionInfo{Session: "projects/p/locations/global/agents/a/sessions/s-end"},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, content := s.post("/cx-end", body, nil)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d: %s", resp.StatusCode, content)
+			}
+			answer := &cxpb.WebhookResponse{}
+			if err := strict.Unmarshal(content, answer); err != nil {
+				t.Fatalf("Dialogflow CX would refuse the answer: %v\n%s", err, content)
+			}
+			messages := answer.GetFulfillmentResponse().GetMessages()
+			if len(messages) != 1 || messages[0].GetText().GetText()[0] != tt.wantText {
+				t.Errorf("messages %v, want %q", messages, tt.wantText)
+			}
+			if got := answer.GetTargetPage(); got != tt.wantTargetPage {
+				t.Errorf("targetPage %q, want %q", got, tt.wantTargetPage)
+			}
+			if tt.pageInfo == nil && !s.waitForLog("pageInfo.currentPage") {
+				t.Errorf("the log does not say why the fallback answered")
+			}
+		})
+	}
+}
