@@ -268,7 +268,7 @@ func check(t *testing.T, where string, want expectation, compileErr, evalErr err
 }
 
 // examplePages are the pages whose example blocks TestExpressionExamples evaluates.
-var examplePages = []string{"expressions.md", "dialogflow-es.md"}
+var examplePages = []string{"expressions.md", "dialogflow-es.md", "dialogflow-cx.md"}
 
 // TestExpressionExamples evaluates every example of the example pages.
 func TestExpressionExamples(t *testing.T) {

@@ -18,11 +18,27 @@ type codec struct{ dialogflow.Rules }
 // New returns the Dialogflow CX codec.
 func New() dialect.Codec { return codec{} }
 
-// decoded is a request this codec decoded. A CX answer needs nothing of the request.
-type decoded = dialect.Stateless[answers]
+// decoded is a request this codec decoded. Its answer reads the request's pageInfo (the current page, for
+// endInteraction; the form's parameters, for formParameters), which the request's Views hold.
+type decoded struct {
+	request model.Request
+}
 
-// answers encodes CX answers (encode.go).
-type answers struct{}
+func (d *decoded) Request() *model.Request { return &d.request }
 
-// Adopt is req, a request made by hand (a test's, a tool's), as if this codec had decoded it.
-func Adopt(req *model.Request) dialect.Decoded { return dialect.Adopt[answers](req) }
+func (d *decoded) Encode(answer *model.Answer) ([]byte, error) { return encode(&d.request, answer) }
+
+// Adopt is req, a request made by hand (a test's, a tool's), as if this codec had decoded it: its answers read
+// the pageInfo of its Views or, without one, of its Body.
+func Adopt(req *model.Request) dialect.Decoded {
+	if req == nil {
+		req = &model.Request{}
+	}
+	return &adopted{req}
+}
+
+type adopted struct{ request *model.Request }
+
+func (a *adopted) Request() *model.Request { return a.request }
+
+func (a *adopted) Encode(answer *model.Answer) ([]byte, error) { return encode(a.request, answer) }

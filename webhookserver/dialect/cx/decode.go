@@ -10,7 +10,8 @@ import (
 // Decode reads a WebhookRequest. Text is the typed text or the voice transcript, Event the triggering event (so
 // routes can match CX events too), Parameters sessionInfo.parameters overlaid by the matched intent's resolved
 // values, DeliveryID detectIntentResponseId/tag, since one detect-intent call can run several webhooks, and
-// Environment the session's (.../environments/E/sessions/S, else "draft").
+// Environment the session's (.../environments/E/sessions/S, else "draft"). pageInfo is kept as its text and built
+// only for an expression that reads request.pageInfo or an answer that needs it (Views).
 func (codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 	if err := dialect.CheckJSONContentType(in.Header.Get("Content-Type")); err != nil {
 		return nil, err
@@ -36,6 +37,7 @@ func (codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 	}
 	req.SetHeadersFrom(in.Header, wire.Headers)
 	whole.SetOn(req)
+	req.SetViewsFrom(func() model.Views { return model.Views{PageInfo: pageInfoOf(body)} })
 	// text and transcript are two cases of one oneof: at most one is set.
 	text, transcript := body.String(&r, "text"), body.String(&r, "transcript")
 	req.Text = text
@@ -62,6 +64,14 @@ var envelopeFields = wire.Fields{
 	"text":                   nil,
 	"transcript":             nil,
 	"detectIntentResponseId": nil,
+	// Read only by some routes and answers: checked, kept as text until then.
+	"pageInfo": {Later: true},
+}
+
+// pageInfoOf is the request's pageInfo as sent, nil when it is missing or not an object.
+func pageInfoOf(body wire.Object) map[string]any {
+	pageInfo, _ := body.Value("pageInfo").(map[string]any)
+	return pageInfo
 }
 
 // parameters overlays the intent's resolved values (intentInfo.parameters.<name>.resolvedValue) on the session
