@@ -57,7 +57,7 @@ func run(m *testing.M) int {
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
 	root := testenv.RepoRoot()
-	kubectlBinary = filepath.Join(root, "bin", "k8s", "kubectl")
+	kubectlBinary = filepath.Join(testenv.Assets(), "kubectl")
 	if _, err := os.Stat(kubectlBinary); err != nil {
 		fmt.Fprintln(os.Stderr, "kubectl not found in bin/k8s: run `make envtest` (hack/build-envtest.sh --with-controller-manager)")
 		return 1
@@ -79,7 +79,7 @@ func run(m *testing.M) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cluster, err = devcluster.Start(ctx, devcluster.Options{Dir: filepath.Join(dir, "cluster"), RepoRoot: root,
+	cluster, err = devcluster.Start(ctx, devcluster.Options{Dir: filepath.Join(dir, "cluster"), RepoRoot: root, Assets: testenv.Assets(),
 		Manager: filepath.Join(dir, "manager"), Webhookserver: filepath.Join(dir, "webhookserver"),
 		Log: slog.New(slog.NewTextHandler(logFile, nil))})
 	if err != nil {

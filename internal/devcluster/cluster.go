@@ -53,6 +53,9 @@ type Options struct {
 	Dir string
 	// RepoRoot is the repository: CRDs, the ClusterRole and bin/k8s (control plane binaries) are found there.
 	RepoRoot string
+	// Assets holds the control plane binaries when they are not in RepoRoot's bin/k8s (a worktree without its
+	// own build of them).
+	Assets string
 	// Manager and Webhookserver are the built binaries (bin/manager, bin/webhookserver).
 	Manager, Webhookserver string
 	Log                    *slog.Logger
@@ -84,7 +87,10 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if opts.Dir, err = filepath.Abs(opts.Dir); err != nil {
 		return nil, err
 	}
-	assets := filepath.Join(opts.RepoRoot, "bin", "k8s")
+	if opts.Assets == "" {
+		opts.Assets = filepath.Join(opts.RepoRoot, "bin", "k8s")
+	}
+	assets := opts.Assets
 	for _, binary := range []string{"etcd", "kube-apiserver", "kube-controller-manager"} {
 		if _, err := os.Stat(filepath.Join(assets, binary)); err != nil {
 			return nil, fmt.Errorf("%s not found in %s: run `hack/build-envtest.sh --with-controller-manager`", binary, assets)
@@ -232,7 +238,7 @@ func (c *Cluster) startControllerManager() error {
 	if _, err := c.writeKubeconfig("system:kube-controller-manager", []string{"system:masters"}, kubeconfig); err != nil {
 		return err
 	}
-	return c.startProcess("kube-controller-manager", filepath.Join(c.opts.RepoRoot, "bin", "k8s", "kube-controller-manager"),
+	return c.startProcess("kube-controller-manager", filepath.Join(c.opts.Assets, "kube-controller-manager"),
 		nil,
 		"--kubeconfig", kubeconfig,
 		"--controllers", strings.Join(controllerManagerControllers, ","),

@@ -18,6 +18,14 @@ func RepoRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
+// Assets is the folder of the control plane binaries: KUBEBUILDER_ASSETS when set, else bin/k8s.
+func Assets() string {
+	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
+		return dir
+	}
+	return filepath.Join(RepoRoot(), "bin", "k8s")
+}
+
 // ExternalCRD is the path of a third-party CRD (Gateway API, cert-manager) that hack/external-crds.sh copied into
 // bin/crds, so that a suite installs the real schema without downloading a module when it starts.
 func ExternalCRD(file string) string {

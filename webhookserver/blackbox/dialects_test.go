@@ -202,7 +202,7 @@ func TestRasa(t *testing.T) {
 	}
 	resp, content = s.do(http.MethodGet, "/actions", nil, token)
 	var actions []struct{ Name string }
-	if err := json.Unmarshal(content, &actions); resp.StatusCode != http.StatusOK || err != nil || len(actions) != 2 {
+	if err := json.Unmarshal(content, &actions); resp.StatusCode != http.StatusOK || err != nil || len(actions) != 4 {
 		t.Errorf("GET /actions with the token: %d %s", resp.StatusCode, content)
 	}
 }

@@ -27,7 +27,7 @@ func TestLoadManifestsReadsEverySample(t *testing.T) {
 		}
 	}
 	// support-bot is the environments sample's base (config/samples/environments), which runs standalone too.
-	want := map[string]int{"bank-bot": 5, "order-bot": 5, "rasa-actions": 3, "payments-events": 4, "support-bot": 2}
+	want := map[string]int{"bank-bot": 5, "order-bot": 5, "rasa-actions": 5, "payments-events": 4, "support-bot": 2}
 	for name, count := range want {
 		if routes[name] != count {
 			t.Errorf("endpoint %s has %d routes, want %d (all: %v)", name, routes[name], count, routes)

@@ -51,6 +51,45 @@ func TestAnswerFollowsTheCaller(t *testing.T) {
 	}
 }
 
+// Rich messages take the shape of their JSON in XML and form answers too.
+func TestRichMessagesFollowTheCaller(t *testing.T) {
+	answer := &model.Answer{Messages: []model.Message{
+		{Image: &model.Image{URL: "https://example.com/a.png?x=1&y=2", AccessibilityText: "a"}},
+		{Card: &model.Card{Title: "Gold", Buttons: []model.Button{{Text: "Buy", Postback: "buy"}, {Text: "No", Postback: "No"}}}},
+		{QuickReplies: &model.QuickReplies{Title: "Size?", Replies: []string{"S", "M"}}},
+	}}
+	tests := map[string]struct{ accept, want string }{
+		"XML": {accept: "application/xml", want: xml.Header + `<response><messages>` +
+			`<message><image><accessibilityText>a</accessibilityText><url>https://example.com/a.png?x=1&amp;y=2</url></image></message>` +
+			`<message><card><buttons><postback>buy</postback><text>Buy</text></buttons><buttons><postback>No</postback><text>No</text></buttons><title>Gold</title></card></message>` +
+			`<message><quickReplies><replies>S</replies><replies>M</replies><title>Size?</title></quickReplies></message>` +
+			`</messages></response>`},
+		"form": {accept: "application/x-www-form-urlencoded", want: "messages.message.0.image.accessibilityText=a" +
+			"&messages.message.0.image.url=https%3A%2F%2Fexample.com%2Fa.png%3Fx%3D1%26y%3D2" +
+			"&messages.message.1.card.buttons.0.postback=buy&messages.message.1.card.buttons.0.text=Buy" +
+			"&messages.message.1.card.buttons.1.postback=No&messages.message.1.card.buttons.1.text=No" +
+			"&messages.message.1.card.title=Gold" +
+			"&messages.message.2.quickReplies.replies=S&messages.message.2.quickReplies.replies=M" +
+			"&messages.message.2.quickReplies.title=Size%3F"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			header := http.Header{"Content-Type": {"application/json"}, "Accept": {tt.accept}}
+			d, err := New().Decode(dialect.Input{Method: http.MethodPost, Header: header, Body: []byte(`{"event":"e"}`)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := d.Encode(answer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(body) != tt.want {
+				t.Errorf("answer %s\nwant   %s", body, tt.want)
+			}
+		})
+	}
+}
+
 func TestErrorFollowsTheCaller(t *testing.T) {
 	c := New().(codec)
 	body, contentType := c.EncodeErrorFor(http.Header{"Accept": {"text/xml"}}, 400, "malformed_request", `a <"b">`)

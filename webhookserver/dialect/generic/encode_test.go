@@ -30,6 +30,23 @@ func TestEncode(t *testing.T) {
 			want: `{"fulfillmentText":"done","parameters":{"a":null,"b":2},"payload":{"url":"https://example.com/?a=1\u0026b=2"},` +
 				`"messages":[{"text":"one"},{"text":"two","payload":{"k":[1,"x"]}}]}`,
 		},
+		"rich messages as objects; kinds of other dialects left out": {
+			answer: &model.Answer{Messages: []model.Message{
+				{Image: &model.Image{URL: "https://example.com/a.png", AccessibilityText: "a parcel"}},
+				{Card: &model.Card{Title: "Gold", Subtitle: "12 EUR", ImageURL: "https://example.com/g.png",
+					Buttons: []model.Button{{Text: "Buy", Postback: "buy gold"}}}},
+				{Card: &model.Card{Title: "Bare"}},
+				{QuickReplies: &model.QuickReplies{Title: "Size?", Replies: []string{"S", "M"}}},
+				{QuickReplies: &model.QuickReplies{Replies: []string{"yes"}}},
+				{Image: &model.Image{URL: "https://example.com/b.png"}},
+				{PlayAudio: &model.PlayAudio{AudioURI: "gs://a"}},
+				{Response: &model.ResponseTemplate{Name: "utter_x"}},
+			}},
+			want: `{"messages":[{"image":{"url":"https://example.com/a.png","accessibilityText":"a parcel"}},` +
+				`{"card":{"title":"Gold","subtitle":"12 EUR","imageURL":"https://example.com/g.png","buttons":[{"text":"Buy","postback":"buy gold"}]}},` +
+				`{"card":{"title":"Bare"}},{"quickReplies":{"title":"Size?","replies":["S","M"]}},{"quickReplies":{"replies":["yes"]}},` +
+				`{"image":{"url":"https://example.com/b.png"}}]}`,
+		},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -23,11 +23,31 @@ var (
 	_ dialect.ExtraPather    = codec{}
 )
 
-// decoded is a request this codec decoded. A Rasa answer needs nothing of the request.
-type decoded = dialect.Stateless[answers]
+// decoded is a request this codec decoded. Its answer reads one thing of the request: the slots a form
+// validation action validates (request.slotsToValidate), which its form parameters answer for.
+type decoded struct {
+	request model.Request
+}
 
-// answers encodes Rasa answers (encode.go).
-type answers struct{}
+// Request implements dialect.Decoded.
+func (d *decoded) Request() *model.Request { return &d.request }
 
-// Adopt is req, a request made by hand (a test's, a tool's), as if this codec had decoded it.
-func Adopt(req *model.Request) dialect.Decoded { return dialect.Adopt[answers](req) }
+// Encode implements dialect.Decoded (encode.go).
+func (d *decoded) Encode(answer *model.Answer) ([]byte, error) {
+	return encodeAnswer(&d.request, answer)
+}
+
+// Adopt is req, a request made by hand (a test's, a tool's), as if this codec had decoded it: its form
+// parameters answer for the slots of its Views.
+func Adopt(req *model.Request) dialect.Decoded {
+	if req == nil {
+		req = &model.Request{}
+	}
+	return adopted{req}
+}
+
+type adopted struct{ request *model.Request }
+
+func (a adopted) Request() *model.Request { return a.request }
+
+func (a adopted) Encode(answer *model.Answer) ([]byte, error) { return encodeAnswer(a.request, answer) }

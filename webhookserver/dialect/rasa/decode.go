@@ -10,7 +10,8 @@ import (
 
 // Decode reads an action call. next_action is required: it is what Rasa asks to run. Parameters are the slots
 // plus the latest message's entities that no slot has the name of; DeliveryID is
-// sender_id/latest_event_time/next_action; Version is the Rasa version that calls.
+// sender_id/latest_event_time/next_action; Version is the Rasa version that calls. The slots to validate
+// (request.slotsToValidate) are read from tracker.events when a route or its answer needs them (slots.go).
 func (codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 	if err := dialect.CheckJSONContentType(in.Header.Get("Content-Type")); err != nil {
 		return nil, err
@@ -36,6 +37,7 @@ func (codec) Decode(in dialect.Input) (dialect.Decoded, error) {
 	}
 	req.SetHeadersFrom(in.Header, wire.Headers)
 	whole.SetOn(req)
+	req.SetViewsFrom(views(req))
 	// Rasa always sends both sender ids; the tracker's is the fallback for hand-written calls.
 	if trackerSender := tracker.String(&r, "tracker.sender_id"); req.Session == "" {
 		req.Session = trackerSender

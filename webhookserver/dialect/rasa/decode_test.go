@@ -2,8 +2,10 @@ package rasa_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
@@ -121,5 +123,68 @@ func TestDecodeMalformed(t *testing.T) {
 			}
 			dialecttest.WantDecodeError(t, err, tt.wantField)
 		})
+	}
+}
+
+// The slots to validate are those the slot events ending tracker.events set, as rasa-sdk's
+// Tracker.slots_to_validate reads them: Rasa's form appends its candidates after its own action event.
+func TestDecodeSlotsToValidate(t *testing.T) {
+	const user = `{"event":"user","text":"SPRING10"}`
+	const form = `{"event":"action","name":"promo_form"}`
+	tests := map[string]struct {
+		events string
+		want   map[string]any
+	}{
+		"the candidates after the form's action": {
+			events: user + `,{"event":"slot","name":"promo_code","value":"OLD"},` + form +
+				`,{"event":"slot","name":"promo_code","value":"SPRING10"},{"event":"slot","name":"email","value":null}`,
+			want: map[string]any{"promo_code": "SPRING10", "email": nil},
+		},
+		"a slot set twice: the later wins": {
+			events: user + `,{"event":"slot","name":"size","value":"s"},{"event":"slot","name":"size","value":"m"}`,
+			want:   map[string]any{"size": "m"},
+		},
+		"no user event: every slot event": {
+			events: `{"event":"slot","name":"a","value":1},{"event":"slot","name":"b","value":[2]}`,
+			want:   map[string]any{"a": 1.0, "b": []any{2.0}},
+		},
+		"events ending with another event: none": {
+			events: `{"event":"slot","name":"a","value":1},` + form,
+		},
+		"a slot event without a name ends the run": {
+			events: `{"event":"slot","name":"a","value":1},{"event":"slot","value":2},{"event":"slot","name":"c","value":3}`,
+			want:   map[string]any{"c": 3.0},
+		},
+		"events not objects": {events: `1,"slot",null`},
+		"no events":          {events: ``},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			body := `{"next_action":"validate_promo_form","sender_id":"u","tracker":{"events":[` + tt.events + `]}}`
+			req, err := rasa.New().Decode(dialect.Input{Method: http.MethodPost, Body: []byte(body)})
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if got := req.Request().Views().SlotsToValidate; !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("SlotsToValidate = %#v, want %#v", got, tt.want)
+			}
+		})
+	}
+}
+
+// A long conversation is read from its end, and only so far.
+func TestDecodeSlotsToValidateBounded(t *testing.T) {
+	var events strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&events, `{"event":"slot","name":"s%d","value":%d},`, i, i)
+	}
+	body := `{"next_action":"validate_f","tracker":{"events":[` + strings.TrimSuffix(events.String(), ",") + `]}}`
+	req, err := rasa.New().Decode(dialect.Input{Method: http.MethodPost, Body: []byte(body)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slots := req.Request().Views().SlotsToValidate
+	if len(slots) != 256 || slots["s999"] != 999.0 || slots["s744"] != 744.0 || slots["s743"] != nil {
+		t.Errorf("SlotsToValidate has %d slots, s999 = %v, s744 = %v, s743 = %v", len(slots), slots["s999"], slots["s744"], slots["s743"])
 	}
 }

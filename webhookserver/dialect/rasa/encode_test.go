@@ -18,6 +18,7 @@ func TestEncodeFixtureAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkSchema(t, body)
 	if got, want := asJSON(t, body), asJSON(t, dialecttest.Fixture(t, "rasa-response.json")); !reflect.DeepEqual(got, want) {
 		t.Errorf("Encode:\n got %s\nwant %v", body, want)
 	}
@@ -55,6 +56,7 @@ func TestEncode(t *testing.T) {
 			if string(body) != tt.want {
 				t.Errorf("Encode:\n got %s\nwant %s", body, tt.want)
 			}
+			checkSchema(t, body)
 		})
 	}
 }

@@ -26,8 +26,12 @@ func FuzzDecode(f *testing.F) {
 		if req.Action == "" {
 			t.Fatal("decoded a request without next_action")
 		}
-		// Decoded values can always be written back as slots.
-		if _, err := decoded.Encode(&model.Answer{Text: req.Text, Parameters: req.Parameters}); err != nil {
+		// Decoded values can always be written back as slots, and validated ones too.
+		var validated []model.FormParameter
+		for name := range req.Views().SlotsToValidate {
+			validated = append(validated, model.FormParameter{Name: name})
+		}
+		if _, err := decoded.Encode(&model.Answer{Text: req.Text, Parameters: req.Parameters, FormParameters: validated}); err != nil {
 			t.Fatalf("Encode: %v", err)
 		}
 	})
