@@ -175,9 +175,11 @@ type RespondAction struct {
 	// +optional
 	FollowupEvent *FollowupEvent `json:"followupEvent,omitempty"`
 
-	// endInteraction ends the conversation after this answer: Dialogflow ES endInteraction, a field of the
-	// v2beta1 API only. A request the endpoint does not take for v2beta1 (request.version) gets the fallback
-	// instead, since a v2 agent refuses the whole answer for it. Other dialects ignore it.
+	// endInteraction ends the conversation after this answer. Dialogflow ES: endInteraction, a field of the
+	// v2beta1 API only; a request the endpoint does not take for v2beta1 (request.version) gets the fallback
+	// instead, since a v2 agent refuses the whole answer for it. Dialogflow CX: a move to the current flow's
+	// END_SESSION page (CX's endInteraction message is output-only), so it cannot be set with targetPage or
+	// targetFlow. Dialogflow ES and CX only.
 	// +optional
 	EndInteraction bool `json:"endInteraction,omitempty"`
 
@@ -270,7 +272,7 @@ type FormParameter struct {
 	Invalid string `json:"invalid,omitempty"`
 
 	// value is a CEL expression for the value of a parameter not rejected, for example
-	// `params.promo_code.upperAscii()`. Unset, the parameter keeps the value it has: Dialogflow CX marks it VALID,
+	// `params.promo_code.upperAscii()`. Unset, the parameter keeps the value it has: Dialogflow CX marks it FILLED,
 	// and Rasa sets the slot to its current value, as rasa-sdk does for a slot that passes validation.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
@@ -531,21 +533,15 @@ type PlayAudio struct {
 	AudioURI string `json:"audioURI"`
 }
 
-// TelephonyTransferCall transfers a call to a phone number or a SIP URI.
-//
-// +kubebuilder:validation:XValidation:rule="has(self.phoneNumber) != has(self.sipURI)",message="telephonyTransferCall is either phoneNumber or sipURI"
+// TelephonyTransferCall transfers a call to a phone number. Dialogflow CX, the one dialect with call transfers,
+// has no transfer to a SIP URI.
 type TelephonyTransferCall struct {
 	// phoneNumber in E.164 format, for example +15551234567 (or a template).
-	// +optional
+	// +required
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[+][1-9][0-9]{1,14}$') || self.contains('${')",message="phoneNumber must be in E.164 format, for example +15551234567"
-	PhoneNumber string `json:"phoneNumber,omitempty"`
-
-	// sipURI to transfer to, for example sip:support@example.com.
-	// +optional
-	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="self.startsWith('sip:') || self.startsWith('sips:') || self.contains('${')",message="sipURI must start with sip: or sips:"
-	SIPURI string `json:"sipURI,omitempty"`
+	PhoneNumber string `json:"phoneNumber"`
 }
 
 // MessageMetadata is the metadata of a Dialogflow CX control message.

@@ -129,8 +129,7 @@ func renderMessage(ctx context.Context, m *routespec.Message, vars *expr.Vars, f
 		out.PlayAudio = &model.PlayAudio{AudioURI: r.text(m.PlayAudio, field+".playAudio.audioURI")}
 	}
 	if t := m.TelephonyTransferCall; t != nil {
-		out.TelephonyTransferCall = &model.TransferCall{PhoneNumber: r.text(t.PhoneNumber, field+".telephonyTransferCall.phoneNumber"),
-			SIPURI: r.text(t.SIPURI, field+".telephonyTransferCall.sipURI")}
+		out.TelephonyTransferCall = &model.TransferCall{PhoneNumber: r.text(t.PhoneNumber, field+".telephonyTransferCall.phoneNumber")}
 	}
 	if c := m.ConversationSuccess; c != nil {
 		out.ConversationSuccess = &model.Metadata{Metadata: r.object(c.Value, field+".conversationSuccess.metadata")}

@@ -67,8 +67,8 @@ type Views struct {
 	Contexts map[string]any
 	// PageInfo is the Dialogflow CX pageInfo as sent: currentPage, displayName, formInfo.
 	PageInfo map[string]any
-	// SlotsToValidate are the slots Rasa set since the user's last message, by name: what a form validation
-	// action (validate_<form>) validates.
+	// SlotsToValidate are the slots set by the run of slot events that ends tracker.events, by name: what a
+	// form validation action (validate_<form>) validates, by rasa-sdk's rule.
 	SlotsToValidate map[string]any
 }
 
@@ -210,9 +210,9 @@ type PlayAudio struct {
 	AudioURI string
 }
 
-// TransferCall transfers a call: PhoneNumber or SIPURI.
+// TransferCall transfers a call to PhoneNumber.
 type TransferCall struct {
-	PhoneNumber, SIPURI string
+	PhoneNumber string
 }
 
 // Metadata is the metadata of a control message, nil when the route set none.

@@ -84,7 +84,7 @@ type AudioText struct {
 
 // TransferCall is a compiled call transfer.
 type TransferCall struct {
-	PhoneNumber, SIPURI *expr.Template
+	PhoneNumber *expr.Template
 }
 
 // Metadata is the compiled metadata of a control message; Value is nil when the spec sets none.
@@ -232,8 +232,7 @@ func compileMessage(env *expr.Env, m *fulfillmentv1alpha1.Message, at string, te
 		out.PlayAudio = template(p.AudioURI, at+".playAudio.audioURI")
 	}
 	if t := m.TelephonyTransferCall; t != nil {
-		out.TelephonyTransferCall = &TransferCall{PhoneNumber: template(t.PhoneNumber, at+".telephonyTransferCall.phoneNumber"),
-			SIPURI: template(t.SIPURI, at+".telephonyTransferCall.sipURI")}
+		out.TelephonyTransferCall = &TransferCall{PhoneNumber: template(t.PhoneNumber, at+".telephonyTransferCall.phoneNumber")}
 	}
 	if c := m.ConversationSuccess; c != nil {
 		out.ConversationSuccess = &Metadata{Value: compileJSON(env, c.Metadata, at+".conversationSuccess.metadata", errs, opts)}

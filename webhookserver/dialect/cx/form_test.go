@@ -164,11 +164,11 @@ func TestAdoptReadsPageInfoOfBody(t *testing.T) {
 	}
 }
 
-// TestTelephonyTransferToSIPIsRefused: CX v3 has no SIP URI transfer, and an unknown field makes Dialogflow
-// refuse the whole answer.
-func TestTelephonyTransferToSIPIsRefused(t *testing.T) {
+// TestTelephonyTransferWithoutNumberIsRefused: a phoneNumber template that renders empty must not become a
+// transfer to nowhere.
+func TestTelephonyTransferWithoutNumberIsRefused(t *testing.T) {
 	_, err := decodeFixture(t).Encode(&model.Answer{Messages: []model.Message{
-		{TelephonyTransferCall: &model.TransferCall{SIPURI: "sip:desk@example.com"}}}})
+		{TelephonyTransferCall: &model.TransferCall{}}}})
 	var encodeErr *dialect.EncodeError
 	if !errors.As(err, &encodeErr) {
 		t.Fatalf("want a *dialect.EncodeError, got %v", err)

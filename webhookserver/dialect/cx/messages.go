@@ -2,6 +2,7 @@ package cx
 
 import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect/internal/dialogflow"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 )
 
@@ -12,19 +13,13 @@ import (
 // A webhook asks for audio with playAudio (Dialogflow mixes it with synthesized speech into mixedAudio) and ends
 // the session by moving to the flow's END_SESSION page (endSessionPage).
 type responseMessage struct {
-	Text                  textMessage            `json:"text,omitzero"`
+	Text                  dialogflow.Text        `json:"text,omitzero"`
 	Payload               map[string]any         `json:"payload,omitempty"`
 	ConversationSuccess   *metadataMessage       `json:"conversationSuccess,omitempty"`
 	OutputAudioText       *outputAudioText       `json:"outputAudioText,omitempty"`
 	LiveAgentHandoff      *metadataMessage       `json:"liveAgentHandoff,omitempty"`
 	PlayAudio             *playAudio             `json:"playAudio,omitempty"`
 	TelephonyTransferCall *telephonyTransferCall `json:"telephonyTransferCall,omitempty"`
-}
-
-// textMessage is ResponseMessage.Text. Dialogflow takes a list of variants and picks one; we always send one, and
-// a fixed-size array held by value spares an allocation per message.
-type textMessage struct {
-	Text [1]string `json:"text"`
 }
 
 // metadataMessage is ResponseMessage.ConversationSuccess or ResponseMessage.LiveAgentHandoff: metadata that
@@ -50,20 +45,20 @@ type telephonyTransferCall struct {
 	PhoneNumber string `json:"phoneNumber"`
 }
 
-// errSIPTransfer refuses a transfer to a SIP URI: Dialogflow CX would refuse the whole answer for the unknown
-// field, and dropping the transfer would leave the caller on a line that goes nowhere.
-var errSIPTransfer = &dialect.EncodeError{Message: "telephonyTransferCall.sipURI: Dialogflow CX transfers calls " +
-	"to a phoneNumber only (its API has no SIP URI); use a phoneNumber in E.164 format"}
+// errNoTransferNumber refuses a transfer whose phoneNumber template rendered empty: Dialogflow CX refuses a
+// transfer without a number, and dropping the transfer would leave the caller on a line that goes nowhere.
+var errNoTransferNumber = &dialect.EncodeError{Message: "telephonyTransferCall.phoneNumber rendered empty: " +
+	"give the template a value in E.164 format for every request, for example +15551234567"}
 
 // responseMessages turns the answer into CX messages: its Messages in order or, when it has none, its Text as
 // the one message; then a live agent handoff when the answer asks for one. A model message with several kinds
 // becomes one CX message per kind (text first), since one CX message holds one; an empty one is left out, and so
 // are kinds CX has no message for (images, cards, quick replies, Rasa responses), which the operator refuses for
-// this dialect anyway. A transfer to a SIP URI is errSIPTransfer.
+// this dialect anyway. A transfer without a number is errNoTransferNumber.
 func responseMessages(answer *model.Answer) ([]responseMessage, error) {
 	var messages []responseMessage
 	if len(answer.Messages) == 0 && answer.Text != "" {
-		messages = append(messages, responseMessage{Text: textMessage{Text: [1]string{answer.Text}}})
+		messages = append(messages, responseMessage{Text: dialogflow.Text{Text: [1]string{answer.Text}}})
 	}
 	for i := range answer.Messages {
 		var err error
@@ -80,7 +75,7 @@ func responseMessages(answer *model.Answer) ([]responseMessage, error) {
 // appendMessage appends the CX messages of one model message, one per kind it sets.
 func appendMessage(messages []responseMessage, m *model.Message) ([]responseMessage, error) {
 	if m.Text != "" {
-		messages = append(messages, responseMessage{Text: textMessage{Text: [1]string{m.Text}}})
+		messages = append(messages, responseMessage{Text: dialogflow.Text{Text: [1]string{m.Text}}})
 	}
 	if len(m.Payload) > 0 {
 		messages = append(messages, responseMessage{Payload: m.Payload})
@@ -92,12 +87,10 @@ func appendMessage(messages []responseMessage, m *model.Message) ([]responseMess
 		messages = append(messages, responseMessage{PlayAudio: &playAudio{AudioURI: m.PlayAudio.AudioURI}})
 	}
 	if transfer := m.TelephonyTransferCall; transfer != nil {
-		if transfer.PhoneNumber == "" && transfer.SIPURI != "" {
-			return nil, errSIPTransfer
+		if transfer.PhoneNumber == "" {
+			return nil, errNoTransferNumber
 		}
-		if transfer.PhoneNumber != "" {
-			messages = append(messages, responseMessage{TelephonyTransferCall: &telephonyTransferCall{transfer.PhoneNumber}})
-		}
+		messages = append(messages, responseMessage{TelephonyTransferCall: &telephonyTransferCall{transfer.PhoneNumber}})
 	}
 	if m.ConversationSuccess != nil {
 		messages = append(messages, responseMessage{ConversationSuccess: &metadataMessage{m.ConversationSuccess.Metadata}})
