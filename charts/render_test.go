@@ -54,7 +54,7 @@ func renderValues(t *testing.T, name, namespace string, values map[string]any) (
 		return nil, err
 	}
 	// Strict: a template that names a value the chart does not define fails instead of rendering nothing.
-	files, err := engine.Engine{Strict: true}.Render(ch, top)
+	files, err := engine.Engine{Strict: true}.RenderWithContext(t.Context(), ch, top)
 	if err != nil {
 		return nil, err
 	}
