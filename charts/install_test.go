@@ -61,16 +61,31 @@ func TestChartInstallRunsOperator(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	admin, err := client.New(cfg, client.Options{Scheme: scheme})
+	// The API server's PodSecurity admission warns about a Deployment whose pods the namespace's level would
+	// refuse: the operator's namespaces enforce the restricted level, as docs/install.md says to label them.
+	warnings := &warningRecorder{}
+	adminConfig := rest.CopyConfig(cfg)
+	adminConfig.WarningHandler = warnings
+	admin, err := client.New(adminConfig, client.Options{Scheme: scheme})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := t.Context()
+	restricted := map[string]string{"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/warn": "restricted"}
 	for _, namespace := range []string{"team-system", "team-a", "team-b", "elsewhere", releaseNamespace} {
-		if err := admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil {
+		labels := map[string]string(nil)
+		if strings.HasSuffix(namespace, "-system") {
+			labels = restricted
+		}
+		if err := admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace, Labels: labels}}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	t.Cleanup(func() {
+		if len(warnings.texts) > 0 {
+			t.Errorf("the API server warned while installing the chart:\n%s", strings.Join(warnings.texts, "\n"))
+		}
+	})
 
 	t.Run("watchNamespaces", func(t *testing.T) {
 		release := render(t, "team", "team-system", map[string]any{"watchNamespaces": []any{"team-a", "team-b"}})
@@ -307,6 +322,18 @@ func playDeploymentController(ctx context.Context, admin client.Client, key type
 			LastUpdateTime: now, LastTransitionTime: now, Reason: "MinimumReplicasAvailable"}},
 	}
 	return admin.Status().Update(ctx, deployment)
+}
+
+// warningRecorder keeps the API server's warnings.
+type warningRecorder struct {
+	mu    sync.Mutex
+	texts []string
+}
+
+func (w *warningRecorder) HandleWarningHeader(_ int, _ string, text string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.texts = append(w.texts, text)
 }
 
 // testWriter sends the manager's log to the test's, shown when the test fails or with -v, until the test ends:
