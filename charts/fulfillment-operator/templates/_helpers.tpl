@@ -29,6 +29,13 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- default (printf "%s-controller-manager" (include "fulfillment-operator.fullname" .)) .Values.serviceAccount.name -}}
 {{- end -}}
 
+{{/* The chart's ServiceAccount as the subject of a binding. */}}
+{{- define "fulfillment-operator.serviceAccountSubject" -}}
+- kind: ServiceAccount
+  name: {{ include "fulfillment-operator.serviceAccountName" . }}
+  namespace: {{ .Release.Namespace }}
+{{- end -}}
+
 {{- define "fulfillment-operator.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
