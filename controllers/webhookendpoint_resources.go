@@ -350,7 +350,7 @@ func serverContainer(in DeploymentInputs, mounts []corev1.VolumeMount) corev1.Co
 			{Name: webhookPortName, ContainerPort: WebhookPort, Protocol: corev1.ProtocolTCP},
 			{Name: metricsPortName, ContainerPort: MetricsPort, Protocol: corev1.ProtocolTCP},
 		},
-		Env: []corev1.EnvVar{{
+		Env: append([]corev1.EnvVar{{
 			// The server sets its Go memory limit to 90% of the container's, so that it collects harder near the
 			// limit and leaves room for what the Go runtime does not count, instead of being killed at it.
 			Name: MemoryLimitEnv,
@@ -363,7 +363,7 @@ func serverContainer(in DeploymentInputs, mounts []corev1.VolumeMount) corev1.Co
 			// The server finds itself among the pods the configuration retires (drainPods).
 			Name:      PodNameEnv,
 			ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}},
-		}},
+		}}, tracingEnv(in.Endpoint)...),
 		Resources:      containerResources(in.Endpoint),
 		VolumeMounts:   mounts,
 		ReadinessProbe: httpProbe("/readyz", 5, 2),
