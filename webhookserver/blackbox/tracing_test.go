@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
@@ -244,4 +245,52 @@ func dumpAttributes(attrs []*commonpb.KeyValue) string {
 		b.WriteString(kv.GetKey() + "=" + anyValue(kv.GetValue()) + "\n")
 	}
 	return b.String()
+}
+
+// An Async endpoint's delivery of a queued event continues the trace of the request that queued it: the queue
+// keeps its traceparent, and the upstream call of the delivery is in the same trace.
+func TestTracingFollowsAQueuedEventToItsDelivery(t *testing.T) {
+	rec := newOTLPReceiver(t)
+	traceTo(t, rec)
+	upstream, url := newCounter(t, 0)
+	dir := t.TempDir()
+	writeFile(t, dir, "events.yaml", asyncManifest(url, "Local", "", 3))
+	s := startServer(t, "--manifests", dir, "--queue-dir", t.TempDir())
+
+	const callerTrace, callerSpan = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+	header := http.Header{"Traceparent": {"00-" + callerTrace + "-" + callerSpan + "-01"}}
+	resp, content := s.post("/webhook", []byte(`{"event":"order.paid","id":"evt_traced"}`), header)
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("status %d: %s", resp.StatusCode, content)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for upstream.count("evt_traced") == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if upstream.count("evt_traced") == 0 {
+		t.Fatal("the event was not delivered")
+	}
+	s.stop()
+	spans, _ := rec.received()
+
+	request := findSpan(t, spans, tracepb.Span_SPAN_KIND_SERVER, "POST /webhook")
+	if hex.EncodeToString(request.GetTraceId()) != callerTrace || hex.EncodeToString(request.GetParentSpanId()) != callerSpan {
+		t.Errorf("the request span does not continue the caller's trace")
+	}
+	if got := attributeValue(request.GetAttributes(), "http.response.status_code"); got != "202" {
+		t.Errorf("request span status %q, want 202", got)
+	}
+	delivery := findSpan(t, spans, tracepb.Span_SPAN_KIND_CONSUMER, "deliver default/events")
+	if !bytes.Equal(delivery.GetTraceId(), request.GetTraceId()) || !bytes.Equal(delivery.GetParentSpanId(), request.GetSpanId()) {
+		t.Errorf("the delivery span is not a child of the request that queued the event")
+	}
+	for key, want := range map[string]string{"fulfillment.event_id": "evt_traced", "fulfillment.attempt": "1", "fulfillment.route": "apply"} {
+		if got := attributeValue(delivery.GetAttributes(), key); got != want {
+			t.Errorf("delivery span %s = %q, want %q", key, got, want)
+		}
+	}
+	client := findSpan(t, spans, tracepb.Span_SPAN_KIND_CLIENT, "POST")
+	if !bytes.Equal(client.GetTraceId(), request.GetTraceId()) {
+		t.Errorf("the delivery's upstream call is not in the request's trace")
+	}
 }
