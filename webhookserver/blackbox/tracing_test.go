@@ -280,6 +280,9 @@ func TestTracingFollowsAQueuedEventToItsDelivery(t *testing.T) {
 	if got := attributeValue(request.GetAttributes(), "http.response.status_code"); got != "202" {
 		t.Errorf("request span status %q, want 202", got)
 	}
+	if enqueue := findSpan(t, spans, tracepb.Span_SPAN_KIND_INTERNAL, "enqueue"); !bytes.Equal(enqueue.GetParentSpanId(), request.GetSpanId()) {
+		t.Errorf("storing the event is not a stage of the request")
+	}
 	delivery := findSpan(t, spans, tracepb.Span_SPAN_KIND_CONSUMER, "deliver default/events")
 	if !bytes.Equal(delivery.GetTraceId(), request.GetTraceId()) || !bytes.Equal(delivery.GetParentSpanId(), request.GetSpanId()) {
 		t.Errorf("the delivery span is not a child of the request that queued the event")

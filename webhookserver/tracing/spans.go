@@ -44,6 +44,8 @@ const (
 	StageMatch       = "match"
 	StageAction      = "action"
 	StageEncode      = "encode"
+	// StageEnqueue stores an Async endpoint's event in its queue.
+	StageEnqueue = "enqueue"
 )
 
 // noSpan is what Stage returns when nothing is recorded: ending it and setting attributes on it cost nothing.
