@@ -57,8 +57,8 @@ lint: golangci-lint ## Run golangci-lint and check commit messages (hack/check-c
 verify-generated: manifests generate ## Fail when generated files differ from what is committed.
 	@git diff --exit-code -- config/crd config/rbac api || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
 
-# The packages whose tests render docs/reference from the code: the flag sets and the metrics registry.
-REFERENCE_PACKAGES = . ./webhookserver/cmd/webhookserver ./webhookserver/server
+# The packages whose tests render docs/reference from the code: the flag sets and the metrics registries.
+REFERENCE_PACKAGES = . ./webhookserver/cmd/webhookserver ./webhookserver/server ./controllers
 
 .PHONY: docs
 docs: ## Regenerate docs/reference (every flag, every metric) from the code; make test fails while it is stale.
