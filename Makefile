@@ -64,6 +64,10 @@ REFERENCE_PACKAGES = . ./webhookserver/cmd/webhookserver ./webhookserver/server 
 docs: ## Regenerate docs/reference (every flag, every metric) from the code; make test fails while it is stale.
 	UPDATE_DOCS=1 go test -count=1 -run '^Test(Flag|Metric)Reference$$' $(REFERENCE_PACKAGES)
 
+.PHONY: dashboards
+dashboards: ## Regenerate the Grafana dashboard (config/grafana/fulfillment-dashboard.json) from hack/dashboard; make test fails while it is stale.
+	go run ./hack/dashboard --out config/grafana/fulfillment-dashboard.json
+
 .PHONY: envtest
 envtest: ## Build kube-apiserver, etcd and kube-controller-manager (make dev, e2e) into bin/k8s (once; cached afterwards), and copy the third-party CRDs the suites install into bin/crds.
 	hack/build-envtest.sh --with-controller-manager >/dev/null
