@@ -72,6 +72,8 @@ func TestMonitoringSelectsExportedMetrics(t *testing.T) {
 		"a histogram's buckets, sum and count": {exprs: []promQL{{"row",
 			`sum(rate(fulfillment_request_duration_seconds_bucket[5m])) + sum(fulfillment_upstream_duration_seconds_sum) + sum(fulfillment_request_duration_seconds_count)`}}},
 		"a selector by __name__": {exprs: []promQL{{"row", `{__name__="fulfillment_fallbacks_totals"}`}}, want: []string{"fulfillment_fallbacks_totals"}},
+		"a selector by a list of names": {exprs: []promQL{{"row", `{__name__=~"fulfillment_routes|fulfillment_operator_endpoint_readys"}`}},
+			want: []string{"fulfillment_operator_endpoint_readys"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var missing []string
@@ -126,6 +128,9 @@ func TestAlertsHaveRunbooks(t *testing.T) {
 	}
 }
 
+// nameAlternatives is a __name__ regular expression that lists names: a|b|c.
+var nameAlternatives = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*(\|[a-zA-Z_:][a-zA-Z0-9_:]*)*$`)
+
 // selectedMetrics parses expr as Prometheus does and lists the metric names its selectors select.
 func selectedMetrics(expr string) ([]string, error) {
 	node, err := parser.NewParser(parser.Options{}).ParseExpr(expr)
@@ -138,16 +143,20 @@ func selectedMetrics(expr string) ([]string, error) {
 		if !ok {
 			return nil
 		}
-		name := selector.Name
+		selected := []string{selector.Name}
 		for _, m := range selector.LabelMatchers {
-			if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual {
-				name = m.Value
+			switch {
+			case m.Name != model.MetricNameLabel:
+			case m.Type == labels.MatchEqual:
+				selected = []string{m.Value}
+			case m.Type == labels.MatchRegexp && nameAlternatives.MatchString(m.Value):
+				selected = strings.Split(m.Value, "|")
 			}
 		}
-		if name == "" {
-			return fmt.Errorf("%s selects no metric by name", selector)
+		if selected[0] == "" {
+			return fmt.Errorf("%s selects no metric by name (or by a list of names)", selector)
 		}
-		names = append(names, name)
+		names = append(names, selected...)
 		return nil
 	})
 	return names, nil
@@ -404,7 +413,7 @@ spec:
 
 // scrapeManager runs the operator's manager (controllers.Setup) on envtest with its metrics server on a loopback
 // port, gives it an endpoint with a generated, rotated HMAC key and a SelfSigned certificate, and returns the
-// families of its /metrics once the endpoint's status is written.
+// families of its /metrics once the endpoint is reconciled.
 func scrapeManager(t *testing.T) map[string]string {
 	t.Helper()
 	env := testenv.New()
@@ -470,7 +479,20 @@ func scrapeManager(t *testing.T) map[string]string {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return scrape(t, "http://"+address+"/metrics")
+	// The reconcile records the endpoint's metrics right after writing its status: wait for its four series.
+	for {
+		families := scrape(t, "http://"+address+"/metrics")
+		own := 0
+		for name := range families {
+			if strings.HasPrefix(name, "fulfillment_operator_") {
+				own++
+			}
+		}
+		if own >= 4 || time.Now().After(deadline) {
+			return families
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // freeLoopbackAddress is a loopback address with a port nobody listens on, for a server that takes an address

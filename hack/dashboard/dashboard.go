@@ -74,9 +74,13 @@ func fulfillmentDashboard() *dashboard.DashboardBuilder {
 	return builder
 }
 
-// namespaceVariable lists the namespaces of the served endpoints, taken from the endpoint label.
+// endpointSeries select one series per endpoint: the servers' for the endpoints they serve, and the operator's
+// for every WebhookEndpoint, also one whose pods never started.
+const endpointSeries = `{__name__=~"fulfillment_routes|fulfillment_operator_endpoint_ready"`
+
+// namespaceVariable lists the namespaces of the endpoints, taken from the endpoint label.
 func namespaceVariable() *dashboard.QueryVariableBuilder {
-	query := `label_values(fulfillment_routes, endpoint)`
+	query := `label_values(` + endpointSeries + `}, endpoint)`
 	return dashboard.NewQueryVariableBuilder("namespace").Label("Namespace").
 		Datasource(datasourceRef()).
 		Query(dashboard.StringOrMap{String: cog.ToPtr(query)}).Definition(query).
@@ -88,7 +92,7 @@ func namespaceVariable() *dashboard.QueryVariableBuilder {
 
 // endpointVariable lists the endpoints (namespace/name) of the chosen namespace.
 func endpointVariable() *dashboard.QueryVariableBuilder {
-	query := `label_values(fulfillment_routes{endpoint=~"$namespace/.*"}, endpoint)`
+	query := `label_values(` + endpointSeries + `, endpoint=~"$namespace/.*"}, endpoint)`
 	return dashboard.NewQueryVariableBuilder("endpoint").Label("Endpoint").
 		Datasource(datasourceRef()).
 		Query(dashboard.StringOrMap{String: cog.ToPtr(query)}).Definition(query).
@@ -109,8 +113,9 @@ type row struct {
 func rows() []row {
 	return []row{
 		{"Requests", []cog.Builder[dashboard.Panel]{
-			graph("Requests by status code", "reqps", "Answers per second by HTTP status code; a chatbot dialect answers 200 with the fallback when an action fails.",
-				query(`sum by (code) (rate(fulfillment_requests_total{`+endpoints+`}[$__rate_interval]))`, "{{code}}")),
+			graph("Requests by status code and outcome", "reqps", "Answers per second by HTTP status code, and how many of them were the fallback: a chatbot dialect answers 200 with the fallback when an action fails.",
+				query(`sum by (code) (rate(fulfillment_requests_total{`+endpoints+`}[$__rate_interval]))`, "{{code}}"),
+				query(`sum(rate(fulfillment_fallbacks_total{`+endpoints+`, delivery="sync"}[$__rate_interval]))`, "of which fallback")),
 			graph("Requests by route", "reqps", "Answers per second by the IntentRoute that answered; empty when none matched.",
 				query(`sum by (route) (rate(fulfillment_requests_total{`+endpoints+`}[$__rate_interval]))`, "{{route}}")),
 			graph("Latency against the deadline", "s", "Quantiles of the time to answer, and the endpoint's deadline (spec.timeout) they must stay under.",
