@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -130,6 +132,33 @@ func TestAlertsHaveRunbooks(t *testing.T) {
 
 // nameAlternatives is a __name__ regular expression that lists names: a|b|c.
 var nameAlternatives = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*(\|[a-zA-Z_:][a-zA-Z0-9_:]*)*$`)
+
+// TestRulesLoadInPrometheus: the PrometheusRule's groups are what Prometheus loads from a rule file (the
+// Prometheus Operator writes them there): each expression parses, each duration is one, and each annotation is a
+// template Prometheus expands.
+func TestRulesLoadInPrometheus(t *testing.T) {
+	content, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "prometheus", "prometheusrule.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rule struct {
+		Spec map[string]any `json:"spec"`
+	}
+	if err := yaml.Unmarshal(content, &rule); err != nil {
+		t.Fatal(err)
+	}
+	ruleFile, err := yaml.Marshal(rule.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, errs := rulefmt.Parse(ruleFile, false, model.UTF8Validation, parser.NewParser(parser.Options{}), slog.Default())
+	for _, err := range errs {
+		t.Error(err)
+	}
+	if groups != nil && len(groups.Groups) == 0 {
+		t.Error("the PrometheusRule has no rule groups")
+	}
+}
 
 // selectedMetrics parses expr as Prometheus does and lists the metric names its selectors select.
 func selectedMetrics(expr string) ([]string, error) {
