@@ -62,12 +62,17 @@ lint: golangci-lint ## Run golangci-lint and check commit messages (hack/check-c
 verify-generated: manifests generate ## Fail when generated files differ from what is committed.
 	@git diff --exit-code -- config/crd config/rbac api charts || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
 
-# The packages whose tests render docs/reference from the code: the flag sets and the metrics registry.
-REFERENCE_PACKAGES = . ./webhookserver/cmd/webhookserver ./webhookserver/server
+# The packages whose tests render docs/reference from the code: the flag sets and the metrics registries.
+REFERENCE_PACKAGES = . ./webhookserver/cmd/webhookserver ./webhookserver/server ./controllers
 
 .PHONY: docs
 docs: ## Regenerate docs/reference (every flag, every metric) from the code; make test fails while it is stale.
 	UPDATE_DOCS=1 go test -count=1 -run '^Test(Flag|Metric)Reference$$' $(REFERENCE_PACKAGES)
+
+.PHONY: dashboards
+dashboards: ## Regenerate the Grafana dashboard (config/grafana/fulfillment-dashboard.json) from hack/dashboard and copy it into the Helm chart; make test fails while it is stale.
+	go run ./hack/dashboard --out config/grafana/fulfillment-dashboard.json
+	hack/sync-chart.sh
 
 .PHONY: envtest
 envtest: ## Build kube-apiserver, etcd and kube-controller-manager (make dev, e2e) into bin/k8s (once; cached afterwards), and copy the third-party CRDs the suites install into bin/crds.

@@ -15,10 +15,13 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/controllers"
 	"github.com/fulfillment-dev/fulfillment-operator/internal/testenv"
 )
 
@@ -224,7 +227,8 @@ func TestChartWatchNamespaces(t *testing.T) {
 // for the Grafana sidecar.
 func TestChartMonitoring(t *testing.T) {
 	release := render(t, releaseName, releaseNamespace, map[string]any{
-		"metrics":          map[string]any{"serviceMonitor": map[string]any{"enabled": true, "labels": map[string]any{"release": "kube-prometheus-stack"}}},
+		"metrics": map[string]any{"serviceMonitor": map[string]any{"enabled": true, "labels": map[string]any{"release": "kube-prometheus-stack"}},
+			"podMonitor": map[string]any{"enabled": true}},
 		"prometheusRule":   map[string]any{"enabled": true, "labels": map[string]any{"release": "kube-prometheus-stack"}},
 		"grafanaDashboard": map[string]any{"enabled": true, "namespace": "monitoring"},
 	})
@@ -241,6 +245,25 @@ func TestChartMonitoring(t *testing.T) {
 	}
 	if monitor.GetLabels()["release"] != "kube-prometheus-stack" {
 		t.Errorf("the ServiceMonitor lacks its extra labels: %v", monitor.GetLabels())
+	}
+	if endpoints[0].(map[string]any)["honorLabels"] != true {
+		t.Errorf("the ServiceMonitor must keep the metrics' endpoint label (honorLabels: true): %v", endpoints[0])
+	}
+
+	// The PodMonitor selects the pods the operator renders, and keeps their endpoint label too.
+	podMonitor := release.mustFind(t, "PodMonitor", releaseNamespace, prefix+"webhookserver")
+	podSelector, _, _ := unstructured.NestedStringMap(podMonitor.Object, "spec", "selector", "matchLabels")
+	podLabels := controllers.Labels(&fulfillmentv1alpha1.WebhookEndpoint{ObjectMeta: metav1.ObjectMeta{Name: "bot"}})
+	if len(podSelector) == 0 || !selects(podSelector, podLabels) {
+		t.Errorf("the PodMonitor selector %v does not select the fulfillment pods %v", podSelector, podLabels)
+	}
+	podEndpoints, _, _ := unstructured.NestedSlice(podMonitor.Object, "spec", "podMetricsEndpoints")
+	if len(podEndpoints) != 1 || podEndpoints[0].(map[string]any)["honorLabels"] != true ||
+		podEndpoints[0].(map[string]any)["port"] != "metrics" {
+		t.Errorf("the PodMonitor endpoints %v: want port metrics with honorLabels", podEndpoints)
+	}
+	if anyNamespace, _, _ := unstructured.NestedBool(podMonitor.Object, "spec", "namespaceSelector", "any"); !anyNamespace {
+		t.Errorf("without watchNamespaces the PodMonitor must watch every namespace: %v", podMonitor.Object["spec"])
 	}
 
 	rule := release.mustFind(t, "PrometheusRule", releaseNamespace, prefix[:len(prefix)-1])

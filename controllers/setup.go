@@ -47,6 +47,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("building the CEL environment: %w", err)
 	}
+	if err := registerMetrics(); err != nil {
+		return fmt.Errorf("registering the operator's metrics: %w", err)
+	}
 	if err := SetupIndexes(ctx, mgr); err != nil {
 		return err
 	}

@@ -98,10 +98,12 @@ func (r *WebhookEndpointReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		if apierrors.IsNotFound(err) {
 			r.ignoredRotateKey.Delete(req.NamespacedName)
 			r.warnedInsecure.Delete(req.NamespacedName)
+			endpointMetrics.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !endpoint.DeletionTimestamp.IsZero() {
+		endpointMetrics.forget(req.NamespacedName)
 		return ctrl.Result{}, nil // owner references remove what the operator created
 	}
 	// In a namespace being deleted the garbage collector and the namespace controller are removing the
@@ -136,6 +138,7 @@ func (r *WebhookEndpointReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		}
 		return ctrl.Result{}, errors.Join(err, statusErr)
 	}
+	endpointMetrics.observe(endpoint, r.Clock)
 	switch {
 	case stalled != nil:
 		return ctrl.Result{}, reconcile.TerminalError(err)

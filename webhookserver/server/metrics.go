@@ -29,8 +29,10 @@ type Metrics struct {
 	// lastReloadSuccessful is 0 while the newest configuration read is refused (Prometheus's own convention).
 	lastReloadSuccessful prometheus.Gauge
 	routes               *prometheus.GaugeVec
-	idempotency          *prometheus.CounterVec
-	breakerState         *prometheus.GaugeVec
+	// deadline is each endpoint's fulfillment deadline, which dashboards draw against its latency.
+	deadline     *prometheus.GaugeVec
+	idempotency  *prometheus.CounterVec
+	breakerState *prometheus.GaugeVec
 	// tokenFetches counts the OAuth2 token fetches of routes with auth.oauth2.
 	tokenFetches *prometheus.CounterVec
 	// deliveryAttempts counts queued events processed, by endpoint and result.
@@ -96,6 +98,10 @@ func NewMetrics(queues func() []statusz.Queue) *Metrics {
 			Name: "fulfillment_routes",
 			Help: "Routes served, by endpoint.",
 		}, []string{"endpoint"}),
+		deadline: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "fulfillment_endpoint_deadline_seconds",
+			Help: "The fulfillment deadline (spec.timeout) of each endpoint served, by endpoint.",
+		}, []string{"endpoint"}),
 		idempotency: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fulfillment_idempotency_total",
 			Help: "Idempotency outcomes other than first processing, by endpoint, result (replayed, store_error) and delivery (sync, async).",
@@ -130,7 +136,7 @@ func NewMetrics(queues func() []statusz.Queue) *Metrics {
 // (docs/reference/metrics.md) is generated from this list, so a metric registered here is documented there.
 func (m *Metrics) fulfillmentCollectors(queues func() []statusz.Queue) []prometheus.Collector {
 	return []prometheus.Collector{m.requests, m.duration, m.inFlight, m.fallbacks, m.actionErrors, m.authFailures, m.upstreamCalls,
-		m.upstreamLatency, m.reloads, m.configInfo, m.lastReloadSuccessful, m.routes, m.idempotency, m.breakerState,
+		m.upstreamLatency, m.reloads, m.configInfo, m.lastReloadSuccessful, m.routes, m.deadline, m.idempotency, m.breakerState,
 		m.tokenFetches, m.deliveryAttempts, m.certificateNotAfter, m.draining, queueCollector{queues}}
 }
 
@@ -159,6 +165,18 @@ func (m *Metrics) observeWork(name, delivery string, outcome *endpoint.Outcome) 
 	}
 	if outcome.ActionError != "" {
 		m.actionErrors.WithLabelValues(name, outcome.ActionError, delivery).Inc()
+	}
+}
+
+// setServed records the endpoints a configuration serves: their routes and deadlines. Endpoints no longer
+// served lose their series.
+func (m *Metrics) setServed(endpoints []*endpoint.Endpoint) {
+	m.routes.Reset()
+	m.deadline.Reset()
+	for _, e := range endpoints {
+		name := e.Namespace + "/" + e.Name
+		m.routes.WithLabelValues(name).Set(float64(e.RouteCount()))
+		m.deadline.WithLabelValues(name).Set(e.Timeout.Seconds())
 	}
 }
 

@@ -59,6 +59,7 @@ func giveEveryVectorASeries(m *Metrics) {
 	m.reloads.WithLabelValues("")
 	m.configInfo.WithLabelValues("")
 	m.routes.WithLabelValues("")
+	m.deadline.WithLabelValues("")
 	m.idempotency.WithLabelValues("", "", "")
 	m.breakerState.WithLabelValues("")
 	m.tokenFetches.WithLabelValues("", "", "")

@@ -202,10 +202,9 @@ func (s *Server) Reload() (bool, error) {
 	s.deps.checkNow()
 	s.fingerprint, s.failedFingerprint = fingerprint, ""
 	s.served(version)
-	s.metrics.routes.Reset()
+	s.metrics.setServed(next.endpoints)
 	var served []string
 	for _, e := range next.endpoints {
-		s.metrics.routes.WithLabelValues(e.Namespace + "/" + e.Name).Set(float64(e.RouteCount()))
 		served = append(served, fmt.Sprintf("%s/%s (%s %s, %d routes)", e.Namespace, e.Name, e.Dialect, e.Path, e.RouteCount()))
 	}
 	if previous == nil {
