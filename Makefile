@@ -148,6 +148,15 @@ deploy: manifests ## Deploy the operator with config/default, running the image 
 deploy-yaml: ## Print what make deploy applies, for IMG (e.g. make deploy-yaml IMG=... > operator.yaml for GitOps).
 	@KUBECTL="$(KUBECTL)" hack/deploy-manifests.sh "$(IMG)"
 
+# Where make build-installer writes install.yaml. Generated for each release from its tag (IMG), not committed.
+DIST ?= dist
+
+.PHONY: build-installer
+build-installer: manifests ## Write $(DIST)/install.yaml for IMG: CRDs, namespace, RBAC and the operator, in apply order (docs/install.md).
+	@mkdir -p "$(DIST)"
+	KUBECTL="$(KUBECTL)" hack/deploy-manifests.sh "$(IMG)" >"$(DIST)/install.yaml.tmp"
+	@mv "$(DIST)/install.yaml.tmp" "$(DIST)/install.yaml"
+
 .PHONY: undeploy
 undeploy: ## Remove the operator.
 	$(KUBECTL) delete --ignore-not-found -k config/default
