@@ -130,6 +130,13 @@ run: manifests generate fmt vet ## Run the operator against the cluster in ~/.ku
 docker-build: ## Build the image holding both binaries (needs a Docker engine).
 	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMG) .
 
+# Where make image-rootfs leaves the binaries it built and checked: the image's root filesystem but the base.
+IMAGE_ROOTFS ?= tmp/image-rootfs
+
+.PHONY: image-rootfs
+image-rootfs: ## Without Docker: build the image's binaries with the Dockerfile's own script (hack/image) into IMAGE_ROOTFS, check they are static and run as its non-root user, and that the Dockerfile copies every source they need.
+	IMAGE_ROOTFS="$(abspath $(IMAGE_ROOTFS))" go test ./hack/image -count=1 -run '^TestImageBuild$$' -v
+
 ##@ Deployment
 
 .PHONY: install
