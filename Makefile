@@ -159,7 +159,7 @@ deploy-yaml: ## Print what make deploy applies, for IMG (e.g. make deploy-yaml I
 DIST ?= dist
 
 .PHONY: build-installer
-build-installer: manifests ## Write $(DIST)/install.yaml for IMG: CRDs, namespace, RBAC and the operator, in apply order (docs/install.md).
+build-installer: manifests ## Write DIST/install.yaml (dist/ by default) for IMG: CRDs, namespace, RBAC and the operator, in apply order (docs/install.md).
 	@mkdir -p "$(DIST)"
 	KUBECTL="$(KUBECTL)" hack/deploy-manifests.sh "$(IMG)" >"$(DIST)/install.yaml.tmp"
 	@mv "$(DIST)/install.yaml.tmp" "$(DIST)/install.yaml"
