@@ -33,8 +33,13 @@ help: ## Show this help.
 ##@ Development
 
 .PHONY: manifests
-manifests: controller-gen ## Generate CRDs (config/crd/bases) and the manager ClusterRole (config/rbac/role.yaml).
+manifests: controller-gen ## Generate CRDs (config/crd/bases) and the manager ClusterRole (config/rbac/role.yaml), and copy them into the Helm chart.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	hack/sync-chart.sh
+
+.PHONY: chart
+chart: ## Copy the CRDs, RBAC rules, PrometheusRule and dashboard into the Helm chart (charts/fulfillment-operator).
+	hack/sync-chart.sh
 
 .PHONY: generate
 generate: controller-gen ## Generate DeepCopy methods.
@@ -55,7 +60,7 @@ lint: golangci-lint ## Run golangci-lint and check commit messages (hack/check-c
 
 .PHONY: verify-generated
 verify-generated: manifests generate ## Fail when generated files differ from what is committed.
-	@git diff --exit-code -- config/crd config/rbac api || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
+	@git diff --exit-code -- config/crd config/rbac api charts || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
 
 # The packages whose tests render docs/reference from the code: the flag sets and the metrics registry.
 REFERENCE_PACKAGES = . ./webhookserver/cmd/webhookserver ./webhookserver/server

@@ -19,6 +19,7 @@ var managerMustNotLink = []string{
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint",
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/idempotency",
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/server",
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/tracing", // the server's spans; the manager renders OTEL_* only
 	"github.com/go-jose/go-jose",                   // OIDC tokens, checked by the server only
 	"github.com/sony/gobreaker",                    // circuit breakers of the server's upstream calls
 	"k8s.io/apiextensions-apiserver/pkg/apiserver", // CRD validation, which the API server runs for the manager

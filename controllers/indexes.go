@@ -35,7 +35,7 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	}
 	if err := indexer.IndexField(ctx, &fulfillmentv1alpha1.WebhookEndpoint{}, IndexEndpointSecrets, func(obj client.Object) []string {
 		endpoint := obj.(*fulfillmentv1alpha1.WebhookEndpoint)
-		names := ReferencedSecrets(endpoint, nil)
+		names := append(ReferencedSecrets(endpoint, nil), tracingSecrets(endpoint)...)
 		if tls := endpoint.Spec.TLS; tls != nil {
 			switch tls.Mode {
 			case fulfillmentv1alpha1.TLSModeSecret:

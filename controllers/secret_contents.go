@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -42,6 +43,10 @@ const (
 	// FormatTLSKeyPair: a kubernetes.io/tls Secret's tls.crt, a PEM certificate whose private key is in tls.key
 	// of the same Secret (tls.X509KeyPair, as routespec.CompileOutbound loads it).
 	FormatTLSKeyPair SecretKeyFormat = "TLSKeyPair"
+	// FormatOTLPEndpoint: the base URL of an OTLP/HTTP receiver, http:// or https:// (tracing.endpointSecretRef).
+	FormatOTLPEndpoint SecretKeyFormat = "OTLPEndpoint"
+	// FormatOTLPHeaders: comma-separated key=value pairs, as OTEL_EXPORTER_OTLP_HEADERS reads them.
+	FormatOTLPHeaders SecretKeyFormat = "OTLPHeaders"
 )
 
 // SecretKeyRequirement is one key the server reads from a referenced Secret, the field that references it and
@@ -316,8 +321,33 @@ func checkSecretValue(req SecretKeyRequirement, value []byte) string {
 		if !httpguts.ValidHeaderFieldValue(string(trimmed)) {
 			return "is not a valid header value (it holds a line break or another control character inside)"
 		}
+	case FormatOTLPEndpoint:
+		if u, err := url.Parse(string(trimmed)); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return "is not an http or https URL: put " + formatHint(req) + " there"
+		}
+	case FormatOTLPHeaders:
+		if !validOTLPHeaders(string(trimmed)) {
+			return "is not a list of headers: put " + formatHint(req) + " there"
+		}
 	}
 	return ""
+}
+
+// validOTLPHeaders reports whether value reads as OTEL_EXPORTER_OTLP_HEADERS: key=value pairs separated by
+// commas, each key a header name and each value a header value once URL-decoded.
+func validOTLPHeaders(value string) bool {
+	if value == "" {
+		return false
+	}
+	for _, pair := range strings.Split(value, ",") {
+		key, val, ok := strings.Cut(pair, "=")
+		key = strings.TrimSpace(key)
+		decoded, err := url.PathUnescape(strings.TrimSpace(val))
+		if !ok || !httpguts.ValidHeaderFieldName(key) || err != nil || !httpguts.ValidHeaderFieldValue(decoded) {
+			return false
+		}
+	}
+	return true
 }
 
 // formatHint says what a key must hold.
@@ -354,6 +384,10 @@ func formatHint(req SecretKeyRequirement) string {
 		return "the PEM CA certificates that sign the upstream's certificate"
 	case FormatTLSKeyPair:
 		return "the client certificate (tls.crt) and its private key (tls.key), as kubectl create secret tls writes them"
+	case FormatOTLPEndpoint:
+		return "the OTLP/HTTP receiver's base URL, such as https://otlp.example.com:4318"
+	case FormatOTLPHeaders:
+		return "comma-separated key=value pairs, such as api-key=abc123"
 	}
 	return "the value"
 }

@@ -205,8 +205,8 @@ func (r *WebhookEndpointReconciler) acceptedRoutes(ctx context.Context, endpoint
 // acceptance). The generated HMAC Secret is the operator's own and checked once reconciled.
 func (r *WebhookEndpointReconciler) unusableSecrets(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint,
 	routes []fulfillmentv1alpha1.IntentRoute) (missing, unlabelled []string, invalid []SecretKeyProblem, err error) {
-	reqs := EndpointSecretRequirements(endpoint)
-	names := ReferencedSecrets(endpoint, routes)
+	reqs := append(EndpointSecretRequirements(endpoint), TracingSecretRequirements(endpoint)...)
+	names := append(ReferencedSecrets(endpoint, routes), tracingSecrets(endpoint)...)
 	if tls := endpoint.Spec.TLS; tls != nil && tls.Mode == fulfillmentv1alpha1.TLSModeSecret {
 		names = append(names, tls.SecretName)
 	}

@@ -9,7 +9,8 @@ package controllers
 //     reloads in place without failing a request (an invalid configuration is refused and the previous one keeps
 //     serving), so the hash of the rendered configuration goes on the Deployment's own annotations, for
 //     observability, and not on the pod template. What the server cannot reload (the set of mounted Secrets, TLS
-//     on or off) changes the pod template's volumes and arguments anyway, which rolls the pods by itself.
+//     on or off) changes the pod template's volumes and arguments anyway, which rolls the pods by itself. So
+//     does tracing (spec.observability.tracing): the OpenTelemetry SDK reads its OTEL_* variables once, at start.
 //   - Secret volumes use mode 0440: the files belong to root and the group fsGroup (65532), and the server runs as
 //     65532, so group read is what makes them readable; nobody else may read them. 0400 would leave them to root.
 //   - Local queues live in an emptyDir: they survive a container restart, not the deletion of the pod. A
@@ -350,7 +351,7 @@ func serverContainer(in DeploymentInputs, mounts []corev1.VolumeMount) corev1.Co
 			{Name: webhookPortName, ContainerPort: WebhookPort, Protocol: corev1.ProtocolTCP},
 			{Name: metricsPortName, ContainerPort: MetricsPort, Protocol: corev1.ProtocolTCP},
 		},
-		Env: []corev1.EnvVar{{
+		Env: append([]corev1.EnvVar{{
 			// The server sets its Go memory limit to 90% of the container's, so that it collects harder near the
 			// limit and leaves room for what the Go runtime does not count, instead of being killed at it.
 			Name: MemoryLimitEnv,
@@ -363,7 +364,7 @@ func serverContainer(in DeploymentInputs, mounts []corev1.VolumeMount) corev1.Co
 			// The server finds itself among the pods the configuration retires (drainPods).
 			Name:      PodNameEnv,
 			ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}},
-		}},
+		}}, tracingEnv(in.Endpoint)...),
 		Resources:      containerResources(in.Endpoint),
 		VolumeMounts:   mounts,
 		ReadinessProbe: httpProbe("/readyz", 5, 2),

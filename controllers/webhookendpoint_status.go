@@ -458,6 +458,9 @@ func endpointSecretFields(endpoint *fulfillmentv1alpha1.WebhookEndpoint) map[str
 	if r := spec.Redis; r != nil && r.URLSecretRef != nil {
 		add(r.URLSecretRef.Name, "spec.redis.urlSecretRef")
 	}
+	for _, req := range TracingSecretRequirements(endpoint) {
+		add(req.Secret, req.Field)
+	}
 	return fields
 }
 

@@ -134,6 +134,10 @@ type WebhookEndpointSpec struct {
 	// +kubebuilder:default={}
 	Limits *Limits `json:"limits,omitempty"`
 
+	// observability configures the fulfillment pods' telemetry beyond their metrics and logs: tracing.
+	// +optional
+	Observability *Observability `json:"observability,omitempty"`
+
 	// replicas is the number of fulfillment pods when autoscaling is not set.
 	// +optional
 	// +kubebuilder:default=2

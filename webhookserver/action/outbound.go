@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/routespec"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/tracing"
 )
 
 // maxUpstreamBodyBytes bounds what is read of an upstream answer, so that a misbehaving upstream cannot
@@ -94,7 +95,8 @@ func newClient(tlsConfig *tls.Config, allowed []netip.Prefix) *http.Client {
 		TLSHandshakeTimeout:   5 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
-	return &http.Client{Transport: transport, CheckRedirect: checkRedirect}
+	// Each request made in a traced request's context gets a client span and carries its traceparent.
+	return &http.Client{Transport: tracing.Transport(transport), CheckRedirect: checkRedirect}
 }
 
 // checkRedirect follows a redirect only to the host the route names, and never from https to http, where

@@ -106,8 +106,7 @@ func TestRedirectFromHTTPSToHTTPIsNotFollowed(t *testing.T) {
 		http.Redirect(w, r, "http://"+r.Host+"/target", http.StatusFound)
 	}))
 	defer secure.Close()
-	client := NewClient()
-	client.Transport.(*http.Transport).TLSClientConfig = secure.Client().Transport.(*http.Transport).TLSClientConfig
+	client := newClient(secure.Client().Transport.(*http.Transport).TLSClientConfig, nil)
 	spec := &fulfillmentv1alpha1.CallAction{URL: secure.URL + "/start", Method: http.MethodGet, Retry: &fulfillmentv1alpha1.Retry{Attempts: 1}}
 	call := newCall(t, Upstreams{Client: client}, spec, noSecrets)
 	_, err := call.Run(context.Background(), invocation(nil))

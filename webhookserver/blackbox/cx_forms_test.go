@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"cloud.google.com/go/dialogflow/cx/apiv3/cxpb"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -13,9 +12,8 @@ import (
 const promoPage = "projects/p/locations/global/agents/a/flows/f-checkout/pages/p-promo"
 
 // promoRequest is what Dialogflow CX sends when the promo-code form collects code.
-func promoRequest(t *testing.T, id, code string) []byte {
-	t.Helper()
-	request := &cxpb.WebhookRequest{
+func promoRequest(id, code string) *cxpb.WebhookRequest {
+	return &cxpb.WebhookRequest{
 		DetectIntentResponseId: id,
 		FulfillmentInfo:        &cxpb.WebhookRequest_FulfillmentInfo{Tag: "validate-promo"},
 		PageInfo: &cxpb.PageInfo{CurrentPage: promoPage, DisplayName: "Promo code", FormInfo: &cxpb.PageInfo_FormInfo{
@@ -26,11 +24,6 @@ func promoRequest(t *testing.T, id, code string) []byte {
 		Query:        &cxpb.WebhookRequest_Text{Text: code},
 		LanguageCode: "en",
 	}
-	body, err := protojson.Marshal(request)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return body
 }
 
 // TestDialogflowCXPromoCodeValidation runs the sample's promo-code route: an unknown code is INVALID and its
@@ -48,14 +41,7 @@ func TestDialogflowCXPromoCodeValidation(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.code, func(t *testing.T) {
-			resp, content := s.post("/order-bot", promoRequest(t, "promo-"+string(rune('a'+i)), tt.code), token)
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("status %d: %s", resp.StatusCode, content)
-			}
-			answer := &cxpb.WebhookResponse{}
-			if err := strict.Unmarshal(content, answer); err != nil {
-				t.Fatalf("Dialogflow CX would refuse the answer: %v\n%s", err, content)
-			}
+			answer := s.postCX(t, "/order-bot", promoRequest("promo-"+string(rune('a'+i)), tt.code), token)
 			messages := answer.GetFulfillmentResponse().GetMessages()
 			if len(messages) != 1 || messages[0].GetText().GetText()[0] != tt.wantText {
 				t.Errorf("messages %v, want the text %q", messages, tt.wantText)
@@ -87,18 +73,7 @@ func TestDialogflowCXConversationSuccess(t *testing.T) {
 		SessionInfo: &cxpb.SessionInfo{Session: "projects/p/locations/global/agents/a/sessions/sess-placed",
 			Parameters: map[string]*structpb.Value{"order_id": structpb.NewStringValue("777")}},
 	}
-	body, err := protojson.Marshal(request)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, content := s.post("/order-bot", body, http.Header{"X-Webhook-Token": {"change-me-order-bot-token"}})
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("status %d: %s", resp.StatusCode, content)
-	}
-	answer := &cxpb.WebhookResponse{}
-	if err := strict.Unmarshal(content, answer); err != nil {
-		t.Fatalf("Dialogflow CX would refuse the answer: %v\n%s", err, content)
-	}
+	answer := s.postCX(t, "/order-bot", request, http.Header{"X-Webhook-Token": {"change-me-order-bot-token"}})
 	messages := answer.GetFulfillmentResponse().GetMessages()
 	if len(messages) != 2 || messages[0].GetText().GetText()[0] != "Thank you, order 777 is placed." {
 		t.Fatalf("messages %v", messages)
@@ -147,23 +122,12 @@ func TestDialogflowCXEndInteraction(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			body, err := protojson.Marshal(&cxpb.WebhookRequest{
+			answer := s.postCX(t, "/cx-end", &cxpb.WebhookRequest{
 				DetectIntentResponseId: "end-" + name,
 				FulfillmentInfo:        &cxpb.WebhookRequest_FulfillmentInfo{Tag: "goodbye"},
 				PageInfo:               tt.pageInfo,
 				SessionInfo:            &cxpb.SessionInfo{Session: "projects/p/locations/global/agents/a/sessions/s-end"},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, content := s.post("/cx-end", body, nil)
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("status %d: %s", resp.StatusCode, content)
-			}
-			answer := &cxpb.WebhookResponse{}
-			if err := strict.Unmarshal(content, answer); err != nil {
-				t.Fatalf("Dialogflow CX would refuse the answer: %v\n%s", err, content)
-			}
+			}, nil)
 			messages := answer.GetFulfillmentResponse().GetMessages()
 			if len(messages) != 1 || messages[0].GetText().GetText()[0] != tt.wantText {
 				t.Errorf("messages %v, want %q", messages, tt.wantText)

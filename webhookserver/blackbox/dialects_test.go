@@ -19,6 +19,25 @@ import (
 // strict decodes like Dialogflow: an unknown field is an error.
 var strict = protojson.UnmarshalOptions{DiscardUnknown: false}
 
+// postCX posts a Dialogflow CX request to path, wants 200, and decodes the answer as strictly as Dialogflow CX
+// does.
+func (s *server) postCX(t *testing.T, path string, request *cxpb.WebhookRequest, header http.Header) *cxpb.WebhookResponse {
+	t.Helper()
+	body, err := protojson.Marshal(request)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, content := s.post(path, body, header)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, content)
+	}
+	answer := &cxpb.WebhookResponse{}
+	if err := strict.Unmarshal(content, answer); err != nil {
+		t.Fatalf("Dialogflow CX would refuse the answer: %v\n%s", err, content)
+	}
+	return answer
+}
+
 // The sample bots that need no upstream, served together as `make run-local` serves them.
 func startSamples(t *testing.T) *server {
 	return startServer(t, "--manifests", samples(), "--endpoint", "bank-bot,order-bot,rasa-actions")
@@ -107,18 +126,7 @@ func TestDialogflowCX(t *testing.T) {
 		Query:        &cxpb.WebhookRequest_Text{Text: "where is my order 12345"},
 		LanguageCode: "en",
 	}
-	body, err := protojson.Marshal(request)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, content := s.post("/order-bot", body, http.Header{"X-Webhook-Token": {"change-me-order-bot-token"}})
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("status %d: %s", resp.StatusCode, content)
-	}
-	answer := &cxpb.WebhookResponse{}
-	if err := strict.Unmarshal(content, answer); err != nil {
-		t.Fatalf("Dialogflow CX would refuse the answer: %v\n%s", err, content)
-	}
+	answer := s.postCX(t, "/order-bot", request, http.Header{"X-Webhook-Token": {"change-me-order-bot-token"}})
 	messages := answer.GetFulfillmentResponse().GetMessages()
 	if len(messages) != 1 || messages[0].GetText().GetText()[0] != "Order 12345 has shipped." {
 		t.Errorf("messages %v", messages)
@@ -138,7 +146,11 @@ func TestDialogflowCX(t *testing.T) {
 	}
 
 	// A token in the wrong header is refused.
-	resp, _ = s.post("/order-bot", body, http.Header{"Authorization": {"Bearer change-me-order-bot-token"}})
+	body, err := protojson.Marshal(request)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _ := s.post("/order-bot", body, http.Header{"Authorization": {"Bearer change-me-order-bot-token"}})
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("token in Authorization instead of X-Webhook-Token: %d", resp.StatusCode)
 	}

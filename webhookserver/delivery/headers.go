@@ -7,9 +7,11 @@ import "net/textproto"
 // together. Every other header is dropped. Credentials (Authorization, cookies, signatures, tokens in headers
 // of the endpoint's choosing) were checked when the request arrived and are not checked again when the event
 // is processed; a queue that kept them would hand them to whoever reads its file, its Redis keys or its dead
-// letters.
+// letters. The W3C Trace Context headers are kept so that the event's delivery continues the trace of the
+// request that queued it: an id and sampling flags, and vendors' trace state, never a credential.
 var storedHeaders = canonicalSet(
 	"Content-Type", "User-Agent", "X-Request-Id", "Accept", "Accept-Language",
+	"Traceparent", "Tracestate",
 	// Standard Webhooks
 	"Webhook-Id", "Webhook-Timestamp",
 	// GitHub

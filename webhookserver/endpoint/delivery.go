@@ -17,6 +17,7 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/delivery"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/tracing"
 )
 
 // QueueProvider gives the delivery queue for an identity, creating it on first use. The server keeps queues
@@ -103,13 +104,18 @@ func (e *Endpoint) QueueIdentity() string { return e.queueIdentity }
 // decode stage first, so that a malformed request is refused now rather than dead-lettered later; the other
 // stages run when the queue delivers the event (Deliver).
 func (e *Endpoint) Enqueue(ctx context.Context, in dialect.Input, received time.Time) *Outcome {
+	_, span := tracing.Stage(ctx, tracing.StageDecode)
 	event, request, refused := e.Accept(in, received)
+	span.End()
 	if refused != nil {
 		return refused
 	}
 	ctx, cancel := context.WithTimeout(ctx, min(e.Timeout, 5*time.Second))
 	defer cancel()
-	if err := e.queue.Enqueue(ctx, event); err != nil {
+	ctx, span = tracing.Stage(ctx, tracing.StageEnqueue)
+	err := e.queue.Enqueue(ctx, event)
+	span.End()
+	if err != nil {
 		return &Outcome{Status: http.StatusServiceUnavailable, retryAfter: 5, Err: err, Request: request,
 			Body: ErrorBody("queue_unavailable", "the event could not be stored; retry later")}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/idempotency"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/route"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/tracing"
 )
 
 // Fulfill answers one authenticated request before the endpoint's deadline. It runs the stages in order, each
@@ -27,7 +28,9 @@ import (
 // An Async endpoint runs decode when it accepts a request (Accept) and all of them when its queue delivers it
 // (Deliver). Logging and metrics are not stages: the server observes the Outcome.
 func (e *Endpoint) Fulfill(ctx context.Context, in dialect.Input) *Outcome {
+	_, span := tracing.Stage(ctx, tracing.StageDecode)
 	decoded, refused := e.decode(in)
+	span.End()
 	if refused != nil {
 		return refused
 	}
@@ -35,14 +38,14 @@ func (e *Endpoint) Fulfill(ctx context.Context, in dialect.Input) *Outcome {
 	ctx, cancel := withDeadline(ctx, time.Now().Add(e.Timeout-answerMargin(e.Timeout)))
 	defer cancel()
 	f := e.newFulfillment(in, decoded)
-	if answered := e.deduplicate(ctx, &f); answered != nil {
+	if answered := e.traceDeduplicate(ctx, &f); answered != nil {
 		return answered
 	}
 	var outcome *Outcome
-	if matched := e.match(ctx, &f); matched.route == nil {
+	if matched := e.traceMatch(ctx, &f); matched.route == nil {
 		outcome = e.answerNoRoute(ctx, &f, matched)
 	} else {
-		outcome = e.encode(ctx, &f, matched, e.act(ctx, &f, matched.route))
+		outcome = e.traceEncode(ctx, &f, matched, e.traceAct(ctx, &f, matched.route))
 	}
 	e.remember(ctx, &f, outcome)
 	return outcome

@@ -38,6 +38,7 @@ type refusal struct {
 func (s *Server) answerOptions(w http.ResponseWriter, entry *served, start time.Time, line *requestLog) {
 	w.Header().Set("Allow", entry.allow)
 	w.WriteHeader(http.StatusNoContent)
+	s.traceStatus(line.ctx, http.StatusNoContent)
 	entry.metrics.observe(s.metrics, entry.name, "", http.StatusNoContent, time.Since(start).Seconds())
 	line.log(slog.LevelInfo, "request answered", slog.Int("status", http.StatusNoContent))
 }
@@ -63,6 +64,7 @@ func (s *Server) refuse(w http.ResponseWriter, requestHeader http.Header, entry 
 	w.WriteHeader(refused.status)
 	_, _ = w.Write(body)
 
+	s.traceRefusal(line.ctx, refused)
 	if refused.authFailure != "" {
 		s.metrics.authFailures.WithLabelValues(entry.name, refused.authFailure, refused.code).Inc()
 	}
@@ -75,6 +77,7 @@ func (s *Server) refuse(w http.ResponseWriter, requestHeader http.Header, entry 
 // answer writes what the endpoint made of the request, then counts and logs it.
 func (s *Server) answer(w http.ResponseWriter, entry *served, outcome *endpoint.Outcome, start time.Time, line *requestLog) {
 	writeOutcome(w, outcome)
+	s.traceOutcome(line.ctx, outcome)
 	duration := time.Since(start)
 	entry.metrics.observe(s.metrics, entry.name, outcome.Route, outcome.Status, duration.Seconds())
 	s.metrics.observeWork(entry.name, deliverySync, outcome)

@@ -137,6 +137,17 @@ spec:
 // header from a Secret) and maps its JSON answer into the text and a session parameter. The upstream's own
 // work runs in the same process and is measured too.
 func BenchmarkDialogflowESCall(b *testing.B) {
+	dir, calls := bankCallSample(b)
+	s := newBenchServer(b, "bank-bot", dir)
+	runBench(b, s, esRequest("checking"), checkES("Your checking account balance is 1520.75 EUR.", "last_balance"))
+	if calls.Load() == 0 {
+		b.Fatal("the upstream was never called")
+	}
+}
+
+// bankCallSample is the bank-bot sample in a folder of its own, its bank API's URL pointing at a loopback
+// upstream that counts its calls.
+func bankCallSample(b *testing.B) (string, *atomic.Int64) {
 	var calls atomic.Int64
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
@@ -162,11 +173,7 @@ func BenchmarkDialogflowESCall(b *testing.B) {
 		}
 		writeBenchFile(b, dir, name, strings.ReplaceAll(string(content), bankAPI, upstream.URL))
 	}
-	s := newBenchServer(b, "bank-bot", dir)
-	runBench(b, s, esRequest("checking"), checkES("Your checking account balance is 1520.75 EUR.", "last_balance"))
-	if calls.Load() == 0 {
-		b.Fatal("the upstream was never called")
-	}
+	return dir, &calls
 }
 
 // genericEndpoint serves the generic-events sample's routes with bearer auth and synchronous delivery (the
@@ -286,11 +293,15 @@ func runBench(b *testing.B, s *Server, request *benchRequest, check func(*testin
 // runway the webhookserver binary gives it (--gc-runway).
 func newBenchServer(b *testing.B, endpointName string, paths ...string) *Server {
 	b.Helper()
+	return newBenchServerWith(b, Options{Source: &ManifestSource{Paths: paths, Endpoint: endpointName}})
+}
+
+// newBenchServerWith is a server of opts, logging JSON to io.Discard.
+func newBenchServerWith(b *testing.B, opts Options) *Server {
+	b.Helper()
 	gcpercent.KeepRunway()
-	s, err := New(Options{
-		Source: &ManifestSource{Paths: paths, Endpoint: endpointName},
-		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
-	})
+	opts.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	s, err := New(opts)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,7 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/tracing"
 )
 
 // extraPath is a path a dialect's platform calls beside an endpoint's (dialect.ExtraPather).
@@ -20,6 +23,9 @@ type extraPath struct {
 // the server shuts down or while a dependency the endpoint requires is down, as /readyz does. Any other extra
 // path shows the endpoint's routes, so it is authenticated as the endpoint's requests are.
 func (s *Server) serveExtraPath(w http.ResponseWriter, r *http.Request, extra *extraPath, start time.Time, line *requestLog) {
+	if s.tracer != nil {
+		tracing.Served(trace.SpanFromContext(r.Context()), r.Method, extra.path.Path, extra.entry.name, extra.entry.endpoint.Dialect)
+	}
 	if extra.path.Health {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
@@ -33,9 +39,11 @@ func (s *Server) serveExtraPath(w http.ResponseWriter, r *http.Request, extra *e
 			w.WriteHeader(http.StatusServiceUnavailable)
 			body, _ := json.Marshal(map[string]string{"status": "unavailable", "reason": reason})
 			_, _ = w.Write(body)
+			s.traceStatus(r.Context(), http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
+		s.traceStatus(r.Context(), http.StatusOK)
 		return
 	}
 	entry := extra.entry
@@ -50,4 +58,5 @@ func (s *Server) serveExtraPath(w http.ResponseWriter, r *http.Request, extra *e
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(extra.path.ListActions(entry.endpoint.ActionNames()))
+	s.traceStatus(r.Context(), http.StatusOK)
 }

@@ -7,7 +7,10 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/tracing"
 )
 
 // RequestIDHeader carries the request id: the caller's when it sends one, else a new one. Logs carry it too.
@@ -36,6 +39,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	s.metrics.inFlight.Inc()
 	defer s.metrics.inFlight.Dec()
+	if s.tracer != nil {
+		// The request's context carries its span from here on: the stages' spans and the upstream calls' hang
+		// under it, and the log line's context is it.
+		var span trace.Span
+		r, span = s.startSpan(r)
+		defer span.End()
+	}
 	line := s.newRequestLog(w, r)
 
 	snap := s.current.Load()
@@ -46,10 +56,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeError(w, http.StatusNotFound, "not_found", "no endpoint is served at this path")
+		s.traceStatus(line.ctx, http.StatusNotFound)
 		line.log(slog.LevelInfo, "request refused", slog.Int("status", http.StatusNotFound))
 		return
 	}
 	line.add(slog.String("endpoint", entry.name))
+	if s.tracer != nil {
+		tracing.Served(trace.SpanFromContext(r.Context()), r.Method, entry.endpoint.Path, entry.name, entry.endpoint.Dialect)
+	}
 	if r.Method == http.MethodOptions {
 		s.answerOptions(w, entry, start, &line)
 		return

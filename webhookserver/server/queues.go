@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/delivery"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint"
@@ -115,7 +117,14 @@ func (s *Server) deliver(name string) delivery.Handler {
 			return errors.New("the endpoint is no longer served")
 		}
 		start := time.Now()
+		var span trace.Span
+		if s.tracer != nil {
+			ctx, span = s.startDeliverySpan(ctx, name, event.Attempts+1, event.ID, http.Header(event.Header))
+		}
 		outcome, err := ep.Deliver(ctx, event)
+		if span != nil {
+			endDeliverySpan(span, outcome, err)
+		}
 		result := "success"
 		if err != nil {
 			result = "failure"
@@ -150,6 +159,7 @@ func (s *Server) logDelivery(ctx context.Context, name string, event *delivery.E
 
 // enqueue answers an Async request: 202 once the event is durably queued, 503 when it could not be.
 func (s *Server) enqueue(r *http.Request, ep *endpoint.Endpoint, in dialect.Input) *endpoint.Outcome {
+	in.Header = s.traceQueued(r.Context(), in.Header)
 	return ep.Enqueue(r.Context(), in, time.Now())
 }
 

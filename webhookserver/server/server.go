@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
@@ -78,6 +79,9 @@ type Options struct {
 	PodName string
 	// BreakerOpenTimeout is how long an upstream's open circuit stays open before a trial request (default 5s).
 	BreakerOpenTimeout time.Duration
+	// Tracer, when set, records a span per request and per queued event's delivery (see tracing.go); nil
+	// turns tracing off, at no cost to a request.
+	Tracer trace.Tracer
 	// Secrets, when set, learns every secret value the configuration reads, so that the logger's redaction
 	// handler (redact.NewHandler) can keep them out of the logs.
 	Secrets *redact.Secrets
@@ -92,6 +96,8 @@ type Server struct {
 	breakers *action.Breakers
 	// tokens keeps the routes' OAuth2 tokens across reloads, as breakers keeps the upstreams' health.
 	tokens *action.TokenStore
+	// tracer is Options.Tracer: nil when tracing is off.
+	tracer trace.Tracer
 
 	current atomic.Pointer[snapshot]
 	// shuttingDown is set on SIGTERM: readiness turns false while in-flight requests finish.
@@ -142,7 +148,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, log: opts.Logger, env: env, deps: newDependencies(), tokens: action.NewTokenStore()}
+	s := &Server{opts: opts, log: opts.Logger, env: env, deps: newDependencies(), tokens: action.NewTokenStore(), tracer: opts.Tracer}
 	s.learnSecrets(adminToken)
 	s.metrics = NewMetrics(s.currentQueues)
 	s.breakers = action.NewBreakers(action.BreakerSettings{

@@ -15,6 +15,7 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/auth"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/dialect"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/tracing"
 )
 
 // The stages of a request to an endpoint, in the order ServeHTTP runs them. Each returns a refusal, or nil to
@@ -136,9 +137,11 @@ func authenticate(r *http.Request, entry *served, body []byte) *refusal {
 	if len(ep.Auth) == 0 {
 		return nil // the rate was taken before the body was read
 	}
+	authCtx, span := tracing.Stage(r.Context(), tracing.StageAuth)
+	defer span.End()
 	// The checks get the request's context (OIDC may fetch keys) and its TLS state (mTLS), bounded by the
 	// endpoint's timeout; checks that use no context (basic, bearer, HMAC) are spared making one.
-	authCtx, cancel := r.Context(), context.CancelFunc(nil)
+	cancel := context.CancelFunc(nil)
 	if entry.authContext {
 		authCtx, cancel = context.WithTimeout(auth.WithConnectionState(authCtx, r.TLS), ep.Timeout)
 	}
@@ -149,6 +152,9 @@ func authenticate(r *http.Request, entry *served, body []byte) *refusal {
 	if failure == nil {
 		entry.failures.succeed(credentialOf(r, entry))
 		return takeRate(entry)
+	}
+	if span.IsRecording() {
+		span.SetAttributes(tracing.Refusal.String(failure.Reason), tracing.AuthMethod.String(failure.Method))
 	}
 	if failure.Status == http.StatusUnauthorized || failure.Status == http.StatusForbidden {
 		entry.failures.fail(clientOf(r, entry), credentialOf(r, entry), time.Now())

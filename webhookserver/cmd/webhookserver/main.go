@@ -208,7 +208,13 @@ func serve(args []string, stderr io.Writer) int {
 		return 2
 	}
 
+	provider, err := startTracing(logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "webhookserver: %v\n", err)
+		return 2
+	}
 	srv, err := server.New(server.Options{
+		Tracer:              provider.Tracer(),
 		Source:              source,
 		Listen:              opts.listen,
 		MetricsListen:       opts.metricsListen,
@@ -243,8 +249,10 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := srv.Run(ctx); err != nil {
-		logger.Error("server failed", "error", err.Error())
+	runErr := srv.Run(ctx)
+	flushTraces(provider, logger)
+	if runErr != nil {
+		logger.Error("server failed", "error", runErr.Error())
 		return 1
 	}
 	return 0

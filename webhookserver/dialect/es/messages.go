@@ -244,33 +244,30 @@ func (m intentMessage) WriteJSON(w *wire.Writer) {
 // writeActionsOnGoogle writes the Actions on Google kinds that are set.
 func (m intentMessage) writeActionsOnGoogle(w *wire.Writer) {
 	if s := m.SimpleResponses; s != nil {
-		w.Key("simpleResponses")
-		w.Open('{')
-		w.Key("simpleResponses")
-		writeList(w, s.SimpleResponses, func(r simpleResponse) {
-			w.Open('{')
-			w.Key("textToSpeech")
-			w.String(r.TextToSpeech)
-			w.Close('}')
-		})
-		w.Close('}')
+		writeWrappedList(w, "simpleResponses", "textToSpeech", s.SimpleResponses,
+			func(r simpleResponse) string { return r.TextToSpeech })
 	}
 	if c := m.BasicCard; c != nil {
 		w.Key("basicCard")
 		c.WriteJSON(w)
 	}
 	if s := m.Suggestions; s != nil {
-		w.Key("suggestions")
-		w.Open('{')
-		w.Key("suggestions")
-		writeList(w, s.Suggestions, func(s suggestion) {
-			w.Open('{')
-			w.Key("title")
-			w.String(s.Title)
-			w.Close('}')
-		})
-		w.Close('}')
+		writeWrappedList(w, "suggestions", "title", s.Suggestions, func(s suggestion) string { return s.Title })
 	}
+}
+
+// writeWrappedList writes `"key": {"key": [{"field": value}, ...]}`, the shape of the Actions on Google lists.
+func writeWrappedList[T any](w *wire.Writer, key, field string, items []T, value func(T) string) {
+	w.Key(key)
+	w.Open('{')
+	w.Key(key)
+	writeList(w, items, func(item T) {
+		w.Open('{')
+		w.Key(field)
+		w.String(value(item))
+		w.Close('}')
+	})
+	w.Close('}')
 }
 
 // WriteJSON writes i as encoding/json would.
