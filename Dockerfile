@@ -11,14 +11,15 @@ COPY controllers/ controllers/
 COPY internal/ internal/
 COPY webhookserver/ webhookserver/
 COPY main.go main.go
+COPY hack/image/build-binaries.sh hack/image/build-binaries.sh
 ARG TARGETOS=linux
 ARG TARGETARCH=amd64
 # The version both binaries report (make docker-build passes them; .git is not copied, so there is no fallback).
 ARG VERSION=dev
 ARG COMMIT=unknown
-RUN LDFLAGS="-s -w -X github.com/fulfillment-dev/fulfillment-operator/internal/version.Version=${VERSION} -X github.com/fulfillment-dev/fulfillment-operator/internal/version.Commit=${COMMIT}" && \
-    CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} go build -trimpath -ldflags="${LDFLAGS}" -o /out/manager . && \
-    CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} go build -trimpath -ldflags="${LDFLAGS}" -o /out/webhookserver ./webhookserver/cmd/webhookserver
+# The build arguments reach the script as environment variables. make image-rootfs builds and checks the
+# binaries with the same script where there is no Docker.
+RUN hack/image/build-binaries.sh /out
 
 # Static binaries on distroless: no shell, no package manager, non-root.
 FROM gcr.io/distroless/static-debian12:nonroot

@@ -140,6 +140,13 @@ run: manifests generate fmt vet ## Run the operator against the cluster in ~/.ku
 docker-build: ## Build the image holding both binaries (needs a Docker engine).
 	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMG) .
 
+# Where make image-rootfs leaves the binaries it built and checked: the image's root filesystem but the base.
+IMAGE_ROOTFS ?= tmp/image-rootfs
+
+.PHONY: image-rootfs
+image-rootfs: ## Without Docker: build the image's binaries with the Dockerfile's own script (hack/image) into IMAGE_ROOTFS, check they are static and run as its non-root user, and that the Dockerfile copies every source they need.
+	IMAGE_ROOTFS="$(abspath $(IMAGE_ROOTFS))" go test ./hack/image -count=1 -run '^TestImageBuild$$' -v
+
 ##@ Deployment
 
 .PHONY: install
@@ -157,6 +164,15 @@ deploy: manifests ## Deploy the operator with config/default, running the image 
 .PHONY: deploy-yaml
 deploy-yaml: ## Print what make deploy applies, for IMG (e.g. make deploy-yaml IMG=... > operator.yaml for GitOps).
 	@KUBECTL="$(KUBECTL)" hack/deploy-manifests.sh "$(IMG)"
+
+# Where make build-installer writes install.yaml. Generated for each release from its tag (IMG), not committed.
+DIST ?= dist
+
+.PHONY: build-installer
+build-installer: manifests ## Write DIST/install.yaml (dist/ by default) for IMG: CRDs, namespace, RBAC and the operator, in apply order (docs/install.md).
+	@mkdir -p "$(DIST)"
+	KUBECTL="$(KUBECTL)" hack/deploy-manifests.sh "$(IMG)" >"$(DIST)/install.yaml.tmp"
+	@mv "$(DIST)/install.yaml.tmp" "$(DIST)/install.yaml"
 
 .PHONY: undeploy
 undeploy: ## Remove the operator.

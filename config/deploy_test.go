@@ -1,4 +1,5 @@
-// Package config_test checks what the kustomize folders render.
+// Package config_test checks what the kustomize folders render, and that the release installer (make
+// build-installer) installs a working operator.
 package config_test
 
 import (

@@ -1,4 +1,5 @@
-// Package e2e tests the whole product the way a user drives it, on the `make dev` stack (internal/devcluster):
+// Package e2e tests the whole product the way a user drives it, on the `make dev` stack (internal/devcluster)
+// with the operator installed from the release's install.yaml (make build-installer):
 // kubectl apply of a sample, kubectl wait, signed requests to the fulfillment pods, a route edit and a key
 // rotation under traffic, and a deletion that leaves nothing behind. Argo CD's health.lua and kstatus are run
 // on the live objects, and `kubectl explain` is checked against every field of the CRDs. A StatefulSet of
@@ -72,6 +73,14 @@ func run(m *testing.M) int {
 		}
 	}
 	webhookserverBinary = filepath.Join(dir, "webhookserver")
+	// The operator is installed from the release installer, built as a release builds it, for the stack's image.
+	installer := exec.Command("make", "-s", "--no-print-directory", "-o", "manifests", "build-installer",
+		"IMG="+devcluster.Image, "DIST="+dir, "KUBECTL="+kubectlBinary)
+	installer.Dir, installer.Stdout, installer.Stderr = root, os.Stderr, os.Stderr
+	if err := installer.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "make build-installer:", err)
+		return 1
+	}
 	logFile, err := os.Create(filepath.Join(dir, "devcluster.log"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -81,7 +90,8 @@ func run(m *testing.M) int {
 	defer cancel()
 	cluster, err = devcluster.Start(ctx, devcluster.Options{Dir: filepath.Join(dir, "cluster"), RepoRoot: root, Assets: testenv.Assets(),
 		Manager: filepath.Join(dir, "manager"), Webhookserver: filepath.Join(dir, "webhookserver"),
-		Log: slog.New(slog.NewTextHandler(logFile, nil))})
+		Installer: filepath.Join(dir, "install.yaml"),
+		Log:       slog.New(slog.NewTextHandler(logFile, nil))})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the dev cluster:", err)
 		return 1

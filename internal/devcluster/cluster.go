@@ -58,7 +58,11 @@ type Options struct {
 	Assets string
 	// Manager and Webhookserver are the built binaries (bin/manager, bin/webhookserver).
 	Manager, Webhookserver string
-	Log                    *slog.Logger
+	// Installer, when set, is a release installer (make build-installer's install.yaml): it is applied with
+	// kubectl, and the operator runs as its Deployment declares (ServiceAccount, RBAC, args, env) instead of
+	// with config/rbac/role.yaml granted to OperatorUser.
+	Installer string
+	Log       *slog.Logger
 }
 
 // Cluster is a running dev cluster. Stop it with Stop.
@@ -70,6 +74,8 @@ type Cluster struct {
 	Client  kubernetes.Interface
 	Kubelet *kubelet.Kubelet
 	Proxy   *serviceproxy.Proxy
+	// OperatorKubeconfig is the kubeconfig the operator runs with, as its user.
+	OperatorKubeconfig string
 
 	opts      Options
 	env       *envtest.Environment
@@ -139,7 +145,11 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if c.Client, err = kubernetes.NewForConfig(admin); err != nil {
 		return nil, err
 	}
-	if err := c.grantOperatorRole(ctx); err != nil {
+	grant := c.grantOperatorRole
+	if opts.Installer != "" {
+		grant = c.applyInstaller
+	}
+	if err := grant(ctx); err != nil {
 		return nil, err
 	}
 	// Before anything creates a claim, so that every claim naming no class gets this one at admission.
@@ -250,20 +260,19 @@ func (c *Cluster) startControllerManager() error {
 
 // startOperator runs bin/manager as its ServiceAccount and waits until its readiness probe passes.
 func (c *Cluster) startOperator(ctx context.Context) error {
-	kubeconfig := filepath.Join(c.opts.Dir, "operator.kubeconfig")
-	if _, err := c.writeKubeconfig(OperatorUser, []string{"system:serviceaccounts", "system:serviceaccounts:fulfillment-system",
-		"system:authenticated"}, kubeconfig); err != nil {
-		return err
-	}
 	probe, err := freeAddress()
 	if err != nil {
 		return err
 	}
-	if err := c.startProcess("operator", c.opts.Manager, []string{"KUBECONFIG=" + kubeconfig},
-		"--webhookserver-image", Image,
-		"--metrics-bind-address", "0",
-		"--health-probe-bind-address", probe,
-	); err != nil {
+	run := c.operatorRun
+	if c.opts.Installer != "" {
+		run = c.installedOperatorRun
+	}
+	env, args, err := run(ctx, probe)
+	if err != nil {
+		return err
+	}
+	if err := c.startProcess("operator", c.opts.Manager, env, args...); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(time.Minute)
@@ -276,6 +285,17 @@ func (c *Cluster) startOperator(ctx context.Context) error {
 		time.Sleep(200 * time.Millisecond)
 	}
 	return fmt.Errorf("the operator was not ready within a minute: see %s", filepath.Join(c.opts.Dir, "operator.log"))
+}
+
+// operatorRun is the operator's env and args as OperatorUser, with a client certificate.
+func (c *Cluster) operatorRun(_ context.Context, probe string) ([]string, []string, error) {
+	c.OperatorKubeconfig = filepath.Join(c.opts.Dir, "operator.kubeconfig")
+	if _, err := c.writeKubeconfig(OperatorUser, []string{"system:serviceaccounts", "system:serviceaccounts:fulfillment-system",
+		"system:authenticated"}, c.OperatorKubeconfig); err != nil {
+		return nil, nil, err
+	}
+	return []string{"KUBECONFIG=" + c.OperatorKubeconfig},
+		[]string{"--webhookserver-image", Image, "--metrics-bind-address", "0", "--health-probe-bind-address", probe}, nil
 }
 
 // startProcess starts a binary with its output in <Dir>/<name>.log.
