@@ -114,11 +114,13 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
 VERSION_PKG = github.com/fulfillment-dev/fulfillment-operator/internal/version
 LDFLAGS ?= -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Commit=$(COMMIT)
+# The image's build tags (hack/image/build-binaries.sh says why).
+GO_BUILD_TAGS ?= grpcnotrace
 
 .PHONY: build
 build: manifests generate fmt vet ## Build bin/manager (the operator) and bin/webhookserver (the fulfillment server).
-	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/manager .
-	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/webhookserver ./webhookserver/cmd/webhookserver
+	go build -trimpath -tags $(GO_BUILD_TAGS) -ldflags "$(LDFLAGS)" -o bin/manager .
+	go build -trimpath -tags $(GO_BUILD_TAGS) -ldflags "$(LDFLAGS)" -o bin/webhookserver ./webhookserver/cmd/webhookserver
 
 # The sample bots run together on :8080 (metrics on :9090); LOCAL_ENDPOINTS narrows them.
 LOCAL_ENDPOINTS ?= bank-bot,order-bot,rasa-actions,payments-events

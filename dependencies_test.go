@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -46,6 +47,29 @@ func TestManagerDependencies(t *testing.T) {
 				t.Errorf("the manager links %s, which it must not (%s); `go list -f '{{.ImportPath}}: {{.Imports}}' -deps .` "+
 					"shows who imports it", dep, forbidden)
 			}
+		}
+	}
+}
+
+// serverMustNotLink are packages that would make the fulfillment server's binary much larger for nothing:
+// html/template's reflection keeps every exported method alive. gRPC's request tracing (golang.org/x/net/trace)
+// imports it unless the image's grpcnotrace build tag (hack/image/build-binaries.sh) is set.
+var serverMustNotLink = []string{"html/template", "golang.org/x/net/trace"}
+
+// TestServerDependencies keeps html/template out of webhookserver as the image builds it.
+func TestServerDependencies(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-tags", "grpcnotrace", "./webhookserver/cmd/webhookserver").Output()
+	if err != nil {
+		t.Fatalf("go list -deps ./webhookserver/cmd/webhookserver: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) == 0 {
+		t.Fatal("go list -deps listed nothing")
+	}
+	for _, dep := range deps {
+		if slices.Contains(serverMustNotLink, dep) {
+			t.Errorf("webhookserver links %s, which it must not; `go list -tags grpcnotrace -f '{{.ImportPath}}: {{.Imports}}' "+
+				"-deps ./webhookserver/cmd/webhookserver` shows who imports it", dep)
 		}
 	}
 }

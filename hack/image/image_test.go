@@ -7,6 +7,7 @@ package image
 import (
 	"bufio"
 	"bytes"
+	"debug/buildinfo"
 	"debug/elf"
 	"encoding/json"
 	"os"
@@ -43,6 +44,7 @@ func TestImageBuild(t *testing.T) {
 	checkFinalStage(t, docker, rootfs)
 	for _, binary := range []string{"manager", "webhookserver"} {
 		checkStatic(t, filepath.Join(rootfs, binary))
+		checkBuildTags(t, filepath.Join(rootfs, binary))
 	}
 	out := runAsNonRoot(t, filepath.Join(rootfs, "webhookserver"), "version")
 	if !strings.Contains(out, version) {
@@ -51,6 +53,21 @@ func TestImageBuild(t *testing.T) {
 	if out := runAsNonRoot(t, filepath.Join(rootfs, "manager"), "--help"); !strings.Contains(out, "-webhookserver-image") {
 		t.Errorf("manager --help does not describe --webhookserver-image:\n%s", out)
 	}
+}
+
+// checkBuildTags checks the binary was built with grpcnotrace, which keeps html/template out of it.
+func checkBuildTags(t *testing.T, path string) {
+	t.Helper()
+	info, err := buildinfo.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	for _, setting := range info.Settings {
+		if setting.Key == "-tags" && slices.Contains(strings.Split(setting.Value, ","), "grpcnotrace") {
+			return
+		}
+	}
+	t.Errorf("%s was built without the grpcnotrace tag (settings %v)", path, info.Settings)
 }
 
 // dockerfile is what the checks read from the Dockerfile, by stage: the first stage builds, the last ships.

@@ -42,7 +42,7 @@ stop_process() {
 # build_webhookserver OUT: builds webhookserver as the image does (Dockerfile: static, no cgo, stripped), so that
 # the memory measured is the shipped binary's: a cgo build also maps libc, 1.4 MiB more RSS.
 build_webhookserver() {
-  CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$1" ./webhookserver/cmd/webhookserver
+  CGO_ENABLED=0 go build -trimpath -tags grpcnotrace -ldflags="-s -w" -o "$1" ./webhookserver/cmd/webhookserver
 }
 
 # json_number FIELD FILE: a top-level number of hack/loadtest's -json-file output ("throughput", "errors", ...).
