@@ -64,6 +64,14 @@ func (s *ManifestSource) Load() (Loaded, error) {
 		for _, ignored := range loaded.Ignored {
 			s.Logf("ignored a document that is not a WebhookEndpoint, IntentRoute, Secret or ConfigMap: %s", ignored)
 		}
+		// One process serves every endpoint of the manifests, so their tracing blocks cannot each apply: the
+		// standard variables configure the process's one exporter instead.
+		for _, endpoint := range loaded.File.Endpoints {
+			if endpoint.Spec.Observability != nil && endpoint.Spec.Observability.Tracing != nil {
+				s.Logf("endpoint %s/%s: spec.observability.tracing is applied by the operator only; standalone, set "+
+					"OTEL_EXPORTER_OTLP_ENDPOINT and the other OTEL_* variables (docs/tracing.md)", endpoint.Namespace, endpoint.Name)
+			}
+		}
 	}
 	file, err := selectEndpoints(loaded.File, s.Endpoint, problems)
 	if err != nil {

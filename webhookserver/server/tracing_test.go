@@ -2,10 +2,13 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -122,5 +125,33 @@ func TestTracingFollowsTheCallersDecisionNotToSample(t *testing.T) {
 	}
 	if spans := exporter.GetSpans(); len(spans) != 0 {
 		t.Errorf("%d spans recorded for a trace the caller did not sample", len(spans))
+	}
+}
+
+// TestManifestTracingIsNamedStandalone: a manifest's tracing block is the operator's to apply, and serve says
+// so instead of ignoring it silently.
+func TestManifestTracingIsNamedStandalone(t *testing.T) {
+	dir := t.TempDir()
+	manifest := `apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: traced, namespace: bots}
+spec:
+  dialect: Generic
+  auth: {allowUnauthenticated: true}
+  observability:
+    tracing: {endpoint: "http://collector:4318", samplingRatio: "0.5"}
+`
+	if err := os.WriteFile(filepath.Join(dir, "endpoint.yaml"), []byte(manifest), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var notes []string
+	source := &ManifestSource{Paths: []string{dir}, Logf: func(format string, args ...any) {
+		notes = append(notes, fmt.Sprintf(format, args...))
+	}}
+	if _, err := source.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0], "bots/traced") || !strings.Contains(notes[0], "OTEL_EXPORTER_OTLP_ENDPOINT") {
+		t.Errorf("notes %q, want one naming bots/traced and OTEL_EXPORTER_OTLP_ENDPOINT", notes)
 	}
 }
