@@ -29,7 +29,10 @@
 # (a) and (a0), and the issue's targets as PASS or MISS lines. Nothing is left running, whatever happens (trap).
 #
 # Settings (environment): DURATION (8s), WARMUP (2s), CONNECTIONS (32), ROUTES (1000), CALL_RATE (1000 req/s),
-# ROUNDS (5), PIN (both), KEEP_LOGS (1 keeps the temporary folder).
+# ROUNDS (5), PIN (both), KEEP_LOGS (1 keeps the temporary folder), PROFILE_DIR (when set, (a) serves Go's profiles
+# on loopback and the script saves into that folder, per mode, its heap after start (heap-MODE.pprof: where the
+# routes' memory goes) and a CPU profile of its first closed-loop round (cpu-MODE.pprof: what limits its
+# throughput); `go tool pprof` reads them).
 set -euo pipefail
 
 DURATION=${DURATION:-8s}
@@ -40,6 +43,11 @@ CALL_RATE=${CALL_RATE:-1000}
 ROUNDS=${ROUNDS:-5}
 ((ROUNDS >= 1)) || { echo "ROUNDS must be 1 or more" >&2; exit 2; }
 KEEP_LOGS=${KEEP_LOGS:-0}
+PROFILE_DIR=${PROFILE_DIR:-}
+if [[ -n "$PROFILE_DIR" ]]; then
+  mkdir -p "$PROFILE_DIR"
+  PROFILE_DIR=$(cd "$PROFILE_DIR" && pwd)
+fi
 PIN=${PIN:-both}
 case "$PIN" in
   both) modes=(pinned unpinned) ;;
@@ -173,14 +181,15 @@ start_all() {
   mkdir -p "$dir"
   if [[ "$mode" == pinned ]]; then PIN=1 pin_cores; else PIN=0 pin_cores; fi
   wrk_threads=$([[ "$mode" == pinned ]] && echo 1 || nproc)
-  free_ports 10
+  free_ports 11
   ws=127.0.0.1:${ports[0]} ws_metrics=127.0.0.1:${ports[1]} ws0=127.0.0.1:${ports[2]} ws0_metrics=127.0.0.1:${ports[3]}
   wsb=127.0.0.1:${ports[4]} wsb_metrics=127.0.0.1:${ports[5]} upstream=127.0.0.1:${ports[6]} bare=127.0.0.1:${ports[7]}
-  fastify=127.0.0.1:${ports[8]} express=127.0.0.1:${ports[9]}
+  fastify=127.0.0.1:${ports[8]} express=127.0.0.1:${ports[9]} pprof=127.0.0.1:${ports[10]}
   write_call_manifest "$dir/call.yaml" "$upstream"
-  local serve=(serve --admin-listen "" --log-format json --log-level info)
+  local serve=(serve --admin-listen "" --log-format json --log-level info) profiling=()
+  [[ -z "$PROFILE_DIR" ]] || profiling=(--pprof-listen "$pprof")
 
-  "${on_target[@]}" "$tmp/webhookserver" "${serve[@]}" --manifests config/samples/dialogflow-es-bank --manifests "$tmp/routes.yaml" \
+  "${on_target[@]}" "$tmp/webhookserver" "${serve[@]}" --manifests config/samples/dialogflow-es-bank --manifests "$tmp/routes.yaml" "${profiling[@]}" \
     --listen "$ws" --metrics-listen "$ws_metrics" >"$dir/webhookserver-a.log" 2>&1 &
   ws_pid=$!
   pids+=("$ws_pid")
@@ -217,6 +226,7 @@ start_all() {
   wait_up express "http://$express/" "$dir/express.log"
   # The memory with the idempotency store empty, before any request.
   rss_start=$(kib "$ws_pid" VmRSS) rss0_start=$(kib "$ws0_pid" VmRSS)
+  [[ -z "$PROFILE_DIR" ]] || curl -fsS -o "$PROFILE_DIR/heap-$mode.pprof" "http://$pprof/debug/pprof/heap"
 
   local routes routes0
   routes=$(metric "$ws_metrics" fulfillment_routes 'endpoint="default/bank-bot"')
@@ -250,8 +260,23 @@ closed_loop() {
   local wrk=("${on_loadgen[@]}" wrk -t "$wrk_threads" -c "$CONNECTIONS" --latency -s hack/bench/wrk/responseid.lua "$@")
   WRK_BODY=$tmp/es-balance.json WRK_RESULT=$dir/$name-warmup.json WRK_TAG=$mode-$name-warmup \
     "${wrk[@]}" -d "$WARMUP" "$url" >/dev/null
+  local profiler=""
+  if [[ -n "$PROFILE_DIR" && "$name" == a-1 ]]; then
+    curl -fsS -o "$PROFILE_DIR/cpu-$mode.pprof" "http://$pprof/debug/pprof/profile?seconds=$(whole_seconds "$DURATION")" &
+    profiler=$!
+  fi
   WRK_BODY=$tmp/es-balance.json WRK_RESULT=$dir/$name.json WRK_TAG=$mode-$name \
     "${wrk[@]}" -d "$DURATION" "$url" >"$dir/$name.wrk.txt"
+  [[ -z "$profiler" ]] || wait "$profiler" || { echo "the CPU profile of (a) failed" >&2; exit 1; }
+}
+
+# whole_seconds DURATION: a duration such as 8s, 500ms or 1m in whole seconds, at least 1 (pprof's seconds=).
+whole_seconds() {
+  awk -v d="$1" 'BEGIN {
+    n = d + 0; unit = substr(d, length(n "") + 1)
+    s = (unit == "ms") ? n / 1000 : (unit == "m") ? n * 60 : (unit == "h") ? n * 3600 : n
+    printf "%d", (s < 1 ? 1 : s)
+  }'
 }
 
 # open_loop NAME URL RATE [loadtest flags]: one open-loop run of hack/loadtest at RATE req/s, results in $dir/NAME.json.
@@ -410,6 +435,7 @@ target "(a)/(e) throughput" "${!ae}" ">=" 0.6
 target "(a)/(f) throughput" "${!af}" ">=" 1.5
 target "(a) p99 at half its peak, from the scheduled start (ms)" "${!p99}" "<" 5
 target "(a) VmRSS with $ROUTES distinct routes, store empty (MiB)" "$(awk -v k="${!rss}" 'BEGIN { printf "%.1f", k / 1024 }')" "<" 48
+[[ -z "$PROFILE_DIR" ]] || echo "(a)'s profiles, for what limits it: $PROFILE_DIR (go tool pprof -top FILE)"
 
 if ((errors > 0)); then
   echo "some requests failed ($errors)" >&2
