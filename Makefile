@@ -96,7 +96,7 @@ loadtest: ## Load test webhookserver (built as the image is) on the samples over
 	hack/loadtest.sh
 
 .PHONY: bench-compare
-bench-compare: ## Compare webhookserver with a bare net/http handler and Express over loopback (PIN, ROUNDS, DURATION, CONNECTIONS; docs/benchmarks.md).
+bench-compare: ## Compare webhookserver as users run it with bare net/http, fastify and Express over loopback, with wrk (PIN, ROUNDS, DURATION, CONNECTIONS, ROUTES; docs/benchmarks.md).
 	hack/bench/compare.sh
 
 # How long each fuzz target runs in `make fuzz`: a duration, a count of inputs such as 100000x, or `counts`:

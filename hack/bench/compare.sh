@@ -1,48 +1,72 @@
 #!/usr/bin/env bash
-# Compares webhookserver with a bare net/http handler and with the classic Express handler, on this machine only
-# (loopback), with the same Dialogflow ES GetAccountBalance request (account demo):
-#   (a) webhookserver: basic auth, a CEL-guarded route answering from a template (1,000 extra routes loaded);
-#   (b) webhookserver: the same endpoint with a route that `call`s a local upstream (hack/bench/upstream) and
-#       maps its JSON answer; the upstream is measured directly too, to tell what (b) adds;
-#   (c) hack/bench/barehttp: decode the JSON request, encode a fixed WebhookResponse (the practical limit);
-#   (d) hack/bench/express: the classic Express 5 handler (npm ci into a temporary folder, never the tree).
-# Each: closed loop, CONNECTIONS connections for DURATION after WARMUP (the peak); then (a) again in open loop at
-# half its peak; then (b) and the upstream in open loop at CALL_RATE, where neither is saturated, so that the
-# difference of their medians is what the call route adds rather than the two exchanges queueing for the same
-# cores. Prints a table (and a Markdown one), the ratios and webhookserver's VmHWM (peak RSS).
+# Compares webhookserver, as users run it, with the strongest baselines, on this machine only (loopback), with
+# the same Dialogflow ES GetAccountBalance request (account demo), a new responseId in every request as
+# Dialogflow sends it:
+#   (a)  webhookserver with the samples' defaults: the bank-bot sample as shipped (config/samples/dialogflow-es-bank:
+#        basic auth, idempotency on with the Memory store, the CEL-guarded demo route answering from a template),
+#        info-level request logs (the default), plus ROUTES distinct routes (hack/bench/routegen: an intent, a
+#        guard and a template each, none shared by the program cache);
+#   (a0) the same server without the ROUTES routes: (a)'s memory minus (a0)'s is what the routes cost;
+#   (b)  webhookserver with a route that `call`s a local upstream (hack/bench/upstream) and maps its JSON answer;
+#        the upstream is measured directly too, to tell what (b) adds;
+#   (c)  hack/bench/barehttp: decode the JSON request with encoding/json, encode a fixed WebhookResponse;
+#   (e)  hack/bench/barehttp: read the body, write a constant answer (the limit of Go's HTTP stack here);
+#   (f)  hack/bench/fastify: (c)'s handler on fastify 5, NODE_ENV=production;
+#   (d)  hack/bench/express: the classic Express 5 handler, NODE_ENV=production.
+# Node's dependencies are installed with npm ci from the committed lock files into a temporary folder.
 #
-# The bench manifest (written to a temporary folder) has idempotency off, so the same body is sent each time,
-# and log level warn (no line per request). Nothing is left running, whatever happens (trap).
+# The closed-loop load generator is wrk (Debian's package, installed when missing) with hack/bench/wrk/responseid.lua,
+# which writes a new responseId into every request; CONNECTIONS connections for DURATION after WARMUP (the peak).
+# (a), (c), (e) and (f) are measured ROUNDS times, alternately, each round's ratios (a)/(c), (a)/(e), (a)/(f)
+# computed, and the median of the rounds reported: runs of the same binary on a shared VM differ by up to 20%.
+# Then (a) in open loop at half its median peak, and (b) and the upstream at CALL_RATE, with hack/loadtest (open
+# loop: latency from each request's scheduled start).
 #
-# Settings (environment): DURATION (8s), WARMUP (2s), CONNECTIONS (32), EXTRA_ROUTES (1000), CALL_RATE (1000
-# req/s), ROUNDS (3: (a) and (c) are measured this many times, alternately, and the ratio is the median of the
-# rounds', since runs of the same binary on a shared VM differ by up to 20%; the half-peak rate is half the
-# median peak of (a)), KEEP_LOGS (1 keeps the temporary folder), PIN (1: the targets on CPU 0 and the load
-# generator on CPU 1, each with GOMAXPROCS=1, with taskset, so that neither waits for the other's time slice;
-# as two machines would).
+# Each system is measured pinned (the targets on CPU 0, wrk on CPU 1 with one thread, GOMAXPROCS=1: one core
+# each, as two machines would; the headline) and unpinned (every process on every core: the Go servers use two
+# cores against Node's one, and the load generator takes its share of them). PIN selects: both (the default),
+# 1 (pinned only) or 0 (unpinned only). Prints a table per mode (and Markdown ones), the ratios, the memory of
+# (a) and (a0), and the issue's targets as PASS or MISS lines. Nothing is left running, whatever happens (trap).
 #
-# Without PIN the load generator shares the cores with the target: every throughput is a lower bound of the
-# target's own, and its time slices show in the target's tail latency.
+# Settings (environment): DURATION (8s), WARMUP (2s), CONNECTIONS (32), ROUTES (1000), CALL_RATE (1000 req/s),
+# ROUNDS (5), PIN (both), KEEP_LOGS (1 keeps the temporary folder), PROFILE_DIR (when set, (a) serves Go's profiles
+# on loopback and the script saves into that folder, per mode, its heap after start (heap-MODE.pprof: where the
+# routes' memory goes) and a CPU profile of its first closed-loop round (cpu-MODE.pprof: what limits its
+# throughput); `go tool pprof` reads them).
 set -euo pipefail
 
 DURATION=${DURATION:-8s}
 WARMUP=${WARMUP:-2s}
 CONNECTIONS=${CONNECTIONS:-32}
-EXTRA_ROUTES=${EXTRA_ROUTES:-1000}
+ROUTES=${ROUTES:-1000}
 CALL_RATE=${CALL_RATE:-1000}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 ((ROUNDS >= 1)) || { echo "ROUNDS must be 1 or more" >&2; exit 2; }
 KEEP_LOGS=${KEEP_LOGS:-0}
-PIN=${PIN:-0}
+PROFILE_DIR=${PROFILE_DIR:-}
+if [[ -n "$PROFILE_DIR" ]]; then
+  mkdir -p "$PROFILE_DIR"
+  PROFILE_DIR=$(cd "$PROFILE_DIR" && pwd)
+fi
+PIN=${PIN:-both}
+case "$PIN" in
+  both) modes=(pinned unpinned) ;;
+  1) modes=(pinned) ;;
+  0) modes=(unpinned) ;;
+  *) echo "PIN must be both, 1 or 0" >&2; exit 2 ;;
+esac
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 # shellcheck source=hack/lib/bench.sh
 source hack/lib/bench.sh
-pin_cores
 for tool in curl node npm; do
   command -v "$tool" >/dev/null || { echo "compare.sh needs $tool" >&2; exit 1; }
 done
+need_wrk
+wrk_version=$(wrk -v 2>&1 | awk 'NR == 1 { print $2 }' || true) # wrk -v exits with 1
+# Checks PIN=1's needs (taskset, two cores) before the build when pinned runs are asked for.
+[[ "$PIN" == 0 ]] || PIN=1 pin_cores
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/webhookserver-compare.XXXXXX")
 pids=()
@@ -60,54 +84,28 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-echo "== building webhookserver, the load generator, the upstream and the bare handler; npm ci for Express"
+echo "== building webhookserver, hack/loadtest, the upstream and the Go baselines; npm ci for fastify and Express"
 build_webhookserver "$tmp/webhookserver"
 go build -trimpath -o "$tmp/loadtest" ./hack/loadtest
 go build -trimpath -o "$tmp/upstream" ./hack/bench/upstream
 go build -trimpath -o "$tmp/barehttp" ./hack/bench/barehttp
-mkdir "$tmp/express"
-cp hack/bench/express/package.json hack/bench/express/package-lock.json hack/bench/express/server.js "$tmp/express/"
-npm ci --prefix "$tmp/express" --no-audit --no-fund --loglevel=error --cache "$tmp/npm-cache" >"$tmp/npm.log" 2>&1 ||
-  { cat "$tmp/npm.log" >&2; exit 1; }
+for app in fastify express; do
+  mkdir "$tmp/$app"
+  cp "hack/bench/$app/package.json" "hack/bench/$app/package-lock.json" "hack/bench/$app/server.js" "$tmp/$app/"
+  npm ci --prefix "$tmp/$app" --no-audit --no-fund --loglevel=error --cache "$tmp/npm-cache" >"$tmp/npm-$app.log" 2>&1 ||
+    { cat "$tmp/npm-$app.log" >&2; exit 1; }
+done
+go run ./hack/bench/routegen -n "$ROUTES" -endpoint bank-bot >"$tmp/routes.yaml"
 
-free_ports 5
-ws=127.0.0.1:${ports[0]} metrics=127.0.0.1:${ports[1]} upstream=127.0.0.1:${ports[2]}
-bare=127.0.0.1:${ports[3]} express=127.0.0.1:${ports[4]}
-
-# The bench manifests: the bank-bot endpoint (basic auth, idempotency off) with the CEL-guarded demo route and
-# EXTRA_ROUTES more routes on other intents, and bank-bot-call, whose route calls the local upstream.
-man=$tmp/manifests
-mkdir "$man"
-cat >"$man/bench.yaml" <<EOF
+# (b)'s manifests: an endpoint like the sample's (basic auth, idempotency on) whose route calls the upstream.
+# written per mode, once the upstream's port is known.
+write_call_manifest() { # FILE UPSTREAM
+  cat >"$1" <<EOF
 apiVersion: v1
 kind: Secret
-metadata: {name: bank-bot-basic-auth}
+metadata: {name: bank-bot-call-basic-auth}
 type: kubernetes.io/basic-auth
 stringData: {username: dialogflow, password: change-me-bank-bot}
----
-apiVersion: fulfillment.dev/v1alpha1
-kind: WebhookEndpoint
-metadata: {name: bank-bot}
-spec:
-  path: /bank-bot
-  dialect: DialogflowES
-  timeout: 4500ms
-  auth: {basic: {secretRef: {name: bank-bot-basic-auth}}}
-  idempotency: {enabled: false}
----
-apiVersion: fulfillment.dev/v1alpha1
-kind: IntentRoute
-metadata: {name: bank-bot-balance-demo}
-spec:
-  endpointRef: {name: bank-bot}
-  priority: 10
-  match:
-    intents: [GetAccountBalance]
-    when: params.account == "demo"
-  respond:
-    text: Your \${params.account} account balance is 1234.56 EUR.
-    parameters:
-      last_balance: "1234.56"
 ---
 apiVersion: fulfillment.dev/v1alpha1
 kind: WebhookEndpoint
@@ -116,8 +114,8 @@ spec:
   path: /bank-bot-call
   dialect: DialogflowES
   timeout: 4500ms
-  auth: {basic: {secretRef: {name: bank-bot-basic-auth}}}
-  idempotency: {enabled: false}
+  auth: {basic: {secretRef: {name: bank-bot-call-basic-auth}}}
+  idempotency: {enabled: true, ttl: 10m}
 ---
 apiVersion: fulfillment.dev/v1alpha1
 kind: IntentRoute
@@ -128,7 +126,7 @@ spec:
     intents: [GetAccountBalance]
     when: params.account == "demo"
   call:
-    url: http://$upstream/accounts/\${params.account}/balance
+    url: http://$2/accounts/\${params.account}/balance
     method: GET
     timeout: 2s
     respond:
@@ -136,24 +134,17 @@ spec:
       parameters:
         last_balance: response.body.balance
 EOF
-for ((i = 0; i < EXTRA_ROUTES; i++)); do
-  # shellcheck disable=SC2016 # ${params.topic} is a template of the route, not a shell expansion.
-  printf -- '---\napiVersion: fulfillment.dev/v1alpha1\nkind: IntentRoute\nmetadata: {name: faq-%04d}\nspec:\n  endpointRef: {name: bank-bot}\n  match:\n    intents: [FAQ-%04d]\n    when: '"'"'has(params.topic) && params.topic != ""'"'"'\n  respond:\n    text: Answer %d about ${params.topic}.\n' "$i" "$i" "$i"
-done >"$man/extra-routes.yaml"
+}
 
-echo "== starting webhookserver ($EXTRA_ROUTES extra routes), the upstream, the bare handler and Express"
-"${on_target[@]}" "$tmp/upstream" -listen "$upstream" >"$tmp/upstream.log" 2>&1 &
-pids+=($!)
-"${on_target[@]}" "$tmp/barehttp" -listen "$bare" >"$tmp/barehttp.log" 2>&1 &
-bare_pid=$!
-pids+=("$bare_pid")
-PORT=${ports[4]} "${on_target[@]}" node "$tmp/express/server.js" >"$tmp/express.log" 2>&1 &
-express_pid=$!
-pids+=("$express_pid")
-"${on_target[@]}" "$tmp/webhookserver" serve --manifests "$man" --endpoint bank-bot,bank-bot-call --listen "$ws" \
-  --metrics-listen "$metrics" --admin-listen "" --log-format json --log-level warn >"$tmp/webhookserver.log" 2>&1 &
-ws_pid=$!
-pids+=("$ws_pid")
+# The Dialogflow ES WebhookRequest of hack/loadtest.sh (the server benchmarks' request); wrk's script and
+# hack/loadtest put a new id in place of {{id}} in each request.
+cat >"$tmp/es-balance.json" <<'EOF'
+{"responseId":"8d1d2f6e-1b7a-4c1e-9a55-{{id}}","session":"projects/demo-proj/agent/sessions/sess-123","queryResult":{"queryText":"what is the balance of my demo account","action":"account.balance","parameters":{"account":"demo"},"allRequiredParamsPresent":true,"fulfillmentMessages":[{"text":{"text":[""]}}],"outputContexts":[{"name":"projects/demo-proj/agent/sessions/sess-123/contexts/balance-followup","lifespanCount":2,"parameters":{"account":"demo","account.original":"demo"}},{"name":"projects/demo-proj/agent/sessions/sess-123/contexts/__system_counters__","parameters":{"no-input":0,"no-match":0,"account":"demo","account.original":"demo"}}],"intent":{"name":"projects/demo-proj/agent/intents/0b1e2c3d-0000-0000-0000-000000000002","displayName":"GetAccountBalance"},"intentDetectionConfidence":0.93,"languageCode":"en"},"originalDetectIntentRequest":{"source":"DIALOGFLOW_CONSOLE","payload":{}}}
+EOF
+sed 's/{{id}}/check-0/' "$tmp/es-balance.json" >"$tmp/check.json"
+auth=dialogflow:change-me-bank-bot
+auth_header="Authorization: Basic $(printf '%s' "$auth" | base64)"
+want="Your demo account balance is 1234.56 EUR."
 
 # wait_up NAME URL LOG: until URL answers (any HTTP status) or 15 s pass.
 wait_up() {
@@ -163,134 +154,289 @@ wait_up() {
   done
   echo "$1 did not start:" >&2; cat "$3" >&2; exit 1
 }
-wait_up webhookserver "http://$metrics/readyz" "$tmp/webhookserver.log"
-curl -fsS "http://$metrics/readyz" >/dev/null || { echo "webhookserver not ready:" >&2; cat "$tmp/webhookserver.log" >&2; exit 1; }
-wait_up upstream "http://$upstream/" "$tmp/upstream.log"
-wait_up barehttp "http://$bare/" "$tmp/barehttp.log"
-wait_up express "http://$express/" "$tmp/express.log"
-hwm_idle=$(awk '/^VmHWM:/ {print $2}' "/proc/$ws_pid/status")
 
-# The Dialogflow ES WebhookRequest of hack/loadtest.sh (the server benchmarks' request), one fixed responseId.
-cat >"$tmp/es-balance.json" <<'EOF'
-{"responseId":"8d1d2f6e-1b7a-4c1e-9a55-000000000001","session":"projects/demo-proj/agent/sessions/sess-123","queryResult":{"queryText":"what is the balance of my demo account","action":"account.balance","parameters":{"account":"demo"},"allRequiredParamsPresent":true,"fulfillmentMessages":[{"text":{"text":[""]}}],"outputContexts":[{"name":"projects/demo-proj/agent/sessions/sess-123/contexts/balance-followup","lifespanCount":2,"parameters":{"account":"demo","account.original":"demo"}},{"name":"projects/demo-proj/agent/sessions/sess-123/contexts/__system_counters__","parameters":{"no-input":0,"no-match":0,"account":"demo","account.original":"demo"}}],"intent":{"name":"projects/demo-proj/agent/intents/0b1e2c3d-0000-0000-0000-000000000002","displayName":"GetAccountBalance"},"intentDetectionConfidence":0.93,"languageCode":"en"},"originalDetectIntentRequest":{"source":"DIALOGFLOW_CONSOLE","payload":{}}}
-EOF
-auth=dialogflow:change-me-bank-bot
-want="Your demo account balance is 1234.56 EUR."
-
-# One request to each first: the comparison must measure the answer, not an error.
-check() { # name url [curl args]
+# check NAME URL [curl args]: one request first: the comparison must measure the answer, not an error.
+check() {
   local name=$1 url=$2 answer
   shift 2
-  answer=$(curl -fsS -H 'Content-Type: application/json' --data-binary "@$tmp/es-balance.json" "$@" "$url") ||
+  answer=$(curl -fsS -H 'Content-Type: application/json' --data-binary "@$tmp/check.json" "$@" "$url") ||
     { echo "$name: request failed" >&2; exit 1; }
   [[ "$answer" == *"$want"* ]] || { echo "$name: unexpected answer: $answer" >&2; exit 1; }
 }
-check "(a) webhookserver" "http://$ws/bank-bot" -u "$auth"
-check "(b) webhookserver call" "http://$ws/bank-bot-call" -u "$auth"
-check "(c) bare net/http" "http://$bare/bank-bot"
-check "(d) express" "http://$express/bank-bot"
-answer=$(curl -fsS "http://$upstream/accounts/demo/balance")
-[[ "$answer" == *'"balance":1234.56'* ]] || { echo "upstream: unexpected answer: $answer" >&2; exit 1; }
-if curl -fsS -o /dev/null -H 'Content-Type: application/json' --data-binary "@$tmp/es-balance.json" "http://$ws/bank-bot" 2>/dev/null; then
-  echo "webhookserver answered without basic auth" >&2; exit 1
-fi
 
-# measure NAME URL [loadtest flags]: one run, results in $tmp/NAME.json.
-measure() {
-  local name=$1 url=$2
-  shift 2
-  echo "-- $name: $url $*"
-  "${on_loadgen[@]}" "$tmp/loadtest" -url "$url" -c "$CONNECTIONS" -d "$DURATION" -warmup "$WARMUP" -json-file "$tmp/$name.json" "$@" >/dev/null
+# metric ADDR NAME LABEL_MATCH: the sum of a Prometheus series of a webhookserver's /metrics.
+metric() {
+  curl -fsS "http://$1/metrics" | awk -v name="$2" -v match_="$3" \
+    'index($0, name "{") == 1 && index($0, match_) { n += $NF } END { printf "%d", n }'
 }
-es=(-body-file "$tmp/es-balance.json")
-echo
-echo "== closed loop, $CONNECTIONS connections, $DURATION each (after $WARMUP warmup)"
-measure a "http://$ws/bank-bot" "${es[@]}" -basic "$auth"
-measure b "http://$ws/bank-bot-call" "${es[@]}" -basic "$auth"
-measure upstream "http://$upstream/accounts/demo/balance" -method GET
-measure c "http://$bare/bank-bot" "${es[@]}"
-measure d "http://$express/bank-bot" "${es[@]}"
-for ((round = 2; round <= ROUNDS; round++)); do
-  measure "a-$round" "http://$ws/bank-bot" "${es[@]}" -basic "$auth"
-  measure "c-$round" "http://$bare/bank-bot" "${es[@]}"
-done
+
+# kib PID FIELD: VmRSS or VmHWM of a process, in KiB.
+kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
-# (a) and (c) of each round, and their ratio.
-peaks_a=() peaks_c=() ratios=()
-for ((round = 1; round <= ROUNDS; round++)); do
-  suffix=$([[ $round == 1 ]] || echo "-$round")
-  peaks_a+=("$(json_number throughput "$tmp/a$suffix.json")")
-  peaks_c+=("$(json_number throughput "$tmp/c$suffix.json")")
-  ratios+=("$(awk -v a="${peaks_a[-1]}" -v c="${peaks_c[-1]}" 'BEGIN { printf "%.2f", a / c }')")
-done
-peak_a=$(median "${peaks_a[@]}")
-# (c) and (d) are done: stopped, so that their idle timers and GC do not share (a)'s core in the open loop
-# (with PIN=1 they all run on CPU 0; idle, they added up to 1 ms to (a)'s p99 there).
-stop_process "$bare_pid" 5
-stop_process "$express_pid" 5
-rate=$(awk -v p="$peak_a" 'BEGIN { r = int(p / 2); print (r < 1 ? 1 : r) }')
-echo "== open loop, (a) at half its peak: $rate req/s, $DURATION"
-measure a-half "http://$ws/bank-bot" "${es[@]}" -basic "$auth" -rate "$rate"
-echo "== open loop at $CALL_RATE req/s: (b) and the upstream directly, $DURATION each"
-measure b-rate "http://$ws/bank-bot-call" "${es[@]}" -basic "$auth" -rate "$CALL_RATE"
-measure upstream-rate "http://$upstream/accounts/demo/balance" -method GET -rate "$CALL_RATE"
-hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$ws_pid/status")
-rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$ws_pid/status")
-grep -q '"level":"ERROR"' "$tmp/webhookserver.log" && { echo "webhookserver logged errors:" >&2; head -5 "$tmp/webhookserver.log" >&2; }
 
-names=(a b upstream c d a-half b-rate upstream-rate)
-declare -A labels=(
-  [a]="(a) webhookserver: auth, CEL route, template"
-  [b]="(b) webhookserver: route calling the upstream"
-  [upstream]="upstream directly (GET), for (b)"
-  [c]="(c) bare net/http handler"
-  [d]="(d) Express 5 (node $(node -v))"
-  [a-half]="(a) open loop at $rate req/s"
-  [b-rate]="(b) open loop at $CALL_RATE req/s"
-  [upstream-rate]="upstream directly, open loop at $CALL_RATE req/s"
-)
-errors=0
-echo
-if [[ "$PIN" == 1 ]]; then
-  echo "== results: the targets on CPU 0, the load generator on CPU 1 (taskset, GOMAXPROCS=1 each)"
-else
-  echo "== results: $(nproc) cores shared by the load generator and the targets (throughputs are lower bounds)"
-fi
-printf '%-48s %9s %7s %8s %8s %8s\n' target "req/s" errors "p50 ms" "p99 ms" "max ms"
-for n in "${names[@]}"; do
-  e=$(json_number errors "$tmp/$n.json")
-  errors=$((errors + e))
-  printf '%-48s %9.0f %7s %8s %8s %8s\n' "${labels[$n]}" "$(json_number throughput "$tmp/$n.json")" "$e" \
-    "$(lat latencyMs p50 "$tmp/$n.json")" "$(lat latencyMs p99 "$tmp/$n.json")" "$(lat latencyMs max "$tmp/$n.json")"
-  if [[ "$n" == a-half ]]; then
-    printf '%-48s %9s %7s %8s %8s %8s\n' "    same, from the scheduled start" "" "" "$(lat scheduledLatencyMs p50 "$tmp/a-half.json")" \
-      "$(lat scheduledLatencyMs p99 "$tmp/a-half.json")" "$(lat scheduledLatencyMs max "$tmp/a-half.json")"
+# start_all MODE: starts every system of a mode, pinned or not, and checks each answers.
+start_all() {
+  local mode=$1 dir=$tmp/$1
+  mkdir -p "$dir"
+  if [[ "$mode" == pinned ]]; then PIN=1 pin_cores; else PIN=0 pin_cores; fi
+  wrk_threads=$([[ "$mode" == pinned ]] && echo 1 || nproc)
+  free_ports 11
+  ws=127.0.0.1:${ports[0]} ws_metrics=127.0.0.1:${ports[1]} ws0=127.0.0.1:${ports[2]} ws0_metrics=127.0.0.1:${ports[3]}
+  wsb=127.0.0.1:${ports[4]} wsb_metrics=127.0.0.1:${ports[5]} upstream=127.0.0.1:${ports[6]} bare=127.0.0.1:${ports[7]}
+  fastify=127.0.0.1:${ports[8]} express=127.0.0.1:${ports[9]} pprof=127.0.0.1:${ports[10]}
+  write_call_manifest "$dir/call.yaml" "$upstream"
+  local serve=(serve --admin-listen "" --log-format json --log-level info) profiling=()
+  [[ -z "$PROFILE_DIR" ]] || profiling=(--pprof-listen "$pprof")
+
+  "${on_target[@]}" "$tmp/webhookserver" "${serve[@]}" --manifests config/samples/dialogflow-es-bank --manifests "$tmp/routes.yaml" "${profiling[@]}" \
+    --listen "$ws" --metrics-listen "$ws_metrics" >"$dir/webhookserver-a.log" 2>&1 &
+  ws_pid=$!
+  pids+=("$ws_pid")
+  "${on_target[@]}" "$tmp/webhookserver" "${serve[@]}" --manifests config/samples/dialogflow-es-bank \
+    --listen "$ws0" --metrics-listen "$ws0_metrics" >"$dir/webhookserver-a0.log" 2>&1 &
+  ws0_pid=$!
+  pids+=("$ws0_pid")
+  "${on_target[@]}" "$tmp/webhookserver" "${serve[@]}" --manifests "$dir/call.yaml" \
+    --listen "$wsb" --metrics-listen "$wsb_metrics" >"$dir/webhookserver-b.log" 2>&1 &
+  wsb_pid=$!
+  pids+=("$wsb_pid")
+  "${on_target[@]}" "$tmp/upstream" -listen "$upstream" >"$dir/upstream.log" 2>&1 &
+  upstream_pid=$!
+  pids+=("$upstream_pid")
+  "${on_target[@]}" "$tmp/barehttp" -listen "$bare" >"$dir/barehttp.log" 2>&1 &
+  bare_pid=$!
+  pids+=("$bare_pid")
+  NODE_ENV=production PORT=${ports[8]} "${on_target[@]}" node "$tmp/fastify/server.js" >"$dir/fastify.log" 2>&1 &
+  fastify_pid=$!
+  pids+=("$fastify_pid")
+  NODE_ENV=production PORT=${ports[9]} "${on_target[@]}" node "$tmp/express/server.js" >"$dir/express.log" 2>&1 &
+  express_pid=$!
+  pids+=("$express_pid")
+
+  wait_up "(a) webhookserver" "http://$ws_metrics/readyz" "$dir/webhookserver-a.log"
+  wait_up "(a0) webhookserver" "http://$ws0_metrics/readyz" "$dir/webhookserver-a0.log"
+  wait_up "(b) webhookserver" "http://$wsb_metrics/readyz" "$dir/webhookserver-b.log"
+  for addr in "$ws_metrics" "$ws0_metrics" "$wsb_metrics"; do
+    curl -fsS "http://$addr/readyz" >/dev/null || { echo "webhookserver on $addr not ready:" >&2; cat "$dir"/webhookserver-*.log >&2; exit 1; }
+  done
+  wait_up upstream "http://$upstream/" "$dir/upstream.log"
+  wait_up barehttp "http://$bare/" "$dir/barehttp.log"
+  wait_up fastify "http://$fastify/" "$dir/fastify.log"
+  wait_up express "http://$express/" "$dir/express.log"
+  # The memory with the idempotency store empty, before any request.
+  rss_start=$(kib "$ws_pid" VmRSS) rss0_start=$(kib "$ws0_pid" VmRSS)
+  [[ -z "$PROFILE_DIR" ]] || curl -fsS -o "$PROFILE_DIR/heap-$mode.pprof" "http://$pprof/debug/pprof/heap"
+
+  local routes routes0
+  routes=$(metric "$ws_metrics" fulfillment_routes 'endpoint="default/bank-bot"')
+  routes0=$(metric "$ws0_metrics" fulfillment_routes 'endpoint="default/bank-bot"')
+  ((routes - routes0 == ROUTES)) || { echo "(a) serves $routes routes, (a0) $routes0: want $ROUTES more in (a)" >&2; exit 1; }
+
+  check "(a) webhookserver" "http://$ws/bank-bot" -u "$auth"
+  check "(a0) webhookserver" "http://$ws0/bank-bot" -u "$auth"
+  check "(b) webhookserver call" "http://$wsb/bank-bot-call" -u "$auth"
+  check "(c) bare net/http" "http://$bare/bank-bot"
+  check "(e) bare constant" "http://$bare/constant"
+  check "(f) fastify" "http://$fastify/bank-bot"
+  check "(d) express" "http://$express/bank-bot"
+  local answer
+  answer=$(curl -fsS "http://$upstream/accounts/demo/balance")
+  [[ "$answer" == *'"balance":1234.56'* ]] || { echo "upstream: unexpected answer: $answer" >&2; exit 1; }
+  if curl -fsS -o /dev/null -H 'Content-Type: application/json' --data-binary "@$tmp/check.json" "http://$ws/bank-bot" 2>/dev/null; then
+    echo "webhookserver answered without basic auth" >&2; exit 1
   fi
-done
+  # The same responseId again is replayed from the store: idempotency is on, and every replay is counted.
+  check "(a0) webhookserver, the same responseId again" "http://$ws0/bank-bot" -u "$auth"
+  (($(metric "$ws0_metrics" fulfillment_idempotency_total 'result="replayed"') == 1)) ||
+    { echo "(a0) did not replay a repeated responseId: is idempotency on?" >&2; exit 1; }
+}
 
-summary=$(awk -v ta="$(json_number throughput "$tmp/a.json")" -v tc="$(json_number throughput "$tmp/c.json")" -v td="$(json_number throughput "$tmp/d.json")" \
-  -v pa="$(lat latencyMs p50 "$tmp/a.json")" -v pc="$(lat latencyMs p50 "$tmp/c.json")" \
-  -v pb="$(lat latencyMs p50 "$tmp/b.json")" -v pu="$(lat latencyMs p50 "$tmp/upstream.json")" \
-  -v tb="$(json_number throughput "$tmp/b.json")" \
-  -v rb="$(lat latencyMs p50 "$tmp/b-rate.json")" -v ru="$(lat latencyMs p50 "$tmp/upstream-rate.json")" -v cr="$CALL_RATE" 'BEGIN {
-    printf "first round: (a)/(c): throughput %.2f, p50 %.2fx; (a)/(d): throughput %.2f\n", ta / tc, pa / pc, ta / td
-    printf "(b) p50 %.2f ms vs upstream directly %.2f ms: the call route adds %.2f ms to the median; (b)/(a) throughput %.2f\n", pb, pu, pb - pu, tb / ta
-    printf "at %d req/s (open loop): (b) p50 %.3f ms vs upstream directly %.3f ms: the call route adds %.3f ms to the median\n", cr, rb, ru, rb - ru
-  }')
-echo "$summary"
-echo "(a)/(c) throughput by round: ${ratios[*]}; median $(median "${ratios[@]}") ((a) ${peaks_a[*]} req/s; (c) ${peaks_c[*]} req/s)"
-echo "webhookserver ($EXTRA_ROUTES extra routes): VmHWM $((hwm_idle / 1024)) MiB after start, $((hwm / 1024)) MiB after the load (VmRSS $((rss / 1024)) MiB)"
+# closed_loop NAME URL [wrk args]: a warmup, then one measured run of wrk, results in $dir/NAME.json.
+closed_loop() {
+  local name=$1 url=$2 dir=$tmp/$mode
+  shift 2
+  echo "-- $mode $name: $url"
+  local wrk=("${on_loadgen[@]}" wrk -t "$wrk_threads" -c "$CONNECTIONS" --latency -s hack/bench/wrk/responseid.lua "$@")
+  WRK_BODY=$tmp/es-balance.json WRK_RESULT=$dir/$name-warmup.json WRK_TAG=$mode-$name-warmup \
+    "${wrk[@]}" -d "$WARMUP" "$url" >/dev/null
+  local profiler=""
+  if [[ -n "$PROFILE_DIR" && "$name" == a-1 ]]; then
+    curl -fsS -o "$PROFILE_DIR/cpu-$mode.pprof" "http://$pprof/debug/pprof/profile?seconds=$(whole_seconds "$DURATION")" &
+    profiler=$!
+  fi
+  WRK_BODY=$tmp/es-balance.json WRK_RESULT=$dir/$name.json WRK_TAG=$mode-$name \
+    "${wrk[@]}" -d "$DURATION" "$url" >"$dir/$name.wrk.txt"
+  [[ -z "$profiler" ]] || wait "$profiler" || { echo "the CPU profile of (a) failed" >&2; exit 1; }
+}
+
+# whole_seconds DURATION: a duration such as 8s, 500ms or 1m in whole seconds, at least 1 (pprof's seconds=).
+whole_seconds() {
+  awk -v d="$1" 'BEGIN {
+    n = d + 0; unit = substr(d, length(n "") + 1)
+    s = (unit == "ms") ? n / 1000 : (unit == "m") ? n * 60 : (unit == "h") ? n * 3600 : n
+    printf "%d", (s < 1 ? 1 : s)
+  }'
+}
+
+# open_loop NAME URL RATE [loadtest flags]: one open-loop run of hack/loadtest at RATE req/s, results in $dir/NAME.json.
+open_loop() {
+  local name=$1 url=$2 rate=$3 dir=$tmp/$mode
+  shift 3
+  echo "-- $mode $name: $url at $rate req/s (open loop)"
+  "${on_loadgen[@]}" "$tmp/loadtest" -url "$url" -c "$CONNECTIONS" -d "$DURATION" -warmup "$WARMUP" -rate "$rate" \
+    -json-file "$dir/$name.json" "$@" >/dev/null
+}
+
+auth_wrk=(-H "$auth_header")
+# measure_mode MODE: every system of the mode, then its open-loop runs; leaves (a)'s memory in rss_*.
+measure_mode() {
+  mode=$1
+  local dir=$tmp/$1 round
+  echo
+  echo "== $mode: starting every system ($ROUTES distinct routes in (a))"
+  start_all "$mode"
+  echo "== $mode: closed loop (wrk, $wrk_threads thread(s)), $CONNECTIONS connections, $DURATION each after $WARMUP warmup"
+  for ((round = 1; round <= ROUNDS; round++)); do
+    closed_loop "a-$round" "http://$ws/bank-bot" "${auth_wrk[@]}"
+    closed_loop "c-$round" "http://$bare/bank-bot"
+    closed_loop "e-$round" "http://$bare/constant"
+    closed_loop "f-$round" "http://$fastify/bank-bot"
+    if ((round == 1)); then
+      closed_loop a0 "http://$ws0/bank-bot" "${auth_wrk[@]}"
+      closed_loop b "http://$wsb/bank-bot-call" "${auth_wrk[@]}"
+      closed_loop d "http://$express/bank-bot"
+    fi
+  done
+  rss0_load=$(kib "$ws0_pid" VmRSS) hwm0=$(kib "$ws0_pid" VmHWM)
+  # The baselines are done: stopped, so that their idle timers and GC do not share (a)'s core in the open loop.
+  for pid in "$bare_pid" "$fastify_pid" "$express_pid" "$ws0_pid"; do stop_process "$pid" 5; done
+
+  local peaks=() n
+  for ((round = 1; round <= ROUNDS; round++)); do peaks+=("$(json_number throughput "$dir/a-$round.json")"); done
+  half_rate=$(awk -v p="$(median "${peaks[@]}")" 'BEGIN { r = int(p / 2); print (r < 1 ? 1 : r) }')
+  open_loop a-half "http://$ws/bank-bot" "$half_rate" -body-file "$tmp/es-balance.json" -id-token "{{id}}" -basic "$auth"
+  open_loop b-rate "http://$wsb/bank-bot-call" "$CALL_RATE" -body-file "$tmp/es-balance.json" -id-token "{{id}}" -basic "$auth"
+  open_loop upstream-rate "http://$upstream/accounts/demo/balance" "$CALL_RATE" -method GET
+  rss_load=$(kib "$ws_pid" VmRSS) hwm=$(kib "$ws_pid" VmHWM)
+
+  # Every responseId was new: neither server replayed a stored answer under load (the one replay of (a0) is
+  # start_all's check).
+  n=$(metric "$ws_metrics" fulfillment_idempotency_total 'result="replayed"')
+  ((n == 0)) || { echo "(a) replayed $n answers: the load repeated responseIds" >&2; exit 1; }
+  n=$(metric "$wsb_metrics" fulfillment_idempotency_total 'result="replayed"')
+  ((n == 0)) || { echo "(b) replayed $n answers: the load repeated responseIds" >&2; exit 1; }
+  grep -q '"level":"ERROR"' "$dir/webhookserver-a.log" && { echo "(a) logged errors:" >&2; grep -m5 '"level":"ERROR"' "$dir/webhookserver-a.log" >&2; }
+  for pid in "$ws_pid" "$wsb_pid" "$upstream_pid"; do stop_process "$pid" 5; done
+  pids=() # all stopped: their ids may be another process's by the next mode's cleanup
+  report_mode
+}
+
+# median_file NAME: the result file of NAME's median round (by throughput; the lower middle one of an even count).
+median_file() {
+  local dir=$tmp/$mode round
+  for ((round = 1; round <= ROUNDS; round++)); do
+    printf '%s %s\n' "$(json_number throughput "$dir/$1-$round.json")" "$dir/$1-$round.json"
+  done | sort -g | awk -v k=$(((ROUNDS + 1) / 2)) 'NR == k { print $2 }'
+}
+
+# ratio_median X Y: the median over the rounds of X's throughput over Y's.
+ratio_median() {
+  local dir=$tmp/$mode round ratios=()
+  for ((round = 1; round <= ROUNDS; round++)); do
+    ratios+=("$(awk -v x="$(json_number throughput "$dir/$1-$round.json")" -v y="$(json_number throughput "$dir/$2-$round.json")" \
+      'BEGIN { printf "%.2f", (y > 0 ? x / y : 0) }')")
+  done
+  printf '%s (rounds: %s)' "$(median "${ratios[@]}")" "${ratios[*]}"
+}
+
+errors=0
+markdown=()
+# report_mode: the table of a mode, its ratios and memory; keeps the headline figures in head_<mode>_*.
+report_mode() {
+  local dir=$tmp/$mode n file e
+  local names=(a c e f a0 b d a-half b-rate upstream-rate)
+  local -A files=([a]=$(median_file a) [c]=$(median_file c) [e]=$(median_file e) [f]=$(median_file f))
+  for n in a0 b d a-half b-rate upstream-rate; do files[$n]=$dir/$n.json; done
+  local -A labels=(
+    [a]="(a) webhookserver, samples' defaults, $ROUTES routes"
+    [c]="(c) bare net/http + encoding/json"
+    [e]="(e) bare net/http, constant answer"
+    [f]="(f) fastify 5, NODE_ENV=production"
+    [a0]="(a0) (a) without the $ROUTES routes"
+    [b]="(b) webhookserver: route calling the upstream"
+    [d]="(d) Express 5, NODE_ENV=production"
+    [a-half]="(a) open loop at $half_rate req/s"
+    [b-rate]="(b) open loop at $CALL_RATE req/s"
+    [upstream-rate]="upstream directly, open loop at $CALL_RATE req/s"
+  )
+  echo
+  if [[ "$mode" == pinned ]]; then
+    echo "== results, pinned: the targets on CPU 0, wrk on CPU 1 (one thread), GOMAXPROCS=1 (medians of $ROUNDS rounds for (a) (c) (e) (f))"
+  else
+    echo "== results, unpinned: $(nproc) cores shared by every process and wrk ($wrk_threads threads) (medians of $ROUNDS rounds for (a) (c) (e) (f))"
+  fi
+  printf '%-52s %9s %7s %8s %8s %8s\n' system "req/s" errors "p50 ms" "p99 ms" "max ms"
+  markdown+=("" "**$mode** (node $(node -v), wrk $wrk_version)" ""
+    "| system | req/s | errors | p50 ms | p99 ms | max ms |" "|---|---:|---:|---:|---:|---:|")
+  for n in "${names[@]}"; do
+    file=${files[$n]}
+    e=$(json_number errors "$file")
+    errors=$((errors + e))
+    printf '%-52s %9.0f %7s %8s %8s %8s\n' "${labels[$n]}" "$(json_number throughput "$file")" "$e" \
+      "$(lat latencyMs p50 "$file")" "$(lat latencyMs p99 "$file")" "$(lat latencyMs max "$file")"
+    markdown+=("$(printf '| %s | %.0f | %s | %s | %s | %s |' "${labels[$n]}" "$(json_number throughput "$file")" "$e" \
+      "$(lat latencyMs p50 "$file")" "$(lat latencyMs p99 "$file")" "$(lat latencyMs max "$file")")")
+    if [[ "$n" == a-half ]]; then
+      printf '%-52s %9s %7s %8s %8s %8s\n' "    same, from the scheduled start" "" "" "$(lat scheduledLatencyMs p50 "$file")" \
+        "$(lat scheduledLatencyMs p99 "$file")" "$(lat scheduledLatencyMs max "$file")"
+    fi
+  done
+  local ac ae af
+  ac=$(ratio_median a c) ae=$(ratio_median a e) af=$(ratio_median a f)
+  echo "ratios (median of the rounds' ratios): (a)/(c) $ac; (a)/(e) $ae; (a)/(f) $af"
+  awk -v a="$(json_number throughput "${files[a]}")" -v d="$(json_number throughput "${files[d]}")" \
+    -v a0="$(json_number throughput "${files[a0]}")" -v rb="$(lat latencyMs p50 "${files[b-rate]}")" \
+    -v ru="$(lat latencyMs p50 "${files[upstream-rate]}")" -v cr="$CALL_RATE" 'BEGIN {
+      printf "(a)/(d) %.2f; (a)/(a0) %.2f (what the routes cost in throughput)\n", a / d, a / a0
+      printf "at %d req/s (open loop): (b) p50 %.3f ms vs upstream directly %.3f ms: the call route adds %.3f ms to the median\n", cr, rb, ru, rb - ru
+    }'
+  echo "memory, VmRSS after start (idempotency store empty): (a) $((rss_start / 1024)) MiB, (a0) $((rss0_start / 1024)) MiB:" \
+    "the $ROUTES distinct routes take $(((rss_start - rss0_start) / 1024)) MiB"
+  echo "memory after the load (store filled): (a) VmRSS $((rss_load / 1024)) MiB, VmHWM $((hwm / 1024)) MiB;" \
+    "(a0) VmRSS $((rss0_load / 1024)) MiB, VmHWM $((hwm0 / 1024)) MiB"
+  printf -v "head_${mode}_ac" '%s' "${ac%% *}"
+  printf -v "head_${mode}_ae" '%s' "${ae%% *}"
+  printf -v "head_${mode}_af" '%s' "${af%% *}"
+  printf -v "head_${mode}_p99" '%s' "$(lat scheduledLatencyMs p99 "${files[a-half]}")"
+  printf -v "head_${mode}_rss" '%s' "$rss_start"
+}
+
+for m in "${modes[@]}"; do measure_mode "$m"; done
 
 echo
 echo "== Markdown"
-echo "| target | req/s | errors | p50 ms | p99 ms | max ms |"
-echo "|---|---:|---:|---:|---:|---:|"
-for n in "${names[@]}"; do
-  printf '| %s | %s | %s | %s | %s | %s |\n' "${labels[$n]}" \
-    "$(printf '%.0f' "$(json_number throughput "$tmp/$n.json")")" "$(json_number errors "$tmp/$n.json")" \
-    "$(lat latencyMs p50 "$tmp/$n.json")" "$(lat latencyMs p99 "$tmp/$n.json")" "$(lat latencyMs max "$tmp/$n.json")"
-done
+printf '%s\n' "${markdown[@]}"
+
+# target NAME VALUE OP BOUND: a PASS or MISS line.
+target() {
+  if awk -v v="$2" -v b="$4" -v op="$3" 'BEGIN { exit !((op == ">=") ? v >= b : v < b) }'; then
+    echo "PASS  $1: $2 $3 $4"
+  else
+    echo "MISS  $1: $2, want $3 $4"
+  fi
+}
+echo
+head=${modes[0]}
+echo "== the targets ($head; medians of $ROUNDS rounds)"
+ac=head_${head}_ac ae=head_${head}_ae af=head_${head}_af p99=head_${head}_p99 rss=head_${head}_rss
+target "(a)/(c) throughput" "${!ac}" ">=" 1.0
+target "(a)/(e) throughput" "${!ae}" ">=" 0.6
+target "(a)/(f) throughput" "${!af}" ">=" 1.5
+target "(a) p99 at half its peak, from the scheduled start (ms)" "${!p99}" "<" 5
+target "(a) VmRSS with $ROUTES distinct routes, store empty (MiB)" "$(awk -v k="${!rss}" 'BEGIN { printf "%.1f", k / 1024 }')" "<" 48
+[[ -z "$PROFILE_DIR" ]] || echo "(a)'s profiles, for what limits it: $PROFILE_DIR (go tool pprof -top FILE)"
+
 if ((errors > 0)); then
   echo "some requests failed ($errors)" >&2
   exit 1

@@ -15,13 +15,16 @@ pin_cores() {
 }
 
 # free_ports N: sets the array ports to N distinct loopback ports nothing listens on (bash's /dev/tcp: a refused
-# connection means free).
+# connection means free). They are taken below the kernel's ephemeral range, so that no client connection (of a
+# load generator, here or elsewhere on the machine) holds one by the time a server binds it.
 free_ports() {
-  local want=$1 port tries=0
+  local want=$1 port tries=0 first=10000 ephemeral
+  ephemeral=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  ((ephemeral > first + 1000)) || ephemeral=60000
   ports=()
   while ((${#ports[@]} < want)); do
     ((tries++ < 200 * want)) || { echo "no free loopback port found" >&2; return 1; }
-    port=$((20000 + RANDOM % 40000))
+    port=$((first + RANDOM % (ephemeral - first)))
     [[ " ${ports[*]} " == *" $port "* ]] && continue
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       ports+=("$port")
@@ -51,3 +54,15 @@ json_number() { sed -n "s/^  \"$1\": \([0-9.eE+-]*\),\{0,1\}$/\1/p" "$2"; }
 # lat GROUP FIELD FILE: a latency of that output, one level deeper ("latencyMs" or "scheduledLatencyMs", then
 # "p50", "p99", "max").
 lat() { sed -n "/\"$1\": {/,/}/s/^    \"$2\": \([0-9.eE+-]*\),\{0,1\}$/\1/p" "$3"; }
+
+# need_wrk: installs Debian's wrk (the closed-loop load generator) when it is missing, as .ci/run installs
+# redis-server: apt-get as root, else with sudo.
+need_wrk() {
+  command -v wrk >/dev/null && return 0
+  echo "== installing wrk (apt-get)"
+  local sudo=""
+  [[ "$(id -u)" == 0 ]] || sudo=sudo
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends wrk >/dev/null ||
+    { $sudo apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends wrk >/dev/null; } ||
+    { echo "could not install wrk (apt-get install wrk)" >&2; exit 1; }
+}

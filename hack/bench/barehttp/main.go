@@ -1,11 +1,15 @@
-// Command barehttp is the practical limit for hack/bench/compare.sh: a bare net/http handler that decodes the
-// Dialogflow ES WebhookRequest with encoding/json and encodes a fixed WebhookResponse. No auth, no routing, no
-// logging, no metrics.
+// Command barehttp holds the two Go baselines of hack/bench/compare.sh, with no auth, no routing, no logging and
+// no metrics:
+//
+//   - POST /bank-bot, (c): decodes the Dialogflow ES WebhookRequest with encoding/json and encodes a fixed
+//     WebhookResponse, the least a Go fulfillment handler does;
+//   - POST /constant, (e): reads the body and writes a constant answer, the limit of Go's HTTP stack here.
 package main
 
 import (
 	"encoding/json"
 	"flag"
+	"io"
 	"log"
 	"net/http"
 	"time"
@@ -49,6 +53,18 @@ func main() {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(answer)
+	})
+	constant, err := json.Marshal(answer)
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux.HandleFunc("POST /constant", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.Copy(io.Discard, r.Body); err != nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(constant)
 	})
 	srv := &http.Server{Addr: *listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	log.Fatal(srv.ListenAndServe())
