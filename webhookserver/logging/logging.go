@@ -12,7 +12,7 @@ import (
 )
 
 // New returns the logger of format (json or text) at level (debug, info, warn or error), writing to out;
-// every record passes through the redaction of secrets.
+// every record passes through the redaction of secrets. JSON lines are slog's JSON, written by JSONHandler.
 func New(out io.Writer, format, level string, secrets *redact.Secrets) (*slog.Logger, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(level)); err != nil {
@@ -21,7 +21,7 @@ func New(out io.Writer, format, level string, secrets *redact.Secrets) (*slog.Lo
 	opts := &slog.HandlerOptions{Level: lvl}
 	switch format {
 	case "json":
-		return slog.New(redact.NewHandler(slog.NewJSONHandler(out, opts), secrets)), nil
+		return slog.New(NewJSONHandler(out, lvl, secrets)), nil
 	case "text":
 		return slog.New(redact.NewHandler(slog.NewTextHandler(out, opts), secrets)), nil
 	default:

@@ -31,6 +31,8 @@ import (
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/gcpercent"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/logging"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/redact"
 )
 
 // bankSample is the Dialogflow ES bank bot sample (endpoint, routes and Secrets).
@@ -61,6 +63,51 @@ const bankBasicAuth = "Basic ZGlhbG9nZmxvdzpjaGFuZ2UtbWUtYmFuay1ib3Q="
 func BenchmarkDialogflowESBalance(b *testing.B) {
 	s := newBenchServer(b, "bank-bot", bankSample)
 	runBench(b, s, esRequest("demo"), checkES("Your demo account balance is 1234.56 EUR.", "last_balance"))
+}
+
+// BenchmarkDialogflowESBalanceAsRun is BenchmarkDialogflowESBalance logging as the webhookserver binary does
+// by default: JSON at info through the redaction of the configuration's secrets, to a file through the
+// logging.Writer that gathers lines. It checks that every request wrote its line and no secret.
+func BenchmarkDialogflowESBalanceAsRun(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "webhookserver.log")
+	file, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := logging.NewWriter(file)
+	b.Cleanup(func() { _ = out.Close(); _ = file.Close() })
+	secrets := &redact.Secrets{}
+	logger, err := logging.New(out, "json", "info", secrets)
+	if err != nil {
+		b.Fatal(err)
+	}
+	gcpercent.KeepRunway()
+	s, err := New(Options{Source: &ManifestSource{Paths: []string{bankSample}, Endpoint: "bank-bot"}, Logger: logger, Secrets: secrets})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if !secrets.Contains("change-me-bank-bot") {
+		b.Fatal("the sample's basic auth password is not among the secrets to redact")
+	}
+	runBench(b, s, esRequest("demo"), checkES("Your demo account balance is 1234.56 EUR.", "last_balance"))
+	out.Flush()
+	checkRequestLog(b, path, "change-me-bank-bot")
+}
+
+// checkRequestLog checks that the log at path has a request line for each answer, none with secret.
+func checkRequestLog(b *testing.B, path, secret string) {
+	b.Helper()
+	content, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if bytes.Contains(content, []byte(secret)) {
+		b.Fatal("the log holds a secret")
+	}
+	lines := bytes.Count(content, []byte(`"msg":"request answered"`))
+	if lines == 0 || !bytes.Contains(content, []byte(`"status":200,"outcome":"answered","route":"bank-bot-balance-demo"`)) {
+		b.Fatalf("%d request lines in the log, none of an answer by bank-bot-balance-demo", lines)
+	}
 }
 
 // BenchmarkDialogflowESBalanceReplay is BenchmarkDialogflowESBalance with the same responseId every time, as
