@@ -67,8 +67,15 @@ func BenchmarkDialogflowESBalance(b *testing.B) {
 
 // BenchmarkDialogflowESBalanceAsRun is BenchmarkDialogflowESBalance logging as the webhookserver binary does
 // by default: JSON at info through the redaction of the configuration's secrets, to a file through the
-// logging.Writer that gathers lines. It checks that every request wrote its line and no secret.
+// logging.Writer that gathers lines; and at warn, without request lines. It checks the log for request lines
+// (at info) and for secrets.
 func BenchmarkDialogflowESBalanceAsRun(b *testing.B) {
+	for _, level := range []string{"info", "warn"} {
+		b.Run("log="+level, func(b *testing.B) { benchAsRun(b, level) })
+	}
+}
+
+func benchAsRun(b *testing.B, level string) {
 	path := filepath.Join(b.TempDir(), "webhookserver.log")
 	file, err := os.Create(path)
 	if err != nil {
@@ -77,7 +84,7 @@ func BenchmarkDialogflowESBalanceAsRun(b *testing.B) {
 	out := logging.NewWriter(file)
 	b.Cleanup(func() { _ = out.Close(); _ = file.Close() })
 	secrets := &redact.Secrets{}
-	logger, err := logging.New(out, "json", "info", secrets)
+	logger, err := logging.New(out, "json", level, secrets)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -91,11 +98,11 @@ func BenchmarkDialogflowESBalanceAsRun(b *testing.B) {
 	}
 	runBench(b, s, esRequest("demo"), checkES("Your demo account balance is 1234.56 EUR.", "last_balance"))
 	out.Flush()
-	checkRequestLog(b, path, "change-me-bank-bot")
+	checkRequestLog(b, path, "change-me-bank-bot", level == "info")
 }
 
-// checkRequestLog checks that the log at path has a request line for each answer, none with secret.
-func checkRequestLog(b *testing.B, path, secret string) {
+// checkRequestLog checks that the log at path holds no secret and, when lines are wanted, request lines.
+func checkRequestLog(b *testing.B, path, secret string, lines bool) {
 	b.Helper()
 	content, err := os.ReadFile(path)
 	if err != nil {
@@ -104,9 +111,15 @@ func checkRequestLog(b *testing.B, path, secret string) {
 	if bytes.Contains(content, []byte(secret)) {
 		b.Fatal("the log holds a secret")
 	}
-	lines := bytes.Count(content, []byte(`"msg":"request answered"`))
-	if lines == 0 || !bytes.Contains(content, []byte(`"status":200,"outcome":"answered","route":"bank-bot-balance-demo"`)) {
-		b.Fatalf("%d request lines in the log, none of an answer by bank-bot-balance-demo", lines)
+	count := bytes.Count(content, []byte(`"msg":"request answered"`))
+	if !lines {
+		if count > 0 {
+			b.Fatalf("%d request lines in the log, want none", count)
+		}
+		return
+	}
+	if count == 0 || !bytes.Contains(content, []byte(`"status":200,"outcome":"answered","route":"bank-bot-balance-demo"`)) {
+		b.Fatalf("%d request lines in the log, none of an answer by bank-bot-balance-demo", count)
 	}
 }
 
