@@ -76,3 +76,16 @@ func TestHandlerPassesACleanRecordUnchanged(t *testing.T) {
 		t.Errorf("redacted %s\nplain    %s", redacted.String(), plain.String())
 	}
 }
+
+func TestSecretsContains(t *testing.T) {
+	secrets := &Secrets{}
+	if secrets.Contains("anything") {
+		t.Error("an empty set contains a secret")
+	}
+	secrets.Set([][]byte{[]byte("longer-secret"), []byte("abcd")})
+	for text, want := range map[string]bool{"xabcdx": true, "abcd": true, "abc": false, "a longer-secret!": true, "": false, "longer-secre": false} {
+		if got := secrets.Contains(text); got != want {
+			t.Errorf("Contains(%q) = %v, want %v", text, got, want)
+		}
+	}
+}
