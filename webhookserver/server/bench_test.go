@@ -70,12 +70,29 @@ func BenchmarkDialogflowESBalance(b *testing.B) {
 // logging.Writer that gathers lines; and at warn, without request lines. It checks the log for request lines
 // (at info) and for secrets.
 func BenchmarkDialogflowESBalanceAsRun(b *testing.B) {
-	for _, level := range []string{"info", "warn"} {
-		b.Run("log="+level, func(b *testing.B) { benchAsRun(b, level) })
-	}
+	b.Run("log=info", func(b *testing.B) { benchAsRun(b, "info", bankSample) })
+	b.Run("log=warn", func(b *testing.B) { benchAsRun(b, "warn", bankSample) })
+	b.Run("log=warn,idempotency=off", func(b *testing.B) { benchAsRun(b, "warn", bankSampleWithoutIdempotency(b)) })
 }
 
-func benchAsRun(b *testing.B, level string) {
+// bankSampleWithoutIdempotency is the bank-bot sample in a folder of its own, idempotency off.
+func bankSampleWithoutIdempotency(b *testing.B) string {
+	dir := b.TempDir()
+	for _, name := range []string{"endpoint.yaml", "secrets.yaml", "routes.yaml"} {
+		content, err := os.ReadFile(filepath.Join(bankSample, name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		const on = "idempotency:\n    enabled: true"
+		if name == "endpoint.yaml" && !bytes.Contains(content, []byte(on)) {
+			b.Fatalf("%s no longer turns idempotency on", name)
+		}
+		writeBenchFile(b, dir, name, strings.ReplaceAll(string(content), on, "idempotency:\n    enabled: false"))
+	}
+	return dir
+}
+
+func benchAsRun(b *testing.B, level, sample string) {
 	path := filepath.Join(b.TempDir(), "webhookserver.log")
 	file, err := os.Create(path)
 	if err != nil {
@@ -89,7 +106,7 @@ func benchAsRun(b *testing.B, level string) {
 		b.Fatal(err)
 	}
 	gcpercent.KeepRunway()
-	s, err := New(Options{Source: &ManifestSource{Paths: []string{bankSample}, Endpoint: "bank-bot"}, Logger: logger, Secrets: secrets})
+	s, err := New(Options{Source: &ManifestSource{Paths: []string{sample}, Endpoint: "bank-bot"}, Logger: logger, Secrets: secrets})
 	if err != nil {
 		b.Fatal(err)
 	}
