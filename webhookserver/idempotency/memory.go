@@ -2,8 +2,8 @@ package idempotency
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,10 +15,12 @@ import (
 // and with one TTL per store the oldest answer is also the next to expire, so one list per shard serves both
 // expiry and eviction in O(1).
 //
-// Keys are hashed (SHA-256) into shards, each with its own mutex, map and lists. Expired entries are removed
+// Keys are hashed into 128 bits (two maphash sums under seeds of the store's own, so that nobody outside can
+// make two keys collide) that pick a shard, each with its own mutex, map and lists. Expired entries are removed
 // lazily (a few at a time on each Begin in their shard) and by a sweeper goroutine that Close stops.
 type Memory struct {
 	cfg    config
+	seeds  [2]maphash.Seed
 	start  time.Time // the monotonic origin of the shards' clock
 	shards []memShard
 	mask   uint32
@@ -39,7 +41,7 @@ const expireBatch = 16
 
 type memShard struct {
 	mu       sync.Mutex
-	entries  map[[sha256.Size]byte]*memEntry
+	entries  map[memKey]*memEntry
 	answers  memList // stored answers, oldest (next to expire) first
 	claims   memList // claims in progress, oldest (next lock to expire) first
 	count    int     // of the answers
@@ -62,13 +64,21 @@ const (
 // memEntry is a key's entry in a shard, and also the Claim of the request that created it: when a claim is
 // taken over, the key gets a new entry, so the old claim knows it no longer holds the key.
 type memEntry struct {
-	key        [sha256.Size]byte
+	key        memKey
 	shard      *memShard
 	expires    time.Duration // on the store's clock: the lock's or the answer's expiry
 	record     string        // the answer record, once answered; never changed afterwards
 	done       chan struct{} // made by the first waiter, closed when the claim settles
 	state      entryState
 	prev, next *memEntry
+}
+
+// memKey is a key's hash. 128 bits make a chance collision negligible for any number of entries a process
+// holds; SHA-256, which Redis keys need (they outlive the process), costs several times more.
+type memKey [2]uint64
+
+func (m *Memory) keyOf(key string) memKey {
+	return memKey{maphash.String(m.seeds[0], key), maphash.String(m.seeds[1], key)}
 }
 
 type memList struct{ head, tail *memEntry }
@@ -120,6 +130,7 @@ func shardCount(maxEntries int, maxBytes int64) int {
 func newMemory(cfg config, shards int) *Memory {
 	m := &Memory{
 		cfg:    cfg,
+		seeds:  [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
 		start:  time.Now(),
 		shards: make([]memShard, shards),
 		mask:   uint32(shards - 1),
@@ -128,7 +139,7 @@ func newMemory(cfg config, shards int) *Memory {
 	}
 	for i := range m.shards {
 		m.shards[i] = memShard{
-			entries:  make(map[[sha256.Size]byte]*memEntry),
+			entries:  make(map[memKey]*memEntry),
 			maxCount: (cfg.maxEntries + shards - 1) / shards,
 			maxBytes: (cfg.maxBytes + int64(shards) - 1) / int64(shards),
 			m:        m,
@@ -156,7 +167,7 @@ func (m *Memory) Begin(ctx context.Context, key string) (*Answer, Claim, error) 
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	h := sha256.Sum256([]byte(key))
+	h := m.keyOf(key)
 	sh := &m.shards[uint32(h[0])&m.mask]
 	var timer *time.Timer
 	defer func() {

@@ -57,6 +57,20 @@ func (s *Secrets) Redact(text string) string {
 	return text
 }
 
+// Contains reports whether text holds a secret value.
+func (s *Secrets) Contains(text string) bool {
+	values := s.values.Load()
+	if values == nil || len(*values) == 0 || len(text) < len((*values)[len(*values)-1]) {
+		return false // the shortest secret is the last: text is shorter than every one
+	}
+	for _, v := range *values {
+		if strings.Contains(text, v) {
+			return true
+		}
+	}
+	return false
+}
+
 func sortByLengthDesc(values []string) {
 	for i := 1; i < len(values); i++ {
 		for j := i; j > 0 && len(values[j]) > len(values[j-1]); j-- {
@@ -81,8 +95,12 @@ func (h *Handler) Enabled(ctx context.Context, level slog.Level) bool {
 	return h.next.Enabled(ctx, level)
 }
 
-// Handle implements slog.Handler.
+// Handle implements slog.Handler. A record with nothing to redact, as nearly every one is, passes as it is:
+// copying it would cost more than formatting it.
 func (h *Handler) Handle(ctx context.Context, record slog.Record) error {
+	if h.passes(record) {
+		return h.next.Handle(ctx, record)
+	}
 	redacted := slog.NewRecord(record.Time, record.Level, h.secrets.Redact(record.Message), record.PC)
 	record.Attrs(func(a slog.Attr) bool {
 		redacted.AddAttrs(h.attr(a))
@@ -104,6 +122,41 @@ func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 // WithGroup implements slog.Handler.
 func (h *Handler) WithGroup(name string) slog.Handler {
 	return &Handler{next: h.next.WithGroup(name), secrets: h.secrets}
+}
+
+// passes reports whether record is what redacting it would give: no secret in its message or its strings,
+// and only attributes that attr leaves as they are.
+func (h *Handler) passes(record slog.Record) bool {
+	if h.secrets.Contains(record.Message) {
+		return false
+	}
+	passes := true
+	record.Attrs(func(a slog.Attr) bool {
+		passes = h.attrPasses(a)
+		return passes
+	})
+	return passes
+}
+
+func (h *Handler) attrPasses(a slog.Attr) bool {
+	switch a.Value.Kind() {
+	case slog.KindString:
+		return !h.secrets.Contains(a.Value.String())
+	case slog.KindInt64, slog.KindUint64, slog.KindFloat64, slog.KindBool, slog.KindDuration, slog.KindTime:
+		return true
+	case slog.KindAny:
+		list, ok := a.Value.Any().([]string)
+		if !ok {
+			return false
+		}
+		for _, item := range list {
+			if h.secrets.Contains(item) {
+				return false
+			}
+		}
+		return true
+	}
+	return false // groups and LogValuers: the slow path resolves and walks them
 }
 
 func (h *Handler) attr(a slog.Attr) slog.Attr {

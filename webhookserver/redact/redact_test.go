@@ -32,3 +32,60 @@ func TestHandlerRedactsEverywhere(t *testing.T) {
 		t.Errorf("a value too short to be a secret was redacted: %s", text)
 	}
 }
+
+// A record passes unchanged only when nothing in it is a secret: the secret alone in any one place, however
+// many attributes come before it, is still redacted.
+func TestHandlerFindsASecretAnywhereInALongRecord(t *testing.T) {
+	secrets := &Secrets{}
+	secrets.Set([][]byte{[]byte("s3cr3t-value")})
+	places := map[string]slog.Attr{
+		"string":   slog.String("last", "x s3cr3t-value y"),
+		"list":     slog.Any("last", []string{"ok", "s3cr3t-value"}),
+		"error":    slog.Any("last", errors.New("failed: s3cr3t-value")),
+		"group":    slog.Group("last", "inner", "s3cr3t-value"),
+		"stringer": slog.Any("last", bytes.NewBufferString("s3cr3t-value")),
+	}
+	for name, last := range places {
+		var out bytes.Buffer
+		log := slog.New(NewHandler(slog.NewJSONHandler(&out, nil), secrets))
+		attrs := []slog.Attr{slog.String("a", "1"), slog.Int("b", 2), slog.Bool("c", true), slog.Float64("d", 4),
+			slog.String("e", "5"), slog.String("f", "6"), last}
+		log.LogAttrs(t.Context(), slog.LevelInfo, "request answered", attrs...)
+		if strings.Contains(out.String(), "s3cr3t") || !strings.Contains(out.String(), Placeholder) {
+			t.Errorf("%s: %s", name, out.String())
+		}
+	}
+}
+
+// A record with nothing to redact is written exactly as the handler underneath writes it.
+func TestHandlerPassesACleanRecordUnchanged(t *testing.T) {
+	secrets := &Secrets{}
+	secrets.Set([][]byte{[]byte("s3cr3t-value")})
+	var plain, redacted bytes.Buffer
+	noTime := &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}}
+	attrs := []slog.Attr{slog.String("requestId", "r-1"), slog.Int("status", 200), slog.Float64("durationMs", 0.25),
+		slog.Bool("replayed", true), slog.Any("match", []string{"a: matched"}), slog.Duration("d", 3)}
+	slog.New(slog.NewJSONHandler(&plain, noTime)).LogAttrs(t.Context(), slog.LevelInfo, "request answered", attrs...)
+	slog.New(NewHandler(slog.NewJSONHandler(&redacted, noTime), secrets)).LogAttrs(t.Context(), slog.LevelInfo, "request answered", attrs...)
+	if plain.String() != redacted.String() {
+		t.Errorf("redacted %s\nplain    %s", redacted.String(), plain.String())
+	}
+}
+
+func TestSecretsContains(t *testing.T) {
+	secrets := &Secrets{}
+	if secrets.Contains("anything") {
+		t.Error("an empty set contains a secret")
+	}
+	secrets.Set([][]byte{[]byte("longer-secret"), []byte("abcd")})
+	for text, want := range map[string]bool{"xabcdx": true, "abcd": true, "abc": false, "a longer-secret!": true, "": false, "longer-secre": false} {
+		if got := secrets.Contains(text); got != want {
+			t.Errorf("Contains(%q) = %v, want %v", text, got, want)
+		}
+	}
+}

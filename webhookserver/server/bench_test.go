@@ -31,6 +31,8 @@ import (
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/gcpercent"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/logging"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/redact"
 )
 
 // bankSample is the Dialogflow ES bank bot sample (endpoint, routes and Secrets).
@@ -61,6 +63,81 @@ const bankBasicAuth = "Basic ZGlhbG9nZmxvdzpjaGFuZ2UtbWUtYmFuay1ib3Q="
 func BenchmarkDialogflowESBalance(b *testing.B) {
 	s := newBenchServer(b, "bank-bot", bankSample)
 	runBench(b, s, esRequest("demo"), checkES("Your demo account balance is 1234.56 EUR.", "last_balance"))
+}
+
+// BenchmarkDialogflowESBalanceAsRun is BenchmarkDialogflowESBalance logging as the webhookserver binary does
+// by default: JSON at info through the redaction of the configuration's secrets, to a file through the
+// logging.Writer that gathers lines; and at warn, without request lines. It checks the log for request lines
+// (at info) and for secrets.
+func BenchmarkDialogflowESBalanceAsRun(b *testing.B) {
+	b.Run("log=info", func(b *testing.B) { benchAsRun(b, "info", bankSample) })
+	b.Run("log=warn", func(b *testing.B) { benchAsRun(b, "warn", bankSample) })
+	b.Run("log=warn,idempotency=off", func(b *testing.B) { benchAsRun(b, "warn", bankSampleWithoutIdempotency(b)) })
+}
+
+// bankSampleWithoutIdempotency is the bank-bot sample in a folder of its own, idempotency off.
+func bankSampleWithoutIdempotency(b *testing.B) string {
+	dir := b.TempDir()
+	for _, name := range []string{"endpoint.yaml", "secrets.yaml", "routes.yaml"} {
+		content, err := os.ReadFile(filepath.Join(bankSample, name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		const on = "idempotency:\n    enabled: true"
+		if name == "endpoint.yaml" && !bytes.Contains(content, []byte(on)) {
+			b.Fatalf("%s no longer turns idempotency on", name)
+		}
+		writeBenchFile(b, dir, name, strings.ReplaceAll(string(content), on, "idempotency:\n    enabled: false"))
+	}
+	return dir
+}
+
+func benchAsRun(b *testing.B, level, sample string) {
+	path := filepath.Join(b.TempDir(), "webhookserver.log")
+	file, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := logging.NewWriter(file)
+	b.Cleanup(func() { _ = out.Close(); _ = file.Close() })
+	secrets := &redact.Secrets{}
+	logger, err := logging.New(out, "json", level, secrets)
+	if err != nil {
+		b.Fatal(err)
+	}
+	gcpercent.KeepRunway()
+	s, err := New(Options{Source: &ManifestSource{Paths: []string{sample}, Endpoint: "bank-bot"}, Logger: logger, Secrets: secrets})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if !secrets.Contains("change-me-bank-bot") {
+		b.Fatal("the sample's basic auth password is not among the secrets to redact")
+	}
+	runBench(b, s, esRequest("demo"), checkES("Your demo account balance is 1234.56 EUR.", "last_balance"))
+	out.Flush()
+	checkRequestLog(b, path, "change-me-bank-bot", level == "info")
+}
+
+// checkRequestLog checks that the log at path holds no secret and, when lines are wanted, request lines.
+func checkRequestLog(b *testing.B, path, secret string, lines bool) {
+	b.Helper()
+	content, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if bytes.Contains(content, []byte(secret)) {
+		b.Fatal("the log holds a secret")
+	}
+	count := bytes.Count(content, []byte(`"msg":"request answered"`))
+	if !lines {
+		if count > 0 {
+			b.Fatalf("%d request lines in the log, want none", count)
+		}
+		return
+	}
+	if count == 0 || !bytes.Contains(content, []byte(`"status":200,"outcome":"answered","route":"bank-bot-balance-demo"`)) {
+		b.Fatalf("%d request lines in the log, none of an answer by bank-bot-balance-demo", count)
+	}
 }
 
 // BenchmarkDialogflowESBalanceReplay is BenchmarkDialogflowESBalance with the same responseId every time, as

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/action"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/endpoint"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/logging"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/model"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/route"
 )
@@ -48,6 +49,11 @@ func (l *requestLog) log(level slog.Level, msg string, attrs ...slog.Attr) {
 	}
 	var room [28]slog.Attr
 	all := append(append(room[:0], l.attrs[:l.n]...), attrs...)
+	if h, ok := l.logger.Handler().(*logging.JSONHandler); ok {
+		// The binary's handler takes the attributes as they are: no record, no copy to the heap.
+		h.HandleAttrs(l.ctx, time.Now(), level, msg, all)
+		return
+	}
 	l.logger.LogAttrs(l.ctx, level, msg, all...)
 }
 

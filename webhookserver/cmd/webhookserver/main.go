@@ -4,11 +4,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -26,6 +24,7 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/gcpercent"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/hmackey"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/idempotency"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/logging"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/redact"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/send"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/server"
@@ -169,8 +168,13 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	manifests := append(opts.manifests, flags.Args()...)
 
+	// Everything printed from here on, log lines and errors alike, goes through one Writer, so it stays in
+	// order; the deferred Close writes what is pending before the program exits.
+	out := logging.NewWriter(stderr)
+	defer out.Close()
+	stderr = out
 	secrets := &redact.Secrets{}
-	logger, err := newLogger(stderr, opts.logFormat, opts.logLevel, secrets)
+	logger, err := logging.New(stderr, opts.logFormat, opts.logLevel, secrets)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
@@ -256,23 +260,6 @@ func serve(args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// newLogger returns the structured logger; every record passes through the redaction of secrets.
-func newLogger(out io.Writer, format, level string, secrets *redact.Secrets) (*slog.Logger, error) {
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
-	}
-	opts := &slog.HandlerOptions{Level: lvl}
-	switch format {
-	case "json":
-		return slog.New(redact.NewHandler(slog.NewJSONHandler(out, opts), secrets)), nil
-	case "text":
-		return slog.New(redact.NewHandler(slog.NewTextHandler(out, opts), secrets)), nil
-	default:
-		return nil, errors.New("--log-format " + format + ": use json or text")
-	}
 }
 
 // hmacKey prints a new key for a Secret's `secret` key (standalone use; in a cluster the operator generates it).
