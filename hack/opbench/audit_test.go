@@ -151,6 +151,17 @@ func (c requestCounts) allWrites() int {
 	return n
 }
 
+// bookkeeping counts the requests on events and leases.
+func (c requestCounts) bookkeeping() int {
+	n := 0
+	for k, v := range c {
+		if bookkeeping(k) {
+			n += v
+		}
+	}
+	return n
+}
+
 func (c requestCounts) reads() int { return c.total() - c.allWrites() }
 
 func (c requestCounts) table() string {

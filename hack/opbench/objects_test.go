@@ -20,7 +20,10 @@ import (
 
 // countObjects counts the objects of every namespaced resource the API server serves in the benchmark's
 // namespaces (opbench-*): what the operator and the cluster's controllers made of the endpoints and routes.
-func countObjects(ctx context.Context, config *rest.Config) (string, error) {
+func countObjects(ctx context.Context, admin *rest.Config) (string, error) {
+	config := rest.CopyConfig(admin)
+	// Listing every resource lists deprecated ones (v1 Endpoints) too: their warnings say nothing here.
+	config.WarningHandler = rest.NoWarnings{}
 	discoveryClient, err := discovery.NewDiscoveryClientForConfig(config)
 	if err != nil {
 		return "", err
@@ -87,4 +90,39 @@ func processMemory(pid int) (rss, peak float64) {
 		}
 	}
 	return rss, peak
+}
+
+// childProcesses are this process's children running the binary named comm (as /proc/<pid>/stat says it): the
+// local kubelet starts the pods' containers as such children.
+func childProcesses(comm string) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	self := os.Getpid()
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		s := string(stat)
+		open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || closing < open {
+			continue
+		}
+		fields := strings.Fields(s[closing+1:])
+		if len(fields) < 2 || s[open+1:closing] != comm {
+			continue
+		}
+		if ppid, _ := strconv.Atoi(fields[1]); ppid == self {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }

@@ -119,8 +119,9 @@ func runScenario(b *testing.B, s scenario) {
 	say("reconciles during convergence: %s", convergenceReconciles)
 	say("manager API requests during convergence (from the API server's audit log, by verb and resource):\n%s", convergence.table())
 	n := float64(convergenceReconciles.total())
-	say("per reconcile: %.2f requests, %.2f writes (events excluded), %.2f reads",
-		float64(convergence.total())/n, float64(convergence.writes())/n, float64(convergence.reads())/n)
+	say("per reconcile: %.2f requests (%.2f without events), %.2f writes (events excluded), %.2f reads",
+		float64(convergence.total())/n, float64(convergence.total()-convergence.bookkeeping())/n,
+		float64(convergence.writes())/n, float64(convergence.reads())/n)
 	census, err := countObjects(ctx, cluster.Config)
 	if err != nil {
 		b.Fatalf("counting the API objects: %v", err)
@@ -129,6 +130,14 @@ func runScenario(b *testing.B, s scenario) {
 	rss, peak := processMemory(cluster.OperatorPID())
 	say("manager process after convergence: VmRSS %.1f MiB, peak VmHWM %.1f MiB; %d webhookserver pods run by the local kubelet",
 		rss, peak, cluster.Pods())
+
+	pods := childProcesses("webhookserver")
+	podRSS := 0.0
+	for _, pid := range pods {
+		rss, _ := processMemory(pid)
+		podRSS += rss
+	}
+	say("the pods' webhookserver processes: %d, VmRSS %.1f MiB in all", len(pods), podRSS)
 
 	// The quiet minute: nothing changes, the operator should write nothing.
 	quietBase, quietReconcileBase := audit.snapshot(b), manager.reconciles(b)
