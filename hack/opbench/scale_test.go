@@ -62,7 +62,9 @@ func scenarioFromEnv(b *testing.B) scenario {
 	return s
 }
 
-func (s scenario) namespaces() int { return (s.endpoints + endpointsPerNamespace - 1) / endpointsPerNamespace }
+func (s scenario) namespaces() int {
+	return (s.endpoints + endpointsPerNamespace - 1) / endpointsPerNamespace
+}
 
 func endpointName(i int) (namespace, name string) {
 	return fmt.Sprintf("opbench-%02d", i/endpointsPerNamespace), fmt.Sprintf("bot-%04d", i)
