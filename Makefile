@@ -93,9 +93,10 @@ bench: ## Run the fulfillment server's Go benchmarks (in process; docs/benchmark
 
 SCALE ?= 1000
 ROUTES ?= 10
+PODS ?= kubelet
 .PHONY: bench-operator
-bench-operator: build envtest ## Measure the operator at scale as it ships: bin/manager on the make dev stack, SCALE endpoints x ROUTES routes (docs/benchmarks.md).
-	OPBENCH_ENDPOINTS=$(SCALE) OPBENCH_ROUTES=$(ROUTES) OPBENCH_MANAGER=$(CURDIR)/bin/manager \
+bench-operator: build envtest ## Measure the operator at scale as it ships: bin/manager on the make dev stack, SCALE endpoints x ROUTES routes; PODS=ready marks pods Ready instead of running them (docs/benchmarks.md).
+	OPBENCH_ENDPOINTS=$(SCALE) OPBENCH_ROUTES=$(ROUTES) OPBENCH_PODS=$(PODS) OPBENCH_MANAGER=$(CURDIR)/bin/manager \
 		OPBENCH_WEBHOOKSERVER=$(CURDIR)/bin/webhookserver KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" \
 		go test ./hack/opbench -run '^$$' -bench OperatorScale -benchtime 1x -timeout 120m
 

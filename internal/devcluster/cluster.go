@@ -68,6 +68,9 @@ type Options struct {
 	// ManagerArgs are appended to the operator's arguments: a flag given again there overrides the value the
 	// dev cluster or the installer sets.
 	ManagerArgs []string
+	// KubeletPods selects the pods the local kubelet runs as processes (default: the operator's fulfillment
+	// pods, the only image here); the others stay Pending, unscheduled.
+	KubeletPods labels.Selector
 	Log         *slog.Logger
 }
 
@@ -99,6 +102,9 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}
 	if opts.Dir, err = filepath.Abs(opts.Dir); err != nil {
 		return nil, err
+	}
+	if opts.KubeletPods == nil {
+		opts.KubeletPods = labels.SelectorFromSet(labels.Set{controllers.LabelName: "webhookserver"})
 	}
 	if opts.Assets == "" {
 		opts.Assets = filepath.Join(opts.RepoRoot, "bin", "k8s")
@@ -177,8 +183,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	c.cancel = cancel
 	c.Kubelet = kubelet.New(kubelet.Config{
 		Client: c.Client, NodeName: NodeName, Dir: filepath.Join(opts.Dir, "pods"), VolumesDir: filepath.Join(opts.Dir, "volumes"),
-		// The operator's pods, the only image here; other pods stay Pending.
-		Pods:       labels.SelectorFromSet(labels.Set{controllers.LabelName: "webhookserver"}),
+		Pods:       opts.KubeletPods,
 		Binaries:   map[string]string{controllers.ServerCommand: opts.Webhookserver, "/manager": opts.Manager},
 		Entrypoint: "/manager",
 		Log:        opts.Log.With("component", "kubelet"),
