@@ -91,6 +91,15 @@ test-e2e: envtest ## Run only the end-to-end tests (hack/e2e) on the make dev st
 bench: ## Run the fulfillment server's Go benchmarks (in process; docs/benchmarks.md).
 	go test ./webhookserver/... -run '^$$' -bench . -benchmem
 
+SCALE ?= 1000
+ROUTES ?= 10
+PODS ?= kubelet
+.PHONY: bench-operator
+bench-operator: build envtest ## Measure the operator at scale as it ships: bin/manager on the make dev stack, SCALE endpoints x ROUTES routes; PODS=ready marks pods Ready instead of running them (docs/benchmarks.md).
+	OPBENCH_ENDPOINTS=$(SCALE) OPBENCH_ROUTES=$(ROUTES) OPBENCH_PODS=$(PODS) OPBENCH_MANAGER=$(CURDIR)/bin/manager \
+		OPBENCH_WEBHOOKSERVER=$(CURDIR)/bin/webhookserver KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" \
+		go test ./hack/opbench -run '^$$' -bench OperatorScale -benchtime 1x -timeout 120m
+
 .PHONY: loadtest
 loadtest: ## Load test webhookserver (built as the image is) on the samples over loopback (PIN, DURATION, CONNECTIONS, RATE_PERCENT, EXTRA_ROUTES; docs/benchmarks.md).
 	hack/loadtest.sh

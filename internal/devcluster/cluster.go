@@ -62,7 +62,16 @@ type Options struct {
 	// kubectl, and the operator runs as its Deployment declares (ServiceAccount, RBAC, args, env) instead of
 	// with config/rbac/role.yaml granted to OperatorUser.
 	Installer string
-	Log       *slog.Logger
+	// APIServerFlags are extra kube-apiserver flags (an audit log, a wider Service range), set after the
+	// dev cluster's own.
+	APIServerFlags map[string]string
+	// ManagerArgs are appended to the operator's arguments: a flag given again there overrides the value the
+	// dev cluster or the installer sets.
+	ManagerArgs []string
+	// KubeletPods selects the pods the local kubelet runs as processes (default: the operator's fulfillment
+	// pods, the only image here); the others stay Pending, unscheduled.
+	KubeletPods labels.Selector
+	Log         *slog.Logger
 }
 
 // Cluster is a running dev cluster. Stop it with Stop.
@@ -80,6 +89,7 @@ type Cluster struct {
 	opts      Options
 	env       *envtest.Environment
 	processes []*proc.Process
+	operator  *proc.Process
 	cancel    context.CancelFunc
 	done      chan struct{}
 }
@@ -92,6 +102,9 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}
 	if opts.Dir, err = filepath.Abs(opts.Dir); err != nil {
 		return nil, err
+	}
+	if opts.KubeletPods == nil {
+		opts.KubeletPods = labels.SelectorFromSet(labels.Set{controllers.LabelName: "webhookserver"})
 	}
 	if opts.Assets == "" {
 		opts.Assets = filepath.Join(opts.RepoRoot, "bin", "k8s")
@@ -133,6 +146,9 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	c.env.ControlPlane.GetAPIServer().Out, c.env.ControlPlane.GetAPIServer().Err = apiserverLog, apiserverLog
 	// The node's InternalIP reaches the local kubelet's API (port-forward); its Hostname does not resolve.
 	c.env.ControlPlane.GetAPIServer().Configure().Set("kubelet-preferred-address-types", "InternalIP")
+	for name, value := range opts.APIServerFlags {
+		c.env.ControlPlane.GetAPIServer().Configure().Set(name, value)
+	}
 	if _, err := c.env.Start(); err != nil {
 		return nil, fmt.Errorf("starting etcd and kube-apiserver: %w", err)
 	}
@@ -167,8 +183,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	c.cancel = cancel
 	c.Kubelet = kubelet.New(kubelet.Config{
 		Client: c.Client, NodeName: NodeName, Dir: filepath.Join(opts.Dir, "pods"), VolumesDir: filepath.Join(opts.Dir, "volumes"),
-		// The operator's pods, the only image here; other pods stay Pending.
-		Pods:       labels.SelectorFromSet(labels.Set{controllers.LabelName: "webhookserver"}),
+		Pods:       opts.KubeletPods,
 		Binaries:   map[string]string{controllers.ServerCommand: opts.Webhookserver, "/manager": opts.Manager},
 		Entrypoint: "/manager",
 		Log:        opts.Log.With("component", "kubelet"),
@@ -248,7 +263,7 @@ func (c *Cluster) startControllerManager() error {
 	if _, err := c.writeKubeconfig("system:kube-controller-manager", []string{"system:masters"}, kubeconfig); err != nil {
 		return err
 	}
-	return c.startProcess("kube-controller-manager", filepath.Join(c.opts.Assets, "kube-controller-manager"),
+	_, err := c.startProcess("kube-controller-manager", filepath.Join(c.opts.Assets, "kube-controller-manager"),
 		nil,
 		"--kubeconfig", kubeconfig,
 		"--controllers", strings.Join(controllerManagerControllers, ","),
@@ -256,6 +271,7 @@ func (c *Cluster) startControllerManager() error {
 		"--secure-port=0",
 		"--concurrent-gc-syncs=5",
 	)
+	return err
 }
 
 // startOperator runs bin/manager as its ServiceAccount and waits until its readiness probe passes.
@@ -272,9 +288,11 @@ func (c *Cluster) startOperator(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := c.startProcess("operator", c.opts.Manager, env, args...); err != nil {
+	operator, err := c.startProcess("operator", c.opts.Manager, env, append(args, c.opts.ManagerArgs...)...)
+	if err != nil {
 		return err
 	}
+	c.operator = operator
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
 		if ok, err := httpOK(ctx, "http://"+probe+"/readyz"); ok {
@@ -299,16 +317,19 @@ func (c *Cluster) operatorRun(_ context.Context, probe string) ([]string, []stri
 }
 
 // startProcess starts a binary with its output in <Dir>/<name>.log.
-func (c *Cluster) startProcess(name, binary string, env []string, args ...string) error {
+func (c *Cluster) startProcess(name, binary string, env []string, args ...string) (*proc.Process, error) {
 	cmd := osexec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), env...)
 	process, err := proc.Start(cmd, filepath.Join(c.opts.Dir, name+".log"), nil)
 	if err != nil {
-		return fmt.Errorf("starting %s: %w", name, err)
+		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
 	c.processes = append(c.processes, process)
-	return nil
+	return process, nil
 }
+
+// OperatorPID is the process ID of the running operator (bin/manager).
+func (c *Cluster) OperatorPID() int { return c.operator.PID() }
 
 // Stop stops everything, in order: the pods' processes, the operator and the controller manager, then the
 // API server and etcd. Nothing is left running.

@@ -50,6 +50,9 @@ func closeAfter(c io.Closer, err error) error {
 // ID is the process as a container ID: process://<pid>.
 func (p *Process) ID() string { return fmt.Sprintf("process://%d", p.cmd.Process.Pid) }
 
+// PID is the process's ID.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
 // StartedAt is when it was started.
 func (p *Process) StartedAt() time.Time { return p.startedAt }
 
