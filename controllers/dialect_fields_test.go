@@ -5,6 +5,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/controllers"
@@ -34,10 +35,15 @@ var _ = Describe("A route answering with a dialect's own fields", func() {
 			g.Expect(config.Data[controllers.ConfigKey]).To(ContainSubstring("What next?"))
 		}).Should(Succeed())
 
-		endpoint := &fulfillmentv1alpha1.WebhookEndpoint{}
-		Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), endpoint)).To(Succeed())
-		endpoint.Spec.Dialect = fulfillmentv1alpha1.DialectDialogflowCX
-		Expect(k8sClient.Update(ctx, endpoint)).To(Succeed())
+		// The operator writes the endpoint's status meanwhile, so the update may meet a newer version.
+		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			endpoint := &fulfillmentv1alpha1.WebhookEndpoint{}
+			if err := k8sClient.Get(ctx, key(namespace, "bank-bot"), endpoint); err != nil {
+				return err
+			}
+			endpoint.Spec.Dialect = fulfillmentv1alpha1.DialectDialogflowCX
+			return k8sClient.Update(ctx, endpoint)
+		})).To(Succeed())
 		Eventually(func(g Gomega) {
 			condition := accepted(g, namespace, "menu")
 			g.Expect(condition.Reason).To(Equal(fulfillmentv1alpha1.ReasonInvalidTarget))

@@ -103,7 +103,7 @@ func checkFields(t *testing.T, what string, line map[string]any, want map[string
 // the template's source, and the log says why. The load warned about that fallback.
 func TestSampleFallbackNeverAnswersATemplate(t *testing.T) {
 	s := startServer(t, "--manifests", samples(), "--endpoint", "bank-bot")
-	warning := s.logLine("configuration warning", "")
+	warning := s.waitForLogLine("configuration warning", "")
 	if warning == nil || !strings.HasPrefix(fmt.Sprint(warning["warning"]), "IntentRoute default/bank-bot-balance: spec.fallback.text reads params.account") {
 		t.Errorf("no load warning about bank-bot-balance's fallback: %v", warning)
 	}
