@@ -214,6 +214,10 @@ func TestHonestErrors(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(content), "pong tester") {
 		t.Errorf("GET with query: %d %s", resp.StatusCode, content)
 	}
+	// The log is written through a buffer: wait for the last request's line before reading it whole.
+	if !s.waitForLog(`"method":"GET"`) {
+		t.Fatalf("the GET request was not logged:\n%s", s.logs.String())
+	}
 	if strings.Contains(s.logs.String(), "events-secret-token") {
 		t.Error("the token appears in the logs")
 	}
