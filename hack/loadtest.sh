@@ -13,8 +13,9 @@
 # Settings (environment): DURATION (10s), WARMUP (2s), CONNECTIONS (32), RATE_PERCENT (50), LOG_LEVEL (info:
 # every request is logged, as in production), KEEP_LOGS (1 keeps the temporary folder with the server log and
 # the JSON results), GOMAXPROCS (passed to the server when set), EXTRA_ROUTES (0: that many more IntentRoutes on
-# the bank-bot endpoint, each on its own intent with a CEL guard and a template, as in hack/bench/compare.sh, to
-# measure the server's memory with many routes loaded; the measured request still matches the demo route),
+# the bank-bot endpoint from hack/bench/routegen, each with its own intent, CEL guard and template, as
+# hack/bench/compare.sh loads them, to measure the server's memory with many routes loaded; the measured request
+# still matches the demo route),
 # SERVER_FLAGS (more `serve` flags, e.g. "--idempotency-memory-mib 2"), PIN (1: the server on CPU 0 and the load
 # generator on CPU 1, each with GOMAXPROCS=1, so that neither waits for the other's time slices).
 #
@@ -64,10 +65,7 @@ metrics=127.0.0.1:${ports[1]}
 
 manifests=(--manifests config/samples)
 if ((EXTRA_ROUTES > 0)); then
-  for ((i = 0; i < EXTRA_ROUTES; i++)); do
-    # shellcheck disable=SC2016 # ${params.topic} is a template of the route, not a shell expansion.
-    printf -- '---\napiVersion: fulfillment.dev/v1alpha1\nkind: IntentRoute\nmetadata: {name: faq-%04d}\nspec:\n  endpointRef: {name: bank-bot}\n  match:\n    intents: [FAQ-%04d]\n    when: '"'"'has(params.topic) && params.topic != ""'"'"'\n  respond:\n    text: Answer %d about ${params.topic}.\n' "$i" "$i" "$i"
-  done >"$tmp/extra-routes.yaml"
+  go run ./hack/bench/routegen -n "$EXTRA_ROUTES" -endpoint bank-bot >"$tmp/extra-routes.yaml"
   manifests+=(--manifests "$tmp/extra-routes.yaml")
 fi
 
