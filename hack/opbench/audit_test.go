@@ -121,46 +121,29 @@ func bookkeeping(key string) bool {
 	return strings.Contains(key, "events") || strings.Contains(key, "leases")
 }
 
-func (c requestCounts) total() int {
+// count is the number of requests whose key matches.
+func (c requestCounts) count(matches func(key string) bool) int {
 	n := 0
-	for _, v := range c {
-		n += v
+	for k, v := range c {
+		if matches(k) {
+			n += v
+		}
 	}
 	return n
 }
+
+func (c requestCounts) total() int { return c.count(func(string) bool { return true }) }
 
 // writes are the requests that change something, events and leases excluded.
 func (c requestCounts) writes() int {
-	n := 0
-	for k, v := range c {
-		if isWrite(k) && !bookkeeping(k) {
-			n += v
-		}
-	}
-	return n
+	return c.count(func(k string) bool { return isWrite(k) && !bookkeeping(k) })
 }
 
 // allWrites are the requests that change something, events and leases included.
-func (c requestCounts) allWrites() int {
-	n := 0
-	for k, v := range c {
-		if isWrite(k) {
-			n += v
-		}
-	}
-	return n
-}
+func (c requestCounts) allWrites() int { return c.count(isWrite) }
 
 // bookkeeping counts the requests on events and leases.
-func (c requestCounts) bookkeeping() int {
-	n := 0
-	for k, v := range c {
-		if bookkeeping(k) {
-			n += v
-		}
-	}
-	return n
-}
+func (c requestCounts) bookkeeping() int { return c.count(bookkeeping) }
 
 func (c requestCounts) reads() int { return c.total() - c.allWrites() }
 
