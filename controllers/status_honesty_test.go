@@ -149,14 +149,15 @@ var _ = Describe("Status says what happened", func() {
 		}).Should(Succeed())
 		Consistently(func() int64 { return mustGetEndpoint(namespace, "bank-bot").Status.ObservedGeneration }, 2*time.Second).Should(Equal(applied))
 
-		// The refusal is retried with backoff: once the policy is gone the new generation applies.
+		// The refusal is retried with backoff, capped at 30 s (maxRetryDelay): once the policy is gone the new
+		// generation applies without any other change.
 		remove()
 		Eventually(func(g Gomega) {
 			playDeploymentController(g, namespace, "bank-bot")
 			e := mustGetEndpoint(namespace, "bank-bot")
 			g.Expect(e).To(beReady())
 			g.Expect(e.Status.ObservedGeneration).To(BeNumerically(">", applied))
-		}).WithTimeout(30 * time.Second).Should(Succeed())
+		}).WithTimeout(45 * time.Second).Should(Succeed())
 		deployment := &appsv1.Deployment{}
 		Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), deployment)).To(Succeed())
 		Expect(deployment.Spec.Template.Labels).To(HaveKeyWithValue("tier", "forbidden"))
