@@ -120,7 +120,7 @@ func checkApplyOrder(t *testing.T, objects []unstructured.Unstructured) {
 			t.Errorf("%s %s is in namespace %q, want fulfillment-system", kind, object.GetName(), ns)
 		}
 	}
-	for kind, want := range map[string]int{"CustomResourceDefinition": 2, "Namespace": 1, "ServiceAccount": 1, "ClusterRole": 3,
+	for kind, want := range map[string]int{"CustomResourceDefinition": 3, "Namespace": 1, "ServiceAccount": 1, "ClusterRole": 3,
 		"ClusterRoleBinding": 1, "Role": 1, "RoleBinding": 1, "Service": 1, "Deployment": 1} {
 		if kinds[kind] != want {
 			t.Errorf("install.yaml has %d %s, want %d", kinds[kind], kind, want)

@@ -86,6 +86,7 @@ var _ = Describe("Argo CD health checks", func() {
 		},
 		Entry(nil, "WebhookEndpoint"),
 		Entry(nil, "IntentRoute"),
+		Entry(nil, "WebhookGateway"),
 	)
 
 	It("WebhookEndpoint: the Argo CD health of each testdata case matches what kstatus says", func() {

@@ -22,6 +22,10 @@ const (
 	IndexRouteSecrets = "fulfillment.dev/route-secrets"
 	// IndexRouteConfigMaps indexes IntentRoutes by the ConfigMaps they read (a CA bundle).
 	IndexRouteConfigMaps = "fulfillment.dev/route-configmaps"
+	// IndexEndpointGateway indexes WebhookEndpoints by spec.gatewayRef.name, and IndexEndpointGatewayPath by
+	// the gateway and path they claim (gatewayPathKey).
+	IndexEndpointGateway     = "spec.gatewayRef.name"
+	IndexEndpointGatewayPath = "fulfillment.dev/gateway-path"
 )
 
 // SetupIndexes registers the field indexes. Their errors are returned, not dropped: a missing index would
@@ -57,6 +61,22 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 		return ReferencedConfigMaps([]fulfillmentv1alpha1.IntentRoute{*obj.(*fulfillmentv1alpha1.IntentRoute)})
 	}); err != nil {
 		return fmt.Errorf("indexing IntentRoutes by ConfigMap: %w", err)
+	}
+	if err := indexer.IndexField(ctx, &fulfillmentv1alpha1.WebhookEndpoint{}, IndexEndpointGateway, func(obj client.Object) []string {
+		if ref := obj.(*fulfillmentv1alpha1.WebhookEndpoint).Spec.GatewayRef; ref != nil {
+			return []string{ref.Name}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("indexing WebhookEndpoints by gateway: %w", err)
+	}
+	if err := indexer.IndexField(ctx, &fulfillmentv1alpha1.WebhookEndpoint{}, IndexEndpointGatewayPath, func(obj client.Object) []string {
+		if key := gatewayPathKey(obj.(*fulfillmentv1alpha1.WebhookEndpoint)); key != "" {
+			return []string{key}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("indexing WebhookEndpoints by gateway path: %w", err)
 	}
 	return nil
 }

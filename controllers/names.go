@@ -21,6 +21,9 @@ const (
 	LabelComponent = "app.kubernetes.io/component"
 	// LabelEndpoint names the WebhookEndpoint an object belongs to.
 	LabelEndpoint = "fulfillment.dev/endpoint"
+	// LabelGateway names the WebhookGateway an object belongs to. On an endpoint's ConfigMap <endpoint>-config it
+	// names the gateway that serves the endpoint: the gateway renders the endpoints whose ConfigMaps carry it.
+	LabelGateway = "fulfillment.dev/gateway"
 	// AnnotationConfigHash on the ConfigMap records the hash of the configuration it holds. Not on the
 	// Deployment: the server reloads the configuration in place, so a change must not roll the pods, and a
 	// Deployment annotation bumps its generation, which would flip the endpoint to Reconciling on every edit.
@@ -86,11 +89,15 @@ func SelectorLabels(endpoint *fulfillmentv1alpha1.WebhookEndpoint) map[string]st
 	return map[string]string{LabelName: "webhookserver", LabelInstance: endpoint.Name}
 }
 
-// Labels are put on every object rendered for an endpoint.
+// Labels are put on every object rendered for an endpoint, or for a gateway (GatewayWorkload).
 func Labels(endpoint *fulfillmentv1alpha1.WebhookEndpoint) map[string]string {
 	labels := SelectorLabels(endpoint)
 	labels[LabelManagedBy] = FieldOwner
 	labels[LabelComponent] = "fulfillment"
-	labels[LabelEndpoint] = endpoint.Name
+	if isGateway(endpoint) {
+		labels[LabelGateway] = endpoint.Name
+	} else {
+		labels[LabelEndpoint] = endpoint.Name
+	}
 	return labels
 }

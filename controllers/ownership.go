@@ -76,6 +76,10 @@ func OwnedNames(endpoint *fulfillmentv1alpha1.WebhookEndpoint) []ownedName {
 			names = append(names, ownedName{"Certificate", certificate})
 		}
 	}
+	if endpoint.Spec.GatewayRef != nil {
+		// The gateway's pods serve it: it writes only its configuration (and keys).
+		return append(names, ownedName{"ConfigMap", &corev1.ConfigMap{ObjectMeta: meta(ConfigMapName(endpoint))}})
+	}
 	names = append(names,
 		ownedName{"ServiceAccount", &corev1.ServiceAccount{ObjectMeta: meta(name)}},
 		ownedName{"ConfigMap", &corev1.ConfigMap{ObjectMeta: meta(ConfigMapName(endpoint))}},

@@ -10,15 +10,16 @@ package controllers
 // (InsecureExposure), and its namespace, to leave alone one being deleted. It lists the fulfillment pods (cached
 // by label) to ask each ready one which configuration it serves.
 //
-// +kubebuilder:rbac:groups=fulfillment.dev,resources=webhookendpoints;intentroutes,verbs=get;list;watch
-// +kubebuilder:rbac:groups=fulfillment.dev,resources=webhookendpoints/status;intentroutes/status,verbs=get;patch
-// +kubebuilder:rbac:groups=fulfillment.dev,resources=webhookendpoints/finalizers,verbs=update
-// +kubebuilder:rbac:groups="",resources=configmaps;serviceaccounts;services;secrets,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=fulfillment.dev,resources=webhookendpoints;intentroutes;webhookgateways,verbs=get;list;watch
+// +kubebuilder:rbac:groups=fulfillment.dev,resources=webhookendpoints/status;intentroutes/status;webhookgateways/status,verbs=get;patch
+// +kubebuilder:rbac:groups=fulfillment.dev,resources=webhookendpoints/finalizers;webhookgateways/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=configmaps;secrets,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups="",resources=serviceaccounts;services,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets,verbs=get;list;watch;create;patch;delete
-// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;patch;delete

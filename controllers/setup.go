@@ -72,6 +72,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := endpoints.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the WebhookEndpoint controller: %w", err)
 	}
+	if err := (&WebhookGatewayReconciler{Endpoints: endpoints}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the WebhookGateway controller: %w", err)
+	}
 	routes := &IntentRouteReconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("fulfillment-operator"),

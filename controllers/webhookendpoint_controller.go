@@ -502,6 +502,10 @@ func (r *WebhookEndpointReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.secretToEndpoints), builder.OnlyMetadata).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToEndpoint), builder.WithPredicates(podServingChanged)).
+		// An endpoint on a gateway is served once the gateway's status says its pods serve its configuration, and
+		// a path conflict resolves when the older endpoint leaves the path.
+		Watches(&fulfillmentv1alpha1.WebhookGateway{}, handler.EnqueueRequestsFromMapFunc(r.endpointsOnGateway)).
+		Watches(&fulfillmentv1alpha1.WebhookEndpoint{}, samePathChanged{r}).
 		Named("webhookendpoint").
 		WithOptions(controller.Options{RateLimiter: retryLimiter()}).
 		Build(r)

@@ -97,7 +97,7 @@ var endpointGVK = fulfillmentv1alpha1.GroupVersion.WithKind("WebhookEndpoint")
 func RenderConfig(endpoint *fulfillmentv1alpha1.WebhookEndpoint, routes []fulfillmentv1alpha1.IntentRoute, drainPods []string) ([]byte, string, error) {
 	spec := endpoint.Spec.DeepCopy()
 	spec.Replicas, spec.Autoscaling, spec.Resources, spec.PodTemplate = nil, nil, nil, nil
-	spec.Service, spec.Ingress, spec.HTTPRoute, spec.Suspend = nil, nil, nil, false
+	spec.Service, spec.Ingress, spec.HTTPRoute, spec.Suspend, spec.GatewayRef = nil, nil, nil, false, nil
 	if spec.Delivery != nil {
 		spec.Delivery.Storage = nil
 	}
@@ -631,6 +631,23 @@ func DesiredNetworkPolicy(endpoint *fulfillmentv1alpha1.WebhookEndpoint, operato
 	}
 }
 
+// ingressPathType is how the Ingress and the HTTPRoute match endpointPath: exactly for an endpoint, whose pods
+// serve nothing else, and as a prefix for a gateway (path /), whose pods answer each endpoint's path.
+func ingressPathType(endpoint *fulfillmentv1alpha1.WebhookEndpoint) networkingv1.PathType {
+	if isGateway(endpoint) {
+		return networkingv1.PathTypePrefix
+	}
+	return networkingv1.PathTypeExact
+}
+
+// httpRoutePathType is ingressPathType in the Gateway API's words.
+func httpRoutePathType(endpoint *fulfillmentv1alpha1.WebhookEndpoint) string {
+	if isGateway(endpoint) {
+		return "PathPrefix"
+	}
+	return "Exact"
+}
+
 // endpointPath is spec.path (default /webhook).
 func endpointPath(endpoint *fulfillmentv1alpha1.WebhookEndpoint) string {
 	if endpoint.Spec.Path != "" {
@@ -656,7 +673,7 @@ func DesiredIngress(endpoint *fulfillmentv1alpha1.WebhookEndpoint) *networkingv1
 				IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
 					Paths: []networkingv1.HTTPIngressPath{{
 						Path:     endpointPath(endpoint),
-						PathType: ptr.To(networkingv1.PathTypeExact),
+						PathType: ptr.To(ingressPathType(endpoint)),
 						Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
 							Name: endpoint.Name,
 							Port: networkingv1.ServiceBackendPort{Name: webhookPortName},
@@ -700,7 +717,7 @@ func DesiredHTTPRoute(endpoint *fulfillmentv1alpha1.WebhookEndpoint) *unstructur
 		"parentRefs": parents,
 		"rules": []any{map[string]any{
 			"matches": []any{map[string]any{
-				"path": map[string]any{"type": "Exact", "value": endpointPath(endpoint)},
+				"path": map[string]any{"type": httpRoutePathType(endpoint), "value": endpointPath(endpoint)},
 			}},
 			"backendRefs": []any{map[string]any{
 				"name": endpoint.Name,
@@ -726,13 +743,18 @@ func DesiredHTTPRoute(endpoint *fulfillmentv1alpha1.WebhookEndpoint) *unstructur
 	return route
 }
 
-// objectMeta is the name, namespace, labels and controller reference of an object rendered for endpoint.
+// objectMeta is the name, namespace, labels and controller reference of an object rendered for endpoint, or
+// for the gateway it stands for (GatewayWorkload).
 func objectMeta(endpoint *fulfillmentv1alpha1.WebhookEndpoint, name string) metav1.ObjectMeta {
+	owner := endpointGVK
+	if isGateway(endpoint) {
+		owner = gatewayGVK
+	}
 	return metav1.ObjectMeta{
 		Name:            name,
 		Namespace:       endpoint.Namespace,
 		Labels:          Labels(endpoint),
-		OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(endpoint, endpointGVK)},
+		OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(endpoint, owner)},
 	}
 }
 

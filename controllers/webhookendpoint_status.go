@@ -76,6 +76,9 @@ type EndpointFacts struct {
 	// QueueDraining says what a scale-down waits for (pods delivering their queued events before they are
 	// removed), "" when nothing waits.
 	QueueDraining string
+	// SharedGateway is what an endpoint on a WebhookGateway (spec.gatewayRef) observed of it; nil otherwise, or
+	// when the reconcile stopped before it.
+	SharedGateway *GatewayMembership
 	// PodReports are the reports of the running pods (GET /statusz); PodsRead says they were read.
 	PodReports []PodReport
 	PodsRead   bool
@@ -196,6 +199,11 @@ func ComputeEndpointStatus(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts 
 	switch {
 	case facts.DeploymentRead && facts.DeploymentConflict != "":
 		deployment = endpointCheck{reason: fulfillmentv1alpha1.ReasonObjectConflict, message: facts.DeploymentConflict, stalled: true}
+	case endpoint.Spec.GatewayRef != nil:
+		deployment = gatewayCheck(endpoint, facts.SharedGateway)
+		if g := facts.SharedGateway; g != nil {
+			status.Replicas, status.ReadyReplicas = g.Replicas, g.ReadyReplicas
+		}
 	case facts.DeploymentRead && UsesLocalQueue(&endpoint.Spec):
 		deployment = statefulSetCheck(endpoint, facts.StatefulSet, facts.QueueDraining)
 	case facts.DeploymentRead:

@@ -8,6 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -94,7 +95,11 @@ func (r *WebhookEndpointReconciler) reconcileSteps(ctx context.Context, endpoint
 		HMACSecretName: HMACSecretName(endpoint), ServiceURL: serviceURL(endpoint), ExternalURL: endpoint.Status.ExternalURL,
 		LastKeyRotationTime: endpoint.Status.LastKeyRotationTime, ConfigHash: endpoint.Status.ConfigHash,
 	}}
-	for _, step := range r.endpointSteps() {
+	steps := r.endpointSteps()
+	if endpoint.Spec.GatewayRef != nil {
+		steps = r.gatewaySteps()
+	}
+	for _, step := range steps {
 		if err := step.run(ctx, rec); err != nil {
 			return rec.facts, 0, err
 		}
@@ -123,7 +128,8 @@ func (r *WebhookEndpointReconciler) readRoutes(ctx context.Context, rec *endpoin
 // an endpoint moves to a StatefulSet, its Deployment's pods deliver what they queued before they go.
 func (r *WebhookEndpointReconciler) readWorkloads(ctx context.Context, rec *endpointReconcile) error {
 	endpoint := rec.endpoint
-	deployment, conflict, err := readWorkload(ctx, r.Client, endpoint, &appsv1.Deployment{}, "Deployment", !rec.local)
+	onGateway := endpoint.Spec.GatewayRef != nil
+	deployment, conflict, err := readWorkload(ctx, r.Client, endpoint, &appsv1.Deployment{}, "Deployment", !rec.local && !onGateway)
 	if err != nil {
 		return rec.readFailed("Deployment "+endpoint.Name, err)
 	}
@@ -133,7 +139,7 @@ func (r *WebhookEndpointReconciler) readWorkloads(ctx context.Context, rec *endp
 	if rec.local && r.APIReader != nil {
 		setReader = r.APIReader
 	}
-	set, setConflict, err := readWorkload(ctx, setReader, endpoint, &appsv1.StatefulSet{}, "StatefulSet", rec.local)
+	set, setConflict, err := readWorkload(ctx, setReader, endpoint, &appsv1.StatefulSet{}, "StatefulSet", rec.local && !onGateway)
 	if err != nil {
 		return rec.readFailed("StatefulSet "+endpoint.Name, err)
 	}
@@ -288,7 +294,15 @@ func (r *WebhookEndpointReconciler) applyWorkload(ctx context.Context, rec *endp
 	if err := r.applyStep(ctx, DesiredServiceAccount(endpoint)); err != nil {
 		return err
 	}
-	if err := r.applyStep(ctx, DesiredConfigMap(endpoint, rec.config, rec.configHash)); err != nil {
+	configMap := DesiredConfigMap(endpoint, rec.config, rec.configHash)
+	existing := &corev1.ConfigMap{}
+	if err := r.cache().Get(ctx, client.ObjectKeyFromObject(configMap), existing); err == nil && leavingGateway(existing, rec) {
+		// The gateway keeps serving the endpoint until its own pods do.
+		configMap.Labels[LabelGateway] = existing.Labels[LabelGateway]
+		configMap.Annotations[AnnotationEndpointCreated] = existing.Annotations[AnnotationEndpointCreated]
+		rec.requeue(configurationLoadingRecheck)
+	}
+	if err := r.applyStep(ctx, configMap); err != nil {
 		return err
 	}
 	rec.facts.ConfigHash = rec.configHash // the ConfigMap holds it now

@@ -190,7 +190,7 @@ func parseHTTP(t *testing.T, where, text string) (http.Header, []byte) {
 
 // manifestPages are the pages whose WebhookEndpoint and IntentRoute manifests must load and compile.
 var manifestPages = []string{"generic.md", "platforms.md", "sizing.md", "environments.md", "dialogflow-es.md", "dialogflow-cx.md", "rasa.md",
-	"tracing.md"}
+	"tracing.md", "gateways.md"}
 
 // TestManifests loads the manifests of each page (every yaml block with a fulfillment.dev object) as
 // `webhookserver serve --manifests` does, with the CRDs' admission, and compiles every endpoint with its
@@ -263,7 +263,7 @@ func (s placeholderSecrets) Secret(namespace, name, key string) ([]byte, error) 
 
 // linkedPages are the pages whose links to other pages and headings are checked.
 var linkedPages = []string{"expressions.md", "generic.md", "platforms.md", "troubleshooting.md", "sizing.md", "environments.md",
-	"dialogflow-es.md", "dialogflow-cx.md", "rasa.md", "install.md", "tracing.md", "alerts.md"}
+	"dialogflow-es.md", "dialogflow-cx.md", "rasa.md", "install.md", "tracing.md", "alerts.md", "gateways.md"}
 
 var (
 	linkPattern    = regexp.MustCompile(`\]\(([^)\s]*)\)`)

@@ -44,6 +44,13 @@ spec:
       secretRef: {name: bot-token, key: token}
 `
 
+const validGateway = `
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookGateway
+metadata:
+  generateName: shared-
+`
+
 const validRoute = `
 apiVersion: fulfillment.dev/v1alpha1
 kind: IntentRoute
@@ -315,7 +322,55 @@ var _ = Describe("Admission", func() {
 			`spec.observability.tracing.samplingRatio`),
 		Entry("a tracing headers Secret without a key", `spec: {observability: {tracing: {endpoint: "http://collector:4318", headersSecretRef: {name: otlp}}}}`,
 			`spec.observability.tracing.headersSecretRef.key: Required value`),
+		Entry("replicas on a gateway", `spec: {gatewayRef: {name: shared}, replicas: 3}`,
+			`spec.gatewayRef`, `replicas, autoscaling, resources, podTemplate, tls, service, ingress, httpRoute and observability are set on the WebhookGateway`),
+		Entry("autoscaling on a gateway", `spec: {gatewayRef: {name: shared}, autoscaling: {maxReplicas: 4}}`,
+			`spec.gatewayRef`, `set on the WebhookGateway`),
+		Entry("resources on a gateway", `spec: {gatewayRef: {name: shared}, resources: {limits: {memory: 256Mi}}}`,
+			`spec.gatewayRef`, `set on the WebhookGateway`),
+		Entry("a pod template on a gateway", `spec: {gatewayRef: {name: shared}, podTemplate: {nodeSelector: {pool: bots}}}`,
+			`spec.gatewayRef`, `set on the WebhookGateway`),
+		Entry("TLS on a gateway", `spec: {gatewayRef: {name: shared}, tls: {mode: SelfSigned}}`,
+			`spec.gatewayRef`, `set on the WebhookGateway`),
+		Entry("a LoadBalancer Service on a gateway", `spec: {gatewayRef: {name: shared}, service: {type: LoadBalancer}}`,
+			`spec.gatewayRef`, `set on the WebhookGateway`),
+		Entry("an Ingress on a gateway", `spec: {gatewayRef: {name: shared}, ingress: {host: bots.example.com}}`,
+			`spec.gatewayRef`, `set on the WebhookGateway`),
+		Entry("tracing on a gateway", `spec: {gatewayRef: {name: shared}, observability: {tracing: {endpoint: "http://collector:4318"}}}`,
+			`spec.gatewayRef`, `set on the WebhookGateway`),
+		Entry("a Local queue on a gateway", `spec: {gatewayRef: {name: shared}, delivery: {mode: Async}}`,
+			`spec.gatewayRef`, `needs delivery.queue: Redis`),
+		Entry("a gateway reference without a name", `spec: {gatewayRef: {name: ""}}`,
+			`spec.gatewayRef.name`),
 	)
+
+	It("accepts an endpoint on a gateway with the settings that stay per endpoint", func() {
+		onGateway := patched(validEndpoint, `spec: {gatewayRef: {name: shared}, path: /bots/bank, limits: {maxBodyBytes: 64Ki},
+  idempotency: {enabled: true}, redis: {urlSecretRef: {name: redis, key: url}}, delivery: {mode: Async, queue: Redis}}`)
+		Expect(createIn(namespace, onGateway)).To(Succeed())
+	})
+
+	DescribeTable("refuses an invalid WebhookGateway",
+		func(patch string, wantInMessage ...string) { refused(validGateway, patch, wantInMessage...) },
+		Entry("a name with a dot", `metadata: {generateName: null, name: shared.bots}`, `metadata.name`, `DNS-1035 label`),
+		Entry("an Ingress and an HTTPRoute", `spec: {ingress: {host: bots.example.com}, httpRoute: {parentRefs: [{name: public}]}}`,
+			`spec.ingress and spec.httpRoute are alternatives`),
+		Entry("client certificates on the shared listener", `spec: {tls: {mode: SelfSigned, clientAuth: {mode: Require, caSecretRef: {name: ca, key: ca.crt}}}}`,
+			`spec.tls.clientAuth`, `checked per endpoint`),
+		Entry("more than 100 replicas", `spec: {replicas: 101}`, `spec.replicas`),
+	)
+
+	It("accepts a gateway with every setting, and an empty one", func() {
+		Expect(createIn(namespace, patched(validGateway, `spec: {}`))).To(Succeed())
+		full := patched(validGateway, `spec: {replicas: 3, resources: {limits: {memory: 512Mi}}, podTemplate: {nodeSelector: {pool: bots}},
+  tls: {mode: SelfSigned}, service: {type: ClusterIP, port: 8443}, ingress: {host: bots.example.com, className: nginx},
+  observability: {tracing: {endpoint: "http://collector:4318"}}}`)
+		Expect(createIn(namespace, full)).To(Succeed())
+		var got fulfillmentv1alpha1.WebhookGateway
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(full), &got)).To(Succeed())
+		Expect(got.Spec.TLS.Mode).To(Equal(fulfillmentv1alpha1.TLSModeSelfSigned))
+		Expect(got.Spec.Service.Port).To(Equal(int32(8443)))
+	})
 
 	DescribeTable("refuses an invalid IntentRoute",
 		func(patch string, wantInMessage ...string) { refused(validRoute, patch, wantInMessage...) },
@@ -619,7 +674,7 @@ spec:
 		Expect(spec.Path).To(Equal("/webhook"))
 		Expect(spec.Methods).To(Equal([]fulfillmentv1alpha1.HTTPMethod{"POST"}))
 		Expect(spec.Timeout).To(BeNil(), "the timeout default depends on the dialect and is applied by the server")
-		Expect(spec.Replicas).To(Equal(ptr.To[int32](2)))
+		Expect(spec.Replicas).To(BeNil(), "2 replicas are the operator's default: a stored value would keep the endpoint from moving to a gateway")
 		Expect(spec.TLS).NotTo(BeNil())
 		Expect(spec.TLS.Mode).To(Equal(fulfillmentv1alpha1.TLSModeDisabled))
 		Expect(spec.Delivery).NotTo(BeNil())

@@ -155,3 +155,17 @@ const (
 // ReasonEventsAtRisk is the reason of the Warning event recorded when an endpoint's queue can lose acknowledged
 // events (QueueDurable turned False).
 const ReasonEventsAtRisk = "EventsAtRisk"
+
+// Reasons of a WebhookEndpoint served by a WebhookGateway (spec.gatewayRef).
+const (
+	// ReasonGatewayNotFound: the WebhookGateway the endpoint names does not exist.
+	ReasonGatewayNotFound = "GatewayNotFound"
+	// ReasonPathConflict: an older endpoint of the same gateway has the endpoint's path.
+	ReasonPathConflict = "PathConflict"
+	// ReasonGatewayFull: the gateway's configuration would exceed what a ConfigMap holds with the endpoint.
+	ReasonGatewayFull = "GatewayFull"
+	// ReasonGatewayLoading: the gateway's pods do not serve the endpoint's current configuration yet.
+	ReasonGatewayLoading = "GatewayLoading"
+	// ReasonGatewayServing: the gateway's pods serve the endpoint's current configuration.
+	ReasonGatewayServing = "GatewayServing"
+)

@@ -15,7 +15,7 @@ import (
 // TestEveryFieldIsDescribed checks the generated CRDs: `kubectl explain` shows each field's description, so a
 // field without one is a field users cannot learn about.
 func TestEveryFieldIsDescribed(t *testing.T) {
-	for _, name := range []string{"fulfillment.dev_webhookendpoints.yaml", "fulfillment.dev_intentroutes.yaml"} {
+	for _, name := range []string{"fulfillment.dev_webhookendpoints.yaml", "fulfillment.dev_intentroutes.yaml", "fulfillment.dev_webhookgateways.yaml"} {
 		t.Run(name, func(t *testing.T) {
 			crd := readCRD(t, name)
 			schema := crd.Spec.Versions[0].Schema.OpenAPIV3Schema
@@ -39,6 +39,7 @@ func TestPrintColumnsAndNames(t *testing.T) {
 	}{
 		"WebhookEndpoint": {"fulfillment.dev_webhookendpoints.yaml", "whe", []string{"Dialect", "Ready", "URL", "Routes", "Age", "Queued", "Oldest", "Insecure", "Status"}},
 		"IntentRoute":     {"fulfillment.dev_intentroutes.yaml", "ir", []string{"Endpoint", "Priority", "Accepted", "Reason", "Age", "Environments", "Versions"}},
+		"WebhookGateway":  {"fulfillment.dev_webhookgateways.yaml", "whg", []string{"Ready", "Endpoints", "Replicas", "URL", "Age", "Refused", "Status"}},
 	}
 	for kind, tc := range cases {
 		t.Run(kind, func(t *testing.T) {

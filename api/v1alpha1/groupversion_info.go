@@ -27,6 +27,7 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 	scheme.AddKnownTypes(GroupVersion,
 		&WebhookEndpoint{}, &WebhookEndpointList{},
 		&IntentRoute{}, &IntentRouteList{},
+		&WebhookGateway{}, &WebhookGatewayList{},
 	)
 	metav1.AddToGroupVersion(scheme, GroupVersion)
 	return nil

@@ -39,6 +39,8 @@ type HTTPMethod string
 // +kubebuilder:validation:XValidation:rule="!has(self.autoscaling) || !has(self.delivery) || !has(self.delivery.mode) || self.delivery.mode != 'Async' || (has(self.delivery.queue) && self.delivery.queue == 'Redis')",message="spec.autoscaling cannot scale an Async endpoint with a Local queue: each pod keeps its events on its own volume, and the operator retires a pod only once its queue is empty, which an autoscaler does not wait for; use delivery.queue: Redis (shared by every replica) to autoscale, or set spec.replicas",fieldPath=".autoscaling"
 // +kubebuilder:validation:XValidation:rule="!(has(oldSelf.delivery) && has(oldSelf.delivery.mode) && oldSelf.delivery.mode == 'Async' && (!has(oldSelf.delivery.queue) || oldSelf.delivery.queue == 'Local')) || (has(self.delivery) && has(self.delivery.mode) && self.delivery.mode == 'Async' && (!has(self.delivery.queue) || self.delivery.queue == 'Local'))",message="spec.delivery: an Async endpoint with a Local queue keeps it: its pods' volumes hold events it acknowledged, which only that queue delivers. To change the delivery, create another endpoint, move the senders to it, and delete this one once kubectl get whe -o wide shows nothing queued",fieldPath=".delivery"
 // +kubebuilder:validation:XValidation:rule="!has(self.httpRoute) || !has(self.ingress)",message="spec.ingress and spec.httpRoute are alternatives: expose the endpoint with one of them",fieldPath=".httpRoute"
+// +kubebuilder:validation:XValidation:rule="!has(self.gatewayRef) || !(has(self.replicas) || has(self.autoscaling) || has(self.resources) || has(self.podTemplate) || (has(self.tls) && (self.tls.mode != 'Disabled' || has(self.tls.clientAuth))) || (has(self.service) && (has(self.service.type) && self.service.type != 'ClusterIP' || has(self.service.port) || has(self.service.annotations))) || has(self.ingress) || has(self.httpRoute) || has(self.observability))",message="spec.gatewayRef: the gateway's pods serve this endpoint, so replicas, autoscaling, resources, podTemplate, tls, service, ingress, httpRoute and observability are set on the WebhookGateway; remove them here, or remove gatewayRef to give the endpoint pods of its own",fieldPath=".gatewayRef"
+// +kubebuilder:validation:XValidation:rule="!has(self.gatewayRef) || !has(self.delivery) || !has(self.delivery.mode) || self.delivery.mode != 'Async' || (has(self.delivery.queue) && self.delivery.queue == 'Redis')",message="spec.gatewayRef: an Async endpoint on a gateway needs delivery.queue: Redis; a Local queue lives on the volumes of an endpoint's own pods",fieldPath=".gatewayRef"
 type WebhookEndpointSpec struct {
 	// dialect is the request and answer format of the calling platform: DialogflowES, DialogflowCX, Rasa or
 	// Generic (JSON events).
@@ -138,9 +140,8 @@ type WebhookEndpointSpec struct {
 	// +optional
 	Observability *Observability `json:"observability,omitempty"`
 
-	// replicas is the number of fulfillment pods when autoscaling is not set.
+	// replicas is the number of fulfillment pods when autoscaling is not set (default 2).
 	// +optional
-	// +kubebuilder:default=2
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=100
 	Replicas *int32 `json:"replicas,omitempty"`
@@ -174,9 +175,18 @@ type WebhookEndpointSpec struct {
 	// +optional
 	Exposure *Exposure `json:"exposure,omitempty"`
 
-	// suspend scales the fulfillment pods to zero and stops the operator from changing anything else.
+	// suspend scales the fulfillment pods to zero and stops the operator from changing anything else. On a
+	// gateway, the endpoint is left out of the gateway's configuration.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+
+	// gatewayRef names a WebhookGateway in the same namespace whose pods serve this endpoint on its path,
+	// instead of pods of its own. The gateway's pods, Service, exposure and TLS are then the gateway's, so the
+	// fields about them (replicas, autoscaling, resources, podTemplate, tls, service, ingress, httpRoute,
+	// observability) are refused here; a Local queue too (use delivery.queue: Redis). Moving an endpoint in or
+	// out is without a gap: its own pods serve until the gateway's serve it, and back (docs/gateways.md).
+	// +optional
+	GatewayRef *LocalObjectReference `json:"gatewayRef,omitempty"`
 }
 
 // Exposure states what the operator cannot see about the way in from outside the cluster.

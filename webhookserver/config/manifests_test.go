@@ -73,7 +73,7 @@ spec:
 		t.Errorf("introspection cacheTTL = %v, want the 60s default", ttl)
 	}
 	spec := loaded.File.Endpoints[0].Spec
-	if spec.Path != "/webhook" || len(spec.Methods) != 1 || spec.Methods[0] != "POST" || *spec.Replicas != 2 ||
+	if spec.Path != "/webhook" || len(spec.Methods) != 1 || spec.Methods[0] != "POST" || spec.Replicas != nil ||
 		spec.Limits.MaxBodyBytes.String() != "1Mi" || !spec.Idempotency.Enabled || spec.Idempotency.Store != "Memory" {
 		t.Errorf("defaults not applied: %+v", spec)
 	}

@@ -1,0 +1,268 @@
+package controllers
+
+// An endpoint with spec.gatewayRef is served by its gateway's pods. Its reconciler checks and renders it as
+// for pods of its own, writes the result to its ConfigMap with LabelGateway (the gateway serves the endpoints
+// whose ConfigMaps carry its name), and removes its own pods and Service only once the gateway's pods serve
+// it. Leaving a gateway is the same in reverse: the label stays until the endpoint's own pods serve it. So
+// neither move has a moment when nothing serves the endpoint.
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"k8s.io/client-go/util/workqueue"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+)
+
+// AnnotationGatewayRefused on a gateway's ConfigMap lists the endpoints left out because the configuration
+// would not fit with them (comma-separated): they are told, instead of waiting.
+const AnnotationGatewayRefused = "fulfillment.dev/refused"
+
+// GatewayMembership is what an endpoint on a gateway observed of it.
+type GatewayMembership struct {
+	// Name of the gateway.
+	Name string
+	// Served: the gateway's pods serve the endpoint's current configuration.
+	Served bool
+	// Suspended: the endpoint is left out of the gateway (spec.suspend).
+	Suspended bool
+	// ReadyReplicas and Replicas of the gateway's Deployment.
+	ReadyReplicas, Replicas int32
+	// Waiting says what serving waits for.
+	Waiting string
+}
+
+// gatewaySteps are the steps of an endpoint on a gateway: the checks of endpointSteps, then joinGateway instead
+// of the pods' objects.
+func (r *WebhookEndpointReconciler) gatewaySteps() []endpointStep {
+	return []endpointStep{
+		{"read routes", r.readRoutes},
+		{"read workloads", r.readWorkloads},
+		{"check ownership", r.checkOwnershipStep},
+		{"read secrets", r.readSecrets},
+		{"check secrets", r.checkSecrets},
+		{"check expressions", r.checkExpressions},
+		{"reconcile keys", r.reconcileKeysStep},
+		{"render configuration", r.renderMemberConfiguration},
+		{"join gateway", r.joinGateway},
+	}
+}
+
+// renderMemberConfiguration renders the endpoint's configuration as for pods of its own, with no pods to drain.
+func (r *WebhookEndpointReconciler) renderMemberConfiguration(_ context.Context, rec *endpointReconcile) error {
+	data, hash, err := RenderConfig(rec.endpoint, rec.accepted, nil)
+	if err != nil {
+		return &stalledError{reason: fulfillmentv1alpha1.ReasonInvalidConfiguration, message: "rendering the configuration: " + err.Error()}
+	}
+	rec.config, rec.configHash = data, hash
+	return nil
+}
+
+// joinGateway writes the endpoint's configuration for its gateway and, once the gateway's pods serve it,
+// removes the endpoint's own pods and Service (from before it moved to the gateway).
+func (r *WebhookEndpointReconciler) joinGateway(ctx context.Context, rec *endpointReconcile) error {
+	endpoint := rec.endpoint
+	membership := &GatewayMembership{Name: endpoint.Spec.GatewayRef.Name, Suspended: endpoint.Spec.Suspend}
+	rec.facts.SharedGateway = membership
+	gateway := &fulfillmentv1alpha1.WebhookGateway{}
+	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: endpoint.Namespace, Name: membership.Name}, gateway); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return rec.readFailed("WebhookGateway "+membership.Name, err)
+		}
+		rec.facts.SharedGateway = nil
+		return gatewayNotFound(endpoint) // its own pods, if it still has them, keep serving
+	}
+	rec.facts.ServiceURL = GatewayURL(gateway) + endpointPath(endpoint)
+	membership.ReadyReplicas, membership.Replicas = gateway.Status.ReadyReplicas, gateway.Status.Replicas
+
+	conflict, err := r.pathConflict(ctx, endpoint)
+	if err != nil {
+		return rec.readFailed("the endpoints of WebhookGateway "+membership.Name, err)
+	}
+	configMap := DesiredConfigMap(endpoint, rec.config, rec.configHash)
+	if conflict == "" && !endpoint.Spec.Suspend {
+		joinConfigMap(configMap, endpoint, membership.Name)
+	}
+	if err := r.applyStep(ctx, configMap); err != nil {
+		return err
+	}
+	rec.facts.ConfigHash = rec.configHash
+	if conflict != "" {
+		return &stalledError{reason: fulfillmentv1alpha1.ReasonPathConflict, message: conflict}
+	}
+	if endpoint.Spec.Suspend {
+		rec.facts.Applied = true
+		return nil
+	}
+
+	served := &corev1.ConfigMap{}
+	switch err := r.cache().Get(ctx, types.NamespacedName{Namespace: endpoint.Namespace, Name: ConfigMapName(GatewayWorkload(gateway))}, served); {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return rec.readFailed("the configuration of WebhookGateway "+membership.Name, err)
+	}
+	if slices.Contains(strings.Split(served.Annotations[AnnotationGatewayRefused], ","), endpoint.Name) {
+		return &stalledError{reason: fulfillmentv1alpha1.ReasonGatewayFull, message: fmt.Sprintf(
+			"WebhookGateway %s cannot hold this endpoint: its configuration would exceed the %d bytes a ConfigMap holds; "+
+				"put the endpoint on another gateway, or remove gatewayRef", membership.Name, MaxConfigBytes)}
+	}
+	membership.Served = gateway.Status.ServedConfigHash != "" && served.Annotations[AnnotationConfigHash] == gateway.Status.ServedConfigHash &&
+		ServesMember(served.Annotations[AnnotationGatewayMembers], endpoint.Name, rec.configHash)
+	if !membership.Served {
+		membership.Waiting = fmt.Sprintf("waiting for the pods of WebhookGateway %s to serve configuration %s", membership.Name, shortHash(rec.configHash))
+		rec.facts.Applied = true
+		rec.requeue(configurationLoadingRecheck)
+		return nil
+	}
+	if err := r.removeOwnWorkload(ctx, endpoint); err != nil {
+		return err
+	}
+	rec.facts.Applied = true
+	return nil
+}
+
+// joinConfigMap marks an endpoint's ConfigMap as one the gateway serves.
+func joinConfigMap(configMap *corev1.ConfigMap, endpoint *fulfillmentv1alpha1.WebhookEndpoint, gateway string) {
+	configMap.Labels[LabelGateway] = gateway
+	configMap.Annotations[AnnotationEndpointCreated] = endpoint.CreationTimestamp.UTC().Format(time.RFC3339)
+}
+
+// pathConflict is why the endpoint may not have its path on its gateway (an older endpoint of the gateway has
+// it), "" when it may.
+func (r *WebhookEndpointReconciler) pathConflict(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint) (string, error) {
+	same := &fulfillmentv1alpha1.WebhookEndpointList{}
+	if err := r.Client.List(ctx, same, client.InNamespace(endpoint.Namespace), client.MatchingFields{IndexEndpointGatewayPath: gatewayPathKey(endpoint)}); err != nil {
+		return "", err
+	}
+	claims := []PathClaim{{Name: endpoint.Name, Created: endpoint.CreationTimestamp.Time, Path: endpointPath(endpoint)}}
+	for i := range same.Items {
+		if other := &same.Items[i]; other.Name != endpoint.Name && other.DeletionTimestamp.IsZero() {
+			claims = append(claims, PathClaim{Name: other.Name, Created: other.CreationTimestamp.Time, Path: endpointPath(other)})
+		}
+	}
+	winner, lost := PathWinners(claims)[endpoint.Name]
+	if !lost {
+		return "", nil
+	}
+	return fmt.Sprintf("path %s of WebhookGateway %s belongs to the older endpoint %s: choose another spec.path, or another gateway",
+		endpointPath(endpoint), endpoint.Spec.GatewayRef.Name, winner), nil
+}
+
+// gatewayPathKey is the gateway and path an endpoint claims, "" when it is not on a gateway or suspended.
+func gatewayPathKey(endpoint *fulfillmentv1alpha1.WebhookEndpoint) string {
+	if endpoint.Spec.GatewayRef == nil || endpoint.Spec.Suspend {
+		return ""
+	}
+	return endpoint.Spec.GatewayRef.Name + " " + endpointPath(endpoint)
+}
+
+// removeOwnWorkload deletes the pods' objects the endpoint had before it moved to a gateway. Only objects it
+// controls are deleted (deleteUnwanted).
+func (r *WebhookEndpointReconciler) removeOwnWorkload(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint) error {
+	for _, obj := range []client.Object{&appsv1.Deployment{}, &appsv1.StatefulSet{}, &policyv1.PodDisruptionBudget{},
+		&autoscalingv2.HorizontalPodAutoscaler{}, &networkingv1.Ingress{}, &corev1.Service{}, &networkingv1.NetworkPolicy{}, &corev1.ServiceAccount{}} {
+		obj.SetNamespace(endpoint.Namespace)
+		obj.SetName(endpoint.Name)
+		if err := deleteUnwanted(ctx, r.Client, r.cache(), obj, endpoint); err != nil {
+			return err
+		}
+	}
+	return r.deleteHTTPRoute(ctx, endpoint)
+}
+
+// leavingGateway tells whether an endpoint without gatewayRef must stay in its former gateway's configuration:
+// its ConfigMap still names a gateway, and its own pods do not serve its configuration yet.
+func leavingGateway(existing *corev1.ConfigMap, rec *endpointReconcile) bool {
+	if existing == nil || existing.Labels[LabelGateway] == "" {
+		return false
+	}
+	if !deploymentCheck(rec.endpoint, rec.facts.Deployment).ok {
+		return true
+	}
+	// As for Ready: with no ready pod to ask, the Deployment's availability is all there is to go by.
+	check := configurationCheck(rec.configHash, rec.facts.PodReports)
+	return rec.facts.PodsRead && check.reason != "" && !check.ok
+}
+
+// gatewayCheck is DeploymentAvailable of an endpoint on a gateway: the gateway's pods serve it.
+func gatewayCheck(endpoint *fulfillmentv1alpha1.WebhookEndpoint, m *GatewayMembership) endpointCheck {
+	switch {
+	case m == nil:
+		return endpointCheck{reason: fulfillmentv1alpha1.ReasonGatewayLoading, message: fmt.Sprintf(
+			"waiting to join WebhookGateway %s", endpoint.Spec.GatewayRef.Name)}
+	case m.Suspended:
+		return endpointCheck{reason: fulfillmentv1alpha1.ReasonSuspended, idle: true, message: fmt.Sprintf(
+			"spec.suspend is true: left out of WebhookGateway %s", m.Name)}
+	case !m.Served:
+		return endpointCheck{reason: fulfillmentv1alpha1.ReasonGatewayLoading, message: m.Waiting}
+	}
+	return endpointCheck{ok: true, reason: fulfillmentv1alpha1.ReasonGatewayServing, message: fmt.Sprintf(
+		"served by WebhookGateway %s, %d/%d replicas ready", m.Name, m.ReadyReplicas, m.Replicas)}
+}
+
+// endpointsOnGateway maps a gateway to the endpoints that name it.
+func (r *WebhookEndpointReconciler) endpointsOnGateway(ctx context.Context, obj client.Object) []reconcile.Request {
+	endpoints := &fulfillmentv1alpha1.WebhookEndpointList{}
+	if err := r.Client.List(ctx, endpoints, client.InNamespace(obj.GetNamespace()), client.MatchingFields{IndexEndpointGateway: obj.GetName()}); err != nil {
+		return nil
+	}
+	requests := make([]reconcile.Request, 0, len(endpoints.Items))
+	for _, e := range endpoints.Items {
+		requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: e.Namespace, Name: e.Name}})
+	}
+	return requests
+}
+
+// samePathChanged maps an endpoint to the other endpoints that claim, or claimed before the change, its gateway
+// path: a path conflict resolves when the older endpoint leaves the path.
+type samePathChanged struct{ r *WebhookEndpointReconciler }
+
+func (h samePathChanged) Create(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	h.enqueue(ctx, q, e.Object)
+}
+
+func (h samePathChanged) Update(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	if e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration() {
+		h.enqueue(ctx, q, e.ObjectOld, e.ObjectNew)
+	}
+}
+
+func (h samePathChanged) Delete(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	h.enqueue(ctx, q, e.Object)
+}
+
+func (samePathChanged) Generic(context.Context, event.GenericEvent, workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+}
+
+func (h samePathChanged) enqueue(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request], objs ...client.Object) {
+	for _, obj := range objs {
+		endpoint, ok := obj.(*fulfillmentv1alpha1.WebhookEndpoint)
+		if !ok || gatewayPathKey(endpoint) == "" {
+			continue
+		}
+		same := &fulfillmentv1alpha1.WebhookEndpointList{}
+		if err := h.r.Client.List(ctx, same, client.InNamespace(endpoint.Namespace), client.MatchingFields{IndexEndpointGatewayPath: gatewayPathKey(endpoint)}); err != nil {
+			continue
+		}
+		for _, other := range same.Items {
+			if other.Name != endpoint.Name {
+				q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: other.Namespace, Name: other.Name}})
+			}
+		}
+	}
+}

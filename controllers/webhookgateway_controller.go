@@ -1,0 +1,287 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+)
+
+// WebhookGatewayReconciler runs a WebhookGateway's Deployment and everything around it, serving the
+// configurations of its member endpoints: the endpoints whose ConfigMaps carry LabelGateway with its name (the
+// endpoint reconciler puts it there while the gateway is to serve the endpoint). The pods, Service, exposure and
+// TLS are rendered and applied by the endpoint's own functions and steps, from GatewayWorkload.
+type WebhookGatewayReconciler struct {
+	// Endpoints is the endpoint reconciler whose apply, TLS, ownership and pod-report steps the gateway shares.
+	Endpoints *WebhookEndpointReconciler
+}
+
+// gatewayReconcile is what one reconcile of a gateway learned.
+type gatewayReconcile struct {
+	gateway  *fulfillmentv1alpha1.WebhookGateway
+	workload *fulfillmentv1alpha1.WebhookEndpoint
+	config   GatewayConfig
+	facts    EndpointFacts
+}
+
+// Reconcile implements reconcile.Reconciler.
+func (r *WebhookGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	gateway := &fulfillmentv1alpha1.WebhookGateway{}
+	if err := r.Endpoints.Client.Get(ctx, req.NamespacedName, gateway); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !gateway.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil // owner references remove its objects; its endpoints say the gateway is gone
+	}
+	rec := &gatewayReconcile{gateway: gateway, workload: GatewayWorkload(gateway),
+		// The members' Secrets and routes are checked by their endpoints: the gateway serves only those that pass.
+		facts: EndpointFacts{ServiceURL: GatewayURL(gateway), ConfigHash: gateway.Status.ConfigHash, SecretsRead: true, RoutesRead: true}}
+	err := r.reconcileGateway(ctx, rec)
+	var stalled *stalledError
+	var refused *applyError
+	var conflict *conflictError
+	switch {
+	case errors.As(err, &conflict):
+		rec.facts.StalledReason, rec.facts.StalledMessage = fulfillmentv1alpha1.ReasonObjectConflict, conflict.Error()
+	case errors.As(err, &stalled):
+		rec.facts.StalledReason, rec.facts.StalledMessage = stalled.reason, stalled.message
+	case errors.As(err, &refused):
+		rec.facts.ApplyError = refused.message()
+	case err != nil && rec.facts.ReadError == "":
+		rec.facts.ReconcileError = err.Error()
+	}
+	status := ComputeGatewayStatus(rec.gateway, rec.workload, rec.config, rec.facts, metav1.NewTime(r.Endpoints.Clock.Now()))
+	if !equality.Semantic.DeepEqual(status, gateway.Status) {
+		if statusErr := applyStatus(ctx, r.Endpoints.Client, gateway, &status); statusErr != nil {
+			if isStaleRead(statusErr) {
+				return ctrl.Result{RequeueAfter: staleReadRequeue}, nil
+			}
+			return ctrl.Result{}, errors.Join(err, statusErr)
+		}
+	}
+	switch {
+	case conflict != nil || stalled != nil:
+		return ctrl.Result{}, reconcile.TerminalError(err)
+	case err != nil:
+		return ctrl.Result{}, err
+	}
+	check := configurationCheck(rec.config.Hash, rec.facts.PodReports)
+	if rec.facts.PodsRead && check.reason != "" && !check.ok {
+		return ctrl.Result{RequeueAfter: configurationRecheck(check)}, nil
+	}
+	return ctrl.Result{}, nil
+}
+
+// reconcileGateway renders the members' configurations into the gateway's and applies its objects, in the
+// endpoint's order: the ConfigMap, Service and NetworkPolicy before the Deployment, the optional objects after.
+func (r *WebhookGatewayReconciler) reconcileGateway(ctx context.Context, rec *gatewayReconcile) error {
+	e := r.Endpoints
+	members, err := r.readMembers(ctx, rec.gateway)
+	if err != nil {
+		rec.facts.ReadError = err.Error()
+		return err
+	}
+	deployment, conflict, err := readWorkload(ctx, e.Client, rec.workload, &appsv1.Deployment{}, "Deployment", true)
+	if err != nil {
+		rec.facts.ReadError = fmt.Sprintf("reading Deployment %s: %v", rec.gateway.Name, err)
+		return err
+	}
+	rec.facts.Deployment, rec.facts.DeploymentConflict, rec.facts.DeploymentRead = deployment, conflict, true
+	if err := e.checkOwnership(ctx, rec.workload); err != nil {
+		return err
+	}
+	config, err := RenderGatewayConfig(members)
+	if err != nil {
+		return &stalledError{reason: fulfillmentv1alpha1.ReasonInvalidConfiguration, message: err.Error()}
+	}
+	rec.config = config
+	tls, err := e.reconcileTLS(ctx, rec.workload)
+	if err != nil {
+		return err
+	}
+	rec.facts.CertificateNotAfter, rec.facts.CertificateReady, rec.facts.CertificateSecret, rec.facts.CABundle = tls.notAfter, tls.ready, tls.secretName, tls.caBundle
+	tlsSecret := tls.secretName
+	if tlsSecret == "" && tls.ready != nil {
+		tlsSecret = CertificateSecretName(rec.workload)
+	}
+	configMap := DesiredConfigMap(rec.workload, config.Data, config.Hash)
+	configMap.Annotations[AnnotationGatewayMembers] = config.Members
+	if len(config.TooLarge) > 0 {
+		configMap.Annotations[AnnotationGatewayRefused] = strings.Join(config.TooLarge, ",")
+	}
+	workload := DesiredDeployment(DeploymentInputs{Endpoint: rec.workload, Image: e.Image, Secrets: config.Secrets,
+		ConfigMaps: config.ConfigMaps, TLSSecretName: tlsSecret})
+	for _, obj := range []client.Object{DesiredServiceAccount(rec.workload), configMap, DesiredService(rec.workload),
+		DesiredNetworkPolicy(rec.workload, e.OperatorNamespace), workload} {
+		if err := e.applyStep(ctx, obj); err != nil {
+			return err
+		}
+	}
+	rec.facts.ConfigHash = config.Hash
+	endpointRec := &endpointReconcile{endpoint: rec.workload}
+	if err := e.applyOptionalObjects(ctx, endpointRec); err != nil {
+		return err
+	}
+	if err := e.applyHTTPRoute(ctx, endpointRec); err != nil {
+		return err
+	}
+	e.readPodReports(ctx, rec.workload, &rec.facts)
+	rec.facts.Applied = true
+	return nil
+}
+
+// readMembers reads the ConfigMaps of the endpoints the gateway is to serve. One that cannot be read is left
+// out (its endpoint renders it again) rather than keeping the others from being served.
+func (r *WebhookGatewayReconciler) readMembers(ctx context.Context, gateway *fulfillmentv1alpha1.WebhookGateway) ([]GatewayMember, error) {
+	configMaps := &corev1.ConfigMapList{}
+	if err := r.Endpoints.cache().List(ctx, configMaps, client.InNamespace(gateway.Namespace), client.MatchingLabels{LabelGateway: gateway.Name}); err != nil {
+		return nil, fmt.Errorf("listing the ConfigMaps of the gateway's endpoints: %w", err)
+	}
+	var members []GatewayMember
+	for i := range configMaps.Items {
+		configMap := &configMaps.Items[i]
+		if configMap.Labels[LabelEndpoint] == "" || metav1.GetControllerOfNoCopy(configMap) == nil ||
+			metav1.GetControllerOfNoCopy(configMap).Kind != endpointGVK.Kind {
+			continue // the gateway's own ConfigMap, or not an endpoint's
+		}
+		member, err := ReadGatewayMember(configMap)
+		if err != nil {
+			log.FromContext(ctx).Error(err, "leaving an endpoint out of the gateway", "configMap", configMap.Name)
+			continue
+		}
+		members = append(members, member)
+	}
+	return members, nil
+}
+
+// ComputeGatewayStatus computes a gateway's status with the endpoint's kstatus rules: Ready when the spec of this
+// generation is applied and the Deployment has every replica of the current template available, and every
+// ready pod serves the rendered configuration. status.servedConfigHash is that configuration once every ready
+// pod serves it, and its endpoints are served from then on.
+func ComputeGatewayStatus(gateway *fulfillmentv1alpha1.WebhookGateway, workload *fulfillmentv1alpha1.WebhookEndpoint, config GatewayConfig,
+	facts EndpointFacts, now metav1.Time) fulfillmentv1alpha1.WebhookGatewayStatus {
+	endpointStatus := ComputeEndpointStatus(&fulfillmentv1alpha1.WebhookEndpoint{
+		ObjectMeta: metav1.ObjectMeta{Name: gateway.Name, Namespace: gateway.Namespace, Generation: gateway.Generation},
+		Spec:       workload.Spec,
+		Status: fulfillmentv1alpha1.WebhookEndpointStatus{ObservedGeneration: gateway.Status.ObservedGeneration,
+			Conditions: gateway.Status.Conditions, Replicas: gateway.Status.Replicas, ReadyReplicas: gateway.Status.ReadyReplicas,
+			Certificate: gateway.Status.Certificate},
+	}, facts, now)
+	status := fulfillmentv1alpha1.WebhookGatewayStatus{
+		ObservedGeneration: endpointStatus.ObservedGeneration,
+		URL:                facts.ServiceURL,
+		Replicas:           endpointStatus.Replicas,
+		ReadyReplicas:      endpointStatus.ReadyReplicas,
+		ConfigHash:         facts.ConfigHash,
+		ServedConfigHash:   gateway.Status.ServedConfigHash,
+		Certificate:        endpointStatus.Certificate,
+		Endpoints:          gateway.Status.Endpoints.DeepCopy(),
+	}
+	for _, c := range endpointStatus.Conditions {
+		switch c.Type {
+		case fulfillmentv1alpha1.ConditionReady, fulfillmentv1alpha1.ConditionReconciling, fulfillmentv1alpha1.ConditionStalled,
+			fulfillmentv1alpha1.ConditionDeploymentAvailable, fulfillmentv1alpha1.ConditionCertificateReady:
+			status.Conditions = append(status.Conditions, c)
+		}
+	}
+	if config.Hash != "" {
+		status.Endpoints = &fulfillmentv1alpha1.GatewayEndpointCounts{Served: int32(len(config.Served)), Refused: int32(len(config.Refused))}
+		if meta.IsStatusConditionTrue(status.Conditions, fulfillmentv1alpha1.ConditionReady) {
+			status.ServedConfigHash = config.Hash
+		}
+	}
+	return status
+}
+
+// SetupWithManager registers the controller: the gateway (spec changes), the objects it writes (by name), its
+// pods, and its members' ConfigMaps (by LabelGateway, before and after a change, so that an endpoint leaving
+// a gateway is removed from it).
+func (r *WebhookGatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	byName := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, obj client.Object) []reconcile.Request {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}}}
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&fulfillmentv1alpha1.WebhookGateway{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&appsv1.Deployment{}, byName).
+		Watches(&corev1.Service{}, byName).
+		Watches(&corev1.ServiceAccount{}, byName).
+		Watches(&policyv1.PodDisruptionBudget{}, byName).
+		Watches(&autoscalingv2.HorizontalPodAutoscaler{}, byName).
+		Watches(&networkingv1.NetworkPolicy{}, byName).
+		Watches(&networkingv1.Ingress{}, byName).
+		Watches(&corev1.ConfigMap{}, membersChanged{}).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToGateway), builder.WithPredicates(podServingChanged)).
+		Named("webhookgateway").
+		WithOptions(controller.Options{RateLimiter: retryLimiter()}).
+		Complete(r)
+}
+
+// podToGateway maps a gateway's pod to its gateway.
+func podToGateway(_ context.Context, obj client.Object) []reconcile.Request {
+	name := obj.GetLabels()[LabelGateway]
+	if name == "" || obj.GetLabels()[LabelManagedBy] != FieldOwner {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}}}
+}
+
+// membersChanged maps a ConfigMap to the gateways its LabelGateway named before and after the event.
+type membersChanged struct{}
+
+func (membersChanged) Create(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	enqueueGateways(q, e.Object)
+}
+
+func (membersChanged) Update(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	enqueueGateways(q, e.ObjectOld, e.ObjectNew)
+}
+
+func (membersChanged) Delete(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	enqueueGateways(q, e.Object)
+}
+
+func (membersChanged) Generic(_ context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	enqueueGateways(q, e.Object)
+}
+
+func enqueueGateways(q workqueue.TypedRateLimitingInterface[reconcile.Request], objs ...client.Object) {
+	var seen []string
+	for _, obj := range objs {
+		name := obj.GetLabels()[LabelGateway]
+		if name == "" || slices.Contains(seen, name) {
+			continue
+		}
+		seen = append(seen, name)
+		q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}})
+	}
+}
+
+// gatewayNotFound says that an endpoint's gateway does not exist.
+func gatewayNotFound(endpoint *fulfillmentv1alpha1.WebhookEndpoint) *stalledError {
+	return &stalledError{reason: fulfillmentv1alpha1.ReasonGatewayNotFound, message: fmt.Sprintf(
+		"WebhookGateway %s not found in namespace %s: create it, or remove spec.gatewayRef to give the endpoint pods of its own",
+		endpoint.Spec.GatewayRef.Name, endpoint.Namespace)}
+}

@@ -1,0 +1,197 @@
+package controllers_test
+
+import (
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	"sigs.k8s.io/yaml"
+
+	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/controllers"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/configfile"
+)
+
+func sharedGateway(namespace string) *fulfillmentv1alpha1.WebhookGateway {
+	return &fulfillmentv1alpha1.WebhookGateway{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "shared"}}
+}
+
+// gatewayMember is the bank endpoint named name on gateway shared at path.
+func gatewayMember(namespace, name, path string) *fulfillmentv1alpha1.WebhookEndpoint {
+	endpoint := bankEndpoint(namespace)
+	endpoint.Name = name
+	endpoint.Spec.Path = path
+	endpoint.Spec.GatewayRef = &fulfillmentv1alpha1.LocalObjectReference{Name: "shared"}
+	return endpoint
+}
+
+func mustGetGateway(namespace, name string) *fulfillmentv1alpha1.WebhookGateway {
+	GinkgoHelper()
+	gateway := &fulfillmentv1alpha1.WebhookGateway{}
+	Expect(k8sClient.Get(ctx, key(namespace, name), gateway)).To(Succeed())
+	return gateway
+}
+
+// servedEndpoints are the endpoints in the gateway's configuration, by name and path.
+func servedEndpoints(g Gomega, namespace, gateway string) map[string]string {
+	configMap := &corev1.ConfigMap{}
+	g.Expect(k8sClient.Get(ctx, key(namespace, gateway+"-config"), configMap)).To(Succeed())
+	var file configfile.File
+	g.Expect(yaml.Unmarshal([]byte(configMap.Data[controllers.ConfigKey]), &file)).To(Succeed())
+	served := map[string]string{}
+	for _, e := range file.Endpoints {
+		served[e.Name] = e.Spec.Path
+	}
+	return served
+}
+
+func expectNoDeployment(g Gomega, namespace, name string) {
+	err := k8sClient.Get(ctx, key(namespace, name), &appsv1.Deployment{})
+	g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "Deployment %s: %v", name, err)
+}
+
+var _ = Describe("WebhookGateway", func() {
+	var namespace string
+	BeforeEach(func() {
+		namespace = newNamespace()
+		Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
+	})
+
+	It("serves two endpoints from one Deployment, each on its own path, and says so in both statuses", func() {
+		Expect(k8sClient.Create(ctx, sharedGateway(namespace))).To(Succeed())
+		Expect(k8sClient.Create(ctx, gatewayMember(namespace, "bank-bot", "/bank"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, gatewayMember(namespace, "pay-bot", "/pay"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, respondRoute(namespace, "welcome", "bank-bot", "Welcome", "Hello!"))).To(Succeed())
+
+		Eventually(func(g Gomega) {
+			g.Expect(servedEndpoints(g, namespace, "shared")).To(Equal(map[string]string{"bank-bot": "/bank", "pay-bot": "/pay"}))
+			playDeploymentController(g, namespace, "shared")
+			gateway := mustGetGateway(namespace, "shared")
+			g.Expect(meta.IsStatusConditionTrue(gateway.Status.Conditions, fulfillmentv1alpha1.ConditionReady)).To(BeTrue(), "%+v", gateway.Status)
+			g.Expect(gateway.Status.Endpoints).To(Equal(&fulfillmentv1alpha1.GatewayEndpointCounts{Served: 2}))
+			g.Expect(gateway.Status.ServedConfigHash).To(Equal(gateway.Status.ConfigHash))
+			g.Expect(gateway.Status.URL).To(Equal("http://shared." + namespace + ".svc:80"))
+			health, kstatus := liveHealth(g, namespace, "WebhookGateway", "shared")
+			g.Expect(health.Status).To(Equal("Healthy"))
+			g.Expect(kstatus).To(Equal(status.CurrentStatus))
+			for name, path := range map[string]string{"bank-bot": "/bank", "pay-bot": "/pay"} {
+				endpoint := mustGetEndpoint(namespace, name)
+				g.Expect(endpoint).To(beReady())
+				g.Expect(endpoint.Status.URL).To(Equal(gateway.Status.URL + path))
+				ready := meta.FindStatusCondition(endpoint.Status.Conditions, fulfillmentv1alpha1.ConditionReady)
+				g.Expect(ready.Message).To(ContainSubstring("served by WebhookGateway shared"))
+			}
+		}).Should(Succeed())
+
+		gateway := mustGetGateway(namespace, "shared")
+		deployment := &appsv1.Deployment{}
+		Expect(k8sClient.Get(ctx, key(namespace, "shared"), deployment)).To(Succeed())
+		Expect(deployment).To(beControlledBy(gateway))
+		Expect(deployment.Spec.Template.Spec.SecurityContext.RunAsNonRoot).To(HaveValue(BeTrue()))
+		Expect(deployment.Spec.Template.Spec.Containers[0].SecurityContext.ReadOnlyRootFilesystem).To(HaveValue(BeTrue()))
+		var mounted []string
+		for _, v := range deployment.Spec.Template.Spec.Volumes {
+			if v.Secret != nil {
+				mounted = append(mounted, v.Secret.SecretName)
+			}
+		}
+		Expect(mounted).To(ConsistOf("bank-basic"), "the members' Secrets are mounted once each")
+		for _, name := range []string{"bank-bot", "pay-bot"} {
+			expectNoDeployment(Default, namespace, name)
+			Expect(apierrors.IsNotFound(k8sClient.Get(ctx, key(namespace, name), &corev1.Service{}))).To(BeTrue(), "Service %s", name)
+		}
+	})
+
+	It("refuses a second endpoint on a taken path with PathConflict, and serves it once the path is its own", func() {
+		Expect(k8sClient.Create(ctx, sharedGateway(namespace))).To(Succeed())
+		Expect(k8sClient.Create(ctx, gatewayMember(namespace, "bank-bot", "/bank"))).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(servedEndpoints(g, namespace, "shared")).To(HaveKey("bank-bot"))
+		}).Should(Succeed())
+		Expect(k8sClient.Create(ctx, gatewayMember(namespace, "late-bot", "/bank"))).To(Succeed())
+
+		Eventually(func(g Gomega) {
+			playDeploymentController(g, namespace, "shared")
+			late := mustGetEndpoint(namespace, "late-bot")
+			ready := meta.FindStatusCondition(late.Status.Conditions, fulfillmentv1alpha1.ConditionReady)
+			g.Expect(ready).NotTo(BeNil())
+			g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(ready.Reason).To(Equal(fulfillmentv1alpha1.ReasonPathConflict))
+			g.Expect(ready.Message).To(ContainSubstring("path /bank of WebhookGateway shared belongs to the older endpoint bank-bot"))
+			g.Expect(meta.IsStatusConditionTrue(late.Status.Conditions, fulfillmentv1alpha1.ConditionStalled)).To(BeTrue())
+			g.Expect(mustGetEndpoint(namespace, "bank-bot")).To(beReady())
+		}).Should(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(servedEndpoints(g, namespace, "shared")).To(Equal(map[string]string{"bank-bot": "/bank"}))
+		}, "2s").Should(Succeed())
+
+		updateEndpoint(namespace, "late-bot", func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.Spec.Path = "/late" })
+		Eventually(func(g Gomega) {
+			g.Expect(servedEndpoints(g, namespace, "shared")).To(Equal(map[string]string{"bank-bot": "/bank", "late-bot": "/late"}))
+			playDeploymentController(g, namespace, "shared")
+			g.Expect(mustGetEndpoint(namespace, "late-bot")).To(beReady())
+		}).Should(Succeed())
+	})
+
+	It("moves an endpoint in and out without a moment when nothing serves it", func() {
+		Expect(k8sClient.Create(ctx, bankEndpoint(namespace))).To(Succeed())
+		Eventually(func(g Gomega) {
+			playDeploymentController(g, namespace, "bank-bot")
+			g.Expect(mustGetEndpoint(namespace, "bank-bot")).To(beReady())
+		}).Should(Succeed())
+
+		// In: the endpoint's own Deployment stays until the gateway's pods serve it.
+		updateEndpoint(namespace, "bank-bot", func(e *fulfillmentv1alpha1.WebhookEndpoint) {
+			e.Spec.GatewayRef = &fulfillmentv1alpha1.LocalObjectReference{Name: "shared"}
+		})
+		Consistently(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), &appsv1.Deployment{})).To(Succeed())
+		}, "2s").Should(Succeed(), "without a gateway, the endpoint's own pods keep serving")
+		Eventually(func(g Gomega) {
+			stalled := condition(g, namespace, "bank-bot", fulfillmentv1alpha1.ConditionStalled)
+			g.Expect(stalled).NotTo(BeNil())
+			g.Expect(stalled.Reason).To(Equal(fulfillmentv1alpha1.ReasonGatewayNotFound))
+		}).Should(Succeed())
+		Expect(k8sClient.Create(ctx, sharedGateway(namespace))).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(servedEndpoints(g, namespace, "shared")).To(HaveKey("bank-bot"))
+		}).Should(Succeed())
+		Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), &appsv1.Deployment{})).To(Succeed(),
+			"the gateway's pods are not available yet: the endpoint's own still serve")
+		Eventually(func(g Gomega) {
+			playDeploymentController(g, namespace, "shared")
+			g.Expect(mustGetEndpoint(namespace, "bank-bot")).To(beReady())
+			expectNoDeployment(g, namespace, "bank-bot")
+		}).Should(Succeed())
+
+		// Out: the gateway keeps the endpoint until its own Deployment is available again.
+		updateEndpoint(namespace, "bank-bot", func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.Spec.GatewayRef = nil })
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key(namespace, "bank-bot"), &appsv1.Deployment{})).To(Succeed())
+		}).Should(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(servedEndpoints(g, namespace, "shared")).To(HaveKey("bank-bot"))
+		}, "2s").Should(Succeed(), "the endpoint's own pods are not available yet: the gateway keeps serving it")
+		Eventually(func(g Gomega) {
+			playDeploymentController(g, namespace, "bank-bot")
+			g.Expect(mustGetEndpoint(namespace, "bank-bot")).To(beReady())
+			g.Expect(servedEndpoints(g, namespace, "shared")).NotTo(HaveKey("bank-bot"))
+		}).Should(Succeed())
+	})
+
+	It("stalls its endpoints with a message when the gateway is deleted", func() {
+		Expect(k8sClient.Create(ctx, sharedGateway(namespace))).To(Succeed())
+		Expect(k8sClient.Create(ctx, gatewayMember(namespace, "bank-bot", "/bank"))).To(Succeed())
+		Eventually(func(g Gomega) {
+			playDeploymentController(g, namespace, "shared")
+			g.Expect(mustGetEndpoint(namespace, "bank-bot")).To(beReady())
+		}).Should(Succeed())
+		Expect(k8sClient.Delete(ctx, mustGetGateway(namespace, "shared"))).To(Succeed())
+		eventuallyStalled(namespace, "bank-bot", fulfillmentv1alpha1.ReasonGatewayNotFound,
+			"WebhookGateway shared not found in namespace "+namespace+": create it, or remove spec.gatewayRef")
+	})
+})
