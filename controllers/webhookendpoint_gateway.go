@@ -19,6 +19,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -132,8 +133,37 @@ func (r *WebhookEndpointReconciler) joinGateway(ctx context.Context, rec *endpoi
 	if err := r.removeOwnWorkload(ctx, endpoint); err != nil {
 		return err
 	}
+	if err := r.keepServiceAsAlias(ctx, endpoint, membership.Name); err != nil {
+		return err
+	}
 	rec.facts.Applied = true
 	return nil
+}
+
+// keepServiceAsAlias points the Service an endpoint had before it moved to its gateway at the gateway's pods,
+// so that callers still using the endpoint's former URL are answered. An endpoint that never had pods of its
+// own gets no Service, and one whose Service was deleted does not get it back.
+func (r *WebhookEndpointReconciler) keepServiceAsAlias(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint, gateway string) error {
+	existing := &corev1.Service{}
+	if err := r.cache().Get(ctx, types.NamespacedName{Namespace: endpoint.Namespace, Name: endpoint.Name}, existing); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if !metav1.IsControlledBy(existing, endpoint) {
+		return nil
+	}
+	return r.applyStep(ctx, aliasService(endpoint, gateway))
+}
+
+// aliasService is the endpoint's Service selecting the pods of its gateway.
+func aliasService(endpoint *fulfillmentv1alpha1.WebhookEndpoint, gateway string) *corev1.Service {
+	service := DesiredService(endpoint)
+	service.Spec.Selector = gatewaySelector(gateway)
+	return service
+}
+
+// gatewaySelector selects the pods of the gateway named name (SelectorLabels of its GatewayWorkload).
+func gatewaySelector(name string) map[string]string {
+	return SelectorLabels(&fulfillmentv1alpha1.WebhookEndpoint{ObjectMeta: metav1.ObjectMeta{Name: name}})
 }
 
 // joinConfigMap marks an endpoint's ConfigMap as one the gateway serves.
@@ -171,11 +201,11 @@ func gatewayPathKey(endpoint *fulfillmentv1alpha1.WebhookEndpoint) string {
 	return endpoint.Spec.GatewayRef.Name + " " + endpointPath(endpoint)
 }
 
-// removeOwnWorkload deletes the pods' objects the endpoint had before it moved to a gateway. Only objects it
-// controls are deleted (deleteUnwanted).
+// removeOwnWorkload deletes the pods' objects the endpoint had before it moved to a gateway, but its Service
+// (keepServiceAsAlias). Only objects it controls are deleted (deleteUnwanted).
 func (r *WebhookEndpointReconciler) removeOwnWorkload(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint) error {
 	for _, obj := range []client.Object{&appsv1.Deployment{}, &appsv1.StatefulSet{}, &policyv1.PodDisruptionBudget{},
-		&autoscalingv2.HorizontalPodAutoscaler{}, &networkingv1.Ingress{}, &corev1.Service{}, &networkingv1.NetworkPolicy{}, &corev1.ServiceAccount{}} {
+		&autoscalingv2.HorizontalPodAutoscaler{}, &networkingv1.Ingress{}, &networkingv1.NetworkPolicy{}, &corev1.ServiceAccount{}} {
 		obj.SetNamespace(endpoint.Namespace)
 		obj.SetName(endpoint.Name)
 		if err := deleteUnwanted(ctx, r.Client, r.cache(), obj, endpoint); err != nil {

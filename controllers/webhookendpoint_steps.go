@@ -294,19 +294,20 @@ func (r *WebhookEndpointReconciler) applyWorkload(ctx context.Context, rec *endp
 	if err := r.applyStep(ctx, DesiredServiceAccount(endpoint)); err != nil {
 		return err
 	}
-	configMap := DesiredConfigMap(endpoint, rec.config, rec.configHash)
+	configMap, service := DesiredConfigMap(endpoint, rec.config, rec.configHash), DesiredService(endpoint)
 	existing := &corev1.ConfigMap{}
 	if err := r.cache().Get(ctx, client.ObjectKeyFromObject(configMap), existing); err == nil && leavingGateway(existing, rec) {
-		// The gateway keeps serving the endpoint until its own pods do.
-		configMap.Labels[LabelGateway] = existing.Labels[LabelGateway]
-		configMap.Annotations[AnnotationEndpointCreated] = existing.Annotations[AnnotationEndpointCreated]
+		// The gateway it leaves keeps serving the endpoint, at both URLs, until its own pods do.
+		gateway := existing.Labels[LabelGateway]
+		joinConfigMap(configMap, endpoint, gateway)
+		service = aliasService(endpoint, gateway)
 		rec.requeue(configurationLoadingRecheck)
 	}
 	if err := r.applyStep(ctx, configMap); err != nil {
 		return err
 	}
 	rec.facts.ConfigHash = rec.configHash // the ConfigMap holds it now
-	for _, obj := range []client.Object{DesiredService(endpoint), DesiredNetworkPolicy(endpoint, r.OperatorNamespace), workload} {
+	for _, obj := range []client.Object{service, DesiredNetworkPolicy(endpoint, r.OperatorNamespace), workload} {
 		if err := r.applyStep(ctx, obj); err != nil {
 			return err
 		}

@@ -49,6 +49,13 @@ func servedEndpoints(g Gomega, namespace, gateway string) map[string]string {
 	return served
 }
 
+func serviceSelector(namespace, name string) map[string]string {
+	GinkgoHelper()
+	service := &corev1.Service{}
+	Expect(k8sClient.Get(ctx, key(namespace, name), service)).To(Succeed())
+	return service.Spec.Selector
+}
+
 func expectNoDeployment(g Gomega, namespace, name string) {
 	err := k8sClient.Get(ctx, key(namespace, name), &appsv1.Deployment{})
 	g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "Deployment %s: %v", name, err)
@@ -167,6 +174,8 @@ var _ = Describe("WebhookGateway", func() {
 			g.Expect(mustGetEndpoint(namespace, "bank-bot")).To(beReady())
 			expectNoDeployment(g, namespace, "bank-bot")
 		}).Should(Succeed())
+		Expect(serviceSelector(namespace, "bank-bot")).To(HaveKeyWithValue(controllers.LabelInstance, "shared"),
+			"the endpoint's Service stays, as an alias of the gateway's pods, for callers of its former URL")
 
 		// Out: the gateway keeps the endpoint until its own Deployment is available again.
 		updateEndpoint(namespace, "bank-bot", func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.Spec.GatewayRef = nil })
@@ -175,11 +184,13 @@ var _ = Describe("WebhookGateway", func() {
 		}).Should(Succeed())
 		Consistently(func(g Gomega) {
 			g.Expect(servedEndpoints(g, namespace, "shared")).To(HaveKey("bank-bot"))
+			g.Expect(serviceSelector(namespace, "bank-bot")).To(HaveKeyWithValue(controllers.LabelInstance, "shared"))
 		}, "2s").Should(Succeed(), "the endpoint's own pods are not available yet: the gateway keeps serving it")
 		Eventually(func(g Gomega) {
 			playDeploymentController(g, namespace, "bank-bot")
 			g.Expect(mustGetEndpoint(namespace, "bank-bot")).To(beReady())
 			g.Expect(servedEndpoints(g, namespace, "shared")).NotTo(HaveKey("bank-bot"))
+			g.Expect(serviceSelector(namespace, "bank-bot")).To(HaveKeyWithValue(controllers.LabelInstance, "bank-bot"))
 		}).Should(Succeed())
 	})
 
