@@ -28,6 +28,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/configfile"
 )
 
 // AnnotationGatewayRefused on a gateway's ConfigMap lists the endpoints left out because the configuration
@@ -111,19 +112,16 @@ func (r *WebhookEndpointReconciler) joinGateway(ctx context.Context, rec *endpoi
 		return nil
 	}
 
-	served := &corev1.ConfigMap{}
-	switch err := r.cache().Get(ctx, types.NamespacedName{Namespace: endpoint.Namespace, Name: ConfigMapName(GatewayWorkload(gateway))}, served); {
-	case apierrors.IsNotFound(err):
-	case err != nil:
+	gatewayConfig, err := r.gatewayConfigMap(ctx, gateway)
+	if err != nil {
 		return rec.readFailed("the configuration of WebhookGateway "+membership.Name, err)
 	}
-	if slices.Contains(strings.Split(served.Annotations[AnnotationGatewayRefused], ","), endpoint.Name) {
+	if slices.Contains(strings.Split(gatewayConfig.Annotations[AnnotationGatewayRefused], ","), endpoint.Name) {
 		return &stalledError{reason: fulfillmentv1alpha1.ReasonGatewayFull, message: fmt.Sprintf(
 			"WebhookGateway %s cannot hold this endpoint: its configuration would exceed the %d bytes a ConfigMap holds; "+
 				"put the endpoint on another gateway, or remove gatewayRef", membership.Name, MaxConfigBytes)}
 	}
-	membership.Served = gateway.Status.ServedConfigHash != "" && served.Annotations[AnnotationConfigHash] == gateway.Status.ServedConfigHash &&
-		ServesMember(served.Annotations[AnnotationGatewayMembers], endpoint.Name, rec.configHash)
+	membership.Served = gatewayServes(gateway, gatewayConfig, endpoint.Name, rec.configHash, false)
 	if !membership.Served {
 		membership.Waiting = fmt.Sprintf("waiting for the pods of WebhookGateway %s to serve configuration %s", membership.Name, shortHash(rec.configHash))
 		rec.facts.Applied = true
@@ -164,6 +162,65 @@ func aliasService(endpoint *fulfillmentv1alpha1.WebhookEndpoint, gateway string)
 // gatewaySelector selects the pods of the gateway named name (SelectorLabels of its GatewayWorkload).
 func gatewaySelector(name string) map[string]string {
 	return SelectorLabels(&fulfillmentv1alpha1.WebhookEndpoint{ObjectMeta: metav1.ObjectMeta{Name: name}})
+}
+
+// gatewayConfigMap reads a gateway's ConfigMap from the cache; an empty one when it is not created yet.
+func (r *WebhookEndpointReconciler) gatewayConfigMap(ctx context.Context, gateway *fulfillmentv1alpha1.WebhookGateway) (*corev1.ConfigMap, error) {
+	configMap := &corev1.ConfigMap{}
+	err := r.cache().Get(ctx, types.NamespacedName{Namespace: gateway.Namespace, Name: ConfigMapName(GatewayWorkload(gateway))}, configMap)
+	if apierrors.IsNotFound(err) {
+		return &corev1.ConfigMap{}, nil
+	}
+	return configMap, err
+}
+
+// gatewayServes tells whether every ready pod of the gateway serves the configuration of its ConfigMap, and that
+// configuration lists the endpoint at hash (leaving or not).
+func gatewayServes(gateway *fulfillmentv1alpha1.WebhookGateway, configMap *corev1.ConfigMap, name, hash string, leaving bool) bool {
+	served := gateway.Status.ServedConfigHash
+	return served != "" && configMap.Annotations[AnnotationConfigHash] == served &&
+		ServesMember(configMap.Annotations[AnnotationGatewayMembers], name, hash, leaving)
+}
+
+// leaveGateway decides, for an endpoint whose own pods serve it again, how long its former gateway keeps
+// serving it: as leaving (each answer closing its connection) until its pods have served it so for
+// configfile.IdleTimeout, so that a caller's kept-alive connection to the gateway is closed before the endpoint
+// is gone from it. It marks configMap (the endpoint's own, about to be applied) accordingly and returns when to
+// look again; 0 once the gateway may let go.
+func (r *WebhookEndpointReconciler) leaveGateway(ctx context.Context, rec *endpointReconcile, existing, configMap *corev1.ConfigMap) (time.Duration, error) {
+	endpoint, name := rec.endpoint, existing.Labels[LabelGateway]
+	gateway := &fulfillmentv1alpha1.WebhookGateway{}
+	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: endpoint.Namespace, Name: name}, gateway); err != nil {
+		return 0, client.IgnoreNotFound(err) // no gateway serves it any more
+	}
+	gatewayConfig, err := r.gatewayConfigMap(ctx, gateway)
+	if err != nil {
+		return 0, err
+	}
+	joinConfigMap(configMap, endpoint, name)
+	configMap.Annotations[AnnotationLeaving] = "true"
+	// Once served as leaving, the gateway closes the connections it answers for the endpoint whatever the
+	// endpoint's later edits: the time is kept across them.
+	servedSince, err := time.Parse(time.RFC3339, existing.Annotations[AnnotationLeavingServed])
+	switch {
+	case err == nil:
+		configMap.Annotations[AnnotationLeavingServed] = existing.Annotations[AnnotationLeavingServed]
+	case !gatewayServes(gateway, gatewayConfig, endpoint.Name, rec.configHash, true):
+		return configurationLoadingRecheck, nil
+	default:
+		servedSince = r.Clock.Now()
+		configMap.Annotations[AnnotationLeavingServed] = servedSince.UTC().Format(time.RFC3339)
+	}
+	now := r.Clock.Now()
+	if left := configfile.IdleTimeout + time.Second - now.Sub(servedSince); left > 0 {
+		return left, nil
+	}
+	// Let go: the ConfigMap is the endpoint's alone again.
+	delete(configMap.Labels, LabelGateway)
+	for _, key := range []string{AnnotationLeaving, AnnotationLeavingServed, AnnotationEndpointCreated} {
+		delete(configMap.Annotations, key)
+	}
+	return 0, nil
 }
 
 // joinConfigMap marks an endpoint's ConfigMap as one the gateway serves.

@@ -296,12 +296,21 @@ func (r *WebhookEndpointReconciler) applyWorkload(ctx context.Context, rec *endp
 	}
 	configMap, service := DesiredConfigMap(endpoint, rec.config, rec.configHash), DesiredService(endpoint)
 	existing := &corev1.ConfigMap{}
-	if err := r.cache().Get(ctx, client.ObjectKeyFromObject(configMap), existing); err == nil && leavingGateway(existing, rec) {
+	switch err := r.cache().Get(ctx, client.ObjectKeyFromObject(configMap), existing); {
+	case err != nil || existing.Labels[LabelGateway] == "":
+	case leavingGateway(existing, rec):
 		// The gateway it leaves keeps serving the endpoint, at both URLs, until its own pods do.
 		gateway := existing.Labels[LabelGateway]
 		joinConfigMap(configMap, endpoint, gateway)
 		service = aliasService(endpoint, gateway)
 		rec.requeue(configurationLoadingRecheck)
+	default:
+		// Its own pods serve it; the gateway lets go once no caller's connection leads there any more.
+		wait, err := r.leaveGateway(ctx, rec, existing, configMap)
+		if err != nil {
+			return rec.readFailed("the WebhookGateway "+existing.Labels[LabelGateway]+" the endpoint leaves", err)
+		}
+		rec.requeue(wait)
 	}
 	if err := r.applyStep(ctx, configMap); err != nil {
 		return err

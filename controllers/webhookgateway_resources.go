@@ -32,10 +32,16 @@ const (
 	// AnnotationEndpointCreated on a member's ConfigMap is its endpoint's creation time (RFC 3339): of two members
 	// with one path, the older endpoint is served.
 	AnnotationEndpointCreated = "fulfillment.dev/endpoint-created"
-	// AnnotationGatewayMembers on a gateway's ConfigMap lists the endpoints its configuration holds, as
-	// name=<hash of the endpoint's own configuration>, comma-separated and sorted: an endpoint is served once the
-	// gateway's pods serve a configuration that lists its current hash.
+	// AnnotationGatewayMembers on a gateway's ConfigMap lists the endpoints its configuration holds (memberKey),
+	// comma-separated and sorted: an endpoint is served once the gateway's pods serve a configuration that lists
+	// its current hash.
 	AnnotationGatewayMembers = "fulfillment.dev/members"
+	// AnnotationLeaving on a member's ConfigMap says that the endpoint's own pods serve it now: the gateway keeps
+	// serving it, closing each connection it answers (configfile.Endpoint.Leaving), until the endpoint lets go.
+	AnnotationLeaving = "fulfillment.dev/leaving"
+	// AnnotationLeavingServed on a leaving member's ConfigMap is when the endpoint saw the gateway's pods serve it
+	// as leaving (RFC 3339); it lets go configfile.IdleTimeout later.
+	AnnotationLeavingServed = "fulfillment.dev/leaving-served"
 )
 
 // isGateway tells whether endpoint stands for a WebhookGateway (GatewayWorkload).
@@ -82,11 +88,14 @@ type GatewayMember struct {
 	Hash string
 	// File is the endpoint's own configuration, one endpoint with its routes.
 	File configfile.File
+	// Leaving: the endpoint's own pods serve it now (AnnotationLeaving).
+	Leaving bool
 }
 
 // ReadGatewayMember reads a member endpoint's ConfigMap.
 func ReadGatewayMember(configMap *corev1.ConfigMap) (GatewayMember, error) {
-	member := GatewayMember{Name: strings.TrimSuffix(configMap.Name, "-config"), Hash: configMap.Annotations[AnnotationConfigHash]}
+	member := GatewayMember{Name: strings.TrimSuffix(configMap.Name, "-config"), Hash: configMap.Annotations[AnnotationConfigHash],
+		Leaving: configMap.Annotations[AnnotationLeaving] == "true"}
 	if created, err := time.Parse(time.RFC3339, configMap.Annotations[AnnotationEndpointCreated]); err == nil {
 		member.Created = created
 	}
@@ -169,6 +178,7 @@ func RenderGatewayConfig(members []GatewayMember) (GatewayConfig, error) {
 			continue
 		}
 		entry := m.File.Endpoints[0]
+		entry.Leaving = m.Leaving
 		entrySize := approximateSize(m)
 		if size+entrySize > MaxConfigBytes-gatewayHeaderBytes {
 			out.Refused[m.Name] = fmt.Sprintf("the gateway's configuration would exceed the %d bytes a ConfigMap holds; "+
@@ -194,16 +204,27 @@ func RenderGatewayConfig(members []GatewayMember) (GatewayConfig, error) {
 	out.Secrets, out.ConfigMaps = sortedUnique(out.Secrets), sortedUnique(out.ConfigMaps)
 	listed := make([]string, 0, len(out.Served))
 	for _, m := range out.Served {
-		listed = append(listed, m.Name+"="+shortHash(m.Hash))
+		listed = append(listed, memberKey(m.Name, m.Hash, m.Leaving))
 	}
 	slices.Sort(listed)
 	out.Members = strings.Join(listed, ",")
 	return out, nil
 }
 
-// ServesMember tells whether a gateway ConfigMap's AnnotationGatewayMembers lists the endpoint at hash.
-func ServesMember(members, name, hash string) bool {
-	return slices.Contains(strings.Split(members, ","), name+"="+shortHash(hash))
+// ServesMember tells whether a gateway ConfigMap's AnnotationGatewayMembers lists the endpoint at hash, leaving
+// or not.
+func ServesMember(members, name, hash string, leaving bool) bool {
+	return slices.Contains(strings.Split(members, ","), memberKey(name, hash, leaving))
+}
+
+// memberKey is an endpoint's entry in AnnotationGatewayMembers: name=<hash of its configuration>, and
+// ":leaving" when it is.
+func memberKey(name, hash string, leaving bool) string {
+	key := name + "=" + shortHash(hash)
+	if leaving {
+		key += ":leaving"
+	}
+	return key
 }
 
 // approximateSize is at least the bytes a member adds to the gateway's configuration: its entry rendered on its

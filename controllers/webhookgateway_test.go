@@ -1,6 +1,8 @@
 package controllers_test
 
 import (
+	"time"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
@@ -47,6 +49,12 @@ func servedEndpoints(g Gomega, namespace, gateway string) map[string]string {
 		served[e.Name] = e.Spec.Path
 	}
 	return served
+}
+
+func gatewayMembers(g Gomega, namespace, gateway string) string {
+	configMap := &corev1.ConfigMap{}
+	g.Expect(k8sClient.Get(ctx, key(namespace, gateway+"-config"), configMap)).To(Succeed())
+	return configMap.Annotations[controllers.AnnotationGatewayMembers]
 }
 
 func serviceSelector(namespace, name string) map[string]string {
@@ -186,12 +194,29 @@ var _ = Describe("WebhookGateway", func() {
 			g.Expect(servedEndpoints(g, namespace, "shared")).To(HaveKey("bank-bot"))
 			g.Expect(serviceSelector(namespace, "bank-bot")).To(HaveKeyWithValue(controllers.LabelInstance, "shared"))
 		}, "2s").Should(Succeed(), "the endpoint's own pods are not available yet: the gateway keeps serving it")
+		// Its own pods serve it: the Service points at them, and the gateway serves it as leaving (closing each
+		// connection it answers) for the server's idle timeout before it lets go.
 		Eventually(func(g Gomega) {
 			playDeploymentController(g, namespace, "bank-bot")
+			playDeploymentController(g, namespace, "shared")
 			g.Expect(mustGetEndpoint(namespace, "bank-bot")).To(beReady())
-			g.Expect(servedEndpoints(g, namespace, "shared")).NotTo(HaveKey("bank-bot"))
 			g.Expect(serviceSelector(namespace, "bank-bot")).To(HaveKeyWithValue(controllers.LabelInstance, "bank-bot"))
+			g.Expect(gatewayMembers(g, namespace, "shared")).To(MatchRegexp(`(^|,)bank-bot=[0-9a-f]{12}:leaving(,|$)`))
+			configMap := &corev1.ConfigMap{}
+			g.Expect(k8sClient.Get(ctx, key(namespace, "bank-bot-config"), configMap)).To(Succeed())
+			g.Expect(configMap.Annotations).To(HaveKey(controllers.AnnotationLeavingServed))
 		}).Should(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(servedEndpoints(g, namespace, "shared")).To(HaveKey("bank-bot"))
+		}, "2s").Should(Succeed(), "within the idle timeout the gateway keeps serving it")
+		clock.Step(configfile.IdleTimeout + 2*time.Second)
+		touch(namespace, "bank-bot")
+		Eventually(func(g Gomega) {
+			playDeploymentController(g, namespace, "bank-bot")
+			playDeploymentController(g, namespace, "shared")
+			g.Expect(servedEndpoints(g, namespace, "shared")).NotTo(HaveKey("bank-bot"))
+			g.Expect(mustGetEndpoint(namespace, "bank-bot")).To(beReady())
+		}).WithTimeout(20 * time.Second).Should(Succeed())
 	})
 
 	It("stalls its endpoints with a message when the gateway is deleted", func() {

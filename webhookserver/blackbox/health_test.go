@@ -147,3 +147,19 @@ func TestRasaHealthWhileDraining(t *testing.T) {
 		t.Errorf("GET /health while draining does not say why: %s", content)
 	}
 }
+
+// TestDrainingClosesKeptAliveConnections: while the server drains, each answer closes its connection, so that a
+// client's next request opens a new one to a pod that stays instead of being cut when the drain ends.
+func TestDrainingClosesKeptAliveConnections(t *testing.T) {
+	s := startServer(t, "--manifests", samples(), "--endpoint", "rasa-actions", "--shutdown-delay", "3s")
+	if resp, _ := s.do(http.MethodGet, "/health", nil, nil); resp.Close {
+		t.Fatal("a serving server closes the connection after each answer: keep-alive is off")
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 2*time.Second, "answers to close their connection while draining", func() bool {
+		resp, _ := s.do(http.MethodGet, "/health", nil, nil)
+		return resp.Close // the server answered Connection: close
+	})
+}

@@ -56,6 +56,7 @@ type rawFile struct {
 			Created metav1.Time    `json:"created,omitempty"`
 			Spec    map[string]any `json:"spec"`
 		} `json:"routes,omitempty"`
+		Leaving bool `json:"leaving,omitempty"`
 	} `json:"endpoints"`
 	DrainPods []string `json:"drainPods,omitempty"`
 }
@@ -86,7 +87,7 @@ func ParseFile(name string, content []byte) (*configfile.File, error) {
 	var found problems
 	for i, rawEndpoint := range raw.Endpoints {
 		at := configfile.Location{File: name, Path: fmt.Sprintf("endpoints[%d]", i)}
-		endpoint := configfile.Endpoint{Name: rawEndpoint.Name, Namespace: rawEndpoint.Namespace, Source: at}
+		endpoint := configfile.Endpoint{Name: rawEndpoint.Name, Namespace: rawEndpoint.Namespace, Leaving: rawEndpoint.Leaving, Source: at}
 		if endpoint.Namespace == "" {
 			endpoint.Namespace = DefaultNamespace
 		}

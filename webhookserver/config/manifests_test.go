@@ -443,3 +443,28 @@ endpoints:
 		t.Errorf("an unknown field in an admitted file: %v", err)
 	}
 }
+
+// TestRenderedLeavingParsesBack: an endpoint a gateway serves as leaving keeps the mark through rendering and
+// parsing, and only that endpoint has it.
+func TestRenderedLeavingParsesBack(t *testing.T) {
+	loaded, err := LoadManifests(filepath.Join(testenv.RepoRoot(), "config", "samples"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := *loaded.File
+	file.Endpoints = slices.Clone(file.Endpoints)
+	file.Endpoints[0].Leaving = true
+	rendered, err := configfile.Render(&file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := ParseFile("config.yaml", rendered)
+	if err != nil {
+		t.Fatalf("a configuration with a leaving endpoint is refused: %v", err)
+	}
+	for _, e := range parsed.Endpoints {
+		if want := e.Name == file.Endpoints[0].Name; e.Leaving != want {
+			t.Errorf("endpoint %s parsed back with leaving %v, want %v", e.Name, e.Leaving, want)
+		}
+	}
+}

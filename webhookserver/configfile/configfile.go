@@ -5,10 +5,17 @@
 package configfile
 
 import (
+	"time"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 )
+
+// IdleTimeout is how long a server keeps an idle kept-alive connection open. An endpoint leaving a shared
+// server stays on it, closing each connection it answers (Endpoint.Leaving), until the server has served it so
+// for longer than this: by then no caller's connection leads there any more.
+const IdleTimeout = 60 * time.Second
 
 // File format identifiers.
 const (
@@ -56,6 +63,9 @@ type Endpoint struct {
 	Namespace string                                  `json:"namespace"`
 	Spec      fulfillmentv1alpha1.WebhookEndpointSpec `json:"spec"`
 	Routes    []Route                                 `json:"routes,omitempty"`
+	// Leaving says that the endpoint is moving off this (shared) server to pods of its own: it is served, and
+	// each answer closes its connection, so that callers reconnect to wherever its Service points now.
+	Leaving bool `json:"leaving,omitempty"`
 	// Source is where the endpoint was read, for the problems later stages find in it.
 	Source Location `json:"-"`
 }

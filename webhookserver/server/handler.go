@@ -37,6 +37,11 @@ const (
 // The stages only decide (stages.go); writing, metrics and the log line are the last step's (answer.go).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	if s.shuttingDown.Load() {
+		// A draining server still answers, and has the client open its next connection elsewhere: a kept-alive
+		// connection would be closed at the end of the drain under a request the client may be sending.
+		w.Header().Set("Connection", "close")
+	}
 	s.metrics.inFlight.Inc()
 	defer s.metrics.inFlight.Dec()
 	if s.tracer != nil {
@@ -50,6 +55,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	snap := s.current.Load()
 	entry := snap.byPath[r.URL.Path]
+	if entry != nil && entry.closeConnections {
+		w.Header().Set("Connection", "close")
+	}
 	if entry == nil {
 		if extra := snap.extraPaths[r.URL.Path]; extra != nil && r.Method == http.MethodGet {
 			s.serveExtraPath(w, r, extra, start, &line)

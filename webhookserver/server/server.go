@@ -412,7 +412,7 @@ func (s *Server) Serve(ctx context.Context, listeners Listeners) error {
 		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      40 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		IdleTimeout:       configfile.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
@@ -581,6 +581,8 @@ type served struct {
 	// authContext is set when an auth check uses the request context (OIDC, mTLS): only then do the checks
 	// get a context of their own, bounded by the endpoint's timeout.
 	authContext bool
+	// closeConnections: the endpoint is leaving this server (configfile.Endpoint.Leaving).
+	closeConnections bool
 	metrics     endpointMetrics
 }
 
@@ -618,7 +620,7 @@ func compileSnapshot(file *configfile.File, secrets config.SecretSource, opts en
 		name := compiled.Namespace + "/" + compiled.Name
 		entry := &served{endpoint: compiled, limiter: newLimiter(compiled.RequestsPerSecond, compiled.Burst),
 			failures: previous.failuresOf(name), credentialHeaders: auth.CredentialHeaders(compiled.Auth), methods: map[string]bool{},
-			name: name, authContext: auth.UsesContext(compiled.Auth)}
+			name: name, authContext: auth.UsesContext(compiled.Auth), closeConnections: spec.Leaving}
 		for _, m := range compiled.Methods {
 			entry.methods[m] = true
 		}
