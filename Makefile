@@ -132,7 +132,7 @@ build: manifests generate fmt vet ## Build bin/manager (the operator) and bin/we
 	go build -trimpath -tags $(GO_BUILD_TAGS) -ldflags "$(LDFLAGS)" -o bin/webhookserver ./webhookserver/cmd/webhookserver
 
 # The sample bots run together on :8080 (metrics on :9090); LOCAL_ENDPOINTS narrows them.
-LOCAL_ENDPOINTS ?= bank-bot,order-bot,rasa-actions,payments-events
+LOCAL_ENDPOINTS ?= bank-bot,order-bot,rasa-actions,payments-events,faq-bot,build-events
 
 .PHONY: run-local
 run-local: ## Run the standalone fulfillment server on the sample bots (no cluster needed); Ctrl-C stops it.
