@@ -38,7 +38,9 @@ func TestSampleBots(t *testing.T) {
 	start := time.Now()
 	kubectl(t, "apply", "-n", ns, "-k", "config/samples")
 	kubectl(t, "wait", "-n", ns, "--for=condition=Ready", "webhookendpoint", "--all", "--timeout=120s")
-	t.Logf("4 sample endpoints (5 pods) Ready %s after kubectl apply", time.Since(start).Round(time.Millisecond))
+	endpoints := strings.Fields(kubectl(t, "get", "webhookendpoints", "-n", ns, "-o", "name"))
+	t.Logf("%d sample endpoints (%d pods on the stack) Ready %s after kubectl apply", len(endpoints), cluster.Pods(),
+		time.Since(start).Round(time.Millisecond))
 
 	t.Run("kubectl get prints the columns the README shows", func(t *testing.T) {
 		out := kubectl(t, "get", "webhookendpoints,intentroutes", "-n", ns)
