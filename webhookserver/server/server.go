@@ -583,7 +583,7 @@ type served struct {
 	authContext bool
 	// closeConnections: the endpoint is leaving this server (configfile.Endpoint.Leaving).
 	closeConnections bool
-	metrics     endpointMetrics
+	metrics          endpointMetrics
 }
 
 // failuresOf is the budgets of authentication failures of the endpoint named namespace/name in snap, or new
