@@ -95,8 +95,8 @@ SCALE ?= 1000
 ROUTES ?= 10
 PODS ?= kubelet
 .PHONY: bench-operator
-bench-operator: build envtest ## Measure the operator at scale as it ships: bin/manager on the make dev stack, SCALE endpoints x ROUTES routes; PODS=ready marks pods Ready instead of running them (docs/benchmarks.md).
-	OPBENCH_ENDPOINTS=$(SCALE) OPBENCH_ROUTES=$(ROUTES) OPBENCH_PODS=$(PODS) OPBENCH_MANAGER=$(CURDIR)/bin/manager \
+bench-operator: build envtest ## Measure the operator at scale as it ships: bin/manager on the make dev stack, SCALE endpoints x ROUTES routes, dedicated or on GATEWAYS gateways; PODS=ready marks pods Ready instead of running them (docs/benchmarks.md).
+	OPBENCH_ENDPOINTS=$(SCALE) OPBENCH_ROUTES=$(ROUTES) OPBENCH_GATEWAYS=$(GATEWAYS) OPBENCH_PODS=$(PODS) OPBENCH_MANAGER=$(CURDIR)/bin/manager \
 		OPBENCH_WEBHOOKSERVER=$(CURDIR)/bin/webhookserver KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" \
 		go test ./hack/opbench -run '^$$' -bench OperatorScale -benchtime 1x -timeout 120m
 

@@ -19,6 +19,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -121,7 +122,8 @@ func (r *WebhookEndpointReconciler) joinGateway(ctx context.Context, rec *endpoi
 			"WebhookGateway %s cannot hold this endpoint: its configuration would exceed the %d bytes a ConfigMap holds; "+
 				"put the endpoint on another gateway, or remove gatewayRef", membership.Name, MaxConfigBytes)}
 	}
-	membership.Served = gatewayServes(gateway, gatewayConfig, endpoint.Name, rec.configHash, false)
+	membership.Served = gatewayServes(gateway, gatewayConfig, endpoint.Name, rec.configHash, false) ||
+		stillServed(endpoint, gatewayConfig, rec.configHash)
 	if !membership.Served {
 		membership.Waiting = fmt.Sprintf("waiting for the pods of WebhookGateway %s to serve configuration %s", membership.Name, shortHash(rec.configHash))
 		rec.facts.Applied = true
@@ -172,6 +174,16 @@ func (r *WebhookEndpointReconciler) gatewayConfigMap(ctx context.Context, gatewa
 		return &corev1.ConfigMap{}, nil
 	}
 	return configMap, err
+}
+
+// stillServed tells whether an endpoint the gateway's pods were confirmed to serve at hash (its Ready condition
+// says so) still is while they load a configuration changed for another endpoint: the configuration they load
+// lists the endpoint at the same hash, so the one they serve, and the one they will, both hold it. Without it,
+// every endpoint of a gateway would flip to GatewayLoading whenever another one joins or changes.
+func stillServed(endpoint *fulfillmentv1alpha1.WebhookEndpoint, gatewayConfig *corev1.ConfigMap, hash string) bool {
+	ready := meta.FindStatusCondition(endpoint.Status.Conditions, fulfillmentv1alpha1.ConditionReady)
+	return ready != nil && ready.Status == metav1.ConditionTrue && ready.Reason == fulfillmentv1alpha1.ReasonGatewayServing &&
+		endpoint.Status.ConfigHash == hash && ServesMember(gatewayConfig.Annotations[AnnotationGatewayMembers], endpoint.Name, hash, false)
 }
 
 // gatewayServes tells whether every ready pod of the gateway serves the configuration of its ConfigMap, and that

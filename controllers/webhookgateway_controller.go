@@ -220,8 +220,14 @@ func ComputeGatewayStatus(gateway *fulfillmentv1alpha1.WebhookGateway, workload 
 // pods, and its members' ConfigMaps (by LabelGateway, before and after a change, so that an endpoint leaving
 // a gateway is removed from it).
 func (r *WebhookGatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	byName := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, obj client.Object) []reconcile.Request {
-		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}}}
+	// An object is mapped to the gateway of its name only when that gateway exists: the endpoints' objects of
+	// every kind pass through here too, and a reconcile each would be thousands of no-ops at scale.
+	byName := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []reconcile.Request {
+		key := types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}
+		if err := r.Endpoints.cache().Get(ctx, key, &fulfillmentv1alpha1.WebhookGateway{}); err != nil {
+			return nil
+		}
+		return []reconcile.Request{{NamespacedName: key}}
 	})
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&fulfillmentv1alpha1.WebhookGateway{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).

@@ -12,10 +12,19 @@ import (
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 )
 
-// createAll creates the namespaces, then for each endpoint its basic-auth Secret, the endpoint and its routes.
+// createAll creates the namespaces (with a gateway each when the scenario has gateways), then for each endpoint
+// its basic-auth Secret, the endpoint and its routes.
 func createAll(ctx context.Context, c client.Client, s scenario) error {
 	for i := range s.namespaces() {
-		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("opbench-%02d", i)}}); err != nil {
+		namespace := fmt.Sprintf("opbench-%02d", i)
+		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil {
+			return err
+		}
+		if s.gateways == 0 {
+			continue
+		}
+		gateway := &fulfillmentv1alpha1.WebhookGateway{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: gatewayName}}
+		if err := c.Create(ctx, gateway); err != nil {
 			return err
 		}
 	}
@@ -25,7 +34,7 @@ func createAll(ctx context.Context, c client.Client, s scenario) error {
 	for range creationWorkers {
 		wg.Go(func() {
 			for i := range work {
-				if err := createEndpoint(ctx, c, i, s.routes); err != nil {
+				if err := createEndpoint(ctx, c, s, i); err != nil {
 					errs <- err
 					return
 				}
@@ -54,8 +63,11 @@ feed:
 	}
 }
 
-func createEndpoint(ctx context.Context, c client.Client, i, routes int) error {
-	ns, name := endpointName(i)
+// gatewayName is the gateway of each namespace in a scenario with gateways.
+const gatewayName = "shared"
+
+func createEndpoint(ctx context.Context, c client.Client, s scenario, i int) error {
+	ns, name := s.endpointName(i)
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-basic"},
 		StringData: map[string]string{"username": "dialogflow", "password": "s3cret-password"}}
 	if err := c.Create(ctx, secret); err != nil {
@@ -70,10 +82,14 @@ func createEndpoint(ctx context.Context, c client.Client, i, routes int) error {
 			Fallback: &fulfillmentv1alpha1.Fallback{Text: "Sorry."},
 		},
 	}
+	if s.gateways > 0 {
+		endpoint.Spec.GatewayRef = &fulfillmentv1alpha1.LocalObjectReference{Name: gatewayName}
+		endpoint.Spec.Path = "/bots/" + name
+	}
 	if err := c.Create(ctx, endpoint); err != nil {
 		return err
 	}
-	for j := range routes {
+	for j := range s.routes {
 		route := &fulfillmentv1alpha1.IntentRoute{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: routeName(name, j)},
 			Spec: fulfillmentv1alpha1.IntentRouteSpec{

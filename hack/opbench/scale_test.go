@@ -43,16 +43,16 @@ const (
 )
 
 // scenario is what the run creates: endpoints WebhookEndpoints with routes IntentRoutes each, every endpoint
-// with its own Deployment (dedicated).
+// with its own Deployment (dedicated), or spread over gateways WebhookGateways, one per namespace.
 type scenario struct {
-	endpoints, routes int
+	endpoints, routes, gateways int
 	// readyPods: the pods are marked Ready by the harness instead of run by the local kubelet, and the manager
 	// does not ask them which configuration they serve (--confirm-pod-configuration=false).
 	readyPods bool
 }
 
-// scenarioFromEnv reads OPBENCH_ENDPOINTS, OPBENCH_ROUTES and OPBENCH_PODS (make bench-operator's SCALE,
-// ROUTES and PODS).
+// scenarioFromEnv reads OPBENCH_ENDPOINTS, OPBENCH_ROUTES, OPBENCH_GATEWAYS and OPBENCH_PODS (make
+// bench-operator's SCALE, ROUTES, GATEWAYS and PODS).
 func scenarioFromEnv(b *testing.B) scenario {
 	s := scenario{endpoints: 1000, routes: 10}
 	switch pods := os.Getenv("OPBENCH_PODS"); pods {
@@ -61,6 +61,13 @@ func scenarioFromEnv(b *testing.B) scenario {
 		s.readyPods = true
 	default:
 		b.Fatalf("OPBENCH_PODS=%q: want kubelet or ready", pods)
+	}
+	if text := os.Getenv("OPBENCH_GATEWAYS"); text != "" && text != "0" {
+		n, err := strconv.Atoi(text)
+		if err != nil || n < 1 {
+			b.Fatalf("OPBENCH_GATEWAYS=%q: want a number of gateways, or 0 for dedicated endpoints", text)
+		}
+		s.gateways = n
 	}
 	for name, value := range map[string]*int{"OPBENCH_ENDPOINTS": &s.endpoints, "OPBENCH_ROUTES": &s.routes} {
 		if text := os.Getenv(name); text != "" {
@@ -74,12 +81,20 @@ func scenarioFromEnv(b *testing.B) scenario {
 	return s
 }
 
-func (s scenario) namespaces() int {
-	return (s.endpoints + endpointsPerNamespace - 1) / endpointsPerNamespace
+// perNamespace is how many endpoints share a namespace: endpointsPerNamespace, or a gateway's share.
+func (s scenario) perNamespace() int {
+	if s.gateways > 0 {
+		return (s.endpoints + s.gateways - 1) / s.gateways
+	}
+	return endpointsPerNamespace
 }
 
-func endpointName(i int) (namespace, name string) {
-	return fmt.Sprintf("opbench-%02d", i/endpointsPerNamespace), fmt.Sprintf("bot-%04d", i)
+func (s scenario) namespaces() int {
+	return (s.endpoints + s.perNamespace() - 1) / s.perNamespace()
+}
+
+func (s scenario) endpointName(i int) (namespace, name string) {
+	return fmt.Sprintf("opbench-%02d", i/s.perNamespace()), fmt.Sprintf("bot-%04d", i)
 }
 
 func routeName(endpoint string, j int) string { return fmt.Sprintf("%s-route-%d", endpoint, j) }
@@ -126,8 +141,8 @@ func runScenario(b *testing.B, s scenario) {
 		b.Fatalf("creating the objects: %v", err)
 	}
 	created := time.Since(start)
-	say("created %d namespaces, %d Secrets, %d WebhookEndpoints and %d IntentRoutes in %s",
-		s.namespaces(), s.endpoints, s.endpoints, s.endpoints*s.routes, created.Round(time.Millisecond))
+	say("created %d namespaces, %d WebhookGateways, %d Secrets, %d WebhookEndpoints and %d IntentRoutes in %s",
+		s.namespaces(), s.gateways, s.endpoints, s.endpoints, s.endpoints*s.routes, created.Round(time.Millisecond))
 
 	converged := waitAllReady(ctx, b, admin, s, start, say)
 	// Let the last writes (status of the last endpoints) land before reading counts.
@@ -335,8 +350,10 @@ func editRoutes(ctx context.Context, b *testing.B, c client.Client, s scenario) 
 	count := min(edits, s.endpoints*s.routes)
 	latencies := make([]time.Duration, 0, count)
 	for i := range count {
-		namespace, endpoint := endpointName(i * s.endpoints / count)
-		latency, err := editRoute(ctx, c, namespace, endpoint, routeName(endpoint, i%s.routes), fmt.Sprintf("edited answer %d", i), !s.readyPods)
+		namespace, endpoint := s.endpointName(i * s.endpoints / count)
+		// An endpoint on a gateway is Ready on a configuration only once the gateway's pods serve it.
+		served := !s.readyPods && s.gateways == 0
+		latency, err := editRoute(ctx, c, namespace, endpoint, routeName(endpoint, i%s.routes), fmt.Sprintf("edited answer %d", i), served)
 		if err != nil {
 			b.Fatalf("edit %d: %v", i, err)
 		}
