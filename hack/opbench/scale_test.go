@@ -149,7 +149,8 @@ func runScenario(b *testing.B, s scenario) {
 	time.Sleep(3 * time.Second)
 	convergence := audit.snapshot(b).minus(base)
 	convergenceReconciles := manager.reconciles(b).minus(baseReconciles)
-	say("all %d endpoints Ready (Ready=True at their generation) %s after the first create", s.endpoints, converged.Round(time.Millisecond))
+	say("all %d endpoints Ready (Ready=True at their generation) and all routes' status at their generation %s after the first create",
+		s.endpoints, converged.Round(time.Millisecond))
 	say("reconciles during convergence: %s", convergenceReconciles)
 	say("manager API requests during convergence (from the API server's audit log, by verb and resource):\n%s", convergence.table())
 	n := float64(convergenceReconciles.total())
@@ -274,7 +275,15 @@ func waitAllReady(ctx context.Context, b *testing.B, c client.Client, s scenario
 			b.Fatalf("listing endpoints: %v", err)
 		}
 		if ready == s.endpoints {
-			return time.Since(start)
+			// Converged once every route's status describes its spec too: an endpoint can be Ready before
+			// the IntentRoute controller has written each of its routes' status.
+			observed, err := observedRoutes(ctx, c)
+			if err != nil {
+				b.Fatalf("listing routes: %v", err)
+			}
+			if observed == s.endpoints*s.routes {
+				return time.Since(start)
+			}
 		}
 		if time.Now().After(deadline) {
 			b.Fatalf("only %d of %d endpoints Ready after %s; the others: %s", ready, s.endpoints, timeout, reasons)
@@ -286,6 +295,21 @@ func waitAllReady(ctx context.Context, b *testing.B, c client.Client, s scenario
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// observedRoutes counts the routes whose status is at their generation.
+func observedRoutes(ctx context.Context, c client.Client) (int, error) {
+	list := &fulfillmentv1alpha1.IntentRouteList{}
+	if err := c.List(ctx, list); err != nil {
+		return 0, err
+	}
+	observed := 0
+	for i := range list.Items {
+		if list.Items[i].Status.ObservedGeneration == list.Items[i].Generation {
+			observed++
+		}
+	}
+	return observed, nil
 }
 
 // readyEndpoints counts the endpoints whose Ready condition is True at their current generation, and the
