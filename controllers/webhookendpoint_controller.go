@@ -118,21 +118,7 @@ func (r *WebhookEndpointReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
 		return ctrl.Result{}, nil // the namespace started terminating after the check above
 	}
-	var stalled *stalledError
-	var refused *applyError
-	var conflict *conflictError
-	switch {
-	case errors.As(err, &conflict):
-		// Before *applyError: an apply stopped by the ownership check is wrapped as one.
-		facts.StalledReason, facts.StalledMessage = fulfillmentv1alpha1.ReasonObjectConflict, conflict.Error()
-		stalled = &stalledError{reason: fulfillmentv1alpha1.ReasonObjectConflict, message: conflict.Error()}
-	case errors.As(err, &stalled):
-		facts.StalledReason, facts.StalledMessage = stalled.reason, stalled.message
-	case errors.As(err, &refused):
-		facts.ApplyError = refused.message()
-	case err != nil && facts.ReadError == "":
-		facts.ReconcileError = err.Error()
-	}
+	stalled := recordStepError(&facts, err)
 	if statusErr := r.updateStatus(ctx, endpoint, facts); statusErr != nil {
 		if isStaleRead(statusErr) {
 			return ctrl.Result{RequeueAfter: staleReadRequeue}, nil
@@ -141,12 +127,34 @@ func (r *WebhookEndpointReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	}
 	endpointMetrics.observe(endpoint, r.Clock)
 	switch {
-	case stalled != nil:
+	case stalled:
 		return ctrl.Result{}, reconcile.TerminalError(err)
 	case err != nil:
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{RequeueAfter: requeueAfter}, nil
+}
+
+// recordStepError records in facts the error that stopped a reconcile's steps (an endpoint's or a gateway's), so
+// that the status says it, and tells whether only the user can fix it: such an error is not retried.
+func recordStepError(facts *EndpointFacts, err error) (stalls bool) {
+	var stalled *stalledError
+	var refused *applyError
+	var conflict *conflictError
+	switch {
+	case errors.As(err, &conflict):
+		// Before *applyError: an apply stopped by the ownership check is wrapped as one.
+		facts.StalledReason, facts.StalledMessage = fulfillmentv1alpha1.ReasonObjectConflict, conflict.Error()
+		return true
+	case errors.As(err, &stalled):
+		facts.StalledReason, facts.StalledMessage = stalled.reason, stalled.message
+		return true
+	case errors.As(err, &refused):
+		facts.ApplyError = refused.message()
+	case err != nil && facts.ReadError == "":
+		facts.ReconcileError = err.Error()
+	}
+	return false
 }
 
 // applyError is an apply the API server answered with an error: an admission webhook or policy refusing the
@@ -505,7 +513,8 @@ func (r *WebhookEndpointReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// An endpoint on a gateway is served once the gateway's status says its pods serve its configuration, and
 		// a path conflict resolves when the older endpoint leaves the path.
 		Watches(&fulfillmentv1alpha1.WebhookGateway{}, handler.EnqueueRequestsFromMapFunc(r.endpointsOnGateway)).
-		Watches(&fulfillmentv1alpha1.WebhookEndpoint{}, samePathChanged{r}).
+		Watches(&fulfillmentv1alpha1.WebhookEndpoint{}, mapOldAndNew(r.endpointsOnSamePath),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("webhookendpoint").
 		WithOptions(controller.Options{RateLimiter: retryLimiter()}).
 		Build(r)

@@ -23,10 +23,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-
-	"k8s.io/client-go/util/workqueue"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/configfile"
@@ -327,41 +324,22 @@ func (r *WebhookEndpointReconciler) endpointsOnGateway(ctx context.Context, obj 
 	return requests
 }
 
-// samePathChanged maps an endpoint to the other endpoints that claim, or claimed before the change, its gateway
-// path: a path conflict resolves when the older endpoint leaves the path.
-type samePathChanged struct{ r *WebhookEndpointReconciler }
-
-func (h samePathChanged) Create(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	h.enqueue(ctx, q, e.Object)
-}
-
-func (h samePathChanged) Update(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	if e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration() {
-		h.enqueue(ctx, q, e.ObjectOld, e.ObjectNew)
+// endpointsOnSamePath maps an endpoint to the other endpoints that claim its gateway path: a path conflict
+// resolves when the older endpoint leaves the path (mapOldAndNew maps the path it left too).
+func (r *WebhookEndpointReconciler) endpointsOnSamePath(ctx context.Context, obj client.Object) []reconcile.Request {
+	endpoint, ok := obj.(*fulfillmentv1alpha1.WebhookEndpoint)
+	if !ok || gatewayPathKey(endpoint) == "" {
+		return nil
 	}
-}
-
-func (h samePathChanged) Delete(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	h.enqueue(ctx, q, e.Object)
-}
-
-func (samePathChanged) Generic(context.Context, event.GenericEvent, workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-}
-
-func (h samePathChanged) enqueue(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request], objs ...client.Object) {
-	for _, obj := range objs {
-		endpoint, ok := obj.(*fulfillmentv1alpha1.WebhookEndpoint)
-		if !ok || gatewayPathKey(endpoint) == "" {
-			continue
-		}
-		same := &fulfillmentv1alpha1.WebhookEndpointList{}
-		if err := h.r.Client.List(ctx, same, client.InNamespace(endpoint.Namespace), client.MatchingFields{IndexEndpointGatewayPath: gatewayPathKey(endpoint)}); err != nil {
-			continue
-		}
-		for _, other := range same.Items {
-			if other.Name != endpoint.Name {
-				q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: other.Namespace, Name: other.Name}})
-			}
+	same := &fulfillmentv1alpha1.WebhookEndpointList{}
+	if err := r.Client.List(ctx, same, client.InNamespace(endpoint.Namespace), client.MatchingFields{IndexEndpointGatewayPath: gatewayPathKey(endpoint)}); err != nil {
+		return nil
+	}
+	var requests []reconcile.Request
+	for _, other := range same.Items {
+		if other.Name != endpoint.Name {
+			requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: other.Namespace, Name: other.Name}})
 		}
 	}
+	return requests
 }

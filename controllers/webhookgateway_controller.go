@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -60,19 +59,7 @@ func (r *WebhookGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		// The members' Secrets and routes are checked by their endpoints: the gateway serves only those that pass.
 		facts: EndpointFacts{ServiceURL: GatewayURL(gateway), ConfigHash: gateway.Status.ConfigHash, SecretsRead: true, RoutesRead: true}}
 	err := r.reconcileGateway(ctx, rec)
-	var stalled *stalledError
-	var refused *applyError
-	var conflict *conflictError
-	switch {
-	case errors.As(err, &conflict):
-		rec.facts.StalledReason, rec.facts.StalledMessage = fulfillmentv1alpha1.ReasonObjectConflict, conflict.Error()
-	case errors.As(err, &stalled):
-		rec.facts.StalledReason, rec.facts.StalledMessage = stalled.reason, stalled.message
-	case errors.As(err, &refused):
-		rec.facts.ApplyError = refused.message()
-	case err != nil && rec.facts.ReadError == "":
-		rec.facts.ReconcileError = err.Error()
-	}
+	stalled := recordStepError(&rec.facts, err)
 	status := ComputeGatewayStatus(rec.gateway, rec.workload, rec.config, rec.facts, metav1.NewTime(r.Endpoints.Clock.Now()))
 	if !equality.Semantic.DeepEqual(status, gateway.Status) {
 		if statusErr := applyStatus(ctx, r.Endpoints.Client, gateway, &status); statusErr != nil {
@@ -83,7 +70,7 @@ func (r *WebhookGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		}
 	}
 	switch {
-	case conflict != nil || stalled != nil:
+	case stalled:
 		return ctrl.Result{}, reconcile.TerminalError(err)
 	case err != nil:
 		return ctrl.Result{}, err
@@ -238,7 +225,7 @@ func (r *WebhookGatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&autoscalingv2.HorizontalPodAutoscaler{}, byName).
 		Watches(&networkingv1.NetworkPolicy{}, byName).
 		Watches(&networkingv1.Ingress{}, byName).
-		Watches(&corev1.ConfigMap{}, membersChanged{}).
+		Watches(&corev1.ConfigMap{}, mapOldAndNew(gatewayOfMember)).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToGateway), builder.WithPredicates(podServingChanged)).
 		Named("webhookgateway").
 		WithOptions(controller.Options{RateLimiter: retryLimiter()}).
@@ -254,35 +241,44 @@ func podToGateway(_ context.Context, obj client.Object) []reconcile.Request {
 	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}}}
 }
 
-// membersChanged maps a ConfigMap to the gateways its LabelGateway named before and after the event.
-type membersChanged struct{}
-
-func (membersChanged) Create(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	enqueueGateways(q, e.Object)
-}
-
-func (membersChanged) Update(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	enqueueGateways(q, e.ObjectOld, e.ObjectNew)
-}
-
-func (membersChanged) Delete(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	enqueueGateways(q, e.Object)
-}
-
-func (membersChanged) Generic(_ context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	enqueueGateways(q, e.Object)
-}
-
-func enqueueGateways(q workqueue.TypedRateLimitingInterface[reconcile.Request], objs ...client.Object) {
-	var seen []string
-	for _, obj := range objs {
-		name := obj.GetLabels()[LabelGateway]
-		if name == "" || slices.Contains(seen, name) {
-			continue
+// mapOldAndNew maps objects to requests with mapFn like handler.EnqueueRequestsFromMapFunc, but an updated
+// object both as it was and as it is, so that what it stopped belonging to is reconciled too (the gateway an
+// endpoint left, the endpoints of a path it left).
+func mapOldAndNew(mapFn handler.MapFunc) handler.EventHandler {
+	enqueue := func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request], objs ...client.Object) {
+		seen := map[reconcile.Request]bool{}
+		for _, obj := range objs {
+			for _, request := range mapFn(ctx, obj) {
+				if !seen[request] {
+					seen[request] = true
+					q.Add(request)
+				}
+			}
 		}
-		seen = append(seen, name)
-		q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}})
 	}
+	return handler.Funcs{
+		CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, q, e.Object)
+		},
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, q, e.ObjectOld, e.ObjectNew)
+		},
+		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, q, e.Object)
+		},
+		GenericFunc: func(ctx context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, q, e.Object)
+		},
+	}
+}
+
+// gatewayOfMember maps an endpoint's ConfigMap to the gateway its LabelGateway names.
+func gatewayOfMember(_ context.Context, obj client.Object) []reconcile.Request {
+	name := obj.GetLabels()[LabelGateway]
+	if name == "" {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}}}
 }
 
 // gatewayNotFound says that an endpoint's gateway does not exist.
