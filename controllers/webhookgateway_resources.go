@@ -90,12 +90,15 @@ type GatewayMember struct {
 	File configfile.File
 	// Leaving: the endpoint's own pods serve it now (AnnotationLeaving).
 	Leaving bool
+	// Size is the bytes of the endpoint's own configuration: at least what its entry adds to the gateway's,
+	// which renders the entry alike, as an item of the same endpoints list.
+	Size int
 }
 
 // ReadGatewayMember reads a member endpoint's ConfigMap.
 func ReadGatewayMember(configMap *corev1.ConfigMap) (GatewayMember, error) {
 	member := GatewayMember{Name: strings.TrimSuffix(configMap.Name, "-config"), Hash: configMap.Annotations[AnnotationConfigHash],
-		Leaving: configMap.Annotations[AnnotationLeaving] == "true"}
+		Leaving: configMap.Annotations[AnnotationLeaving] == "true", Size: len(configMap.Data[ConfigKey])}
 	if created, err := time.Parse(time.RFC3339, configMap.Annotations[AnnotationEndpointCreated]); err == nil {
 		member.Created = created
 	}
@@ -179,14 +182,13 @@ func RenderGatewayConfig(members []GatewayMember) (GatewayConfig, error) {
 		}
 		entry := m.File.Endpoints[0]
 		entry.Leaving = m.Leaving
-		entrySize := approximateSize(m)
-		if size+entrySize > MaxConfigBytes-gatewayHeaderBytes {
+		if size+m.Size > MaxConfigBytes-gatewayHeaderBytes {
 			out.Refused[m.Name] = fmt.Sprintf("the gateway's configuration would exceed the %d bytes a ConfigMap holds; "+
 				"put the endpoint on another gateway", MaxConfigBytes)
 			out.TooLarge = append(out.TooLarge, m.Name)
 			continue
 		}
-		size += entrySize
+		size += m.Size
 		file.Endpoints = append(file.Endpoints, entry)
 		if m.File.ConfigMapsDir != "" {
 			file.ConfigMapsDir = ConfigConfigMapsDir
@@ -225,16 +227,6 @@ func memberKey(name, hash string, leaving bool) string {
 		key += ":leaving"
 	}
 	return key
-}
-
-// approximateSize is at least the bytes a member adds to the gateway's configuration: its entry rendered on its
-// own, plus the indentation of each line as an item of the endpoints list.
-func approximateSize(m GatewayMember) int {
-	data, err := yaml.Marshal(m.File.Endpoints[0])
-	if err != nil {
-		return 0
-	}
-	return len(data) + 2*(strings.Count(string(data), "\n")+1)
 }
 
 func memberPath(m GatewayMember) string {

@@ -1,6 +1,8 @@
 package controllers
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,5 +57,51 @@ func TestStillServedWhileAnotherMemberLoads(t *testing.T) {
 		if got := stillServed(c.endpoint, gatewayConfig(c.members), c.hash); got != c.want {
 			t.Errorf("%s: stillServed = %v, want %v", c.name, got, c.want)
 		}
+	}
+}
+
+func TestRenderGatewayConfigStopsAtWhatAConfigMapHolds(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	member := func(name string, age time.Duration, text string) GatewayMember {
+		endpoint := &fulfillmentv1alpha1.WebhookEndpoint{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "bots"},
+			Spec: fulfillmentv1alpha1.WebhookEndpointSpec{Dialect: fulfillmentv1alpha1.DialectGeneric, Path: "/" + name,
+				Fallback: &fulfillmentv1alpha1.Fallback{Text: text}}}
+		data, hash, err := RenderConfig(endpoint, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		configMap := DesiredConfigMap(endpoint, data, hash)
+		joinConfigMap(configMap, endpoint, "shared")
+		configMap.Annotations[AnnotationEndpointCreated] = t0.Add(age).Format(time.RFC3339)
+		m, err := ReadGatewayMember(configMap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	large := strings.Repeat("x", 4000)
+	var members []GatewayMember
+	for i := range 300 { // about 1.2 MB of configurations
+		members = append(members, member(fmt.Sprintf("bot-%03d", i), time.Duration(i)*time.Minute, large))
+	}
+	config, err := RenderGatewayConfig(members)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(config.Data) > MaxConfigBytes {
+		t.Fatalf("the gateway's configuration is %d bytes, over the %d a ConfigMap holds", len(config.Data), MaxConfigBytes)
+	}
+	if len(config.TooLarge) == 0 || len(config.Served)+len(config.TooLarge) != len(members) {
+		t.Fatalf("%d served, %d refused for size, of %d", len(config.Served), len(config.TooLarge), len(members))
+	}
+	for _, m := range config.Served {
+		for _, refused := range config.TooLarge {
+			if refused < m.Name { // names sort like their ages here
+				t.Fatalf("%s refused while the newer %s is served: the older endpoints keep their place", refused, m.Name)
+			}
+		}
+	}
+	if !strings.Contains(config.Refused[config.TooLarge[0]], "exceed") {
+		t.Errorf("refusal of %s: %q", config.TooLarge[0], config.Refused[config.TooLarge[0]])
 	}
 }
