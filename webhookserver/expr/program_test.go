@@ -279,7 +279,7 @@ func TestEvalErrors(t *testing.T) {
 		"timestamp parse": {
 			src:  `timestamp(params.when) > timestamp("2020-01-01T00:00:00Z")`,
 			vars: testVars(secret),
-			want: []string{"type conversion error"},
+			want: []string{"invalid RFC 3339 timestamp", "***"},
 		},
 		"regex from data": {
 			src:  `params.card.matches(params.re)`,
