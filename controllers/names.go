@@ -55,6 +55,11 @@ const (
 	// ConfigSecretsDir is SecretsDir as the rendered configuration names it: relative to the configuration
 	// file, so the same file works wherever the pod's volumes are mounted together (a local run, make dev).
 	ConfigSecretsDir = "../secrets"
+	// SecretCopiesDir holds a gateway's copies of its members' Secrets, one file per key
+	// (configfile.SecretCopyKey): the gateway's one Secret of copies.
+	SecretCopiesDir = "/etc/fulfillment/gateway-secrets"
+	// ConfigSecretCopiesDir is SecretCopiesDir as the rendered configuration names it.
+	ConfigSecretCopiesDir = "../gateway-secrets"
 	// ConfigMapsDir holds each ConfigMap routes read (a CA bundle) as a folder, <ConfigMapsDir>/<name>/<key>.
 	ConfigMapsDir = "/etc/fulfillment/configmaps"
 	// ConfigConfigMapsDir is ConfigMapsDir as the rendered configuration names it.

@@ -81,6 +81,7 @@ const (
 	tlsVolume                = "tls"
 	queueVolume              = "queue"
 	tmpVolume                = "tmp"
+	secretCopiesVolume       = "gateway-secrets"
 	secretVolumePrefix       = "secret-"
 	hashedSecretVolumePrefix = "secrethash-"
 	// ConfigMaps routes read are mounted as volumes named like Secrets'.
@@ -185,6 +186,9 @@ type DeploymentInputs struct {
 	Image string
 	// Secrets mounted at <SecretsDir>/<name>, usually ReferencedSecrets.
 	Secrets []string
+	// SecretCopies is a gateway's Secret of copies of its members' Secrets, mounted at SecretCopiesDir; "" for
+	// an endpoint's pods.
+	SecretCopies string
 	// ConfigMaps mounted at <ConfigMapsDir>/<name>, usually ReferencedConfigMaps.
 	ConfigMaps []string
 	// TLSSecretName is the serving certificate mounted at TLSDir; "" when tls.mode is Disabled.
@@ -441,6 +445,10 @@ func podVolumes(in DeploymentInputs) ([]corev1.Volume, []corev1.VolumeMount) {
 			DefaultMode:          ptr.To(configFileMode),
 		}}})
 		mounts = append(mounts, corev1.VolumeMount{Name: volume, MountPath: ConfigMapsDir + "/" + name, ReadOnly: true})
+	}
+	if in.SecretCopies != "" {
+		volumes = append(volumes, secretVolume(secretCopiesVolume, in.SecretCopies))
+		mounts = append(mounts, corev1.VolumeMount{Name: secretCopiesVolume, MountPath: SecretCopiesDir, ReadOnly: true})
 	}
 	if in.TLSSecretName != "" {
 		volumes = append(volumes, secretVolume(tlsVolume, in.TLSSecretName))

@@ -114,12 +114,18 @@ func (r *WebhookGatewayReconciler) reconcileGateway(ctx context.Context, rec *ga
 	if tlsSecret == "" && tls.ready != nil {
 		tlsSecret = CertificateSecretName(rec.workload)
 	}
+	// The copies go first, so that the pods have a member's Secrets when they read its configuration.
+	mounted, err := r.applySecretCopies(ctx, rec.workload, config.Secrets)
+	if err != nil {
+		return err
+	}
 	configMap := DesiredConfigMap(rec.workload, config.Data, config.Hash)
 	configMap.Annotations[AnnotationGatewayMembers] = config.Members
 	if len(config.TooLarge) > 0 {
 		configMap.Annotations[AnnotationGatewayRefused] = strings.Join(config.TooLarge, ",")
 	}
-	workload := DesiredDeployment(DeploymentInputs{Endpoint: rec.workload, Image: e.Image, Secrets: config.Secrets,
+	workload := DesiredDeployment(DeploymentInputs{Endpoint: rec.workload, Image: e.Image, Secrets: mounted,
+		SecretCopies: GatewaySecretsName(rec.workload),
 		ConfigMaps: config.ConfigMaps, TLSSecretName: tlsSecret})
 	for _, obj := range []client.Object{DesiredServiceAccount(rec.workload), configMap, DesiredService(rec.workload),
 		DesiredNetworkPolicy(rec.workload, e.OperatorNamespace), workload} {
@@ -226,6 +232,7 @@ func (r *WebhookGatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&networkingv1.NetworkPolicy{}, byName).
 		Watches(&networkingv1.Ingress{}, byName).
 		Watches(&corev1.ConfigMap{}, mapOldAndNew(gatewayOfMember)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.secretToGateways), builder.OnlyMetadata).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToGateway), builder.WithPredicates(podServingChanged)).
 		Named("webhookgateway").
 		WithOptions(controller.Options{RateLimiter: retryLimiter()}).
@@ -270,6 +277,27 @@ func mapOldAndNew(mapFn handler.MapFunc) handler.EventHandler {
 			enqueue(ctx, q, e.Object)
 		},
 	}
+}
+
+// secretToGateways maps a Secret to the gateway whose copies it is, and to the gateways of the endpoints that read
+// it: the gateway copies it again when it changes.
+func (r *WebhookGatewayReconciler) secretToGateways(ctx context.Context, obj client.Object) []reconcile.Request {
+	seen := map[reconcile.Request]bool{}
+	if owner := metav1.GetControllerOfNoCopy(obj); owner != nil && owner.Kind == gatewayGVK.Kind {
+		seen[reconcile.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: owner.Name}}] = true
+	}
+	for _, request := range r.Endpoints.secretToEndpoints(ctx, obj) {
+		endpoint := &fulfillmentv1alpha1.WebhookEndpoint{}
+		if err := r.Endpoints.Client.Get(ctx, request.NamespacedName, endpoint); err != nil || endpoint.Spec.GatewayRef == nil {
+			continue
+		}
+		seen[reconcile.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: endpoint.Spec.GatewayRef.Name}}] = true
+	}
+	requests := make([]reconcile.Request, 0, len(seen))
+	for request := range seen {
+		requests = append(requests, request)
+	}
+	return requests
 }
 
 // gatewayOfMember maps an endpoint's ConfigMap to the gateway its LabelGateway names.

@@ -151,7 +151,8 @@ type GatewayConfig struct {
 	Served   []GatewayMember
 	Refused  map[string]string
 	TooLarge []string
-	// Secrets and ConfigMaps are what the pods mount for the served members.
+	// Secrets and ConfigMaps are what the served members read: the Secrets as copies in the gateway's Secret
+	// (or mounted, CopySecrets), the ConfigMaps mounted.
 	Secrets, ConfigMaps []string
 }
 
@@ -174,7 +175,7 @@ func RenderGatewayConfig(members []GatewayMember) (GatewayConfig, error) {
 		}
 		return strings.Compare(a.Name, b.Name)
 	})
-	file := &configfile.File{SecretsDir: ConfigSecretsDir, Admitted: true}
+	file := &configfile.File{SecretsDir: ConfigSecretsDir, SecretCopiesDir: ConfigSecretCopiesDir, Admitted: true}
 	size := 0
 	for _, m := range ordered {
 		if _, refused := out.Refused[m.Name]; refused {

@@ -114,11 +114,64 @@ var _ = Describe("WebhookGateway", func() {
 				mounted = append(mounted, v.Secret.SecretName)
 			}
 		}
-		Expect(mounted).To(ConsistOf("bank-basic"), "the members' Secrets are mounted once each")
+		Expect(mounted).To(ConsistOf("shared-secrets"), "the members' Secrets are read from the gateway's copies")
+		copies := &corev1.Secret{}
+		Expect(k8sClient.Get(ctx, key(namespace, "shared-secrets"), copies)).To(Succeed())
+		Expect(copies).To(beControlledBy(gateway))
+		Expect(copies.Data).To(Equal(map[string][]byte{"bank-basic_username": []byte("dialogflow"), "bank-basic_password": []byte("s3cret-password")}))
 		for _, name := range []string{"bank-bot", "pay-bot"} {
 			expectNoDeployment(Default, namespace, name)
 			Expect(apierrors.IsNotFound(k8sClient.Get(ctx, key(namespace, name), &corev1.Service{}))).To(BeTrue(), "Service %s", name)
 		}
+	})
+
+	It("copies a joining endpoint's Secret without changing the pod template, and follows a rotation", func() {
+		Expect(k8sClient.Create(ctx, sharedGateway(namespace))).To(Succeed())
+		Expect(k8sClient.Create(ctx, gatewayMember(namespace, "bank-bot", "/bank"))).To(Succeed())
+		var template corev1.PodTemplateSpec
+		Eventually(func(g Gomega) {
+			g.Expect(servedEndpoints(g, namespace, "shared")).To(HaveKey("bank-bot"))
+			playDeploymentController(g, namespace, "shared")
+			g.Expect(mustGetEndpoint(namespace, "bank-bot")).To(beReady())
+			deployment := &appsv1.Deployment{}
+			g.Expect(k8sClient.Get(ctx, key(namespace, "shared"), deployment)).To(Succeed())
+			template = deployment.Spec.Template
+		}).Should(Succeed())
+
+		Expect(k8sClient.Create(ctx, basicSecret(namespace, "pay-basic"))).To(Succeed())
+		pay := gatewayMember(namespace, "pay-bot", "/pay")
+		pay.Spec.Auth.Basic.SecretRef.Name = "pay-basic"
+		Expect(k8sClient.Create(ctx, pay)).To(Succeed())
+		Eventually(func(g Gomega) {
+			playDeploymentController(g, namespace, "shared")
+			g.Expect(mustGetEndpoint(namespace, "pay-bot")).To(beReady())
+			copies := &corev1.Secret{}
+			g.Expect(k8sClient.Get(ctx, key(namespace, "shared-secrets"), copies)).To(Succeed())
+			g.Expect(copies.Data).To(HaveKeyWithValue("pay-basic_password", []byte("s3cret-password")))
+			g.Expect(copies.Data).To(HaveKey("bank-basic_password"))
+		}).Should(Succeed())
+		deployment := &appsv1.Deployment{}
+		Expect(k8sClient.Get(ctx, key(namespace, "shared"), deployment)).To(Succeed())
+		Expect(deployment.Spec.Template).To(Equal(template), "an endpoint joining rolls no pod")
+
+		secret := &corev1.Secret{}
+		Expect(k8sClient.Get(ctx, key(namespace, "pay-basic"), secret)).To(Succeed())
+		secret.Data["password"] = []byte("rotated-password")
+		Expect(k8sClient.Update(ctx, secret)).To(Succeed())
+		Eventually(func(g Gomega) {
+			copies := &corev1.Secret{}
+			g.Expect(k8sClient.Get(ctx, key(namespace, "shared-secrets"), copies)).To(Succeed())
+			g.Expect(copies.Data).To(HaveKeyWithValue("pay-basic_password", []byte("rotated-password")))
+		}).Should(Succeed())
+
+		// envtest runs no garbage collector: the endpoint's ConfigMap goes as the collector would remove it.
+		Expect(k8sClient.Delete(ctx, mustGetEndpoint(namespace, "pay-bot"))).To(Succeed())
+		Expect(k8sClient.Delete(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "pay-bot-config"}})).To(Succeed())
+		Eventually(func(g Gomega) {
+			copies := &corev1.Secret{}
+			g.Expect(k8sClient.Get(ctx, key(namespace, "shared-secrets"), copies)).To(Succeed())
+			g.Expect(copies.Data).NotTo(HaveKey("pay-basic_password"), "a deleted endpoint's Secret is no longer copied")
+		}).Should(Succeed())
 	})
 
 	It("refuses a second endpoint on a taken path with PathConflict, and serves it once the path is its own", func() {

@@ -28,6 +28,15 @@ func SecretsFolder(path, secretsDir string) string {
 	}
 }
 
+// SecretCopiesFolder is where the configuration file at path finds the copies of Secrets' keys it names in
+// secretCopiesDir, relative to the file; "" when it names none.
+func SecretCopiesFolder(path, secretCopiesDir string) string {
+	if secretCopiesDir == "" {
+		return ""
+	}
+	return SecretsFolder(path, secretCopiesDir)
+}
+
 // DefaultConfigMapsDir is where the operator mounts referenced ConfigMaps when the file names no configMapsDir.
 const DefaultConfigMapsDir = "/etc/fulfillment/configmaps"
 
@@ -44,10 +53,11 @@ func ConfigMapsFolder(path, configMapsDir string) string {
 type rawFile struct {
 	APIVersion    string `json:"apiVersion"`
 	Kind          string `json:"kind"`
-	SecretsDir    string `json:"secretsDir,omitempty"`
-	ConfigMapsDir string `json:"configMapsDir,omitempty"`
-	Admitted      bool   `json:"admitted,omitempty"`
-	Endpoints     []struct {
+	SecretsDir      string `json:"secretsDir,omitempty"`
+	SecretCopiesDir string `json:"secretCopiesDir,omitempty"`
+	ConfigMapsDir   string `json:"configMapsDir,omitempty"`
+	Admitted        bool   `json:"admitted,omitempty"`
+	Endpoints       []struct {
 		Name      string         `json:"name"`
 		Namespace string         `json:"namespace"`
 		Spec      map[string]any `json:"spec"`
@@ -82,7 +92,7 @@ func ParseFile(name string, content []byte) (*configfile.File, error) {
 			"apiVersion %q and kind %q are not a webhookserver configuration: want apiVersion %s and kind %s",
 			raw.APIVersion, raw.Kind, configfile.APIVersion, configfile.Kind)}}}
 	}
-	file := &configfile.File{APIVersion: raw.APIVersion, Kind: raw.Kind, SecretsDir: raw.SecretsDir, ConfigMapsDir: raw.ConfigMapsDir, Admitted: raw.Admitted, DrainPods: raw.DrainPods}
+	file := &configfile.File{APIVersion: raw.APIVersion, Kind: raw.Kind, SecretsDir: raw.SecretsDir, SecretCopiesDir: raw.SecretCopiesDir, ConfigMapsDir: raw.ConfigMapsDir, Admitted: raw.Admitted, DrainPods: raw.DrainPods}
 	validate := !raw.Admitted
 	var found problems
 	for i, rawEndpoint := range raw.Endpoints {

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/configfile"
 )
 
 // SecretSource gives the value of a key of a Secret in the endpoint's namespace.
@@ -67,6 +70,29 @@ type DirSecrets string
 // Secret implements SecretSource.
 func (d DirSecrets) Secret(_, name, key string) ([]byte, error) {
 	return readMountedKey(string(d), secretKind, name, key)
+}
+
+// CopiedSecrets reads a Secret's key from its copy in Copies (configfile.SecretCopyKey) when there is one, and
+// from Mounted otherwise: a WebhookGateway's pods mount their members' Secrets as copies in one Secret, and a
+// Secret too large to copy as a folder of its own.
+type CopiedSecrets struct {
+	Copies  string
+	Mounted DirSecrets
+}
+
+// Secret implements SecretSource.
+func (c CopiedSecrets) Secret(namespace, name, key string) ([]byte, error) {
+	// A name with "_" is no Secret's, and a "/" would leave the folder: neither is looked up as a copy.
+	if c.Copies != "" && name != "" && key != "" && !strings.Contains(name, "_") && !strings.Contains(name+key, "/") {
+		value, err := os.ReadFile(filepath.Join(c.Copies, configfile.SecretCopyKey(name, key)))
+		if err == nil {
+			return value, nil
+		}
+		if !os.IsNotExist(err) {
+			return nil, fmt.Errorf("%s %s key %q: %w", secretKind.text, name, key, err)
+		}
+	}
+	return c.Mounted.Secret(namespace, name, key)
 }
 
 // objectKind names Secrets or ConfigMaps in errors: lower-case in running text, as the API spells it when it

@@ -34,6 +34,11 @@ type File struct {
 	// (<secretsDir>/<secret name>/<key>). A relative path is relative to the config file.
 	SecretsDir string `json:"secretsDir,omitempty"`
 
+	// SecretCopiesDir holds copies of Secrets' keys in one folder, a file SecretCopyKey(secret, key) each: a
+	// WebhookGateway mounts its members' Secrets as one Secret, so that an endpoint joining it changes no pod
+	// template (no rollout). A key found there is read from it, any other from SecretsDir. Relative to the file.
+	SecretCopiesDir string `json:"secretCopiesDir,omitempty"`
+
 	// ConfigMapsDir is SecretsDir for the ConfigMaps routes read (a CA bundle): <configMapsDir>/<name>/<key>.
 	ConfigMapsDir string `json:"configMapsDir,omitempty"`
 
@@ -90,4 +95,10 @@ type Location struct {
 	// Path is the object's entry in a rendered configuration file, e.g. endpoints[0].routes[1]; empty in
 	// manifests, where the document is the object.
 	Path string
+}
+
+// SecretCopyKey is the file, and the key of the gateway's Secret, that holds a copy of a Secret's key in
+// SecretCopiesDir: "_" cannot appear in a Secret's name, so the first one splits the two unambiguously.
+func SecretCopyKey(secret, key string) string {
+	return secret + "_" + key
 }

@@ -114,7 +114,9 @@ func (s *FileSource) Load() (Loaded, error) {
 	if loaded.File, err = selectEndpoints(file, s.Endpoint, problems); err != nil {
 		return loaded, err
 	}
-	loaded.Secrets = config.Sources{SecretSource: config.DirSecrets(config.SecretsFolder(s.Path, file.SecretsDir)),
+	secrets := config.CopiedSecrets{Copies: config.SecretCopiesFolder(s.Path, file.SecretCopiesDir),
+		Mounted: config.DirSecrets(config.SecretsFolder(s.Path, file.SecretsDir))}
+	loaded.Secrets = config.Sources{SecretSource: secrets,
 		ConfigMaps: config.DirConfigMaps(config.ConfigMapsFolder(s.Path, file.ConfigMapsDir))}
 	return loaded, problems
 }
@@ -142,13 +144,17 @@ func (s *FileSource) mountFolders() ([]string, bool) {
 		return s.mountDirs, true
 	}
 	var file struct {
-		SecretsDir    string `json:"secretsDir"`
-		ConfigMapsDir string `json:"configMapsDir"`
+		SecretsDir      string `json:"secretsDir"`
+		SecretCopiesDir string `json:"secretCopiesDir"`
+		ConfigMapsDir   string `json:"configMapsDir"`
 	}
 	if err := yaml.Unmarshal(content, &file); err != nil {
 		return nil, false
 	}
 	dirs := []string{config.SecretsFolder(s.Path, file.SecretsDir), config.ConfigMapsFolder(s.Path, file.ConfigMapsDir)}
+	if copies := config.SecretCopiesFolder(s.Path, file.SecretCopiesDir); copies != "" {
+		dirs = append(dirs, copies)
+	}
 	s.contentHash, s.mountDirs = sum, dirs
 	return dirs, true
 }

@@ -52,3 +52,51 @@ func TestFileSourceFingerprintFollowsTheSecretsFolder(t *testing.T) {
 		t.Fatalf("after secretsDir moved to ../other, a change there did not change the fingerprint")
 	}
 }
+
+// A file that names secretCopiesDir (a WebhookGateway's) reads a Secret's key from its copy there, a Secret that
+// has no copy from its own folder, and its fingerprint follows a change of a copy.
+func TestFileSourceReadsSecretCopies(t *testing.T) {
+	root := t.TempDir()
+	write := func(path, content string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	configFile := filepath.Join(root, "config", "config.yaml")
+	write(configFile, "apiVersion: fulfillment.dev/v1alpha1\nkind: WebhookServerConfig\nsecretsDir: ../secrets\n"+
+		"secretCopiesDir: ../gateway-secrets\nadmitted: true\nendpoints:\n- name: bot\n  namespace: bots\n"+
+		"  spec: {dialect: Generic, auth: {basic: {secretRef: {name: bot-basic}}}}\n")
+	write(filepath.Join(root, "gateway-secrets", "bot-basic_password"), "copied")
+	write(filepath.Join(root, "secrets", "bot-basic", "password"), "stale mount")
+	write(filepath.Join(root, "secrets", "big", "password"), "mounted")
+	source := &FileSource{Path: configFile}
+	loaded, err := source.Load()
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	for name, want := range map[string]string{"bot-basic": "copied", "big": "mounted"} {
+		got, err := loaded.Secrets.Secret("default", name, "password")
+		if err != nil || string(got) != want {
+			t.Errorf("Secret %s password = %q, %v; want %q", name, got, err, want)
+		}
+	}
+	if _, err := loaded.Secrets.Secret("default", "missing", "password"); err == nil {
+		t.Errorf("a Secret neither copied nor mounted was read")
+	}
+	before, err := source.Fingerprint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(filepath.Join(root, "gateway-secrets", "bot-basic_password"), "rotated")
+	after, err := source.Fingerprint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after == before {
+		t.Fatalf("a copied Secret key changed, the fingerprint did not")
+	}
+}
