@@ -126,7 +126,7 @@ func (r *WebhookGatewayReconciler) reconcileGateway(ctx context.Context, rec *ga
 	}
 	workload := DesiredDeployment(DeploymentInputs{Endpoint: rec.workload, Image: e.Image, Secrets: mounted,
 		SecretCopies: GatewaySecretsName(rec.workload),
-		ConfigMaps: config.ConfigMaps, TLSSecretName: tlsSecret})
+		ConfigMaps:   config.ConfigMaps, TLSSecretName: tlsSecret})
 	for _, obj := range []client.Object{DesiredServiceAccount(rec.workload), configMap, DesiredService(rec.workload),
 		DesiredNetworkPolicy(rec.workload, e.OperatorNamespace), workload} {
 		if err := e.applyStep(ctx, obj); err != nil {

@@ -51,8 +51,8 @@ func ConfigMapsFolder(path, configMapsDir string) string {
 // rawFile is File with specs kept as decoded JSON, so that admission sees what was written (an omitted field
 // gets its default, which a typed zero value would hide).
 type rawFile struct {
-	APIVersion    string `json:"apiVersion"`
-	Kind          string `json:"kind"`
+	APIVersion      string `json:"apiVersion"`
+	Kind            string `json:"kind"`
 	SecretsDir      string `json:"secretsDir,omitempty"`
 	SecretCopiesDir string `json:"secretCopiesDir,omitempty"`
 	ConfigMapsDir   string `json:"configMapsDir,omitempty"`
