@@ -125,8 +125,7 @@ func (r *WebhookGatewayReconciler) reconcileGateway(ctx context.Context, rec *ga
 		configMap.Annotations[AnnotationGatewayRefused] = strings.Join(config.TooLarge, ",")
 	}
 	workload := DesiredDeployment(DeploymentInputs{Endpoint: rec.workload, Image: e.Image, Secrets: mounted,
-		SecretCopies: GatewaySecretsName(rec.workload),
-		ConfigMaps:   config.ConfigMaps, TLSSecretName: tlsSecret})
+		SecretCopies: GatewaySecretsName(rec.workload), ConfigMaps: config.ConfigMaps, TLSSecretName: tlsSecret})
 	for _, obj := range []client.Object{DesiredServiceAccount(rec.workload), configMap, DesiredService(rec.workload),
 		DesiredNetworkPolicy(rec.workload, e.OperatorNamespace), workload} {
 		if err := e.applyStep(ctx, obj); err != nil {
