@@ -30,6 +30,9 @@ const (
 	configurationLoadingRecheck = 2 * time.Second
 	configurationProblemRecheck = 10 * time.Second
 	configurationServedRecheck  = time.Minute
+	// gatewayLoadingRecheck is how often an endpoint waiting for its gateway's pods looks again on its own: the
+	// gateway's status changes when they serve it, and that change reconciles the endpoints still waiting.
+	gatewayLoadingRecheck = 30 * time.Second
 )
 
 // PodReportReader reads the report a webhookserver pod serves on its metrics port (GET /statusz).

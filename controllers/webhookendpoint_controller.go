@@ -512,7 +512,7 @@ func (r *WebhookEndpointReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToEndpoint), builder.WithPredicates(podServingChanged)).
 		// An endpoint on a gateway is served once the gateway's status says its pods serve its configuration, and
 		// a path conflict resolves when the older endpoint leaves the path.
-		Watches(&fulfillmentv1alpha1.WebhookGateway{}, handler.EnqueueRequestsFromMapFunc(r.endpointsOnGateway)).
+		Watches(&fulfillmentv1alpha1.WebhookGateway{}, r.gatewayEvents()).
 		Watches(&fulfillmentv1alpha1.WebhookEndpoint{}, mapOldAndNew(r.endpointsOnSamePath),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("webhookendpoint").

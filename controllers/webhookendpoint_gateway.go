@@ -22,7 +22,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
@@ -124,7 +127,7 @@ func (r *WebhookEndpointReconciler) joinGateway(ctx context.Context, rec *endpoi
 	if !membership.Served {
 		membership.Waiting = fmt.Sprintf("waiting for the pods of WebhookGateway %s to serve configuration %s", membership.Name, shortHash(rec.configHash))
 		rec.facts.Applied = true
-		rec.requeue(configurationLoadingRecheck)
+		rec.requeue(gatewayLoadingRecheck)
 		return nil
 	}
 	if err := r.removeOwnWorkload(ctx, endpoint); err != nil {
@@ -313,15 +316,68 @@ func gatewayCheck(endpoint *fulfillmentv1alpha1.WebhookEndpoint, m *GatewayMembe
 
 // endpointsOnGateway maps a gateway to the endpoints that name it.
 func (r *WebhookEndpointReconciler) endpointsOnGateway(ctx context.Context, obj client.Object) []reconcile.Request {
+	return r.membersOf(ctx, obj, func(*fulfillmentv1alpha1.WebhookEndpoint) bool { return true })
+}
+
+// waitingOnGateway maps a gateway to the endpoints that name it and are not yet served by it.
+func (r *WebhookEndpointReconciler) waitingOnGateway(ctx context.Context, obj client.Object) []reconcile.Request {
+	return r.membersOf(ctx, obj, func(e *fulfillmentv1alpha1.WebhookEndpoint) bool { return !servedByGateway(e) })
+}
+
+func (r *WebhookEndpointReconciler) membersOf(ctx context.Context, obj client.Object, keep func(*fulfillmentv1alpha1.WebhookEndpoint) bool) []reconcile.Request {
 	endpoints := &fulfillmentv1alpha1.WebhookEndpointList{}
 	if err := r.Client.List(ctx, endpoints, client.InNamespace(obj.GetNamespace()), client.MatchingFields{IndexEndpointGateway: obj.GetName()}); err != nil {
 		return nil
 	}
 	requests := make([]reconcile.Request, 0, len(endpoints.Items))
-	for _, e := range endpoints.Items {
-		requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: e.Namespace, Name: e.Name}})
+	for i := range endpoints.Items {
+		if e := &endpoints.Items[i]; keep(e) {
+			requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: e.Namespace, Name: e.Name}})
+		}
 	}
 	return requests
+}
+
+// servedByGateway tells whether an endpoint's status says its gateway serves its current spec.
+func servedByGateway(endpoint *fulfillmentv1alpha1.WebhookEndpoint) bool {
+	ready := meta.FindStatusCondition(endpoint.Status.Conditions, fulfillmentv1alpha1.ConditionReady)
+	return ready != nil && ready.Status == metav1.ConditionTrue && ready.Reason == fulfillmentv1alpha1.ReasonGatewayServing &&
+		ready.ObservedGeneration == endpoint.Generation
+}
+
+// gatewayEvents maps a gateway's events to its endpoints. A gateway that appears or goes, or changes what every
+// endpoint's status shows of it (its URL, replicas, readiness), reaches all of them; any other change of its
+// status (the configuration its pods serve moving on for one endpoint's edit) reaches only those still waiting
+// for it, so that one edit does not queue a reconcile of each of hundreds of endpoints ahead of the edited one.
+func (r *WebhookEndpointReconciler) gatewayEvents() handler.EventHandler {
+	all := handler.EnqueueRequestsFromMapFunc(r.endpointsOnGateway)
+	waiting := handler.EnqueueRequestsFromMapFunc(r.waitingOnGateway)
+	return handler.Funcs{
+		CreateFunc:  all.Create,
+		DeleteFunc:  all.Delete,
+		GenericFunc: all.Generic,
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			old, oldOK := e.ObjectOld.(*fulfillmentv1alpha1.WebhookGateway)
+			current, currentOK := e.ObjectNew.(*fulfillmentv1alpha1.WebhookGateway)
+			if !oldOK || !currentOK || shownByEveryMember(old) != shownByEveryMember(current) || !current.DeletionTimestamp.IsZero() {
+				all.Update(ctx, e, q)
+				return
+			}
+			waiting.Update(ctx, e, q)
+		},
+	}
+}
+
+// gatewayShown is what every member endpoint's status shows of its gateway.
+type gatewayShown struct {
+	url                     string
+	replicas, readyReplicas int32
+	ready                   bool
+}
+
+func shownByEveryMember(gateway *fulfillmentv1alpha1.WebhookGateway) gatewayShown {
+	return gatewayShown{url: gateway.Status.URL, replicas: gateway.Status.Replicas, readyReplicas: gateway.Status.ReadyReplicas,
+		ready: meta.IsStatusConditionTrue(gateway.Status.Conditions, fulfillmentv1alpha1.ConditionReady)}
 }
 
 // endpointsOnSamePath maps an endpoint to the other endpoints that claim its gateway path: a path conflict

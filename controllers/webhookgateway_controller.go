@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -12,6 +13,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -36,6 +38,17 @@ import (
 type WebhookGatewayReconciler struct {
 	// Endpoints is the endpoint reconciler whose apply, TLS, ownership and pod-report steps the gateway shares.
 	Endpoints *WebhookEndpointReconciler
+
+	// parsed keeps each gateway's members as last read, by ConfigMap name and resourceVersion: a gateway of
+	// hundreds of endpoints is reconciled for each one's edit, and parses again only the ConfigMaps that changed.
+	parsedMu sync.Mutex
+	parsed   map[types.NamespacedName]map[string]parsedMember
+}
+
+// parsedMember is a member's ConfigMap as read at a resourceVersion.
+type parsedMember struct {
+	resourceVersion string
+	member          GatewayMember
 }
 
 // gatewayReconcile is what one reconcile of a gateway learned.
@@ -50,6 +63,9 @@ type gatewayReconcile struct {
 func (r *WebhookGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	gateway := &fulfillmentv1alpha1.WebhookGateway{}
 	if err := r.Endpoints.Client.Get(ctx, req.NamespacedName, gateway); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.forgetMembers(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !gateway.DeletionTimestamp.IsZero() {
@@ -152,6 +168,11 @@ func (r *WebhookGatewayReconciler) readMembers(ctx context.Context, gateway *ful
 	if err := r.Endpoints.cache().List(ctx, configMaps, client.InNamespace(gateway.Namespace), client.MatchingLabels{LabelGateway: gateway.Name}); err != nil {
 		return nil, fmt.Errorf("listing the ConfigMaps of the gateway's endpoints: %w", err)
 	}
+	key := client.ObjectKeyFromObject(gateway)
+	r.parsedMu.Lock()
+	previous := r.parsed[key]
+	r.parsedMu.Unlock()
+	parsed := make(map[string]parsedMember, len(configMaps.Items))
 	var members []GatewayMember
 	for i := range configMaps.Items {
 		configMap := &configMaps.Items[i]
@@ -159,14 +180,33 @@ func (r *WebhookGatewayReconciler) readMembers(ctx context.Context, gateway *ful
 			metav1.GetControllerOfNoCopy(configMap).Kind != endpointGVK.Kind {
 			continue // the gateway's own ConfigMap, or not an endpoint's
 		}
+		if known, ok := previous[configMap.Name]; ok && known.resourceVersion == configMap.ResourceVersion {
+			parsed[configMap.Name] = known
+			members = append(members, known.member)
+			continue
+		}
 		member, err := ReadGatewayMember(configMap)
 		if err != nil {
 			log.FromContext(ctx).Error(err, "leaving an endpoint out of the gateway", "configMap", configMap.Name)
 			continue
 		}
+		parsed[configMap.Name] = parsedMember{resourceVersion: configMap.ResourceVersion, member: member}
 		members = append(members, member)
 	}
+	r.parsedMu.Lock()
+	if r.parsed == nil {
+		r.parsed = map[types.NamespacedName]map[string]parsedMember{}
+	}
+	r.parsed[key] = parsed
+	r.parsedMu.Unlock()
 	return members, nil
+}
+
+// forgetMembers drops what was parsed for a gateway that is gone.
+func (r *WebhookGatewayReconciler) forgetMembers(gateway types.NamespacedName) {
+	r.parsedMu.Lock()
+	defer r.parsedMu.Unlock()
+	delete(r.parsed, gateway)
 }
 
 // ComputeGatewayStatus computes a gateway's status with the endpoint's kstatus rules: Ready when the spec of this
