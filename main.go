@@ -50,6 +50,7 @@ type options struct {
 	watchNamespaces    string
 	apiQPS             float64
 	apiBurst           int
+	concurrency        int
 	requireSecretLabel bool
 	confirmPods        bool
 	operatorNamespace  string
@@ -88,6 +89,8 @@ func newFlagSet(getenv func(string) string) (*flag.FlagSet, *options) {
 	// under a minute to about ten (docs/benchmarks.md, operator at scale).
 	flags.Float64Var(&opts.apiQPS, "kube-api-qps", 50, "Requests per second the manager may send to the API server.")
 	flags.IntVar(&opts.apiBurst, "kube-api-burst", 100, "Burst of requests above --kube-api-qps.")
+	flags.IntVar(&opts.concurrency, "max-concurrent-reconciles", 4,
+		"How many objects each controller (WebhookEndpoint, WebhookGateway, IntentRoute) reconciles at once.")
 	flags.BoolVar(&opts.requireSecretLabel, "require-secret-reference-label", false,
 		"Let WebhookEndpoints and IntentRoutes reference only Secrets labelled "+controllers.LabelSecretReference+`: "true"; `+
 			"others are refused with ResolvedRefs=False (routes) or SecretsReady=False (endpoints).")
@@ -136,7 +139,8 @@ func run(opts options) error {
 		podReports = &controllers.PodReportReader{}
 	}
 	if err := controllers.Setup(ctx, mgr, controllers.Options{Image: opts.webhookserverImage,
-		RequireSecretLabel: opts.requireSecretLabel, PodReports: podReports, OperatorNamespace: opts.operatorNamespace}); err != nil {
+		RequireSecretLabel: opts.requireSecretLabel, PodReports: podReports, OperatorNamespace: opts.operatorNamespace,
+		MaxConcurrentReconciles: opts.concurrency}); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

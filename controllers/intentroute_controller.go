@@ -38,6 +38,8 @@ type IntentRouteReconciler struct {
 	RequireSecretLabel bool
 	// Secrets checks the keys the call headers read (shared with the endpoint reconciler).
 	Secrets *SecretChecker
+	// Concurrency is how many routes are reconciled at once; 1 when 0.
+	Concurrency int
 }
 
 // Reconcile implements reconcile.Reconciler. It is a shell around the route's steps (routeSteps): read the
@@ -258,7 +260,7 @@ func (r *IntentRouteReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.secretRoutes), builder.OnlyMetadata).
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.configMapRoutes)).
 		Named("intentroute").
-		WithOptions(controller.Options{RateLimiter: retryLimiter()}).
+		WithOptions(controller.Options{RateLimiter: retryLimiter(), MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Complete(r)
 }
 

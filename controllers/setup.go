@@ -29,6 +29,9 @@ type Options struct {
 	PodReports *PodReportReader
 	// OperatorNamespace is the namespace the operator runs in, admitted to the pods' metrics port.
 	OperatorNamespace string
+	// MaxConcurrentReconciles is how many objects each controller reconciles at once (--max-concurrent-reconciles);
+	// 1 when 0.
+	MaxConcurrentReconciles int
 }
 
 // CacheByObject narrows the manager's cache to what the operator needs: of the pods, only the fulfillment pods.
@@ -68,6 +71,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		RequireSecretLabel: opts.RequireSecretLabel,
 		PodReports:         opts.PodReports,
 		OperatorNamespace:  opts.OperatorNamespace,
+		Concurrency:        opts.MaxConcurrentReconciles,
 	}
 	if err := endpoints.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the WebhookEndpoint controller: %w", err)
@@ -83,6 +87,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		Secrets:  secrets,
 
 		RequireSecretLabel: opts.RequireSecretLabel,
+		Concurrency:        opts.MaxConcurrentReconciles,
 	}
 	if err := routes.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the IntentRoute controller: %w", err)

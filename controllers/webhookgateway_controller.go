@@ -274,7 +274,7 @@ func (r *WebhookGatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.secretToGateways), builder.OnlyMetadata).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToGateway), builder.WithPredicates(podServingChanged)).
 		Named("webhookgateway").
-		WithOptions(controller.Options{RateLimiter: retryLimiter()}).
+		WithOptions(controller.Options{RateLimiter: retryLimiter(), MaxConcurrentReconciles: max(r.Endpoints.Concurrency, 1)}).
 		Complete(r)
 }
 
