@@ -95,8 +95,9 @@ SCALE ?= 1000
 ROUTES ?= 10
 PODS ?= kubelet
 .PHONY: bench-operator
-bench-operator: build envtest ## Measure the operator at scale as it ships: bin/manager on the make dev stack, SCALE endpoints x ROUTES routes, dedicated or on GATEWAYS gateways; PODS=ready marks pods Ready instead of running them (docs/benchmarks.md).
+bench-operator: build envtest ## Measure the operator at scale as it ships: bin/manager on the make dev stack, SCALE endpoints x ROUTES routes, dedicated or on GATEWAYS gateways; PODS=ready marks pods Ready instead of running them; MANAGER_ARGS adds manager flags (docs/benchmarks.md).
 	OPBENCH_ENDPOINTS=$(SCALE) OPBENCH_ROUTES=$(ROUTES) OPBENCH_GATEWAYS=$(GATEWAYS) OPBENCH_PODS=$(PODS) OPBENCH_MANAGER=$(CURDIR)/bin/manager \
+		OPBENCH_MANAGER_ARGS="$(MANAGER_ARGS)" \
 		OPBENCH_WEBHOOKSERVER=$(CURDIR)/bin/webhookserver KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" \
 		go test ./hack/opbench -run '^$$' -bench OperatorScale -benchtime 1x -timeout 120m
 

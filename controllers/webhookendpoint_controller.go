@@ -570,6 +570,14 @@ func routeToEndpoint(_ context.Context, obj client.Object) []reconcile.Request {
 // the endpoints whose routes read it (a CA bundle).
 func (r *WebhookEndpointReconciler) configMapToEndpoints(ctx context.Context, obj client.Object) []reconcile.Request {
 	requests := r.endpointsNamedAfter(ctx, obj)
+	// A gateway's ConfigMap lists the configurations it serves: its endpoints waiting for theirs look again,
+	// whichever of it and the gateway's status reaches the cache first.
+	if owner := metav1.GetControllerOfNoCopy(obj); owner != nil && owner.Kind == gatewayGVK.Kind {
+		gateway := &fulfillmentv1alpha1.WebhookGateway{}
+		if err := r.Client.Get(ctx, types.NamespacedName{Namespace: obj.GetNamespace(), Name: owner.Name}, gateway); err == nil {
+			requests = append(requests, r.waitingOnGateway(ctx, gateway)...)
+		}
+	}
 	routes := &fulfillmentv1alpha1.IntentRouteList{}
 	if err := r.Client.List(ctx, routes, client.InNamespace(obj.GetNamespace()), client.MatchingFields{IndexRouteConfigMaps: obj.GetName()}); err != nil {
 		log.FromContext(ctx).Error(err, "mapping a ConfigMap to the IntentRoutes that read it", "configMap", client.ObjectKeyFromObject(obj))

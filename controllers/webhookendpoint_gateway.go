@@ -319,9 +319,25 @@ func (r *WebhookEndpointReconciler) endpointsOnGateway(ctx context.Context, obj 
 	return r.membersOf(ctx, obj, func(*fulfillmentv1alpha1.WebhookEndpoint) bool { return true })
 }
 
-// waitingOnGateway maps a gateway to the endpoints that name it and are not yet served by it.
+// waitingOnGateway maps a gateway to the endpoints that name it and whose status does not say that it serves
+// their configuration as its ConfigMap lists it: those waiting for it, and those edited since their status was
+// written (a route's edit changes the configuration, not the endpoint's generation).
 func (r *WebhookEndpointReconciler) waitingOnGateway(ctx context.Context, obj client.Object) []reconcile.Request {
-	return r.membersOf(ctx, obj, func(e *fulfillmentv1alpha1.WebhookEndpoint) bool { return !servedByGateway(e) })
+	gateway, ok := obj.(*fulfillmentv1alpha1.WebhookGateway)
+	if !ok {
+		return nil
+	}
+	configMap, err := r.gatewayConfigMap(ctx, gateway)
+	if err != nil {
+		return r.endpointsOnGateway(ctx, obj)
+	}
+	listed := map[string]bool{}
+	for _, key := range strings.Split(configMap.Annotations[AnnotationGatewayMembers], ",") {
+		listed[key] = true
+	}
+	return r.membersOf(ctx, obj, func(e *fulfillmentv1alpha1.WebhookEndpoint) bool {
+		return !servedByGateway(e) || !listed[memberKey(e.Name, e.Status.ConfigHash, false)]
+	})
 }
 
 func (r *WebhookEndpointReconciler) membersOf(ctx context.Context, obj client.Object, keep func(*fulfillmentv1alpha1.WebhookEndpoint) bool) []reconcile.Request {

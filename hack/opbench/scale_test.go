@@ -229,6 +229,11 @@ func startCluster(ctx context.Context, b *testing.B, dir string, s scenario) (*d
 	if s.readyPods {
 		managerArgs, kubeletPods = append(managerArgs, "--confirm-pod-configuration=false"), labels.Nothing()
 	}
+	// OPBENCH_MANAGER_ARGS (make's MANAGER_ARGS) measures other settings than the shipped ones, to tune them.
+	if extra := strings.Fields(os.Getenv("OPBENCH_MANAGER_ARGS")); len(extra) > 0 {
+		managerArgs = append(managerArgs, extra...)
+		b.Logf("bin/manager runs with %s", strings.Join(extra, " "))
+	}
 	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	cluster, err := devcluster.Start(startCtx, devcluster.Options{
