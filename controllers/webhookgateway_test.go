@@ -1,6 +1,7 @@
 package controllers_test
 
 import (
+	"fmt"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -172,6 +173,35 @@ var _ = Describe("WebhookGateway", func() {
 			g.Expect(k8sClient.Get(ctx, key(namespace, "shared-secrets"), copies)).To(Succeed())
 			g.Expect(copies.Data).NotTo(HaveKey("pay-basic_password"), "a deleted endpoint's Secret is no longer copied")
 		}).Should(Succeed())
+	})
+
+	It("serves a member's route edit as soon as the gateway does, not at the member's own recheck", func() {
+		Expect(k8sClient.Create(ctx, sharedGateway(namespace))).To(Succeed())
+		for _, name := range []string{"bank-bot", "pay-bot", "shop-bot"} {
+			Expect(k8sClient.Create(ctx, gatewayMember(namespace, name, "/"+name))).To(Succeed())
+		}
+		Expect(k8sClient.Create(ctx, respondRoute(namespace, "welcome", "bank-bot", "Welcome", "Hello!"))).To(Succeed())
+		Eventually(func(g Gomega) {
+			playDeploymentController(g, namespace, "shared")
+			for _, name := range []string{"bank-bot", "pay-bot", "shop-bot"} {
+				g.Expect(mustGetEndpoint(namespace, name)).To(beReady())
+			}
+		}).Should(Succeed())
+
+		for i := range 3 {
+			before := mustGetEndpoint(namespace, "bank-bot").Status.ConfigHash
+			route := &fulfillmentv1alpha1.IntentRoute{}
+			Expect(k8sClient.Get(ctx, key(namespace, "welcome"), route)).To(Succeed())
+			route.Spec.Respond.Text = fmt.Sprintf("Hello again, %d!", i)
+			Expect(k8sClient.Update(ctx, route)).To(Succeed())
+			// Well within the 30 s an endpoint waiting for its gateway takes to look again on its own.
+			Eventually(func(g Gomega) {
+				endpoint := mustGetEndpoint(namespace, "bank-bot")
+				g.Expect(endpoint.Status.ConfigHash).NotTo(Equal(before))
+				g.Expect(endpoint).To(beReady())
+				g.Expect(gatewayMembers(g, namespace, "shared")).To(ContainSubstring("bank-bot=" + endpoint.Status.ConfigHash[:12]))
+			}, "8s").Should(Succeed())
+		}
 	})
 
 	It("refuses a second endpoint on a taken path with PathConflict, and serves it once the path is its own", func() {
