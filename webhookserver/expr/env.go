@@ -74,7 +74,8 @@ func NewEnv() (*Env, error) {
 			cel.ValidateRegexLiterals(),
 		),
 		// As in Kubernetes: has() is as cheap as a field read.
-		cel.CostEstimatorOptions(checker.PresenceTestHasCost(false)),
+		cel.CostEstimatorOptions(checker.PresenceTestHasCost(false),
+			checker.OverloadCostEstimate("json_encode_dyn", estimateJSONEncode)),
 		withObjectTypes(),
 		cel.Variable("request", cel.ObjectType(requestTypeName)),
 		cel.Variable("params", jsonObjectType),
@@ -298,6 +299,14 @@ func (sizeHints) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
 // EstimateCallCost implements checker.CostEstimator: the libraries' own estimates apply.
 func (sizeHints) EstimateCallCost(string, string, *checker.AstNode, []checker.AstNode) *checker.CallEstimate {
 	return nil
+}
+
+// estimateJSONEncode bounds json.encode, whose cost cel-go leaves unknown: its work is linear in the value it
+// encodes, which comes from a request or an upstream answer the server bounds in size, so it is estimated as
+// the work on the longest string the estimator assumes of request data.
+func estimateJSONEncode(_ checker.CostEstimator, _ *checker.AstNode, _ []checker.AstNode) *checker.CallEstimate {
+	return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: 1 + MaxStringSize/10},
+		ResultSize: &checker.SizeEstimate{Min: 2, Max: MaxStringSize}}
 }
 
 // CompileError is an expression or template refused at compile time. Its Error() is one line meant to follow

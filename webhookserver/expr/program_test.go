@@ -89,10 +89,11 @@ func TestCompileErrors(t *testing.T) {
 func TestCompileAccepts(t *testing.T) {
 	env := testEnv(t)
 	for name, src := range map[string]string{
-		"one loop over the body":   `request.body.items.filter(x, type(x) == double && x > 1.0).size() > 0`,
-		"loop over the parameters": `params.exists(k, k.startsWith("acc"))`,
-		"string functions":         `request.text.lowerAscii().split(" ").exists(w, w == "balance")`,
-		"dyn guard":                `params.vip`,
+		"one loop over the body":      `request.body.items.filter(x, type(x) == double && x > 1.0).size() > 0`,
+		"loop over the parameters":    `params.exists(k, k.startsWith("acc"))`,
+		"string functions":            `request.text.lowerAscii().split(" ").exists(w, w == "balance")`,
+		"dyn guard":                   `params.vip`,
+		"json.encode of request data": `json.encode(params).size() < 4096`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			p, err := env.Compile(src, WithBoolResult())
