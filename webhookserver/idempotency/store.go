@@ -99,6 +99,7 @@ type config struct {
 	prefix       string
 	pollInterval time.Duration
 	opTimeout    time.Duration
+	pool         *MemoryPool
 	err          error
 }
 
@@ -167,6 +168,12 @@ func WithMaxBytes(n int64) Option {
 		}
 		c.maxBytes = n
 	}
+}
+
+// WithPool has a Memory store keep its answers in pool, within the pool's bound, which the stores of the pool
+// share. Without it, a Memory store has a pool of its own, bounded by WithMaxEntries and WithMaxBytes.
+func WithPool(pool *MemoryPool) Option {
+	return func(c *config) { c.pool = pool }
 }
 
 // WithPrefix sets the Redis key prefix (default DefaultPrefix; see KeyPrefix).
