@@ -31,7 +31,7 @@ type MemoryPool struct {
 
 // memEntryOverhead is what an answer costs beside its record, for the byte bound: its slot and its share of
 // the index map.
-const memEntryOverhead = 96
+const memEntryOverhead = 128
 
 // expireBatch bounds how many expired answers one Begin removes, so no request pays for a mass expiry.
 const expireBatch = 16
@@ -404,7 +404,7 @@ func (r *ring) grow(need int) {
 	if len(r.buf) >= r.limit {
 		return
 	}
-	size := min(max(need, len(r.buf)+len(r.buf)/4, 4<<10), r.limit)
+	size := min(max(need, len(r.buf)+len(r.buf)/16, 4<<10), r.limit)
 	buf := make([]byte, size)
 	copy(buf, r.buf[:r.next])
 	r.buf = buf
