@@ -184,7 +184,7 @@ func (p *MemoryPool) Close() error {
 }
 
 // stats counts the answers (and their bytes) and the claims in progress of one store, or of all when store
-// is 0.
+// is nil.
 func (p *MemoryPool) stats(store *Memory) (answers int, bytes int64, claims int) {
 	for i := range p.shards {
 		sh := &p.shards[i]
@@ -366,10 +366,9 @@ func (sh *poolShard) sweep(now func() time.Duration, closed map[uint32]bool) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	at := now()
-	for key, c := range sh.claims {
+	for _, c := range sh.claims {
 		if c.expires <= at {
 			sh.dropClaim(c)
-			delete(sh.claims, key)
 		}
 	}
 	for start := 0; start < len(sh.slots); start += sweepChunk {
