@@ -1,6 +1,7 @@
 package idempotency
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,7 +81,7 @@ func newMemoryPool(cfg config, shards int) *MemoryPool {
 			free:     noSlot,
 			maxCount: (cfg.maxEntries + shards - 1) / shards,
 			maxBytes: maxBytes,
-			ring:     ring{limit: int(min(maxBytes, int64(maxRecord)))},
+			ring:     newRing(int(min(maxBytes, int64(maxRecord)))),
 		}
 	}
 	go p.sweep()
@@ -251,7 +252,7 @@ func (sh *poolShard) lookup(store uint32, key memKey, now time.Duration) string 
 		sh.evict(i) // expired, or another store's answer for a colliding hash: in the way of this key
 		return ""
 	}
-	return string(sh.ring.buf[a.offset : a.offset+int(a.size)])
+	return sh.ring.read(a.offset, int(a.size))
 }
 
 // has says whether store has a live answer for key. The caller holds mu.
@@ -271,7 +272,7 @@ func (sh *poolShard) store(store uint32, key memKey, rec string, expires time.Du
 		return
 	}
 	offset := sh.reserve(len(rec))
-	copy(sh.ring.buf[offset:], rec)
+	sh.ring.write(offset, rec)
 	i := sh.newSlot()
 	sh.slots[i] = answerSlot{key: key, expires: expires, offset: offset, size: uint32(len(rec)), store: store, older: sh.newest, newer: noSlot}
 	if sh.newest != noSlot {
@@ -290,23 +291,23 @@ func (sh *poolShard) store(store uint32, key memKey, rec string, expires time.Du
 
 // reserve returns where in the ring a record of n bytes goes, evicting the oldest answers whose records are
 // in the way. Records are written one after another, so the ones at and past the write position are the
-// oldest, in order. At the end of the buffer, the write position goes back to the start when the oldest
-// record leaves room there, else the buffer grows up to its limit, else the oldest records at the start go.
+// oldest, in order. At the end of the ring, the write position goes back to the start when the oldest
+// record leaves room there, else the ring grows up to its limit, else the oldest records at the start go.
 // The caller holds mu.
 func (sh *poolShard) reserve(n int) int {
 	r := &sh.ring
-	if r.next+n > len(r.buf) {
+	if r.next+n > r.size {
 		// The records past the write position, from the previous round, are the oldest: they go first.
 		for sh.oldest != noSlot && sh.slots[sh.oldest].offset >= r.next {
 			sh.evict(sh.oldest)
 		}
 		if sh.oldest != noSlot && sh.slots[sh.oldest].offset < n {
-			r.grow(r.next + n) // every record is before the write position: growing moves none
+			r.grow(r.next + n)
 		}
-		if r.next+n > len(r.buf) {
+		if r.next+n > r.size {
 			r.next = 0
 		}
-		if n > len(r.buf) {
+		if n > r.size {
 			r.grow(n) // only when the ring is empty: a record past the start would be before n
 		}
 	}
@@ -388,23 +389,49 @@ func (sh *poolShard) sweep(now func() time.Duration, closed map[uint32]bool) {
 // maxRecord is the largest record a ring keeps, so that offsets and sizes fit their fields everywhere.
 const maxRecord = 1<<31 - 1
 
-// ring is a shard's answer records, written one after another and around again from the start once the
-// buffer is at its limit. It grows as records come, so that an idle pool takes little memory.
+// ring is a shard's answer records, written one after another and around again from the start once the ring
+// is at its limit. It grows a chunk at a time as records come, so that an idle pool takes little memory and
+// growing copies nothing. A record may span chunks.
 type ring struct {
-	buf   []byte
-	limit int // the size buf grows to
-	next  int // where the next record goes
+	chunks [][]byte
+	chunk  int // the size of every chunk but the last, which may be smaller
+	size   int // the bytes of all chunks
+	limit  int // the size the ring grows to
+	next   int // where the next record goes
 }
 
-// grow makes buf at least need bytes long, within limit, by a quarter at a time or more, so that it stays
-// close to what the records take while the copies stay few. Only the bytes before next are kept: the caller
-// grows only while no record is past it.
+// newRing returns a ring of up to limit bytes, in chunks of 64 KiB or a 64th of the limit, whichever is
+// larger: little room unused, few chunks.
+func newRing(limit int) ring {
+	return ring{limit: limit, chunk: min(max(64<<10, limit/64), limit)}
+}
+
+// grow adds chunks until the ring has at least need bytes, within its limit.
 func (r *ring) grow(need int) {
-	if len(r.buf) >= r.limit {
-		return
+	for r.size < need && r.size < r.limit {
+		n := min(r.chunk, r.limit-r.size)
+		r.chunks = append(r.chunks, make([]byte, n))
+		r.size += n
 	}
-	size := min(max(need, len(r.buf)+len(r.buf)/16, 4<<10), r.limit)
-	buf := make([]byte, size)
-	copy(buf, r.buf[:r.next])
-	r.buf = buf
+}
+
+// write copies rec to the ring at offset at.
+func (r *ring) write(at int, rec string) {
+	for len(rec) > 0 {
+		n := copy(r.chunks[at/r.chunk][at%r.chunk:], rec)
+		rec, at = rec[n:], at+n
+	}
+}
+
+// read returns a copy of the n bytes at offset at.
+func (r *ring) read(at, n int) string {
+	var b strings.Builder
+	b.Grow(n)
+	for n > 0 {
+		part := r.chunks[at/r.chunk][at%r.chunk:]
+		part = part[:min(len(part), n)]
+		b.Write(part)
+		at, n = at+len(part), n-len(part)
+	}
+	return b.String()
 }

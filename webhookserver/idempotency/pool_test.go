@@ -143,8 +143,9 @@ func TestPoolSweepsExpiredAnswersOfMixedTTLs(t *testing.T) {
 // them, none overlaps another, and the pool stays within its bound, whether its bytes or its entries bind.
 func TestPoolRingKeepsRecordsIntact(t *testing.T) {
 	for name, opts := range map[string][]Option{
-		"bytes bind":   {WithMaxBytes(64 << 10)},
-		"entries bind": {WithMaxBytes(1 << 20), WithMaxEntries(40)},
+		"bytes bind, one chunk":             {WithMaxBytes(64 << 10)},
+		"bytes bind, records across chunks": {WithMaxBytes(300 << 10)},
+		"entries bind":                      {WithMaxBytes(1 << 20), WithMaxEntries(40)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			m := newTestMemory(t, opts...)
@@ -189,14 +190,14 @@ func checkRing(t *testing.T, p *MemoryPool) {
 		slices.SortFunc(used, func(a, b answerSlot) int { return a.offset - b.offset })
 		end := 0
 		for _, a := range used {
-			if a.offset < end || a.offset+int(a.size) > len(sh.ring.buf) {
+			if a.offset < end || a.offset+int(a.size) > sh.ring.size {
 				t.Fatalf("a record at %d of %d bytes overlaps the one before (to %d) or is past the ring's %d bytes",
-					a.offset, a.size, end, len(sh.ring.buf))
+					a.offset, a.size, end, sh.ring.size)
 			}
 			end = a.offset + int(a.size)
 		}
-		if len(sh.ring.buf) > sh.ring.limit {
-			t.Fatalf("the ring has %d bytes, beyond its limit %d", len(sh.ring.buf), sh.ring.limit)
+		if sh.ring.size > sh.ring.limit {
+			t.Fatalf("the ring has %d bytes, beyond its limit %d", sh.ring.size, sh.ring.limit)
 		}
 	}
 }
