@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -135,9 +136,9 @@ func (m *Memory) Begin(ctx context.Context, key string) (*Answer, Claim, error) 
 			}
 			sh.dropClaim(c) // its lock expired, or another store's claim for a colliding hash
 		}
-		if rec := sh.lookup(m.id, h, now); rec != "" {
+		if rec := sh.lookup(m.id, h, now); rec != nil {
 			sh.mu.Unlock()
-			a, err := decodeAnswer(rec)
+			a, err := decodeOwnedAnswer(rec)
 			return a, nil, err
 		}
 		c := &memClaim{key: h, store: m, shard: sh, expires: now + m.cfg.lockTTL}
@@ -149,7 +150,14 @@ func (m *Memory) Begin(ctx context.Context, key string) (*Answer, Claim, error) 
 
 // Complete implements Claim.
 func (c *memClaim) Complete(_ context.Context, answer *Answer) error {
-	rec, err := encodeAnswer(answer)
+	buf := recordBuffers.Get().(*[]byte)
+	rec, err := appendAnswer((*buf)[:0], answer)
+	defer func() {
+		if cap(rec) <= maxPooledRecord {
+			*buf = rec
+			recordBuffers.Put(buf)
+		}
+	}()
 	if err != nil {
 		return err
 	}
@@ -181,12 +189,18 @@ func (c *memClaim) Complete(_ context.Context, answer *Answer) error {
 		sh.store(m.id, c.key, rec, now+m.cfg.ttl)
 	}
 	if c.done != nil {
-		c.record = rec
+		c.record = string(rec)
 		close(c.done)
 		c.done = nil
 	}
 	return nil
 }
+
+// recordBuffers are the buffers Complete encodes answers into before the pool copies them: a request that
+// stores its answer allocates nothing for it. Buffers beyond maxPooledRecord are left to the collector.
+var recordBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledRecord = 64 << 10
 
 // Release implements Claim.
 func (c *memClaim) Release(context.Context) {

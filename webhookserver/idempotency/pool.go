@@ -1,7 +1,6 @@
 package idempotency
 
 import (
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -240,17 +239,17 @@ type answerSlot struct {
 
 const noSlot = ^uint32(0)
 
-// lookup returns the record key stored for store, copied out of the ring, or "" when there is none live.
+// lookup returns the record key stored for store, copied out of the ring, or nil when there is none live.
 // The caller holds mu.
-func (sh *poolShard) lookup(store uint32, key memKey, now time.Duration) string {
+func (sh *poolShard) lookup(store uint32, key memKey, now time.Duration) []byte {
 	i, ok := sh.index[key]
 	if !ok {
-		return ""
+		return nil
 	}
 	a := &sh.slots[i]
 	if a.store != store || a.expires <= now {
 		sh.evict(i) // expired, or another store's answer for a colliding hash: in the way of this key
-		return ""
+		return nil
 	}
 	return sh.ring.read(a.offset, int(a.size))
 }
@@ -263,7 +262,7 @@ func (sh *poolShard) has(store uint32, key memKey, now time.Duration) bool {
 
 // store keeps rec as store's answer for key until expires, evicting the oldest answers beyond the bounds. A
 // record larger than the shard's bound is not kept. The caller holds mu.
-func (sh *poolShard) store(store uint32, key memKey, rec string, expires time.Duration) {
+func (sh *poolShard) store(store uint32, key memKey, rec []byte, expires time.Duration) {
 	if i, ok := sh.index[key]; ok {
 		sh.evict(i)
 	}
@@ -416,7 +415,7 @@ func (r *ring) grow(need int) {
 }
 
 // write copies rec to the ring at offset at.
-func (r *ring) write(at int, rec string) {
+func (r *ring) write(at int, rec []byte) {
 	for len(rec) > 0 {
 		n := copy(r.chunks[at/r.chunk][at%r.chunk:], rec)
 		rec, at = rec[n:], at+n
@@ -424,14 +423,13 @@ func (r *ring) write(at int, rec string) {
 }
 
 // read returns a copy of the n bytes at offset at.
-func (r *ring) read(at, n int) string {
-	var b strings.Builder
-	b.Grow(n)
-	for n > 0 {
+func (r *ring) read(at, n int) []byte {
+	b := make([]byte, 0, n)
+	for len(b) < n {
 		part := r.chunks[at/r.chunk][at%r.chunk:]
-		part = part[:min(len(part), n)]
-		b.Write(part)
-		at, n = at+len(part), n-len(part)
+		part = part[:min(len(part), n-len(b))]
+		b = append(b, part...)
+		at += len(part)
 	}
-	return b.String()
+	return b
 }
