@@ -3,10 +3,13 @@ package idempotency
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -236,4 +239,46 @@ func TestPoolAnswersAreNotScanned(t *testing.T) {
 		t.Fatalf("a full store takes %d KiB of heap, of which the collector scans %d KiB: want at most 2%%", heap>>10, scan>>10)
 	}
 	runtime.KeepAlive(m)
+}
+
+// Under concurrent use by several stores of a small pool, whose bytes bind, so that it evicts all the time
+// and its ring goes round often, every replay is the answer its own store stored for the key.
+func TestPoolUnderConcurrentStores(t *testing.T) {
+	pool := newTestPool(t, WithMaxEntries(200), WithMaxBytes(64<<10))
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for s := range 4 {
+		store := newTestMemory(t, WithPool(pool))
+		for g := range 2 {
+			wg.Go(func() {
+				rng := rand.New(rand.NewPCG(uint64(s), uint64(g)))
+				for range 5000 {
+					key := "k" + strconv.Itoa(rng.IntN(300))
+					want := "store " + strconv.Itoa(s) + " " + key + strings.Repeat(".", len(key)*200)
+					answer, claim, err := store.Begin(t.Context(), key)
+					switch {
+					case err != nil:
+						errs <- err
+						return
+					case claim != nil:
+						if err := claim.Complete(t.Context(), &Answer{Status: 200, Body: []byte(want)}); err != nil {
+							errs <- err
+							return
+						}
+					case string(answer.Body) != want:
+						errs <- fmt.Errorf("store %d replayed %.40q for %s", s, answer.Body, key)
+						return
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if answers, size, claims := pool.stats(nil); answers > 200 || size > 64<<10 || claims != 0 {
+		t.Fatalf("%d answers of %d bytes and %d claims left, want at most 200 answers within 64 KiB and no claim", answers, size, claims)
+	}
 }
