@@ -104,8 +104,9 @@ type Options struct {
 	// Queues provides delivery queues for Async endpoints; QueueDir holds Local queues' files.
 	Queues   QueueProvider
 	QueueDir string
-	// MemoryStoreMaxBytes bounds each Memory idempotency store; 0 means idempotency.DefaultMaxBytes.
-	MemoryStoreMaxBytes int64
+	// MemoryPool holds the answers of every Memory idempotency store, within one bound; when nil, each store
+	// has a pool of its own, with the default bound.
+	MemoryPool *idempotency.MemoryPool
 	// Explain records the match decisions of every request in its Outcome, for debug logs. It costs
 	// allocations per request, so it is off unless they are logged.
 	Explain bool

@@ -53,11 +53,8 @@ func compileIdempotency(spec *fulfillmentv1alpha1.WebhookEndpointSpec, namespace
 	storeOptions := []idempotency.Option{idempotency.WithTTL(ttl), idempotency.WithLockTTL(lockTTL)}
 	identity := fmt.Sprintf("%s/%s memory ttl=%s lock=%s", namespace, name, ttl, lockTTL)
 	memoryOptions := storeOptions
-	if opts.MemoryStoreMaxBytes > 0 {
-		// The entry bound grows with the byte bound, so that the bytes given are what binds.
-		memoryOptions = append(storeOptions[:len(storeOptions):len(storeOptions)], idempotency.WithMaxBytes(opts.MemoryStoreMaxBytes),
-			idempotency.WithMaxEntries(int(max(opts.MemoryStoreMaxBytes/400, 1))))
-		identity += fmt.Sprintf(" bytes=%d", opts.MemoryStoreMaxBytes)
+	if opts.MemoryPool != nil {
+		memoryOptions = append(storeOptions[:len(storeOptions):len(storeOptions)], idempotency.WithPool(opts.MemoryPool))
 	}
 	create := func() (idempotency.Store, error) { return idempotency.NewMemory(memoryOptions...) }
 	if config.Store == fulfillmentv1alpha1.IdempotencyStoreRedis {

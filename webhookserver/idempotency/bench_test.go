@@ -1,6 +1,8 @@
 package idempotency
 
 import (
+	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -67,7 +69,7 @@ func BenchmarkMemory(b *testing.B) {
 	for _, shards := range []int{1, 32} {
 		b.Run("BeginCompleteParallel/shards="+strconv.Itoa(shards), func(b *testing.B) {
 			cfg, _ := newConfig(nil)
-			s := mustStore(b, newMemory(cfg, shards), nil)
+			s := mustStore(b, newMemory(cfg, newMemoryPool(cfg, shards), true), nil)
 			keys := benchKeys(b.N)
 			var next atomic.Int64
 			b.ReportAllocs()
@@ -126,4 +128,58 @@ func BenchmarkRedis(b *testing.B) {
 			replay(b, s, keys[i%len(keys)])
 		}
 	})
+}
+
+// BenchmarkMemoryFull measures what a store full at its default bound costs the process: the live heap it
+// holds, the part of it the garbage collector must scan for pointers, and the CPU time of a collection with
+// the store live (gc-cpu-ns), against the same before the store was filled (gc-cpu-ns-empty). ns/op is the
+// wall time of a collection with the store live.
+func BenchmarkMemoryFull(b *testing.B) {
+	emptyGC := gcCPU(10)
+	heapBefore, scanBefore := liveHeap()
+	s, err := NewMemory()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close() // not at the benchmark's cleanup: each run measures its own store alone
+	for i := range 3 * DefaultMaxEntries {
+		beginComplete(b, s, "9b2f6a1e-delivery-"+strconv.Itoa(i))
+	}
+	heapFull, scanFull := liveHeap()
+	answers, _, _ := s.stats()
+	fullGC := gcCPU(10)
+	b.ResetTimer()
+	for range b.N {
+		runtime.GC()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(answers), "answers")
+	b.ReportMetric(float64(int64(heapFull)-int64(heapBefore))/(1<<20), "heap-MiB")
+	b.ReportMetric(float64(int64(scanFull)-int64(scanBefore))/(1<<20), "scan-MiB")
+	b.ReportMetric(emptyGC, "gc-cpu-ns-empty")
+	b.ReportMetric(fullGC, "gc-cpu-ns")
+	runtime.KeepAlive(s)
+}
+
+// liveHeap is the heap left after a collection, and how much of it may hold pointers.
+func liveHeap() (alloc, scannable uint64) {
+	runtime.GC()
+	var stats runtime.MemStats
+	runtime.ReadMemStats(&stats)
+	sample := []metrics.Sample{{Name: "/gc/scan/heap:bytes"}}
+	metrics.Read(sample)
+	return stats.HeapAlloc, sample[0].Value.Uint64()
+}
+
+// gcCPU is the mean CPU time the garbage collector spends on each of n forced collections, in nanoseconds.
+func gcCPU(n int) float64 {
+	sample := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	runtime.GC() // the counter is updated at the end of a collection
+	metrics.Read(sample)
+	before := sample[0].Value.Float64()
+	for range n {
+		runtime.GC()
+	}
+	metrics.Read(sample)
+	return (sample[0].Value.Float64() - before) / float64(n) * 1e9
 }

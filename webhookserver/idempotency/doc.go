@@ -42,10 +42,12 @@
 //
 // # Stores
 //
-// [Memory] keeps answers in the process: bounded by entry count and bytes (oldest answers are evicted first;
-// by default 8 MiB, thousands of Dialogflow answers, set by the server's --idempotency-memory-mib),
-// waiters are woken through channels. Each replica has its own: with several replicas, a duplicate that
-// reaches another replica is processed again, so it suits one replica, or tests and local runs.
+// [Memory] keeps answers in the process, in a [MemoryPool] bounded by entry count and bytes (oldest answers
+// are evicted first; by default 8 MiB, thousands of Dialogflow answers). The server gives every Memory store
+// one pool, so that its --idempotency-memory-mib bounds the process however many endpoints it serves. The
+// answers hold no pointers, so a full pool adds nothing to the garbage collector's marking. Waiters are woken
+// through channels. Each replica has its own: with several replicas, a duplicate that reaches another
+// replica is processed again, so it suits one replica, or tests and local runs.
 //
 // [Redis] is shared by every replica of an endpoint. Each key is one Redis string at
 // `<prefix><hex sha256(key)>`, so arbitrary keys are safe and bounded; the prefix names the endpoint

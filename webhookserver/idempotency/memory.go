@@ -9,68 +9,47 @@ import (
 	"time"
 )
 
-// Memory is a Store in the process's memory. Answers are kept for the TTL and bounded by WithMaxEntries and
-// WithMaxBytes, evicting the oldest first. Oldest-first rather than least-recently-used: duplicates come
+// Memory is a Store in the process's memory. Answers are kept for the TTL in a MemoryPool, bounded by its
+// entries and bytes, evicting the oldest first. Oldest-first rather than least-recently-used: duplicates come
 // close to the original (sender retries), so an answer's worth falls with its age, not with its last replay;
-// and with one TTL per store the oldest answer is also the next to expire, so one list per shard serves both
-// expiry and eviction in O(1).
+// and it needs no bookkeeping on a replay. The stores of a pool share its bound: their answers are kept apart
+// by the store's own number, which every answer carries, and by the store's own hash seeds.
 //
 // Keys are hashed into 128 bits (two maphash sums under seeds of the store's own, so that nobody outside can
-// make two keys collide) that pick a shard, each with its own mutex, map and lists. Expired entries are removed
-// lazily (a few at a time on each Begin in their shard) and by a sweeper goroutine that Close stops.
+// make two keys collide) that pick a shard of the pool, each with its own mutex. Expired answers are removed
+// lazily (a few at a time on each Begin in their shard) and by the pool's sweeper.
 type Memory struct {
-	cfg    config
-	seeds  [2]maphash.Seed
-	start  time.Time // the monotonic origin of the shards' clock
-	shards []memShard
-	mask   uint32
-	closed atomic.Bool
-	stop   chan struct{}
-	swept  chan struct{}
-	once   sync.Once
+	cfg   config
+	seeds [2]maphash.Seed
+	pool  *MemoryPool
+	// ownPool is set when the store made its pool, and closes it with itself.
+	ownPool bool
+	id      uint32
+	closed  atomic.Bool
 }
 
 var _ Store = (*Memory)(nil)
 
-// memEntryOverhead approximates what an entry costs beside its record (entry struct, map slot), for the
-// byte bound.
-const memEntryOverhead = 200
-
-// expireBatch bounds how many expired entries one Begin removes, so no request pays for a mass expiry.
-const expireBatch = 16
-
-type memShard struct {
-	mu       sync.Mutex
-	entries  map[memKey]*memEntry
-	answers  memList // stored answers, oldest (next to expire) first
-	claims   memList // claims in progress, oldest (next lock to expire) first
-	count    int     // of the answers
-	bytes    int64   // of the answers, records plus overhead
-	maxCount int
-	maxBytes int64
-	m        *Memory
-	_        [64]byte // keep shards on separate cache lines
-}
-
-type entryState uint8
+type claimState uint8
 
 const (
-	stateClaimed  entryState = iota // in progress: in claims
-	stateAnswered                   // record holds the answer: in answers until expired or evicted
+	stateClaimed  claimState = iota // in progress: in the shard's claims
+	stateAnswered                   // completed: its answer is stored
 	stateReleased                   // released by its holder
 	stateDropped                    // its lock expired and it was removed (swept or taken over)
 )
 
-// memEntry is a key's entry in a shard, and also the Claim of the request that created it: when a claim is
-// taken over, the key gets a new entry, so the old claim knows it no longer holds the key.
-type memEntry struct {
-	key        memKey
-	shard      *memShard
-	expires    time.Duration // on the store's clock: the lock's or the answer's expiry
-	record     string        // the answer record, once answered; never changed afterwards
-	done       chan struct{} // made by the first waiter, closed when the claim settles
-	state      entryState
-	prev, next *memEntry
+// memClaim is a claim in progress, and the Claim of the request that made it: when a claim is taken over, the
+// key gets a new claim, so the old one knows it no longer holds the key.
+type memClaim struct {
+	key     memKey
+	store   *Memory
+	shard   *poolShard
+	expires time.Duration // the lock's, on the pool's clock
+	// record is the answer, kept here for the waiters once completed.
+	record string
+	done   chan struct{} // made by the first waiter, closed when the claim settles
+	state  claimState
 }
 
 // memKey is a key's hash. 128 bits make a chance collision negligible for any number of entries a process
@@ -81,80 +60,28 @@ func (m *Memory) keyOf(key string) memKey {
 	return memKey{maphash.String(m.seeds[0], key), maphash.String(m.seeds[1], key)}
 }
 
-type memList struct{ head, tail *memEntry }
-
-func (l *memList) pushBack(e *memEntry) {
-	e.prev, e.next = l.tail, nil
-	if l.tail != nil {
-		l.tail.next = e
-	} else {
-		l.head = e
-	}
-	l.tail = e
-}
-
-func (l *memList) remove(e *memEntry) {
-	if e.prev != nil {
-		e.prev.next = e.next
-	} else {
-		l.head = e.next
-	}
-	if e.next != nil {
-		e.next.prev = e.prev
-	} else {
-		l.tail = e.prev
-	}
-	e.prev, e.next = nil, nil
-}
-
-// NewMemory returns a Memory store. Options used: WithTTL, WithLockTTL, WithMaxEntries, WithMaxBytes. Close
-// stops its sweeper.
+// NewMemory returns a Memory store. Options used: WithTTL, WithLockTTL, WithPool, and without a pool
+// WithMaxEntries and WithMaxBytes, which bound the store's own. Close stops the sweeper of its own pool.
 func NewMemory(opts ...Option) (*Memory, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {
 		return nil, err
 	}
-	return newMemory(cfg, shardCount(cfg.maxEntries, cfg.maxBytes)), nil
-}
-
-// shardCount gives each shard at least 1024 answers and 1 MiB, so that oldest-first within a shard stays
-// close to oldest-first overall, with up to 32 shards (the defaults: 8 shards).
-func shardCount(maxEntries int, maxBytes int64) int {
-	n := 1
-	for n < 32 && maxEntries/(n*2) >= 1024 && maxBytes/int64(n*2) >= 1<<20 {
-		n *= 2
+	if cfg.pool != nil {
+		return newMemory(cfg, cfg.pool, false), nil
 	}
-	return n
+	return newMemory(cfg, newMemoryPool(cfg, shardCount(cfg.maxEntries, cfg.maxBytes)), true), nil
 }
 
-func newMemory(cfg config, shards int) *Memory {
-	m := &Memory{
-		cfg:    cfg,
-		seeds:  [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
-		start:  time.Now(),
-		shards: make([]memShard, shards),
-		mask:   uint32(shards - 1),
-		stop:   make(chan struct{}),
-		swept:  make(chan struct{}),
+func newMemory(cfg config, pool *MemoryPool, ownPool bool) *Memory {
+	return &Memory{
+		cfg:     cfg,
+		seeds:   [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+		pool:    pool,
+		ownPool: ownPool,
+		id:      pool.register(cfg.ttl, cfg.lockTTL),
 	}
-	for i := range m.shards {
-		m.shards[i] = memShard{
-			entries:  make(map[memKey]*memEntry),
-			maxCount: (cfg.maxEntries + shards - 1) / shards,
-			maxBytes: (cfg.maxBytes + int64(shards) - 1) / int64(shards),
-			m:        m,
-		}
-	}
-	go m.sweep(sweepInterval(min(cfg.ttl, cfg.lockTTL)))
-	return m
 }
-
-// sweepInterval is half the shorter TTL, within [50ms, 1m].
-func sweepInterval(ttl time.Duration) time.Duration {
-	return min(max(ttl/2, 50*time.Millisecond), time.Minute)
-}
-
-func (m *Memory) now() time.Duration { return time.Since(m.start) }
 
 // Begin implements Store. Waiters block on the holder's channel (and a timer for its lock), not polling.
 func (m *Memory) Begin(ctx context.Context, key string) (*Answer, Claim, error) {
@@ -168,7 +95,7 @@ func (m *Memory) Begin(ctx context.Context, key string) (*Answer, Claim, error) 
 		return nil, nil, err
 	}
 	h := m.keyOf(key)
-	sh := &m.shards[uint32(h[0])&m.mask]
+	sh := m.pool.shard(h)
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -177,184 +104,147 @@ func (m *Memory) Begin(ctx context.Context, key string) (*Answer, Claim, error) 
 	}()
 	for {
 		sh.mu.Lock()
-		now := m.now() // under the lock, so that the lists stay in expiry order
-		sh.expire(now, expireBatch)
-		e := sh.entries[h]
-		if e != nil && now < e.expires {
-			if e.state == stateAnswered {
-				rec := e.record
-				sh.mu.Unlock()
-				a, err := decodeAnswer(rec)
-				return a, nil, err
-			}
-			// Claimed by another request: wait for it to settle or for its lock to expire.
-			if e.done == nil {
-				e.done = make(chan struct{})
-			}
-			done, wait := e.done, e.expires-now
-			sh.mu.Unlock()
-			if timer == nil {
-				timer = time.NewTimer(wait)
-			} else {
-				timer.Reset(wait)
-			}
-			select {
-			case <-done:
-				sh.mu.Lock()
-				rec := e.record
-				sh.mu.Unlock()
-				if rec != "" {
-					a, err := decodeAnswer(rec)
-					return a, nil, err
+		now := m.pool.now()
+		sh.expireOldest(now, expireBatch)
+		if c := sh.claims[h]; c != nil {
+			if c.store == m && now < c.expires {
+				// Claimed by another request: wait for it to settle or for its lock to expire.
+				if c.done == nil {
+					c.done = make(chan struct{})
 				}
-			case <-timer.C:
-			case <-ctx.Done():
-				return nil, nil, inProgress(ctx)
+				done, wait := c.done, c.expires-now
+				sh.mu.Unlock()
+				if timer == nil {
+					timer = time.NewTimer(wait)
+				} else {
+					timer.Reset(wait)
+				}
+				select {
+				case <-done:
+					sh.mu.Lock()
+					rec := c.record
+					sh.mu.Unlock()
+					if rec != "" {
+						a, err := decodeAnswer(rec)
+						return a, nil, err
+					}
+				case <-timer.C:
+				case <-ctx.Done():
+					return nil, nil, inProgress(ctx)
+				}
+				continue
 			}
-			continue
+			sh.dropClaim(c) // its lock expired, or another store's claim for a colliding hash
 		}
-		// No entry, or an expired one: claim.
-		if e != nil {
-			sh.drop(e)
+		if rec := sh.lookup(m.id, h, now); rec != nil {
+			sh.mu.Unlock()
+			a, err := decodeOwnedAnswer(rec)
+			return a, nil, err
 		}
-		c := &memEntry{key: h, shard: sh, expires: now + m.cfg.lockTTL}
-		sh.entries[h] = c
-		sh.claims.pushBack(c)
+		c := &memClaim{key: h, store: m, shard: sh, expires: now + m.cfg.lockTTL}
+		sh.claims[h] = c
 		sh.mu.Unlock()
 		return nil, c, nil
 	}
 }
 
 // Complete implements Claim.
-func (e *memEntry) Complete(_ context.Context, answer *Answer) error {
-	rec, err := encodeAnswer(answer)
+func (c *memClaim) Complete(_ context.Context, answer *Answer) error {
+	buf := recordBuffers.Get().(*[]byte)
+	rec, err := appendAnswer((*buf)[:0], answer)
+	defer func() {
+		if cap(rec) <= maxPooledRecord {
+			*buf = rec
+			recordBuffers.Put(buf)
+		}
+	}()
 	if err != nil {
 		return err
 	}
-	sh := e.shard
+	sh, m := c.shard, c.store
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	now := sh.m.now()
-	switch e.state {
+	now := m.pool.now()
+	switch c.state {
 	case stateAnswered, stateReleased:
 		return ErrSettled
 	case stateClaimed:
-		sh.claims.remove(e)
+		delete(sh.claims, c.key)
 	case stateDropped:
 		// The lock expired: the answer is stored only if no other request holds the key or has answered.
-		if cur := sh.entries[e.key]; cur != nil {
+		if cur := sh.claims[c.key]; cur != nil {
 			if now < cur.expires {
-				e.state = stateReleased // settled, as for Redis: a second Complete gets ErrSettled
+				c.state = stateReleased // settled, as for Redis: a second Complete gets ErrSettled
 				return ErrClaimLost
 			}
-			sh.drop(cur)
+			sh.dropClaim(cur)
 		}
-		sh.entries[e.key] = e
+		if sh.has(m.id, c.key, now) {
+			c.state = stateReleased
+			return ErrClaimLost
+		}
 	}
-	e.state = stateAnswered
-	e.record = rec
-	e.expires = now + sh.m.cfg.ttl
-	sh.answers.pushBack(e)
-	sh.count++
-	sh.bytes += int64(len(rec)) + memEntryOverhead
-	sh.settle(e)
-	for sh.answers.head != nil && (sh.count > sh.maxCount || sh.bytes > sh.maxBytes) {
-		sh.drop(sh.answers.head)
+	c.state = stateAnswered
+	if !m.closed.Load() { // a closed store's answers could never be read
+		sh.store(m.id, c.key, rec, now+m.cfg.ttl)
+	}
+	if c.done != nil {
+		c.record = string(rec)
+		close(c.done)
+		c.done = nil
 	}
 	return nil
 }
+
+// recordBuffers are the buffers Complete encodes answers into before the pool copies them: a request that
+// stores its answer allocates nothing for it. Buffers beyond maxPooledRecord are left to the collector.
+var recordBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledRecord = 64 << 10
 
 // Release implements Claim.
-func (e *memEntry) Release(context.Context) {
-	sh := e.shard
+func (c *memClaim) Release(context.Context) {
+	sh := c.shard
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	switch e.state {
+	switch c.state {
 	case stateClaimed:
-		sh.drop(e)
-		e.state = stateReleased
+		sh.dropClaim(c)
+		c.state = stateReleased
 	case stateDropped:
-		e.state = stateReleased
+		c.state = stateReleased
 	}
 }
 
-// drop removes e from the shard and wakes its waiters. The caller holds mu.
-func (sh *memShard) drop(e *memEntry) {
-	if sh.entries[e.key] == e {
-		delete(sh.entries, e.key)
+// dropClaim removes c from the shard and wakes its waiters. The caller holds mu.
+func (sh *poolShard) dropClaim(c *memClaim) {
+	if sh.claims[c.key] == c {
+		delete(sh.claims, c.key)
 	}
-	switch e.state {
-	case stateClaimed:
-		sh.claims.remove(e)
-		e.state = stateDropped
-		sh.settle(e)
-	case stateAnswered:
-		sh.answers.remove(e)
-		sh.count--
-		sh.bytes -= int64(len(e.record)) + memEntryOverhead
+	if c.state != stateClaimed {
+		return
+	}
+	c.state = stateDropped
+	if c.done != nil {
+		close(c.done)
+		c.done = nil
 	}
 }
 
-// settle wakes e's waiters. The caller holds mu.
-func (sh *memShard) settle(e *memEntry) {
-	if e.done != nil {
-		close(e.done)
-		e.done = nil
-	}
-}
-
-// expire drops up to limit entries that expired at now (limit < 0: all). The caller holds mu.
-func (sh *memShard) expire(now time.Duration, limit int) {
-	limit = sh.expireList(&sh.answers, now, limit)
-	sh.expireList(&sh.claims, now, limit)
-}
-
-func (sh *memShard) expireList(l *memList, now time.Duration, limit int) int {
-	for l.head != nil && l.head.expires <= now && limit != 0 {
-		sh.drop(l.head)
-		limit--
-	}
-	return limit
-}
-
-func (m *Memory) sweep(interval time.Duration) {
-	defer close(m.swept)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-m.stop:
-			return
-		case <-t.C:
-		}
-		for i := range m.shards {
-			sh := &m.shards[i]
-			sh.mu.Lock()
-			sh.expire(m.now(), -1)
-			sh.mu.Unlock()
-		}
-	}
-}
-
-// Close implements Store: it stops the sweeper. Claims already given may still Complete or Release.
+// Close implements Store: its answers are removed by the pool's next sweep, and its own pool's sweeper stops.
+// Claims already given may still Complete or Release.
 func (m *Memory) Close() error {
-	m.once.Do(func() {
-		m.closed.Store(true)
-		close(m.stop)
-		<-m.swept
-	})
+	if m.closed.Swap(true) {
+		return nil
+	}
+	if m.ownPool {
+		return m.pool.Close()
+	}
+	m.pool.forget(m.id)
 	return nil
 }
 
-// stats counts the entries: stored answers (and their bytes) and claims in progress.
+// stats counts the store's entries: stored answers (and their bytes) and claims in progress.
 func (m *Memory) stats() (answers int, bytes int64, claims int) {
-	for i := range m.shards {
-		sh := &m.shards[i]
-		sh.mu.Lock()
-		answers += sh.count
-		bytes += sh.bytes
-		claims += len(sh.entries) - sh.count
-		sh.mu.Unlock()
-	}
-	return answers, bytes, claims
+	return m.pool.stats(m)
 }

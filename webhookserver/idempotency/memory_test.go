@@ -28,7 +28,7 @@ func TestMemoryEvictsOldestBeyondMaxEntries(t *testing.T) {
 	for _, maxEntries := range []int{1000, 5000} { // one shard; four shards
 		t.Run(strconv.Itoa(maxEntries), func(t *testing.T) {
 			m := newTestMemory(t, WithMaxEntries(maxEntries))
-			t.Logf("%d shards", len(m.shards))
+			t.Logf("%d shards", len(m.pool.shards))
 			fill(t, m, "k", 3*maxEntries, nil)
 			if answers, _, claims := m.stats(); answers > maxEntries || answers < maxEntries*9/10 || claims != 0 {
 				t.Fatalf("%d answers and %d claims, want about %d answers", answers, claims, maxEntries)

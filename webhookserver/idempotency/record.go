@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
+	"unsafe"
 )
 
 // The records both stores keep, as strings (immutable, so a stored record is shared by readers without
@@ -29,11 +29,21 @@ var errCorruptRecord = errors.New("corrupt record")
 
 // encodeAnswer returns the answer record of a.
 func encodeAnswer(a *Answer) (string, error) {
+	rec, err := appendAnswer(nil, a)
+	if err != nil {
+		return "", err
+	}
+	// rec is never written again: the string may share its memory, as strings.Builder's does.
+	return unsafe.String(unsafe.SliceData(rec), len(rec)), nil
+}
+
+// appendAnswer appends the answer record of a to dst.
+func appendAnswer(dst []byte, a *Answer) ([]byte, error) {
 	if a == nil {
-		return "", errors.New("idempotency: nil answer")
+		return dst, errors.New("idempotency: nil answer")
 	}
 	if a.Status < 100 || a.Status > 999 {
-		return "", fmt.Errorf("idempotency: invalid status %d", a.Status)
+		return dst, fmt.Errorf("idempotency: invalid status %d", a.Status)
 	}
 	names := make([]string, 0, 16)
 	size := 1 + uvarintLen(uint64(a.Status)) + uvarintLen(uint64(len(a.Header))) + len(a.Body)
@@ -46,28 +56,52 @@ func encodeAnswer(a *Answer) (string, error) {
 	}
 	slices.Sort(names)
 
-	var b strings.Builder
-	b.Grow(size)
-	b.WriteByte(answerTag)
-	writeUvarint(&b, uint64(a.Status))
-	writeUvarint(&b, uint64(len(names)))
+	dst = slices.Grow(dst, size)
+	dst = append(dst, answerTag)
+	dst = binary.AppendUvarint(dst, uint64(a.Status))
+	dst = binary.AppendUvarint(dst, uint64(len(names)))
 	for _, name := range names {
 		values := a.Header[name]
-		writeString(&b, name)
-		writeUvarint(&b, uint64(len(values)))
+		dst = appendString(dst, name)
+		dst = binary.AppendUvarint(dst, uint64(len(values)))
 		for _, v := range values {
-			writeString(&b, v)
+			dst = appendString(dst, v)
 		}
 	}
-	b.Write(a.Body)
-	return b.String(), nil
+	return append(dst, a.Body...), nil
 }
 
 // decodeAnswer parses an answer record into a new Answer. Header names and values share the record's
 // memory (strings are immutable); the body is a copy.
 func decodeAnswer(rec string) (*Answer, error) {
+	a, bodyAt, err := decodeHead(rec)
+	if err != nil {
+		return nil, err
+	}
+	if bodyAt < len(rec) {
+		a.Body = []byte(rec[bodyAt:])
+	}
+	return a, nil
+}
+
+// decodeOwnedAnswer is decodeAnswer of a record nobody else holds, which the answer then keeps: its header
+// strings and body share the record's memory, without a copy. The body comes after every header string, and
+// its capacity ends with the record, so that writing or appending to it changes none of them.
+func decodeOwnedAnswer(rec []byte) (*Answer, error) {
+	a, bodyAt, err := decodeHead(unsafe.String(unsafe.SliceData(rec), len(rec)))
+	if err != nil {
+		return nil, err
+	}
+	if bodyAt < len(rec) {
+		a.Body = rec[bodyAt:len(rec):len(rec)]
+	}
+	return a, nil
+}
+
+// decodeHead parses an answer record but its body, and says where the body starts.
+func decodeHead(rec string) (*Answer, int, error) {
 	if rec == "" || rec[0] != answerTag {
-		return nil, errCorruptRecord
+		return nil, 0, errCorruptRecord
 	}
 	d := decoder{rec: rec, pos: 1}
 	status := d.uvarint()
@@ -92,12 +126,9 @@ func decodeAnswer(rec string) (*Answer, error) {
 		}
 	}
 	if d.err != nil || status < 100 || status > 999 {
-		return nil, errCorruptRecord
+		return nil, 0, errCorruptRecord
 	}
-	if d.pos < len(rec) {
-		a.Body = []byte(rec[d.pos:])
-	}
-	return a, nil
+	return a, d.pos, nil
 }
 
 type decoder struct {
@@ -149,14 +180,8 @@ func (d *decoder) string() string {
 	return s
 }
 
-func writeUvarint(b *strings.Builder, x uint64) {
-	var buf [binary.MaxVarintLen64]byte
-	b.Write(buf[:binary.PutUvarint(buf[:], x)])
-}
-
-func writeString(b *strings.Builder, s string) {
-	writeUvarint(b, uint64(len(s)))
-	b.WriteString(s)
+func appendString(dst []byte, s string) []byte {
+	return append(binary.AppendUvarint(dst, uint64(len(s))), s...)
 }
 
 func uvarintLen(x uint64) int {

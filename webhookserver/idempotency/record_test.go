@@ -27,6 +27,18 @@ func TestAnswerRecordRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			assertAnswer(t, got, a)
+			owned, err := decodeOwnedAnswer([]byte(rec))
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertAnswer(t, owned, a)
+			// The owned answer's body is its own: writing and appending to it changes none of its headers.
+			if len(owned.Body) > 0 {
+				owned.Body[0]++
+				owned.Body = append(owned.Body, "appended"...)
+				owned.Body[0]--
+				assertAnswer(t, &Answer{Status: owned.Status, Header: owned.Header, Body: owned.Body[:len(a.Body)]}, a)
+			}
 			// Appending to one name's values must not overwrite the next name's.
 			for name := range got.Header {
 				got.Header[name] = append(got.Header[name], "appended")

@@ -70,8 +70,8 @@ var (
 const (
 	DefaultTTL     = 24 * time.Hour
 	DefaultLockTTL = 35 * time.Second // the longest endpoint deadline (30s) plus a margin
-	// DefaultMaxEntries and DefaultMaxBytes bound a Memory store: enough Dialogflow answers (a small record plus
-	// bookkeeping each) for minutes of duplicates at the rates one pod serves. A store at its bound takes about
+	// DefaultMaxEntries and DefaultMaxBytes bound a MemoryPool: enough Dialogflow answers (a small record plus
+	// bookkeeping each) for minutes of duplicates at the rates one pod serves. A pool at its bound takes about
 	// twice its bytes of the process's memory once the garbage collector leaves room for growth, so a larger
 	// bound made a pod at full load outgrow its memory request (docs/benchmarks.md).
 	DefaultMaxEntries = 20_000
@@ -99,6 +99,7 @@ type config struct {
 	prefix       string
 	pollInterval time.Duration
 	opTimeout    time.Duration
+	pool         *MemoryPool
 	err          error
 }
 
@@ -147,8 +148,8 @@ func WithLockTTL(d time.Duration) Option {
 	}
 }
 
-// WithMaxEntries bounds the answers a Memory store keeps (default DefaultMaxEntries); the oldest are
-// evicted first. Claims in progress are not counted: their number is bounded by the requests in flight.
+// WithMaxEntries bounds the answers a MemoryPool keeps, or a Memory store without one (default
+// DefaultMaxEntries); the oldest are evicted first. Claims in progress are not counted: their number is bounded by the requests in flight.
 func WithMaxEntries(n int) Option {
 	return func(c *config) {
 		if n < 1 {
@@ -158,8 +159,8 @@ func WithMaxEntries(n int) Option {
 	}
 }
 
-// WithMaxBytes bounds the memory a Memory store's answers take, records plus bookkeeping (default
-// DefaultMaxBytes); the oldest are evicted first.
+// WithMaxBytes bounds the memory the answers of a MemoryPool take, or of a Memory store without one,
+// records plus bookkeeping (default DefaultMaxBytes); the oldest are evicted first.
 func WithMaxBytes(n int64) Option {
 	return func(c *config) {
 		if n < 1 {
@@ -167,6 +168,12 @@ func WithMaxBytes(n int64) Option {
 		}
 		c.maxBytes = n
 	}
+}
+
+// WithPool has a Memory store keep its answers in pool, within the pool's bound, which the stores of the pool
+// share. Without it, a Memory store has a pool of its own, bounded by WithMaxEntries and WithMaxBytes.
+func WithPool(pool *MemoryPool) Option {
+	return func(c *config) { c.pool = pool }
 }
 
 // WithPrefix sets the Redis key prefix (default DefaultPrefix; see KeyPrefix).

@@ -67,7 +67,8 @@ type Options struct {
 	// AllowedUpstreams are exempt from the refusal of link-local and cloud metadata addresses in call and
 	// forward actions (SSRF protection): set only for a link-local service you trust.
 	AllowedUpstreams []netip.Prefix
-	// MemoryStoreMaxBytes bounds each Memory idempotency store (0: idempotency.DefaultMaxBytes).
+	// MemoryStoreMaxBytes bounds the answers of all Memory idempotency stores together, bookkeeping included
+	// (0: idempotency.DefaultMaxBytes).
 	MemoryStoreMaxBytes int64
 	// ReadHeaderTimeout bounds how long a client may take to send its request headers (default 10s), so that
 	// slow clients cannot hold connections.
@@ -111,6 +112,9 @@ type Server struct {
 	// stores are the idempotency stores by identity, kept across reloads so that a reload neither forgets
 	// answers nor reconnects; those no endpoint uses any more are closed after a reload.
 	stores map[string]idempotency.Store
+	// memoryPool holds the answers of every Memory store, so that MemoryStoreMaxBytes bounds the process however
+	// many endpoints it serves.
+	memoryPool *idempotency.MemoryPool
 	// queues are the delivery queues of Async endpoints, with their workers.
 	queues queues
 	// deps are the last results of the required dependencies' pings, for readiness.
@@ -148,7 +152,12 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, log: opts.Logger, env: env, deps: newDependencies(), tokens: action.NewTokenStore(), tracer: opts.Tracer}
+	memoryPool, err := newMemoryPool(opts.MemoryStoreMaxBytes)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, log: opts.Logger, env: env, deps: newDependencies(), tokens: action.NewTokenStore(), tracer: opts.Tracer,
+		memoryPool: memoryPool}
 	s.learnSecrets(adminToken)
 	s.metrics = NewMetrics(s.currentQueues)
 	s.breakers = action.NewBreakers(action.BreakerSettings{
@@ -159,9 +168,19 @@ func New(opts Options) (*Server, error) {
 		},
 	})
 	if _, err := s.Reload(); err != nil {
+		s.closeStores()
 		return nil, err
 	}
 	return s, nil
+}
+
+// newMemoryPool is the pool of the Memory idempotency stores, bounded by maxBytes (0: the default).
+func newMemoryPool(maxBytes int64) (*idempotency.MemoryPool, error) {
+	if maxBytes <= 0 {
+		maxBytes = idempotency.DefaultMaxBytes
+	}
+	// One entry per 300 bytes: a Dialogflow answer with its bookkeeping is larger, so the bytes bind.
+	return idempotency.NewMemoryPool(idempotency.WithMaxBytes(maxBytes), idempotency.WithMaxEntries(int(max(maxBytes/300, 1))))
 }
 
 // Metrics returns the server's metrics.
@@ -242,7 +261,7 @@ func (s *Server) build() (*snapshot, string, error) {
 	// problem; the snapshot is served only when there is none.
 	recording := &recordingSecrets{source: loaded.Secrets}
 	snap, compileErr := compileSnapshot(loaded.File, recording, endpoint.Options{Env: s.env, Breakers: s.breakers, Tokens: s.tokens, Stores: s.store,
-		Queues: s.queue, QueueDir: s.opts.QueueDir, AllowedUpstreams: s.opts.AllowedUpstreams, MemoryStoreMaxBytes: s.opts.MemoryStoreMaxBytes,
+		Queues: s.queue, QueueDir: s.opts.QueueDir, AllowedUpstreams: s.opts.AllowedUpstreams, MemoryPool: s.memoryPool,
 		Explain: s.log.Enabled(context.Background(), slog.LevelDebug), Logger: s.log, OnTokenFetch: s.tokenFetched},
 		s.current.Load())
 	s.learnSecrets(recording.values)
@@ -308,7 +327,7 @@ func (s *Server) store(identity string, create func() (idempotency.Store, error)
 	return store, nil
 }
 
-// closeStores closes every idempotency store, on shutdown.
+// closeStores closes every idempotency store and the Memory stores' pool, on shutdown.
 func (s *Server) closeStores() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -316,6 +335,7 @@ func (s *Server) closeStores() {
 		_ = store.Close()
 		delete(s.stores, identity)
 	}
+	_ = s.memoryPool.Close()
 }
 
 // closeUnusedStores closes the stores the current snapshot does not use (an endpoint was removed or its store

@@ -144,7 +144,7 @@ func serveFlags(getenv func(string) string) (*flag.FlagSet, *serveOptions) {
 	flags.StringVar(&opts.queueDir, "queue-dir", "fulfillment-queue", "folder of the on-disk queues of Async endpoints with queue: Local, relative to the working directory unless absolute (a volume in a cluster)")
 	flags.StringVar(&opts.podName, "pod-name", getenv("POD_NAME"), "this replica's pod name (default $POD_NAME): the server drains while the configuration names it in drainPods; empty never drains")
 	flags.DurationVar(&opts.breakerOpenTimeout, "breaker-open-timeout", 5*time.Second, "how long an upstream's circuit stays open after repeated failures before a trial request")
-	flags.Int64Var(&opts.memoryStoreMiB, "idempotency-memory-mib", idempotency.DefaultMaxBytes>>20, "MiB of answers each Memory idempotency store keeps, oldest evicted first (about 2,000 Dialogflow answers per MiB; the process needs about twice this)")
+	flags.Int64Var(&opts.memoryStoreMiB, "idempotency-memory-mib", idempotency.DefaultMaxBytes>>20, "MiB of answers the Memory idempotency stores of the process keep together, bookkeeping included, oldest evicted first whichever endpoint gave them (about 2,200 Dialogflow answers per MiB; the process needs about twice this)")
 	flags.StringVar(&opts.logFormat, "log-format", "json", "log format: json or text")
 	flags.StringVar(&opts.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	flags.BoolVar(&opts.gcRunway, "gc-runway", true, "after every garbage collection, let the heap grow by at least 6 MiB over what is live before the next, so that a small heap collects less often under load; ignored when GOGC is set")
