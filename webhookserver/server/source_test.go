@@ -10,15 +10,7 @@ import (
 // follows a change of that folder.
 func TestFileSourceFingerprintFollowsTheSecretsFolder(t *testing.T) {
 	root := t.TempDir()
-	write := func(path, content string) {
-		t.Helper()
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(path, content string) { writeFile(t, path, content) }
 	configFile := filepath.Join(root, "config", "config.yaml")
 	write(configFile, "apiVersion: fulfillment.dev/v1alpha1\nkind: Config\nsecretsDir: ../secrets\nendpoints: []\n")
 	write(filepath.Join(root, "secrets", "basic", "password"), "one")
@@ -57,15 +49,7 @@ func TestFileSourceFingerprintFollowsTheSecretsFolder(t *testing.T) {
 // has no copy from its own folder, and its fingerprint follows a change of a copy.
 func TestFileSourceReadsSecretCopies(t *testing.T) {
 	root := t.TempDir()
-	write := func(path, content string) {
-		t.Helper()
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(path, content string) { writeFile(t, path, content) }
 	configFile := filepath.Join(root, "config", "config.yaml")
 	write(configFile, "apiVersion: fulfillment.dev/v1alpha1\nkind: WebhookServerConfig\nsecretsDir: ../secrets\n"+
 		"secretCopiesDir: ../gateway-secrets\nadmitted: true\nendpoints:\n- name: bot\n  namespace: bots\n"+
@@ -98,5 +82,16 @@ func TestFileSourceReadsSecretCopies(t *testing.T) {
 	}
 	if after == before {
 		t.Fatalf("a copied Secret key changed, the fingerprint did not")
+	}
+}
+
+// writeFile writes content at path, making its folders.
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
