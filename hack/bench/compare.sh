@@ -246,15 +246,6 @@ closed_loop() {
   [[ -z "$profiler" ]] || wait "$profiler" || { echo "the CPU profile of (a) failed" >&2; exit 1; }
 }
 
-# whole_seconds DURATION: a duration such as 8s, 500ms or 1m in whole seconds, at least 1 (pprof's seconds=).
-whole_seconds() {
-  awk -v d="$1" 'BEGIN {
-    n = d + 0; unit = substr(d, length(n "") + 1)
-    s = (unit == "ms") ? n / 1000 : (unit == "m") ? n * 60 : (unit == "h") ? n * 3600 : n
-    printf "%d", (s < 1 ? 1 : s)
-  }'
-}
-
 # open_loop NAME URL RATE [loadtest flags]: one open-loop run of hack/loadtest at RATE req/s, results in $dir/NAME.json.
 open_loop() {
   local name=$1 url=$2 rate=$3 dir=$tmp/$mode

@@ -15,14 +15,18 @@
 # CONNECTIONS connections for DURATION after WARMUP, the two servers alternately, ROUNDS times, median; the p99
 # is hack/loadtest's in open loop at half each server's own median peak, from each request's scheduled start.
 # Memory is VmRSS once ready (idempotency stores empty), then VmRSS and VmHWM after the load (stores filled);
-# startup is from the process's start to its /readyz answering 200.
+# startup is from the process's start to its /readyz answering 200. While one server is measured the other is
+# stopped (SIGSTOP), so that its background work (the reload check of its configuration and Secrets, its GC)
+# does not share CPU 0.
 #
 # The script fails when any request fails or is answered other than 200 with the demo balance: wrk's and
 # hack/loadtest's errors, the servers' fulfillment_requests_total by code, their fallbacks and idempotency
 # replays. Nothing is left running, whatever happens (trap).
 #
 # Settings (environment): BOTS (1000), ROUTES_PER_BOT (10), ROUNDS (3), DURATION (8s), WARMUP (2s), CONNECTIONS
-# (32), KEEP_LOGS (1 keeps the temporary folder).
+# (32), KEEP_LOGS (1 keeps the temporary folder), PROFILE_DIR (when set, each server serves Go's profiles on
+# loopback and the script saves into that folder its heap once ready, heap-SYSTEM.pprof, and a CPU profile of
+# its first closed-loop round, cpu-SYSTEM.pprof, SYSTEM being many or one; `go tool pprof` reads them).
 set -euo pipefail
 
 BOTS=${BOTS:-1000}
@@ -32,6 +36,11 @@ DURATION=${DURATION:-8s}
 WARMUP=${WARMUP:-2s}
 CONNECTIONS=${CONNECTIONS:-32}
 KEEP_LOGS=${KEEP_LOGS:-0}
+PROFILE_DIR=${PROFILE_DIR:-}
+if [[ -n "$PROFILE_DIR" ]]; then
+  mkdir -p "$PROFILE_DIR"
+  PROFILE_DIR=$(cd "$PROFILE_DIR" && pwd)
+fi
 ((BOTS >= 1 && ROUNDS >= 1 && ROUTES_PER_BOT >= 0)) || { echo "want BOTS >= 1, ROUNDS >= 1, ROUTES_PER_BOT >= 0" >&2; exit 2; }
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -47,7 +56,10 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/webhookserver-gateway.XXXXXX")
 pids=()
 cleanup() {
   local status=$?
-  for pid in "${pids[@]}"; do stop_process "$pid" 5; done
+  for pid in "${pids[@]}"; do
+    kill -CONT "$pid" 2>/dev/null || true # a stopped process acts on TERM only once continued
+    stop_process "$pid" 5
+  done
   if [[ "$KEEP_LOGS" == 1 ]]; then
     echo "logs and results kept in $tmp" >&2
   else
@@ -71,20 +83,22 @@ sed 's/{{id}}/check-0/' "$tmp/es-balance.json" >"$tmp/check.json"
 want="Your demo account balance is 1234.56 EUR."
 routes_per_bot=$((ROUTES_PER_BOT + $(grep -c '^kind: IntentRoute' config/samples/dialogflow-es-bank/routes.yaml)))
 
-free_ports 4
+free_ports 6
 declare -A addr=([many]=127.0.0.1:${ports[0]} [one]=127.0.0.1:${ports[2]})
 declare -A metrics=([many]=127.0.0.1:${ports[1]} [one]=127.0.0.1:${ports[3]})
+declare -A pprof=([many]=127.0.0.1:${ports[4]} [one]=127.0.0.1:${ports[5]})
 declare -A bots=([many]=$BOTS [one]=1)
 declare -A server_pid startup_s rss_start rss_load hwm
 
 # start SYSTEM: starts the server of SYSTEM (many or one) on CPU 0 and waits for it to be ready (2 minutes at
 # most); records its startup time and memory.
 start() {
-  local system=$1 started ready=""
+  local system=$1 started ready="" profiling=()
+  [[ -z "$PROFILE_DIR" ]] || profiling=(--pprof-listen "${pprof[$system]}")
   started=$(date +%s%N)
   "${on_target[@]}" "$tmp/webhookserver" serve --config "$tmp/$system/config/config.yaml" --admin-listen "" \
     --log-format json --log-level info --listen "${addr[$system]}" --metrics-listen "${metrics[$system]}" \
-    >"$tmp/$system.log" 2>&1 &
+    "${profiling[@]}" >"$tmp/$system.log" 2>&1 &
   server_pid[$system]=$!
   pids+=("${server_pid[$system]}")
   for _ in $(seq 1200); do
@@ -95,7 +109,17 @@ start() {
   [[ -n "$ready" ]] || { echo "the server of $system did not get ready:" >&2; tail -c 2000 "$tmp/$system.log" >&2; exit 1; }
   startup_s[$system]=$(awk -v ns=$(($(date +%s%N) - started)) 'BEGIN { printf "%.1f", ns / 1e9 }')
   rss_start[$system]=$(kib "${server_pid[$system]}" VmRSS)
+  [[ -z "$PROFILE_DIR" ]] || curl -fsS -o "$PROFILE_DIR/heap-$system.pprof" "http://${pprof[$system]}/debug/pprof/heap"
   echo "-- $system: ${bots[$system]} bot(s) ready after ${startup_s[$system]} s, VmRSS $((rss_start[$system] / 1024)) MiB"
+}
+
+# only SYSTEM: continues the server of SYSTEM and stops the other one (SIGSTOP), whose timers and GC would
+# otherwise take CPU 0's time from the one measured.
+only() {
+  local system
+  for system in "${!server_pid[@]}"; do
+    if [[ "$system" == "$1" ]]; then kill -CONT "${server_pid[$system]}"; else kill -STOP "${server_pid[$system]}"; fi
+  done
 }
 
 # check SYSTEM: the server serves every bot's routes, answers a bot with its own credentials and refuses it
@@ -125,18 +149,25 @@ refused() {
 # closed_loop SYSTEM NAME: a warmup, then one measured run of wrk, every request to a bot of SYSTEM at random.
 closed_loop() {
   local system=$1 name=$2
-  local wrk=("${on_loadgen[@]}" wrk -t 1 -c "$CONNECTIONS" --latency -s hack/bench/wrk/responseid.lua)
+  local wrk=("${on_loadgen[@]}" wrk -t 1 -c "$CONNECTIONS" --latency -s hack/bench/wrk/responseid.lua) profiler=""
+  only "$system"
   echo "-- $name: wrk, $CONNECTIONS connections, $DURATION after $WARMUP warmup"
   WRK_BODY=$tmp/es-balance.json WRK_TARGETS=$tmp/$system/targets.txt WRK_RESULT=$tmp/$name-warmup.json WRK_TAG=$name-warmup \
     "${wrk[@]}" -d "$WARMUP" "http://${addr[$system]}/" >/dev/null
+  if [[ -n "$PROFILE_DIR" && "$name" == "$system-1" ]]; then
+    curl -fsS -o "$PROFILE_DIR/cpu-$system.pprof" "http://${pprof[$system]}/debug/pprof/profile?seconds=$(whole_seconds "$DURATION")" &
+    profiler=$!
+  fi
   WRK_BODY=$tmp/es-balance.json WRK_TARGETS=$tmp/$system/targets.txt WRK_RESULT=$tmp/$name.json WRK_TAG=$name \
     "${wrk[@]}" -d "$DURATION" "http://${addr[$system]}/" >"$tmp/$name.wrk.txt"
+  [[ -z "$profiler" ]] || wait "$profiler" || { echo "the CPU profile of $system failed" >&2; exit 1; }
   no_errors "$tmp/$name-warmup.json" "$tmp/$name.json"
 }
 
 # open_loop SYSTEM RATE: hack/loadtest at RATE req/s, every request to a bot of SYSTEM at random.
 open_loop() {
   local system=$1 rate=$2
+  only "$system"
   echo "-- $system-half: hack/loadtest, open loop at $rate req/s"
   "${on_loadgen[@]}" "$tmp/loadtest" -url "http://${addr[$system]}/" -targets "$tmp/$system/targets.txt" \
     -body-file "$tmp/es-balance.json" -id-token "{{id}}" -c "$CONNECTIONS" -d "$DURATION" -warmup "$WARMUP" \
@@ -181,11 +212,13 @@ median_peak() {
 
 echo
 echo "== starting the servers pinned on CPU 0 (GOMAXPROCS=1): $BOTS bots x $routes_per_bot routes ($config_kib KiB of configuration), then 1 bot"
-start many
-start one
-check many
-check one
-declare -A refusals=([many]=$(non_200 many) [one]=$(non_200 one))
+declare -A refusals
+for system in many one; do
+  only none
+  start "$system"
+  check "$system"
+  refusals[$system]=$(non_200 "$system")
+done
 
 echo "== closed loop, pinned (wrk on CPU 1, one thread), alternately, $ROUNDS rounds"
 for ((round = 1; round <= ROUNDS; round++)); do
@@ -231,4 +264,5 @@ awk -v a="${peak[many]}" -v b="${peak[one]}" -v ra="${rss_start[many]}" -v rb="$
   printf "%d bots vs 1: throughput %.2fx; VmRSS ready +%.0f MiB (%.0f KiB per added bot)\n", n, a / b, (ra - rb) / 1024, (n > 1 ? (ra - rb) / (n - 1) : 0)
 }'
 echo "the $BOTS bots' configuration is $config_kib KiB; a gateway's ConfigMap holds at most 1024 KiB"
+[[ -z "$PROFILE_DIR" ]] || echo "profiles of both servers: $PROFILE_DIR (go tool pprof -top FILE)"
 echo "done in $((SECONDS - began)) s"

@@ -98,3 +98,12 @@ kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
 
 # median NUMBER...: their median (the mean of the middle two for an even count).
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
+# whole_seconds DURATION: a duration such as 8s, 500ms or 1m in whole seconds, at least 1 (pprof's seconds=).
+whole_seconds() {
+  awk -v d="$1" 'BEGIN {
+    n = d + 0; unit = substr(d, length(n "") + 1)
+    s = (unit == "ms") ? n / 1000 : (unit == "m") ? n * 60 : (unit == "h") ? n * 3600 : n
+    printf "%d", (s < 1 ? 1 : s)
+  }'
+}
