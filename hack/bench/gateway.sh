@@ -6,7 +6,8 @@
 # with the Memory store, the sample's routes, info-level request logs) with its own name, path (/bots/bot-0001,
 # ...) and Secrets, and ROUTES_PER_BOT more routes of its own whose CEL expressions appear in no other route of
 # any bot (hack/bench/gatewaygen). The server loads them as a gateway pod does: serve --config with the file in
-# the form the operator renders (admitted: true), the Secrets mounted as files beside it.
+# the form the operator renders (admitted: true), the bots' Secrets as the gateway's one Secret of copies mounts
+# them beside it (gateway-secrets/<secret>_<key>).
 #
 # Load: the Dialogflow ES GetAccountBalance request with a new responseId in every request. Against the BOTS
 # server each request goes to a bot taken at random, with that bot's credentials; against the 1-bot server, to

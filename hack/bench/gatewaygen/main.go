@@ -1,13 +1,14 @@
 // Command gatewaygen writes what one webhookserver pod of a WebhookGateway loads when it serves many bots, for
 // hack/bench/gateway.sh: a configuration file in the form the operator renders for a gateway (admitted: true,
-// Secrets mounted as files beside it) with n endpoints made from the bank-bot sample, each with its own name,
+// the bots' Secrets as copies in the one folder of the gateway's Secret of copies) with n endpoints made from the bank-bot sample, each with its own name,
 // path and Secrets, the sample's routes and r more routes of its own (hack/bench/internal/distinctroute: no CEL
 // expression shared with any other route of any bot). It also writes the list of the bots' paths with their
 // Authorization headers, which the load generators read to spread requests over the bots.
 //
 //	go run ./hack/bench/gatewaygen -bots 1000 -routes-per-bot 10 -out /tmp/gateway
 //
-// writes /tmp/gateway/config/config.yaml (webhookserver serve --config), /tmp/gateway/secrets/<name>/<key> and
+// writes /tmp/gateway/config/config.yaml (webhookserver serve --config), /tmp/gateway/gateway-secrets/<name>_<key>
+// (configfile.SecretCopyKey), an empty /tmp/gateway/secrets (the Secrets mounted on their own: none) and
 // /tmp/gateway/targets.txt (one "PATH AUTHORIZATION" line per bot).
 package main
 
@@ -26,12 +27,13 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/configfile"
 )
 
-// The files and folders gatewaygen writes under -out. The configuration names its Secrets' folder relative to
-// itself, as the operator's does (../secrets).
+// The files and folders gatewaygen writes under -out. The configuration names its Secrets' folders relative to
+// itself, as the operator's does (../secrets, ../gateway-secrets).
 const (
-	configFile  = "config/config.yaml"
-	secretsDir  = "secrets"
-	targetsFile = "targets.txt"
+	configFile      = "config/config.yaml"
+	secretsDir      = "secrets"
+	secretCopiesDir = "gateway-secrets"
+	targetsFile     = "targets.txt"
 )
 
 // namespace is the bots' namespace, and gatewayName the WebhookGateway their gatewayRef names.
@@ -64,13 +66,16 @@ func generate(sample, out string, n, r int) error {
 		return fmt.Errorf("the sample %s has %d endpoints, want 1", sample, len(loaded.File.Endpoints))
 	}
 	template := loaded.File.Endpoints[0]
-	file := &configfile.File{SecretsDir: "../" + secretsDir, Admitted: true}
+	file := &configfile.File{SecretsDir: "../" + secretsDir, SecretCopiesDir: "../" + secretCopiesDir, Admitted: true}
+	if err := os.MkdirAll(filepath.Join(out, secretsDir), 0o755); err != nil {
+		return err
+	}
 	var targets strings.Builder
 	for b := range n {
 		bot := botFrom(template, botName(b), b*r, r)
 		file.Endpoints = append(file.Endpoints, bot.endpoint)
 		for name, data := range bot.secrets(loaded.Secrets, template.Namespace) {
-			if err := writeSecret(filepath.Join(out, secretsDir, name), data); err != nil {
+			if err := writeSecretCopies(filepath.Join(out, secretCopiesDir), name, data); err != nil {
 				return err
 			}
 		}
@@ -160,10 +165,11 @@ func (b bot) secrets(sample config.MapSecrets, sampleNamespace string) map[strin
 	return out
 }
 
-// writeSecret mounts a Secret as the kubelet does: one file per key in a folder named after it.
-func writeSecret(dir string, data map[string][]byte) error {
+// writeSecretCopies writes a Secret's keys as the gateway's Secret of copies holds them, mounted: one file per
+// key, named after the Secret and the key.
+func writeSecretCopies(dir, name string, data map[string][]byte) error {
 	for key, value := range data {
-		if err := writeFile(filepath.Join(dir, key), value); err != nil {
+		if err := writeFile(filepath.Join(dir, configfile.SecretCopyKey(name, key)), value); err != nil {
 			return err
 		}
 	}

@@ -13,8 +13,8 @@ import (
 
 // TestBotsLoadAsTheServerReadsThem generates a few bots and reads them back with the server's loader, as a
 // gateway pod reads its configuration: every bot is an endpoint on its own path with the sample's routes and
-// its own distinct ones, its Secrets mounted where the file says, and the targets list each bot's path with
-// the credentials its Secret holds.
+// its own distinct ones, its Secrets copied where the file says (none mounted on its own), and the targets
+// list each bot's path with the credentials its Secret holds.
 func TestBotsLoadAsTheServerReadsThem(t *testing.T) {
 	const bots, perBot = 5, 3
 	out := t.TempDir()
@@ -39,7 +39,12 @@ func TestBotsLoadAsTheServerReadsThem(t *testing.T) {
 	if !file.Admitted || len(file.Endpoints) != bots {
 		t.Fatalf("admitted %v, %d endpoints; want an admitted file with %d", file.Admitted, len(file.Endpoints), bots)
 	}
-	secrets := config.DirSecrets(config.SecretsFolder(path, file.SecretsDir))
+	mounted, err := os.ReadDir(config.SecretsFolder(path, file.SecretsDir))
+	if err != nil || len(mounted) != 0 {
+		t.Fatalf("Secrets mounted on their own: %v, %v; want none, every one copied", mounted, err)
+	}
+	secrets := config.CopiedSecrets{Copies: config.SecretCopiesFolder(path, file.SecretCopiesDir),
+		Mounted: config.DirSecrets(config.SecretsFolder(path, file.SecretsDir))}
 	paths, intents := map[string]string{}, map[string]bool{}
 	for _, endpoint := range file.Endpoints {
 		paths[endpoint.Spec.Path] = endpoint.Name
