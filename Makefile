@@ -109,6 +109,10 @@ loadtest: ## Load test webhookserver (built as the image is) on the samples over
 bench-compare: ## Compare webhookserver as users run it with bare net/http, fastify and Express over loopback, with wrk (PIN, ROUNDS, DURATION, CONNECTIONS, ROUTES; docs/benchmarks.md).
 	hack/bench/compare.sh
 
+.PHONY: bench-gateway
+bench-gateway: ## Measure one webhookserver serving 1,000 bots, as a WebhookGateway pod, against 1 bot, pinned, with wrk (BOTS, ROUTES_PER_BOT, ROUNDS, DURATION, CONNECTIONS; docs/benchmarks.md).
+	hack/bench/gateway.sh
+
 # How long each fuzz target runs in `make fuzz`: a duration, a count of inputs such as 100000x, or `counts`:
 # each target's own count from hack/fuzz-counts.txt, sized to about 10 seconds (CI uses it).
 FUZZTIME ?= 10s

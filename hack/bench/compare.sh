@@ -136,24 +136,11 @@ spec:
 EOF
 }
 
-# The Dialogflow ES WebhookRequest of hack/loadtest.sh (the server benchmarks' request); wrk's script and
-# hack/loadtest put a new id in place of {{id}} in each request.
-cat >"$tmp/es-balance.json" <<'EOF'
-{"responseId":"8d1d2f6e-1b7a-4c1e-9a55-{{id}}","session":"projects/demo-proj/agent/sessions/sess-123","queryResult":{"queryText":"what is the balance of my demo account","action":"account.balance","parameters":{"account":"demo"},"allRequiredParamsPresent":true,"fulfillmentMessages":[{"text":{"text":[""]}}],"outputContexts":[{"name":"projects/demo-proj/agent/sessions/sess-123/contexts/balance-followup","lifespanCount":2,"parameters":{"account":"demo","account.original":"demo"}},{"name":"projects/demo-proj/agent/sessions/sess-123/contexts/__system_counters__","parameters":{"no-input":0,"no-match":0,"account":"demo","account.original":"demo"}}],"intent":{"name":"projects/demo-proj/agent/intents/0b1e2c3d-0000-0000-0000-000000000002","displayName":"GetAccountBalance"},"intentDetectionConfidence":0.93,"languageCode":"en"},"originalDetectIntentRequest":{"source":"DIALOGFLOW_CONSOLE","payload":{}}}
-EOF
+write_es_balance "$tmp/es-balance.json"
 sed 's/{{id}}/check-0/' "$tmp/es-balance.json" >"$tmp/check.json"
 auth=dialogflow:change-me-bank-bot
 auth_header="Authorization: Basic $(printf '%s' "$auth" | base64)"
 want="Your demo account balance is 1234.56 EUR."
-
-# wait_up NAME URL LOG: until URL answers (any HTTP status) or 15 s pass.
-wait_up() {
-  for _ in $(seq 150); do
-    curl -sS -o /dev/null "$2" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "$1 did not start:" >&2; cat "$3" >&2; exit 1
-}
 
 # check NAME URL [curl args]: one request first: the comparison must measure the answer, not an error.
 check() {
@@ -163,17 +150,6 @@ check() {
     { echo "$name: request failed" >&2; exit 1; }
   [[ "$answer" == *"$want"* ]] || { echo "$name: unexpected answer: $answer" >&2; exit 1; }
 }
-
-# metric ADDR NAME LABEL_MATCH: the sum of a Prometheus series of a webhookserver's /metrics.
-metric() {
-  curl -fsS "http://$1/metrics" | awk -v name="$2" -v match_="$3" \
-    'index($0, name "{") == 1 && index($0, match_) { n += $NF } END { printf "%d", n }'
-}
-
-# kib PID FIELD: VmRSS or VmHWM of a process, in KiB.
-kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
-
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
 # start_all MODE: starts every system of a mode, pinned or not, and checks each answers.
 start_all() {
@@ -268,15 +244,6 @@ closed_loop() {
   WRK_BODY=$tmp/es-balance.json WRK_RESULT=$dir/$name.json WRK_TAG=$mode-$name \
     "${wrk[@]}" -d "$DURATION" "$url" >"$dir/$name.wrk.txt"
   [[ -z "$profiler" ]] || wait "$profiler" || { echo "the CPU profile of (a) failed" >&2; exit 1; }
-}
-
-# whole_seconds DURATION: a duration such as 8s, 500ms or 1m in whole seconds, at least 1 (pprof's seconds=).
-whole_seconds() {
-  awk -v d="$1" 'BEGIN {
-    n = d + 0; unit = substr(d, length(n "") + 1)
-    s = (unit == "ms") ? n / 1000 : (unit == "m") ? n * 60 : (unit == "h") ? n * 3600 : n
-    printf "%d", (s < 1 ? 1 : s)
-  }'
 }
 
 # open_loop NAME URL RATE [loadtest flags]: one open-loop run of hack/loadtest at RATE req/s, results in $dir/NAME.json.

@@ -1,5 +1,6 @@
-# Shared by hack/loadtest.sh and hack/bench/compare.sh (sourced): core pinning, free loopback ports, stopping
-# the processes they start, building the server as shipped, reading the load generator's JSON results.
+# Shared by hack/loadtest.sh, hack/bench/compare.sh and hack/bench/gateway.sh (sourced): core pinning, free
+# loopback ports, stopping the processes they start, building the server as shipped, the request they send,
+# reading the load generator's JSON results and the server's metrics and memory.
 
 # pin_cores: with PIN=1, on_target and on_loadgen prefix a command to run it on CPU 0 and CPU 1 respectively,
 # each with GOMAXPROCS=1 (taskset), so that the target and the load generator never wait for each other's time
@@ -65,4 +66,44 @@ need_wrk() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends wrk >/dev/null ||
     { $sudo apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends wrk >/dev/null; } ||
     { echo "could not install wrk (apt-get install wrk)" >&2; exit 1; }
+}
+
+# write_es_balance FILE: the Dialogflow ES GetAccountBalance WebhookRequest of the server benchmarks (account
+# demo, 904 bytes once an id is in); wrk's script and hack/loadtest put a new id in place of {{id}} in each
+# request, as Dialogflow sends a new responseId with every request.
+write_es_balance() {
+  cat >"$1" <<'JSON'
+{"responseId":"8d1d2f6e-1b7a-4c1e-9a55-{{id}}","session":"projects/demo-proj/agent/sessions/sess-123","queryResult":{"queryText":"what is the balance of my demo account","action":"account.balance","parameters":{"account":"demo"},"allRequiredParamsPresent":true,"fulfillmentMessages":[{"text":{"text":[""]}}],"outputContexts":[{"name":"projects/demo-proj/agent/sessions/sess-123/contexts/balance-followup","lifespanCount":2,"parameters":{"account":"demo","account.original":"demo"}},{"name":"projects/demo-proj/agent/sessions/sess-123/contexts/__system_counters__","parameters":{"no-input":0,"no-match":0,"account":"demo","account.original":"demo"}}],"intent":{"name":"projects/demo-proj/agent/intents/0b1e2c3d-0000-0000-0000-000000000002","displayName":"GetAccountBalance"},"intentDetectionConfidence":0.93,"languageCode":"en"},"originalDetectIntentRequest":{"source":"DIALOGFLOW_CONSOLE","payload":{}}}
+JSON
+}
+
+# wait_up NAME URL LOG: until URL answers (any HTTP status) or 15 s pass; else shows LOG and exits.
+wait_up() {
+  for _ in $(seq 150); do
+    curl -sS -o /dev/null "$2" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "$1 did not start:" >&2; cat "$3" >&2; exit 1
+}
+
+# metric ADDR NAME LABEL_MATCH: the sum of a Prometheus series of a webhookserver's /metrics, over the lines
+# whose labels contain LABEL_MATCH.
+metric() {
+  curl -fsS "http://$1/metrics" | awk -v name="$2" -v match_="$3" \
+    'index($0, name "{") == 1 && index($0, match_) { n += $NF } END { printf "%d", n }'
+}
+
+# kib PID FIELD: VmRSS or VmHWM of a process, in KiB.
+kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
+
+# median NUMBER...: their median (the mean of the middle two for an even count).
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
+# whole_seconds DURATION: a duration such as 8s, 500ms or 1m in whole seconds, at least 1 (pprof's seconds=).
+whole_seconds() {
+  awk -v d="$1" 'BEGIN {
+    n = d + 0; unit = substr(d, length(n "") + 1)
+    s = (unit == "ms") ? n / 1000 : (unit == "m") ? n * 60 : (unit == "h") ? n * 3600 : n
+    printf "%d", (s < 1 ? 1 : s)
+  }'
 }

@@ -9,8 +9,9 @@
 //   - one goroutine per connection (the worker) owning one TCP connection, dialled when first needed and again
 //     after a transport error or when the server closes it (Connection: close, or a response delimited by the
 //     connection's end);
-//   - the request line and headers built once (target); per request only the body's id (-id-token) and so the
-//     Content-Length are written, into a buffer the connection reuses;
+//   - the request line and headers built once (target), or once per line of -targets, one of which each request
+//     takes at random; per request only the body's id (-id-token) and so the Content-Length are written, into a
+//     buffer the connection reuses;
 //   - the response read from a bufio.Reader the connection reuses: the status line, the headers that frame
 //     the body (Content-Length, Transfer-Encoding: chunked, Connection), the body discarded; 1xx responses
 //     skipped; HEAD, 204 and 304 responses have no body;
@@ -30,6 +31,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -61,10 +64,10 @@ type target struct {
 	addr      string      // host:port to dial
 	tlsConfig *tls.Config // for an https URL; nil for http
 	timeout   time.Duration
-	// head is the request line and the headers, up to and including "Content-Length: " when the request has a
+	// heads are the request line and the headers, up to and including "Content-Length: " when the request has a
 	// Content-Length (its value and the blank line are written per request), else up to and including the
-	// blank line.
-	head       []byte
+	// blank line: one, or one per line of -targets, of which each request takes one at random.
+	heads      [][]byte
 	withLength bool
 	// The body: body as it is, or, with -id-token, bodyParts joined by a new id for each request.
 	body       []byte
@@ -103,52 +106,71 @@ func newTarget(cfg config) (*target, error) {
 		t.tlsConfig = &tls.Config{ServerName: u.Hostname(), NextProtos: []string{"http/1.1"}}
 	}
 
-	host := u.Host
-	if h := cfg.header.Get("Host"); h != "" {
-		host = h
-	}
-	b := fmt.Appendf(nil, "%s %s HTTP/1.1\r\nHost: %s\r\n", cfg.method, u.RequestURI(), host)
-	if cfg.header.Get("User-Agent") == "" {
-		b = append(b, "User-Agent: fulfillment-loadtest\r\n"...)
-	}
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for name := range cfg.header {
-			if !yield(name) {
-				return
-			}
-		}
-	}) {
-		switch http.CanonicalHeaderKey(name) {
-		case "Host", "Content-Length", "Transfer-Encoding":
-			continue
-		case "Connection":
-			for _, v := range cfg.header[name] {
-				t.closeAfter = t.closeAfter || hasToken([]byte(v), "close")
-			}
-		}
-		if !httpguts.ValidHeaderFieldName(name) {
-			return nil, fmt.Errorf("invalid header name %q", name)
-		}
-		for _, v := range cfg.header[name] {
-			if strings.ContainsAny(v, "\r\n\x00") {
-				return nil, fmt.Errorf("invalid value of header %s: %q", name, v)
-			}
-			b = fmt.Appendf(b, "%s: %s\r\n", name, v)
-		}
-	}
 	switch cfg.method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch:
 		t.withLength = true
 	default:
 		t.withLength = len(cfg.body) > 0
 	}
-	if t.withLength {
-		b = append(b, "Content-Length: "...)
-	} else {
-		b = append(b, "\r\n"...)
+	if len(cfg.targets) == 0 {
+		head, err := t.buildHead(cfg, u, u.RequestURI(), cfg.header)
+		if err != nil {
+			return nil, err
+		}
+		t.heads = [][]byte{head}
+		return t, nil
 	}
-	t.head = b
+	for _, line := range cfg.targets {
+		header := cfg.header.Clone()
+		if line.authorization != "" {
+			header.Set("Authorization", line.authorization)
+		}
+		head, err := t.buildHead(cfg, u, line.path, header)
+		if err != nil {
+			return nil, err
+		}
+		t.heads = append(t.heads, head)
+	}
 	return t, nil
+}
+
+// buildHead writes the request line for requestURI and the headers of header, and notes whether the request
+// asks the server to close the connection.
+func (t *target) buildHead(cfg config, u *url.URL, requestURI string, header http.Header) ([]byte, error) {
+	host := u.Host
+	if h := header.Get("Host"); h != "" {
+		host = h
+	}
+	if strings.ContainsAny(requestURI, " \r\n\x00") {
+		return nil, fmt.Errorf("invalid request path %q", requestURI)
+	}
+	b := fmt.Appendf(nil, "%s %s HTTP/1.1\r\nHost: %s\r\n", cfg.method, requestURI, host)
+	if header.Get("User-Agent") == "" {
+		b = append(b, "User-Agent: fulfillment-loadtest\r\n"...)
+	}
+	for _, name := range slices.Sorted(maps.Keys(header)) {
+		switch http.CanonicalHeaderKey(name) {
+		case "Host", "Content-Length", "Transfer-Encoding":
+			continue
+		case "Connection":
+			for _, v := range header[name] {
+				t.closeAfter = t.closeAfter || hasToken([]byte(v), "close")
+			}
+		}
+		if !httpguts.ValidHeaderFieldName(name) {
+			return nil, fmt.Errorf("invalid header name %q", name)
+		}
+		for _, v := range header[name] {
+			if strings.ContainsAny(v, "\r\n\x00") {
+				return nil, fmt.Errorf("invalid value of header %s: %q", name, v)
+			}
+			b = fmt.Appendf(b, "%s: %s\r\n", name, v)
+		}
+	}
+	if t.withLength {
+		return append(b, "Content-Length: "...), nil
+	}
+	return append(b, "\r\n"...), nil
 }
 
 // conn is one connection of a worker, used by that worker's goroutine only.
@@ -164,9 +186,13 @@ type conn struct {
 	req, id []byte
 	// lastStart is when the connection's previous request started, to tell how long it has been idle.
 	lastStart time.Time
+	// pick chooses the head of each request among several (-targets).
+	pick *rand.Rand
 }
 
-func newConn(t *target) *conn { return &conn{t: t} }
+func newConn(t *target) *conn {
+	return &conn{t: t, pick: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+}
 
 // roundTrip sends the request and reads the whole response, dialling first when the connection is not open,
 // all by start plus the timeout. It returns the response's status code, or the transport error, after which
@@ -193,7 +219,11 @@ func (c *conn) roundTrip(start time.Time) (int, error) {
 // buildRequest writes the request into c.req: the head, then, when the request has a Content-Length, its value,
 // the blank line and the body with a new id.
 func (c *conn) buildRequest() {
-	b := append(c.req[:0], c.t.head...)
+	head := c.t.heads[0]
+	if len(c.t.heads) > 1 {
+		head = c.t.heads[c.pick.IntN(len(c.t.heads))]
+	}
+	b := append(c.req[:0], head...)
 	if !c.t.withLength {
 		c.req = b
 		return

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -325,6 +326,56 @@ func TestIDsAreUniqueAndContentLengthMatches(t *testing.T) {
 	defer mu.Unlock()
 	if int64(len(seen)) < result.Requests {
 		t.Errorf("%d distinct ids for %d requests", len(seen), result.Requests)
+	}
+}
+
+// TestTargetsSpreadRequestsWithTheirOwnAuthorization sends to three paths, two with an Authorization header of
+// their own and one with -basic's: every request must arrive on a listed path with that path's header, and
+// every path must get a share.
+func TestTargetsSpreadRequestsWithTheirOwnAuthorization(t *testing.T) {
+	want := map[string]string{"/bots/a": "Basic YTph", "/bots/b?x=1": "Bearer b", "/bots/c": "Basic dTpw"}
+	var mu sync.Mutex
+	got := map[string]int{}
+	var bad atomic.Int64
+	server, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		authorization, listed := want[r.URL.RequestURI()]
+		if !listed || r.Header.Get("Authorization") != authorization || r.Header.Get("X-Test") != "kept" {
+			bad.Add(1)
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		got[r.URL.RequestURI()]++
+	})
+	targets := filepath.Join(t.TempDir(), "targets.txt")
+	content := "# path and Authorization\n/bots/a Basic YTph\n\n/bots/b?x=1 Bearer b\n/bots/c\n"
+	if err := os.WriteFile(targets, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	result, _ := runJSON(t, "-url", server.URL+"/ignored", "-targets", targets, "-basic", "u:p", "-header", "X-Test: kept",
+		"-body", "{}", "-c", "4", "-d", "200ms", "-warmup", "0s")
+	if result.Requests < 100 || result.Errors != 0 || bad.Load() != 0 {
+		t.Fatalf("%d bad requests: %+v", bad.Load(), result)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for path := range want {
+		if got[path] < int(result.Requests)/10 {
+			t.Errorf("%s got %d of %d requests: %v", path, got[path], result.Requests, got)
+		}
+	}
+}
+
+func TestTargetsFileMustListPaths(t *testing.T) {
+	targets := filepath.Join(t.TempDir(), "targets.txt")
+	if err := os.WriteFile(targets, []byte("bots/a Basic YTph\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if code := run([]string{"-url", "http://127.0.0.1:1/", "-targets", targets}, &out, &errOut); code != 2 ||
+		!strings.Contains(errOut.String(), "line 1") {
+		t.Errorf("exit %d, %q: want 2 and the line named", code, errOut.String())
 	}
 }
 

@@ -16,6 +16,9 @@
 // -id-token puts a new id in each request's body, for servers that deduplicate requests (a repeated
 // Dialogflow responseId or event id would be answered from the idempotency store).
 //
+// -targets spreads the requests over many paths of the server, each with its own Authorization header, as the
+// bots of one shared server are called (hack/bench/gateway.sh).
+//
 // hack/loadtest.sh runs it against the sample bots.
 package main
 
@@ -81,6 +84,39 @@ type config struct {
 	bodyParts [][]byte
 	idPrefix  string
 	ids       *atomic.Uint64
+	// targets are the lines of -targets: each request goes to one of them, at random.
+	targets []targetLine
+}
+
+// targetLine is a line of -targets: a path on -url's server, and the Authorization header to send there (none
+// when empty: -basic's or -header's then).
+type targetLine struct {
+	path, authorization string
+}
+
+// readTargets reads a -targets file: one "PATH [AUTHORIZATION]" per line, the path starting with /; blank lines
+// and lines starting with # are skipped.
+func readTargets(name string) ([]targetLine, error) {
+	content, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	var lines []targetLine
+	for i, line := range strings.Split(string(content), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		path, authorization, _ := strings.Cut(line, " ")
+		if !strings.HasPrefix(path, "/") {
+			return nil, fmt.Errorf("line %d: want \"PATH [AUTHORIZATION]\" with PATH starting with /, got %q", i+1, line)
+		}
+		lines = append(lines, targetLine{path: path, authorization: strings.TrimSpace(authorization)})
+	}
+	if len(lines) == 0 {
+		return nil, fmt.Errorf("no target in %s", name)
+	}
+	return lines, nil
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -105,6 +141,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	jsonOut := flags.Bool("json", false, "print the results as JSON instead of a table")
 	jsonFile := flags.String("json-file", "", "also write the results as JSON to this file")
 	idToken := flags.String("id-token", "", "replace this string in the body with an id unique to each request (for servers that deduplicate by a delivery id, such as Dialogflow's responseId)")
+	targets := flags.String("targets", "", `file of "PATH [AUTHORIZATION]" lines: each request goes to one at random, on -url's server, with that line's Authorization header when it has one (many bots on one server)`)
 	allowRemote := flags.Bool("allow-remote", false, "allow a host that is not a loopback address")
 	if err := flags.Parse(args); err != nil {
 		return 2
@@ -160,6 +197,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		probe := &http.Request{Header: http.Header{}}
 		probe.SetBasicAuth(user, pass)
 		cfg.header.Set("Authorization", probe.Header.Get("Authorization"))
+	}
+	if *targets != "" {
+		if cfg.targets, err = readTargets(*targets); err != nil {
+			return fail("-targets: %v", err)
+		}
 	}
 	if len(cfg.body) > 0 && cfg.header.Get("Content-Type") == "" {
 		cfg.header.Set("Content-Type", "application/json")

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fulfillment-dev/fulfillment-operator/hack/bench/internal/distinctroute"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/config"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/routespec"
@@ -82,8 +83,8 @@ func templateProgram(t *testing.T, env *expr.Env, template string) *expr.Program
 // TestRoutesOfTheSameShapeDiffer guards the cache's key: routes that take the same shape in turn must still
 // differ in their sources.
 func TestRoutesOfTheSameShapeDiffer(t *testing.T) {
-	a, b := routeAt(1), routeAt(1+len(guardShapes))
-	if a.guard == b.guard || a.text == b.text || a.intent == b.intent {
-		t.Errorf("routes 1 and %d share a guard, template or intent: %+v, %+v", 1+len(guardShapes), a, b)
+	a, b := distinctroute.At(1), distinctroute.At(1+distinctroute.Shapes)
+	if a.Guard == b.Guard || a.Text == b.Text || a.Intent == b.Intent {
+		t.Errorf("routes 1 and %d share a guard, template or intent: %+v, %+v", 1+distinctroute.Shapes, a, b)
 	}
 }

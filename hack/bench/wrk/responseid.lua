@@ -8,6 +8,10 @@
 -- The body is sent with Content-Type: application/json; other headers (Authorization) come from wrk -H. The
 -- settings are environment variables, not script arguments, because done() runs in wrk's main Lua state,
 -- which never sees the arguments.
+--
+-- With WRK_TARGETS=targets.txt (hack/loadtest's -targets file: "PATH AUTHORIZATION" lines), each request goes
+-- to a path of the file taken at random, with that line's Authorization header: many bots on one server
+-- (hack/bench/gateway.sh). The URL's path is then not used.
 
 local next_thread = 1
 
@@ -18,6 +22,25 @@ end
 
 local prefix, suffix, tag
 local sent = 0
+-- targets are the lines of WRK_TARGETS, each with the headers its requests carry; nil without it.
+local targets
+
+local function read_targets(name)
+  local list = {}
+  for line in io.lines(name) do
+    local path, authorization = line:match("^(/%S*)%s*(.-)%s*$")
+    if path then
+      local headers = {}
+      for k, v in pairs(wrk.headers) do headers[k] = v end
+      if authorization ~= "" then headers["Authorization"] = authorization end
+      list[#list + 1] = { path = path, headers = headers }
+    elseif line:match("%S") and not line:match("^%s*#") then
+      error(name .. ": want PATH AUTHORIZATION lines, got " .. line)
+    end
+  end
+  assert(#list > 0, name .. " lists no target")
+  return list
+end
 
 function init()
   local name = assert(os.getenv("WRK_BODY"), "WRK_BODY is not set")
@@ -30,11 +53,21 @@ function init()
   tag = assert(os.getenv("WRK_TAG"), "WRK_TAG is not set") .. "-" .. thread_number .. "-"
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
+  local targets_file = os.getenv("WRK_TARGETS")
+  if targets_file and targets_file ~= "" then
+    targets = read_targets(targets_file)
+    math.randomseed(os.time() * 1000 + thread_number)
+  end
 end
 
 function request()
   sent = sent + 1
-  return wrk.format(nil, nil, nil, prefix .. tag .. sent .. suffix)
+  local body = prefix .. tag .. sent .. suffix
+  if targets then
+    local t = targets[math.random(#targets)]
+    return wrk.format(nil, t.path, t.headers, body)
+  end
+  return wrk.format(nil, nil, nil, body)
 end
 
 function done(summary, latency, requests)
