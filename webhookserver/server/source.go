@@ -4,11 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 
@@ -48,11 +44,13 @@ type ManifestSource struct {
 	Endpoint string
 	// Logf receives notes such as ignored documents; may be nil.
 	Logf func(format string, args ...any)
+
+	fp fingerprinter
 }
 
 // Load implements Source.
 func (s *ManifestSource) Load() (Loaded, error) {
-	version, err := fingerprint(s.Paths...)
+	version, err := s.fp.fingerprint(s.Paths...)
 	if err != nil {
 		return Loaded{}, err
 	}
@@ -81,7 +79,7 @@ func (s *ManifestSource) Load() (Loaded, error) {
 }
 
 // Fingerprint implements Source.
-func (s *ManifestSource) Fingerprint() (string, error) { return fingerprint(s.Paths...) }
+func (s *ManifestSource) Fingerprint() (string, error) { return s.fp.fingerprint(s.Paths...) }
 
 // Describe implements Source.
 func (s *ManifestSource) Describe() string { return "manifests " + strings.Join(s.Paths, ", ") }
@@ -97,6 +95,7 @@ type FileSource struct {
 	mu          sync.Mutex
 	contentHash [sha256.Size]byte
 	mountDirs   []string
+	fp          fingerprinter
 }
 
 // Load implements Source.
@@ -127,21 +126,24 @@ func (s *FileSource) Fingerprint() (string, error) {
 	if dirs, ok := s.mountFolders(); ok {
 		paths = append(paths, dirs...)
 	}
-	return fingerprint(paths...)
+	return s.fp.fingerprint(paths...)
 }
 
 // mountFolders are the Secrets and ConfigMaps folders the file names; the file is parsed again only when its
 // content changed.
 func (s *FileSource) mountFolders() ([]string, bool) {
-	content, err := os.ReadFile(s.Path)
-	if err != nil {
+	sum, ok := s.fp.contentSum(s.Path)
+	if !ok {
 		return nil, false
 	}
-	sum := sha256.Sum256(content)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sum == s.contentHash && s.mountDirs != nil {
 		return s.mountDirs, true
+	}
+	content, err := os.ReadFile(s.Path)
+	if err != nil {
+		return nil, false
 	}
 	var file struct {
 		SecretsDir      string `json:"secretsDir"`
@@ -198,41 +200,4 @@ func selectEndpoint(file *configfile.File, names string) (*configfile.File, erro
 		}
 	}
 	return &selected, nil
-}
-
-// fingerprint hashes the names and contents of the files under paths; missing paths hash as missing.
-func fingerprint(paths ...string) (string, error) {
-	hash := sha256.New()
-	for _, root := range paths {
-		var files []string
-		err := filepath.WalkDir(root, func(path string, entry fs.DirEntry, err error) error {
-			if err != nil {
-				if os.IsNotExist(err) {
-					return nil
-				}
-				return err
-			}
-			if !entry.IsDir() {
-				files = append(files, path)
-			}
-			return nil
-		})
-		if err != nil {
-			return "", err
-		}
-		sort.Strings(files)
-		for _, path := range files {
-			f, err := os.Open(path) // follows the symlinks of mounted volumes
-			if err != nil {
-				continue // a dangling symlink or a directory link: its target is walked on its own
-			}
-			info, statErr := f.Stat()
-			if statErr == nil && !info.IsDir() {
-				fmt.Fprintf(hash, "%s\x00", path)
-				_, _ = io.Copy(hash, f)
-			}
-			f.Close()
-		}
-	}
-	return hex.EncodeToString(hash.Sum(nil)), nil
 }

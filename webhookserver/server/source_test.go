@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // The fingerprint of a FileSource covers the file and the Secrets folder it names (relative to itself), and
@@ -93,5 +94,61 @@ func writeFile(t *testing.T, path, content string) {
 	}
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A fingerprint reads a file again only when its size or modification time changed, or when it changed within
+// racyWindow; and knows a folder the kubelet writes by its ..data link, without reading its files.
+func TestFingerprintReadsOnlyWhatMayHaveChanged(t *testing.T) {
+	root := t.TempDir()
+	settled := time.Now().Add(-time.Minute)
+	file := filepath.Join(root, "config.yaml")
+	writeFile(t, file, "one")
+	if err := os.Chtimes(file, settled, settled); err != nil {
+		t.Fatal(err)
+	}
+	var fp fingerprinter
+	first, err := fp.fingerprint(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same size and modification time, long settled: taken as unchanged without reading it.
+	writeFile(t, file, "two")
+	if err := os.Chtimes(file, settled, settled); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := fp.fingerprint(root); again != first {
+		t.Fatalf("a settled file with its size and time unchanged was read again")
+	}
+	// A recent change is read even with the same size (the racy window).
+	writeFile(t, file, "six")
+	recent, _ := fp.fingerprint(root)
+	if recent == first {
+		t.Fatalf("a file changed just now, with its size unchanged, kept the fingerprint")
+	}
+
+	// A kubelet-written folder: files are links into the folder ..data points at; an update swaps ..data.
+	secret := filepath.Join(root, "secret")
+	for _, version := range []string{"..v1", "..v2"} {
+		writeFile(t, filepath.Join(secret, version, "password"), "p"+version)
+	}
+	link := func(target string) {
+		t.Helper()
+		_ = os.Remove(filepath.Join(secret, atomicWriterLink))
+		if err := os.Symlink(target, filepath.Join(secret, atomicWriterLink)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link("..v1")
+	if err := os.Symlink(filepath.Join(atomicWriterLink, "password"), filepath.Join(secret, "password")); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := fp.fingerprint(root)
+	link("..v2")
+	if after, _ := fp.fingerprint(root); after == before {
+		t.Fatalf("the kubelet swapped ..data, the fingerprint did not change")
+	}
+	if _, read := fp.known[filepath.Join(secret, "password")]; read {
+		t.Errorf("the files of a kubelet-written folder were read, not only its ..data link")
 	}
 }
