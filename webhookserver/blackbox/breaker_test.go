@@ -1,6 +1,7 @@
 package blackbox
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -144,5 +145,70 @@ spec:
 	}
 	if got := state(); got != "closed" {
 		t.Errorf("circuit %s while flapping below the threshold, want closed", got)
+	}
+}
+
+// TestCallerGoneIsNotADeadline: a caller that closes its connection while the route waits for a slow upstream is
+// counted as a canceled fallback, not as a deadline one, so that alerts on deadlines do not fire for it.
+func TestCallerGoneIsNotADeadline(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(5 * time.Second):
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(upstream.Close)
+	dir := t.TempDir()
+	writeFile(t, dir, "bot.yaml", fmt.Sprintf(`
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: bank}
+spec:
+  dialect: DialogflowES
+  timeout: 4s
+  auth: {allowUnauthenticated: true}
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: IntentRoute
+metadata: {name: balance}
+spec:
+  endpointRef: {name: bank}
+  match: {intents: [Balance]}
+  call:
+    url: %s/balance
+    method: GET
+    retry: {attempts: 1}
+    respond: {text: "Balance ${response.body.balance}"}
+`, upstream.URL))
+	s := startServer(t, "--manifests", dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	request := `{"responseId":"gone-1","session":"projects/p/agent/sessions/s","queryResult":{"intent":{"displayName":"Balance"}}}`
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+"/webhook", strings.NewReader(request))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the request was answered (%d) before the caller went away", resp.StatusCode)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for len(s.metric("fulfillment_fallbacks_total", `reason="canceled"`, "} 1")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no canceled fallback counted; fallbacks: %q", s.metric("fulfillment_fallbacks_total"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if deadlines := s.metric("fulfillment_fallbacks_total", `reason="deadline"`); len(deadlines) > 0 {
+		t.Errorf("a caller gone counted as a deadline: %q", deadlines)
+	}
+	if !s.waitForLog("canceled") {
+		t.Fatalf("no request line says canceled:\n%s", s.logs.String())
+	}
+	for _, line := range strings.Split(s.logs.String(), "\n") {
+		if strings.Contains(line, "request answered") && strings.Contains(line, "canceled") && !strings.Contains(line, "INFO") {
+			t.Errorf("a caller gone is logged above info, as if someone should look at it: %s", line)
+		}
 	}
 }

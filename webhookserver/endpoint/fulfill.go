@@ -202,7 +202,10 @@ func (e *Endpoint) encode(ctx context.Context, f *fulfillment, m matched, done a
 	if done.err != nil {
 		reason := FallbackActionFailed
 		var failure *action.Failure
-		if ctx.Err() != nil || (errors.As(done.err, &failure) && failure.Reason == "deadline") {
+		switch {
+		case errors.Is(ctx.Err(), context.Canceled):
+			reason = FallbackCanceled
+		case ctx.Err() != nil || (errors.As(done.err, &failure) && failure.Reason == "deadline"):
 			reason = FallbackDeadline
 		}
 		outcome = e.fallbackOutcome(ctx, f, m.route, reason, done.err)

@@ -16,6 +16,9 @@ const (
 	FallbackActionFailed  = "action_failed"
 	FallbackDeadline      = "deadline"
 	FallbackAnswerInvalid = "answer_invalid"
+	// FallbackCanceled is a request whose caller went away (closed the connection) before the answer, or an
+	// event whose delivery the server's shutdown stopped: no one waited for a deadline.
+	FallbackCanceled = "canceled"
 )
 
 // FallbackHeader tells the caller (and anyone debugging) that the answer is a fallback, and why.

@@ -63,7 +63,7 @@ func NewMetrics(queues func() []statusz.Queue) *Metrics {
 		}),
 		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fulfillment_fallbacks_total",
-			Help: "Fallback answers, by endpoint, reason (no_route, action_failed, deadline, answer_invalid) and delivery (sync: in the request; async: a queued event).",
+			Help: "Fallback answers, by endpoint, reason (no_route, action_failed, deadline, answer_invalid, canceled) and delivery (sync: in the request; async: a queued event).",
 		}, []string{"endpoint", "reason", "delivery"}),
 		actionErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fulfillment_action_errors_total",

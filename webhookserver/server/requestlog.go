@@ -74,9 +74,11 @@ func (l *requestLog) answered(outcome *endpoint.Outcome, duration time.Duration)
 }
 
 // outcomeLevel is warn for what someone should look at (an upstream failure, a deadline, a fallback that could
-// not render, a 5xx), info otherwise.
+// not render, a 5xx), info otherwise: a caller that went away before its answer is the caller's doing.
 func outcomeLevel(outcome *endpoint.Outcome) slog.Level {
 	switch {
+	case outcome.Fallback == endpoint.FallbackCanceled:
+		return slog.LevelInfo
 	case outcome.FallbackError != nil:
 		return slog.LevelWarn
 	case outcome.Err != nil && (outcome.Status >= 500 || outcome.Fallback != "" || outcome.ActionError != ""):
