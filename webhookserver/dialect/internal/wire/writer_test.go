@@ -139,7 +139,7 @@ func checkWriter(t *testing.T, value any, takes bool) {
 }
 
 // TestWriterStringSpecialAtEveryOffset puts each byte or character String escapes or decodes at every position
-// of a string's first two words and a half (plainWords reads 8 bytes at a time), and checks against
+// of a string's first two words and a half (the escaper reads 8 bytes at a time), and checks against
 // json.Marshal.
 func TestWriterStringSpecialAtEveryOffset(t *testing.T) {
 	specials := []string{`"`, `\`, "<", ">", "&", "\x00", "\n", "\x1f", "\x7f", " ", "é", "\u2028", "\u2029", "😀",
