@@ -92,15 +92,20 @@ var lines = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 //
 // The line is written first as it is, then searched once for the secrets, as its strings hold them: a line
 // with none, nearly every one, needs no search of each of its strings. Only a line where one is found is
-// written again, each string redacted.
+// written again, each string redacted (and every line, each string redacted at once, while a secret is one
+// that cannot be searched for).
 func (h *JSONHandler) writeFast(t time.Time, level slog.Level, msg string, attrs []slog.Attr) bool {
 	second, ok := secondOf(t)
 	if !ok {
 		return false
 	}
+	var redactEach *redact.Secrets // a line cannot be searched for these: each string is
+	if h.secrets != nil && !h.secrets.SearchableInJSON() {
+		redactEach = h.secrets
+	}
 	bp := lines.Get().(*[]byte)
-	b, ok := appendLine((*bp)[:0], second, t, level, msg, attrs, nil)
-	if ok && h.secrets != nil && h.secrets.MayBeInJSON(b) {
+	b, ok := appendLine((*bp)[:0], second, t, level, msg, attrs, redactEach)
+	if ok && redactEach == nil && h.secrets != nil && h.secrets.MayBeInJSON(b) {
 		b, _ = appendLine(b[:0], second, t, level, msg, attrs, h.secrets)
 	}
 	if ok {

@@ -90,6 +90,13 @@ func (s *Secrets) Contains(text string) bool {
 	return false
 }
 
+// SearchableInJSON reports whether MayBeInJSON can tell a line without secrets: whether every secret is valid
+// UTF-8 (whose escaped form a JSON string holding it holds).
+func (s *Secrets) SearchableInJSON() bool {
+	set := s.set.Load()
+	return set == nil || set.jsonSearchable
+}
+
 // MayBeInJSON reports whether a string of line, JSON text whose strings are escaped as log/slog escapes them,
 // may hold a secret value. When it reports false, none does, and redacting each string would change nothing:
 // one search of the line instead of one of each string. It may report true for a line with none (a secret

@@ -115,8 +115,11 @@ func TestSecretsMayBeInJSON(t *testing.T) {
 			t.Errorf("MayBeInJSON(%s) = %v, want %v", line, got, want)
 		}
 	}
+	if !secrets.SearchableInJSON() {
+		t.Error("UTF-8 secrets are not searchable")
+	}
 	secrets.Set([][]byte{[]byte("s3cr3t"), []byte("bad\xffsecret")})
-	if !secrets.MayBeInJSON([]byte(`{"a":"b"}`)) {
+	if secrets.SearchableInJSON() || !secrets.MayBeInJSON([]byte(`{"a":"b"}`)) {
 		t.Error("a secret that is not UTF-8 cannot be searched for, yet a line was found without one")
 	}
 }
