@@ -29,8 +29,8 @@ const hexDigits = "0123456789abcdef"
 // branch on their bytes (whose mispredictions were the larger part of the cost of a byte-by-byte scan), and
 // copied whole. Others are escaped a run of plain bytes at a time.
 func Append(b []byte, s string, style Style) []byte {
-	if !plain(s, style) {
-		return appendEscaping(b, s, style)
+	if plain := plainPrefix(s, style); plain < len(s) {
+		return appendEscaping(b, s, plain, style)
 	}
 	n := len(b)
 	b = slices.Grow(b, len(s)+2)[:n+len(s)+2]
@@ -40,10 +40,11 @@ func Append(b []byte, s string, style Style) []byte {
 	return b
 }
 
-func appendEscaping(b []byte, s string, style Style) []byte {
+// appendEscaping is Append for s, whose bytes before plain need nothing.
+func appendEscaping(b []byte, s string, plain int, style Style) []byte {
 	b = append(b, '"')
 	start := 0
-	for i := 0; i < len(s); {
+	for i := plain; i < len(s); {
 		if i = plainUntil(s, i, style); i == len(s) {
 			break
 		}
@@ -101,22 +102,32 @@ const (
 	highBits = 0x8080808080808080
 )
 
-// plain reports whether style escapes no byte of s (and s is ASCII). It reads s as words, the last one
-// overlapping the one before, and a string shorter than a word as one word made of overlapping reads of it.
-func plain(s string, style Style) bool {
+// plainPrefix returns len(s) when style escapes no byte of s (and s is ASCII), or else a length of s's start
+// that needs nothing. It reads s as words, the last one overlapping the one before, and a string shorter than a
+// word as one word made of overlapping reads of it.
+func plainPrefix(s string, style Style) int {
 	var found uint64
 	switch n := len(s); {
 	case n >= 8:
-		for i := 0; i < n-8; i += 8 {
-			found |= specialBytes(word(s, i), style)
+		i := 0
+		for ; i < n-8; i += 8 {
+			if found = specialBytes(word(s, i), style); found != 0 {
+				return i + bits.TrailingZeros64(found)/8 // the lowest marked byte is always a special one
+			}
 		}
-		found |= specialBytes(word(s, n-8), style)
+		found = specialBytes(word(s, n-8), style)
+		if found != 0 {
+			return i
+		}
 	case n >= 4:
 		found = specialBytes(uint64(word32(s, 0))|uint64(word32(s, n-4))<<32, style)
 	case n > 0:
 		found = specialBytes(uint64(s[0])|uint64(s[n/2])<<8|uint64(s[n-1])<<16|'a'*lowBits&^0xffffff, style)
 	}
-	return found == 0 // a byte is marked only when one (it or one below it) is special
+	if found != 0 { // a byte is marked only when one (it or one below it) is special
+		return 0
+	}
+	return len(s)
 }
 
 // plainUntil returns where the first byte of s from i is that Append must look at, or len(s). It reads 8
