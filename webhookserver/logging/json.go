@@ -198,6 +198,9 @@ func appendString(b []byte, text string, secrets *redact.Secrets) []byte {
 
 // appendFloat appends f as encoding/json does (and so slog, which calls it).
 func appendFloat(b []byte, f float64) []byte {
+	if milli := math.Round(f * 1000); f > 0 && f < 1e9 && milli/1000 == f {
+		return appendThousandths(b, int64(milli))
+	}
 	format := byte('f')
 	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
 		format = 'e'
@@ -209,6 +212,23 @@ func appendFloat(b []byte, f float64) []byte {
 			b[n-2] = b[n-1]
 			b = b[:n-1]
 		}
+	}
+	return b
+}
+
+// appendThousandths appends milli/1000 as strconv writes the float nearest to it, as the shortest decimal that
+// reads back as that float: a duration in milliseconds with microseconds, as the request line has, without
+// strconv's search for the shortest digits. Below 10^12 thousandths, floats are far closer together than a
+// thousandth, so no shorter decimal reads back as the same float, and milli/1000 written out is the shortest.
+func appendThousandths(b []byte, milli int64) []byte {
+	b = strconv.AppendInt(b, milli/1000, 10)
+	fraction := milli % 1000
+	if fraction == 0 {
+		return b
+	}
+	b = append(b, '.', byte('0'+fraction/100), byte('0'+fraction/10%10), byte('0'+fraction%10))
+	for b[len(b)-1] == '0' {
+		b = b[:len(b)-1]
 	}
 	return b
 }

@@ -2,6 +2,7 @@ package logging
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"math"
@@ -128,5 +129,36 @@ func TestJSONHandlerFormatsRequestLinesItself(t *testing.T) {
 	})
 	if !strings.Contains(out.String(), `"msg":"request answered","requestId":"r","status":200,"durationMs":0.125,"replayed":true,"match":["a: matched"]}`) {
 		t.Fatalf("line %s", out.String())
+	}
+}
+
+// A float is written as encoding/json writes it, whether or not it is a whole number of
+// thousandths (which appendFloat writes itself): every thousandth up to 100, whole and large ones, and
+// neighbours of thousandths that are not one.
+func TestAppendFloatWritesWhatStrconvWrites(t *testing.T) {
+	check := func(f float64) {
+		t.Helper()
+		want, err := json.Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(appendFloat(nil, f)); got != string(want) {
+			t.Fatalf("%v (%b): %s, want %s", f, math.Float64bits(f), got, want)
+		}
+	}
+	for milli := range 100001 {
+		f := float64(milli) / 1000
+		check(f)
+		check(math.Nextafter(f, 0))
+		check(math.Nextafter(f, 1e10))
+		check(-f)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 100000 {
+		check(float64(r.Int64N(1e12)) / 1000)
+		check(r.Float64() * 1e9)
+	}
+	for _, f := range []float64{999999999.999, 1e9, 1e9 + 0.001, 123456789.125, math.SmallestNonzeroFloat64, 0.0005} {
+		check(f)
 	}
 }
