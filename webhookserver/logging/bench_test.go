@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -21,8 +22,8 @@ var requestLine = []slog.Attr{
 }
 
 // BenchmarkRequestLine is one request's info line, redacted against the bank sample's secrets: slog's JSON
-// handler behind redact.Handler (as the binary logged before JSONHandler), JSONHandler, and JSONHandler
-// through a Writer to a file.
+// handler behind redact.Handler (as the binary logged before JSONHandler), JSONHandler, JSONHandler on a line
+// that holds a secret, and JSONHandler through a Writer to a file.
 func BenchmarkRequestLine(b *testing.B) {
 	secrets := &redact.Secrets{}
 	secrets.Set([][]byte{[]byte("change-me-bank-bot"), []byte("dialogflow"), []byte("example-bank-api-token")})
@@ -38,6 +39,14 @@ func BenchmarkRequestLine(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			h.HandleAttrs(b.Context(), time.Now(), slog.LevelInfo, "request answered", requestLine)
+		}
+	})
+	b.Run("JSONHandler-secret", func(b *testing.B) { // a line that holds a secret is written twice
+		h := NewJSONHandler(io.Discard, slog.LevelInfo, secrets)
+		withSecret := append(slices.Clone(requestLine), slog.String("error", "upstream refused example-bank-api-token"))
+		b.ReportAllocs()
+		for b.Loop() {
+			h.HandleAttrs(b.Context(), time.Now(), slog.LevelInfo, "request answered", withSecret)
 		}
 	})
 	b.Run("JSONHandler-Writer-file", func(b *testing.B) {

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/jsonquote"
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/redact"
 )
 
@@ -89,101 +89,118 @@ var lines = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // writeFast writes the line, or reports false, having written nothing, when an attribute is not one it
 // formats as slog does.
+//
+// The line is written first as it is, then searched once for the secrets, as its strings hold them: a line
+// with none, nearly every one, needs no search of each of its strings. Only a line where one is found is
+// written again, each string redacted (and every line, each string redacted at once, while a secret is one
+// that cannot be searched for).
 func (h *JSONHandler) writeFast(t time.Time, level slog.Level, msg string, attrs []slog.Attr) bool {
-	for _, a := range attrs {
-		if !fast(a) {
-			return false
-		}
-	}
-	if y := t.Year(); t.IsZero() || y < 0 || y >= 10000 {
+	second, ok := secondOf(t)
+	if !ok {
 		return false
 	}
-	bp := lines.Get().(*[]byte)
-	b := append((*bp)[:0], `{"time":"`...)
-	b = t.Round(0).AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","level":"`...)
-	b = append(b, level.String()...)
-	b = append(b, `","msg":`...)
-	b = h.appendString(b, msg)
-	for _, a := range attrs {
-		b = append(b, ',')
-		b = appendQuoted(b, a.Key)
-		b = append(b, ':')
-		b = h.appendValue(b, a.Value)
+	var redactEach *redact.Secrets // a line cannot be searched for these: each string is
+	if h.secrets != nil && !h.secrets.SearchableInJSON() {
+		redactEach = h.secrets
 	}
-	b = append(b, '}', '\n')
-	h.mu.Lock()
-	_, _ = h.out.Write(b)
-	h.mu.Unlock()
+	bp := lines.Get().(*[]byte)
+	b, ok := appendLine((*bp)[:0], second, t, level, msg, attrs, redactEach)
+	if ok && redactEach == nil && h.secrets != nil && h.secrets.MayBeInJSON(b) {
+		b, _ = appendLine(b[:0], second, t, level, msg, attrs, h.secrets)
+	}
+	if ok {
+		h.mu.Lock()
+		_, _ = h.out.Write(b)
+		h.mu.Unlock()
+	}
 	if cap(b) <= 16<<10 {
 		*bp = b
 		lines.Put(bp)
 	}
-	return true
+	return ok
 }
 
-// fast reports whether appendValue formats a as slog does.
-func fast(a slog.Attr) bool {
-	if a.Key == "" {
-		return false // slog drops some of these, keeps others
-	}
-	switch a.Value.Kind() {
-	case slog.KindString, slog.KindInt64, slog.KindUint64, slog.KindBool, slog.KindDuration:
-		return true
-	case slog.KindFloat64:
-		f := a.Value.Float64()
-		return !math.IsNaN(f) && !math.IsInf(f, 0)
-	case slog.KindAny:
-		list, ok := a.Value.Any().([]string)
-		if !ok || list == nil {
-			return false
+// appendLine appends the line, each string redacted of secrets unless secrets is nil, or reports false when an
+// attribute is not one it formats as slog does.
+func appendLine(b []byte, second *second, t time.Time, level slog.Level, msg string, attrs []slog.Attr, secrets *redact.Secrets) ([]byte, bool) {
+	b = append(b, `{"time":"`...)
+	b = second.appendTime(b, t)
+	b = append(b, `","level":"`...)
+	b = append(b, level.String()...)
+	b = append(b, `","msg":`...)
+	b = appendString(b, msg, secrets)
+	for i := range attrs {
+		a := &attrs[i]
+		if a.Key == "" {
+			return b, false // slog drops some of these, keeps others
 		}
-		for _, item := range list {
-			if strings.ContainsAny(item, "\b\f") { // encoding/json's short escapes, which slog's strings lack
-				return false
-			}
+		b = append(b, ',')
+		b = jsonquote.Append(b, a.Key, jsonquote.Slog)
+		b = append(b, ':')
+		var ok bool
+		if b, ok = appendValue(b, a.Value, secrets); !ok {
+			return b, false
 		}
-		return true
 	}
-	return false
+	return append(b, '}', '\n'), true
 }
 
-func (h *JSONHandler) appendValue(b []byte, v slog.Value) []byte {
+// appendValue appends v as slog writes it, or reports false when it is not a value it writes as slog does.
+func appendValue(b []byte, v slog.Value, secrets *redact.Secrets) ([]byte, bool) {
 	switch v.Kind() {
 	case slog.KindString:
-		return h.appendString(b, v.String())
+		return appendString(b, v.String(), secrets), true
 	case slog.KindInt64:
-		return strconv.AppendInt(b, v.Int64(), 10)
+		return strconv.AppendInt(b, v.Int64(), 10), true
 	case slog.KindUint64:
-		return strconv.AppendUint(b, v.Uint64(), 10)
+		return strconv.AppendUint(b, v.Uint64(), 10), true
 	case slog.KindBool:
-		return strconv.AppendBool(b, v.Bool())
+		return strconv.AppendBool(b, v.Bool()), true
 	case slog.KindDuration:
-		return strconv.AppendInt(b, int64(v.Duration()), 10)
+		return strconv.AppendInt(b, int64(v.Duration()), 10), true
 	case slog.KindFloat64:
-		return appendFloat(b, v.Float64())
+		f := v.Float64()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return b, false
+		}
+		return appendFloat(b, f), true
+	case slog.KindAny:
+		if list, ok := v.Any().([]string); ok && list != nil {
+			return appendStrings(b, list, secrets)
+		}
 	}
-	// A []string, as encoding/json writes it without HTML escaping (as slog does).
+	return b, false
+}
+
+// appendStrings appends a []string as encoding/json writes it without HTML escaping (as slog does), or reports
+// false for an item with \b or \f, which encoding/json escapes in a way slog's strings do not.
+func appendStrings(b []byte, list []string, secrets *redact.Secrets) ([]byte, bool) {
 	b = append(b, '[')
-	for i, item := range v.Any().([]string) {
+	for i, item := range list {
+		if strings.ContainsAny(item, "\b\f") {
+			return b, false
+		}
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = h.appendString(b, item)
+		b = appendString(b, item, secrets)
 	}
-	return append(b, ']')
+	return append(b, ']'), true
 }
 
-// appendString appends text, redacted, as a JSON string.
-func (h *JSONHandler) appendString(b []byte, text string) []byte {
-	if h.secrets != nil && h.secrets.Contains(text) {
-		text = h.secrets.Redact(text)
+// appendString appends text as a JSON string, redacted of secrets unless secrets is nil.
+func appendString(b []byte, text string, secrets *redact.Secrets) []byte {
+	if secrets != nil && secrets.Contains(text) {
+		text = secrets.Redact(text)
 	}
-	return appendQuoted(b, text)
+	return jsonquote.Append(b, text, jsonquote.Slog)
 }
 
 // appendFloat appends f as encoding/json does (and so slog, which calls it).
 func appendFloat(b []byte, f float64) []byte {
+	if milli := math.Round(f * 1000); f > 0 && f < 1e9 && milli/1000 == f {
+		return appendThousandths(b, int64(milli))
+	}
 	format := byte('f')
 	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
 		format = 'e'
@@ -199,52 +216,19 @@ func appendFloat(b []byte, f float64) []byte {
 	return b
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendQuoted appends s as a JSON string, escaped as slog escapes it: control characters, quote and
-// backslash; invalid UTF-8 as U+FFFD; U+2028 and U+2029; not HTML's characters.
-func appendQuoted(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
+// appendThousandths appends milli/1000 as strconv writes the float nearest to it, as the shortest decimal that
+// reads back as that float: a duration in milliseconds with microseconds, as the request line has, without
+// strconv's search for the shortest digits. Below 10^12 thousandths, floats are far closer together than a
+// thousandth, so no shorter decimal reads back as the same float, and milli/1000 written out is the shortest.
+func appendThousandths(b []byte, milli int64) []byte {
+	b = strconv.AppendInt(b, milli/1000, 10)
+	fraction := milli % 1000
+	if fraction == 0 {
+		return b
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	b = append(b, '.', byte('0'+fraction/100), byte('0'+fraction/10%10), byte('0'+fraction%10))
+	for b[len(b)-1] == '0' {
+		b = b[:len(b)-1]
+	}
+	return b
 }

@@ -9,6 +9,9 @@ import (
 	"log/slog"
 	"strings"
 	"sync/atomic"
+	"unicode/utf8"
+
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/jsonquote"
 )
 
 // Placeholder replaces a secret value.
@@ -20,12 +23,20 @@ const minSecretLength = 4
 // Secrets is the set of values to redact. It is replaced as a whole when the configuration reloads, and read
 // without locks on every log record.
 type Secrets struct {
-	values atomic.Pointer[[]string]
+	set atomic.Pointer[secretSet]
+}
+
+type secretSet struct {
+	values []string // longest first
+	// inJSON holds each value as a JSON string written by log/slog holds it, when jsonSearchable: every value
+	// is valid UTF-8, so a string holding one is written holding its escaped form.
+	inJSON         []needle
+	jsonSearchable bool
 }
 
 // Set replaces the set. Longer values come first, so that a secret containing another is replaced whole.
 func (s *Secrets) Set(values [][]byte) {
-	set := make([]string, 0, len(values))
+	set := &secretSet{values: make([]string, 0, len(values)), jsonSearchable: true}
 	seen := map[string]bool{}
 	for _, v := range values {
 		text := strings.TrimSpace(string(v))
@@ -33,23 +44,31 @@ func (s *Secrets) Set(values [][]byte) {
 			continue
 		}
 		seen[text] = true
-		set = append(set, text)
+		set.values = append(set.values, text)
 		if raw := string(v); raw != text && !seen[raw] {
 			seen[raw] = true
-			set = append(set, raw)
+			set.values = append(set.values, raw)
 		}
 	}
-	sortByLengthDesc(set)
-	s.values.Store(&set)
+	sortByLengthDesc(set.values)
+	for _, v := range set.values {
+		if !utf8.ValidString(v) {
+			set.jsonSearchable, set.inJSON = false, nil
+			break
+		}
+		quoted := jsonquote.Append(nil, v, jsonquote.Slog)
+		set.inJSON = append(set.inJSON, newNeedle(string(quoted[1:len(quoted)-1])))
+	}
+	s.set.Store(set)
 }
 
 // Redact returns text with every secret value replaced.
 func (s *Secrets) Redact(text string) string {
-	values := s.values.Load()
-	if values == nil {
+	set := s.set.Load()
+	if set == nil {
 		return text
 	}
-	for _, v := range *values {
+	for _, v := range set.values {
 		if strings.Contains(text, v) {
 			text = strings.ReplaceAll(text, v, Placeholder)
 		}
@@ -59,12 +78,39 @@ func (s *Secrets) Redact(text string) string {
 
 // Contains reports whether text holds a secret value.
 func (s *Secrets) Contains(text string) bool {
-	values := s.values.Load()
-	if values == nil || len(*values) == 0 || len(text) < len((*values)[len(*values)-1]) {
+	set := s.set.Load()
+	if set == nil || len(set.values) == 0 || len(text) < len(set.values[len(set.values)-1]) {
 		return false // the shortest secret is the last: text is shorter than every one
 	}
-	for _, v := range *values {
+	for _, v := range set.values {
 		if strings.Contains(text, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// SearchableInJSON reports whether MayBeInJSON can tell a line without secrets: whether every secret is valid
+// UTF-8 (whose escaped form a JSON string holding it holds).
+func (s *Secrets) SearchableInJSON() bool {
+	set := s.set.Load()
+	return set == nil || set.jsonSearchable
+}
+
+// MayBeInJSON reports whether a string of line, JSON text whose strings are escaped as log/slog escapes them,
+// may hold a secret value. When it reports false, none does, and redacting each string would change nothing:
+// one search of the line instead of one of each string. It may report true for a line with none (a secret
+// across two strings, in a key or a number).
+func (s *Secrets) MayBeInJSON(line []byte) bool {
+	set := s.set.Load()
+	switch {
+	case set == nil || len(set.values) == 0:
+		return false
+	case !set.jsonSearchable:
+		return true
+	}
+	for i := range set.inJSON {
+		if set.inJSON[i].in(line) {
 			return true
 		}
 	}

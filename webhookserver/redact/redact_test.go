@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -86,6 +87,58 @@ func TestSecretsContains(t *testing.T) {
 	for text, want := range map[string]bool{"xabcdx": true, "abcd": true, "abc": false, "a longer-secret!": true, "": false, "longer-secre": false} {
 		if got := secrets.Contains(text); got != want {
 			t.Errorf("Contains(%q) = %v, want %v", text, got, want)
+		}
+	}
+}
+
+// A line may hold a secret when it holds one as a JSON string holds it (escaped); a secret that is not UTF-8
+// cannot be searched for, so a line always may.
+func TestSecretsMayBeInJSON(t *testing.T) {
+	secrets := &Secrets{}
+	if secrets.MayBeInJSON([]byte(`{"a":"anything"}`)) {
+		t.Error("an empty set may be in a line")
+	}
+	secrets.Set([][]byte{[]byte("example-bank-api-token"), []byte(`pass"word`), []byte("tab\there")})
+	for line, want := range map[string]bool{
+		`{"msg":"x","a":"example-bank-api-token"}`: true,
+		`example-bank-api-token`:                   true,
+		`{"a":"example-bank-api-toke"}`:            false,
+		`{"a":"xample-bank-api-token"}`:            false,
+		`{"a":"pass\"word"}`:                       true,
+		`{"a":"pass"word"}`:                        false,
+		`{"a":"tab\there"}`:                        true,
+		`{"a":"tab	here"}`:                         false,
+		`{"a":"exampl","b":"e-bank-api-token"}`:    false,
+		"":                                         false,
+	} {
+		if got := secrets.MayBeInJSON([]byte(line)); got != want {
+			t.Errorf("MayBeInJSON(%s) = %v, want %v", line, got, want)
+		}
+	}
+	if !secrets.SearchableInJSON() {
+		t.Error("UTF-8 secrets are not searchable")
+	}
+	secrets.Set([][]byte{[]byte("s3cr3t"), []byte("bad\xffsecret")})
+	if secrets.SearchableInJSON() || !secrets.MayBeInJSON([]byte(`{"a":"b"}`)) {
+		t.Error("a secret that is not UTF-8 cannot be searched for, yet a line was found without one")
+	}
+}
+
+// A needle is found where bytes.Contains finds it, in lines of few letters (many near misses), wherever its
+// rarest byte is.
+func TestNeedleFindsWhatContainsFinds(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	text := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = "abxk\""[r.IntN(5)]
+		}
+		return string(b)
+	}
+	for range 20000 {
+		n, line := newNeedle(text(1+r.IntN(6))), []byte(text(r.IntN(40)))
+		if got, want := n.in(line), bytes.Contains(line, []byte(n.text)); got != want {
+			t.Fatalf("%q in %q: %v, want %v", n.text, line, got, want)
 		}
 	}
 }

@@ -78,10 +78,11 @@ func (s *Server) refuse(w http.ResponseWriter, requestHeader http.Header, entry 
 func (s *Server) answer(w http.ResponseWriter, entry *served, outcome *endpoint.Outcome, start time.Time, line *requestLog) {
 	writeOutcome(w, outcome)
 	s.traceOutcome(line.ctx, outcome)
-	duration := time.Since(start)
+	end := time.Now()
+	duration := end.Sub(start)
 	entry.metrics.observe(s.metrics, entry.name, outcome.Route, outcome.Status, duration.Seconds())
 	s.metrics.observeWork(entry.name, deliverySync, outcome)
-	line.answered(outcome, duration)
+	line.answered(outcome, end, duration)
 }
 
 // debugRoute names the route that answered, for a request that asked (DebugHeader) and passed the endpoint's

@@ -48,29 +48,35 @@ func (l *requestLog) log(level slog.Level, msg string, attrs ...slog.Attr) {
 		return
 	}
 	var room [28]slog.Attr
-	all := append(append(room[:0], l.attrs[:l.n]...), attrs...)
+	l.write(time.Now(), level, msg, append(append(room[:0], l.attrs[:l.n]...), attrs...))
+}
+
+// write writes a line of all (the request's attributes, then the line's) at t; the caller has checked that
+// level is enabled.
+func (l *requestLog) write(t time.Time, level slog.Level, msg string, all []slog.Attr) {
 	if h, ok := l.logger.Handler().(*logging.JSONHandler); ok {
 		// The binary's handler takes the attributes as they are: no record, no copy to the heap.
-		h.HandleAttrs(l.ctx, time.Now(), level, msg, all)
+		h.HandleAttrs(l.ctx, t, level, msg, all)
 		return
 	}
 	l.logger.LogAttrs(l.ctx, level, msg, all...)
 }
 
-// answered logs a fulfilled request: at debug, first what the end user said and how it was matched; then,
-// at info (warn for a failure to look at), what arrived, the route, the outcome and why.
-func (l *requestLog) answered(outcome *endpoint.Outcome, duration time.Duration) {
+// answered logs a fulfilled request that ended at end: at debug, first what the end user said and how it was
+// matched; then, at info (warn for a failure to look at), what arrived, the route, the outcome and why.
+func (l *requestLog) answered(outcome *endpoint.Outcome, end time.Time, duration time.Duration) {
 	if outcome.Request != nil && l.logger.Enabled(l.ctx, slog.LevelDebug) {
 		var room [6]slog.Attr
 		l.log(slog.LevelDebug, "request detail", detailAttrs(room[:0], outcome)...)
 	}
-	if !l.logger.Enabled(l.ctx, outcomeLevel(outcome)) {
+	level := outcomeLevel(outcome)
+	if !l.logger.Enabled(l.ctx, level) {
 		return
 	}
-	var room [20]slog.Attr
-	attrs := outcomeAttrs(room[:0], outcome)
+	var room [28]slog.Attr // the request's attributes and the line's, copied once
+	attrs := outcomeAttrs(append(room[:0], l.attrs[:l.n]...), outcome)
 	attrs = append(attrs, slog.Float64("durationMs", float64(duration.Microseconds())/1000))
-	l.log(outcomeLevel(outcome), "request answered", attrs...)
+	l.write(end, level, "request answered", attrs)
 }
 
 // outcomeLevel is warn for what someone should look at (an upstream failure, a deadline, a fallback that could

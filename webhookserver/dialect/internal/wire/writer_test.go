@@ -139,7 +139,7 @@ func checkWriter(t *testing.T, value any, takes bool) {
 }
 
 // TestWriterStringSpecialAtEveryOffset puts each byte or character String escapes or decodes at every position
-// of a string's first two words and a half (plainWords reads 8 bytes at a time), and checks against
+// of a string's first two words and a half (the escaper reads 8 bytes at a time), and checks against
 // json.Marshal.
 func TestWriterStringSpecialAtEveryOffset(t *testing.T) {
 	specials := []string{`"`, `\`, "<", ">", "&", "\x00", "\n", "\x1f", "\x7f", " ", "é", "\u2028", "\u2029", "😀",
@@ -151,6 +151,25 @@ func TestWriterStringSpecialAtEveryOffset(t *testing.T) {
 				checkWriter(t, s, true)
 				checkWriter(t, s+special+s, true)
 			}
+		}
+	}
+}
+
+// answerStrings are strings an answer holds: a session name, a sentence, an id, a short word, text with
+// characters Marshal escapes, and text that is not ASCII.
+var answerStrings = []string{
+	"projects/demo-proj/agent/sessions/sess-123/contexts/last_balance", "Your demo account balance is 1234.56 EUR.",
+	"8d1d2f6e-1b7a-4c1e-9a55-0000010000000001", "EUR", `<b>"Balance"</b> & more`, "Ihr Kontostand beträgt 1234,56 €.",
+}
+
+// BenchmarkWriterString writes the strings of an answer.
+func BenchmarkWriterString(b *testing.B) {
+	w := &Writer{buf: make([]byte, 0, 1024)}
+	b.ReportAllocs()
+	for b.Loop() {
+		w.buf = w.buf[:0]
+		for _, s := range answerStrings {
+			w.String(s)
 		}
 	}
 }
