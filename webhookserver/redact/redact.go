@@ -32,6 +32,8 @@ type secretSet struct {
 	// is valid UTF-8, so a string holding one is written holding its escaped form.
 	inJSON         []needle
 	jsonSearchable bool
+	// index searches inJSON in one pass when there are more than indexAbove of them.
+	index *needleIndex
 }
 
 // Set replaces the set. Longer values come first, so that a secret containing another is replaced whole.
@@ -58,6 +60,9 @@ func (s *Secrets) Set(values [][]byte) {
 		}
 		quoted := jsonquote.Append(nil, v, jsonquote.Slog)
 		set.inJSON = append(set.inJSON, newNeedle(string(quoted[1:len(quoted)-1])))
+	}
+	if len(set.inJSON) > indexAbove {
+		set.index = newNeedleIndex(set.inJSON)
 	}
 	s.set.Store(set)
 }
@@ -108,6 +113,8 @@ func (s *Secrets) MayBeInJSON(line []byte) bool {
 		return false
 	case !set.jsonSearchable:
 		return true
+	case set.index != nil:
+		return set.index.in(line)
 	}
 	for i := range set.inJSON {
 		if set.inJSON[i].in(line) {

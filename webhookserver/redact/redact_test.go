@@ -3,6 +3,7 @@ package redact
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
@@ -140,5 +141,74 @@ func TestNeedleFindsWhatContainsFinds(t *testing.T) {
 		if got, want := n.in(line), bytes.Contains(line, []byte(n.text)); got != want {
 			t.Fatalf("%q in %q: %v, want %v", n.text, line, got, want)
 		}
+	}
+}
+
+// Many needles are found in one pass where bytes.Contains finds one of them, in lines of few letters (many near
+// misses and shared first bytes).
+func TestNeedleIndexFindsWhatContainsFinds(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	text := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = "abxk\""[r.IntN(5)]
+		}
+		return string(b)
+	}
+	for range 2000 {
+		var needles []needle
+		for range indexAbove + 1 + r.IntN(20) {
+			needles = append(needles, newNeedle(text(4+r.IntN(5))))
+		}
+		index, line := newNeedleIndex(needles), []byte(text(r.IntN(80)))
+		want := false
+		for _, n := range needles {
+			want = want || bytes.Contains(line, []byte(n.text))
+		}
+		if got := index.in(line); got != want {
+			t.Fatalf("%d needles in %q: %v, want %v", len(needles), line, got, want)
+		}
+	}
+}
+
+// With the secrets of many endpoints, as on a gateway's pod, a line is still searched for every one of them.
+func TestSecretsMayBeInJSONWithManySecrets(t *testing.T) {
+	var values [][]byte
+	for i := range 3000 {
+		values = append(values, fmt.Appendf(nil, "bot-%04d-password-%x", i, i*7919))
+	}
+	secrets := &Secrets{}
+	secrets.Set(values)
+	for _, i := range []int{0, 1234, 2999} {
+		line := fmt.Appendf(nil, `{"msg":"request answered","session":"x bot-%04d-password-%x y"}`, i, i*7919)
+		if !secrets.MayBeInJSON(line) {
+			t.Errorf("secret %d not found in %s", i, line)
+		}
+	}
+	if secrets.MayBeInJSON([]byte(`{"msg":"request answered","session":"bot-0001-password-"}`)) {
+		t.Error("a line holding no whole secret may hold one")
+	}
+}
+
+// BenchmarkMayBeInJSON searches a request line without secrets for the secrets of one endpoint and of a
+// thousand (a gateway's pod).
+func BenchmarkMayBeInJSON(b *testing.B) {
+	line := []byte(`{"time":"2026-12-03T09:30:00.123456Z","level":"INFO","msg":"request answered","endpoint":"bots/bot-0042",` +
+		`"dialect":"DialogflowES","intent":"GetAccountBalance","responseId":"0b6c6c1e-5f1f-4b1e-9a7e-2f1d3c4b5a69",` +
+		`"session":"projects/bank/agent/sessions/5f1f4b1e","route":"bot-0042-balance","outcome":"answered","status":200,"durationMs":0.412}`)
+	for _, n := range []int{3, 3000} {
+		var values [][]byte
+		for i := range n {
+			values = append(values, fmt.Appendf(nil, "bot-%04d-password-%x", i, i*7919))
+		}
+		secrets := &Secrets{}
+		secrets.Set(values)
+		b.Run(fmt.Sprintf("secrets=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				if secrets.MayBeInJSON(line) {
+					b.Fatal("found a secret in a line without one")
+				}
+			}
+		})
 	}
 }
