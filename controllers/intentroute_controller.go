@@ -149,7 +149,9 @@ func (r *IntentRouteReconciler) updateStatus(ctx context.Context, route *fulfill
 		return ctrl.Result{}, err
 	}
 	route.Status = status
-	if before == nil || before.Reason != acceptance.Reason {
+	// A route accepted when first seen gets no event (its status says so, and a thousand new routes would be a
+	// thousand events); a refusal, and any later change of verdict, does.
+	if (before == nil && !acceptance.Accepted) || (before != nil && before.Reason != acceptance.Reason) {
 		eventType := corev1.EventTypeNormal
 		if !acceptance.Accepted {
 			eventType = corev1.EventTypeWarning
