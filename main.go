@@ -140,7 +140,7 @@ func run(opts options) error {
 	}
 	if err := controllers.Setup(ctx, mgr, controllers.Options{Image: opts.webhookserverImage,
 		RequireSecretLabel: opts.requireSecretLabel, PodReports: podReports, OperatorNamespace: opts.operatorNamespace,
-		MaxConcurrentReconciles: opts.concurrency}); err != nil {
+		MaxConcurrentReconciles: opts.concurrency, NamespacesUncached: opts.watchNamespaces != ""}); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

@@ -218,7 +218,7 @@ func runManager(t *testing.T, cfg *rest.Config, scheme *runtime.Scheme, release 
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	if err := controllers.Setup(ctx, mgr, controllers.Options{Image: image, OperatorNamespace: namespace,
-		PodReports: &controllers.PodReportReader{}}); err != nil {
+		PodReports: &controllers.PodReportReader{}, NamespacesUncached: watched != nil}); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)

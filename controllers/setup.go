@@ -32,6 +32,9 @@ type Options struct {
 	// MaxConcurrentReconciles is how many objects each controller reconciles at once (--max-concurrent-reconciles);
 	// 1 when 0.
 	MaxConcurrentReconciles int
+	// NamespacesUncached reads an endpoint's Namespace from the API server instead of a cache of all Namespaces:
+	// with --watch-namespaces the manager's Roles let it get its namespaces, not list them all.
+	NamespacesUncached bool
 }
 
 // CacheByObject narrows the manager's cache to what the operator needs: of the pods, only the fulfillment pods.
@@ -72,6 +75,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		PodReports:         opts.PodReports,
 		OperatorNamespace:  opts.OperatorNamespace,
 		Concurrency:        opts.MaxConcurrentReconciles,
+		NamespacesUncached: opts.NamespacesUncached,
 	}
 	if err := endpoints.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the WebhookEndpoint controller: %w", err)

@@ -76,6 +76,8 @@ type WebhookEndpointReconciler struct {
 	OperatorNamespace string
 	// Concurrency is how many endpoints (and gateways) are reconciled at once; 1 when 0.
 	Concurrency int
+	// NamespacesUncached reads Namespaces from the API server (Options.NamespacesUncached).
+	NamespacesUncached bool
 }
 
 // warnedAbout is what a Warning was recorded about (a rotate-key token, an InsecureExposure message) for one
@@ -187,10 +189,15 @@ func (r *WebhookEndpointReconciler) applyStep(ctx context.Context, obj client.Ob
 }
 
 // namespaceTerminating tells whether the namespace is being deleted. It reads the Namespace's metadata from the
-// manager's cache: a read from the API server on every reconcile was a request in twelve.
+// manager's cache (a read from the API server on every reconcile was a request in twelve), or from the API
+// server when the manager may not list Namespaces (NamespacesUncached).
 func (r *WebhookEndpointReconciler) namespaceTerminating(ctx context.Context, name string) (bool, error) {
 	namespace := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}}
-	if err := r.cache().Get(ctx, types.NamespacedName{Name: name}, namespace); err != nil {
+	reader := r.cache()
+	if r.NamespacesUncached {
+		reader = r.APIReader
+	}
+	if err := reader.Get(ctx, types.NamespacedName{Name: name}, namespace); err != nil {
 		return false, client.IgnoreNotFound(err)
 	}
 	return !namespace.DeletionTimestamp.IsZero(), nil
