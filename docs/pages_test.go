@@ -264,7 +264,7 @@ func (s placeholderSecrets) Secret(namespace, name, key string) ([]byte, error) 
 // linkedPages are the pages whose links to other pages and headings are checked.
 var linkedPages = []string{"expressions.md", "generic.md", "platforms.md", "troubleshooting.md", "sizing.md", "environments.md",
 	"dialogflow-es.md", "dialogflow-cx.md", "rasa.md", "install.md", "tracing.md", "alerts.md", "gateways.md", "operator.md",
-	"gitops.md"}
+	"gitops.md", "benchmarks.md"}
 
 var (
 	linkPattern    = regexp.MustCompile(`\]\(([^)\s]*)\)`)
