@@ -36,28 +36,7 @@ func TestUpstreamDownSlowAndFlapping(t *testing.T) {
 	}))
 	t.Cleanup(upstream.Close)
 	dir := t.TempDir()
-	writeFile(t, dir, "bot.yaml", fmt.Sprintf(`
-apiVersion: fulfillment.dev/v1alpha1
-kind: WebhookEndpoint
-metadata: {name: bank}
-spec:
-  dialect: DialogflowES
-  timeout: 1s
-  auth: {allowUnauthenticated: true}
-  fallback: {text: "The bank is not answering."}
----
-apiVersion: fulfillment.dev/v1alpha1
-kind: IntentRoute
-metadata: {name: balance}
-spec:
-  endpointRef: {name: bank}
-  match: {intents: [Balance]}
-  call:
-    url: %s/balance
-    method: GET
-    retry: {attempts: 1}
-    respond: {text: "Balance ${response.body.balance}"}
-`, upstream.URL))
+	writeFile(t, dir, "bot.yaml", balanceCallManifest("1s", upstream.URL))
 	s := startServer(t, "--manifests", dir, "--breaker-open-timeout", "500ms")
 	// Each question has its own responseId, as Dialogflow sends, so that none is answered from the idempotency
 	// store.
@@ -159,27 +138,7 @@ func TestCallerGoneIsNotADeadline(t *testing.T) {
 	}))
 	t.Cleanup(upstream.Close)
 	dir := t.TempDir()
-	writeFile(t, dir, "bot.yaml", fmt.Sprintf(`
-apiVersion: fulfillment.dev/v1alpha1
-kind: WebhookEndpoint
-metadata: {name: bank}
-spec:
-  dialect: DialogflowES
-  timeout: 4s
-  auth: {allowUnauthenticated: true}
----
-apiVersion: fulfillment.dev/v1alpha1
-kind: IntentRoute
-metadata: {name: balance}
-spec:
-  endpointRef: {name: bank}
-  match: {intents: [Balance]}
-  call:
-    url: %s/balance
-    method: GET
-    retry: {attempts: 1}
-    respond: {text: "Balance ${response.body.balance}"}
-`, upstream.URL))
+	writeFile(t, dir, "bot.yaml", balanceCallManifest("4s", upstream.URL))
 	s := startServer(t, "--manifests", dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
@@ -211,4 +170,31 @@ spec:
 			t.Errorf("a caller gone is logged above info, as if someone should look at it: %s", line)
 		}
 	}
+}
+
+// balanceCallManifest is an ES endpoint with the deadline timeout whose Balance route calls upstream once (no
+// retry) and answers from its body.
+func balanceCallManifest(timeout, upstream string) string {
+	return fmt.Sprintf(`
+apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: bank}
+spec:
+  dialect: DialogflowES
+  timeout: %s
+  auth: {allowUnauthenticated: true}
+  fallback: {text: "The bank is not answering."}
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: IntentRoute
+metadata: {name: balance}
+spec:
+  endpointRef: {name: bank}
+  match: {intents: [Balance]}
+  call:
+    url: %s/balance
+    method: GET
+    retry: {attempts: 1}
+    respond: {text: "Balance ${response.body.balance}"}
+`, timeout, upstream)
 }
