@@ -55,9 +55,7 @@ type ownedName struct {
 func OwnedNames(endpoint *fulfillmentv1alpha1.WebhookEndpoint) []ownedName {
 	ns, name := endpoint.Namespace, endpoint.Name
 	meta := func(n string) metav1.ObjectMeta { return metav1.ObjectMeta{Namespace: ns, Name: n} }
-	secret := func(n string) client.Object {
-		return &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}, ObjectMeta: meta(n)}
-	}
+	secret := func(n string) client.Object { return secretMetadata(ns, n) }
 	names := []ownedName{}
 	if GeneratesHMACKey(endpoint) {
 		names = append(names, ownedName{"Secret", secret(HMACSecretName(endpoint))})
@@ -79,6 +77,9 @@ func OwnedNames(endpoint *fulfillmentv1alpha1.WebhookEndpoint) []ownedName {
 	if endpoint.Spec.GatewayRef != nil {
 		// The gateway's pods serve it: it writes only its configuration (and keys).
 		return append(names, ownedName{"ConfigMap", &corev1.ConfigMap{ObjectMeta: meta(ConfigMapName(endpoint))}})
+	}
+	if isGateway(endpoint) {
+		names = append(names, ownedName{"Secret", secret(GatewaySecretsName(endpoint))})
 	}
 	names = append(names,
 		ownedName{"ServiceAccount", &corev1.ServiceAccount{ObjectMeta: meta(name)}},

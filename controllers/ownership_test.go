@@ -133,6 +133,12 @@ func TestOwnedNames(t *testing.T) {
 		"cert-manager: the Certificate, not its Secret": {endpoint: certEndpoint(certManagerTLS(), func(e *fulfillmentv1alpha1.WebhookEndpoint) { e.Spec.Replicas = ptr.To[int32](1) }),
 			extra: []string{"Certificate/bank"}},
 	}
+	gateway := GatewayWorkload(&fulfillmentv1alpha1.WebhookGateway{ObjectMeta: metav1.ObjectMeta{Namespace: "bots"},
+		Spec: fulfillmentv1alpha1.WebhookGatewaySpec{Replicas: ptr.To[int32](1)}})
+	tests["a gateway: its Secret of copies"] = struct {
+		endpoint *fulfillmentv1alpha1.WebhookEndpoint
+		extra    []string
+	}{endpoint: gateway, extra: []string{"Secret/bank-secrets"}}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			tc.endpoint.Name = "bank"

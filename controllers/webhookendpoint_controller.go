@@ -580,10 +580,8 @@ func (r *WebhookEndpointReconciler) configMapToEndpoints(ctx context.Context, ob
 	// A gateway's ConfigMap lists the configurations it serves: its endpoints waiting for theirs look again,
 	// whichever of it and the gateway's status reaches the cache first.
 	if owner := metav1.GetControllerOfNoCopy(obj); owner != nil && owner.Kind == gatewayGVK.Kind {
-		gateway := &fulfillmentv1alpha1.WebhookGateway{}
-		if err := r.Client.Get(ctx, types.NamespacedName{Namespace: obj.GetNamespace(), Name: owner.Name}, gateway); err == nil {
-			requests = append(requests, r.waitingOnGateway(ctx, gateway)...)
-		}
+		gateway := &fulfillmentv1alpha1.WebhookGateway{ObjectMeta: metav1.ObjectMeta{Namespace: obj.GetNamespace(), Name: owner.Name}}
+		requests = append(requests, r.membersNotListed(ctx, gateway, obj)...)
 	}
 	routes := &fulfillmentv1alpha1.IntentRouteList{}
 	if err := r.Client.List(ctx, routes, client.InNamespace(obj.GetNamespace()), client.MatchingFields{IndexRouteConfigMaps: obj.GetName()}); err != nil {

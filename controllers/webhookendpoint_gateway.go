@@ -331,11 +331,17 @@ func (r *WebhookEndpointReconciler) waitingOnGateway(ctx context.Context, obj cl
 	if err != nil {
 		return r.endpointsOnGateway(ctx, obj)
 	}
+	return r.membersNotListed(ctx, gateway, configMap)
+}
+
+// membersNotListed are the endpoints of gateway whose status does not say that the gateway serves their
+// configuration as its ConfigMap lists it.
+func (r *WebhookEndpointReconciler) membersNotListed(ctx context.Context, gateway, configMap client.Object) []reconcile.Request {
 	listed := map[string]bool{}
-	for _, key := range strings.Split(configMap.Annotations[AnnotationGatewayMembers], ",") {
+	for _, key := range strings.Split(configMap.GetAnnotations()[AnnotationGatewayMembers], ",") {
 		listed[key] = true
 	}
-	return r.membersOf(ctx, obj, func(e *fulfillmentv1alpha1.WebhookEndpoint) bool {
+	return r.membersOf(ctx, gateway, func(e *fulfillmentv1alpha1.WebhookEndpoint) bool {
 		return !servedByGateway(e) || !listed[memberKey(e.Name, e.Status.ConfigHash, false)]
 	})
 }
