@@ -44,11 +44,7 @@ server_pid=""
 cleanup() {
   local status=$?
   [[ -z "$server_pid" ]] || stop_process "$server_pid" 10
-  if [[ "$KEEP_LOGS" == 1 ]]; then
-    echo "logs and results kept in $tmp" >&2
-  else
-    rm -rf "$tmp"
-  fi
+  remove_tmp "$tmp"
   exit "$status"
 }
 trap cleanup EXIT
@@ -87,11 +83,8 @@ curl -fsS "http://$metrics/readyz" >/dev/null || { echo "webhookserver not ready
 echo "webhookserver pid $server_pid on http://$listen (metrics http://$metrics)"
 rss_start=$(awk '/^VmRSS:/ {print $2, $3}' "/proc/$server_pid/status")
 
-# The Dialogflow ES WebhookRequest for "what is the balance of my demo account" (as in the server benchmarks);
-# the load generator puts a new id in place of {{id}} in each request.
-cat >"$tmp/es-balance.json" <<'EOF'
-{"responseId":"8d1d2f6e-1b7a-4c1e-9a55-{{id}}","session":"projects/demo-proj/agent/sessions/sess-123","queryResult":{"queryText":"what is the balance of my demo account","action":"account.balance","parameters":{"account":"demo"},"allRequiredParamsPresent":true,"fulfillmentMessages":[{"text":{"text":[""]}}],"outputContexts":[{"name":"projects/demo-proj/agent/sessions/sess-123/contexts/balance-followup","lifespanCount":2,"parameters":{"account":"demo","account.original":"demo"}},{"name":"projects/demo-proj/agent/sessions/sess-123/contexts/__system_counters__","parameters":{"no-input":0,"no-match":0,"account":"demo","account.original":"demo"}}],"intent":{"name":"projects/demo-proj/agent/intents/0b1e2c3d-0000-0000-0000-000000000002","displayName":"GetAccountBalance"},"intentDetectionConfidence":0.93,"languageCode":"en"},"originalDetectIntentRequest":{"source":"DIALOGFLOW_CONSOLE","payload":{}}}
-EOF
+# The Dialogflow ES WebhookRequest of the server benchmarks; the load generator puts a new id in place of {{id}}.
+write_es_balance "$tmp/es-balance.json"
 url="http://$listen/bank-bot"
 auth=dialogflow:change-me-bank-bot
 

@@ -73,11 +73,7 @@ pids=()
 cleanup() {
   local status=$?
   for pid in "${pids[@]}"; do stop_process "$pid" 5; done
-  if [[ "$KEEP_LOGS" == 1 ]]; then
-    echo "logs and results kept in $tmp" >&2
-  else
-    rm -rf "$tmp"
-  fi
+  remove_tmp "$tmp"
   exit "$status"
 }
 trap cleanup EXIT

@@ -62,11 +62,7 @@ cleanup() {
     kill -CONT "$pid" 2>/dev/null || true # a stopped process acts on TERM only once continued
     stop_process "$pid" 5
   done
-  if [[ "$KEEP_LOGS" == 1 ]]; then
-    echo "logs and results kept in $tmp" >&2
-  else
-    rm -rf "$tmp"
-  fi
+  remove_tmp "$tmp"
   exit "$status"
 }
 trap cleanup EXIT

@@ -10,15 +10,18 @@ ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-8s}
 cd "$(dirname "$0")/../.."
 source hack/lib/bench.sh
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+need_wrk
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill -CONT "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    kill -CONT "$pid" 2>/dev/null || true # a stopped process acts on TERM only once continued
+    stop_process "$pid" 5
+  done
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-CGO_ENABLED=0 go build -trimpath -tags grpcnotrace -ldflags '-s -w' -o "$tmp/webhookserver" ./webhookserver/cmd/webhookserver
+build_webhookserver "$tmp/webhookserver"
 go run ./hack/bench/routegen -n "$ROUTES" -endpoint bank-bot >"$tmp/routes.yaml"
 write_es_balance "$tmp/es-balance.json"
 free_ports 4
@@ -28,7 +31,7 @@ for level in info warn; do
     --manifests config/samples/dialogflow-es-bank --manifests "$tmp/routes.yaml" \
     --listen "127.0.0.1:${port[$level]}" --metrics-listen "127.0.0.1:${metrics[$level]}" >"$tmp/$level.log" 2>&1 &
   pids+=($!)
-  for _ in $(seq 150); do curl -sf "http://127.0.0.1:${metrics[$level]}/readyz" >/dev/null && break; sleep 0.2; done
+  wait_up "webhookserver at $level" "http://127.0.0.1:${metrics[$level]}/readyz" "$tmp/$level.log"
 done
 auth="Authorization: Basic $(printf '%s' dialogflow:change-me-bank-bot | base64)"
 ratios=()

@@ -43,6 +43,15 @@ stop_process() {
   wait "$pid" 2>/dev/null || true
 }
 
+# remove_tmp DIR: removes a run's temporary folder, or keeps it and says where with KEEP_LOGS=1.
+remove_tmp() {
+  if [[ "${KEEP_LOGS:-0}" == 1 ]]; then
+    echo "logs and results kept in $1" >&2
+  else
+    rm -rf "$1"
+  fi
+}
+
 # build_webhookserver OUT: builds webhookserver as the image does (Dockerfile: static, no cgo, stripped), so that
 # the memory measured is the shipped binary's: a cgo build also maps libc, 1.4 MiB more RSS.
 build_webhookserver() {
