@@ -442,7 +442,7 @@ func compileRoute(r configfile.Route, endpoint string, dialect fulfillmentv1alph
 	if err != nil {
 		fail("spec", err)
 	}
-	for _, problem := range routespec.DialectProblems(&r.Spec, dialect) {
+	for _, problem := range append(routespec.MatchProblems(&r.Spec, dialect), routespec.DialectProblems(&r.Spec, dialect)...) {
 		fail("spec", problem)
 	}
 	rule.Guard = spec.When

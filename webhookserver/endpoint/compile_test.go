@@ -88,3 +88,29 @@ func TestCompileRefusesAnswerFieldsOfAnotherDialect(t *testing.T) {
 		t.Fatalf("Compile: %v, want %q", err, want)
 	}
 }
+
+// A route matching on a list its endpoint's dialect never fills is refused when the server loads it, as the
+// operator refuses it (InvalidTarget): on a laptop it would load and never answer, and in a cluster be refused.
+func TestCompileRefusesMatchListsTheDialectNeverFills(t *testing.T) {
+	env, err := expr.NewEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := configfile.Endpoint{Name: "bot", Namespace: "ns", Spec: fulfillmentv1alpha1.WebhookEndpointSpec{
+		Dialect: fulfillmentv1alpha1.DialectDialogflowES, Auth: fulfillmentv1alpha1.EndpointAuth{AllowUnauthenticated: true}},
+		Routes: []configfile.Route{{Name: "status", Spec: fulfillmentv1alpha1.IntentRouteSpec{
+			Match:   fulfillmentv1alpha1.RouteMatch{Intents: []string{"order.status"}, Tags: []string{"order-status"}},
+			Respond: &fulfillmentv1alpha1.RespondAction{Text: "Shipped."},
+		}}}}
+	_, err = Compile(spec, config.MapSecrets{}, Options{Env: env})
+	want := "IntentRoute ns/status: spec.match.tags: a DialogflowES endpoint never sends tags (a tag is Dialogflow CX " +
+		"fulfillmentInfo.tag), so this list can never match"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Compile: %v, want %q", err, want)
+	}
+
+	spec.Spec.Dialect = fulfillmentv1alpha1.DialectDialogflowCX
+	if _, err := Compile(spec, config.MapSecrets{}, Options{Env: env}); err != nil {
+		t.Errorf("the same route on a Dialogflow CX endpoint: %v", err)
+	}
+}
