@@ -1,7 +1,6 @@
 package controllers
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -244,49 +243,12 @@ func routeTargetProblems(spec *fulfillmentv1alpha1.IntentRouteSpec, dialect fulf
 	return problems
 }
 
-// routeConflictIdentity is what makes two routes of one endpoint indistinguishable to the server.
-type routeConflictIdentity struct {
-	Endpoint string   `json:"endpoint"`
-	Priority int32    `json:"priority"`
-	Intents  []string `json:"intents"`
-	Actions  []string `json:"actions"`
-	Tags     []string `json:"tags"`
-	Events   []string `json:"events"`
-	When     string   `json:"when"`
-	// Environments and versions split requests as the lists above do: routes that differ only in them answer
-	// different requests (test and production, two payload versions side by side).
-	Environments []string `json:"environments,omitempty"`
-	Versions     []string `json:"versions,omitempty"`
-}
-
-// RouteConflictKey is equal for two routes exactly when they conflict: same endpoint, same priority, the same
-// sets of intents, actions, tags, events, environments and versions, and the same when guard (as written, surrounding space aside).
-// Of such routes only the first in the server's order (older first, then name) can ever answer. The key can
-// serve as a field index to find the routes a change may un-conflict.
+// RouteConflictKey is equal for two routes exactly when they conflict: same endpoint and the same
+// routespec.ConflictKey. Of such routes only the first in the server's order (older first, then name) can ever
+// answer. The key can serve as a field index to find the routes a change may un-conflict.
 func RouteConflictKey(route *fulfillmentv1alpha1.IntentRoute) string {
-	set := func(values []string) []string {
-		if len(values) == 0 {
-			return []string{}
-		}
-		return slices.Compact(slices.Sorted(slices.Values(values)))
-	}
-	m := route.Spec.Match
-	key, err := json.Marshal(routeConflictIdentity{
-		Endpoint: route.Spec.EndpointRef.Name,
-		Priority: route.Spec.Priority,
-		Intents:  set(m.Intents),
-		Actions:  set(m.Actions),
-		Tags:     set(m.Tags),
-		Events:   set(m.Events),
-		When:     strings.TrimSpace(m.When),
-
-		Environments: set(m.Environments),
-		Versions:     set(m.Versions),
-	})
-	if err != nil { // strings and an integer always marshal
-		panic(fmt.Sprintf("marshal route conflict key: %v", err))
-	}
-	return string(key)
+	// An endpoint name is a DNS label: it holds no "/".
+	return route.Spec.EndpointRef.Name + "/" + routespec.ConflictKey(&route.Spec)
 }
 
 // routeBefore is the server's route order among equals (webhookserver/route): older first, then name.

@@ -1,6 +1,7 @@
 package endpoint
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -112,5 +113,20 @@ func TestCompileRefusesMatchListsTheDialectNeverFills(t *testing.T) {
 	spec.Spec.Dialect = fulfillmentv1alpha1.DialectDialogflowCX
 	if _, err := Compile(spec, config.MapSecrets{}, Options{Env: env}); err != nil {
 		t.Errorf("the same route on a Dialogflow CX endpoint: %v", err)
+	}
+}
+
+// Routes with the same match and priority: the first in the server's order (older, then by name) answers, and
+// the others are named in a warning, since the operator refuses them (Conflict) and they never answer here.
+func TestCompileWarnsAboutRoutesThatNeverAnswer(t *testing.T) {
+	e := compile(t, "DialogflowES", "",
+		`{match: {intents: [Pay, Refund], when: params.n > 1}, respond: {text: one}}`,
+		`{match: {intents: [Refund, Pay], when: " params.n > 1 "}, respond: {text: two}}`,
+		`{match: {intents: [Pay, Refund], when: params.n > 1}, priority: 1, respond: {text: three}}`,
+		`{match: {intents: [Pay]}, respond: {text: four}}`)
+	want := []string{"IntentRoute ns/r1: the same match and priority as IntentRoute ns/r0, which answers first, " +
+		"so this route never answers (a cluster refuses it: Conflict); change its match or priority"}
+	if warnings := e.Warnings(); !slices.Equal(warnings, want) {
+		t.Errorf("warnings %q, want %q", warnings, want)
 	}
 }
