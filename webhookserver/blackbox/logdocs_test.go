@@ -46,6 +46,32 @@ func TestDocumentedRequestLinesAreTheServers(t *testing.T) {
 	}
 }
 
+// TestTroubleshootingRequestLineIsTheServers: the request line troubleshooting.md shows, a balance the bank
+// API could not be asked for, has the fields the server writes for it, in the same order. Its values name a
+// cluster's namespace and resolver, so only the fields and the outcome are compared.
+func TestTroubleshootingRequestLineIsTheServers(t *testing.T) {
+	content, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "docs", "troubleshooting.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--manifests", samples(), "--endpoint", "bank-bot")
+	s.post("/bank-bot", esRequest(t, "doc-2", "GetAccountBalance", "what's my balance", map[string]any{"account": "checking"}),
+		withRequestID(bankBotAuth, "doc-2"))
+	s.waitForLogLine("request answered", "doc-2")
+	documented := documentedLogLine(t, string(content), "request answered")
+	actual := serverLogLine(t, s.logs.String(), "request answered", "doc-2")
+	if got, want := keysOf(documented), keysOf(actual); !slices.Equal(got, want) {
+		t.Errorf("the documented line has the fields\n%q\nthe server writes\n%q", got, want)
+	}
+	for _, key := range []string{"level", "outcome", "route", "fallback", "upstream"} {
+		doc, _ := valueOf(documented, key)
+		got, _ := valueOf(actual, key)
+		if !jsonEqual(doc, got) {
+			t.Errorf("%s: documented %s, the server writes %s", key, doc, got)
+		}
+	}
+}
+
 // logField is a key of a JSON object and its value, as written.
 type logField struct {
 	key   string
