@@ -190,7 +190,7 @@ func parseHTTP(t *testing.T, where, text string) (http.Header, []byte) {
 
 // manifestPages are the pages whose WebhookEndpoint and IntentRoute manifests must load and compile.
 var manifestPages = []string{"generic.md", "platforms.md", "sizing.md", "environments.md", "dialogflow-es.md", "dialogflow-cx.md", "rasa.md",
-	"tracing.md", "gateways.md"}
+	"tracing.md", "gateways.md", "../README.md"}
 
 // TestManifests loads the manifests of each page (every yaml block with a fulfillment.dev object) as
 // `webhookserver serve --manifests` does, with the CRDs' admission, and compiles every endpoint with its
