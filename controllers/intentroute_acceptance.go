@@ -1,7 +1,6 @@
 package controllers
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -233,119 +232,23 @@ func routeCompileProblems(env *expr.Env, spec *fulfillmentv1alpha1.IntentRouteSp
 	return problems
 }
 
-// matchCriterion is a list of spec.match and the dialects whose requests carry what it matches, as the
-// server's decoders fill the normalized request (webhookserver/dialect/*/decode.go).
-type matchCriterion struct {
-	field   string
-	values  func(*fulfillmentv1alpha1.RouteMatch) []string
-	sentBy  []fulfillmentv1alpha1.Dialect
-	carried string
-}
-
-var matchCriteria = []matchCriterion{
-	{
-		field:  "intents",
-		values: func(m *fulfillmentv1alpha1.RouteMatch) []string { return m.Intents },
-		sentBy: []fulfillmentv1alpha1.Dialect{fulfillmentv1alpha1.DialectDialogflowES, fulfillmentv1alpha1.DialectDialogflowCX,
-			fulfillmentv1alpha1.DialectRasa, fulfillmentv1alpha1.DialectGeneric},
-	},
-	{
-		field:   "actions",
-		values:  func(m *fulfillmentv1alpha1.RouteMatch) []string { return m.Actions },
-		sentBy:  []fulfillmentv1alpha1.Dialect{fulfillmentv1alpha1.DialectDialogflowES, fulfillmentv1alpha1.DialectRasa},
-		carried: "an action is Dialogflow ES queryResult.action or Rasa next_action",
-	},
-	{
-		field:   "tags",
-		values:  func(m *fulfillmentv1alpha1.RouteMatch) []string { return m.Tags },
-		sentBy:  []fulfillmentv1alpha1.Dialect{fulfillmentv1alpha1.DialectDialogflowCX},
-		carried: "a tag is Dialogflow CX fulfillmentInfo.tag",
-	},
-	{
-		// Dialogflow CX requests carry their triggerEvent, which the server matches as the event.
-		field:   "events",
-		values:  func(m *fulfillmentv1alpha1.RouteMatch) []string { return m.Events },
-		sentBy:  []fulfillmentv1alpha1.Dialect{fulfillmentv1alpha1.DialectGeneric, fulfillmentv1alpha1.DialectDialogflowCX},
-		carried: "an event is the Generic event or the Dialogflow CX triggerEvent",
-	},
-}
-
-// routeTargetProblems finds match lists the endpoint's dialect never fills: such a list can never match,
-// which is almost always a route written for another endpoint. An unknown dialect is the endpoint's problem,
-// not the route's. call and forward are fine with every dialect and delivery mode, and a forward Service is in
-// the route's namespace by construction.
+// routeTargetProblems finds match lists the endpoint's dialect never fills (routespec.MatchProblems, which the
+// standalone server refuses too). call and forward are fine with every dialect and delivery mode, and a forward
+// Service is in the route's namespace by construction.
 func routeTargetProblems(spec *fulfillmentv1alpha1.IntentRouteSpec, dialect fulfillmentv1alpha1.Dialect) []string {
-	known := false
-	for _, c := range matchCriteria {
-		known = known || slices.Contains(c.sentBy, dialect)
-	}
-	if !known {
-		return nil
-	}
 	var problems []string
-	for _, c := range matchCriteria {
-		if len(c.values(&spec.Match)) == 0 || slices.Contains(c.sentBy, dialect) {
-			continue
-		}
-		problems = append(problems, fmt.Sprintf(
-			"spec.match.%s: a %s endpoint never sends %s (%s), so this list can never match; remove it or "+
-				"reference an endpoint of a dialect that sends them (%s)",
-			c.field, dialect, c.field, c.carried, dialectList(c.sentBy)))
+	for _, p := range routespec.MatchProblems(spec, dialect) {
+		problems = append(problems, p.Error())
 	}
 	return problems
 }
 
-func dialectList(dialects []fulfillmentv1alpha1.Dialect) string {
-	names := make([]string, len(dialects))
-	for i, d := range dialects {
-		names[i] = string(d)
-	}
-	return strings.Join(names, ", ")
-}
-
-// routeConflictIdentity is what makes two routes of one endpoint indistinguishable to the server.
-type routeConflictIdentity struct {
-	Endpoint string   `json:"endpoint"`
-	Priority int32    `json:"priority"`
-	Intents  []string `json:"intents"`
-	Actions  []string `json:"actions"`
-	Tags     []string `json:"tags"`
-	Events   []string `json:"events"`
-	When     string   `json:"when"`
-	// Environments and versions split requests as the lists above do: routes that differ only in them answer
-	// different requests (test and production, two payload versions side by side).
-	Environments []string `json:"environments,omitempty"`
-	Versions     []string `json:"versions,omitempty"`
-}
-
-// RouteConflictKey is equal for two routes exactly when they conflict: same endpoint, same priority, the same
-// sets of intents, actions, tags, events, environments and versions, and the same when guard (as written, surrounding space aside).
-// Of such routes only the first in the server's order (older first, then name) can ever answer. The key can
-// serve as a field index to find the routes a change may un-conflict.
+// RouteConflictKey is equal for two routes exactly when they conflict: same endpoint and the same
+// routespec.ConflictKey. Of such routes only the first in the server's order (older first, then name) can ever
+// answer. The key can serve as a field index to find the routes a change may un-conflict.
 func RouteConflictKey(route *fulfillmentv1alpha1.IntentRoute) string {
-	set := func(values []string) []string {
-		if len(values) == 0 {
-			return []string{}
-		}
-		return slices.Compact(slices.Sorted(slices.Values(values)))
-	}
-	m := route.Spec.Match
-	key, err := json.Marshal(routeConflictIdentity{
-		Endpoint: route.Spec.EndpointRef.Name,
-		Priority: route.Spec.Priority,
-		Intents:  set(m.Intents),
-		Actions:  set(m.Actions),
-		Tags:     set(m.Tags),
-		Events:   set(m.Events),
-		When:     strings.TrimSpace(m.When),
-
-		Environments: set(m.Environments),
-		Versions:     set(m.Versions),
-	})
-	if err != nil { // strings and an integer always marshal
-		panic(fmt.Sprintf("marshal route conflict key: %v", err))
-	}
-	return string(key)
+	// An endpoint name is a DNS label: it holds no "/".
+	return route.Spec.EndpointRef.Name + "/" + routespec.ConflictKey(&route.Spec)
 }
 
 // routeBefore is the server's route order among equals (webhookserver/route): older first, then name.

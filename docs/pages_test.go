@@ -190,7 +190,7 @@ func parseHTTP(t *testing.T, where, text string) (http.Header, []byte) {
 
 // manifestPages are the pages whose WebhookEndpoint and IntentRoute manifests must load and compile.
 var manifestPages = []string{"generic.md", "platforms.md", "sizing.md", "environments.md", "dialogflow-es.md", "dialogflow-cx.md", "rasa.md",
-	"tracing.md", "gateways.md"}
+	"tracing.md", "gateways.md", "../README.md"}
 
 // TestManifests loads the manifests of each page (every yaml block with a fulfillment.dev object) as
 // `webhookserver serve --manifests` does, with the CRDs' admission, and compiles every endpoint with its
@@ -264,7 +264,8 @@ func (s placeholderSecrets) Secret(namespace, name, key string) ([]byte, error) 
 // linkedPages are the pages whose links to other pages and headings are checked.
 var linkedPages = []string{"expressions.md", "generic.md", "platforms.md", "troubleshooting.md", "sizing.md", "environments.md",
 	"dialogflow-es.md", "dialogflow-cx.md", "rasa.md", "install.md", "tracing.md", "alerts.md", "gateways.md", "operator.md",
-	"gitops.md", "benchmarks.md"}
+	"gitops.md", "benchmarks.md", "webhookserver.md", "dev.md", "architecture.md", "reference/flags.md", "reference/metrics.md",
+	"../README.md"}
 
 var (
 	linkPattern    = regexp.MustCompile(`\]\(([^)\s]*)\)`)
@@ -304,6 +305,8 @@ func TestLinks(t *testing.T) {
 			file, anchor, _ := strings.Cut(target, "#")
 			if file == "" {
 				file = page
+			} else {
+				file = filepath.Join(filepath.Dir(page), file) // relative to the page, as GitHub reads it
 			}
 			if _, err := os.Stat(file); err != nil {
 				t.Errorf("%s: link to %s: %v", page, target, err)

@@ -277,3 +277,36 @@ stringData: {token: the-token}
 		})
 	}
 }
+
+// TestSendSaysWhenTheServerDoesNotNameTheRoute: an endpoint open to all answers from a route without naming
+// it, and a duplicate is the first answer replayed; send says so instead of "none", which would read as "no
+// route matched".
+func TestSendSaysWhenTheServerDoesNotNameTheRoute(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "bots.yaml", `apiVersion: fulfillment.dev/v1alpha1
+kind: WebhookEndpoint
+metadata: {name: open}
+spec:
+  dialect: Generic
+  path: /open
+  auth: {allowUnauthenticated: true}
+---
+apiVersion: fulfillment.dev/v1alpha1
+kind: IntentRoute
+metadata: {name: open-ping}
+spec:
+  endpointRef: {name: open}
+  match: {events: [ping]}
+  respond: {text: pong}
+`)
+	srv := startServer(t, "--manifests", dir)
+	args := []string{"--manifests", dir, "--endpoint", "open", "--url", srv.URL, "--event", "ping", "--data", `{"id":"evt-1"}`}
+	code, stdout, stderr := runSend(t, args...)
+	if code != 0 || !strings.Contains(stderr, "route: not named (the endpoint is open to all") || !strings.Contains(stdout, "pong") {
+		t.Errorf("an open endpoint's answer: exit %d\n%s%s", code, stderr, stdout)
+	}
+	code, _, stderr = runSend(t, args...)
+	if code != 0 || !strings.Contains(stderr, "route: not named (a duplicate") {
+		t.Errorf("a duplicate's answer: exit %d\n%s", code, stderr)
+	}
+}

@@ -234,6 +234,7 @@ func Compile(spec configfile.Endpoint, secrets config.SecretSource, opts Options
 		e.warnings = append(e.warnings, prefixed(fmt.Sprintf("IntentRoute %s/%s: ", spec.Namespace, r.Name),
 			append(routespec.FallbackWarnings(opts.Env, r.Spec.Fallback, r.Spec.Match.When, "spec.fallback"), routespec.OutboundWarnings(&r.Spec)...))...)
 	}
+	e.warnings = append(e.warnings, conflictWarnings(spec.Namespace, spec.Routes)...)
 	e.routes = route.NewTable(candidates)
 	if err := found.err(); err != nil {
 		return nil, err
@@ -442,7 +443,7 @@ func compileRoute(r configfile.Route, endpoint string, dialect fulfillmentv1alph
 	if err != nil {
 		fail("spec", err)
 	}
-	for _, problem := range routespec.DialectProblems(&r.Spec, dialect) {
+	for _, problem := range append(routespec.MatchProblems(&r.Spec, dialect), routespec.DialectProblems(&r.Spec, dialect)...) {
 		fail("spec", problem)
 	}
 	rule.Guard = spec.When
@@ -464,6 +465,39 @@ func compileRoute(r configfile.Route, endpoint string, dialect fulfillmentv1alph
 		compiled.fallback = &fallback{field: object + " spec.fallback", text: spec.Fallback.Text, payload: spec.Fallback.Payload}
 	}
 	return route.Candidate[*compiledRoute]{Rule: rule, Value: compiled}, len(found.found) == before
+}
+
+// conflictWarnings names each route that another with the same match and priority (routespec.ConflictKey)
+// comes before in the server's order (older first, then name): it never answers. The operator refuses such a
+// route (Conflict), so the configuration it renders has none; manifests may, and the person who wrote them
+// should learn it before a request finds it out.
+func conflictWarnings(namespace string, routes []configfile.Route) []string {
+	first := map[string]*configfile.Route{}
+	for i := range routes {
+		r := &routes[i]
+		key := routespec.ConflictKey(&r.Spec)
+		if winner, ok := first[key]; !ok || routeBefore(r, winner) {
+			first[key] = r
+		}
+	}
+	var warnings []string
+	for i := range routes {
+		r := &routes[i]
+		if winner := first[routespec.ConflictKey(&r.Spec)]; winner != r {
+			warnings = append(warnings, fmt.Sprintf("IntentRoute %s/%s: the same match and priority as IntentRoute %s/%s, "+
+				"which answers first, so this route never answers (a cluster refuses it: Conflict); change its match or priority",
+				namespace, r.Name, namespace, winner.Name))
+		}
+	}
+	return warnings
+}
+
+// routeBefore is the server's route order among equals (webhookserver/route): older first, then name.
+func routeBefore(a, b *configfile.Route) bool {
+	if !a.Created.Equal(&b.Created) {
+		return a.Created.Before(&b.Created)
+	}
+	return a.Name < b.Name
 }
 
 // prefixed is each of lines with prefix before it.

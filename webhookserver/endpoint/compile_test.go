@@ -1,6 +1,7 @@
 package endpoint
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -86,5 +87,46 @@ func TestCompileRefusesAnswerFieldsOfAnotherDialect(t *testing.T) {
 	want := "IntentRoute ns/promo: spec.respond.contexts: a Rasa endpoint cannot send it; remove it or reference an endpoint of a dialect that does (DialogflowES)"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("Compile: %v, want %q", err, want)
+	}
+}
+
+// A route matching on a list its endpoint's dialect never fills is refused when the server loads it, as the
+// operator refuses it (InvalidTarget): on a laptop it would load and never answer, and in a cluster be refused.
+func TestCompileRefusesMatchListsTheDialectNeverFills(t *testing.T) {
+	env, err := expr.NewEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := configfile.Endpoint{Name: "bot", Namespace: "ns", Spec: fulfillmentv1alpha1.WebhookEndpointSpec{
+		Dialect: fulfillmentv1alpha1.DialectDialogflowES, Auth: fulfillmentv1alpha1.EndpointAuth{AllowUnauthenticated: true}},
+		Routes: []configfile.Route{{Name: "status", Spec: fulfillmentv1alpha1.IntentRouteSpec{
+			Match:   fulfillmentv1alpha1.RouteMatch{Intents: []string{"order.status"}, Tags: []string{"order-status"}},
+			Respond: &fulfillmentv1alpha1.RespondAction{Text: "Shipped."},
+		}}}}
+	_, err = Compile(spec, config.MapSecrets{}, Options{Env: env})
+	want := "IntentRoute ns/status: spec.match.tags: a DialogflowES endpoint never sends tags (a tag is Dialogflow CX " +
+		"fulfillmentInfo.tag), so this list can never match"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Compile: %v, want %q", err, want)
+	}
+
+	spec.Spec.Dialect = fulfillmentv1alpha1.DialectDialogflowCX
+	if _, err := Compile(spec, config.MapSecrets{}, Options{Env: env}); err != nil {
+		t.Errorf("the same route on a Dialogflow CX endpoint: %v", err)
+	}
+}
+
+// Routes with the same match and priority: the first in the server's order (older, then by name) answers, and
+// the others are named in a warning, since the operator refuses them (Conflict) and they never answer here.
+func TestCompileWarnsAboutRoutesThatNeverAnswer(t *testing.T) {
+	e := compile(t, "DialogflowES", "",
+		`{match: {intents: [Pay, Refund], when: params.n > 1}, respond: {text: one}}`,
+		`{match: {intents: [Refund, Pay], when: " params.n > 1 "}, respond: {text: two}}`,
+		`{match: {intents: [Pay, Refund], when: params.n > 1}, priority: 1, respond: {text: three}}`,
+		`{match: {intents: [Pay]}, respond: {text: four}}`)
+	want := []string{"IntentRoute ns/r1: the same match and priority as IntentRoute ns/r0, which answers first, " +
+		"so this route never answers (a cluster refuses it: Conflict); change its match or priority"}
+	if warnings := e.Warnings(); !slices.Equal(warnings, want) {
+		t.Errorf("warnings %q, want %q", warnings, want)
 	}
 }

@@ -225,6 +225,14 @@ func (a *Answer) Route() string {
 	if a.Code == http.StatusAccepted {
 		return "none yet (queued: a worker runs the route)"
 	}
+	if a.Header.Get(endpoint.ReplayedHeader) != "" {
+		return "not named (a duplicate: the first answer, replayed from the idempotency store)"
+	}
+	if a.Code >= 200 && a.Code < 300 {
+		// The server names routes only to an authenticated request: an answer without the header came from a
+		// route all the same, on an endpoint open to all.
+		return "not named (the endpoint is open to all, so the server does not name its routes; its log line does)"
+	}
 	return "none"
 }
 

@@ -316,8 +316,10 @@ func TestDecodeUnsupportedMediaType(t *testing.T) {
 			if want, _, _ := strings.Cut(contentType, ";"); mediaTypeErr.MediaType != want {
 				t.Errorf("MediaType = %q, want %q", mediaTypeErr.MediaType, want)
 			}
-			if !strings.Contains(err.Error(), "application/json") {
-				t.Errorf("error %q does not say what to send", err)
+			for _, accepted := range []string{"application/json", "application/x-www-form-urlencoded", "text/xml", "application/*+xml"} {
+				if !strings.Contains(err.Error(), accepted) {
+					t.Errorf("error %q does not offer %s, which is read", err, accepted)
+				}
 			}
 		})
 	}

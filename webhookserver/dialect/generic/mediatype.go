@@ -17,7 +17,7 @@ const (
 
 // supportedMediaTypes is what the 415 error offers the sender.
 var supportedMediaTypes = []string{
-	"application/json", "application/*+json", "application/x-www-form-urlencoded", "application/xml", "text/xml",
+	"application/json", "application/*+json", "application/x-www-form-urlencoded", "application/xml", "text/xml", "application/*+xml",
 }
 
 // formatOf reads the Content-Type header without allocating. A request without one is read as JSON, what nearly
