@@ -409,3 +409,34 @@ var _ = Describe("A namespace being deleted", func() {
 		}, 2*time.Second).Should(Succeed())
 	})
 })
+
+var _ = Describe("A gateway and an endpoint of the same name", func() {
+	It("stall the second one with ObjectConflict naming the first, whose objects stay as they are", func() {
+		namespace := newNamespace()
+		Expect(k8sClient.Create(ctx, hmacEndpoint(namespace, "shared"))).To(Succeed())
+		endpoint := mustGetEndpoint(namespace, "shared")
+		deployment := &appsv1.Deployment{}
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key(namespace, "shared"), deployment)).To(Succeed())
+		}).Should(Succeed())
+
+		Expect(k8sClient.Create(ctx, sharedGateway(namespace))).To(Succeed())
+		Eventually(func(g Gomega) {
+			gateway := mustGetGateway(namespace, "shared")
+			stalled := meta.FindStatusCondition(gateway.Status.Conditions, fulfillmentv1alpha1.ConditionStalled)
+			g.Expect(stalled).NotTo(BeNil())
+			g.Expect(stalled.Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(stalled.Reason).To(Equal(fulfillmentv1alpha1.ReasonObjectConflict))
+			g.Expect(stalled.Message).To(ContainSubstring("Deployment shared (controlled by WebhookEndpoint shared)"))
+			g.Expect(stalled.Message).To(ContainSubstring("Rename the WebhookGateway"))
+			g.Expect(stalled.Message).NotTo(ContainSubstring("earlier"), "the endpoint is alive, not an earlier gateway")
+		}).Should(Succeed())
+		Consistently(func(g Gomega) {
+			current := &appsv1.Deployment{}
+			g.Expect(k8sClient.Get(ctx, key(namespace, "shared"), current)).To(Succeed())
+			g.Expect(current.ResourceVersion).To(Equal(deployment.ResourceVersion))
+			g.Expect(current).To(beControlledBy(endpoint))
+			g.Expect(k8sClient.Get(ctx, key(namespace, "shared-secrets"), &corev1.Secret{})).To(beNotFound(), "nothing is written")
+		}, time.Second).Should(Succeed())
+	})
+})
