@@ -381,6 +381,26 @@ var _ = Describe("A namespace being deleted", func() {
 		}, 2*time.Second).Should(Succeed())
 	})
 
+	It("leaves the status of its routes alone when their endpoint goes", func() {
+		namespace := newNamespace()
+		Expect(k8sClient.Create(ctx, hmacEndpoint(namespace, "going"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, respondRoute(namespace, "hello", "going", "Hello", "Hi!"))).To(Succeed())
+		route := &fulfillmentv1alpha1.IntentRoute{}
+		Eventually(func(g Gomega) {
+			g.Expect(accepted(g, namespace, "hello").Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(k8sClient.Get(ctx, key(namespace, "hello"), route)).To(Succeed())
+		}).Should(Succeed())
+
+		// The namespace controller would delete the endpoint: the route is not told it lost it.
+		Expect(k8sClient.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}})).To(Succeed())
+		Expect(k8sClient.Delete(ctx, mustGetEndpoint(namespace, "going"))).To(Succeed())
+		Consistently(func(g Gomega) {
+			current := &fulfillmentv1alpha1.IntentRoute{}
+			g.Expect(k8sClient.Get(ctx, key(namespace, "hello"), current)).To(Succeed())
+			g.Expect(current.ResourceVersion).To(Equal(route.ResourceVersion))
+		}, 2*time.Second).Should(Succeed())
+	})
+
 	It("leaves a gateway alone too", func() {
 		namespace := newNamespace()
 		Expect(k8sClient.Create(ctx, sharedGateway(namespace))).To(Succeed())
