@@ -297,6 +297,23 @@ var _ = Describe("Events", func() {
 		}, time.Second).Should(Succeed())
 	})
 
+	It("a normal gateway create that becomes Ready records no Warning, on the gateway or its endpoint", func() {
+		namespace := newNamespace()
+		Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, sharedGateway(namespace))).To(Succeed())
+		Expect(k8sClient.Create(ctx, gatewayMember(namespace, "member", "/member"))).To(Succeed())
+		Eventually(func(g Gomega) {
+			playDeploymentController(g, namespace, "shared")
+			g.Expect(meta.IsStatusConditionTrue(mustGetGateway(namespace, "shared").Status.Conditions, fulfillmentv1alpha1.ConditionReady)).To(BeTrue())
+			g.Expect(mustGetEndpoint(namespace, "member")).To(beReady())
+			g.Expect(gatewayEvents(g, namespace, "shared")[corev1.EventTypeNormal]).To(ContainElement(fulfillmentv1alpha1.ReasonAvailable))
+		}).Should(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(gatewayEvents(g, namespace, "shared")[corev1.EventTypeWarning]).To(BeEmpty())
+			g.Expect(eventTypes(g, namespace, "member")[corev1.EventTypeWarning]).To(BeEmpty())
+		}, time.Second).Should(Succeed())
+	})
+
 	It("a lost generated key is a Warning KeyRegenerated, and keys added by hand are removed once", func() {
 		namespace := newNamespace()
 		Expect(k8sClient.Create(ctx, hmacEndpoint(namespace, "keys"))).To(Succeed())
@@ -345,6 +362,19 @@ var _ = Describe("Events", func() {
 		Expect(removed).To(Equal(1))
 	})
 })
+
+// gatewayEvents are the reasons of the events recorded on a WebhookGateway, by type.
+func gatewayEvents(g Gomega, namespace, name string) map[string][]string {
+	events := &eventsv1.EventList{}
+	g.Expect(k8sClient.List(ctx, events, client.InNamespace(namespace))).To(Succeed())
+	types := map[string][]string{}
+	for _, event := range events.Items {
+		if event.Regarding.Kind == "WebhookGateway" && event.Regarding.Name == name {
+			types[event.Type] = append(types[event.Type], event.Reason)
+		}
+	}
+	return types
+}
 
 // setPath changes an endpoint's spec.path, a spec change that brings it back to the reconciler.
 func setPath(namespace, name, path string) {
@@ -451,6 +481,9 @@ var _ = Describe("A gateway and an endpoint of the same name", func() {
 			g.Expect(stalled.Message).To(ContainSubstring("Rename the WebhookGateway"))
 			g.Expect(stalled.Message).NotTo(ContainSubstring("earlier"), "the endpoint is alive, not an earlier gateway")
 		}).Should(Succeed())
+		Eventually(func(g Gomega) []string {
+			return gatewayEvents(g, namespace, "shared")[corev1.EventTypeWarning]
+		}).Should(ConsistOf(fulfillmentv1alpha1.ReasonObjectConflict), "one Warning, on the gateway")
 		Consistently(func(g Gomega) {
 			current := &appsv1.Deployment{}
 			g.Expect(k8sClient.Get(ctx, key(namespace, "shared"), current)).To(Succeed())

@@ -85,11 +85,17 @@ func (r *WebhookGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	stalled := recordStepError(&rec.facts, err)
 	status := ComputeGatewayStatus(rec.gateway, rec.workload, rec.config, rec.facts, metav1.NewTime(r.Endpoints.Clock.Now()))
 	if !equality.Semantic.DeepEqual(status, gateway.Status) {
+		before := meta.FindStatusCondition(gateway.Status.Conditions, fulfillmentv1alpha1.ConditionReady).DeepCopy()
 		if statusErr := applyStatus(ctx, r.Endpoints.Client, gateway, &status); statusErr != nil {
 			if isStaleRead(statusErr) {
 				return ctrl.Result{RequeueAfter: staleReadRequeue}, nil
 			}
 			return ctrl.Result{}, errors.Join(err, statusErr)
+		}
+		// As on an endpoint: every change of Ready is an event, a Warning only when a person must act.
+		after := meta.FindStatusCondition(status.Conditions, fulfillmentv1alpha1.ConditionReady)
+		if after != nil && (before == nil || before.Status != after.Status || before.Reason != after.Reason) {
+			r.Endpoints.Recorder.Eventf(gateway, nil, readyEventType(status.Conditions), after.Reason, "Reconcile", "%s", after.Message)
 		}
 	}
 	switch {
