@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/util/retry"
@@ -23,8 +24,9 @@ import (
 	"github.com/fulfillment-dev/fulfillment-operator/internal/testenv"
 )
 
-// startGarbageCollector runs kube-controller-manager's garbage collector next to the suite's API server until
-// the container's specs end, so that deleting an endpoint deletes what it controls, as on a real cluster.
+// startGarbageCollector runs kube-controller-manager's garbage collector and namespace controller next to the
+// suite's API server until the container's specs end, so that deleting an endpoint deletes what it controls, and
+// deleting a namespace deletes everything in it, as on a real cluster.
 func startGarbageCollector() {
 	GinkgoHelper()
 	dir := os.Getenv("KUBEBUILDER_ASSETS")
@@ -40,7 +42,7 @@ func startGarbageCollector() {
 	Expect(err).NotTo(HaveOccurred())
 	path := filepath.Join(GinkgoT().TempDir(), "kube-controller-manager.kubeconfig")
 	Expect(os.WriteFile(path, kubeconfig, 0o600)).To(Succeed())
-	cmd := exec.Command(binary, "--kubeconfig", path, "--controllers", "garbage-collector-controller",
+	cmd := exec.Command(binary, "--kubeconfig", path, "--controllers", "garbage-collector-controller,namespace-controller",
 		"--leader-elect=false", "--secure-port=0", "--concurrent-gc-syncs=5")
 	cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
 	Expect(cmd.Start()).To(Succeed())
@@ -163,6 +165,72 @@ var _ = Describe("Objects the operator does not own", Ordered, func() {
 		Expect(snapshot(Default, objects)).To(Equal(before))
 	})
 
+	It("never adopts a ConfigMap that another owner controls, even one annotated for adoption", func() {
+		namespace := newNamespace()
+		owner := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "release-db"}}
+		Expect(k8sClient.Create(ctx, owner)).To(Succeed())
+		configMap := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "held-config",
+			Annotations: map[string]string{controllers.AnnotationAdopt: "true"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "ConfigMap", Name: owner.Name, UID: owner.UID,
+				Controller: ptr.To(true)}}},
+			Data: map[string]string{"config.yaml": "max_connections: 100\n"}}
+		Expect(k8sClient.Create(ctx, configMap)).To(Succeed())
+		var before map[string]string
+		Eventually(func(g Gomega) {
+			current := &corev1.ConfigMap{}
+			g.Expect(k8sClient.Get(ctx, key(namespace, "held-config"), current)).To(Succeed())
+			before = map[string]string{"resourceVersion": current.ResourceVersion, "config.yaml": current.Data["config.yaml"]}
+		}).Should(Succeed())
+
+		Expect(k8sClient.Create(ctx, hmacEndpoint(namespace, "held"))).To(Succeed())
+		Eventually(func(g Gomega) {
+			for _, conditionType := range []string{fulfillmentv1alpha1.ConditionStalled, fulfillmentv1alpha1.ConditionReady} {
+				c := condition(g, namespace, "held", conditionType)
+				g.Expect(c).NotTo(BeNil(), conditionType)
+				g.Expect(c.Reason).To(Equal(fulfillmentv1alpha1.ReasonObjectConflict), conditionType)
+				g.Expect(c.Message).To(ContainSubstring("ConfigMap held-config (controlled by ConfigMap release-db)"), conditionType)
+			}
+			g.Expect(condition(g, namespace, "held", fulfillmentv1alpha1.ConditionStalled).Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(condition(g, namespace, "held", fulfillmentv1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionFalse))
+		}).Should(Succeed())
+		Expect(warnings(Default, namespace, "held", fulfillmentv1alpha1.ReasonObjectConflict)).To(HaveLen(1))
+		Consistently(func(g Gomega) {
+			current := &corev1.ConfigMap{}
+			g.Expect(k8sClient.Get(ctx, key(namespace, "held-config"), current)).To(Succeed())
+			g.Expect(map[string]string{"resourceVersion": current.ResourceVersion, "config.yaml": current.Data["config.yaml"]}).To(Equal(before))
+			g.Expect(k8sClient.Get(ctx, key(namespace, "held"), &appsv1.Deployment{})).To(beNotFound(), "nothing is written")
+		}, 2*time.Second).Should(Succeed())
+	})
+
+	It("writes nothing in a namespace the namespace controller is emptying, for endpoints and gateways", func() {
+		namespace := newNamespace()
+		Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, hmacEndpoint(namespace, "going"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, sharedGateway(namespace))).To(Succeed())
+		Expect(k8sClient.Create(ctx, gatewayMember(namespace, "member", "/member"))).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key(namespace, "going"), &appsv1.Deployment{})).To(Succeed())
+			g.Expect(servedEndpoints(g, namespace, "shared")).To(HaveKey("member"))
+			g.Expect(condition(g, namespace, "going", fulfillmentv1alpha1.ConditionReady).Reason).To(Equal(fulfillmentv1alpha1.ReasonRollingOut))
+			ready := meta.FindStatusCondition(mustGetGateway(namespace, "shared").Status.Conditions, fulfillmentv1alpha1.ConditionReady)
+			g.Expect(ready).NotTo(BeNil())
+			g.Expect(ready.Reason).To(Equal(fulfillmentv1alpha1.ReasonRollingOut))
+		}).Should(Succeed())
+		// Settled: no write for longer than a reconcile that read a stale copy waits to try again.
+		written := writes.in(namespace)
+		var settled int64
+		Eventually(func(g Gomega) {
+			settled = written.count.Load()
+			g.Consistently(written.count.Load, 2*time.Second).Should(Equal(settled))
+		}, 30*time.Second).Should(Succeed())
+
+		Expect(k8sClient.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}})).To(Succeed())
+		Eventually(func() error {
+			return k8sClient.Get(ctx, key("", namespace), &corev1.Namespace{})
+		}, 2*time.Minute).Should(beNotFound(), "the namespace controller deletes its objects, then the namespace")
+		Expect(written.count.Load()).To(Equal(settled), "the manager wrote in the terminating namespace")
+	})
+
 	It("converges once the conflicting object is deleted, and takes over one annotated for adoption", func() {
 		namespace := newNamespace()
 		objects := usersObjects(namespace, "own")
@@ -229,6 +297,23 @@ var _ = Describe("Events", func() {
 		}, time.Second).Should(Succeed())
 	})
 
+	It("a normal gateway create that becomes Ready records no Warning, on the gateway or its endpoint", func() {
+		namespace := newNamespace()
+		Expect(k8sClient.Create(ctx, basicSecret(namespace, "bank-basic"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, sharedGateway(namespace))).To(Succeed())
+		Expect(k8sClient.Create(ctx, gatewayMember(namespace, "member", "/member"))).To(Succeed())
+		Eventually(func(g Gomega) {
+			playDeploymentController(g, namespace, "shared")
+			g.Expect(meta.IsStatusConditionTrue(mustGetGateway(namespace, "shared").Status.Conditions, fulfillmentv1alpha1.ConditionReady)).To(BeTrue())
+			g.Expect(mustGetEndpoint(namespace, "member")).To(beReady())
+			g.Expect(gatewayEvents(g, namespace, "shared")[corev1.EventTypeNormal]).To(ContainElement(fulfillmentv1alpha1.ReasonAvailable))
+		}).Should(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(gatewayEvents(g, namespace, "shared")[corev1.EventTypeWarning]).To(BeEmpty())
+			g.Expect(eventTypes(g, namespace, "member")[corev1.EventTypeWarning]).To(BeEmpty())
+		}, time.Second).Should(Succeed())
+	})
+
 	It("a lost generated key is a Warning KeyRegenerated, and keys added by hand are removed once", func() {
 		namespace := newNamespace()
 		Expect(k8sClient.Create(ctx, hmacEndpoint(namespace, "keys"))).To(Succeed())
@@ -278,6 +363,19 @@ var _ = Describe("Events", func() {
 	})
 })
 
+// gatewayEvents are the reasons of the events recorded on a WebhookGateway, by type.
+func gatewayEvents(g Gomega, namespace, name string) map[string][]string {
+	events := &eventsv1.EventList{}
+	g.Expect(k8sClient.List(ctx, events, client.InNamespace(namespace))).To(Succeed())
+	types := map[string][]string{}
+	for _, event := range events.Items {
+		if event.Regarding.Kind == "WebhookGateway" && event.Regarding.Name == name {
+			types[event.Type] = append(types[event.Type], event.Reason)
+		}
+	}
+	return types
+}
+
 // setPath changes an endpoint's spec.path, a spec change that brings it back to the reconciler.
 func setPath(namespace, name, path string) {
 	GinkgoHelper()
@@ -311,5 +409,87 @@ var _ = Describe("A namespace being deleted", func() {
 			g.Expect(k8sClient.Get(ctx, key(namespace, "going-config"), &corev1.ConfigMap{})).To(beNotFound())
 			g.Expect(mustGetEndpoint(namespace, "going").ResourceVersion).To(Equal(statusVersion))
 		}, 2*time.Second).Should(Succeed())
+	})
+
+	It("leaves the status of its routes alone when their endpoint goes", func() {
+		namespace := newNamespace()
+		Expect(k8sClient.Create(ctx, hmacEndpoint(namespace, "going"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, respondRoute(namespace, "hello", "going", "Hello", "Hi!"))).To(Succeed())
+		route := &fulfillmentv1alpha1.IntentRoute{}
+		Eventually(func(g Gomega) {
+			g.Expect(accepted(g, namespace, "hello").Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(k8sClient.Get(ctx, key(namespace, "hello"), route)).To(Succeed())
+		}).Should(Succeed())
+
+		// The namespace controller would delete the endpoint: the route is not told it lost it.
+		Expect(k8sClient.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}})).To(Succeed())
+		Expect(k8sClient.Delete(ctx, mustGetEndpoint(namespace, "going"))).To(Succeed())
+		Consistently(func(g Gomega) {
+			current := &fulfillmentv1alpha1.IntentRoute{}
+			g.Expect(k8sClient.Get(ctx, key(namespace, "hello"), current)).To(Succeed())
+			g.Expect(current.ResourceVersion).To(Equal(route.ResourceVersion))
+		}, 2*time.Second).Should(Succeed())
+	})
+
+	It("leaves a gateway alone too", func() {
+		namespace := newNamespace()
+		Expect(k8sClient.Create(ctx, sharedGateway(namespace))).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key(namespace, "shared-config"), &corev1.ConfigMap{})).To(Succeed())
+			g.Expect(k8sClient.Get(ctx, key(namespace, "shared"), &appsv1.Deployment{})).To(Succeed())
+			g.Expect(mustGetGateway(namespace, "shared").Status.ConfigHash).NotTo(BeEmpty())
+		}).Should(Succeed())
+		// Settled: RollingOut (nothing runs Deployments here), and no status write for longer than a reconcile
+		// that read a stale copy waits to try again.
+		var statusVersion string
+		Eventually(func(g Gomega) {
+			gateway := mustGetGateway(namespace, "shared")
+			ready := meta.FindStatusCondition(gateway.Status.Conditions, fulfillmentv1alpha1.ConditionReady)
+			g.Expect(ready).NotTo(BeNil())
+			g.Expect(ready.Reason).To(Equal(fulfillmentv1alpha1.ReasonRollingOut))
+			statusVersion = gateway.ResourceVersion
+			g.Consistently(func() string { return mustGetGateway(namespace, "shared").ResourceVersion }, 2*time.Second).Should(Equal(statusVersion))
+		}, 30*time.Second).Should(Succeed())
+
+		Expect(k8sClient.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}})).To(Succeed())
+		Expect(k8sClient.Delete(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "shared-config"}})).To(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key(namespace, "shared-config"), &corev1.ConfigMap{})).To(beNotFound())
+			g.Expect(mustGetGateway(namespace, "shared").ResourceVersion).To(Equal(statusVersion))
+		}, 2*time.Second).Should(Succeed())
+	})
+})
+
+var _ = Describe("A gateway and an endpoint of the same name", func() {
+	It("stall the second one with ObjectConflict naming the first, whose objects stay as they are", func() {
+		namespace := newNamespace()
+		Expect(k8sClient.Create(ctx, hmacEndpoint(namespace, "shared"))).To(Succeed())
+		endpoint := mustGetEndpoint(namespace, "shared")
+		deployment := &appsv1.Deployment{}
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key(namespace, "shared"), deployment)).To(Succeed())
+		}).Should(Succeed())
+
+		Expect(k8sClient.Create(ctx, sharedGateway(namespace))).To(Succeed())
+		Eventually(func(g Gomega) {
+			gateway := mustGetGateway(namespace, "shared")
+			stalled := meta.FindStatusCondition(gateway.Status.Conditions, fulfillmentv1alpha1.ConditionStalled)
+			g.Expect(stalled).NotTo(BeNil())
+			g.Expect(stalled.Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(stalled.Reason).To(Equal(fulfillmentv1alpha1.ReasonObjectConflict))
+			g.Expect(stalled.Message).To(ContainSubstring("Deployment shared (controlled by WebhookEndpoint shared)"))
+			g.Expect(stalled.Message).To(ContainSubstring("Rename the WebhookGateway"))
+			g.Expect(stalled.Message).NotTo(ContainSubstring("earlier"), "the endpoint is alive, not an earlier gateway")
+		}).Should(Succeed())
+		Eventually(func(g Gomega) []string {
+			return gatewayEvents(g, namespace, "shared")[corev1.EventTypeWarning]
+		}).Should(ConsistOf(fulfillmentv1alpha1.ReasonObjectConflict), "one Warning, on the gateway")
+		Consistently(func(g Gomega) {
+			current := &appsv1.Deployment{}
+			g.Expect(k8sClient.Get(ctx, key(namespace, "shared"), current)).To(Succeed())
+			g.Expect(current.ResourceVersion).To(Equal(deployment.ResourceVersion))
+			g.Expect(current).To(beControlledBy(endpoint))
+			g.Expect(k8sClient.Get(ctx, key(namespace, "shared-secrets"), &corev1.Secret{})).To(beNotFound(), "nothing is written")
+		}, time.Second).Should(Succeed())
 	})
 })

@@ -76,9 +76,9 @@ func applyIfChanged(ctx context.Context, c client.Client, cached client.Reader, 
 			// An object of someone else's is never written over (ownership.go): the same check as the one
 			// before the first apply, here too so that no apply path can skip it.
 			if controller := metav1.GetControllerOfNoCopy(obj); controller != nil {
-				if owner := ownerOf(controller.UID, current); owner != "" {
+				if owner := ownerOf(*controller, current); owner != "" {
 					kind := u.GetKind()
-					return false, &conflictError{conflicts: []objectConflict{{Kind: kind, Name: obj.GetName(), Owner: owner}}}
+					return false, &conflictError{kind: controller.Kind, conflicts: []objectConflict{{Kind: kind, Name: obj.GetName(), Owner: owner}}}
 				}
 			}
 			upToDate, err := appliedAlready(u, current)

@@ -40,6 +40,9 @@ type IntentRouteReconciler struct {
 	Secrets *SecretChecker
 	// Concurrency is how many routes are reconciled at once; 1 when 0.
 	Concurrency int
+	// NamespaceTerminating tells whether a namespace is being deleted (the endpoint reconciler's check); nil
+	// checks nothing.
+	NamespaceTerminating func(ctx context.Context, namespace string) (bool, error)
 }
 
 // Reconcile implements reconcile.Reconciler. It is a shell around the route's steps (routeSteps): read the
@@ -51,6 +54,13 @@ func (r *IntentRouteReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	if !route.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
+	}
+	// In a namespace being deleted its endpoint goes too: a route would only turn EndpointNotFound, a status
+	// write and a Warning about a deletion nobody needs to act on.
+	if r.NamespaceTerminating != nil {
+		if terminating, err := r.NamespaceTerminating(ctx, route.Namespace); err != nil || terminating {
+			return ctrl.Result{}, err
+		}
 	}
 	rec := &routeReconcile{route: route}
 	for _, step := range r.routeSteps() {

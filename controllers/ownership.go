@@ -33,12 +33,14 @@ type objectConflict struct {
 	Kind, Name, Owner string
 }
 
-// conflictError stops a reconcile before anything is written over an object the endpoint does not control.
+// conflictError stops a reconcile before anything is written over an object the endpoint (or gateway: kind)
+// does not control.
 type conflictError struct {
+	kind      string
 	conflicts []objectConflict
 }
 
-func (e *conflictError) Error() string { return objectConflictMessage(e.conflicts) }
+func (e *conflictError) Error() string { return objectConflictMessage(e.kind, e.conflicts) }
 
 // ownedName is an object the endpoint writes under its own name, as an empty object to read the existing one
 // into (typed for the kinds the manager caches typed, metadata only for Secrets, unstructured for the optional
@@ -111,18 +113,26 @@ func OwnedNames(endpoint *fulfillmentv1alpha1.WebhookEndpoint) []ownedName {
 	return names
 }
 
-// ownerOf says who has an existing object the operator wants to write, or "" when the endpoint may write it:
-// it is controlled by the endpoint (same UID), or it has no controller and carries AnnotationAdopt "true". An
-// object controlled by an earlier endpoint of the same name (deleted, then created again before the garbage
-// collector ran) is not adopted either: the garbage collector is about to delete it.
-func ownerOf(endpointUID types.UID, existing metav1.Object) string {
+// controllerRef is the controller reference the operator sets on the objects of endpoint, or of the gateway
+// it stands for (objectMeta).
+func controllerRef(endpoint *fulfillmentv1alpha1.WebhookEndpoint) metav1.OwnerReference {
+	return objectMeta(endpoint, "").OwnerReferences[0]
+}
+
+// ownerOf says who has an existing object the operator wants to write for self (the controller reference it
+// would set), or "" when it may write it: it is controlled by self (same UID), or it has no controller and
+// carries AnnotationAdopt "true". An object controlled by an earlier object of self's kind and name (deleted,
+// then created again before the garbage collector ran) is not adopted either: the garbage collector is about
+// to delete it. One controlled by an object of another kind with the same name (a WebhookGateway and a
+// WebhookEndpoint) belongs to that one.
+func ownerOf(self metav1.OwnerReference, existing metav1.Object) string {
 	controller := metav1.GetControllerOfNoCopy(existing)
 	switch {
-	case controller != nil && controller.UID == endpointUID:
+	case controller != nil && controller.UID == self.UID:
 		return ""
-	case controller != nil && controller.Kind == "WebhookEndpoint":
-		return fmt.Sprintf("controlled by an earlier WebhookEndpoint %s (uid %s) that the garbage collector is deleting",
-			controller.Name, controller.UID)
+	case controller != nil && controller.Kind == self.Kind && controller.Name == self.Name:
+		return fmt.Sprintf("controlled by an earlier %s %s (uid %s) that the garbage collector is deleting",
+			controller.Kind, controller.Name, controller.UID)
 	case controller != nil:
 		return fmt.Sprintf("controlled by %s %s", controller.Kind, controller.Name)
 	case existing.GetAnnotations()[AnnotationAdopt] == "true":
@@ -140,20 +150,24 @@ func ownerOf(endpointUID types.UID, existing metav1.Object) string {
 	return "not managed by the operator; field managers: " + strings.Join(managers, ", ")
 }
 
-// objectConflictMessage is the Stalled message for objects the endpoint may not write: what they are, who has them,
-// and how to resolve it.
-func objectConflictMessage(conflicts []objectConflict) string {
+// objectConflictMessage is the Stalled message for objects an endpoint or a gateway (kind) may not write: what
+// they are, who has them, and how to resolve it.
+func objectConflictMessage(kind string, conflicts []objectConflict) string {
 	parts := make([]string, 0, len(conflicts))
 	for _, c := range conflicts {
 		parts = append(parts, fmt.Sprintf("%s %s (%s)", c.Kind, c.Name, c.Owner))
 	}
-	what := "an object with a name this endpoint needs exists and is not its own"
-	if len(conflicts) > 1 {
-		what = "objects with names this endpoint needs exist and are not its own"
+	noun := "endpoint"
+	if kind == gatewayGVK.Kind {
+		noun = "gateway"
 	}
-	return fmt.Sprintf("%s, so the operator leaves it untouched: %s. Rename the WebhookEndpoint, or delete or rename the "+
-		"object; to hand an object without a controller to this endpoint instead, annotate it %s=true (deleting the "+
-		"endpoint then deletes it)", what, strings.Join(parts, "; "), AnnotationAdopt)
+	what := fmt.Sprintf("an object with a name this %s needs exists and is not its own", noun)
+	if len(conflicts) > 1 {
+		what = fmt.Sprintf("objects with names this %s needs exist and are not its own", noun)
+	}
+	return fmt.Sprintf("%s, so the operator leaves it untouched: %s. Rename the %s, or delete or rename the "+
+		"object; to hand an object without a controller to this %s instead, annotate it %s=true (deleting the "+
+		"%s then deletes it)", what, strings.Join(parts, "; "), kind, noun, AnnotationAdopt, noun)
 }
 
 // checkOwnership reads, from the cache, every object the endpoint's spec makes the operator write, and
@@ -161,6 +175,7 @@ func objectConflictMessage(conflicts []objectConflict) string {
 // installed does not exist. One the cache does not have is read again from the API server before the operator
 // would create it: the cache may not have seen an object created a moment ago, and an apply would take it over.
 func (r *WebhookEndpointReconciler) checkOwnership(ctx context.Context, endpoint *fulfillmentv1alpha1.WebhookEndpoint) error {
+	self := controllerRef(endpoint)
 	var conflicts []objectConflict
 	for _, owned := range OwnedNames(endpoint) {
 		existing, err := r.readOwned(ctx, owned)
@@ -170,12 +185,12 @@ func (r *WebhookEndpointReconciler) checkOwnership(ctx context.Context, endpoint
 		if existing == nil {
 			continue
 		}
-		if owner := ownerOf(endpoint.UID, existing); owner != "" {
+		if owner := ownerOf(self, existing); owner != "" {
 			conflicts = append(conflicts, objectConflict{Kind: owned.Kind, Name: owned.Obj.GetName(), Owner: owner})
 		}
 	}
 	if len(conflicts) > 0 {
-		return &conflictError{conflicts: conflicts}
+		return &conflictError{kind: self.Kind, conflicts: conflicts}
 	}
 	return nil
 }
@@ -216,8 +231,9 @@ func checkOwned(endpoint *fulfillmentv1alpha1.WebhookEndpoint, kind string, exis
 	if existing == nil {
 		return nil
 	}
-	if owner := ownerOf(endpoint.UID, existing); owner != "" {
-		return &conflictError{conflicts: []objectConflict{{Kind: kind, Name: existing.GetName(), Owner: owner}}}
+	self := controllerRef(endpoint)
+	if owner := ownerOf(self, existing); owner != "" {
+		return &conflictError{kind: self.Kind, conflicts: []objectConflict{{Kind: kind, Name: existing.GetName(), Owner: owner}}}
 	}
 	return nil
 }

@@ -33,7 +33,10 @@ func TestOwnerOf(t *testing.T) {
 	controller := func(kind, name string, uid types.UID) metav1.OwnerReference {
 		return metav1.OwnerReference{APIVersion: "v1", Kind: kind, Name: name, UID: uid, Controller: ptr.To(true)}
 	}
+	endpoint := metav1.OwnerReference{Kind: "WebhookEndpoint", Name: "own", UID: endpointUID}
+	gateway := metav1.OwnerReference{Kind: "WebhookGateway", Name: "own", UID: "gateway-uid"}
 	tests := map[string]struct {
+		self metav1.OwnerReference // the endpoint when not set
 		meta metav1.ObjectMeta
 		want string // "" or a substring of the answer
 		may  bool
@@ -59,6 +62,20 @@ func TestOwnerOf(t *testing.T) {
 			meta: metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{controller("WebhookEndpoint", "own", "old-uid")}},
 			want: "earlier WebhookEndpoint own (uid old-uid) that the garbage collector is deleting",
 		},
+		"controlled by an earlier gateway of the same name": {
+			self: gateway,
+			meta: metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{controller("WebhookGateway", "own", "old-uid")}},
+			want: "earlier WebhookGateway own (uid old-uid) that the garbage collector is deleting",
+		},
+		"a gateway's object, for the endpoint of the same name": {
+			meta: metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{controller("WebhookGateway", "own", "gateway-uid")}},
+			want: "controlled by WebhookGateway own",
+		},
+		"an endpoint's object, for the gateway of the same name, is not an earlier one's": {
+			self: gateway,
+			meta: metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{controller("WebhookEndpoint", "own", endpointUID)}},
+			want: "controlled by WebhookEndpoint own",
+		},
 		"annotated for adoption, no controller": {
 			meta: metav1.ObjectMeta{Annotations: map[string]string{AnnotationAdopt: "true"}},
 			may:  true,
@@ -75,14 +92,18 @@ func TestOwnerOf(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got := ownerOf(endpointUID, &corev1.ConfigMap{ObjectMeta: tc.meta})
+			self := tc.self
+			if self.Kind == "" {
+				self = endpoint
+			}
+			got := ownerOf(self, &corev1.ConfigMap{ObjectMeta: tc.meta})
 			if tc.may {
 				if got != "" {
 					t.Fatalf("ownerOf = %q, want the endpoint to own it", got)
 				}
 				return
 			}
-			if got == "" || !strings.Contains(got, tc.want) {
+			if got == "" || !strings.Contains(got, tc.want) || (!strings.Contains(tc.want, "earlier") && strings.Contains(got, "earlier")) {
 				t.Fatalf("ownerOf = %q, want it to contain %q", got, tc.want)
 			}
 		})
@@ -90,16 +111,23 @@ func TestOwnerOf(t *testing.T) {
 }
 
 func TestObjectConflictMessage(t *testing.T) {
-	one := objectConflictMessage([]objectConflict{{Kind: "Service", Name: "own", Owner: "not managed by the operator"}})
+	one := objectConflictMessage("WebhookEndpoint", []objectConflict{{Kind: "Service", Name: "own", Owner: "not managed by the operator"}})
 	for _, want := range []string{"an object with a name this endpoint needs exists", "Service own (not managed by the operator)",
 		"Rename the WebhookEndpoint, or delete or rename the object", AnnotationAdopt + "=true"} {
 		if !strings.Contains(one, want) {
 			t.Errorf("message %q does not contain %q", one, want)
 		}
 	}
-	two := objectConflictMessage([]objectConflict{{Kind: "Service", Name: "own", Owner: "a"}, {Kind: "ConfigMap", Name: "own-config", Owner: "b"}})
+	two := objectConflictMessage("WebhookEndpoint", []objectConflict{{Kind: "Service", Name: "own", Owner: "a"}, {Kind: "ConfigMap", Name: "own-config", Owner: "b"}})
 	if !strings.Contains(two, "objects with names this endpoint needs exist") || !strings.Contains(two, "Service own (a); ConfigMap own-config (b)") {
 		t.Errorf("message %q does not list both objects", two)
+	}
+	gateway := objectConflictMessage("WebhookGateway", []objectConflict{{Kind: "Deployment", Name: "own", Owner: "controlled by WebhookEndpoint own"}})
+	for _, want := range []string{"an object with a name this gateway needs exists", "Rename the WebhookGateway, or delete or rename",
+		"to hand an object without a controller to this gateway instead", "deleting the gateway then deletes it"} {
+		if !strings.Contains(gateway, want) {
+			t.Errorf("message %q does not contain %q", gateway, want)
+		}
 	}
 }
 

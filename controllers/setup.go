@@ -90,8 +90,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		Clock:    opts.Clock,
 		Secrets:  secrets,
 
-		RequireSecretLabel: opts.RequireSecretLabel,
-		Concurrency:        opts.MaxConcurrentReconciles,
+		RequireSecretLabel:   opts.RequireSecretLabel,
+		Concurrency:          opts.MaxConcurrentReconciles,
+		NamespaceTerminating: endpoints.namespaceTerminating,
 	}
 	if err := routes.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the IntentRoute controller: %w", err)

@@ -305,11 +305,16 @@ func ComputeEndpointStatus(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts 
 // Deployment past its progress deadline) or a failed apply or reconcile step; progress (not created yet,
 // rolling out, replicas starting, a Secret or certificate awaited) and Ready=True are Normal.
 func ReadyEventType(status fulfillmentv1alpha1.WebhookEndpointStatus) string {
-	ready := meta.FindStatusCondition(status.Conditions, fulfillmentv1alpha1.ConditionReady)
+	return readyEventType(status.Conditions)
+}
+
+// readyEventType is ReadyEventType for the conditions of an endpoint or a gateway.
+func readyEventType(conditions []metav1.Condition) string {
+	ready := meta.FindStatusCondition(conditions, fulfillmentv1alpha1.ConditionReady)
 	if ready == nil || ready.Status == metav1.ConditionTrue {
 		return corev1.EventTypeNormal
 	}
-	if meta.IsStatusConditionTrue(status.Conditions, fulfillmentv1alpha1.ConditionStalled) {
+	if meta.IsStatusConditionTrue(conditions, fulfillmentv1alpha1.ConditionStalled) {
 		return corev1.EventTypeWarning
 	}
 	switch ready.Reason {

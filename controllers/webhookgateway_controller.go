@@ -71,18 +71,31 @@ func (r *WebhookGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if !gateway.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil // owner references remove its objects; its endpoints say the gateway is gone
 	}
+	// As for an endpoint: in a namespace being deleted, applying the gateway's objects again would be refused.
+	if terminating, err := r.Endpoints.namespaceTerminating(ctx, gateway.Namespace); err != nil || terminating {
+		return ctrl.Result{}, err
+	}
 	rec := &gatewayReconcile{gateway: gateway, workload: GatewayWorkload(gateway),
 		// The members' Secrets and routes are checked by their endpoints: the gateway serves only those that pass.
 		facts: EndpointFacts{ServiceURL: GatewayURL(gateway), ConfigHash: gateway.Status.ConfigHash, SecretsRead: true, RoutesRead: true}}
 	err := r.reconcileGateway(ctx, rec)
+	if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+		return ctrl.Result{}, nil // the namespace started terminating after the check above
+	}
 	stalled := recordStepError(&rec.facts, err)
 	status := ComputeGatewayStatus(rec.gateway, rec.workload, rec.config, rec.facts, metav1.NewTime(r.Endpoints.Clock.Now()))
 	if !equality.Semantic.DeepEqual(status, gateway.Status) {
+		before := meta.FindStatusCondition(gateway.Status.Conditions, fulfillmentv1alpha1.ConditionReady).DeepCopy()
 		if statusErr := applyStatus(ctx, r.Endpoints.Client, gateway, &status); statusErr != nil {
 			if isStaleRead(statusErr) {
 				return ctrl.Result{RequeueAfter: staleReadRequeue}, nil
 			}
 			return ctrl.Result{}, errors.Join(err, statusErr)
+		}
+		// As on an endpoint: every change of Ready is an event, a Warning only when a person must act.
+		after := meta.FindStatusCondition(status.Conditions, fulfillmentv1alpha1.ConditionReady)
+		if after != nil && (before == nil || before.Status != after.Status || before.Reason != after.Reason) {
+			r.Endpoints.Recorder.Eventf(gateway, nil, readyEventType(status.Conditions), after.Reason, "Reconcile", "%s", after.Message)
 		}
 	}
 	switch {

@@ -41,9 +41,10 @@ func readWorkload[T client.Object](ctx context.Context, c client.Reader, endpoin
 	if err := c.Get(ctx, client.ObjectKey{Namespace: endpoint.Namespace, Name: endpoint.Name}, obj); err != nil {
 		return none, "", client.IgnoreNotFound(err)
 	}
-	if owner := ownerOf(endpoint.UID, obj); owner != "" {
+	self := controllerRef(endpoint)
+	if owner := ownerOf(self, obj); owner != "" {
 		if wanted {
-			return none, objectConflictMessage([]objectConflict{{Kind: kind, Name: obj.GetName(), Owner: owner}}), nil
+			return none, objectConflictMessage(self.Kind, []objectConflict{{Kind: kind, Name: obj.GetName(), Owner: owner}}), nil
 		}
 		return none, "", nil
 	}

@@ -342,6 +342,8 @@ var _ = Describe("Admission", func() {
 			`spec.gatewayRef`, `needs delivery.queue: Redis`),
 		Entry("a gateway reference without a name", `spec: {gatewayRef: {name: ""}}`,
 			`spec.gatewayRef.name`),
+		Entry("a gateway of the endpoint's own name", `{metadata: {generateName: null, name: shared}, spec: {gatewayRef: {name: shared}}}`,
+			`spec.gatewayRef.name`, `must not be the endpoint's own name`, `ConfigMap <name>-config`),
 	)
 
 	It("accepts an endpoint on a gateway with the settings that stay per endpoint", func() {

@@ -1038,6 +1038,7 @@ type CertificateStatus struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=whe,categories=fulfillment
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be at most 63 characters of lowercase letters, digits and '-', starting with a letter and ending with a letter or digit (a DNS-1035 label): it names the endpoint's Service and is the value of its app.kubernetes.io/instance label, both limited to 63 characters without dots; the Secrets and ConfigMaps named after it (<name>-config, -hmac, -tls, -ca, -ca-bundle) fit then too"
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.gatewayRef) || self.spec.gatewayRef.name != self.metadata.name",message="spec.gatewayRef.name must not be the endpoint's own name: the endpoint's configuration and the gateway's are both the ConfigMap <name>-config, so neither could be written; rename the endpoint or use another gateway",fieldPath=".spec.gatewayRef.name"
 // +kubebuilder:printcolumn:name="Dialect",type=string,JSONPath=`.spec.dialect`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`
