@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/controllers"
 )
 
 // durableEndpoint is an Async endpoint with the Local queue whose route applies each event at upstream, with
@@ -94,7 +95,8 @@ func (d *deliveries) missingAndDuplicates(acknowledged []string) (missing []stri
 }
 
 // acknowledge sends events until each is answered 202, as a sender retries a 503 or a refused connection (a
-// retiring or restarting pod), and returns their ids.
+// retiring or restarting pod), and returns their ids. Each event comes on a connection of its own, as from
+// senders that do not keep one open, so that the Service spreads them over the pods.
 func acknowledge(t *testing.T, url, prefix string, n int) []string {
 	t.Helper()
 	ids := make([]string, 0, n)
@@ -102,7 +104,7 @@ func acknowledge(t *testing.T, url, prefix string, n int) []string {
 		id := fmt.Sprintf("%s_%03d", prefix, i)
 		body := []byte(fmt.Sprintf(`{"event":"order.paid","id":%q}`, id))
 		eventually(t, 30*time.Second, "event "+id+" acknowledged", func() error {
-			status, answer, err := post(url, body, http.Header{})
+			status, answer, err := post(url, body, http.Header{"Connection": {"close"}})
 			if err != nil || status != http.StatusAccepted {
 				return fmt.Errorf("status %d, answer %s: %w", status, answer, err)
 			}
@@ -113,8 +115,8 @@ func acknowledge(t *testing.T, url, prefix string, n int) []string {
 	return ids
 }
 
-// waitDelivered waits until every acknowledged event was applied, and reports the duplicates.
-func waitDelivered(t *testing.T, d *deliveries, acknowledged []string, timeout time.Duration) {
+// waitDelivered waits until every acknowledged event was applied, and reports and returns the duplicates.
+func waitDelivered(t *testing.T, d *deliveries, acknowledged []string, timeout time.Duration) int {
 	t.Helper()
 	eventually(t, timeout, "every acknowledged event delivered", func() error {
 		if missing, _ := d.missingAndDuplicates(acknowledged); len(missing) > 0 {
@@ -124,6 +126,14 @@ func waitDelivered(t *testing.T, d *deliveries, acknowledged []string, timeout t
 	})
 	_, duplicates := d.missingAndDuplicates(acknowledged)
 	t.Logf("all %d acknowledged events delivered, %d duplicate deliveries", len(acknowledged), duplicates)
+	return duplicates
+}
+
+// queuedOnPod is what the pod's Local queue holds, by state (pending, in_flight, delayed, dead), from the pod's
+// own metrics.
+func queuedOnPod(t *testing.T, namespace, pod, state string) float64 {
+	t.Helper()
+	return metric(t, podURL(t, namespace, pod, controllers.MetricsPort), "fulfillment_queue_events", `state="`+state+`"`)
 }
 
 func readyCondition(t *testing.T, namespace, name string) *metav1.Condition {
@@ -152,6 +162,11 @@ func TestNoAcknowledgedEventLostAcrossRolloutAndScaleDown(t *testing.T) {
 		}
 		return nil
 	})
+	wide := kubectl(t, "get", "whe", name, "-n", ns, "-o", "wide")
+	if header, row, _ := strings.Cut(wide, "\n"); !strings.Contains(header, "QUEUED") || !strings.Contains(header, "OLDEST") ||
+		!strings.Contains(row, " 200 ") {
+		t.Fatalf("kubectl get whe -o wide does not show the 200 queued events:\n%s", wide)
+	}
 
 	// A rollout: every pod is replaced, one at a time, and comes back with its claim.
 	patched := time.Now()
@@ -187,41 +202,53 @@ func TestNoAcknowledgedEventLostAcrossRolloutAndScaleDown(t *testing.T) {
 	kubectl(t, "delete", "namespace", ns, "--wait=false")
 }
 
-// TestNoAcknowledgedEventLostWhenAPodIsKilled: the pods deliver slowly; a pod's process is killed with SIGKILL
-// mid-delivery, restarts with its claim, and every acknowledged event is delivered (at least once: an event
-// cut off in flight is delivered again).
+// TestNoAcknowledgedEventLostWhenAPodIsKilled: while the upstream is down, 200 events are acknowledged, spread
+// over both pods; the upstream comes back, slow, and a pod's process is killed with SIGKILL while it delivers
+// (its own metrics show events in flight); it restarts with its claim, and every one of the 200 is delivered,
+// the ones cut off in flight again (duplicates, counted and reported).
 func TestNoAcknowledgedEventLostWhenAPodIsKilled(t *testing.T) {
 	const ns, name = "e2e-killed", "killed"
+	victim := name + "-0"
 	upstream, upstreamURL := startDeliveries(t)
 	kubectl(t, "create", "namespace", ns)
 	apply(t, ns, fmt.Sprintf(durableEndpoint, name, upstreamURL))
 	kubectl(t, "wait", "-n", ns, "--for=condition=Ready", "webhookendpoint/"+name, "--timeout=120s")
 	url := localURL(t, ns, name)
 
+	upstream.down.Store(true)
+	acknowledged := acknowledge(t, url, "kill", 200)
+	held := queuedOnPod(t, ns, victim, "pending") + queuedOnPod(t, ns, victim, "delayed") + queuedOnPod(t, ns, victim, "in_flight")
+	if held <= 0 {
+		t.Fatalf("%s holds no acknowledged event (%v): the kill would not be mid-delivery", victim, held)
+	}
+
 	upstream.delay.Store(int64(300 * time.Millisecond))
-	acknowledged := acknowledge(t, url, "kill", 100)
-	eventually(t, 30*time.Second, "deliveries under way", func() error {
-		if missing, _ := upstream.missingAndDuplicates(acknowledged); len(missing) == len(acknowledged) {
-			return fmt.Errorf("nothing delivered yet")
+	upstream.down.Store(false)
+	back := time.Now()
+	var inFlight float64
+	eventually(t, 30*time.Second, victim+" delivering", func() error {
+		if inFlight = queuedOnPod(t, ns, victim, "in_flight"); inFlight <= 0 {
+			return fmt.Errorf("%v events in flight", inFlight)
 		}
 		return nil
 	})
-	pid := strings.TrimPrefix(kubectl(t, "get", "pod", name+"-0", "-n", ns, "-o", "jsonpath={.status.containerStatuses[0].containerID}"), "process://")
-	var process int
-	if _, err := fmt.Sscan(pid, &process); err != nil {
-		t.Fatalf("container ID process://%s: %v", pid, err)
-	}
+	process := containerPID(t, statefulPod(t, ns, victim))
 	missingBefore, _ := upstream.missingAndDuplicates(acknowledged)
 	if err := syscall.Kill(process, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("killed %s-0 (pid %d) with %d events not delivered yet", name, process, len(missingBefore))
+	t.Logf("killed %s (pid %d) holding %v events, %v in flight; %d of the 200 not delivered yet", victim, process,
+		held, inFlight, len(missingBefore))
 	eventually(t, 60*time.Second, "the killed container restarted", func() error {
-		if restarts := kubectl(t, "get", "pod", name+"-0", "-n", ns, "-o", "jsonpath={.status.containerStatuses[0].restartCount}"); restarts == "0" {
+		if restarts := kubectl(t, "get", "pod", victim, "-n", ns, "-o", "jsonpath={.status.containerStatuses[0].restartCount}"); restarts == "0" {
 			return fmt.Errorf("restartCount %s", restarts)
 		}
 		return nil
 	})
-	waitDelivered(t, upstream, acknowledged, 2*time.Minute)
+	duplicates := waitDelivered(t, upstream, acknowledged, 3*time.Minute)
+	t.Logf("delivered %s after the upstream came back", time.Since(back).Round(time.Millisecond))
+	if duplicates == 0 {
+		t.Errorf("no duplicate delivery: the events %s had in flight when it was killed were not delivered again", victim)
+	}
 	kubectl(t, "delete", "namespace", ns, "--wait=false")
 }
