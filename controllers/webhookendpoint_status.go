@@ -86,6 +86,10 @@ type EndpointFacts struct {
 	// deliver its queue; QueueReportsRead says they were read. They say nothing of the endpoint's configuration.
 	QueueReports     []PodReport
 	QueueReportsRead bool
+	// NodeLocalClaims are the claims of a Local queue bound to volumes of one node only, described for the
+	// QueueDurable message; QueueVolumesRead says the claims were read.
+	NodeLocalClaims  []string
+	QueueVolumesRead bool
 }
 
 // queueReports are the reports status.queue and QueueDurable are computed from: those of the gateway's pods
@@ -269,6 +273,9 @@ func ComputeEndpointStatus(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts 
 	setConditionStatus(&status.Conditions, fulfillmentv1alpha1.ConditionInsecureExposure, exposure, reason, message, endpoint.Generation, now)
 	if reports, read := queueReports(endpoint, facts); read {
 		if durable, reason, message, ok := queueDurability(endpoint.Namespace+"/"+endpoint.Name, reports); ok {
+			if durable == metav1.ConditionTrue && facts.QueueVolumesRead && len(facts.NodeLocalClaims) > 0 {
+				durable, reason, message = metav1.ConditionFalse, ReasonNodeLocalVolume, nodeLocalMessage(facts.NodeLocalClaims)
+			}
 			setConditionStatus(&status.Conditions, fulfillmentv1alpha1.ConditionQueueDurable, durable, reason, message, endpoint.Generation, now)
 		} else if endpoint.Spec.Delivery == nil || endpoint.Spec.Delivery.Mode != fulfillmentv1alpha1.DeliveryAsync {
 			meta.RemoveStatusCondition(&status.Conditions, fulfillmentv1alpha1.ConditionQueueDurable)

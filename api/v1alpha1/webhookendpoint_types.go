@@ -677,7 +677,7 @@ type Delivery struct {
 	// replica (needs spec.redis); as durable as the Redis server's persistence.
 	// What an acknowledged (202) event survives: a container restart (crash, OOM kill, SIGKILL), a pod deletion
 	// (rollout, eviction, node drain) and a scale-down: both queues; the loss of a node: Redis, and Local with
-	// network-attached volumes (not with node-local ones); a Redis restart: only with appendonly yes and
+	// network-attached volumes (not with node-local ones, condition QueueDurable); a Redis restart: only with appendonly yes and
 	// appendfsync always (condition QueueDurable says what the Redis server keeps); the loss of the volume or of
 	// Redis's data: neither.
 	// +optional
@@ -708,7 +708,8 @@ type QueueStorage struct {
 	Size *resource.Quantity `json:"size,omitempty"`
 
 	// storageClassName of the volumes; the cluster's default class when unset. Use a class whose volumes
-	// outlive a node (network-attached) for the queue to survive the loss of a node.
+	// outlive a node (network-attached) for the queue to survive the loss of a node: on volumes of one node
+	// (hostPath, local) the endpoint is QueueDurable=False with reason NodeLocalVolume.
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	StorageClassName *string `json:"storageClassName,omitempty"`

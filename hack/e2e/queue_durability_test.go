@@ -225,6 +225,14 @@ func TestNoAcknowledgedEventLostAcrossRolloutAndScaleDown(t *testing.T) {
 		}
 		return nil
 	})
+	// The stack's volumes are host folders, which a cluster loses with the node: the endpoint says so.
+	eventually(t, 60*time.Second, "QueueDurable to flag the node's volumes", func() error {
+		durable := meta.FindStatusCondition(endpoint(t, ns, name).Status.Conditions, fulfillmentv1alpha1.ConditionQueueDurable)
+		if durable == nil || durable.Status != metav1.ConditionFalse || durable.Reason != controllers.ReasonNodeLocalVolume {
+			return fmt.Errorf("QueueDurable is %+v", durable)
+		}
+		return nil
+	})
 	wide := kubectl(t, "get", "whe", name, "-n", ns, "-o", "wide")
 	if header, row, _ := strings.Cut(wide, "\n"); !strings.Contains(header, "QUEUED") || !strings.Contains(header, "OLDEST") ||
 		!strings.Contains(row, " 200 ") {
