@@ -15,6 +15,7 @@ var durabilityRisk = map[string]string{
 	statusz.DurabilityOSFlush:     "a crash of the Redis host loses the events the kernel had not written to disk yet",
 	statusz.DurabilitySnapshots:   "a Redis crash or restart loses the events acknowledged since the last snapshot",
 	statusz.DurabilityNone:        "a Redis restart loses every queued event",
+	statusz.DurabilityEvicts:      "a full Redis deletes keys, queued events included",
 }
 
 // queueDurability is the QueueDurable condition from the pods' reports of the endpoint's queue: the weakest
@@ -44,6 +45,9 @@ func queueDurability(endpoint string, reports []PodReport) (status metav1.Condit
 		return metav1.ConditionTrue, d, "every event is written and fsynced on the pod's volume before it is acknowledged", true
 	case d == statusz.DurabilityFsync:
 		return metav1.ConditionTrue, d, "Redis writes and fsyncs every event before it is acknowledged" + detail, true
+	case d == statusz.DurabilityEvicts:
+		return metav1.ConditionFalse, d, fmt.Sprintf("Redis%s: %s; set maxmemory-policy noeviction on the Redis server, "+
+			"so that a full Redis refuses new events (their senders retry) instead of deleting acknowledged ones", detail, durabilityRisk[d]), true
 	case durabilityRisk[d] != "":
 		return metav1.ConditionFalse, d, fmt.Sprintf("Redis%s: %s; set appendonly yes and appendfsync always on the Redis "+
 			"server for acknowledged events to survive it", detail, durabilityRisk[d]), true
@@ -66,6 +70,8 @@ func durabilityRank(durability string) int {
 		return 3
 	case statusz.DurabilityNone:
 		return 5
+	case statusz.DurabilityEvicts:
+		return 6
 	default:
 		return 4
 	}

@@ -31,6 +31,11 @@ func TestQueueDurability(t *testing.T) {
 			present: true, status: metav1.ConditionFalse, reason: "EverySecond", says: "about the last second; set appendonly yes and appendfsync always"},
 		"Redis without persistence": {queues: []statusz.Queue{queue("Redis", "None", `appendonly no, save ""`)},
 			present: true, status: metav1.ConditionFalse, reason: "None", says: "a Redis restart loses every queued event"},
+		"Redis evicting keys when full": {queues: []statusz.Queue{queue("Redis", "Evicts", "maxmemory 67108864, maxmemory-policy allkeys-lru")},
+			present: true, status: metav1.ConditionFalse, reason: "Evicts", says: "queued events included; set maxmemory-policy noeviction"},
+		"eviction is worse than no persistence": {
+			queues:  []statusz.Queue{queue("Redis", "None", ""), queue("Redis", "Evicts", "")},
+			present: true, status: metav1.ConditionFalse, reason: "Evicts"},
 		"settings not read": {queues: []statusz.Queue{queue("Redis", "Unknown", "CONFIG and INFO refused")},
 			present: true, status: metav1.ConditionUnknown, reason: "Unknown", says: "CONFIG and INFO refused"},
 		"the weakest pod's answer wins": {

@@ -8,7 +8,8 @@ package controllers
 // to check the keys the server reads, reads and writes only the HMAC keys and certificates it generates, and never
 // deletes one. It reads the Gateways an HTTPRoute attaches to, to tell whether their listeners are HTTPS
 // (InsecureExposure), and its namespace, to leave alone one being deleted. It lists the fulfillment pods (cached
-// by label) to ask each ready one which configuration it serves.
+// by label) to ask each ready one which configuration it serves. It lists a Local queue's claims and reads the
+// volumes bound to them (uncached), to tell whether they live on one node only (QueueDurable).
 //
 // +kubebuilder:rbac:groups=fulfillment.dev,resources=webhookendpoints;intentroutes;webhookgateways,verbs=get;list;watch
 // +kubebuilder:rbac:groups=fulfillment.dev,resources=webhookendpoints/status;intentroutes/status;webhookgateways/status,verbs=get;patch
@@ -17,6 +18,8 @@ package controllers
 // +kubebuilder:rbac:groups="",resources=serviceaccounts;services,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=list
+// +kubebuilder:rbac:groups="",resources=persistentvolumes,verbs=get
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch;delete

@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
@@ -130,6 +131,7 @@ func (r *WebhookEndpointReconciler) joinGateway(ctx context.Context, rec *endpoi
 		rec.requeue(gatewayLoadingRecheck)
 		return nil
 	}
+	r.readGatewayQueues(ctx, rec, gateway)
 	if err := r.removeOwnWorkload(ctx, endpoint); err != nil {
 		return err
 	}
@@ -282,6 +284,23 @@ func (r *WebhookEndpointReconciler) removeOwnWorkload(ctx context.Context, endpo
 		}
 	}
 	return r.deleteHTTPRoute(ctx, endpoint)
+}
+
+// readGatewayQueues reads, for an Async endpoint on a gateway, the reports of the gateway's pods, which deliver
+// its queue: status.queue and QueueDurable come from them as from an endpoint's own pods, and are read again
+// every queuedRecheck. A Sync endpoint has no queue, and its reconcile asks no pod.
+func (r *WebhookEndpointReconciler) readGatewayQueues(ctx context.Context, rec *endpointReconcile, gateway *fulfillmentv1alpha1.WebhookGateway) {
+	delivery := rec.endpoint.Spec.Delivery
+	if r.PodReports == nil || delivery == nil || delivery.Mode != fulfillmentv1alpha1.DeliveryAsync {
+		return
+	}
+	pods, err := runningPods(ctx, r.cache(), GatewayWorkload(gateway))
+	if err != nil {
+		log.FromContext(ctx).Error(err, "listing the pods of the endpoint's WebhookGateway")
+		return
+	}
+	rec.facts.QueueReports, rec.facts.QueueReportsRead = r.PodReports.Read(ctx, pods), true
+	rec.requeue(queuedRecheck)
 }
 
 // leavingGateway tells whether an endpoint without gatewayRef must stay in its former gateway's configuration:

@@ -82,6 +82,23 @@ type EndpointFacts struct {
 	// PodReports are the reports of the running pods (GET /statusz); PodsRead says they were read.
 	PodReports []PodReport
 	PodsRead   bool
+	// QueueReports are, for an Async endpoint on a WebhookGateway, the reports of the gateway's pods, which
+	// deliver its queue; QueueReportsRead says they were read. They say nothing of the endpoint's configuration.
+	QueueReports     []PodReport
+	QueueReportsRead bool
+	// NodeLocalClaims are the claims of a Local queue bound to volumes of one node only, described for the
+	// QueueDurable message; QueueVolumesRead says the claims were read.
+	NodeLocalClaims  []string
+	QueueVolumesRead bool
+}
+
+// queueReports are the reports status.queue and QueueDurable are computed from: those of the gateway's pods
+// for an endpoint on one, of its own pods otherwise.
+func queueReports(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts EndpointFacts) ([]PodReport, bool) {
+	if endpoint.Spec.GatewayRef != nil {
+		return facts.QueueReports, facts.QueueReportsRead
+	}
+	return facts.PodReports, facts.PodsRead
 }
 
 // endpointCheck is one link of the readiness chain.
@@ -175,8 +192,8 @@ func ComputeEndpointStatus(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts 
 		}
 	}
 	status.Queue = previous.Queue.DeepCopy()
-	if facts.PodsRead {
-		status.Queue = queueStatus(endpoint.Namespace+"/"+endpoint.Name, facts.PodReports)
+	if reports, read := queueReports(endpoint, facts); read {
+		status.Queue = queueStatus(endpoint.Namespace+"/"+endpoint.Name, reports)
 	}
 	if facts.CertificateReady != nil && (facts.CertificateNotAfter != nil || facts.CertificateSecret != "") {
 		status.Certificate = &fulfillmentv1alpha1.CertificateStatus{NotAfter: facts.CertificateNotAfter.DeepCopy(),
@@ -254,8 +271,11 @@ func ComputeEndpointStatus(endpoint *fulfillmentv1alpha1.WebhookEndpoint, facts 
 	set(fulfillmentv1alpha1.ConditionRoutesAccepted, routes)
 	exposure, reason, message := exposureCondition(endpoint, facts.Gateways)
 	setConditionStatus(&status.Conditions, fulfillmentv1alpha1.ConditionInsecureExposure, exposure, reason, message, endpoint.Generation, now)
-	if facts.PodsRead {
-		if durable, reason, message, ok := queueDurability(endpoint.Namespace+"/"+endpoint.Name, facts.PodReports); ok {
+	if reports, read := queueReports(endpoint, facts); read {
+		if durable, reason, message, ok := queueDurability(endpoint.Namespace+"/"+endpoint.Name, reports); ok {
+			if durable == metav1.ConditionTrue && facts.QueueVolumesRead && len(facts.NodeLocalClaims) > 0 {
+				durable, reason, message = metav1.ConditionFalse, ReasonNodeLocalVolume, nodeLocalMessage(facts.NodeLocalClaims)
+			}
 			setConditionStatus(&status.Conditions, fulfillmentv1alpha1.ConditionQueueDurable, durable, reason, message, endpoint.Generation, now)
 		} else if endpoint.Spec.Delivery == nil || endpoint.Spec.Delivery.Mode != fulfillmentv1alpha1.DeliveryAsync {
 			meta.RemoveStatusCondition(&status.Conditions, fulfillmentv1alpha1.ConditionQueueDurable)

@@ -43,6 +43,7 @@ func (r *WebhookEndpointReconciler) endpointSteps() []endpointStep {
 		{"reconcile keys", r.reconcileKeysStep},
 		{"reconcile tls", r.reconcileTLSStep},
 		{"render configuration", r.renderConfiguration},
+		{"read queue volumes", r.readQueueVolumes},
 		{"replace statefulset", r.replaceStatefulSetStep},
 		{"apply workload", r.applyWorkload},
 		{"remove retired workload", r.removeRetiredWorkloadStep},

@@ -603,6 +603,25 @@ var _ = Describe("Admission", func() {
 			[]byte(`{"spec":{"delivery":{"mode":"Async"}}}`)))).To(Succeed())
 	})
 
+	// A gateway's pods have no volume of their own: a Local queue neither joins a gateway nor starts on one.
+	It("keeps Local queues off gateways, on an update too", func() {
+		local := patched(validEndpoint, `spec: {delivery: {mode: Async, queue: Local}}`)
+		Expect(createIn(namespace, local)).To(Succeed())
+		err := k8sClient.Patch(ctx, local.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"spec":{"gatewayRef":{"name":"shared"}}}`)))
+		Expect(err).To(HaveOccurred(), "an Async endpoint with a Local queue joined a gateway")
+		Expect(err.Error()).To(ContainSubstring("needs delivery.queue: Redis"))
+		err = k8sClient.Patch(ctx, local.DeepCopy(), client.RawPatch(types.MergePatchType,
+			[]byte(`{"spec":{"gatewayRef":{"name":"shared"},"redis":{"url":"redis://r:6379"},"delivery":{"queue":"Redis"}}}`)))
+		Expect(err).To(HaveOccurred(), "an Async endpoint left its Local queue for a gateway")
+		Expect(err.Error()).To(ContainSubstring("an Async endpoint with a Local queue keeps it"))
+
+		onGateway := patched(validEndpoint, `spec: {gatewayRef: {name: shared}, redis: {url: "redis://r:6379"}, delivery: {mode: Async, queue: Redis}}`)
+		Expect(createIn(namespace, onGateway)).To(Succeed())
+		err = k8sClient.Patch(ctx, onGateway, client.RawPatch(types.MergePatchType, []byte(`{"spec":{"redis":null,"delivery":{"queue":"Local"}}}`)))
+		Expect(err).To(HaveOccurred(), "an Async endpoint on a gateway moved to a Local queue")
+		Expect(err.Error()).To(ContainSubstring("needs delivery.queue: Redis"))
+	})
+
 	// Admission admits only paths whose rendered Ingress the Ingress API accepts.
 	ingressFor := func(path string) *networkingv1.Ingress {
 		endpoint := &fulfillmentv1alpha1.WebhookEndpoint{

@@ -19,8 +19,10 @@ const (
 	// ConditionQueueDurable says, for an Async endpoint, whether every event it acknowledges (202) survives a
 	// crash of the queue's store, as its pods report it: True for a Local queue (fsynced before the 202) and for
 	// Redis with appendonly yes and appendfsync always; False, with Redis's settings in the reason (EverySecond,
-	// OSFlush, Snapshots, None), when a Redis crash or restart can lose acknowledged events; Unknown when the pods
-	// could not read the settings. It does not roll up into Ready: the Redis server is not the operator's.
+	// OSFlush, Snapshots, None), when a Redis crash or restart can lose acknowledged events, or Evicts, when a
+	// full Redis deletes keys (maxmemory with an allkeys-* policy), or NodeLocalVolume, when a Local queue's
+	// volumes live on one node only (hostPath, local, a hostname affinity); Unknown when the pods could not read
+	// the settings. It does not roll up into Ready: the Redis server is not the operator's.
 	ConditionQueueDurable = "QueueDurable"
 )
 

@@ -675,6 +675,11 @@ type Delivery struct {
 	// runs as a StatefulSet), so a restarted, rescheduled or replaced pod finds them again; on a scale-down the
 	// operator retires a pod only once it has delivered every event it holds. Redis: streams shared by every
 	// replica (needs spec.redis); as durable as the Redis server's persistence.
+	// What an acknowledged (202) event survives: a container restart (crash, OOM kill, SIGKILL), a pod deletion
+	// (rollout, eviction, node drain) and a scale-down: both queues; the loss of a node: Redis, and Local with
+	// network-attached volumes (not with node-local ones, condition QueueDurable); a Redis restart: only with appendonly yes and
+	// appendfsync always (condition QueueDurable says what the Redis server keeps); the loss of the volume or of
+	// Redis's data: neither.
 	// +optional
 	Queue QueueKind `json:"queue,omitempty"`
 
@@ -703,7 +708,8 @@ type QueueStorage struct {
 	Size *resource.Quantity `json:"size,omitempty"`
 
 	// storageClassName of the volumes; the cluster's default class when unset. Use a class whose volumes
-	// outlive a node (network-attached) for the queue to survive the loss of a node.
+	// outlive a node (network-attached) for the queue to survive the loss of a node: on volumes of one node
+	// (hostPath, local) the endpoint is QueueDurable=False with reason NodeLocalVolume.
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	StorageClassName *string `json:"storageClassName,omitempty"`
@@ -1032,7 +1038,8 @@ type CertificateStatus struct {
 }
 
 // WebhookEndpoint is how a chatbot or automation platform calls in: request format, authentication, TLS,
-// deadline, idempotency, delivery and scaling. The operator runs a fulfillment Deployment for it.
+// deadline, idempotency, delivery and scaling. The operator runs a fulfillment Deployment for it (a StatefulSet,
+// with a volume per pod, for Async delivery with a Local queue).
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
+	"github.com/fulfillment-dev/fulfillment-operator/controllers"
 )
 
 // durableEndpoint is an Async endpoint with the Local queue whose route applies each event at upstream, with
@@ -46,23 +49,33 @@ spec:
 `
 
 // deliveries is an upstream that counts the events applied, by id, without deduplicating; it answers 503 while
-// down, and takes delay per event.
+// down, and takes delay per event. It applies an event even when its sender is gone meanwhile, as an upstream
+// does that has no way to know, and keeps when each request it is handling started, by the sender's address.
 type deliveries struct {
-	down    atomic.Bool
-	delay   atomic.Int64 // nanoseconds
-	mu      sync.Mutex
-	applied map[string]int
+	down     atomic.Bool
+	delay    atomic.Int64 // nanoseconds
+	mu       sync.Mutex
+	applied  map[string]int
+	handling map[string]time.Time
 }
 
 func startDeliveries(t *testing.T) (*deliveries, string) {
 	t.Helper()
-	d := &deliveries{applied: map[string]int{}}
+	d := &deliveries{applied: map[string]int{}, handling: map[string]time.Time{}}
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	upstream := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		d.mu.Lock()
+		d.handling[r.RemoteAddr] = time.Now()
+		d.mu.Unlock()
+		defer func() {
+			d.mu.Lock()
+			delete(d.handling, r.RemoteAddr)
+			d.mu.Unlock()
+		}()
 		time.Sleep(time.Duration(d.delay.Load()))
 		if d.down.Load() {
 			http.Error(w, "down", http.StatusServiceUnavailable)
@@ -75,6 +88,57 @@ func startDeliveries(t *testing.T) (*deliveries, string) {
 	go func() { _ = upstream.Serve(listener) }()
 	t.Cleanup(func() { _ = upstream.Close() })
 	return d, "http://" + listener.Addr().String()
+}
+
+// handlingFrom counts the requests being handled that came from one of ports and started at most within ago:
+// their answer is still at least delay-within away.
+func (d *deliveries) handlingFrom(ports map[string]bool, within time.Duration) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for address, started := range d.handling {
+		if _, port, err := net.SplitHostPort(address); err == nil && ports[port] && time.Since(started) <= within {
+			n++
+		}
+	}
+	return n
+}
+
+// socketPorts are the local ports of the TCP sockets process holds open, from its file descriptors and the
+// kernel's socket tables: the pods of the local kubelet share the machine's network namespace.
+func socketPorts(t *testing.T, process int) map[string]bool {
+	t.Helper()
+	inodes := map[string]bool{}
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", process))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fd := range fds {
+		target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", process, fd.Name()))
+		if inode, found := strings.CutPrefix(target, "socket:["); err == nil && found {
+			inodes[strings.TrimSuffix(inode, "]")] = true
+		}
+	}
+	ports := map[string]bool{}
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		content, err := os.ReadFile(table)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(content), "\n")[1:] {
+			// sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+			fields := strings.Fields(line)
+			if len(fields) < 10 || !inodes[fields[9]] {
+				continue
+			}
+			if _, hexPort, found := strings.Cut(fields[1], ":"); found {
+				if port, err := strconv.ParseUint(hexPort, 16, 16); err == nil {
+					ports[strconv.FormatUint(port, 10)] = true
+				}
+			}
+		}
+	}
+	return ports
 }
 
 // missingAndDuplicates are the ids of acknowledged events never applied, and how many applications were
@@ -94,7 +158,8 @@ func (d *deliveries) missingAndDuplicates(acknowledged []string) (missing []stri
 }
 
 // acknowledge sends events until each is answered 202, as a sender retries a 503 or a refused connection (a
-// retiring or restarting pod), and returns their ids.
+// retiring or restarting pod), and returns their ids. Each event comes on a connection of its own, as from
+// senders that do not keep one open, so that the Service spreads them over the pods.
 func acknowledge(t *testing.T, url, prefix string, n int) []string {
 	t.Helper()
 	ids := make([]string, 0, n)
@@ -102,7 +167,7 @@ func acknowledge(t *testing.T, url, prefix string, n int) []string {
 		id := fmt.Sprintf("%s_%03d", prefix, i)
 		body := []byte(fmt.Sprintf(`{"event":"order.paid","id":%q}`, id))
 		eventually(t, 30*time.Second, "event "+id+" acknowledged", func() error {
-			status, answer, err := post(url, body, http.Header{})
+			status, answer, err := post(url, body, http.Header{"Connection": {"close"}})
 			if err != nil || status != http.StatusAccepted {
 				return fmt.Errorf("status %d, answer %s: %w", status, answer, err)
 			}
@@ -113,8 +178,8 @@ func acknowledge(t *testing.T, url, prefix string, n int) []string {
 	return ids
 }
 
-// waitDelivered waits until every acknowledged event was applied, and reports the duplicates.
-func waitDelivered(t *testing.T, d *deliveries, acknowledged []string, timeout time.Duration) {
+// waitDelivered waits until every acknowledged event was applied, and reports and returns the duplicates.
+func waitDelivered(t *testing.T, d *deliveries, acknowledged []string, timeout time.Duration) int {
 	t.Helper()
 	eventually(t, timeout, "every acknowledged event delivered", func() error {
 		if missing, _ := d.missingAndDuplicates(acknowledged); len(missing) > 0 {
@@ -124,6 +189,14 @@ func waitDelivered(t *testing.T, d *deliveries, acknowledged []string, timeout t
 	})
 	_, duplicates := d.missingAndDuplicates(acknowledged)
 	t.Logf("all %d acknowledged events delivered, %d duplicate deliveries", len(acknowledged), duplicates)
+	return duplicates
+}
+
+// queuedOnPod is what the pod's Local queue holds, by state (pending, in_flight, delayed, dead), from the pod's
+// own metrics.
+func queuedOnPod(t *testing.T, namespace, pod, state string) float64 {
+	t.Helper()
+	return metric(t, podURL(t, namespace, pod, controllers.MetricsPort), "fulfillment_queue_events", `state="`+state+`"`)
 }
 
 func readyCondition(t *testing.T, namespace, name string) *metav1.Condition {
@@ -152,6 +225,19 @@ func TestNoAcknowledgedEventLostAcrossRolloutAndScaleDown(t *testing.T) {
 		}
 		return nil
 	})
+	// The stack's volumes are host folders, which a cluster loses with the node: the endpoint says so.
+	eventually(t, 60*time.Second, "QueueDurable to flag the node's volumes", func() error {
+		durable := meta.FindStatusCondition(endpoint(t, ns, name).Status.Conditions, fulfillmentv1alpha1.ConditionQueueDurable)
+		if durable == nil || durable.Status != metav1.ConditionFalse || durable.Reason != controllers.ReasonNodeLocalVolume {
+			return fmt.Errorf("QueueDurable is %+v", durable)
+		}
+		return nil
+	})
+	wide := kubectl(t, "get", "whe", name, "-n", ns, "-o", "wide")
+	if header, row, _ := strings.Cut(wide, "\n"); !strings.Contains(header, "QUEUED") || !strings.Contains(header, "OLDEST") ||
+		!strings.Contains(row, " 200 ") {
+		t.Fatalf("kubectl get whe -o wide does not show the 200 queued events:\n%s", wide)
+	}
 
 	// A rollout: every pod is replaced, one at a time, and comes back with its claim.
 	patched := time.Now()
@@ -187,41 +273,56 @@ func TestNoAcknowledgedEventLostAcrossRolloutAndScaleDown(t *testing.T) {
 	kubectl(t, "delete", "namespace", ns, "--wait=false")
 }
 
-// TestNoAcknowledgedEventLostWhenAPodIsKilled: the pods deliver slowly; a pod's process is killed with SIGKILL
-// mid-delivery, restarts with its claim, and every acknowledged event is delivered (at least once: an event
-// cut off in flight is delivered again).
+// TestNoAcknowledgedEventLostWhenAPodIsKilled: while the upstream is down, 200 events are acknowledged, spread
+// over both pods; the upstream comes back, slow, and a pod's process is killed with SIGKILL while the upstream
+// handles one of its deliveries (from one of the process's sockets); it restarts with its claim, and every one
+// of the 200 is delivered, the ones cut off in flight again (duplicates, counted and reported).
 func TestNoAcknowledgedEventLostWhenAPodIsKilled(t *testing.T) {
 	const ns, name = "e2e-killed", "killed"
+	victim := name + "-0"
 	upstream, upstreamURL := startDeliveries(t)
 	kubectl(t, "create", "namespace", ns)
 	apply(t, ns, fmt.Sprintf(durableEndpoint, name, upstreamURL))
 	kubectl(t, "wait", "-n", ns, "--for=condition=Ready", "webhookendpoint/"+name, "--timeout=120s")
 	url := localURL(t, ns, name)
 
+	upstream.down.Store(true)
+	acknowledged := acknowledge(t, url, "kill", 200)
+	held := queuedOnPod(t, ns, victim, "pending") + queuedOnPod(t, ns, victim, "delayed") + queuedOnPod(t, ns, victim, "in_flight")
+	if held <= 0 {
+		t.Fatalf("%s holds no acknowledged event (%v): the kill would not be mid-delivery", victim, held)
+	}
+
 	upstream.delay.Store(int64(300 * time.Millisecond))
-	acknowledged := acknowledge(t, url, "kill", 100)
-	eventually(t, 30*time.Second, "deliveries under way", func() error {
-		if missing, _ := upstream.missingAndDuplicates(acknowledged); len(missing) == len(acknowledged) {
-			return fmt.Errorf("nothing delivered yet")
+	upstream.down.Store(false)
+	back := time.Now()
+	// Mid-delivery: the upstream is handling a request of the victim's that started at most 100 ms ago, so that
+	// its answer is still 200 ms away when the process dies.
+	process := containerPID(t, statefulPod(t, ns, victim))
+	var cutOff int
+	eventually(t, 30*time.Second, victim+" mid-delivery", func() error {
+		if cutOff = upstream.handlingFrom(socketPorts(t, process), 100*time.Millisecond); cutOff == 0 {
+			return fmt.Errorf("no request of %s at the upstream", victim)
+		}
+		if err := syscall.Kill(process, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
 		}
 		return nil
 	})
-	pid := strings.TrimPrefix(kubectl(t, "get", "pod", name+"-0", "-n", ns, "-o", "jsonpath={.status.containerStatuses[0].containerID}"), "process://")
-	var process int
-	if _, err := fmt.Sscan(pid, &process); err != nil {
-		t.Fatalf("container ID process://%s: %v", pid, err)
-	}
 	missingBefore, _ := upstream.missingAndDuplicates(acknowledged)
-	if err := syscall.Kill(process, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("killed %s-0 (pid %d) with %d events not delivered yet", name, process, len(missingBefore))
+	t.Logf("killed %s (pid %d) holding %v events, with %d of its deliveries under way at the upstream; %d of the 200 "+
+		"not delivered yet", victim, process, held, cutOff, len(missingBefore))
 	eventually(t, 60*time.Second, "the killed container restarted", func() error {
-		if restarts := kubectl(t, "get", "pod", name+"-0", "-n", ns, "-o", "jsonpath={.status.containerStatuses[0].restartCount}"); restarts == "0" {
+		if restarts := kubectl(t, "get", "pod", victim, "-n", ns, "-o", "jsonpath={.status.containerStatuses[0].restartCount}"); restarts == "0" {
 			return fmt.Errorf("restartCount %s", restarts)
 		}
 		return nil
 	})
-	waitDelivered(t, upstream, acknowledged, 2*time.Minute)
+	duplicates := waitDelivered(t, upstream, acknowledged, 3*time.Minute)
+	t.Logf("delivered %s after the upstream came back", time.Since(back).Round(time.Millisecond))
+	if duplicates < cutOff {
+		t.Errorf("%d duplicate deliveries: the %d events %s was delivering when it was killed were not all delivered again",
+			duplicates, cutOff, victim)
+	}
 	kubectl(t, "delete", "namespace", ns, "--wait=false")
 }

@@ -224,7 +224,7 @@ func TestSampleBots(t *testing.T) {
 		}
 		kubectl(t, "delete", "webhookendpoint", "payments-events", "-n", ns, "--timeout=60s")
 		eventually(t, 90*time.Second, "every owned object gone", func() error {
-			out, err := kubectlResult("get", "deployments,replicasets,pods,services,configmaps,secrets,serviceaccounts,"+
+			out, err := kubectlResult("get", "deployments,replicasets,statefulsets,pods,services,configmaps,secrets,serviceaccounts,"+
 				"poddisruptionbudgets,networkpolicies,horizontalpodautoscalers", "-n", ns,
 				"-l", "app.kubernetes.io/instance=payments-events", "-o", "name")
 			if err != nil {
@@ -252,6 +252,10 @@ func TestSampleBots(t *testing.T) {
 		}
 		if _, err := kubectlResult("get", "intentroute", "payments-refund", "-n", ns); err != nil {
 			t.Errorf("the routes are the user's and stay: %v", err)
+		}
+		// The Local queue's claim may hold acknowledged events: it outlives the endpoint, for one of the same name.
+		if phase, err := kubectlResult("get", "pvc", "queue-payments-events-0", "-n", ns, "-o", "jsonpath={.status.phase}"); err != nil || phase != "Bound" {
+			t.Errorf("the queue's claim queue-payments-events-0 is gone with the endpoint (%q, %v)", phase, err)
 		}
 	})
 }

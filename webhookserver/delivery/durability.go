@@ -32,6 +32,9 @@ const (
 	DurabilitySnapshots Durability = "Snapshots"
 	// DurabilityNone: Redis without AOF and without snapshots (save ""); a restart loses every queued event.
 	DurabilityNone Durability = "None"
+	// DurabilityEvicts: Redis with a memory limit and an allkeys-* maxmemory-policy; once full it deletes keys,
+	// queued events included, without crashing, whatever its persistence.
+	DurabilityEvicts Durability = "Evicts"
 	// DurabilityUnknown: the persistence settings could not be read; the detail says why.
 	DurabilityUnknown Durability = "Unknown"
 )
@@ -82,6 +85,9 @@ func (q *Redis) Durability(ctx context.Context) (Durability, string) {
 func (q *Redis) readDurability(ctx context.Context) (level Durability, detail string, answered bool) {
 	config, configErr := q.persistenceConfig(ctx)
 	if configErr == nil {
+		if evicts(config.maxMemory, config.maxMemoryPolicy) {
+			return DurabilityEvicts, fmt.Sprintf("maxmemory %s, maxmemory-policy %s", config.maxMemory, config.maxMemoryPolicy), true
+		}
 		level, detail := durabilityOfConfig(config)
 		return level, detail, true
 	}
@@ -94,18 +100,32 @@ func (q *Redis) readDurability(ctx context.Context) (level Durability, detail st
 		return DurabilityUnknown, detail, refusedByRedis(infoErr)
 	}
 	level, detail = durabilityOfInfo(infoFields(info))
+	if memory, err := q.client.Info(ctx, "memory").Result(); err == nil {
+		if fields := infoFields(memory); evicts(fields["maxmemory"], fields["maxmemory_policy"]) {
+			level, detail = DurabilityEvicts, fmt.Sprintf("maxmemory:%s, maxmemory_policy:%s", fields["maxmemory"], fields["maxmemory_policy"])
+		}
+	}
 	return level, fmt.Sprintf("%s (INFO persistence: CONFIG GET failed: %s)", detail, reason(configErr)), true
 }
 
-// persistenceConfig is what CONFIG GET says of the settings that decide what survives a crash.
-type persistenceConfig struct{ appendOnly, appendFsync, save string }
+// evicts says whether Redis deletes the queue's keys when it is full: they never expire, so only an allkeys-*
+// policy under a memory limit (maxmemory 0 is none) touches them; with noeviction a full Redis refuses new
+// events instead, and the sender retries.
+func evicts(maxMemory, policy string) bool {
+	maxMemory = strings.TrimSpace(maxMemory)
+	return maxMemory != "" && maxMemory != "0" && strings.HasPrefix(strings.TrimSpace(policy), "allkeys-")
+}
+
+// persistenceConfig is what CONFIG GET says of the settings that decide what survives a crash, and of those
+// that decide whether Redis deletes keys when full.
+type persistenceConfig struct{ appendOnly, appendFsync, save, maxMemory, maxMemoryPolicy string }
 
 // errNotReported is a CONFIG GET answer without the setting asked for.
 var errNotReported = errors.New("setting not reported")
 
 // persistenceConfig reads the settings in one round trip.
 func (q *Redis) persistenceConfig(ctx context.Context) (persistenceConfig, error) {
-	names := []string{"appendonly", "appendfsync", "save"}
+	names := []string{"appendonly", "appendfsync", "save", "maxmemory", "maxmemory-policy"}
 	pipe := q.client.Pipeline()
 	cmds := make([]*redis.MapStringStringCmd, len(names))
 	for i, name := range names {
@@ -122,7 +142,8 @@ func (q *Redis) persistenceConfig(ctx context.Context) (persistenceConfig, error
 		}
 		values[i] = value
 	}
-	return persistenceConfig{appendOnly: values[0], appendFsync: values[1], save: values[2]}, nil
+	return persistenceConfig{appendOnly: values[0], appendFsync: values[1], save: values[2], maxMemory: values[3],
+		maxMemoryPolicy: values[4]}, nil
 }
 
 // refusedByRedis tells an answer from Redis (an error reply, such as an unknown or denied command, or a

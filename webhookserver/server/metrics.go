@@ -198,7 +198,7 @@ var queueOldestAge = prometheus.NewDesc("fulfillment_queue_oldest_event_age_seco
 
 // queueDurable describes whether a queue keeps every acknowledged event through a crash of its store.
 var queueDurable = prometheus.NewDesc("fulfillment_queue_durable",
-	"1 when an Async endpoint's queue has every acknowledged event on disk (durability Fsync on /statusz), 0 when a crash of its store can lose some; absent while the durability is Unknown.",
+	"1 when an Async endpoint's queue has every acknowledged event on disk (durability Fsync on /statusz), 0 when a crash of its store, or a full Redis evicting keys, can lose some; absent while the durability is Unknown.",
 	[]string{"endpoint"}, nil)
 
 // queueCollector reads the queues at scrape time; a queue whose counts cannot be read has only its durability

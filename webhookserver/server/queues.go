@@ -265,6 +265,7 @@ var durabilityNames = map[delivery.Durability]string{
 	delivery.DurabilityOSFlush:     statusz.DurabilityOSFlush,
 	delivery.DurabilitySnapshots:   statusz.DurabilitySnapshots,
 	delivery.DurabilityNone:        statusz.DurabilityNone,
+	delivery.DurabilityEvicts:      statusz.DurabilityEvicts,
 	delivery.DurabilityUnknown:     statusz.DurabilityUnknown,
 }
 

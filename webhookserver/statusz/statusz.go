@@ -66,6 +66,9 @@ const (
 	DurabilitySnapshots = "Snapshots"
 	// DurabilityNone: Redis without AOF and without snapshots; a restart loses every queued event.
 	DurabilityNone = "None"
+	// DurabilityEvicts: Redis with a memory limit and an allkeys-* maxmemory-policy; once full it deletes keys,
+	// queued events included, whatever its persistence.
+	DurabilityEvicts = "Evicts"
 	// DurabilityUnknown: the server could not read the Redis persistence settings (CONFIG and INFO refused, or
 	// Redis unreachable); DurabilityDetail says why.
 	DurabilityUnknown = "Unknown"
