@@ -36,21 +36,29 @@ func boundQueueClaim(endpoint *fulfillmentv1alpha1.WebhookEndpoint, volume strin
 	Expect(k8sClient.Create(ctx, claim)).To(Succeed())
 }
 
+// servedOnVolume creates the Local-queue endpoint "events" with one pod, binds its claim to a volume of the
+// given source and node affinity, and runs that pod's server: what QueueDurable is then decided from.
+func servedOnVolume(ns string, source corev1.PersistentVolumeSource, affinity *corev1.VolumeNodeAffinity) podFiles {
+	GinkgoHelper()
+	endpoint := localQueueEndpoint(ns, "events", 1)
+	Expect(k8sClient.Create(ctx, endpoint)).To(Succeed())
+	boundQueueClaim(endpoint, "pvc-"+ns, source, affinity)
+	Eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(ctx, key(ns, "events-config"), &corev1.ConfigMap{})).To(Succeed())
+	}).Should(Succeed())
+	files := podFiles{root: GinkgoT().TempDir()}
+	files.mountConfigMap(ns, "events")
+	metrics, _ := startPodServerWith(files, server.Options{PodName: "events-0", QueueDir: GinkgoT().TempDir()})
+	createReadyPod(endpoint, "events-0", metrics)
+	return files
+}
+
 var _ = Describe("An endpoint with a Local queue on a node's volume", func() {
 	It("says that losing the node loses its events, with a Warning, and not once on a network disk", func() {
 		ns := newNamespace()
-		endpoint := localQueueEndpoint(ns, "events", 1)
-		Expect(k8sClient.Create(ctx, endpoint)).To(Succeed())
-		boundQueueClaim(endpoint, "pvc-"+ns, corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/var/q"}},
+		files := servedOnVolume(ns, corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/var/q"}},
 			&corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
 				MatchExpressions: []corev1.NodeSelectorRequirement{{Key: corev1.LabelHostname, Operator: corev1.NodeSelectorOpIn, Values: []string{"node-a"}}}}}}})
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, key(ns, "events-config"), &corev1.ConfigMap{})).To(Succeed())
-		}).Should(Succeed())
-		files := podFiles{root: GinkgoT().TempDir()}
-		files.mountConfigMap(ns, "events")
-		metrics, _ := startPodServerWith(files, server.Options{PodName: "events-0", QueueDir: GinkgoT().TempDir()})
-		createReadyPod(endpoint, "events-0", metrics)
 
 		Eventually(func(g Gomega) {
 			files.mountConfigMap(ns, "events")
@@ -67,18 +75,9 @@ var _ = Describe("An endpoint with a Local queue on a node's volume", func() {
 
 	It("leaves QueueDurable True on a network-attached volume", func() {
 		ns := newNamespace()
-		endpoint := localQueueEndpoint(ns, "events", 1)
-		Expect(k8sClient.Create(ctx, endpoint)).To(Succeed())
-		boundQueueClaim(endpoint, "pvc-"+ns, corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{Driver: "ebs.csi.aws.com", VolumeHandle: "vol-1"}},
+		files := servedOnVolume(ns, corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{Driver: "ebs.csi.aws.com", VolumeHandle: "vol-1"}},
 			&corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
 				MatchExpressions: []corev1.NodeSelectorRequirement{{Key: corev1.LabelTopologyZone, Operator: corev1.NodeSelectorOpIn, Values: []string{"eu-west-1a"}}}}}}})
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, key(ns, "events-config"), &corev1.ConfigMap{})).To(Succeed())
-		}).Should(Succeed())
-		files := podFiles{root: GinkgoT().TempDir()}
-		files.mountConfigMap(ns, "events")
-		metrics, _ := startPodServerWith(files, server.Options{PodName: "events-0", QueueDir: GinkgoT().TempDir()})
-		createReadyPod(endpoint, "events-0", metrics)
 
 		Eventually(func(g Gomega) {
 			files.mountConfigMap(ns, "events")
