@@ -110,7 +110,7 @@ func RenderConfig(endpoint *fulfillmentv1alpha1.WebhookEndpoint, routes []fulfil
 			Spec:    *routes[i].Spec.DeepCopy(),
 		})
 	}
-	file := &configfile.File{SecretsDir: ConfigSecretsDir, Admitted: true, DrainPods: sortedUnique(drainPods),
+	file := &configfile.File{Header: configfile.Header{SecretsDir: ConfigSecretsDir, Admitted: true}, DrainPods: sortedUnique(drainPods),
 		Endpoints: []configfile.Endpoint{rendered}}
 	if len(ReferencedConfigMaps(routes)) > 0 {
 		// Named only when used, so that the configuration (and its hash) of other endpoints is unchanged.

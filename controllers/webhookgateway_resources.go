@@ -175,7 +175,7 @@ func RenderGatewayConfig(members []GatewayMember) (GatewayConfig, error) {
 		}
 		return strings.Compare(a.Name, b.Name)
 	})
-	file := &configfile.File{SecretsDir: ConfigSecretsDir, SecretCopiesDir: ConfigSecretCopiesDir, Admitted: true}
+	file := &configfile.File{Header: configfile.Header{SecretsDir: ConfigSecretsDir, SecretCopiesDir: ConfigSecretCopiesDir, Admitted: true}}
 	size := 0
 	for _, m := range ordered {
 		if _, refused := out.Refused[m.Name]; refused {

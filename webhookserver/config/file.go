@@ -51,13 +51,8 @@ func ConfigMapsFolder(path, configMapsDir string) string {
 // rawFile is File with specs kept as decoded JSON, so that admission sees what was written (an omitted field
 // gets its default, which a typed zero value would hide).
 type rawFile struct {
-	APIVersion      string `json:"apiVersion"`
-	Kind            string `json:"kind"`
-	SecretsDir      string `json:"secretsDir,omitempty"`
-	SecretCopiesDir string `json:"secretCopiesDir,omitempty"`
-	ConfigMapsDir   string `json:"configMapsDir,omitempty"`
-	Admitted        bool   `json:"admitted,omitempty"`
-	Endpoints       []struct {
+	configfile.Header
+	Endpoints []struct {
 		Name      string         `json:"name"`
 		Namespace string         `json:"namespace"`
 		Spec      map[string]any `json:"spec"`
@@ -92,7 +87,7 @@ func ParseFile(name string, content []byte) (*configfile.File, error) {
 			"apiVersion %q and kind %q are not a webhookserver configuration: want apiVersion %s and kind %s",
 			raw.APIVersion, raw.Kind, configfile.APIVersion, configfile.Kind)}}}
 	}
-	file := &configfile.File{APIVersion: raw.APIVersion, Kind: raw.Kind, SecretsDir: raw.SecretsDir, SecretCopiesDir: raw.SecretCopiesDir, ConfigMapsDir: raw.ConfigMapsDir, Admitted: raw.Admitted, DrainPods: raw.DrainPods}
+	file := &configfile.File{Header: raw.Header, DrainPods: raw.DrainPods}
 	validate := !raw.Admitted
 	var found problems
 	for i, rawEndpoint := range raw.Endpoints {

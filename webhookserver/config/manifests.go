@@ -162,7 +162,7 @@ func readDocuments(file string) ([]document, error) {
 // assemble admits the documents and builds the File of those admitted. A route whose endpoint is not among the
 // documents is a problem unless incomplete says that some could not be read, which may hold it.
 func assemble(docs []document, incomplete bool) (*Manifests, error) {
-	result := &Manifests{File: &configfile.File{APIVersion: configfile.APIVersion, Kind: configfile.Kind}, Secrets: MapSecrets{},
+	result := &Manifests{File: &configfile.File{Header: configfile.Header{APIVersion: configfile.APIVersion, Kind: configfile.Kind}}, Secrets: MapSecrets{},
 		ConfigMaps: MapConfigMaps{}}
 	var found problems
 	endpoints := map[string]int{} // namespace/name -> index in File.Endpoints

@@ -27,6 +27,24 @@ const (
 // pods being retired. One endpoint per Deployment today; a list, so that a shared deployment serving many bots
 // needs no new format.
 type File struct {
+	Header
+
+	Endpoints []Endpoint `json:"endpoints"`
+
+	// DrainPods names the pods the operator is retiring (scale-down). A server whose --pod-name is listed
+	// drains: it reports not ready, refuses new events for its Local queues and keeps delivering what they
+	// hold, so that the operator removes the pod only once its queue is empty.
+	DrainPods []string `json:"drainPods,omitempty"`
+
+	// Refused are the endpoints admission refused, with their admitted routes, in a configuration read with
+	// problems: never served, but their routes are compiled all the same, so that one round reports every
+	// problem.
+	Refused []Endpoint `json:"-"`
+}
+
+// Header is the top of a File: its format and where the files it names are. The server reads it as written
+// while it keeps the rest as decoded JSON for admission (webhookserver/config), so the two share it.
+type Header struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`
 
@@ -48,18 +66,6 @@ type File struct {
 	// load's time and of a pod's peak memory (docs/benchmarks.md). A file written by hand leaves it out, to
 	// be validated like manifests.
 	Admitted bool `json:"admitted,omitempty"`
-
-	Endpoints []Endpoint `json:"endpoints"`
-
-	// DrainPods names the pods the operator is retiring (scale-down). A server whose --pod-name is listed
-	// drains: it reports not ready, refuses new events for its Local queues and keeps delivering what they
-	// hold, so that the operator removes the pod only once its queue is empty.
-	DrainPods []string `json:"drainPods,omitempty"`
-
-	// Refused are the endpoints admission refused, with their admitted routes, in a configuration read with
-	// problems: never served, but their routes are compiled all the same, so that one round reports every
-	// problem.
-	Refused []Endpoint `json:"-"`
 }
 
 // Endpoint is a WebhookEndpoint with the routes it serves.

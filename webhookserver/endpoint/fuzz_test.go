@@ -24,7 +24,7 @@ func FuzzCompileAdmittedConfiguration(f *testing.F) {
 		f.Fatal(err)
 	}
 	for _, endpoint := range loaded.File.Endpoints {
-		rendered, err := configfile.Render(&configfile.File{Admitted: true, Endpoints: []configfile.Endpoint{endpoint}})
+		rendered, err := configfile.Render(&configfile.File{Header: configfile.Header{Admitted: true}, Endpoints: []configfile.Endpoint{endpoint}})
 		if err != nil {
 			f.Fatal(err)
 		}

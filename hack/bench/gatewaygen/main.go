@@ -66,7 +66,7 @@ func generate(sample, out string, n, r int) error {
 		return fmt.Errorf("the sample %s has %d endpoints, want 1", sample, len(loaded.File.Endpoints))
 	}
 	template := loaded.File.Endpoints[0]
-	file := &configfile.File{SecretsDir: "../" + secretsDir, SecretCopiesDir: "../" + secretCopiesDir, Admitted: true}
+	file := &configfile.File{Header: configfile.Header{SecretsDir: "../" + secretsDir, SecretCopiesDir: "../" + secretCopiesDir, Admitted: true}}
 	if err := os.MkdirAll(filepath.Join(out, secretsDir), 0o755); err != nil {
 		return err
 	}
