@@ -76,9 +76,7 @@ cleanup() {
   remove_tmp "$tmp"
   exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+cleanup_on_exit cleanup
 
 echo "== building webhookserver, hack/loadtest, the upstream and the Go baselines; npm ci for fastify and Express"
 build_webhookserver "$tmp/webhookserver"

@@ -65,9 +65,7 @@ cleanup() {
   remove_tmp "$tmp"
   exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+cleanup_on_exit cleanup
 
 echo "== building webhookserver (as the image does) and hack/loadtest; writing the configurations of $BOTS bots and of 1"
 build_webhookserver "$tmp/webhookserver"

@@ -43,6 +43,14 @@ stop_process() {
   wait "$pid" 2>/dev/null || true
 }
 
+# cleanup_on_exit FUNCTION: runs FUNCTION when the script ends, also on Ctrl-C and SIGTERM (as exit 130 and
+# 143), so that no server or temporary folder of a run outlives it.
+cleanup_on_exit() {
+  trap "$1" EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
 # remove_tmp DIR: removes a run's temporary folder, or keeps it and says where with KEEP_LOGS=1.
 remove_tmp() {
   if [[ "${KEEP_LOGS:-0}" == 1 ]]; then
