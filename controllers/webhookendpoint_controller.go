@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -484,14 +485,21 @@ func (r *WebhookEndpointReconciler) updateStatus(ctx context.Context, endpoint *
 		return err
 	}
 	endpoint.Status = status
-	after := meta.FindStatusCondition(status.Conditions, fulfillmentv1alpha1.ConditionReady)
-	if ready := before(fulfillmentv1alpha1.ConditionReady); after != nil && (ready == nil || ready.Status != after.Status || ready.Reason != after.Reason) {
-		r.Recorder.Eventf(endpoint, nil, ReadyEventType(status), after.Reason, "Reconcile", "%s", after.Message)
-	}
+	r.announceReady(endpoint, before(fulfillmentv1alpha1.ConditionReady), status.Conditions)
 	r.warnInsecureExposure(endpoint, meta.FindStatusCondition(status.Conditions, fulfillmentv1alpha1.ConditionInsecureExposure))
 	r.warnQueueAtRisk(endpoint, before(fulfillmentv1alpha1.ConditionQueueDurable), meta.FindStatusCondition(status.Conditions, fulfillmentv1alpha1.ConditionQueueDurable))
-	log.FromContext(ctx).V(1).Info("status updated", "ready", after)
+	log.FromContext(ctx).V(1).Info("status updated", "ready", meta.FindStatusCondition(status.Conditions, fulfillmentv1alpha1.ConditionReady))
 	return nil
+}
+
+// announceReady records an event on an endpoint or a gateway when Ready changed status or reason from before to
+// what conditions hold now: a Warning only when a person must act (readyEventType), so teams can alert on them.
+func (r *WebhookEndpointReconciler) announceReady(object runtime.Object, before *metav1.Condition, conditions []metav1.Condition) {
+	after := meta.FindStatusCondition(conditions, fulfillmentv1alpha1.ConditionReady)
+	if after == nil || (before != nil && before.Status == after.Status && before.Reason == after.Reason) {
+		return
+	}
+	r.Recorder.Eventf(object, nil, readyEventType(conditions), after.Reason, "Reconcile", "%s", after.Message)
 }
 
 // SetupWithManager registers the controller: the endpoint (spec changes only), the objects it owns, its

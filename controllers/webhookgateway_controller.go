@@ -92,11 +92,7 @@ func (r *WebhookGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 			}
 			return ctrl.Result{}, errors.Join(err, statusErr)
 		}
-		// As on an endpoint: every change of Ready is an event, a Warning only when a person must act.
-		after := meta.FindStatusCondition(status.Conditions, fulfillmentv1alpha1.ConditionReady)
-		if after != nil && (before == nil || before.Status != after.Status || before.Reason != after.Reason) {
-			r.Endpoints.Recorder.Eventf(gateway, nil, readyEventType(status.Conditions), after.Reason, "Reconcile", "%s", after.Message)
-		}
+		r.Endpoints.announceReady(gateway, before, status.Conditions)
 	}
 	switch {
 	case stalled:
