@@ -251,12 +251,9 @@ func RouteConflictKey(route *fulfillmentv1alpha1.IntentRoute) string {
 	return route.Spec.EndpointRef.Name + "/" + routespec.ConflictKey(&route.Spec)
 }
 
-// routeBefore is the server's route order among equals (webhookserver/route): older first, then name.
+// routeBefore is the server's route order among equals (routespec.AnswersFirst).
 func routeBefore(a, b *fulfillmentv1alpha1.IntentRoute) bool {
-	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-		return a.CreationTimestamp.Before(&b.CreationTimestamp)
-	}
-	return a.Name < b.Name
+	return routespec.AnswersFirst(a.CreationTimestamp.Time, a.Name, b.CreationTimestamp.Time, b.Name)
 }
 
 // conflictWinner returns the sibling that takes route's place: the first, in the server's order, of the

@@ -476,7 +476,7 @@ func conflictWarnings(namespace string, routes []configfile.Route) []string {
 	for i := range routes {
 		r := &routes[i]
 		key := routespec.ConflictKey(&r.Spec)
-		if winner, ok := first[key]; !ok || routeBefore(r, winner) {
+		if winner, ok := first[key]; !ok || routespec.AnswersFirst(r.Created.Time, r.Name, winner.Created.Time, winner.Name) {
 			first[key] = r
 		}
 	}
@@ -490,14 +490,6 @@ func conflictWarnings(namespace string, routes []configfile.Route) []string {
 		}
 	}
 	return warnings
-}
-
-// routeBefore is the server's route order among equals (webhookserver/route): older first, then name.
-func routeBefore(a, b *configfile.Route) bool {
-	if !a.Created.Equal(&b.Created) {
-		return a.Created.Before(&b.Created)
-	}
-	return a.Name < b.Name
 }
 
 // prefixed is each of lines with prefix before it.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/expr"
+	"github.com/fulfillment-dev/fulfillment-operator/webhookserver/routespec"
 )
 
 // Rule is what a route matches. A request matches when it matches one of the listed values of any list that
@@ -124,10 +125,7 @@ func before(a, b *Rule) bool {
 	if a.Priority != b.Priority {
 		return a.Priority > b.Priority
 	}
-	if !a.Created.Equal(b.Created) {
-		return a.Created.Before(b.Created)
-	}
-	return a.Name < b.Name
+	return routespec.AnswersFirst(a.Created, a.Name, b.Created, b.Name)
 }
 
 // Len is the number of routes.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	fulfillmentv1alpha1 "github.com/fulfillment-dev/fulfillment-operator/api/v1alpha1"
 )
@@ -50,4 +51,13 @@ func ConflictKey(spec *fulfillmentv1alpha1.IntentRouteSpec) string {
 		panic(fmt.Sprintf("marshal route conflict key: %v", err))
 	}
 	return string(key)
+}
+
+// AnswersFirst is the server's order of two routes of equal priority: the older first, then by name. Of routes
+// with one ConflictKey, the first in this order is the one that answers.
+func AnswersFirst(aCreated time.Time, aName string, bCreated time.Time, bName string) bool {
+	if !aCreated.Equal(bCreated) {
+		return aCreated.Before(bCreated)
+	}
+	return aName < bName
 }
