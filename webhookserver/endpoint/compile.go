@@ -472,18 +472,19 @@ func compileRoute(r configfile.Route, endpoint string, dialect fulfillmentv1alph
 // route (Conflict), so the configuration it renders has none; manifests may, and the person who wrote them
 // should learn it before a request finds it out.
 func conflictWarnings(namespace string, routes []configfile.Route) []string {
+	keys := make([]string, len(routes))
 	first := map[string]*configfile.Route{}
 	for i := range routes {
 		r := &routes[i]
-		key := routespec.ConflictKey(&r.Spec)
-		if winner, ok := first[key]; !ok || routespec.AnswersFirst(r.Created.Time, r.Name, winner.Created.Time, winner.Name) {
-			first[key] = r
+		keys[i] = routespec.ConflictKey(&r.Spec)
+		if winner, ok := first[keys[i]]; !ok || routespec.AnswersFirst(r.Created.Time, r.Name, winner.Created.Time, winner.Name) {
+			first[keys[i]] = r
 		}
 	}
 	var warnings []string
 	for i := range routes {
 		r := &routes[i]
-		if winner := first[routespec.ConflictKey(&r.Spec)]; winner != r {
+		if winner := first[keys[i]]; winner != r {
 			warnings = append(warnings, fmt.Sprintf("IntentRoute %s/%s: the same match and priority as IntentRoute %s/%s, "+
 				"which answers first, so this route never answers (a cluster refuses it: Conflict); change its match or priority",
 				namespace, r.Name, namespace, winner.Name))
