@@ -53,6 +53,17 @@ func servedOnVolume(ns string, source corev1.PersistentVolumeSource, affinity *c
 	return files
 }
 
+// queueDurableOf plays the kubelet's ConfigMap refresh and the StatefulSet controller once for the endpoint
+// "events" served from files, and returns the endpoint with its QueueDurable condition, which must be there.
+func queueDurableOf(g Gomega, files podFiles, ns string) (*fulfillmentv1alpha1.WebhookEndpoint, *metav1.Condition) {
+	files.mountConfigMap(ns, "events")
+	playStatefulSetController(g, ns, "events")
+	current := mustGetEndpoint(ns, "events")
+	durable := meta.FindStatusCondition(current.Status.Conditions, fulfillmentv1alpha1.ConditionQueueDurable)
+	g.Expect(durable).NotTo(BeNil())
+	return current, durable
+}
+
 var _ = Describe("An endpoint with a Local queue on a node's volume", func() {
 	It("says that losing the node loses its events, with a Warning, and not once on a network disk", func() {
 		ns := newNamespace()
@@ -61,11 +72,7 @@ var _ = Describe("An endpoint with a Local queue on a node's volume", func() {
 				MatchExpressions: []corev1.NodeSelectorRequirement{{Key: corev1.LabelHostname, Operator: corev1.NodeSelectorOpIn, Values: []string{"node-a"}}}}}}})
 
 		Eventually(func(g Gomega) {
-			files.mountConfigMap(ns, "events")
-			playStatefulSetController(g, ns, "events")
-			current := mustGetEndpoint(ns, "events")
-			durable := meta.FindStatusCondition(current.Status.Conditions, fulfillmentv1alpha1.ConditionQueueDurable)
-			g.Expect(durable).NotTo(BeNil())
+			_, durable := queueDurableOf(g, files, ns)
 			g.Expect(durable.Status).To(Equal(metav1.ConditionFalse))
 			g.Expect(durable.Reason).To(Equal(controllers.ReasonNodeLocalVolume))
 			g.Expect(durable.Message).To(ContainSubstring("queue-events-0 (PersistentVolume pvc-" + ns + ", on node node-a)"))
@@ -80,11 +87,7 @@ var _ = Describe("An endpoint with a Local queue on a node's volume", func() {
 				MatchExpressions: []corev1.NodeSelectorRequirement{{Key: corev1.LabelTopologyZone, Operator: corev1.NodeSelectorOpIn, Values: []string{"eu-west-1a"}}}}}}})
 
 		Eventually(func(g Gomega) {
-			files.mountConfigMap(ns, "events")
-			playStatefulSetController(g, ns, "events")
-			current := mustGetEndpoint(ns, "events")
-			durable := meta.FindStatusCondition(current.Status.Conditions, fulfillmentv1alpha1.ConditionQueueDurable)
-			g.Expect(durable).NotTo(BeNil())
+			current, durable := queueDurableOf(g, files, ns)
 			g.Expect(durable.Status).To(Equal(metav1.ConditionTrue), durable.Message)
 			g.Expect(current).To(beReady())
 		}).WithTimeout(60 * time.Second).Should(Succeed())
