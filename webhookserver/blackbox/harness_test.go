@@ -74,7 +74,22 @@ func startServerNotReady(t testing.TB, args ...string) *server {
 }
 
 // launchServer starts webhookserver serve with args plus loopback listeners, and waits until probe answers 200.
+// A port freePort found free can be taken before the server binds it (another test process's outgoing
+// connection may get it as its ephemeral port), so a start that fails to bind is tried again on other ports.
 func launchServer(t testing.TB, probe string, args ...string) *server {
+	t.Helper()
+	const attempts = 3
+	for attempt := 1; ; attempt++ {
+		if s := tryLaunchServer(t, probe, attempt == attempts, args...); s != nil {
+			return s
+		}
+		t.Logf("webhookserver could not bind a port found free; starting it again on other ports")
+	}
+}
+
+// tryLaunchServer is one attempt of launchServer: nil when the server exited because a port was taken and
+// last is false.
+func tryLaunchServer(t testing.TB, probe string, last bool, args ...string) *server {
 	t.Helper()
 	webhookPort, metricsPort, adminPort := freePort(t), freePort(t), freePort(t)
 	s := &server{
@@ -106,6 +121,9 @@ func launchServer(t testing.TB, probe string, args ...string) *server {
 	for time.Now().Before(deadline) {
 		select {
 		case <-s.exited:
+			if !last && strings.Contains(s.logs.String(), "address already in use") {
+				return nil
+			}
 			t.Fatalf("webhookserver exited: %v\n%s", s.exitErr, s.logs.String())
 		default:
 		}
