@@ -42,17 +42,36 @@ func Start(t T, args ...string) *Server {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redis-server is not installed: run .ci/run, or `apt-get install -y redis-server`")
 	}
-	s := &Server{Dir: t.TempDir(), port: freePort(t), args: args, t: t}
-	s.Addr = "127.0.0.1:" + strconv.Itoa(s.port)
-	s.start()
+	s := &Server{Dir: t.TempDir(), args: args, t: t}
 	t.Cleanup(s.Kill)
-	return s
+	// A port freePort found free can be taken before redis-server binds it (another test process's outgoing
+	// connection may get it as its ephemeral port): the first start is tried again on other ports.
+	for attempt := 1; ; attempt++ {
+		s.port = freePort(t)
+		s.Addr = "127.0.0.1:" + strconv.Itoa(s.port)
+		if s.tryStart() {
+			return s
+		}
+		s.Kill()
+		if attempt == 3 {
+			t.Fatalf("redis-server did not answer PING within 10s on any of 3 ports, the last %s", s.Addr)
+		}
+	}
 }
 
 // URL is the redis:// URL of the server.
 func (s *Server) URL() string { return "redis://" + s.Addr + "/0" }
 
 func (s *Server) start() {
+	s.t.Helper()
+	if !s.tryStart() {
+		s.Kill()
+		s.t.Fatalf("redis-server did not answer PING on %s within 10s", s.Addr)
+	}
+}
+
+// tryStart starts redis-server on s.port and tells whether it answered PING within 10s.
+func (s *Server) tryStart() bool {
 	s.t.Helper()
 	args := append([]string{
 		"--bind", "127.0.0.1", "--port", strconv.Itoa(s.port), "--dir", s.Dir,
@@ -66,12 +85,11 @@ func (s *Server) start() {
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if ping(s.Addr) {
-			return
+			return true
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	s.Kill()
-	s.t.Fatalf("redis-server did not answer PING on %s within 10s", s.Addr)
+	return false
 }
 
 // Kill stops the server at once (SIGKILL), as a crash would.
